@@ -1,0 +1,148 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings every target of ours shares: Swift 6 language mode (strict concurrency) and
+/// explicit `any` for existentials.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "itsm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "itsm", targets: ["itsm"]),
+        .executable(name: "itsm-incident", targets: ["IncidentPlugin"]),
+        .library(name: "ITSMProtocol", targets: ["ITSMProtocol"]),
+        .library(name: "ITSMPluginKit", targets: ["ITSMPluginKit"]),
+        .library(name: "ITSMTesting", targets: ["ITSMTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0", traits: []),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+    ],
+    targets: [
+        // MARK: Database
+
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(name: "CITSMSystem"),
+        .target(name: "ITSMSystem", dependencies: ["CITSMSystem"], swiftSettings: swiftSettings),
+        .target(
+            name: "ITSMPostgres",
+            dependencies: [
+                "CLibPQ",
+                "ITSMSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Protocol and transport
+
+        .target(name: "ITSMProtocol", swiftSettings: swiftSettings),
+        .target(
+            name: "ITSMTransport",
+            dependencies: [
+                "ITSMProtocol",
+                "ITSMSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Plugin side and coordinator side
+
+        .target(
+            name: "ITSMPluginKit",
+            dependencies: [
+                "ITSMProtocol",
+                "ITSMTransport",
+                "ITSMPostgres",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ITSMCoordinator",
+            dependencies: [
+                "ITSMProtocol",
+                "ITSMTransport",
+                "ITSMPostgres",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ITSMTesting",
+            dependencies: [
+                "ITSMPostgres",
+                "ITSMSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Executables
+
+        .executableTarget(
+            name: "itsm",
+            dependencies: [
+                "ITSMCoordinator",
+                "ITSMPostgres",
+                "ITSMProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "IncidentPlugin",
+            dependencies: ["ITSMPluginKit"],
+            path: "Plugins/Incident",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+
+        .testTarget(
+            name: "ITSMProtocolTests",
+            dependencies: ["ITSMProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ITSMSystemTests",
+            dependencies: ["ITSMSystem"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ITSMTransportTests",
+            dependencies: ["ITSMTransport", "ITSMProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ITSMPostgresTests",
+            dependencies: ["ITSMPostgres", "ITSMTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ITSMCoordinatorTests",
+            dependencies: ["ITSMCoordinator", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["ITSMTesting", "ITSMProtocol"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

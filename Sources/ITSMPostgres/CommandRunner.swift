@@ -1,0 +1,15 @@
+import ITSMSystem
+
+/// Runs a short-lived PostgreSQL program (initdb, pg_ctl) to completion, as the server's OS
+/// user when we are root: PostgreSQL refuses to run as root.
+struct CommandRunner: Sendable {
+    /// When set, commands run as this user through `setpriv`, which execs in place.
+    var runAsUser: String?
+
+    func run(_ executable: String, _ arguments: [String]) async throws -> Command.Output {
+        guard let runAsUser else { return try await Command.run(executable, arguments) }
+        return try await Command.run("/usr/bin/setpriv", [
+            "--reuid=\(runAsUser)", "--regid=\(runAsUser)", "--init-groups", "--", executable,
+        ] + arguments)
+    }
+}

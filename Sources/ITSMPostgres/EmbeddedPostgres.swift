@@ -1,0 +1,243 @@
+import Foundation
+import ITSMSystem
+import Logging
+
+/// A private PostgreSQL cluster in a directory of ours, reached only over a Unix socket.
+///
+/// `itsm serve` uses one (durable) when no database URL is configured; tests use throwaway
+/// ones (`initdb --no-sync`, `fsync=off`) through `ITSMTesting`. PostgreSQL refuses to run as
+/// root, so when we are root the server runs as the `postgres` user and the cluster directory
+/// belongs to that user; the directory above it stays ours.
+///
+/// ```swift
+/// let cluster = try EmbeddedPostgres(directory: ".itsm/postgres", logger: logger)
+/// try await cluster.start()          // initdb on first use, reuse afterwards
+/// let pool = PostgresPool(conninfo: cluster.conninfo(), logger: logger)
+/// ```
+public struct EmbeddedPostgres: Sendable {
+    /// Durable keeps every PostgreSQL safety on; throwaway trades crash safety for speed.
+    public enum Durability: Sendable {
+        case durable
+        case throwaway
+    }
+
+    public enum Status: Sendable, Equatable {
+        case notInitialized
+        case stopped
+        case running(pid: Int32)
+    }
+
+    /// The cluster's own directory: `data/` (the cluster), `run/` (socket), `postgres.log`.
+    public let directory: String
+    public let socketDirectory: String
+    public let port: Int
+    public let durability: Durability
+    /// The superuser role the cluster is created with.
+    public let user = "itsm"
+    /// The database `start()` creates for the toolkit.
+    public let database = "itsm"
+    public let binaries: PostgresBinaries
+    private let runner: CommandRunner
+    private let logger: Logger
+
+    public var dataDirectory: String { directory + "/data" }
+    public var logFile: String { directory + "/postgres.log" }
+
+    public init(directory: String, durability: Durability = .durable, port: Int = 5432, logger: Logger) throws {
+        let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
+        self.directory = absolute
+        self.durability = durability
+        self.port = port
+        self.logger = logger
+        self.binaries = try PostgresBinaries.locate()
+        self.runner = CommandRunner(runAsUser: geteuid() == 0 ? "postgres" : nil)
+        self.socketDirectory = Self.socketDirectory(for: absolute, port: port)
+    }
+
+    /// A libpq keyword string for `database` (default: the toolkit's) on this cluster.
+    public func conninfo(database: String? = nil) -> String {
+        func quoted(_ value: String) -> String {
+            "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        }
+        return "host=\(quoted(socketDirectory)) port=\(port) user=\(quoted(user)) dbname=\(quoted(database ?? self.database))"
+    }
+
+    public func status() async throws -> Status {
+        guard FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") else { return .notInitialized }
+        let output = try await runner.run(binaries.pgCtl, ["status", "-D", dataDirectory])
+        guard output.status.isSuccess else { return .stopped }
+        let pidFile = (try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8)) ?? ""
+        let pid = pidFile.split(separator: "\n").first.flatMap { Int32($0.trimmingCharacters(in: .whitespaces)) } ?? 0
+        return .running(pid: pid)
+    }
+
+    /// Creates the cluster on first use, starts the server unless it already runs, and creates
+    /// the toolkit's database. Returns false when the server was already running.
+    @discardableResult
+    public func start() async throws -> Bool {
+        try await initializeIfNeeded()
+        if case .running = try await status() {
+            logger.info("embedded PostgreSQL already running", metadata: ["itsm.postgres.dir": "\(directory)"])
+            try await createDatabaseIfNeeded(database)
+            return false
+        }
+        try writeSettings()
+        try prepareDirectory(socketDirectory)
+        let output = try await runner.run(binaries.pgCtl, [
+            "start", "-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-s",
+        ])
+        guard output.status.isSuccess else {
+            throw EmbeddedPostgresError(
+                "could not start PostgreSQL in \(dataDirectory): \(output.text.trimmed); see \(logFile)")
+        }
+        logger.info("embedded PostgreSQL started", metadata: [
+            "itsm.postgres.dir": "\(directory)", "itsm.postgres.socket": "\(socketDirectory)",
+        ])
+        try await createDatabaseIfNeeded(database)
+        return true
+    }
+
+    /// Stops the server: `fast` lets it finish cleanly, `immediate` is for throwaway clusters.
+    public func stop(immediate: Bool = false) async throws {
+        guard case .running = try await status() else { return }
+        let output = try await runner.run(binaries.pgCtl, [
+            "stop", "-D", dataDirectory, "-m", immediate ? "immediate" : "fast", "-w", "-t", "60", "-s",
+        ])
+        guard output.status.isSuccess else {
+            throw EmbeddedPostgresError("could not stop PostgreSQL in \(dataDirectory): \(output.text.trimmed)")
+        }
+        logger.info("embedded PostgreSQL stopped", metadata: ["itsm.postgres.dir": "\(directory)"])
+    }
+
+    /// Creates `name` unless it exists.
+    public func createDatabaseIfNeeded(_ name: String) async throws {
+        let connection = try await PostgresConnection.connect(to: conninfo(database: "postgres"), logger: logger)
+        defer { connection.close() }
+        let exists = try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(name)")
+        if exists.isEmpty {
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(PostgresListener.quoteIdentifier(name))"))
+        }
+    }
+
+    private func initializeIfNeeded() async throws {
+        guard !FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") else { return }
+        try prepareDirectory(directory)
+        var arguments = [
+            "-D", dataDirectory, "-U", user, "--auth=trust", "--encoding=UTF8", "--no-locale",
+            "--no-instructions",
+        ]
+        if durability == .throwaway { arguments.append("--no-sync") }
+        logger.info("creating embedded PostgreSQL cluster", metadata: ["itsm.postgres.dir": "\(directory)"])
+        let output = try await runner.run(binaries.initdb, arguments)
+        guard output.status.isSuccess else {
+            throw EmbeddedPostgresError("initdb failed for \(dataDirectory): \(output.text.trimmed)")
+        }
+        let include = "\n# Settings written by itsm on every start.\ninclude_if_exists = 'itsm.conf'\n"
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dataDirectory + "/postgresql.conf"))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(include.utf8))
+    }
+
+    /// Rewritten on every start so a moved directory gets the right socket path.
+    private func writeSettings() throws {
+        var settings = [
+            "listen_addresses = ''",
+            "port = \(port)",
+            "unix_socket_directories = '\(socketDirectory.replacingOccurrences(of: "'", with: "''"))'",
+            "unix_socket_permissions = 0700",
+            "max_connections = 200",
+        ]
+        if durability == .throwaway {
+            settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+        }
+        let path = dataDirectory + "/itsm.conf"
+        try (settings.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        try giveToServerUser(path)
+    }
+
+    /// Creates a directory (mode 0700) that the server's user owns.
+    private func prepareDirectory(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        try giveToServerUser(path)
+    }
+
+    private func giveToServerUser(_ path: String) throws {
+        guard let user = runner.runAsUser else { return }
+        guard let entry = getpwnam(user) else {
+            throw EmbeddedPostgresError("running as root needs the '\(user)' OS user to run PostgreSQL; none exists")
+        }
+        guard chown(path, entry.pointee.pw_uid, entry.pointee.pw_gid) == 0 else {
+            throw EmbeddedPostgresError("cannot hand \(path) to the '\(user)' user: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// `<directory>/run` when the socket path fits the kernel's limit, else a short path in /tmp.
+    static func socketDirectory(for directory: String, port: Int) -> String {
+        let preferred = directory + "/run"
+        if (preferred + "/.s.PGSQL.\(port)").utf8.count < 100 { return preferred }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in directory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return "/tmp/itsm-pg-\(String(hash, radix: 16))"
+    }
+}
+
+public struct EmbeddedPostgresError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Where the PostgreSQL server programs are: `ITSM_POSTGRES_BINDIR`, then `pg_config --bindir`,
+/// then the newest `/usr/lib/postgresql/*/bin`, then `PATH`.
+public struct PostgresBinaries: Sendable {
+    public var directory: String
+    public var initdb: String { directory + "/initdb" }
+    public var pgCtl: String { directory + "/pg_ctl" }
+    public var psql: String {
+        let local = directory + "/psql"
+        return FileManager.default.isExecutableFile(atPath: local) ? local : "/usr/bin/psql"
+    }
+
+    public static func locate() throws -> PostgresBinaries {
+        let fileManager = FileManager.default
+        func usable(_ directory: String) -> Bool {
+            fileManager.isExecutableFile(atPath: directory + "/initdb") && fileManager.isExecutableFile(atPath: directory + "/pg_ctl")
+        }
+        var candidates: [String] = []
+        if let configured = ProcessInfo.processInfo.environment["ITSM_POSTGRES_BINDIR"] { candidates.append(configured) }
+        if let fromPgConfig = pgConfigBindir() { candidates.append(fromPgConfig) }
+        let versions = (try? fileManager.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        candidates += versions.compactMap(Int.init).sorted(by: >).map { "/usr/lib/postgresql/\($0)/bin" }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        candidates += path.split(separator: ":").map(String.init)
+        guard let found = candidates.first(where: usable) else {
+            throw EmbeddedPostgresError("""
+                PostgreSQL server programs (initdb, pg_ctl) not found. Install them \
+                (Debian: apt-get install postgresql) or set ITSM_POSTGRES_BINDIR, or point \
+                ITSM_DATABASE_URL at an existing server.
+                """)
+        }
+        return PostgresBinaries(directory: found)
+    }
+
+    /// Debian's `pg_config` (from libpq-dev) names the server's bin directory.
+    private static func pgConfigBindir() -> String? {
+        guard let child = try? ChildProcess.spawn(.init(
+            executable: "pg_config", arguments: ["--bindir"], standardOutput: .pipe, standardError: .null)),
+            let output = child.standardOutput
+        else { return nil }
+        defer { close(output) }
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(output, &buffer, buffer.count)
+            if count > 0 { data += buffer[..<count] } else if count == 0 || errno != EINTR { break }
+        }
+        return String(decoding: data, as: UTF8.self).trimmed
+    }
+}
+
+extension String {
+    var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+}

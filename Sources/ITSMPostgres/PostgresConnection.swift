@@ -1,0 +1,268 @@
+import CLibPQ
+import Dispatch
+import Foundation
+import Logging
+
+/// One connection to PostgreSQL through libpq.
+///
+/// libpq calls block, so every call on the connection runs on the connection's own serial
+/// dispatch queue, never on Swift's cooperative thread pool. The connection owns its `PGconn`
+/// and finishes it exactly once (`close()` or deinit); every `PGresult` is copied into Swift
+/// values and cleared before a call returns or throws.
+///
+/// ```swift
+/// let connection = try await PostgresConnection.connect(to: "postgresql://itsm@localhost/itsm", logger: logger)
+/// defer { connection.close() }
+/// let rows = try await connection.query("SELECT number FROM incident.incident WHERE id = \(id)")
+/// ```
+public final class PostgresConnection: @unchecked Sendable {
+    // `handle` and `isClosed` are touched only on `queue`; `cancelHandle` only under `cancelLock`.
+    private let handle: OpaquePointer
+    private let queue: DispatchQueue
+    private var isClosed = false
+    private var cancelHandle: OpaquePointer?
+    private let cancelLock = NSLock()
+    public let logger: Logger
+
+    private init(handle: OpaquePointer, queue: DispatchQueue, logger: Logger) {
+        self.handle = handle
+        self.queue = queue
+        self.logger = logger
+        self.cancelHandle = PQgetCancel(handle)
+    }
+
+    deinit {
+        if !isClosed {
+            PQfinish(handle)
+        }
+        if let cancelHandle { PQfreeCancel(cancelHandle) }
+    }
+
+    /// Opens a connection. `conninfo` is a `postgresql://` URL or a `key=value` string.
+    public static func connect(
+        to conninfo: String,
+        applicationName: String = "itsm",
+        logger: Logger
+    ) async throws -> PostgresConnection {
+        let queue = DispatchQueue(label: "itsm.postgres.connection")
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result {
+                    try openBlocking(conninfo: conninfo, applicationName: applicationName, queue: queue, logger: logger)
+                })
+            }
+        }
+    }
+
+    private static func openBlocking(
+        conninfo: String, applicationName: String, queue: DispatchQueue, logger: Logger
+    ) throws -> PostgresConnection {
+        // Defaults first: with expand_dbname, values from the caller's conninfo override them.
+        let keywords = ["connect_timeout", "application_name", "dbname", nil]
+        let values = ["10", applicationName, conninfo, nil]
+        let connection = CStrings.with(keywords) { keywords in
+            CStrings.with(values) { values in PQconnectdbParams(keywords, values, 1) }
+        }
+        guard let connection else {
+            throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = errorMessage(of: connection)
+            PQfinish(connection)
+            throw PostgresError(code: .connectionFailed, message: message)
+        }
+        clibpq_silence_notices(connection)
+        let opened = PostgresConnection(handle: connection, queue: queue, logger: logger)
+        // Fixed session settings make the text format of timestamps predictable.
+        _ = try opened.executeScriptBlocking(
+            "SET client_encoding TO 'UTF8'; SET TIME ZONE 'UTC'; SET DateStyle TO ISO, YMD")
+        return opened
+    }
+
+    /// Runs one statement with its parameters and returns its rows.
+    ///
+    /// Cancelling the calling task asks the server to cancel the statement.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await withTaskCancellationHandler {
+            try await onQueue { try self.queryBlocking(query) }
+        } onCancel: {
+            self.cancelRunningStatement()
+        }
+    }
+
+    /// Runs a script of one or more statements with no parameters (e.g. a migration).
+    public func executeScript(unsafeSQL script: String) async throws {
+        try await onQueue { _ = try self.executeScriptBlocking(script) }
+    }
+
+    /// False once the connection is closed or libpq has seen it break.
+    public func isUsable() async -> Bool {
+        (try? await onQueue { !self.isClosed && PQstatus(self.handle) == CONNECTION_OK }) ?? false
+    }
+
+    /// Closes the connection; later calls fail with `connectionClosed`.
+    public func close() {
+        queue.async {
+            guard !self.isClosed else { return }
+            self.isClosed = true
+            self.cancelLock.withLock {
+                if let cancelHandle = self.cancelHandle { PQfreeCancel(cancelHandle) }
+                self.cancelHandle = nil
+            }
+            PQfinish(self.handle)
+        }
+    }
+
+    // MARK: - On the connection's queue
+
+    private func onQueue<R: Sendable>(_ work: @escaping @Sendable () throws -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    private func queryBlocking(_ query: PostgresQuery) throws -> PostgresRows {
+        try ensureOpen()
+        let types = query.bindTypes.map(\.rawValue)
+        let result = CStrings.with(query.binds) { values in
+            types.withUnsafeBufferPointer { types in
+                PQexecParams(handle, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
+            }
+        }
+        return try consume(result, statement: query.sql)
+    }
+
+    private func executeScriptBlocking(_ script: String) throws -> PostgresRows {
+        try ensureOpen()
+        return try consume(PQexec(handle, script), statement: script)
+    }
+
+    private func ensureOpen() throws {
+        if isClosed {
+            throw PostgresError(code: .connectionClosed, message: "the connection was closed")
+        }
+    }
+
+    /// Copies a result into Swift values and clears it, or turns it into an error.
+    private func consume(_ result: OpaquePointer?, statement: String) throws -> PostgresRows {
+        guard let result else {
+            var error = PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
+            error.query = statement
+            throw error
+        }
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        switch status {
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return PostgresRows(columns: PostgresColumns(names: [], types: []), cells: [],
+                                affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
+        case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
+            return Self.copyRows(of: result)
+        default:
+            throw serverError(from: result, statement: statement)
+        }
+    }
+
+    private static func copyRows(of result: OpaquePointer) -> PostgresRows {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        var names: [String] = []
+        var types: [PostgresDataType] = []
+        for column in 0..<Int32(columnCount) {
+            names.append(String(cString: PQfname(result, column)))
+            types.append(PostgresDataType(rawValue: PQftype(result, column)))
+        }
+        var cells: [[String?]] = []
+        cells.reserveCapacity(rowCount)
+        for row in 0..<Int32(rowCount) {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for column in 0..<Int32(columnCount) {
+                if PQgetisnull(result, row, column) == 1 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, row, column)))
+                }
+            }
+            cells.append(values)
+        }
+        return PostgresRows(columns: PostgresColumns(names: names, types: types), cells: cells,
+                            affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
+    }
+
+    private func serverError(from result: OpaquePointer, statement: String) -> PostgresError {
+        func field(_ code: Int32) -> String? {
+            PQresultErrorField(result, code).map { String(cString: $0) }
+        }
+        let sqlState = field(CLIBPQ_DIAG_SQLSTATE).map(SQLState.init(rawValue:))
+        let broken = PQstatus(handle) != CONNECTION_OK
+        let code: PostgresError.Code = (sqlState == nil && broken) ? .connectionClosed : .server
+        let primary = field(CLIBPQ_DIAG_MESSAGE_PRIMARY) ?? Self.errorMessage(of: handle)
+        var error = PostgresError(code: code, message: primary, sqlState: sqlState)
+        error.detail = field(CLIBPQ_DIAG_MESSAGE_DETAIL)
+        error.hint = field(CLIBPQ_DIAG_MESSAGE_HINT)
+        error.schema = field(CLIBPQ_DIAG_SCHEMA_NAME)
+        error.table = field(CLIBPQ_DIAG_TABLE_NAME)
+        error.column = field(CLIBPQ_DIAG_COLUMN_NAME)
+        error.constraint = field(CLIBPQ_DIAG_CONSTRAINT_NAME)
+        error.query = statement
+        return error
+    }
+
+    private func cancelRunningStatement() {
+        cancelLock.withLock {
+            guard let cancelHandle else { return }
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(cancelHandle, &buffer, Int32(buffer.count))
+        }
+    }
+
+    static func errorMessage(of connection: OpaquePointer) -> String {
+        guard let message = PQerrorMessage(connection) else { return "unknown libpq error" }
+        return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// Temporary C strings for libpq calls, freed when the body returns.
+enum CStrings {
+    static func with<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+        let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        let pointers = copies.map { $0.map { UnsafePointer($0) } }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
+
+extension PostgresConnection {
+    /// Waits for notifications until stopped or disconnected. Runs on the listener's thread,
+    /// which has the connection to itself once `LISTEN` is done.
+    func receiveNotificationsBlocking(
+        until stopFlag: StopFlag,
+        into continuation: AsyncThrowingStream<PostgresNotification, any Error>.Continuation
+    ) {
+        queue.sync {
+            let socket = PQsocket(handle)
+            while !stopFlag.isStopped {
+                var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&descriptor, 1, 200)
+                if ready < 0 && errno != EINTR { break }
+                if ready <= 0 { continue }
+                guard PQconsumeInput(handle) == 1 else {
+                    continuation.finish(throwing: PostgresError(
+                        code: .connectionClosed, message: Self.errorMessage(of: handle)))
+                    return
+                }
+                while let notify = PQnotifies(handle) {
+                    let notification = PostgresNotification(
+                        channel: String(cString: notify.pointee.relname),
+                        payload: String(cString: notify.pointee.extra),
+                        senderPID: notify.pointee.be_pid)
+                    PQfreemem(notify)
+                    continuation.yield(notification)
+                }
+            }
+            continuation.finish()
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Logging
+
+/// A small pool of connections to one database.
+///
+/// Connections are opened on demand up to `maximumConnections`; callers beyond that wait in
+/// order. A connection that broke while lent out is dropped rather than returned.
+///
+/// ```swift
+/// let pool = PostgresPool(conninfo: url, logger: logger)
+/// let count = try await pool.withConnection { try await $0.query("SELECT count(*) FROM incident.incident") }
+/// ```
+public actor PostgresPool {
+    public let conninfo: String
+    public let maximumConnections: Int
+    private let applicationName: String
+    private let logger: Logger
+
+    private var idle: [PostgresConnection] = []
+    private var openCount = 0
+    private var waiters: [CheckedContinuation<PostgresConnection?, any Error>] = []
+    private var isClosed = false
+
+    public init(conninfo: String, maximumConnections: Int = 4, applicationName: String = "itsm", logger: Logger) {
+        precondition(maximumConnections > 0, "a pool needs at least one connection")
+        self.conninfo = conninfo
+        self.maximumConnections = maximumConnections
+        self.applicationName = applicationName
+        self.logger = logger
+    }
+
+    /// Lends a connection to `body` for its duration.
+    public nonisolated func withConnection<Result>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let connection = try await acquire()
+        do {
+            let result = try await body(connection)
+            await release(connection)
+            return result
+        } catch {
+            await release(connection)
+            throw error
+        }
+    }
+
+    /// Lends a connection to `body` inside a transaction.
+    public nonisolated func withTransaction<Result>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await withConnection { connection in
+            try await connection.withTransaction(body)
+        }
+    }
+
+    /// Runs one statement on a pooled connection.
+    @discardableResult
+    public nonisolated func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await withConnection { try await $0.query(query) }
+    }
+
+    /// Closes idle connections and fails waiters; connections lent out close on return.
+    public func close() {
+        isClosed = true
+        for connection in idle { connection.close() }
+        openCount -= idle.count
+        idle.removeAll()
+        let waiting = waiters
+        waiters.removeAll()
+        for waiter in waiting {
+            waiter.resume(throwing: PostgresError(code: .poolClosed, message: "the pool was closed"))
+        }
+    }
+
+    private func acquire() async throws -> PostgresConnection {
+        if isClosed { throw PostgresError(code: .poolClosed, message: "the pool was closed") }
+        if let connection = idle.popLast() { return connection }
+        if openCount < maximumConnections {
+            return try await open()
+        }
+        // Woken with a connection handed over, or with nil meaning a slot became free.
+        if let handedOver = try await withCheckedThrowingContinuation({ waiters.append($0) }) {
+            return handedOver
+        }
+        return try await open()
+    }
+
+    private func open() async throws -> PostgresConnection {
+        openCount += 1
+        do {
+            return try await PostgresConnection.connect(to: conninfo, applicationName: applicationName, logger: logger)
+        } catch {
+            openCount -= 1
+            wakeWaiterForFreeSlot()
+            throw error
+        }
+    }
+
+    private func release(_ connection: PostgresConnection) async {
+        let usable = await connection.isUsable()
+        guard usable, !isClosed else {
+            connection.close()
+            openCount -= 1
+            if !usable { logger.debug("dropping a broken database connection") }
+            wakeWaiterForFreeSlot()
+            return
+        }
+        if !waiters.isEmpty {
+            waiters.removeFirst().resume(returning: connection)
+        } else {
+            idle.append(connection)
+        }
+    }
+
+    private func wakeWaiterForFreeSlot() {
+        guard !waiters.isEmpty else { return }
+        waiters.removeFirst().resume(returning: nil)
+    }
+}

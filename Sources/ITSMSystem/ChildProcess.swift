@@ -1,0 +1,283 @@
+import CITSMSystem
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a child process ended.
+public enum TerminationStatus: Sendable, Hashable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    public var isSuccess: Bool { self == .exited(0) }
+
+    public var description: String {
+        switch self {
+        case .exited(let code): return "exit code \(code)"
+        case .signaled(let signal): return "signal \(signal)"
+        }
+    }
+}
+
+/// A child process started with `posix_spawn`, with optional pipes to its standard streams.
+///
+/// We own the whole lifecycle: the pid, signals, and reaping. `wait()` parks a dedicated
+/// thread in `waitpid` for this pid only, so the child is always reaped (no zombies) and no
+/// cooperative-pool thread blocks. The child starts with default signal dispositions, even
+/// though this process ignores SIGPIPE.
+///
+/// ```swift
+/// let child = try ChildProcess.spawn(.init(executable: "/usr/bin/env", arguments: ["true"]))
+/// let status = await child.wait()
+/// ```
+public final class ChildProcess: Sendable {
+    public enum Stream: Sendable, Hashable {
+        case inherit
+        case null
+        case pipe
+        /// Appends to a file, creating it with mode 0600.
+        case file(String)
+    }
+
+    public struct Configuration: Sendable {
+        /// A path, or a bare name looked up in `PATH`.
+        public var executable: String
+        public var arguments: [String]
+        /// The whole environment; `nil` inherits ours.
+        public var environment: [String: String]?
+        public var workingDirectory: String?
+        public var standardInput: Stream
+        public var standardOutput: Stream
+        public var standardError: Stream
+        /// Puts the child in a process group of its own, so signals to our group do not reach it.
+        public var newProcessGroup: Bool
+
+        public init(
+            executable: String, arguments: [String] = [], environment: [String: String]? = nil,
+            workingDirectory: String? = nil, standardInput: Stream = .null, standardOutput: Stream = .inherit,
+            standardError: Stream = .inherit, newProcessGroup: Bool = false
+        ) {
+            self.executable = executable
+            self.arguments = arguments
+            self.environment = environment
+            self.workingDirectory = workingDirectory
+            self.standardInput = standardInput
+            self.standardOutput = standardOutput
+            self.standardError = standardError
+            self.newProcessGroup = newProcessGroup
+        }
+    }
+
+    public let pid: pid_t
+    /// Our write end of the child's stdin, when piped. The caller owns and closes it.
+    public let standardInput: Int32?
+    /// Our read end of the child's stdout, when piped. The caller owns and closes it.
+    public let standardOutput: Int32?
+    /// Our read end of the child's stderr, when piped. The caller owns and closes it.
+    public let standardError: Int32?
+    private let termination: TerminationLatch
+
+    private init(pid: pid_t, standardInput: Int32?, standardOutput: Int32?, standardError: Int32?) {
+        self.pid = pid
+        self.standardInput = standardInput
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.termination = TerminationLatch()
+        let latch = termination
+        let reaper = Thread {
+            // Wait without reaping, then reap under the latch's lock, so `signal` can never
+            // reach a pid the kernel has already given to another process.
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+            latch.finish {
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                return Self.decode(status)
+            }
+        }
+        reaper.name = "itsm-reaper-\(pid)"
+        reaper.start()
+    }
+
+    /// Starts a child. Throws `SystemError` when the executable cannot be started.
+    public static func spawn(_ configuration: Configuration) throws -> ChildProcess {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+
+        // Default dispositions and an empty mask in the child: SIG_IGN would survive exec.
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var flags = Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
+        if configuration.newProcessGroup {
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+
+        var parentEnds: [Int32?] = [nil, nil, nil]
+        var childEnds: [Int32] = []
+        defer { childEnds.forEach { close($0) } }
+        let streams = [configuration.standardInput, configuration.standardOutput, configuration.standardError]
+        do {
+            for (target, stream) in streams.enumerated() {
+                switch stream {
+                case .inherit:
+                    break
+                case .null:
+                    posix_spawn_file_actions_addopen(&actions, Int32(target), "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0)
+                case .file(let path):
+                    posix_spawn_file_actions_addopen(&actions, Int32(target), path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+                case .pipe:
+                    var fds: [Int32] = [-1, -1]
+                    guard citsm_pipe_cloexec(&fds) == 0 else { throw SystemError.last("pipe2") }
+                    let (childEnd, parentEnd) = target == 0 ? (fds[0], fds[1]) : (fds[1], fds[0])
+                    childEnds.append(childEnd)
+                    parentEnds[target] = parentEnd
+                    posix_spawn_file_actions_adddup2(&actions, childEnd, Int32(target))
+                }
+            }
+            if let directory = configuration.workingDirectory {
+                citsm_spawn_addchdir(&actions, directory)
+            }
+
+            let argv = [configuration.executable] + configuration.arguments
+            let environment = configuration.environment ?? ProcessInfo.processInfo.environment
+            let envp = environment.map { "\($0.key)=\($0.value)" }
+            var pid: pid_t = 0
+            let result = withCStringArray(argv) { argv in
+                withCStringArray(envp) { envp in
+                    configuration.executable.contains("/")
+                        ? posix_spawn(&pid, configuration.executable, &actions, &attributes, argv, envp)
+                        : posix_spawnp(&pid, configuration.executable, &actions, &attributes, argv, envp)
+                }
+            }
+            guard result == 0 else {
+                throw SystemError(operation: "spawn \(configuration.executable)", errno: result)
+            }
+            return ChildProcess(pid: pid, standardInput: parentEnds[0], standardOutput: parentEnds[1],
+                                standardError: parentEnds[2])
+        } catch {
+            parentEnds.compactMap { $0 }.forEach { close($0) }
+            throw error
+        }
+    }
+
+    /// Waits for the child to end; every caller gets the same status.
+    public func wait() async -> TerminationStatus {
+        await termination.wait()
+    }
+
+    /// The status if the child has ended, `nil` while it runs.
+    public var status: TerminationStatus? { termination.current }
+
+    /// Sends a signal; does nothing once the child has been reaped (its pid may be reused).
+    public func signal(_ signal: Int32) {
+        termination.whileRunning { _ = kill(pid, signal) }
+    }
+
+    /// Sends SIGTERM, then SIGKILL if the child has not ended after `grace`.
+    public func terminate(grace: Duration) async -> TerminationStatus {
+        signal(SIGTERM)
+        let killer = Task {
+            try await Task.sleep(for: grace)
+            signal(SIGKILL)
+        }
+        let status = await wait()
+        killer.cancel()
+        return status
+    }
+
+    private static func decode(_ status: Int32) -> TerminationStatus {
+        let signal = status & 0x7f
+        if signal == 0 { return .exited((status >> 8) & 0xff) }
+        return .signaled(signal)
+    }
+}
+
+/// Runs a program to its end and returns what it printed (stdout and stderr together).
+public enum Command {
+    public struct Output: Sendable {
+        public var status: TerminationStatus
+        public var text: String
+    }
+
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> Output {
+        // A file, not a pipe: a daemon the program starts (pg_ctl's server) could keep a pipe open.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-command-\(UUID().uuidString).log").path
+        defer { unlink(path) }
+        let child = try ChildProcess.spawn(.init(
+            executable: executable, arguments: arguments, environment: environment,
+            standardOutput: .file(path), standardError: .file(path)))
+        let status = await child.wait()
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return Output(status: status, text: text)
+    }
+}
+
+/// A failed system call, with its errno.
+public struct SystemError: Error, CustomStringConvertible {
+    public var operation: String
+    public var errno: Int32
+
+    public init(operation: String, errno: Int32) {
+        self.operation = operation
+        self.errno = errno
+    }
+
+    public static func last(_ operation: String) -> SystemError {
+        SystemError(operation: operation, errno: Glibc.errno)
+    }
+
+    public var description: String { "\(operation): \(String(cString: strerror(errno)))" }
+}
+
+/// A status set once, awaited by any number of tasks.
+final class TerminationLatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: TerminationStatus?
+    private var waiters: [CheckedContinuation<TerminationStatus, Never>] = []
+
+    var current: TerminationStatus? { lock.withLock { result } }
+
+    func finish(_ reap: () -> TerminationStatus) {
+        let (status, waiting) = lock.withLock {
+            let status = reap()
+            result = status
+            defer { waiters.removeAll() }
+            return (status, waiters)
+        }
+        waiting.forEach { $0.resume(returning: status) }
+    }
+
+    func wait() async -> TerminationStatus {
+        await withCheckedContinuation { continuation in
+            let ready: TerminationStatus? = lock.withLock {
+                if let result { return result }
+                waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    /// Runs `body` only while the child has not been reaped, under the lock the reaper takes.
+    func whileRunning(_ body: () -> Void) {
+        lock.withLock { if result == nil { body() } }
+    }
+}
+
+private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { pointers.forEach { free($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import ITSMPostgres
+import ITSMTesting
+import Logging
+import Testing
+
+let logger = Logger(label: "itsm.test.postgres")
+
+@Suite struct PostgresIntegrationTests {
+    @Test func roundTripsEveryDecodedType() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "types")
+        let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
+        defer { connection.close() }
+        let id = UUID()
+        let now = Date(timeIntervalSince1970: 1_795_454_529.123456)
+        let row = try await connection.query("""
+            SELECT \("text 'quoted' ünïcode")::text AS t, \(42)::int4 AS i, \(Int64.max)::int8 AS big,
+                   \(true) AS b, \(1.5) AS d, \(Decimal(string: "12345.678")!)::numeric AS n,
+                   \(now) AS ts, \(id) AS u, \(try PostgresJSON(encoding: ["k": [1, 2]])) AS j,
+                   \(["x", "y z", ""]) AS arr, NULL::text AS missing
+            """).single()
+        #expect(try row.decode(String.self, "t") == "text 'quoted' ünïcode")
+        #expect(try row.decode(Int.self, "i") == 42)
+        #expect(try row.decode(Int64.self, "big") == Int64.max)
+        #expect(try row.decode(Bool.self, "b") == true)
+        #expect(try row.decode(Double.self, "d") == 1.5)
+        #expect(try row.decode(Decimal.self, "n") == Decimal(string: "12345.678")!)
+        #expect(abs(try row.decode(Date.self, "ts").timeIntervalSince(now)) < 0.000_001)
+        #expect(try row.decode(UUID.self, "u") == id)
+        #expect(try row.decode(PostgresJSON.self, "j").decode([String: [Int]].self) == ["k": [1, 2]])
+        #expect(try row.decode([String].self, "arr") == ["x", "y z", ""])
+        #expect(try row.decode(String?.self, "missing") == nil)
+        #expect(throws: PostgresError.self) { try row.decode(String.self, "missing") }
+        #expect(throws: PostgresError.self) { try row.decode(String.self, "no_such_column") }
+    }
+
+    @Test func serverErrorsCarrySQLStateAndConstraint() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "errors")
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await pool.query("CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL CONSTRAINT name_not_blank CHECK (name <> ''))")
+        try await pool.query("INSERT INTO item VALUES (\(1), \("one"))")
+
+        let duplicate = await #expect(throws: PostgresError.self) {
+            try await pool.query("INSERT INTO item VALUES (\(1), \("again"))")
+        }
+        #expect(duplicate?.sqlState == .uniqueViolation)
+        #expect(duplicate?.constraint == "item_pkey")
+        #expect(duplicate?.table == "item")
+        #expect(duplicate?.description == "database error 23505")
+        #expect(duplicate?.debugDescription.contains("duplicate key") == true)
+
+        let blank = await #expect(throws: PostgresError.self) {
+            try await pool.query("INSERT INTO item VALUES (\(2), \(""))")
+        }
+        #expect(blank?.sqlState == .checkViolation)
+        #expect(blank?.constraint == "name_not_blank")
+
+        let syntax = await #expect(throws: PostgresError.self) { try await pool.query("SELEC 1") }
+        #expect(syntax?.sqlState == .syntaxError)
+        // The connection is still usable after errors.
+        #expect(try await pool.query("SELECT count(*) AS n FROM item").single().decode(Int.self, "n") == 1)
+        await pool.close()
+    }
+
+    @Test func injectionAttemptIsJustAValue() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "inject")
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await pool.query("CREATE TABLE note (body text)")
+        let hostile = "x'); DROP TABLE note; --"
+        try await pool.query("INSERT INTO note VALUES (\(hostile))")
+        let body = try await pool.query("SELECT body FROM note").single().decode(String.self, "body")
+        #expect(body == hostile)
+        await pool.close()
+    }
+
+    @Test func transactionCommitsOrRollsBack() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "tx")
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await pool.query("CREATE TABLE ledger (n int)")
+        try await pool.withTransaction { tx in
+            try await tx.query("INSERT INTO ledger VALUES (\(1))")
+            try await tx.query("INSERT INTO ledger VALUES (\(2))")
+        }
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await pool.withTransaction { tx in
+                try await tx.query("INSERT INTO ledger VALUES (\(3))")
+                throw Boom()
+            }
+        }
+        // A failing statement aborts the whole transaction, including earlier statements.
+        await #expect(throws: PostgresError.self) {
+            try await pool.withTransaction { tx in
+                try await tx.query("INSERT INTO ledger VALUES (\(4))")
+                try await tx.query("INSERT INTO ledger VALUES (\("not a number"))")
+            }
+        }
+        let values = try await pool.query("SELECT n FROM ledger ORDER BY n").map { try $0.decode(Int.self, "n") }
+        #expect(values == [1, 2])
+        await pool.close()
+    }
+
+    @Test func poolServesMoreCallersThanConnections() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "pool")
+        let pool = PostgresPool(conninfo: database.conninfo, maximumConnections: 3, logger: logger)
+        let pids = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<24 {
+                group.addTask {
+                    try await pool.withConnection { connection in
+                        try await connection.query("SELECT pg_sleep(0.01)")
+                        return try await connection.query("SELECT pg_backend_pid() AS pid").single().decode(Int.self, "pid")
+                    }
+                }
+            }
+            return try await group.reduce(into: Set<Int>()) { $0.insert($1) }
+        }
+        #expect(pids.count <= 3)
+        #expect(pids.count >= 1)
+        await pool.close()
+        await #expect(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+    }
+
+    @Test func cancellingTheTaskCancelsTheStatement() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "cancel")
+        let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
+        defer { connection.close() }
+        let started = ContinuousClock.now
+        let task = Task { try await connection.query("SELECT pg_sleep(30)") }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        let error = await #expect(throws: PostgresError.self) { try await task.value }
+        #expect(error?.sqlState == .queryCanceled)
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(try await connection.query("SELECT 1 AS one").single().decode(Int.self, "one") == 1)
+    }
+
+    @Test func connectionFailureIsTransientAndNamesNoSecret() async throws {
+        let error = await #expect(throws: PostgresError.self) {
+            _ = try await PostgresConnection.connect(
+                to: "host=/nonexistent-itsm-dir port=5 user=u password=hunter2 dbname=d", logger: logger)
+        }
+        #expect(error?.code == .connectionFailed)
+        #expect(error?.isTransient == true)
+        #expect(error?.debugDescription.contains("hunter2") == false)
+    }
+
+    @Test func listenerReceivesNotifications() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "notify")
+        let listener = try await PostgresListener.listen(to: ["itsm_test"], conninfo: database.conninfo, logger: logger)
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await pool.query("SELECT pg_notify('itsm_test', \("hello"))")
+        try await pool.query("SELECT pg_notify('other_channel', 'ignored')")
+        try await pool.query("SELECT pg_notify('itsm_test', \("world"))")
+        var received: [String] = []
+        for try await notification in listener.notifications {
+            #expect(notification.channel == "itsm_test")
+            received.append(notification.payload)
+            if received.count == 2 { break }
+        }
+        #expect(received == ["hello", "world"])
+        listener.stop()
+        await pool.close()
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import ITSMSystem
+import Testing
+
+@Suite struct ChildProcessTests {
+    @Test func reportsExitCodesAndOutput() async throws {
+        let ok = try await Command.run("/bin/sh", ["-c", "echo out; echo err >&2; exit 0"])
+        #expect(ok.status == .exited(0))
+        #expect(ok.text.contains("out") && ok.text.contains("err"))
+        let failed = try await Command.run("/bin/sh", ["-c", "exit 7"])
+        #expect(failed.status == .exited(7))
+    }
+
+    @Test func missingExecutableThrows() {
+        #expect(throws: SystemError.self) {
+            _ = try ChildProcess.spawn(.init(executable: "/nonexistent/itsm-no-such-program"))
+        }
+    }
+
+    @Test func pipesCarryBytesBothWays() async throws {
+        let child = try ChildProcess.spawn(.init(executable: "cat", standardInput: .pipe, standardOutput: .pipe))
+        let input = try #require(child.standardInput)
+        let output = try #require(child.standardOutput)
+        let message = Array("hello\n".utf8)
+        #expect(write(input, message, message.count) == message.count)
+        close(input)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = read(output, &buffer, buffer.count)
+        close(output)
+        #expect(Array(buffer[..<max(count, 0)]) == message)
+        #expect(await child.wait() == .exited(0))
+    }
+
+    @Test func terminateEscalatesToKill() async throws {
+        // The child ignores SIGTERM, so only SIGKILL ends it.
+        let child = try ChildProcess.spawn(.init(executable: "/bin/sh", arguments: ["-c", "trap '' TERM; sleep 30"]))
+        try await Task.sleep(for: .milliseconds(100))
+        let status = await child.terminate(grace: .milliseconds(300))
+        #expect(status == .signaled(SIGKILL))
+        #expect(child.status == status)
+        child.signal(SIGKILL) // after reaping: a no-op, not a signal to a reused pid
+    }
+
+    @Test func childDoesNotInheritIgnoredSIGPIPE() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        // `yes | head -1` ends `yes` with SIGPIPE only if SIGPIPE is at its default.
+        let result = try await Command.run("/bin/sh", ["-c", "yes | head -n 1 >/dev/null; echo done"])
+        #expect(result.status == .exited(0))
+        #expect(result.text.contains("done"))
+    }
+}
