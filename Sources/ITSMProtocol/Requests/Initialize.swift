@@ -1,0 +1,124 @@
+/// `initialize` params: what the coordinator offers.
+public struct InitializeParams: Sendable, Hashable, Codable {
+    /// Versions the coordinator speaks; the plugin picks one.
+    public var protocolVersions: [Int]
+    public var coordinator: PeerInfo
+    /// The plugin's section of `itsm.yaml` (`config:`), passed through as is.
+    public var config: JSONValue?
+    public var limits: Limits
+    /// The coordinator pings at this interval; a plugin may ping back at the same rate.
+    public var heartbeatMs: Int
+    /// Where the shared database is. A plugin's own `ITSM_DATABASE_URL` takes precedence.
+    public var database: DatabaseInfo?
+    /// The instance name, when several instances of one plugin run.
+    public var instance: String?
+
+    public init(protocolVersions: [Int] = ProtocolVersion.supported, coordinator: PeerInfo, config: JSONValue? = nil,
+                limits: Limits = .init(), heartbeatMs: Int = 5000, database: DatabaseInfo? = nil, instance: String? = nil) {
+        self.protocolVersions = protocolVersions
+        self.coordinator = coordinator
+        self.config = config
+        self.limits = limits
+        self.heartbeatMs = heartbeatMs
+        self.database = database
+        self.instance = instance
+    }
+
+    public struct Limits: Sendable, Hashable, Codable {
+        /// The longest line either side may send, in bytes, without its newline.
+        public var maxLineBytes: Int
+        /// How long the coordinator waits for an answer by default.
+        public var requestTimeoutMs: Int
+
+        public init(maxLineBytes: Int = 1 << 20, requestTimeoutMs: Int = 30_000) {
+            self.maxLineBytes = maxLineBytes
+            self.requestTimeoutMs = requestTimeoutMs
+        }
+    }
+
+    public struct DatabaseInfo: Sendable, Hashable, Codable {
+        /// A libpq connection string or `postgresql://` URL.
+        public var url: String
+        public init(url: String) { self.url = url }
+    }
+}
+
+/// A program's name and release.
+public struct PeerInfo: Sendable, Hashable, Codable {
+    public var name: String
+    public var version: String
+    public init(name: String, version: String) {
+        self.name = name
+        self.version = version
+    }
+}
+
+/// `initialize` result: the plugin's manifest.
+public struct InitializeResult: Sendable, Hashable, Codable {
+    /// The version chosen from `protocolVersions`.
+    public var protocolVersion: Int
+    public var plugin: PeerInfo
+    public var methods: [MethodDescriptor]
+    /// Event types the plugin wants delivered with `$/event`.
+    public var subscribes: [String]
+    /// Event types the plugin writes to the outbox.
+    public var publishes: [String]
+    /// The database schema the plugin owns, if any.
+    public var schema: String?
+
+    public init(protocolVersion: Int = ProtocolVersion.current, plugin: PeerInfo, methods: [MethodDescriptor],
+                subscribes: [String] = [], publishes: [String] = [], schema: String? = nil) {
+        self.protocolVersion = protocolVersion
+        self.plugin = plugin
+        self.methods = methods
+        self.subscribes = subscribes
+        self.publishes = publishes
+        self.schema = schema
+    }
+
+    /// Problems that make the manifest unusable; empty when it is valid.
+    public func validationProblems() -> [String] {
+        var problems: [String] = []
+        if !Self.isName(plugin.name) { problems.append("plugin.name '\(plugin.name)' must be lowercase letters, digits, '-' or '_'") }
+        var seen = Set<String>()
+        for method in methods {
+            if method.name.hasPrefix("$/") || ["initialize", "shutdown", "initialized", "exit"].contains(method.name) {
+                problems.append("method '\(method.name)' is reserved by the protocol")
+            } else if !Self.isMethodName(method.name) {
+                problems.append("method '\(method.name)' must look like 'process.verb'")
+            }
+            if !seen.insert(method.name).inserted { problems.append("method '\(method.name)' is declared twice") }
+            if method.permission.isEmpty { problems.append("method '\(method.name)' must name a permission") }
+        }
+        for event in subscribes + publishes where !Self.isMethodName(event) {
+            problems.append("event type '\(event)' must look like 'process.happening'")
+        }
+        return problems
+    }
+
+    static func isName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 45 || $0 == 95 }
+    }
+
+    static func isMethodName(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count >= 2 && parts.allSatisfy { isName(String($0)) }
+    }
+}
+
+/// One method in a manifest.
+public struct MethodDescriptor: Sendable, Hashable, Codable {
+    public var name: String
+    /// The permission an HTTP caller needs, e.g. `incident.read`.
+    public var permission: String
+    /// Safe to retry: calling twice has the effect of calling once.
+    public var idempotent: Bool
+    public var description: String?
+
+    public init(name: String, permission: String, idempotent: Bool, description: String? = nil) {
+        self.name = name
+        self.permission = permission
+        self.idempotent = idempotent
+        self.description = description
+    }
+}
