@@ -12,7 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "itsm", targets: ["itsm"]),
-        .executable(name: "itsm-incident", targets: ["IncidentPlugin"]),
+        .executable(name: "itsm-incident", targets: ["itsm-incident"]),
         .library(name: "ITSMProtocol", targets: ["ITSMProtocol"]),
         .library(name: "ITSMPluginKit", targets: ["ITSMPluginKit"]),
         .library(name: "ITSMTesting", targets: ["ITSMTesting"]),
@@ -105,10 +105,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "IncidentProcess",
+            dependencies: ["ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            path: "Plugins/Incident/IncidentProcess",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
-            name: "IncidentPlugin",
-            dependencies: ["ITSMPluginKit"],
-            path: "Plugins/Incident",
+            name: "itsm-incident",
+            dependencies: ["IncidentProcess"],
+            path: "Plugins/Incident/Main",
             swiftSettings: swiftSettings
         ),
 
@@ -137,6 +143,11 @@ let package = Package(
         .testTarget(
             name: "ITSMCoordinatorTests",
             dependencies: ["ITSMCoordinator", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IncidentProcessTests",
+            dependencies: ["IncidentProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,126 @@
+import Foundation
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+
+/// Reads and writes incidents. Every write appends history and publishes its event in the
+/// same transaction.
+public struct IncidentStore: Sendable {
+    public let database: PluginDatabase
+    public let matrix: PriorityMatrix
+
+    public init(database: PluginDatabase, matrix: PriorityMatrix = .itil) {
+        self.database = database
+        self.matrix = matrix
+    }
+
+    /// Creates a record. With an idempotency key, a repeated call returns the first record
+    /// instead of creating another.
+    public func create(_ params: CreateIncident, actor: String, idempotencyKey: String?) async throws -> Incident {
+        try params.validate()
+        if let idempotencyKey, let existing = try await find(idempotencyKey: idempotencyKey) { return existing }
+        let type = params.type ?? .incident
+        let impact = params.impact ?? .medium
+        let urgency = params.urgency ?? .medium
+        let priority = matrix.priority(impact: impact, urgency: urgency)
+        let title = params.title.trimmingCharacters(in: .whitespacesAndNewlines)
+        let status = params.assignee != nil || params.assignmentGroup != nil ? "assigned" : "new"
+        do {
+            return try await database.withTransaction { tx in
+                let sequence = type == .incident ? "incident.incident_number_seq" : "incident.request_number_seq"
+                let next = try await tx.query("SELECT nextval(\(sequence)::regclass) AS n").single().decode(Int.self, "n")
+                let number = RecordType.formatNumber(type, next)
+                let row = try await tx.query("""
+                    INSERT INTO incident.incident (number, type, title, description, caller, service, ci, category,
+                        subcategory, impact, urgency, priority, status, assignment_group, assignee, idempotency_key, created_by)
+                    VALUES (\(number), \(type.rawValue), \(title), \(params.description ?? ""), \(params.caller),
+                        \(params.service), \(params.configurationItem), \(params.category), \(params.subcategory),
+                        \(impact.rawValue), \(urgency.rawValue), \(priority.rawValue), \(status), \(params.assignmentGroup),
+                        \(params.assignee), \(idempotencyKey), \(actor))
+                    RETURNING \(unsafeSQL: Incident.columns)
+                    """).single()
+                let incident = try Incident(row: row)
+                let initial: [(String, String?)] = [
+                    ("number", number), ("type", type.rawValue), ("title", title), ("status", status),
+                    ("impact", impact.description), ("urgency", urgency.description), ("priority", priority.description),
+                    ("caller", params.caller), ("service", params.service), ("configurationItem", params.configurationItem),
+                    ("category", params.category), ("subcategory", params.subcategory),
+                    ("assignmentGroup", params.assignmentGroup), ("assignee", params.assignee),
+                ]
+                for (field, value) in initial where value != nil {
+                    try await tx.query("""
+                        INSERT INTO incident.history (incident_id, actor, field, old_value, new_value)
+                        VALUES (\(incident.id), \(actor), \(field), \(String?.none), \(value))
+                        """)
+                }
+                try await tx.publish("incident.created", subject: incident.id.uuidString.lowercased(), data: incident)
+                return incident
+            }
+        } catch let error as PostgresError where error.sqlState == .uniqueViolation && error.constraint == "incident_idempotency_key_key" {
+            // A concurrent retry with the same key won the race: return its record.
+            guard let idempotencyKey, let existing = try await find(idempotencyKey: idempotencyKey) else { throw error }
+            return existing
+        }
+    }
+
+    public func get(_ params: GetIncident) async throws -> IncidentDetail {
+        let rows: PostgresRows
+        switch (params.id, params.number) {
+        case (.some(let id), nil):
+            rows = try await database.query("SELECT \(unsafeSQL: Incident.columns) FROM incident.incident WHERE id = \(id)")
+        case (nil, .some(let number)):
+            rows = try await database.query("SELECT \(unsafeSQL: Incident.columns) FROM incident.incident WHERE number = \(number.uppercased())")
+        default:
+            throw ResponseError.invalidParams("give exactly one of id and number")
+        }
+        guard let row = rows.first else {
+            let key = params.id.map { $0.uuidString.lowercased() } ?? params.number ?? ""
+            throw ResponseError.business(kind: "incident.not_found", message: "no incident or request \(key)",
+                                         details: ["key": .string(key)])
+        }
+        let incident = try Incident(row: row)
+        guard params.history == true else { return IncidentDetail(incident: incident, history: nil) }
+        let history = try await database.query("""
+            SELECT at, actor, field, old_value, new_value FROM incident.history
+            WHERE incident_id = \(incident.id) ORDER BY id
+            """).map { row in
+            HistoryEntry(at: try row.decode(Date.self, "at"), actor: try row.decode(String.self, "actor"),
+                         field: try row.decode(String.self, "field"), oldValue: try row.decode(String?.self, "old_value"),
+                         newValue: try row.decode(String?.self, "new_value"))
+        }
+        return IncidentDetail(incident: incident, history: history)
+    }
+
+    public func list(_ params: ListIncidents) async throws -> IncidentPage {
+        let limit = params.limit ?? 50
+        let offset = params.offset ?? 0
+        guard (1...ListIncidents.maximumLimit).contains(limit) else {
+            throw ResponseError.invalidParams("limit: between 1 and \(ListIncidents.maximumLimit)")
+        }
+        guard offset >= 0 else { throw ResponseError.invalidParams("offset: must not be negative") }
+        var filter: PostgresQuery = " WHERE true"
+        if let status = params.status { filter.append(" AND status = \(status)") }
+        if let priority = params.priority { filter.append(" AND priority = \(priority.rawValue)") }
+        if let assignee = params.assignee { filter.append(" AND assignee = \(assignee)") }
+        if let group = params.assignmentGroup { filter.append(" AND assignment_group = \(group)") }
+        if let service = params.service { filter.append(" AND service = \(service)") }
+        if let type = params.type { filter.append(" AND type = \(type.rawValue)") }
+
+        var count: PostgresQuery = "SELECT count(*) AS total FROM incident.incident"
+        count.append(filter)
+        let total = try await database.query(count).single().decode(Int.self, "total")
+
+        var page: PostgresQuery = "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident"
+        page.append(filter)
+        page.append(" ORDER BY created_at DESC, id DESC LIMIT \(limit) OFFSET \(offset)")
+        let items = try await database.query(page).map(Incident.init(row:))
+        let next = offset + items.count
+        return IncidentPage(items: items, total: total, nextOffset: next < total ? next : nil)
+    }
+
+    private func find(idempotencyKey: String) async throws -> Incident? {
+        try await database.query(
+            "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident WHERE idempotency_key = \(idempotencyKey)"
+        ).first.map(Incident.init(row:))
+    }
+}

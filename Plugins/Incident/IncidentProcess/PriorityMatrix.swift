@@ -1,0 +1,88 @@
+/// How widely a disruption is felt, or how soon it must be dealt with.
+public enum Level: Int, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    case high = 1
+    case medium = 2
+    case low = 3
+
+    public var description: String {
+        switch self {
+        case .high: return "high"
+        case .medium: return "medium"
+        case .low: return "low"
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let level = Self.allCases.first(where: { $0.description == text.lowercased() }) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "'\(text)' is not one of high, medium, low")
+        }
+        self = level
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// A priority, P1 (most urgent) to P5.
+public struct Priority: RawRepresentable, Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+    public let rawValue: Int
+
+    public init?(rawValue: Int) {
+        guard (1...5).contains(rawValue) else { return nil }
+        self.rawValue = rawValue
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard text.count == 2, text.first == "P", let value = Int(text.dropFirst()).flatMap(Priority.init(rawValue:)) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not one of P1...P5")
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    public var description: String { "P\(rawValue)" }
+    public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// Priority from impact x urgency.
+///
+/// The default is the ITIL 3x3 matrix: high/high P1; high/medium and medium/high P2;
+/// high/low, medium/medium and low/high P3; medium/low and low/medium P4; low/low P5.
+public struct PriorityMatrix: Sendable, Hashable {
+    /// `rows[impact][urgency]`, both indexed high, medium, low.
+    private let rows: [[Priority]]
+
+    public static let itil = PriorityMatrix(uncheckedRows: [
+        [1, 2, 3],
+        [2, 3, 4],
+        [3, 4, 5],
+    ])
+
+    /// A matrix from three rows (impact high, medium, low) of three priorities (urgency high,
+    /// medium, low), each 1...5; `nil` if the shape or a value is wrong.
+    public init?(rows: [[Int]]) {
+        guard rows.count == 3, rows.allSatisfy({ $0.count == 3 }) else { return nil }
+        let priorities = rows.map { $0.compactMap(Priority.init(rawValue:)) }
+        guard priorities.allSatisfy({ $0.count == 3 }) else { return nil }
+        self.rows = priorities
+    }
+
+    private init(uncheckedRows: [[Int]]) {
+        self.rows = uncheckedRows.map { $0.map { Priority(rawValue: $0)! } }
+    }
+
+    public func priority(impact: Level, urgency: Level) -> Priority {
+        rows[impact.rawValue - 1][urgency.rawValue - 1]
+    }
+}

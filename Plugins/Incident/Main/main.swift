@@ -1,0 +1,3 @@
+import IncidentProcess
+
+await IncidentPlugin.make().run()

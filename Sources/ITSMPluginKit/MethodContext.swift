@@ -1,0 +1,39 @@
+import ITSMProtocol
+import ITSMTransport
+import Logging
+
+/// What a method handler gets besides its params.
+public struct MethodContext: Sendable {
+    public let database: PluginDatabase
+    public let logger: Logger
+    /// The authenticated caller as the coordinator established it, e.g. `token:admin`.
+    public let actor: String
+    /// The client's idempotency key, when it sent one.
+    public let idempotencyKey: String?
+    let coordinator: CoordinatorLink
+
+    /// Calls another process's method through the coordinator.
+    public func call(_ method: String, params: JSONValue? = nil) async throws(ResponseError) -> JSONValue {
+        try await coordinator.call(method, params: params)
+    }
+}
+
+/// What an event handler gets: the transaction that also records the event as processed.
+public struct EventContext: Sendable {
+    public let transaction: PluginTransaction
+    public let logger: Logger
+    let coordinator: CoordinatorLink
+
+    public func call(_ method: String, params: JSONValue? = nil) async throws(ResponseError) -> JSONValue {
+        try await coordinator.call(method, params: params)
+    }
+}
+
+/// The plugin's side of the connection to the coordinator, for plugin-to-plugin calls.
+struct CoordinatorLink: Sendable {
+    let connection: JSONRPCConnection
+
+    func call(_ method: String, params: JSONValue?) async throws(ResponseError) -> JSONValue {
+        try await connection.request(method, params: params)
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import ITSMPostgres
+import ITSMProtocol
+import ITSMTransport
+import Logging
+
+/// A process plugin written in Swift: declare methods and subscriptions, then `run()`.
+///
+/// ```swift
+/// var plugin = Plugin(name: "incident", version: "0.1.0", schema: "incident", migrations: IncidentSchema.migrations)
+/// plugin.method("incident.get", permission: "incident.read", idempotent: true) { (params: GetParams, context) in
+///     try await IncidentStore(context.database).get(params)
+/// }
+/// await plugin.run()
+/// ```
+///
+/// `run()` speaks the protocol on stdin/stdout (docs/protocol.md), logs JSON lines to stderr,
+/// connects to the database named in `initialize` (or `ITSM_DATABASE_URL`), applies the
+/// plugin's migrations, and exits on `exit` or end of input. `itsm-<name> migrate` applies
+/// the migrations and exits; `itsm-<name> manifest` prints the manifest.
+public struct Plugin: Sendable {
+    public typealias MethodHandler = @Sendable (JSONValue?, MethodContext) async throws -> JSONValue
+    public typealias EventHandler = @Sendable (EventParams, EventContext) async throws -> Void
+
+    public let name: String
+    public let version: String
+    public let schema: String?
+    public let migrations: [Migration]
+    /// Event types this plugin writes to the outbox, for the manifest.
+    public var publishes: [String] = []
+    private(set) var methods: [String: (descriptor: MethodDescriptor, handler: MethodHandler)] = [:]
+    private(set) var methodOrder: [String] = []
+    private(set) var subscriptions: [String: EventHandler] = [:]
+
+    public init(name: String, version: String, schema: String? = nil, migrations: [Migration] = []) {
+        self.name = name
+        self.version = version
+        self.schema = schema
+        self.migrations = migrations
+    }
+
+    /// Declares a method with typed params and result.
+    public mutating func method<Params: Decodable & Sendable, Result: Encodable & Sendable>(
+        _ name: String, permission: String, idempotent: Bool = false, description: String? = nil,
+        _ handler: @escaping @Sendable (Params, MethodContext) async throws -> Result
+    ) {
+        precondition(methods[name] == nil, "method \(name) declared twice")
+        let descriptor = MethodDescriptor(name: name, permission: permission, idempotent: idempotent, description: description)
+        methods[name] = (descriptor, { params, context in
+            let decoded = try Self.decodeParams(Params.self, from: params)
+            return try JSONValue(encoding: try await handler(decoded, context))
+        })
+        methodOrder.append(name)
+    }
+
+    /// Subscribes to an event type. The handler runs in a transaction that also marks the
+    /// event processed, so a redelivered event is skipped: effects happen once.
+    public mutating func subscribe(_ eventType: String, _ handler: @escaping EventHandler) {
+        subscriptions[eventType] = handler
+    }
+
+    /// The manifest sent in answer to `initialize`.
+    public var manifest: InitializeResult {
+        InitializeResult(
+            plugin: PeerInfo(name: name, version: version),
+            methods: methodOrder.compactMap { methods[$0]?.descriptor },
+            subscribes: subscriptions.keys.sorted(), publishes: publishes, schema: schema)
+    }
+
+    /// Runs the plugin until the coordinator says `exit` or closes stdin, then exits the process.
+    public func run() async -> Never {
+        let arguments = CommandLine.arguments.dropFirst()
+        LoggingSystem.bootstrap { label in JSONLinesLogHandler(label: label) }
+        var logger = Logger(label: "itsm.plugin.\(name)")
+        logger[metadataKey: "itsm.plugin"] = "\(name)"
+        switch arguments.first {
+        case "migrate":
+            exit(await migrateFromEnvironment(logger: logger) ? 0 : 1)
+        case "manifest":
+            let data = (try? JSONCoding.encoder.encode(manifest)) ?? Data()
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+            exit(0)
+        case .some(let other):
+            FileHandle.standardError.write(Data("usage: itsm-\(name) [migrate|manifest]; unknown argument '\(other)'\n".utf8))
+            exit(2)
+        case .none:
+            break
+        }
+        // Keep the protocol on a private copy of stdout and point fd 1 at stderr, so a stray
+        // print() cannot corrupt the protocol stream.
+        let protocolOutput = dup(STDOUT_FILENO)
+        dup2(STDERR_FILENO, STDOUT_FILENO)
+        let session = PluginSession(plugin: self, output: protocolOutput, logger: logger)
+        await session.run()
+        exit(0)
+    }
+
+    /// Applies migrations against `ITSM_DATABASE_URL`; false (and logged) on failure.
+    func migrateFromEnvironment(logger: Logger) async -> Bool {
+        guard let url = ProcessInfo.processInfo.environment["ITSM_DATABASE_URL"], !url.isEmpty else {
+            logger.error("ITSM_DATABASE_URL is not set; itsm migrate sets it for each plugin")
+            return false
+        }
+        let pool = PostgresPool(conninfo: url, maximumConnections: 1, applicationName: "itsm-\(name)", logger: logger)
+        defer { Task { await pool.close() } }
+        do {
+            try await migrate(pool, logger: logger)
+            return true
+        } catch {
+            logger.error("migration failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
+            return false
+        }
+    }
+
+    func migrate(_ pool: PostgresPool, logger: Logger) async throws {
+        guard let schema, !migrations.isEmpty else { return }
+        try await Migrator(schema: schema, migrations: migrations, logger: logger).migrate(pool)
+    }
+
+    func handler(for method: String) -> MethodHandler? { methods[method]?.handler }
+    func eventHandler(for type: String) -> EventHandler? { subscriptions[type] }
+
+    static func decodeParams<Params: Decodable>(_ type: Params.Type, from params: JSONValue?) throws -> Params {
+        do {
+            return try (params ?? .object([:])).decode(Params.self)
+        } catch let error as DecodingError {
+            throw ResponseError.invalidParams(describe(error))
+        }
+    }
+
+    /// "title: missing", "impact: expected String" — enough for a caller to fix the request.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context, _ key: (any CodingKey)? = nil) -> String {
+            let keys = (context.codingPath + (key.map { [$0] } ?? [])).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            return keys.isEmpty ? "params" : keys.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context, key)): required but missing"
+        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context)): expected \(type), got null"
+        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "invalid params"
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import ITSMPostgres
+import ITSMProtocol
+import ITSMTransport
+import Logging
+
+/// One run of a plugin under a coordinator: the handshake, then requests and events until
+/// `exit` or end of input.
+final class PluginSession: Sendable {
+    private enum Phase: Sendable {
+        case awaitingInitialize
+        case initializing
+        /// `initialize` answered; waiting for `initialized`.
+        case initialized(PluginDatabase)
+        case ready(PluginDatabase)
+        case shuttingDown
+    }
+
+    private let plugin: Plugin
+    private let connection: JSONRPCConnection
+    private let logger: Logger
+    private let phase = Locked<Phase>(.awaitingInitialize)
+
+    init(plugin: Plugin, output: Int32, logger: Logger) {
+        self.plugin = plugin
+        self.logger = logger
+        self.connection = JSONRPCConnection(
+            input: STDIN_FILENO, output: output, configuration: .init(peerName: "coordinator"), logger: logger)
+    }
+
+    func run() async {
+        logger.info("plugin started", metadata: ["itsm.version": "\(plugin.version)"])
+        await connection.run(
+            onRequest: { [self] request in try await handle(request) },
+            onNotification: { [self] notification in await handle(notification) })
+        logger.info("plugin stopping: input closed")
+    }
+
+    // MARK: - Requests
+
+    private func handle(_ request: JSONRPCRequest) async throws -> JSONValue {
+        switch request.method {
+        case ProtocolMethod.initialize:
+            return try await initialize(request.params)
+        case ProtocolMethod.shutdown:
+            phase.set(.shuttingDown)
+            return .object([:])
+        default:
+            break
+        }
+        let database: PluginDatabase
+        switch phase.value {
+        case .ready(let ready):
+            database = ready
+        case .shuttingDown:
+            throw ResponseError(code: .shuttingDown, kind: "plugin.shutting_down",
+                                message: "\(plugin.name) is shutting down", retryable: true)
+        default:
+            throw ResponseError(code: .serverNotInitialized, kind: "protocol.not_initialized",
+                                message: "the handshake (initialize, initialized) has not finished")
+        }
+        do {
+            if request.method == ProtocolMethod.event {
+                return try await deliver(request.params, database: database)
+            }
+            guard let handler = plugin.handler(for: request.method) else {
+                throw ResponseError.methodNotFound(request.method)
+            }
+            let context = MethodContext(
+                database: database, logger: logger, actor: request.meta?.actor ?? "unknown",
+                idempotencyKey: request.meta?.idempotencyKey, coordinator: CoordinatorLink(connection: connection))
+            return try await handler(request.params, context)
+        } catch let error as PostgresError {
+            throw ResponseError(databaseError: error, logger: logger, method: request.method)
+        }
+    }
+
+    private func initialize(_ params: JSONValue?) async throws -> JSONValue {
+        guard case .awaitingInitialize = phase.value else {
+            throw ResponseError(code: .invalidRequest, kind: "protocol.already_initialized", message: "initialize was already received")
+        }
+        let initialize = try Plugin.decodeParams(InitializeParams.self, from: params)
+        guard let version = initialize.protocolVersions.filter(ProtocolVersion.supported.contains).max() else {
+            throw ResponseError(code: .invalidParams, kind: "protocol.unsupported_version",
+                                message: "no common protocol version: offered \(initialize.protocolVersions), \(plugin.name) speaks \(ProtocolVersion.supported)")
+        }
+        phase.set(.initializing)
+        let url = ProcessInfo.processInfo.environment["ITSM_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? initialize.database?.url
+        guard let url else {
+            phase.set(.awaitingInitialize)
+            throw ResponseError.business(kind: "plugin.no_database",
+                                         message: "\(plugin.name) needs a database: none in initialize and ITSM_DATABASE_URL is not set")
+        }
+        let pool = PostgresPool(conninfo: url, maximumConnections: 8, applicationName: "itsm-\(plugin.name)", logger: logger)
+        do {
+            try await plugin.migrate(pool, logger: logger)
+        } catch let error as MigrationError {
+            phase.set(.awaitingInitialize)
+            throw ResponseError.business(kind: "plugin.migration_failed", message: "\(plugin.name): \(error)")
+        } catch let error as PostgresError {
+            phase.set(.awaitingInitialize)
+            throw ResponseError(databaseError: error, logger: logger, method: ProtocolMethod.initialize)
+        }
+        phase.set(.initialized(PluginDatabase(pool: pool, source: plugin.name)))
+        var manifest = plugin.manifest
+        manifest.protocolVersion = version
+        return try JSONValue(encoding: manifest)
+    }
+
+    /// `$/event`: runs the subscriber's handler once per event id, in one transaction with the
+    /// record that it ran.
+    private func deliver(_ params: JSONValue?, database: PluginDatabase) async throws -> JSONValue {
+        let event = try Plugin.decodeParams(EventParams.self, from: params)
+        guard let handler = plugin.eventHandler(for: event.type) else { return ["handled": false] }
+        guard let eventID = UUID(uuidString: event.id) else { throw ResponseError.invalidParams("event id must be a UUID") }
+        let handled = try await database.withTransaction { transaction -> Bool in
+            let fresh = try await transaction.query("""
+                INSERT INTO itsm.inbox (subscriber, event_id) VALUES (\(plugin.name), \(eventID))
+                ON CONFLICT DO NOTHING RETURNING event_id
+                """)
+            guard !fresh.isEmpty else { return false }
+            try await handler(event, EventContext(transaction: transaction, logger: logger,
+                                                  coordinator: CoordinatorLink(connection: connection)))
+            return true
+        }
+        return ["handled": .bool(handled)]
+    }
+
+    // MARK: - Notifications
+
+    private func handle(_ notification: JSONRPCNotification) async {
+        switch notification.method {
+        case ProtocolMethod.initialized:
+            if case .initialized(let database) = phase.value { phase.set(.ready(database)) }
+        case ProtocolMethod.exit:
+            logger.info("plugin exiting on request")
+            exit(0)
+        default:
+            logger.debug("ignored notification", metadata: ["itsm.method": "\(notification.method)"])
+        }
+    }
+}
+
+extension ResponseError {
+    /// A database failure as callers see it: retryable when the database is unreachable,
+    /// otherwise the SQLSTATE and constraint, never the server's message (it can quote data).
+    init(databaseError error: PostgresError, logger: Logger, method: String) {
+        logger.error("database error", metadata: ["itsm.method": "\(method)", "itsm.error": "\(error.debugDescription)"])
+        if error.isTransient {
+            self = ResponseError(code: .unavailable, kind: "database.unavailable",
+                                 message: "the database is unavailable; try again", retryable: true)
+            return
+        }
+        var details: [String: JSONValue] = [:]
+        if let sqlState = error.sqlState { details["sqlState"] = .string(sqlState.rawValue) }
+        if let constraint = error.constraint { details["constraint"] = .string(constraint) }
+        let kind = error.sqlState == .uniqueViolation ? "database.conflict" : "database.error"
+        self = .business(kind: kind, message: error.description, details: .object(details))
+    }
+}
+
+/// A value behind a lock.
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.withLock { stored } }
+    func set(_ value: Value) { lock.withLock { stored = value } }
+}

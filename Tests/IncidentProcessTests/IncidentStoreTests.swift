@@ -1,0 +1,116 @@
+import Foundation
+import IncidentProcess
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+import ITSMTesting
+import Logging
+import Testing
+
+let logger = Logger(label: "itsm.test.incident")
+
+/// A migrated database with the core and incident schemas.
+func makeIncidentDatabase(_ label: String) async throws -> PluginDatabase {
+    let database = try await TestPostgres.makeDatabase(label: label)
+    let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+    try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+    try await Migrator(schema: IncidentSchema.name, migrations: IncidentSchema.migrations, logger: logger).migrate(pool)
+    return PluginDatabase(pool: pool, source: "incident")
+}
+
+@Suite struct IncidentStoreTests {
+    @Test func createNumbersPrioritizesRecordsHistoryAndPublishes() async throws {
+        let database = try await makeIncidentDatabase("create")
+        let store = IncidentStore(database: database)
+        var params = CreateIncident(title: "  Mail server down  ", impact: .high, urgency: .medium)
+        params.service = "email"
+        let first = try await store.create(params, actor: "token:agent", idempotencyKey: nil)
+        #expect(first.number == "INC-000001")
+        #expect(first.title == "Mail server down")
+        #expect(first.priority.description == "P2")
+        #expect(first.status == "new")
+        let request = try await store.create(CreateIncident(title: "New laptop", type: .request), actor: "token:agent", idempotencyKey: nil)
+        #expect(request.number == "REQ-000001")
+        #expect(request.priority.description == "P3")
+        let second = try await store.create(CreateIncident(title: "VPN flaky"), actor: "token:agent", idempotencyKey: nil)
+        #expect(second.number == "INC-000002")
+
+        let detail = try await store.get(GetIncident(number: "inc-000001", history: true))
+        #expect(detail.incident == first)
+        let fields = Set(detail.history?.map(\.field) ?? [])
+        #expect(fields.isSuperset(of: ["number", "title", "status", "impact", "urgency", "priority", "service"]))
+        #expect(detail.history?.allSatisfy { $0.actor == "token:agent" } == true)
+
+        let events = try await database.query("SELECT type, source, subject, payload FROM itsm.outbox ORDER BY id")
+        #expect(events.count == 3)
+        #expect(try events[0].decode(String.self, "type") == "incident.created")
+        #expect(try events[0].decode(String.self, "source") == "incident")
+        #expect(try events[0].decode(String.self, "subject") == first.id.uuidString.lowercased())
+        let payload = try events[0].decode(PostgresJSON.self, "payload").decode(JSONValue.self)
+        #expect(payload["number"] == "INC-000001")
+        #expect(payload["priority"] == "P2")
+    }
+
+    @Test func historyCannotBeRewritten() async throws {
+        let database = try await makeIncidentDatabase("appendonly")
+        _ = try await IncidentStore(database: database).create(CreateIncident(title: "x"), actor: "a", idempotencyKey: nil)
+        await #expect(throws: PostgresError.self) { try await database.query("UPDATE incident.history SET actor = 'someone else'") }
+        await #expect(throws: PostgresError.self) { try await database.query("DELETE FROM incident.history") }
+    }
+
+    @Test func idempotencyKeyReturnsTheFirstRecord() async throws {
+        let database = try await makeIncidentDatabase("idem")
+        let store = IncidentStore(database: database)
+        let attempts = try await withThrowingTaskGroup(of: Incident.self) { group in
+            for _ in 0..<5 {
+                group.addTask { try await store.create(CreateIncident(title: "Printer jam"), actor: "a", idempotencyKey: "key-1") }
+            }
+            return try await group.reduce(into: [Incident]()) { $0.append($1) }
+        }
+        #expect(Set(attempts.map(\.id)).count == 1)
+        #expect(try await store.list(ListIncidents()).total == 1)
+        #expect(try await database.query("SELECT count(*) AS n FROM itsm.outbox").single().decode(Int.self, "n") == 1)
+    }
+
+    @Test func rejectsBadInputWithTheFieldNamed() async throws {
+        let database = try await makeIncidentDatabase("invalid")
+        let store = IncidentStore(database: database)
+        let empty = await #expect(throws: ResponseError.self) {
+            try await store.create(CreateIncident(title: "   "), actor: "a", idempotencyKey: nil)
+        }
+        #expect(empty?.code == .invalidParams)
+        #expect(empty?.message.contains("title") == true)
+        let long = await #expect(throws: ResponseError.self) {
+            try await store.create(CreateIncident(title: String(repeating: "x", count: 201)), actor: "a", idempotencyKey: nil)
+        }
+        #expect(long?.code == .invalidParams)
+        let missing = await #expect(throws: ResponseError.self) { try await store.get(GetIncident(number: "INC-999999")) }
+        #expect(missing?.kind == "incident.not_found")
+        let both = await #expect(throws: ResponseError.self) { try await store.get(GetIncident(id: UUID(), number: "INC-000001")) }
+        #expect(both?.code == .invalidParams)
+        await #expect(throws: ResponseError.self) { try await store.list(ListIncidents(limit: 0)) }
+        await #expect(throws: ResponseError.self) { try await store.list(ListIncidents(limit: 501)) }
+        #expect(try await database.query("SELECT count(*) AS n FROM incident.incident").single().decode(Int.self, "n") == 0)
+    }
+
+    @Test func listFiltersAndPages() async throws {
+        let database = try await makeIncidentDatabase("list")
+        let store = IncidentStore(database: database)
+        for n in 1...7 {
+            var params = CreateIncident(title: "Incident \(n)", impact: n.isMultiple(of: 2) ? .high : .low, urgency: .high)
+            params.assignee = n <= 3 ? "alice" : nil
+            _ = try await store.create(params, actor: "a", idempotencyKey: nil)
+        }
+        let first = try await store.list(ListIncidents(limit: 3))
+        #expect(first.items.map(\.title) == ["Incident 7", "Incident 6", "Incident 5"])
+        #expect(first.total == 7)
+        #expect(first.nextOffset == 3)
+        let last = try await store.list(ListIncidents(limit: 3, offset: 6))
+        #expect(last.items.map(\.title) == ["Incident 1"])
+        #expect(last.nextOffset == nil)
+        #expect(try await store.list(ListIncidents(assignee: "alice")).total == 3)
+        #expect(try await store.list(ListIncidents(priority: Priority(rawValue: 1))).total == 3)
+        #expect(try await store.list(ListIncidents(status: "assigned", assignee: "alice")).total == 3)
+    }
+}
+
