@@ -73,6 +73,7 @@ let package = Package(
             name: "ITSMCoordinator",
             dependencies: [
                 "ITSMProtocol",
+                "ITSMSystem",
                 "ITSMTransport",
                 "ITSMPostgres",
                 .product(name: "Logging", package: "swift-log"),
@@ -100,6 +101,7 @@ let package = Package(
                 "ITSMCoordinator",
                 "ITSMPostgres",
                 "ITSMProtocol",
+                "ITSMSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -184,6 +184,20 @@ public final class ChildProcess: Sendable {
         termination.whileRunning { _ = kill(pid, signal) }
     }
 
+    /// Waits at most `timeout`; `nil` if the child is still running then.
+    public func wait(timeout: Duration) async -> TerminationStatus? {
+        await withTaskGroup(of: TerminationStatus?.self) { group in
+            group.addTask { await self.wait() }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? status
+        }
+    }
+
     /// Sends SIGTERM, then SIGKILL if the child has not ended after `grace`.
     public func terminate(grace: Duration) async -> TerminationStatus {
         signal(SIGTERM)

@@ -1,0 +1,105 @@
+import Foundation
+import ITSMPostgres
+import Logging
+
+/// Who an API token belongs to and what it may do.
+public struct Principal: Sendable, Hashable {
+    public var name: String
+    /// Permission patterns: `*` (everything), `incident.*` (a process), or exact, e.g. `incident.read`.
+    public var permissions: [String]
+
+    public init(name: String, permissions: [String]) {
+        self.name = name
+        self.permissions = permissions
+    }
+
+    public func allows(_ permission: String) -> Bool {
+        permissions.contains { pattern in
+            pattern == "*" || pattern == permission
+                || (pattern.hasSuffix(".*") && permission.hasPrefix(String(pattern.dropLast())))
+        }
+    }
+}
+
+/// API tokens: created here, stored as SHA-256 hashes only, checked on every HTTP request.
+public struct TokenStore: Sendable {
+    let pool: PostgresPool
+    let logger: Logger
+
+    public init(pool: PostgresPool, logger: Logger) {
+        self.pool = pool
+        self.logger = logger
+    }
+
+    /// Makes sure `file` holds a working admin token: reuses it when its hash is on record,
+    /// otherwise issues a new one (mode 0600). Returns true when a new token was written.
+    @discardableResult
+    public func ensureAdminToken(file: String) async throws -> Bool {
+        if let existing = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+           !existing.isEmpty, try await authenticate(existing)?.name == "admin" {
+            return false
+        }
+        let token = Self.generateToken()
+        try await pool.query("""
+            INSERT INTO itsm.api_token (name, token_hash, permissions) VALUES ('admin', \(Self.hash(token)), \(["*"]))
+            ON CONFLICT (name) DO UPDATE SET token_hash = EXCLUDED.token_hash, permissions = EXCLUDED.permissions,
+                revoked_at = NULL, created_at = now()
+            """)
+        try Self.writeSecret(token + "\n", to: file)
+        logger.notice("issued a new admin API token", metadata: ["itsm.token.file": "\(file)"])
+        return true
+    }
+
+    /// Issues a named token with the given permissions and returns it; only its hash is kept.
+    public func issue(name: String, permissions: [String]) async throws -> String {
+        let token = Self.generateToken()
+        try await pool.query("""
+            INSERT INTO itsm.api_token (name, token_hash, permissions) VALUES (\(name), \(Self.hash(token)), \(permissions))
+            """)
+        return token
+    }
+
+    /// The principal a bearer token belongs to, or nil for an unknown or revoked token.
+    public func authenticate(_ token: String) async throws -> Principal? {
+        guard token.hasPrefix("itsm_"), token.count < 200 else { return nil }
+        let rows = try await pool.query("""
+            UPDATE itsm.api_token SET last_used_at = now()
+            WHERE token_hash = \(Self.hash(token)) AND revoked_at IS NULL
+            RETURNING name, permissions
+            """)
+        guard let row = rows.first else { return nil }
+        return Principal(name: try row.decode(String.self, "name"), permissions: try row.decode([String].self, "permissions"))
+    }
+
+    static func hash(_ token: String) -> String { SHA256.hex(Array(token.utf8)) }
+
+    /// `itsm_` and 256 random bits in URL-safe base64.
+    static func generateToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let encoded = Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        return "itsm_" + encoded
+    }
+
+    /// Creates the file with mode 0600 before writing, so the secret is never readable by others.
+    static func writeSecret(_ secret: String, to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw CoordinatorError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        fchmod(descriptor, 0o600)
+        let bytes = Array(secret.utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count else {
+            throw CoordinatorError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// A coordinator failure that stops it from starting or running, with a message for the operator.
+public struct CoordinatorError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

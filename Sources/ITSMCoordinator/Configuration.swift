@@ -1,0 +1,192 @@
+import Foundation
+import ITSMProtocol
+import Yams
+
+/// `itsm.yaml`: which processes run, where the data and the database are, where HTTP listens.
+///
+/// ```yaml
+/// dataDir: .itsm
+/// http: 127.0.0.1:8080
+/// database:
+///   url: postgresql://itsm@db.example.com/itsm   # omit for the embedded cluster
+/// plugins:
+///   - incident                                   # a built-in process
+///   - name: change                               # any executable that speaks the protocol
+///     command: [python3, Examples/change/plugin.py]
+///     config: {approvers: [cab]}
+/// ```
+public struct Configuration: Sendable, Hashable {
+    public var dataDirectory: String = ".itsm"
+    public var http = HTTPAddress(host: "127.0.0.1", port: 8080)
+    /// `nil` runs the embedded cluster.
+    public var databaseURL: String?
+    public var plugins: [PluginSpec] = [PluginSpec(name: "incident")]
+    public var heartbeat: Duration = .seconds(5)
+    public var requestTimeout: Duration = .seconds(30)
+    public var maxLineBytes = 1 << 20
+    public var maxRequestBodyBytes = 1 << 20
+
+    public init() {}
+
+    public struct HTTPAddress: Sendable, Hashable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// Parses `host:port`.
+        public init(parsing text: String) throws {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                  (0...65535).contains(port) else {
+                throw CoordinatorError("'\(text)' is not an address of the form HOST:PORT")
+            }
+            self.init(host: String(text[..<colon]), port: port)
+        }
+
+        public var description: String { "\(host):\(port)" }
+    }
+
+    /// Reads a configuration file; unknown keys are errors, so a typo is not silently ignored.
+    public static func load(path: String) throws -> Configuration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw CoordinatorError("cannot read \(path): \(error.localizedDescription)")
+        }
+        do {
+            return try parse(yaml: text)
+        } catch let error as CoordinatorError {
+            throw CoordinatorError("\(path): \(error.description)")
+        }
+    }
+
+    public static func parse(yaml: String) throws -> Configuration {
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: yaml)
+        } catch {
+            throw CoordinatorError("not valid YAML: \(error)")
+        }
+        var configuration = Configuration()
+        guard let loaded else { return configuration }
+        guard let root = loaded as? [String: Any] else { throw CoordinatorError("the top level must be a mapping") }
+        let known: Set = ["dataDir", "http", "database", "plugins", "heartbeatMs", "requestTimeoutMs", "maxLineBytes"]
+        if let unknown = root.keys.first(where: { !known.contains($0) }) {
+            throw CoordinatorError("unknown key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
+        }
+        if let dataDir = root["dataDir"] { configuration.dataDirectory = try string(dataDir, "dataDir") }
+        if let http = root["http"] { configuration.http = try HTTPAddress(parsing: try string(http, "http")) }
+        if let database = root["database"] {
+            guard let database = database as? [String: Any] else { throw CoordinatorError("database: must be a mapping with url") }
+            if let url = database["url"] { configuration.databaseURL = try string(url, "database.url") }
+        }
+        if let heartbeat = root["heartbeatMs"] { configuration.heartbeat = .milliseconds(try int(heartbeat, "heartbeatMs", min: 100)) }
+        if let timeout = root["requestTimeoutMs"] { configuration.requestTimeout = .milliseconds(try int(timeout, "requestTimeoutMs", min: 100)) }
+        if let maxLine = root["maxLineBytes"] { configuration.maxLineBytes = try int(maxLine, "maxLineBytes", min: 1024) }
+        if let plugins = root["plugins"] {
+            guard let list = plugins as? [Any] else { throw CoordinatorError("plugins: must be a list") }
+            configuration.plugins = try list.enumerated().map { try PluginSpec(yaml: $1, index: $0) }
+            var seen = Set<String>()
+            for plugin in configuration.plugins where !seen.insert(plugin.name).inserted {
+                throw CoordinatorError("plugins: '\(plugin.name)' is listed twice")
+            }
+        }
+        return configuration
+    }
+
+    static func string(_ value: Any, _ key: String) throws -> String {
+        if let text = value as? String { return text }
+        if let number = value as? Int { return String(number) }
+        throw CoordinatorError("\(key): must be a string")
+    }
+
+    static func int(_ value: Any, _ key: String, min: Int) throws -> Int {
+        guard let number = value as? Int, number >= min else { throw CoordinatorError("\(key): must be a whole number >= \(min)") }
+        return number
+    }
+}
+
+/// One enabled process: a built-in by name, or any executable with arguments.
+public struct PluginSpec: Sendable, Hashable {
+    public static let builtInNames: Set = ["incident", "problem", "capacity", "supplier", "improvement"]
+
+    public var name: String
+    /// `nil` for a built-in: `itsm-<name>` next to the `itsm` executable, else on `PATH`.
+    public var command: [String]?
+    /// Passed to the plugin as `initialize.config`.
+    public var config: JSONValue?
+    public var environment: [String: String] = [:]
+
+    public init(name: String, command: [String]? = nil, config: JSONValue? = nil) {
+        self.name = name
+        self.command = command
+        self.config = config
+    }
+
+    init(yaml: Any, index: Int) throws {
+        let place = "plugins[\(index)]"
+        if let name = yaml as? String {
+            self.init(name: name)
+        } else if let mapping = yaml as? [String: Any] {
+            let known: Set = ["name", "command", "config", "env"]
+            if let unknown = mapping.keys.first(where: { !known.contains($0) }) {
+                throw CoordinatorError("\(place): unknown key '\(unknown)'; known keys: command, config, env, name")
+            }
+            guard let name = mapping["name"] as? String else { throw CoordinatorError("\(place): needs a name") }
+            self.init(name: name)
+            if let command = mapping["command"] {
+                if let text = command as? String {
+                    self.command = text.split(separator: " ").map(String.init)
+                } else if let list = command as? [Any] {
+                    self.command = try list.map { try Configuration.string($0, "\(place).command") }
+                } else {
+                    throw CoordinatorError("\(place).command: must be a list of strings")
+                }
+                if self.command?.isEmpty == true { throw CoordinatorError("\(place).command: must not be empty") }
+            }
+            if let config = mapping["config"] { self.config = try JSONValue(yaml: config) }
+            if let env = mapping["env"] {
+                guard let env = env as? [String: Any] else { throw CoordinatorError("\(place).env: must be a mapping") }
+                environment = try env.mapValues { try Configuration.string($0, "\(place).env") }
+            }
+        } else {
+            throw CoordinatorError("\(place): must be a name or a mapping")
+        }
+        guard InitializeResult(plugin: PeerInfo(name: name, version: ""), methods: []).validationProblems().isEmpty else {
+            throw CoordinatorError("\(place): name '\(name)' must be lowercase letters, digits, '-' or '_'")
+        }
+        if command == nil && !Self.builtInNames.contains(name) {
+            throw CoordinatorError("\(place): '\(name)' is not a built-in process (\(Self.builtInNames.sorted().joined(separator: ", "))); give a command")
+        }
+    }
+
+    /// The program and arguments to start, looking built-ins up next to `itsm` itself.
+    public func resolvedCommand(builtInDirectory: String?) -> [String] {
+        if let command { return command }
+        let executable = "itsm-\(name)"
+        if let directory = builtInDirectory, FileManager.default.isExecutableFile(atPath: directory + "/" + executable) {
+            return [directory + "/" + executable]
+        }
+        return [executable]
+    }
+}
+
+extension JSONValue {
+    /// Converts what Yams loads (dictionaries, arrays, scalars) into JSON.
+    init(yaml value: Any) throws {
+        switch value {
+        case let text as String: self = .string(text)
+        case let flag as Bool: self = .bool(flag)
+        case let number as Int: self = .int(Int64(number))
+        case let number as Double: self = .double(number)
+        case let list as [Any]: self = .array(try list.map(JSONValue.init(yaml:)))
+        case let mapping as [String: Any]: self = .object(try mapping.mapValues(JSONValue.init(yaml:)))
+        case is NSNull: self = .null
+        default: throw CoordinatorError("config: unsupported YAML value \(value)")
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import ITSMPostgres
+import ITSMProtocol
+import Logging
+
+/// Delivers outbox events to subscribing plugins, at least once.
+///
+/// `NOTIFY itsm_outbox` only wakes the relay; it also polls, so a lost notification or a
+/// relay that was down delays events but never loses them. Due deliveries are claimed with
+/// `FOR UPDATE SKIP LOCKED` and a lease, so several coordinators can relay from one database
+/// without sending an event twice at once; an unacknowledged delivery is retried with backoff
+/// after its lease. Subscribers dedupe on the event id.
+public actor EventRelay {
+    public struct Settings: Sendable {
+        public var pollInterval: Duration = .seconds(1)
+        public var lease: Duration = .seconds(60)
+        public var batchSize = 100
+        public var deliveryTimeout: Duration = .seconds(30)
+        public var maximumRetryDelay: Duration = .seconds(600)
+        public init() {}
+    }
+
+    private let pool: PostgresPool
+    private let router: MethodRouter
+    private let settings: Settings
+    private let logger: Logger
+
+    public init(pool: PostgresPool, router: MethodRouter, settings: Settings = .init(), logger: Logger) {
+        self.pool = pool
+        self.router = router
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Records a plugin's subscriptions (from its manifest) so new events fan out to it.
+    public nonisolated func registerSubscriptions(subscriber: String, eventTypes: [String]) async throws {
+        try await pool.withTransaction { tx in
+            try await tx.query("DELETE FROM itsm.subscription WHERE subscriber = \(subscriber) AND NOT (event_type = ANY(\(eventTypes)))")
+            try await tx.query("""
+                INSERT INTO itsm.subscription (subscriber, event_type) SELECT \(subscriber), unnest(\(eventTypes)::text[])
+                ON CONFLICT DO NOTHING
+                """)
+        }
+    }
+
+    /// Relays until the task is cancelled.
+    public func run() async {
+        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listen(wake: wake) }
+            group.addTask {
+                while !Task.isCancelled {
+                    wake.yield()
+                    try? await Task.sleep(for: self.settings.pollInterval)
+                }
+            }
+            for await _ in wakeups {
+                if Task.isCancelled { break }
+                await deliverDue()
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Keeps a LISTEN connection open, reconnecting with backoff, and turns notifications into wake-ups.
+    private nonisolated func listen(wake: AsyncStream<Void>.Continuation) async {
+        var delay: Duration = .milliseconds(500)
+        while !Task.isCancelled {
+            do {
+                let listener = try await PostgresListener.listen(to: [CoreSchema.outboxChannel], conninfo: pool.conninfo, logger: logger)
+                delay = .milliseconds(500)
+                await withTaskCancellationHandler {
+                    do {
+                        for try await _ in listener.notifications { wake.yield() }
+                    } catch {
+                        logger.warning("lost the outbox listener; polling until it reconnects", metadata: ["itsm.error": "\(error)"])
+                    }
+                } onCancel: {
+                    listener.stop()
+                }
+            } catch {
+                logger.debug("cannot listen for outbox notifications yet", metadata: ["itsm.error": "\(error)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(10))
+        }
+    }
+
+    /// Claims and delivers due events until none are left for the plugins that are up.
+    func deliverDue() async {
+        while !Task.isCancelled {
+            var subscribers: [String] = []
+            for supervisor in router.allSupervisors where await supervisor.snapshot.state == .running {
+                subscribers.append(supervisor.spec.name)
+            }
+            guard !subscribers.isEmpty else { return }
+            let claimed: [Claimed]
+            do {
+                claimed = try await claim(for: subscribers)
+            } catch {
+                logger.warning("cannot claim events to deliver", metadata: ["itsm.error": "\(error)"])
+                return
+            }
+            guard !claimed.isEmpty else { return }
+            // One subscriber's events in order; different subscribers side by side.
+            let bySubscriber = Dictionary(grouping: claimed, by: \.subscriber)
+            await withTaskGroup(of: Void.self) { group in
+                for (subscriber, deliveries) in bySubscriber {
+                    group.addTask {
+                        for delivery in deliveries { await self.deliver(delivery, to: subscriber) }
+                    }
+                }
+            }
+            if claimed.count < settings.batchSize { return }
+        }
+    }
+
+    struct Claimed: Sendable {
+        var outboxID: Int64
+        var subscriber: String
+        var attempts: Int
+        var event: EventParams
+    }
+
+    private func claim(for subscribers: [String]) async throws -> [Claimed] {
+        let leaseSeconds = Double(settings.lease.components.seconds)
+        let rows = try await pool.query("""
+            WITH due AS (
+                SELECT outbox_id, subscriber FROM itsm.delivery
+                WHERE delivered_at IS NULL AND next_attempt_at <= now() AND subscriber = ANY(\(subscribers))
+                ORDER BY outbox_id
+                LIMIT \(settings.batchSize)
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE itsm.delivery d
+            SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => \(leaseSeconds))
+            FROM due, itsm.outbox o
+            WHERE d.outbox_id = due.outbox_id AND d.subscriber = due.subscriber AND o.id = d.outbox_id
+            RETURNING d.outbox_id, d.subscriber, d.attempts, o.event_id, o.type, o.source, o.subject, o.payload, o.occurred_at
+            """)
+        return try rows.map { row in
+            let payload = try row.decode(PostgresJSON.self, "payload")
+            let data = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(payload.text.utf8))) ?? .null
+            return Claimed(
+                outboxID: try row.decode(Int64.self, "outbox_id"),
+                subscriber: try row.decode(String.self, "subscriber"),
+                attempts: try row.decode(Int.self, "attempts"),
+                event: EventParams(
+                    id: try row.decode(UUID.self, "event_id").uuidString.lowercased(),
+                    sequence: try row.decode(Int64.self, "outbox_id"),
+                    type: try row.decode(String.self, "type"),
+                    source: try row.decode(String.self, "source"),
+                    subject: try row.decode(String?.self, "subject"),
+                    occurredAt: try row.decode(Date.self, "occurred_at").formatted(.iso8601),
+                    data: data))
+        }.sorted { $0.outboxID < $1.outboxID }
+    }
+
+    private func deliver(_ delivery: Claimed, to subscriber: String) async {
+        guard let supervisor = router.supervisor(named: subscriber) else { return }
+        do {
+            _ = try await supervisor.call(ProtocolMethod.event, params: try JSONValue(encoding: delivery.event), meta: nil,
+                                          timeout: settings.deliveryTimeout)
+            try await pool.query("""
+                UPDATE itsm.delivery SET delivered_at = now(), last_error = NULL
+                WHERE outbox_id = \(delivery.outboxID) AND subscriber = \(subscriber)
+                """)
+        } catch {
+            let delay = min(Double(settings.maximumRetryDelay.components.seconds), pow(2, Double(min(delivery.attempts, 20))))
+            logger.warning("event delivery failed; will retry", metadata: [
+                "itsm.event.type": "\(delivery.event.type)", "itsm.subscriber": "\(subscriber)",
+                "itsm.attempts": "\(delivery.attempts)", "itsm.error": "\(error)",
+            ])
+            _ = try? await pool.query("""
+                UPDATE itsm.delivery SET next_attempt_at = now() + make_interval(secs => \(delay)), last_error = \(String(describing: error))
+                WHERE outbox_id = \(delivery.outboxID) AND subscriber = \(subscriber)
+                """)
+        }
+    }
+}

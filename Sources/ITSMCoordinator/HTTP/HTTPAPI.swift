@@ -1,0 +1,173 @@
+import Foundation
+import Hummingbird
+import ITSMPostgres
+import ITSMProtocol
+import Logging
+
+/// The HTTP API: `POST /api/v1/rpc/<method>` for every declared method, plugin status,
+/// and health checks. docs/api.md describes it.
+///
+/// Every `/api/` route needs `Authorization: Bearer <token>`; an RPC call also needs the
+/// permission the method declares, so a plugin cannot widen anyone's access.
+struct HTTPAPI: Sendable {
+    let router: MethodRouter
+    let tokens: TokenStore
+    let pool: PostgresPool
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func makeRouter() -> Router<BasicRequestContext> {
+        let routes = Router(context: BasicRequestContext.self)
+        routes.get("healthz") { _, _ in jsonResponse(.ok, ["status": "ok"]) }
+        routes.get("readyz") { _, _ in await readiness() }
+        routes.post("api/v1/rpc/:method") { request, context in
+            await rpc(request, method: context.parameters.get("method") ?? "")
+        }
+        routes.get("api/v1/plugins") { request, _ in
+            await authorized(request, permission: "plugins.read") { _ in
+                var statuses: [PluginStatus] = []
+                for supervisor in router.allSupervisors { statuses.append(await supervisor.snapshot) }
+                return .success(try JSONValue(encoding: statuses.sorted { $0.name < $1.name }))
+            }
+        }
+        routes.get("api/v1/methods") { request, _ in
+            await authorized(request, permission: "plugins.read") { _ in
+                .success(try JSONValue(encoding: router.routes.map(\.descriptor)))
+            }
+        }
+        return routes
+    }
+
+    // MARK: - Routes
+
+    private func rpc(_ request: Request, method: String) async -> Response {
+        guard let route = router.route(for: method) else {
+            // Unknown or not yet declared: the router says which, after authentication.
+            return await authorized(request, permission: nil) { principal in
+                await call(method, params: nil, meta: RequestMeta(actor: "token:\(principal.name)"))
+            }
+        }
+        return await authorized(request, permission: route.descriptor.permission) { principal in
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: maxBodyBytes)
+            } catch {
+                return .failure(ResponseError(code: .messageTooLarge, kind: "http.body_too_large",
+                                              message: "the request body is over the limit of \(maxBodyBytes) bytes"))
+            }
+            var params: JSONValue = .object([:])
+            if body.readableBytes > 0 {
+                guard let decoded = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(buffer: body)) else {
+                    return .failure(ResponseError(code: .parseError, kind: "protocol.parse_error", message: "the request body is not valid JSON"))
+                }
+                guard decoded.objectValue != nil else {
+                    return .failure(.invalidParams("the request body must be a JSON object of params"))
+                }
+                params = decoded
+            }
+            let meta = RequestMeta(actor: "token:\(principal.name)", idempotencyKey: request.headers[.init("Idempotency-Key")!])
+            return await call(method, params: params, meta: meta)
+        }
+    }
+
+    private func call(_ method: String, params: JSONValue?, meta: RequestMeta) async -> Result<JSONValue, ResponseError> {
+        do throws(ResponseError) {
+            return .success(try await router.call(method, params: params, meta: meta))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func readiness() async -> Response {
+        var plugins: [String: JSONValue] = [:]
+        var ready = true
+        for supervisor in router.allSupervisors {
+            let state = await supervisor.snapshot.state
+            plugins[supervisor.spec.name] = .string(state.rawValue)
+            if state != .running { ready = false }
+        }
+        let database: Bool
+        do {
+            try await pool.query("SELECT 1")
+            database = true
+        } catch {
+            database = false
+            ready = false
+        }
+        return jsonResponse(ready ? .ok : .serviceUnavailable, [
+            "status": .string(ready ? "ready" : "not ready"), "database": .string(database ? "up" : "down"),
+            "plugins": .object(plugins),
+        ])
+    }
+
+    // MARK: - Authentication and errors
+
+    /// Authenticates the bearer token, checks `permission` (when given), then runs `body`.
+    private func authorized(
+        _ request: Request, permission: String?,
+        _ body: (Principal) async throws -> Result<JSONValue, ResponseError>
+    ) async -> Response {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            return errorResponse(ResponseError(code: .unauthorized, kind: "auth.missing_token",
+                                               message: "send Authorization: Bearer <token>; the admin token is in <data dir>/admin.token"))
+        }
+        let principal: Principal?
+        do {
+            principal = try await tokens.authenticate(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
+        } catch {
+            logger.error("token check failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
+            return errorResponse(ResponseError(code: .unavailable, kind: "database.unavailable",
+                                               message: "cannot check the token: the database is unavailable", retryable: true))
+        }
+        guard let principal else {
+            return errorResponse(ResponseError(code: .unauthorized, kind: "auth.invalid_token", message: "the token is not valid"))
+        }
+        if let permission, !principal.allows(permission) {
+            return errorResponse(ResponseError(code: .permissionDenied, kind: "auth.permission_denied",
+                                               message: "token '\(principal.name)' lacks the permission '\(permission)'",
+                                               details: ["permission": .string(permission)]))
+        }
+        do {
+            switch try await body(principal) {
+            case .success(let result): return jsonResponse(.ok, result)
+            case .failure(let error): return errorResponse(error)
+            }
+        } catch {
+            logger.error("request failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
+            return errorResponse(.internalError("the request failed unexpectedly; see the coordinator log"))
+        }
+    }
+
+    private func errorResponse(_ error: ResponseError) -> Response {
+        var response = jsonResponse(Self.status(for: error), ["error": (try? JSONValue(encoding: error)) ?? .null])
+        if error.isRetryable { response.headers[.retryAfter] = "1" }
+        return response
+    }
+
+    /// The HTTP status that fits a protocol error.
+    static func status(for error: ResponseError) -> HTTPResponse.Status {
+        switch error.code {
+        case .parseError, .invalidRequest, .invalidParams: return .badRequest
+        case .methodNotFound: return .notFound
+        case .unauthorized: return .unauthorized
+        case .permissionDenied: return .forbidden
+        case .messageTooLarge: return .contentTooLarge
+        case .unavailable, .shuttingDown, .serverNotInitialized, .requestCancelled: return .serviceUnavailable
+        case .requestTimedOut: return .gatewayTimeout
+        case .requestFailed:
+            let kind = error.kind ?? ""
+            if kind.hasSuffix("not_found") { return .notFound }
+            if kind.hasSuffix("conflict") || kind.hasSuffix("invalid_transition") { return .conflict }
+            return .unprocessableContent
+        default: return .internalServerError
+        }
+    }
+}
+
+private func jsonResponse(_ status: HTTPResponse.Status, _ body: JSONValue) -> Response {
+    let data = (try? JSONCoding.encoder.encode(body)) ?? Data("{}".utf8)
+    var buffer = ByteBuffer()
+    buffer.writeBytes(data)
+    buffer.writeString("\n")
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+}

@@ -1,0 +1,286 @@
+import Foundation
+import ITSMPostgres
+import ITSMProtocol
+import ITSMSystem
+import ITSMTransport
+import Logging
+
+/// Keeps one plugin process running: spawns it, runs the handshake, forwards its stderr to
+/// our log, pings it, and restarts it with exponential backoff when it exits or hangs. After
+/// `maximumCrashes` crashes within `crashWindow` it gives up and reports the plugin failed.
+///
+/// Requests in flight when the plugin dies fail with a retryable `unavailable` error.
+public actor PluginSupervisor {
+    public struct Settings: Sendable {
+        public var coordinator = PeerInfo(name: "itsm-coordinator", version: CoordinatorVersion.current)
+        public var databaseURL: String
+        public var heartbeat: Duration = .seconds(5)
+        public var requestTimeout: Duration = .seconds(30)
+        public var handshakeTimeout: Duration = .seconds(60)
+        public var maxLineBytes = 1 << 20
+        public var maximumCrashes = 5
+        public var crashWindow: Duration = .seconds(60)
+        public var initialBackoff: Duration = .milliseconds(250)
+        public var maximumBackoff: Duration = .seconds(30)
+        public var shutdownGrace: Duration = .seconds(5)
+        /// Where the built-in `itsm-<name>` executables are.
+        public var builtInDirectory: String?
+
+        public init(databaseURL: String) { self.databaseURL = databaseURL }
+    }
+
+    public nonisolated let spec: PluginSpec
+    private let settings: Settings
+    private let logger: Logger
+    /// Handles requests the plugin sends (calls to other plugins' methods).
+    private let onPluginRequest: @Sendable (String, JSONRPCRequest) async throws -> JSONValue
+    /// Told when a handshake completes, with the manifest.
+    private let onReady: @Sendable (String, InitializeResult) async -> Void
+
+    private var status: PluginStatus
+    private var current: (process: ChildProcess, connection: JSONRPCConnection)?
+    private var crashTimes: [ContinuousClock.Instant] = []
+    private var isStopping = false
+    private var stopSignal = AsyncStream<Void>.makeStream()
+
+    public init(
+        spec: PluginSpec, settings: Settings, logger: Logger,
+        onPluginRequest: @escaping @Sendable (String, JSONRPCRequest) async throws -> JSONValue,
+        onReady: @escaping @Sendable (String, InitializeResult) async -> Void
+    ) {
+        self.spec = spec
+        self.settings = settings
+        var logger = logger
+        logger[metadataKey: "itsm.plugin"] = "\(spec.name)"
+        self.logger = logger
+        self.onPluginRequest = onPluginRequest
+        self.onReady = onReady
+        self.status = PluginStatus(name: spec.name, state: .starting, pid: nil, restarts: 0, version: nil,
+                                   methods: [], subscribes: [], lastError: nil)
+    }
+
+    public var snapshot: PluginStatus { status }
+
+    /// Runs the plugin until `stop()`, or until it has crashed too often.
+    public func run() async {
+        var backoff = settings.initialBackoff
+        while !isStopping {
+            let started = ContinuousClock.now
+            let exit = await runOnce()
+            guard !isStopping else { break }
+
+            let now = ContinuousClock.now
+            crashTimes = crashTimes.filter { now - $0 < settings.crashWindow } + [now]
+            status.restarts += 1
+            status.pid = nil
+            if crashTimes.count >= settings.maximumCrashes {
+                status.state = .failed
+                logger.error("plugin crashed \(crashTimes.count) times within \(settings.crashWindow); giving up", metadata: [
+                    "itsm.error": "\(exit)",
+                ])
+                break
+            }
+            // A plugin that ran a while before dying starts over from the shortest delay.
+            if now - started > settings.crashWindow { backoff = settings.initialBackoff }
+            status.state = .restarting
+            logger.warning("plugin stopped; restarting", metadata: ["itsm.error": "\(exit)", "itsm.backoff": "\(backoff)"])
+            await sleepUnlessStopped(backoff)
+            backoff = min(backoff * 2, settings.maximumBackoff)
+        }
+        if status.state != .failed { status.state = .stopped }
+    }
+
+    /// Asks the plugin to shut down, then exit; terminates it if it does not within the grace period.
+    public func stop() async {
+        isStopping = true
+        stopSignal.continuation.yield()
+        guard let (process, connection) = current else { return }
+        logger.info("stopping plugin")
+        _ = try? await connection.request(ProtocolMethod.shutdown, timeout: settings.shutdownGrace)
+        try? await connection.notify(ProtocolMethod.exit)
+        connection.closeOutput() // end of input: a plugin exits on it too
+        let status: TerminationStatus
+        if let exited = await process.wait(timeout: settings.shutdownGrace) {
+            status = exited
+        } else {
+            logger.warning("plugin did not exit in time; terminating it")
+            status = await process.terminate(grace: settings.shutdownGrace)
+        }
+        logger.info("plugin stopped", metadata: ["itsm.exit": "\(status)"])
+    }
+
+    /// Sends a request to the running plugin.
+    public nonisolated func call(_ method: String, params: JSONValue?, meta: RequestMeta?,
+                                 timeout: Duration? = nil) async throws(ResponseError) -> JSONValue {
+        guard let connection = await readyConnection() else {
+            let state = await snapshot.state
+            let why = state == .failed
+                ? "it crashed repeatedly and was given up on; see the coordinator log, then restart the coordinator"
+                : "it is \(state.rawValue); try again shortly"
+            throw ResponseError(code: .unavailable, kind: "plugin.unavailable",
+                                message: "the \(spec.name) process is not available: \(why)", retryable: state != .failed,
+                                details: ["plugin": .string(spec.name), "state": .string(state.rawValue)])
+        }
+        return try await connection.request(method, params: params, meta: meta, timeout: timeout)
+    }
+
+    /// Requests waiting for an answer, for least-loaded routing.
+    public var outstandingRequests: Int { current?.connection.outstandingRequests ?? 0 }
+
+    private func readyConnection() -> JSONRPCConnection? {
+        status.state == .running ? current?.connection : nil
+    }
+
+    // MARK: - One life of the process
+
+    /// Spawns, handshakes, serves until the process exits; returns why it ended.
+    private func runOnce() async -> String {
+        status.state = .starting
+        let command = spec.resolvedCommand(builtInDirectory: settings.builtInDirectory)
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(spec.environment) { $1 }
+        environment["ITSM_PLUGIN_NAME"] = spec.name
+        let process: ChildProcess
+        do {
+            process = try ChildProcess.spawn(.init(
+                executable: command[0], arguments: Array(command.dropFirst()), environment: environment,
+                standardInput: .pipe, standardOutput: .pipe, standardError: .pipe, newProcessGroup: true))
+        } catch {
+            status.lastError = "cannot start \(command.joined(separator: " ")): \(error)"
+            return status.lastError!
+        }
+        status.pid = process.pid
+        logger.info("plugin process started", metadata: ["itsm.pid": "\(process.pid)"])
+
+        let connection = JSONRPCConnection(
+            input: process.standardOutput!, output: process.standardInput!,
+            configuration: .init(peerName: spec.name, maxLineBytes: settings.maxLineBytes,
+                                 defaultRequestTimeout: settings.requestTimeout),
+            logger: logger)
+        current = (process, connection)
+        let name = spec.name
+        let onPluginRequest = self.onPluginRequest
+        let logger = self.logger
+
+        return await withTaskGroup(of: Void.self) { group in
+            let maxLineBytes = settings.maxLineBytes
+            group.addTask { await Self.forwardLogs(from: process.standardError!, maxLineBytes: maxLineBytes, logger: logger) }
+            group.addTask {
+                await connection.run(
+                    onRequest: { request in try await onPluginRequest(name, request) },
+                    onNotification: { notification in
+                        logger.debug("notification from plugin", metadata: ["itsm.method": "\(notification.method)"])
+                    })
+            }
+            group.addTask { await self.handshakeAndWatch(process: process, connection: connection) }
+
+            let exit = await process.wait()
+            connection.close() // fails in-flight requests: the process is gone
+            connection.closeOutput()
+            group.cancelAll()
+            await group.waitForAll()
+            current = nil
+            let reason = status.lastError.map { "\($0) (\(exit))" } ?? "exited with \(exit)"
+            status.lastError = reason
+            return reason
+        }
+    }
+
+    /// The handshake, then heartbeats until the process ends or stops answering.
+    private func handshakeAndWatch(process: ChildProcess, connection: JSONRPCConnection) async {
+        do {
+            let manifest = try await handshake(connection)
+            status.state = .running
+            status.version = manifest.plugin.version
+            status.methods = manifest.methods.map(\.name)
+            status.subscribes = manifest.subscribes
+            status.lastError = nil
+            logger.info("plugin ready", metadata: [
+                "itsm.version": "\(manifest.plugin.version)", "itsm.methods": "\(manifest.methods.count)",
+            ])
+            await onReady(spec.name, manifest)
+        } catch {
+            status.lastError = "handshake failed: \(error)"
+            logger.error("plugin handshake failed", metadata: ["itsm.error": "\(error)"])
+            process.signal(SIGKILL)
+            return
+        }
+        while !Task.isCancelled {
+            guard (try? await Task.sleep(for: settings.heartbeat)) != nil else { return }
+            do {
+                _ = try await connection.request(ProtocolMethod.ping, timeout: max(settings.heartbeat * 2, .seconds(2)))
+            } catch where error.code == .requestTimedOut {
+                status.lastError = "did not answer a heartbeat"
+                logger.error("plugin stopped answering heartbeats; killing it")
+                process.signal(SIGKILL)
+                return
+            } catch {
+                return // the connection closed: the process is ending
+            }
+        }
+    }
+
+    private func handshake(_ connection: JSONRPCConnection) async throws -> InitializeResult {
+        let params = InitializeParams(
+            coordinator: settings.coordinator, config: spec.config,
+            limits: .init(maxLineBytes: settings.maxLineBytes,
+                          requestTimeoutMs: Int(settings.requestTimeout.components.seconds * 1000)),
+            heartbeatMs: Int(settings.heartbeat.components.seconds * 1000 + settings.heartbeat.components.attoseconds / 1_000_000_000_000_000),
+            database: .init(url: settings.databaseURL))
+        let answer = try await connection.request(ProtocolMethod.initialize, params: try JSONValue(encoding: params),
+                                                  timeout: settings.handshakeTimeout)
+        let manifest: InitializeResult
+        do {
+            manifest = try answer.decode(InitializeResult.self)
+        } catch {
+            throw CoordinatorError("the initialize result is not a valid manifest: \(error)")
+        }
+        guard ProtocolVersion.supported.contains(manifest.protocolVersion) else {
+            throw CoordinatorError("the plugin chose protocol version \(manifest.protocolVersion); supported: \(ProtocolVersion.supported)")
+        }
+        let problems = manifest.validationProblems()
+        guard problems.isEmpty else { throw CoordinatorError("invalid manifest: \(problems.joined(separator: "; "))") }
+        if manifest.plugin.name != spec.name {
+            logger.warning("plugin calls itself by another name", metadata: ["itsm.manifest.name": "\(manifest.plugin.name)"])
+        }
+        try await connection.notify(ProtocolMethod.initialized, params: .object([:]))
+        return manifest
+    }
+
+    private func sleepUnlessStopped(_ duration: Duration) async {
+        let signal = stopSignal.stream
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { for await _ in signal { return } }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Forwards the plugin's stderr: JSON log lines keep their level and fields, anything else
+    /// is logged as plain text.
+    private static func forwardLogs(from descriptor: Int32, maxLineBytes: Int, logger: Logger) async {
+        let lines = FileDescriptorLines(fileDescriptor: descriptor, maxLineBytes: maxLineBytes, name: "itsm-stderr")
+        do {
+            for try await frame in lines.frames {
+                guard case .line(let bytes) = frame, !bytes.isEmpty else { continue }
+                if let record = LogRecord(line: bytes) {
+                    var metadata: Logger.Metadata = [:]
+                    for (key, value) in record.metadata where key != "itsm.plugin" {
+                        metadata[key] = "\(value.stringValue ?? String(describing: value))"
+                    }
+                    logger.log(level: Logger.Level(rawValue: record.level) ?? .info, "\(record.message)", metadata: metadata)
+                } else {
+                    logger.info("\(String(decoding: bytes, as: UTF8.self))", metadata: ["itsm.stream": "stderr"])
+                }
+            }
+        } catch {
+            logger.debug("stopped reading plugin stderr", metadata: ["itsm.error": "\(error)"])
+        }
+    }
+}
+
+/// The coordinator's release, reported in `initialize`.
+public enum CoordinatorVersion {
+    public static let current = "0.1.0"
+}

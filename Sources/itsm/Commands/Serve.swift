@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import ITSMCoordinator
+import ITSMPostgres
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the coordinator, the enabled plugins and the HTTP API until SIGTERM or SIGINT.",
+        discussion: """
+            With no database configured, a private PostgreSQL cluster is created under the data \
+            directory on first start, reused afterwards, and stopped when serve stops.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Where the HTTP API listens, HOST:PORT (default 127.0.0.1:8080, or http in itsm.yaml).")
+    var http: String?
+
+    func run() async throws {
+        var configuration = try global.loadConfiguration()
+        if let http { configuration.http = try Configuration.HTTPAddress(parsing: http) }
+        let logger = global.makeLogger()
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let lock = try ServeLock(directory: configuration.dataDirectory)
+        defer { lock.release() }
+
+        let database = try await DatabaseSetup.prepare(configuration, logger: logger)
+        let coordinator = Coordinator(configuration: configuration, databaseURL: database.url, logger: logger)
+        var failure: (any Error)?
+        do {
+            try await coordinator.run()
+        } catch {
+            failure = error
+        }
+        // serve owns the embedded cluster for its lifetime: stop it even after a failure.
+        if let cluster = database.cluster {
+            do {
+                try await cluster.stop()
+            } catch {
+                logger.error("could not stop the embedded PostgreSQL", metadata: ["itsm.error": "\(error)"])
+            }
+        }
+        if let failure {
+            throw ValidationError("\(failure)")
+        }
+    }
+}
+
+/// One `itsm serve` per data directory: a second would share, then stop, the first's cluster.
+struct ServeLock {
+    private let descriptor: Int32
+
+    init(directory: String) throws {
+        let path = directory + "/serve.lock"
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw ValidationError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw ValidationError("another itsm serve is already using \(directory)")
+        }
+    }
+
+    func release() {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}

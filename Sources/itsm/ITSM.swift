@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct ITSM: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "itsm",
+        abstract: "An ISO/IEC 20000 service management toolkit: a coordinator and its process plugins.",
+        version: "0.1.0",
+        subcommands: [Serve.self, Call.self, Plugins.self, Migrate.self, Database.self])
+}

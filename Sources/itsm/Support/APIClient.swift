@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import ITSMCoordinator
+import ITSMProtocol
+
+/// Options of the commands that talk to a running coordinator over HTTP.
+struct ClientOptions: ParsableArguments {
+    @Option(help: "The coordinator's base URL (default: ITSM_URL, else the address the local coordinator wrote, else http in itsm.yaml).")
+    var url: String?
+
+    @Option(help: "The API token (default: ITSM_TOKEN, else <data dir>/admin.token).")
+    var token: String?
+
+    @Flag(help: "Print compact JSON for scripts instead of a readable rendering.")
+    var json = false
+}
+
+/// A small HTTP client for the coordinator's API.
+struct APIClient {
+    let baseURL: URL
+    let token: String
+
+    init(options: ClientOptions, configuration: Configuration) throws {
+        let environment = ProcessInfo.processInfo.environment
+        var base = options.url ?? environment["ITSM_URL"]
+        if base == nil,
+           let data = FileManager.default.contents(atPath: Coordinator.runtimeFile(dataDirectory: configuration.dataDirectory)),
+           let info = try? JSONDecoder().decode(Coordinator.RuntimeInfo.self, from: data) {
+            base = "http://\(info.http)"
+        }
+        let address = base ?? "http://\(configuration.http)"
+        guard let url = URL(string: address), url.scheme != nil else { throw ValidationError("'\(address)' is not a URL") }
+        baseURL = url
+
+        let tokenFile = Coordinator.adminTokenFile(dataDirectory: configuration.dataDirectory)
+        guard let token = options.token ?? environment["ITSM_TOKEN"]
+            ?? (try? String(contentsOfFile: tokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        else {
+            throw ValidationError("no API token: pass --token, set ITSM_TOKEN, or run where \(tokenFile) is readable")
+        }
+        self.token = token
+    }
+
+    /// Sends a request; returns the decoded JSON body on success, throws `ResponseError` otherwise.
+    func send(_ method: String, path: String, body: JSONValue? = nil, headers: [String: String] = [:]) async throws -> JSONValue {
+        var request = URLRequest(url: baseURL.appendingPathComponent(path))
+        request.httpMethod = method
+        request.timeoutInterval = 60
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let body {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONCoding.encoder.encode(body)
+        }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await URLSession.shared.data(for: request)
+        } catch {
+            throw ResponseError.unavailable("cannot reach the coordinator at \(baseURL): \(error.localizedDescription)", kind: "http.unreachable")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let decoded = try? JSONCoding.decoder.decode(JSONValue.self, from: data)
+        if (200..<300).contains(status), let decoded { return decoded }
+        if let error = try? decoded?["error"]?.decode(ResponseError.self) { throw error }
+        throw ResponseError(code: .internalError, kind: "http.unexpected", message: "HTTP \(status) from the coordinator")
+    }
+}
+
+/// Prints a failed request for people and picks the exit code scripts can act on.
+func report(_ error: ResponseError) -> ExitCode {
+    var line = "error: \(error.message)"
+    if let kind = error.kind { line += " [\(kind)]" }
+    if error.isRetryable { line += " (retryable)" }
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+    switch error.code {
+    case .unauthorized, .permissionDenied: return ExitStatus.unauthorized
+    case .unavailable, .requestTimedOut, .shuttingDown: return ExitStatus.unavailable
+    case .invalidParams, .parseError, .invalidRequest, .methodNotFound: return ExitStatus.usage
+    default: return ExitStatus.refused
+    }
+}
+
+/// Renders JSON for people: indented, keys sorted.
+func pretty(_ value: JSONValue) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+}
+
+func compact(_ value: JSONValue) -> String {
+    (try? JSONCoding.encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+}
