@@ -134,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ITSMTransportTests",
-            dependencies: ["ITSMTransport", "ITSMProtocol"],
+            dependencies: ["ITSMTransport", "ITSMProtocol", "ITSMSystem"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -154,7 +154,8 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ITSMTesting", "ITSMProtocol"],
+            dependencies: ["ITSMTesting", "ITSMProtocol", "ITSMPostgres", "ITSMSystem"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -88,7 +88,7 @@ public struct Plugin: Sendable {
         }
         // Keep the protocol on a private copy of stdout and point fd 1 at stderr, so a stray
         // print() cannot corrupt the protocol stream.
-        let protocolOutput = dup(STDOUT_FILENO)
+        let protocolOutput = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0)
         dup2(STDERR_FILENO, STDOUT_FILENO)
         let session = PluginSession(plugin: self, output: protocolOutput, logger: logger)
         await session.run()

@@ -295,3 +295,13 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
     defer { pointers.forEach { free($0) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
+
+/// A pipe whose both ends close on exec, so no child process spawned meanwhile inherits them
+/// (an inherited write end would keep the reader from ever seeing end of input).
+public enum PipeDescriptors {
+    public static func make() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard citsm_pipe_cloexec(&fds) == 0 else { throw SystemError.last("pipe2") }
+        return (fds[0], fds[1])
+    }
+}

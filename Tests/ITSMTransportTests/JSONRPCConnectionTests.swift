@@ -1,5 +1,6 @@
 import Foundation
 import ITSMProtocol
+import ITSMSystem
 import ITSMTransport
 import Logging
 import Testing
@@ -12,15 +13,15 @@ struct Peers {
     let rawIntoRight: Int32
 
     init(maxLineBytes: Int = 1 << 20, timeout: Duration = .seconds(5)) {
-        var leftToRight: [Int32] = [0, 0]
-        var rightToLeft: [Int32] = [0, 0]
-        precondition(pipe(&leftToRight) == 0 && pipe(&rightToLeft) == 0)
+        // Close-on-exec: other tests spawn processes concurrently, which must not inherit these.
+        let leftToRight = try! PipeDescriptors.make()
+        let rightToLeft = try! PipeDescriptors.make()
         let logger = Logger(label: "itsm.test.transport")
-        left = JSONRPCConnection(input: rightToLeft[0], output: leftToRight[1],
+        left = JSONRPCConnection(input: rightToLeft.read, output: leftToRight.write,
                                  configuration: .init(peerName: "right", maxLineBytes: maxLineBytes, defaultRequestTimeout: timeout), logger: logger)
-        right = JSONRPCConnection(input: leftToRight[0], output: rightToLeft[1],
+        right = JSONRPCConnection(input: leftToRight.read, output: rightToLeft.write,
                                   configuration: .init(peerName: "left", maxLineBytes: maxLineBytes, defaultRequestTimeout: timeout), logger: logger)
-        rawIntoRight = dup(leftToRight[1])
+        rawIntoRight = fcntl(leftToRight.write, F_DUPFD_CLOEXEC, 0)
     }
 }
 

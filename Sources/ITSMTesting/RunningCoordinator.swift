@@ -1,0 +1,154 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import ITSMSystem
+
+/// A real `itsm serve` process for end-to-end tests, in a directory of its own, listening on
+/// a free port, with its admin token read from the data directory.
+///
+/// ```swift
+/// let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]")
+/// let (status, body) = try await coordinator.call("incident.create", ["title": "Mail down"])
+/// _ = await coordinator.stop()
+/// ```
+public final class RunningCoordinator: Sendable {
+    public let directory: String
+    public let dataDirectory: String
+    public let baseURL: URL
+    public let token: String
+    public let process: ChildProcess
+    public let logFile: String
+
+    private init(directory: String, dataDirectory: String, baseURL: URL, token: String, process: ChildProcess, logFile: String) {
+        self.directory = directory
+        self.dataDirectory = dataDirectory
+        self.baseURL = baseURL
+        self.token = token
+        self.process = process
+        self.logFile = logFile
+    }
+
+    /// Starts `itsm serve` with `configuration` (YAML; `dataDir` and `http` are set here) and
+    /// waits until `/readyz` answers 200.
+    public static func start(
+        configuration: String = "", databaseURL: String? = nil, environment: [String: String] = [:],
+        readyTimeout: Duration = .seconds(90)
+    ) async throws -> RunningCoordinator {
+        // Short: the embedded cluster's socket path must stay under the kernel's limit.
+        let directory = "/tmp/itsm-e2e-" + UUID().uuidString.prefix(8).lowercased()
+        let dataDirectory = directory + "/data"
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        chmod(directory, 0o755)
+        chmod(dataDirectory, 0o755)
+        var yaml = "dataDir: \(dataDirectory)\nhttp: 127.0.0.1:0\n" + configuration + "\n"
+        if let databaseURL { yaml += "database:\n  url: \"\(databaseURL)\"\n" }
+        let configFile = directory + "/itsm.yaml"
+        try yaml.write(toFile: configFile, atomically: true, encoding: .utf8)
+        let logFile = directory + "/serve.log"
+
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "ITSM_DATABASE_URL")
+        env.merge(environment) { $1 }
+        let process = try ChildProcess.spawn(.init(
+            executable: try Binaries.path("itsm"), arguments: ["serve", "--config", configFile], environment: env,
+            workingDirectory: directory, standardOutput: .file(logFile), standardError: .file(logFile)))
+
+        let deadline = ContinuousClock.now + readyTimeout
+        var lastProblem = "not started"
+        while ContinuousClock.now < deadline {
+            if let status = process.status {
+                throw TestHarnessError("itsm serve exited (\(status)) before it was ready; log:\n\(Self.read(logFile))")
+            }
+            if let data = FileManager.default.contents(atPath: dataDirectory + "/coordinator.json"),
+               let info = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let http = info["http"] as? String,
+               let token = try? String(contentsOfFile: dataDirectory + "/admin.token", encoding: .utf8) {
+                let coordinator = RunningCoordinator(
+                    directory: directory, dataDirectory: dataDirectory, baseURL: URL(string: "http://\(http)")!,
+                    token: token.trimmingCharacters(in: .whitespacesAndNewlines), process: process, logFile: logFile)
+                if let (status, _) = try? await coordinator.request("GET", "readyz"), status == 200 { return coordinator }
+                lastProblem = "not ready yet"
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.signal(SIGKILL)
+        throw TestHarnessError("itsm serve was not ready within \(readyTimeout) (\(lastProblem)); log:\n\(Self.read(logFile))")
+    }
+
+    /// `POST /api/v1/rpc/<method>` with the admin token (or `token`).
+    public func call(_ method: String, _ params: [String: Any] = [:], token: String? = nil,
+                     headers: [String: String] = [:]) async throws -> (status: Int, body: [String: Any]) {
+        let body = try JSONSerialization.data(withJSONObject: params)
+        let (status, data) = try await request("POST", "api/v1/rpc/\(method)", body: body, token: token ?? self.token, headers: headers)
+        return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+    }
+
+    /// Any request; the body comes back as bytes.
+    public func request(_ method: String, _ path: String, body: Data? = nil, token: String? = nil,
+                        headers: [String: String] = [:]) async throws -> (Int, Data) {
+        var request = URLRequest(url: baseURL.appendingPathComponent(path))
+        request.httpMethod = method
+        request.timeoutInterval = 60
+        request.httpBody = body
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    /// `GET /api/v1/plugins`, by plugin name.
+    public func plugins() async throws -> [String: [String: Any]] {
+        let (_, data) = try await request("GET", "api/v1/plugins", token: token)
+        let list = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+        return Dictionary(uniqueKeysWithValues: list.map { ($0["name"] as? String ?? "", $0) })
+    }
+
+    /// Polls until `condition` holds or `timeout` passes.
+    public func waitUntil(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    /// Sends `signal` (SIGTERM by default) and waits for the process to end.
+    public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(60)) async -> TerminationStatus? {
+        process.signal(signal)
+        let status = await process.wait(timeout: timeout)
+        if status == nil { process.signal(SIGKILL) }
+        return status
+    }
+
+    public var log: String { Self.read(logFile) }
+
+    /// Removes the directory; call after `stop()`.
+    public func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+    private static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+}
+
+/// Where the built executables are: `ITSM_BIN_DIR`, or next to the running test bundle.
+public enum Binaries {
+    public static func path(_ name: String) throws -> String {
+        var candidates: [String] = []
+        if let configured = ProcessInfo.processInfo.environment["ITSM_BIN_DIR"] { candidates.append(configured) }
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+            for _ in 0..<3 {
+                candidates.append(directory.path)
+                directory.deleteLastPathComponent()
+            }
+        }
+        for directory in candidates where FileManager.default.isExecutableFile(atPath: directory + "/" + name) {
+            return directory + "/" + name
+        }
+        throw TestHarnessError("cannot find the '\(name)' executable; build it (swift build) or set ITSM_BIN_DIR")
+    }
+}
+
+public struct TestHarnessError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

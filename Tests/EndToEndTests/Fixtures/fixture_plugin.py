@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""A plugin for end-to-end tests, written from docs/protocol.md with the standard library only.
+
+It misbehaves on request, to show the coordinator contains it, and records the events it is
+sent to the file named by FIXTURE_EVENTS.
+"""
+import json
+import os
+import sys
+import time
+
+protocol_out = sys.stdout
+EVENTS = os.environ.get("FIXTURE_EVENTS")
+
+
+def send(message):
+    protocol_out.write(json.dumps(message, separators=(",", ":")) + "\n")
+    protocol_out.flush()
+
+
+def respond(request_id, result=None, error=None):
+    message = {"jsonrpc": "2.0", "id": request_id}
+    if error is not None:
+        message["error"] = error
+    else:
+        message["result"] = result
+    send(message)
+
+
+def log(message, **fields):
+    sys.stderr.write(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ"), "level": "info", "msg": message, **fields}) + "\n")
+    sys.stderr.flush()
+
+
+if os.environ.get("FIXTURE_GARBAGE_FIRST") == "1":
+    protocol_out.write("this is not a protocol message\n")
+    protocol_out.flush()
+
+MANIFEST = {
+    "protocolVersion": 1,
+    "plugin": {"name": "fixture", "version": "0.0.1"},
+    "methods": [
+        {"name": "fixture.echo", "permission": "fixture.read", "idempotent": True},
+        {"name": "fixture.garbage", "permission": "fixture.read", "idempotent": True},
+        {"name": "fixture.huge", "permission": "fixture.read", "idempotent": True},
+        {"name": "fixture.crash", "permission": "fixture.write", "idempotent": False},
+        {"name": "fixture.call", "permission": "fixture.read", "idempotent": True},
+    ],
+    "subscribes": ["incident.created"],
+    "publishes": [],
+}
+
+initialized = False
+next_id = 1000
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    try:
+        message = json.loads(line)
+    except ValueError:
+        continue
+    method = message.get("method")
+    request_id = message.get("id")
+    if method is None:
+        continue  # a response to our own request is read inline below
+    if method == "initialize":
+        respond(request_id, MANIFEST)
+    elif method == "initialized":
+        initialized = True
+        log("fixture ready")
+    elif method == "exit":
+        sys.exit(0)
+    elif request_id is None:
+        continue
+    elif method == "shutdown":
+        respond(request_id, {})
+    elif method == "$/ping":
+        respond(request_id, {})
+    elif not initialized:
+        respond(request_id, error={"code": -32002, "message": "not initialized"})
+    elif method == "$/event":
+        params = message.get("params", {})
+        if EVENTS:
+            with open(EVENTS, "a") as events:
+                events.write(json.dumps({"id": params.get("id"), "type": params.get("type")}) + "\n")
+        respond(request_id, {})
+    elif method == "fixture.echo":
+        respond(request_id, {"params": message.get("params"), "meta": message.get("meta")})
+    elif method == "fixture.garbage":
+        protocol_out.write("{{{ garbage on stdout\n")
+        protocol_out.flush()
+        respond(request_id, {"survived": True})
+    elif method == "fixture.huge":
+        respond(request_id, {"blob": "x" * (2 * 1024 * 1024)})
+    elif method == "fixture.crash":
+        os._exit(3)
+    elif method == "fixture.call":
+        # Calls another process's method through the coordinator.
+        next_id += 1
+        send({"jsonrpc": "2.0", "id": next_id, "method": "incident.list", "params": {"limit": 1}})
+        answer = json.loads(sys.stdin.readline())
+        respond(request_id, {"total": answer.get("result", {}).get("total")})
+    else:
+        respond(request_id, error={"code": -32601, "message": "unknown method " + method,
+                                   "data": {"kind": "protocol.method_not_found", "retryable": False}})

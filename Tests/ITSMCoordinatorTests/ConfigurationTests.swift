@@ -1,0 +1,63 @@
+import ITSMCoordinator
+import ITSMProtocol
+import Testing
+
+@Suite struct ConfigurationTests {
+    @Test func emptyFileGivesDefaults() throws {
+        let configuration = try Configuration.parse(yaml: "")
+        #expect(configuration.dataDirectory == ".itsm")
+        #expect(configuration.http.description == "127.0.0.1:8080")
+        #expect(configuration.databaseURL == nil)
+        #expect(configuration.plugins.map(\.name) == ["incident"])
+    }
+
+    @Test func readsEverySetting() throws {
+        let configuration = try Configuration.parse(yaml: """
+            dataDir: /var/lib/itsm
+            http: 0.0.0.0:9000
+            database:
+              url: postgresql://itsm@db/itsm
+            heartbeatMs: 2000
+            plugins:
+              - incident
+              - name: change
+                command: [python3, plugin.py, --verbose]
+                config:
+                  approvers: [cab, cto]
+                  quorum: 2
+                env:
+                  CHANGE_MODE: strict
+            """)
+        #expect(configuration.dataDirectory == "/var/lib/itsm")
+        #expect(configuration.http.port == 9000)
+        #expect(configuration.databaseURL == "postgresql://itsm@db/itsm")
+        #expect(configuration.heartbeat == .seconds(2))
+        #expect(configuration.plugins.count == 2)
+        let change = configuration.plugins[1]
+        #expect(change.command == ["python3", "plugin.py", "--verbose"])
+        #expect(change.config == ["approvers": ["cab", "cto"], "quorum": 2])
+        #expect(change.environment == ["CHANGE_MODE": "strict"])
+        #expect(change.resolvedCommand(builtInDirectory: "/opt/itsm/bin") == ["python3", "plugin.py", "--verbose"])
+        #expect(configuration.plugins[0].resolvedCommand(builtInDirectory: "/nonexistent") == ["itsm-incident"])
+    }
+
+    @Test(arguments: [
+        ("htpp: 1.2.3.4:80", "unknown key 'htpp'"),
+        ("http: nowhere", "HOST:PORT"),
+        ("plugins: [incident, incident]", "listed twice"),
+        ("plugins: [payroll]", "not a built-in"),
+        ("plugins: [{name: Bad Name, command: [x]}]", "lowercase"),
+        ("plugins: [{name: x, command: []}]", "must not be empty"),
+        ("plugins: [{name: x, cmd: [y]}]", "unknown key 'cmd'"),
+        ("heartbeatMs: 5", ">= 100"),
+        ("- just\n- a list", "mapping"),
+        ("key: [unclosed", "YAML"),
+    ])
+    func rejectsMistakesWithAClearMessage(yaml: String, expected: String) {
+        #expect {
+            _ = try Configuration.parse(yaml: yaml)
+        } throws: { error in
+            "\(error)".contains(expected)
+        }
+    }
+}

@@ -1,0 +1,39 @@
+@testable import ITSMCoordinator
+import Testing
+
+@Suite struct SHA256Tests {
+    // FIPS 180-4 examples, plus the empty message and a multi-block input.
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+        (String(repeating: "a", count: 1000),
+         "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"),
+    ])
+    func matchesKnownDigests(message: String, digest: String) {
+        #expect(SHA256.hex(Array(message.utf8)) == digest)
+    }
+
+    @Test func tokensAreRandomAndHashedNotStored() {
+        let first = TokenStore.generateToken()
+        let second = TokenStore.generateToken()
+        #expect(first != second)
+        #expect(first.hasPrefix("itsm_") && first.count == 48)
+        #expect(TokenStore.hash(first).count == 64)
+        #expect(!TokenStore.hash(first).contains(first))
+    }
+}
+
+@Suite struct PrincipalTests {
+    @Test func permissionPatterns() {
+        let admin = Principal(name: "admin", permissions: ["*"])
+        #expect(admin.allows("incident.write"))
+        let agent = Principal(name: "agent", permissions: ["incident.*", "problem.read"])
+        #expect(agent.allows("incident.write"))
+        #expect(agent.allows("problem.read"))
+        #expect(!agent.allows("problem.write"))
+        #expect(!agent.allows("incidents.read"))
+        #expect(!Principal(name: "none", permissions: []).allows("incident.read"))
+    }
+}

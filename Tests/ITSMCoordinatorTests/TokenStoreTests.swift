@@ -1,0 +1,41 @@
+import Foundation
+@testable import ITSMCoordinator
+import ITSMPostgres
+import ITSMTesting
+import Logging
+import Testing
+
+let logger = Logger(label: "itsm.test.coordinator")
+
+@Suite struct TokenStoreTests {
+    @Test func adminTokenIsIssuedOnceStoredHashedAndRotatedWhenLost() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "tokens")
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+        let store = TokenStore(pool: pool, logger: logger)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-token-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/admin.token"
+
+        #expect(try await store.ensureAdminToken(file: file))
+        let token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try await store.authenticate(token) == Principal(name: "admin", permissions: ["*"]))
+        // Only the hash is in the database.
+        let stored = try await pool.query("SELECT token_hash FROM itsm.api_token").single().decode(String.self, "token_hash")
+        #expect(stored != token && stored == TokenStore.hash(token))
+
+        #expect(try await store.ensureAdminToken(file: file) == false)
+        try FileManager.default.removeItem(atPath: file)
+        #expect(try await store.ensureAdminToken(file: file))
+        #expect(try await store.authenticate(token) == nil) // the lost token no longer works
+
+        let agent = try await store.issue(name: "agent", permissions: ["incident.read"])
+        #expect(try await store.authenticate(agent)?.allows("incident.write") == false)
+        #expect(try await store.authenticate("itsm_" + String(repeating: "x", count: 43)) == nil)
+        #expect(try await store.authenticate("not-a-token") == nil)
+        await pool.close()
+    }
+}
