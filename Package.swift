@@ -98,6 +98,9 @@ let package = Package(
         .executableTarget(
             name: "itsm",
             dependencies: [
+                // Not imported: listed so `swift run itsm` also builds the built-in plugins,
+                // which the coordinator starts from the same directory.
+                "itsm-incident",
                 "ITSMCoordinator",
                 "ITSMPostgres",
                 "ITSMProtocol",

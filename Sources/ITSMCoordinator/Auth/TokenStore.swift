@@ -60,14 +60,20 @@ public struct TokenStore: Sendable {
     }
 
     /// The principal a bearer token belongs to, or nil for an unknown or revoked token.
+    ///
+    /// A read, so checking a token costs no commit; `last_used_at` is refreshed at most once a
+    /// minute per token, which is precise enough to find unused tokens.
     public func authenticate(_ token: String) async throws -> Principal? {
         guard token.hasPrefix("itsm_"), token.count < 200 else { return nil }
+        let hash = Self.hash(token)
         let rows = try await pool.query("""
-            UPDATE itsm.api_token SET last_used_at = now()
-            WHERE token_hash = \(Self.hash(token)) AND revoked_at IS NULL
-            RETURNING name, permissions
+            SELECT name, permissions, last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale
+            FROM itsm.api_token WHERE token_hash = \(hash) AND revoked_at IS NULL
             """)
         guard let row = rows.first else { return nil }
+        if try row.decode(Bool.self, "stale") {
+            try await pool.query("UPDATE itsm.api_token SET last_used_at = now() WHERE token_hash = \(hash)")
+        }
         return Principal(name: try row.decode(String.self, "name"), permissions: try row.decode([String].self, "permissions"))
     }
 

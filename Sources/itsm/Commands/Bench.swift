@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import ITSMCoordinator
+import ITSMProtocol
+import ITSMSystem
+import ITSMTransport
+import Logging
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure speed: the plugin protocol's round trip, or whole requests through a running coordinator.",
+        subcommands: [ProtocolRoundTrip.self, RPC.self])
+
+    /// `$/ping` round trips to a plugin over its stdin/stdout pipes, as the coordinator talks to it.
+    struct ProtocolRoundTrip: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "protocol",
+            abstract: "Round trips of the JSON-lines protocol to a plugin process (no database, no HTTP).")
+
+        @Option(help: "The plugin to start (default: the built-in incident plugin).")
+        var plugin: String?
+
+        @Option(help: "Round trips to time, after a warm-up of a tenth as many.")
+        var requests = 20_000
+
+        @Option(help: "Requests in flight at once.")
+        var concurrency = 1
+
+        @Flag(help: "Print the figures as one JSON object.")
+        var json = false
+
+        func run() async throws {
+            guard requests > 0, concurrency > 0 else { throw ValidationError("--requests and --concurrency must be positive") }
+            let command = plugin.map { [$0] }
+                ?? PluginSpec(name: "incident").resolvedCommand(builtInDirectory: Coordinator.executableDirectory())
+            let child = try ChildProcess.spawn(.init(
+                executable: command[0], arguments: Array(command.dropFirst()),
+                standardInput: .pipe, standardOutput: .pipe, standardError: .null, newProcessGroup: true))
+            let connection = JSONRPCConnection(
+                input: child.standardOutput!, output: child.standardInput!,
+                configuration: .init(peerName: "bench"), logger: Logger(label: "itsm.bench"))
+            let reader = Task { await connection.run(onRequest: { _ in .null }, onNotification: { _ in }) }
+            defer {
+                connection.closeOutput()
+                child.signal(SIGKILL)
+                reader.cancel()
+            }
+            let timings = try await Measurement.run(requests: requests, concurrency: concurrency) {
+                _ = try await connection.request(ProtocolMethod.ping)
+            }
+            timings.print(title: "protocol round trip (\(ProtocolMethod.ping) to \(command[0]))", json: json)
+        }
+    }
+
+    /// Whole requests as an API client sees them: HTTP, auth, routing, the plugin, PostgreSQL.
+    struct RPC: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rpc",
+            abstract: "Requests through a running coordinator's HTTP API (start one with itsm serve).")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var client: ClientOptions
+
+        @Option(help: "The method to call.")
+        var method = "incident.create"
+
+        @Option(help: "The params as JSON.")
+        var params = #"{"title": "Benchmark incident", "impact": "low", "urgency": "low"}"#
+
+        @Option(help: "Requests to time, after a warm-up of a tenth as many.")
+        var requests = 2_000
+
+        @Option(help: "Requests in flight at once.")
+        var concurrency = 8
+
+        func run() async throws {
+            guard requests > 0, concurrency > 0 else { throw ValidationError("--requests and --concurrency must be positive") }
+            guard let body = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(params.utf8)) else {
+                throw ValidationError("--params must be JSON")
+            }
+            let api = try APIClient(options: client, configuration: try global.loadConfiguration())
+            let timings = try await Measurement.run(requests: requests, concurrency: concurrency) {
+                _ = try await api.send("POST", path: "api/v1/rpc/\(method)", body: body)
+            }
+            timings.print(title: "\(method) through the HTTP API", json: client.json)
+        }
+    }
+}
+
+/// Latencies of many calls, run with a bounded number in flight.
+struct Measurement {
+    var latencies: [Duration]
+    var elapsed: Duration
+
+    static func run(requests: Int, concurrency: Int, _ operation: @escaping @Sendable () async throws -> Void) async throws -> Measurement {
+        _ = try await timed(requests: max(1, requests / 10), concurrency: concurrency, operation) // warm-up
+        return try await timed(requests: requests, concurrency: concurrency, operation)
+    }
+
+    private static func timed(requests: Int, concurrency: Int, _ operation: @escaping @Sendable () async throws -> Void) async throws -> Measurement {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
+            for worker in 0..<concurrency {
+                let share = requests / concurrency + (worker < requests % concurrency ? 1 : 0)
+                group.addTask {
+                    var own: [Duration] = []
+                    own.reserveCapacity(share)
+                    for _ in 0..<share {
+                        let began = clock.now
+                        try await operation()
+                        own.append(clock.now - began)
+                    }
+                    return own
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        return Measurement(latencies: latencies.sorted(), elapsed: clock.now - start)
+    }
+
+    func percentile(_ p: Double) -> Duration {
+        latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+    }
+
+    var throughput: Double {
+        Double(latencies.count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    func print(title: String, json: Bool) {
+        func micros(_ duration: Duration) -> Double {
+            (Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12).rounded()
+        }
+        if json {
+            let figures: JSONValue = [
+                "requests": .int(Int64(latencies.count)), "perSecond": .double(throughput.rounded()),
+                "p50Micros": .double(micros(percentile(0.5))), "p90Micros": .double(micros(percentile(0.9))),
+                "p99Micros": .double(micros(percentile(0.99))), "maxMicros": .double(micros(latencies.last ?? .zero)),
+            ]
+            Swift.print(compact(figures))
+            return
+        }
+        Swift.print(title)
+        Swift.print(table([
+            ["requests", "per second", "p50 µs", "p90 µs", "p99 µs", "max µs"],
+            [String(latencies.count), String(Int(throughput)), String(Int(micros(percentile(0.5)))),
+             String(Int(micros(percentile(0.9)))), String(Int(micros(percentile(0.99)))), String(Int(micros(latencies.last ?? .zero)))],
+        ]))
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what itsm needs beyond the Swift toolchain, if it is missing:
+#   - libpq-dev: the PostgreSQL client library and headers the build links against
+#   - postgresql: the server programs (initdb, pg_ctl, postgres) for the embedded cluster and tests
+#   - python3: only the end-to-end tests' fixture plugin uses it
+# Safe to run again: it does nothing when everything is there.
+set -euo pipefail
+
+missing=()
+pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev pkg-config)
+have_server=false
+for dir in "${ITSM_POSTGRES_BINDIR:-}" "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; do
+    if [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then have_server=true; break; fi
+done
+$have_server || missing+=(postgresql)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+    missing+=(postgresql) # creates the postgres OS user the server runs as when we are root
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "prerequisites: all present"
+    exit 0
+fi
+
+echo "prerequisites: installing ${missing[*]}"
+if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
