@@ -63,6 +63,7 @@ let package = Package(
             name: "ITSMPluginKit",
             dependencies: [
                 "ITSMProtocol",
+                "ITSMSystem",
                 "ITSMTransport",
                 "ITSMPostgres",
                 .product(name: "Logging", package: "swift-log"),

@@ -4,6 +4,7 @@ import ITSMPostgres
 import ITSMProtocol
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The coordinator: supervises the enabled plugins, routes requests to them, relays events,
 /// and serves the HTTP API, until SIGTERM or SIGINT.
@@ -72,8 +73,7 @@ public struct Coordinator: Sendable {
         }
         let router = MethodRouter(supervisors: supervisors)
         let relay = EventRelay(pool: pool, router: router, logger: logger)
-        links.router = router
-        links.relay = relay
+        links.set(router: router, relay: relay)
 
         let api = HTTPAPI(router: router, tokens: tokens, pool: pool, maxBodyBytes: configuration.maxRequestBodyBytes, logger: logger)
         let runtimeFile = Self.runtimeFile(dataDirectory: configuration.dataDirectory)
@@ -110,18 +110,11 @@ public struct Coordinator: Sendable {
 }
 
 /// Late-bound references between the supervisors and what they call back.
-private final class Links: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _router: MethodRouter?
-    private var _relay: EventRelay?
-    var router: MethodRouter? {
-        get { lock.withLock { _router } }
-        set { lock.withLock { _router = newValue } }
-    }
-    var relay: EventRelay? {
-        get { lock.withLock { _relay } }
-        set { lock.withLock { _relay = newValue } }
-    }
+private final class Links: Sendable {
+    private let references = Mutex<(router: MethodRouter?, relay: EventRelay?)>((nil, nil))
+    var router: MethodRouter? { references.withLock { $0.router } }
+    var relay: EventRelay? { references.withLock { $0.relay } }
+    func set(router: MethodRouter, relay: EventRelay) { references.withLock { $0 = (router, relay) } }
 }
 
 /// Runs every supervisor; on graceful shutdown stops the plugins before returning.

@@ -3,6 +3,7 @@ import ITSMPostgres
 import ITSMProtocol
 import ITSMTransport
 import Logging
+import Synchronization
 
 /// One run of a plugin under a coordinator: the handshake, then requests and events until
 /// `exit` or end of input.
@@ -19,7 +20,9 @@ final class PluginSession: Sendable {
     private let plugin: Plugin
     private let connection: JSONRPCConnection
     private let logger: Logger
-    private let phase = Locked<Phase>(.awaitingInitialize)
+    private let phase = Mutex<Phase>(.awaitingInitialize)
+
+    private var currentPhase: Phase { phase.withLock { $0 } }
 
     init(plugin: Plugin, output: Int32, logger: Logger) {
         self.plugin = plugin
@@ -43,13 +46,13 @@ final class PluginSession: Sendable {
         case ProtocolMethod.initialize:
             return try await initialize(request.params)
         case ProtocolMethod.shutdown:
-            phase.set(.shuttingDown)
+            phase.withLock { $0 = .shuttingDown }
             return .object([:])
         default:
             break
         }
         let database: PluginDatabase
-        switch phase.value {
+        switch currentPhase {
         case .ready(let ready):
             database = ready
         case .shuttingDown:
@@ -76,19 +79,24 @@ final class PluginSession: Sendable {
     }
 
     private func initialize(_ params: JSONValue?) async throws -> JSONValue {
-        guard case .awaitingInitialize = phase.value else {
-            throw ResponseError(code: .invalidRequest, kind: "protocol.already_initialized", message: "initialize was already received")
-        }
         let initialize = try Plugin.decodeParams(InitializeParams.self, from: params)
         guard let version = initialize.protocolVersions.filter(ProtocolVersion.supported.contains).max() else {
             throw ResponseError(code: .invalidParams, kind: "protocol.unsupported_version",
                                 message: "no common protocol version: offered \(initialize.protocolVersions), \(plugin.name) speaks \(ProtocolVersion.supported)")
         }
-        phase.set(.initializing)
+        // Check and claim in one step: a second initialize must not run migrations again.
+        let claimed = phase.withLock { phase in
+            guard case .awaitingInitialize = phase else { return false }
+            phase = .initializing
+            return true
+        }
+        guard claimed else {
+            throw ResponseError(code: .invalidRequest, kind: "protocol.already_initialized", message: "initialize was already received")
+        }
         let url = ProcessInfo.processInfo.environment["ITSM_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
             ?? initialize.database?.url
         guard let url else {
-            phase.set(.awaitingInitialize)
+            phase.withLock { $0 = .awaitingInitialize }
             throw ResponseError.business(kind: "plugin.no_database",
                                          message: "\(plugin.name) needs a database: none in initialize and ITSM_DATABASE_URL is not set")
         }
@@ -96,13 +104,13 @@ final class PluginSession: Sendable {
         do {
             try await plugin.migrate(pool, logger: logger)
         } catch let error as MigrationError {
-            phase.set(.awaitingInitialize)
+            phase.withLock { $0 = .awaitingInitialize }
             throw ResponseError.business(kind: "plugin.migration_failed", message: "\(plugin.name): \(error)")
         } catch let error as PostgresError {
-            phase.set(.awaitingInitialize)
+            phase.withLock { $0 = .awaitingInitialize }
             throw ResponseError(databaseError: error, logger: logger, method: ProtocolMethod.initialize)
         }
-        phase.set(.initialized(PluginDatabase(pool: pool, source: plugin.name)))
+        phase.withLock { $0 = .initialized(PluginDatabase(pool: pool, source: plugin.name)) }
         var manifest = plugin.manifest
         manifest.protocolVersion = version
         return try JSONValue(encoding: manifest)
@@ -132,7 +140,9 @@ final class PluginSession: Sendable {
     private func handle(_ notification: JSONRPCNotification) async {
         switch notification.method {
         case ProtocolMethod.initialized:
-            if case .initialized(let database) = phase.value { phase.set(.ready(database)) }
+            phase.withLock { phase in
+                if case .initialized(let database) = phase { phase = .ready(database) }
+            }
         case ProtocolMethod.exit:
             logger.info("plugin exiting on request")
             exit(0)
@@ -158,13 +168,4 @@ extension ResponseError {
         let kind = error.sqlState == .uniqueViolation ? "database.conflict" : "database.error"
         self = .business(kind: kind, message: error.description, details: .object(details))
     }
-}
-
-/// A value behind a lock.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value { lock.withLock { stored } }
-    func set(_ value: Value) { lock.withLock { stored = value } }
 }

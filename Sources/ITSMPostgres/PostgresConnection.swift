@@ -1,6 +1,7 @@
 import CLibPQ
 import Dispatch
 import Foundation
+import ITSMSystem
 import Logging
 
 /// One connection to PostgreSQL through libpq.

@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import ITSMSystem
 import Logging
 
 /// A `NOTIFY` received on a channel this listener `LISTEN`s to.
@@ -56,12 +57,4 @@ public final class PostgresListener: Sendable {
     public static func quoteIdentifier(_ identifier: String) -> String {
         "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
-}
-
-/// A flag set from any thread and polled by the listener thread.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stopped = false
-    func stop() { lock.withLock { stopped = true } }
-    var isStopped: Bool { lock.withLock { stopped } }
 }

@@ -2,6 +2,7 @@ import Foundation
 import ITSMPostgres
 import ITSMSystem
 import Logging
+import Synchronization
 
 /// PostgreSQL for tests: a fresh, empty database per call, on one throwaway server per test
 /// process, or on the server `ITSM_TEST_DATABASE_URL` names.
@@ -87,8 +88,7 @@ actor SharedServer {
 
 /// Stops throwaway clusters and removes their directories when the test process exits.
 enum ThrowawayClusterCleanup {
-    nonisolated(unsafe) private static var commands: [(stop: [String], directory: String)] = []
-    private static let lock = NSLock()
+    private static let commands = Mutex<[(stop: [String], directory: String)]>([])
     private static let installHook: Void = { atexit { ThrowawayClusterCleanup.runAll() } }()
 
     static func register(_ cluster: EmbeddedPostgres) {
@@ -96,15 +96,13 @@ enum ThrowawayClusterCleanup {
         if geteuid() == 0 {
             stop = ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"] + stop
         }
-        lock.withLock {
-            _ = installHook
-            commands.append((stop, cluster.directory))
-        }
+        _ = installHook
+        commands.withLock { $0.append((stop, cluster.directory)) }
     }
 
     /// At exit no task can be awaited, so this spawns and waits synchronously.
     private static func runAll() {
-        for command in lock.withLock({ commands }) {
+        for command in commands.withLock({ $0 }) {
             if let child = try? ChildProcess.spawn(.init(
                 executable: command.stop[0], arguments: Array(command.stop.dropFirst()),
                 standardOutput: .null, standardError: .null)) {

@@ -1,5 +1,6 @@
 import Foundation
 import ITSMSystem
+import Synchronization
 
 /// Reads lines from a file descriptor (a pipe or a socket) on a thread of its own.
 ///
@@ -61,7 +62,7 @@ public final class FileDescriptorWriter: Sendable {
     private let fileDescriptor: Int32
     private let queue = DispatchQueue(label: "itsm.writer")
     private let timeout: Duration
-    private let state = LockedValue(false) // closed
+    private let isClosed = Atomic<Bool>(false)
 
     /// Writing to a pipe whose reader died must fail with EPIPE, not kill this process.
     private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
@@ -96,13 +97,13 @@ public final class FileDescriptorWriter: Sendable {
     /// Closes the descriptor after everything already queued.
     public func close() {
         queue.async {
-            guard !self.state.exchange(true) else { return }
+            guard !self.isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
             Glibc.close(self.fileDescriptor)
         }
     }
 
     private func writeAll(_ data: Data) -> WriteError? {
-        if state.value { return .closed }
+        if isClosed.load(ordering: .acquiring) { return .closed }
         let deadline = ContinuousClock.now.advanced(by: timeout)
         return data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> WriteError? in
             var offset = 0
@@ -130,28 +131,4 @@ public final class FileDescriptorWriter: Sendable {
             return nil
         }
     }
-}
-
-/// A value behind a lock, for the few shared flags and counters of this module.
-final class LockedValue<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value { lock.withLock { stored } }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        try lock.withLock { try body(&stored) }
-    }
-    func exchange(_ newValue: Value) -> Value {
-        lock.withLock {
-            let old = stored
-            stored = newValue
-            return old
-        }
-    }
-}
-
-final class StopFlag: Sendable {
-    private let flag = LockedValue(false)
-    func stop() { _ = flag.exchange(true) }
-    var isStopped: Bool { flag.value }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import ITSMProtocol
 import Logging
+import Synchronization
 
 /// One JSON-RPC 2.0 peer over a pair of file descriptors, one message per line.
 ///
@@ -42,7 +43,7 @@ public final class JSONRPCConnection: Sendable {
     private let reader: FileDescriptorLines
     private let writer: FileDescriptorWriter
     private let logger: Logger
-    private let state = LockedValue(State())
+    private let state = Mutex(State())
 
     private struct Pending {
         var continuation: CheckedContinuation<Result<JSONValue, ResponseError>, Never>
@@ -67,7 +68,7 @@ public final class JSONRPCConnection: Sendable {
     }
 
     /// Requests sent and not yet answered; the coordinator routes to the least loaded instance.
-    public var outstandingRequests: Int { state.value.pending.count }
+    public var outstandingRequests: Int { state.withLock { $0.pending.count } }
 
     /// Reads and dispatches messages until the input ends or `close()` is called. Then fails
     /// every request still waiting for an answer with a retryable `unavailable` error and

@@ -1,5 +1,6 @@
 import Foundation
 import ITSMProtocol
+import Synchronization
 
 /// Routes a method to the plugin that declared it.
 ///
@@ -57,15 +58,5 @@ public final class MethodRouter: Sendable {
                                 retryable: state != .failed, details: ["plugin": .string(String(process))])
         }
         throw ResponseError.methodNotFound(method)
-    }
-}
-
-/// A minimal lock-protected value (the coordinator's few shared tables).
-final class Mutex<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        try lock.withLock { try body(&value) }
     }
 }
