@@ -71,7 +71,6 @@ public actor PluginSupervisor {
 
             let now = ContinuousClock.now
             crashTimes = crashTimes.filter { now - $0 < settings.crashWindow } + [now]
-            status.restarts += 1
             status.pid = nil
             if crashTimes.count >= settings.maximumCrashes {
                 status.state = .failed
@@ -83,6 +82,7 @@ public actor PluginSupervisor {
             // A plugin that ran a while before dying starts over from the shortest delay.
             if now - started > settings.crashWindow { backoff = settings.initialBackoff }
             status.state = .restarting
+            status.restarts += 1
             logger.warning("plugin stopped; restarting", metadata: ["itsm.error": "\(exit)", "itsm.backoff": "\(backoff)"])
             await sleepUnlessStopped(backoff)
             backoff = min(backoff * 2, settings.maximumBackoff)

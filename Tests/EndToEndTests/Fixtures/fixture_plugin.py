@@ -45,6 +45,7 @@ MANIFEST = {
         {"name": "fixture.huge", "permission": "fixture.read", "idempotent": True},
         {"name": "fixture.crash", "permission": "fixture.write", "idempotent": False},
         {"name": "fixture.call", "permission": "fixture.read", "idempotent": True},
+        {"name": "fixture.hang", "permission": "fixture.read", "idempotent": True},
     ],
     "subscribes": ["incident.created"],
     "publishes": [],
@@ -93,6 +94,8 @@ for line in sys.stdin:
         respond(request_id, {"survived": True})
     elif method == "fixture.huge":
         respond(request_id, {"blob": "x" * (2 * 1024 * 1024)})
+    elif method == "fixture.hang":
+        time.sleep(3600)  # stops reading stdin: heartbeats go unanswered
     elif method == "fixture.crash":
         os._exit(3)
     elif method == "fixture.call":

@@ -1,0 +1,99 @@
+import Foundation
+import ITSMPostgres
+import ITSMSystem
+import ITSMTesting
+import Testing
+
+/// Supervision at its edges: plugins that never start, hang, or outlive their coordinator.
+@Suite(.serialized) struct SupervisionEndToEndTests {
+    @Test func pluginThatKeepsCrashingIsGivenUpOnVisibly() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2egiveup")
+        let coordinator = try await RunningCoordinator.start(
+            configuration: """
+                plugins:
+                  - incident
+                  - name: broken
+                    command: [/bin/sh, -c, "echo 'cannot open config' >&2; exit 1"]
+                """,
+            databaseURL: database.conninfo, readyTimeout: .seconds(1), allowNotReady: true)
+        defer { coordinator.remove() }
+        let failed = try await coordinator.waitUntil(timeout: .seconds(30)) {
+            try await coordinator.plugins()["broken"]?["state"] as? String == "failed"
+        }
+        #expect(failed)
+        let broken = try await coordinator.plugins()["broken"]
+        #expect(broken?["restarts"] as? Int == 4) // 5 crashes: the first 4 were restarted
+        #expect((broken?["lastError"] as? String)?.contains("exit code 1") == true)
+        #expect(coordinator.log.contains("cannot open config"))
+        // The broken process does not take the others down; readiness says what is wrong.
+        #expect(try await coordinator.call("incident.create", ["title": "still working"]).status == 200)
+        let (ready, body) = try await coordinator.request("GET", "readyz")
+        #expect(ready == 503)
+        #expect(String(decoding: body, as: UTF8.self).contains("\"broken\":\"failed\""))
+        let (unavailable, error) = try await coordinator.call("broken.anything")
+        #expect(unavailable == 503)
+        #expect(((error["error"] as? [String: Any])?["data"] as? [String: Any])?["retryable"] as? Bool == false)
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    @Test func pluginThatStopsAnsweringHeartbeatsIsReplaced() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2ehang")
+        let coordinator = try await RunningCoordinator.start(
+            configuration: """
+                heartbeatMs: 300
+                requestTimeoutMs: 60000
+                plugins:
+                  - name: fixture
+                    command: [python3, \(CoordinatorEndToEndTests.fixturePlugin)]
+                """,
+            databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let before = try #require(try await coordinator.plugins()["fixture"]?["pid"] as? Int)
+        // The hung request fails as soon as the plugin is killed, long before its own deadline.
+        let started = ContinuousClock.now
+        let (status, _) = try await coordinator.call("fixture.hang")
+        #expect(status == 503)
+        #expect(ContinuousClock.now - started < .seconds(20))
+        let replaced = try await coordinator.waitUntil {
+            let fixture = try await coordinator.plugins()["fixture"]
+            return fixture?["state"] as? String == "running" && fixture?["pid"] as? Int != before
+        }
+        #expect(replaced)
+        #expect(coordinator.log.contains("stopped answering heartbeats"))
+        #expect(try await coordinator.call("fixture.echo").status == 200)
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    @Test func pluginsExitWhenTheCoordinatorIsKilled() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eorphan")
+        let coordinator = try await RunningCoordinator.start(databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let pid = try #require(try await coordinator.plugins()["incident"]?["pid"] as? Int)
+        #expect(await coordinator.stop(signal: SIGKILL) == .signaled(SIGKILL))
+        // The plugin sees end of input on stdin and exits by itself: no orphan is left.
+        let gone = try await coordinator.waitUntil(timeout: .seconds(10)) { kill(pid_t(pid), 0) != 0 }
+        #expect(gone)
+    }
+
+    @Test func migrateAppliesEverySchemaAndIsRepeatable() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2emigrate")
+        let directory = "/tmp/itsm-e2e-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "dataDir: \(directory)\nplugins: [incident]\n".write(toFile: directory + "/itsm.yaml", atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        environment["ITSM_DATABASE_URL"] = database.conninfo
+        let itsm = try Binaries.path("itsm")
+        let first = try await Command.run(itsm, ["migrate", "--config", directory + "/itsm.yaml"], environment: environment)
+        #expect(first.status == .exited(0))
+        #expect(first.text.contains("itsm: schema at version 1 (1 applied now)"))
+        #expect(first.text.contains("incident: migrated"))
+        let again = try await Command.run(itsm, ["migrate", "--config", directory + "/itsm.yaml"], environment: environment)
+        #expect(again.status == .exited(0))
+        #expect(again.text.contains("(0 applied now)"))
+        let pool = PostgresPool(conninfo: database.conninfo, logger: .init(label: "e2e"))
+        let schemas = try await pool.query("SELECT schema_name FROM public.itsm_migrations ORDER BY 1").map { try $0.decode(String.self, "schema_name") }
+        #expect(schemas == ["incident", "itsm"])
+        await pool.close()
+    }
+}
