@@ -51,34 +51,41 @@ MANIFEST = {
     "publishes": [],
 }
 
-initialized = False
-next_id = 1000
-for line in sys.stdin:
-    line = line.strip()
-    if not line:
-        continue
-    try:
+state = {"initialized": False, "next_id": 1000}
+
+
+def call_coordinator(method, params):
+    """Sends a request to the coordinator and handles whatever else arrives until its answer."""
+    state["next_id"] += 1
+    request_id = state["next_id"]
+    send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+    for line in sys.stdin:
         message = json.loads(line)
-    except ValueError:
-        continue
+        if "method" not in message and message.get("id") == request_id:
+            return message
+        handle(message)
+    sys.exit(0)
+
+
+def handle(message):
     method = message.get("method")
     request_id = message.get("id")
     if method is None:
-        continue  # a response to our own request is read inline below
+        return  # a response nobody waits for
     if method == "initialize":
         respond(request_id, MANIFEST)
     elif method == "initialized":
-        initialized = True
+        state["initialized"] = True
         log("fixture ready")
     elif method == "exit":
         sys.exit(0)
     elif request_id is None:
-        continue
+        return
     elif method == "shutdown":
         respond(request_id, {})
     elif method == "$/ping":
         respond(request_id, {})
-    elif not initialized:
+    elif not state["initialized"]:
         respond(request_id, error={"code": -32002, "message": "not initialized"})
     elif method == "$/event":
         params = message.get("params", {})
@@ -100,10 +107,19 @@ for line in sys.stdin:
         os._exit(3)
     elif method == "fixture.call":
         # Calls another process's method through the coordinator.
-        next_id += 1
-        send({"jsonrpc": "2.0", "id": next_id, "method": "incident.list", "params": {"limit": 1}})
-        answer = json.loads(sys.stdin.readline())
+        answer = call_coordinator("incident.list", {"limit": 1})
         respond(request_id, {"total": answer.get("result", {}).get("total")})
     else:
         respond(request_id, error={"code": -32601, "message": "unknown method " + method,
                                    "data": {"kind": "protocol.method_not_found", "retryable": False}})
+
+
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    try:
+        message = json.loads(line)
+    except ValueError:
+        continue
+    handle(message)
