@@ -21,6 +21,8 @@ final class PluginSession: Sendable {
     private let connection: JSONRPCConnection
     private let logger: Logger
     private let phase = Mutex<Phase>(.awaitingInitialize)
+    /// Method and event handlers running now; `shutdown` waits for them.
+    private let handlersRunning = Atomic<Int>(0)
 
     private var currentPhase: Phase { phase.withLock { $0 } }
 
@@ -47,10 +49,18 @@ final class PluginSession: Sendable {
             return try await initialize(request.params)
         case ProtocolMethod.shutdown:
             phase.withLock { $0 = .shuttingDown }
+            // New requests are refused from now on (below); wait for the running ones.
+            while handlersRunning.load(ordering: .acquiring) > 0 {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
             return .object([:])
         default:
             break
         }
+        // Counted before the phase is read: shutdown sets the phase, then waits for the count,
+        // so no request can slip in between.
+        handlersRunning.add(1, ordering: .acquiringAndReleasing)
+        defer { handlersRunning.subtract(1, ordering: .acquiringAndReleasing) }
         let database: PluginDatabase
         switch currentPhase {
         case .ready(let ready):
