@@ -5,6 +5,8 @@ import Logging
 /// What a method handler gets besides its params.
 public struct MethodContext: Sendable {
     public let database: PluginDatabase
+    /// The plugin's `config:` section of itsm.yaml, `{}` when there is none.
+    public let config: JSONValue
     public let logger: Logger
     /// The authenticated caller as the coordinator established it, e.g. `token:admin`.
     public let actor: String

@@ -12,9 +12,15 @@ final class PluginSession: Sendable {
         case awaitingInitialize
         case initializing
         /// `initialize` answered; waiting for `initialized`.
-        case initialized(PluginDatabase)
-        case ready(PluginDatabase)
+        case initialized(Runtime)
+        case ready(Runtime)
         case shuttingDown
+    }
+
+    /// What handlers work with once the handshake is done.
+    private struct Runtime: Sendable {
+        var database: PluginDatabase
+        var config: JSONValue
     }
 
     private let plugin: Plugin
@@ -61,10 +67,10 @@ final class PluginSession: Sendable {
         // so no request can slip in between.
         handlersRunning.add(1, ordering: .acquiringAndReleasing)
         defer { handlersRunning.subtract(1, ordering: .acquiringAndReleasing) }
-        let database: PluginDatabase
+        let runtime: Runtime
         switch currentPhase {
         case .ready(let ready):
-            database = ready
+            runtime = ready
         case .shuttingDown:
             throw ResponseError(code: .shuttingDown, kind: "plugin.shutting_down",
                                 message: "\(plugin.name) is shutting down", retryable: true)
@@ -74,13 +80,13 @@ final class PluginSession: Sendable {
         }
         do {
             if request.method == ProtocolMethod.event {
-                return try await deliver(request.params, database: database)
+                return try await deliver(request.params, database: runtime.database)
             }
             guard let handler = plugin.handler(for: request.method) else {
                 throw ResponseError.methodNotFound(request.method)
             }
             let context = MethodContext(
-                database: database, logger: logger, actor: request.meta?.actor ?? "unknown",
+                database: runtime.database, config: runtime.config, logger: logger, actor: request.meta?.actor ?? "unknown",
                 idempotencyKey: request.meta?.idempotencyKey, coordinator: CoordinatorLink(connection: connection))
             return try await handler(request.params, context)
         } catch let error as PostgresError {
@@ -120,7 +126,8 @@ final class PluginSession: Sendable {
             phase.withLock { $0 = .awaitingInitialize }
             throw ResponseError(databaseError: error, logger: logger, method: ProtocolMethod.initialize)
         }
-        phase.withLock { $0 = .initialized(PluginDatabase(pool: pool, source: plugin.name)) }
+        let runtime = Runtime(database: PluginDatabase(pool: pool, source: plugin.name), config: initialize.config ?? .object([:]))
+        phase.withLock { $0 = .initialized(runtime) }
         var manifest = plugin.manifest
         manifest.protocolVersion = version
         return try JSONValue(encoding: manifest)
@@ -151,7 +158,7 @@ final class PluginSession: Sendable {
         switch notification.method {
         case ProtocolMethod.initialized:
             phase.withLock { phase in
-                if case .initialized(let database) = phase { phase = .ready(database) }
+                if case .initialized(let runtime) = phase { phase = .ready(runtime) }
             }
         case ProtocolMethod.exit:
             logger.info("plugin exiting on request")

@@ -92,7 +92,7 @@ import Testing
         #expect(again.status == .exited(0))
         #expect(again.text.contains("(0 applied now)"))
         let pool = PostgresPool(conninfo: database.conninfo, logger: .init(label: "e2e"))
-        let schemas = try await pool.query("SELECT schema_name FROM public.itsm_migrations ORDER BY 1").map { try $0.decode(String.self, "schema_name") }
+        let schemas = try await pool.query("SELECT DISTINCT schema_name FROM public.itsm_migrations ORDER BY 1").map { try $0.decode(String.self, "schema_name") }
         #expect(schemas == ["incident", "itsm"])
         await pool.close()
     }

@@ -28,7 +28,7 @@ func makeIncidentDatabase(_ label: String) async throws -> PluginDatabase {
         #expect(first.number == "INC-000001")
         #expect(first.title == "Mail server down")
         #expect(first.priority.description == "P2")
-        #expect(first.status == "new")
+        #expect(first.status == .new)
         let request = try await store.create(CreateIncident(title: "New laptop", type: .request), actor: "token:agent", idempotencyKey: nil)
         #expect(request.number == "REQ-000001")
         #expect(request.priority.description == "P3")
@@ -110,7 +110,7 @@ func makeIncidentDatabase(_ label: String) async throws -> PluginDatabase {
         #expect(last.nextOffset == nil)
         #expect(try await store.list(ListIncidents(assignee: "alice")).total == 3)
         #expect(try await store.list(ListIncidents(priority: Priority(rawValue: 1))).total == 3)
-        #expect(try await store.list(ListIncidents(status: "assigned", assignee: "alice")).total == 3)
+        #expect(try await store.list(ListIncidents(status: .assigned, assignee: "alice")).total == 3)
     }
 }
 

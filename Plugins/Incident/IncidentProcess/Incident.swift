@@ -30,9 +30,17 @@ public struct Incident: Sendable, Hashable, Codable {
     public var impact: Level
     public var urgency: Level
     public var priority: Priority
-    public var status: String
+    public var status: IncidentStatus
+    public var holdReason: HoldReason?
     public var assignmentGroup: String?
     public var assignee: String?
+    /// The supplier the record was handed to, if any.
+    public var supplier: String?
+    public var resolutionCode: String?
+    public var resolutionNotes: String?
+    public var resolvedAt: Date?
+    public var closedAt: Date?
+    public var reopenCount: Int
     public var createdBy: String
     public var createdAt: Date
     public var updatedAt: Date
@@ -40,7 +48,8 @@ public struct Incident: Sendable, Hashable, Codable {
     /// The columns `init(row:)` reads, in SQL.
     static let columns = """
         id, number, type, title, description, caller, service, ci, category, subcategory, impact, urgency,
-        priority, status, assignment_group, assignee, created_by, created_at, updated_at
+        priority, status, hold_reason, assignment_group, assignee, supplier, resolution_code, resolution_notes,
+        resolved_at, closed_at, reopen_count, created_by, created_at, updated_at
         """
 
     init(row: PostgresRow) throws {
@@ -57,13 +66,33 @@ public struct Incident: Sendable, Hashable, Codable {
         impact = Level(rawValue: try row.decode(Int.self, "impact")) ?? .medium
         urgency = Level(rawValue: try row.decode(Int.self, "urgency")) ?? .medium
         priority = Priority(rawValue: try row.decode(Int.self, "priority")) ?? Priority(rawValue: 3)!
-        status = try row.decode(String.self, "status")
+        status = IncidentStatus(rawValue: try row.decode(String.self, "status")) ?? .new
+        holdReason = try row.decode(String?.self, "hold_reason").flatMap(HoldReason.init(rawValue:))
         assignmentGroup = try row.decode(String?.self, "assignment_group")
         assignee = try row.decode(String?.self, "assignee")
+        supplier = try row.decode(String?.self, "supplier")
+        resolutionCode = try row.decode(String?.self, "resolution_code")
+        resolutionNotes = try row.decode(String?.self, "resolution_notes")
+        resolvedAt = try row.decode(Date?.self, "resolved_at")
+        closedAt = try row.decode(Date?.self, "closed_at")
+        reopenCount = try row.decode(Int.self, "reopen_count")
         createdBy = try row.decode(String.self, "created_by")
         createdAt = try row.decode(Date.self, "created_at")
         updatedAt = try row.decode(Date.self, "updated_at")
     }
+}
+
+/// A comment on a record: a work note for the desk, or a comment the caller sees.
+public struct Comment: Sendable, Hashable, Codable {
+    public enum Visibility: String, Sendable, Hashable, Codable {
+        case workNote = "work_note"
+        case customer
+    }
+
+    public var at: Date
+    public var author: String
+    public var visibility: Visibility
+    public var body: String
 }
 
 /// One change to a record: who, when, which field, from what, to what.

@@ -47,11 +47,14 @@ public struct GetIncident: Sendable, Hashable, Codable {
     public var number: String?
     /// Include the change history.
     public var history: Bool?
+    /// Include work notes and customer comments.
+    public var comments: Bool?
 
-    public init(id: UUID? = nil, number: String? = nil, history: Bool? = nil) {
+    public init(id: UUID? = nil, number: String? = nil, history: Bool? = nil, comments: Bool? = nil) {
         self.id = id
         self.number = number
         self.history = history
+        self.comments = comments
     }
 }
 
@@ -59,11 +62,12 @@ public struct GetIncident: Sendable, Hashable, Codable {
 public struct IncidentDetail: Sendable, Hashable, Codable {
     public var incident: Incident
     public var history: [HistoryEntry]?
+    public var comments: [Comment]?
 }
 
 /// `incident.list` params: filters, newest first, paged by offset.
 public struct ListIncidents: Sendable, Hashable, Codable {
-    public var status: String?
+    public var status: IncidentStatus?
     public var priority: Priority?
     public var assignee: String?
     public var assignmentGroup: String?
@@ -74,7 +78,7 @@ public struct ListIncidents: Sendable, Hashable, Codable {
 
     public static let maximumLimit = 500
 
-    public init(status: String? = nil, priority: Priority? = nil, assignee: String? = nil, assignmentGroup: String? = nil,
+    public init(status: IncidentStatus? = nil, priority: Priority? = nil, assignee: String? = nil, assignmentGroup: String? = nil,
                 service: String? = nil, type: RecordType? = nil, limit: Int? = nil, offset: Int? = nil) {
         self.status = status
         self.priority = priority
@@ -93,4 +97,77 @@ public struct IncidentPage: Sendable, Hashable, Codable {
     public var total: Int
     /// Pass as `offset` for the next page; absent on the last page.
     public var nextOffset: Int?
+}
+
+/// `incident.update` params: the record (`id` or `number`) and the fields to change. An empty
+/// string clears an optional text field. Changing impact or urgency recomputes the priority.
+public struct UpdateIncident: Sendable, Hashable, Codable {
+    public var id: UUID?
+    public var number: String?
+    public var title: String?
+    public var description: String?
+    public var caller: String?
+    public var service: String?
+    public var configurationItem: String?
+    public var category: String?
+    public var subcategory: String?
+    public var impact: Level?
+    public var urgency: Level?
+    public var supplier: String?
+
+    public init(id: UUID? = nil, number: String? = nil) {
+        self.id = id
+        self.number = number
+    }
+}
+
+/// `incident.assign` params: a group, an assignee, or both. A new record becomes `assigned`.
+public struct AssignIncident: Sendable, Hashable, Codable {
+    public var id: UUID?
+    public var number: String?
+    public var assignmentGroup: String?
+    public var assignee: String?
+
+    public init(id: UUID? = nil, number: String? = nil, assignmentGroup: String? = nil, assignee: String? = nil) {
+        self.id = id
+        self.number = number
+        self.assignmentGroup = assignmentGroup
+        self.assignee = assignee
+    }
+}
+
+/// `incident.transition` params: the target status and what it needs.
+public struct TransitionIncident: Sendable, Hashable, Codable {
+    public var id: UUID?
+    public var number: String?
+    public var to: IncidentStatus
+    public var holdReason: HoldReason?
+    public var resolutionCode: String?
+    public var resolutionNotes: String?
+
+    public init(id: UUID? = nil, number: String? = nil, to: IncidentStatus, holdReason: HoldReason? = nil,
+                resolutionCode: String? = nil, resolutionNotes: String? = nil) {
+        self.id = id
+        self.number = number
+        self.to = to
+        self.holdReason = holdReason
+        self.resolutionCode = resolutionCode
+        self.resolutionNotes = resolutionNotes
+    }
+}
+
+/// `incident.comment` params.
+public struct CommentOnIncident: Sendable, Hashable, Codable {
+    public var id: UUID?
+    public var number: String?
+    public var body: String
+    /// `work_note` (default) for the desk, `customer` for the caller.
+    public var visibility: Comment.Visibility?
+
+    public init(id: UUID? = nil, number: String? = nil, body: String, visibility: Comment.Visibility? = nil) {
+        self.id = id
+        self.number = number
+        self.body = body
+        self.visibility = visibility
+    }
 }

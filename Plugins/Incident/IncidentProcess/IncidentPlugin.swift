@@ -3,26 +3,81 @@ import ITSMProtocol
 
 /// The incident and service request process: its methods, events and schema.
 public enum IncidentPlugin {
-    public static let version = "0.1.0"
+    public static let version = "0.2.0"
 
     public static func make() -> Plugin {
         var plugin = Plugin(name: "incident", version: version, schema: IncidentSchema.name,
                             migrations: IncidentSchema.migrations)
-        plugin.publishes = ["incident.created"]
+        plugin.publishes = [
+            "incident.created", "incident.updated", "incident.assigned", "incident.status_changed",
+            "incident.resolved", "incident.closed", "incident.reopened",
+        ]
 
         plugin.method("incident.create", permission: "incident.write",
                       description: "Create an incident or service request") { (params: CreateIncident, context) in
-            try await IncidentStore(database: context.database)
-                .create(params, actor: context.actor, idempotencyKey: context.idempotencyKey)
+            try await store(context).create(params, actor: context.actor, idempotencyKey: context.idempotencyKey)
         }
         plugin.method("incident.get", permission: "incident.read", idempotent: true,
-                      description: "Get one record by id or number, optionally with its history") { (params: GetIncident, context) in
-            try await IncidentStore(database: context.database).get(params)
+                      description: "Get one record by id or number, optionally with history and comments") { (params: GetIncident, context) in
+            try await store(context).get(params)
         }
         plugin.method("incident.list", permission: "incident.read", idempotent: true,
                       description: "List records, newest first, with filters") { (params: ListIncidents, context) in
-            try await IncidentStore(database: context.database).list(params)
+            try await store(context).list(params)
+        }
+        plugin.method("incident.update", permission: "incident.write",
+                      description: "Change fields; impact or urgency recompute the priority") { (params: UpdateIncident, context) in
+            try await store(context).update(params, actor: context.actor)
+        }
+        plugin.method("incident.assign", permission: "incident.write",
+                      description: "Assign to a group and/or an agent") { (params: AssignIncident, context) in
+            try await store(context).assign(params, actor: context.actor)
+        }
+        plugin.method("incident.transition", permission: "incident.write",
+                      description: "Move through the lifecycle: in_progress, on_hold, resolved, closed, cancelled, reopen") {
+            (params: TransitionIncident, context) in
+            try await store(context).transition(params, actor: context.actor)
+        }
+        plugin.method("incident.comment", permission: "incident.write",
+                      description: "Add a work note or a customer-visible comment") { (params: CommentOnIncident, context) in
+            try await store(context).comment(params, actor: context.actor)
         }
         return plugin
+    }
+
+    /// A store configured from the plugin's `config:` section.
+    static func store(_ context: MethodContext) throws -> IncidentStore {
+        let settings = try IncidentSettings(config: context.config)
+        return IncidentStore(database: context.database, matrix: settings.matrix, lifecycle: settings.lifecycle)
+    }
+}
+
+/// The incident process's settings in itsm.yaml:
+///
+/// ```yaml
+/// plugins:
+///   - name: incident
+///     config:
+///       priorityMatrix: [[1, 2, 3], [2, 3, 4], [3, 4, 5]]   # rows: impact high..low; columns: urgency high..low
+///       reopenWindowHours: 168
+/// ```
+public struct IncidentSettings: Sendable {
+    public var matrix = PriorityMatrix.itil
+    public var lifecycle = Lifecycle()
+
+    public init(config: JSONValue) throws {
+        if let rows = config["priorityMatrix"] {
+            guard let numbers = try? rows.decode([[Int]].self), let matrix = PriorityMatrix(rows: numbers) else {
+                throw ResponseError.business(kind: "incident.bad_config",
+                                             message: "config.priorityMatrix must be 3 rows of 3 priorities from 1 to 5")
+            }
+            self.matrix = matrix
+        }
+        if let hours = config["reopenWindowHours"] {
+            guard let value = hours.intValue, value >= 0 else {
+                throw ResponseError.business(kind: "incident.bad_config", message: "config.reopenWindowHours must be a whole number >= 0")
+            }
+            lifecycle = Lifecycle(reopenWindow: Double(value) * 3600)
+        }
     }
 }

@@ -52,5 +52,37 @@ public enum IncidentSchema {
             CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON incident.history
                 FOR EACH ROW EXECUTE FUNCTION incident.history_is_append_only();
             """),
+        Migration(version: 2, name: "lifecycle, holds, comments", sql: """
+            ALTER TABLE incident.incident
+                ADD CONSTRAINT incident_status_known
+                    CHECK (status IN ('new', 'assigned', 'in_progress', 'on_hold', 'resolved', 'closed', 'cancelled')),
+                ADD COLUMN hold_reason text
+                    CHECK (hold_reason IN ('awaiting_caller', 'awaiting_supplier', 'awaiting_change')),
+                ADD COLUMN supplier text,
+                ADD COLUMN resolution_code text,
+                ADD COLUMN resolution_notes text,
+                ADD COLUMN resolved_at timestamptz,
+                ADD COLUMN closed_at timestamptz,
+                ADD COLUMN reopen_count integer NOT NULL DEFAULT 0;
+            -- Periods on hold, for the SLA clock: open while ended_at is NULL.
+            CREATE TABLE incident.hold_period (
+                incident_id uuid NOT NULL REFERENCES incident.incident (id),
+                started_at timestamptz NOT NULL,
+                ended_at timestamptz,
+                reason text NOT NULL,
+                PRIMARY KEY (incident_id, started_at)
+            );
+            CREATE UNIQUE INDEX hold_period_one_open ON incident.hold_period (incident_id) WHERE ended_at IS NULL;
+            -- Work notes are for the service desk; customer comments are visible to the caller.
+            CREATE TABLE incident.comment (
+                id bigserial PRIMARY KEY,
+                incident_id uuid NOT NULL REFERENCES incident.incident (id),
+                at timestamptz NOT NULL DEFAULT now(),
+                author text NOT NULL,
+                visibility text NOT NULL CHECK (visibility IN ('work_note', 'customer')),
+                body text NOT NULL CHECK (length(body) BETWEEN 1 AND 20000)
+            );
+            CREATE INDEX comment_by_incident ON incident.comment (incident_id, id);
+            """),
     ]
 }

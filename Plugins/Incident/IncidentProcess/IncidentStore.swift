@@ -8,10 +8,12 @@ import ITSMProtocol
 public struct IncidentStore: Sendable {
     public let database: PluginDatabase
     public let matrix: PriorityMatrix
+    public let lifecycle: Lifecycle
 
-    public init(database: PluginDatabase, matrix: PriorityMatrix = .itil) {
+    public init(database: PluginDatabase, matrix: PriorityMatrix = .itil, lifecycle: Lifecycle = Lifecycle()) {
         self.database = database
         self.matrix = matrix
+        self.lifecycle = lifecycle
     }
 
     /// Creates a record. With an idempotency key, a repeated call returns the first record
@@ -24,7 +26,7 @@ public struct IncidentStore: Sendable {
         let urgency = params.urgency ?? .medium
         let priority = matrix.priority(impact: impact, urgency: urgency)
         let title = params.title.trimmingCharacters(in: .whitespacesAndNewlines)
-        let status = params.assignee != nil || params.assignmentGroup != nil ? "assigned" : "new"
+        let status: IncidentStatus = params.assignee != nil || params.assignmentGroup != nil ? .assigned : .new
         do {
             return try await database.withTransaction { tx in
                 let sequence = type == .incident ? "incident.incident_number_seq" : "incident.request_number_seq"
@@ -35,13 +37,13 @@ public struct IncidentStore: Sendable {
                         subcategory, impact, urgency, priority, status, assignment_group, assignee, idempotency_key, created_by)
                     VALUES (\(number), \(type.rawValue), \(title), \(params.description ?? ""), \(params.caller),
                         \(params.service), \(params.configurationItem), \(params.category), \(params.subcategory),
-                        \(impact.rawValue), \(urgency.rawValue), \(priority.rawValue), \(status), \(params.assignmentGroup),
+                        \(impact.rawValue), \(urgency.rawValue), \(priority.rawValue), \(status.rawValue), \(params.assignmentGroup),
                         \(params.assignee), \(idempotencyKey), \(actor))
                     RETURNING \(unsafeSQL: Incident.columns)
                     """).single()
                 let incident = try Incident(row: row)
                 let initial: [(String, String?)] = [
-                    ("number", number), ("type", type.rawValue), ("title", title), ("status", status),
+                    ("number", number), ("type", type.rawValue), ("title", title), ("status", status.rawValue),
                     ("impact", impact.description), ("urgency", urgency.description), ("priority", priority.description),
                     ("caller", params.caller), ("service", params.service), ("configurationItem", params.configurationItem),
                     ("category", params.category), ("subcategory", params.subcategory),
@@ -64,22 +66,14 @@ public struct IncidentStore: Sendable {
     }
 
     public func get(_ params: GetIncident) async throws -> IncidentDetail {
-        let rows: PostgresRows
-        switch (params.id, params.number) {
-        case (.some(let id), nil):
-            rows = try await database.query("SELECT \(unsafeSQL: Incident.columns) FROM incident.incident WHERE id = \(id)")
-        case (nil, .some(let number)):
-            rows = try await database.query("SELECT \(unsafeSQL: Incident.columns) FROM incident.incident WHERE number = \(number.uppercased())")
-        default:
-            throw ResponseError.invalidParams("give exactly one of id and number")
-        }
-        guard let row = rows.first else {
-            let key = params.id.map { $0.uuidString.lowercased() } ?? params.number ?? ""
-            throw ResponseError.business(kind: "incident.not_found", message: "no incident or request \(key)",
-                                         details: ["key": .string(key)])
+        var select: PostgresQuery = "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident"
+        select.append(try Self.key(id: params.id, number: params.number))
+        guard let row = try await database.query(select).first else {
+            throw Self.notFound(id: params.id, number: params.number)
         }
         let incident = try Incident(row: row)
-        guard params.history == true else { return IncidentDetail(incident: incident, history: nil) }
+        let comments = params.comments == true ? try await comments(of: incident.id) : nil
+        guard params.history == true else { return IncidentDetail(incident: incident, history: nil, comments: comments) }
         let history = try await database.query("""
             SELECT at, actor, field, old_value, new_value FROM incident.history
             WHERE incident_id = \(incident.id) ORDER BY id
@@ -88,7 +82,7 @@ public struct IncidentStore: Sendable {
                          field: try row.decode(String.self, "field"), oldValue: try row.decode(String?.self, "old_value"),
                          newValue: try row.decode(String?.self, "new_value"))
         }
-        return IncidentDetail(incident: incident, history: history)
+        return IncidentDetail(incident: incident, history: history, comments: comments)
     }
 
     public func list(_ params: ListIncidents) async throws -> IncidentPage {
@@ -99,7 +93,7 @@ public struct IncidentStore: Sendable {
         }
         guard offset >= 0 else { throw ResponseError.invalidParams("offset: must not be negative") }
         var filter: PostgresQuery = " WHERE true"
-        if let status = params.status { filter.append(" AND status = \(status)") }
+        if let status = params.status { filter.append(" AND status = \(status.rawValue)") }
         if let priority = params.priority { filter.append(" AND priority = \(priority.rawValue)") }
         if let assignee = params.assignee { filter.append(" AND assignee = \(assignee)") }
         if let group = params.assignmentGroup { filter.append(" AND assignment_group = \(group)") }

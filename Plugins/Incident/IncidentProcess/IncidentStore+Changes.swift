@@ -1,0 +1,242 @@
+import Foundation
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+
+/// Changes to existing records. Each locks the row, decides what changes, writes only the
+/// changed columns, appends one history row per field and publishes its events, all in one
+/// transaction.
+extension IncidentStore {
+    public func update(_ params: UpdateIncident, actor: String, now: Date = Date()) async throws -> Incident {
+        try await mutate(id: params.id, number: params.number, actor: actor, now: now) { current in
+            var plan = ChangePlan(current: current)
+            if let title = params.title {
+                let trimmed = title.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard (1...200).contains(trimmed.count) else { throw ResponseError.invalidParams("title: 1 to 200 characters") }
+                plan.set("title", "title", current.title, trimmed)
+            }
+            if let description = params.description { plan.set("description", "description", current.description, description) }
+            let optionalText: [(String, String, String?, String?)] = [
+                ("caller", "caller", current.caller, params.caller), ("service", "service", current.service, params.service),
+                ("configurationItem", "ci", current.configurationItem, params.configurationItem),
+                ("category", "category", current.category, params.category),
+                ("subcategory", "subcategory", current.subcategory, params.subcategory),
+                ("supplier", "supplier", current.supplier, params.supplier),
+            ]
+            for (field, column, old, new) in optionalText {
+                guard let new else { continue }
+                guard new.count <= 200 else { throw ResponseError.invalidParams("\(field): at most 200 characters") }
+                plan.set(field, column, old, new.isEmpty ? nil : new)
+            }
+            let impact = params.impact ?? current.impact
+            let urgency = params.urgency ?? current.urgency
+            plan.set("impact", "impact", current.impact.description, impact.description, value: impact.rawValue)
+            plan.set("urgency", "urgency", current.urgency.description, urgency.description, value: urgency.rawValue)
+            let priority = matrix.priority(impact: impact, urgency: urgency)
+            plan.set("priority", "priority", current.priority.description, priority.description, value: priority.rawValue)
+            if !plan.changes.isEmpty { plan.events.append("incident.updated") }
+            return plan
+        }
+    }
+
+    public func assign(_ params: AssignIncident, actor: String, now: Date = Date()) async throws -> Incident {
+        guard params.assignmentGroup != nil || params.assignee != nil else {
+            throw ResponseError.invalidParams("give assignmentGroup, assignee, or both")
+        }
+        return try await mutate(id: params.id, number: params.number, actor: actor, now: now) { current in
+            guard current.status.isOpen else {
+                throw ResponseError.business(kind: "incident.invalid_transition",
+                                             message: "\(current.number) is \(current.status.rawValue); only open records can be assigned")
+            }
+            var plan = ChangePlan(current: current)
+            if let group = params.assignmentGroup { plan.set("assignmentGroup", "assignment_group", current.assignmentGroup, group.isEmpty ? nil : group) }
+            if let assignee = params.assignee { plan.set("assignee", "assignee", current.assignee, assignee.isEmpty ? nil : assignee) }
+            guard !plan.changes.isEmpty else { return plan }
+            plan.events.append("incident.assigned")
+            if current.status == .new { plan.setStatus(.assigned) }
+            return plan
+        }
+    }
+
+    public func transition(_ params: TransitionIncident, actor: String, now: Date = Date()) async throws -> Incident {
+        try await mutate(id: params.id, number: params.number, actor: actor, now: now) { current in
+            do {
+                try lifecycle.check(from: current.status, to: params.to,
+                                    request: .init(holdReason: params.holdReason, resolutionCode: params.resolutionCode,
+                                                   resolutionNotes: params.resolutionNotes),
+                                    resolvedAt: current.resolvedAt, now: now)
+            } catch let refusal {
+                throw ResponseError.business(
+                    kind: "incident.invalid_transition", message: "\(current.number): \(refusal)",
+                    details: ["from": .string(current.status.rawValue), "to": .string(params.to.rawValue),
+                              "allowed": .array(lifecycle.allowedTargets(from: current.status).map { .string($0.rawValue) })])
+            }
+            var plan = ChangePlan(current: current)
+            plan.setStatus(params.to)
+            plan.set("holdReason", "hold_reason", current.holdReason?.rawValue, params.to == .onHold ? params.holdReason?.rawValue : nil)
+            switch (current.status, params.to) {
+            case (_, .resolved):
+                plan.set("resolutionCode", "resolution_code", current.resolutionCode, params.resolutionCode)
+                plan.set("resolutionNotes", "resolution_notes", current.resolutionNotes, params.resolutionNotes)
+                plan.setTime("resolvedAt", "resolved_at", current.resolvedAt, now)
+            case (.resolved, .inProgress):
+                plan.setTime("resolvedAt", "resolved_at", current.resolvedAt, nil)
+                plan.set("reopenCount", "reopen_count", String(current.reopenCount), String(current.reopenCount + 1),
+                         value: current.reopenCount + 1)
+            case (_, .closed):
+                plan.setTime("closedAt", "closed_at", current.closedAt, now)
+            default:
+                break
+            }
+            if let event = Lifecycle.event(from: current.status, to: params.to) { plan.events.append(event) }
+            return plan
+        }
+    }
+
+    public func comment(_ params: CommentOnIncident, actor: String) async throws -> Comment {
+        let body = params.body.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...20_000).contains(body.count) else { throw ResponseError.invalidParams("body: 1 to 20000 characters") }
+        let visibility = params.visibility ?? .workNote
+        let incident = try await get(GetIncident(id: params.id, number: params.number)).incident
+        let row = try await database.query("""
+            INSERT INTO incident.comment (incident_id, author, visibility, body)
+            VALUES (\(incident.id), \(actor), \(visibility.rawValue), \(body))
+            RETURNING at
+            """).single()
+        return Comment(at: try row.decode(Date.self, "at"), author: actor, visibility: visibility, body: body)
+    }
+
+    public func comments(of incident: UUID) async throws -> [Comment] {
+        try await database.query("""
+            SELECT at, author, visibility, body FROM incident.comment WHERE incident_id = \(incident) ORDER BY id
+            """).map { row in
+            Comment(at: try row.decode(Date.self, "at"), author: try row.decode(String.self, "author"),
+                    visibility: Comment.Visibility(rawValue: try row.decode(String.self, "visibility")) ?? .workNote,
+                    body: try row.decode(String.self, "body"))
+        }
+    }
+
+    // MARK: - The shared path
+
+    /// Locks the record, asks `plan` what changes, and applies it.
+    private func mutate(id: UUID?, number: String?, actor: String, now: Date,
+                        _ plan: (Incident) throws -> ChangePlan) async throws -> Incident {
+        let key = try Self.key(id: id, number: number)
+        return try await database.withTransaction { tx in
+            var select: PostgresQuery = "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident"
+            select.append(key)
+            select.append(" FOR UPDATE")
+            guard let row = try await tx.query(select).first else { throw Self.notFound(id: id, number: number) }
+            let current = try Incident(row: row)
+            let changes = try plan(current)
+            guard !changes.changes.isEmpty else { return current }
+
+            var update: PostgresQuery = "UPDATE incident.incident SET updated_at = \(now)"
+            for change in changes.changes {
+                update.append(PostgresQuery(unsafeSQL: ", \(change.column) = "))
+                update.append(change.bind)
+            }
+            update.append(" WHERE id = \(current.id) RETURNING \(unsafeSQL: Incident.columns)")
+            let updated = try Incident(row: try await tx.query(update).single())
+
+            for change in changes.changes {
+                try await tx.query("""
+                    INSERT INTO incident.history (incident_id, at, actor, field, old_value, new_value)
+                    VALUES (\(current.id), \(now), \(actor), \(change.field), \(change.old), \(change.new))
+                    """)
+            }
+            try await recordHold(tx, from: current, to: updated, now: now)
+
+            let subject = current.id.uuidString.lowercased()
+            let summary = try JSONValue(encoding: ChangeSummary(
+                incident: updated, actor: actor,
+                changes: changes.changes.map { .init(field: $0.field, oldValue: $0.old, newValue: $0.new) }))
+            if updated.status != current.status {
+                var payload = summary
+                if case .object(var members) = payload {
+                    members["from"] = .string(current.status.rawValue)
+                    members["to"] = .string(updated.status.rawValue)
+                    payload = .object(members)
+                }
+                try await tx.publish("incident.status_changed", subject: subject, data: payload)
+            }
+            for event in changes.events {
+                try await tx.publish(event, subject: subject, data: summary)
+            }
+            return updated
+        }
+    }
+
+    /// Opens a hold period when a record goes on hold and closes it when it leaves.
+    private func recordHold(_ tx: PluginTransaction, from current: Incident, to updated: Incident, now: Date) async throws {
+        if current.status == .onHold && updated.status != .onHold {
+            try await tx.query("UPDATE incident.hold_period SET ended_at = \(now) WHERE incident_id = \(current.id) AND ended_at IS NULL")
+        }
+        if updated.status == .onHold && current.status != .onHold, let reason = updated.holdReason {
+            try await tx.query("""
+                INSERT INTO incident.hold_period (incident_id, started_at, reason) VALUES (\(current.id), \(now), \(reason.rawValue))
+                """)
+        }
+    }
+
+    /// ` WHERE id = $n` or ` WHERE number = $n`.
+    static func key(id: UUID?, number: String?) throws -> PostgresQuery {
+        switch (id, number) {
+        case (.some(let id), nil): return " WHERE id = \(id)"
+        case (nil, .some(let number)): return " WHERE number = \(number.uppercased())"
+        default: throw ResponseError.invalidParams("give exactly one of id and number")
+        }
+    }
+
+    static func notFound(id: UUID?, number: String?) -> ResponseError {
+        let key = id.map { $0.uuidString.lowercased() } ?? number ?? ""
+        return .business(kind: "incident.not_found", message: "no incident or request \(key)", details: ["key": .string(key)])
+    }
+}
+
+/// What a change does to a record: fields, and the events it publishes.
+struct ChangePlan {
+    struct Change {
+        var field: String
+        /// A fixed column name, never user input.
+        var column: String
+        var old: String?
+        var new: String?
+        var bind: PostgresQuery
+    }
+
+    let current: Incident
+    var changes: [Change] = []
+    var events: [String] = []
+
+    /// Records a change when `new` differs from `old`; `value` is what the column stores.
+    mutating func set(_ field: String, _ column: String, _ old: String?, _ new: String?, value: (any PostgresEncodable)? = nil) {
+        guard old != new else { return }
+        var bind = PostgresQuery(unsafeSQL: "")
+        if let value { bind.append("\(value)") } else { bind.append("\(new)") }
+        changes.append(Change(field: field, column: column, old: old, new: new, bind: bind))
+    }
+
+    mutating func setTime(_ field: String, _ column: String, _ old: Date?, _ new: Date?) {
+        guard old != new else { return }
+        changes.append(Change(field: field, column: column, old: old?.formatted(.iso8601), new: new?.formatted(.iso8601),
+                              bind: "\(new)"))
+    }
+
+    mutating func setStatus(_ status: IncidentStatus) {
+        set("status", "status", current.status.rawValue, status.rawValue)
+    }
+}
+
+/// The payload of change events: the record after the change, who made it, and what changed.
+struct ChangeSummary: Encodable {
+    struct Field: Encodable {
+        var field: String
+        var oldValue: String?
+        var newValue: String?
+    }
+
+    var incident: Incident
+    var actor: String
+    var changes: [Field]
+}
