@@ -20,6 +20,13 @@ public struct MethodContext: Sendable {
     }
 }
 
+/// What a scheduled job gets.
+public struct JobContext: Sendable {
+    public let database: PluginDatabase
+    public let config: JSONValue
+    public let logger: Logger
+}
+
 /// What an event handler gets: the transaction that also records the event as processed.
 public struct EventContext: Sendable {
     public let transaction: PluginTransaction

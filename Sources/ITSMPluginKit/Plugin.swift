@@ -31,6 +31,16 @@ public struct Plugin: Sendable {
     private(set) var methods: [String: (descriptor: MethodDescriptor, handler: MethodHandler)] = [:]
     private(set) var methodOrder: [String] = []
     private(set) var subscriptions: [String: EventHandler] = [:]
+    private(set) var jobs: [Job] = []
+
+    /// Work the plugin does on its own, every `interval`, once the handshake is done.
+    public typealias JobHandler = @Sendable (JobContext) async throws -> Void
+
+    struct Job: Sendable {
+        var name: String
+        var interval: Duration
+        var handler: JobHandler
+    }
 
     public init(name: String, version: String, schema: String? = nil, migrations: [Migration] = []) {
         self.name = name
@@ -57,6 +67,13 @@ public struct Plugin: Sendable {
     /// event processed, so a redelivered event is skipped: effects happen once.
     public mutating func subscribe(_ eventType: String, _ handler: @escaping EventHandler) {
         subscriptions[eventType] = handler
+    }
+
+    /// Runs `handler` every `interval` while the plugin is ready; a failure is logged and the
+    /// next run happens as usual. With several instances, every instance runs it: jobs must
+    /// be safe to run concurrently (claim work in the database).
+    public mutating func every(_ interval: Duration, name: String, _ handler: @escaping JobHandler) {
+        jobs.append(Job(name: name, interval: interval, handler: handler))
     }
 
     /// The manifest sent in answer to `initialize`.

@@ -29,6 +29,7 @@ final class PluginSession: Sendable {
     private let phase = Mutex<Phase>(.awaitingInitialize)
     /// Method and event handlers running now; `shutdown` waits for them.
     private let handlersRunning = Atomic<Int>(0)
+    private let jobs = Mutex<[Task<Void, Never>]>([])
 
     private var currentPhase: Phase { phase.withLock { $0 } }
 
@@ -44,7 +45,27 @@ final class PluginSession: Sendable {
         await connection.run(
             onRequest: { [self] request in try await handle(request) },
             onNotification: { [self] notification in await handle(notification) })
+        jobs.withLock { $0.forEach { $0.cancel() } }
         logger.info("plugin stopping: input closed")
+    }
+
+    /// Starts the plugin's scheduled jobs; they stop at shutdown or end of input.
+    private func startJobs(_ runtime: Runtime) {
+        let context = JobContext(database: runtime.database, config: runtime.config, logger: logger)
+        let tasks = plugin.jobs.map { job in
+            Task { [self] in
+                while !Task.isCancelled {
+                    guard (try? await Task.sleep(for: job.interval)) != nil else { return }
+                    if case .shuttingDown = currentPhase { return }
+                    do {
+                        try await job.handler(context)
+                    } catch {
+                        logger.warning("scheduled job failed", metadata: ["itsm.job": "\(job.name)", "itsm.error": "\(error)"])
+                    }
+                }
+            }
+        }
+        jobs.withLock { $0 = tasks }
     }
 
     // MARK: - Requests
@@ -55,6 +76,7 @@ final class PluginSession: Sendable {
             return try await initialize(request.params)
         case ProtocolMethod.shutdown:
             phase.withLock { $0 = .shuttingDown }
+            jobs.withLock { $0.forEach { $0.cancel() } }
             // New requests are refused from now on (below); wait for the running ones.
             while handlersRunning.load(ordering: .acquiring) > 0 {
                 try? await Task.sleep(for: .milliseconds(10))
@@ -157,9 +179,12 @@ final class PluginSession: Sendable {
     private func handle(_ notification: JSONRPCNotification) async {
         switch notification.method {
         case ProtocolMethod.initialized:
-            phase.withLock { phase in
-                if case .initialized(let runtime) = phase { phase = .ready(runtime) }
+            let ready: Runtime? = phase.withLock { phase in
+                guard case .initialized(let runtime) = phase else { return nil }
+                phase = .ready(runtime)
+                return runtime
             }
+            if let ready { startJobs(ready) }
         case ProtocolMethod.exit:
             logger.info("plugin exiting on request")
             exit(0)

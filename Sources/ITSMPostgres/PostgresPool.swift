@@ -10,8 +10,8 @@ import Logging
 /// let count = try await pool.withConnection { try await $0.query("SELECT count(*) FROM incident.incident") }
 /// ```
 public actor PostgresPool {
-    public let conninfo: String
-    public let maximumConnections: Int
+    public nonisolated let conninfo: String
+    public nonisolated let maximumConnections: Int
     private let applicationName: String
     private let logger: Logger
 

@@ -63,6 +63,8 @@ public struct IncidentDetail: Sendable, Hashable, Codable {
     public var incident: Incident
     public var history: [HistoryEntry]?
     public var comments: [Comment]?
+    /// The response and resolution clocks, when a service level applies.
+    public var serviceLevels: [ServiceLevelClock]
 }
 
 /// `incident.list` params: filters, newest first, paged by offset.

@@ -1,5 +1,9 @@
+import Foundation
 import ITSMPluginKit
 import ITSMProtocol
+
+/// Params of methods that take none.
+public struct NoParams: Sendable, Codable {}
 
 /// The incident and service request process: its methods, events and schema.
 public enum IncidentPlugin {
@@ -10,7 +14,7 @@ public enum IncidentPlugin {
                             migrations: IncidentSchema.migrations)
         plugin.publishes = [
             "incident.created", "incident.updated", "incident.assigned", "incident.status_changed",
-            "incident.resolved", "incident.closed", "incident.reopened",
+            "incident.resolved", "incident.closed", "incident.reopened", "incident.sla_warning", "incident.sla_breached",
         ]
 
         plugin.method("incident.create", permission: "incident.write",
@@ -42,7 +46,28 @@ public enum IncidentPlugin {
                       description: "Add a work note or a customer-visible comment") { (params: CommentOnIncident, context) in
             try await store(context).comment(params, actor: context.actor)
         }
+        plugin.method("incident.sla.define", permission: "incident.admin",
+                      description: "Create or replace the service level for a service (or all) and a priority") {
+            (params: ServiceLevelDefinition, context) in
+            try await store(context).defineServiceLevel(params)
+        }
+        plugin.method("incident.sla.list", permission: "incident.read", idempotent: true,
+                      description: "The service level definitions") { (_: NoParams, context) in
+            try await store(context).serviceLevels()
+        }
+        // Several instances may scan at once: each warning and breach is claimed in the
+        // database and published by exactly one of them.
+        plugin.every(.seconds(slaScanSeconds), name: "sla-scan") { context in
+            let settings = try IncidentSettings(config: context.config)
+            try await IncidentStore(database: context.database, matrix: settings.matrix, lifecycle: settings.lifecycle)
+                .scanServiceLevels()
+        }
         return plugin
+    }
+
+    /// How often SLA clocks are checked: `ITSM_INCIDENT_SLA_SCAN_SECONDS`, default 15.
+    static var slaScanSeconds: Int {
+        ProcessInfo.processInfo.environment["ITSM_INCIDENT_SLA_SCAN_SECONDS"].flatMap(Int.init).map { max(1, $0) } ?? 15
     }
 
     /// A store configured from the plugin's `config:` section.

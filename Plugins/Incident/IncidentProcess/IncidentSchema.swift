@@ -84,5 +84,37 @@ public enum IncidentSchema {
             );
             CREATE INDEX comment_by_incident ON incident.comment (incident_id, id);
             """),
+        Migration(version: 3, name: "service levels", sql: """
+            CREATE TABLE incident.sla_definition (
+                id bigserial PRIMARY KEY,
+                service text, -- NULL: every service without a definition of its own
+                priority smallint NOT NULL CHECK (priority BETWEEN 1 AND 5),
+                response_minutes integer NOT NULL CHECK (response_minutes > 0),
+                resolution_minutes integer NOT NULL CHECK (resolution_minutes > 0),
+                warning_percent integer NOT NULL DEFAULT 75 CHECK (warning_percent BETWEEN 1 AND 99),
+                calendar jsonb NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE UNIQUE INDEX sla_definition_per_service_priority ON incident.sla_definition (coalesce(service, ''), priority);
+            -- One clock per record and kind. warning_at and due_at are precomputed (NULL while
+            -- stopped or paused) so finding what is due is an index scan; warned_at and
+            -- breached_at record that the event was published, which happens once.
+            CREATE TABLE incident.sla_clock (
+                incident_id uuid NOT NULL REFERENCES incident.incident (id),
+                kind text NOT NULL CHECK (kind IN ('response', 'resolution')),
+                definition_id bigint NOT NULL REFERENCES incident.sla_definition (id),
+                target_minutes integer NOT NULL,
+                warning_percent integer NOT NULL,
+                started_at timestamptz NOT NULL,
+                stopped_at timestamptz,
+                warning_at timestamptz,
+                due_at timestamptz,
+                warned_at timestamptz,
+                breached_at timestamptz,
+                PRIMARY KEY (incident_id, kind)
+            );
+            CREATE INDEX sla_clock_warning_due ON incident.sla_clock (warning_at) WHERE warned_at IS NULL AND stopped_at IS NULL;
+            CREATE INDEX sla_clock_breach_due ON incident.sla_clock (due_at) WHERE breached_at IS NULL AND stopped_at IS NULL;
+            """),
     ]
 }

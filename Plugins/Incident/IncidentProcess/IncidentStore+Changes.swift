@@ -146,6 +146,7 @@ extension IncidentStore {
                     """)
             }
             try await recordHold(tx, from: current, to: updated, now: now)
+            try await refreshClocks(tx, for: updated, now: now)
 
             let subject = current.id.uuidString.lowercased()
             let summary = try JSONValue(encoding: ChangeSummary(

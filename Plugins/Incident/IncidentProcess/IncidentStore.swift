@@ -18,7 +18,7 @@ public struct IncidentStore: Sendable {
 
     /// Creates a record. With an idempotency key, a repeated call returns the first record
     /// instead of creating another.
-    public func create(_ params: CreateIncident, actor: String, idempotencyKey: String?) async throws -> Incident {
+    public func create(_ params: CreateIncident, actor: String, idempotencyKey: String?, now: Date = Date()) async throws -> Incident {
         try params.validate()
         if let idempotencyKey, let existing = try await find(idempotencyKey: idempotencyKey) { return existing }
         let type = params.type ?? .incident
@@ -34,11 +34,12 @@ public struct IncidentStore: Sendable {
                 let number = RecordType.formatNumber(type, next)
                 let row = try await tx.query("""
                     INSERT INTO incident.incident (number, type, title, description, caller, service, ci, category,
-                        subcategory, impact, urgency, priority, status, assignment_group, assignee, idempotency_key, created_by)
+                        subcategory, impact, urgency, priority, status, assignment_group, assignee, idempotency_key, created_by,
+                        created_at, updated_at)
                     VALUES (\(number), \(type.rawValue), \(title), \(params.description ?? ""), \(params.caller),
                         \(params.service), \(params.configurationItem), \(params.category), \(params.subcategory),
                         \(impact.rawValue), \(urgency.rawValue), \(priority.rawValue), \(status.rawValue), \(params.assignmentGroup),
-                        \(params.assignee), \(idempotencyKey), \(actor))
+                        \(params.assignee), \(idempotencyKey), \(actor), \(now), \(now))
                     RETURNING \(unsafeSQL: Incident.columns)
                     """).single()
                 let incident = try Incident(row: row)
@@ -51,10 +52,11 @@ public struct IncidentStore: Sendable {
                 ]
                 for (field, value) in initial where value != nil {
                     try await tx.query("""
-                        INSERT INTO incident.history (incident_id, actor, field, old_value, new_value)
-                        VALUES (\(incident.id), \(actor), \(field), \(String?.none), \(value))
+                        INSERT INTO incident.history (incident_id, at, actor, field, old_value, new_value)
+                        VALUES (\(incident.id), \(now), \(actor), \(field), \(String?.none), \(value))
                         """)
                 }
+                try await refreshClocks(tx, for: incident, now: incident.createdAt)
                 try await tx.publish("incident.created", subject: incident.id.uuidString.lowercased(), data: incident)
                 return incident
             }
@@ -73,7 +75,10 @@ public struct IncidentStore: Sendable {
         }
         let incident = try Incident(row: row)
         let comments = params.comments == true ? try await comments(of: incident.id) : nil
-        guard params.history == true else { return IncidentDetail(incident: incident, history: nil, comments: comments) }
+        let serviceLevels = try await clocks(of: incident.id)
+        guard params.history == true else {
+            return IncidentDetail(incident: incident, history: nil, comments: comments, serviceLevels: serviceLevels)
+        }
         let history = try await database.query("""
             SELECT at, actor, field, old_value, new_value FROM incident.history
             WHERE incident_id = \(incident.id) ORDER BY id
@@ -82,7 +87,7 @@ public struct IncidentStore: Sendable {
                          field: try row.decode(String.self, "field"), oldValue: try row.decode(String?.self, "old_value"),
                          newValue: try row.decode(String?.self, "new_value"))
         }
-        return IncidentDetail(incident: incident, history: history, comments: comments)
+        return IncidentDetail(incident: incident, history: history, comments: comments, serviceLevels: serviceLevels)
     }
 
     public func list(_ params: ListIncidents) async throws -> IncidentPage {

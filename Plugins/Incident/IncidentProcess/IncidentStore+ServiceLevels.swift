@@ -1,0 +1,172 @@
+import Foundation
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+
+/// Service levels: definitions, each record's clocks, and the scan that publishes warnings
+/// and breaches exactly once.
+extension IncidentStore {
+    /// Creates or replaces the definition for (service, priority).
+    public func defineServiceLevel(_ definition: ServiceLevelDefinition) async throws -> ServiceLevelDefinition {
+        try definition.validate()
+        let calendar = try PostgresJSON(encoding: definition.calendar)
+        try await database.query("""
+            INSERT INTO incident.sla_definition (service, priority, response_minutes, resolution_minutes, warning_percent, calendar)
+            VALUES (\(definition.service), \(definition.priority.rawValue), \(definition.responseMinutes),
+                    \(definition.resolutionMinutes), \(definition.warningPercent ?? 75), \(calendar))
+            ON CONFLICT (coalesce(service, ''), priority) DO UPDATE SET
+                response_minutes = EXCLUDED.response_minutes, resolution_minutes = EXCLUDED.resolution_minutes,
+                warning_percent = EXCLUDED.warning_percent, calendar = EXCLUDED.calendar, updated_at = now()
+            """)
+        return definition
+    }
+
+    public func serviceLevels() async throws -> [ServiceLevelDefinition] {
+        try await database.query("""
+            SELECT service, priority, response_minutes, resolution_minutes, warning_percent, calendar
+            FROM incident.sla_definition ORDER BY service NULLS FIRST, priority
+            """).map { row in
+            ServiceLevelDefinition(
+                service: try row.decode(String?.self, "service"),
+                priority: Priority(rawValue: try row.decode(Int.self, "priority"))!,
+                responseMinutes: try row.decode(Int.self, "response_minutes"),
+                resolutionMinutes: try row.decode(Int.self, "resolution_minutes"),
+                warningPercent: try row.decode(Int.self, "warning_percent"),
+                calendar: try row.decode(PostgresJSON.self, "calendar").decode(CalendarDefinition.self))
+        }
+    }
+
+    /// Recomputes a record's clocks from its current state: the definition for its service and
+    /// priority, when it first responded, its pausing holds, whether it is resolved. Called in
+    /// the transaction of every change, so the stored deadlines are always current.
+    func refreshClocks(_ tx: PluginTransaction, for incident: Incident, now: Date) async throws {
+        let definitions = try await tx.query("""
+            SELECT id, response_minutes, resolution_minutes, warning_percent, calendar FROM incident.sla_definition
+            WHERE priority = \(incident.priority.rawValue) AND (service = \(incident.service) OR service IS NULL)
+            ORDER BY service NULLS LAST LIMIT 1
+            """)
+        guard let definition = definitions.first else {
+            try await tx.query("DELETE FROM incident.sla_clock WHERE incident_id = \(incident.id)")
+            return
+        }
+        let calendar = try definition.decode(PostgresJSON.self, "calendar").decode(CalendarDefinition.self).make()
+        let warningPercent = try definition.decode(Int.self, "warning_percent")
+        let (pauses, _) = try await pausingHolds(tx.connection, incident: incident.id)
+        let existing = try await tx.query("""
+            SELECT stopped_at FROM incident.sla_clock WHERE incident_id = \(incident.id) AND kind = 'response'
+            """).first.flatMap { try $0.decode(Date?.self, "stopped_at") }
+
+        let finished = incident.status == .closed || incident.status == .cancelled
+        let responded = existing ?? (incident.status == .new || incident.status == .assigned ? nil : now)
+        let resolved = incident.resolvedAt ?? (finished ? now : nil)
+        // Holds pause only the resolution clock; a paused clock has no deadlines until it resumes.
+        let clocks: [(ClockKind, Int, Date?, [DateInterval])] = [
+            (.response, try definition.decode(Int.self, "response_minutes"), responded, []),
+            (.resolution, try definition.decode(Int.self, "resolution_minutes"), resolved, pauses),
+        ]
+        for (kind, target, stoppedAt, clockPauses) in clocks {
+            let policy = ClockPolicy(calendar: calendar, targetMinutes: target, warningPercent: warningPercent)
+            let deadlines = stoppedAt == nil ? policy.deadlines(startedAt: incident.createdAt, pauses: clockPauses) : (nil, nil)
+            try await tx.query("""
+                INSERT INTO incident.sla_clock (incident_id, kind, definition_id, target_minutes, warning_percent, started_at,
+                    stopped_at, warning_at, due_at)
+                VALUES (\(incident.id), \(kind.rawValue), \(try definition.decode(Int.self, "id")), \(target), \(warningPercent),
+                    \(incident.createdAt), \(stoppedAt), \(deadlines.0), \(deadlines.1))
+                ON CONFLICT (incident_id, kind) DO UPDATE SET definition_id = EXCLUDED.definition_id,
+                    target_minutes = EXCLUDED.target_minutes, warning_percent = EXCLUDED.warning_percent,
+                    stopped_at = EXCLUDED.stopped_at, warning_at = EXCLUDED.warning_at, due_at = EXCLUDED.due_at
+                """)
+        }
+    }
+
+    /// A record's clocks as they stand at `now`.
+    public func clocks(of incident: UUID, now: Date = Date()) async throws -> [ServiceLevelClock] {
+        try await database.pool.withConnection { connection in
+            let rows = try await connection.query("""
+                SELECT c.kind, c.target_minutes, c.warning_percent, c.started_at, c.stopped_at, c.warning_at, c.due_at, d.calendar
+                FROM incident.sla_clock c JOIN incident.sla_definition d ON d.id = c.definition_id
+                WHERE c.incident_id = \(incident) ORDER BY c.kind DESC
+                """)
+            guard !rows.isEmpty else { return [] }
+            let (pauses, pausedNow) = try await pausingHolds(connection, incident: incident)
+            return try rows.map { row in
+                let kind = ClockKind(rawValue: try row.decode(String.self, "kind")) ?? .resolution
+                let policy = ClockPolicy(
+                    calendar: try row.decode(PostgresJSON.self, "calendar").decode(CalendarDefinition.self).make(),
+                    targetMinutes: try row.decode(Int.self, "target_minutes"), warningPercent: try row.decode(Int.self, "warning_percent"))
+                let startedAt = try row.decode(Date.self, "started_at")
+                let stoppedAt = try row.decode(Date?.self, "stopped_at")
+                let standing = policy.standing(startedAt: startedAt, stoppedAt: stoppedAt, pauses: kind == .resolution ? pauses : [],
+                                               pausedNow: kind == .resolution && pausedNow, now: now)
+                return ServiceLevelClock(
+                    kind: kind, targetMinutes: policy.targetMinutes, startedAt: startedAt, stoppedAt: stoppedAt,
+                    warningAt: try row.decode(Date?.self, "warning_at"), dueAt: try row.decode(Date?.self, "due_at"),
+                    elapsedMinutes: standing.elapsedMinutes, state: standing.state)
+            }
+        }
+    }
+
+    /// Publishes `incident.sla_warning` and `incident.sla_breached` for clocks past their
+    /// deadlines. Each is published once: the first transaction to mark the clock wins, so
+    /// any number of plugin instances may scan at the same time. Returns how many it published.
+    @discardableResult
+    public func scanServiceLevels(now: Date = Date(), batch: Int = 200) async throws -> Int {
+        var published = 0
+        let checks = [("warned_at", "warning_at", "incident.sla_warning"), ("breached_at", "due_at", "incident.sla_breached")]
+        for (mark, deadline, event) in checks {
+            let due = try await database.query("""
+                SELECT incident_id, kind FROM incident.sla_clock
+                WHERE stopped_at IS NULL AND \(unsafeSQL: mark) IS NULL AND \(unsafeSQL: deadline) <= \(now)
+                ORDER BY \(unsafeSQL: deadline) LIMIT \(batch)
+                """)
+            for candidate in due {
+                let incidentID = try candidate.decode(UUID.self, "incident_id")
+                let kind = try candidate.decode(String.self, "kind")
+                let emitted = try await database.withTransaction { tx -> Bool in
+                    let claimed = try await tx.query("""
+                        UPDATE incident.sla_clock SET \(unsafeSQL: mark) = \(now)
+                        WHERE incident_id = \(incidentID) AND kind = \(kind) AND stopped_at IS NULL
+                          AND \(unsafeSQL: mark) IS NULL AND \(unsafeSQL: deadline) <= \(now)
+                        RETURNING target_minutes, due_at
+                        """)
+                    guard let clock = claimed.first else { return false }
+                    let incident = try Incident(row: try await tx.query(
+                        "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident WHERE id = \(incidentID)").single())
+                    try await tx.publish(event, subject: incidentID.uuidString.lowercased(), data: ServiceLevelEvent(
+                        incident: incident, clock: ClockKind(rawValue: kind) ?? .resolution,
+                        targetMinutes: try clock.decode(Int.self, "target_minutes"), dueAt: try clock.decode(Date?.self, "due_at")))
+                    return true
+                }
+                if emitted { published += 1 }
+            }
+        }
+        return published
+    }
+
+    /// Hold periods that pause the resolution clock (open ones run to the end of time), and
+    /// whether one is open now.
+    private func pausingHolds(_ connection: PostgresConnection, incident: UUID) async throws -> ([DateInterval], Bool) {
+        let pausing = HoldReason.allCases.filter(\.pausesClock).map(\.rawValue)
+        let rows = try await connection.query("""
+            SELECT started_at, ended_at FROM incident.hold_period WHERE incident_id = \(incident) AND reason = ANY(\(pausing))
+            """)
+        var open = false
+        let intervals = try rows.map { row -> DateInterval in
+            let start = try row.decode(Date.self, "started_at")
+            guard let end = try row.decode(Date?.self, "ended_at") else {
+                open = true
+                return DateInterval(start: start, end: .distantFuture)
+            }
+            return DateInterval(start: start, end: max(start, end))
+        }
+        return (intervals, open)
+    }
+}
+
+/// The payload of `incident.sla_warning` and `incident.sla_breached`.
+struct ServiceLevelEvent: Encodable {
+    var incident: Incident
+    var clock: ClockKind
+    var targetMinutes: Int
+    var dueAt: Date?
+}

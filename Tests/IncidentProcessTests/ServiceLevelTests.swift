@@ -1,0 +1,134 @@
+import Foundation
+import IncidentProcess
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+import Testing
+
+@Suite struct ServiceLevelTests {
+    static let t0 = Date(timeIntervalSince1970: 1_795_454_529)
+    static let minute: TimeInterval = 60
+
+    func p2(service: String? = "email", calendar: CalendarDefinition = .always) -> ServiceLevelDefinition {
+        ServiceLevelDefinition(service: service, priority: Priority(rawValue: 2)!, responseMinutes: 30, resolutionMinutes: 480,
+                               warningPercent: 75, calendar: calendar)
+    }
+
+    func createP2(_ store: IncidentStore, service: String = "email", at time: Date) async throws -> Incident {
+        var params = CreateIncident(title: "Mail delayed", impact: .high, urgency: .medium)
+        params.service = service
+        return try await store.create(params, actor: "desk", idempotencyKey: nil, now: time)
+    }
+
+    func clock(_ store: IncidentStore, _ id: UUID, _ kind: ClockKind, at time: Date) async throws -> ServiceLevelClock {
+        try #require(try await store.clocks(of: id, now: time).first { $0.kind == kind })
+    }
+
+    @Test func clocksStartStopPauseAndFallDue() async throws {
+        let database = try await makeIncidentDatabase("sla")
+        let store = IncidentStore(database: database)
+        _ = try await store.defineServiceLevel(p2())
+        let t0 = Self.t0, m = Self.minute
+        let record = try await createP2(store, at: t0)
+
+        let response = try await clock(store, record.id, .response, at: t0 + 10 * m)
+        #expect(response.warningAt == t0 + 22.5 * m && response.dueAt == t0 + 30 * m)
+        #expect(response.state == .within && response.elapsedMinutes == 10)
+        #expect(try await clock(store, record.id, .response, at: t0 + 25 * m).state == .warning)
+
+        // Work starts after 20 minutes: the response target is met and the clock stops.
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "alice", now: t0 + 20 * m)
+        let met = try await clock(store, record.id, .response, at: t0 + 60 * m)
+        #expect(met.state == .met && met.stoppedAt == t0 + 20 * m && met.dueAt == nil)
+
+        // Waiting two hours for the caller pauses the resolution clock and moves its deadlines.
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .onHold, holdReason: .awaitingCaller),
+                                       actor: "alice", now: t0 + 60 * m)
+        let paused = try await clock(store, record.id, .resolution, at: t0 + 120 * m)
+        #expect(paused.state == .paused && paused.dueAt == nil && paused.elapsedMinutes == 60)
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "alice", now: t0 + 180 * m)
+        let resumed = try await clock(store, record.id, .resolution, at: t0 + 200 * m)
+        #expect(resumed.dueAt == t0 + 600 * m && resumed.warningAt == t0 + 480 * m)
+        #expect(resumed.elapsedMinutes == 80)
+
+        // Nothing is due yet; then the warning once; then the breach once.
+        #expect(try await store.scanServiceLevels(now: t0 + 470 * m) == 0)
+        #expect(try await store.scanServiceLevels(now: t0 + 481 * m) == 1)
+        #expect(try await store.scanServiceLevels(now: t0 + 590 * m) == 0)
+        #expect(try await store.scanServiceLevels(now: t0 + 601 * m) == 1)
+        #expect(try await store.scanServiceLevels(now: t0 + 900 * m) == 0)
+        #expect(try await clock(store, record.id, .resolution, at: t0 + 601 * m).state == .breached)
+        let events = try await database.query("SELECT type, payload FROM itsm.outbox WHERE type LIKE 'incident.sla_%' ORDER BY id")
+        #expect(try events.map { try $0.decode(String.self, "type") } == ["incident.sla_warning", "incident.sla_breached"])
+        let payload = try events[1].decode(PostgresJSON.self, "payload").decode(JSONValue.self)
+        #expect(payload["clock"] == "resolution" && payload["targetMinutes"] == 480)
+        #expect(payload["incident"]?["number"] == .string(record.number))
+
+        // Resolved late: the clock stops, still breached.
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .resolved, resolutionCode: "fixed", resolutionNotes: "queue drained"),
+                                       actor: "alice", now: t0 + 700 * m)
+        let late = try await clock(store, record.id, .resolution, at: t0 + 800 * m)
+        #expect(late.state == .breached && late.stoppedAt == t0 + 700 * m && late.elapsedMinutes == 580)
+    }
+
+    @Test func concurrentScannersPublishEachBreachOnce() async throws {
+        let database = try await makeIncidentDatabase("slarace")
+        let store = IncidentStore(database: database)
+        _ = try await store.defineServiceLevel(p2(service: nil))
+        var records: [Incident] = []
+        for n in 0..<10 { records.append(try await createP2(store, service: "svc\(n)", at: Self.t0)) }
+        // Four instances, each with its own connections, scan at the same moment.
+        let scanners = (0..<4).map { _ in
+            IncidentStore(database: PluginDatabase(pool: PostgresPool(conninfo: database.pool.conninfo, logger: logger), source: "incident"))
+        }
+        let published = try await withThrowingTaskGroup(of: Int.self) { group in
+            for scanner in scanners { group.addTask { try await scanner.scanServiceLevels(now: Self.t0 + 1000 * Self.minute) } }
+            return try await group.reduce(0, +)
+        }
+        // Ten records, two clocks each, a warning and a breach per clock.
+        #expect(published == 40)
+        let perRecord = try await database.query("""
+            SELECT subject, type, count(*) AS n FROM itsm.outbox WHERE type LIKE 'incident.sla_%' GROUP BY subject, type
+            """)
+        #expect(perRecord.count == 20)
+        #expect(try perRecord.allSatisfy { try $0.decode(Int.self, "n") == 2 }) // response + resolution
+    }
+
+    @Test func businessHoursAndServiceSpecificDefinitions() async throws {
+        let database = try await makeIncidentDatabase("slacalendar")
+        let store = IncidentStore(database: database)
+        let berlin = CalendarDefinition(timeZone: "Europe/Berlin",
+                                        hours: ["monday": ["09:00-17:00"], "tuesday": ["09:00-17:00"], "wednesday": ["09:00-17:00"],
+                                                "thursday": ["09:00-17:00"], "friday": ["09:00-17:00"]])
+        _ = try await store.defineServiceLevel(p2(service: nil))           // the default: round the clock
+        _ = try await store.defineServiceLevel(p2(service: "email", calendar: berlin))
+        // Mon 23 Nov 16:00 Berlin + 8 business hours = Tue 16:00 Berlin (15:00Z).
+        let opened = try Date("2026-11-23T15:00:00Z", strategy: .iso8601)
+        let email = try await createP2(store, service: "email", at: opened)
+        #expect(try await clock(store, email.id, .resolution, at: opened).dueAt == (try Date("2026-11-24T15:00:00Z", strategy: .iso8601)))
+        // Another service falls back to the default.
+        let other = try await createP2(store, service: "crm", at: opened)
+        #expect(try await clock(store, other.id, .resolution, at: opened).dueAt == opened + 480 * Self.minute)
+        // A priority with no definition has no clocks; raising it to P2 attaches them.
+        var low = CreateIncident(title: "Typo on intranet", impact: .low, urgency: .low)
+        low.service = "intranet"
+        let lowRecord = try await store.create(low, actor: "desk", idempotencyKey: nil, now: opened)
+        #expect(try await store.clocks(of: lowRecord.id).isEmpty)
+        var raise = UpdateIncident(id: lowRecord.id)
+        raise.impact = .high
+        raise.urgency = .medium
+        _ = try await store.update(raise, actor: "desk", now: opened + 60)
+        #expect(try await store.clocks(of: lowRecord.id, now: opened + 60).count == 2)
+
+        #expect(try await store.serviceLevels().count == 2)
+        let invalid = await #expect(throws: ResponseError.self) {
+            try await store.defineServiceLevel(ServiceLevelDefinition(priority: Priority(rawValue: 1)!, responseMinutes: 0,
+                                                                      resolutionMinutes: 60, calendar: .always))
+        }
+        #expect(invalid?.code == .invalidParams)
+        await #expect(throws: ResponseError.self) {
+            try await store.defineServiceLevel(ServiceLevelDefinition(priority: Priority(rawValue: 1)!, responseMinutes: 10,
+                resolutionMinutes: 60, calendar: CalendarDefinition(timeZone: "Nowhere/City", hours: [:])))
+        }
+    }
+}
