@@ -35,7 +35,7 @@ public final class RunningCoordinator: Sendable {
     /// after `readyTimeout` (for tests of plugins that never come up).
     public static func start(
         configuration: String = "", databaseURL: String? = nil, environment: [String: String] = [:],
-        readyTimeout: Duration = .seconds(90), allowNotReady: Bool = false
+        readyTimeout: Duration = .seconds(90), allowNotReady: Bool = false, adminToken: String? = nil
     ) async throws -> RunningCoordinator {
         // Short: the embedded cluster's socket path must stay under the kernel's limit.
         let directory = "/tmp/itsm-e2e-" + UUID().uuidString.prefix(8).lowercased()
@@ -45,6 +45,11 @@ public final class RunningCoordinator: Sendable {
         chmod(dataDirectory, 0o755)
         var yaml = "dataDir: \(dataDirectory)\nhttp: 127.0.0.1:0\n" + configuration + "\n"
         if let databaseURL { yaml += "database:\n  url: \"\(databaseURL)\"\n" }
+        if let adminToken {
+            // As an operator shares one token between coordinators of one database.
+            FileManager.default.createFile(atPath: dataDirectory + "/admin.token", contents: Data((adminToken + "\n").utf8),
+                                           attributes: [.posixPermissions: 0o600])
+        }
         let configFile = directory + "/itsm.yaml"
         try yaml.write(toFile: configFile, atomically: true, encoding: .utf8)
         let logFile = directory + "/serve.log"
@@ -91,7 +96,9 @@ public final class RunningCoordinator: Sendable {
     /// Any request; the body comes back as bytes.
     public func request(_ method: String, _ path: String, body: Data? = nil, token: String? = nil,
                         headers: [String: String] = [:]) async throws -> (Int, Data) {
-        var request = URLRequest(url: baseURL.appendingPathComponent(path))
+        // Resolved, not appended: a path may carry a query string.
+        guard let url = URL(string: path, relativeTo: baseURL) else { throw TestHarnessError("bad path \(path)") }
+        var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = 60
         request.httpBody = body

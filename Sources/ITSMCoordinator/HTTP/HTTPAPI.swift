@@ -23,6 +23,23 @@ struct HTTPAPI: Sendable {
         routes.post("api/v1/rpc/:method") { request, context in
             await rpc(request, method: context.parameters.get("method") ?? "")
         }
+        // REST routes for the built-in records: the same methods, permissions and errors.
+        routes.post("api/v1/incidents") { request, _ in
+            await rpc(request, method: "incident.create")
+        }
+        routes.get("api/v1/incidents") { request, _ in
+            await rpc(request, method: "incident.list", params: Self.listParams(request.uri.queryParameters))
+        }
+        routes.get("api/v1/incidents/:key") { request, context in
+            var params = Self.recordKey(context.parameters.get("key") ?? "")
+            for flag in ["history", "comments"] where request.uri.queryParameters[Substring(flag)] == "true" {
+                params[flag] = .bool(true)
+            }
+            return await rpc(request, method: "incident.get", params: .object(params))
+        }
+        routes.patch("api/v1/incidents/:key") { request, context in
+            await rpc(request, method: "incident.update", params: .object(Self.recordKey(context.parameters.get("key") ?? "")))
+        }
         routes.get("api/v1/plugins") { request, _ in
             await authorized(request, permission: "plugins.read") { _ in
                 var statuses: [PluginStatus] = []
@@ -40,7 +57,22 @@ struct HTTPAPI: Sendable {
 
     // MARK: - Routes
 
-    private func rpc(_ request: Request, method: String) async -> Response {
+    /// `{"id": ...}` for a UUID, else `{"number": ...}`.
+    static func recordKey(_ key: String) -> [String: JSONValue] {
+        UUID(uuidString: key) != nil ? ["id": .string(key)] : ["number": .string(key)]
+    }
+
+    /// Query parameters as list params: whole numbers become numbers.
+    static func listParams(_ query: some Sequence<(key: Substring, value: Substring)>) -> JSONValue {
+        var params: [String: JSONValue] = [:]
+        for (key, value) in query {
+            params[String(key)] = Int64(value).map(JSONValue.int) ?? .string(String(value))
+        }
+        return .object(params)
+    }
+
+    /// Calls `method` with the body's params, merged over `params` from the URL (the URL wins).
+    private func rpc(_ request: Request, method: String, params fromURL: JSONValue? = nil) async -> Response {
         guard let route = router.route(for: method) else {
             // Unknown or not yet declared: the router says which, after authentication.
             return await authorized(request, permission: nil) { principal in
@@ -64,6 +96,10 @@ struct HTTPAPI: Sendable {
                     return .failure(.invalidParams("the request body must be a JSON object of params"))
                 }
                 params = decoded
+            }
+            if case .object(let fixed) = fromURL, case .object(var merged) = params {
+                merged.merge(fixed) { _, url in url }
+                params = .object(merged)
             }
             let meta = RequestMeta(actor: "token:\(principal.name)", idempotencyKey: request.headers[.init("Idempotency-Key")!])
             return await call(method, params: params, meta: meta)

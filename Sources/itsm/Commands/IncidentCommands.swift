@@ -1,0 +1,211 @@
+import ArgumentParser
+import Foundation
+import ITSMCoordinator
+import ITSMProtocol
+
+/// `itsm incident ...`: the service desk's everyday commands, over the HTTP API.
+struct IncidentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "incident",
+        abstract: "Work with incidents and service requests.",
+        subcommands: [Create.self, List.self, Show.self, Assign.self, Transition.self, Resolve.self, Comment.self])
+
+    /// Options and the API call every incident command shares.
+    struct Connection: ParsableArguments {
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var client: ClientOptions
+
+        func call(_ method: String, _ params: [String: JSONValue?]) async throws -> JSONValue {
+            let api = try APIClient(options: client, configuration: try global.loadConfiguration())
+            do {
+                return try await api.send("POST", path: "api/v1/rpc/\(method)", body: .object(params.compactMapValues { $0 }))
+            } catch let error as ResponseError {
+                throw report(error)
+            }
+        }
+
+        /// Prints a record for people (or JSON for scripts).
+        func show(_ record: JSONValue) {
+            guard !client.json else { return print(compact(record)) }
+            print(IncidentCommand.describe(record))
+        }
+    }
+
+    static func key(_ text: String) -> [String: JSONValue?] {
+        UUID(uuidString: text) != nil ? ["id": .string(text)] : ["number": .string(text)]
+    }
+
+    static func describe(_ record: JSONValue) -> String {
+        func field(_ name: String) -> String { record[name]?.stringValue ?? "-" }
+        var lines = [
+            "\(field("number"))  \(field("priority"))  \(field("status"))\(record["holdReason"]?.stringValue.map { " (\($0))" } ?? "")",
+            field("title"),
+        ]
+        let details: [(String, String)] = [
+            ("Type", "type"), ("Caller", "caller"), ("Service", "service"), ("Configuration item", "configurationItem"),
+            ("Category", "category"), ("Impact", "impact"), ("Urgency", "urgency"), ("Group", "assignmentGroup"),
+            ("Assignee", "assignee"), ("Supplier", "supplier"), ("Resolution", "resolutionCode"),
+            ("Resolution notes", "resolutionNotes"), ("Created", "createdAt"), ("Resolved", "resolvedAt"), ("Closed", "closedAt"),
+        ]
+        for (label, name) in details where record[name] != nil && record[name] != .null {
+            lines.append("  \(label.padding(toLength: 19, withPad: " ", startingAt: 0)) \(field(name))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record an incident or a service request.")
+        @OptionGroup var connection: Connection
+        @Option(help: "What is wrong, in a line.") var title: String
+        @Option(help: "More detail.") var description: String?
+        @Option(help: "incident (default) or request.") var type: String?
+        @Option(help: "high, medium (default) or low.") var impact: String?
+        @Option(help: "high, medium (default) or low.") var urgency: String?
+        @Option(help: "The affected service.") var service: String?
+        @Option(help: "The affected configuration item.") var ci: String?
+        @Option(help: "Category.") var category: String?
+        @Option(help: "Who reported it.") var caller: String?
+        @Option(help: "Assignment group.") var group: String?
+        @Option(help: "Assignee.") var assignee: String?
+
+        func run() async throws {
+            let record = try await connection.call("incident.create", [
+                "title": .string(title), "description": description.map(JSONValue.string), "type": type.map(JSONValue.string),
+                "impact": impact.map(JSONValue.string), "urgency": urgency.map(JSONValue.string),
+                "service": service.map(JSONValue.string), "configurationItem": ci.map(JSONValue.string),
+                "category": category.map(JSONValue.string), "caller": caller.map(JSONValue.string),
+                "assignmentGroup": group.map(JSONValue.string), "assignee": assignee.map(JSONValue.string),
+            ])
+            connection.show(record)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List records, newest first.")
+        @OptionGroup var connection: Connection
+        @Option(help: "new, assigned, in_progress, on_hold, resolved, closed or cancelled.") var status: String?
+        @Option(help: "P1 ... P5.") var priority: String?
+        @Option var assignee: String?
+        @Option var group: String?
+        @Option var service: String?
+        @Option(help: "At most this many (1-500).") var limit: Int = 50
+        @Option var offset: Int?
+
+        func run() async throws {
+            let page = try await connection.call("incident.list", [
+                "status": status.map(JSONValue.string), "priority": priority.map(JSONValue.string),
+                "assignee": assignee.map(JSONValue.string), "assignmentGroup": group.map(JSONValue.string),
+                "service": service.map(JSONValue.string), "limit": .int(Int64(limit)), "offset": offset.map { .int(Int64($0)) },
+            ])
+            guard !connection.client.json else { return print(compact(page)) }
+            var rows = [["NUMBER", "PRI", "STATUS", "ASSIGNEE", "SERVICE", "TITLE"]]
+            for item in page["items"]?.arrayValue ?? [] {
+                rows.append([item["number"]?.stringValue ?? "", item["priority"]?.stringValue ?? "", item["status"]?.stringValue ?? "",
+                             item["assignee"]?.stringValue ?? "-", item["service"]?.stringValue ?? "-", item["title"]?.stringValue ?? ""])
+            }
+            print(table(rows))
+            let total = page["total"]?.intValue ?? 0
+            print("\(rows.count - 1) of \(total)" + (page["nextOffset"]?.intValue.map { "; next page: --offset \($0)" } ?? ""))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a record with its service levels, comments and history.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The number (INC-000001) or id.") var record: String
+
+        func run() async throws {
+            var params = IncidentCommand.key(record)
+            params["history"] = .bool(true)
+            params["comments"] = .bool(true)
+            let detail = try await connection.call("incident.get", params)
+            guard !connection.client.json, let incident = detail["incident"] else { return print(compact(detail)) }
+            print(IncidentCommand.describe(incident))
+            let clocks = detail["serviceLevels"]?.arrayValue ?? []
+            if !clocks.isEmpty {
+                print("\nService levels")
+                for clock in clocks {
+                    let when = clock["stoppedAt"]?.stringValue.map { "stopped \($0)" }
+                        ?? clock["dueAt"]?.stringValue.map { "due \($0)" } ?? "paused, no due time"
+                    print("  \(clock["kind"]?.stringValue ?? "")  \(clock["state"]?.stringValue ?? "")  \(when)  "
+                          + "elapsed \(clock["elapsedMinutes"].map(compact) ?? "0") of \(clock["targetMinutes"].map(compact) ?? "?") min")
+                }
+            }
+            let comments = detail["comments"]?.arrayValue ?? []
+            if !comments.isEmpty {
+                print("\nComments")
+                for comment in comments {
+                    print("  \(comment["at"]?.stringValue ?? "")  \(comment["author"]?.stringValue ?? "")  [\(comment["visibility"]?.stringValue ?? "")]  \(comment["body"]?.stringValue ?? "")")
+                }
+            }
+            print("\nHistory")
+            for entry in detail["history"]?.arrayValue ?? [] {
+                let change = "\(entry["oldValue"]?.stringValue ?? "-") → \(entry["newValue"]?.stringValue ?? "-")"
+                print("  \(entry["at"]?.stringValue ?? "")  \(entry["actor"]?.stringValue ?? "")  \(entry["field"]?.stringValue ?? ""): \(change)")
+            }
+        }
+    }
+
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Assign to a group and/or an agent.")
+        @OptionGroup var connection: Connection
+        @Argument var record: String
+        @Option var group: String?
+        @Option var assignee: String?
+
+        func run() async throws {
+            var params = IncidentCommand.key(record)
+            params["assignmentGroup"] = group.map(JSONValue.string)
+            params["assignee"] = assignee.map(JSONValue.string)
+            connection.show(try await connection.call("incident.assign", params))
+        }
+    }
+
+    struct Transition: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a record: in_progress, on_hold (--reason), resolved, closed, cancelled; in_progress from resolved reopens.")
+        @OptionGroup var connection: Connection
+        @Argument var record: String
+        @Argument(help: "The target status.") var to: String
+        @Option(help: "For on_hold: awaiting_caller, awaiting_supplier or awaiting_change.") var reason: String?
+
+        func run() async throws {
+            var params = IncidentCommand.key(record)
+            params["to"] = .string(to)
+            params["holdReason"] = reason.map(JSONValue.string)
+            connection.show(try await connection.call("incident.transition", params))
+        }
+    }
+
+    struct Resolve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resolve with a resolution code and notes.")
+        @OptionGroup var connection: Connection
+        @Argument var record: String
+        @Option(help: "e.g. fixed, workaround, no_fault_found.") var code: String
+        @Option(help: "What was done.") var notes: String
+
+        func run() async throws {
+            var params = IncidentCommand.key(record)
+            params["to"] = "resolved"
+            params["resolutionCode"] = .string(code)
+            params["resolutionNotes"] = .string(notes)
+            connection.show(try await connection.call("incident.transition", params))
+        }
+    }
+
+    struct Comment: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a work note, or with --customer a comment the caller sees.")
+        @OptionGroup var connection: Connection
+        @Argument var record: String
+        @Argument(help: "The text.") var body: String
+        @Flag(help: "Visible to the caller.") var customer = false
+
+        func run() async throws {
+            var params = IncidentCommand.key(record)
+            params["body"] = .string(body)
+            params["visibility"] = .string(customer ? "customer" : "work_note")
+            let comment = try await connection.call("incident.comment", params)
+            print(connection.client.json ? compact(comment) : "comment added")
+        }
+    }
+}
