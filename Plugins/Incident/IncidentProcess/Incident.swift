@@ -41,6 +41,19 @@ public struct Incident: Sendable, Hashable, Codable {
     public var resolvedAt: Date?
     public var closedAt: Date?
     public var reopenCount: Int
+    /// A major incident: declared by whom, when, and why.
+    public var major: Bool
+    public var majorDeclaredBy: String?
+    public var majorDeclaredAt: Date?
+    public var majorReason: String?
+    /// Raised by each hierarchical escalation.
+    public var escalationLevel: Int
+    /// The major incident this one is grouped under.
+    public var parentId: UUID?
+    public var duplicateOf: UUID?
+    /// A problem record (`PRB-…`) and a known error, from the problem process.
+    public var problem: String?
+    public var knownError: String?
     public var createdBy: String
     public var createdAt: Date
     public var updatedAt: Date
@@ -49,7 +62,8 @@ public struct Incident: Sendable, Hashable, Codable {
     static let columns = """
         id, number, type, title, description, caller, service, ci, category, subcategory, impact, urgency,
         priority, status, hold_reason, assignment_group, assignee, supplier, resolution_code, resolution_notes,
-        resolved_at, closed_at, reopen_count, created_by, created_at, updated_at
+        resolved_at, closed_at, reopen_count, major, major_declared_by, major_declared_at, major_reason, escalation_level,
+        parent_id, duplicate_of, problem_ref, known_error_ref, created_by, created_at, updated_at
         """
 
     init(row: PostgresRow) throws {
@@ -76,6 +90,15 @@ public struct Incident: Sendable, Hashable, Codable {
         resolvedAt = try row.decode(Date?.self, "resolved_at")
         closedAt = try row.decode(Date?.self, "closed_at")
         reopenCount = try row.decode(Int.self, "reopen_count")
+        major = try row.decode(Bool.self, "major")
+        majorDeclaredBy = try row.decode(String?.self, "major_declared_by")
+        majorDeclaredAt = try row.decode(Date?.self, "major_declared_at")
+        majorReason = try row.decode(String?.self, "major_reason")
+        escalationLevel = try row.decode(Int.self, "escalation_level")
+        parentId = try row.decode(UUID?.self, "parent_id")
+        duplicateOf = try row.decode(UUID?.self, "duplicate_of")
+        problem = try row.decode(String?.self, "problem_ref")
+        knownError = try row.decode(String?.self, "known_error_ref")
         createdBy = try row.decode(String.self, "created_by")
         createdAt = try row.decode(Date.self, "created_at")
         updatedAt = try row.decode(Date.self, "updated_at")

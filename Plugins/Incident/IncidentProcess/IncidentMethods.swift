@@ -65,6 +65,9 @@ public struct IncidentDetail: Sendable, Hashable, Codable {
     public var comments: [Comment]?
     /// The response and resolution clocks, when a service level applies.
     public var serviceLevels: [ServiceLevelClock]
+    /// For a major incident: the records grouped under it, and its review.
+    public var children: [String]?
+    public var review: Review?
 }
 
 /// `incident.list` params: filters, newest first, paged by offset.
@@ -171,5 +174,95 @@ public struct CommentOnIncident: Sendable, Hashable, Codable {
         self.number = number
         self.body = body
         self.visibility = visibility
+    }
+}
+
+/// `incident.declare_major` params.
+public struct DeclareMajor: Sendable, Hashable, Codable {
+    public var id: UUID?
+    public var number: String?
+    /// Why: what makes it major (scope, impact on the business).
+    public var reason: String
+
+    public init(id: UUID? = nil, number: String? = nil, reason: String) {
+        self.id = id
+        self.number = number
+        self.reason = reason
+    }
+}
+
+/// `incident.review` params: the post-incident review of a resolved major incident.
+public struct ReviewIncident: Sendable, Hashable, Codable {
+    public var id: UUID?
+    public var number: String?
+    public var summary: String
+    public var rootCause: String?
+    public var actions: [String]?
+    public var lessonsLearned: String?
+
+    public init(id: UUID? = nil, number: String? = nil, summary: String, rootCause: String? = nil,
+                actions: [String]? = nil, lessonsLearned: String? = nil) {
+        self.id = id
+        self.number = number
+        self.summary = summary
+        self.rootCause = rootCause
+        self.actions = actions
+        self.lessonsLearned = lessonsLearned
+    }
+}
+
+/// A post-incident review.
+public struct Review: Sendable, Hashable, Codable {
+    public var summary: String
+    public var rootCause: String?
+    public var actions: [String]
+    public var lessonsLearned: String?
+    public var reviewedBy: String
+    public var reviewedAt: Date
+}
+
+/// `incident.escalate` params.
+public struct EscalateIncident: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        /// To a group with more skill: the record is reassigned to `toGroup`.
+        case functional
+        /// Up the management line: the level rises and `incident.escalated` tells whoever notifies managers.
+        case hierarchical
+    }
+
+    public var id: UUID?
+    public var number: String?
+    public var kind: Kind
+    public var toGroup: String?
+    public var reason: String?
+
+    public init(id: UUID? = nil, number: String? = nil, kind: Kind, toGroup: String? = nil, reason: String? = nil) {
+        self.id = id
+        self.number = number
+        self.kind = kind
+        self.toGroup = toGroup
+        self.reason = reason
+    }
+}
+
+/// `incident.link` params: relations to set; `""` removes one. Records are given by number or id.
+public struct LinkIncident: Sendable, Hashable, Codable {
+    public var id: UUID?
+    public var number: String?
+    /// The major incident to group this one under.
+    public var parent: String?
+    public var duplicateOf: String?
+    /// A problem record, e.g. `PRB-000012`.
+    public var problem: String?
+    public var knownError: String?
+
+    public init(id: UUID? = nil, number: String? = nil, parent: String? = nil, duplicateOf: String? = nil,
+                problem: String? = nil, knownError: String? = nil) {
+        self.id = id
+        self.number = number
+        self.parent = parent
+        self.duplicateOf = duplicateOf
+        self.problem = problem
+        self.knownError = knownError
     }
 }

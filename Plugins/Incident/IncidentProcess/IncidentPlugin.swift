@@ -15,6 +15,7 @@ public enum IncidentPlugin {
         plugin.publishes = [
             "incident.created", "incident.updated", "incident.assigned", "incident.status_changed",
             "incident.resolved", "incident.closed", "incident.reopened", "incident.sla_warning", "incident.sla_breached",
+            "incident.major_declared", "incident.reviewed", "incident.escalated", "incident.linked",
         ]
 
         plugin.method("incident.create", permission: "incident.write",
@@ -46,6 +47,25 @@ public enum IncidentPlugin {
                       description: "Add a work note or a customer-visible comment") { (params: CommentOnIncident, context) in
             try await store(context).comment(params, actor: context.actor)
         }
+        plugin.method("incident.declare_major", permission: "incident.write",
+                      description: "Declare a major incident, recording who, when and why") { (params: DeclareMajor, context) in
+            try await store(context).declareMajor(params, actor: context.actor)
+        }
+        plugin.method("incident.review", permission: "incident.write",
+                      description: "Record the post-incident review a major incident needs before closing") {
+            (params: ReviewIncident, context) in
+            try await store(context).review(params, actor: context.actor)
+        }
+        plugin.method("incident.escalate", permission: "incident.write",
+                      description: "Escalate functionally (to a group) or hierarchically (up the management line)") {
+            (params: EscalateIncident, context) in
+            try await store(context).escalate(params, actor: context.actor)
+        }
+        plugin.method("incident.link", permission: "incident.write",
+                      description: "Relate to a major incident (parent), a duplicate, a problem or a known error") {
+            (params: LinkIncident, context) in
+            try await store(context).link(params, actor: context.actor)
+        }
         plugin.method("incident.sla.define", permission: "incident.admin",
                       description: "Create or replace the service level for a service (or all) and a priority") {
             (params: ServiceLevelDefinition, context) in
@@ -58,9 +78,7 @@ public enum IncidentPlugin {
         // Several instances may scan at once: each warning and breach is claimed in the
         // database and published by exactly one of them.
         plugin.every(.seconds(slaScanSeconds), name: "sla-scan") { context in
-            let settings = try IncidentSettings(config: context.config)
-            try await IncidentStore(database: context.database, matrix: settings.matrix, lifecycle: settings.lifecycle)
-                .scanServiceLevels()
+            try await IncidentSettings(config: context.config).store(context.database).scanServiceLevels()
         }
         return plugin
     }
@@ -72,8 +90,7 @@ public enum IncidentPlugin {
 
     /// A store configured from the plugin's `config:` section.
     static func store(_ context: MethodContext) throws -> IncidentStore {
-        let settings = try IncidentSettings(config: context.config)
-        return IncidentStore(database: context.database, matrix: settings.matrix, lifecycle: settings.lifecycle)
+        try IncidentSettings(config: context.config).store(context.database)
     }
 }
 
@@ -85,10 +102,20 @@ public enum IncidentPlugin {
 ///     config:
 ///       priorityMatrix: [[1, 2, 3], [2, 3, 4], [3, 4, 5]]   # rows: impact high..low; columns: urgency high..low
 ///       reopenWindowHours: 168
+///       majorIncidentPriority: P1        # records at P1 become major incidents automatically
+///       escalateOnWarning: {kind: functional, toGroup: service-desk-tier2}
 /// ```
 public struct IncidentSettings: Sendable {
     public var matrix = PriorityMatrix.itil
     public var lifecycle = Lifecycle()
+    public var majorPriority: Priority?
+    public var escalationOnWarning: EscalateIncident.Kind?
+    public var escalationGroup: String?
+
+    public func store(_ database: PluginDatabase) -> IncidentStore {
+        IncidentStore(database: database, matrix: matrix, lifecycle: lifecycle, majorPriority: majorPriority,
+                      escalationOnWarning: escalationOnWarning, escalationGroup: escalationGroup)
+    }
 
     public init(config: JSONValue) throws {
         if let rows = config["priorityMatrix"] {
@@ -103,6 +130,21 @@ public struct IncidentSettings: Sendable {
                 throw ResponseError.business(kind: "incident.bad_config", message: "config.reopenWindowHours must be a whole number >= 0")
             }
             lifecycle = Lifecycle(reopenWindow: Double(value) * 3600)
+        }
+        if let major = config["majorIncidentPriority"] {
+            guard let priority = try? major.decode(Priority.self) else {
+                throw ResponseError.business(kind: "incident.bad_config", message: "config.majorIncidentPriority must be P1 ... P5")
+            }
+            majorPriority = priority
+        }
+        if let escalation = config["escalateOnWarning"] {
+            guard let kind = escalation["kind"].flatMap({ try? $0.decode(EscalateIncident.Kind.self) }),
+                  kind == .hierarchical || escalation["toGroup"]?.stringValue != nil else {
+                throw ResponseError.business(kind: "incident.bad_config", message:
+                    "config.escalateOnWarning needs kind: functional (with toGroup) or hierarchical")
+            }
+            escalationOnWarning = kind
+            escalationGroup = escalation["toGroup"]?.stringValue
         }
     }
 }

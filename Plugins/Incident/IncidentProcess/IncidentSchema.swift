@@ -116,5 +116,30 @@ public enum IncidentSchema {
             CREATE INDEX sla_clock_warning_due ON incident.sla_clock (warning_at) WHERE warned_at IS NULL AND stopped_at IS NULL;
             CREATE INDEX sla_clock_breach_due ON incident.sla_clock (due_at) WHERE breached_at IS NULL AND stopped_at IS NULL;
             """),
+        Migration(version: 4, name: "major incidents, escalation, relations", sql: """
+            ALTER TABLE incident.incident
+                ADD COLUMN major boolean NOT NULL DEFAULT false,
+                ADD COLUMN major_declared_by text,
+                ADD COLUMN major_declared_at timestamptz,
+                ADD COLUMN major_reason text,
+                ADD COLUMN escalation_level integer NOT NULL DEFAULT 0,
+                ADD COLUMN parent_id uuid REFERENCES incident.incident (id),
+                ADD COLUMN duplicate_of uuid REFERENCES incident.incident (id),
+                ADD COLUMN problem_ref text,
+                ADD COLUMN known_error_ref text,
+                ADD CONSTRAINT incident_not_own_parent CHECK (parent_id <> id AND duplicate_of <> id);
+            CREATE INDEX incident_children ON incident.incident (parent_id) WHERE parent_id IS NOT NULL;
+            CREATE INDEX incident_major_open ON incident.incident (major_declared_at) WHERE major;
+            -- The post-incident review a major incident needs before it can close.
+            CREATE TABLE incident.review (
+                incident_id uuid PRIMARY KEY REFERENCES incident.incident (id),
+                summary text NOT NULL CHECK (length(summary) BETWEEN 1 AND 20000),
+                root_cause text,
+                actions text[] NOT NULL DEFAULT '{}',
+                lessons_learned text,
+                reviewed_by text NOT NULL,
+                reviewed_at timestamptz NOT NULL
+            );
+            """),
     ]
 }

@@ -35,6 +35,9 @@ extension IncidentStore {
             let priority = matrix.priority(impact: impact, urgency: urgency)
             plan.set("priority", "priority", current.priority.description, priority.description, value: priority.rawValue)
             if !plan.changes.isEmpty { plan.events.append("incident.updated") }
+            if let reason = majorCriterion(priority), current.status.isOpen {
+                plan.declareMajor(reason: reason, actor: actor, now: now)
+            }
             return plan
         }
     }
@@ -59,7 +62,23 @@ extension IncidentStore {
     }
 
     public func transition(_ params: TransitionIncident, actor: String, now: Date = Date()) async throws -> Incident {
-        try await mutate(id: params.id, number: params.number, actor: actor, now: now) { current in
+        try await database.withTransaction { tx in
+            let updated = try await apply(tx, id: params.id, number: params.number, actor: actor, now: now) { current in
+                try transitionPlan(current, params, now: now)
+            }
+            if params.to == .closed, updated.major {
+                let reviewed = try await tx.query("SELECT 1 FROM incident.review WHERE incident_id = \(updated.id)")
+                guard !reviewed.isEmpty else {
+                    throw ResponseError.business(kind: "incident.review_required", message:
+                        "\(updated.number) is a major incident: record its post-incident review (incident.review) before closing it")
+                }
+            }
+            if params.to == .resolved { try await resolveChildren(tx, of: updated, actor: actor, now: now) }
+            return updated
+        }
+    }
+
+    private func transitionPlan(_ current: Incident, _ params: TransitionIncident, now: Date) throws -> ChangePlan {
             do {
                 try lifecycle.check(from: current.status, to: params.to,
                                     request: .init(holdReason: params.holdReason, resolutionCode: params.resolutionCode,
@@ -90,7 +109,6 @@ extension IncidentStore {
             }
             if let event = Lifecycle.event(from: current.status, to: params.to) { plan.events.append(event) }
             return plan
-        }
     }
 
     public func comment(_ params: CommentOnIncident, actor: String) async throws -> Comment {
@@ -118,11 +136,19 @@ extension IncidentStore {
 
     // MARK: - The shared path
 
-    /// Locks the record, asks `plan` what changes, and applies it.
-    private func mutate(id: UUID?, number: String?, actor: String, now: Date,
-                        _ plan: (Incident) throws -> ChangePlan) async throws -> Incident {
+    /// Locks the record, asks `plan` what changes, and applies it, in a transaction of its own.
+    func mutate(id: UUID?, number: String?, actor: String, now: Date,
+                _ plan: (Incident) throws -> ChangePlan) async throws -> Incident {
+        try await database.withTransaction { tx in
+            try await apply(tx, id: id, number: number, actor: actor, now: now, plan)
+        }
+    }
+
+    /// The same inside a transaction the caller holds, so related changes commit together.
+    func apply(_ tx: PluginTransaction, id: UUID?, number: String?, actor: String, now: Date,
+               _ plan: (Incident) throws -> ChangePlan) async throws -> Incident {
         let key = try Self.key(id: id, number: number)
-        return try await database.withTransaction { tx in
+        do {
             var select: PostgresQuery = "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident"
             select.append(key)
             select.append(" FOR UPDATE")
@@ -149,9 +175,13 @@ extension IncidentStore {
             try await refreshClocks(tx, for: updated, now: now)
 
             let subject = current.id.uuidString.lowercased()
-            let summary = try JSONValue(encoding: ChangeSummary(
+            var summary = try JSONValue(encoding: ChangeSummary(
                 incident: updated, actor: actor,
                 changes: changes.changes.map { .init(field: $0.field, oldValue: $0.old, newValue: $0.new) }))
+            if case .object(var members) = summary, !changes.note.isEmpty {
+                members.merge(changes.note) { current, _ in current }
+                summary = .object(members)
+            }
             if updated.status != current.status {
                 var payload = summary
                 if case .object(var members) = payload {
@@ -209,6 +239,8 @@ struct ChangePlan {
     let current: Incident
     var changes: [Change] = []
     var events: [String] = []
+    /// Extra members for the events' payload (e.g. the kind of escalation).
+    var note: [String: JSONValue] = [:]
 
     /// Records a change when `new` differs from `old`; `value` is what the column stores.
     mutating func set(_ field: String, _ column: String, _ old: String?, _ new: String?, value: (any PostgresEncodable)? = nil) {
@@ -226,6 +258,16 @@ struct ChangePlan {
 
     mutating func setStatus(_ status: IncidentStatus) {
         set("status", "status", current.status.rawValue, status.rawValue)
+    }
+
+    /// Makes the record a major incident, unless it already is one.
+    mutating func declareMajor(reason: String, actor: String, now: Date) {
+        guard !current.major else { return }
+        set("major", "major", "false", "true", value: true)
+        set("majorDeclaredBy", "major_declared_by", nil, actor)
+        setTime("majorDeclaredAt", "major_declared_at", nil, now)
+        set("majorReason", "major_reason", nil, reason)
+        events.append("incident.major_declared")
     }
 }
 

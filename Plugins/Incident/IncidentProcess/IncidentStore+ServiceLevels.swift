@@ -135,6 +135,13 @@ extension IncidentStore {
                     try await tx.publish(event, subject: incidentID.uuidString.lowercased(), data: ServiceLevelEvent(
                         incident: incident, clock: ClockKind(rawValue: kind) ?? .resolution,
                         targetMinutes: try clock.decode(Int.self, "target_minutes"), dueAt: try clock.decode(Date?.self, "due_at")))
+                    // Automatic escalation on warning, when configured, commits with the warning.
+                    if mark == "warned_at", let escalation = escalationOnWarning,
+                       escalation == .hierarchical || escalationGroup != nil {
+                        _ = try await escalate(tx, EscalateIncident(
+                            id: incidentID, kind: escalation, toGroup: escalationGroup,
+                            reason: "\(kind) SLA warning"), actor: "system:sla", now: now)
+                    }
                     return true
                 }
                 if emitted { published += 1 }

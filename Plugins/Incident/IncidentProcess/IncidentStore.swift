@@ -9,11 +9,26 @@ public struct IncidentStore: Sendable {
     public let database: PluginDatabase
     public let matrix: PriorityMatrix
     public let lifecycle: Lifecycle
+    /// Records at this priority or higher become major incidents automatically; `nil`: only by hand.
+    public let majorPriority: Priority?
+    /// What to do when an SLA warning is raised; `nil`: nothing beyond the event.
+    public let escalationOnWarning: EscalateIncident.Kind?
+    public let escalationGroup: String?
 
-    public init(database: PluginDatabase, matrix: PriorityMatrix = .itil, lifecycle: Lifecycle = Lifecycle()) {
+    public init(database: PluginDatabase, matrix: PriorityMatrix = .itil, lifecycle: Lifecycle = Lifecycle(),
+                majorPriority: Priority? = nil, escalationOnWarning: EscalateIncident.Kind? = nil, escalationGroup: String? = nil) {
         self.database = database
         self.matrix = matrix
         self.lifecycle = lifecycle
+        self.majorPriority = majorPriority
+        self.escalationOnWarning = escalationOnWarning
+        self.escalationGroup = escalationGroup
+    }
+
+    /// The reason a record at `priority` is major by the configured criterion, if it is.
+    func majorCriterion(_ priority: Priority) -> String? {
+        guard let majorPriority, priority <= majorPriority else { return nil }
+        return "priority \(priority) meets the major incident criterion (\(majorPriority) or higher)"
     }
 
     /// Creates a record. With an idempotency key, a repeated call returns the first record
@@ -58,6 +73,13 @@ public struct IncidentStore: Sendable {
                 }
                 try await refreshClocks(tx, for: incident, now: incident.createdAt)
                 try await tx.publish("incident.created", subject: incident.id.uuidString.lowercased(), data: incident)
+                if let reason = majorCriterion(priority) {
+                    return try await apply(tx, id: incident.id, number: nil, actor: actor, now: now) { current in
+                        var plan = ChangePlan(current: current)
+                        plan.declareMajor(reason: reason, actor: actor, now: now)
+                        return plan
+                    }
+                }
                 return incident
             }
         } catch let error as PostgresError where error.sqlState == .uniqueViolation && error.constraint == "incident_idempotency_key_key" {
@@ -76,8 +98,17 @@ public struct IncidentStore: Sendable {
         let incident = try Incident(row: row)
         let comments = params.comments == true ? try await comments(of: incident.id) : nil
         let serviceLevels = try await clocks(of: incident.id)
+        var children: [String]?
+        var review: Review?
+        if incident.major {
+            children = try await database.query(
+                "SELECT number FROM incident.incident WHERE parent_id = \(incident.id) ORDER BY number"
+            ).map { try $0.decode(String.self, "number") }
+            review = try await self.review(of: incident.id)
+        }
         guard params.history == true else {
-            return IncidentDetail(incident: incident, history: nil, comments: comments, serviceLevels: serviceLevels)
+            return IncidentDetail(incident: incident, history: nil, comments: comments, serviceLevels: serviceLevels,
+                                  children: children, review: review)
         }
         let history = try await database.query("""
             SELECT at, actor, field, old_value, new_value FROM incident.history
@@ -87,7 +118,8 @@ public struct IncidentStore: Sendable {
                          field: try row.decode(String.self, "field"), oldValue: try row.decode(String?.self, "old_value"),
                          newValue: try row.decode(String?.self, "new_value"))
         }
-        return IncidentDetail(incident: incident, history: history, comments: comments, serviceLevels: serviceLevels)
+        return IncidentDetail(incident: incident, history: history, comments: comments, serviceLevels: serviceLevels,
+                              children: children, review: review)
     }
 
     public func list(_ params: ListIncidents) async throws -> IncidentPage {
