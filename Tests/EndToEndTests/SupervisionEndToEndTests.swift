@@ -26,6 +26,7 @@ import Testing
         #expect((broken?["lastError"] as? String)?.contains("exit code 1") == true)
         #expect(coordinator.log.contains("cannot open config"))
         // The broken process does not take the others down; readiness says what is wrong.
+        #expect(try await coordinator.waitUntil { try await coordinator.plugins()["incident"]?["state"] as? String == "running" })
         #expect(try await coordinator.call("incident.create", ["title": "still working"]).status == 200)
         let (ready, body) = try await coordinator.request("GET", "readyz")
         #expect(ready == 503)

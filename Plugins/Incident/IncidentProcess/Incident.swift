@@ -66,6 +66,11 @@ public struct Incident: Sendable, Hashable, Codable {
         parent_id, duplicate_of, problem_ref, known_error_ref, created_by, created_at, updated_at
         """
 
+    /// `columns`, each qualified by a table alias, for queries that join.
+    static func columns(qualifiedBy alias: String) -> String {
+        columns.split(separator: ",").map { "\(alias).\($0.trimmingCharacters(in: .whitespacesAndNewlines))" }.joined(separator: ", ")
+    }
+
     init(row: PostgresRow) throws {
         id = try row.decode(UUID.self, "id")
         number = try row.decode(String.self, "number")

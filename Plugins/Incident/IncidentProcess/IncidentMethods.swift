@@ -78,8 +78,29 @@ public struct ListIncidents: Sendable, Hashable, Codable {
     public var assignmentGroup: String?
     public var service: String?
     public var type: RecordType?
+    public var category: String?
+    public var configurationItem: String?
+    public var major: Bool?
+    /// Only records with (true) or without (false) a breached service level.
+    public var breached: Bool?
+    public var createdFrom: Date?
+    public var createdTo: Date?
+    public var resolvedFrom: Date?
+    public var resolvedTo: Date?
+    /// `created` (default), `updated`, `priority` or `number`.
+    public var sort: Sort?
+    /// `desc` (default) or `asc`.
+    public var order: Order?
     public var limit: Int?
     public var offset: Int?
+
+    public enum Sort: String, Sendable, Hashable, Codable {
+        case created, updated, priority, number
+    }
+
+    public enum Order: String, Sendable, Hashable, Codable {
+        case asc, desc
+    }
 
     public static let maximumLimit = 500
 
@@ -265,4 +286,59 @@ public struct LinkIncident: Sendable, Hashable, Codable {
         self.problem = problem
         self.knownError = knownError
     }
+}
+
+/// `incident.search` params: words as people type them (`"mail relay" -smtp`, `vpn or wifi`).
+public struct SearchIncidents: Sendable, Hashable, Codable {
+    public var query: String
+    /// Only open records.
+    public var open: Bool?
+    public var limit: Int?
+
+    public init(query: String, open: Bool? = nil, limit: Int? = nil) {
+        self.query = query
+        self.open = open
+        self.limit = limit
+    }
+}
+
+/// One search hit: the record, its relevance, and where the words were found.
+public struct SearchHit: Sendable, Hashable, Codable {
+    public var incident: Incident
+    public var rank: Double
+    public var snippet: String
+}
+
+/// `incident.stats` params: a period, default the last 30 days.
+public struct IncidentStatsParams: Sendable, Hashable, Codable {
+    public var from: Date?
+    public var to: Date?
+
+    public init(from: Date? = nil, to: Date? = nil) {
+        self.from = from
+        self.to = to
+    }
+}
+
+/// Figures for dashboards and reviews.
+public struct IncidentStats: Sendable, Hashable, Codable {
+    public struct PriorityFigures: Sendable, Hashable, Codable {
+        public var resolved: Int
+        /// Mean time to resolve, wall-clock minutes from creation to resolution.
+        public var meanMinutesToResolve: Double?
+        /// Resolution clocks that stopped in the period, and how many met their target.
+        public var measured: Int
+        public var withinTarget: Int
+    }
+
+    public var from: Date
+    public var to: Date
+    /// Now, not just in the period.
+    public var openByPriority: [String: Int]
+    public var openByStatus: [String: Int]
+    public var openBreached: Int
+    public var createdInPeriod: Int
+    public var resolvedInPeriod: Int
+    /// Per priority, for records resolved in the period.
+    public var byPriority: [String: PriorityFigures]
 }

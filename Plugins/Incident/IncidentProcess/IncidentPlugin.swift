@@ -66,6 +66,16 @@ public enum IncidentPlugin {
             (params: LinkIncident, context) in
             try await store(context).link(params, actor: context.actor)
         }
+        plugin.method("incident.search", permission: "incident.read", idempotent: true,
+                      description: "Full-text search over titles, descriptions, resolutions and comments") {
+            (params: SearchIncidents, context) in
+            try await store(context).search(params)
+        }
+        plugin.method("incident.stats", permission: "incident.read", idempotent: true,
+                      description: "Open records by priority and status, breaches, MTTR and SLA compliance for a period") {
+            (params: IncidentStatsParams, context) in
+            try await store(context).stats(params)
+        }
         plugin.method("incident.sla.define", permission: "incident.admin",
                       description: "Create or replace the service level for a service (or all) and a priority") {
             (params: ServiceLevelDefinition, context) in

@@ -141,5 +141,18 @@ public enum IncidentSchema {
                 reviewed_at timestamptz NOT NULL
             );
             """),
+        Migration(version: 5, name: "search and statistics", sql: """
+            ALTER TABLE incident.incident ADD COLUMN search tsvector GENERATED ALWAYS AS (
+                setweight(to_tsvector('english', coalesce(title, '')), 'A') ||
+                setweight(to_tsvector('english', coalesce(description, '')), 'B') ||
+                setweight(to_tsvector('english', coalesce(resolution_notes, '')), 'C')
+            ) STORED;
+            CREATE INDEX incident_search ON incident.incident USING gin (search);
+            CREATE INDEX comment_search ON incident.comment USING gin (to_tsvector('english', body));
+            CREATE INDEX incident_resolved ON incident.incident (resolved_at) WHERE resolved_at IS NOT NULL;
+            CREATE INDEX incident_created_at ON incident.incident (created_at);
+            -- Whether a stopped clock met its target, recorded when it stops, for compliance figures.
+            ALTER TABLE incident.sla_clock ADD COLUMN met boolean;
+            """),
     ]
 }

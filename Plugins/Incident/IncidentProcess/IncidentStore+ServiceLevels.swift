@@ -67,14 +67,19 @@ extension IncidentStore {
         for (kind, target, stoppedAt, clockPauses) in clocks {
             let policy = ClockPolicy(calendar: calendar, targetMinutes: target, warningPercent: warningPercent)
             let deadlines = stoppedAt == nil ? policy.deadlines(startedAt: incident.createdAt, pauses: clockPauses) : (nil, nil)
+            let met = stoppedAt.map { stopped in
+                policy.standing(startedAt: incident.createdAt, stoppedAt: stopped, pauses: clockPauses, pausedNow: false, now: stopped)
+                    .state == .met
+            }
             try await tx.query("""
                 INSERT INTO incident.sla_clock (incident_id, kind, definition_id, target_minutes, warning_percent, started_at,
-                    stopped_at, warning_at, due_at)
+                    stopped_at, warning_at, due_at, met)
                 VALUES (\(incident.id), \(kind.rawValue), \(try definition.decode(Int.self, "id")), \(target), \(warningPercent),
-                    \(incident.createdAt), \(stoppedAt), \(deadlines.0), \(deadlines.1))
+                    \(incident.createdAt), \(stoppedAt), \(deadlines.0), \(deadlines.1), \(met))
                 ON CONFLICT (incident_id, kind) DO UPDATE SET definition_id = EXCLUDED.definition_id,
                     target_minutes = EXCLUDED.target_minutes, warning_percent = EXCLUDED.warning_percent,
-                    stopped_at = EXCLUDED.stopped_at, warning_at = EXCLUDED.warning_at, due_at = EXCLUDED.due_at
+                    stopped_at = EXCLUDED.stopped_at, warning_at = EXCLUDED.warning_at, due_at = EXCLUDED.due_at,
+                    met = EXCLUDED.met
                 """)
         }
     }

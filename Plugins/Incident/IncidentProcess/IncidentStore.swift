@@ -136,6 +136,17 @@ public struct IncidentStore: Sendable {
         if let group = params.assignmentGroup { filter.append(" AND assignment_group = \(group)") }
         if let service = params.service { filter.append(" AND service = \(service)") }
         if let type = params.type { filter.append(" AND type = \(type.rawValue)") }
+        if let category = params.category { filter.append(" AND category = \(category)") }
+        if let item = params.configurationItem { filter.append(" AND ci = \(item)") }
+        if let major = params.major { filter.append(" AND major = \(major)") }
+        if let from = params.createdFrom { filter.append(" AND created_at >= \(from)") }
+        if let to = params.createdTo { filter.append(" AND created_at < \(to)") }
+        if let from = params.resolvedFrom { filter.append(" AND resolved_at >= \(from)") }
+        if let to = params.resolvedTo { filter.append(" AND resolved_at < \(to)") }
+        if let breached = params.breached {
+            filter.append(PostgresQuery(unsafeSQL: breached ? " AND EXISTS" : " AND NOT EXISTS"))
+            filter.append(" (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = incident.id AND c.breached_at IS NOT NULL)")
+        }
 
         var count: PostgresQuery = "SELECT count(*) AS total FROM incident.incident"
         count.append(filter)
@@ -143,7 +154,18 @@ public struct IncidentStore: Sendable {
 
         var page: PostgresQuery = "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident"
         page.append(filter)
-        page.append(" ORDER BY created_at DESC, id DESC LIMIT \(limit) OFFSET \(offset)")
+        // Column and direction come from closed enums, never from the caller's text.
+        let column: String
+        switch params.sort ?? .created {
+        case .created: column = "created_at"
+        case .updated: column = "updated_at"
+        case .priority: column = "priority"
+        case .number: column = "number"
+        }
+        let direction = (params.order ?? .desc) == .asc ? "ASC" : "DESC"
+        // Ties go by number, so a page's order is stable and reads naturally.
+        page.append(PostgresQuery(unsafeSQL: " ORDER BY \(column) \(direction), number \(direction)"))
+        page.append(" LIMIT \(limit) OFFSET \(offset)")
         let items = try await database.query(page).map(Incident.init(row:))
         let next = offset + items.count
         return IncidentPage(items: items, total: total, nextOffset: next < total ? next : nil)
