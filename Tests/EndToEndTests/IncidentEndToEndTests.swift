@@ -94,4 +94,73 @@ import Testing
         #expect(await first.stop() == .exited(0))
         #expect(await second.stop() == .exited(0))
     }
+
+    @Test func csvImportIsAllOrNothingUnlessAskedOtherwise() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eimport")
+        let coordinator = try await RunningCoordinator.start(databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let itsm = try Binaries.path("itsm")
+        func cli(_ arguments: [String]) async throws -> Command.Output {
+            try await Command.run(itsm, arguments + ["--url", coordinator.baseURL.absoluteString, "--token", coordinator.token])
+        }
+        // A ServiceNow export: numbers 1-3 for impact and urgency, quoted commas and line breaks.
+        let good = """
+            number,short_description,description,impact,urgency,state,opened_at,resolved_at,close_code,close_notes,caller_id
+            INC0010001,"Mail down, all users","Started 09:00.\nEscalated to vendor.",1,1,Closed,2026-10-01 09:00:00,2026-10-01 11:30:00,Solved (Permanently),Replaced relay,Ann
+            INC0010002,VPN slow,"Users say ""slow"" since Monday",2,3,In Progress,2026-10-02 10:00:00,,,,Bob
+            INC0010003,Printer jam,,3,3,New,2026-10-03T08:15:00Z,,,,Cy
+            """
+        let file = coordinator.directory + "/export.csv"
+        try good.write(toFile: file, atomically: true, encoding: .utf8)
+        let imported = try await cli(["incident", "import", file])
+        #expect(imported.status == .exited(0), "\(imported.text)")
+        #expect(imported.text.contains("imported 3 records (INC-000001 … INC-000003)"))
+        #expect(imported.text.contains("rows/s"))
+
+        let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
+        let rows = try await pool.query("""
+            SELECT external_ref, title, description, priority, status, resolved_at, caller FROM incident.incident ORDER BY external_ref
+            """)
+        #expect(try rows.map { try $0.decode(String.self, "external_ref") } == ["INC0010001", "INC0010002", "INC0010003"])
+        #expect(try rows[0].decode(String.self, "title") == "Mail down, all users")
+        #expect(try rows[0].decode(String.self, "description") == "Started 09:00.\nEscalated to vendor.")
+        #expect(try rows[0].decode(Int.self, "priority") == 1 && rows[0].decode(String.self, "status") == "closed")
+        #expect(try rows[0].decode(Date?.self, "resolved_at") == (try Date("2026-10-01T11:30:00Z", strategy: .iso8601)))
+        #expect(try rows[1].decode(String.self, "description") == "Users say \"slow\" since Monday")
+        #expect(try rows[1].decode(Int.self, "priority") == 4 && rows[1].decode(String.self, "status") == "in_progress")
+        let history = try await pool.query("SELECT count(*) AS n FROM incident.history WHERE field = 'imported'")
+        #expect(try history.single().decode(Int.self, "n") == 3)
+        let event = try await pool.query("SELECT payload->>'imported' AS n FROM itsm.outbox WHERE type = 'incident.imported'")
+        #expect(try event.single().decode(String.self, "n") == "3")
+
+        // Two bad rows: nothing is imported, and both are named with their reasons.
+        let bad = """
+            number,short_description,impact,urgency,state,opened_at
+            INC0020001,Fine row,1,2,New,2026-10-05 08:00
+            INC0020002,,1,2,New,2026-10-05 08:00
+            INC0020003,Bad impact,9,2,New,2026-10-05 08:00
+            INC0020004,Bad date,1,2,New,yesterday
+            """
+        try bad.write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try await cli(["incident", "import", file])
+        #expect(refused.status == .exited(1))
+        #expect(refused.text.contains("row 3: title is empty"))
+        #expect(refused.text.contains("row 4: impact: '9' is not a level on the servicenow scale"))
+        #expect(refused.text.contains("row 5: createdAt: 'yesterday' is not a date"))
+        #expect(refused.text.contains("nothing imported: 3 of 4 rows are invalid"))
+        #expect(try await pool.query("SELECT count(*) AS n FROM incident.incident").single().decode(Int.self, "n") == 3)
+
+        let skipped = try await cli(["incident", "import", file, "--skip-invalid"])
+        #expect(skipped.status == .exited(0))
+        #expect(skipped.text.contains("imported 1 records (INC-000004) , skipped 3 invalid rows") || skipped.text.contains("skipped 3 invalid rows"))
+        #expect(try await pool.query("SELECT count(*) AS n FROM incident.incident").single().decode(Int.self, "n") == 4)
+
+        // A file that is not CSV is refused before anything is sent.
+        try "a,\"b\nc".write(toFile: file, atomically: true, encoding: .utf8)
+        let broken = try await cli(["incident", "import", file])
+        #expect(broken.status != .exited(0))
+        #expect(broken.text.contains("never closed"))
+        await pool.close()
+        #expect(await coordinator.stop() == .exited(0))
+    }
 }

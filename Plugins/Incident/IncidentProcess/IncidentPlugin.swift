@@ -15,7 +15,7 @@ public enum IncidentPlugin {
         plugin.publishes = [
             "incident.created", "incident.updated", "incident.assigned", "incident.status_changed",
             "incident.resolved", "incident.closed", "incident.reopened", "incident.sla_warning", "incident.sla_breached",
-            "incident.major_declared", "incident.reviewed", "incident.escalated", "incident.linked",
+            "incident.major_declared", "incident.reviewed", "incident.escalated", "incident.linked", "incident.imported",
         ]
 
         plugin.method("incident.create", permission: "incident.write",
@@ -75,6 +75,19 @@ public enum IncidentPlugin {
                       description: "Open records by priority and status, breaches, MTTR and SLA compliance for a period") {
             (params: IncidentStatsParams, context) in
             try await store(context).stats(params)
+        }
+        plugin.method("incident.import.begin", permission: "incident.import",
+                      description: "Start a CSV import: the header and how to map it") { (params: BeginImport, context) in
+            try await store(context).beginImport(params, actor: context.actor)
+        }
+        plugin.method("incident.import.rows", permission: "incident.import",
+                      description: "Stage the next rows of an import") { (params: StageImportRows, context) in
+            try await store(context).stageImportRows(params, actor: context.actor)
+        }
+        plugin.method("incident.import.commit", permission: "incident.import",
+                      description: "Import every staged row at once, or none if one is invalid (unless skipInvalid)") {
+            (params: CommitImport, context) in
+            try await store(context).commitImport(params, actor: context.actor)
         }
         plugin.method("incident.sla.define", permission: "incident.admin",
                       description: "Create or replace the service level for a service (or all) and a priority") {

@@ -154,5 +154,29 @@ public enum IncidentSchema {
             -- Whether a stopped clock met its target, recorded when it stops, for compliance figures.
             ALTER TABLE incident.sla_clock ADD COLUMN met boolean;
             """),
+        Migration(version: 6, name: "imports", sql: """
+            -- The number a record had in the tool it was imported from.
+            ALTER TABLE incident.incident ADD COLUMN external_ref text;
+            CREATE INDEX incident_external_ref ON incident.incident (external_ref) WHERE external_ref IS NOT NULL;
+            -- An import is staged row by row, then committed at once: all or nothing.
+            CREATE TABLE incident.import_batch (
+                id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                columns text[] NOT NULL,
+                options jsonb NOT NULL,
+                status text NOT NULL DEFAULT 'staging' CHECK (status IN ('staging', 'committed', 'rejected')),
+                staged integer NOT NULL DEFAULT 0,
+                imported integer,
+                rejected integer,
+                created_by text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                finished_at timestamptz
+            );
+            CREATE TABLE incident.import_row (
+                import_id uuid NOT NULL REFERENCES incident.import_batch (id) ON DELETE CASCADE,
+                row_number integer NOT NULL,
+                cells text[] NOT NULL,
+                PRIMARY KEY (import_id, row_number)
+            );
+            """),
     ]
 }

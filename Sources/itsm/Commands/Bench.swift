@@ -9,7 +9,43 @@ import Logging
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed: the plugin protocol's round trip, or whole requests through a running coordinator.",
-        subcommands: [ProtocolRoundTrip.self, RPC.self])
+        subcommands: [ProtocolRoundTrip.self, RPC.self, SampleCSV.self])
+
+    /// Writes a synthetic ServiceNow-style export, to measure `itsm incident import` with.
+    struct SampleCSV: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "csv",
+            abstract: "Write a synthetic incident export (ServiceNow columns) for import benchmarks.",
+            discussion: "Then: itsm incident import FILE, which reports its rate in rows per second.")
+
+        @Option(help: "How many rows.") var rows = 100_000
+        @Option(help: "Where to write it.") var output: String
+        @Option(help: "Seed, for the same file every time.") var seed: UInt64 = 1
+
+        func run() throws {
+            var generator = SeededGenerator(seed: seed)
+            let services = ["email", "vpn", "erp", "crm", "printing", "telephony", "intranet", "storage"]
+            let problems = ["slow", "down", "failing intermittently", "returns errors", "cannot log in", "times out"]
+            let states = ["New", "In Progress", "On Hold", "Resolved", "Closed"]
+            var text = "number,short_description,description,business_service,impact,urgency,state,opened_at,resolved_at,close_code,close_notes,caller_id\n"
+            text.reserveCapacity(rows * 200)
+            let start = Date(timeIntervalSince1970: 1_767_225_600) // 2026-01-01
+            let format = Date.ISO8601FormatStyle()
+            for n in 1...max(rows, 1) {
+                let service = services[Int(generator.next() % UInt64(services.count))]
+                let problem = problems[Int(generator.next() % UInt64(problems.count))]
+                let state = states[Int(generator.next() % UInt64(states.count))]
+                let opened = start.addingTimeInterval(Double(n) * 300)
+                let resolved = state == "Resolved" || state == "Closed" ? opened.addingTimeInterval(Double(generator.next() % 86_400)) : nil
+                text += "INC\(String(format: "%07d", n)),\"\(service) \(problem)\",\"Users report that \(service) is \(problem).\","
+                text += "\(service),\(generator.next() % 3 + 1),\(generator.next() % 3 + 1),\(state),\(opened.formatted(format)),"
+                text += "\(resolved.map { $0.formatted(format) } ?? ""),\(resolved == nil ? "" : "Solved"),"
+                text += "\(resolved == nil ? "" : "Fixed by the \(service) team"),user\(generator.next() % 5000)\n"
+            }
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
+            print("wrote \(rows) rows to \(output)")
+        }
+    }
 
     /// `$/ping` round trips to a plugin over its stdin/stdout pipes, as the coordinator talks to it.
     struct ProtocolRoundTrip: AsyncParsableCommand {
@@ -146,5 +182,18 @@ struct Measurement {
             [String(latencies.count), String(Int(throughput)), String(Int(micros(percentile(0.5)))),
              String(Int(micros(percentile(0.9)))), String(Int(micros(percentile(0.99)))), String(Int(micros(latencies.last ?? .zero)))],
         ]))
+    }
+}
+
+/// A small deterministic generator (SplitMix64) for reproducible sample data.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

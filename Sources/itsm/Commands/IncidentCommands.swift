@@ -8,7 +8,7 @@ struct IncidentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "incident",
         abstract: "Work with incidents and service requests.",
-        subcommands: [Create.self, List.self, Show.self, Assign.self, Transition.self, Resolve.self, Comment.self])
+        subcommands: [Create.self, List.self, Show.self, Assign.self, Transition.self, Resolve.self, Comment.self, Import.self])
 
     /// Options and the API call every incident command shares.
     struct Connection: ParsableArguments {
