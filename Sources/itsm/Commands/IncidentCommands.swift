@@ -8,7 +8,8 @@ struct IncidentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "incident",
         abstract: "Work with incidents and service requests.",
-        subcommands: [Create.self, List.self, Show.self, Assign.self, Transition.self, Resolve.self, Comment.self, Import.self])
+        subcommands: [Create.self, List.self, Show.self, Search.self, Assign.self, Transition.self, Resolve.self, Comment.self,
+                      Escalate.self, Stats.self, Import.self])
 
     /// Options and the API call every incident command shares.
     struct Connection: ParsableArguments {
@@ -206,6 +207,79 @@ struct IncidentCommand: AsyncParsableCommand {
             params["visibility"] = .string(customer ? "customer" : "work_note")
             let comment = try await connection.call("incident.comment", params)
             print(connection.client.json ? compact(comment) : "comment added")
+        }
+    }
+
+    struct Search: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Full-text search over titles, descriptions, resolutions and comments.",
+            discussion: #"Words, "a phrase", -excluded, or: itsm incident search '"mail relay" -test'"#)
+        @OptionGroup var connection: Connection
+        @Argument var query: String
+        @Flag(help: "Open records only.") var open = false
+        @Option var limit: Int = 20
+
+        func run() async throws {
+            let hits = try await connection.call("incident.search", [
+                "query": .string(query), "open": .bool(open), "limit": .int(Int64(limit)),
+            ])
+            guard !connection.client.json else { return print(compact(hits)) }
+            var rows = [["NUMBER", "PRI", "STATUS", "RANK", "MATCH"]]
+            for hit in hits.arrayValue ?? [] {
+                let snippet = (hit["snippet"]?.stringValue ?? "").replacingOccurrences(of: "<b>", with: "*")
+                    .replacingOccurrences(of: "</b>", with: "*").replacingOccurrences(of: "\n", with: " ")
+                rows.append([hit["incident"]?["number"]?.stringValue ?? "", hit["incident"]?["priority"]?.stringValue ?? "",
+                             hit["incident"]?["status"]?.stringValue ?? "", hit["rank"].map(compact) ?? "", snippet])
+            }
+            print(rows.count == 1 ? "no matches" : table(rows))
+        }
+    }
+
+    struct Escalate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Escalate: --to-group GROUP (functional) or --hierarchical (up the management line).")
+        @OptionGroup var connection: Connection
+        @Argument var record: String
+        @Option(help: "The group to escalate to (functional).") var toGroup: String?
+        @Flag(help: "Escalate to management instead.") var hierarchical = false
+        @Option(help: "Why.") var reason: String?
+
+        func validate() throws {
+            guard hierarchical != (toGroup != nil) else { throw ValidationError("give either --to-group or --hierarchical") }
+        }
+
+        func run() async throws {
+            var params = IncidentCommand.key(record)
+            params["kind"] = .string(hierarchical ? "hierarchical" : "functional")
+            params["toGroup"] = toGroup.map(JSONValue.string)
+            params["reason"] = reason.map(JSONValue.string)
+            connection.show(try await connection.call("incident.escalate", params))
+        }
+    }
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Open work, breaches, MTTR and SLA compliance for a period.")
+        @OptionGroup var connection: Connection
+        @Option(help: "Start of the period, ISO 8601 (default: 30 days ago).") var from: String?
+        @Option(help: "End of the period, ISO 8601 (default: now).") var to: String?
+
+        func run() async throws {
+            let stats = try await connection.call("incident.stats", ["from": from.map(JSONValue.string), "to": to.map(JSONValue.string)])
+            guard !connection.client.json else { return print(compact(stats)) }
+            func count(_ value: JSONValue?) -> String { value?.intValue.map(String.init) ?? "0" }
+            print("Period \(stats["from"]?.stringValue ?? "") to \(stats["to"]?.stringValue ?? "")")
+            print("Created \(count(stats["createdInPeriod"])), resolved \(count(stats["resolvedInPeriod"])); "
+                  + "open now with a breached service level: \(count(stats["openBreached"]))\n")
+            var rows = [["PRIORITY", "OPEN", "RESOLVED", "MTTR (min)", "WITHIN SLA"]]
+            for priority in ["P1", "P2", "P3", "P4", "P5"] {
+                let figures = stats["byPriority"]?[priority]
+                let measured = figures?["measured"]?.intValue ?? 0
+                let within = figures?["withinTarget"]?.intValue ?? 0
+                rows.append([priority, count(stats["openByPriority"]?[priority]), count(figures?["resolved"]),
+                             figures?["meanMinutesToResolve"].map(compact) ?? "-",
+                             measured == 0 ? "-" : "\(within)/\(measured) (\(within * 100 / measured) %)"])
+            }
+            print(table(rows))
         }
     }
 }
