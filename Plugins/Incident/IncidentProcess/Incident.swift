@@ -1,5 +1,6 @@
 import Foundation
 import ITSMPostgres
+import ITSMProtocol
 
 /// Whether a record reports a disruption or asks for something.
 public enum RecordType: String, Sendable, Hashable, Codable, CaseIterable {
@@ -65,6 +66,26 @@ public struct Incident: Sendable, Hashable, Codable {
         resolved_at, closed_at, reopen_count, major, major_declared_by, major_declared_at, major_reason, escalation_level,
         parent_id, duplicate_of, problem_ref, known_error_ref, created_by, created_at, updated_at
         """
+
+    /// Titles and short references (caller, service, group, ...) are at most this long.
+    public static let maximumShortText = 200
+
+    /// The title, trimmed, or `invalidParams` naming what is wrong.
+    static func validatedTitle(_ title: String) throws -> String {
+        let trimmed = title.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw ResponseError.invalidParams("title: must not be empty") }
+        guard trimmed.count <= maximumShortText else {
+            throw ResponseError.invalidParams("title: at most \(maximumShortText) characters, got \(trimmed.count)")
+        }
+        return trimmed
+    }
+
+    /// Checks a short reference field; `invalidParams` names it when it is too long.
+    static func checkShortText(_ field: String, _ value: String?) throws {
+        if let value, value.count > maximumShortText {
+            throw ResponseError.invalidParams("\(field): at most \(maximumShortText) characters")
+        }
+    }
 
     /// `columns`, each qualified by a table alias, for queries that join.
     static func columns(qualifiedBy alias: String) -> String {

@@ -126,7 +126,9 @@ struct ImportReader {
             return text.isEmpty ? nil : text
         }
         guard let title = value("title") else { return .failure("title is empty") }
-        guard title.count <= 200 else { return .failure("title is longer than 200 characters") }
+        guard title.count <= Incident.maximumShortText else {
+            return .failure("title is longer than \(Incident.maximumShortText) characters")
+        }
         let impact: Level, urgency: Level, status: IncidentStatus
         switch (level(value("impact")), level(value("urgency")), self.status(value("status"))) {
         case (.failure(let why), _, _): return .failure("impact: \(why)")

@@ -25,16 +25,12 @@ public struct CreateIncident: Sendable, Hashable, Codable {
 
     /// Checks what the types alone cannot; throws `invalidParams` naming the field.
     func validate() throws {
-        let title = self.title.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !title.isEmpty else { throw ResponseError.invalidParams("title: must not be empty") }
-        guard title.count <= 200 else { throw ResponseError.invalidParams("title: at most 200 characters, got \(title.count)") }
+        _ = try Incident.validatedTitle(title)
         let optionalFields: [(String, String?)] = [
             ("caller", caller), ("service", service), ("configurationItem", configurationItem), ("category", category),
             ("subcategory", subcategory), ("assignmentGroup", assignmentGroup), ("assignee", assignee),
         ]
-        for (name, value) in optionalFields where (value?.count ?? 0) > 200 {
-            throw ResponseError.invalidParams("\(name): at most 200 characters")
-        }
+        for (name, value) in optionalFields { try Incident.checkShortText(name, value) }
         guard (description?.count ?? 0) <= 100_000 else {
             throw ResponseError.invalidParams("description: at most 100000 characters")
         }

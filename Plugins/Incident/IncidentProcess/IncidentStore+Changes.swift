@@ -10,11 +10,7 @@ extension IncidentStore {
     public func update(_ params: UpdateIncident, actor: String, now: Date = Date()) async throws -> Incident {
         try await mutate(id: params.id, number: params.number, actor: actor, now: now) { current in
             var plan = ChangePlan(current: current)
-            if let title = params.title {
-                let trimmed = title.trimmingCharacters(in: .whitespacesAndNewlines)
-                guard (1...200).contains(trimmed.count) else { throw ResponseError.invalidParams("title: 1 to 200 characters") }
-                plan.set("title", "title", current.title, trimmed)
-            }
+            if let title = params.title { plan.set("title", "title", current.title, try Incident.validatedTitle(title)) }
             if let description = params.description { plan.set("description", "description", current.description, description) }
             let optionalText: [(String, String, String?, String?)] = [
                 ("caller", "caller", current.caller, params.caller), ("service", "service", current.service, params.service),
@@ -25,7 +21,7 @@ extension IncidentStore {
             ]
             for (field, column, old, new) in optionalText {
                 guard let new else { continue }
-                guard new.count <= 200 else { throw ResponseError.invalidParams("\(field): at most 200 characters") }
+                try Incident.checkShortText(field, new)
                 plan.set(field, column, old, new.isEmpty ? nil : new)
             }
             let impact = params.impact ?? current.impact

@@ -40,7 +40,7 @@ public struct IncidentStore: Sendable {
         let impact = params.impact ?? .medium
         let urgency = params.urgency ?? .medium
         let priority = matrix.priority(impact: impact, urgency: urgency)
-        let title = params.title.trimmingCharacters(in: .whitespacesAndNewlines)
+        let title = try Incident.validatedTitle(params.title)
         let status: IncidentStatus = params.assignee != nil || params.assignmentGroup != nil ? .assigned : .new
         do {
             return try await database.withTransaction { tx in
