@@ -74,5 +74,12 @@ public enum CoreSchema {
                 revoked_at timestamptz
             );
             """),
+        Migration(version: 2, name: "one bootstrap admin token per installation", sql: """
+            -- Several coordinators can share a database, each with its own data directory and
+            -- admin token; a lost token file must rotate only that installation's token.
+            ALTER TABLE itsm.api_token ADD COLUMN installation text;
+            ALTER TABLE itsm.api_token DROP CONSTRAINT api_token_name_key;
+            CREATE UNIQUE INDEX api_token_name_per_installation ON itsm.api_token (name, coalesce(installation, ''));
+            """),
     ]
 }

@@ -46,7 +46,7 @@ public final class RunningCoordinator: Sendable {
         var yaml = "dataDir: \(dataDirectory)\nhttp: 127.0.0.1:0\n" + configuration + "\n"
         if let databaseURL { yaml += "database:\n  url: \"\(databaseURL)\"\n" }
         if let adminToken {
-            // As an operator shares one token between coordinators of one database.
+            // As an operator hands one token to clients of several coordinators of one database.
             FileManager.default.createFile(atPath: dataDirectory + "/admin.token", contents: Data((adminToken + "\n").utf8),
                                            attributes: [.posixPermissions: 0o600])
         }

@@ -24,13 +24,24 @@ let logger = Logger(label: "itsm.test.coordinator")
         #expect(mode == 0o600)
         #expect(try await store.authenticate(token) == Principal(name: "admin", permissions: ["*"]))
         // Only the hash is in the database.
-        let stored = try await pool.query("SELECT token_hash FROM itsm.api_token").single().decode(String.self, "token_hash")
+        let stored = try await pool.query("SELECT token_hash FROM itsm.api_token WHERE name = 'admin'").single()
+            .decode(String.self, "token_hash")
         #expect(stored != token && stored == TokenStore.hash(token))
 
         #expect(try await store.ensureAdminToken(file: file) == false)
         try FileManager.default.removeItem(atPath: file)
         #expect(try await store.ensureAdminToken(file: file))
         #expect(try await store.authenticate(token) == nil) // the lost token no longer works
+
+        // A second installation on the same database gets its own admin token; the first keeps working.
+        let newToken = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let otherDirectory = directory + "/other"
+        try FileManager.default.createDirectory(atPath: otherDirectory, withIntermediateDirectories: true)
+        #expect(try await store.ensureAdminToken(file: otherDirectory + "/admin.token"))
+        let otherToken = try String(contentsOfFile: otherDirectory + "/admin.token", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await store.authenticate(otherToken)?.name == "admin")
+        #expect(try await store.authenticate(newToken)?.name == "admin")
 
         let agent = try await store.issue(name: "agent", permissions: ["incident.read"])
         #expect(try await store.authenticate(agent)?.allows("incident.write") == false)

@@ -32,7 +32,8 @@ public struct TokenStore: Sendable {
     }
 
     /// Makes sure `file` holds a working admin token: reuses it when its hash is on record,
-    /// otherwise issues a new one (mode 0600). Returns true when a new token was written.
+    /// otherwise issues a new one (mode 0600) for this installation, replacing only this
+    /// installation's previous one. Returns true when a new token was written.
     @discardableResult
     public func ensureAdminToken(file: String) async throws -> Bool {
         if let existing = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
@@ -40,10 +41,12 @@ public struct TokenStore: Sendable {
             return false
         }
         let token = Self.generateToken()
+        let installation = "\(ProcessInfo.processInfo.hostName):\(URL(fileURLWithPath: file).deletingLastPathComponent().path)"
         try await pool.query("""
-            INSERT INTO itsm.api_token (name, token_hash, permissions) VALUES ('admin', \(Self.hash(token)), \(["*"]))
-            ON CONFLICT (name) DO UPDATE SET token_hash = EXCLUDED.token_hash, permissions = EXCLUDED.permissions,
-                revoked_at = NULL, created_at = now()
+            INSERT INTO itsm.api_token (name, installation, token_hash, permissions)
+            VALUES ('admin', \(installation), \(Self.hash(token)), \(["*"]))
+            ON CONFLICT (name, coalesce(installation, '')) DO UPDATE SET token_hash = EXCLUDED.token_hash,
+                permissions = EXCLUDED.permissions, revoked_at = NULL, created_at = now()
             """)
         try Self.writeSecret(token + "\n", to: file)
         logger.notice("issued a new admin API token", metadata: ["itsm.token.file": "\(file)"])
