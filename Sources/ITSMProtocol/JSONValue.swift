@@ -45,14 +45,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     /// Converts any `Encodable` value (a typed result, an event payload) to a JSON value.
     public init(encoding value: some Encodable) throws {
-        let data = try JSONCoding.encoder.encode(value)
-        self = try JSONCoding.decoder.decode(JSONValue.self, from: data)
+        self = try JSONValue.parse(JSONCoding.encoder.encode(value))
     }
 
     /// Converts this value to a `Decodable` type, e.g. a method's typed params.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        let data = try JSONCoding.encoder.encode(self)
-        return try JSONCoding.decoder.decode(T.self, from: data)
+        try JSONCoding.decoder.decode(T.self, from: Data(serialized()))
     }
 
     /// The member `key` of an object, `nil` for other values.

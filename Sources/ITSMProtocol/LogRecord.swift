@@ -17,7 +17,7 @@ public struct LogRecord: Sendable, Hashable {
 
     /// Reads a stderr line; `nil` when it is not a JSON log object.
     public init?(line: some DataProtocol) {
-        guard let object = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(line)).objectValue,
+        guard let object = (try? JSONValue.parse(line))?.objectValue,
               let message = object["msg"]?.stringValue
         else { return nil }
         timestamp = object["ts"]?.stringValue

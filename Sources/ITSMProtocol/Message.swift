@@ -68,43 +68,53 @@ public enum Message: Sendable, Hashable {
 
     /// Parses one line (without its newline).
     public static func decode(_ line: some DataProtocol) throws(DecodingFailure) -> Message {
-        let raw: RawMessage
+        let value: JSONValue
         do {
-            raw = try JSONCoding.decoder.decode(RawMessage.self, from: Data(line))
+            value = try JSONValue.parse(line)
         } catch {
-            let isJSON = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(line))) != nil
-            if isJSON {
-                throw DecodingFailure(error: ResponseError(
-                    code: .invalidRequest, kind: "protocol.invalid_request",
-                    message: "not a JSON-RPC 2.0 message object: \(Self.describe(error))"), id: nil)
-            }
             throw DecodingFailure(error: ResponseError(
-                code: .parseError, kind: "protocol.parse_error", message: "the line is not valid JSON"), id: nil)
+                code: .parseError, kind: "protocol.parse_error", message: "the line is not valid JSON (\(error))"), id: nil)
+        }
+        guard case .object(let members) = value else {
+            throw DecodingFailure(error: ResponseError(
+                code: .invalidRequest, kind: "protocol.invalid_request", message: "a message must be a JSON object"), id: nil)
+        }
+        // The id: absent (a notification), null (only in some error responses), or a number or string.
+        let id: RequestID?
+        let hasID = members["id"] != nil
+        switch members["id"] {
+        case nil, .null?: id = nil
+        case .int(let number)?: id = .number(number)
+        case .string(let text)?: id = .string(text)
+        case .double(let number)? where number.rounded() == number && abs(number) < 9.0e15: id = .number(Int64(number))
+        default:
+            throw DecodingFailure(error: ResponseError(code: .invalidRequest, kind: "protocol.invalid_request",
+                                                       message: "\"id\" must be a number or a string"), id: nil)
         }
         func invalid(_ message: String) -> DecodingFailure {
-            DecodingFailure(error: ResponseError(code: .invalidRequest, kind: "protocol.invalid_request", message: message),
-                            id: raw.id ?? nil)
+            DecodingFailure(error: ResponseError(code: .invalidRequest, kind: "protocol.invalid_request", message: message), id: id)
         }
-        guard raw.jsonrpc == "2.0" else { throw invalid("\"jsonrpc\" must be \"2.0\"") }
-        if let method = raw.method {
-            if let params = raw.params, params.objectValue == nil, params.arrayValue == nil {
+        guard members["jsonrpc"] == "2.0" else { throw invalid("\"jsonrpc\" must be \"2.0\"") }
+        if let methodValue = members["method"] {
+            guard case .string(let method) = methodValue else { throw invalid("\"method\" must be a string") }
+            let params = members["params"]
+            if let params, params.objectValue == nil, params.arrayValue == nil {
                 throw invalid("\"params\" must be an object or an array")
             }
-            switch raw.id {
-            case .none:
-                return .notification(JSONRPCNotification(method: method, params: raw.params))
-            case .some(.none):
-                throw invalid("a request's \"id\" must be a number or a string, not null")
-            case .some(.some(let id)):
-                return .request(JSONRPCRequest(id: id, method: method, params: raw.params, meta: raw.meta))
-            }
+            guard hasID else { return .notification(JSONRPCNotification(method: method, params: params)) }
+            guard let id else { throw invalid("a request's \"id\" must be a number or a string, not null") }
+            return .request(JSONRPCRequest(id: id, method: method, params: params, meta: RequestMeta(json: members["meta"])))
         }
-        guard let id = raw.id else { throw invalid("a message needs \"method\" or \"id\"") }
-        switch (raw.result, raw.error) {
+        guard hasID else { throw invalid("a message needs \"method\" or \"id\"") }
+        switch (members["result"], members["error"]) {
         case (.some(let result), .none):
             return .response(JSONRPCResponse(id: id, result: .success(result)))
         case (.none, .some(let error)):
-            return .response(JSONRPCResponse(id: id, result: .failure(error)))
+            guard let code = error["code"]?.intValue, let message = error["message"]?.stringValue else {
+                throw invalid("\"error\" needs a number \"code\" and a string \"message\"")
+            }
+            return .response(JSONRPCResponse(id: id, result: .failure(ResponseError(
+                code: ErrorCode(rawValue: Int(code)), message: message, data: error["data"]))))
         default:
             throw invalid("a response needs exactly one of \"result\" and \"error\"")
         }
@@ -112,93 +122,57 @@ public enum Message: Sendable, Hashable {
 
     /// The message as one compact line of JSON, with its terminating newline.
     public func encodedLine() throws -> Data {
-        var data = try JSONCoding.encoder.encode(RawMessage(self))
-        data.append(UInt8(ascii: "\n"))
-        return data
+        var object: [String: JSONValue] = ["jsonrpc": "2.0"]
+        switch self {
+        case .request(let request):
+            object["id"] = request.id.json
+            object["method"] = .string(request.method)
+            object["params"] = request.params
+            object["meta"] = request.meta?.json
+        case .notification(let notification):
+            object["method"] = .string(notification.method)
+            object["params"] = notification.params
+        case .response(let response):
+            object["id"] = response.id?.json ?? .null
+            switch response.result {
+            case .success(let value): object["result"] = value
+            case .failure(let error): object["error"] = error.json
+            }
+        }
+        var bytes = JSONValue.object(object).serialized()
+        bytes.append(UInt8(ascii: "\n"))
+        return Data(bytes)
     }
+}
 
-    private static func describe(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return "\(error)" }
-        switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
-             .dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
+extension RequestID {
+    var json: JSONValue {
+        switch self {
+        case .number(let value): return .int(value)
+        case .string(let value): return .string(value)
         }
     }
 }
 
-/// The wire shape shared by all messages; `Message.decode` classifies it.
-private struct RawMessage: Codable {
-    var jsonrpc: String?
-    /// Absent (`nil`), present but null (`.some(nil)`), or a value.
-    var id: RequestID??
-    var method: String?
-    var params: JSONValue?
-    var meta: RequestMeta?
-    /// Present as JSON null is a valid result; kept apart from absent.
-    var result: JSONValue?
-    var error: ResponseError?
-
-    enum CodingKeys: String, CodingKey { case jsonrpc, id, method, params, meta, result, error }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        jsonrpc = try container.decodeIfPresent(String.self, forKey: .jsonrpc)
-        if container.contains(.id) {
-            id = .some(try container.decodeNil(forKey: .id) ? nil : container.decode(RequestID.self, forKey: .id))
-        } else {
-            id = .none
-        }
-        method = try container.decodeIfPresent(String.self, forKey: .method)
-        params = try container.decodeIfPresent(JSONValue.self, forKey: .params)
-        meta = try? container.decodeIfPresent(RequestMeta.self, forKey: .meta)
-        if container.contains(.result) {
-            result = try container.decodeNil(forKey: .result) ? .null : container.decode(JSONValue.self, forKey: .result)
-        }
-        error = try container.decodeIfPresent(ResponseError.self, forKey: .error)
+extension RequestMeta {
+    /// Reads the members it knows; anything else (or a non-object) is ignored.
+    init?(json: JSONValue?) {
+        guard case .object(let members)? = json else { return nil }
+        self.init(actor: members["actor"]?.stringValue, idempotencyKey: members["idempotencyKey"]?.stringValue)
     }
 
-    init(_ message: Message) {
-        jsonrpc = "2.0"
-        switch message {
-        case .request(let request):
-            id = .some(request.id)
-            method = request.method
-            params = request.params
-            meta = request.meta
-        case .notification(let notification):
-            id = .none
-            method = notification.method
-            params = notification.params
-        case .response(let response):
-            id = .some(response.id)
-            switch response.result {
-            case .success(let value): result = value
-            case .failure(let failure): error = failure
-            }
-        }
+    var json: JSONValue {
+        var members: [String: JSONValue] = [:]
+        members["actor"] = actor.map(JSONValue.string)
+        members["idempotencyKey"] = idempotencyKey.map(JSONValue.string)
+        return .object(members)
     }
+}
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(jsonrpc, forKey: .jsonrpc)
-        switch id {
-        case .none: break
-        case .some(.none): try container.encodeNil(forKey: .id)
-        case .some(.some(let id)): try container.encode(id, forKey: .id)
-        }
-        try container.encodeIfPresent(method, forKey: .method)
-        try container.encodeIfPresent(params, forKey: .params)
-        try container.encodeIfPresent(meta, forKey: .meta)
-        if method == nil {
-            if let error {
-                try container.encode(error, forKey: .error)
-            } else {
-                try container.encode(result ?? .null, forKey: .result)
-            }
-        }
+extension ResponseError {
+    var json: JSONValue {
+        var members: [String: JSONValue] = ["code": .int(Int64(code.rawValue)), "message": .string(message)]
+        members["data"] = data
+        return .object(members)
     }
 }

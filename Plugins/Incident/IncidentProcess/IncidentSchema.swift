@@ -178,5 +178,13 @@ public enum IncidentSchema {
                 PRIMARY KEY (import_id, row_number)
             );
             """),
+        Migration(version: 7, name: "indexes for list sort orders", sql: """
+            -- incident.list sorts by one of these with number breaking ties; each order needs
+            -- its own index, or PostgreSQL sorts the whole table for a page of 50.
+            DROP INDEX incident.incident_newest;
+            CREATE INDEX incident_by_created ON incident.incident (created_at, number);
+            CREATE INDEX incident_by_updated ON incident.incident (updated_at, number);
+            CREATE INDEX incident_by_priority ON incident.incident (priority, number);
+            """),
     ]
 }

@@ -140,7 +140,7 @@ public actor EventRelay {
             """)
         return try rows.map { row in
             let payload = try row.decode(PostgresJSON.self, "payload")
-            let data = (try? JSONCoding.decoder.decode(JSONValue.self, from: Data(payload.text.utf8))) ?? .null
+            let data = (try? JSONValue.parse(payload.text.utf8)) ?? .null
             return Claimed(
                 outboxID: try row.decode(Int64.self, "outbox_id"),
                 subscriber: try row.decode(String.self, "subscriber"),

@@ -89,7 +89,7 @@ struct HTTPAPI: Sendable {
             }
             var params: JSONValue = .object([:])
             if body.readableBytes > 0 {
-                guard let decoded = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(buffer: body)) else {
+                guard let decoded = try? JSONValue.parse(body.readableBytesView) else {
                     return .failure(ResponseError(code: .parseError, kind: "protocol.parse_error", message: "the request body is not valid JSON"))
                 }
                 guard decoded.objectValue != nil else {
@@ -201,9 +201,8 @@ struct HTTPAPI: Sendable {
 }
 
 private func jsonResponse(_ status: HTTPResponse.Status, _ body: JSONValue) -> Response {
-    let data = (try? JSONCoding.encoder.encode(body)) ?? Data("{}".utf8)
     var buffer = ByteBuffer()
-    buffer.writeBytes(data)
+    buffer.writeBytes(body.serialized())
     buffer.writeString("\n")
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
 }

@@ -111,7 +111,7 @@ struct Bench: AsyncParsableCommand {
 
         func run() async throws {
             guard requests > 0, concurrency > 0 else { throw ValidationError("--requests and --concurrency must be positive") }
-            guard let body = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(params.utf8)) else {
+            guard let body = try? JSONValue.parse(params.utf8) else {
                 throw ValidationError("--params must be JSON")
             }
             let api = try APIClient(options: client, configuration: try global.loadConfiguration())

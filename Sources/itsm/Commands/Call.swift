@@ -27,7 +27,7 @@ struct Call: AsyncParsableCommand {
         var body: JSONValue = .object([:])
         if let params {
             let text = params == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : params
-            guard let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8)), value.objectValue != nil else {
+            guard let value = try? JSONValue.parse(text.utf8), value.objectValue != nil else {
                 throw ValidationError("--params must be a JSON object, e.g. '{\"title\": \"Mail is down\"}'")
             }
             body = value

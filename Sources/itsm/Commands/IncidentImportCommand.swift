@@ -33,7 +33,7 @@ extension IncidentCommand {
             guard let header = records.first, records.count > 1 else { throw ValidationError("\(file) has no rows after its header") }
             var options: [String: JSONValue] = ["skipInvalid": .bool(skipInvalid)]
             if let mapping {
-                guard let value = try? JSONCoding.decoder.decode(JSONValue.self, from: Data(mapping.utf8)), value.objectValue != nil else {
+                guard let value = try? JSONValue.parse(mapping.utf8), value.objectValue != nil else {
                     throw ValidationError("--mapping must be a JSON object")
                 }
                 options["mapping"] = value

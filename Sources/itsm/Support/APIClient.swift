@@ -53,7 +53,7 @@ struct APIClient {
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try JSONCoding.encoder.encode(body)
+            request.httpBody = Data(body.serialized())
         }
         let data: Data
         let response: URLResponse
@@ -63,7 +63,7 @@ struct APIClient {
             throw ResponseError.unavailable("cannot reach the coordinator at \(baseURL): \(error.localizedDescription)", kind: "http.unreachable")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let decoded = try? JSONCoding.decoder.decode(JSONValue.self, from: data)
+        let decoded = try? JSONValue.parse(data)
         if (200..<300).contains(status), let decoded { return decoded }
         if let error = try? decoded?["error"]?.decode(ResponseError.self) { throw error }
         throw ResponseError(code: .internalError, kind: "http.unexpected", message: "HTTP \(status) from the coordinator")
