@@ -131,4 +131,27 @@ import Testing
                 resolutionMinutes: 60, calendar: CalendarDefinition(timeZone: "Nowhere/City", hours: [:])))
         }
     }
+
+    @Test func resolvedPastDueBeforeTheScanStillPublishesTheBreachOnce() async throws {
+        let database = try await makeIncidentDatabase("slastop")
+        let store = IncidentStore(database: database)
+        _ = try await store.defineServiceLevel(p2())
+        let t0 = Self.t0, m = Self.minute
+        let record = try await createP2(store, at: t0)
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "a", now: t0 + 10 * m)
+        // Resolved at 9 hours: past the warning (6 h) and the due time (8 h); no scan ran meanwhile.
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .resolved, resolutionCode: "fixed", resolutionNotes: "n"),
+                                       actor: "a", now: t0 + 540 * m)
+        let types = try await database.query("SELECT type FROM itsm.outbox WHERE type LIKE 'incident.sla_%' ORDER BY id")
+            .map { try $0.decode(String.self, "type") }
+        #expect(types == ["incident.sla_warning", "incident.sla_breached"])
+        // The scanner finds nothing more to say, and reopening and resolving again adds nothing.
+        #expect(try await store.scanServiceLevels(now: t0 + 600 * m) == 0)
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "a", now: t0 + 550 * m)
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .resolved, resolutionCode: "fixed", resolutionNotes: "n"),
+                                       actor: "a", now: t0 + 560 * m)
+        #expect(try await database.query("SELECT count(*) AS n FROM itsm.outbox WHERE type LIKE 'incident.sla_%'")
+            .single().decode(Int.self, "n") == 2)
+        #expect(try await clock(store, record.id, .resolution, at: t0 + 600 * m).state == .breached)
+    }
 }

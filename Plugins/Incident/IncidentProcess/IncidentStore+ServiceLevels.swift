@@ -52,9 +52,19 @@ extension IncidentStore {
         let calendar = try definition.decode(PostgresJSON.self, "calendar").decode(CalendarDefinition.self).make()
         let warningPercent = try definition.decode(Int.self, "warning_percent")
         let (pauses, _) = try await pausingHolds(tx.connection, incident: incident.id)
-        let existing = try await tx.query("""
-            SELECT stopped_at FROM incident.sla_clock WHERE incident_id = \(incident.id) AND kind = 'response'
-            """).first.flatMap { try $0.decode(Date?.self, "stopped_at") }
+        // Locked, so a scanner running now either finished first (and we see its marks) or waits.
+        var stored: [ClockKind: StoredClock] = [:]
+        for row in try await tx.query("""
+            SELECT kind, stopped_at, warning_at, due_at, warned_at, breached_at FROM incident.sla_clock
+            WHERE incident_id = \(incident.id) FOR UPDATE
+            """) {
+            guard let kind = ClockKind(rawValue: try row.decode(String.self, "kind")) else { continue }
+            stored[kind] = StoredClock(
+                stoppedAt: try row.decode(Date?.self, "stopped_at"), warningAt: try row.decode(Date?.self, "warning_at"),
+                dueAt: try row.decode(Date?.self, "due_at"), warned: try row.decode(Date?.self, "warned_at") != nil,
+                breached: try row.decode(Date?.self, "breached_at") != nil)
+        }
+        let existing = stored[.response]?.stoppedAt
 
         let finished = incident.status == .closed || incident.status == .cancelled
         let responded = existing ?? (incident.status == .new || incident.status == .assigned ? nil : now)
@@ -70,6 +80,20 @@ extension IncidentStore {
             let met = stoppedAt.map { stopped in
                 policy.standing(startedAt: incident.createdAt, stoppedAt: stopped, pauses: clockPauses, pausedNow: false, now: stopped)
                     .state == .met
+            }
+            // Stopped past a deadline the scanner has not reached yet: publish now, once.
+            if let stoppedAt, let previous = stored[kind], previous.stoppedAt == nil {
+                let crossings = [("warned_at", previous.warningAt, previous.warned, "incident.sla_warning"),
+                                 ("breached_at", previous.dueAt, previous.breached, "incident.sla_breached")]
+                for (mark, deadline, done, event) in crossings {
+                    guard let deadline, deadline <= stoppedAt, !done else { continue }
+                    try await tx.query("""
+                        UPDATE incident.sla_clock SET \(unsafeSQL: mark) = \(deadline)
+                        WHERE incident_id = \(incident.id) AND kind = \(kind.rawValue)
+                        """)
+                    try await tx.publish(event, subject: incident.id.uuidString.lowercased(), data: ServiceLevelEvent(
+                        incident: incident, clock: kind, targetMinutes: target, dueAt: previous.dueAt))
+                }
             }
             try await tx.query("""
                 INSERT INTO incident.sla_clock (incident_id, kind, definition_id, target_minutes, warning_percent, started_at,
@@ -173,6 +197,15 @@ extension IncidentStore {
         }
         return (intervals, open)
     }
+}
+
+/// What is stored of a clock before a change recomputes it.
+private struct StoredClock {
+    var stoppedAt: Date?
+    var warningAt: Date?
+    var dueAt: Date?
+    var warned: Bool
+    var breached: Bool
 }
 
 /// The payload of `incident.sla_warning` and `incident.sla_breached`.
