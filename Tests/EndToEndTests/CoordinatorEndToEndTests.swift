@@ -159,4 +159,37 @@ import Testing
         #expect(((body["error"] as? [String: Any])?["data"] as? [String: Any])?["kind"] as? String == "auth.permission_denied")
         #expect(await coordinator.stop() == .exited(0))
     }
+
+    @Test func tokensIssuedListedAndRevokedThroughTheCLI() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2etokens")
+        let coordinator = try await RunningCoordinator.start(databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let itsm = try Binaries.path("itsm")
+        func cli(_ arguments: [String], token: String? = nil) async throws -> Command.Output {
+            try await Command.run(itsm, arguments + ["--url", coordinator.baseURL.absoluteString, "--token", token ?? coordinator.token])
+        }
+        let created = try await cli(["token", "create", "alice", "--permission", "incident.read", "--permission", "tokens.write"])
+        #expect(created.status == .exited(0))
+        let alice = try #require(created.text.split(separator: "\n").first { $0.hasPrefix("itsm_") }.map(String.init))
+
+        #expect(try await cli(["incident", "list"], token: alice).status == .exited(0))
+        let denied = try await cli(["incident", "create", "--title", "x"], token: alice)
+        #expect(denied.status == .exited(4))
+        #expect(denied.text.contains("lacks the permission 'incident.write'"))
+        // Alice may issue tokens, but none stronger than her own.
+        let escalation = try await cli(["token", "create", "mallory", "--permission", "*"], token: alice)
+        #expect(escalation.status == .exited(4))
+        #expect(escalation.text.contains("can only grant permissions it holds"))
+        #expect(try await cli(["token", "create", "reader", "--permission", "incident.read"], token: alice).status == .exited(0))
+        #expect(try await cli(["token", "create", "alice", "--permission", "incident.read"]).status == .exited(1)) // name taken
+
+        let listed = try await cli(["token", "list"])
+        #expect(listed.text.contains("alice") && listed.text.contains("reader") && !listed.text.contains("itsm_"))
+        #expect(try await cli(["token", "revoke", "alice"]).status == .exited(0))
+        let revoked = try await cli(["incident", "list"], token: alice)
+        #expect(revoked.status == .exited(4))
+        #expect(revoked.text.contains("not valid"))
+        #expect(try await cli(["token", "revoke", "nobody"]).status == .exited(1))
+        #expect(await coordinator.stop() == .exited(0))
+    }
 }

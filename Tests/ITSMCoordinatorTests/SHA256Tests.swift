@@ -37,3 +37,25 @@ import Testing
         #expect(!Principal(name: "none", permissions: []).allows("incident.read"))
     }
 }
+
+@Suite struct TokenGrantTests {
+    let admin = Principal(name: "admin", permissions: ["*"])
+    let lead = Principal(name: "lead", permissions: ["incident.*", "tokens.write"])
+
+    @Test func aTokenGrantsOnlyWhatItHolds() throws {
+        try TokenStore.validate(name: "alice", permissions: ["incident.read", "incident.write"], grantor: lead)
+        try TokenStore.validate(name: "desk-bot", permissions: ["incident.*"], grantor: lead)
+        try TokenStore.validate(name: "root.two", permissions: ["*"], grantor: admin)
+        #expect(throws: TokenError.cannotGrant("*")) { try TokenStore.validate(name: "x", permissions: ["*"], grantor: lead) }
+        #expect(throws: TokenError.cannotGrant("problem.read")) {
+            try TokenStore.validate(name: "x", permissions: ["problem.read"], grantor: lead)
+        }
+        #expect(throws: TokenError.cannotGrant("tokens.*")) { try TokenStore.validate(name: "x", permissions: ["tokens.*"], grantor: lead) }
+    }
+
+    @Test(arguments: [("", ["incident.read"]), ("Alice", ["incident.read"]), ("a b", ["incident.read"]),
+                      ("ok", []), ("ok", ["incident"]), ("ok", ["*.read"]), ("ok", ["Incident.read"]), ("ok", ["incident."])])
+    func rejectsBadNamesAndPermissions(name: String, permissions: [String]) {
+        #expect(throws: TokenError.self) { try TokenStore.validate(name: name, permissions: permissions, grantor: admin) }
+    }
+}

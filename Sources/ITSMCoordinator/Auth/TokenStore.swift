@@ -54,12 +54,66 @@ public struct TokenStore: Sendable {
     }
 
     /// Issues a named token with the given permissions and returns it; only its hash is kept.
+    /// A revoked token's name can be used again.
     public func issue(name: String, permissions: [String]) async throws -> String {
         let token = Self.generateToken()
-        try await pool.query("""
-            INSERT INTO itsm.api_token (name, token_hash, permissions) VALUES (\(name), \(Self.hash(token)), \(permissions))
-            """)
+        do {
+            try await pool.withTransaction { tx in
+                try await tx.query("DELETE FROM itsm.api_token WHERE name = \(name) AND installation IS NULL AND revoked_at IS NOT NULL")
+                try await tx.query("""
+                    INSERT INTO itsm.api_token (name, token_hash, permissions) VALUES (\(name), \(Self.hash(token)), \(permissions))
+                    """)
+            }
+        } catch let error as PostgresError where error.sqlState == .uniqueViolation {
+            throw TokenError.nameTaken(name)
+        }
         return token
+    }
+
+    /// What is known of a token; never the token itself.
+    public struct TokenInfo: Codable, Sendable, Hashable {
+        public var name: String
+        public var permissions: [String]
+        public var createdAt: Date
+        public var lastUsedAt: Date?
+        public var revokedAt: Date?
+    }
+
+    public func list() async throws -> [TokenInfo] {
+        try await pool.query("""
+            SELECT name, permissions, created_at, last_used_at, revoked_at FROM itsm.api_token ORDER BY name, created_at
+            """).map { row in
+            TokenInfo(name: try row.decode(String.self, "name"), permissions: try row.decode([String].self, "permissions"),
+                      createdAt: try row.decode(Date.self, "created_at"), lastUsedAt: try row.decode(Date?.self, "last_used_at"),
+                      revokedAt: try row.decode(Date?.self, "revoked_at"))
+        }
+    }
+
+    /// Revokes every active token of that name; false when there was none.
+    public func revoke(name: String) async throws -> Bool {
+        try await pool.query("UPDATE itsm.api_token SET revoked_at = now() WHERE name = \(name) AND revoked_at IS NULL")
+            .affectedRows > 0
+    }
+
+    /// Checks a new token's name and permissions, and that `grantor` holds every permission
+    /// it would grant: a token cannot create a token more powerful than itself.
+    public static func validate(name: String, permissions: [String], grantor: Principal) throws(TokenError) {
+        let nameBytes = Array(name.utf8)
+        guard (1...64).contains(nameBytes.count), nameBytes.allSatisfy({
+            (97...122).contains($0) || (48...57).contains($0) || [45, 46, 64, 95].contains($0)
+        }) else { throw .invalid("name: 1 to 64 of a-z, 0-9, '-', '_', '.', '@'") }
+        guard !permissions.isEmpty else { throw .invalid("permissions: at least one, e.g. incident.read") }
+        for permission in permissions {
+            let parts = permission.split(separator: ".", omittingEmptySubsequences: false)
+            let wellFormed = permission == "*" || (parts.count >= 2 && parts.allSatisfy { part in
+                part == "*" || (!part.isEmpty && part.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45 })
+            } && !parts.dropLast().contains("*"))
+            guard wellFormed else { throw .invalid("permission '\(permission)' must be *, process.*, or process.action") }
+            let covered = permission == "*" ? grantor.permissions.contains("*")
+                : permission.hasSuffix(".*") ? grantor.permissions.contains { $0 == "*" || $0 == permission }
+                : grantor.allows(permission)
+            guard covered else { throw .cannotGrant(permission) }
+        }
     }
 
     /// The principal a bearer token belongs to, or nil for an unknown or revoked token.
@@ -105,6 +159,12 @@ public struct TokenStore: Sendable {
             throw CoordinatorError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
+}
+
+public enum TokenError: Error, Sendable, Hashable {
+    case invalid(String)
+    case nameTaken(String)
+    case cannotGrant(String)
 }
 
 /// A coordinator failure that stops it from starting or running, with a message for the operator.

@@ -40,6 +40,34 @@ struct HTTPAPI: Sendable {
         routes.patch("api/v1/incidents/:key") { request, context in
             await rpc(request, method: "incident.update", params: .object(Self.recordKey(context.parameters.get("key") ?? "")))
         }
+        routes.post("api/v1/tokens") { request, _ in
+            await authorized(request, permission: "tokens.write") { grantor in
+                guard let body = try? await request.body.collect(upTo: 64 * 1024), let params = try? JSONValue.parse(body.readableBytesView),
+                      let name = params["name"]?.stringValue, let permissions = params["permissions"]?.arrayValue?.compactMap(\.stringValue)
+                else { return .failure(.invalidParams("give {\"name\": \"...\", \"permissions\": [\"incident.read\", ...]}")) }
+                do {
+                    try TokenStore.validate(name: name, permissions: permissions, grantor: grantor)
+                    let token = try await tokens.issue(name: name, permissions: permissions)
+                    logger.notice("token issued", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.name)"])
+                    return .success(["name": .string(name), "permissions": .array(permissions.map(JSONValue.string)), "token": .string(token)])
+                } catch let error as TokenError {
+                    return .failure(Self.responseError(error))
+                }
+            }
+        }
+        routes.get("api/v1/tokens") { request, _ in
+            await authorized(request, permission: "tokens.read") { _ in .success(try JSONValue(encoding: try await tokens.list())) }
+        }
+        routes.delete("api/v1/tokens/:name") { request, context in
+            await authorized(request, permission: "tokens.write") { grantor in
+                let name = context.parameters.get("name") ?? ""
+                guard try await tokens.revoke(name: name) else {
+                    return .failure(.business(kind: "token.not_found", message: "no active token named '\(name)'"))
+                }
+                logger.notice("token revoked", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.name)"])
+                return .success(["revoked": .string(name)])
+            }
+        }
         routes.get("api/v1/plugins") { request, _ in
             await authorized(request, permission: "plugins.read") { _ in
                 var statuses: [PluginStatus] = []
@@ -178,6 +206,17 @@ struct HTTPAPI: Sendable {
         var response = jsonResponse(Self.status(for: error), ["error": (try? JSONValue(encoding: error)) ?? .null])
         if error.isRetryable { response.headers[.retryAfter] = "1" }
         return response
+    }
+
+    static func responseError(_ error: TokenError) -> ResponseError {
+        switch error {
+        case .invalid(let message): return .invalidParams(message)
+        case .nameTaken(let name):
+            return .business(kind: "token.conflict", message: "an active token is named '\(name)'; revoke it first or pick another name")
+        case .cannotGrant(let permission):
+            return ResponseError(code: .permissionDenied, kind: "auth.cannot_grant",
+                                 message: "a token can only grant permissions it holds itself; this one lacks '\(permission)'")
+        }
     }
 
     /// The HTTP status that fits a protocol error.

@@ -11,27 +11,6 @@ struct IncidentCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Show.self, Search.self, Assign.self, Transition.self, Resolve.self, Comment.self,
                       Escalate.self, Stats.self, Import.self])
 
-    /// Options and the API call every incident command shares.
-    struct Connection: ParsableArguments {
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var client: ClientOptions
-
-        func call(_ method: String, _ params: [String: JSONValue?]) async throws -> JSONValue {
-            let api = try APIClient(options: client, configuration: try global.loadConfiguration())
-            do {
-                return try await api.send("POST", path: "api/v1/rpc/\(method)", body: .object(params.compactMapValues { $0 }))
-            } catch let error as ResponseError {
-                throw report(error)
-            }
-        }
-
-        /// Prints a record for people (or JSON for scripts).
-        func show(_ record: JSONValue) {
-            guard !client.json else { return print(compact(record)) }
-            print(IncidentCommand.describe(record))
-        }
-    }
-
     static func key(_ text: String) -> [String: JSONValue?] {
         UUID(uuidString: text) != nil ? ["id": .string(text)] : ["number": .string(text)]
     }
@@ -56,7 +35,7 @@ struct IncidentCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record an incident or a service request.")
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: APIConnection
         @Option(help: "What is wrong, in a line.") var title: String
         @Option(help: "More detail.") var description: String?
         @Option(help: "incident (default) or request.") var type: String?
@@ -83,7 +62,7 @@ struct IncidentCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List records, newest first.")
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: APIConnection
         @Option(help: "new, assigned, in_progress, on_hold, resolved, closed or cancelled.") var status: String?
         @Option(help: "P1 ... P5.") var priority: String?
         @Option var assignee: String?
@@ -112,7 +91,7 @@ struct IncidentCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a record with its service levels, comments and history.")
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: APIConnection
         @Argument(help: "The number (INC-000001) or id.") var record: String
 
         func run() async throws {
@@ -149,7 +128,7 @@ struct IncidentCommand: AsyncParsableCommand {
 
     struct Assign: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Assign to a group and/or an agent.")
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: APIConnection
         @Argument var record: String
         @Option var group: String?
         @Option var assignee: String?
@@ -165,7 +144,7 @@ struct IncidentCommand: AsyncParsableCommand {
     struct Transition: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Move a record: in_progress, on_hold (--reason), resolved, closed, cancelled; in_progress from resolved reopens.")
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: APIConnection
         @Argument var record: String
         @Argument(help: "The target status.") var to: String
         @Option(help: "For on_hold: awaiting_caller, awaiting_supplier or awaiting_change.") var reason: String?
@@ -180,7 +159,7 @@ struct IncidentCommand: AsyncParsableCommand {
 
     struct Resolve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Resolve with a resolution code and notes.")
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: APIConnection
         @Argument var record: String
         @Option(help: "e.g. fixed, workaround, no_fault_found.") var code: String
         @Option(help: "What was done.") var notes: String
@@ -196,7 +175,7 @@ struct IncidentCommand: AsyncParsableCommand {
 
     struct Comment: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a work note, or with --customer a comment the caller sees.")
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: APIConnection
         @Argument var record: String
         @Argument(help: "The text.") var body: String
         @Flag(help: "Visible to the caller.") var customer = false
@@ -214,7 +193,7 @@ struct IncidentCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Full-text search over titles, descriptions, resolutions and comments.",
             discussion: #"Words, "a phrase", -excluded, or: itsm incident search '"mail relay" -test'"#)
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: APIConnection
         @Argument var query: String
         @Flag(help: "Open records only.") var open = false
         @Option var limit: Int = 20
@@ -238,7 +217,7 @@ struct IncidentCommand: AsyncParsableCommand {
     struct Escalate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Escalate: --to-group GROUP (functional) or --hierarchical (up the management line).")
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: APIConnection
         @Argument var record: String
         @Option(help: "The group to escalate to (functional).") var toGroup: String?
         @Flag(help: "Escalate to management instead.") var hierarchical = false
@@ -259,7 +238,7 @@ struct IncidentCommand: AsyncParsableCommand {
 
     struct Stats: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Open work, breaches, MTTR and SLA compliance for a period.")
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: APIConnection
         @Option(help: "Start of the period, ISO 8601 (default: 30 days ago).") var from: String?
         @Option(help: "End of the period, ISO 8601 (default: now).") var to: String?
 
@@ -281,5 +260,13 @@ struct IncidentCommand: AsyncParsableCommand {
             }
             print(table(rows))
         }
+    }
+}
+
+extension APIConnection {
+    /// Prints a record for people (or JSON for scripts).
+    func show(_ record: JSONValue) {
+        guard !client.json else { return print(compact(record)) }
+        print(IncidentCommand.describe(record))
     }
 }

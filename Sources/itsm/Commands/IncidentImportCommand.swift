@@ -12,7 +12,7 @@ extension IncidentCommand {
                 Example: itsm incident import export.csv --mapping '{"title": "Subject"}' --scale glpi
                 """)
 
-        @OptionGroup var connection: Connection
+        @OptionGroup var connection: APIConnection
         @Argument(help: "The CSV file; its first line names the columns.") var file: String
         @Option(help: "Our field to CSV column, as JSON, e.g. '{\"title\": \"Subject\", \"caller\": \"Requester\"}'.")
         var mapping: String?
