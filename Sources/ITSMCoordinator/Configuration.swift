@@ -25,6 +25,8 @@ public struct Configuration: Sendable, Hashable {
     public var requestTimeout: Duration = .seconds(30)
     public var maxLineBytes = 1 << 20
     public var maxRequestBodyBytes = 1 << 20
+    /// How long delivered events are kept (`eventRetentionDays`).
+    public var eventRetention: Duration = .seconds(30 * 24 * 3600)
 
     public init() {}
 
@@ -74,7 +76,8 @@ public struct Configuration: Sendable, Hashable {
         var configuration = Configuration()
         guard let loaded else { return configuration }
         guard let root = loaded as? [String: Any] else { throw CoordinatorError("the top level must be a mapping") }
-        let known: Set = ["dataDir", "http", "database", "plugins", "heartbeatMs", "requestTimeoutMs", "maxLineBytes"]
+        let known: Set = ["dataDir", "http", "database", "plugins", "heartbeatMs", "requestTimeoutMs", "maxLineBytes",
+                          "eventRetentionDays"]
         if let unknown = root.keys.first(where: { !known.contains($0) }) {
             throw CoordinatorError("unknown key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
         }
@@ -86,6 +89,9 @@ public struct Configuration: Sendable, Hashable {
         }
         if let heartbeat = root["heartbeatMs"] { configuration.heartbeat = .milliseconds(try int(heartbeat, "heartbeatMs", min: 100)) }
         if let timeout = root["requestTimeoutMs"] { configuration.requestTimeout = .milliseconds(try int(timeout, "requestTimeoutMs", min: 100)) }
+        if let days = root["eventRetentionDays"] {
+            configuration.eventRetention = .seconds(try int(days, "eventRetentionDays", min: 1) * 24 * 3600)
+        }
         if let maxLine = root["maxLineBytes"] { configuration.maxLineBytes = try int(maxLine, "maxLineBytes", min: 1024) }
         if let plugins = root["plugins"] {
             guard let list = plugins as? [Any] else { throw CoordinatorError("plugins: must be a list") }

@@ -72,7 +72,9 @@ public struct Coordinator: Sendable {
                 })
         }
         let router = MethodRouter(supervisors: supervisors)
-        let relay = EventRelay(pool: pool, router: router, logger: logger)
+        var relaySettings = EventRelay.Settings()
+        relaySettings.retention = configuration.eventRetention
+        let relay = EventRelay(pool: pool, router: router, settings: relaySettings, logger: logger)
         links.set(router: router, relay: relay)
 
         let api = HTTPAPI(router: router, tokens: tokens, pool: pool, maxBodyBytes: configuration.maxRequestBodyBytes, logger: logger)

@@ -17,6 +17,9 @@ public actor EventRelay {
         public var batchSize = 100
         public var deliveryTimeout: Duration = .seconds(30)
         public var maximumRetryDelay: Duration = .seconds(600)
+        /// Delivered events older than this are removed; undelivered ones are kept.
+        public var retention: Duration = .seconds(30 * 24 * 3600)
+        public var pruneInterval: Duration = .seconds(600)
         public init() {}
     }
 
@@ -54,9 +57,18 @@ public actor EventRelay {
                     try? await Task.sleep(for: self.settings.pollInterval)
                 }
             }
+            var lastPrune = ContinuousClock.now - settings.pruneInterval
             for await _ in wakeups {
                 if Task.isCancelled { break }
                 await deliverDue()
+                if ContinuousClock.now - lastPrune >= settings.pruneInterval {
+                    lastPrune = ContinuousClock.now
+                    do {
+                        try await prune()
+                    } catch {
+                        logger.warning("cannot prune old events", metadata: ["itsm.error": "\(error)"])
+                    }
+                }
             }
             group.cancelAll()
         }
@@ -113,6 +125,27 @@ public actor EventRelay {
             }
             if claimed.count < settings.batchSize { return }
         }
+    }
+
+    /// Removes deliveries done longer than the retention ago, then outbox rows that old with
+    /// no delivery left, then inbox entries twice that old. An event still waiting for any
+    /// subscriber is never removed. Safe to run from several coordinators at once.
+    @discardableResult
+    public func prune(now: Date = Date()) async throws -> (deliveries: Int, events: Int, inbox: Int) {
+        let cutoff = now.addingTimeInterval(-Double(settings.retention.components.seconds))
+        let inboxCutoff = now.addingTimeInterval(-2 * Double(settings.retention.components.seconds))
+        let deliveries = try await pool.query("DELETE FROM itsm.delivery WHERE delivered_at < \(cutoff)").affectedRows
+        let events = try await pool.query("""
+            DELETE FROM itsm.outbox o WHERE o.occurred_at < \(cutoff)
+            AND NOT EXISTS (SELECT 1 FROM itsm.delivery d WHERE d.outbox_id = o.id)
+            """).affectedRows
+        let inbox = try await pool.query("DELETE FROM itsm.inbox WHERE processed_at < \(inboxCutoff)").affectedRows
+        if deliveries + events + inbox > 0 {
+            logger.info("pruned old events", metadata: [
+                "itsm.pruned.deliveries": "\(deliveries)", "itsm.pruned.events": "\(events)", "itsm.pruned.inbox": "\(inbox)",
+            ])
+        }
+        return (deliveries, events, inbox)
     }
 
     struct Claimed: Sendable {

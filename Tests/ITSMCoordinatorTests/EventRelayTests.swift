@@ -1,0 +1,38 @@
+import Foundation
+import ITSMCoordinator
+import ITSMPostgres
+import ITSMTesting
+import Testing
+
+@Suite struct EventRelayTests {
+    @Test func pruningKeepsWhatIsNotDeliveredAndRemovesWhatIsOld() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "prune")
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+        try await pool.query("INSERT INTO itsm.subscription (subscriber, event_type) VALUES ('problem', 'incident.created')")
+        // Three events 40 days old: one delivered, one still pending, one nobody subscribed to.
+        for type in ["incident.created", "incident.created", "incident.updated"] {
+            try await pool.query("""
+                INSERT INTO itsm.outbox (type, source, occurred_at) VALUES (\(type), 'incident', now() - interval '40 days')
+                """)
+        }
+        try await pool.query("""
+            UPDATE itsm.delivery SET delivered_at = now() - interval '39 days'
+            WHERE outbox_id = (SELECT min(id) FROM itsm.outbox)
+            """)
+        try await pool.query("INSERT INTO itsm.outbox (type, source) VALUES ('incident.updated', 'incident')") // recent
+        try await pool.query("INSERT INTO itsm.inbox (subscriber, event_id, processed_at) VALUES ('problem', gen_random_uuid(), now() - interval '70 days')")
+        try await pool.query("INSERT INTO itsm.inbox (subscriber, event_id, processed_at) VALUES ('problem', gen_random_uuid(), now() - interval '40 days')")
+
+        let relay = EventRelay(pool: pool, router: MethodRouter(supervisors: []), logger: logger)
+        let pruned = try await relay.prune()
+        #expect(pruned.deliveries == 1 && pruned.events == 2 && pruned.inbox == 1)
+        // Left: the undelivered old event and the recent one.
+        let left = try await pool.query("SELECT count(*) AS n FROM itsm.outbox").single().decode(Int.self, "n")
+        #expect(left == 2)
+        let pending = try await pool.query("SELECT count(*) AS n FROM itsm.delivery WHERE delivered_at IS NULL").single()
+        #expect(try pending.decode(Int.self, "n") == 1)
+        #expect(try await relay.prune() == (0, 0, 0))
+        await pool.close()
+    }
+}
