@@ -97,4 +97,22 @@ import Testing
         #expect(schemas == ["incident", "itsm"])
         await pool.close()
     }
+
+    @Test func conformanceCheckPassesTheBuiltInPluginAndPinpointsABrokenOne() async throws {
+        let itsm = try Binaries.path("itsm")
+        let good = try await Command.run(itsm, ["plugin", "check", "--", try Binaries.path("itsm-incident")])
+        #expect(good.status == .exited(0), "\(good.text)")
+        #expect(good.text.contains("all 14 rules pass"))
+
+        var environment = ProcessInfo.processInfo.environment
+        environment["FIXTURE_GARBAGE_FIRST"] = "1"
+        let broken = try await Command.run(itsm, ["plugin", "check", "--json", "--", "python3", CoordinatorEndToEndTests.fixturePlugin],
+                                           environment: environment)
+        #expect(broken.status == .exited(1))
+        let outcomes = (try? JSONSerialization.jsonObject(with: Data(broken.text.utf8)) as? [[String: Any]]) ?? []
+        let failed = Set(outcomes.filter { $0["passed"] as? Bool == false }.compactMap { $0["rule"] as? String })
+        #expect(failed == ["quiet before handshake", "invalid JSON", "line limit", "version negotiation"])
+        let quiet = outcomes.first { $0["rule"] as? String == "quiet before handshake" }
+        #expect((quiet?["detail"] as? String)?.contains("this is not a protocol message") == true)
+    }
 }

@@ -1,0 +1,271 @@
+import Foundation
+import ITSMProtocol
+import ITSMSystem
+import ITSMTransport
+import Logging
+import Synchronization
+
+/// Runs any plugin executable through the protocol (docs/protocol.md) and reports, rule by
+/// rule, whether it behaves. Each scenario gets a fresh process; the plugin talks to
+/// `databaseURL`, which should be a throwaway database.
+///
+/// ```swift
+/// let results = await PluginChecker(command: ["python3", "plugin.py"], databaseURL: url).run()
+/// ```
+public struct PluginChecker: Sendable {
+    public struct Outcome: Sendable, Hashable, Codable {
+        public var rule: String
+        public var passed: Bool
+        /// Why it failed, or what was seen when it passed.
+        public var detail: String
+    }
+
+    public let command: [String]
+    public let databaseURL: String
+    public let maxLineBytes: Int
+    /// How long the plugin may take to answer `initialize` (it may migrate).
+    public let handshakeTimeout: Duration
+
+    public init(command: [String], databaseURL: String, maxLineBytes: Int = 1 << 20, handshakeTimeout: Duration = .seconds(60)) {
+        self.command = command
+        self.databaseURL = databaseURL
+        self.maxLineBytes = maxLineBytes
+        self.handshakeTimeout = handshakeTimeout
+    }
+
+    public func run() async -> [Outcome] {
+        var outcomes: [Outcome] = []
+        await mainSession(&outcomes)
+        await versionNegotiation(&outcomes)
+        await requestBeforeHandshake(&outcomes)
+        await endOfInput(&outcomes)
+        return outcomes
+    }
+
+    private func initializeParams(versions: [Int] = ProtocolVersion.supported) -> JSONValue {
+        (try? JSONValue(encoding: InitializeParams(
+            protocolVersions: versions, coordinator: PeerInfo(name: "itsm-plugin-check", version: CoordinatorVersion.current),
+            limits: .init(maxLineBytes: maxLineBytes, requestTimeoutMs: 30_000), heartbeatMs: 5000,
+            database: .init(url: databaseURL)))) ?? .null
+    }
+
+    // MARK: - Scenarios
+
+    private func mainSession(_ outcomes: inout [Outcome]) async {
+        func record(_ rule: String, _ passed: Bool, _ detail: String) { outcomes.append(Outcome(rule: rule, passed: passed, detail: detail)) }
+        let probe: Probe
+        do {
+            probe = try Probe(command: command, maxLineBytes: maxLineBytes)
+        } catch {
+            record("start", false, "cannot start \(command.joined(separator: " ")): \(error)")
+            return
+        }
+        defer { probe.kill() }
+
+        try? await Task.sleep(for: .milliseconds(500))
+        let early = probe.linesSoFar
+        record("quiet before handshake", early.isEmpty,
+               early.isEmpty ? "nothing on stdout before initialize" : "wrote before initialize: \(Self.excerpt(early[0]))")
+
+        guard let answer = await probe.request(1, ProtocolMethod.initialize, initializeParams(), timeout: handshakeTimeout) else {
+            record("handshake", false, "no answer to initialize within \(handshakeTimeout)\(probe.stderrExcerpt)")
+            return
+        }
+        guard case .success(let result) = answer else {
+            record("handshake", false, "initialize failed: \(Self.describe(answer))\(probe.stderrExcerpt)")
+            return
+        }
+        guard let manifest = try? result.decode(InitializeResult.self) else {
+            record("handshake", false, "the initialize result is not a manifest (protocolVersion, plugin, methods, ...)")
+            return
+        }
+        record("handshake", true, "\(manifest.plugin.name) \(manifest.plugin.version), \(manifest.methods.count) methods")
+        let problems = manifest.validationProblems()
+        record("manifest", problems.isEmpty && ProtocolVersion.supported.contains(manifest.protocolVersion),
+               problems.isEmpty ? "valid; protocol version \(manifest.protocolVersion)" : problems.joined(separator: "; "))
+        probe.send(#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#)
+
+        let ping = await probe.request(2, ProtocolMethod.ping, nil)
+        record("ping", ping == .success(.object([:])), ping.map(Self.describe) ?? "no answer to $/ping within 5 s")
+
+        let unknown = await probe.request(3, "conformance.no_such_method", .object([:]))
+        if case .failure(let error)? = unknown {
+            record("unknown method", error.code == .methodNotFound, "answered \(error.code), expected -32601")
+            record("error shape", error.kind != nil, error.kind.map { "data.kind is \($0)" } ?? "error without data.kind")
+        } else {
+            record("unknown method", false, unknown.map(Self.describe) ?? "no answer within 5 s")
+            record("error shape", false, "no error to inspect")
+        }
+
+        probe.send("this line is not JSON")
+        let parseError = await probe.response(id: nil, timeout: .seconds(5))
+        record("invalid JSON", parseError?.failureCode == .parseError,
+               parseError.map { "answered \(Self.describe($0.result))" } ?? "no error response with id null within 5 s")
+
+        probe.send(#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":987654}}"#)
+        let afterCancel = await probe.request(4, ProtocolMethod.ping, nil)
+        record("cancellation", afterCancel == .success(.object([:])),
+               afterCancel == nil ? "stopped answering after $/cancelRequest for an unknown id" : "ignores a cancel for an unknown id")
+
+        let padding = String(repeating: "x", count: maxLineBytes + 16)
+        probe.send(#"{"jsonrpc":"2.0","id":5,"method":"conformance.big","params":{"pad":""# + padding + #""}}"#)
+        let tooLong = await probe.response(id: nil, timeout: .seconds(10))
+        let alive = await probe.request(6, ProtocolMethod.ping, nil)
+        record("line limit", tooLong?.failureCode == .messageTooLarge && alive != nil,
+               tooLong?.failureCode == .messageTooLarge ? "answered -32012 and kept going"
+                   : "a line over \(maxLineBytes) bytes got \(tooLong.map { Self.describe($0.result) } ?? "no -32012 answer")"
+                     + (alive == nil ? ", and the plugin stopped answering" : ""))
+
+        let shutdown = await probe.request(7, ProtocolMethod.shutdown, nil)
+        probe.send(#"{"jsonrpc":"2.0","method":"exit"}"#)
+        let exited = await probe.process.wait(timeout: .seconds(5))
+        record("shutdown and exit", shutdown != nil && exited == .exited(0),
+               "shutdown \(shutdown.map(Self.describe) ?? "not answered"); then \(exited.map { "\($0)" } ?? "still running after 5 s")")
+
+        // Lines before initialize are judged above; here, everything written after it.
+        let stray = Array(probe.nonProtocolLines.dropFirst(early.count))
+        record("stdout is protocol only", stray.isEmpty,
+               stray.isEmpty ? "every line after initialize was a JSON-RPC message"
+                   : "\(stray.count) lines that are not JSON-RPC, e.g. \(Self.excerpt(stray[0]))")
+    }
+
+    private func versionNegotiation(_ outcomes: inout [Outcome]) async {
+        guard let probe = try? Probe(command: command, maxLineBytes: maxLineBytes) else { return }
+        defer { probe.kill() }
+        let answer = await probe.request(1, ProtocolMethod.initialize, initializeParams(versions: [999]), timeout: handshakeTimeout)
+        let refused: Bool
+        if case .failure? = answer { refused = true } else { refused = false }
+        outcomes.append(Outcome(rule: "version negotiation", passed: refused,
+                                detail: refused ? "refused protocol version 999: \(Self.describe(answer!))"
+                                    : "accepted only-unknown protocol versions: \(answer.map(Self.describe) ?? "no answer")"))
+    }
+
+    private func requestBeforeHandshake(_ outcomes: inout [Outcome]) async {
+        guard let probe = try? Probe(command: command, maxLineBytes: maxLineBytes) else { return }
+        defer { probe.kill() }
+        let answer = await probe.request(1, "conformance.too_early", .object([:]))
+        let code: ErrorCode? = if case .failure(let error)? = answer { error.code } else { nil }
+        outcomes.append(Outcome(rule: "not initialized", passed: code == .serverNotInitialized,
+                                detail: "a request before initialize got \(answer.map(Self.describe) ?? "no answer"); expected -32002"))
+    }
+
+    private func endOfInput(_ outcomes: inout [Outcome]) async {
+        guard let probe = try? Probe(command: command, maxLineBytes: maxLineBytes) else { return }
+        defer { probe.kill() }
+        _ = await probe.request(1, ProtocolMethod.initialize, initializeParams(), timeout: handshakeTimeout)
+        probe.send(#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#)
+        probe.closeInput()
+        let exited = await probe.process.wait(timeout: .seconds(5))
+        outcomes.append(Outcome(rule: "exit on end of input", passed: exited != nil,
+                                detail: exited.map { "exited (\($0)) when stdin closed" } ?? "still running 5 s after stdin closed"))
+    }
+
+    static func describe(_ result: Result<JSONValue, ResponseError>) -> String {
+        switch result {
+        case .success(let value): return "result \(excerpt(String(decoding: value.serialized(), as: UTF8.self)))"
+        case .failure(let error): return "error \(error.code): \(excerpt(error.message))"
+        }
+    }
+
+    static func excerpt(_ text: String) -> String {
+        text.count > 80 ? String(text.prefix(80)) + "…" : text
+    }
+}
+
+/// One plugin process under test: raw lines in and out, so anything it writes is seen.
+private final class Probe: Sendable {
+    let process: ChildProcess
+    private let writer: FileDescriptorWriter
+    private let state = Transcript()
+    private let readers: [Task<Void, Never>]
+
+    init(command: [String], maxLineBytes: Int) throws {
+        process = try ChildProcess.spawn(.init(
+            executable: command[0], arguments: Array(command.dropFirst()),
+            standardInput: .pipe, standardOutput: .pipe, standardError: .pipe, newProcessGroup: true))
+        writer = FileDescriptorWriter(fileDescriptor: process.standardInput!)
+        let stdout = FileDescriptorLines(fileDescriptor: process.standardOutput!, maxLineBytes: 4 * maxLineBytes)
+        let stderr = FileDescriptorLines(fileDescriptor: process.standardError!, maxLineBytes: maxLineBytes)
+        let state = self.state
+        readers = [
+            Task {
+                do {
+                    for try await frame in stdout.frames {
+                        guard case .line(let bytes) = frame, !bytes.isEmpty else { continue }
+                        let text = String(decoding: bytes, as: UTF8.self)
+                        let message = try? Message.decode(bytes)
+                        state.record.withLock { state in
+                            state.lines.append(text)
+                            if let message { state.messages.append(message) } else { state.stray.append(text) }
+                        }
+                    }
+                } catch {} // the process is gone; what it wrote is recorded
+            },
+            Task {
+                do {
+                    for try await frame in stderr.frames {
+                        if case .line(let bytes) = frame { state.record.withLock { $0.stderr.append(String(decoding: bytes, as: UTF8.self)) } }
+                    }
+                } catch {}
+            },
+        ]
+    }
+
+    var linesSoFar: [String] { state.record.withLock { $0.lines } }
+    var nonProtocolLines: [String] { state.record.withLock { $0.stray } }
+    var stderrExcerpt: String {
+        let last = state.record.withLock { $0.stderr.suffix(3) }
+        return last.isEmpty ? "" : "; its stderr ended with: " + last.map { PluginChecker.excerpt($0) }.joined(separator: " | ")
+    }
+
+    func send(_ line: String) { writer.send(Data((line + "\n").utf8)) }
+
+    func closeInput() { writer.close() }
+
+    /// Sends a request and waits for the response with its id.
+    func request(_ id: Int64, _ method: String, _ params: JSONValue?, timeout: Duration = .seconds(5)) async
+        -> Result<JSONValue, ResponseError>?
+    {
+        var object: [String: JSONValue] = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method)]
+        object["params"] = params
+        send(String(decoding: JSONValue.object(object).serialized(), as: UTF8.self))
+        return await response(id: .number(id), timeout: timeout)?.result
+    }
+
+    /// Waits for a response with that id (nil: an error response with `"id": null`).
+    func response(id: RequestID?, timeout: Duration) async -> JSONRPCResponse? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let found: JSONRPCResponse? = state.record.withLock { state in
+                guard let index = state.messages.firstIndex(where: {
+                    if case .response(let response) = $0 { return response.id == id }
+                    return false
+                }) else { return nil }
+                guard case .response(let response) = state.messages.remove(at: index) else { return nil }
+                return response
+            }
+            if let found { return found }
+            if process.status != nil { return nil }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return nil
+    }
+
+    func kill() {
+        writer.close()
+        process.signal(SIGKILL)
+        readers.forEach { $0.cancel() }
+    }
+}
+
+/// Everything a probed plugin wrote, shared with the tasks that read it.
+private final class Transcript: Sendable {
+    let record = Mutex<(lines: [String], messages: [Message], stray: [String], stderr: [String])>(([], [], [], []))
+}
+
+extension JSONRPCResponse {
+    fileprivate var failureCode: ErrorCode? {
+        if case .failure(let error) = result { return error.code }
+        return nil
+    }
+}
