@@ -42,23 +42,18 @@ struct PluginCommand: AsyncParsableCommand {
                 cluster = throwaway
                 url = throwaway.conninfo()
             }
-            defer {
-                if let cluster {
-                    // Synchronously: the command ends right after.
-                    let done = DispatchSemaphore(value: 0)
-                    Task {
-                        try? await cluster.stop(immediate: true)
-                        try? FileManager.default.removeItem(atPath: cluster.directory)
-                        done.signal()
-                    }
-                    done.wait()
-                }
+            let outcomes: [PluginChecker.Outcome]
+            do {
+                let pool = PostgresPool(conninfo: url, maximumConnections: 1, logger: logger)
+                try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+                await pool.close()
+                outcomes = await PluginChecker(command: command, databaseURL: url).run()
+            } catch {
+                await removeThrowaway(cluster)
+                throw error
             }
-            let pool = PostgresPool(conninfo: url, maximumConnections: 1, logger: logger)
-            try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
-            await pool.close()
+            await removeThrowaway(cluster)
 
-            let outcomes = await PluginChecker(command: command, databaseURL: url).run()
             if json {
                 let data = try JSONEncoder().encode(outcomes)
                 print(String(decoding: data, as: UTF8.self))
@@ -70,6 +65,12 @@ struct PluginCommand: AsyncParsableCommand {
                 print(failed == 0 ? "\nall \(outcomes.count) rules pass" : "\n\(failed) of \(outcomes.count) rules fail")
             }
             if outcomes.contains(where: { !$0.passed }) { throw ExitStatus.refused }
+        }
+
+        private func removeThrowaway(_ cluster: EmbeddedPostgres?) async {
+            guard let cluster else { return }
+            try? await cluster.stop(immediate: true)
+            try? FileManager.default.removeItem(atPath: cluster.directory)
         }
     }
 }
