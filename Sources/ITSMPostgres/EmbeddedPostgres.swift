@@ -177,9 +177,7 @@ public struct EmbeddedPostgres: Sendable {
     static func socketDirectory(for directory: String, port: Int) -> String {
         let preferred = directory + "/run"
         if (preferred + "/.s.PGSQL.\(port)").utf8.count < 100 { return preferred }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in directory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return "/tmp/itsm-pg-\(String(hash, radix: 16))"
+        return "/tmp/itsm-pg-\(fingerprint(directory))"
     }
 }
 

@@ -15,14 +15,16 @@ public struct Migration: Sendable, Hashable {
 
     /// A stable fingerprint of the SQL (FNV-1a, 64 bit), to notice a migration edited after
     /// it was applied.
-    public var checksum: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in sql.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return String(hash, radix: 16)
+    public var checksum: String { fingerprint(sql) }
+}
+
+/// FNV-1a (64 bit) of the text as lowercase hex: a stable fingerprint, not a security hash.
+func fingerprint(_ text: String) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 {
+        hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
     }
+    return String(hash, radix: 16)
 }
 
 /// Why migrating a schema failed.
