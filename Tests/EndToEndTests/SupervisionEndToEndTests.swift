@@ -15,7 +15,7 @@ import Testing
                   - name: broken
                     command: [/bin/sh, -c, "echo 'cannot open config' >&2; exit 1"]
                 """,
-            databaseURL: database.conninfo, readyTimeout: .seconds(1), allowNotReady: true)
+            databaseURL: database.conninfo, allowNotReady: true)
         defer { coordinator.remove() }
         let failed = try await coordinator.waitUntil(timeout: .seconds(30)) {
             try await coordinator.plugins()["broken"]?["state"] as? String == "failed"
