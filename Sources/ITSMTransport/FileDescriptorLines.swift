@@ -119,7 +119,7 @@ public final class FileDescriptorWriter: Sendable {
                 case EAGAIN:
                     let remaining = deadline - ContinuousClock.now
                     guard remaining > .zero else { return .timedOut }
-                    let milliseconds = Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)
+                    let milliseconds = Int32(clamping: remaining.inMilliseconds + 1)
                     var descriptor = pollfd(fd: fileDescriptor, events: Int16(POLLOUT), revents: 0)
                     _ = poll(&descriptor, 1, milliseconds)
                 case EPIPE, EBADF, ECONNRESET:

@@ -49,3 +49,12 @@ import Testing
         #expect(result.text.contains("done"))
     }
 }
+
+@Suite struct DurationUnitsTests {
+    @Test func keepsTheFractionOfASecond() {
+        #expect(Duration.milliseconds(500).inMilliseconds == 500) // was sent to plugins as 0
+        #expect(Duration.seconds(30).inMilliseconds == 30_000)
+        #expect(Duration.milliseconds(1500).inSeconds == 1.5)
+        #expect(Duration.microseconds(1999).inMilliseconds == 1)
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import ITSMPostgres
 import ITSMProtocol
+import ITSMSystem
 import Logging
 
 /// Delivers outbox events to subscribing plugins, at least once.
@@ -132,8 +133,8 @@ public actor EventRelay {
     /// subscriber is never removed. Safe to run from several coordinators at once.
     @discardableResult
     public func prune(now: Date = Date()) async throws -> (deliveries: Int, events: Int, inbox: Int) {
-        let cutoff = now.addingTimeInterval(-Double(settings.retention.components.seconds))
-        let inboxCutoff = now.addingTimeInterval(-2 * Double(settings.retention.components.seconds))
+        let cutoff = now.addingTimeInterval(-settings.retention.inSeconds)
+        let inboxCutoff = now.addingTimeInterval(-2 * settings.retention.inSeconds)
         let deliveries = try await pool.query("DELETE FROM itsm.delivery WHERE delivered_at < \(cutoff)").affectedRows
         let events = try await pool.query("""
             DELETE FROM itsm.outbox o WHERE o.occurred_at < \(cutoff)
@@ -156,7 +157,7 @@ public actor EventRelay {
     }
 
     private func claim(for subscribers: [String]) async throws -> [Claimed] {
-        let leaseSeconds = Double(settings.lease.components.seconds)
+        let leaseSeconds = settings.lease.inSeconds
         let rows = try await pool.query("""
             WITH due AS (
                 SELECT outbox_id, subscriber FROM itsm.delivery
@@ -199,7 +200,7 @@ public actor EventRelay {
                 WHERE outbox_id = \(delivery.outboxID) AND subscriber = \(subscriber)
                 """)
         } catch {
-            let delay = min(Double(settings.maximumRetryDelay.components.seconds), pow(2, Double(min(delivery.attempts, 20))))
+            let delay = min(settings.maximumRetryDelay.inSeconds, pow(2, Double(min(delivery.attempts, 20))))
             logger.warning("event delivery failed; will retry", metadata: [
                 "itsm.event.type": "\(delivery.event.type)", "itsm.subscriber": "\(subscriber)",
                 "itsm.attempts": "\(delivery.attempts)", "itsm.error": "\(error)",

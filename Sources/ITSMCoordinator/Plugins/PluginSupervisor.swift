@@ -224,8 +224,8 @@ public actor PluginSupervisor {
         let params = InitializeParams(
             coordinator: settings.coordinator, config: spec.config,
             limits: .init(maxLineBytes: settings.maxLineBytes,
-                          requestTimeoutMs: Int(settings.requestTimeout.components.seconds * 1000)),
-            heartbeatMs: Int(settings.heartbeat.components.seconds * 1000 + settings.heartbeat.components.attoseconds / 1_000_000_000_000_000),
+                          requestTimeoutMs: Int(settings.requestTimeout.inMilliseconds)),
+            heartbeatMs: Int(settings.heartbeat.inMilliseconds),
             database: .init(url: settings.databaseURL))
         let answer = try await connection.request(ProtocolMethod.initialize, params: try JSONValue(encoding: params),
                                                   timeout: settings.handshakeTimeout)

@@ -160,12 +160,12 @@ struct Measurement {
     }
 
     var throughput: Double {
-        Double(latencies.count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        Double(latencies.count) / elapsed.inSeconds
     }
 
     func print(title: String, json: Bool) {
         func micros(_ duration: Duration) -> Double {
-            (Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12).rounded()
+            (duration.inSeconds * 1e6).rounded()
         }
         if json {
             let figures: JSONValue = [

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ITSMProtocol
+import ITSMSystem
 
 extension IncidentCommand {
     struct Import: AsyncParsableCommand {
@@ -67,7 +68,7 @@ extension IncidentCommand {
             FileHandle.standardError.write(Data("validating and importing \(rows.count) rows...\n".utf8))
             let report = try await connection.call("incident.import.commit", ["importId": .string(importID)])
             let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             if connection.client.json { return print(compact(report)) }
 
             let imported = report["imported"]?.intValue ?? 0
