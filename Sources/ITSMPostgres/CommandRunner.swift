@@ -7,9 +7,13 @@ struct CommandRunner: Sendable {
     var runAsUser: String?
 
     func run(_ executable: String, _ arguments: [String]) async throws -> Command.Output {
-        guard let runAsUser else { return try await Command.run(executable, arguments) }
-        return try await Command.run("/usr/bin/setpriv", [
-            "--reuid=\(runAsUser)", "--regid=\(runAsUser)", "--init-groups", "--", executable,
-        ] + arguments)
+        let line = commandLine(executable, arguments)
+        return try await Command.run(line[0], Array(line.dropFirst()))
+    }
+
+    /// The program and arguments that run `executable` as `runAsUser`.
+    func commandLine(_ executable: String, _ arguments: [String]) -> [String] {
+        guard let runAsUser else { return [executable] + arguments }
+        return ["/usr/bin/setpriv", "--reuid=\(runAsUser)", "--regid=\(runAsUser)", "--init-groups", "--", executable] + arguments
     }
 }

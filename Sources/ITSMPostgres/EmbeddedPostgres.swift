@@ -100,13 +100,21 @@ public struct EmbeddedPostgres: Sendable {
     /// Stops the server: `fast` lets it finish cleanly, `immediate` is for throwaway clusters.
     public func stop(immediate: Bool = false) async throws {
         guard case .running = try await status() else { return }
-        let output = try await runner.run(binaries.pgCtl, [
-            "stop", "-D", dataDirectory, "-m", immediate ? "immediate" : "fast", "-w", "-t", "60", "-s",
-        ])
+        let output = try await runner.run(binaries.pgCtl, stopArguments(immediate: immediate))
         guard output.status.isSuccess else {
             throw EmbeddedPostgresError("could not stop PostgreSQL in \(dataDirectory): \(output.text.trimmed)")
         }
         logger.info("embedded PostgreSQL stopped", metadata: ["itsm.postgres.dir": "\(directory)"])
+    }
+
+    /// The command that stops the server, as the right OS user, for callers that cannot
+    /// await `stop()` (an exit handler).
+    public func stopCommandLine(immediate: Bool) -> [String] {
+        runner.commandLine(binaries.pgCtl, stopArguments(immediate: immediate))
+    }
+
+    private func stopArguments(immediate: Bool) -> [String] {
+        ["stop", "-D", dataDirectory, "-m", immediate ? "immediate" : "fast", "-w", "-t", "60", "-s"]
     }
 
     /// Creates `name` unless it exists.

@@ -92,12 +92,8 @@ enum ThrowawayClusterCleanup {
     private static let installHook: Void = { atexit { ThrowawayClusterCleanup.runAll() } }()
 
     static func register(_ cluster: EmbeddedPostgres) {
-        var stop = [cluster.binaries.pgCtl, "stop", "-D", cluster.dataDirectory, "-m", "immediate", "-w", "-s"]
-        if geteuid() == 0 {
-            stop = ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"] + stop
-        }
         _ = installHook
-        commands.withLock { $0.append((stop, cluster.directory)) }
+        commands.withLock { $0.append((cluster.stopCommandLine(immediate: true), cluster.directory)) }
     }
 
     /// At exit no task can be awaited, so this spawns and waits synchronously.
