@@ -119,7 +119,7 @@ struct ImportReader {
     }
 
     /// The record for `cells`, or a reason in words.
-    func read(_ cells: [String]) -> Result<ImportedRow, ImportRejection.Reason> {
+    func read(_ cells: [String]) -> Result<ImportedRow, ImportReason> {
         func value(_ field: String) -> String? {
             guard let position = index[field], position < cells.count else { return nil }
             let text = cells[position].trimmingCharacters(in: .whitespacesAndNewlines)
@@ -167,7 +167,7 @@ struct ImportReader {
     }
 
     /// `high`, `2 - Medium`, or a number on the chosen scale.
-    func level(_ text: String?) -> Result<Level, ImportRejection.Reason> {
+    func level(_ text: String?) -> Result<Level, ImportReason> {
         guard let text else { return .success(.medium) }
         let words = text.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber })
         if let word = words.first(where: { Int($0) == nil }) {
@@ -191,7 +191,7 @@ struct ImportReader {
         }
     }
 
-    func status(_ text: String?) -> Result<IncidentStatus, ImportRejection.Reason> {
+    func status(_ text: String?) -> Result<IncidentStatus, ImportReason> {
         guard let text else { return .success(.new) }
         let key = text.lowercased().replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_")
         switch key {
@@ -238,7 +238,6 @@ struct ImportReader {
 
 /// A row that was not imported, and why.
 public struct ImportRejection: Sendable, Hashable, Codable {
-    public typealias Reason = ImportReason
     /// The row's number in the file, counting the header as row 1.
     public var row: Int
     public var reason: String
