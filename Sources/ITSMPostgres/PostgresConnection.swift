@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import ITSMSystem
 import Logging
+import Synchronization
 
 /// One connection to PostgreSQL through libpq.
 ///
@@ -23,6 +24,9 @@ public final class PostgresConnection: @unchecked Sendable {
     private var isClosed = false
     private var cancelHandle: OpaquePointer?
     private let cancelLock = NSLock()
+    /// libpq's status after the last call, recorded on the queue so the pool can read it
+    /// without another hop there.
+    private let usable = Atomic<Bool>(true)
     public let logger: Logger
 
     private init(handle: OpaquePointer, queue: DispatchQueue, logger: Logger) {
@@ -97,13 +101,12 @@ public final class PostgresConnection: @unchecked Sendable {
         try await onQueue { _ = try self.executeScriptBlocking(script) }
     }
 
-    /// False once the connection is closed or libpq has seen it break.
-    public func isUsable() async -> Bool {
-        (try? await onQueue { !self.isClosed && PQstatus(self.handle) == CONNECTION_OK }) ?? false
-    }
+    /// False once the connection is closed or libpq saw it break in the last call.
+    public var isUsable: Bool { usable.load(ordering: .acquiring) }
 
     /// Closes the connection; later calls fail with `connectionClosed`.
     public func close() {
+        usable.store(false, ordering: .releasing)
         queue.async {
             guard !self.isClosed else { return }
             self.isClosed = true
@@ -147,6 +150,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Copies a result into Swift values and clears it, or turns it into an error.
     private func consume(_ result: OpaquePointer?, statement: String) throws -> PostgresRows {
+        defer { usable.store(PQstatus(handle) == CONNECTION_OK, ordering: .releasing) }
         guard let result else {
             var error = PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
             error.query = statement

@@ -95,8 +95,8 @@ public actor PostgresPool {
         }
     }
 
-    private func release(_ connection: PostgresConnection) async {
-        let usable = await connection.isUsable()
+    private func release(_ connection: PostgresConnection) {
+        let usable = connection.isUsable
         guard usable, !isClosed else {
             connection.close()
             openCount -= 1
