@@ -20,6 +20,7 @@ public struct Configuration: Sendable, Hashable {
     public var http = HTTPAddress(host: "127.0.0.1", port: 8080)
     /// `nil` runs the embedded cluster.
     public var databaseURL: String?
+    /// Every listed process, enabled or not; `enabled: false` keeps an entry's settings for later.
     public var plugins: [PluginSpec] = [PluginSpec(name: "incident")]
     public var heartbeat: Duration = .seconds(5)
     public var requestTimeout: Duration = .seconds(30)
@@ -29,6 +30,16 @@ public struct Configuration: Sendable, Hashable {
     public var eventRetention: Duration = .seconds(30 * 24 * 3600)
 
     public init() {}
+
+    /// The processes to run.
+    public var enabledPlugins: [PluginSpec] { plugins.filter(\.enabled) }
+
+    /// Processes this installation knows of but does not run: the built-ins not listed, and the
+    /// entries marked `enabled: false`. A call to one of them gets an error saying how to enable it.
+    public var disabledPlugins: [String] {
+        let enabled = Set(enabledPlugins.map(\.name))
+        return Set(plugins.map(\.name)).union(PluginSpec.builtInNames).subtracting(enabled).sorted()
+    }
 
     public struct HTTPAddress: Sendable, Hashable, CustomStringConvertible {
         public var host: String
@@ -126,11 +137,14 @@ public struct PluginSpec: Sendable, Hashable {
     /// Passed to the plugin as `initialize.config`.
     public var config: JSONValue?
     public var environment: [String: String] = [:]
+    /// `false` keeps the entry (command, config) without running it.
+    public var enabled = true
 
-    public init(name: String, command: [String]? = nil, config: JSONValue? = nil) {
+    public init(name: String, command: [String]? = nil, config: JSONValue? = nil, enabled: Bool = true) {
         self.name = name
         self.command = command
         self.config = config
+        self.enabled = enabled
     }
 
     init(yaml: Any, index: Int) throws {
@@ -138,9 +152,9 @@ public struct PluginSpec: Sendable, Hashable {
         if let name = yaml as? String {
             self.init(name: name)
         } else if let mapping = yaml as? [String: Any] {
-            let known: Set = ["name", "command", "config", "env"]
+            let known: Set = ["name", "command", "config", "env", "enabled"]
             if let unknown = mapping.keys.first(where: { !known.contains($0) }) {
-                throw CoordinatorError("\(place): unknown key '\(unknown)'; known keys: command, config, env, name")
+                throw CoordinatorError("\(place): unknown key '\(unknown)'; known keys: command, config, enabled, env, name")
             }
             guard let name = mapping["name"] as? String else { throw CoordinatorError("\(place): needs a name") }
             self.init(name: name)
@@ -155,6 +169,10 @@ public struct PluginSpec: Sendable, Hashable {
                 if self.command?.isEmpty == true { throw CoordinatorError("\(place).command: must not be empty") }
             }
             if let config = mapping["config"] { self.config = try JSONValue(yaml: config) }
+            if let enabled = mapping["enabled"] {
+                guard let flag = enabled as? Bool else { throw CoordinatorError("\(place).enabled: must be true or false") }
+                self.enabled = flag
+            }
             if let env = mapping["env"] {
                 guard let env = env as? [String: Any] else { throw CoordinatorError("\(place).env: must be a mapping") }
                 environment = try env.mapValues { try Configuration.string($0, "\(place).env") }

@@ -4,6 +4,7 @@ import ITSMPostgres
 import ITSMProtocol
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import Synchronization
 
 /// The coordinator: supervises the enabled plugins, routes requests to them, relays events,
@@ -15,11 +16,14 @@ import Synchronization
 /// ```
 public struct Coordinator: Sendable {
     public let configuration: Configuration
+    /// Read again on reload (SIGHUP or `POST /api/v1/plugins/reload`); missing means the defaults.
+    public let configurationFile: String?
     public let databaseURL: String
     public let logger: Logger
 
-    public init(configuration: Configuration, databaseURL: String, logger: Logger) {
+    public init(configuration: Configuration, configurationFile: String? = nil, databaseURL: String, logger: Logger) {
         self.configuration = configuration
+        self.configurationFile = configurationFile
         self.databaseURL = databaseURL
         self.logger = logger
     }
@@ -47,37 +51,35 @@ public struct Coordinator: Sendable {
         settings.maxLineBytes = configuration.maxLineBytes
         settings.builtInDirectory = Self.executableDirectory()
 
-        // The router and relay need the supervisors and the supervisors call back into them:
-        // the callbacks go through this box, filled in right after.
-        let links = Links()
+        let router = MethodRouter()
+        let supervisorSettings = settings
+        var relaySettings = EventRelay.Settings()
+        relaySettings.retention = configuration.eventRetention
+        let relay = EventRelay(pool: pool, router: router, settings: relaySettings, logger: logger)
         let logger = self.logger
-        let supervisors = configuration.plugins.map { spec in
+        let fleet = PluginFleet(router: router, logger: logger) { spec in
             PluginSupervisor(
-                spec: spec, settings: settings, logger: logger,
+                spec: spec, settings: supervisorSettings, logger: logger,
                 onPluginRequest: { plugin, request in
-                    guard !request.method.hasPrefix("$/"), let router = links.router else {
-                        throw ResponseError.methodNotFound(request.method)
-                    }
+                    guard !request.method.hasPrefix("$/") else { throw ResponseError.methodNotFound(request.method) }
                     var meta = request.meta ?? RequestMeta()
                     meta.actor = "plugin:\(plugin)"
                     return try await router.call(request.method, params: request.params, meta: meta)
                 },
                 onReady: { plugin, manifest in
-                    links.router?.register(plugin: plugin, manifest: manifest)
+                    router.register(plugin: plugin, manifest: manifest)
                     do {
-                        try await links.relay?.registerSubscriptions(subscriber: plugin, eventTypes: manifest.subscribes)
+                        try await relay.registerSubscriptions(subscriber: plugin, eventTypes: manifest.subscribes)
                     } catch {
                         logger.error("cannot record subscriptions", metadata: ["itsm.plugin": "\(plugin)", "itsm.error": "\(error)"])
                     }
                 })
         }
-        let router = MethodRouter(supervisors: supervisors)
-        var relaySettings = EventRelay.Settings()
-        relaySettings.retention = configuration.eventRetention
-        let relay = EventRelay(pool: pool, router: router, settings: relaySettings, logger: logger)
-        links.set(router: router, relay: relay)
+        await fleet.apply(configuration)
+        let reload = Reloader(fleet: fleet, file: configurationFile, running: configuration, logger: logger)
 
-        let api = HTTPAPI(router: router, tokens: tokens, pool: pool, maxBodyBytes: configuration.maxRequestBodyBytes, logger: logger)
+        let api = HTTPAPI(router: router, tokens: tokens, pool: pool, reload: reload.callAsFunction,
+                          maxBodyBytes: configuration.maxRequestBodyBytes, logger: logger)
         let runtimeFile = Self.runtimeFile(dataDirectory: configuration.dataDirectory)
         let application = Application(
             router: api.makeRouter(),
@@ -93,7 +95,7 @@ public struct Coordinator: Sendable {
 
         let group = ServiceGroup(configuration: .init(
             services: [
-                .init(service: PluginsService(supervisors: supervisors)),
+                .init(service: PluginsService(fleet: fleet, reload: reload)),
                 .init(service: RelayService(relay: relay)),
                 .init(service: application),
             ],
@@ -111,29 +113,57 @@ public struct Coordinator: Sendable {
     }
 }
 
-/// Late-bound references between the supervisors and what they call back.
-private final class Links: Sendable {
-    private let references = Mutex<(router: MethodRouter?, relay: EventRelay?)>((nil, nil))
-    var router: MethodRouter? { references.withLock { $0.router } }
-    var relay: EventRelay? { references.withLock { $0.relay } }
-    func set(router: MethodRouter, relay: EventRelay) { references.withLock { $0 = (router, relay) } }
+/// Reads the configuration file again and applies its plugin list.
+struct Reloader: Sendable {
+    let fleet: PluginFleet
+    let file: String?
+    /// What the coordinator started with: settings other than plugins apply only at start.
+    let running: Configuration
+    let logger: Logger
+
+    func callAsFunction() async throws(ResponseError) -> PluginFleet.Changes {
+        var next = Configuration()
+        if let file, FileManager.default.fileExists(atPath: file) {
+            do {
+                next = try Configuration.load(path: file)
+            } catch {
+                logger.error("reload refused: the configuration does not load", metadata: ["itsm.error": "\(error)"])
+                throw ResponseError(code: .invalidParams, kind: "config.invalid",
+                                    message: "the configuration was not reloaded: \(error)")
+            }
+        }
+        var changes = await fleet.apply(next)
+        changes.restartRequired = [
+            ("database", next.databaseURL != running.databaseURL && next.databaseURL != nil),
+            ("heartbeatMs", next.heartbeat != running.heartbeat),
+            ("requestTimeoutMs", next.requestTimeout != running.requestTimeout),
+            ("maxLineBytes", next.maxLineBytes != running.maxLineBytes),
+            ("eventRetentionDays", next.eventRetention != running.eventRetention),
+        ].filter(\.1).map(\.0)
+        return changes
+    }
 }
 
-/// Runs every supervisor; on graceful shutdown stops the plugins before returning.
+/// Runs the plugins; reloads on SIGHUP; on graceful shutdown stops the plugins before returning.
 struct PluginsService: Service {
-    let supervisors: [PluginSupervisor]
+    let fleet: PluginFleet
+    let reload: Reloader
 
     func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         await withDiscardingTaskGroup { group in
-            for supervisor in supervisors {
-                group.addTask { await supervisor.run() }
+            group.addTask {
+                for await _ in hangups {
+                    reload.logger.notice("SIGHUP: reloading the plugin list")
+                    _ = try? await reload()
+                }
             }
             group.addTask {
                 try? await gracefulShutdown()
-                await withDiscardingTaskGroup { stopping in
-                    for supervisor in supervisors { stopping.addTask { await supervisor.stop() } }
-                }
+                await fleet.stopAll()
             }
+            await fleet.run()
+            group.cancelAll()
         }
     }
 }

@@ -84,6 +84,16 @@ public final class RunningCoordinator: Sendable {
         throw TestHarnessError("itsm serve was not ready within \(readyTimeout) (\(lastProblem)); log:\n\(Self.read(logFile))")
     }
 
+    /// The itsm.yaml it was started with; reload reads it again.
+    public var configFile: String { directory + "/itsm.yaml" }
+
+    /// Runs the `itsm` CLI against this coordinator and its configuration file.
+    public func cli(_ arguments: [String], token: String? = nil) async throws -> Command.Output {
+        try await Command.run(try Binaries.path("itsm"), arguments + [
+            "--config", configFile, "--url", baseURL.absoluteString, "--token", token ?? self.token,
+        ])
+    }
+
     /// `POST /api/v1/rpc/<method>` with the admin token (or `token`).
     public func call(_ method: String, _ params: [String: Any] = [:], token: String? = nil,
                      headers: [String: String] = [:]) async throws -> (status: Int, body: [String: Any]) {

@@ -164,9 +164,8 @@ import Testing
         let database = try await TestPostgres.makeDatabase(label: "e2etokens")
         let coordinator = try await RunningCoordinator.start(databaseURL: database.conninfo)
         defer { coordinator.remove() }
-        let itsm = try Binaries.path("itsm")
         func cli(_ arguments: [String], token: String? = nil) async throws -> Command.Output {
-            try await Command.run(itsm, arguments + ["--url", coordinator.baseURL.absoluteString, "--token", token ?? coordinator.token])
+            try await coordinator.cli(arguments, token: token)
         }
         let created = try await cli(["token", "create", "alice", "--permission", "incident.read", "--permission", "tokens.write"])
         #expect(created.status == .exited(0))

@@ -13,6 +13,8 @@ struct HTTPAPI: Sendable {
     let router: MethodRouter
     let tokens: TokenStore
     let pool: PostgresPool
+    /// Applies the configuration file's plugin list again.
+    let reload: @Sendable () async throws(ResponseError) -> PluginFleet.Changes
     let maxBodyBytes: Int
     let logger: Logger
 
@@ -72,7 +74,16 @@ struct HTTPAPI: Sendable {
             await authorized(request, permission: "plugins.read") { _ in
                 var statuses: [PluginStatus] = []
                 for supervisor in router.allSupervisors { statuses.append(await supervisor.snapshot) }
+                statuses += router.disabledProcesses.map(PluginStatus.disabled)
                 return .success(try JSONValue(encoding: statuses.sorted { $0.name < $1.name }))
+            }
+        }
+        routes.post("api/v1/plugins/reload") { request, _ in
+            await authorized(request, permission: "plugins.write") { principal in
+                logger.notice("plugin reload requested", metadata: ["itsm.token.name": "\(principal.name)"])
+                let changes: PluginFleet.Changes
+                do { changes = try await reload() } catch let error as ResponseError { return .failure(error) }
+                return .success(try JSONValue(encoding: changes))
             }
         }
         routes.get("api/v1/methods") { request, _ in

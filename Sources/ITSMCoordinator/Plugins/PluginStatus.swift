@@ -11,6 +11,8 @@ public struct PluginStatus: Sendable, Hashable, Codable {
         /// Crashed too often; not restarted until the coordinator restarts.
         case failed
         case stopped
+        /// Known (a built-in, or listed with `enabled: false`) but not run.
+        case disabled
     }
 
     public var name: String
@@ -22,4 +24,10 @@ public struct PluginStatus: Sendable, Hashable, Codable {
     public var subscribes: [String]
     /// Why it last stopped or failed, for the operator.
     public var lastError: String?
+}
+
+extension PluginStatus {
+    static func disabled(_ name: String) -> PluginStatus {
+        PluginStatus(name: name, state: .disabled, pid: nil, restarts: 0, version: nil, methods: [], subscribes: [], lastError: nil)
+    }
 }

@@ -23,7 +23,7 @@ struct Migrate: AsyncParsableCommand {
             print("itsm: schema at version \(report.currentVersion) (\(report.applied.count) applied now)")
             var environment = ProcessInfo.processInfo.environment
             environment["ITSM_DATABASE_URL"] = database.url
-            for plugin in configuration.plugins {
+            for plugin in configuration.enabledPlugins {
                 let command = plugin.resolvedCommand(builtInDirectory: Coordinator.executableDirectory())
                 let output = try await Command.run(command[0], Array(command.dropFirst()) + ["migrate"], environment: environment)
                 if output.status.isSuccess {

@@ -3,32 +3,105 @@ import Foundation
 import ITSMCoordinator
 import ITSMProtocol
 
+/// `itsm plugins ...`: which processes run, and switching them on and off.
 struct Plugins: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the enabled plugins: state, pid, restarts, methods.")
+    static let configuration = CommandConfiguration(
+        abstract: "List, enable and disable processes, and apply itsm.yaml to a running coordinator.",
+        subcommands: [List.self, Enable.self, Disable.self, Reload.self],
+        defaultSubcommand: List.self)
 
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var client: ClientOptions
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Each process: state, pid, restarts, methods (disabled ones too).")
 
-    func run() async throws {
-        let configuration = try global.loadConfiguration()
-        let api = try APIClient(options: client, configuration: configuration)
-        let result: JSONValue
-        do {
-            result = try await api.send("GET", path: "api/v1/plugins")
-        } catch let error as ResponseError {
-            throw report(error)
+        @OptionGroup var api: APIConnection
+
+        func run() async throws {
+            let result = try await api.send("GET", "api/v1/plugins", nil)
+            if api.client.json {
+                print(compact(result))
+                return
+            }
+            let statuses = try result.decode([PluginStatus].self)
+            var rows = [["NAME", "STATE", "PID", "RESTARTS", "VERSION", "METHODS", "LAST ERROR"]]
+            for status in statuses {
+                rows.append([status.name, status.state.rawValue, status.pid.map(String.init) ?? "-", String(status.restarts),
+                             status.version ?? "-", String(status.methods.count), status.lastError ?? ""])
+            }
+            print(table(rows))
         }
-        if client.json {
-            print(compact(result))
-            return
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enable a process in itsm.yaml (a built-in is added to the list if missing).",
+            discussion: "Only the plugins: list is edited; comments and the rest stay as they are. Apply with --reload or 'itsm plugins reload'.")
+
+        @Argument(help: "The process: incident, problem, capacity, supplier, improvement, or a listed custom plugin.") var name: String
+        @Flag(help: "Apply the change to the running coordinator right away.") var reload = false
+        @OptionGroup var api: APIConnection
+
+        func run() async throws {
+            try await switchProcess(name, enabled: true, reload: reload, api: api)
         }
-        let statuses = try result.decode([PluginStatus].self)
-        var rows = [["NAME", "STATE", "PID", "RESTARTS", "VERSION", "METHODS", "LAST ERROR"]]
-        for status in statuses {
-            rows.append([status.name, status.state.rawValue, status.pid.map(String.init) ?? "-", String(status.restarts),
-                         status.version ?? "-", String(status.methods.count), status.lastError ?? ""])
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Disable a process in itsm.yaml; its data stays in its schema untouched.",
+            discussion: "A custom plugin's entry keeps its command and config (enabled: false). Apply with --reload or 'itsm plugins reload'.")
+
+        @Argument(help: "The process to disable.") var name: String
+        @Flag(help: "Apply the change to the running coordinator right away.") var reload = false
+        @OptionGroup var api: APIConnection
+
+        func run() async throws {
+            try await switchProcess(name, enabled: false, reload: reload, api: api)
         }
-        print(table(rows))
+    }
+
+    struct Reload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the running coordinator start, stop and restart plugins to match itsm.yaml.",
+            discussion: "The same as sending the coordinator SIGHUP. Plugins whose entry did not change keep serving.")
+
+        @OptionGroup var api: APIConnection
+
+        func run() async throws {
+            try await reloadCoordinator(api: api)
+        }
+    }
+}
+
+private func switchProcess(_ name: String, enabled: Bool, reload: Bool, api: APIConnection) async throws {
+    let file = api.global.configurationFile
+    let changed: Bool
+    do {
+        changed = try ConfigurationEditor.setEnabled(enabled, plugin: name, file: file)
+    } catch let error as CoordinatorError {
+        throw ValidationError(error.description)
+    }
+    let verb = enabled ? "enabled" : "disabled"
+    print(changed ? "\(name): \(verb) in \(file)" : "\(name): already \(verb) in \(file)")
+    if reload {
+        try await reloadCoordinator(api: api)
+    } else if changed {
+        print("apply it with: itsm plugins reload")
+    }
+}
+
+private func reloadCoordinator(api: APIConnection) async throws {
+    let result = try await api.send("POST", "api/v1/plugins/reload", nil)
+    if api.client.json {
+        print(compact(result))
+        return
+    }
+    let changes = try result.decode(PluginFleet.Changes.self)
+    for (label, names) in [("started", changes.started), ("stopped", changes.stopped), ("restarted", changes.restarted),
+                           ("unchanged", changes.unchanged)] where !names.isEmpty {
+        print("\(label): \(names.joined(separator: ", "))")
+    }
+    if !changes.restartRequired.isEmpty {
+        print("note: \(changes.restartRequired.joined(separator: ", ")) changed too; those apply when the coordinator restarts")
     }
 }
 

@@ -25,7 +25,8 @@ struct Serve: AsyncParsableCommand {
         defer { lock.release() }
 
         let database = try await DatabaseSetup.prepare(configuration, logger: logger)
-        let coordinator = Coordinator(configuration: configuration, databaseURL: database.url, logger: logger)
+        let coordinator = Coordinator(configuration: configuration, configurationFile: global.configurationFile,
+                                      databaseURL: database.url, logger: logger)
         var failure: (any Error)?
         do {
             try await coordinator.run()

@@ -14,13 +14,16 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    /// The configuration file, absolute: `--config`, else `./itsm.yaml` (which may not exist yet).
+    var configurationFile: String {
+        URL(fileURLWithPath: config ?? "itsm.yaml").standardizedFileURL.path
+    }
+
     /// The configuration file merged with the command line, paths made absolute.
     func loadConfiguration() throws -> Configuration {
         var configuration: Configuration
-        if let config {
-            configuration = try Configuration.load(path: config)
-        } else if FileManager.default.fileExists(atPath: "itsm.yaml") {
-            configuration = try Configuration.load(path: "itsm.yaml")
+        if config != nil || FileManager.default.fileExists(atPath: configurationFile) {
+            configuration = try Configuration.load(path: configurationFile)
         } else {
             configuration = Configuration()
         }

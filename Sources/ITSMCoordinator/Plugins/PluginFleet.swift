@@ -1,0 +1,86 @@
+import ITSMProtocol
+import Logging
+
+/// The set of running plugins. `apply` brings it in line with a (re)loaded configuration:
+/// new processes start, removed or disabled ones stop after finishing their requests, changed
+/// ones restart, and the others are not touched, so their callers notice nothing.
+public actor PluginFleet {
+    /// What a reload did, for the operator.
+    public struct Changes: Sendable, Codable, Equatable {
+        public var started: [String] = []
+        public var stopped: [String] = []
+        public var restarted: [String] = []
+        public var unchanged: [String] = []
+        /// Settings that changed in the file but take effect only when the coordinator restarts.
+        public var restartRequired: [String] = []
+    }
+
+    private let router: MethodRouter
+    private let makeSupervisor: @Sendable (PluginSpec) -> PluginSupervisor
+    private let logger: Logger
+    private var specs: [String: PluginSpec] = [:]
+    private let launches = AsyncStream<PluginSupervisor>.makeStream()
+    private var isStopping = false
+
+    public init(router: MethodRouter, logger: Logger, makeSupervisor: @escaping @Sendable (PluginSpec) -> PluginSupervisor) {
+        self.router = router
+        self.logger = logger
+        self.makeSupervisor = makeSupervisor
+    }
+
+    /// Runs every launched supervisor until `stopAll()`.
+    public nonisolated func run() async {
+        await withDiscardingTaskGroup { group in
+            for await supervisor in launches.stream {
+                group.addTask { await supervisor.run() }
+            }
+        }
+    }
+
+    /// Starts, stops and restarts plugins to match `configuration`.
+    @discardableResult
+    public func apply(_ configuration: Configuration) async -> Changes {
+        guard !isStopping else { return Changes() }
+        var changes = Changes()
+        let wanted = Dictionary(uniqueKeysWithValues: configuration.enabledPlugins.map { ($0.name, $0) })
+        var stopping: [PluginSupervisor] = []
+        for (name, spec) in specs.sorted(by: { $0.key < $1.key }) {
+            if let next = wanted[name], next == spec {
+                changes.unchanged.append(name)
+                continue
+            }
+            if let supervisor = router.supervisor(named: name) { stopping.append(supervisor) }
+            router.remove(plugin: name)
+            specs[name] = nil
+            if wanted[name] != nil { changes.restarted.append(name) } else { changes.stopped.append(name) }
+        }
+        router.markDisabled(configuration.disabledPlugins)
+        // Stopped side by side: each finishes the requests it has, then exits.
+        await withDiscardingTaskGroup { group in
+            for supervisor in stopping { group.addTask { await supervisor.stop() } }
+        }
+        for (name, spec) in wanted.sorted(by: { $0.key < $1.key }) where specs[name] == nil {
+            specs[name] = spec
+            let supervisor = makeSupervisor(spec)
+            router.add(supervisor)
+            launches.continuation.yield(supervisor)
+            if !changes.restarted.contains(name) { changes.started.append(name) }
+        }
+        if !(changes.started + changes.stopped + changes.restarted).isEmpty {
+            logger.notice("plugins changed", metadata: [
+                "itsm.started": "\(changes.started)", "itsm.stopped": "\(changes.stopped)", "itsm.restarted": "\(changes.restarted)",
+            ])
+        }
+        return changes
+    }
+
+    /// Stops every plugin and ends `run()`.
+    public func stopAll() async {
+        isStopping = true
+        let supervisors = router.allSupervisors
+        await withDiscardingTaskGroup { group in
+            for supervisor in supervisors { group.addTask { await supervisor.stop() } }
+        }
+        launches.continuation.finish()
+    }
+}
