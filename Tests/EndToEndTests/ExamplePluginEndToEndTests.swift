@@ -8,6 +8,9 @@ import Testing
     static let helloPython = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../Examples/hello-python/plugin.py").standardizedFileURL.path
 
+    static let changePython = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../Examples/change-python/plugin.py").standardizedFileURL.path
+
     @Test func pythonExamplePassesEveryRuleAndServesThroughTheAPI() async throws {
         let check = try await Command.run(try Binaries.path("itsm"), ["plugin", "check", "--", "python3", Self.helloPython])
         #expect(check.status == .exited(0), "\(check.text)")
@@ -27,6 +30,61 @@ import Testing
         #expect(try await coordinator.call("hello.greet", ["name": ""]).status == 400)
         #expect(try await coordinator.call("incident.create", ["title": "still here"]).status == 200)
         #expect(coordinator.log.contains("hello ready"))
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    /// The change-request example: its own schema, methods, events both ways, and a call to
+    /// the incident process through the coordinator.
+    @Test func pythonChangeProcessWorksWithTheIncidentProcess() async throws {
+        let check = try await Command.run(try Binaries.path("itsm"), ["plugin", "check", "--", "python3", Self.changePython])
+        #expect(check.status == .exited(0), "\(check.text)")
+
+        let database = try await TestPostgres.makeDatabase(label: "e2echange")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins:
+              - incident
+              - name: change
+                command: [python3, \(Self.changePython)]
+            """, databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+
+        let (status, change) = try await coordinator.call("change.create", ["title": "Patch the mail relay", "risk": "low"])
+        #expect(status == 200, "\(change)")
+        let number = try #require(change["number"] as? String)
+        #expect(number.hasPrefix("CHG-") && change["status"] as? String == "draft")
+        let skipped = try await coordinator.call("change.transition", ["number": number, "to": "implemented"])
+        #expect(skipped.status == 422 || skipped.status == 409 || skipped.status == 400, "\(skipped)")
+        #expect(PluginManagementEndToEndTests.kind(skipped.body) == "change.invalid_transition")
+        for step in ["submitted", "approved", "implemented"] {
+            #expect(try await coordinator.call("change.transition", ["number": number, "to": step]).status == 200)
+        }
+        let history = try await coordinator.call("change.get", ["number": number]).body["history"] as? [[String: Any]]
+        #expect(history?.compactMap { $0["new_value"] as? String } == ["draft", "submitted", "approved", "implemented"])
+
+        // A change names an incident: checked through the incident process.
+        let unknown = try await coordinator.call("change.create", ["title": "Fix it", "incident": "INC-999999"])
+        #expect(unknown.status == 400 && "\(unknown.body)".contains("INC-999999 does not exist"))
+        let incident = try await coordinator.call("incident.create", ["title": "Mail down for everyone", "impact": "high", "urgency": "high"])
+        let incidentNumber = try #require(incident.body["number"] as? String, "\(incident)")
+        let linked = try await coordinator.call("change.create", ["title": "Replace relay", "incident": incidentNumber])
+        #expect(linked.status == 200, "\(linked)")
+
+        // Declaring it major makes the change process open one emergency change, by event.
+        #expect(try await coordinator.call("incident.declare_major", ["number": incidentNumber, "reason": "all staff"]).status == 200)
+        var emergencies: [[String: Any]] = []
+        #expect(try await coordinator.waitUntil {
+            let items = try await coordinator.call("change.list", ["status": "draft"]).body["items"] as? [[String: Any]] ?? []
+            emergencies = items.filter { $0["kind"] as? String == "emergency" }
+            return !emergencies.isEmpty
+        })
+        #expect(emergencies.count == 1)
+        #expect(emergencies.first?["incident"] as? String == incidentNumber)
+
+        // Without the incident process, a change naming an incident says which process is missing.
+        #expect(try await coordinator.cli(["plugins", "disable", "incident", "--reload"]).status == .exited(0))
+        let orphan = try await coordinator.call("change.create", ["title": "Later", "incident": incidentNumber])
+        #expect(orphan.status == 503 && PluginManagementEndToEndTests.kind(orphan.body) == "plugin.disabled", "\(orphan)")
+        #expect(try await coordinator.call("change.list").status == 200)
         #expect(await coordinator.stop() == .exited(0))
     }
 }
