@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "itsm", targets: ["itsm"]),
         .executable(name: "itsm-incident", targets: ["itsm-incident"]),
         .library(name: "ITSMProtocol", targets: ["ITSMProtocol"]),
+        .library(name: "ITSMPostgres", targets: ["ITSMPostgres"]),
         .library(name: "ITSMPluginKit", targets: ["ITSMPluginKit"]),
         .library(name: "ITSMTesting", targets: ["ITSMTesting"]),
     ],

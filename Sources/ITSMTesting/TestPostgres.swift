@@ -33,6 +33,16 @@ public enum TestPostgres {
         return Database(name: name, conninfo: server.conninfo(name))
     }
 
+    /// A fresh database as a plugin finds it after `initialize`: the coordinator's `itsm` schema
+    /// (outbox, inbox) and the plugin's own migrations applied.
+    public static func makeMigratedPool(label: String, schema: String, migrations: [Migration]) async throws -> PostgresPool {
+        let database = try await makeDatabase(label: label)
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+        try await Migrator(schema: schema, migrations: migrations, logger: logger).migrate(pool)
+        return pool
+    }
+
     /// The throwaway cluster itself, for tests that need to stop or restart PostgreSQL; `nil`
     /// when tests run against `ITSM_TEST_DATABASE_URL`.
     public static func embeddedCluster() async throws -> EmbeddedPostgres? {

@@ -11,10 +11,7 @@ let logger = Logger(label: "itsm.test.incident")
 
 /// A migrated database with the core and incident schemas.
 func makeIncidentDatabase(_ label: String) async throws -> PluginDatabase {
-    let database = try await TestPostgres.makeDatabase(label: label)
-    let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
-    try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
-    try await Migrator(schema: IncidentSchema.name, migrations: IncidentSchema.migrations, logger: logger).migrate(pool)
+    let pool = try await TestPostgres.makeMigratedPool(label: label, schema: IncidentSchema.name, migrations: IncidentSchema.migrations)
     return PluginDatabase(pool: pool, source: "incident")
 }
 

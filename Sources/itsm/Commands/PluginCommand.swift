@@ -9,7 +9,7 @@ struct PluginCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugin",
         abstract: "Tools for plugin authors.",
-        subcommands: [Check.self])
+        subcommands: [Check.self, PluginNew.self])
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,0 +1,3 @@
+import FacilitiesProcess
+
+await FacilitiesPlugin.make().run()
