@@ -114,5 +114,18 @@ import Testing
         #expect(failed == ["quiet before handshake", "invalid JSON", "line limit", "version negotiation"])
         let quiet = outcomes.first { $0["rule"] as? String == "quiet before handshake" }
         #expect((quiet?["detail"] as? String)?.contains("this is not a protocol message") == true)
+
+        // Never answers ping and crashes on a method: each reported with what happened.
+        environment["FIXTURE_NO_PING"] = "1"
+        environment["FIXTURE_CRASH_ON_UNKNOWN"] = "1"
+        let worse = try await Command.run(itsm, ["plugin", "check", "--json", "--", "python3", CoordinatorEndToEndTests.fixturePlugin],
+                                          environment: environment)
+        #expect(worse.status == .exited(1))
+        let details = Dictionary(
+            ((try? JSONSerialization.jsonObject(with: Data(worse.text.utf8)) as? [[String: Any]]) ?? [])
+                .map { ($0["rule"] as? String ?? "", ($0["passed"] as? Bool ?? true, $0["detail"] as? String ?? "")) }) { $1 }
+        #expect(details["ping"]?.0 == false && details["ping"]?.1.contains("no answer to $/ping") == true, "\(worse.text)")
+        #expect(details["unknown method"]?.0 == false
+                && details["unknown method"]?.1.contains("exited (exit code 3) instead of answering") == true, "\(worse.text)")
     }
 }

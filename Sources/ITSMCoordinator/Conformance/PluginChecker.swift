@@ -86,14 +86,14 @@ public struct PluginChecker: Sendable {
         probe.send(#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#)
 
         let ping = await probe.request(2, ProtocolMethod.ping, nil)
-        record("ping", ping == .success(.object([:])), ping.map(Self.describe) ?? "no answer to $/ping within 5 s")
+        record("ping", ping == .success(.object([:])), ping.map(Self.describe) ?? probe.noAnswer(to: "$/ping"))
 
         let unknown = await probe.request(3, "conformance.no_such_method", .object([:]))
         if case .failure(let error)? = unknown {
             record("unknown method", error.code == .methodNotFound, "answered \(error.code), expected -32601")
             record("error shape", error.kind != nil, error.kind.map { "data.kind is \($0)" } ?? "error without data.kind")
         } else {
-            record("unknown method", false, unknown.map(Self.describe) ?? "no answer within 5 s")
+            record("unknown method", false, unknown.map(Self.describe) ?? probe.noAnswer(to: "an unknown method"))
             record("error shape", false, "no error to inspect")
         }
 
@@ -223,6 +223,12 @@ private final class Probe: Sendable {
     func closeInput() { writer.close() }
 
     /// Sends a request and waits for the response with its id.
+    /// Why a request got no answer: the plugin died, or it is silent.
+    func noAnswer(to what: String) -> String {
+        if let status = process.status { return "the plugin exited (\(status)) instead of answering \(what)\(stderrExcerpt)" }
+        return "no answer to \(what) within 5 s"
+    }
+
     func request(_ id: Int64, _ method: String, _ params: JSONValue?, timeout: Duration = .seconds(5)) async
         -> Result<JSONValue, ResponseError>?
     {

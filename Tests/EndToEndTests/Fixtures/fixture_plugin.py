@@ -84,7 +84,8 @@ def handle(message):
     elif method == "shutdown":
         respond(request_id, {})
     elif method == "$/ping":
-        respond(request_id, {})
+        if os.environ.get("FIXTURE_NO_PING") != "1":
+            respond(request_id, {})
     elif not state["initialized"]:
         respond(request_id, error={"code": -32002, "message": "not initialized"})
     elif method == "$/event":
@@ -109,6 +110,8 @@ def handle(message):
         # Calls another process's method through the coordinator.
         answer = call_coordinator("incident.list", {"limit": 1})
         respond(request_id, {"total": answer.get("result", {}).get("total")})
+    elif os.environ.get("FIXTURE_CRASH_ON_UNKNOWN") == "1":
+        os._exit(3)
     else:
         respond(request_id, error={"code": -32601, "message": "unknown method " + method,
                                    "data": {"kind": "protocol.method_not_found", "retryable": False}})
