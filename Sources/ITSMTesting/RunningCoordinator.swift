@@ -144,8 +144,12 @@ public final class RunningCoordinator: Sendable {
 
     public var log: String { Self.read(logFile) }
 
-    /// Removes the directory; call after `stop()`.
-    public func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    /// Removes the directory; call after `stop()`. A coordinator still running (a test that
+    /// failed before stopping it) is killed, and its plugins exit when their stdin closes.
+    public func remove() {
+        if process.status == nil { process.signal(SIGKILL) }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
 
     private static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 }
