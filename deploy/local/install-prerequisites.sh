@@ -2,7 +2,7 @@
 # Installs what itsm needs beyond the Swift toolchain, if it is missing:
 #   - libpq-dev: the PostgreSQL client library and headers the build links against
 #   - postgresql: the server programs (initdb, pg_ctl, postgres) for the embedded cluster and tests
-#   - python3: only the end-to-end tests' fixture plugin uses it
+#   - python3 and psql: the example Python plugins and the end-to-end tests' fixture plugin
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
 
@@ -14,6 +14,7 @@ for dir in "${ITSM_POSTGRES_BINDIR:-}" "$(pg_config --bindir 2>/dev/null || true
 done
 $have_server || missing+=(postgresql)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     missing+=(postgresql) # creates the postgres OS user the server runs as when we are root
 fi
