@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "itsm", targets: ["itsm"]),
         .executable(name: "itsm-incident", targets: ["itsm-incident"]),
+        .executable(name: "itsm-problem", targets: ["itsm-problem"]),
         .library(name: "ITSMProtocol", targets: ["ITSMProtocol"]),
         .library(name: "ITSMPostgres", targets: ["ITSMPostgres"]),
         .library(name: "ITSMPluginKit", targets: ["ITSMPluginKit"]),
@@ -104,6 +105,7 @@ let package = Package(
                 // Not imported: listed so `swift run itsm` also builds the built-in plugins,
                 // which the coordinator starts from the same directory.
                 "itsm-incident",
+                "itsm-problem",
                 "ITSMCoordinator",
                 "ITSMPostgres",
                 "ITSMProtocol",
@@ -123,6 +125,19 @@ let package = Package(
             name: "itsm-incident",
             dependencies: ["IncidentProcess"],
             path: "Plugins/Incident/Main",
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "ProblemProcess",
+            dependencies: ["ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            path: "Plugins/Problem/ProblemProcess",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "itsm-problem",
+            dependencies: ["ProblemProcess"],
+            path: "Plugins/Problem/Main",
             swiftSettings: swiftSettings
         ),
 
@@ -156,6 +171,11 @@ let package = Package(
         .testTarget(
             name: "IncidentProcessTests",
             dependencies: ["IncidentProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProblemProcessTests",
+            dependencies: ["ProblemProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -30,6 +30,10 @@ public struct JobContext: Sendable {
 /// What an event handler gets: the transaction that also records the event as processed.
 public struct EventContext: Sendable {
     public let transaction: PluginTransaction
+    /// For reads outside the event's transaction; changes belong in `transaction`.
+    public let database: PluginDatabase
+    /// The plugin's `config:` section of itsm.yaml.
+    public let config: JSONValue
     public let logger: Logger
     let coordinator: CoordinatorLink
 

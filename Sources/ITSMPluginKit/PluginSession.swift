@@ -102,7 +102,7 @@ final class PluginSession: Sendable {
         }
         do {
             if request.method == ProtocolMethod.event {
-                return try await deliver(request.params, database: runtime.database)
+                return try await deliver(request.params, runtime: runtime)
             }
             guard let handler = plugin.handler(for: request.method) else {
                 throw ResponseError.methodNotFound(request.method)
@@ -157,7 +157,8 @@ final class PluginSession: Sendable {
 
     /// `$/event`: runs the subscriber's handler once per event id, in one transaction with the
     /// record that it ran.
-    private func deliver(_ params: JSONValue?, database: PluginDatabase) async throws -> JSONValue {
+    private func deliver(_ params: JSONValue?, runtime: Runtime) async throws -> JSONValue {
+        let database = runtime.database
         let event = try Plugin.decodeParams(EventParams.self, from: params)
         guard let handler = plugin.eventHandler(for: event.type) else { return ["handled": false] }
         guard let eventID = UUID(uuidString: event.id) else { throw ResponseError.invalidParams("event id must be a UUID") }
@@ -167,8 +168,8 @@ final class PluginSession: Sendable {
                 ON CONFLICT DO NOTHING RETURNING event_id
                 """)
             guard !fresh.isEmpty else { return false }
-            try await handler(event, EventContext(transaction: transaction, logger: logger,
-                                                  coordinator: CoordinatorLink(connection: connection)))
+            try await handler(event, EventContext(transaction: transaction, database: database, config: runtime.config,
+                                                  logger: logger, coordinator: CoordinatorLink(connection: connection)))
             return true
         }
         return ["handled": .bool(handled)]

@@ -1,0 +1,3 @@
+import ProblemProcess
+
+await ProblemPlugin.make().run()

@@ -1,0 +1,237 @@
+import Foundation
+import ITSMProtocol
+
+/// `problem.create` params.
+public struct CreateProblem: Sendable, Hashable, Codable {
+    public var title: String
+    public var description: String?
+    public var services: [String]?
+    public var configurationItems: [String]?
+    public var category: String?
+    /// 1 (high) to 3 (low); 2 when left out.
+    public var impact: Int?
+    public var urgency: Int?
+    public var owner: String?
+
+    public init(title: String, description: String? = nil, services: [String]? = nil, configurationItems: [String]? = nil,
+                category: String? = nil, impact: Int? = nil, urgency: Int? = nil, owner: String? = nil) {
+        self.title = title
+        self.description = description
+        self.services = services
+        self.configurationItems = configurationItems
+        self.category = category
+        self.impact = impact
+        self.urgency = urgency
+        self.owner = owner
+    }
+}
+
+/// A problem by number, e.g. `PRB-000001`.
+public struct ProblemKey: Sendable, Hashable, Codable {
+    public var number: String
+    public init(number: String) { self.number = number }
+}
+
+/// `problem.get` params.
+public struct GetProblem: Sendable, Hashable, Codable {
+    public var number: String
+    public var history: Bool?
+    public init(number: String, history: Bool? = nil) {
+        self.number = number
+        self.history = history
+    }
+}
+
+/// `problem.update` params: only what is given changes.
+public struct UpdateProblem: Sendable, Hashable, Codable {
+    public var number: String
+    public var title: String?
+    public var description: String?
+    public var services: [String]?
+    public var configurationItems: [String]?
+    public var category: String?
+    public var impact: Int?
+    public var urgency: Int?
+    public var owner: String?
+    /// The change that fixes it, e.g. `CHG-000042`.
+    public var fix: String?
+
+    public init(number: String, title: String? = nil, description: String? = nil, services: [String]? = nil,
+                configurationItems: [String]? = nil, category: String? = nil, impact: Int? = nil, urgency: Int? = nil,
+                owner: String? = nil, fix: String? = nil) {
+        self.number = number
+        self.title = title
+        self.description = description
+        self.services = services
+        self.configurationItems = configurationItems
+        self.category = category
+        self.impact = impact
+        self.urgency = urgency
+        self.owner = owner
+        self.fix = fix
+    }
+}
+
+/// `problem.transition` params.
+public struct TransitionProblem: Sendable, Hashable, Codable {
+    public var number: String
+    public var to: ProblemStatus
+    /// Why; required to close a problem that was never resolved (e.g. a rejected proposal).
+    public var note: String?
+    public init(number: String, to: ProblemStatus, note: String? = nil) {
+        self.number = number
+        self.to = to
+        self.note = note
+    }
+}
+
+/// `problem.rca` params: the root cause analysis.
+public struct RecordRootCause: Sendable, Hashable, Codable {
+    public var number: String
+    public var method: String
+    public var findings: String
+    public var category: String?
+    public init(number: String, method: String, findings: String, category: String? = nil) {
+        self.number = number
+        self.method = method
+        self.findings = findings
+        self.category = category
+    }
+}
+
+/// `problem.link` / `problem.unlink` params.
+public struct LinkProblemIncident: Sendable, Hashable, Codable {
+    public var number: String
+    /// The incident's number, e.g. `INC-000042`.
+    public var incident: String
+    public init(number: String, incident: String) {
+        self.number = number
+        self.incident = incident
+    }
+}
+
+/// `problem.list` params.
+public struct ListProblems: Sendable, Hashable, Codable {
+    public var status: ProblemStatus?
+    public var owner: String?
+    public var major: Bool?
+    public var limit: Int?
+    public var offset: Int?
+    public init(status: ProblemStatus? = nil, owner: String? = nil, major: Bool? = nil, limit: Int? = nil, offset: Int? = nil) {
+        self.status = status
+        self.owner = owner
+        self.major = major
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+public struct ProblemList: Sendable, Hashable, Codable {
+    public var items: [Problem]
+    public var total: Int
+}
+
+/// `problem.review` params: the review a major problem needs before it closes.
+public struct ReviewProblem: Sendable, Hashable, Codable {
+    public var number: String
+    public var summary: String
+    public var lessons: String?
+    public var actions: [String]?
+    public init(number: String, summary: String, lessons: String? = nil, actions: [String]? = nil) {
+        self.number = number
+        self.summary = summary
+        self.lessons = lessons
+        self.actions = actions
+    }
+}
+
+public struct ProblemReview: Sendable, Hashable, Codable {
+    public var reviewedBy: String
+    public var reviewedAt: Date
+    public var summary: String
+    public var lessons: String
+    public var actions: [String]
+}
+
+/// What `problem.get` answers.
+public struct ProblemDetail: Sendable, Hashable, Codable {
+    public var problem: Problem
+    public var incidents: [LinkedIncident]
+    public var impact: BusinessImpact
+    public var knownError: KnownError?
+    public var review: ProblemReview?
+    /// For a resolved or closed problem: did the incidents stop?
+    public var recurrence: Recurrence?
+    public var history: [HistoryEntry]?
+}
+
+public struct HistoryEntry: Sendable, Hashable, Codable {
+    public var at: Date
+    public var actor: String
+    public var field: String
+    public var oldValue: String?
+    public var newValue: String?
+}
+
+/// `knownerror.publish` params.
+public struct PublishKnownError: Sendable, Hashable, Codable {
+    public var problem: String
+    public var symptoms: String
+    public var workaround: String
+    /// Defaults to the problem's title and its root cause findings.
+    public var title: String?
+    public var rootCause: String?
+    public init(problem: String, symptoms: String, workaround: String, title: String? = nil, rootCause: String? = nil) {
+        self.problem = problem
+        self.symptoms = symptoms
+        self.workaround = workaround
+        self.title = title
+        self.rootCause = rootCause
+    }
+}
+
+/// `knownerror.search` params.
+public struct SearchKnownErrors: Sendable, Hashable, Codable {
+    public var text: String
+    public var limit: Int?
+    public init(text: String, limit: Int? = nil) {
+        self.text = text
+        self.limit = limit
+    }
+}
+
+public struct KnownErrorList: Sendable, Hashable, Codable {
+    public var items: [KnownError]
+}
+
+/// `problem.detect` answers: the proposals made or extended.
+public struct DetectionResult: Sendable, Hashable, Codable {
+    public struct Finding: Sendable, Hashable, Codable {
+        public var problem: String
+        public var rule: String
+        /// `proposed`: a new proposal; `linked`: the incident joined an existing one.
+        public var action: String
+        public var incidents: [String]
+    }
+
+    public var findings: [Finding]
+}
+
+/// `problem.stats` params and answer: figures for a period, for reviews and KPIs.
+public struct ProblemStatsParams: Sendable, Hashable, Codable {
+    public var from: Date?
+    public var to: Date?
+}
+
+public struct ProblemStats: Sendable, Hashable, Codable {
+    public var from: Date
+    public var to: Date
+    public var created: Int
+    public var proposed: Int
+    public var resolved: Int
+    public var knownErrorsPublished: Int
+    public var openByStatus: [String: Int]
+    public var majorOpen: Int
+    /// Mean time from creation to resolution of the problems resolved in the period.
+    public var meanHoursToResolve: Double?
+}

@@ -1,0 +1,118 @@
+import Foundation
+import ITSMPluginKit
+import ITSMProtocol
+
+/// The problem management process: its methods, events and schema.
+public enum ProblemPlugin {
+    public static let version = "0.1.0"
+
+    /// Incident events that change what this process knows of an incident.
+    static let incidentEvents = [
+        "incident.created", "incident.updated", "incident.assigned", "incident.status_changed", "incident.resolved",
+        "incident.closed", "incident.reopened", "incident.major_declared",
+    ]
+
+    public static func make() -> Plugin {
+        var plugin = Plugin(name: "problem", version: version, schema: ProblemSchema.name, migrations: ProblemSchema.migrations)
+        plugin.publishes = [
+            "problem.created", "problem.updated", "problem.status_changed", "problem.resolved", "problem.proposed",
+            "problem.major_declared", "problem.known_error_published", "problem.incident_linked", "problem.incident_unlinked",
+        ]
+
+        plugin.method("problem.create", permission: "problem.write",
+                      description: "Record a problem: title, description, services, configurationItems, category, impact, urgency, owner") {
+            (params: CreateProblem, context) in
+            try await store(context).create(params, actor: context.actor)
+        }
+        plugin.method("problem.get", permission: "problem.read", idempotent: true,
+                      description: "A problem with its incidents, business impact, known error, review, recurrence and history") {
+            (params: GetProblem, context) in
+            try await store(context).get(params)
+        }
+        plugin.method("problem.list", permission: "problem.read", idempotent: true,
+                      description: "Problems, newest first, by status, owner or major") { (params: ListProblems, context) in
+            try await store(context).list(params)
+        }
+        plugin.method("problem.update", permission: "problem.write",
+                      description: "Change fields; fix names the change that fixes it") { (params: UpdateProblem, context) in
+            try await store(context).update(params, actor: context.actor)
+        }
+        plugin.method("problem.transition", permission: "problem.write",
+                      description: "Move along proposed, new, under_investigation, known_error, resolved, closed") {
+            (params: TransitionProblem, context) in
+            try await store(context).transition(params, actor: context.actor)
+        }
+        plugin.method("problem.rca", permission: "problem.write",
+                      description: "Record the root cause analysis: method, findings, category") { (params: RecordRootCause, context) in
+            try await store(context).recordRootCause(params, actor: context.actor)
+        }
+        plugin.method("problem.link", permission: "problem.write",
+                      description: "Link an incident (checked with the incident process)") { (params: LinkProblemIncident, context) in
+            try await store(context).link(params, actor: context.actor) { number throws(ResponseError) in
+                try await context.call("incident.get", params: ["number": .string(number)])
+            }
+        }
+        plugin.method("problem.unlink", permission: "problem.write",
+                      description: "Unlink an incident") { (params: LinkProblemIncident, context) in
+            try await store(context).unlink(params, actor: context.actor)
+        }
+        plugin.method("problem.review", permission: "problem.write",
+                      description: "Record the review a major problem needs before it closes") { (params: ReviewProblem, context) in
+            try await store(context).review(params, actor: context.actor)
+        }
+        plugin.method("problem.detect", permission: "problem.write",
+                      description: "Look for recurring incidents within the detection window now") { (_: NoParams, context) in
+            try await store(context).detectRecent(actor: context.actor)
+        }
+        plugin.method("problem.stats", permission: "problem.read", idempotent: true,
+                      description: "Figures for a period: created, proposed, resolved, known errors, open by status") {
+            (params: ProblemStatsParams, context) in
+            try await store(context).stats(params)
+        }
+        plugin.method("knownerror.publish", permission: "problem.write",
+                      description: "Publish a problem's known error: symptoms, root cause, workaround") {
+            (params: PublishKnownError, context) in
+            try await store(context).publishKnownError(params, actor: context.actor)
+        }
+        plugin.method("knownerror.get", permission: "problem.read", idempotent: true,
+                      description: "One known error by number") { (params: KnownErrorKey, context) in
+            try await store(context).knownError(number: params.number)
+        }
+        plugin.method("knownerror.search", permission: "problem.read", idempotent: true,
+                      description: "Known errors matching a description of symptoms, most relevant first") {
+            (params: SearchKnownErrors, context) in
+            try await store(context).searchKnownErrors(params)
+        }
+
+        // Keep the incident projection current; look for recurrence when an incident appears
+        // or its CI, service or category changes.
+        for type in incidentEvents {
+            plugin.subscribe(type) { event, context in
+                let store = ProblemStore(database: context.database, settings: try ProblemSettings(config: context.config))
+                guard let findings = try await store.observe(
+                    context.transaction, incident: event.data["incident"] ?? event.data,
+                    detect: type == "incident.created" || type == "incident.updated") else {
+                    context.logger.warning("incident event without id or number; ignored", metadata: ["itsm.event.id": "\(event.id)"])
+                    return
+                }
+                for finding in findings {
+                    context.logger.notice("recurring incidents", metadata: [
+                        "itsm.problem": "\(finding.problem)", "itsm.rule": "\(finding.rule)", "itsm.action": "\(finding.action)",
+                    ])
+                }
+            }
+        }
+        return plugin
+    }
+
+    static func store(_ context: MethodContext) throws -> ProblemStore {
+        ProblemStore(database: context.database, settings: try ProblemSettings(config: context.config))
+    }
+}
+
+public struct NoParams: Sendable, Codable {}
+
+/// A known error by number, e.g. `KE-000001`.
+public struct KnownErrorKey: Sendable, Hashable, Codable {
+    public var number: String
+}
