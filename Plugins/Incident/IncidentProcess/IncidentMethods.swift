@@ -64,6 +64,8 @@ public struct IncidentDetail: Sendable, Hashable, Codable {
     /// For a major incident: the records grouped under it, and its review.
     public var children: [String]?
     public var review: Review?
+    /// The workaround of the known error attached to it, from the problem process.
+    public var workaround: Workaround?
 }
 
 /// `incident.list` params: filters, newest first, paged by offset.

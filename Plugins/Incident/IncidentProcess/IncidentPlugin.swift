@@ -100,6 +100,20 @@ public enum IncidentPlugin {
         }
         // Several instances may scan at once: each warning and breach is claimed in the
         // database and published by exactly one of them.
+        // The problem process publishes known errors and links: keep this side in step.
+        plugin.subscribe("problem.known_error_published") { event, context in
+            let knownError = try event.data.decode(PublishedKnownError.self)
+            try await IncidentSettings(config: context.config).store(context.database)
+                .learn(knownError, in: context.transaction)
+        }
+        plugin.subscribe("problem.incident_linked") { event, context in
+            try await IncidentSettings(config: context.config).store(context.database)
+                .recordProblemLink(event.data, linked: true, in: context.transaction)
+        }
+        plugin.subscribe("problem.incident_unlinked") { event, context in
+            try await IncidentSettings(config: context.config).store(context.database)
+                .recordProblemLink(event.data, linked: false, in: context.transaction)
+        }
         plugin.every(.seconds(slaScanSeconds), name: "sla-scan") { context in
             try await IncidentSettings(config: context.config).store(context.database).scanServiceLevels()
         }
@@ -127,6 +141,7 @@ public enum IncidentPlugin {
 ///       reopenWindowHours: 168
 ///       majorIncidentPriority: P1        # records at P1 become major incidents automatically
 ///       escalateOnWarning: {kind: functional, toGroup: service-desk-tier2}
+///       knownErrorSimilarity: 0.6        # title similarity that attaches a known error's workaround
 /// ```
 public struct IncidentSettings: Sendable {
     public var matrix = PriorityMatrix.itil
@@ -134,10 +149,13 @@ public struct IncidentSettings: Sendable {
     public var majorPriority: Priority?
     public var escalationOnWarning: EscalateIncident.Kind?
     public var escalationGroup: String?
+    /// How similar (0 to 1) a title must be to a known error's title and symptoms to get its workaround.
+    public var knownErrorSimilarity = 0.6
 
     public func store(_ database: PluginDatabase) -> IncidentStore {
         IncidentStore(database: database, matrix: matrix, lifecycle: lifecycle, majorPriority: majorPriority,
-                      escalationOnWarning: escalationOnWarning, escalationGroup: escalationGroup)
+                      escalationOnWarning: escalationOnWarning, escalationGroup: escalationGroup,
+                      knownErrorSimilarity: knownErrorSimilarity)
     }
 
     public init(config: JSONValue) throws {
@@ -159,6 +177,12 @@ public struct IncidentSettings: Sendable {
                 throw ResponseError.business(kind: "incident.bad_config", message: "config.majorIncidentPriority must be P1 ... P5")
             }
             majorPriority = priority
+        }
+        if let similarity = config["knownErrorSimilarity"] {
+            guard let value = similarity.doubleValue, value > 0, value <= 1 else {
+                throw ResponseError.business(kind: "incident.bad_config", message: "config.knownErrorSimilarity must be between 0 and 1")
+            }
+            knownErrorSimilarity = value
         }
         if let escalation = config["escalateOnWarning"] {
             guard let kind = escalation["kind"].flatMap({ try? $0.decode(EscalateIncident.Kind.self) }),

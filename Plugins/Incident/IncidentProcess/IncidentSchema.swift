@@ -186,5 +186,23 @@ public enum IncidentSchema {
             CREATE INDEX incident_by_updated ON incident.incident (updated_at, number);
             CREATE INDEX incident_by_priority ON incident.incident (priority, number);
             """),
+        Migration(version: 8, name: "known errors learned from the problem process", sql: """
+            CREATE EXTENSION IF NOT EXISTS pg_trgm;
+            -- A copy of each published known error, from problem.known_error_published events,
+            -- so matching at create time needs no call to another process.
+            CREATE TABLE incident.known_error (
+                number text PRIMARY KEY,
+                problem text NOT NULL,
+                title text NOT NULL,
+                symptoms text NOT NULL,
+                workaround text NOT NULL,
+                services text[] NOT NULL DEFAULT '{}',
+                cis text[] NOT NULL DEFAULT '{}',
+                category text,
+                published_at timestamptz NOT NULL
+            );
+            CREATE INDEX incident_open_title_trgm ON incident.incident USING gin (title gin_trgm_ops)
+                WHERE status NOT IN ('resolved', 'closed', 'cancelled');
+            """),
     ]
 }

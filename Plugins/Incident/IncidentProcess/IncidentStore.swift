@@ -14,9 +14,13 @@ public struct IncidentStore: Sendable {
     /// What to do when an SLA warning is raised; `nil`: nothing beyond the event.
     public let escalationOnWarning: EscalateIncident.Kind?
     public let escalationGroup: String?
+    /// Title similarity that attaches a known error's workaround (pg_trgm word similarity).
+    public let knownErrorSimilarity: Double
 
     public init(database: PluginDatabase, matrix: PriorityMatrix = .itil, lifecycle: Lifecycle = Lifecycle(),
-                majorPriority: Priority? = nil, escalationOnWarning: EscalateIncident.Kind? = nil, escalationGroup: String? = nil) {
+                majorPriority: Priority? = nil, escalationOnWarning: EscalateIncident.Kind? = nil, escalationGroup: String? = nil,
+                knownErrorSimilarity: Double = 0.6) {
+        self.knownErrorSimilarity = knownErrorSimilarity
         self.database = database
         self.matrix = matrix
         self.lifecycle = lifecycle
@@ -57,7 +61,7 @@ public struct IncidentStore: Sendable {
                         \(params.assignee), \(idempotencyKey), \(actor), \(now), \(now))
                     RETURNING \(unsafeSQL: Incident.columns)
                     """).single()
-                let incident = try Incident(row: row)
+                var incident = try Incident(row: row)
                 let initial: [(String, String?)] = [
                     ("number", number), ("type", type.rawValue), ("title", title), ("status", status.rawValue),
                     ("impact", impact.description), ("urgency", urgency.description), ("priority", priority.description),
@@ -72,6 +76,7 @@ public struct IncidentStore: Sendable {
                         """)
                 }
                 try await refreshClocks(tx, for: incident, now: incident.createdAt)
+                incident = try await suggestKnownError(tx, for: incident, actor: actor, now: now)
                 try await tx.publish("incident.created", subject: incident.id.uuidString.lowercased(), data: incident)
                 if let reason = majorCriterion(priority) {
                     return try await apply(tx, id: incident.id, number: nil, actor: actor, now: now) { current in
@@ -108,7 +113,7 @@ public struct IncidentStore: Sendable {
         }
         guard params.history == true else {
             return IncidentDetail(incident: incident, history: nil, comments: comments, serviceLevels: serviceLevels,
-                                  children: children, review: review)
+                                  children: children, review: review, workaround: try await workaround(for: incident))
         }
         let history = try await database.query("""
             SELECT at, actor, field, old_value, new_value FROM incident.history
@@ -119,7 +124,7 @@ public struct IncidentStore: Sendable {
                          newValue: try row.decode(String?.self, "new_value"))
         }
         return IncidentDetail(incident: incident, history: history, comments: comments, serviceLevels: serviceLevels,
-                              children: children, review: review)
+                              children: children, review: review, workaround: try await workaround(for: incident))
     }
 
     public func list(_ params: ListIncidents) async throws -> IncidentPage {
