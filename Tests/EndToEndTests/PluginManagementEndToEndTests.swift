@@ -11,8 +11,7 @@ import Testing
         let coordinator = try await RunningCoordinator.start(configuration: """
             plugins:
               - incident
-              - name: hello
-                command: [python3, \(ExamplePluginEndToEndTests.helloPython)]
+              - problem
             """, databaseURL: database.conninfo)
         defer { coordinator.remove() }
 
@@ -28,25 +27,30 @@ import Testing
         }
 
         // A process that is not enabled at all says how to enable it.
-        let notEnabled = try await coordinator.call("problem.get", ["number": "PRB-1"])
+        let notEnabled = try await coordinator.call("capacity.forecast", ["metric": "disk"])
         #expect(notEnabled.status == 503)
         #expect(notEnabled.body["error"].flatMap { ($0 as? [String: Any])?["message"] as? String }?
-            .contains("itsm plugins enable problem") == true)
+            .contains("itsm plugins enable capacity") == true)
 
-        let disabled = try await coordinator.cli(["plugins", "disable", "hello", "--reload"])
+        let before = try await coordinator.call("problem.create", ["title": "Kept while disabled"])
+        #expect(before.status == 200)
+        let disabled = try await coordinator.cli(["plugins", "disable", "problem", "--reload"])
         #expect(disabled.status == .exited(0), "\(disabled.text)")
-        #expect(disabled.text.contains("stopped: hello") && disabled.text.contains("unchanged: incident"))
-        let refused = try await coordinator.call("hello.greet", ["name": "desk"])
+        #expect(disabled.text.contains("stopped: problem") && disabled.text.contains("unchanged: incident"))
+        let refused = try await coordinator.call("problem.list")
         #expect(refused.status == 503)
         #expect(Self.kind(refused.body) == "plugin.disabled")
-        #expect((try await coordinator.plugins())["hello"]?["state"] as? String == "disabled")
-        #expect(try String(contentsOfFile: coordinator.configFile, encoding: .utf8).contains("enabled: false"))
+        #expect("\(refused.body)".contains("itsm plugins enable problem"))
+        #expect((try await coordinator.plugins())["problem"]?["state"] as? String == "disabled")
+        #expect(try String(contentsOfFile: coordinator.configFile, encoding: .utf8).contains("{name: problem, enabled: false}"))
 
-        // Enabled again in the file, applied by SIGHUP this time.
-        let enabled = try await coordinator.cli(["plugins", "enable", "hello"])
+        // Enabled again in the file, applied by SIGHUP this time; its data is still there.
+        let enabled = try await coordinator.cli(["plugins", "enable", "problem"])
         #expect(enabled.status == .exited(0), "\(enabled.text)")
         coordinator.process.signal(SIGHUP)
-        #expect(try await coordinator.waitUntil { try await coordinator.call("hello.greet", ["name": "desk"]).status == 200 })
+        #expect(try await coordinator.waitUntil { try await coordinator.call("problem.list").status == 200 })
+        let kept = try await coordinator.call("problem.get", ["number": before.body["number"] as? String ?? ""])
+        #expect((kept.body["problem"] as? [String: Any])?["title"] as? String == "Kept while disabled")
 
         // A broken file is refused and changes nothing.
         let good = try String(contentsOfFile: coordinator.configFile, encoding: .utf8)
@@ -54,7 +58,7 @@ import Testing
         let (status, body) = try await coordinator.request("POST", "api/v1/plugins/reload", token: coordinator.token)
         #expect(status == 400)
         #expect(String(decoding: body, as: UTF8.self).contains("unknown key 'plugns'"))
-        #expect(try await coordinator.call("hello.greet", ["name": "desk"]).status == 200)
+        #expect(try await coordinator.call("problem.list").status == 200)
 
         stop.store(true, ordering: .relaxed)
         let (created, failed) = try await traffic.value

@@ -100,9 +100,11 @@ import Testing
 
     @Test func conformanceCheckPassesTheBuiltInPluginAndPinpointsABrokenOne() async throws {
         let itsm = try Binaries.path("itsm")
-        let good = try await Command.run(itsm, ["plugin", "check", "--", try Binaries.path("itsm-incident")])
-        #expect(good.status == .exited(0), "\(good.text)")
-        #expect(good.text.contains("all 14 rules pass"))
+        for builtIn in ["itsm-incident", "itsm-problem"] {
+            let good = try await Command.run(itsm, ["plugin", "check", "--", try Binaries.path(builtIn)])
+            #expect(good.status == .exited(0), "\(builtIn): \(good.text)")
+            #expect(good.text.contains("all 14 rules pass"), "\(builtIn)")
+        }
 
         var environment = ProcessInfo.processInfo.environment
         environment["FIXTURE_GARBAGE_FIRST"] = "1"

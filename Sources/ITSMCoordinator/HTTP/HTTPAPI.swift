@@ -42,6 +42,28 @@ struct HTTPAPI: Sendable {
         routes.patch("api/v1/incidents/:key") { request, context in
             await rpc(request, method: "incident.update", params: .object(Self.recordKey(context.parameters.get("key") ?? "")))
         }
+        routes.post("api/v1/problems") { request, _ in
+            await rpc(request, method: "problem.create")
+        }
+        routes.get("api/v1/problems") { request, _ in
+            await rpc(request, method: "problem.list", params: Self.listParams(request.uri.queryParameters))
+        }
+        routes.get("api/v1/problems/:number") { request, context in
+            var params: [String: JSONValue] = ["number": .string(context.parameters.get("number") ?? "")]
+            if request.uri.queryParameters["history"] == "true" { params["history"] = .bool(true) }
+            return await rpc(request, method: "problem.get", params: .object(params))
+        }
+        routes.patch("api/v1/problems/:number") { request, context in
+            await rpc(request, method: "problem.update", params: ["number": .string(context.parameters.get("number") ?? "")])
+        }
+        routes.get("api/v1/knownerrors") { request, _ in
+            var params = Self.listParams(request.uri.queryParameters).objectValue ?? [:]
+            if let query = params.removeValue(forKey: "q") { params["text"] = query }
+            return await rpc(request, method: "knownerror.search", params: .object(params))
+        }
+        routes.get("api/v1/knownerrors/:number") { request, context in
+            await rpc(request, method: "knownerror.get", params: ["number": .string(context.parameters.get("number") ?? "")])
+        }
         routes.post("api/v1/tokens") { request, _ in
             await authorized(request, permission: "tokens.write") { grantor in
                 guard let body = try? await request.body.collect(upTo: 64 * 1024), let params = try? JSONValue.parse(body.readableBytesView),
@@ -101,11 +123,11 @@ struct HTTPAPI: Sendable {
         UUID(uuidString: key) != nil ? ["id": .string(key)] : ["number": .string(key)]
     }
 
-    /// Query parameters as list params: whole numbers become numbers.
+    /// Query parameters as list params: whole numbers become numbers, true and false booleans.
     static func listParams(_ query: some Sequence<(key: Substring, value: Substring)>) -> JSONValue {
         var params: [String: JSONValue] = [:]
         for (key, value) in query {
-            params[String(key)] = Int64(value).map(JSONValue.int) ?? .string(String(value))
+            params[String(key)] = Int64(value).map(JSONValue.int) ?? (value == "true" || value == "false" ? .bool(value == "true") : .string(String(value)))
         }
         return .object(params)
     }

@@ -25,7 +25,7 @@ struct IncidentCommand: AsyncParsableCommand {
             ("Type", "type"), ("Caller", "caller"), ("Service", "service"), ("Configuration item", "configurationItem"),
             ("Category", "category"), ("Impact", "impact"), ("Urgency", "urgency"), ("Group", "assignmentGroup"),
             ("Assignee", "assignee"), ("Supplier", "supplier"), ("Resolution", "resolutionCode"),
-            ("Resolution notes", "resolutionNotes"), ("Created", "createdAt"), ("Resolved", "resolvedAt"), ("Closed", "closedAt"),
+            ("Resolution notes", "resolutionNotes"), ("Problem", "problem"), ("Known error", "knownError"), ("Created", "createdAt"), ("Resolved", "resolvedAt"), ("Closed", "closedAt"),
         ]
         for (label, name) in details where record[name] != nil && record[name] != .null {
             lines.append("  \(label.padding(toLength: 19, withPad: " ", startingAt: 0)) \(field(name))")
@@ -101,6 +101,10 @@ struct IncidentCommand: AsyncParsableCommand {
             let detail = try await connection.call("incident.get", params)
             guard !connection.client.json, let incident = detail["incident"] else { return print(compact(detail)) }
             print(IncidentCommand.describe(incident))
+            if let workaround = detail["workaround"], workaround != .null {
+                print("\nWorkaround (\(workaround["knownError"]?.stringValue ?? ""), \(workaround["problem"]?.stringValue ?? ""))")
+                print("  \(workaround["workaround"]?.stringValue ?? "")")
+            }
             let clocks = detail["serviceLevels"]?.arrayValue ?? []
             if !clocks.isEmpty {
                 print("\nService levels")

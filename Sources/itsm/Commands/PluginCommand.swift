@@ -31,28 +31,12 @@ struct PluginCommand: AsyncParsableCommand {
         func run() async throws {
             var logger = Logger(label: "itsm.plugin-check")
             logger.logLevel = .warning
-            var cluster: EmbeddedPostgres?
-            let url: String
-            if let database {
-                url = database
-            } else {
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-check-\(UUID().uuidString.prefix(8))").path
-                let throwaway = try EmbeddedPostgres(directory: directory, durability: .throwaway, logger: logger)
-                try await throwaway.start()
-                cluster = throwaway
-                url = throwaway.conninfo()
-            }
-            let outcomes: [PluginChecker.Outcome]
-            do {
+            let outcomes = try await ThrowawayDatabase.with(url: database, logger: logger) { url in
                 let pool = PostgresPool(conninfo: url, maximumConnections: 1, logger: logger)
                 try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
                 await pool.close()
-                outcomes = await PluginChecker(command: command, databaseURL: url).run()
-            } catch {
-                await removeThrowaway(cluster)
-                throw error
+                return await PluginChecker(command: command, databaseURL: url).run()
             }
-            await removeThrowaway(cluster)
 
             if json {
                 let data = try JSONEncoder().encode(outcomes)
@@ -65,12 +49,6 @@ struct PluginCommand: AsyncParsableCommand {
                 print(failed == 0 ? "\nall \(outcomes.count) rules pass" : "\n\(failed) of \(outcomes.count) rules fail")
             }
             if outcomes.contains(where: { !$0.passed }) { throw ExitStatus.refused }
-        }
-
-        private func removeThrowaway(_ cluster: EmbeddedPostgres?) async {
-            guard let cluster else { return }
-            try? await cluster.stop(immediate: true)
-            try? FileManager.default.removeItem(atPath: cluster.directory)
         }
     }
 }
