@@ -106,6 +106,8 @@ let package = Package(
                 // which the coordinator starts from the same directory.
                 "itsm-incident",
                 "itsm-problem",
+                "ProblemProcess",
+                "ITSMPluginKit",
                 "ITSMCoordinator",
                 "ITSMPostgres",
                 "ITSMProtocol",

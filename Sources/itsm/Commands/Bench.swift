@@ -9,7 +9,7 @@ import Logging
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed: the plugin protocol's round trip, or whole requests through a running coordinator.",
-        subcommands: [ProtocolRoundTrip.self, RPC.self, SampleCSV.self])
+        subcommands: [ProtocolRoundTrip.self, RPC.self, SampleCSV.self, Detection.self])
 
     /// Writes a synthetic ServiceNow-style export, to measure `itsm incident import` with.
     struct SampleCSV: ParsableCommand {
