@@ -66,6 +66,15 @@ import Testing
         #expect(search.text.hasPrefix("KE-000001"), "\(search.text)")
         let (status, found) = try await coordinator.request("GET", "api/v1/knownerrors?q=paper%20jam", token: coordinator.token)
         #expect(status == 200 && String(decoding: found, as: UTF8.self).contains("KE-000001"))
+
+        // Linked by hand, checked with the incident process; a missing incident is refused.
+        let other = try await coordinator.call("problem.create", ["title": "Badge readers reject valid cards"]).body
+        let otherNumber = try #require(other["number"] as? String)
+        let badge = try await coordinator.call("incident.create", ["title": "Badge not accepted at main door"]).body
+        let linked = try await coordinator.cli(["problem", "link", otherNumber, badge["number"] as? String ?? ""])
+        #expect(linked.status == .exited(0) && linked.text.contains("1 incidents linked"), "\(linked.text)")
+        let missing = try await coordinator.cli(["problem", "link", otherNumber, "INC-999999"])
+        #expect(missing.status == .exited(1) && missing.text.contains("no incident INC-999999"), "\(missing.text)")
         #expect(await coordinator.stop() == .exited(0))
     }
 

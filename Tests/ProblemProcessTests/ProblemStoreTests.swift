@@ -15,7 +15,7 @@ func makeProblemStore(_ label: String, settings: ProblemSettings = ProblemSettin
 /// An incident as the incident process publishes it.
 func incidentPayload(_ number: Int, title: String, ci: String? = nil, service: String? = nil, category: String? = nil,
                      priority: String = "P3", status: String = "new", openedAt: Date = Date()) -> JSONValue {
-    let stamp = openedAt.formatted(.iso8601)
+    let stamp = openedAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) // as the incident process sends it
     var members: [String: JSONValue] = [
         "id": .string(UUID().uuidString.lowercased()), "number": .string(String(format: "INC-%06d", number)), "title": .string(title),
         "priority": .string(priority), "status": .string(status), "createdAt": .string(stamp), "updatedAt": .string(stamp),
@@ -105,6 +105,23 @@ extension ProblemStore {
         #expect(try await store.transition(TransitionProblem(number: problem.number, to: .closed, note: "merged"), actor: "a").status == .closed)
         let declared = try await pool.query("SELECT count(*) AS n FROM itsm.outbox WHERE type = 'problem.major_declared'").single()
         #expect(try declared.decode(Int.self, "n") == 1)
+    }
+}
+
+@Suite struct RecurrenceAfterFixTests {
+    @Test func aResolvedProblemSaysWhetherItsIncidentsStopped() async throws {
+        let (store, _) = try await makeProblemStore("prbrecur")
+        let problem = try await store.create(CreateProblem(title: "Switch reboots", configurationItems: ["SW-12"]), actor: "a")
+        _ = try await store.observeCreated(incidentPayload(1, title: "Network down floor 2", ci: "SW-12",
+                                                           openedAt: Date().addingTimeInterval(-3600)))
+        _ = try await store.transition(TransitionProblem(number: problem.number, to: .underInvestigation), actor: "a")
+        _ = try await store.transition(TransitionProblem(number: problem.number, to: .resolved, note: "firmware 4.2"), actor: "a")
+        #expect(try await store.get(GetProblem(number: problem.number)).recurrence?.stopped == true)
+
+        _ = try await store.observeCreated(incidentPayload(2, title: "Network down again", ci: "SW-12"))
+        _ = try await store.observeCreated(incidentPayload(3, title: "Unrelated", ci: "SW-99"))
+        let recurrence = try #require(try await store.get(GetProblem(number: problem.number)).recurrence)
+        #expect(recurrence.incidents == ["INC-000002"] && !recurrence.stopped, "\(recurrence)")
     }
 }
 
