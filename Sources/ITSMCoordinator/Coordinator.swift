@@ -67,7 +67,11 @@ public struct Coordinator: Sendable {
                     return try await router.call(request.method, params: request.params, meta: meta)
                 },
                 onReady: { plugin, manifest in
-                    router.register(plugin: plugin, manifest: manifest)
+                    let refused = router.register(plugin: plugin, manifest: manifest)
+                    if !refused.isEmpty {
+                        logger.error("methods refused: another process's namespace, or declared by another plugin first",
+                                     metadata: ["itsm.plugin": "\(plugin)", "itsm.methods": "\(refused)"])
+                    }
                     do {
                         try await relay.registerSubscriptions(subscriber: plugin, eventTypes: manifest.subscribes)
                     } catch {

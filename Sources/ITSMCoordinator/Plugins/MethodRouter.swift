@@ -62,14 +62,24 @@ public final class MethodRouter: Sendable {
     }
 
     /// Records a plugin's methods from its manifest, replacing what it declared before.
-    public func register(plugin: String, manifest: InitializeResult) {
+    /// Returns the methods refused: those in another process's namespace (a plugin named
+    /// `change` cannot take over `incident.get`, whatever permission it declares) and those
+    /// another plugin declared first.
+    @discardableResult
+    public func register(plugin: String, manifest: InitializeResult) -> [String] {
         state.withLock { state in
-            guard state.supervisors[plugin] != nil else { return } // disabled while it was starting
+            guard state.supervisors[plugin] != nil else { return [] } // disabled while it was starting
+            let otherProcesses = Set(state.supervisors.keys).union(state.disabled.keys).union(PluginSpec.builtInNames)
+                .subtracting([plugin])
             state.routes = state.routes.filter { $0.value.plugin != plugin }
+            var refused: [String] = []
             for method in manifest.methods {
-                if let owner = state.routes[method.name], owner.plugin != plugin { continue } // first declarer keeps it
+                let namespace = String(method.name.prefix { $0 != "." })
+                if otherProcesses.contains(namespace) { refused.append(method.name); continue }
+                if let owner = state.routes[method.name], owner.plugin != plugin { refused.append(method.name); continue }
                 state.routes[method.name] = Route(plugin: plugin, descriptor: method)
             }
+            return refused
         }
     }
 
