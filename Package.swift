@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ITSMProtocol", targets: ["ITSMProtocol"]),
         .library(name: "ITSMPostgres", targets: ["ITSMPostgres"]),
         .library(name: "ITSMPluginKit", targets: ["ITSMPluginKit"]),
+        .library(name: "ITSMCalendar", targets: ["ITSMCalendar"]),
         .library(name: "ITSMTesting", targets: ["ITSMTesting"]),
     ],
     dependencies: [
@@ -117,9 +118,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "ITSMCalendar", swiftSettings: swiftSettings),
         .target(
             name: "IncidentProcess",
-            dependencies: ["ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
             path: "Plugins/Incident/IncidentProcess",
             swiftSettings: swiftSettings
         ),
@@ -172,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IncidentProcessTests",
-            dependencies: ["IncidentProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["IncidentProcess", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

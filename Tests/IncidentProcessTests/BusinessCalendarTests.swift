@@ -1,4 +1,5 @@
 import Foundation
+import ITSMCalendar
 import IncidentProcess
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import ITSMCalendar
 import ITSMProtocol
 
 /// A service level: response and resolution targets for one priority of one service (or of
