@@ -118,7 +118,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "ITSMCalendar", swiftSettings: swiftSettings),
+        .target(name: "ITSMCalendar", dependencies: ["ITSMProtocol"], swiftSettings: swiftSettings),
         .target(
             name: "IncidentProcess",
             dependencies: ["ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],

@@ -1,5 +1,6 @@
 import Foundation
 import IncidentProcess
+import ITSMCalendar
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol

@@ -1,4 +1,5 @@
 import Foundation
+import ITSMCalendar
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
