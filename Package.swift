@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "itsm", targets: ["itsm"]),
         .executable(name: "itsm-incident", targets: ["itsm-incident"]),
         .executable(name: "itsm-problem", targets: ["itsm-problem"]),
+        .executable(name: "itsm-supplier", targets: ["itsm-supplier"]),
         .library(name: "ITSMProtocol", targets: ["ITSMProtocol"]),
         .library(name: "ITSMPostgres", targets: ["ITSMPostgres"]),
         .library(name: "ITSMPluginKit", targets: ["ITSMPluginKit"]),
@@ -107,6 +108,7 @@ let package = Package(
                 // which the coordinator starts from the same directory.
                 "itsm-incident",
                 "itsm-problem",
+                "itsm-supplier",
                 "ProblemProcess",
                 "ITSMPluginKit",
                 "ITSMCoordinator",
@@ -145,6 +147,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "SupplierProcess",
+            dependencies: ["ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            path: "Plugins/Supplier/SupplierProcess",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "itsm-supplier",
+            dependencies: ["SupplierProcess"],
+            path: "Plugins/Supplier/Main",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
 
         .testTarget(
@@ -180,6 +195,11 @@ let package = Package(
         .testTarget(
             name: "ProblemProcessTests",
             dependencies: ["ProblemProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SupplierProcessTests",
+            dependencies: ["SupplierProcess", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

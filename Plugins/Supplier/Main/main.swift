@@ -1,0 +1,3 @@
+import SupplierProcess
+
+await SupplierPlugin.make().run()
