@@ -64,6 +64,20 @@ struct HTTPAPI: Sendable {
         routes.get("api/v1/knownerrors/:number") { request, context in
             await rpc(request, method: "knownerror.get", params: ["number": .string(context.parameters.get("number") ?? "")])
         }
+        routes.post("api/v1/suppliers") { request, _ in
+            await rpc(request, method: "supplier.create")
+        }
+        routes.get("api/v1/suppliers") { request, _ in
+            await rpc(request, method: "supplier.list", params: Self.listParams(request.uri.queryParameters))
+        }
+        routes.get("api/v1/suppliers/:supplier") { request, context in
+            await rpc(request, method: "supplier.get", params: ["supplier": .string(context.parameters.get("supplier") ?? "")])
+        }
+        routes.get("api/v1/suppliers/:supplier/scorecard") { request, context in
+            var params = Self.listParams(request.uri.queryParameters).objectValue ?? [:]
+            params["supplier"] = .string(context.parameters.get("supplier") ?? "")
+            return await rpc(request, method: "supplier.scorecard", params: .object(params))
+        }
         routes.post("api/v1/tokens") { request, _ in
             await authorized(request, permission: "tokens.write") { grantor in
                 guard let body = try? await request.body.collect(upTo: 64 * 1024), let params = try? JSONValue.parse(body.readableBytesView),
