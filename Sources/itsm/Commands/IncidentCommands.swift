@@ -8,7 +8,7 @@ struct IncidentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "incident",
         abstract: "Work with incidents and service requests.",
-        subcommands: [Create.self, List.self, Show.self, Search.self, Assign.self, Transition.self, Resolve.self, Comment.self,
+        subcommands: [Create.self, List.self, Show.self, Update.self, Search.self, Assign.self, Transition.self, Resolve.self, Comment.self,
                       Escalate.self, Stats.self, Import.self])
 
     static func key(_ text: String) -> [String: JSONValue?] {
@@ -127,6 +127,32 @@ struct IncidentCommand: AsyncParsableCommand {
                 let change = "\(entry["oldValue"]?.stringValue ?? "-") → \(entry["newValue"]?.stringValue ?? "-")"
                 print("  \(entry["at"]?.stringValue ?? "")  \(entry["actor"]?.stringValue ?? "")  \(entry["field"]?.stringValue ?? ""): \(change)")
             }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a record's fields; --supplier hands it to a supplier (an empty value takes it back).")
+        @OptionGroup var connection: APIConnection
+        @Argument var record: String
+        @Option var title: String?
+        @Option var description: String?
+        @Option(help: "high, medium or low.") var impact: String?
+        @Option(help: "high, medium or low.") var urgency: String?
+        @Option var service: String?
+        @Option var ci: String?
+        @Option var category: String?
+        @Option var caller: String?
+        @Option(help: "The supplier working on it, by name or number.") var supplier: String?
+
+        func run() async throws {
+            var params = IncidentCommand.key(record)
+            let fields: [(String, String?)] = [
+                ("title", title), ("description", description), ("impact", impact), ("urgency", urgency), ("service", service),
+                ("configurationItem", ci), ("category", category), ("caller", caller), ("supplier", supplier),
+            ]
+            for (name, value) in fields { params[name] = value.map(JSONValue.string) }
+            connection.show(try await connection.call("incident.update", params))
         }
     }
 
