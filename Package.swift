@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "itsm-incident", targets: ["itsm-incident"]),
         .executable(name: "itsm-problem", targets: ["itsm-problem"]),
         .executable(name: "itsm-supplier", targets: ["itsm-supplier"]),
+        .executable(name: "itsm-improvement", targets: ["itsm-improvement"]),
         .library(name: "ITSMProtocol", targets: ["ITSMProtocol"]),
         .library(name: "ITSMPostgres", targets: ["ITSMPostgres"]),
         .library(name: "ITSMPluginKit", targets: ["ITSMPluginKit"]),
@@ -109,6 +110,7 @@ let package = Package(
                 "itsm-incident",
                 "itsm-problem",
                 "itsm-supplier",
+                "itsm-improvement",
                 "ProblemProcess",
                 "ITSMPluginKit",
                 "ITSMCoordinator",
@@ -160,6 +162,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "ImprovementProcess",
+            dependencies: ["ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            path: "Plugins/Improvement/ImprovementProcess",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "itsm-improvement",
+            dependencies: ["ImprovementProcess"],
+            path: "Plugins/Improvement/Main",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
 
         .testTarget(
@@ -200,6 +215,11 @@ let package = Package(
         .testTarget(
             name: "SupplierProcessTests",
             dependencies: ["SupplierProcess", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ImprovementProcessTests",
+            dependencies: ["ImprovementProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

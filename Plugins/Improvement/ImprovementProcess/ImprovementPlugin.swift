@@ -1,0 +1,114 @@
+import Foundation
+import ITSMPluginKit
+import ITSMProtocol
+
+/// The continual improvement process: the improvement register, nonconformities and corrective
+/// actions, objectives measured from the other processes, and the management review pack.
+public enum ImprovementPlugin {
+    public static let version = "0.1.0"
+
+    public static func make() -> Plugin {
+        var plugin = Plugin(name: "improvement", version: version, schema: ImprovementSchema.name, migrations: ImprovementSchema.migrations)
+        plugin.publishes = ["improvement.proposed", "improvement.status_changed", "nonconformity.raised"]
+
+        plugin.method("improvement.create", permission: "improvement.write",
+                      description: "Propose an improvement: title, description, source, services, evaluation, owner, target date") {
+            (params: CreateOpportunity, context) in try await store(context).create(params, actor: context.actor)
+        }
+        plugin.method("improvement.get", permission: "improvement.read", idempotent: true,
+                      description: "An opportunity with the events it came from and its history") {
+            (params: OpportunityKey, context) in try await store(context).get(params)
+        }
+        plugin.method("improvement.list", permission: "improvement.read", idempotent: true,
+                      description: "Opportunities, highest score first, by status or owner") {
+            (params: ListOpportunities, context) in try await store(context).list(params)
+        }
+        plugin.method("improvement.update", permission: "improvement.write",
+                      description: "Change fields, the evaluation (benefit, cost, risk, alignment), expected or measured benefit") {
+            (params: UpdateOpportunity, context) in try await store(context).update(params, actor: context.actor)
+        }
+        plugin.method("improvement.transition", permission: "improvement.write",
+                      description: "proposed, approved, rejected, in_progress, implemented, benefits_verified, closed") {
+            (params: TransitionOpportunity, context) in try await store(context).transition(params, actor: context.actor)
+        }
+        plugin.method("improvement.review_pack", permission: "improvement.read", idempotent: true,
+                      description: "The management review pack for a period, as JSON, Markdown or HTML") {
+            (params: ReviewPackParams, context) -> JSONValue in
+            let pack = try await store(context).reviewPack(params, source: statsSource(context))
+            switch params.format ?? "json" {
+            case "json": return try JSONValue(encoding: pack)
+            case "markdown": return ["format": "markdown", "document": .string(pack.markdown)]
+            case "html": return ["format": "html", "document": .string(pack.html)]
+            default: throw ResponseError.invalidParams("format: json, markdown or html")
+            }
+        }
+        plugin.method("improvement.stats", permission: "improvement.read", idempotent: true,
+                      description: "Opportunities by status, open nonconformities, objectives") { (_: Empty, context) -> JSONValue in
+            let store = try store(context)
+            let open = try await store.list(ListOpportunities(limit: 500)).items
+            return [
+                "byStatus": .object(Dictionary(grouping: open, by: \.status.rawValue).mapValues { .int(Int64($0.count)) }),
+                "openNonconformities": .int(Int64(try await store.listNonconformities(openOnly: true).items.count)),
+                "objectives": .int(Int64(try await store.objectives().items.count)),
+            ]
+        }
+        plugin.method("nonconformity.create", permission: "improvement.write",
+                      description: "Record a nonconformity: the requirement not met, severity, when found") {
+            (params: CreateNonconformity, context) in try await store(context).createNonconformity(params, actor: context.actor)
+        }
+        plugin.method("nonconformity.get", permission: "improvement.read", idempotent: true, description: "A nonconformity with its actions") {
+            (params: NonconformityKey, context) in try await store(context).nonconformity(params)
+        }
+        plugin.method("nonconformity.list", permission: "improvement.read", idempotent: true, description: "Nonconformities; open only by default") {
+            (params: ListNonconformities, context) in try await store(context).listNonconformities(openOnly: params.all != true)
+        }
+        plugin.method("nonconformity.correct", permission: "improvement.write", description: "Record the correction and root cause") {
+            (params: RecordCorrection, context) in try await store(context).recordCorrection(params, actor: context.actor)
+        }
+        plugin.method("nonconformity.add_action", permission: "improvement.write", description: "Add a corrective action with owner and due date") {
+            (params: AddCorrectiveAction, context) in try await store(context).addCorrectiveAction(params, actor: context.actor)
+        }
+        plugin.method("nonconformity.complete_action", permission: "improvement.write", description: "Mark a corrective action done") {
+            (params: CompleteCorrectiveAction, context) in try await store(context).completeCorrectiveAction(params, actor: context.actor)
+        }
+        plugin.method("nonconformity.verify", permission: "improvement.write",
+                      description: "Record whether the corrective actions were effective; closes it when they were") {
+            (params: VerifyEffectiveness, context) in try await store(context).verifyEffectiveness(params, actor: context.actor)
+        }
+        plugin.method("objective.create", permission: "improvement.write",
+                      description: "A service management objective: KPI, comparator, target, period") {
+            (params: CreateObjective, context) in try await store(context).createObjective(params, actor: context.actor)
+        }
+        plugin.method("objective.list", permission: "improvement.read", idempotent: true, description: "Active objectives") {
+            (_: Empty, context) in try await store(context).objectives()
+        }
+        plugin.method("objective.measure", permission: "improvement.read", idempotent: true,
+                      description: "Measure an objective's KPI for the period containing 'at' (default now), from the other processes") {
+            (params: MeasureObjective, context) in try await store(context).measure(params, source: statsSource(context))
+        }
+
+        for type in IntakeRule.eventTypes {
+            plugin.subscribe(type) { event, context in
+                try await ImprovementStore(database: context.database, settings: try ImprovementSettings(config: context.config))
+                    .intake(context.transaction, event)
+            }
+        }
+        return plugin
+    }
+
+    static func store(_ context: MethodContext) throws -> ImprovementStore {
+        ImprovementStore(database: context.database, settings: try ImprovementSettings(config: context.config))
+    }
+
+    /// Figures come from the other processes through the coordinator, never from their tables.
+    static func statsSource(_ context: MethodContext) -> ImprovementStore.StatsSource {
+        { method, params throws(ResponseError) in try await context.call(method, params: params) }
+    }
+}
+
+public struct Empty: Sendable, Codable {}
+
+public struct ListNonconformities: Sendable, Codable {
+    /// Closed ones too.
+    public var all: Bool?
+}

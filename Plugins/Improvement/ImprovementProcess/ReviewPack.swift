@@ -1,0 +1,211 @@
+import Foundation
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+
+/// The management review pack for a period (ISO/IEC 20000-1 9.3): objectives against
+/// actuals with their trend, the improvement register by status, nonconformities, each
+/// process's figures, and the actions proposed. JSON for tools, Markdown and HTML for people.
+public struct ReviewPack: Sendable, Hashable, Codable {
+    public struct ObjectiveResult: Sendable, Hashable, Codable {
+        public var objective: Objective
+        public var actual: Measurement
+        public var previous: Measurement
+        /// `better`, `worse`, `same`, or nil when either period has no value.
+        public var trend: String?
+    }
+
+    public struct ProcessFigures: Sendable, Hashable, Codable {
+        public var process: String
+        public var available: Bool
+        public var note: String?
+        public var figures: JSONValue?
+    }
+
+    public var from: Date
+    public var to: Date
+    public var generatedAt: Date
+    public var objectives: [ObjectiveResult]
+    public var improvementsByStatus: [String: Int]
+    public var openImprovements: [Opportunity]
+    public var nonconformitiesOpen: [Nonconformity]
+    public var nonconformitiesClosedInPeriod: Int
+    public var processes: [ProcessFigures]
+    /// What the review is asked to decide: proposals to approve, objectives missed, overdue actions.
+    public var proposedActions: [String]
+}
+
+public struct ReviewPackParams: Sendable, Hashable, Codable {
+    public var from: Date?
+    public var to: Date?
+    /// json (default), markdown or html.
+    public var format: String?
+    public init(from: Date? = nil, to: Date? = nil, format: String? = nil) {
+        self.from = from
+        self.to = to
+        self.format = format
+    }
+}
+
+extension ImprovementStore {
+    public func reviewPack(_ params: ReviewPackParams, source: StatsSource) async throws -> ReviewPack {
+        let to = params.to ?? Date()
+        let from = params.from ?? Period.month.interval(containing: to).start
+        guard from < to else { throw ResponseError.invalidParams("from must be before to") }
+        var results: [ReviewPack.ObjectiveResult] = []
+        for objective in try await objectives().items {
+            let actual = await measure(objective, over: DateInterval(start: from, end: to), source: source)
+            let previousInterval = objective.period.previous(before: from)
+            let previous = await measure(objective, over: previousInterval, source: source)
+            var trend: String?
+            if let now = actual.value, let before = previous.value {
+                let better = objective.comparator == ">=" ? now > before : now < before
+                trend = now == before ? "same" : better ? "better" : "worse"
+            }
+            results.append(.init(objective: objective, actual: actual, previous: previous, trend: trend))
+        }
+        let byStatus = try await database.query("SELECT status, count(*) AS n FROM improvement.opportunity GROUP BY status")
+            .reduce(into: [String: Int]()) { counts, row in counts[try row.decode(String.self, "status")] = try row.decode(Int.self, "n") }
+        let open = try await list(ListOpportunities(limit: 500)).items.filter { $0.status.isOpen }
+        let nonconformities = try await listNonconformities(openOnly: true).items
+        let closed = try await database.query("""
+            SELECT count(*) AS n FROM improvement.nonconformity WHERE closed_at >= \(from) AND closed_at < \(to)
+            """).single().decode(Int.self, "n")
+        var processes: [ReviewPack.ProcessFigures] = []
+        let period: JSONValue = ["from": .string(from.formatted(.iso8601)), "to": .string(to.formatted(.iso8601))]
+        for process in ["incident", "problem", "supplier", "capacity"] {
+            do {
+                processes.append(.init(process: process, available: true, note: nil, figures: try await source("\(process).stats", period)))
+            } catch {
+                let note = error.kind == "plugin.disabled" ? "not enabled: no figures" : "no figures: \(error.message)"
+                processes.append(.init(process: process, available: false, note: note, figures: nil))
+            }
+        }
+        var actions: [String] = []
+        for proposal in open where proposal.status == .proposed {
+            actions.append("Decide on \(proposal.number) \(proposal.title) (score \(proposal.score), \(proposal.priority))")
+        }
+        for result in results where result.actual.met == false {
+            actions.append("Objective \(result.objective.number) missed: \(result.objective.title) is \(Self.format(result.actual.value)) "
+                           + "against \(result.objective.comparator) \(Self.format(result.objective.target)); agree an improvement")
+        }
+        for nonconformity in nonconformities {
+            for action in nonconformity.actions where action.overdue {
+                actions.append("Overdue corrective action on \(nonconformity.number): \(action.description) (\(action.owner), due \(action.dueOn))")
+            }
+        }
+        return ReviewPack(from: from, to: to, generatedAt: Date(), objectives: results, improvementsByStatus: byStatus,
+                          openImprovements: open, nonconformitiesOpen: nonconformities, nonconformitiesClosedInPeriod: closed,
+                          processes: processes, proposedActions: actions)
+    }
+
+    static func format(_ value: Double?) -> String {
+        guard let value else { return "n/a" }
+        return value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
+    }
+}
+
+extension ReviewPack {
+    /// The pack as Markdown, for a management review's papers.
+    public var markdown: String {
+        let day = Date.ISO8601FormatStyle().year().month().day()
+        var lines = [
+            "# Management review: \(from.formatted(day)) to \(to.addingTimeInterval(-1).formatted(day))", "",
+            "Generated \(generatedAt.formatted(.iso8601)).", "", "## Objectives", "",
+        ]
+        if objectives.isEmpty { lines.append("No objectives are defined.") } else {
+            lines += ["| Objective | Target | Actual | Previous | Trend | Met |", "|---|---|---|---|---|---|"]
+            for result in objectives {
+                let actual = result.actual.value.map { ImprovementStore.format($0) } ?? "n/a: \(result.actual.note ?? "no data")"
+                lines.append("| \(result.objective.number) \(cell(result.objective.title)) | \(result.objective.comparator) "
+                             + "\(ImprovementStore.format(result.objective.target)) | \(cell(actual)) | "
+                             + "\(ImprovementStore.format(result.previous.value)) | \(result.trend ?? "-") | "
+                             + "\(result.actual.met.map { $0 ? "yes" : "**no**" } ?? "-") |")
+            }
+        }
+        lines += ["", "## Improvements", ""]
+        let order = OpportunityStatus.allCases.map(\.rawValue)
+        lines.append(order.compactMap { status in improvementsByStatus[status].map { "\(status): \($0)" } }.joined(separator: " · "))
+        if !openImprovements.isEmpty {
+            lines += ["", "| Number | Title | Status | Score | Owner |", "|---|---|---|---|---|"]
+            for item in openImprovements {
+                lines.append("| \(item.number) | \(cell(item.title)) | \(item.status.rawValue) | \(item.score) (\(item.priority)) | \(item.owner ?? "-") |")
+            }
+        }
+        lines += ["", "## Nonconformities", "", "Open: \(nonconformitiesOpen.count); closed in the period: \(nonconformitiesClosedInPeriod).", ""]
+        for item in nonconformitiesOpen {
+            let open = item.actions.filter { $0.status == "open" }.count
+            lines.append("- \(item.number) (\(item.severity)) \(item.title): \(item.requirement); \(item.status), \(open) corrective actions open")
+        }
+        lines += ["", "## Process figures", ""]
+        for process in processes {
+            lines.append("- **\(process.process)**: " + (process.available ? compactFigures(process.figures) : (process.note ?? "no figures")))
+        }
+        lines += ["", "## Proposed actions", ""]
+        lines += proposedActions.isEmpty ? ["None."] : proposedActions.map { "- \($0)" }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The pack as a standalone HTML page.
+    public var html: String {
+        var body = ""
+        var inTable = false
+        var inList = false
+        for line in markdown.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.hasPrefix("|") {
+                if line.hasPrefix("|---") { continue }
+                let cells = line.split(separator: "|").map { inline(String($0).trimmingCharacters(in: .whitespaces)) }
+                body += inTable ? "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
+                    : "<table>\n<tr>" + cells.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
+                inTable = true
+                continue
+            }
+            if inTable { body += "</table>\n"; inTable = false }
+            if line.hasPrefix("- ") {
+                body += (inList ? "" : "<ul>\n") + "<li>\(inline(String(line.dropFirst(2))))</li>\n"
+                inList = true
+                continue
+            }
+            if inList { body += "</ul>\n"; inList = false }
+            if line.hasPrefix("## ") { body += "<h2>\(inline(String(line.dropFirst(3))))</h2>\n" }
+            else if line.hasPrefix("# ") { body += "<h1>\(inline(String(line.dropFirst(2))))</h1>\n" }
+            else if !line.isEmpty { body += "<p>\(inline(line))</p>\n" }
+        }
+        if inTable { body += "</table>\n" }
+        if inList { body += "</ul>\n" }
+        return """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>Management review</title>
+            <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;line-height:1.4}
+            table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}</style>
+            </head><body>
+            \(body)</body></html>
+
+            """
+    }
+
+    private func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+
+    private func inline(_ text: String) -> String {
+        var escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\\|", with: "|")
+        while let open = escaped.range(of: "**"), let close = escaped.range(of: "**", range: open.upperBound..<escaped.endIndex) {
+            escaped.replaceSubrange(close, with: "</strong>")
+            escaped.replaceSubrange(open, with: "<strong>")
+        }
+        return escaped
+    }
+
+    private func compactFigures(_ figures: JSONValue?) -> String {
+        guard case .object(let members)? = figures else { return "-" }
+        return members.keys.sorted().compactMap { key -> String? in
+            guard let value = members[key], key != "from", key != "to" else { return nil }
+            switch value {
+            case .int(let number): return "\(key) \(number)"
+            case .double(let number): return "\(key) \(ImprovementStore.format(number))"
+            case .null: return "\(key) n/a"
+            default: return nil
+            }
+        }.joined(separator: ", ")
+    }
+}

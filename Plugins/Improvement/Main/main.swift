@@ -1,0 +1,3 @@
+import ImprovementProcess
+
+await ImprovementPlugin.make().run()
