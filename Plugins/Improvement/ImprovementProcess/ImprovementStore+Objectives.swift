@@ -120,7 +120,7 @@ extension ImprovementStore {
         var measurement = Measurement(objective: objective.number, from: interval.start, to: interval.end, value: nil, available: false,
                                       met: nil, note: nil)
         let params: JSONValue = [
-            "from": .string(interval.start.formatted(.iso8601)), "to": .string(min(interval.end, Date()).formatted(.iso8601)),
+            "from": .string(interval.start.formatted(Self.timestamp)), "to": .string(interval.end.formatted(Self.timestamp)),
         ]
         do {
             let answer = try await source(objective.kpi.method, params)
@@ -141,6 +141,9 @@ extension ImprovementStore {
         }
         return measurement
     }
+
+    /// Periods are sent with milliseconds: a record closed in the last second still counts.
+    static let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     func loadObjective(_ tx: PluginTransaction, _ number: String) async throws -> Objective {
         guard let row = try await tx.query("""

@@ -72,7 +72,7 @@ extension ImprovementStore {
             SELECT count(*) AS n FROM improvement.nonconformity WHERE closed_at >= \(from) AND closed_at < \(to)
             """).single().decode(Int.self, "n")
         var processes: [ReviewPack.ProcessFigures] = []
-        let period: JSONValue = ["from": .string(from.formatted(.iso8601)), "to": .string(to.formatted(.iso8601))]
+        let period: JSONValue = ["from": .string(from.formatted(Self.timestamp)), "to": .string(to.formatted(Self.timestamp))]
         for process in ["incident", "problem", "supplier", "capacity"] {
             do {
                 processes.append(.init(process: process, available: true, note: nil, figures: try await source("\(process).stats", period)))

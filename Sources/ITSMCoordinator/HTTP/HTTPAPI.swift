@@ -78,6 +78,26 @@ struct HTTPAPI: Sendable {
             params["supplier"] = .string(context.parameters.get("supplier") ?? "")
             return await rpc(request, method: "supplier.scorecard", params: .object(params))
         }
+        routes.post("api/v1/improvements") { request, _ in
+            await rpc(request, method: "improvement.create")
+        }
+        routes.get("api/v1/improvements") { request, _ in
+            await rpc(request, method: "improvement.list", params: Self.listParams(request.uri.queryParameters))
+        }
+        routes.get("api/v1/improvements/:number") { request, context in
+            await rpc(request, method: "improvement.get", params: ["number": .string(context.parameters.get("number") ?? "")])
+        }
+        routes.get("api/v1/nonconformities") { request, _ in
+            await rpc(request, method: "nonconformity.list", params: Self.listParams(request.uri.queryParameters))
+        }
+        routes.get("api/v1/review-pack") { request, _ in
+            var params = Self.listParams(request.uri.queryParameters).objectValue ?? [:]
+            let format = params["format"]?.stringValue ?? "html"
+            params["format"] = .string(format)
+            if format == "json" { return await rpc(request, method: "improvement.review_pack", params: .object(params)) }
+            return await document(request, method: "improvement.review_pack", params: .object(params),
+                                  contentType: format == "markdown" ? "text/markdown; charset=utf-8" : "text/html; charset=utf-8")
+        }
         routes.post("api/v1/tokens") { request, _ in
             await authorized(request, permission: "tokens.write") { grantor in
                 guard let body = try? await request.body.collect(upTo: 64 * 1024), let params = try? JSONValue.parse(body.readableBytesView),
@@ -218,25 +238,10 @@ struct HTTPAPI: Sendable {
         _ request: Request, permission: String?,
         _ body: (Principal) async throws -> Result<JSONValue, ResponseError>
     ) async -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            return errorResponse(ResponseError(code: .unauthorized, kind: "auth.missing_token",
-                                               message: "send Authorization: Bearer <token>; the admin token is in <data dir>/admin.token"))
-        }
-        let principal: Principal?
-        do {
-            principal = try await tokens.authenticate(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
-        } catch {
-            logger.error("token check failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
-            return errorResponse(ResponseError(code: .unavailable, kind: "database.unavailable",
-                                               message: "cannot check the token: the database is unavailable", retryable: true))
-        }
-        guard let principal else {
-            return errorResponse(ResponseError(code: .unauthorized, kind: "auth.invalid_token", message: "the token is not valid"))
-        }
-        if let permission, !principal.allows(permission) {
-            return errorResponse(ResponseError(code: .permissionDenied, kind: "auth.permission_denied",
-                                               message: "token '\(principal.name)' lacks the permission '\(permission)'",
-                                               details: ["permission": .string(permission)]))
+        let principal: Principal
+        switch await authenticate(request, permission: permission) {
+        case .success(let found): principal = found
+        case .failure(let refusal): return errorResponse(refusal)
         }
         do {
             switch try await body(principal) {
@@ -263,6 +268,49 @@ struct HTTPAPI: Sendable {
         case .cannotGrant(let permission):
             return ResponseError(code: .permissionDenied, kind: "auth.cannot_grant",
                                  message: "a token can only grant permissions it holds itself; this one lacks '\(permission)'")
+        }
+    }
+
+    /// The principal behind the request's bearer token, if it holds `permission`.
+    private func authenticate(_ request: Request, permission: String?) async -> Result<Principal, ResponseError> {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            return .failure(ResponseError(code: .unauthorized, kind: "auth.missing_token",
+                                          message: "send Authorization: Bearer <token>; the admin token is in <data dir>/admin.token"))
+        }
+        let principal: Principal?
+        do {
+            principal = try await tokens.authenticate(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
+        } catch {
+            logger.error("token check failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
+            return .failure(ResponseError(code: .unavailable, kind: "database.unavailable",
+                                          message: "cannot check the token: the database is unavailable", retryable: true))
+        }
+        guard let principal else {
+            return .failure(ResponseError(code: .unauthorized, kind: "auth.invalid_token", message: "the token is not valid"))
+        }
+        if let permission, !principal.allows(permission) {
+            return .failure(ResponseError(code: .permissionDenied, kind: "auth.permission_denied",
+                                          message: "token '\(principal.name)' lacks the permission '\(permission)'",
+                                          details: ["permission": .string(permission)]))
+        }
+        return .success(principal)
+    }
+
+    /// A method whose result carries a `document` (Markdown or HTML), served as that document
+    /// so a browser shows it; errors stay JSON.
+    private func document(_ request: Request, method: String, params: JSONValue, contentType: String) async -> Response {
+        let permission = router.route(for: method)?.descriptor.permission
+        let principal: Principal
+        switch await authenticate(request, permission: permission) {
+        case .success(let found): principal = found
+        case .failure(let refusal): return errorResponse(refusal)
+        }
+        switch await call(method, params: params, meta: RequestMeta(actor: "token:\(principal.name)")) {
+        case .success(let result):
+            guard let text = result["document"]?.stringValue else { return jsonResponse(.ok, result) }
+            return Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+        case .failure(let error):
+            return errorResponse(error)
         }
     }
 
