@@ -101,6 +101,15 @@ public final class PostgresConnection: @unchecked Sendable {
         try await onQueue { _ = try self.executeScriptBlocking(script) }
     }
 
+    /// Bulk-loads `rows` with `COPY ... FROM STDIN` (text format) through libpq's copy API:
+    /// one round of messages instead of a statement per row. `copyStatement` is fixed SQL
+    /// naming the table and columns; the values travel as data, never as SQL. Returns the
+    /// number of rows copied.
+    @discardableResult
+    public func copyIn(unsafeSQL copyStatement: String, rows: [[String?]]) async throws -> Int {
+        try await onQueue { try self.copyInBlocking(copyStatement, rows: rows) }
+    }
+
     /// False once the connection is closed or libpq saw it break in the last call.
     public var isUsable: Bool { usable.load(ordering: .acquiring) }
 
@@ -135,6 +144,57 @@ public final class PostgresConnection: @unchecked Sendable {
             }
         }
         return try consume(result, statement: query.sql)
+    }
+
+    private func copyInBlocking(_ statement: String, rows: [[String?]]) throws -> Int {
+        try ensureOpen()
+        guard let started = PQexec(handle, statement) else {
+            throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
+        }
+        guard PQresultStatus(started) == PGRES_COPY_IN else { _ = try consume(started, statement: statement); return 0 }
+        PQclear(started)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 18)
+        var failure: String?
+        func flush() {
+            guard !buffer.isEmpty, failure == nil else { return }
+            let sent = buffer.withUnsafeBufferPointer { bytes in
+                bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) { PQputCopyData(handle, $0, Int32(bytes.count)) }
+            }
+            if sent != 1 { failure = Self.errorMessage(of: handle) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        for row in rows {
+            for (index, value) in row.enumerated() {
+                if index > 0 { buffer.append(UInt8(ascii: "\t")) }
+                guard let value else { buffer.append(contentsOf: Array("\\N".utf8)); continue }
+                for byte in value.utf8 {
+                    switch byte {
+                    case UInt8(ascii: "\\"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                    case UInt8(ascii: "\t"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                    case UInt8(ascii: "\n"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                    case UInt8(ascii: "\r"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                    default: buffer.append(byte)
+                    }
+                }
+            }
+            buffer.append(UInt8(ascii: "\n"))
+            if buffer.count >= 1 << 18 { flush() }
+        }
+        flush()
+        _ = PQputCopyEnd(handle, failure)
+        // Every result must be read before the connection takes another statement.
+        var copied = 0
+        var firstError: (any Error)?
+        while let result = PQgetResult(handle) {
+            do {
+                copied += try consume(result, statement: statement).affectedRows
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
+        if let firstError { throw firstError }
+        return copied
     }
 
     private func executeScriptBlocking(_ script: String) throws -> PostgresRows {

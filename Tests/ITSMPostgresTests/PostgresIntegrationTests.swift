@@ -7,6 +7,25 @@ import Testing
 let logger = Logger(label: "itsm.test.postgres")
 
 @Suite struct PostgresIntegrationTests {
+    @Test func copyInLoadsAwkwardValuesAndABadRowFailsTheWholeCopy() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "copy")
+        let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
+        defer { connection.close() }
+        try await connection.query("CREATE TABLE t (n int, label text)")
+        let awkward = ["tab\there", "line\nbreak", "back\\slash", "\\N literally", "ünïcode ✓", "carriage\rreturn"]
+        let copied = try await connection.copyIn(unsafeSQL: "COPY t (n, label) FROM STDIN",
+                                                 rows: awkward.enumerated().map { [String($0), $1] } + [["99", nil]])
+        #expect(copied == 7)
+        let back = try await connection.query("SELECT n, label FROM t ORDER BY n")
+        #expect(try back.map { try $0.decode(String?.self, "label") } == awkward.map(Optional.some) + [nil])
+
+        await #expect(throws: PostgresError.self) {
+            try await connection.copyIn(unsafeSQL: "COPY t (n, label) FROM STDIN", rows: [["1", "ok"], ["not a number", "bad"]])
+        }
+        // Nothing of the failed copy is there, and the connection takes the next statement.
+        #expect(try await connection.query("SELECT count(*) AS c FROM t").single().decode(Int.self, "c") == 7)
+    }
+
     @Test func roundTripsEveryDecodedType() async throws {
         let database = try await TestPostgres.makeDatabase(label: "types")
         let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
