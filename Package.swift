@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "itsm-problem", targets: ["itsm-problem"]),
         .executable(name: "itsm-supplier", targets: ["itsm-supplier"]),
         .executable(name: "itsm-improvement", targets: ["itsm-improvement"]),
+        .executable(name: "itsm-capacity", targets: ["itsm-capacity"]),
         .library(name: "ITSMProtocol", targets: ["ITSMProtocol"]),
         .library(name: "ITSMPostgres", targets: ["ITSMPostgres"]),
         .library(name: "ITSMPluginKit", targets: ["ITSMPluginKit"]),
@@ -111,6 +112,7 @@ let package = Package(
                 "itsm-problem",
                 "itsm-supplier",
                 "itsm-improvement",
+                "itsm-capacity",
                 "ProblemProcess",
                 "ITSMPluginKit",
                 "ITSMCoordinator",
@@ -175,6 +177,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "CapacityProcess",
+            dependencies: ["ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            path: "Plugins/Capacity/CapacityProcess",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "itsm-capacity",
+            dependencies: ["CapacityProcess"],
+            path: "Plugins/Capacity/Main",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
 
         .testTarget(
@@ -220,6 +235,11 @@ let package = Package(
         .testTarget(
             name: "ImprovementProcessTests",
             dependencies: ["ImprovementProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CapacityProcessTests",
+            dependencies: ["CapacityProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,3 @@
+import CapacityProcess
+
+await CapacityPlugin.make().run()
