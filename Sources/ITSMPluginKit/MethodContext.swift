@@ -14,9 +14,10 @@ public struct MethodContext: Sendable {
     public let idempotencyKey: String?
     let coordinator: CoordinatorLink
 
-    /// Calls another process's method through the coordinator.
-    public func call(_ method: String, params: JSONValue? = nil) async throws(ResponseError) -> JSONValue {
-        try await coordinator.call(method, params: params)
+    /// Calls another process's method through the coordinator; with an idempotency key, a
+    /// retried call returns the first call's result instead of acting twice.
+    public func call(_ method: String, params: JSONValue? = nil, idempotencyKey: String? = nil) async throws(ResponseError) -> JSONValue {
+        try await coordinator.call(method, params: params, idempotencyKey: idempotencyKey)
     }
 }
 
@@ -25,6 +26,13 @@ public struct JobContext: Sendable {
     public let database: PluginDatabase
     public let config: JSONValue
     public let logger: Logger
+    let coordinator: CoordinatorLink
+
+    /// Calls another process's method through the coordinator; with an idempotency key, a
+    /// retried call returns the first call's result instead of acting twice.
+    public func call(_ method: String, params: JSONValue? = nil, idempotencyKey: String? = nil) async throws(ResponseError) -> JSONValue {
+        try await coordinator.call(method, params: params, idempotencyKey: idempotencyKey)
+    }
 }
 
 /// What an event handler gets: the transaction that also records the event as processed.
@@ -46,7 +54,7 @@ public struct EventContext: Sendable {
 struct CoordinatorLink: Sendable {
     let connection: JSONRPCConnection
 
-    func call(_ method: String, params: JSONValue?) async throws(ResponseError) -> JSONValue {
-        try await connection.request(method, params: params)
+    func call(_ method: String, params: JSONValue?, idempotencyKey: String? = nil) async throws(ResponseError) -> JSONValue {
+        try await connection.request(method, params: params, meta: idempotencyKey.map { RequestMeta(idempotencyKey: $0) })
     }
 }

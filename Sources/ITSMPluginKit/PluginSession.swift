@@ -51,7 +51,8 @@ final class PluginSession: Sendable {
 
     /// Starts the plugin's scheduled jobs; they stop at shutdown or end of input.
     private func startJobs(_ runtime: Runtime) {
-        let context = JobContext(database: runtime.database, config: runtime.config, logger: logger)
+        let context = JobContext(database: runtime.database, config: runtime.config, logger: logger,
+                                 coordinator: CoordinatorLink(connection: connection))
         let tasks = plugin.jobs.map { job in
             Task { [self] in
                 while !Task.isCancelled {

@@ -1,5 +1,126 @@
+import Foundation
 import ITSMPluginKit
+import ITSMProtocol
 
+/// The capacity management process: resources and metrics, ingestion, thresholds, forecasts and
+/// the capacity plan.
 public enum CapacityPlugin {
-    public static func make() -> Plugin { Plugin(name: "capacity", version: "0.1.0") }
+    public static let version = "0.1.0"
+
+    static let incidentEvents = [
+        "incident.created", "incident.updated", "incident.assigned", "incident.status_changed", "incident.resolved",
+        "incident.closed", "incident.reopened",
+    ]
+
+    public static func make() -> Plugin {
+        var plugin = Plugin(name: "capacity", version: version, schema: CapacitySchema.name, migrations: CapacitySchema.migrations)
+        plugin.publishes = ["capacity.threshold_breached", "capacity.threshold_cleared", "capacity.exhaustion_forecast"]
+
+        plugin.method("capacity.define", permission: "capacity.write",
+                      description: "Define (or redefine) a resource and its metrics: unit, limit, warning and critical thresholds") {
+            (params: DefineResource, context) in try await store(context).define(params, actor: context.actor)
+        }
+        plugin.method("capacity.metrics", permission: "capacity.read", idempotent: true,
+                      description: "Every metric with its state and newest value, optionally for one service") {
+            (params: ServiceFilter, context) in try await store(context).metrics(service: params.service)
+        }
+        plugin.method("capacity.ingest", permission: "capacity.write", idempotent: true,
+                      description: "Samples in bulk: [{resource, metric, at, value}]; bad rows are reported, good ones kept") {
+            (params: IngestSamples, context) in
+            let store = try store(context)
+            let result = try await store.ingest(params.samples)
+            try await openIncidents(store, context)
+            return result
+        }
+        plugin.method("capacity.ingest_prometheus", permission: "capacity.write", idempotent: true,
+                      description: "A Prometheus text exposition body for one resource") {
+            (params: PrometheusBody, context) in
+            let store = try store(context)
+            let result = try await store.ingestPrometheus(resource: params.resource, body: params.body)
+            try await openIncidents(store, context)
+            return result
+        }
+        plugin.method("capacity.forecast", permission: "capacity.read", idempotent: true,
+                      description: "A metric's forecast: model, and when it reaches warning, critical and its limit") {
+            (params: MetricKey, context) in try await store(context).forecast(resource: params.resource, metric: params.metric)
+        }
+        plugin.method("capacity.plan", permission: "capacity.read", idempotent: true,
+                      description: "The capacity plan for a service (or all): utilization, peak, trend, exhaustion, headroom, actions, charts") {
+            (params: PlanParams, context) -> JSONValue in
+            let plan = try await store(context).plan(service: params.service)
+            switch params.format ?? "json" {
+            case "json": return try JSONValue(encoding: plan)
+            case "markdown": return ["format": "markdown", "document": .string(plan.markdown)]
+            default: throw ResponseError.invalidParams("format: json or markdown")
+            }
+        }
+        plugin.method("capacity.stats", permission: "capacity.read", idempotent: true,
+                      description: "Metrics by state and exhaustion forecasts within the horizon") { (_: Empty, context) -> JSONValue in
+            let store = try store(context)
+            let metrics = try await store.metrics()
+            let states = Dictionary(grouping: metrics, by: \.state).mapValues { JSONValue.int(Int64($0.count)) }
+            let forecasts = try await store.database.query("SELECT count(*) AS n FROM capacity.forecast_notice WHERE expected >= current_date")
+                .single().decode(Int.self, "n")
+            return ["metrics": .int(Int64(metrics.count)), "byState": .object(states), "exhaustionForecasts": .int(Int64(forecasts))]
+        }
+
+        for type in incidentEvents {
+            plugin.subscribe(type) { event, context in
+                try await CapacityStore(database: context.database, settings: try CapacitySettings(config: context.config))
+                    .observe(context.transaction, incident: event.data["incident"] ?? event.data)
+            }
+        }
+        // Several instances may run this at once: forecasts are announced once per date, and an
+        // incident is opened with an idempotency key per breach.
+        plugin.every(.seconds(jobSeconds), name: "capacity-maintenance") { context in
+            let store = CapacityStore(database: context.database, settings: try CapacitySettings(config: context.config))
+            for line in await store.scrape() { context.logger.info("scrape", metadata: ["itsm.result": "\(line)"]) }
+            try await store.sampleWorkload()
+            try await store.openIncidentsForBreaches { params, key throws(ResponseError) in
+                try await context.call("incident.create", params: params, idempotencyKey: key)
+            }
+            try await store.prune()
+            for line in try await store.announceExhaustion() {
+                context.logger.notice("exhaustion forecast", metadata: ["itsm.metric": "\(line)"])
+            }
+        }
+        return plugin
+    }
+
+    /// How often forecasts, scrapes, workload and retention run: `ITSM_CAPACITY_JOB_SECONDS`, default 300.
+    static var jobSeconds: Int {
+        ProcessInfo.processInfo.environment["ITSM_CAPACITY_JOB_SECONDS"].flatMap(Int.init).map { max(1, $0) } ?? 300
+    }
+
+    static func store(_ context: MethodContext) throws -> CapacityStore {
+        CapacityStore(database: context.database, settings: try CapacitySettings(config: context.config))
+    }
+
+    static func openIncidents(_ store: CapacityStore, _ context: MethodContext) async throws {
+        try await store.openIncidentsForBreaches { params, key throws(ResponseError) in
+            try await context.call("incident.create", params: params, idempotencyKey: key)
+        }
+    }
+}
+
+public struct Empty: Sendable, Codable {}
+
+public struct ServiceFilter: Sendable, Codable {
+    public var service: String?
+}
+
+public struct MetricKey: Sendable, Codable {
+    public var resource: String
+    public var metric: String
+}
+
+public struct PrometheusBody: Sendable, Codable {
+    public var resource: String
+    public var body: String
+}
+
+public struct PlanParams: Sendable, Codable {
+    public var service: String?
+    /// json (default) or markdown.
+    public var format: String?
 }

@@ -1,0 +1,213 @@
+import Foundation
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+
+/// A metric's forecast: the model chosen and when it reaches warning, critical and its limit.
+public struct MetricForecast: Sendable, Encodable {
+    public var resource: String
+    public var metric: String
+    public var unit: String
+    /// `hour` or `day`: the rollups it was fitted on.
+    public var granularity: String
+    public var forecast: Forecast?
+    public var warning: Forecast.Crossing?
+    public var critical: Forecast.Crossing?
+    public var limit: Forecast.Crossing?
+    /// Why there is no forecast (too little data).
+    public var note: String?
+}
+
+/// One metric in the capacity plan.
+public struct PlanItem: Sendable, Encodable {
+    public var metric: Metric
+    public var utilizationPercent: Double?
+    public var peak: Double?
+    /// Change per day of the fitted trend.
+    public var trendPerDay: Double?
+    public var headroom: Double?
+    public var forecast: MetricForecast
+    public var recommendation: String
+    /// An SVG chart: daily averages, the forecast, and the thresholds.
+    public var chart: String
+}
+
+public struct CapacityPlan: Sendable, Encodable {
+    public var service: String?
+    public var generatedAt: Date
+    public var horizonDays: Int
+    public var items: [PlanItem]
+}
+
+extension CapacityStore {
+    /// Fits a metric on its daily rollups, or hourly ones while there are fewer than 14 days.
+    public func forecast(resource: String, metric: String) async throws -> MetricForecast {
+        guard let row = try await database.query("""
+            SELECT m.id, m.unit, m.warning, m.critical, m.capacity_limit FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id
+            WHERE r.name = \(resource) AND m.name = \(metric)
+            """).first else {
+            throw ResponseError.business(kind: "capacity.not_found", message: "no metric '\(metric)' on resource '\(resource)'")
+        }
+        let id = try row.decode(UUID.self, "id")
+        let days = try await series(id, granularity: "day")
+        let (granularity, points) = days.count >= 14 ? ("day", days) : ("hour", try await series(id, granularity: "hour"))
+        var result = MetricForecast(resource: resource, metric: metric, unit: try row.decode(String.self, "unit"), granularity: granularity)
+        let step: TimeInterval = granularity == "day" ? 86_400 : 3600
+        guard let first = points.first,
+              let forecast = Forecaster.fit(values: points.map(\.1), start: first.0, step: step, season: granularity == "day" ? 7 : 24) else {
+            result.note = "not enough data to forecast: \(points.count) \(granularity)ly points, 4 or more needed"
+            return result
+        }
+        let horizon = Int(Double(settings.horizonDays) * 86_400 / step)
+        result.forecast = forecast
+        result.warning = forecast.crossing(of: try row.decode(Double.self, "warning"), within: horizon)
+        result.critical = forecast.crossing(of: try row.decode(Double.self, "critical"), within: horizon)
+        result.limit = forecast.crossing(of: try row.decode(Double.self, "capacity_limit"), within: horizon)
+        return result
+    }
+
+    /// Rollup averages in time order, regularly spaced: a missing bucket takes the previous value.
+    func series(_ metric: UUID, granularity: String) async throws -> [(Date, Double)] {
+        let rows = try await database.query("""
+            SELECT bucket, avg FROM capacity.rollup WHERE metric_id = \(metric) AND granularity = \(granularity) ORDER BY bucket
+            """).map { (try $0.decode(Date.self, "bucket"), try $0.decode(Double.self, "avg")) }
+        guard let first = rows.first, let last = rows.last else { return [] }
+        let step: TimeInterval = granularity == "day" ? 86_400 : 3600
+        var byTime = Dictionary(rows.map { ($0.0.timeIntervalSince1970, $0.1) }) { $1 }
+        var filled: [(Date, Double)] = []
+        var previous = first.1
+        var time = first.0
+        while time <= last.0 {
+            let value = byTime.removeValue(forKey: time.timeIntervalSince1970) ?? previous
+            filled.append((time, value))
+            previous = value
+            time = time.addingTimeInterval(step)
+        }
+        return filled
+    }
+
+    /// Forecasts every metric and announces `capacity.exhaustion_forecast` for those expected to
+    /// reach their limit within the horizon, once per expected date.
+    @discardableResult
+    public func announceExhaustion() async throws -> [String] {
+        var announced: [String] = []
+        for metric in try await metrics() {
+            let result = try await forecast(resource: metric.resource, metric: metric.name)
+            guard let crossing = result.limit, let expected = crossing.expected else { continue }
+            let day = expected.formatted(Date.ISO8601FormatStyle().year().month().day())
+            let published = try await database.withTransaction { tx in
+                let claimed = try await tx.query("""
+                    INSERT INTO capacity.forecast_notice (metric_id, expected)
+                    SELECT m.id, \(day)::date FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id
+                    WHERE r.name = \(metric.resource) AND m.name = \(metric.name)
+                    ON CONFLICT (metric_id) DO UPDATE SET expected = excluded.expected, announced_at = now()
+                        WHERE capacity.forecast_notice.expected <> excluded.expected
+                    RETURNING metric_id
+                    """)
+                guard !claimed.isEmpty else { return false }
+                var payload: [String: JSONValue] = [
+                    "resource": .string(metric.resource), "metric": .string(metric.name), "unit": .string(metric.unit),
+                    "limit": .double(metric.limit), "exhaustionDate": .string(day),
+                    "earliest": crossing.earliest.map { .string($0.formatted(.iso8601)) } ?? .null,
+                    "latest": crossing.latest.map { .string($0.formatted(.iso8601)) } ?? .null,
+                    "model": .string(result.forecast?.model.rawValue ?? ""),
+                ]
+                if let service = metric.service { payload["service"] = .string(service) }
+                try await tx.publish("capacity.exhaustion_forecast", subject: "\(metric.resource)/\(metric.name)", data: JSONValue.object(payload))
+                return true
+            }
+            if published { announced.append("\(metric.resource)/\(metric.name) \(day)") }
+        }
+        return announced
+    }
+
+    /// The capacity plan for a service (or everything): utilization, peak, trend, forecast
+    /// dates, headroom and what to do, with a chart per metric.
+    public func plan(service: String?) async throws -> CapacityPlan {
+        var items: [PlanItem] = []
+        for metric in try await metrics(service: service) {
+            let forecast = try await forecast(resource: metric.resource, metric: metric.name)
+            let peak = try await database.query("""
+                SELECT max(r.max) AS peak FROM capacity.rollup r JOIN capacity.metric m ON m.id = r.metric_id
+                JOIN capacity.resource res ON res.id = m.resource_id
+                WHERE res.name = \(metric.resource) AND m.name = \(metric.name) AND r.granularity = 'day'
+                  AND r.bucket >= now() - interval '30 days'
+                """).single().decode(Double?.self, "peak")
+            let perDay = forecast.forecast.map { ($0.value(ahead: 1) - $0.value(ahead: 0)) * 86_400 / $0.step }
+            items.append(PlanItem(
+                metric: metric, utilizationPercent: metric.lastValue.map { (($0 / metric.limit) * 1000).rounded() / 10 }, peak: peak,
+                trendPerDay: perDay.map { ($0 * 100).rounded() / 100 }, headroom: peak.map { metric.limit - $0 }, forecast: forecast,
+                recommendation: recommendation(metric, forecast), chart: try await chart(metric, forecast)))
+        }
+        return CapacityPlan(service: service, generatedAt: Date(), horizonDays: settings.horizonDays, items: items)
+    }
+
+    func recommendation(_ metric: Metric, _ forecast: MetricForecast) -> String {
+        let day = Date.ISO8601FormatStyle().year().month().day()
+        if metric.state == "critical" { return "Act now: above the critical threshold." }
+        if let expected = forecast.limit?.expected {
+            let days = Int(expected.timeIntervalSinceNow / 86_400)
+            if days <= 30 { return "Add capacity now: the limit is expected within \(max(days, 0)) days (\(expected.formatted(day)))." }
+            return "Plan an upgrade before \((forecast.limit?.earliest ?? expected).formatted(day)); the limit is expected on \(expected.formatted(day))."
+        }
+        if let expected = forecast.critical?.expected { return "Watch: critical expected on \(expected.formatted(day)); the limit is beyond the horizon." }
+        if let last = metric.lastValue, last / metric.limit < 0.3 { return "Headroom is large: consider reclaiming capacity." }
+        return forecast.forecast == nil ? "Collect more data to forecast." : "No action: within limits over the horizon."
+    }
+
+    /// Daily averages of the last 60 days, the forecast for the next 60, and the thresholds.
+    func chart(_ metric: Metric, _ forecast: MetricForecast) async throws -> String {
+        let history = try await database.query("""
+            SELECT r.bucket, r.avg FROM capacity.rollup r JOIN capacity.metric m ON m.id = r.metric_id
+            JOIN capacity.resource res ON res.id = m.resource_id
+            WHERE res.name = \(metric.resource) AND m.name = \(metric.name) AND r.granularity = \(forecast.granularity)
+            ORDER BY r.bucket DESC LIMIT 60
+            """).map { (try $0.decode(Date.self, "bucket"), try $0.decode(Double.self, "avg")) }.reversed()
+        let ahead: [(Date, Double)] = forecast.forecast.map { model in
+            (1...60).map { h in (model.start.addingTimeInterval(Double(model.points - 1 + h) * model.step), model.value(ahead: h)) }
+        } ?? []
+        let points = Array(history) + ahead
+        guard let first = points.first?.0, let last = points.last?.0, last > first else {
+            return #"<svg xmlns="http://www.w3.org/2000/svg" width="640" height="80"><text x="10" y="40">Not enough data for a chart</text></svg>"#
+        }
+        let (width, height, pad) = (640.0, 240.0, 30.0)
+        let top = max(metric.limit, points.map(\.1).max() ?? 0) * 1.05
+        func x(_ date: Date) -> Double { pad + (date.timeIntervalSince(first) / last.timeIntervalSince(first)) * (width - 2 * pad) }
+        func y(_ value: Double) -> Double { height - pad - max(0, value) / top * (height - 2 * pad) }
+        func line(_ series: [(Date, Double)]) -> String { series.map { String(format: "%.1f,%.1f", x($0.0), y($0.1)) }.joined(separator: " ") }
+        func level(_ value: Double, _ color: String, _ label: String) -> String {
+            String(format: #"<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="%@" stroke-dasharray="4 3"/><text x="%.0f" y="%.1f" font-size="10" fill="%@">%@</text>"#,
+                   pad, width - pad, y(value), y(value), color, width - pad - 60, y(value) - 3, color, label)
+        }
+        let title = "\(metric.resource) \(metric.name) (\(metric.unit))".replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        return """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif">
+            <text x="\(Int(pad))" y="18" font-size="12">\(title)</text>
+            <line x1="\(Int(pad))" x2="\(Int(pad))" y1="\(Int(pad))" y2="\(Int(height - pad))" stroke="#999"/>
+            <line x1="\(Int(pad))" x2="\(Int(width - pad))" y1="\(Int(height - pad))" y2="\(Int(height - pad))" stroke="#999"/>
+            \(level(metric.limit, "#b00", "limit"))\(level(metric.critical, "#e60", "critical"))\(level(metric.warning, "#cc0", "warning"))
+            <polyline fill="none" stroke="#06c" stroke-width="2" points="\(line(Array(history)))"/>
+            <polyline fill="none" stroke="#06c" stroke-width="2" stroke-dasharray="6 4" points="\(line(ahead))"/>
+            </svg>
+            """
+    }
+}
+
+extension CapacityPlan {
+    /// The plan as Markdown for a capacity manager's report.
+    public var markdown: String {
+        let day = Date.ISO8601FormatStyle().year().month().day()
+        var lines = ["# Capacity plan\(service.map { ": \($0)" } ?? "")", "", "Generated \(generatedAt.formatted(.iso8601)); horizon \(horizonDays) days.", "",
+                     "| Resource | Metric | Now | Utilization | Peak (30 d) | Trend / day | Limit expected | Recommendation |",
+                     "|---|---|---|---|---|---|---|---|"]
+        for item in items {
+            let limit = item.forecast.limit?.expected.map { date in
+                "\(date.formatted(day)) (\(item.forecast.limit?.earliest?.formatted(day) ?? "?") – \(item.forecast.limit?.latest?.formatted(day) ?? "beyond"))"
+            } ?? "not within horizon"
+            lines.append("| \(item.metric.resource) | \(item.metric.name) (\(item.metric.unit)) | \(item.metric.lastValue.map(CapacityStore.format) ?? "-") | "
+                         + "\(item.utilizationPercent.map { "\($0) %" } ?? "-") | \(item.peak.map(CapacityStore.format) ?? "-") | "
+                         + "\(item.trendPerDay.map(CapacityStore.format) ?? "-") | \(limit) | \(item.recommendation) |")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

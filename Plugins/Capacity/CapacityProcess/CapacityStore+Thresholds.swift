@@ -1,0 +1,117 @@
+import Foundation
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+
+/// Thresholds with hysteresis: a metric enters `warning` or `critical` when its newest sample
+/// reaches the threshold, and leaves only when it falls `hysteresisPercent` of the limit below
+/// it, so a value hovering at the line does not flap. Each change publishes
+/// `capacity.threshold_breached` or `capacity.threshold_cleared`; a breach stays one record (and
+/// one incident) until it clears, even if it goes from warning to critical.
+extension CapacityStore {
+    /// The state a metric should be in, given where it was.
+    public static func state(for value: Double, current: String, warning: Double, critical: Double, limit: Double,
+                             hysteresisPercent: Double) -> String {
+        let margin = limit * hysteresisPercent / 100
+        switch current {
+        case "critical":
+            if value >= critical - margin { return "critical" }
+            return value >= warning - margin ? "warning" : "ok"
+        case "warning":
+            if value >= critical { return "critical" }
+            return value >= warning - margin ? "warning" : "ok"
+        default:
+            if value >= critical { return "critical" }
+            return value >= warning ? "warning" : "ok"
+        }
+    }
+
+    /// Brings each metric touched by the staged samples to its newest value's state.
+    func evaluateThresholds(_ tx: PluginTransaction) async throws -> [String] {
+        // Locked in a fixed order, so concurrent batches for the same metrics queue instead of deadlocking.
+        try await tx.query("SELECT id FROM capacity.metric WHERE id IN (SELECT metric_id FROM incoming) ORDER BY id FOR UPDATE")
+        let latest = try await tx.query("""
+            SELECT DISTINCT ON (s.metric_id) s.metric_id, s.at, s.value, m.state, m.warning, m.critical, m.capacity_limit,
+                   m.name, r.name AS resource, r.service, m.unit
+            FROM capacity.sample s JOIN capacity.metric m ON m.id = s.metric_id JOIN capacity.resource r ON r.id = m.resource_id
+            WHERE s.metric_id IN (SELECT DISTINCT metric_id FROM incoming)
+            ORDER BY s.metric_id, s.at DESC
+            """)
+        var changes: [String] = []
+        for row in latest {
+            let id = try row.decode(UUID.self, "metric_id")
+            let value = try row.decode(Double.self, "value")
+            let at = try row.decode(Date.self, "at")
+            let current = try row.decode(String.self, "state")
+            let next = Self.state(for: value, current: current, warning: try row.decode(Double.self, "warning"),
+                                  critical: try row.decode(Double.self, "critical"), limit: try row.decode(Double.self, "capacity_limit"),
+                                  hysteresisPercent: settings.hysteresisPercent)
+            try await tx.query("UPDATE capacity.metric SET last_value = \(value), last_at = \(at), state = \(next) WHERE id = \(id)")
+            guard next != current else { continue }
+            let resource = try row.decode(String.self, "resource")
+            let name = try row.decode(String.self, "name")
+            changes.append("\(resource)/\(name): \(current) → \(next)")
+            var payload: [String: JSONValue] = [
+                "resource": .string(resource), "metric": .string(name), "value": .double(value), "unit": .string(try row.decode(String.self, "unit")),
+                "from": .string(current), "to": .string(next), "at": .string(at.formatted(.iso8601)),
+                "limit": .double(try row.decode(Double.self, "capacity_limit")),
+            ]
+            if let service = try row.decode(String?.self, "service") { payload["service"] = .string(service) }
+            if next == "ok" {
+                try await tx.query("UPDATE capacity.breach SET cleared_at = \(at) WHERE metric_id = \(id) AND cleared_at IS NULL")
+                try await tx.publish("capacity.threshold_cleared", subject: "\(resource)/\(name)", data: JSONValue.object(payload))
+            } else {
+                try await tx.query("""
+                    INSERT INTO capacity.breach (metric_id, level, value, started_at) VALUES (\(id), \(next), \(value), \(at))
+                    ON CONFLICT (metric_id) WHERE cleared_at IS NULL DO UPDATE SET level = excluded.level, value = excluded.value
+                    """)
+                if current == "ok" || next == "critical" {
+                    try await tx.publish("capacity.threshold_breached", subject: "\(resource)/\(name)", data: JSONValue.object(payload))
+                }
+            }
+        }
+        return changes
+    }
+
+    /// Opens one incident per open breach that has none, through the incident process. When that
+    /// process is disabled the breach is kept, with a note saying so.
+    /// `createIncident` is `incident.create` with an idempotency key, so a retry after a crash
+    /// finds the incident it opened before.
+    public func openIncidentsForBreaches(
+        createIncident: @Sendable (_ params: JSONValue, _ idempotencyKey: String) async throws(ResponseError) -> JSONValue
+    ) async throws {
+        let pending = try await database.query("""
+            SELECT b.id, b.level, b.value, m.name, m.unit, m.capacity_limit, r.name AS resource, r.service, r.ci
+            FROM capacity.breach b JOIN capacity.metric m ON m.id = b.metric_id JOIN capacity.resource r ON r.id = m.resource_id
+            WHERE b.cleared_at IS NULL AND b.incident IS NULL
+            """)
+        for row in pending {
+            let id = try row.decode(Int.self, "id")
+            let resource = try row.decode(String.self, "resource")
+            let metric = try row.decode(String.self, "name")
+            let level = try row.decode(String.self, "level")
+            let value = try row.decode(Double.self, "value")
+            let unit = try row.decode(String.self, "unit")
+            var params: [String: JSONValue] = [
+                "title": .string("Capacity \(level): \(resource) \(metric) at \(Self.format(value)) \(unit)"),
+                "description": .string("\(resource) \(metric) reached \(Self.format(value)) \(unit) of \(Self.format(try row.decode(Double.self, "capacity_limit"))) \(unit) (\(level) threshold). Raised by the capacity process."),
+                "impact": .string(level == "critical" ? "high" : "medium"), "urgency": .string(level == "critical" ? "high" : "medium"),
+                "category": "capacity",
+            ]
+            if let service = try row.decode(String?.self, "service") { params["service"] = .string(service) }
+            if let ci = try row.decode(String?.self, "ci") { params["configurationItem"] = .string(ci) }
+            do {
+                let incident = try await createIncident(.object(params), "capacity-breach-\(id)")
+                try await database.query("UPDATE capacity.breach SET incident = \(incident["number"]?.stringValue), note = NULL WHERE id = \(id)")
+            } catch let error as ResponseError where error.kind == "plugin.disabled" {
+                try await database.query("""
+                    UPDATE capacity.breach SET note = 'the incident process is not enabled; no incident was opened' WHERE id = \(id)
+                    """)
+            }
+        }
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.2f", value)
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+
+public struct Metric: Sendable, Hashable, Codable {
+    public var resource: String
+    public var name: String
+    public var unit: String
+    public var limit: Double
+    public var warning: Double
+    public var critical: Double
+    public var owner: String?
+    public var state: String
+    public var lastValue: Double?
+    public var lastAt: Date?
+    public var service: String?
+
+    static let columns = """
+        r.name AS resource, m.name, m.unit, m.capacity_limit, m.warning, m.critical, m.owner, m.state, m.last_value, m.last_at, r.service
+        """
+
+    init(row: PostgresRow) throws {
+        resource = try row.decode(String.self, "resource")
+        name = try row.decode(String.self, "name")
+        unit = try row.decode(String.self, "unit")
+        limit = try row.decode(Double.self, "capacity_limit")
+        warning = try row.decode(Double.self, "warning")
+        critical = try row.decode(Double.self, "critical")
+        owner = try row.decode(String?.self, "owner")
+        state = try row.decode(String.self, "state")
+        lastValue = try row.decode(Double?.self, "last_value")
+        lastAt = try row.decode(Date?.self, "last_at")
+        service = try row.decode(String?.self, "service")
+    }
+}
+
+public struct DefineResource: Sendable, Hashable, Codable {
+    public struct MetricDefinition: Sendable, Hashable, Codable {
+        public var name: String
+        public var unit: String
+        public var limit: Double
+        public var warning: Double
+        public var critical: Double
+        public var owner: String?
+        public init(name: String, unit: String, limit: Double, warning: Double, critical: Double, owner: String? = nil) {
+            self.name = name
+            self.unit = unit
+            self.limit = limit
+            self.warning = warning
+            self.critical = critical
+            self.owner = owner
+        }
+    }
+
+    public var name: String
+    /// technical (default) or human (a service desk group: name it as the assignment group).
+    public var kind: String?
+    public var service: String?
+    public var configurationItem: String?
+    public var owner: String?
+    public var metrics: [MetricDefinition]
+    public init(name: String, kind: String? = nil, service: String? = nil, configurationItem: String? = nil, owner: String? = nil,
+                metrics: [MetricDefinition]) {
+        self.name = name
+        self.kind = kind
+        self.service = service
+        self.configurationItem = configurationItem
+        self.owner = owner
+        self.metrics = metrics
+    }
+}
+
+public struct Sample: Sendable, Hashable, Codable {
+    public var resource: String
+    public var metric: String
+    public var at: String
+    public var value: Double
+    public init(resource: String, metric: String, at: String, value: Double) {
+        self.resource = resource
+        self.metric = metric
+        self.at = at
+        self.value = value
+    }
+}
+
+public struct IngestSamples: Sendable, Hashable, Codable {
+    public var samples: [Sample]
+    public init(samples: [Sample]) { self.samples = samples }
+}
+
+public struct IngestResult: Sendable, Hashable, Codable {
+    public struct Rejection: Sendable, Hashable, Codable {
+        /// The sample's position in the batch, from 0.
+        public var index: Int
+        public var reason: String
+    }
+
+    public var accepted: Int
+    public var rejected: [Rejection]
+    /// Threshold changes this batch caused, e.g. `db-1/disk: ok → critical`.
+    public var thresholdChanges: [String]
+}
+
+/// Resources, metrics and their samples. Bulk ingestion goes through COPY into a staging table,
+/// then one idempotent upsert: a sample for the same resource, metric and time replaces the
+/// earlier one, and out-of-order samples land where they belong.
+public struct CapacityStore: Sendable {
+    public let database: PluginDatabase
+    public let settings: CapacitySettings
+
+    public init(database: PluginDatabase, settings: CapacitySettings = CapacitySettings()) {
+        self.database = database
+        self.settings = settings
+    }
+
+    public func define(_ params: DefineResource, actor: String) async throws -> [Metric] {
+        let name = params.name.trimmingCharacters(in: .whitespaces)
+        guard (1...200).contains(name.count) else { throw ResponseError.invalidParams("name: required, at most 200 characters") }
+        guard ["technical", "human"].contains(params.kind ?? "technical") else { throw ResponseError.invalidParams("kind: technical or human") }
+        guard !params.metrics.isEmpty else { throw ResponseError.invalidParams("metrics: at least one") }
+        for metric in params.metrics {
+            guard !metric.name.isEmpty, !metric.unit.isEmpty else { throw ResponseError.invalidParams("metrics: name and unit required") }
+            guard metric.warning <= metric.critical, metric.critical <= metric.limit, metric.limit > 0 else {
+                throw ResponseError.invalidParams("metrics.\(metric.name): need warning <= critical <= limit, limit > 0")
+            }
+        }
+        return try await database.withTransaction { tx in
+            let resource = try await tx.query("""
+                INSERT INTO capacity.resource (name, kind, service, ci, owner, created_by)
+                VALUES (\(name), \(params.kind ?? "technical"), \(params.service), \(params.configurationItem), \(params.owner), \(actor))
+                ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, service = excluded.service, ci = excluded.ci, owner = excluded.owner
+                RETURNING id
+                """).single().decode(UUID.self, "id")
+            for metric in params.metrics {
+                try await tx.query("""
+                    INSERT INTO capacity.metric (resource_id, name, unit, capacity_limit, warning, critical, owner)
+                    VALUES (\(resource), \(metric.name), \(metric.unit), \(metric.limit), \(metric.warning), \(metric.critical), \(metric.owner))
+                    ON CONFLICT (resource_id, name) DO UPDATE SET unit = excluded.unit, capacity_limit = excluded.capacity_limit,
+                        warning = excluded.warning, critical = excluded.critical, owner = excluded.owner
+                    """)
+            }
+            return try await tx.query("""
+                SELECT \(unsafeSQL: Metric.columns) FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id
+                WHERE r.id = \(resource) ORDER BY m.name
+                """).map(Metric.init(row:))
+        }
+    }
+
+    public func metrics(service: String? = nil) async throws -> [Metric] {
+        try await database.query("""
+            SELECT \(unsafeSQL: Metric.columns) FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id
+            WHERE \(service)::text IS NULL OR r.service = \(service) ORDER BY r.name, m.name
+            """).map(Metric.init(row:))
+    }
+
+    // MARK: - Ingestion
+
+    /// Validates, bulk-loads and rolls up a batch; bad rows are reported, good ones kept.
+    public func ingest(_ samples: [Sample]) async throws -> IngestResult {
+        guard samples.count <= 500_000 else { throw ResponseError.invalidParams("samples: at most 500,000 a batch") }
+        let known = try await metricIDs()
+        var rows: [[String?]] = []
+        var rejected: [IngestResult.Rejection] = []
+        let parse = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let parsePlain = Date.ISO8601FormatStyle()
+        for (index, sample) in samples.enumerated() {
+            guard let id = known["\(sample.resource)\u{0}\(sample.metric)"] else {
+                rejected.append(.init(index: index, reason: "no metric '\(sample.metric)' on resource '\(sample.resource)'"))
+                continue
+            }
+            guard let at = (try? parse.parse(sample.at)) ?? (try? parsePlain.parse(sample.at)) else {
+                rejected.append(.init(index: index, reason: "at: '\(sample.at)' is not an ISO 8601 time"))
+                continue
+            }
+            guard sample.value.isFinite else {
+                rejected.append(.init(index: index, reason: "value: not a finite number"))
+                continue
+            }
+            rows.append([id.uuidString, at.formatted(parse), String(sample.value)])
+        }
+        guard !rows.isEmpty else { return IngestResult(accepted: 0, rejected: rejected, thresholdChanges: []) }
+        let changes = try await database.withTransaction { tx in
+            try await tx.query("""
+                CREATE TEMP TABLE incoming (metric_id uuid, at timestamptz, value double precision) ON COMMIT DROP
+                """)
+            try await tx.connection.copyIn(unsafeSQL: "COPY incoming (metric_id, at, value) FROM STDIN", rows: rows)
+            // The last of duplicates within the batch wins, as a later batch would.
+            try await tx.query("""
+                INSERT INTO capacity.sample (metric_id, at, value)
+                SELECT DISTINCT ON (metric_id, at) metric_id, at, value FROM (SELECT *, row_number() OVER () AS n FROM incoming) i
+                ORDER BY metric_id, at, n DESC
+                ON CONFLICT (metric_id, at) DO UPDATE SET value = excluded.value
+                """)
+            try await rollUp(tx, granularity: "hour")
+            try await rollUp(tx, granularity: "day")
+            return try await evaluateThresholds(tx)
+        }
+        return IngestResult(accepted: rows.count, rejected: rejected, thresholdChanges: changes)
+    }
+
+    /// Recomputes the rollup buckets the staged samples touched, from the raw samples.
+    private func rollUp(_ tx: PluginTransaction, granularity: String) async throws {
+        try await tx.query("""
+            INSERT INTO capacity.rollup (metric_id, granularity, bucket, min, avg, max, p95, samples)
+            SELECT s.metric_id, \(granularity), date_trunc(\(granularity), s.at), min(s.value), avg(s.value), max(s.value),
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY s.value), count(*)
+            FROM capacity.sample s
+            JOIN (SELECT DISTINCT metric_id, date_trunc(\(granularity), at) AS bucket FROM incoming) touched
+              ON touched.metric_id = s.metric_id AND date_trunc(\(granularity), s.at) = touched.bucket
+            GROUP BY 1, 3
+            ON CONFLICT (metric_id, granularity, bucket) DO UPDATE SET min = excluded.min, avg = excluded.avg, max = excluded.max,
+                p95 = excluded.p95, samples = excluded.samples
+            """)
+    }
+
+    func metricIDs() async throws -> [String: UUID] {
+        var ids: [String: UUID] = [:]
+        for row in try await database.query("SELECT r.name AS resource, m.name, m.id FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id") {
+            ids["\(try row.decode(String.self, "resource"))\u{0}\(try row.decode(String.self, "name"))"] = try row.decode(UUID.self, "id")
+        }
+        return ids
+    }
+
+    /// Raw samples older than the retention go; rollups stay, so storage stays bounded.
+    @discardableResult
+    public func prune() async throws -> Int {
+        let cutoff = Date().addingTimeInterval(-Double(settings.rawRetentionDays) * 86_400)
+        return try await database.query("DELETE FROM capacity.sample WHERE at < \(cutoff)").affectedRows
+    }
+}
