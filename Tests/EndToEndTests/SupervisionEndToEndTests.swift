@@ -100,7 +100,7 @@ import Testing
 
     @Test func conformanceCheckPassesTheBuiltInPluginAndPinpointsABrokenOne() async throws {
         let itsm = try Binaries.path("itsm")
-        for builtIn in ["itsm-incident", "itsm-problem", "itsm-supplier", "itsm-improvement"] {
+        for builtIn in ["itsm-incident", "itsm-problem", "itsm-supplier", "itsm-improvement", "itsm-capacity"] {
             let good = try await Command.run(itsm, ["plugin", "check", "--", try Binaries.path(builtIn)])
             #expect(good.status == .exited(0), "\(builtIn): \(good.text)")
             #expect(good.text.contains("all 14 rules pass"), "\(builtIn)")

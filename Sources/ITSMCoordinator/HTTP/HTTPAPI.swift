@@ -98,6 +98,37 @@ struct HTTPAPI: Sendable {
             return await document(request, method: "improvement.review_pack", params: .object(params),
                                   contentType: format == "markdown" ? "text/markdown; charset=utf-8" : "text/html; charset=utf-8")
         }
+        // Samples: a JSON batch, or a Prometheus text exposition body for ?resource=NAME.
+        routes.post("api/v1/capacity/samples") { request, _ in
+            guard request.headers[.contentType]?.hasPrefix("text/plain") == true else {
+                return await rpc(request, method: "capacity.ingest")
+            }
+            let resource = request.uri.queryParameters["resource"].map(String.init) ?? ""
+            let permission = router.route(for: "capacity.ingest_prometheus")?.descriptor.permission
+            let principal: Principal
+            switch await authenticate(request, permission: permission) {
+            case .success(let found): principal = found
+            case .failure(let refusal): return errorResponse(refusal)
+            }
+            guard let body = try? await request.body.collect(upTo: maxBodyBytes) else {
+                return errorResponse(ResponseError(code: .messageTooLarge, kind: "http.body_too_large",
+                                                   message: "the request body is over the limit of \(maxBodyBytes) bytes"))
+            }
+            let params: JSONValue = ["resource": .string(resource), "body": .string(String(buffer: body))]
+            switch await call("capacity.ingest_prometheus", params: params, meta: RequestMeta(actor: "token:\(principal.name)")) {
+            case .success(let result): return jsonResponse(.ok, result)
+            case .failure(let error): return errorResponse(error)
+            }
+        }
+        routes.get("api/v1/capacity/plan") { request, _ in
+            var params = Self.listParams(request.uri.queryParameters).objectValue ?? [:]
+            let format = params["format"]?.stringValue ?? "json"
+            if format == "markdown" {
+                return await document(request, method: "capacity.plan", params: .object(params), contentType: "text/markdown; charset=utf-8")
+            }
+            params["format"] = "json"
+            return await rpc(request, method: "capacity.plan", params: .object(params))
+        }
         routes.post("api/v1/tokens") { request, _ in
             await authorized(request, permission: "tokens.write") { grantor in
                 guard let body = try? await request.body.collect(upTo: 64 * 1024), let params = try? JSONValue.parse(body.readableBytesView),
