@@ -129,11 +129,17 @@ public enum JSONCoding {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            if let date = try? iso8601.parse(text) { return date }
-            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an ISO 8601 date, got \(text)")
+            guard let date = date(from: text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an ISO 8601 date, got \(text)")
+            }
+            return date
         }
         return decoder
+    }
+
+    /// An ISO 8601 time as the toolkit writes it (with milliseconds) or without fractions.
+    public static func date(from text: String) -> Date? {
+        (try? iso8601.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 
     static let iso8601 = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

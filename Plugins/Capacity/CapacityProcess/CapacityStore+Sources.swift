@@ -88,8 +88,7 @@ extension CapacityStore {
     /// incident than the newest seen are ignored.
     public func observe(_ tx: PluginTransaction, incident: JSONValue) async throws {
         guard let id = incident["id"]?.stringValue.flatMap(UUID.init(uuidString:)),
-              let stamp = incident["updatedAt"]?.stringValue ?? incident["createdAt"]?.stringValue,
-              let updated = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(stamp)) ?? (try? Date.ISO8601FormatStyle().parse(stamp))
+              let updated = (incident["updatedAt"] ?? incident["createdAt"])?.stringValue.flatMap(JSONCoding.date(from:))
         else { return }
         let open = !["resolved", "closed", "cancelled"].contains(incident["status"]?.stringValue ?? "new")
         try await tx.query("""

@@ -162,14 +162,13 @@ public struct CapacityStore: Sendable {
         let known = try await metricIDs()
         var rows: [[String?]] = []
         var rejected: [IngestResult.Rejection] = []
-        let parse = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-        let parsePlain = Date.ISO8601FormatStyle()
+        let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         for (index, sample) in samples.enumerated() {
             guard let id = known["\(sample.resource)\u{0}\(sample.metric)"] else {
                 rejected.append(.init(index: index, reason: "no metric '\(sample.metric)' on resource '\(sample.resource)'"))
                 continue
             }
-            guard let at = (try? parse.parse(sample.at)) ?? (try? parsePlain.parse(sample.at)) else {
+            guard let at = JSONCoding.date(from: sample.at) else {
                 rejected.append(.init(index: index, reason: "at: '\(sample.at)' is not an ISO 8601 time"))
                 continue
             }
@@ -177,7 +176,7 @@ public struct CapacityStore: Sendable {
                 rejected.append(.init(index: index, reason: "value: not a finite number"))
                 continue
             }
-            rows.append([id.uuidString, at.formatted(parse), String(sample.value)])
+            rows.append([id.uuidString, at.formatted(stamp), String(sample.value)])
         }
         guard !rows.isEmpty else { return IngestResult(accepted: 0, rejected: rejected, thresholdChanges: []) }
         let changes = try await database.withTransaction { tx in

@@ -166,7 +166,7 @@ public struct ImprovementStore: Sendable {
         let stored = try await tx.query("""
             INSERT INTO improvement.source (intake_key, event_id, event_type, process, reference, summary, occurred_at)
             VALUES (\(item.key), \(UUID(uuidString: event.id)), \(event.type), \(event.source), \(item.reference), \(item.summary),
-                \(EventTime.parse(event.occurredAt) ?? Date()))
+                \(JSONCoding.date(from: event.occurredAt) ?? Date()))
             ON CONFLICT (event_id) DO NOTHING RETURNING id
             """)
         guard !stored.isEmpty else { return } // seen before
@@ -228,13 +228,5 @@ public struct ImprovementStore: Sendable {
         guard value.count == 10, (try? Date.ISO8601FormatStyle().year().month().day().parse(value)) != nil else {
             throw ResponseError.invalidParams("\(field): a date like 2027-03-31")
         }
-    }
-}
-
-/// Timestamps in events, with or without fractional seconds.
-enum EventTime {
-    static func parse(_ text: String?) -> Date? {
-        guard let text else { return nil }
-        return (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 }

@@ -158,8 +158,7 @@ extension SupplierStore {
     }
 
     static func timestamp(_ value: JSONValue?) -> Date? {
-        guard let text = value?.stringValue else { return nil }
-        return (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+        value?.stringValue.flatMap(JSONCoding.date(from:))
     }
 }
 
