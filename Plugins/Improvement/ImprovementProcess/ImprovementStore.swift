@@ -78,45 +78,37 @@ public struct ImprovementStore: Sendable {
             guard current.status != .closed else {
                 throw ResponseError.business(kind: "improvement.closed", message: "\(current.number) is closed")
             }
-            var changes: [(String, String?, String?)] = []
-            var update: PostgresQuery = "UPDATE improvement.opportunity SET updated_at = now()"
-            func set(_ field: String, _ column: String, _ old: String?, _ new: String?, _ bind: PostgresQuery) {
-                guard old != new else { return }
-                update.append(PostgresQuery(unsafeSQL: ", \(column) = "))
-                update.append(bind)
-                changes.append((field, old, new))
-            }
-            if let title = params.title {
-                let title = try Self.text(title, "title", max: 200)
-                set("title", "title", current.title, title, "\(title)")
-            }
-            if let description = params.description { set("description", "description", current.description, description, "\(description)") }
+            var fields = FieldChanges()
+            if let title = params.title { fields.set("title", "title", current.title, try Self.text(title, "title", max: 200)) }
+            if let description = params.description { fields.set("description", "description", current.description, description) }
             if let services = params.services {
                 let names = Array(Set(services)).sorted()
-                set("services", "services", current.services.joined(separator: ", "), names.joined(separator: ", "), "\(names)")
+                fields.set("services", "services", current.services.joined(separator: ", "), names.joined(separator: ", "), value: names)
             }
-            if let owner = params.owner { set("owner", "owner", current.owner, owner, "\(owner)") }
+            if let owner = params.owner { fields.set("owner", "owner", current.owner, owner) }
             if let date = params.targetDate {
                 try Self.checkDate(date, "targetDate")
-                set("targetDate", "target_date", current.targetDate, date, "\(date)::date")
+                fields.set("targetDate", "target_date", current.targetDate, date, bind: "\(date)::date")
             }
-            if let benefit = params.expectedBenefit { set("expectedBenefit", "expected_benefit", current.expectedBenefit, benefit, "\(benefit)") }
-            if let benefit = params.measuredBenefit { set("measuredBenefit", "measured_benefit", current.measuredBenefit, benefit, "\(benefit)") }
+            if let benefit = params.expectedBenefit { fields.set("expectedBenefit", "expected_benefit", current.expectedBenefit, benefit) }
+            if let benefit = params.measuredBenefit { fields.set("measuredBenefit", "measured_benefit", current.measuredBenefit, benefit) }
             if let evaluation = params.evaluation {
                 try evaluation.validate()
                 let old = current.evaluation
-                set("benefit", "benefit", String(old.benefit), String(evaluation.benefit), "\(evaluation.benefit)")
-                set("cost", "cost", String(old.cost), String(evaluation.cost), "\(evaluation.cost)")
-                set("risk", "risk", String(old.risk), String(evaluation.risk), "\(evaluation.risk)")
-                set("alignment", "alignment", String(old.alignment), String(evaluation.alignment), "\(evaluation.alignment)")
-                set("score", "score", String(current.score), String(evaluation.score), "\(evaluation.score)")
-                set("priority", "priority", current.priority, evaluation.priority, "\(evaluation.priority)")
+                fields.set("benefit", "benefit", String(old.benefit), String(evaluation.benefit), value: evaluation.benefit)
+                fields.set("cost", "cost", String(old.cost), String(evaluation.cost), value: evaluation.cost)
+                fields.set("risk", "risk", String(old.risk), String(evaluation.risk), value: evaluation.risk)
+                fields.set("alignment", "alignment", String(old.alignment), String(evaluation.alignment), value: evaluation.alignment)
+                fields.set("score", "score", String(current.score), String(evaluation.score), value: evaluation.score)
+                fields.set("priority", "priority", current.priority, evaluation.priority)
             }
-            guard !changes.isEmpty else { return current }
+            guard !fields.isEmpty else { return current }
+            var update: PostgresQuery = "UPDATE improvement.opportunity SET updated_at = now()"
+            update.append(fields.assignments)
             update.append(" WHERE id = \(current.id) RETURNING \(unsafeSQL: Opportunity.columns)")
             let updated = try Opportunity(row: try await tx.query(update).single())
-            for (field, old, new) in changes {
-                try await recordHistory(tx, current.number, actor: actor, field: field, old: old, new: new)
+            for change in fields.changes {
+                try await recordHistory(tx, current.number, actor: actor, field: change.field, old: change.old, new: change.new)
             }
             return updated
         }

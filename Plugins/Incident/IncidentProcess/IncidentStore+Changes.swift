@@ -154,10 +154,7 @@ extension IncidentStore {
             guard !changes.changes.isEmpty else { return current }
 
             var update: PostgresQuery = "UPDATE incident.incident SET updated_at = \(now)"
-            for change in changes.changes {
-                update.append(PostgresQuery(unsafeSQL: ", \(change.column) = "))
-                update.append(change.bind)
-            }
+            update.append(changes.fields.assignments)
             update.append(" WHERE id = \(current.id) RETURNING \(unsafeSQL: Incident.columns)")
             let updated = try Incident(row: try await tx.query(update).single())
 
@@ -223,33 +220,20 @@ extension IncidentStore {
 
 /// What a change does to a record: fields, and the events it publishes.
 struct ChangePlan {
-    struct Change {
-        var field: String
-        /// A fixed column name, never user input.
-        var column: String
-        var old: String?
-        var new: String?
-        var bind: PostgresQuery
-    }
-
     let current: Incident
-    var changes: [Change] = []
+    var fields = FieldChanges()
     var events: [String] = []
     /// Extra members for the events' payload (e.g. the kind of escalation).
     var note: [String: JSONValue] = [:]
 
-    /// Records a change when `new` differs from `old`; `value` is what the column stores.
+    var changes: [FieldChanges.Change] { fields.changes }
+
     mutating func set(_ field: String, _ column: String, _ old: String?, _ new: String?, value: (any PostgresEncodable)? = nil) {
-        guard old != new else { return }
-        var bind = PostgresQuery(unsafeSQL: "")
-        if let value { bind.append("\(value)") } else { bind.append("\(new)") }
-        changes.append(Change(field: field, column: column, old: old, new: new, bind: bind))
+        fields.set(field, column, old, new, value: value)
     }
 
     mutating func setTime(_ field: String, _ column: String, _ old: Date?, _ new: Date?) {
-        guard old != new else { return }
-        changes.append(Change(field: field, column: column, old: old?.formatted(.iso8601), new: new?.formatted(.iso8601),
-                              bind: "\(new)"))
+        fields.setTime(field, column, old, new)
     }
 
     mutating func setStatus(_ status: IncidentStatus) {

@@ -418,10 +418,7 @@ public struct ProblemStore: Sendable {
             let changes = try await plan(current, tx)
             guard !changes.changes.isEmpty else { return current }
             var update: PostgresQuery = "UPDATE problem.problem SET updated_at = now()"
-            for change in changes.changes {
-                update.append(PostgresQuery(unsafeSQL: ", \(change.column) = "))
-                update.append(change.bind)
-            }
+            update.append(changes.fields.assignments)
             update.append(" WHERE id = \(current.id) RETURNING \(unsafeSQL: Problem.columns)")
             let updated = try Problem(row: try await tx.query(update).single())
             for change in changes.changes {
@@ -472,29 +469,18 @@ public struct ProblemStore: Sendable {
 
 /// What a change does to a problem: columns, history, events.
 struct ProblemChanges {
-    struct Change {
-        var field: String
-        /// A fixed column name, never input.
-        var column: String
-        var old: String?
-        var new: String?
-        var bind: PostgresQuery
-    }
-
     let current: Problem
-    var changes: [Change] = []
+    var fields = FieldChanges()
     var events: [String] = []
     var statusChange: (from: ProblemStatus, to: ProblemStatus, note: String?)?
 
+    var changes: [FieldChanges.Change] { fields.changes }
+
     mutating func set(_ field: String, _ column: String, _ old: String?, _ new: String?, value: (any PostgresEncodable)? = nil) {
-        guard old != new else { return }
-        var bind = PostgresQuery(unsafeSQL: "")
-        if let value { bind.append("\(value)") } else { bind.append("\(new)") }
-        changes.append(Change(field: field, column: column, old: old, new: new, bind: bind))
+        fields.set(field, column, old, new, value: value)
     }
 
     mutating func setTime(_ field: String, _ column: String, _ old: Date?, _ new: Date?) {
-        guard old != new else { return }
-        changes.append(Change(field: field, column: column, old: old?.formatted(.iso8601), new: new?.formatted(.iso8601), bind: "\(new)"))
+        fields.setTime(field, column, old, new)
     }
 }

@@ -40,39 +40,31 @@ public struct SupplierStore: Sendable {
     public func update(_ params: UpdateSupplier, actor: String) async throws -> Supplier {
         try await database.withTransaction { tx in
             let current = try await load(tx, params.supplier, lock: true)
-            var changes: [(field: String, column: String, old: String?, new: String?, bind: PostgresQuery)] = []
-            func set(_ field: String, _ column: String, _ old: String?, _ new: String?, _ bind: PostgresQuery) {
-                if old != new { changes.append((field, column, old, new, bind)) }
-            }
-            if let name = params.name {
-                let name = try Self.text(name, "name", max: 200)
-                set("name", "name", current.name, name, "\(name)")
-            }
-            if let kind = params.kind { set("kind", "kind", current.kind.rawValue, kind.rawValue, "\(kind.rawValue)") }
-            if let status = params.status { set("status", "status", current.status.rawValue, status.rawValue, "\(status.rawValue)") }
-            if let owner = params.owner { set("owner", "owner", current.owner, owner.isEmpty ? nil : owner, "\(owner.isEmpty ? nil : owner)") }
+            var fields = FieldChanges()
+            if let name = params.name { fields.set("name", "name", current.name, try Self.text(name, "name", max: 200)) }
+            if let kind = params.kind { fields.set("kind", "kind", current.kind.rawValue, kind.rawValue) }
+            if let status = params.status { fields.set("status", "status", current.status.rawValue, status.rawValue) }
+            if let owner = params.owner { fields.set("owner", "owner", current.owner, owner.isEmpty ? nil : owner) }
             if let services = params.services {
                 let names = try Self.names(services)
-                set("services", "services", current.services.joined(separator: ", "), names.joined(separator: ", "), "\(names)")
+                fields.set("services", "services", current.services.joined(separator: ", "), names.joined(separator: ", "), value: names)
             }
             if let items = params.configurationItems {
                 let names = try Self.names(items)
-                set("configurationItems", "cis", current.configurationItems.joined(separator: ", "), names.joined(separator: ", "), "\(names)")
+                fields.set("configurationItems", "cis", current.configurationItems.joined(separator: ", "), names.joined(separator: ", "),
+                           value: names)
             }
             if let contacts = params.contacts {
                 let validated = try Self.validated(contacts)
-                set("contacts", "contacts", current.contacts.map(\.name).joined(separator: ", "),
-                    validated.map(\.name).joined(separator: ", "), "\(try PostgresJSON(encoding: validated))")
+                fields.set("contacts", "contacts", current.contacts.map(\.name).joined(separator: ", "),
+                           validated.map(\.name).joined(separator: ", "), value: try PostgresJSON(encoding: validated))
             }
-            guard !changes.isEmpty else { return current }
+            guard !fields.isEmpty else { return current }
             var update: PostgresQuery = "UPDATE supplier.supplier SET updated_at = now()"
-            for change in changes {
-                update.append(PostgresQuery(unsafeSQL: ", \(change.column) = "))
-                update.append(change.bind)
-            }
+            update.append(fields.assignments)
             update.append(" WHERE id = \(current.id) RETURNING \(unsafeSQL: Supplier.columns)")
             let updated = try Supplier(row: try await tx.query(update).single())
-            for change in changes {
+            for change in fields.changes {
                 try await recordHistory(tx, current.id, actor: actor, record: current.number, field: change.field, old: change.old, new: change.new)
             }
             try await tx.publish("supplier.updated", subject: current.id.uuidString.lowercased(), data: updated)
