@@ -108,9 +108,9 @@ public struct NonconformityList: Sendable, Hashable, Codable {
 
 extension ImprovementStore {
     public func createNonconformity(_ params: CreateNonconformity, actor: String) async throws -> Nonconformity {
-        let title = try Self.text(params.title, "title", max: 200)
-        let requirement = try Self.text(params.requirement, "requirement", max: 500)
-        if let date = params.detectedOn { try Self.checkDate(date, "detectedOn") }
+        let title = try Validation.text(params.title, "title", max: 200)
+        let requirement = try Validation.text(params.requirement, "requirement", max: 500)
+        if let date = params.detectedOn { try Validation.date(date, "detectedOn") }
         guard ["audit", "management_review", "incident", "complaint", "other"].contains(params.source ?? "audit") else {
             throw ResponseError.invalidParams("source: audit, management_review, incident, complaint or other")
         }
@@ -149,7 +149,7 @@ extension ImprovementStore {
     }
 
     public func recordCorrection(_ params: RecordCorrection, actor: String) async throws -> Nonconformity {
-        let correction = try Self.text(params.correction, "correction", max: 10_000)
+        let correction = try Validation.text(params.correction, "correction", max: 10_000)
         return try await changeNonconformity(params.number, actor: actor) { current, tx in
             guard current.status != "closed" else {
                 throw ResponseError.business(kind: "nonconformity.closed", message: "\(current.number) is closed")
@@ -163,9 +163,9 @@ extension ImprovementStore {
     }
 
     public func addCorrectiveAction(_ params: AddCorrectiveAction, actor: String) async throws -> Nonconformity {
-        let description = try Self.text(params.description, "description", max: 500)
-        let owner = try Self.text(params.owner, "owner", max: 200)
-        try Self.checkDate(params.dueOn, "dueOn")
+        let description = try Validation.text(params.description, "description", max: 500)
+        let owner = try Validation.text(params.owner, "owner", max: 200)
+        try Validation.date(params.dueOn, "dueOn")
         return try await changeNonconformity(params.number, actor: actor) { current, tx in
             guard current.status != "closed" else {
                 throw ResponseError.business(kind: "nonconformity.closed", message: "\(current.number) is closed")
@@ -203,7 +203,7 @@ extension ImprovementStore {
     }
 
     public func verifyEffectiveness(_ params: VerifyEffectiveness, actor: String) async throws -> Nonconformity {
-        let notes = try Self.text(params.notes, "notes", max: 10_000)
+        let notes = try Validation.text(params.notes, "notes", max: 10_000)
         return try await changeNonconformity(params.number, actor: actor) { current, tx in
             guard current.status == "awaiting_verification" else {
                 throw ResponseError.business(kind: "nonconformity.invalid_transition",

@@ -65,7 +65,7 @@ extension ImprovementStore {
     public typealias StatsSource = @Sendable (_ method: String, _ params: JSONValue) async throws(ResponseError) -> JSONValue
 
     public func createObjective(_ params: CreateObjective, actor: String) async throws -> Objective {
-        let title = try Self.text(params.title, "title", max: 200)
+        let title = try Validation.text(params.title, "title", max: 200)
         let kpi: KPI
         if let name = params.kpi.stringValue {
             guard let named = KPI.named(name) else {

@@ -18,10 +18,10 @@ public struct ImprovementStore: Sendable {
 
     public func create(_ params: CreateOpportunity, actor: String) async throws -> Opportunity {
         guard params.source != .event else { throw ResponseError.invalidParams("source: event is for opportunities raised by other processes") }
-        let title = try Self.text(params.title, "title", max: 200)
+        let title = try Validation.text(params.title, "title", max: 200)
         let evaluation = params.evaluation ?? Evaluation()
         try evaluation.validate()
-        if let date = params.targetDate { try Self.checkDate(date, "targetDate") }
+        if let date = params.targetDate { try Validation.date(date, "targetDate") }
         return try await database.withTransaction { tx in
             let opportunity = try await insert(tx, title: title, description: params.description ?? "", source: params.source ?? .manual,
                                                intakeKey: nil, services: params.services ?? [], evaluation: evaluation, owner: params.owner,
@@ -79,7 +79,7 @@ public struct ImprovementStore: Sendable {
                 throw ResponseError.business(kind: "improvement.closed", message: "\(current.number) is closed")
             }
             var fields = FieldChanges()
-            if let title = params.title { fields.set("title", "title", current.title, try Self.text(title, "title", max: 200)) }
+            if let title = params.title { fields.set("title", "title", current.title, try Validation.text(title, "title", max: 200)) }
             if let description = params.description { fields.set("description", "description", current.description, description) }
             if let services = params.services {
                 let names = Array(Set(services)).sorted()
@@ -87,7 +87,7 @@ public struct ImprovementStore: Sendable {
             }
             if let owner = params.owner { fields.set("owner", "owner", current.owner, owner) }
             if let date = params.targetDate {
-                try Self.checkDate(date, "targetDate")
+                try Validation.date(date, "targetDate")
                 fields.set("targetDate", "target_date", current.targetDate, date, bind: "\(date)::date")
             }
             if let benefit = params.expectedBenefit { fields.set("expectedBenefit", "expected_benefit", current.expectedBenefit, benefit) }
@@ -207,18 +207,6 @@ public struct ImprovementStore: Sendable {
             """).map { row in
             HistoryEntry(at: try row.decode(Date.self, "at"), actor: try row.decode(String.self, "actor"), field: try row.decode(String.self, "field"),
                          oldValue: try row.decode(String?.self, "old_value"), newValue: try row.decode(String?.self, "new_value"))
-        }
-    }
-
-    static func text(_ value: String, _ field: String, max: Int) throws -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...max).contains(trimmed.count) else { throw ResponseError.invalidParams("\(field): required, at most \(max) characters") }
-        return trimmed
-    }
-
-    static func checkDate(_ value: String, _ field: String) throws {
-        guard value.count == 10, (try? Date.ISO8601FormatStyle().year().month().day().parse(value)) != nil else {
-            throw ResponseError.invalidParams("\(field): a date like 2027-03-31")
         }
     }
 }

@@ -18,7 +18,7 @@ public struct SupplierStore: Sendable {
     // MARK: - Suppliers
 
     public func create(_ params: CreateSupplier, actor: String) async throws -> Supplier {
-        let name = try Self.text(params.name, "name", max: 200)
+        let name = try Validation.text(params.name, "name", max: 200)
         let contacts = try PostgresJSON(encoding: try Self.validated(params.contacts ?? []))
         do {
             return try await database.withTransaction { tx in
@@ -41,7 +41,7 @@ public struct SupplierStore: Sendable {
         try await database.withTransaction { tx in
             let current = try await load(tx, params.supplier, lock: true)
             var fields = FieldChanges()
-            if let name = params.name { fields.set("name", "name", current.name, try Self.text(name, "name", max: 200)) }
+            if let name = params.name { fields.set("name", "name", current.name, try Validation.text(name, "name", max: 200)) }
             if let kind = params.kind { fields.set("kind", "kind", current.kind.rawValue, kind.rawValue) }
             if let status = params.status { fields.set("status", "status", current.status.rawValue, status.rawValue) }
             if let owner = params.owner { fields.set("owner", "owner", current.owner, owner.isEmpty ? nil : owner) }
@@ -123,9 +123,9 @@ public struct SupplierStore: Sendable {
     // MARK: - Contracts
 
     public func addContract(_ params: AddContract, actor: String) async throws -> Contract {
-        let reference = try Self.text(params.reference, "reference", max: 100)
-        let starts = try Self.date(params.startsOn, "startsOn")
-        let ends = try Self.date(params.endsOn, "endsOn")
+        let reference = try Validation.text(params.reference, "reference", max: 100)
+        let starts = try Validation.date(params.startsOn, "startsOn")
+        let ends = try Validation.date(params.endsOn, "endsOn")
         guard ends >= starts else { throw ResponseError.invalidParams("endsOn: on or after startsOn") }
         let calendar = params.calendar ?? settings.calendar
         _ = try calendar.make()
@@ -176,7 +176,7 @@ public struct SupplierStore: Sendable {
             var changes: [(String, String?, String?)] = []
             var update: PostgresQuery = "UPDATE supplier.contract SET updated_at = now()"
             if let ends = params.endsOn {
-                let ends = try Self.date(ends, "endsOn")
+                let ends = try Validation.date(ends, "endsOn")
                 guard ends >= current.startsOn else { throw ResponseError.invalidParams("endsOn: on or after startsOn") }
                 update.append(", ends_on = \(ends)::date")
                 changes.append(("endsOn", current.endsOn, ends))
@@ -240,11 +240,11 @@ public struct SupplierStore: Sendable {
     // MARK: - Reviews, disputes, actions
 
     public func recordReview(_ params: RecordReview, actor: String) async throws -> SupplierDetail {
-        let held = try Self.date(params.heldOn, "heldOn")
-        let findings = try Self.text(params.findings, "findings", max: 10_000)
+        let held = try Validation.date(params.heldOn, "heldOn")
+        let findings = try Validation.text(params.findings, "findings", max: 10_000)
         let items = try (params.actions ?? []).map { item in
-            (try Self.text(item.description, "actions.description", max: 500), try Self.text(item.owner, "actions.owner", max: 200),
-             try Self.date(item.dueOn, "actions.dueOn"))
+            (try Validation.text(item.description, "actions.description", max: 500), try Validation.text(item.owner, "actions.owner", max: 200),
+             try Validation.date(item.dueOn, "actions.dueOn"))
         }
         let supplier = try await database.withTransaction { tx in
             let supplier = try await load(tx, params.supplier, lock: true)
@@ -265,7 +265,7 @@ public struct SupplierStore: Sendable {
     }
 
     public func openDispute(_ params: OpenDispute, actor: String) async throws -> Dispute {
-        let subject = try Self.text(params.subject, "subject", max: 200)
+        let subject = try Validation.text(params.subject, "subject", max: 200)
         return try await database.withTransaction { tx in
             let supplier = try await load(tx, params.supplier, lock: true)
             var contract: UUID?
@@ -287,7 +287,7 @@ public struct SupplierStore: Sendable {
     }
 
     public func resolveDispute(_ params: ResolveDispute, actor: String) async throws -> Dispute {
-        let resolution = try Self.text(params.resolution, "resolution", max: 10_000)
+        let resolution = try Validation.text(params.resolution, "resolution", max: 10_000)
         return try await database.withTransaction { tx in
             guard let supplier = try await tx.query("""
                 UPDATE supplier.dispute SET status = 'resolved', resolution = \(resolution), resolved_at = now()
@@ -301,9 +301,9 @@ public struct SupplierStore: Sendable {
     }
 
     public func addAction(_ params: AddAction, actor: String) async throws -> SupplierAction {
-        let description = try Self.text(params.description, "description", max: 500)
-        let owner = try Self.text(params.owner, "owner", max: 200)
-        let due = try Self.date(params.dueOn, "dueOn")
+        let description = try Validation.text(params.description, "description", max: 500)
+        let owner = try Validation.text(params.owner, "owner", max: 200)
+        let due = try Validation.date(params.dueOn, "dueOn")
         return try await database.withTransaction { tx in
             let supplier = try await load(tx, params.supplier, lock: true)
             let id = try await tx.query("""
@@ -373,21 +373,6 @@ public struct SupplierStore: Sendable {
             """)
     }
 
-    static func text(_ value: String, _ field: String, max: Int) throws -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...max).contains(trimmed.count) else { throw ResponseError.invalidParams("\(field): required, at most \(max) characters") }
-        return trimmed
-    }
-
-    /// A calendar date, `YYYY-MM-DD`.
-    static func date(_ value: String, _ field: String) throws -> String {
-        let style = Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day()
-        guard value.count == 10, (try? style.parse(value)) != nil else {
-            throw ResponseError.invalidParams("\(field): a date like 2027-06-30")
-        }
-        return value
-    }
-
     static func names(_ values: [String]?) throws -> [String] {
         let names = (values ?? []).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard names.count <= 100, names.allSatisfy({ $0.count <= 200 }) else {
@@ -399,7 +384,7 @@ public struct SupplierStore: Sendable {
     static func validated(_ contacts: [Contact]) throws -> [Contact] {
         try contacts.map { contact in
             var contact = contact
-            contact.name = try text(contact.name, "contacts.name", max: 200)
+            contact.name = try Validation.text(contact.name, "contacts.name", max: 200)
             if let email = contact.email, !email.contains("@") { throw ResponseError.invalidParams("contacts.email: '\(email)' is not an address") }
             return contact
         }
