@@ -50,7 +50,10 @@ public enum CapacityPlugin {
             let plan = try await store(context).plan(service: params.service)
             switch params.format ?? "json" {
             case "json": return try JSONValue(encoding: plan)
-            case "markdown": return ["format": "markdown", "document": .string(plan.markdown)]
+            case "markdown":
+                // The charts come along, so a report can be written from one answer.
+                let charts = Dictionary(plan.items.map { ("\($0.metric.resource)/\($0.metric.name)", JSONValue.string($0.chart)) }) { $1 }
+                return ["format": "markdown", "document": .string(plan.markdown), "charts": .object(charts)]
             default: throw ResponseError.invalidParams("format: json or markdown")
             }
         }

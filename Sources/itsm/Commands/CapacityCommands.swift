@@ -155,20 +155,18 @@ struct CapacityCommand: AsyncParsableCommand {
         @Option(help: "A directory to write plan.md and the charts into.") var output: String?
 
         func run() async throws {
-            let plan = try await connection.call("capacity.plan", ["service": service.map(JSONValue.string)])
-            let markdown = try await connection.call("capacity.plan", ["service": service.map(JSONValue.string), "format": "markdown"])
-            guard let output else { return print(markdown["document"]?.stringValue ?? compact(plan)) }
+            let plan = try await connection.call("capacity.plan", ["service": service.map(JSONValue.string), "format": "markdown"])
+            guard let output else { return print(plan["document"]?.stringValue ?? compact(plan)) }
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            var document = markdown["document"]?.stringValue ?? ""
-            for item in plan["items"]?.arrayValue ?? [] {
-                let name = "\(item["metric"]?["resource"]?.stringValue ?? "")-\(item["metric"]?["name"]?.stringValue ?? "")"
-                    .map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
-                let file = String(name) + ".svg"
-                try (item["chart"]?.stringValue ?? "").write(toFile: output + "/" + file, atomically: true, encoding: .utf8)
-                document += "\n![\(String(name))](\(file))\n"
+            var document = plan["document"]?.stringValue ?? ""
+            let charts = plan["charts"]?.objectValue ?? [:]
+            for (key, chart) in charts.sorted(by: { $0.key < $1.key }) {
+                let name = String(key.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : ($0 == "/" ? "-" : "_") })
+                try (chart.stringValue ?? "").write(toFile: output + "/" + name + ".svg", atomically: true, encoding: .utf8)
+                document += "\n![\(name)](\(name).svg)\n"
             }
             try document.write(toFile: output + "/plan.md", atomically: true, encoding: .utf8)
-            print("wrote \(output)/plan.md and \(plan["items"]?.arrayValue?.count ?? 0) charts")
+            print("wrote \(output)/plan.md and \(charts.count) charts")
         }
     }
 }
