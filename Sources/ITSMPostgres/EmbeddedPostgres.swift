@@ -7,7 +7,10 @@ import Logging
 /// `itsm serve` uses one (durable) when no database URL is configured; tests use throwaway
 /// ones (`initdb --no-sync`, `fsync=off`) through `ITSMTesting`. PostgreSQL refuses to run as
 /// root, so when we are root the server runs as the `postgres` user and the cluster directory
-/// belongs to that user; the directory above it stays ours.
+/// belongs to that user; the directory above it stays ours. If that user cannot reach the
+/// directory (a checkout under root's 0700 home, say), the cluster lives in
+/// `/var/lib/itsm/clusters/<fingerprint of the path>` instead, the same one on every start, and
+/// `start()` says so in the log.
 ///
 /// ```swift
 /// let cluster = try EmbeddedPostgres(directory: ".itsm/postgres", logger: logger)
@@ -29,6 +32,8 @@ public struct EmbeddedPostgres: Sendable {
 
     /// The cluster's own directory: `data/` (the cluster), `run/` (socket), `postgres.log`.
     public let directory: String
+    /// The directory asked for, when the server's user cannot reach it and `directory` is elsewhere.
+    public let requestedDirectory: String?
     public let socketDirectory: String
     public let port: Int
     public let durability: Durability
@@ -45,13 +50,20 @@ public struct EmbeddedPostgres: Sendable {
 
     public init(directory: String, durability: Durability = .durable, port: Int = 5432, logger: Logger) throws {
         let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
-        self.directory = absolute
+        let serverUser = geteuid() == 0 ? "postgres" : nil
+        if let serverUser, !Self.canReach(absolute, user: serverUser) {
+            self.directory = Self.reachableRoot + "/" + fingerprint(absolute)
+            self.requestedDirectory = absolute
+        } else {
+            self.directory = absolute
+            self.requestedDirectory = nil
+        }
         self.durability = durability
         self.port = port
         self.logger = logger
         self.binaries = try PostgresBinaries.locate()
-        self.runner = CommandRunner(runAsUser: geteuid() == 0 ? "postgres" : nil)
-        self.socketDirectory = Self.socketDirectory(for: absolute, port: port)
+        self.runner = CommandRunner(runAsUser: serverUser)
+        self.socketDirectory = Self.socketDirectory(for: self.directory, port: port)
     }
 
     /// A libpq keyword string for `database` (default: the toolkit's) on this cluster.
@@ -75,6 +87,11 @@ public struct EmbeddedPostgres: Sendable {
     /// the toolkit's database. Returns false when the server was already running.
     @discardableResult
     public func start() async throws -> Bool {
+        if let requestedDirectory {
+            logger.notice("the postgres user cannot reach the data directory; the cluster lives elsewhere", metadata: [
+                "itsm.postgres.requested": "\(requestedDirectory)", "itsm.postgres.dir": "\(directory)",
+            ])
+        }
         try await initializeIfNeeded()
         if case .running = try await status() {
             logger.info("embedded PostgreSQL already running", metadata: ["itsm.postgres.dir": "\(directory)"])
@@ -166,6 +183,10 @@ public struct EmbeddedPostgres: Sendable {
 
     /// Creates a directory (mode 0700) that the server's user owns.
     private func prepareDirectory(_ path: String) throws {
+        if requestedDirectory != nil {
+            try FileManager.default.createDirectory(atPath: Self.reachableRoot, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
+        }
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         try giveToServerUser(path)
@@ -179,6 +200,25 @@ public struct EmbeddedPostgres: Sendable {
         guard chown(path, entry.pointee.pw_uid, entry.pointee.pw_gid) == 0 else {
             throw EmbeddedPostgresError("cannot hand \(path) to the '\(user)' user: \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// Where clusters go whose requested directory the server's user cannot reach.
+    static let reachableRoot = "/var/lib/itsm/clusters"
+
+    /// Whether `user` can pass through every existing directory above `path` (owner, group or
+    /// other execute bit; supplementary groups are not counted, so a doubtful case moves).
+    static func canReach(_ path: String, user: String) -> Bool {
+        guard let entry = getpwnam(user) else { return true } // start() reports the missing user
+        let (uid, gid) = (entry.pointee.pw_uid, entry.pointee.pw_gid)
+        var ancestor = URL(fileURLWithPath: path)
+        while ancestor.path != "/" {
+            ancestor.deleteLastPathComponent()
+            var info = stat()
+            guard stat(ancestor.path, &info) == 0 else { continue } // not created yet: we create it 0755
+            let bit = info.st_uid == uid ? S_IXUSR : info.st_gid == gid ? S_IXGRP : S_IXOTH
+            if info.st_mode & bit == 0 { return false }
+        }
+        return true
     }
 
     /// `<directory>/run` when the socket path fits the kernel's limit, else a short path in /tmp.

@@ -1,5 +1,5 @@
 import Foundation
-import ITSMPostgres
+@testable import ITSMPostgres
 import ITSMTesting
 import Logging
 import Testing
@@ -179,5 +179,30 @@ let logger = Logger(label: "itsm.test.postgres")
         #expect(received == ["hello", "world"])
         listener.stop()
         await pool.close()
+    }
+}
+
+@Suite struct EmbeddedPostgresPlacementTests {
+    /// As root, a checkout under a private directory (root's 0700 home) must still get a
+    /// cluster: the postgres user cannot reach it there, so it lives under /var/lib/itsm.
+    @Test(.enabled(if: geteuid() == 0 && getpwnam("postgres") != nil, "needs root and the postgres OS user"))
+    func aDirectoryThePostgresUserCannotReachIsPlacedWhereItCan() async throws {
+        let privateDirectory = "/tmp/itsm-private-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: privateDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: privateDirectory) }
+        #expect(!EmbeddedPostgres.canReach(privateDirectory + "/.itsm/postgres", user: "postgres"))
+        #expect(EmbeddedPostgres.canReach("/tmp/itsm-open/.itsm/postgres", user: "postgres"))
+
+        let cluster = try EmbeddedPostgres(directory: privateDirectory + "/.itsm/postgres", durability: .throwaway, logger: logger)
+        defer { try? FileManager.default.removeItem(atPath: cluster.directory) }
+        #expect(cluster.directory.hasPrefix("/var/lib/itsm/clusters/") && cluster.requestedDirectory != nil)
+        try await cluster.start()
+        let connection = try await PostgresConnection.connect(to: cluster.conninfo(), logger: logger)
+        #expect(try await connection.query("SELECT 1 AS one").single().decode(Int.self, "one") == 1)
+        connection.close()
+        try await cluster.stop(immediate: true)
+        // The same path maps to the same place next time.
+        #expect(try EmbeddedPostgres(directory: privateDirectory + "/.itsm/postgres", logger: logger).directory == cluster.directory)
     }
 }
