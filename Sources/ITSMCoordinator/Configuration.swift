@@ -9,8 +9,12 @@ import Yams
 /// http: 127.0.0.1:8080
 /// database:
 ///   url: postgresql://itsm@db.example.com/itsm   # omit for the embedded cluster
+/// remotePlugins:
+///   listen: 0.0.0.0:7411                         # plugins on other hosts dial in here
 /// plugins:
 ///   - incident                                   # a built-in process
+///   - name: problem
+///     remote: true                               # run by `itsm agent` on other hosts
 ///   - name: change                               # any executable that speaks the protocol
 ///     command: [python3, Examples/change/plugin.py]
 ///     config: {approvers: [cab]}
@@ -20,6 +24,8 @@ public struct Configuration: Sendable, Hashable {
     public var http = HTTPAddress(host: "127.0.0.1", port: 8080)
     /// `nil` runs the embedded cluster.
     public var databaseURL: String?
+    /// Where remote plugin instances dial in (`remotePlugins.listen`); nil: no listener.
+    public var remotePluginAddress: HTTPAddress?
     /// Every listed process, enabled or not; `enabled: false` keeps an entry's settings for later.
     public var plugins: [PluginSpec] = [PluginSpec(name: "incident")]
     public var heartbeat: Duration = .seconds(5)
@@ -88,7 +94,7 @@ public struct Configuration: Sendable, Hashable {
         guard let loaded else { return configuration }
         guard let root = loaded as? [String: Any] else { throw CoordinatorError("the top level must be a mapping") }
         let known: Set = ["dataDir", "http", "database", "plugins", "heartbeatMs", "requestTimeoutMs", "maxLineBytes",
-                          "eventRetentionDays"]
+                          "eventRetentionDays", "remotePlugins"]
         if let unknown = root.keys.first(where: { !known.contains($0) }) {
             throw CoordinatorError("unknown key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
         }
@@ -97,6 +103,12 @@ public struct Configuration: Sendable, Hashable {
         if let database = root["database"] {
             guard let database = database as? [String: Any] else { throw CoordinatorError("database: must be a mapping with url") }
             if let url = database["url"] { configuration.databaseURL = try string(url, "database.url") }
+        }
+        if let remote = root["remotePlugins"] {
+            guard let remote = remote as? [String: Any], let listen = remote["listen"], remote.count == 1 else {
+                throw CoordinatorError("remotePlugins: must be a mapping with listen: HOST:PORT")
+            }
+            configuration.remotePluginAddress = try HTTPAddress(parsing: try string(listen, "remotePlugins.listen"))
         }
         if let heartbeat = root["heartbeatMs"] { configuration.heartbeat = .milliseconds(try int(heartbeat, "heartbeatMs", min: 100)) }
         if let timeout = root["requestTimeoutMs"] { configuration.requestTimeout = .milliseconds(try int(timeout, "requestTimeoutMs", min: 100)) }
@@ -139,6 +151,13 @@ public struct PluginSpec: Sendable, Hashable {
     public var environment: [String: String] = [:]
     /// `false` keeps the entry (command, config) without running it.
     public var enabled = true
+    /// How many instances this coordinator starts itself; they share the load.
+    public var instances = 1
+    /// `true`: this coordinator starts none; instances on other hosts dial in (`itsm agent`).
+    public var remote = false
+
+    /// The local processes to start: none for a remote plugin.
+    public var localInstances: Int { remote ? 0 : instances }
 
     public init(name: String, command: [String]? = nil, config: JSONValue? = nil, enabled: Bool = true) {
         self.name = name
@@ -152,9 +171,9 @@ public struct PluginSpec: Sendable, Hashable {
         if let name = yaml as? String {
             self.init(name: name)
         } else if let mapping = yaml as? [String: Any] {
-            let known: Set = ["name", "command", "config", "env", "enabled"]
+            let known: Set = ["name", "command", "config", "env", "enabled", "instances", "remote"]
             if let unknown = mapping.keys.first(where: { !known.contains($0) }) {
-                throw CoordinatorError("\(place): unknown key '\(unknown)'; known keys: command, config, enabled, env, name")
+                throw CoordinatorError("\(place): unknown key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
             }
             guard let name = mapping["name"] as? String else { throw CoordinatorError("\(place): needs a name") }
             self.init(name: name)
@@ -173,6 +192,11 @@ public struct PluginSpec: Sendable, Hashable {
                 guard let flag = enabled as? Bool else { throw CoordinatorError("\(place).enabled: must be true or false") }
                 self.enabled = flag
             }
+            if let instances = mapping["instances"] { self.instances = try Configuration.int(instances, "\(place).instances", min: 1) }
+            if let remote = mapping["remote"] {
+                guard let flag = remote as? Bool else { throw CoordinatorError("\(place).remote: must be true or false") }
+                self.remote = flag
+            }
             if let env = mapping["env"] {
                 guard let env = env as? [String: Any] else { throw CoordinatorError("\(place).env: must be a mapping") }
                 environment = try env.mapValues { try Configuration.string($0, "\(place).env") }
@@ -183,7 +207,7 @@ public struct PluginSpec: Sendable, Hashable {
         guard InitializeResult(plugin: PeerInfo(name: name, version: ""), methods: []).validationProblems().isEmpty else {
             throw CoordinatorError("\(place): name '\(name)' must be lowercase letters, digits, '-' or '_'")
         }
-        if command == nil && !Self.builtInNames.contains(name) {
+        if command == nil && !remote && !Self.builtInNames.contains(name) {
             throw CoordinatorError("\(place): '\(name)' is not a built-in process (\(Self.builtInNames.sorted().joined(separator: ", "))); give a command")
         }
     }

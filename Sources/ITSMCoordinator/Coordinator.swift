@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import ITSMPostgres
 import ITSMProtocol
+import ITSMSystem
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -36,6 +37,8 @@ public struct Coordinator: Sendable {
     public struct RuntimeInfo: Codable, Sendable {
         public var pid: Int32
         public var http: String
+        /// Where remote plugins dial in, when this coordinator listens for them.
+        public var remotePlugins: String?
     }
 
     public func run() async throws {
@@ -52,32 +55,48 @@ public struct Coordinator: Sendable {
         settings.builtInDirectory = Self.executableDirectory()
 
         let router = MethodRouter()
+        var remotePort: Int?
         let supervisorSettings = settings
         var relaySettings = EventRelay.Settings()
         relaySettings.retention = configuration.eventRetention
         let relay = EventRelay(pool: pool, router: router, settings: relaySettings, logger: logger)
         let logger = self.logger
-        let fleet = PluginFleet(router: router, logger: logger) { spec in
-            PluginSupervisor(
-                spec: spec, settings: supervisorSettings, logger: logger,
-                onPluginRequest: { plugin, request in
-                    guard !request.method.hasPrefix("$/") else { throw ResponseError.methodNotFound(request.method) }
-                    var meta = request.meta ?? RequestMeta()
-                    meta.actor = "plugin:\(plugin)"
-                    return try await router.call(request.method, params: request.params, meta: meta)
-                },
-                onReady: { plugin, manifest in
-                    let refused = router.register(plugin: plugin, manifest: manifest)
-                    if !refused.isEmpty {
-                        logger.error("methods refused: another process's namespace, or declared by another plugin first",
-                                     metadata: ["itsm.plugin": "\(plugin)", "itsm.methods": "\(refused)"])
-                    }
-                    do {
-                        try await relay.registerSubscriptions(subscriber: plugin, eventTypes: manifest.subscribes)
-                    } catch {
-                        logger.error("cannot record subscriptions", metadata: ["itsm.plugin": "\(plugin)", "itsm.error": "\(error)"])
-                    }
-                })
+        let hooks = PluginHooks(
+            onPluginRequest: { plugin, request in
+                guard !request.method.hasPrefix("$/") else { throw ResponseError.methodNotFound(request.method) }
+                var meta = request.meta ?? RequestMeta()
+                meta.actor = "plugin:\(plugin)"
+                return try await router.call(request.method, params: request.params, meta: meta)
+            },
+            onReady: { plugin, manifest in
+                let refused = router.register(plugin: plugin, manifest: manifest)
+                if !refused.isEmpty {
+                    logger.error("methods refused: another process's namespace, or declared by another plugin first",
+                                 metadata: ["itsm.plugin": "\(plugin)", "itsm.methods": "\(refused)"])
+                }
+                do {
+                    try await relay.registerSubscriptions(subscriber: plugin, eventTypes: manifest.subscribes)
+                } catch {
+                    logger.error("cannot record subscriptions", metadata: ["itsm.plugin": "\(plugin)", "itsm.error": "\(error)"])
+                }
+            })
+        let fleet = PluginFleet(router: router, logger: logger) { spec, instance in
+            PluginSupervisor(spec: spec, instance: instance, settings: supervisorSettings, logger: logger, hooks: hooks)
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let address = configuration.remotePluginAddress {
+            let listener: TCPListener
+            do {
+                listener = try TCPListener(host: address.host, port: address.port)
+            } catch {
+                throw CoordinatorError("cannot listen for remote plugins on \(address): \(error)")
+            }
+            logger.info("listening for remote plugins", metadata: ["itsm.remote.listen": "\(address.host):\(listener.port)"])
+            remotePort = listener.port
+            let remote = RemotePluginListener(
+                listener: listener, fleet: fleet, router: router, tokens: tokens,
+                handshake: PluginHandshake(settings: supervisorSettings, logger: logger), hooks: hooks, logger: logger)
+            services.append(.init(service: RemotePluginsService(listener: remote)))
         }
         await fleet.apply(configuration)
         let reload = Reloader(fleet: fleet, file: configurationFile, running: configuration, logger: logger)
@@ -85,6 +104,7 @@ public struct Coordinator: Sendable {
         let api = HTTPAPI(router: router, tokens: tokens, pool: pool, reload: reload.callAsFunction,
                           maxBodyBytes: configuration.maxRequestBodyBytes, logger: logger)
         let runtimeFile = Self.runtimeFile(dataDirectory: configuration.dataDirectory)
+        let remoteAddress = remotePort.map { "\(configuration.remotePluginAddress!.host):\($0)" }
         let application = Application(
             router: api.makeRouter(),
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "itsm"),
@@ -92,7 +112,7 @@ public struct Coordinator: Sendable {
                 let port = channel.localAddress?.port ?? configuration.http.port
                 let address = "\(configuration.http.host):\(port)"
                 logger.info("HTTP API listening", metadata: ["itsm.http": "\(address)"])
-                let info = RuntimeInfo(pid: getpid(), http: address)
+                let info = RuntimeInfo(pid: getpid(), http: address, remotePlugins: remoteAddress)
                 if let data = try? JSONEncoder().encode(info) { try? data.write(to: URL(fileURLWithPath: runtimeFile)) }
             },
             logger: logger)
@@ -101,8 +121,7 @@ public struct Coordinator: Sendable {
             services: [
                 .init(service: PluginsService(fleet: fleet, reload: reload)),
                 .init(service: RelayService(relay: relay)),
-                .init(service: application),
-            ],
+            ] + services + [.init(service: application)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         defer { try? FileManager.default.removeItem(atPath: runtimeFile) }
@@ -168,6 +187,17 @@ struct PluginsService: Service {
             }
             await fleet.run()
             group.cancelAll()
+        }
+    }
+}
+
+/// Accepts remote plugin instances until graceful shutdown.
+struct RemotePluginsService: Service {
+    let listener: RemotePluginListener
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await listener.run()
         }
     }
 }

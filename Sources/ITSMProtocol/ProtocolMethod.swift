@@ -15,6 +15,9 @@ public enum ProtocolMethod {
     public static let cancelRequest = "$/cancelRequest"
     /// Coordinator -> plugin request: deliver one event to a subscriber; answer `{}` once handled.
     public static let event = "$/event"
+    /// Remote plugin -> coordinator request, the first line on a new TCP connection: who is
+    /// dialing in and its token. The coordinator answers, then starts with `initialize`.
+    public static let attach = "$/attach"
 }
 
 /// The protocol's version numbers. Independent of release numbers; bumped only for changes

@@ -1,5 +1,6 @@
 import Foundation
 import ITSMProtocol
+import ITSMSystem
 import Logging
 import Synchronization
 
@@ -40,6 +41,8 @@ public final class JSONRPCConnection: Sendable {
     public typealias NotificationHandler = @Sendable (JSONRPCNotification) async -> Void
 
     public let configuration: Configuration
+    /// A descriptor of our own for a TCP socket, used only to shut it down in `close()`.
+    private let socketControl: Int32?
     private let reader: FileDescriptorLines
     private let writer: FileDescriptorWriter
     private let logger: Logger
@@ -57,8 +60,18 @@ public final class JSONRPCConnection: Sendable {
         var isClosed = false
     }
 
-    public init(input: Int32, output: Int32, configuration: Configuration, logger: Logger) {
+    public convenience init(input: Int32, output: Int32, configuration: Configuration, logger: Logger) {
+        self.init(input: input, output: output, socketControl: nil, configuration: configuration, logger: logger)
+    }
+
+    /// A connection over a connected TCP socket; it takes ownership of `socket`.
+    public convenience init(socket: Int32, configuration: Configuration, logger: Logger) {
+        self.init(input: socket, output: dup(socket), socketControl: dup(socket), configuration: configuration, logger: logger)
+    }
+
+    private init(input: Int32, output: Int32, socketControl: Int32?, configuration: Configuration, logger: Logger) {
         self.configuration = configuration
+        self.socketControl = socketControl
         self.reader = FileDescriptorLines(fileDescriptor: input, maxLineBytes: configuration.maxLineBytes,
                                           name: "itsm-rpc-\(configuration.peerName)")
         self.writer = FileDescriptorWriter(fileDescriptor: output, timeout: configuration.writeTimeout)
@@ -155,8 +168,10 @@ public final class JSONRPCConnection: Sendable {
         }
     }
 
-    /// Stops reading; `run` returns and pending requests fail. Output already queued is sent.
+    /// Stops reading; `run` returns and pending requests fail. Output already queued is sent,
+    /// except on a socket, which is shut down at once (the peer may be gone for good).
     public func close() {
+        if let socketControl { TCPSocket.shutdownBoth(socketControl) }
         reader.stop()
         shutDown(reason: "the connection to \(configuration.peerName) was closed")
     }
@@ -265,7 +280,7 @@ public final class JSONRPCConnection: Sendable {
         }
         for (_, request) in pending {
             request.timer?.cancel()
-            request.continuation.resume(returning: .failure(.unavailable(reason)))
+            request.continuation.resume(returning: .failure(.unavailable(reason, kind: ResponseError.disconnectedKind)))
         }
         for (_, task) in inFlight { task.cancel() }
     }
@@ -274,4 +289,14 @@ public final class JSONRPCConnection: Sendable {
     public func closeOutput() {
         writer.close()
     }
+
+    deinit {
+        if let socketControl { Glibc.close(socketControl) }
+    }
+}
+
+extension ResponseError {
+    /// The `kind` of a request that failed because the connection ended before an answer: the
+    /// peer may or may not have acted on it, so only an idempotent request can be sent again blindly.
+    public static let disconnectedKind = "peer.disconnected"
 }

@@ -24,7 +24,7 @@ import Testing
         try await pool.query("INSERT INTO itsm.inbox (subscriber, event_id, processed_at) VALUES ('problem', gen_random_uuid(), now() - interval '70 days')")
         try await pool.query("INSERT INTO itsm.inbox (subscriber, event_id, processed_at) VALUES ('problem', gen_random_uuid(), now() - interval '40 days')")
 
-        let relay = EventRelay(pool: pool, router: MethodRouter(supervisors: []), logger: logger)
+        let relay = EventRelay(pool: pool, router: MethodRouter(), logger: logger)
         let pruned = try await relay.prune()
         #expect(pruned.deliveries == 1 && pruned.events == 2 && pruned.inbox == 1)
         // Left: the undelivered old event and the recent one.

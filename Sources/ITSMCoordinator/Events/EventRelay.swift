@@ -102,10 +102,7 @@ public actor EventRelay {
     /// Claims and delivers due events until none are left for the plugins that are up.
     func deliverDue() async {
         while !Task.isCancelled {
-            var subscribers: [String] = []
-            for supervisor in router.allSupervisors where await supervisor.snapshot.state == .running {
-                subscribers.append(supervisor.spec.name)
-            }
+            let subscribers = router.readyPlugins
             guard !subscribers.isEmpty else { return }
             let claimed: [Claimed]
             do {
@@ -191,10 +188,10 @@ public actor EventRelay {
     }
 
     private func deliver(_ delivery: Claimed, to subscriber: String) async {
-        guard let supervisor = router.supervisor(named: subscriber) else { return }
         do {
-            _ = try await supervisor.call(ProtocolMethod.event, params: try JSONValue(encoding: delivery.event), meta: nil,
-                                          timeout: settings.deliveryTimeout)
+            // Delivery is idempotent (subscribers dedupe on the event id): another instance may take it.
+            _ = try await router.call(plugin: subscriber, ProtocolMethod.event, params: try JSONValue(encoding: delivery.event),
+                                      meta: nil, timeout: settings.deliveryTimeout, canResend: true)
             try await pool.query("""
                 UPDATE itsm.delivery SET delivered_at = now(), last_error = NULL
                 WHERE outbox_id = \(delivery.outboxID) AND subscriber = \(subscriber)

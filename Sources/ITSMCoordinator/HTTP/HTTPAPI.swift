@@ -160,9 +160,13 @@ struct HTTPAPI: Sendable {
         routes.get("api/v1/plugins") { request, _ in
             await authorized(request, permission: "plugins.read") { _ in
                 var statuses: [PluginStatus] = []
-                for supervisor in router.allSupervisors { statuses.append(await supervisor.snapshot) }
+                for plugin in router.enabledPlugins {
+                    let instances = router.instances(of: plugin)
+                    if instances.isEmpty { statuses.append(.waiting(plugin)) }
+                    for instance in instances { statuses.append(await instance.snapshot) }
+                }
                 statuses += router.disabledProcesses.map(PluginStatus.disabled)
-                return .success(try JSONValue(encoding: statuses.sorted { $0.name < $1.name }))
+                return .success(try JSONValue(encoding: statuses.sorted { ($0.name, $0.instance ?? "") < ($1.name, $1.instance ?? "") }))
             }
         }
         routes.post("api/v1/plugins/reload") { request, _ in
@@ -243,9 +247,13 @@ struct HTTPAPI: Sendable {
     private func readiness() async -> Response {
         var plugins: [String: JSONValue] = [:]
         var ready = true
-        for supervisor in router.allSupervisors {
-            let state = await supervisor.snapshot.state
-            plugins[supervisor.spec.name] = .string(state.rawValue)
+        // A plugin is up when one of its instances is; otherwise the best state any instance is in.
+        for plugin in router.enabledPlugins {
+            var states: [PluginStatus.State] = []
+            for instance in router.instances(of: plugin) { states.append(await instance.snapshot.state) }
+            let state: PluginStatus.State = states.contains(.running) ? .running
+                : states.first { $0 != .failed && $0 != .stopped } ?? states.first ?? .waiting
+            plugins[plugin] = .string(state.rawValue)
             if state != .running { ready = false }
         }
         let database: Bool

@@ -1,15 +1,21 @@
 import Foundation
 import ITSMProtocol
+import ITSMTransport
 import Synchronization
 
-/// Routes a method to the plugin that declared it.
+/// Routes a method to the plugin that declared it, and within that plugin to the instance
+/// with the fewest requests waiting for an answer.
 ///
 /// The table is filled from manifests as plugins complete their handshake, and keeps a
 /// plugin's methods while it restarts, so callers get a retryable "unavailable" rather than
 /// "method not found". A method nobody declared, but named after a configured process
 /// (`problem.get` while `problem` is still starting), is also "unavailable". A method of a
-/// process that is not enabled says so and how to enable it. Reload adds and removes
-/// supervisors while requests to the others go on.
+/// process that is not enabled says so and how to enable it. Reload adds and removes plugins
+/// while requests to the others go on; remote instances come and go as they connect.
+///
+/// When an instance's connection ends before it answered, the request is sent to another
+/// instance if that is safe: the method is declared idempotent, or the caller gave an
+/// idempotency key. Otherwise the caller gets the retryable `peer.disconnected` error.
 public final class MethodRouter: Sendable {
     public struct Route: Sendable {
         public var plugin: String
@@ -17,47 +23,73 @@ public final class MethodRouter: Sendable {
     }
 
     private struct State {
-        var supervisors: [String: PluginSupervisor] = [:]
+        /// Every enabled plugin has an entry, possibly empty (a remote plugin nobody runs yet).
+        var instances: [String: [any PluginInstance]] = [:]
         var routes: [String: Route] = [:]
         /// Processes known but not running, with the methods they declared when they last ran.
         var disabled: [String: Set<String>] = [:]
+        /// Requests sent through this router and not yet answered, per instance.
+        var outstanding: [ObjectIdentifier: Int] = [:]
     }
 
     private let state = Mutex(State())
 
-    public init(supervisors: [PluginSupervisor] = [], disabled: [String] = []) {
-        for supervisor in supervisors { add(supervisor) }
+    public init(instances: [any PluginInstance] = [], disabled: [String] = []) {
+        for instance in instances { add(instance) }
         markDisabled(disabled)
     }
 
-    public var allSupervisors: [PluginSupervisor] { state.withLock { Array($0.supervisors.values) } }
+    public var allInstances: [any PluginInstance] { state.withLock { $0.instances.values.flatMap { $0 } } }
 
-    public func supervisor(named name: String) -> PluginSupervisor? { state.withLock { $0.supervisors[name] } }
+    public func instances(of plugin: String) -> [any PluginInstance] { state.withLock { $0.instances[plugin] ?? [] } }
+
+    /// Enabled plugins, with or without instances.
+    public var enabledPlugins: [String] { state.withLock { $0.instances.keys.sorted() } }
+
+    public func isEnabled(_ plugin: String) -> Bool { state.withLock { $0.instances[plugin] != nil } }
 
     /// The processes known but not enabled, for listings.
     public var disabledProcesses: [String] { state.withLock { $0.disabled.keys.sorted() } }
 
-    /// Starts routing to a plugin's supervisor (its methods follow from its manifest).
-    public func add(_ supervisor: PluginSupervisor) {
+    /// Marks a plugin enabled, before any instance of it is up.
+    public func enable(plugin: String) {
         state.withLock {
-            $0.supervisors[supervisor.spec.name] = supervisor
-            $0.disabled[supervisor.spec.name] = nil
+            $0.instances[plugin, default: []] = $0.instances[plugin] ?? []
+            $0.disabled[plugin] = nil
+        }
+    }
+
+    /// Starts routing to an instance (its methods follow from its manifest).
+    public func add(_ instance: any PluginInstance) {
+        state.withLock {
+            $0.instances[instance.pluginName, default: []].append(instance)
+            $0.disabled[instance.pluginName] = nil
+        }
+    }
+
+    /// Stops routing to one instance; the plugin stays enabled.
+    public func removeInstance(_ instance: any PluginInstance) {
+        state.withLock {
+            $0.instances[instance.pluginName]?.removeAll { $0 === instance }
+            $0.outstanding[ObjectIdentifier(instance)] = nil
         }
     }
 
     /// Stops routing to a plugin; its methods now answer that the process is disabled.
-    public func remove(plugin: String) {
+    /// Returns its instances, for the caller to stop.
+    @discardableResult
+    public func remove(plugin: String) -> [any PluginInstance] {
         state.withLock { state in
             let methods = state.routes.values.filter { $0.plugin == plugin }.map(\.descriptor.name)
             state.routes = state.routes.filter { $0.value.plugin != plugin }
-            state.supervisors[plugin] = nil
             state.disabled[plugin, default: []].formUnion(methods)
+            return state.instances.removeValue(forKey: plugin) ?? []
         }
     }
 
     public func markDisabled(_ processes: [String]) {
         state.withLock { state in
-            for process in processes where state.supervisors[process] == nil { state.disabled[process, default: []] = [] }
+            for process in processes where state.instances[process] == nil { state.disabled[process, default: []] = [] }
         }
     }
 
@@ -68,8 +100,8 @@ public final class MethodRouter: Sendable {
     @discardableResult
     public func register(plugin: String, manifest: InitializeResult) -> [String] {
         state.withLock { state in
-            guard state.supervisors[plugin] != nil else { return [] } // disabled while it was starting
-            let otherProcesses = Set(state.supervisors.keys).union(state.disabled.keys).union(PluginSpec.builtInNames)
+            guard state.instances[plugin] != nil else { return [] } // disabled while it was starting
+            let otherProcesses = Set(state.instances.keys).union(state.disabled.keys).union(PluginSpec.builtInNames)
                 .subtracting([plugin])
             state.routes = state.routes.filter { $0.value.plugin != plugin }
             var refused: [String] = []
@@ -88,41 +120,98 @@ public final class MethodRouter: Sendable {
     /// Every method known, for the API's listing.
     public var routes: [Route] { state.withLock { Array($0.routes.values) }.sorted { $0.descriptor.name < $1.descriptor.name } }
 
+    /// Plugins with at least one instance ready, e.g. to deliver events to.
+    public var readyPlugins: [String] {
+        state.withLock { state in state.instances.filter { $0.value.contains { $0.readyConnection != nil } }.keys.sorted() }
+    }
+
     /// Calls `method` on its plugin. Protocol-reserved names are never routed.
     public func call(_ method: String, params: JSONValue?, meta: RequestMeta?,
                      timeout: Duration? = nil) async throws(ResponseError) -> JSONValue {
         enum Target {
-            case plugin(PluginSupervisor)
-            case starting(String, PluginSupervisor)
+            case route(Route)
+            case starting(String)
             case disabled(String)
             case none
         }
         let process = method.hasPrefix("$/") ? nil : method.split(separator: ".").first.map(String.init)
         let target: Target = state.withLock { state in
-            if let route = state.routes[method], let supervisor = state.supervisors[route.plugin] { return .plugin(supervisor) }
+            if let route = state.routes[method], state.instances[route.plugin] != nil { return .route(route) }
             if let owner = state.disabled.first(where: { $0.value.contains(method) })?.key { return .disabled(owner) }
             guard let process else { return .none }
-            if let supervisor = state.supervisors[process] { return .starting(process, supervisor) }
+            if state.instances[process] != nil { return .starting(process) }
             if state.disabled[process] != nil { return .disabled(process) }
             return .none
         }
         switch target {
-        case .plugin(let supervisor):
-            return try await supervisor.call(method, params: params, meta: meta, timeout: timeout)
-        case .starting(let process, let supervisor):
-            let state = await supervisor.snapshot.state
-            if state == .running {
+        case .route(let route):
+            let canResend = route.descriptor.idempotent || meta?.idempotencyKey != nil
+            return try await call(plugin: route.plugin, method, params: params, meta: meta, timeout: timeout, canResend: canResend)
+        case .starting(let process):
+            if instances(of: process).contains(where: { $0.readyConnection != nil }) {
                 throw ResponseError(code: .methodNotFound, kind: "protocol.method_not_found",
                                     message: "the \(process) process has no method '\(method)'")
             }
-            throw ResponseError(code: .unavailable, kind: "plugin.unavailable",
-                                message: "the \(process) process is \(state.rawValue) and has not declared \(method) yet",
-                                retryable: state != .failed, details: ["plugin": .string(process)])
+            throw await unavailable(process, detail: "has not declared \(method) yet")
         case .disabled(let process):
             throw ResponseError.processDisabled(process, method: method)
         case .none:
             throw ResponseError.methodNotFound(method)
         }
+    }
+
+    /// Sends a request to the least loaded ready instance of `plugin`. With `canResend`, a
+    /// request whose instance went away before answering is sent to the next instance.
+    public func call(plugin: String, _ method: String, params: JSONValue?, meta: RequestMeta?, timeout: Duration? = nil,
+                     canResend: Bool = false) async throws(ResponseError) -> JSONValue {
+        var tried: Set<ObjectIdentifier> = []
+        while true {
+            guard let (instance, connection) = pickInstance(of: plugin, excluding: tried) else {
+                throw await unavailable(plugin, detail: nil)
+            }
+            let result: Result<JSONValue, ResponseError>
+            do throws(ResponseError) {
+                result = .success(try await connection.request(method, params: params, meta: meta, timeout: timeout))
+            } catch {
+                result = .failure(error)
+            }
+            state.withLock { $0.outstanding[ObjectIdentifier(instance), default: 1] -= 1 }
+            guard case .failure(let error) = result, error.kind == ResponseError.disconnectedKind, canResend else { return try result.get() }
+            tried.insert(ObjectIdentifier(instance))
+            let others = instances(of: plugin).contains { !tried.contains(ObjectIdentifier($0)) && $0.readyConnection != nil }
+            if !others { throw error }
+        }
+    }
+
+    /// The ready instance with the fewest requests in flight through this router, counted in
+    /// the same step as it is picked so that concurrent callers spread out.
+    private func pickInstance(of plugin: String, excluding tried: Set<ObjectIdentifier>) -> (any PluginInstance, JSONRPCConnection)? {
+        state.withLock { state in
+            let ready = (state.instances[plugin] ?? []).filter { !tried.contains(ObjectIdentifier($0)) }
+                .compactMap { instance in instance.readyConnection.map { (instance, $0) } }
+            guard let chosen = ready.min(by: { state.outstanding[ObjectIdentifier($0.0), default: 0] < state.outstanding[ObjectIdentifier($1.0), default: 0] })
+            else { return nil }
+            state.outstanding[ObjectIdentifier(chosen.0), default: 0] += 1
+            return chosen
+        }
+    }
+
+    /// The retryable error for a plugin with no instance ready, saying why.
+    private func unavailable(_ plugin: String, detail: String?) async -> ResponseError {
+        var states: [PluginStatus.State] = []
+        for instance in instances(of: plugin) { states.append(await instance.snapshot.state) }
+        let state = states.first { $0 != .failed } ?? states.first
+        let why: String
+        switch state {
+        case nil:
+            why = "no instance is connected; start 'itsm agent' on a plugin host, or check its log"
+        case .failed:
+            why = "it crashed repeatedly and was given up on; see the coordinator log, then restart the coordinator"
+        case let state?:
+            why = "it is \(state.rawValue)\(detail.map { " and \($0)" } ?? ""); try again shortly"
+        }
+        return ResponseError(code: .unavailable, kind: "plugin.unavailable", message: "the \(plugin) process is not available: \(why)",
+                             retryable: state != .failed, details: ["plugin": .string(plugin), "state": .string(state?.rawValue ?? "waiting")])
     }
 }
 

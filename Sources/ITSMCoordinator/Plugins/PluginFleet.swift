@@ -3,7 +3,8 @@ import Logging
 
 /// The set of running plugins. `apply` brings it in line with a (re)loaded configuration:
 /// new processes start, removed or disabled ones stop after finishing their requests, changed
-/// ones restart, and the others are not touched, so their callers notice nothing.
+/// ones restart, and the others are not touched, so their callers notice nothing. Each plugin
+/// runs `spec.localInstances` local instances; remote instances attach through the listener.
 public actor PluginFleet {
     /// What a reload did, for the operator.
     public struct Changes: Sendable, Codable, Equatable {
@@ -16,13 +17,13 @@ public actor PluginFleet {
     }
 
     private let router: MethodRouter
-    private let makeSupervisor: @Sendable (PluginSpec) -> PluginSupervisor
+    private let makeSupervisor: @Sendable (PluginSpec, String) -> PluginSupervisor
     private let logger: Logger
     private var specs: [String: PluginSpec] = [:]
     private let launches = AsyncStream<PluginSupervisor>.makeStream()
     private var isStopping = false
 
-    public init(router: MethodRouter, logger: Logger, makeSupervisor: @escaping @Sendable (PluginSpec) -> PluginSupervisor) {
+    public init(router: MethodRouter, logger: Logger, makeSupervisor: @escaping @Sendable (PluginSpec, String) -> PluginSupervisor) {
         self.router = router
         self.logger = logger
         self.makeSupervisor = makeSupervisor
@@ -43,27 +44,29 @@ public actor PluginFleet {
         guard !isStopping else { return Changes() }
         var changes = Changes()
         let wanted = Dictionary(uniqueKeysWithValues: configuration.enabledPlugins.map { ($0.name, $0) })
-        var stopping: [PluginSupervisor] = []
+        var stopping: [any PluginInstance] = []
         for (name, spec) in specs.sorted(by: { $0.key < $1.key }) {
             if let next = wanted[name], next == spec {
                 changes.unchanged.append(name)
                 continue
             }
-            if let supervisor = router.supervisor(named: name) { stopping.append(supervisor) }
-            router.remove(plugin: name)
+            stopping += router.remove(plugin: name)
             specs[name] = nil
             if wanted[name] != nil { changes.restarted.append(name) } else { changes.stopped.append(name) }
         }
         router.markDisabled(configuration.disabledPlugins)
         // Stopped side by side: each finishes the requests it has, then exits.
         await withDiscardingTaskGroup { group in
-            for supervisor in stopping { group.addTask { await supervisor.stop() } }
+            for instance in stopping { group.addTask { await instance.stop() } }
         }
         for (name, spec) in wanted.sorted(by: { $0.key < $1.key }) where specs[name] == nil {
             specs[name] = spec
-            let supervisor = makeSupervisor(spec)
-            router.add(supervisor)
-            launches.continuation.yield(supervisor)
+            router.enable(plugin: name)
+            for number in 0..<spec.localInstances {
+                let supervisor = makeSupervisor(spec, "local-\(number + 1)")
+                router.add(supervisor)
+                launches.continuation.yield(supervisor)
+            }
             if !changes.restarted.contains(name) { changes.started.append(name) }
         }
         if !(changes.started + changes.stopped + changes.restarted).isEmpty {
@@ -74,12 +77,15 @@ public actor PluginFleet {
         return changes
     }
 
+    /// The running configuration of an enabled plugin, for a remote instance attaching to it.
+    public func spec(named name: String) -> PluginSpec? { isStopping ? nil : specs[name] }
+
     /// Stops every plugin and ends `run()`.
     public func stopAll() async {
         isStopping = true
-        let supervisors = router.allSupervisors
+        let instances = router.allInstances
         await withDiscardingTaskGroup { group in
-            for supervisor in supervisors { group.addTask { await supervisor.stop() } }
+            for instance in instances { group.addTask { await instance.stop() } }
         }
         launches.continuation.finish()
     }

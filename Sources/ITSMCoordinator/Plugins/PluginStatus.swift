@@ -1,6 +1,6 @@
 import ITSMProtocol
 
-/// What `itsm plugins` and `GET /api/v1/plugins` show for one plugin.
+/// What `itsm plugins` and `GET /api/v1/plugins` show for one instance of a plugin.
 public struct PluginStatus: Sendable, Hashable, Codable {
     public enum State: String, Sendable, Hashable, Codable {
         /// Spawned; handshake not finished.
@@ -13,9 +13,15 @@ public struct PluginStatus: Sendable, Hashable, Codable {
         case stopped
         /// Known (a built-in, or listed with `enabled: false`) but not run.
         case disabled
+        /// Enabled for remote instances only, and none is connected now.
+        case waiting
     }
 
     public var name: String
+    /// Tells instances of one plugin apart: `local-1`, or what a remote instance called itself.
+    public var instance: String?
+    /// For a remote instance, the address it connected from.
+    public var remoteAddress: String?
     public var state: State
     public var pid: Int32?
     public var restarts: Int
@@ -29,5 +35,10 @@ public struct PluginStatus: Sendable, Hashable, Codable {
 extension PluginStatus {
     static func disabled(_ name: String) -> PluginStatus {
         PluginStatus(name: name, state: .disabled, pid: nil, restarts: 0, version: nil, methods: [], subscribes: [], lastError: nil)
+    }
+
+    static func waiting(_ name: String) -> PluginStatus {
+        PluginStatus(name: name, state: .waiting, pid: nil, restarts: 0, version: nil, methods: [], subscribes: [],
+                     lastError: "no instance connected; start 'itsm agent' on a plugin host")
     }
 }

@@ -4,13 +4,15 @@ import ITSMProtocol
 import ITSMSystem
 import ITSMTransport
 import Logging
+import Synchronization
 
-/// Keeps one plugin process running: spawns it, runs the handshake, forwards its stderr to
-/// our log, pings it, and restarts it with exponential backoff when it exits or hangs. After
-/// `maximumCrashes` crashes within `crashWindow` it gives up and reports the plugin failed.
+/// Keeps one local instance of a plugin running: spawns the process, runs the handshake,
+/// forwards its stderr to our log, pings it, and restarts it with exponential backoff when it
+/// exits or hangs. After `maximumCrashes` crashes within `crashWindow` it gives up and reports
+/// the instance failed.
 ///
-/// Requests in flight when the plugin dies fail with a retryable `unavailable` error.
-public actor PluginSupervisor {
+/// Requests in flight when the process dies fail with a retryable `unavailable` error.
+public actor PluginSupervisor: PluginInstance {
     public struct Settings: Sendable {
         public var coordinator = PeerInfo(name: "itsm-coordinator", version: CoordinatorVersion.current)
         public var databaseURL: String
@@ -30,12 +32,12 @@ public actor PluginSupervisor {
     }
 
     public nonisolated let spec: PluginSpec
+    /// `local-1`, `local-2`, … when the configuration asks for several instances.
+    public nonisolated let instance: String
     private let settings: Settings
     private let logger: Logger
-    /// Handles requests the plugin sends (calls to other plugins' methods).
-    private let onPluginRequest: @Sendable (String, JSONRPCRequest) async throws -> JSONValue
-    /// Told when a handshake completes, with the manifest.
-    private let onReady: @Sendable (String, InitializeResult) async -> Void
+    private let hooks: PluginHooks
+    private nonisolated let ready = Mutex<JSONRPCConnection?>(nil)
 
     private var status: PluginStatus
     private var current: (process: ChildProcess, connection: JSONRPCConnection)?
@@ -43,22 +45,21 @@ public actor PluginSupervisor {
     private var isStopping = false
     private var stopSignal = AsyncStream<Void>.makeStream()
 
-    public init(
-        spec: PluginSpec, settings: Settings, logger: Logger,
-        onPluginRequest: @escaping @Sendable (String, JSONRPCRequest) async throws -> JSONValue,
-        onReady: @escaping @Sendable (String, InitializeResult) async -> Void
-    ) {
+    public init(spec: PluginSpec, instance: String = "local-1", settings: Settings, logger: Logger, hooks: PluginHooks) {
         self.spec = spec
+        self.instance = instance
         self.settings = settings
         var logger = logger
         logger[metadataKey: "itsm.plugin"] = "\(spec.name)"
+        if instance != "local-1" { logger[metadataKey: "itsm.instance"] = "\(instance)" }
         self.logger = logger
-        self.onPluginRequest = onPluginRequest
-        self.onReady = onReady
-        self.status = PluginStatus(name: spec.name, state: .starting, pid: nil, restarts: 0, version: nil,
+        self.hooks = hooks
+        self.status = PluginStatus(name: spec.name, instance: instance, state: .starting, pid: nil, restarts: 0, version: nil,
                                    methods: [], subscribes: [], lastError: nil)
     }
 
+    public nonisolated var pluginName: String { spec.name }
+    public nonisolated var readyConnection: JSONRPCConnection? { ready.withLock { $0 } }
     public var snapshot: PluginStatus { status }
 
     /// Runs the plugin until `stop()`, or until it has crashed too often.
@@ -93,6 +94,7 @@ public actor PluginSupervisor {
     /// Asks the plugin to shut down, then exit; terminates it if it does not within the grace period.
     public func stop() async {
         isStopping = true
+        ready.withLock { $0 = nil }
         stopSignal.continuation.yield()
         guard let (process, connection) = current else { return }
         logger.info("stopping plugin")
@@ -107,28 +109,6 @@ public actor PluginSupervisor {
             status = await process.terminate(grace: settings.shutdownGrace)
         }
         logger.info("plugin stopped", metadata: ["itsm.exit": "\(status)"])
-    }
-
-    /// Sends a request to the running plugin.
-    public nonisolated func call(_ method: String, params: JSONValue?, meta: RequestMeta?,
-                                 timeout: Duration? = nil) async throws(ResponseError) -> JSONValue {
-        guard let connection = await readyConnection() else {
-            let state = await snapshot.state
-            let why = state == .failed
-                ? "it crashed repeatedly and was given up on; see the coordinator log, then restart the coordinator"
-                : "it is \(state.rawValue); try again shortly"
-            throw ResponseError(code: .unavailable, kind: "plugin.unavailable",
-                                message: "the \(spec.name) process is not available: \(why)", retryable: state != .failed,
-                                details: ["plugin": .string(spec.name), "state": .string(state.rawValue)])
-        }
-        return try await connection.request(method, params: params, meta: meta, timeout: timeout)
-    }
-
-    /// Requests waiting for an answer, for least-loaded routing.
-    public var outstandingRequests: Int { current?.connection.outstandingRequests ?? 0 }
-
-    private func readyConnection() -> JSONRPCConnection? {
-        status.state == .running ? current?.connection : nil
     }
 
     // MARK: - One life of the process
@@ -159,7 +139,7 @@ public actor PluginSupervisor {
             logger: logger)
         current = (process, connection)
         let name = spec.name
-        let onPluginRequest = self.onPluginRequest
+        let onPluginRequest = hooks.onPluginRequest
         let logger = self.logger
 
         return await withTaskGroup(of: Void.self) { group in
@@ -175,6 +155,7 @@ public actor PluginSupervisor {
             group.addTask { await self.handshakeAndWatch(process: process, connection: connection) }
 
             let exit = await process.wait()
+            ready.withLock { $0 = nil }
             connection.close() // fails in-flight requests: the process is gone
             connection.closeOutput()
             group.cancelAll()
@@ -188,8 +169,10 @@ public actor PluginSupervisor {
 
     /// The handshake, then heartbeats until the process ends or stops answering.
     private func handshakeAndWatch(process: ChildProcess, connection: JSONRPCConnection) async {
+        let handshake = PluginHandshake(settings: settings, logger: logger)
         do {
-            let manifest = try await handshake(connection)
+            let manifest = try await handshake.perform(on: connection, spec: spec, instance: instance,
+                                                       database: .init(url: settings.databaseURL))
             status.state = .running
             status.version = manifest.plugin.version
             status.methods = manifest.methods.map(\.name)
@@ -198,53 +181,20 @@ public actor PluginSupervisor {
             logger.info("plugin ready", metadata: [
                 "itsm.version": "\(manifest.plugin.version)", "itsm.methods": "\(manifest.methods.count)",
             ])
-            await onReady(spec.name, manifest)
+            await hooks.onReady(spec.name, manifest)
+            ready.withLock { $0 = connection }
         } catch {
             status.lastError = "handshake failed: \(error)"
             logger.error("plugin handshake failed", metadata: ["itsm.error": "\(error)"])
             process.signal(SIGKILL)
             return
         }
-        while !Task.isCancelled {
-            guard (try? await Task.sleep(for: settings.heartbeat)) != nil else { return }
-            do {
-                _ = try await connection.request(ProtocolMethod.ping, timeout: max(settings.heartbeat * 2, .seconds(2)))
-            } catch where error.code == .requestTimedOut {
-                status.lastError = "did not answer a heartbeat"
-                logger.error("plugin stopped answering heartbeats; killing it")
-                process.signal(SIGKILL)
-                return
-            } catch {
-                return // the connection closed: the process is ending
-            }
+        if let reason = await handshake.watchHeartbeats(on: connection) {
+            status.lastError = reason
+            logger.error("plugin stopped answering heartbeats; killing it")
+            ready.withLock { $0 = nil }
+            process.signal(SIGKILL)
         }
-    }
-
-    private func handshake(_ connection: JSONRPCConnection) async throws -> InitializeResult {
-        let params = InitializeParams(
-            coordinator: settings.coordinator, config: spec.config,
-            limits: .init(maxLineBytes: settings.maxLineBytes,
-                          requestTimeoutMs: Int(settings.requestTimeout.inMilliseconds)),
-            heartbeatMs: Int(settings.heartbeat.inMilliseconds),
-            database: .init(url: settings.databaseURL))
-        let answer = try await connection.request(ProtocolMethod.initialize, params: try JSONValue(encoding: params),
-                                                  timeout: settings.handshakeTimeout)
-        let manifest: InitializeResult
-        do {
-            manifest = try answer.decode(InitializeResult.self)
-        } catch {
-            throw CoordinatorError("the initialize result is not a valid manifest: \(error)")
-        }
-        guard ProtocolVersion.supported.contains(manifest.protocolVersion) else {
-            throw CoordinatorError("the plugin chose protocol version \(manifest.protocolVersion); supported: \(ProtocolVersion.supported)")
-        }
-        let problems = manifest.validationProblems()
-        guard problems.isEmpty else { throw CoordinatorError("invalid manifest: \(problems.joined(separator: "; "))") }
-        if manifest.plugin.name != spec.name {
-            logger.warning("plugin calls itself by another name", metadata: ["itsm.manifest.name": "\(manifest.plugin.name)"])
-        }
-        try await connection.notify(ProtocolMethod.initialized, params: .object([:]))
-        return manifest
     }
 
     private func sleepUnlessStopped(_ duration: Duration) async {

@@ -1,0 +1,161 @@
+import Foundation
+import ITSMProtocol
+import ITSMSystem
+import ITSMTransport
+import Logging
+
+/// Where plugin instances on other hosts dial in (`remotePlugins.listen`). Plugin hosts need no
+/// open port: they connect here.
+///
+/// The first line on a connection must be `$/attach {token, plugin, instance}` within
+/// `attachTimeout`. The token must hold `attach.<plugin>` (or `attach.*`), and the plugin must
+/// be enabled in this coordinator's configuration. Refusals are answered with a structured
+/// error, logged with the peer's address (never the token), and the connection is closed.
+/// An accepted connection becomes a `RemotePluginSession`.
+struct RemotePluginListener: Sendable {
+    var listener: TCPListener
+    var fleet: PluginFleet
+    var router: MethodRouter
+    var tokens: TokenStore
+    var handshake: PluginHandshake
+    var hooks: PluginHooks
+    var logger: Logger
+    var attachTimeout: Duration = .seconds(10)
+
+    /// Accepts connections until cancelled; each session runs in the group.
+    func run() async {
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { group in
+                for await accepted in listener.connections {
+                    group.addTask { await serve(accepted) }
+                }
+            }
+        } onCancel: {
+            listener.stop()
+        }
+    }
+
+    private func serve(_ accepted: TCPListener.Accepted) async {
+        var logger = self.logger
+        logger[metadataKey: "itsm.remote"] = "\(accepted.peer)"
+        let attach: (id: RequestID, params: AttachParams)
+        do {
+            attach = try await readAttach(accepted.descriptor)
+        } catch {
+            logger.warning("remote connection refused", metadata: ["itsm.error": "\(error.error.message)"])
+            answer(accepted.descriptor, id: error.id, with: .failure(error.error))
+            close(accepted.descriptor)
+            return
+        }
+        let plugin = attach.params.plugin
+        logger[metadataKey: "itsm.plugin"] = "\(plugin)"
+        logger[metadataKey: "itsm.instance"] = "\(attach.params.instance)"
+        let spec: PluginSpec
+        do {
+            spec = try await authorize(attach.params)
+        } catch {
+            logger.warning("remote plugin refused", metadata: ["itsm.error": "\(error.message)"])
+            answer(accepted.descriptor, id: attach.id, with: .failure(error))
+            close(accepted.descriptor)
+            return
+        }
+        let result = AttachResult(heartbeatMs: Int(handshake.settings.heartbeat.inMilliseconds),
+                                  maxLineBytes: handshake.settings.maxLineBytes)
+        answer(accepted.descriptor, id: attach.id, with: .success((try? JSONValue(encoding: result)) ?? .object([:])))
+
+        let connection = JSONRPCConnection(
+            socket: accepted.descriptor,
+            configuration: .init(peerName: "\(plugin)@\(accepted.peer)", maxLineBytes: handshake.settings.maxLineBytes,
+                                 defaultRequestTimeout: handshake.settings.requestTimeout),
+            logger: logger)
+        let session = RemotePluginSession(spec: spec, instance: attach.params.instance, remoteAddress: accepted.peer,
+                                          connection: connection, logger: logger)
+        logger.notice("remote plugin attached")
+        router.add(session)
+        await session.run(handshake: handshake, hooks: hooks)
+        router.removeInstance(session)
+    }
+
+    /// Checks the token and that the plugin runs here; returns its configuration.
+    private func authorize(_ params: AttachParams) async throws(ResponseError) -> PluginSpec {
+        let principal: Principal?
+        do {
+            principal = try await tokens.authenticate(params.token)
+        } catch {
+            throw ResponseError.unavailable("cannot check the token: the database is unavailable")
+        }
+        guard let principal else {
+            throw ResponseError(code: .unauthorized, kind: "auth.invalid_token", message: "the token is unknown or revoked")
+        }
+        guard principal.allows("attach.\(params.plugin)") else {
+            throw ResponseError(code: .permissionDenied, kind: "auth.forbidden",
+                                message: "token '\(principal.name)' may not attach as \(params.plugin); it needs attach.\(params.plugin)")
+        }
+        guard router.isEnabled(params.plugin), let spec = await fleet.spec(named: params.plugin) else {
+            throw ResponseError.processDisabled(params.plugin, method: ProtocolMethod.attach)
+        }
+        return spec
+    }
+
+    /// Reads the first line, byte by byte so nothing after it is consumed, within the deadline.
+    private func readAttach(_ descriptor: Int32) async throws(AttachRefusal) -> (id: RequestID, params: AttachParams) {
+        let timeout = attachTimeout
+        let line: [UInt8]? = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: Self.readLine(descriptor, maxBytes: 64 * 1024, timeout: timeout))
+            }
+        }
+        guard let line else { throw AttachRefusal(id: nil, "expected $/attach as the first line within \(timeout)") }
+        let message: Message
+        do {
+            message = try Message.decode(line)
+        } catch {
+            throw AttachRefusal(id: error.id, error: error.error)
+        }
+        guard case .request(let request) = message, request.method == ProtocolMethod.attach else {
+            throw AttachRefusal(id: nil, "the first line must be a $/attach request")
+        }
+        do {
+            return (request.id, try (request.params ?? .null).decode(AttachParams.self))
+        } catch {
+            throw AttachRefusal(id: request.id, error: .invalidParams("$/attach needs token, plugin and instance strings"))
+        }
+    }
+
+    struct AttachRefusal: Error {
+        var id: RequestID?
+        var error: ResponseError
+
+        init(id: RequestID?, error: ResponseError) {
+            self.id = id
+            self.error = error
+        }
+
+        init(id: RequestID?, _ message: String) {
+            self.init(id: id, error: ResponseError(code: .invalidRequest, kind: "protocol.invalid_request", message: message))
+        }
+    }
+
+    private static func readLine(_ descriptor: Int32, maxBytes: Int, timeout: Duration) -> [UInt8]? {
+        let deadline = ContinuousClock.now + timeout
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while line.count <= maxBytes {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { return nil }
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, Int32(clamping: remaining.inMilliseconds + 1)) > 0 else { continue }
+            let count = read(descriptor, &byte, 1)
+            if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            guard count == 1 else { return nil }
+            if byte == UInt8(ascii: "\n") { return line.last == UInt8(ascii: "\r") ? line.dropLast() : line }
+            line.append(byte)
+        }
+        return nil
+    }
+
+    private func answer(_ descriptor: Int32, id: RequestID?, with result: Result<JSONValue, ResponseError>) {
+        guard let line = try? Message.response(JSONRPCResponse(id: id, result: result)).encodedLine() else { return }
+        line.withUnsafeBytes { bytes in _ = write(descriptor, bytes.baseAddress, bytes.count) }
+    }
+}

@@ -1,0 +1,91 @@
+import ITSMProtocol
+import ITSMTransport
+import Logging
+import Synchronization
+
+/// A plugin instance on another host, connected over TCP after `$/attach`. It lives as long
+/// as its connection: the handshake, requests both ways and heartbeats run as for a local
+/// child. When the connection ends, or a heartbeat goes unanswered (a half-open connection:
+/// a cut link, a host gone without a FIN), the session ends, its in-flight requests fail with
+/// the retryable `peer.disconnected` error, and the router stops sending it work. The remote
+/// side reconnects as a new session.
+final class RemotePluginSession: PluginInstance {
+    let spec: PluginSpec
+    let instance: String
+    let remoteAddress: String
+    private let connection: JSONRPCConnection
+    private let logger: Logger
+    private let ready = Mutex<JSONRPCConnection?>(nil)
+    private let status: Mutex<PluginStatus>
+
+    init(spec: PluginSpec, instance: String, remoteAddress: String, connection: JSONRPCConnection, logger: Logger) {
+        self.spec = spec
+        self.instance = instance
+        self.remoteAddress = remoteAddress
+        self.connection = connection
+        var logger = logger
+        logger[metadataKey: "itsm.plugin"] = "\(spec.name)"
+        logger[metadataKey: "itsm.instance"] = "\(instance)"
+        logger[metadataKey: "itsm.remote"] = "\(remoteAddress)"
+        self.logger = logger
+        status = Mutex(PluginStatus(name: spec.name, instance: instance, remoteAddress: remoteAddress, state: .starting,
+                                    pid: nil, restarts: 0, version: nil, methods: [], subscribes: [], lastError: nil))
+    }
+
+    var pluginName: String { spec.name }
+    var readyConnection: JSONRPCConnection? { ready.withLock { $0 } }
+    var snapshot: PluginStatus { status.withLock { $0 } }
+
+    /// Serves the session until the connection ends.
+    func run(handshake: PluginHandshake, hooks: PluginHooks) async {
+        let name = spec.name
+        let connection = self.connection
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await connection.run(onRequest: { request in try await hooks.onPluginRequest(name, request) },
+                                     onNotification: { _ in })
+            }
+            group.addTask { await self.handshakeAndWatch(handshake: handshake, hooks: hooks) }
+            await group.next() // the connection ended
+            group.cancelAll()
+        }
+        ready.withLock { $0 = nil }
+        connection.closeOutput()
+        status.withLock { $0.state = .stopped }
+        logger.notice("remote plugin disconnected", metadata: ["itsm.reason": "\(snapshot.lastError ?? "the connection closed")"])
+    }
+
+    private func handshakeAndWatch(handshake: PluginHandshake, hooks: PluginHooks) async {
+        do {
+            let manifest = try await handshake.perform(on: connection, spec: spec, instance: instance, database: nil)
+            status.withLock { status in
+                status.state = .running
+                status.version = manifest.plugin.version
+                status.methods = manifest.methods.map(\.name)
+                status.subscribes = manifest.subscribes
+            }
+            logger.notice("remote plugin ready", metadata: ["itsm.version": "\(manifest.plugin.version)"])
+            await hooks.onReady(spec.name, manifest)
+            ready.withLock { $0 = connection }
+        } catch {
+            status.withLock { $0.lastError = "handshake failed: \(error)" }
+            logger.error("remote plugin handshake failed", metadata: ["itsm.error": "\(error)"])
+            connection.close()
+            return
+        }
+        if let reason = await handshake.watchHeartbeats(on: connection) {
+            status.withLock { $0.lastError = reason }
+            logger.error("remote plugin stopped answering heartbeats; dropping the connection")
+            ready.withLock { $0 = nil }
+            connection.close()
+        }
+    }
+
+    /// Lets the plugin finish its requests, then closes the connection. The remote side
+    /// reconnects, and is refused while its plugin is not enabled here.
+    func stop() async {
+        ready.withLock { $0 = nil }
+        _ = try? await connection.request(ProtocolMethod.shutdown, timeout: .seconds(5))
+        connection.close()
+    }
+}
