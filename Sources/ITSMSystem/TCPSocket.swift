@@ -68,6 +68,27 @@ public enum TCPSocket {
         }
     }
 
+    /// Reads one line (without its newline) within `timeout`, byte by byte so that nothing
+    /// after it is consumed: for the one-line `$/attach` exchange before a session starts.
+    /// Blocks the calling thread; nil on timeout, end of input or a line over `maxBytes`.
+    public static func readLine(_ descriptor: Int32, maxBytes: Int, timeout: Duration) -> [UInt8]? {
+        let deadline = ContinuousClock.now + timeout
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while line.count <= maxBytes {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { return nil }
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, Int32(clamping: remaining.inMilliseconds + 1)) > 0 else { continue }
+            let count = read(descriptor, &byte, 1)
+            if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            guard count == 1 else { return nil }
+            if byte == UInt8(ascii: "\n") { return line.last == UInt8(ascii: "\r") ? Array(line.dropLast()) : line }
+            line.append(byte)
+        }
+        return nil
+    }
+
     /// Ends both directions at once, so a thread polling the descriptor wakes up and the peer
     /// sees the connection end even if another descriptor for the socket is still open.
     public static func shutdownBoth(_ descriptor: Int32) {

@@ -117,11 +117,22 @@ public final class RunningCoordinator: Sendable {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
-    /// `GET /api/v1/plugins`, by plugin name.
+    /// `GET /api/v1/plugins`, by plugin name (the first instance of each).
     public func plugins() async throws -> [String: [String: Any]] {
+        Dictionary(try await pluginInstances().map { ($0["name"] as? String ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// `GET /api/v1/plugins`: one entry per instance.
+    public func pluginInstances() async throws -> [[String: Any]] {
         let (_, data) = try await request("GET", "api/v1/plugins", token: token)
-        let list = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
-        return Dictionary(uniqueKeysWithValues: list.map { ($0["name"] as? String ?? "", $0) })
+        return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+    }
+
+    /// Where remote plugins dial in, when `remotePlugins.listen` is configured (port 0 resolved).
+    public var remotePluginAddress: String? {
+        guard let data = FileManager.default.contents(atPath: dataDirectory + "/coordinator.json"),
+              let info = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return info["remotePlugins"] as? String
     }
 
     /// Polls until `condition` holds or `timeout` passes.

@@ -209,7 +209,7 @@ public actor PluginSupervisor: PluginInstance {
 
     /// Forwards the plugin's stderr: JSON log lines keep their level and fields, anything else
     /// is logged as plain text.
-    private static func forwardLogs(from descriptor: Int32, maxLineBytes: Int, logger: Logger) async {
+    static func forwardLogs(from descriptor: Int32, maxLineBytes: Int, logger: Logger) async {
         let lines = FileDescriptorLines(fileDescriptor: descriptor, maxLineBytes: maxLineBytes, name: "itsm-stderr")
         do {
             for try await frame in lines.frames {

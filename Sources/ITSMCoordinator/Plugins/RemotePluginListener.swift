@@ -92,7 +92,9 @@ struct RemotePluginListener: Sendable {
                                 message: "token '\(principal.name)' may not attach as \(params.plugin); it needs attach.\(params.plugin)")
         }
         guard router.isEnabled(params.plugin), let spec = await fleet.spec(named: params.plugin) else {
-            throw ResponseError.processDisabled(params.plugin, method: ProtocolMethod.attach)
+            throw ResponseError(code: .unavailable, kind: "plugin.disabled",
+                                message: "\(params.plugin) is not enabled on this coordinator; add it to plugins in its itsm.yaml (remote: true to run it only on plugin hosts) and reload",
+                                details: ["plugin": .string(params.plugin)])
         }
         return spec
     }
@@ -102,7 +104,7 @@ struct RemotePluginListener: Sendable {
         let timeout = attachTimeout
         let line: [UInt8]? = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(returning: Self.readLine(descriptor, maxBytes: 64 * 1024, timeout: timeout))
+                continuation.resume(returning: TCPSocket.readLine(descriptor, maxBytes: 64 * 1024, timeout: timeout))
             }
         }
         guard let line else { throw AttachRefusal(id: nil, "expected $/attach as the first line within \(timeout)") }
@@ -134,24 +136,6 @@ struct RemotePluginListener: Sendable {
         init(id: RequestID?, _ message: String) {
             self.init(id: id, error: ResponseError(code: .invalidRequest, kind: "protocol.invalid_request", message: message))
         }
-    }
-
-    private static func readLine(_ descriptor: Int32, maxBytes: Int, timeout: Duration) -> [UInt8]? {
-        let deadline = ContinuousClock.now + timeout
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while line.count <= maxBytes {
-            let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else { return nil }
-            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, Int32(clamping: remaining.inMilliseconds + 1)) > 0 else { continue }
-            let count = read(descriptor, &byte, 1)
-            if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
-            guard count == 1 else { return nil }
-            if byte == UInt8(ascii: "\n") { return line.last == UInt8(ascii: "\r") ? line.dropLast() : line }
-            line.append(byte)
-        }
-        return nil
     }
 
     private func answer(_ descriptor: Int32, id: RequestID?, with result: Result<JSONValue, ResponseError>) {

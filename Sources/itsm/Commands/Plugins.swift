@@ -22,9 +22,10 @@ struct Plugins: AsyncParsableCommand {
                 return
             }
             let statuses = try result.decode([PluginStatus].self)
-            var rows = [["NAME", "STATE", "PID", "RESTARTS", "VERSION", "METHODS", "LAST ERROR"]]
+            var rows = [["NAME", "INSTANCE", "STATE", "PID", "RESTARTS", "VERSION", "METHODS", "LAST ERROR"]]
             for status in statuses {
-                rows.append([status.name, status.state.rawValue, status.pid.map(String.init) ?? "-", String(status.restarts),
+                let instance = status.remoteAddress.map { "\(status.instance ?? "") from \($0)" } ?? status.instance ?? "-"
+                rows.append([status.name, instance, status.state.rawValue, status.pid.map(String.init) ?? "-", String(status.restarts),
                              status.version ?? "-", String(status.methods.count), status.lastError ?? ""])
             }
             print(table(rows))

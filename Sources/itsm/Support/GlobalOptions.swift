@@ -33,6 +33,11 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func makeLogger(label: String = "itsm") -> Logger {
+        Self.bootstrapLogging(level: logLevel, label: label)
+    }
+
+    /// Logs to stderr at `level` (or `ITSM_LOG_LEVEL`, else info).
+    static func bootstrapLogging(level logLevel: String?, label: String) -> Logger {
         let level = (logLevel ?? ProcessInfo.processInfo.environment["ITSM_LOG_LEVEL"]).flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

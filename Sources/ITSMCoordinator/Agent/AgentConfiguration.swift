@@ -1,0 +1,86 @@
+import Foundation
+import Yams
+
+/// What `itsm agent` runs on a plugin host: which plugins, which coordinators they dial, the
+/// token they attach with, and the database they use.
+///
+/// ```yaml
+/// coordinators: [coord-a.example.com:7411, coord-b.example.com:7411]
+/// tokenFile: /etc/itsm/agent.token        # a token holding attach.<plugin> for each plugin below
+/// database:
+///   url: postgresql://itsm@db.example.com/itsm
+/// name: plugin-host-b                     # default: the host name
+/// plugins:
+///   - name: incident
+///     instances: 2
+///   - name: change
+///     command: [python3, /opt/itsm/change/plugin.py]
+/// ```
+///
+/// Each instance of each plugin connects to every coordinator listed, so any coordinator can
+/// route to it.
+public struct AgentConfiguration: Sendable, Hashable {
+    public var coordinators: [Configuration.HTTPAddress] = []
+    public var tokenFile: String = ""
+    /// Given to the plugins as `ITSM_DATABASE_URL`; the coordinator never sends its own to a remote plugin.
+    public var databaseURL: String?
+    /// The first part of each instance's name, e.g. `plugin-host-b/incident-1`.
+    public var name: String = ProcessInfo.processInfo.hostName
+    public var plugins: [PluginSpec] = []
+    public var maxLineBytes = 1 << 20
+
+    public init() {}
+
+    public static func load(path: String) throws -> AgentConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw CoordinatorError("cannot read \(path): \(error.localizedDescription)")
+        }
+        do {
+            return try parse(yaml: text)
+        } catch let error as CoordinatorError {
+            throw CoordinatorError("\(path): \(error.description)")
+        }
+    }
+
+    public static func parse(yaml: String) throws -> AgentConfiguration {
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: yaml)
+        } catch {
+            throw CoordinatorError("not valid YAML: \(error)")
+        }
+        guard let root = loaded as? [String: Any] else { throw CoordinatorError("the top level must be a mapping") }
+        let known: Set = ["coordinators", "tokenFile", "database", "name", "plugins", "maxLineBytes"]
+        if let unknown = root.keys.first(where: { !known.contains($0) }) {
+            throw CoordinatorError("unknown key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
+        }
+        var configuration = AgentConfiguration()
+        let coordinators: [Any] = (root["coordinators"] as? [Any]) ?? (root["coordinators"].map { [$0] } ?? [])
+        configuration.coordinators = try coordinators.map { try Configuration.HTTPAddress(parsing: try Configuration.string($0, "coordinators")) }
+        if let tokenFile = root["tokenFile"] { configuration.tokenFile = try Configuration.string(tokenFile, "tokenFile") }
+        if let database = root["database"] {
+            guard let database = database as? [String: Any], let url = database["url"] else {
+                throw CoordinatorError("database: must be a mapping with url")
+            }
+            configuration.databaseURL = try Configuration.string(url, "database.url")
+        }
+        if let name = root["name"] { configuration.name = try Configuration.string(name, "name") }
+        if let maxLine = root["maxLineBytes"] { configuration.maxLineBytes = try Configuration.int(maxLine, "maxLineBytes", min: 1024) }
+        if let plugins = root["plugins"] {
+            guard let list = plugins as? [Any] else { throw CoordinatorError("plugins: must be a list") }
+            configuration.plugins = try list.enumerated().map { try PluginSpec(yaml: $1, index: $0) }
+        }
+        try configuration.validate()
+        return configuration
+    }
+
+    /// Says what is missing before anything starts.
+    public func validate() throws {
+        guard !coordinators.isEmpty else { throw CoordinatorError("coordinators: name at least one HOST:PORT to dial") }
+        guard !tokenFile.isEmpty else { throw CoordinatorError("tokenFile: the file holding the agent's token is required") }
+        guard !plugins.isEmpty else { throw CoordinatorError("plugins: list at least one plugin to run") }
+    }
+}

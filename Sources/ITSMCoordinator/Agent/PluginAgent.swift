@@ -1,0 +1,254 @@
+import Foundation
+import ITSMProtocol
+import ITSMSystem
+import ITSMTransport
+import Logging
+import Synchronization
+
+/// `itsm agent`: runs the plugins of one host and connects each to the coordinators, so a
+/// plugin host needs one command and no open port. Any plugin that speaks the protocol on
+/// stdin/stdout works unchanged: the agent relays its lines over TCP.
+///
+/// Each link (one plugin instance to one coordinator) goes: connect, `$/attach` with the
+/// token, start the plugin, relay lines both ways until the link or the plugin ends, stop the
+/// plugin, wait (backoff), and start over. A new connection is a new session with a fresh
+/// plugin process, so no half-finished handshake or request state carries over.
+///
+/// Heartbeats both ways: the coordinator pings the plugin through the link, and the agent
+/// pings the coordinator; a link silent for three heartbeat intervals is dead (a cut cable
+/// never says so) and is dropped.
+public struct PluginAgent: Sendable {
+    public var configuration: AgentConfiguration
+    public var logger: Logger
+    public var initialBackoff: Duration = .milliseconds(250)
+    public var maximumBackoff: Duration = .seconds(15)
+
+    public init(configuration: AgentConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs every link until the task is cancelled (SIGTERM in `itsm agent`).
+    public func run() async throws {
+        let token = try String(contentsOfFile: configuration.tokenFile, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw CoordinatorError("\(configuration.tokenFile) is empty") }
+        let builtIns = Coordinator.executableDirectory()
+        await withDiscardingTaskGroup { group in
+            for spec in configuration.plugins {
+                for number in 1...spec.instances {
+                    for coordinator in configuration.coordinators {
+                        let link = AgentLink(
+                            spec: spec, command: spec.resolvedCommand(builtInDirectory: builtIns),
+                            instance: "\(configuration.name)/\(spec.name)-\(number)", coordinator: coordinator, token: token,
+                            databaseURL: configuration.databaseURL, maxLineBytes: configuration.maxLineBytes, logger: logger)
+                        group.addTask { await link.run(initialBackoff: initialBackoff, maximumBackoff: maximumBackoff) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One plugin instance connected to one coordinator, again and again.
+struct AgentLink: Sendable {
+    var spec: PluginSpec
+    var command: [String]
+    var instance: String
+    var coordinator: Configuration.HTTPAddress
+    var token: String
+    var databaseURL: String?
+    var maxLineBytes: Int
+    var logger: Logger
+
+    init(spec: PluginSpec, command: [String], instance: String, coordinator: Configuration.HTTPAddress, token: String,
+         databaseURL: String?, maxLineBytes: Int, logger: Logger) {
+        self.spec = spec
+        self.command = command
+        self.instance = instance
+        self.coordinator = coordinator
+        self.token = token
+        self.databaseURL = databaseURL
+        self.maxLineBytes = maxLineBytes
+        var logger = logger
+        logger[metadataKey: "itsm.plugin"] = "\(spec.name)"
+        logger[metadataKey: "itsm.instance"] = "\(instance)"
+        logger[metadataKey: "itsm.coordinator"] = "\(coordinator)"
+        self.logger = logger
+    }
+
+    func run(initialBackoff: Duration, maximumBackoff: Duration) async {
+        var backoff = initialBackoff
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            let ended = await session()
+            guard !Task.isCancelled else { break }
+            if ContinuousClock.now - started > .seconds(60) { backoff = initialBackoff }
+            logger.warning("link ended; reconnecting", metadata: ["itsm.reason": "\(ended)", "itsm.backoff": "\(backoff)"])
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, maximumBackoff)
+        }
+    }
+
+    /// One session; returns why it ended.
+    private func session() async -> String {
+        let socket: Int32
+        let attached: AttachResult
+        do {
+            (socket, attached) = try await attach()
+        } catch {
+            return "\(error)"
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(spec.environment) { $1 }
+        environment["ITSM_PLUGIN_NAME"] = spec.name
+        if let databaseURL { environment["ITSM_DATABASE_URL"] = databaseURL }
+        let process: ChildProcess
+        do {
+            process = try ChildProcess.spawn(.init(
+                executable: command[0], arguments: Array(command.dropFirst()), environment: environment,
+                standardInput: .pipe, standardOutput: .pipe, standardError: .pipe, newProcessGroup: true))
+        } catch {
+            TCPSocket.shutdownBoth(socket)
+            close(socket)
+            return "cannot start \(command.joined(separator: " ")): \(error)"
+        }
+        logger.notice("attached; plugin started", metadata: ["itsm.pid": "\(process.pid)"])
+        let reason = await relay(socket: socket, process: process, heartbeat: .milliseconds(attached.heartbeatMs))
+        close(process.standardInput!)
+        let status = await process.wait()
+        logger.info("plugin stopped", metadata: ["itsm.exit": "\(status)"])
+        return reason
+    }
+
+    /// Connects and sends `$/attach`; the coordinator's refusal comes back as the error.
+    private func attach() async throws -> (Int32, AttachResult) {
+        let (coordinator, token, instance, plugin) = (self.coordinator, self.token, self.instance, spec.name)
+        let outcome: Result<(Int32, AttachResult), CoordinatorError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let socket: Int32
+                do {
+                    socket = try TCPSocket.connect(host: coordinator.host, port: coordinator.port, timeout: .seconds(5))
+                } catch {
+                    return continuation.resume(returning: .failure(CoordinatorError("\(error)")))
+                }
+                func fail(_ message: String) {
+                    close(socket)
+                    continuation.resume(returning: .failure(CoordinatorError(message)))
+                }
+                let request = JSONRPCRequest(id: .string("attach"), method: ProtocolMethod.attach,
+                                             params: try? JSONValue(encoding: AttachParams(token: token, plugin: plugin, instance: instance)))
+                guard let line = try? Message.request(request).encodedLine(),
+                      line.withUnsafeBytes({ write(socket, $0.baseAddress, $0.count) }) == line.count
+                else { return fail("cannot send $/attach to \(coordinator)") }
+                guard let answer = TCPSocket.readLine(socket, maxBytes: 64 * 1024, timeout: .seconds(10)) else {
+                    return fail("\(coordinator) did not answer $/attach")
+                }
+                guard case .response(let response)? = try? Message.decode(answer) else {
+                    return fail("\(coordinator) answered $/attach with something else")
+                }
+                switch response.result {
+                case .failure(let error):
+                    fail("\(coordinator) refused the attach: \(error.message)")
+                case .success(let result):
+                    guard let attached = try? result.decode(AttachResult.self) else { return fail("invalid $/attach result") }
+                    continuation.resume(returning: .success((socket, attached)))
+                }
+            }
+        }
+        return try outcome.get()
+    }
+
+    /// Relays lines between the coordinator and the plugin, pings the coordinator, and
+    /// returns when either side ends or the link is silent for three heartbeat intervals.
+    private func relay(socket: Int32, process: ChildProcess, heartbeat: Duration) async -> String {
+        let fromCoordinator = FileDescriptorLines(fileDescriptor: socket, maxLineBytes: maxLineBytes, name: "itsm-agent-link")
+        let toCoordinator = FileDescriptorWriter(fileDescriptor: dup(socket))
+        let fromPlugin = FileDescriptorLines(fileDescriptor: process.standardOutput!, maxLineBytes: maxLineBytes, name: "itsm-agent-plugin")
+        let toPlugin = FileDescriptorWriter(fileDescriptor: dup(process.standardInput!))
+        let lastHeard = LastHeard()
+        let logger = self.logger
+        defer {
+            toCoordinator.close()
+            toPlugin.close()
+        }
+        return await withTaskGroup(of: String.self) { group in
+            group.addTask {
+                await PluginSupervisor.forwardLogs(from: process.standardError!, maxLineBytes: maxLineBytes, logger: logger)
+                return "the plugin closed its stderr"
+            }
+            group.addTask {
+                do {
+                    for try await frame in fromCoordinator.frames {
+                        lastHeard.now()
+                        guard case .line(let line) = frame else {
+                            logger.warning("dropped an over-long line from the coordinator")
+                            continue
+                        }
+                        if Self.isAgentPingAnswer(line) { continue }
+                        toPlugin.send(Data(line + [10]))
+                    }
+                } catch {
+                    return "reading from the coordinator failed: \(error)"
+                }
+                return "the coordinator closed the connection"
+            }
+            group.addTask {
+                do {
+                    for try await frame in fromPlugin.frames {
+                        guard case .line(let line) = frame else {
+                            logger.warning("dropped an over-long line from the plugin")
+                            continue
+                        }
+                        toCoordinator.send(Data(line + [10]))
+                    }
+                } catch {
+                    return "reading from the plugin failed: \(error)"
+                }
+                return "the plugin closed its output"
+            }
+            group.addTask {
+                var sequence = 0
+                while true {
+                    guard (try? await Task.sleep(for: heartbeat)) != nil else { return "stopped" }
+                    let silence = lastHeard.silence
+                    if silence > heartbeat * 3 { return "the coordinator was silent for \(silence); the link is down" }
+                    sequence += 1
+                    let ping = JSONRPCRequest(id: .string("\(Self.pingPrefix)\(sequence)"), method: ProtocolMethod.ping, params: nil)
+                    if let line = try? Message.request(ping).encodedLine() { toCoordinator.send(line) }
+                }
+            }
+            group.addTask {
+                let status = await process.wait()
+                return "the plugin exited (\(status))"
+            }
+            let reason = await group.next() ?? "stopped"
+            // End everything the other tasks wait on: the link, the readers, the plugin.
+            TCPSocket.shutdownBoth(socket)
+            fromCoordinator.stop()
+            fromPlugin.stop()
+            group.cancelAll()
+            process.signal(SIGTERM)
+            if await process.wait(timeout: .seconds(5)) == nil { process.signal(SIGKILL) }
+            return reason
+        }
+    }
+
+    static let pingPrefix = "itsm-agent-ping-"
+
+    /// The coordinator's answer to one of our pings: ours to consume, not the plugin's.
+    static func isAgentPingAnswer(_ line: [UInt8]) -> Bool {
+        guard line.count < 256, String(decoding: line, as: UTF8.self).contains(pingPrefix),
+              case .response(let response)? = try? Message.decode(line), case .string(let id)? = response.id
+        else { return false }
+        return id.hasPrefix(pingPrefix)
+    }
+}
+
+/// When the coordinator was last heard from on a link.
+private final class LastHeard: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+
+    func now() { instant.withLock { $0 = .now } }
+    var silence: Duration { ContinuousClock.now - instant.withLock { $0 } }
+}

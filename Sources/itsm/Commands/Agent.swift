@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import ITSMCoordinator
+import UnixSignals
+
+/// `itsm agent`: one command per plugin host.
+struct Agent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run plugins on this host and connect them to the coordinators over TCP.",
+        discussion: """
+            Each plugin instance dials every coordinator listed (remotePlugins.listen in their \
+            itsm.yaml) with a token holding attach.<plugin>, and is restarted and reconnected \
+            with backoff whenever the plugin or the link ends. Give a configuration file \
+            (docs/operations.md shows one), or the plugins and options on the command line:
+
+              itsm agent incident problem --coordinator 10.0.0.5:7411 --token-file /etc/itsm/agent.token \\
+                --database-url postgresql://itsm@10.0.0.9/itsm
+            """)
+
+    @Option(name: .long, help: "The agent's configuration file.")
+    var config: String?
+
+    @Option(name: .long, help: "A coordinator to dial, HOST:PORT; repeat for several.")
+    var coordinator: [String] = []
+
+    @Option(name: .long, help: "The file holding the token (attach.<plugin> or attach.*).")
+    var tokenFile: String?
+
+    @Option(name: .long, help: "The database the plugins use (ITSM_DATABASE_URL); default: the environment's.")
+    var databaseURL: String?
+
+    @Option(name: .long, help: "Instances of each plugin named on the command line.")
+    var instances: Int = 1
+
+    @Option(name: .long, help: "Names this host's instances, e.g. plugin-host-b (default: the host name).")
+    var name: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    @Argument(help: "Built-in plugins to run (incident, problem, …), added to those in the configuration file.")
+    var plugins: [String] = []
+
+    func run() async throws {
+        var configuration = AgentConfiguration()
+        if let config { configuration = try AgentConfiguration.load(path: config) }
+        configuration.coordinators += try coordinator.map { try Configuration.HTTPAddress(parsing: $0) }
+        if let tokenFile { configuration.tokenFile = tokenFile }
+        if let databaseURL { configuration.databaseURL = databaseURL }
+        if let name { configuration.name = name }
+        guard instances >= 1 else { throw ValidationError("--instances must be at least 1") }
+        for plugin in plugins {
+            guard PluginSpec.builtInNames.contains(plugin) else {
+                throw ValidationError("'\(plugin)' is not a built-in process; list custom plugins with their command in the configuration file")
+            }
+            var spec = PluginSpec(name: plugin)
+            spec.instances = instances
+            configuration.plugins.append(spec)
+        }
+        do {
+            try configuration.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let logger = GlobalOptions.bootstrapLogging(level: logLevel, label: "itsm.agent")
+        let agent = PluginAgent(configuration: configuration, logger: logger)
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await agent.run() }
+            group.addTask {
+                for await signal in signals {
+                    logger.notice("stopping the agent", metadata: ["itsm.signal": "\(signal)"])
+                    return
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import ITSMPostgres
+import ITSMSystem
+import ITSMTesting
+import Logging
+import Testing
+
+/// Plugins on "other hosts": `itsm agent` processes dialing the coordinator over TCP.
+@Suite(.serialized) struct RemotePluginEndToEndTests {
+    @Test func losingOneOfTwoRemoteIncidentInstancesLosesNoAcknowledgedCreate() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eremote")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            remotePlugins:
+              listen: 127.0.0.1:0
+            plugins:
+              - name: incident
+                remote: true
+            """, databaseURL: database.conninfo, allowNotReady: true)
+        defer { coordinator.remove() }
+        let address = try #require(coordinator.remotePluginAddress)
+
+        // Nothing runs the incident process yet: callers are told so, and may retry.
+        let waiting = try await coordinator.call("incident.list")
+        #expect(waiting.status == 503)
+        #expect("\(waiting.body)".contains("no instance is connected"))
+
+        // A token may attach only as the plugins it names; a wrong one is refused with a reason, and never logged.
+        let token = try await Self.issueToken(coordinator, name: "plugin-hosts", permissions: ["attach.incident"])
+        let stranger = try RunningAgent.start(plugins: ["incident"], coordinator: address, token: "itsm_not-a-real-token",
+                                              databaseURL: database.conninfo, name: "stranger", directory: coordinator.directory)
+        #expect(try await coordinator.waitUntil { stranger.log.contains("the token is unknown or revoked") })
+        _ = await stranger.stop()
+
+        let hostA = try RunningAgent.start(plugins: ["incident"], coordinator: address, token: token,
+                                           databaseURL: database.conninfo, name: "host-a", directory: coordinator.directory)
+        let hostB = try RunningAgent.start(plugins: ["incident"], coordinator: address, token: token,
+                                           databaseURL: database.conninfo, name: "host-b", directory: coordinator.directory)
+        defer { Task { _ = await hostB.stop() } }
+        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await Self.runningInstances(coordinator) == 2 },
+                "\(hostA.log)\n\(hostB.log)")
+        #expect(try await coordinator.request("GET", "readyz").0 == 200)
+
+        // A stream of creates; host A dies in the middle of it.
+        let load = IncidentLoad(baseURL: coordinator.baseURL, token: coordinator.token)
+        let stream = Task { await load.run(workers: 6, keyPrefix: "remote") }
+        #expect(try await coordinator.waitUntil { load.acknowledgedSoFar >= 100 })
+        await hostA.killHost()
+        let afterKill = load.acknowledgedSoFar
+        #expect(try await coordinator.waitUntil { load.acknowledgedSoFar >= afterKill + 200 }, "service did not resume")
+        #expect(try await Self.runningInstances(coordinator) == 1)
+        load.stop()
+        let outcome = await stream.value
+
+        #expect(outcome.failed.isEmpty, "creates that failed for good: \(outcome.failed.prefix(3))")
+        // Every acknowledged create is stored, once; nothing else was created.
+        let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
+        let stored = try await pool.query("SELECT idempotency_key, number FROM incident.incident WHERE idempotency_key LIKE 'remote-%'")
+        var byKey: [String: String] = [:]
+        for row in stored { byKey[try row.decode(String.self, "idempotency_key")] = try row.decode(String.self, "number") }
+        #expect(stored.count == byKey.count, "a key was stored twice")
+        #expect(byKey == outcome.acknowledged)
+        // Each create's event is in the outbox once.
+        let events = try await pool.query("""
+            SELECT count(*) AS n, count(DISTINCT subject) AS subjects FROM itsm.outbox WHERE type = 'incident.created'
+            """).single()
+        #expect(try events.decode(Int.self, "n") == byKey.count && events.decode(Int.self, "subjects") == byKey.count)
+        await pool.close()
+
+        // The host comes back: a new session, and both instances serve again.
+        let hostAAgain = try RunningAgent.start(plugins: ["incident"], coordinator: address, token: token,
+                                                databaseURL: database.conninfo, name: "host-a", directory: coordinator.directory)
+        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await Self.runningInstances(coordinator) == 2 })
+        #expect(try await coordinator.call("incident.list").status == 200)
+        _ = await hostAAgain.stop()
+        #expect(await coordinator.stop() == .exited(0))
+        print("remote instances: \(outcome.acknowledged.count) creates acknowledged, \(outcome.retried) retried, 0 lost")
+    }
+
+    static func issueToken(_ coordinator: RunningCoordinator, name: String, permissions: [String]) async throws -> String {
+        let body = try JSONSerialization.data(withJSONObject: ["name": name, "permissions": permissions])
+        let (status, data) = try await coordinator.request("POST", "api/v1/tokens", body: body, token: coordinator.token)
+        let token = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["token"] as? String
+        guard status == 200, let token else { throw TestHarnessError("cannot issue a token: \(status)") }
+        return token
+    }
+
+    static func runningInstances(_ coordinator: RunningCoordinator) async throws -> Int {
+        try await coordinator.pluginInstances().filter { $0["name"] as? String == "incident" && $0["state"] as? String == "running" }.count
+    }
+}
