@@ -219,6 +219,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ITSMPluginKitTests",
+            dependencies: ["ITSMPluginKit", "ITSMTesting", "ITSMPostgres"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IncidentProcessTests",
             dependencies: ["IncidentProcess", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings

@@ -70,8 +70,10 @@ public struct Plugin: Sendable {
     }
 
     /// Runs `handler` every `interval` while the plugin is ready; a failure is logged and the
-    /// next run happens as usual. With several instances, every instance runs it: jobs must
-    /// be safe to run concurrently (claim work in the database).
+    /// next run happens as usual. With several instances, on any hosts, one of them runs it at a
+    /// time: it holds the job's lease (`itsm.job_lease`), and its transactions are refused once
+    /// another instance has taken the lease over (fencing). Calls through the coordinator are
+    /// outside that fence: give them an idempotency key.
     public mutating func every(_ interval: Duration, name: String, _ handler: @escaping JobHandler) {
         jobs.append(Job(name: name, interval: interval, handler: handler))
     }

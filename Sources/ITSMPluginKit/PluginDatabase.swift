@@ -8,24 +8,38 @@ public struct PluginDatabase: Sendable {
     public let pool: PostgresPool
     /// The plugin's name, recorded as the source of the events it publishes.
     public let source: String
+    /// For a scheduled job: the lease every transaction must still hold.
+    let fence: JobFence?
 
     public init(pool: PostgresPool, source: String) {
-        self.pool = pool
-        self.source = source
+        self.init(pool: pool, source: source, fence: nil)
     }
 
+    init(pool: PostgresPool, source: String, fence: JobFence?) {
+        self.pool = pool
+        self.source = source
+        self.fence = fence
+    }
+
+    /// The same database, for a job acting under `fence`.
+    func fenced(by fence: JobFence) -> PluginDatabase { PluginDatabase(pool: pool, source: source, fence: fence) }
+
     /// Runs `body` in one transaction: the data change and the events it publishes commit or
-    /// roll back together.
+    /// roll back together. In a scheduled job it first checks that the job's lease is still
+    /// held (`JobLeaseLost` otherwise).
     public func withTransaction<Result>(_ body: (PluginTransaction) async throws -> Result) async throws -> Result {
         try await pool.withTransaction { connection in
-            try await body(PluginTransaction(connection: connection, source: source))
+            try await fence?.check(connection)
+            return try await body(PluginTransaction(connection: connection, source: source))
         }
     }
 
-    /// One statement outside an explicit transaction (reads, mostly).
+    /// One statement outside an explicit transaction (reads, mostly); in a scheduled job, in
+    /// a transaction of its own that checks the lease.
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
-        try await pool.query(query)
+        guard fence != nil else { return try await pool.query(query) }
+        return try await withTransaction { try await $0.query(query) }
     }
 }
 

@@ -21,6 +21,8 @@ final class PluginSession: Sendable {
     private struct Runtime: Sendable {
         var database: PluginDatabase
         var config: JSONValue
+        /// Who holds job leases: the instance name, this process, and a random part.
+        var leaseHolder: String
     }
 
     private let plugin: Plugin
@@ -49,16 +51,23 @@ final class PluginSession: Sendable {
         logger.info("plugin stopping: input closed")
     }
 
-    /// Starts the plugin's scheduled jobs; they stop at shutdown or end of input.
+    /// Starts the plugin's scheduled jobs; they stop at shutdown or end of input. Each run
+    /// first takes or renews the job's lease, so with several instances one of them runs it.
     private func startJobs(_ runtime: Runtime) {
-        let context = JobContext(database: runtime.database, config: runtime.config, logger: logger,
-                                 coordinator: CoordinatorLink(connection: connection))
         let tasks = plugin.jobs.map { job in
-            Task { [self] in
+            let lease = JobLease(pool: runtime.database.pool, job: "\(plugin.name)/\(job.name)", holder: runtime.leaseHolder,
+                                 duration: max(job.interval * 3, .seconds(30)))
+            return Task { [self] in
                 while !Task.isCancelled {
                     guard (try? await Task.sleep(for: job.interval)) != nil else { return }
                     if case .shuttingDown = currentPhase { return }
                     do {
+                        guard let fence = try await lease.acquire() else {
+                            logger.trace("another instance holds the job's lease", metadata: ["itsm.job": "\(job.name)"])
+                            continue
+                        }
+                        let context = JobContext(database: runtime.database.fenced(by: fence), config: runtime.config, logger: logger,
+                                                 coordinator: CoordinatorLink(connection: connection))
                         try await job.handler(context)
                     } catch {
                         logger.warning("scheduled job failed", metadata: ["itsm.job": "\(job.name)", "itsm.error": "\(error)"])
@@ -149,7 +158,9 @@ final class PluginSession: Sendable {
             phase.withLock { $0 = .awaitingInitialize }
             throw ResponseError(databaseError: error, logger: logger, method: ProtocolMethod.initialize)
         }
-        let runtime = Runtime(database: PluginDatabase(pool: pool, source: plugin.name), config: initialize.config ?? .object([:]))
+        let holder = "\(initialize.instance ?? ProcessInfo.processInfo.hostName)#\(getpid())#\(UUID().uuidString.prefix(8))"
+        let runtime = Runtime(database: PluginDatabase(pool: pool, source: plugin.name), config: initialize.config ?? .object([:]),
+                              leaseHolder: holder)
         phase.withLock { $0 = .initialized(runtime) }
         var manifest = plugin.manifest
         manifest.protocolVersion = version

@@ -81,5 +81,18 @@ public enum CoreSchema {
             ALTER TABLE itsm.api_token DROP CONSTRAINT api_token_name_key;
             CREATE UNIQUE INDEX api_token_name_per_installation ON itsm.api_token (name, coalesce(installation, ''));
             """),
+        Migration(version: 3, name: "job leases", sql: """
+            -- Scheduled work (SLA scans, contract milestones, forecasts) runs on one plugin
+            -- instance at a time. The holder renews its lease each run; another instance takes
+            -- over once it expires. The fence grows with every change of hands, and a job's
+            -- writes check it in their own transaction, so an instance that was paused past its
+            -- lease cannot act on it.
+            CREATE TABLE itsm.job_lease (
+                job text PRIMARY KEY,
+                holder text NOT NULL,
+                fence bigint NOT NULL,
+                expires_at timestamptz NOT NULL
+            );
+            """),
     ]
 }
