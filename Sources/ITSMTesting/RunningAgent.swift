@@ -6,18 +6,20 @@ public final class RunningAgent: Sendable {
     public let process: ChildProcess
     public let logFile: String
 
-    /// Starts `itsm agent <plugins> --coordinator … --token-file …` with `arguments` added.
+    /// Starts `itsm agent <plugins> --coordinator … --token-file …` with `arguments` added;
+    /// `wrapper` goes in front, e.g. `ip netns exec <host>`.
     public static func start(plugins: [String], coordinator: String, token: String, databaseURL: String,
-                             name: String, arguments: [String] = [], directory: String) throws -> RunningAgent {
+                             name: String, arguments: [String] = [], directory: String, wrapper: [String] = []) throws -> RunningAgent {
         let tokenFile = directory + "/\(name).token"
         FileManager.default.createFile(atPath: tokenFile, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
         let logFile = directory + "/agent-\(name).log"
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "ITSM_DATABASE_URL")
+        let command = wrapper + [try Binaries.path("itsm"), "agent"] + plugins + [
+            "--coordinator", coordinator, "--token-file", tokenFile, "--database-url", databaseURL, "--name", name,
+        ] + arguments
         let process = try ChildProcess.spawn(.init(
-            executable: try Binaries.path("itsm"),
-            arguments: ["agent"] + plugins + ["--coordinator", coordinator, "--token-file", tokenFile,
-                                              "--database-url", databaseURL, "--name", name] + arguments,
+            executable: command[0], arguments: Array(command.dropFirst()),
             environment: environment, workingDirectory: directory,
             standardOutput: .file(logFile), standardError: .file(logFile), newProcessGroup: true))
         return RunningAgent(process: process, logFile: logFile)

@@ -33,9 +33,12 @@ public final class RunningCoordinator: Sendable {
     /// waits until `/readyz` answers 200.
     /// With `allowNotReady`, returns as soon as the API answers, ready or not (for tests of
     /// plugins that never come up).
+    /// `http` is where the API listens (a free loopback port by default); `wrapper` is put in
+    /// front of the command, e.g. `ip netns exec <host>` to run it on a test host.
     public static func start(
         configuration: String = "", databaseURL: String? = nil, environment: [String: String] = [:],
-        readyTimeout: Duration = .seconds(90), allowNotReady: Bool = false, adminToken: String? = nil
+        readyTimeout: Duration = .seconds(90), allowNotReady: Bool = false, adminToken: String? = nil,
+        http: String = "127.0.0.1:0", wrapper: [String] = []
     ) async throws -> RunningCoordinator {
         // Short: the embedded cluster's socket path must stay under the kernel's limit.
         let directory = "/tmp/itsm-e2e-" + UUID().uuidString.prefix(8).lowercased()
@@ -43,7 +46,7 @@ public final class RunningCoordinator: Sendable {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         chmod(directory, 0o755)
         chmod(dataDirectory, 0o755)
-        var yaml = "dataDir: \(dataDirectory)\nhttp: 127.0.0.1:0\n" + configuration + "\n"
+        var yaml = "dataDir: \(dataDirectory)\nhttp: \(http)\n" + configuration + "\n"
         if let databaseURL { yaml += "database:\n  url: \"\(databaseURL)\"\n" }
         if let adminToken {
             // As an operator hands one token to clients of several coordinators of one database.
@@ -57,8 +60,9 @@ public final class RunningCoordinator: Sendable {
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "ITSM_DATABASE_URL")
         env.merge(environment) { $1 }
+        let command = wrapper + [try Binaries.path("itsm"), "serve", "--config", configFile]
         let process = try ChildProcess.spawn(.init(
-            executable: try Binaries.path("itsm"), arguments: ["serve", "--config", configFile], environment: env,
+            executable: command[0], arguments: Array(command.dropFirst()), environment: env,
             workingDirectory: directory, standardOutput: .file(logFile), standardError: .file(logFile)))
 
         let deadline = ContinuousClock.now + readyTimeout

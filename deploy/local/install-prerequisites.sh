@@ -3,6 +3,7 @@
 #   - libpq-dev: the PostgreSQL client library and headers the build links against
 #   - postgresql: the server programs (initdb, pg_ctl, postgres) for the embedded cluster and tests
 #   - python3 and psql: the example Python plugins and the end-to-end tests' fixture plugin
+#   - iproute2 (ip): the multi-host test's network namespaces (deploy/netns), when run as root
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
 
@@ -15,6 +16,7 @@ done
 $have_server || missing+=(postgresql)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+if [ "$(id -u)" = 0 ]; then command -v ip >/dev/null 2>&1 || missing+=(iproute2); fi
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     missing+=(postgresql) # creates the postgres OS user the server runs as when we are root
 fi
