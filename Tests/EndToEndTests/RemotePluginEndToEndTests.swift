@@ -76,6 +76,71 @@ import Testing
         print("remote instances: \(outcome.acknowledged.count) creates acknowledged, \(outcome.retried) retried, 0 lost")
     }
 
+    @Test func twoCoordinatorsServeTheSameDataAndDeliverEachEventOnce() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2etwocoord")
+        let configuration = """
+            remotePlugins:
+              listen: 127.0.0.1:0
+            plugins:
+              - name: incident
+                remote: true
+              - name: problem
+                remote: true
+            """
+        let first = try await RunningCoordinator.start(configuration: configuration, databaseURL: database.conninfo, allowNotReady: true)
+        defer { first.remove() }
+        let second = try await RunningCoordinator.start(configuration: configuration, databaseURL: database.conninfo, allowNotReady: true)
+        defer { second.remove() }
+        let token = try await Self.issueToken(first, name: "plugin-hosts", permissions: ["attach.incident", "attach.problem"])
+        // One agent; each of its plugins dials both coordinators.
+        let agent = try RunningAgent.start(
+            plugins: ["incident", "problem"], coordinator: try #require(first.remotePluginAddress), token: token,
+            databaseURL: database.conninfo, name: "host-a",
+            arguments: ["--coordinator", try #require(second.remotePluginAddress)], directory: first.directory)
+        for coordinator in [first, second] {
+            #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await coordinator.request("GET", "readyz").0 == 200 },
+                    "\(agent.log)")
+        }
+
+        // Behind a load balancer: requests alternate, and each coordinator sees the other's records.
+        var numbers: [String] = []
+        for index in 0..<20 {
+            let coordinator = index.isMultiple(of: 2) ? first : second
+            let created = try await coordinator.call("incident.create", ["title": "balanced \(index)", "ci": "LB-\(index % 3)"])
+            #expect(created.status == 200)
+            numbers.append(created.body["number"] as? String ?? "")
+        }
+        #expect(try await second.call("incident.get", ["number": numbers[0]]).status == 200)
+        #expect(try await first.call("incident.get", ["number": numbers[1]]).status == 200)
+
+        // One coordinator dies for good; the other goes on, and relays what is left.
+        _ = await first.stop(signal: SIGKILL)
+        for index in 20..<30 {
+            #expect(try await second.call("incident.create", ["title": "after failover \(index)"]).status == 200)
+        }
+
+        // Each event reached the problem process exactly once, whichever coordinator relayed it.
+        let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
+        let allDelivered = try await second.waitUntil(timeout: .seconds(60)) {
+            try await pool.query("SELECT count(*) AS n FROM problem.incident").single().decode(Int.self, "n") == 30
+        }
+        #expect(allDelivered)
+        let deliveries = try await pool.query("""
+            SELECT count(*) AS n, count(*) FILTER (WHERE d.delivered_at IS NOT NULL) AS delivered
+            FROM itsm.delivery d JOIN itsm.outbox o ON o.id = d.outbox_id
+            WHERE d.subscriber = 'problem' AND o.type = 'incident.created'
+            """).single()
+        #expect(try deliveries.decode(Int.self, "n") == 30 && deliveries.decode(Int.self, "delivered") == 30)
+        let handled = try await pool.query("""
+            SELECT count(*) AS n FROM itsm.inbox i JOIN itsm.outbox o ON o.event_id = i.event_id
+            WHERE i.subscriber = 'problem' AND o.type = 'incident.created'
+            """).single()
+        #expect(try handled.decode(Int.self, "n") == 30)
+        await pool.close()
+        _ = await agent.stop()
+        #expect(await second.stop() == .exited(0))
+    }
+
     static func issueToken(_ coordinator: RunningCoordinator, name: String, permissions: [String]) async throws -> String {
         let body = try JSONSerialization.data(withJSONObject: ["name": name, "permissions": permissions])
         let (status, data) = try await coordinator.request("POST", "api/v1/tokens", body: body, token: coordinator.token)
