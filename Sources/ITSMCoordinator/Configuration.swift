@@ -26,6 +26,9 @@ public struct Configuration: Sendable, Hashable {
     public var databaseURL: String?
     /// Where remote plugin instances dial in (`remotePlugins.listen`); nil: no listener.
     public var remotePluginAddress: HTTPAddress?
+    /// `remotePlugins.tokenFile`: a token (shared with the plugin hosts, e.g. one Kubernetes
+    /// Secret) that this coordinator records as `remote-plugins` with `attach.*` at start.
+    public var remotePluginTokenFile: String?
     /// Every listed process, enabled or not; `enabled: false` keeps an entry's settings for later.
     public var plugins: [PluginSpec] = [PluginSpec(name: "incident")]
     public var heartbeat: Duration = .seconds(5)
@@ -105,10 +108,12 @@ public struct Configuration: Sendable, Hashable {
             if let url = database["url"] { configuration.databaseURL = try string(url, "database.url") }
         }
         if let remote = root["remotePlugins"] {
-            guard let remote = remote as? [String: Any], let listen = remote["listen"], remote.count == 1 else {
-                throw CoordinatorError("remotePlugins: must be a mapping with listen: HOST:PORT")
+            guard let remote = remote as? [String: Any], let listen = remote["listen"],
+                  Set(remote.keys).isSubset(of: ["listen", "tokenFile"]) else {
+                throw CoordinatorError("remotePlugins: must be a mapping with listen: HOST:PORT and optionally tokenFile")
             }
             configuration.remotePluginAddress = try HTTPAddress(parsing: try string(listen, "remotePlugins.listen"))
+            if let file = remote["tokenFile"] { configuration.remotePluginTokenFile = try string(file, "remotePlugins.tokenFile") }
         }
         if let heartbeat = root["heartbeatMs"] { configuration.heartbeat = .milliseconds(try int(heartbeat, "heartbeatMs", min: 100)) }
         if let timeout = root["requestTimeoutMs"] { configuration.requestTimeout = .milliseconds(try int(timeout, "requestTimeoutMs", min: 100)) }

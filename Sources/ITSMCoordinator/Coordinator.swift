@@ -85,6 +85,15 @@ public struct Coordinator: Sendable {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let address = configuration.remotePluginAddress {
+            if let file = configuration.remotePluginTokenFile {
+                let token: String
+                do {
+                    token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                } catch {
+                    throw CoordinatorError("remotePlugins.tokenFile: cannot read \(file): \(error.localizedDescription)")
+                }
+                try await tokens.provision(name: "remote-plugins", token: token, permissions: ["attach.*"])
+            }
             let listener: TCPListener
             do {
                 listener = try TCPListener(host: address.host, port: address.port)

@@ -11,6 +11,29 @@ import Testing
         #expect(configuration.plugins.map(\.name) == ["incident"])
     }
 
+    @Test func readsInstancesAndRemotePlugins() throws {
+        let configuration = try Configuration.parse(yaml: """
+            remotePlugins:
+              listen: 0.0.0.0:7411
+              tokenFile: /etc/itsm/plugin-hosts.token
+            plugins:
+              - name: incident
+                instances: 3
+              - name: problem
+                remote: true
+              - name: change
+                remote: true
+            """)
+        #expect(configuration.remotePluginAddress?.description == "0.0.0.0:7411")
+        #expect(configuration.remotePluginTokenFile == "/etc/itsm/plugin-hosts.token")
+        #expect(configuration.plugins.map(\.localInstances) == [3, 0, 0])
+        // A remote custom plugin needs no command here: its host runs it.
+        #expect(configuration.plugins[2].command == nil)
+        #expect(throws: CoordinatorError.self) { try Configuration.parse(yaml: "plugins: [{name: incident, instances: 0}]") }
+        #expect(throws: CoordinatorError.self) { try Configuration.parse(yaml: "remotePlugins: {port: 7411}") }
+        #expect(throws: CoordinatorError.self) { try Configuration.parse(yaml: "plugins: [{name: change}]") }
+    }
+
     @Test func readsEverySetting() throws {
         let configuration = try Configuration.parse(yaml: """
             dataDir: /var/lib/itsm

@@ -8,6 +8,25 @@ import Testing
 let logger = Logger(label: "itsm.test.coordinator")
 
 @Suite struct TokenStoreTests {
+    @Test func aProvisionedPluginHostTokenMayOnlyAttachAndRotatesWithItsFile() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "provision")
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+        let store = TokenStore(pool: pool, logger: logger)
+        let first = "itsm_" + String(repeating: "a", count: 40)
+        try await store.provision(name: "remote-plugins", token: first, permissions: ["attach.*"])
+        let principal = try #require(try await store.authenticate(first))
+        #expect(principal.allows("attach.incident") && !principal.allows("incident.read") && !principal.allows("tokens.write"))
+        // Two coordinators provisioning the same file at start agree; a new file replaces the old token.
+        try await store.provision(name: "remote-plugins", token: first, permissions: ["attach.*"])
+        let second = "itsm_" + String(repeating: "b", count: 40)
+        try await store.provision(name: "remote-plugins", token: second, permissions: ["attach.*"])
+        #expect(try await store.authenticate(first) == nil)
+        #expect(try await store.authenticate(second)?.name == "remote-plugins")
+        await #expect(throws: CoordinatorError.self) { try await store.provision(name: "remote-plugins", token: "short", permissions: ["attach.*"]) }
+        await pool.close()
+    }
+
     @Test func adminTokenIsIssuedOnceStoredHashedAndRotatedWhenLost() async throws {
         let database = try await TestPostgres.makeDatabase(label: "tokens")
         let pool = PostgresPool(conninfo: database.conninfo, logger: logger)

@@ -53,6 +53,20 @@ public struct TokenStore: Sendable {
         return true
     }
 
+    /// Records a token an operator generated and handed to both sides (the plugin hosts' token,
+    /// from a file or a Kubernetes Secret), under `name` with `permissions`; only its hash is
+    /// kept. Replaces the previous token of that name, so rotating the file rotates the token.
+    public func provision(name: String, token: String, permissions: [String]) async throws {
+        guard token.hasPrefix("itsm_"), token.count >= 37, token.count < 200 else {
+            throw CoordinatorError("the token for '\(name)' must start with itsm_ and have at least 32 random characters after it")
+        }
+        try await pool.query("""
+            INSERT INTO itsm.api_token (name, token_hash, permissions) VALUES (\(name), \(Self.hash(token)), \(permissions))
+            ON CONFLICT (name, coalesce(installation, '')) DO UPDATE SET token_hash = EXCLUDED.token_hash,
+                permissions = EXCLUDED.permissions, revoked_at = NULL
+            """)
+    }
+
     /// Issues a named token with the given permissions and returns it; only its hash is kept.
     /// A revoked token's name can be used again.
     public func issue(name: String, permissions: [String]) async throws -> String {
