@@ -73,34 +73,15 @@ public struct Configuration: Sendable, Hashable {
 
     /// Reads a configuration file; unknown keys are errors, so a typo is not silently ignored.
     public static func load(path: String) throws -> Configuration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw CoordinatorError("cannot read \(path): \(error.localizedDescription)")
-        }
-        do {
-            return try parse(yaml: text)
-        } catch let error as CoordinatorError {
-            throw CoordinatorError("\(path): \(error.description)")
-        }
+        try loadFile(path, parse: parse(yaml:))
     }
 
     public static func parse(yaml: String) throws -> Configuration {
-        let loaded: Any?
-        do {
-            loaded = try Yams.load(yaml: yaml)
-        } catch {
-            throw CoordinatorError("not valid YAML: \(error)")
-        }
         var configuration = Configuration()
-        guard let loaded else { return configuration }
-        guard let root = loaded as? [String: Any] else { throw CoordinatorError("the top level must be a mapping") }
-        let known: Set = ["dataDir", "http", "database", "plugins", "heartbeatMs", "requestTimeoutMs", "maxLineBytes",
-                          "eventRetentionDays", "remotePlugins"]
-        if let unknown = root.keys.first(where: { !known.contains($0) }) {
-            throw CoordinatorError("unknown key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
-        }
+        guard let root = try mapping(yaml: yaml, known: [
+            "dataDir", "http", "database", "plugins", "heartbeatMs", "requestTimeoutMs", "maxLineBytes",
+            "eventRetentionDays", "remotePlugins",
+        ]) else { return configuration }
         if let dataDir = root["dataDir"] { configuration.dataDirectory = try string(dataDir, "dataDir") }
         if let http = root["http"] { configuration.http = try HTTPAddress(parsing: try string(http, "http")) }
         if let database = root["database"] {
@@ -130,6 +111,37 @@ public struct Configuration: Sendable, Hashable {
             }
         }
         return configuration
+    }
+
+    /// Reads `path` and parses it, naming the file in any error.
+    static func loadFile<Result>(_ path: String, parse: (String) throws -> Result) throws -> Result {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw CoordinatorError("cannot read \(path): \(error.localizedDescription)")
+        }
+        do {
+            return try parse(text)
+        } catch let error as CoordinatorError {
+            throw CoordinatorError("\(path): \(error.description)")
+        }
+    }
+
+    /// The document's top-level mapping (nil for an empty document), refusing keys not in `known`.
+    static func mapping(yaml: String, known: Set<String>) throws -> [String: Any]? {
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: yaml)
+        } catch {
+            throw CoordinatorError("not valid YAML: \(error)")
+        }
+        guard let loaded else { return nil }
+        guard let root = loaded as? [String: Any] else { throw CoordinatorError("the top level must be a mapping") }
+        if let unknown = root.keys.first(where: { !known.contains($0) }) {
+            throw CoordinatorError("unknown key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
+        }
+        return root
     }
 
     static func string(_ value: Any, _ key: String) throws -> String {

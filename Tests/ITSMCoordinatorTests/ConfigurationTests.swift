@@ -34,6 +34,23 @@ import Testing
         #expect(throws: CoordinatorError.self) { try Configuration.parse(yaml: "plugins: [{name: change}]") }
     }
 
+    @Test func readsAnAgentConfigurationAndSaysWhatIsMissing() throws {
+        let agent = try AgentConfiguration.parse(yaml: """
+            coordinators: [coord-a:7411, coord-b:7411]
+            tokenFile: /etc/itsm/plugin-hosts.token
+            database: {url: postgresql://itsm@db/itsm}
+            name: host-b
+            plugins:
+              - {name: incident, instances: 2}
+              - {name: change, command: [python3, plugin.py]}
+            """)
+        #expect(agent.coordinators.map(\.description) == ["coord-a:7411", "coord-b:7411"])
+        #expect(agent.plugins.map(\.instances) == [2, 1] && agent.databaseURL == "postgresql://itsm@db/itsm" && agent.name == "host-b")
+        #expect(throws: CoordinatorError.self) { try AgentConfiguration.parse(yaml: "tokenFile: t\nplugins: [incident]") }
+        #expect(throws: CoordinatorError.self) { try AgentConfiguration.parse(yaml: "coordinators: c:1\nplugins: [incident]") }
+        #expect(throws: CoordinatorError.self) { try AgentConfiguration.parse(yaml: "coordinators: c:1\ntokenFile: t\nplugns: []") }
+    }
+
     @Test func readsEverySetting() throws {
         let configuration = try Configuration.parse(yaml: """
             dataDir: /var/lib/itsm

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// What `itsm agent` runs on a plugin host: which plugins, which coordinators they dial, the
 /// token they attach with, and the database they use.
@@ -32,31 +31,11 @@ public struct AgentConfiguration: Sendable, Hashable {
     public init() {}
 
     public static func load(path: String) throws -> AgentConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw CoordinatorError("cannot read \(path): \(error.localizedDescription)")
-        }
-        do {
-            return try parse(yaml: text)
-        } catch let error as CoordinatorError {
-            throw CoordinatorError("\(path): \(error.description)")
-        }
+        try Configuration.loadFile(path, parse: parse(yaml:))
     }
 
     public static func parse(yaml: String) throws -> AgentConfiguration {
-        let loaded: Any?
-        do {
-            loaded = try Yams.load(yaml: yaml)
-        } catch {
-            throw CoordinatorError("not valid YAML: \(error)")
-        }
-        guard let root = loaded as? [String: Any] else { throw CoordinatorError("the top level must be a mapping") }
-        let known: Set = ["coordinators", "tokenFile", "database", "name", "plugins", "maxLineBytes"]
-        if let unknown = root.keys.first(where: { !known.contains($0) }) {
-            throw CoordinatorError("unknown key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
-        }
+        let root = try Configuration.mapping(yaml: yaml, known: ["coordinators", "tokenFile", "database", "name", "plugins", "maxLineBytes"]) ?? [:]
         var configuration = AgentConfiguration()
         let coordinators: [Any] = (root["coordinators"] as? [Any]) ?? (root["coordinators"].map { [$0] } ?? [])
         configuration.coordinators = try coordinators.map { try Configuration.HTTPAddress(parsing: try Configuration.string($0, "coordinators")) }
