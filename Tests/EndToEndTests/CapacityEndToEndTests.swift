@@ -53,11 +53,14 @@ import Testing
                                                                  token: coordinator.token, headers: ["Content-Type": "text/plain"])
             #expect(status == 200, "\(String(decoding: answer, as: UTF8.self))")
         }
-        try await Task.sleep(for: .seconds(3)) // the maintenance job runs every second too
-        let incidents = try await coordinator.call("incident.list", ["limit": 50]).body["items"] as? [[String: Any]] ?? []
-        let capacityIncidents = incidents.filter { ($0["title"] as? String)?.hasPrefix("Capacity critical: db-1 cpu") == true }
-        #expect(capacityIncidents.count == 1, "\(incidents.map { $0["title"] ?? "" })")
-        #expect(capacityIncidents.first?["service"] as? String == "billing")
+        func capacityIncidents() async throws -> [[String: Any]] {
+            let incidents = try await coordinator.call("incident.list", ["limit": 50]).body["items"] as? [[String: Any]] ?? []
+            return incidents.filter { ($0["title"] as? String)?.hasPrefix("Capacity critical: db-1 cpu") == true }
+        }
+        #expect(try await coordinator.waitUntil { try await !capacityIncidents().isEmpty })
+        try await Task.sleep(for: .seconds(3)) // the maintenance job runs every second too: still one
+        #expect(try await capacityIncidents().count == 1)
+        #expect(try await capacityIncidents().first?["service"] as? String == "billing")
 
         let (planStatus, plan) = try await coordinator.request("GET", "api/v1/capacity/plan?service=billing&format=markdown", token: coordinator.token)
         #expect(planStatus == 200 && String(decoding: plan, as: UTF8.self).contains("| db-1 | disk (GB) |"))

@@ -59,17 +59,19 @@ import Testing
                                                                    "resolutionNotes": "line card"]).status == 200)
 
         // Each became one proposed opportunity, linked to its source events.
+        // The opportunity opens with the threshold's breach; the later ones join it as sources.
         var items: [[String: Any]] = []
+        var slaSources = 0
         #expect(try await coordinator.waitUntil {
             items = (try await coordinator.call("improvement.list", ["status": "proposed"]).body["items"] as? [[String: Any]]) ?? []
-            return items.count == 2
-        })
+            guard let sla = items.first(where: { ($0["title"] as? String)?.hasPrefix("SLA") == true })?["number"] as? String else { return false }
+            slaSources = (try await coordinator.call("improvement.get", ["number": sla]).body["sources"] as? [[String: Any]])?.count ?? 0
+            return items.count == 2 && slaSources == 6
+        }, "\(items.count) opportunities, \(slaSources) sources")
         let titles = Set(items.compactMap { $0["title"] as? String })
         let month = Date().formatted(Date.ISO8601FormatStyle().year().month()).prefix(7)
         #expect(titles == ["SLA breaches on email in \(month)", "Acme Networks missing contract targets in \(month)"], "\(titles)")
         let sla = try #require(items.first { ($0["title"] as? String)?.hasPrefix("SLA") == true }?["number"] as? String)
-        let detail = try await coordinator.call("improvement.get", ["number": sla]).body
-        #expect((detail["sources"] as? [[String: Any]])?.count == 6)
 
         // Replaying every event delivered to the improvement process changes nothing.
         try await pool.query("UPDATE itsm.delivery SET delivered_at = NULL, next_attempt_at = now() WHERE subscriber = 'improvement'")

@@ -80,8 +80,8 @@ import Testing
 
         // Both instances scan every second; each clock's warning and breach appear once.
         let counted = try await first.waitUntil(timeout: .seconds(30)) {
-            try await pool.query("SELECT count(*) AS n FROM itsm.outbox WHERE type = 'incident.sla_breached'")
-                .single().decode(Int.self, "n") == 12
+            try await pool.query("SELECT count(*) AS n FROM itsm.outbox WHERE type IN ('incident.sla_warning', 'incident.sla_breached')")
+                .single().decode(Int.self, "n") == 24
         }
         #expect(counted)
         try await Task.sleep(for: .seconds(3)) // several more scans by both instances

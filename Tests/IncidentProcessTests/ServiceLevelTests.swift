@@ -155,4 +155,135 @@ import Testing
             .single().decode(Int.self, "n") == 2)
         #expect(try await clock(store, record.id, .resolution, at: t0 + 600 * m).state == .breached)
     }
+
+    // MARK: - Clocks follow their definition
+
+    func breachEvents(_ database: PluginDatabase, _ type: String = "incident.sla_breached") async throws -> [JSONValue] {
+        try await database.query("SELECT payload FROM itsm.outbox WHERE type = \(type) ORDER BY id")
+            .map { try $0.decode(PostgresJSON.self, "payload").decode(JSONValue.self) }
+    }
+
+    @Test func replacingADefinitionMovesOpenClocksAtOnceWithHistory() async throws {
+        let database = try await makeIncidentDatabase("slaredefine")
+        let store = IncidentStore(database: database)
+        _ = try await store.defineServiceLevel(p2())
+        let t0 = Self.t0, m = Self.minute
+        let record = try await createP2(store, at: t0)
+        // Work started at 20 minutes: the response clock stopped, met against 30.
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "alice", now: t0 + 20 * m)
+
+        // The resolution target is cut to 4 hours; no edit to the record follows.
+        var tighter = p2()
+        tighter.responseMinutes = 10
+        tighter.resolutionMinutes = 240
+        _ = try await store.defineServiceLevel(tighter, actor: "token:slm", now: t0 + 30 * m)
+        let resolution = try await clock(store, record.id, .resolution, at: t0 + 30 * m)
+        #expect(resolution.targetMinutes == 240 && resolution.dueAt == t0 + 240 * m && resolution.warningAt == t0 + 180 * m)
+        // The stopped response clock keeps the target it was met against.
+        let response = try await clock(store, record.id, .response, at: t0 + 30 * m)
+        #expect(response.targetMinutes == 30 && response.state == .met)
+        let history = try #require(try await store.get(GetIncident(id: record.id, history: true)).history)
+        let change = try #require(history.first { $0.field == "sla.resolution" })
+        #expect(change.actor == "token:slm" && change.oldValue?.hasPrefix("480 min, due") == true
+                && change.newValue?.hasPrefix("240 min, due") == true, "\(change)")
+        #expect(!history.contains { $0.field == "sla.response" })
+        // The scan follows the new deadline.
+        #expect(try await store.scanServiceLevels(now: t0 + 241 * m) == 2)
+
+        // A new calendar: the running clock is re-measured on it, the stopped one is not.
+        let office = CalendarDefinition(timeZone: "UTC", hours: ["monday": ["09:00-17:00"], "tuesday": ["09:00-17:00"],
+                                                                 "wednesday": ["09:00-17:00"], "thursday": ["09:00-17:00"],
+                                                                 "friday": ["09:00-17:00"]])
+        var officeHours = tighter
+        officeHours.calendar = office
+        _ = try await store.defineServiceLevel(officeHours, actor: "token:slm", now: t0 + 250 * m)
+        let policy = ClockPolicy(calendar: try office.make(), targetMinutes: 240, warningPercent: 75)
+        let moved = try await clock(store, record.id, .resolution, at: t0 + 250 * m)
+        #expect(moved.dueAt == policy.deadlines(startedAt: t0, pauses: []).dueAt)
+        #expect(try await clock(store, record.id, .response, at: t0 + 250 * m).elapsedMinutes == 20)
+    }
+
+    @Test func aClockReMeasuredAgainstANewTargetIsJudgedAgainstIt() async throws {
+        let database = try await makeIncidentDatabase("slarearm")
+        let store = IncidentStore(database: database)
+        let t0 = Self.t0, m = Self.minute
+        _ = try await store.defineServiceLevel(ServiceLevelDefinition(priority: Priority(rawValue: 1)!, responseMinutes: 15,
+                                                                      resolutionMinutes: 60, calendar: .always))
+        _ = try await store.defineServiceLevel(p2(service: nil))
+        let record = try await store.create(CreateIncident(title: "Payroll down", impact: .high, urgency: .high),
+                                            actor: "desk", idempotencyKey: nil, now: t0)
+        #expect(record.priority.rawValue == 1)
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "a", now: t0 + 5 * m)
+        #expect(try await store.scanServiceLevels(now: t0 + 61 * m) == 2) // the resolution clock: warning and breach
+        var breachedOnly = ListIncidents()
+        breachedOnly.breached = true
+        #expect(try await store.list(breachedOnly).total == 1)
+
+        // Lowered to P2 (480 minutes) an hour and ten minutes in: no longer breached, in lists and stats.
+        var lower = UpdateIncident(id: record.id)
+        lower.impact = .high
+        lower.urgency = .medium
+        _ = try await store.update(lower, actor: "desk", now: t0 + 70 * m)
+        #expect(try await store.list(breachedOnly).total == 0)
+        #expect(try await store.stats(IncidentStatsParams(), now: t0 + 70 * m).openBreached == 0)
+        #expect(try await clock(store, record.id, .resolution, at: t0 + 70 * m).state == .within)
+        // The response clock stopped in time against 15 minutes and keeps that verdict.
+        let response = try await clock(store, record.id, .response, at: t0 + 70 * m)
+        #expect(response.state == .met && response.targetMinutes == 15)
+
+        // The new target's warning and breach are published when they come.
+        #expect(try await store.scanServiceLevels(now: t0 + 300 * m) == 0)
+        #expect(try await store.scanServiceLevels(now: t0 + 361 * m) == 1)
+        #expect(try await store.scanServiceLevels(now: t0 + 481 * m) == 1)
+        let breaches = try await breachEvents(database).filter { $0["clock"] == "resolution" }
+        #expect(breaches.map { $0["targetMinutes"] } == [60, 480])
+        #expect(try await store.list(breachedOnly).total == 1)
+    }
+
+    @Test func aPausedClockShowsNoDeadlinesAndStoppingAtTheDueMomentIsMet() async throws {
+        let database = try await makeIncidentDatabase("slaboundary")
+        let store = IncidentStore(database: database)
+        _ = try await store.defineServiceLevel(p2())
+        let t0 = Self.t0, m = Self.minute
+        let record = try await createP2(store, at: t0)
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "a", now: t0 + 5 * m)
+        // On hold after the warning share: paused, with neither deadline shown.
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .onHold, holdReason: .awaitingCaller),
+                                       actor: "a", now: t0 + 400 * m)
+        let paused = try await clock(store, record.id, .resolution, at: t0 + 410 * m)
+        #expect(paused.state == .paused && paused.warningAt == nil && paused.dueAt == nil, "\(paused)")
+
+        // Back to work, then resolved exactly when the target is reached: met, and no breach.
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "a", now: t0 + 500 * m)
+        let due = try #require(try await clock(store, record.id, .resolution, at: t0 + 500 * m).dueAt)
+        #expect(due == t0 + 580 * m)
+        _ = try await store.transition(TransitionIncident(id: record.id, to: .resolved, resolutionCode: "fixed", resolutionNotes: "n"),
+                                       actor: "a", now: due)
+        #expect(try await clock(store, record.id, .resolution, at: due + 60 * m).state == .met)
+        #expect(try await breachEvents(database).isEmpty)
+        #expect(try await store.scanServiceLevels(now: due + 60 * m) == 0)
+    }
+
+    @Test func importedRecordsRunNoClocksEvenAfterAnEdit() async throws {
+        let database = try await makeIncidentDatabase("slaimport")
+        let store = IncidentStore(database: database)
+        _ = try await store.defineServiceLevel(p2(service: nil))
+        let begun = try await store.beginImport(BeginImport(columns: ["number", "short_description", "impact", "urgency", "state", "opened_at"]),
+                                                actor: "desk")
+        _ = try await store.stageImportRows(StageImportRows(importId: begun.importId, firstRow: 2, rows: [
+            ["OLD-1", "Old open ticket", "1", "2", "In Progress", "2024-01-10 09:00:00"],
+        ]), actor: "desk")
+        let report = try await store.commitImport(CommitImport(importId: begun.importId), actor: "desk")
+        let number = try #require(report.firstNumber)
+        let imported = try await store.get(GetIncident(number: number)).incident
+        #expect(imported.externalRef == "OLD-1" && imported.importedAt != nil && imported.priority.rawValue == 2)
+
+        var edit = UpdateIncident(number: number)
+        edit.category = "mail"
+        _ = try await store.update(edit, actor: "desk", now: Date())
+        _ = try await store.defineServiceLevel(p2(service: nil), actor: "slm")
+        #expect(try await store.clocks(of: imported.id).isEmpty)
+        #expect(try await store.scanServiceLevels(now: Date()) == 0)
+        #expect(try await store.get(GetIncident(number: number)).serviceLevels.isEmpty)
+    }
 }

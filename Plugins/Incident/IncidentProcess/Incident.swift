@@ -55,6 +55,10 @@ public struct Incident: Sendable, Hashable, Codable {
     /// A problem record (`PRB-…`) and a known error, from the problem process.
     public var problem: String?
     public var knownError: String?
+    /// The number the record had in the tool it was imported from.
+    public var externalRef: String?
+    /// When it was imported; imported records run no service-level clocks.
+    public var importedAt: Date?
     public var createdBy: String
     public var createdAt: Date
     public var updatedAt: Date
@@ -64,7 +68,7 @@ public struct Incident: Sendable, Hashable, Codable {
         id, number, type, title, description, caller, service, ci, category, subcategory, impact, urgency,
         priority, status, hold_reason, assignment_group, assignee, supplier, resolution_code, resolution_notes,
         resolved_at, closed_at, reopen_count, major, major_declared_by, major_declared_at, major_reason, escalation_level,
-        parent_id, duplicate_of, problem_ref, known_error_ref, created_by, created_at, updated_at
+        parent_id, duplicate_of, problem_ref, known_error_ref, external_ref, imported_at, created_by, created_at, updated_at
         """
 
     /// Titles and short references (caller, service, group, ...) are at most this long.
@@ -125,6 +129,8 @@ public struct Incident: Sendable, Hashable, Codable {
         duplicateOf = try row.decode(UUID?.self, "duplicate_of")
         problem = try row.decode(String?.self, "problem_ref")
         knownError = try row.decode(String?.self, "known_error_ref")
+        externalRef = try row.decode(String?.self, "external_ref")
+        importedAt = try row.decode(Date?.self, "imported_at")
         createdBy = try row.decode(String.self, "created_by")
         createdAt = try row.decode(Date.self, "created_at")
         updatedAt = try row.decode(Date.self, "updated_at")

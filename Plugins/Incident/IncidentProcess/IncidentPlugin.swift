@@ -92,7 +92,7 @@ public enum IncidentPlugin {
         plugin.method("incident.sla.define", permission: "incident.admin",
                       description: "Create or replace the service level for a service (or all) and a priority") {
             (params: ServiceLevelDefinition, context) in
-            try await store(context).defineServiceLevel(params)
+            try await store(context).defineServiceLevel(params, actor: context.actor)
         }
         plugin.method("incident.sla.list", permission: "incident.read", idempotent: true,
                       description: "The service level definitions") { (_: NoParams, context) in

@@ -204,5 +204,18 @@ public enum IncidentSchema {
             CREATE INDEX incident_open_title_trgm ON incident.incident USING gin (title gin_trgm_ops)
                 WHERE status NOT IN ('resolved', 'closed', 'cancelled');
             """),
+        Migration(version: 9, name: "service levels that follow their definition", sql: """
+            -- Imported records run no clocks: marked here, not guessed from external_ref.
+            ALTER TABLE incident.incident ADD COLUMN imported_at timestamptz;
+            UPDATE incident.incident i SET imported_at = h.at FROM incident.history h
+                WHERE h.incident_id = i.id AND h.field = 'imported';
+            -- Clocks an imported record was given by an edit measured history it never had.
+            DELETE FROM incident.sla_clock c USING incident.incident i WHERE c.incident_id = i.id AND i.imported_at IS NOT NULL;
+            -- Each clock keeps the calendar it is measured on, so a stopped clock keeps its verdict
+            -- when its definition's calendar changes later.
+            ALTER TABLE incident.sla_clock ADD COLUMN calendar jsonb;
+            UPDATE incident.sla_clock c SET calendar = d.calendar FROM incident.sla_definition d WHERE d.id = c.definition_id;
+            ALTER TABLE incident.sla_clock ALTER COLUMN calendar SET NOT NULL;
+            """),
     ]
 }

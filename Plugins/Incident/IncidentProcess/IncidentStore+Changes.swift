@@ -165,7 +165,7 @@ extension IncidentStore {
                     """)
             }
             try await recordHold(tx, from: current, to: updated, now: now)
-            try await refreshClocks(tx, for: updated, now: now)
+            try await refreshClocks(tx, for: updated, actor: actor, now: now)
 
             let subject = current.id.uuidString.lowercased()
             var summary = try JSONValue(encoding: ChangeSummary(

@@ -84,12 +84,12 @@ extension IncidentStore {
                     WITH inserted AS (
                         INSERT INTO incident.incident (number, type, title, description, caller, service, ci, category, subcategory,
                             impact, urgency, priority, status, assignment_group, assignee, created_at, updated_at, resolved_at,
-                            closed_at, resolution_code, resolution_notes, external_ref, created_by)
+                            closed_at, resolution_code, resolution_notes, external_ref, imported_at, created_by)
                         SELECT (CASE r.type WHEN 'request' THEN 'REQ-' ELSE 'INC-' END)
                                    || (CASE WHEN s.n < 1000000 THEN lpad(s.n::text, 6, '0') ELSE s.n::text END),
                                r.type, r.title, r.description, r.caller, r.service, r.ci, r.category, r.subcategory,
                                r.impact, r.urgency, r.priority, r.status, r.assignment_group, r.assignee, r.created_at,
-                               \(now), r.resolved_at, r.closed_at, r.resolution_code, r.resolution_notes, r.external_ref, \(actor)
+                               \(now), r.resolved_at, r.closed_at, r.resolution_code, r.resolution_notes, r.external_ref, \(now), \(actor)
                         FROM jsonb_to_recordset(\(chunk)) AS r(type text, title text, description text,
                                  caller text, service text, ci text, category text, subcategory text, impact int, urgency int,
                                  priority int, status text, assignment_group text, assignee text, created_at timestamptz,

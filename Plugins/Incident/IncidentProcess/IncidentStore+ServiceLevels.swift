@@ -7,18 +7,34 @@ import ITSMProtocol
 /// Service levels: definitions, each record's clocks, and the scan that publishes warnings
 /// and breaches exactly once.
 extension IncidentStore {
-    /// Creates or replaces the definition for (service, priority).
-    public func defineServiceLevel(_ definition: ServiceLevelDefinition) async throws -> ServiceLevelDefinition {
+    /// Creates or replaces the definition for (service, priority). Open clocks it now governs
+    /// follow it in the same transaction: new target, calendar and deadlines, with a history
+    /// entry on each record. Stopped clocks keep the verdict they were given.
+    public func defineServiceLevel(_ definition: ServiceLevelDefinition, actor: String = "system",
+                                   now: Date = Date()) async throws -> ServiceLevelDefinition {
         try definition.validate()
         let calendar = try PostgresJSON(encoding: definition.calendar)
-        try await database.query("""
-            INSERT INTO incident.sla_definition (service, priority, response_minutes, resolution_minutes, warning_percent, calendar)
-            VALUES (\(definition.service), \(definition.priority.rawValue), \(definition.responseMinutes),
-                    \(definition.resolutionMinutes), \(definition.warningPercent ?? 75), \(calendar))
-            ON CONFLICT (coalesce(service, ''), priority) DO UPDATE SET
-                response_minutes = EXCLUDED.response_minutes, resolution_minutes = EXCLUDED.resolution_minutes,
-                warning_percent = EXCLUDED.warning_percent, calendar = EXCLUDED.calendar, updated_at = now()
-            """)
+        try await database.withTransaction { tx in
+            try await tx.query("""
+                INSERT INTO incident.sla_definition (service, priority, response_minutes, resolution_minutes, warning_percent, calendar)
+                VALUES (\(definition.service), \(definition.priority.rawValue), \(definition.responseMinutes),
+                        \(definition.resolutionMinutes), \(definition.warningPercent ?? 75), \(calendar))
+                ON CONFLICT (coalesce(service, ''), priority) DO UPDATE SET
+                    response_minutes = EXCLUDED.response_minutes, resolution_minutes = EXCLUDED.resolution_minutes,
+                    warning_percent = EXCLUDED.warning_percent, calendar = EXCLUDED.calendar, updated_at = now()
+                """)
+            // Every record with a running clock this definition may now govern; refreshClocks
+            // picks the matching definition for each (a service's own one wins over the default).
+            let governed = try await tx.query("""
+                SELECT \(unsafeSQL: Incident.columns) FROM incident.incident i
+                WHERE priority = \(definition.priority.rawValue) AND (\(definition.service)::text IS NULL OR service = \(definition.service))
+                  AND EXISTS (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = i.id AND c.stopped_at IS NULL)
+                ORDER BY id FOR UPDATE
+                """).map(Incident.init(row:))
+            for incident in governed {
+                try await refreshClocks(tx, for: incident, actor: actor, now: now)
+            }
+        }
         return definition
     }
 
@@ -39,36 +55,48 @@ extension IncidentStore {
 
     /// Recomputes a record's clocks from its current state: the definition for its service and
     /// priority, when it first responded, its pausing holds, whether it is resolved. Called in
-    /// the transaction of every change, so the stored deadlines are always current.
-    func refreshClocks(_ tx: PluginTransaction, for incident: Incident, now: Date) async throws {
+    /// the transaction of every change (and of every definition change), so the stored
+    /// deadlines are always current.
+    ///
+    /// The rules: a clock starts when a definition first applies to the record (at creation, or
+    /// later when its priority or service gains one), never before; imported records run none.
+    /// A running clock is measured against the definition that governs it now, and judged
+    /// against that target: a warning or breach mark whose new deadline lies ahead is cleared,
+    /// so lists and stats stop counting it and the scan publishes the new deadline's crossing.
+    /// A stopped clock keeps its target, calendar and verdict.
+    func refreshClocks(_ tx: PluginTransaction, for incident: Incident, actor: String, now: Date) async throws {
+        guard incident.importedAt == nil else { return }
         let definitions = try await tx.query("""
             SELECT id, response_minutes, resolution_minutes, warning_percent, calendar FROM incident.sla_definition
             WHERE priority = \(incident.priority.rawValue) AND (service = \(incident.service) OR service IS NULL)
             ORDER BY service NULLS LAST LIMIT 1
             """)
         guard let definition = definitions.first else {
-            try await tx.query("DELETE FROM incident.sla_clock WHERE incident_id = \(incident.id)")
+            try await tx.query("DELETE FROM incident.sla_clock WHERE incident_id = \(incident.id) AND stopped_at IS NULL")
             return
         }
-        let calendar = try definition.decode(PostgresJSON.self, "calendar").decode(CalendarDefinition.self).make()
+        let definitionID = try definition.decode(Int.self, "id")
+        let calendarJSON = try definition.decode(PostgresJSON.self, "calendar")
+        let calendar = try calendarJSON.decode(CalendarDefinition.self).make()
         let warningPercent = try definition.decode(Int.self, "warning_percent")
         let (pauses, _) = try await pausingHolds(tx.connection, incident: incident.id)
         // Locked, so a scanner running now either finished first (and we see its marks) or waits.
         var stored: [ClockKind: StoredClock] = [:]
         for row in try await tx.query("""
-            SELECT kind, stopped_at, warning_at, due_at, warned_at, breached_at FROM incident.sla_clock
-            WHERE incident_id = \(incident.id) FOR UPDATE
+            SELECT kind, definition_id, target_minutes, calendar, started_at, stopped_at, warning_at, due_at, warned_at, breached_at
+            FROM incident.sla_clock WHERE incident_id = \(incident.id) FOR UPDATE
             """) {
             guard let kind = ClockKind(rawValue: try row.decode(String.self, "kind")) else { continue }
             stored[kind] = StoredClock(
+                definitionID: try row.decode(Int.self, "definition_id"), targetMinutes: try row.decode(Int.self, "target_minutes"),
+                calendar: try row.decode(PostgresJSON.self, "calendar"), startedAt: try row.decode(Date.self, "started_at"),
                 stoppedAt: try row.decode(Date?.self, "stopped_at"), warningAt: try row.decode(Date?.self, "warning_at"),
                 dueAt: try row.decode(Date?.self, "due_at"), warned: try row.decode(Date?.self, "warned_at") != nil,
                 breached: try row.decode(Date?.self, "breached_at") != nil)
         }
-        let existing = stored[.response]?.stoppedAt
 
         let finished = incident.status == .closed || incident.status == .cancelled
-        let responded = existing ?? (incident.status == .new || incident.status == .assigned ? nil : now)
+        let responded = stored[.response]?.stoppedAt ?? (incident.status == .new || incident.status == .assigned ? nil : now)
         let resolved = incident.resolvedAt ?? (finished ? now : nil)
         // Holds pause only the resolution clock; a paused clock has no deadlines until it resumes.
         let clocks: [(ClockKind, Int, Date?, [DateInterval])] = [
@@ -76,18 +104,22 @@ extension IncidentStore {
             (.resolution, try definition.decode(Int.self, "resolution_minutes"), resolved, pauses),
         ]
         for (kind, target, stoppedAt, clockPauses) in clocks {
+            let previous = stored[kind]
+            if previous?.stoppedAt != nil, stoppedAt != nil { continue } // stopped before: its verdict stands
+            let startedAt = previous?.startedAt ?? now
             let policy = ClockPolicy(calendar: calendar, targetMinutes: target, warningPercent: warningPercent)
-            let deadlines = stoppedAt == nil ? policy.deadlines(startedAt: incident.createdAt, pauses: clockPauses) : (nil, nil)
+            let deadlines = stoppedAt == nil ? policy.deadlines(startedAt: startedAt, pauses: clockPauses) : (nil, nil)
             let met = stoppedAt.map { stopped in
-                policy.standing(startedAt: incident.createdAt, stoppedAt: stopped, pauses: clockPauses, pausedNow: false, now: stopped)
+                policy.standing(startedAt: startedAt, stoppedAt: stopped, pauses: clockPauses, pausedNow: false, now: stopped)
                     .state == .met
             }
-            // Stopped past a deadline the scanner has not reached yet: publish now, once.
-            if let stoppedAt, let previous = stored[kind], previous.stoppedAt == nil {
+            // Stopped past a deadline the scanner has not reached yet: publish now, once. A clock
+            // stopped exactly at its deadline stopped in time.
+            if let stoppedAt, let previous, previous.stoppedAt == nil {
                 let crossings = [("warned_at", previous.warningAt, previous.warned, "incident.sla_warning"),
                                  ("breached_at", previous.dueAt, previous.breached, "incident.sla_breached")]
                 for (mark, deadline, done, event) in crossings {
-                    guard let deadline, deadline <= stoppedAt, !done else { continue }
+                    guard let deadline, deadline < stoppedAt, !done else { continue }
                     try await tx.query("""
                         UPDATE incident.sla_clock SET \(unsafeSQL: mark) = \(deadline)
                         WHERE incident_id = \(incident.id) AND kind = \(kind.rawValue)
@@ -96,26 +128,43 @@ extension IncidentStore {
                         incident: incident, clock: kind, targetMinutes: target, dueAt: previous.dueAt))
                 }
             }
+            if let previous, previous.definitionID != definitionID || previous.targetMinutes != target
+                || previous.calendar != calendarJSON {
+                try await tx.query("""
+                    INSERT INTO incident.history (incident_id, at, actor, field, old_value, new_value)
+                    VALUES (\(incident.id), \(now), \(actor), \("sla.\(kind.rawValue)"),
+                            \(Self.clockSummary(previous.targetMinutes, previous.dueAt)), \(Self.clockSummary(target, deadlines.1)))
+                    """)
+            }
+            // A running clock's marks stand only while their new deadline has passed.
             try await tx.query("""
-                INSERT INTO incident.sla_clock (incident_id, kind, definition_id, target_minutes, warning_percent, started_at,
-                    stopped_at, warning_at, due_at, met)
-                VALUES (\(incident.id), \(kind.rawValue), \(try definition.decode(Int.self, "id")), \(target), \(warningPercent),
-                    \(incident.createdAt), \(stoppedAt), \(deadlines.0), \(deadlines.1), \(met))
+                INSERT INTO incident.sla_clock (incident_id, kind, definition_id, target_minutes, warning_percent, calendar,
+                    started_at, stopped_at, warning_at, due_at, met)
+                VALUES (\(incident.id), \(kind.rawValue), \(definitionID), \(target), \(warningPercent), \(calendarJSON),
+                    \(startedAt), \(stoppedAt), \(deadlines.0), \(deadlines.1), \(met))
                 ON CONFLICT (incident_id, kind) DO UPDATE SET definition_id = EXCLUDED.definition_id,
                     target_minutes = EXCLUDED.target_minutes, warning_percent = EXCLUDED.warning_percent,
-                    stopped_at = EXCLUDED.stopped_at, warning_at = EXCLUDED.warning_at, due_at = EXCLUDED.due_at,
-                    met = EXCLUDED.met
+                    calendar = EXCLUDED.calendar, stopped_at = EXCLUDED.stopped_at,
+                    warning_at = EXCLUDED.warning_at, due_at = EXCLUDED.due_at, met = EXCLUDED.met,
+                    warned_at = CASE WHEN EXCLUDED.stopped_at IS NULL AND EXCLUDED.warning_at > \(now) THEN NULL
+                                     ELSE incident.sla_clock.warned_at END,
+                    breached_at = CASE WHEN EXCLUDED.stopped_at IS NULL AND EXCLUDED.due_at > \(now) THEN NULL
+                                       ELSE incident.sla_clock.breached_at END
                 """)
         }
+    }
+
+    /// How a clock's target reads in history: `480 min, due 2026-03-02T16:00:00Z`.
+    private static func clockSummary(_ targetMinutes: Int, _ dueAt: Date?) -> String {
+        "\(targetMinutes) min, " + (dueAt.map { "due \($0.formatted(.iso8601))" } ?? "paused")
     }
 
     /// A record's clocks as they stand at `now`.
     public func clocks(of incident: UUID, now: Date = Date()) async throws -> [ServiceLevelClock] {
         try await database.pool.withConnection { connection in
             let rows = try await connection.query("""
-                SELECT c.kind, c.target_minutes, c.warning_percent, c.started_at, c.stopped_at, c.warning_at, c.due_at, d.calendar
-                FROM incident.sla_clock c JOIN incident.sla_definition d ON d.id = c.definition_id
-                WHERE c.incident_id = \(incident) ORDER BY c.kind DESC
+                SELECT kind, target_minutes, warning_percent, calendar, started_at, stopped_at, warning_at, due_at
+                FROM incident.sla_clock WHERE incident_id = \(incident) ORDER BY kind DESC
                 """)
             guard !rows.isEmpty else { return [] }
             let (pauses, pausedNow) = try await pausingHolds(connection, incident: incident)
@@ -128,9 +177,12 @@ extension IncidentStore {
                 let stoppedAt = try row.decode(Date?.self, "stopped_at")
                 let standing = policy.standing(startedAt: startedAt, stoppedAt: stoppedAt, pauses: kind == .resolution ? pauses : [],
                                                pausedNow: kind == .resolution && pausedNow, now: now)
+                // Deadlines mean nothing while the clock stands still.
+                let running = stoppedAt == nil && standing.state != .paused
                 return ServiceLevelClock(
                     kind: kind, targetMinutes: policy.targetMinutes, startedAt: startedAt, stoppedAt: stoppedAt,
-                    warningAt: try row.decode(Date?.self, "warning_at"), dueAt: try row.decode(Date?.self, "due_at"),
+                    warningAt: running ? try row.decode(Date?.self, "warning_at") : nil,
+                    dueAt: running ? try row.decode(Date?.self, "due_at") : nil,
                     elapsedMinutes: standing.elapsedMinutes, state: standing.state)
             }
         }
@@ -202,6 +254,10 @@ extension IncidentStore {
 
 /// What is stored of a clock before a change recomputes it.
 private struct StoredClock {
+    var definitionID: Int
+    var targetMinutes: Int
+    var calendar: PostgresJSON
+    var startedAt: Date
     var stoppedAt: Date?
     var warningAt: Date?
     var dueAt: Date?

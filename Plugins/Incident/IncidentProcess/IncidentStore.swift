@@ -75,7 +75,7 @@ public struct IncidentStore: Sendable {
                         VALUES (\(incident.id), \(now), \(actor), \(field), \(String?.none), \(value))
                         """)
                 }
-                try await refreshClocks(tx, for: incident, now: incident.createdAt)
+                try await refreshClocks(tx, for: incident, actor: actor, now: incident.createdAt)
                 incident = try await suggestKnownError(tx, for: incident, actor: actor, now: now)
                 try await tx.publish("incident.created", subject: incident.id.uuidString.lowercased(), data: incident)
                 if let reason = majorCriterion(priority) {

@@ -85,7 +85,8 @@ public struct ClockPolicy: Sendable {
         return (warning, due)
     }
 
-    /// Elapsed business time and state at `now`.
+    /// Elapsed business time and state at `now`. A running clock is breached from its due
+    /// moment on; a clock stopped at or before that moment met its target.
     public func standing(startedAt: Date, stoppedAt: Date?, pauses: [DateInterval], pausedNow: Bool, now: Date)
         -> (elapsedMinutes: Double, state: ClockState)
     {
@@ -93,10 +94,12 @@ public struct ClockPolicy: Sendable {
         let elapsed = calendar.businessSeconds(from: startedAt, to: end, excluding: pauses)
         let target = Double(targetMinutes) * 60
         let state: ClockState
-        if elapsed >= target {
+        if stoppedAt != nil {
+            // Stopped at the due moment itself is in time; the tolerance absorbs the
+            // microsecond rounding of stored times.
+            state = elapsed <= target + 0.001 ? .met : .breached
+        } else if elapsed >= target {
             state = .breached
-        } else if stoppedAt != nil {
-            state = .met
         } else if pausedNow {
             state = .paused
         } else if elapsed >= target * Double(warningPercent) / 100 {
