@@ -245,7 +245,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CapacityProcessTests",
-            dependencies: ["CapacityProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["CapacityProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol", "ITSMSystem"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

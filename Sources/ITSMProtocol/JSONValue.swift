@@ -137,9 +137,34 @@ public enum JSONCoding {
         return decoder
     }
 
-    /// An ISO 8601 time as the toolkit writes it (with milliseconds) or without fractions.
+    /// An ISO 8601 time as the toolkit writes it (with milliseconds) or without fractions, in
+    /// the years 0001 to 9999. `nil` for anything else, and for a day the calendar does not
+    /// have (`2026-02-30`), which the system parser would roll over into March.
     public static func date(from text: String) -> Date? {
-        (try? iso8601.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+        guard let date = (try? iso8601.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)),
+              date >= earliestDate, date < endOfDates, dayExists(in: text) else { return nil }
+        return date
+    }
+
+    /// 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z: what PostgreSQL, ISO 8601 and every
+    /// encoder on the way can hold.
+    public static let earliestDate = Date(timeIntervalSince1970: -62_135_596_800)
+    public static let endOfDates = Date(timeIntervalSince1970: 253_402_300_800)
+
+    /// Whether the `YYYY-MM-DD` the text starts with names a real day.
+    static func dayExists(in text: String) -> Bool {
+        let digits = Array(text.utf8.prefix(10))
+        guard digits.count == 10, digits[4] == UInt8(ascii: "-"), digits[7] == UInt8(ascii: "-") else { return true }
+        func number(_ range: Range<Int>) -> Int? {
+            range.reduce(0) { total, index in
+                guard let total, (48...57).contains(digits[index]) else { return nil }
+                return total * 10 + Int(digits[index] - 48)
+            }
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), (1...12).contains(month) else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let length = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return (1...length).contains(day)
     }
 
     static let iso8601 = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

@@ -54,20 +54,62 @@ let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         #expect(try await pool.query("SELECT count(*) AS n FROM capacity.rollup WHERE granularity = 'day'").single().decode(Int.self, "n") == 2)
     }
 
-    @Test func prometheusTextIsParsedForDefinedSeriesOnly() {
+    @Test func prometheusTextIsParsedAsTheFormatSays() {
         let body = """
             # HELP node_load1 1m load average.
             # TYPE node_load1 gauge
             node_load1 3.5
-            node_filesystem_avail_bytes{mountpoint="/",fstype="ext4"} 1.2e10 1795454529000
+            node_filesystem_avail_bytes{mountpoint="/",fstype="ext4",device="/dev/sda1"} 1.2e10 1795454529000
+            node_filesystem_avail_bytes{device="/dev/sdb1",fstype="ext4",mountpoint="/data"}\t7e9
             node_network_receive_bytes_total{device="eth0"} 123
+            node_memory_MemAvailable_bytes NaN
+            node_entropy +Inf
             broken_line_without_value
+            foo{a="1" 55
+            foo 1 2 3
+            qux 0x10
+            quoted{path="C:\\\\temp\\"x\\"",} 5
             """
-        let parsed = PrometheusText.parse(body, resource: "db-1",
-                                          metrics: ["node_load1", "node_filesystem_avail_bytes{fstype=\"ext4\",mountpoint=\"/\"}"])
-        #expect(parsed.samples.map(\.metric) == ["node_load1", "node_filesystem_avail_bytes{fstype=\"ext4\",mountpoint=\"/\"}"])
+        let parsed = PrometheusText.parse(body, resource: "db-1", metrics: [
+            "node_load1", "node_filesystem_avail_bytes{mountpoint=\"/\"}", "node_memory_MemAvailable_bytes", "foo", "qux",
+            "quoted{path=\"C:\\\\temp\\\"x\\\"\"}",
+        ])
+        // Labels match as a set, in any order, and a subset selects.
+        #expect(parsed.samples.map(\.metric) == ["node_load1", "node_filesystem_avail_bytes{mountpoint=\"/\"}",
+                                                 "quoted{path=\"C:\\\\temp\\\"x\\\"\"}"])
         #expect(parsed.samples[1].value == 1.2e10 && parsed.samples[1].at.hasPrefix("2026-11-23"))
-        #expect(parsed.skipped == 1 && parsed.malformed.count == 1)
+        #expect(parsed.lines == [3, 4, 13])
+        // /data's series, eth0 and the entropy line are not selected by any metric.
+        #expect(parsed.skipped == 3)
+        #expect(parsed.rejected.map(\.number) == [7, 9, 10, 11, 12], "\(parsed.rejected)")
+        #expect(parsed.rejected[0].reason.contains("not a measurement"))
+    }
+
+    @Test func seriesSelectorsAreLabelSets() throws {
+        let selector = try #require(SeriesSelector("node_filesystem_avail_bytes{mountpoint=\"/\"}"))
+        #expect(selector.selects(try #require(SeriesSelector("node_filesystem_avail_bytes{fstype=\"xfs\",mountpoint=\"/\"}"))))
+        #expect(!selector.selects(try #require(SeriesSelector("node_filesystem_avail_bytes{mountpoint=\"/boot\"}"))))
+        #expect(SeriesSelector("disk (GB)") == nil && SeriesSelector("a{b=\"1\",b=\"2\"}") == nil)
+    }
+
+    @Test func everySampleIsCheckedOnItsOwnAndTheFutureIsRefused() async throws {
+        let (store, pool) = try await makeCapacityStore("capsampletime")
+        let now = Date()
+        let result = try await store.ingest([
+            Sample(resource: "db-1", metric: "cpu", at: now.addingTimeInterval(-60).formatted(stamp), value: 20),
+            Sample(resource: "db-1", metric: "cpu", at: "9999-12-31T00:00:00Z", value: 99),
+            Sample(resource: "db-1", metric: "cpu", at: "2026-02-30T10:00:00Z", value: 1),
+            Sample(resource: "db-1", metric: "cpu", at: "0000-01-01T00:00:00Z", value: 1),
+            Sample(resource: "db-1", metric: "cpu", at: now.addingTimeInterval(120).formatted(stamp), value: 30), // within the skew
+        ], now: now)
+        #expect(result.accepted == 2)
+        #expect(result.rejected.map(\.index) == [1, 2, 3], "\(result.rejected)")
+        #expect(result.rejected[0].reason.contains("in the future"))
+        #expect(try await pool.query("SELECT count(*) AS n FROM capacity.sample").single().decode(Int.self, "n") == 2)
+        // Newer real samples still move the metric.
+        _ = try await store.ingest([Sample(resource: "db-1", metric: "cpu", at: now.addingTimeInterval(180).formatted(stamp), value: 95)],
+                                   now: now.addingTimeInterval(180))
+        #expect(try await store.metrics().first { $0.name == "cpu" }?.state == "critical")
     }
 }
 
@@ -90,16 +132,26 @@ let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
                 _ = try await store.ingest([Sample(resource: "db-1", metric: "cpu", at: at.formatted(stamp), value: value)])
             }
         }
-        let calls = Mutex<[String]>([])
-        let open: @Sendable (JSONValue, String) async throws(ResponseError) -> JSONValue = { params, key in
-            calls.withLock { $0.append(key) }
-            #expect(params["title"]?.stringValue?.contains("db-1 cpu") == true && params["service"]?.stringValue == "billing")
+        let calls = Mutex<[(String, JSONValue, String?)]>([])
+        let call: @Sendable (String, JSONValue, String?) async throws(ResponseError) -> JSONValue = { method, params, key in
+            calls.withLock { $0.append((method, params, key)) }
+            #expect(params["title"]?.stringValue?.contains("db-1 cpu") == true)
             return ["number": "INC-000042"]
         }
-        try await feed([50, 82, 79, 81, 95, 88])  // warning, stays (hysteresis), critical, stays
-        try await store.openIncidentsForBreaches(createIncident: open)
-        try await store.openIncidentsForBreaches(createIncident: open)
-        #expect(calls.withLock { $0.count } == 1)
+        try await feed([50, 82, 79, 81])  // warning, stays (hysteresis)
+        try await store.openIncidentsForBreaches(call: call)
+        try await store.openIncidentsForBreaches(call: call)
+        #expect(calls.withLock { $0.map(\.0) } == ["incident.create"])
+        let opened = try #require(calls.withLock { $0.first })
+        #expect(opened.1["service"] == "billing" && opened.1["impact"] == "medium" && opened.2?.hasPrefix("capacity-breach-") == true)
+        // Warning becomes critical: the same incident is raised, once.
+        try await feed([95, 88])
+        try await store.openIncidentsForBreaches(call: call)
+        try await store.openIncidentsForBreaches(call: call)
+        #expect(calls.withLock { $0.map(\.0) } == ["incident.create", "incident.update"])
+        let raised = try #require(calls.withLock { $0.last })
+        #expect(raised.1["number"] == "INC-000042" && raised.1["impact"] == "high" && raised.1["urgency"] == "high")
+        #expect(raised.1["title"]?.stringValue?.hasPrefix("Capacity critical: db-1 cpu at 95") == true)
         try await feed([60])
         let events = try await pool.query("SELECT type FROM itsm.outbox ORDER BY id").map { try $0.decode(String.self, "type") }
         #expect(events == ["capacity.threshold_breached", "capacity.threshold_breached", "capacity.threshold_cleared"])
@@ -109,7 +161,7 @@ let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
         // Without the incident process, a breach is still recorded, and says why it has no incident.
         try await feed([99])
-        try await store.openIncidentsForBreaches { _, _ throws(ResponseError) in
+        try await store.openIncidentsForBreaches { _, _, _ throws(ResponseError) in
             throw ResponseError(code: .unavailable, kind: "plugin.disabled", message: "not enabled")
         }
         let second = try await pool.query("SELECT incident, note FROM capacity.breach WHERE cleared_at IS NULL").single()
@@ -117,16 +169,114 @@ let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     }
 }
 
+@Suite struct CapacityFallingMetricTests {
+    @Test func freeSpaceAlertsWhenLowAndIsForecastDownwards() async throws {
+        let (store, pool) = try await makeCapacityStore("capbelow")
+        _ = try await store.define(DefineResource(name: "db-1", service: "billing", metrics: [
+            .init(name: "disk_free", unit: "GB", limit: 0, warning: 100, critical: 50, direction: .below),
+        ]), actor: "a")
+        #expect(CapacityStore.state(for: 120, current: "ok", warning: 100, critical: 50, limit: 0, hysteresisPercent: 5, direction: .below) == "ok")
+        #expect(CapacityStore.state(for: 100, current: "ok", warning: 100, critical: 50, limit: 0, hysteresisPercent: 5, direction: .below) == "warning")
+        #expect(CapacityStore.state(for: 103, current: "warning", warning: 100, critical: 50, limit: 0, hysteresisPercent: 5, direction: .below) == "warning")
+        #expect(CapacityStore.state(for: 106, current: "warning", warning: 100, critical: 50, limit: 0, hysteresisPercent: 5, direction: .below) == "ok")
+        #expect(CapacityStore.state(for: 40, current: "ok", warning: 100, critical: 50, limit: 0, hysteresisPercent: 5, direction: .below) == "critical")
+        let invalid = await #expect(throws: ResponseError.self) {
+            try await store.define(DefineResource(name: "db-2", metrics: [
+                .init(name: "free", unit: "GB", limit: 0, warning: 10, critical: 50, direction: .below)]), actor: "a")
+        }
+        #expect(invalid?.message.contains("warning >= critical >= limit") == true)
+
+        // 300 GB free, losing 5 GB a day: 50 GB (critical) in ~50 days, 0 in ~60.
+        let today = Calendar(identifier: .gregorian).startOfDay(for: Date())
+        let samples = (0..<30).map { day in
+            Sample(resource: "db-1", metric: "disk_free", at: today.addingTimeInterval(Double(day - 30) * 86_400 + 43_200).formatted(stamp),
+                   value: 445 - 5 * Double(day))
+        }
+        _ = try await store.ingest(samples)
+        let forecast = try await store.forecast(resource: "db-1", metric: "disk_free")
+        #expect(forecast.direction == .below && forecast.series == .min)
+        let limit = try #require(forecast.limit?.expected)
+        #expect(abs(limit.timeIntervalSince(today.addingTimeInterval(59.5 * 86_400))) < 3 * 86_400, "\(limit)")
+
+        _ = try await store.ingest([Sample(resource: "db-1", metric: "disk_free", at: Date().addingTimeInterval(-60).formatted(stamp), value: 90)])
+        _ = try await store.ingest([Sample(resource: "db-1", metric: "disk_free", at: Date().formatted(stamp), value: 45)])
+        let events = try await pool.query("SELECT payload->>'to' AS state FROM itsm.outbox WHERE type = 'capacity.threshold_breached'")
+        #expect(try events.map { try $0.decode(String.self, "state") } == ["warning", "critical"])
+    }
+}
+
 @Suite struct CapacityForecastTests {
+    @Test func peaksReachTheLimitBeforeAveragesAndThePlanSaysWhichItFollows() async throws {
+        let (store, _) = try await makeCapacityStore("cappeaks")
+        // CPU hourly for 28 days: 40 % on average at first, rising 1 % a day, with a daily peak 25 % above the mean
+        // in the afternoon. The peaks reach 90 % (critical) around day 25; the averages not for 50 days.
+        let today = Calendar(identifier: .gregorian).startOfDay(for: Date())
+        var samples: [Sample] = []
+        for hour in 0..<(28 * 24) {
+            let day = Double(hour / 24)
+            let bump: Double = (13...16).contains(hour % 24) ? 25 : -5
+            let at: Date = today.addingTimeInterval(Double(hour - 28 * 24) * 3600)
+            samples.append(Sample(resource: "db-1", metric: "cpu", at: at.formatted(stamp), value: 40 + day + bump))
+        }
+        for start in stride(from: 0, to: samples.count, by: 5000) {
+            _ = try await store.ingest(Array(samples[start..<min(start + 5000, samples.count)]))
+        }
+        let forecast = try await store.forecast(resource: "db-1", metric: "cpu")
+        #expect(forecast.granularity == "day" && forecast.series == .max)
+        let critical = try #require(forecast.critical?.expected)
+        // Peaks on the last day are 40 + 27 + 25 = 92: critical is reached now or tomorrow, not in weeks.
+        #expect(critical.timeIntervalSince(today) < 3 * 86_400, "\(critical)")
+        let plan = try await store.plan(service: "billing")
+        #expect(plan.markdown.contains("| daily max |"), "\(plan.markdown)")
+    }
+
+    @Test func aStaleMetricIsNotAnnouncedAndThePlanSaysSo() async throws {
+        var settings = CapacitySettings()
+        settings.horizonDays = 365
+        let (store, pool) = try await makeCapacityStore("capstale", settings: settings)
+        // 60 days of growth that stopped reporting 40 days ago.
+        let today = Calendar(identifier: .gregorian).startOfDay(for: Date())
+        let samples = (0..<60).map { day in
+            Sample(resource: "db-1", metric: "disk", at: today.addingTimeInterval(Double(day - 99) * 86_400).formatted(stamp),
+                   value: 300 + 3 * Double(day))
+        }
+        _ = try await store.ingest(samples)
+        let forecast = try await store.forecast(resource: "db-1", metric: "disk")
+        #expect(forecast.stale && forecast.note?.contains("no sample since") == true)
+        #expect(try await store.announceExhaustion().isEmpty)
+        #expect(try await pool.query("SELECT count(*) AS n FROM itsm.outbox WHERE type = 'capacity.exhaustion_forecast'")
+            .single().decode(Int.self, "n") == 0)
+        let plan = try await store.plan(service: "billing")
+        #expect(plan.items.first { $0.metric.name == "disk" }?.recommendation.hasPrefix("Check collection") == true)
+        #expect(plan.markdown.contains("(stale)"))
+    }
+
+    @Test func anHourlySeasonalMetricWithWholeDaysOfPointsIsPlanned() async throws {
+        let (store, _) = try await makeCapacityStore("capwholedays")
+        // Exactly 10 days of hours (a multiple of the 24-hour season), fitted by Holt-Winters.
+        let today = Calendar(identifier: .gregorian).startOfDay(for: Date())
+        let samples = (0..<240).map { (hour: Int) -> Sample in
+            let at: Date = today.addingTimeInterval(Double(hour - 240) * 3600 + 1800)
+            let swing: Double = 15 * sin(2 * Double.pi * Double(hour % 24) / 24)
+            return Sample(resource: "db-1", metric: "cpu", at: at.formatted(stamp), value: 40 + 0.02 * Double(hour) + swing)
+        }
+        _ = try await store.ingest(samples)
+        let forecast = try await store.forecast(resource: "db-1", metric: "cpu")
+        #expect(forecast.granularity == "hour" && forecast.forecast?.points == 240 && forecast.forecast?.model == .holtWinters)
+        let plan = try await store.plan(service: "billing")
+        let cpu = try #require(plan.items.first { $0.metric.name == "cpu" })
+        #expect(cpu.trendPerDay.map { abs($0 - 0.48) < 0.2 } == true, "\(cpu.trendPerDay ?? -1)")
+    }
+
     @Test func exhaustionIsForecastAnnouncedOnceAndPlanned() async throws {
         var settings = CapacitySettings()
         settings.horizonDays = 120
         let (store, pool) = try await makeCapacityStore("capforecast", settings: settings)
-        // 60 days of disk growing 3 GB a day from 250 GB: the 500 GB limit is ~23 days after the last.
+        // 60 days (to yesterday noon) of disk growing 3 GB a day from 250 GB: the 500 GB limit is ~23 days after the last.
         let today = Calendar(identifier: .gregorian).startOfDay(for: Date())
         var samples: [Sample] = []
         for day in 0..<60 {
-            let at = today.addingTimeInterval(Double(day - 59) * 86_400 + 43_200)
+            let at = today.addingTimeInterval(Double(day - 60) * 86_400 + 43_200)
             samples.append(Sample(resource: "db-1", metric: "disk", at: at.formatted(stamp), value: 250 + 3 * Double(day) + (day % 3 == 0 ? 2 : -1)))
         }
         _ = try await store.ingest(samples)

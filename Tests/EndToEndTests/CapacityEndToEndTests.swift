@@ -27,11 +27,18 @@ import Testing
         let today = Calendar(identifier: .gregorian).startOfDay(for: Date())
         var lines = ["resource,metric,at,value"]
         for n in 0..<60 {
-            lines.append("db-1,disk,\(today.addingTimeInterval(Double(n - 59) * day + 43_200).formatted(.iso8601)),\(250 + 3 * n)")
+            lines.append("db-1,disk,\(today.addingTimeInterval(Double(n - 60) * day + 43_200).formatted(.iso8601)),\(250 + 3 * n)")
         }
-        lines.append("db-1,disk,not-a-time,1")
+        // A bad cell in the middle: nothing is imported, and the line is named.
+        lines.insert("db-1,disk,not-a-time,1", at: 31)
         try lines.joined(separator: "\n").write(toFile: csv, atomically: true, encoding: .utf8)
-        let imported = try await coordinator.cli(["capacity", "import", csv])
+        let refused = try await coordinator.cli(["capacity", "import", csv])
+        #expect(refused.status == .exited(1) && refused.text.contains("line 32: at: 'not-a-time'")
+                && refused.text.contains("nothing imported: 1 of 61 rows are invalid"), "\(refused.text)")
+        let stored = try await coordinator.call("capacity.forecast", ["resource": "db-1", "metric": "disk"]).body
+        #expect((stored["note"] as? String)?.contains("not enough data") == true, "\(stored)")
+        // Small batches by bytes, the bad row skipped on request.
+        let imported = try await coordinator.cli(["capacity", "import", csv, "--skip-invalid", "--batch-bytes", "1000"])
         #expect(imported.status == .exited(0) && imported.text.contains("60 samples imported, 1 rejected"), "\(imported.text)")
 
         var opportunities: [[String: Any]] = []

@@ -4,6 +4,7 @@
 #   - postgresql: the server programs (initdb, pg_ctl, postgres) for the embedded cluster and tests
 #   - python3 and psql: the example Python plugins and the end-to-end tests' fixture plugin
 #   - iproute2 (ip): the multi-host test's network namespaces (deploy/netns), when run as root
+#   - prometheus-node-exporter: a real exporter for the capacity scrape test (started on loopback)
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ $have_server || missing+=(postgresql)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 if [ "$(id -u)" = 0 ]; then command -v ip >/dev/null 2>&1 || missing+=(iproute2); fi
+[ -x /usr/bin/prometheus-node-exporter ] || [ -x /usr/bin/node_exporter ] || missing+=(prometheus-node-exporter)
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     missing+=(postgresql) # creates the postgres OS user the server runs as when we are root
 fi

@@ -79,8 +79,8 @@ public enum CapacityPlugin {
             let store = CapacityStore(database: context.database, settings: try CapacitySettings(config: context.config))
             for line in await store.scrape() { context.logger.info("scrape", metadata: ["itsm.result": "\(line)"]) }
             try await store.sampleWorkload()
-            try await store.openIncidentsForBreaches { params, key throws(ResponseError) in
-                try await context.call("incident.create", params: params, idempotencyKey: key)
+            try await store.openIncidentsForBreaches { method, params, key throws(ResponseError) in
+                try await context.call(method, params: params, idempotencyKey: key)
             }
             try await store.prune()
             for line in try await store.announceExhaustion() {
@@ -100,8 +100,8 @@ public enum CapacityPlugin {
     }
 
     static func openIncidents(_ store: CapacityStore, _ context: MethodContext) async throws {
-        try await store.openIncidentsForBreaches { params, key throws(ResponseError) in
-            try await context.call("incident.create", params: params, idempotencyKey: key)
+        try await store.openIncidentsForBreaches { method, params, key throws(ResponseError) in
+            try await context.call(method, params: params, idempotencyKey: key)
         }
     }
 }

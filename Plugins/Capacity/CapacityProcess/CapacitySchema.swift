@@ -87,5 +87,18 @@ public enum CapacitySchema {
             );
             CREATE INDEX group_workload_open ON capacity.group_workload (assignment_group) WHERE open;
             """),
+        Migration(version: 2, name: "falling metrics, forecasts on peaks, incidents that follow their breach", sql: """
+            -- above: usage rising to the limit; below: what is left falling to it (free disk).
+            ALTER TABLE capacity.metric
+                ADD COLUMN direction text NOT NULL DEFAULT 'above' CHECK (direction IN ('above', 'below')),
+                ADD COLUMN forecast_on text CHECK (forecast_on IN ('avg', 'max', 'min', 'p95'));
+            ALTER TABLE capacity.metric DROP CONSTRAINT metric_check;
+            ALTER TABLE capacity.metric ADD CONSTRAINT metric_thresholds_in_order CHECK (CASE direction
+                WHEN 'above' THEN warning <= critical AND critical <= capacity_limit
+                ELSE warning >= critical AND critical >= capacity_limit END);
+            -- The level the breach's incident was opened or last raised at.
+            ALTER TABLE capacity.breach ADD COLUMN incident_level text CHECK (incident_level IN ('warning', 'critical'));
+            UPDATE capacity.breach SET incident_level = level WHERE incident IS NOT NULL;
+            """),
     ]
 }

@@ -10,6 +10,15 @@ public struct MetricForecast: Sendable, Encodable {
     public var unit: String
     /// `hour` or `day`: the rollups it was fitted on.
     public var granularity: String
+    /// Which figure of each rollup: `max` (the peaks), `min`, `p95` or `avg`.
+    public var series: ForecastSeries
+    public var direction: ThresholdDirection
+    /// The newest sample; with no sample for `staleAfterHours` the metric is stale, and its
+    /// forecast describes the past: it is shown but never announced.
+    public var lastSampleAt: Date?
+    public var stale: Bool
+    /// What the forecast follows, in words: `daily max`, `hourly avg`.
+    public var follows: String { "\(granularity == "day" ? "daily" : "hourly") \(series.rawValue)" }
     public var forecast: Forecast?
     public var warning: Forecast.Crossing?
     public var critical: Forecast.Crossing?
@@ -40,37 +49,49 @@ public struct CapacityPlan: Sendable, Encodable {
 }
 
 extension CapacityStore {
-    /// Fits a metric on its daily rollups, or hourly ones while there are fewer than 14 days.
-    public func forecast(resource: String, metric: String) async throws -> MetricForecast {
+    /// Fits a metric on its daily rollups, or hourly ones while there are fewer than 14 days,
+    /// taking the figure of each its thresholds are about (the daily peak, unless set).
+    public func forecast(resource: String, metric: String, now: Date = Date()) async throws -> MetricForecast {
         guard let row = try await database.query("""
-            SELECT m.id, m.unit, m.warning, m.critical, m.capacity_limit FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id
+            SELECT m.id, m.unit, m.warning, m.critical, m.capacity_limit, m.direction, m.forecast_on, m.last_at
+            FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id
             WHERE r.name = \(resource) AND m.name = \(metric)
             """).first else {
             throw ResponseError.business(kind: "capacity.not_found", message: "no metric '\(metric)' on resource '\(resource)'")
         }
         let id = try row.decode(UUID.self, "id")
-        let days = try await series(id, granularity: "day")
-        let (granularity, points) = days.count >= 14 ? ("day", days) : ("hour", try await series(id, granularity: "hour"))
-        var result = MetricForecast(resource: resource, metric: metric, unit: try row.decode(String.self, "unit"), granularity: granularity)
+        let direction = ThresholdDirection(rawValue: try row.decode(String.self, "direction")) ?? .above
+        let figure = try row.decode(String?.self, "forecast_on").flatMap(ForecastSeries.init(rawValue:)) ?? direction.defaultForecastOn
+        let days = try await series(id, granularity: "day", figure: figure)
+        let (granularity, points) = days.count >= 14 ? ("day", days) : ("hour", try await series(id, granularity: "hour", figure: figure))
+        let lastSampleAt = try row.decode(Date?.self, "last_at")
+        let stale = lastSampleAt.map { now.timeIntervalSince($0) > settings.staleAfterHours * 3600 } ?? false
+        var result = MetricForecast(resource: resource, metric: metric, unit: try row.decode(String.self, "unit"), granularity: granularity,
+                                    series: figure, direction: direction, lastSampleAt: lastSampleAt, stale: stale)
         let step: TimeInterval = granularity == "day" ? 86_400 : 3600
         guard let first = points.first,
               let forecast = Forecaster.fit(values: points.map(\.1), start: first.0, step: step, season: granularity == "day" ? 7 : 24) else {
             result.note = "not enough data to forecast: \(points.count) \(granularity)ly points, 4 or more needed"
             return result
         }
+        if stale {
+            result.note = "no sample since \(lastSampleAt?.formatted(.iso8601) ?? "-"): the forecast describes the past"
+        }
         let horizon = Int(Double(settings.horizonDays) * 86_400 / step)
+        let falling = direction == .below
         result.forecast = forecast
-        result.warning = forecast.crossing(of: try row.decode(Double.self, "warning"), within: horizon)
-        result.critical = forecast.crossing(of: try row.decode(Double.self, "critical"), within: horizon)
-        result.limit = forecast.crossing(of: try row.decode(Double.self, "capacity_limit"), within: horizon)
+        result.warning = forecast.crossing(of: try row.decode(Double.self, "warning"), within: horizon, falling: falling)
+        result.critical = forecast.crossing(of: try row.decode(Double.self, "critical"), within: horizon, falling: falling)
+        result.limit = forecast.crossing(of: try row.decode(Double.self, "capacity_limit"), within: horizon, falling: falling)
         return result
     }
 
-    /// Rollup averages in time order, regularly spaced: a missing bucket takes the previous value.
-    func series(_ metric: UUID, granularity: String) async throws -> [(Date, Double)] {
+    /// One rollup figure in time order, regularly spaced: a missing bucket takes the previous value.
+    func series(_ metric: UUID, granularity: String, figure: ForecastSeries) async throws -> [(Date, Double)] {
         let rows = try await database.query("""
-            SELECT bucket, avg FROM capacity.rollup WHERE metric_id = \(metric) AND granularity = \(granularity) ORDER BY bucket
-            """).map { (try $0.decode(Date.self, "bucket"), try $0.decode(Double.self, "avg")) }
+            SELECT bucket, \(unsafeSQL: figure.rawValue) AS value FROM capacity.rollup
+            WHERE metric_id = \(metric) AND granularity = \(granularity) ORDER BY bucket
+            """).map { (try $0.decode(Date.self, "bucket"), try $0.decode(Double.self, "value")) }
         guard let first = rows.first, let last = rows.last else { return [] }
         let step: TimeInterval = granularity == "day" ? 86_400 : 3600
         var byTime = Dictionary(rows.map { ($0.0.timeIntervalSince1970, $0.1) }) { $1 }
@@ -87,13 +108,14 @@ extension CapacityStore {
     }
 
     /// Forecasts every metric and announces `capacity.exhaustion_forecast` for those expected to
-    /// reach their limit within the horizon, once per expected date.
+    /// reach their limit within the horizon, once per expected date. A stale metric, or a date
+    /// already past, is never announced.
     @discardableResult
-    public func announceExhaustion() async throws -> [String] {
+    public func announceExhaustion(now: Date = Date()) async throws -> [String] {
         var announced: [String] = []
         for metric in try await metrics() {
-            let result = try await forecast(resource: metric.resource, metric: metric.name)
-            guard let crossing = result.limit, let expected = crossing.expected else { continue }
+            let result = try await forecast(resource: metric.resource, metric: metric.name, now: now)
+            guard !result.stale, let crossing = result.limit, let expected = crossing.expected, expected > now else { continue }
             let day = expected.formatted(Date.ISO8601FormatStyle().year().month().day())
             let published = try await database.withTransaction { tx in
                 let claimed = try await tx.query("""
@@ -110,7 +132,7 @@ extension CapacityStore {
                     "limit": .double(metric.limit), "exhaustionDate": .string(day),
                     "earliest": crossing.earliest.map { .string($0.formatted(.iso8601)) } ?? .null,
                     "latest": crossing.latest.map { .string($0.formatted(.iso8601)) } ?? .null,
-                    "model": .string(result.forecast?.model.rawValue ?? ""),
+                    "model": .string(result.forecast?.model.rawValue ?? ""), "follows": .string(result.follows),
                 ]
                 if let service = metric.service { payload["service"] = .string(service) }
                 try await tx.publish("capacity.exhaustion_forecast", subject: "\(metric.resource)/\(metric.name)", data: JSONValue.object(payload))
@@ -127,16 +149,19 @@ extension CapacityStore {
         var items: [PlanItem] = []
         for metric in try await metrics(service: service) {
             let forecast = try await forecast(resource: metric.resource, metric: metric.name)
+            // The peak is the highest day for a rising metric, the lowest for a falling one.
+            let below = metric.direction == .below
             let peak = try await database.query("""
-                SELECT max(r.max) AS peak FROM capacity.rollup r JOIN capacity.metric m ON m.id = r.metric_id
+                SELECT max(r.max) AS highest, min(r.min) AS lowest FROM capacity.rollup r JOIN capacity.metric m ON m.id = r.metric_id
                 JOIN capacity.resource res ON res.id = m.resource_id
                 WHERE res.name = \(metric.resource) AND m.name = \(metric.name) AND r.granularity = 'day'
                   AND r.bucket >= now() - interval '30 days'
-                """).single().decode(Double?.self, "peak")
-            let perDay = forecast.forecast.map { ($0.value(ahead: 1) - $0.value(ahead: 0)) * 86_400 / $0.step }
+                """).single().decode(Double?.self, below ? "lowest" : "highest")
+            let perDay = forecast.forecast.map { $0.trendPerStep * 86_400 / $0.step }
             items.append(PlanItem(
-                metric: metric, utilizationPercent: metric.lastValue.map { (($0 / metric.limit) * 1000).rounded() / 10 }, peak: peak,
-                trendPerDay: perDay.map { ($0 * 100).rounded() / 100 }, headroom: peak.map { metric.limit - $0 }, forecast: forecast,
+                metric: metric,
+                utilizationPercent: below ? nil : metric.lastValue.map { (($0 / metric.limit) * 1000).rounded() / 10 }, peak: peak,
+                trendPerDay: perDay.map { ($0 * 100).rounded() / 100 }, headroom: peak.map { abs(metric.limit - $0) }, forecast: forecast,
                 recommendation: recommendation(metric, forecast), chart: try await chart(metric, forecast)))
         }
         return CapacityPlan(service: service, generatedAt: Date(), horizonDays: settings.horizonDays, items: items)
@@ -144,25 +169,30 @@ extension CapacityStore {
 
     func recommendation(_ metric: Metric, _ forecast: MetricForecast) -> String {
         let day = Date.ISO8601FormatStyle().year().month().day()
-        if metric.state == "critical" { return "Act now: above the critical threshold." }
+        if forecast.stale {
+            return "Check collection: no sample since \(forecast.lastSampleAt?.formatted(day) ?? "-"), so nothing can be forecast."
+        }
+        if metric.state == "critical" { return "Act now: \(metric.direction == .below ? "below" : "above") the critical threshold." }
         if let expected = forecast.limit?.expected {
             let days = Int(expected.timeIntervalSinceNow / 86_400)
             if days <= 30 { return "Add capacity now: the limit is expected within \(max(days, 0)) days (\(expected.formatted(day)))." }
             return "Plan an upgrade before \((forecast.limit?.earliest ?? expected).formatted(day)); the limit is expected on \(expected.formatted(day))."
         }
         if let expected = forecast.critical?.expected { return "Watch: critical expected on \(expected.formatted(day)); the limit is beyond the horizon." }
-        if let last = metric.lastValue, last / metric.limit < 0.3 { return "Headroom is large: consider reclaiming capacity." }
+        if metric.direction == .above, let last = metric.lastValue, last / metric.limit < 0.3 {
+            return "Headroom is large: consider reclaiming capacity."
+        }
         return forecast.forecast == nil ? "Collect more data to forecast." : "No action: within limits over the horizon."
     }
 
-    /// Daily averages of the last 60 days, the forecast for the next 60, and the thresholds.
+    /// The last 60 rollups of the forecast's figure, the forecast for the next 60, and the thresholds.
     func chart(_ metric: Metric, _ forecast: MetricForecast) async throws -> String {
         let history = try await database.query("""
-            SELECT r.bucket, r.avg FROM capacity.rollup r JOIN capacity.metric m ON m.id = r.metric_id
-            JOIN capacity.resource res ON res.id = m.resource_id
+            SELECT r.bucket, r.\(unsafeSQL: forecast.series.rawValue) AS value FROM capacity.rollup r
+            JOIN capacity.metric m ON m.id = r.metric_id JOIN capacity.resource res ON res.id = m.resource_id
             WHERE res.name = \(metric.resource) AND m.name = \(metric.name) AND r.granularity = \(forecast.granularity)
             ORDER BY r.bucket DESC LIMIT 60
-            """).map { (try $0.decode(Date.self, "bucket"), try $0.decode(Double.self, "avg")) }.reversed()
+            """).map { (try $0.decode(Date.self, "bucket"), try $0.decode(Double.self, "value")) }.reversed()
         let ahead: [(Date, Double)] = forecast.forecast.map { model in
             (1...60).map { h in (model.start.addingTimeInterval(Double(model.points - 1 + h) * model.step), model.value(ahead: h)) }
         } ?? []
@@ -198,15 +228,16 @@ extension CapacityPlan {
     public var markdown: String {
         let day = Date.ISO8601FormatStyle().year().month().day()
         var lines = ["# Capacity plan\(service.map { ": \($0)" } ?? "")", "", "Generated \(generatedAt.formatted(.iso8601)); horizon \(horizonDays) days.", "",
-                     "| Resource | Metric | Now | Utilization | Peak (30 d) | Trend / day | Limit expected | Recommendation |",
-                     "|---|---|---|---|---|---|---|---|"]
+                     "| Resource | Metric | Now | Utilization | Peak (30 d) | Trend / day | Forecast on | Limit expected | Recommendation |",
+                     "|---|---|---|---|---|---|---|---|---|"]
         for item in items {
             let limit = item.forecast.limit?.expected.map { date in
                 "\(date.formatted(day)) (\(item.forecast.limit?.earliest?.formatted(day) ?? "?") – \(item.forecast.limit?.latest?.formatted(day) ?? "beyond"))"
             } ?? "not within horizon"
             lines.append("| \(item.metric.resource) | \(item.metric.name) (\(item.metric.unit)) | \(item.metric.lastValue.map(CapacityStore.format) ?? "-") | "
                          + "\(item.utilizationPercent.map { "\($0) %" } ?? "-") | \(item.peak.map(CapacityStore.format) ?? "-") | "
-                         + "\(item.trendPerDay.map(CapacityStore.format) ?? "-") | \(limit) | \(item.recommendation) |")
+                         + "\(item.trendPerDay.map(CapacityStore.format) ?? "-") | \(item.forecast.follows)"
+                         + "\(item.forecast.stale ? " (stale)" : "") | \(limit) | \(item.recommendation) |")
         }
         return lines.joined(separator: "\n") + "\n"
     }

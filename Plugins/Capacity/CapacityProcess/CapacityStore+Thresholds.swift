@@ -4,15 +4,26 @@ import ITSMPostgres
 import ITSMProtocol
 
 /// Thresholds with hysteresis: a metric enters `warning` or `critical` when its newest sample
-/// reaches the threshold, and leaves only when it falls `hysteresisPercent` of the limit below
-/// it, so a value hovering at the line does not flap. Each change publishes
-/// `capacity.threshold_breached` or `capacity.threshold_cleared`; a breach stays one record (and
-/// one incident) until it clears, even if it goes from warning to critical.
+/// reaches the threshold (from below for `above` metrics, from above for `below` ones), and
+/// leaves only when it moves `hysteresisPercent` back past it (of the limit for `above`, of the
+/// warning threshold for `below`, whose limit is often 0), so a value hovering at the line does
+/// not flap. Each change publishes `capacity.threshold_breached` or `capacity.threshold_cleared`;
+/// a breach stays one record (and one incident) until it clears, even if it goes from warning to
+/// critical, in which case its incident is raised to match.
 extension CapacityStore {
     /// The state a metric should be in, given where it was.
     public static func state(for value: Double, current: String, warning: Double, critical: Double, limit: Double,
-                             hysteresisPercent: Double) -> String {
-        let margin = limit * hysteresisPercent / 100
+                             hysteresisPercent: Double, direction: ThresholdDirection = .above) -> String {
+        switch direction {
+        case .above:
+            return risingState(value, current, warning, critical, margin: abs(limit) * hysteresisPercent / 100)
+        case .below:
+            // A falling metric is a rising one mirrored.
+            return risingState(-value, current, -warning, -critical, margin: abs(warning) * hysteresisPercent / 100)
+        }
+    }
+
+    private static func risingState(_ value: Double, _ current: String, _ warning: Double, _ critical: Double, margin: Double) -> String {
         switch current {
         case "critical":
             if value >= critical - margin { return "critical" }
@@ -32,7 +43,7 @@ extension CapacityStore {
         try await tx.query("SELECT id FROM capacity.metric WHERE id IN (SELECT metric_id FROM incoming) ORDER BY id FOR UPDATE")
         let latest = try await tx.query("""
             SELECT DISTINCT ON (s.metric_id) s.metric_id, s.at, s.value, m.state, m.warning, m.critical, m.capacity_limit,
-                   m.name, r.name AS resource, r.service, m.unit
+                   m.direction, m.name, r.name AS resource, r.service, m.unit
             FROM capacity.sample s JOIN capacity.metric m ON m.id = s.metric_id JOIN capacity.resource r ON r.id = m.resource_id
             WHERE s.metric_id IN (SELECT DISTINCT metric_id FROM incoming)
             ORDER BY s.metric_id, s.at DESC
@@ -45,7 +56,8 @@ extension CapacityStore {
             let current = try row.decode(String.self, "state")
             let next = Self.state(for: value, current: current, warning: try row.decode(Double.self, "warning"),
                                   critical: try row.decode(Double.self, "critical"), limit: try row.decode(Double.self, "capacity_limit"),
-                                  hysteresisPercent: settings.hysteresisPercent)
+                                  hysteresisPercent: settings.hysteresisPercent,
+                                  direction: ThresholdDirection(rawValue: try row.decode(String.self, "direction")) ?? .above)
             try await tx.query("UPDATE capacity.metric SET last_value = \(value), last_at = \(at), state = \(next) WHERE id = \(id)")
             guard next != current else { continue }
             let resource = try row.decode(String.self, "resource")
@@ -73,17 +85,18 @@ extension CapacityStore {
         return changes
     }
 
-    /// Opens one incident per open breach that has none, through the incident process. When that
-    /// process is disabled the breach is kept, with a note saying so.
-    /// `createIncident` is `incident.create` with an idempotency key, so a retry after a crash
-    /// finds the incident it opened before.
+    /// Opens one incident per open breach that has none, and raises the incident of a breach
+    /// that went from warning to critical, through the incident process (`call` is the
+    /// coordinator call). When that process is disabled the breach is kept, with a note saying so.
+    /// Creates carry an idempotency key per breach, so a retry after a crash finds the incident
+    /// it opened before.
     public func openIncidentsForBreaches(
-        createIncident: @Sendable (_ params: JSONValue, _ idempotencyKey: String) async throws(ResponseError) -> JSONValue
+        call: @Sendable (_ method: String, _ params: JSONValue, _ idempotencyKey: String?) async throws(ResponseError) -> JSONValue
     ) async throws {
         let pending = try await database.query("""
-            SELECT b.id, b.level, b.value, m.name, m.unit, m.capacity_limit, r.name AS resource, r.service, r.ci
+            SELECT b.id, b.level, b.value, b.incident, m.name, m.unit, m.capacity_limit, r.name AS resource, r.service, r.ci
             FROM capacity.breach b JOIN capacity.metric m ON m.id = b.metric_id JOIN capacity.resource r ON r.id = m.resource_id
-            WHERE b.cleared_at IS NULL AND b.incident IS NULL
+            WHERE b.cleared_at IS NULL AND (b.incident IS NULL OR b.incident_level IS DISTINCT FROM b.level)
             """)
         for row in pending {
             let id = try row.decode(Int.self, "id")
@@ -92,17 +105,25 @@ extension CapacityStore {
             let level = try row.decode(String.self, "level")
             let value = try row.decode(Double.self, "value")
             let unit = try row.decode(String.self, "unit")
+            let severity: JSONValue = level == "critical" ? "high" : "medium"
             var params: [String: JSONValue] = [
                 "title": .string("Capacity \(level): \(resource) \(metric) at \(Self.format(value)) \(unit)"),
-                "description": .string("\(resource) \(metric) reached \(Self.format(value)) \(unit) of \(Self.format(try row.decode(Double.self, "capacity_limit"))) \(unit) (\(level) threshold). Raised by the capacity process."),
-                "impact": .string(level == "critical" ? "high" : "medium"), "urgency": .string(level == "critical" ? "high" : "medium"),
-                "category": "capacity",
+                "description": .string("\(resource) \(metric) reached \(Self.format(value)) \(unit) against a limit of \(Self.format(try row.decode(Double.self, "capacity_limit"))) \(unit) (\(level) threshold). Raised by the capacity process."),
+                "impact": severity, "urgency": severity,
             ]
-            if let service = try row.decode(String?.self, "service") { params["service"] = .string(service) }
-            if let ci = try row.decode(String?.self, "ci") { params["configurationItem"] = .string(ci) }
             do {
-                let incident = try await createIncident(.object(params), "capacity-breach-\(id)")
-                try await database.query("UPDATE capacity.breach SET incident = \(incident["number"]?.stringValue), note = NULL WHERE id = \(id)")
+                if let number = try row.decode(String?.self, "incident") {
+                    // Warning became critical: the open incident says so and takes the priority.
+                    params["number"] = .string(number)
+                    _ = try await call("incident.update", .object(params), nil)
+                } else {
+                    params["category"] = "capacity"
+                    if let service = try row.decode(String?.self, "service") { params["service"] = .string(service) }
+                    if let ci = try row.decode(String?.self, "ci") { params["configurationItem"] = .string(ci) }
+                    let incident = try await call("incident.create", .object(params), "capacity-breach-\(id)")
+                    try await database.query("UPDATE capacity.breach SET incident = \(incident["number"]?.stringValue) WHERE id = \(id)")
+                }
+                try await database.query("UPDATE capacity.breach SET incident_level = \(level), note = NULL WHERE id = \(id)")
             } catch let error as ResponseError where error.kind == "plugin.disabled" {
                 try await database.query("""
                     UPDATE capacity.breach SET note = 'the incident process is not enabled; no incident was opened' WHERE id = \(id)

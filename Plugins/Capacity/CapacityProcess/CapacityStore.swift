@@ -3,6 +3,21 @@ import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
 
+/// Which way a metric runs out: `above` (usage rising to its limit: disk used, CPU) or `below`
+/// (what is left falling to its limit: free disk, free memory).
+public enum ThresholdDirection: String, Sendable, Hashable, Codable {
+    case above
+    case below
+
+    /// The daily figure forecasts follow when none is set: the peaks the thresholds are about.
+    var defaultForecastOn: ForecastSeries { self == .above ? .max : .min }
+}
+
+/// The rollup figure a metric's forecast is fitted on.
+public enum ForecastSeries: String, Sendable, Hashable, Codable {
+    case avg, max, min, p95
+}
+
 public struct Metric: Sendable, Hashable, Codable {
     public var resource: String
     public var name: String
@@ -10,6 +25,9 @@ public struct Metric: Sendable, Hashable, Codable {
     public var limit: Double
     public var warning: Double
     public var critical: Double
+    public var direction: ThresholdDirection
+    /// The rollup figure forecasts follow.
+    public var forecastOn: ForecastSeries
     public var owner: String?
     public var state: String
     public var lastValue: Double?
@@ -17,7 +35,8 @@ public struct Metric: Sendable, Hashable, Codable {
     public var service: String?
 
     static let columns = """
-        r.name AS resource, m.name, m.unit, m.capacity_limit, m.warning, m.critical, m.owner, m.state, m.last_value, m.last_at, r.service
+        r.name AS resource, m.name, m.unit, m.capacity_limit, m.warning, m.critical, m.direction, m.forecast_on, m.owner, m.state,
+        m.last_value, m.last_at, r.service
         """
 
     init(row: PostgresRow) throws {
@@ -27,6 +46,8 @@ public struct Metric: Sendable, Hashable, Codable {
         limit = try row.decode(Double.self, "capacity_limit")
         warning = try row.decode(Double.self, "warning")
         critical = try row.decode(Double.self, "critical")
+        direction = ThresholdDirection(rawValue: try row.decode(String.self, "direction")) ?? .above
+        forecastOn = try row.decode(String?.self, "forecast_on").flatMap(ForecastSeries.init(rawValue:)) ?? direction.defaultForecastOn
         owner = try row.decode(String?.self, "owner")
         state = try row.decode(String.self, "state")
         lastValue = try row.decode(Double?.self, "last_value")
@@ -42,13 +63,20 @@ public struct DefineResource: Sendable, Hashable, Codable {
         public var limit: Double
         public var warning: Double
         public var critical: Double
+        /// `above` (default) or `below`.
+        public var direction: ThresholdDirection?
+        /// `avg`, `max`, `min` or `p95` of each day (or hour); default `max` above, `min` below.
+        public var forecastOn: ForecastSeries?
         public var owner: String?
-        public init(name: String, unit: String, limit: Double, warning: Double, critical: Double, owner: String? = nil) {
+        public init(name: String, unit: String, limit: Double, warning: Double, critical: Double,
+                    direction: ThresholdDirection? = nil, forecastOn: ForecastSeries? = nil, owner: String? = nil) {
             self.name = name
             self.unit = unit
             self.limit = limit
             self.warning = warning
             self.critical = critical
+            self.direction = direction
+            self.forecastOn = forecastOn
             self.owner = owner
         }
     }
@@ -92,14 +120,23 @@ public struct IngestSamples: Sendable, Hashable, Codable {
 public struct IngestResult: Sendable, Hashable, Codable {
     public struct Rejection: Sendable, Hashable, Codable {
         /// The sample's position in the batch, from 0.
-        public var index: Int
+        public var index: Int?
+        /// The line of a Prometheus body, from 1.
+        public var line: Int?
         public var reason: String
+        public init(index: Int?, line: Int? = nil, reason: String) {
+            self.index = index
+            self.line = line
+            self.reason = reason
+        }
     }
 
     public var accepted: Int
     public var rejected: [Rejection]
     /// Threshold changes this batch caused, e.g. `db-1/disk: ok → critical`.
     public var thresholdChanges: [String]
+    /// Prometheus series no defined metric selects.
+    public var skippedSeries: Int?
 }
 
 /// Resources, metrics and their samples. Bulk ingestion goes through COPY into a staging table,
@@ -121,8 +158,18 @@ public struct CapacityStore: Sendable {
         guard !params.metrics.isEmpty else { throw ResponseError.invalidParams("metrics: at least one") }
         for metric in params.metrics {
             guard !metric.name.isEmpty, !metric.unit.isEmpty else { throw ResponseError.invalidParams("metrics: name and unit required") }
-            guard metric.warning <= metric.critical, metric.critical <= metric.limit, metric.limit > 0 else {
-                throw ResponseError.invalidParams("metrics.\(metric.name): need warning <= critical <= limit, limit > 0")
+            guard [metric.limit, metric.warning, metric.critical].allSatisfy(\.isFinite) else {
+                throw ResponseError.invalidParams("metrics.\(metric.name): limit, warning and critical must be finite numbers")
+            }
+            switch metric.direction ?? .above {
+            case .above:
+                guard metric.warning <= metric.critical, metric.critical <= metric.limit, metric.limit > 0 else {
+                    throw ResponseError.invalidParams("metrics.\(metric.name): need warning <= critical <= limit, limit > 0")
+                }
+            case .below:
+                guard metric.warning >= metric.critical, metric.critical >= metric.limit else {
+                    throw ResponseError.invalidParams("metrics.\(metric.name): direction below needs warning >= critical >= limit")
+                }
             }
         }
         return try await database.withTransaction { tx in
@@ -134,10 +181,12 @@ public struct CapacityStore: Sendable {
                 """).single().decode(UUID.self, "id")
             for metric in params.metrics {
                 try await tx.query("""
-                    INSERT INTO capacity.metric (resource_id, name, unit, capacity_limit, warning, critical, owner)
-                    VALUES (\(resource), \(metric.name), \(metric.unit), \(metric.limit), \(metric.warning), \(metric.critical), \(metric.owner))
+                    INSERT INTO capacity.metric (resource_id, name, unit, capacity_limit, warning, critical, direction, forecast_on, owner)
+                    VALUES (\(resource), \(metric.name), \(metric.unit), \(metric.limit), \(metric.warning), \(metric.critical),
+                            \((metric.direction ?? .above).rawValue), \(metric.forecastOn?.rawValue), \(metric.owner))
                     ON CONFLICT (resource_id, name) DO UPDATE SET unit = excluded.unit, capacity_limit = excluded.capacity_limit,
-                        warning = excluded.warning, critical = excluded.critical, owner = excluded.owner
+                        warning = excluded.warning, critical = excluded.critical, direction = excluded.direction,
+                        forecast_on = excluded.forecast_on, owner = excluded.owner
                     """)
             }
             return try await tx.query("""
@@ -156,9 +205,18 @@ public struct CapacityStore: Sendable {
 
     // MARK: - Ingestion
 
-    /// Validates, bulk-loads and rolls up a batch; bad rows are reported, good ones kept.
-    public func ingest(_ samples: [Sample]) async throws -> IngestResult {
-        guard samples.count <= 500_000 else { throw ResponseError.invalidParams("samples: at most 500,000 a batch") }
+    /// At most this many samples a batch; a batch also has to fit in one request body (1 MiB by
+    /// default), which at realistic names holds some 10,000 to 15,000.
+    public static let maximumBatch = 20_000
+
+    /// Validates, bulk-loads and rolls up a batch; bad samples are reported with their index,
+    /// good ones kept. A sample must lie between 1970 and `futureSkewSeconds` from now: one from
+    /// the far future would stay the newest forever and freeze its metric's state.
+    public func ingest(_ samples: [Sample], now: Date = Date()) async throws -> IngestResult {
+        guard samples.count <= Self.maximumBatch else {
+            throw ResponseError.invalidParams("samples: at most \(Self.maximumBatch) a batch, got \(samples.count)")
+        }
+        let latest = now.addingTimeInterval(settings.futureSkewSeconds)
         let known = try await metricIDs()
         var rows: [[String?]] = []
         var rejected: [IngestResult.Rejection] = []
@@ -169,7 +227,15 @@ public struct CapacityStore: Sendable {
                 continue
             }
             guard let at = JSONCoding.date(from: sample.at) else {
-                rejected.append(.init(index: index, reason: "at: '\(sample.at)' is not an ISO 8601 time"))
+                rejected.append(.init(index: index, reason: "at: '\(sample.at.prefix(40))' is not an ISO 8601 time"))
+                continue
+            }
+            guard at >= Date(timeIntervalSince1970: 0) else {
+                rejected.append(.init(index: index, reason: "at: \(sample.at) is before 1970"))
+                continue
+            }
+            guard at <= latest else {
+                rejected.append(.init(index: index, reason: "at: \(sample.at) is in the future (more than \(Int(settings.futureSkewSeconds)) s ahead)"))
                 continue
             }
             guard sample.value.isFinite else {

@@ -43,6 +43,14 @@ public struct Forecast: Sendable, Encodable {
         }
     }
 
+    /// The fitted trend: change per step, seasons aside.
+    public var trendPerStep: Double {
+        switch model {
+        case .linear: linear!.slope
+        case .holtWinters: holtWinters!.trend
+        }
+    }
+
     /// Half the width of the 95 % prediction interval `h` steps ahead.
     public func margin(ahead h: Int) -> Double {
         let z = 1.96
@@ -60,16 +68,20 @@ public struct Forecast: Sendable, Encodable {
         }
     }
 
-    /// When the forecast reaches `level` within `horizon` steps (rising metrics).
-    public func crossing(of level: Double, within horizon: Int) -> Crossing {
+    /// When the forecast reaches `level` within `horizon` steps: from below for a rising metric,
+    /// from above for a falling one (free space, free memory).
+    public func crossing(of level: Double, within horizon: Int, falling: Bool = false) -> Crossing {
         var crossing = Crossing(level: level)
+        // For a falling metric, mirror everything: "reaches" means "drops to".
+        let sign = falling ? -1.0 : 1.0
+        let target = sign * level
         for h in 1...max(1, horizon) {
-            let expected = value(ahead: h)
+            let expected = sign * value(ahead: h)
             let margin = margin(ahead: h)
             let date = start.addingTimeInterval(Double(points - 1 + h) * step)
-            if crossing.earliest == nil, expected + margin >= level { crossing.earliest = date }
-            if crossing.expected == nil, expected >= level { crossing.expected = date }
-            if crossing.latest == nil, expected - margin >= level { crossing.latest = date; break }
+            if crossing.earliest == nil, expected + margin >= target { crossing.earliest = date }
+            if crossing.expected == nil, expected >= target { crossing.expected = date }
+            if crossing.latest == nil, expected - margin >= target { crossing.latest = date; break }
         }
         return crossing
     }
@@ -122,8 +134,8 @@ public enum Forecaster {
     }
 }
 
-/// Additive Holt-Winters: level, trend and a repeating season, smoothing parameters chosen by
-/// a grid search for the smallest one-step error.
+/// Additive Holt-Winters: level, trend and a repeating season. The smoothing parameters
+/// minimise the one-step squared error: a coarse grid finds a start, Nelder-Mead refines it.
 struct HoltWinters: Sendable {
     var alpha: Double
     var beta: Double
@@ -136,24 +148,31 @@ struct HoltWinters: Sendable {
     var nextSeasonIndex: Int
     var residualDeviation: Double
 
+    /// `h` steps after the last point; `h = 0` is the fitted last point.
     func forecast(ahead h: Int) -> Double {
-        level + Double(h) * trend + seasonals[(nextSeasonIndex + h - 1) % season]
+        let slot = ((nextSeasonIndex + h - 1) % season + season) % season
+        return level + Double(h) * trend + seasonals[slot]
     }
 
     static func fit(_ values: [Double], season: Int) -> HoltWinters? {
         guard values.count >= 2 * season else { return nil }
+        func sse(_ p: [Double]) -> Double {
+            guard p.allSatisfy({ (0.001...0.999).contains($0) }) else { return .infinity }
+            return run(values, season: season, alpha: p[0], beta: p[1], gamma: p[2]).1
+        }
         let grid = stride(from: 0.05, through: 0.95, by: 0.15).map { $0 }
-        var best: HoltWinters?
-        var bestError = Double.infinity
+        var start = [0.5, 0.05, 0.5]
+        var startError = Double.infinity
         for alpha in grid {
             for beta in [0.01, 0.05, 0.1, 0.2] {
                 for gamma in grid {
-                    let (model, sse) = run(values, season: season, alpha: alpha, beta: beta, gamma: gamma)
-                    if sse < bestError { bestError = sse; best = model }
+                    let error = sse([alpha, beta, gamma])
+                    if error < startError { startError = error; start = [alpha, beta, gamma] }
                 }
             }
         }
-        return best
+        let best = NelderMead.minimize(sse, from: start, step: 0.05)
+        return run(values, season: season, alpha: best[0], beta: best[1], gamma: best[2]).0
     }
 
     static func run(_ values: [Double], season: Int, alpha: Double, beta: Double, gamma: Double) -> (HoltWinters, Double) {
@@ -178,5 +197,48 @@ struct HoltWinters: Sendable {
         let deviation = (sse / Double(max(count - 3, 1))).squareRoot()
         return (HoltWinters(alpha: alpha, beta: beta, gamma: gamma, season: season, level: level, trend: trend, seasonals: seasonals,
                             nextSeasonIndex: values.count % season, residualDeviation: deviation), sse)
+    }
+}
+
+/// Nelder-Mead simplex search: minimises a function of a few variables without derivatives.
+enum NelderMead {
+    static func minimize(_ f: ([Double]) -> Double, from start: [Double], step: Double,
+                         iterations: Int = 300, tolerance: Double = 1e-10) -> [Double] {
+        let n = start.count
+        var simplex = [start] + (0..<n).map { i in
+            var point = start
+            point[i] += point[i] + step < 1 ? step : -step
+            return point
+        }
+        var values = simplex.map(f)
+        for _ in 0..<iterations {
+            let order = values.indices.sorted { values[$0] < values[$1] }
+            simplex = order.map { simplex[$0] }
+            values = order.map { values[$0] }
+            guard let best = values.first, let worst = values.last, abs(worst - best) > tolerance * (abs(best) + tolerance) else { break }
+            let centroid = (0..<n).map { i in simplex.dropLast().map { $0[i] }.reduce(0, +) / Double(n) }
+            func toward(_ factor: Double) -> [Double] { (0..<n).map { centroid[$0] + factor * (simplex[n][$0] - centroid[$0]) } }
+            let reflected = toward(-1)
+            let reflectedValue = f(reflected)
+            if reflectedValue < values[0] {
+                let expanded = toward(-2)
+                let expandedValue = f(expanded)
+                (simplex[n], values[n]) = expandedValue < reflectedValue ? (expanded, expandedValue) : (reflected, reflectedValue)
+            } else if reflectedValue < values[n - 1] {
+                (simplex[n], values[n]) = (reflected, reflectedValue)
+            } else {
+                let contracted = toward(reflectedValue < values[n] ? -0.5 : 0.5)
+                let contractedValue = f(contracted)
+                if contractedValue < min(reflectedValue, values[n]) {
+                    (simplex[n], values[n]) = (contracted, contractedValue)
+                } else {
+                    for i in 1...n {
+                        simplex[i] = (0..<n).map { simplex[0][$0] + 0.5 * (simplex[i][$0] - simplex[0][$0]) }
+                        values[i] = f(simplex[i])
+                    }
+                }
+            }
+        }
+        return simplex[values.indices.min { values[$0] < values[$1] }!]
     }
 }

@@ -18,22 +18,35 @@ struct CapacityCommand: AsyncParsableCommand {
         @Option var service: String?
         @Option var ci: String?
         @Option var owner: String?
-        @Option(help: "NAME:UNIT:LIMIT:WARNING:CRITICAL, e.g. disk:GB:500:400:450.") var metric: [String] = []
+        @Option(help: """
+            NAME:UNIT:LIMIT:WARNING:CRITICAL[:above|below[:max|min|p95|avg]], e.g. disk:GB:500:400:450, \
+            or node_filesystem_avail_bytes{mountpoint="/"}:bytes:0:2e10:5e9:below for free space.
+            """) var metric: [String] = []
 
         func run() async throws {
-            let metrics: [JSONValue] = try metric.map { text in
-                let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-                guard parts.count == 5, let limit = Double(parts[2]), let warning = Double(parts[3]), let critical = Double(parts[4]) else {
-                    throw ValidationError("--metric \(text): give NAME:UNIT:LIMIT:WARNING:CRITICAL")
-                }
-                return ["name": .string(parts[0]), "unit": .string(parts[1]), "limit": .double(limit), "warning": .double(warning),
-                        "critical": .double(critical)]
-            }
+            let metrics: [JSONValue] = try metric.map(Self.metric(from:))
+
             let defined = try await connection.call("capacity.define", [
                 "name": .string(name), "kind": kind.map(JSONValue.string), "service": service.map(JSONValue.string),
                 "configurationItem": ci.map(JSONValue.string), "owner": owner.map(JSONValue.string), "metrics": .array(metrics),
             ])
             connection.client.json ? print(compact(defined)) : print("\(name): \(defined.arrayValue?.count ?? 0) metrics")
+        }
+
+        /// Reads a `--metric` from the right, so a name may hold colons (Prometheus names do).
+        static func metric(from text: String) throws -> JSONValue {
+            var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            var metric: [String: JSONValue] = [:]
+            if let last = parts.last, ["max", "min", "p95", "avg"].contains(last) { metric["forecastOn"] = .string(parts.removeLast()) }
+            if let last = parts.last, ["above", "below"].contains(last) { metric["direction"] = .string(parts.removeLast()) }
+            guard parts.count >= 5, let limit = Double(parts[parts.count - 3]), let warning = Double(parts[parts.count - 2]),
+                  let critical = Double(parts[parts.count - 1]) else {
+                throw ValidationError("--metric \(text): give NAME:UNIT:LIMIT:WARNING:CRITICAL[:above|below[:max|min|p95|avg]]")
+            }
+            metric["name"] = .string(parts[..<(parts.count - 4)].joined(separator: ":"))
+            metric["unit"] = .string(parts[parts.count - 4])
+            (metric["limit"], metric["warning"], metric["critical"]) = (.double(limit), .double(warning), .double(critical))
+            return .object(metric)
         }
     }
 
@@ -56,10 +69,16 @@ struct CapacityCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import samples from CSV with columns resource,metric,at,value (a header row), in batches, with progress.")
+            abstract: "Import samples from CSV with columns resource,metric,at,value (a header row), in batches, with progress.",
+            discussion: """
+                Every row is checked before anything is sent: a known metric, an ISO 8601 time from 1970 up to \
+                five minutes ahead, a finite number. If any row is invalid, nothing is imported and each bad row \
+                is listed with its line; --skip-invalid imports the valid rows instead.
+                """)
         @OptionGroup var connection: APIConnection
         @Argument var file: String
-        @Option(help: "Rows per request.") var batch = 10_000
+        @Flag(help: "Import the valid rows and list the invalid ones, instead of importing nothing.") var skipInvalid = false
+        @Option(help: "Bytes of samples per request (at most the coordinator's maxRequestBodyBytes).") var batchBytes = 512 * 1024
 
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
@@ -70,45 +89,80 @@ struct CapacityCommand: AsyncParsableCommand {
                 throw ValidationError("\(file): the first row must name the columns resource, metric, at, value")
             }
             let indexes = columns.map { $0! }
-            let rows = records.dropFirst()
+            let known = Set(try await connection.call("capacity.metrics", [:]).arrayValue?.compactMap { metric in
+                metric["resource"]?.stringValue.flatMap { resource in metric["name"]?.stringValue.map { "\(resource)\u{0}\($0)" } }
+            } ?? [])
+            // Checked as the capacity process checks them, so a file is all in or all out.
+            let latest = Date().addingTimeInterval(300)
+            var samples: [(line: Int, sample: JSONValue)] = []
+            var invalid: [String] = []
+            for (offset, record) in records.dropFirst().enumerated() {
+                let line = offset + 2
+                guard indexes.allSatisfy({ $0 < record.count }) else {
+                    invalid.append("line \(line): needs resource, metric, at and value")
+                    continue
+                }
+                let (resource, metric, at) = (record[indexes[0]], record[indexes[1]], record[indexes[2]])
+                guard known.contains("\(resource)\u{0}\(metric)") else {
+                    invalid.append("line \(line): no metric '\(metric)' on resource '\(resource)'")
+                    continue
+                }
+                guard let time = JSONCoding.date(from: at), time >= Date(timeIntervalSince1970: 0), time <= latest else {
+                    invalid.append("line \(line): at: '\(at.prefix(40))' is not an ISO 8601 time from 1970 up to now")
+                    continue
+                }
+                guard let value = Double(record[indexes[3]]), value.isFinite else {
+                    invalid.append("line \(line): value: '\(record[indexes[3]].prefix(40))' is not a finite number")
+                    continue
+                }
+                samples.append((line, ["resource": .string(resource), "metric": .string(metric), "at": .string(at), "value": .double(value)]))
+            }
+            if !invalid.isEmpty {
+                for line in invalid.prefix(20) { print("  \(line)") }
+                if invalid.count > 20 { print("  ... and \(invalid.count - 20) more") }
+                guard skipInvalid else {
+                    print("nothing imported: \(invalid.count) of \(records.count - 1) rows are invalid; fix them, or pass --skip-invalid")
+                    throw ExitStatus.refused
+                }
+            }
+
             var accepted = 0
             var rejected: [String] = []
-            var done = 0
+            let progress = ProgressBar(total: samples.count, label: "samples")
             let started = ContinuousClock.now
-            for chunk in stride(from: rows.startIndex, to: rows.endIndex, by: max(1, batch)).map({ rows[$0..<min($0 + batch, rows.endIndex)] }) {
-                var samples: [JSONValue] = []
-                var lines: [Int] = []
-                for (offset, record) in chunk.enumerated() {
-                    let line = chunk.startIndex + offset + 1
-                    guard indexes.allSatisfy({ $0 < record.count }), let value = Double(record[indexes[3]]) else {
-                        rejected.append("line \(line): needs resource, metric, at and a numeric value")
-                        continue
-                    }
-                    samples.append(["resource": .string(record[indexes[0]]), "metric": .string(record[indexes[1]]),
-                                    "at": .string(record[indexes[2]]), "value": .double(value)])
-                    lines.append(line)
-                }
-                let result = try await connection.call("capacity.ingest", ["samples": .array(samples)])
+            var done = 0
+            for batch in Self.batches(samples.map(\.sample), maximumBytes: batchBytes) {
+                let result = try await connection.call("capacity.ingest", ["samples": .array(Array(samples[batch].map(\.sample)))])
                 accepted += Int(result["accepted"]?.intValue ?? 0)
                 for rejection in result["rejected"]?.arrayValue ?? [] {
-                    let index = Int(rejection["index"]?.intValue ?? 0)
-                    rejected.append("line \(index < lines.count ? lines[index] : 0): \(rejection["reason"]?.stringValue ?? "")")
+                    let index = batch.lowerBound + Int(rejection["index"]?.intValue ?? 0)
+                    rejected.append("line \(index < samples.count ? samples[index].line : 0): \(rejection["reason"]?.stringValue ?? "")")
                 }
-                done += chunk.count
-                progress(done, of: rows.count)
+                done = batch.upperBound
+                progress.update(done)
             }
-            FileHandle.standardError.write(Data("\n".utf8))
+            progress.finish()
             let seconds = (ContinuousClock.now - started).inSeconds
-            print("\(accepted) samples imported, \(rejected.count) rejected, \(Int(Double(done) / max(seconds, 0.001))) rows/s")
+            print("\(accepted) samples imported, \(invalid.count + rejected.count) rejected, \(Int(Double(done) / max(seconds, 0.001))) rows/s")
             for line in rejected.prefix(20) { print("  \(line)") }
-            if rejected.count > 20 { print("  ... and \(rejected.count - 20) more") }
         }
 
-        private func progress(_ done: Int, of total: Int) {
-            let width = 30
-            let filled = total == 0 ? width : done * width / total
-            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            FileHandle.standardError.write(Data("\r[\(bar)] \(total == 0 ? 100 : done * 100 / total)% \(done)/\(total) rows".utf8))
+        /// Consecutive ranges of `samples` whose JSON stays under `maximumBytes` (and the
+        /// process's sample limit), so each fits in one request however long the names are.
+        static func batches(_ samples: [JSONValue], maximumBytes: Int, maximumCount: Int = 20_000) -> [Range<Int>] {
+            var ranges: [Range<Int>] = []
+            var start = 0
+            var bytes = 0
+            for (index, sample) in samples.enumerated() {
+                let size = sample.serialized().count + 1
+                if index > start, bytes + size > maximumBytes || index - start == maximumCount {
+                    ranges.append(start..<index)
+                    (start, bytes) = (index, 0)
+                }
+                bytes += size
+            }
+            if start < samples.count { ranges.append(start..<samples.count) }
+            return ranges
         }
     }
 
