@@ -22,7 +22,10 @@ extension ImprovementStore {
 }
 
 @Suite struct KPITests {
+    static let november = DateInterval(start: try! Date("2026-11-01T00:00:00Z", strategy: .iso8601),
+                                       end: try! Date("2026-12-01T00:00:00Z", strategy: .iso8601))
     static let incidentStats: JSONValue = [
+        "from": "2026-11-01T00:00:00.000Z", "to": "2026-12-01T00:00:00.000Z",
         "createdInPeriod": 12, "resolvedInPeriod": 9, "openBreached": 1,
         "byPriority": [
             "P1": ["resolved": 2, "measured": 2, "withinTarget": 1, "meanMinutesToResolve": 95.5],
@@ -31,19 +34,38 @@ extension ImprovementStore {
     ]
 
     @Test func catalogueKPIsReadTheFiguresTheyName() {
-        #expect(KPI.named("incident.resolution_within_sla_percent:P1")?.evaluate(Self.incidentStats).value == 50)
-        #expect(KPI.named("incident.resolution_within_sla_percent")?.evaluate(Self.incidentStats).value == 87.5) // 7 of 8, all priorities
-        #expect(KPI.named("incident.created")?.evaluate(Self.incidentStats).value == 12)
-        #expect(KPI.named("incident.resolved:P3")?.evaluate(Self.incidentStats).value == 7)
+        #expect(KPI.named("incident.resolution_within_sla_percent:P1")?.evaluate(Self.incidentStats, for: Self.november).value == 50)
+        #expect(KPI.named("incident.resolution_within_sla_percent")?.evaluate(Self.incidentStats, for: Self.november).value == 87.5) // 7 of 8, all priorities
+        #expect(KPI.named("incident.created")?.evaluate(Self.incidentStats, for: Self.november).value == 12)
+        #expect(KPI.named("incident.resolved:P3")?.evaluate(Self.incidentStats, for: Self.november).value == 7)
         #expect(KPI.named("incident.resolution_within_sla_percent:P9") == nil)
         #expect(KPI.named("incident.nonsense") == nil)
     }
 
     @Test func nothingMeasuredIsNoValueNotZero() {
-        let (value, note) = KPI.named("incident.resolution_within_sla_percent:P2")!.evaluate(Self.incidentStats)
+        let (value, note) = KPI.named("incident.resolution_within_sla_percent:P2")!.evaluate(Self.incidentStats, for: Self.november)
         #expect(value == nil && note != nil)
         let empty: JSONValue = ["byPriority": ["P2": ["measured": 0, "withinTarget": 0]]]
-        #expect(KPI.named("incident.resolution_within_sla_percent:P2")!.evaluate(empty).value == nil)
+        #expect(KPI.named("incident.resolution_within_sla_percent:P2")!.evaluate(empty, for: Self.november, now: Self.november.start + 3600).value == nil)
+    }
+
+    @Test func aFigureOfTheMomentHasNoValueForAPastPeriod() throws {
+        let october = Period.month.previous(before: Self.november.start + 3600)
+        let inNovember = Self.november.start + 10 * 86_400
+        // capacity.stats takes no period: its answer says nothing of one.
+        let capacity = KPI(method: "capacity.stats", value: "byState.critical")
+        let answer: JSONValue = ["metrics": 4, "byState": ["critical": 2]]
+        #expect(capacity.evaluate(answer, for: Self.november, now: inNovember).value == 2)
+        let past = capacity.evaluate(answer, for: october, now: inNovember)
+        #expect(past.value == nil && past.note?.contains("as it stands now") == true)
+        // A period-aware answer for another period than asked is not taken either.
+        #expect(KPI.named("incident.created")!.evaluate(Self.incidentStats, for: october, now: inNovember).value == nil)
+        // Open breaches are a count of the moment, even from a method that takes the period.
+        #expect(KPI.named("incident.open_breached")!.evaluate(Self.incidentStats, for: Self.november, now: inNovember).value == 1)
+        let octoberStats: JSONValue = ["from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:00:00Z", "openBreached": 1]
+        #expect(KPI.named("incident.open_breached")!.evaluate(octoberStats, for: october, now: inNovember).value == nil)
+        #expect(KPI.named("incident.created")!.evaluate(["from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:00:00Z",
+                                                         "createdInPeriod": 3], for: october, now: inNovember).value == 3)
     }
 
     @Test func periodsAreCalendarPeriodsInUTC() throws {
@@ -172,11 +194,14 @@ extension ImprovementStore {
         await #expect(throws: ResponseError.self) {
             try await store.createObjective(CreateObjective(title: "x", kpi: "made.up", comparator: ">=", target: 1, period: .month), actor: "a")
         }
-        let source: ImprovementStore.StatsSource = { method, _ throws(ResponseError) in
+        let source: ImprovementStore.StatsSource = { method, params throws(ResponseError) in
             guard method == "incident.stats" else {
                 throw ResponseError(code: .unavailable, kind: "plugin.disabled", message: "\(method) belongs to a process that is not enabled")
             }
-            return KPITests.incidentStats
+            // The figures of the period asked for, as incident.stats answers.
+            guard case .object(var stats) = KPITests.incidentStats else { return [:] }
+            (stats["from"], stats["to"]) = (params["from"] ?? .null, params["to"] ?? .null)
+            return .object(stats)
         }
         let measured = try await store.measure(MeasureObjective(number: "OBJ-0001"), source: source)
         #expect(measured.available && measured.value == 50 && measured.met == false)

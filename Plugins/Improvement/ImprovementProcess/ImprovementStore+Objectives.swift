@@ -124,7 +124,7 @@ extension ImprovementStore {
         ]
         do {
             let answer = try await source(objective.kpi.method, params)
-            let (value, note) = objective.kpi.evaluate(answer)
+            let (value, note) = objective.kpi.evaluate(answer, for: interval)
             measurement.available = true
             measurement.note = note
             if let value {

@@ -16,13 +16,17 @@ public struct KPI: Sendable, Hashable, Codable {
     public var scale: Double?
     /// The catalogue name it was given by, if any.
     public var name: String?
+    /// The figure is a count as things stand (open breaches, open disputes), not a figure of
+    /// the period asked for: it has a value for the current period only.
+    public var pointInTime: Bool?
 
-    public init(method: String, value: String, per: String? = nil, scale: Double? = nil, name: String? = nil) {
+    public init(method: String, value: String, per: String? = nil, scale: Double? = nil, name: String? = nil, pointInTime: Bool? = nil) {
         self.method = method
         self.value = value
         self.per = per
         self.scale = scale
         self.name = name
+        self.pointInTime = pointInTime
     }
 
     /// The process that answers it: the method's first segment.
@@ -41,15 +45,15 @@ public struct KPI: Sendable, Hashable, Codable {
         case "incident.resolved":
             kpi = KPI(method: "incident.stats", value: parts.count == 2 ? "byPriority.\(priority).resolved" : "resolvedInPeriod")
         case "incident.created" where parts.count == 1: kpi = KPI(method: "incident.stats", value: "createdInPeriod")
-        case "incident.open_breached" where parts.count == 1: kpi = KPI(method: "incident.stats", value: "openBreached")
+        case "incident.open_breached" where parts.count == 1: kpi = KPI(method: "incident.stats", value: "openBreached", pointInTime: true)
         case "problem.resolved" where parts.count == 1: kpi = KPI(method: "problem.stats", value: "resolved")
         case "problem.known_errors_published" where parts.count == 1: kpi = KPI(method: "problem.stats", value: "knownErrorsPublished")
         case "problem.mean_hours_to_resolve" where parts.count == 1: kpi = KPI(method: "problem.stats", value: "meanHoursToResolve")
-        case "problem.major_open" where parts.count == 1: kpi = KPI(method: "problem.stats", value: "majorOpen")
+        case "problem.major_open" where parts.count == 1: kpi = KPI(method: "problem.stats", value: "majorOpen", pointInTime: true)
         case "supplier.within_target_percent" where parts.count == 1: kpi = KPI(method: "supplier.stats", value: "withinTargetPercent")
         case "supplier.targets_missed" where parts.count == 1: kpi = KPI(method: "supplier.stats", value: "targetsMissed")
-        case "supplier.overdue_actions" where parts.count == 1: kpi = KPI(method: "supplier.stats", value: "overdueActions")
-        case "supplier.open_disputes" where parts.count == 1: kpi = KPI(method: "supplier.stats", value: "openDisputes")
+        case "supplier.overdue_actions" where parts.count == 1: kpi = KPI(method: "supplier.stats", value: "overdueActions", pointInTime: true)
+        case "supplier.open_disputes" where parts.count == 1: kpi = KPI(method: "supplier.stats", value: "openDisputes", pointInTime: true)
         default: return nil
         }
         kpi.name = text
@@ -62,9 +66,19 @@ public struct KPI: Sendable, Hashable, Codable {
         "supplier.within_target_percent", "supplier.targets_missed", "supplier.overdue_actions", "supplier.open_disputes",
     ]
 
-    /// The KPI's value in `answer`; `nil` with a reason when the figures hold none for the
-    /// period (nothing measured), never a zero standing in for "no data".
-    public func evaluate(_ answer: JSONValue) -> (value: Double?, note: String?) {
+    /// The KPI's value for `period` in `answer`; `nil` with a reason when the figures hold none
+    /// for it, never a zero standing in for "no data". An answer that does not echo the period
+    /// (`from`, `to`) describes the present, as does a point-in-time KPI: it has a value for
+    /// the period containing `now` only, so a past period is never given today's figure.
+    public func evaluate(_ answer: JSONValue, for period: DateInterval, now: Date = Date()) -> (value: Double?, note: String?) {
+        func echoed(_ key: String, _ date: Date) -> Bool {
+            answer[key]?.stringValue.flatMap(JSONCoding.date(from:)).map { abs($0.timeIntervalSince(date)) < 1 } ?? false
+        }
+        let ofThePeriod = pointInTime != true && echoed("from", period.start) && echoed("to", period.end)
+        // A period ending as it is measured (a review pack up to now) is the present too.
+        if !ofThePeriod, !(period.start <= now && now < period.end.addingTimeInterval(60)) {
+            return (nil, "\(method) gives \(value) as it stands now, not for a past or future period")
+        }
         guard let numerator = Self.number(at: value, in: answer) else {
             return (nil, "\(method) gave no value at \(value) for the period")
         }
