@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0", traits: []),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
     ],
     targets: [
         // MARK: Database
@@ -120,6 +122,10 @@ let package = Package(
                 "ITSMProtocol",
                 "ITSMSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -180,7 +186,10 @@ let package = Package(
 
         .target(
             name: "CapacityProcess",
-            dependencies: ["ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: [
+                "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "Plugins/Capacity/CapacityProcess",
             swiftSettings: swiftSettings
         ),

@@ -1,7 +1,5 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -234,16 +232,18 @@ extension CapacityStore {
         return result
     }
 
+    /// An exporter's page is some hundred KiB; more than this is not an exporter.
+    static let maximumScrapeBytes = 16 << 20
+
     /// Pulls each configured scrape target once.
     public func scrape() async -> [String] {
         var report: [String] = []
         for target in settings.scrapes {
             do {
-                guard let url = URL(string: target.url) else { throw ResponseError.invalidParams("bad URL \(target.url)") }
-                var request = URLRequest(url: url)
-                request.timeoutInterval = 10
-                let (data, _) = try await URLSession.shared.data(for: request)
-                let result = try await ingestPrometheus(resource: target.resource, body: String(decoding: data, as: UTF8.self))
+                let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: target.url), timeout: .seconds(10))
+                guard response.status == .ok else { throw ResponseError.unavailable("HTTP \(response.status.code)", kind: "capacity.scrape_failed") }
+                let body = try await response.body.collect(upTo: Self.maximumScrapeBytes)
+                let result = try await ingestPrometheus(resource: target.resource, body: String(buffer: body))
                 report.append("\(target.resource): \(result.accepted) samples, \(result.rejected.count) rejected, "
                               + "\(result.skippedSeries ?? 0) series no metric selects")
             } catch {

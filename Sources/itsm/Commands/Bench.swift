@@ -115,8 +115,14 @@ struct Bench: AsyncParsableCommand {
                 throw ValidationError("--params must be JSON")
             }
             let api = try APIClient(options: client, configuration: try global.loadConfiguration())
-            let timings = try await Measurement.run(requests: requests, concurrency: concurrency) {
-                _ = try await api.send("POST", path: "api/v1/rpc/\(method)", body: body)
+            // One failed call ends the run with the error, as a failed command would.
+            let timings: Measurement
+            do {
+                timings = try await Measurement.run(requests: requests, concurrency: concurrency) {
+                    _ = try await api.send("POST", path: "api/v1/rpc/\(method)", body: body)
+                }
+            } catch let error as ResponseError {
+                throw report(error)
             }
             timings.print(title: "\(method) through the HTTP API", json: client.json)
         }

@@ -17,10 +17,23 @@ struct Serve: AsyncParsableCommand {
     var http: String?
 
     func run() async throws {
+        // A coordinator that cannot start or stops on an error says why and exits 1; usage text
+        // is for usage mistakes only.
+        do {
+            try await serve()
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private func serve() async throws {
         var configuration = try global.loadConfiguration()
         if let http { configuration.http = try Configuration.HTTPAddress(parsing: http) }
         let logger = global.makeLogger()
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        // The data directory holds the admin token and the embedded cluster: ours alone.
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         let lock = try ServeLock(directory: configuration.dataDirectory)
         defer { lock.release() }
 
@@ -41,9 +54,7 @@ struct Serve: AsyncParsableCommand {
                 logger.error("could not stop the embedded PostgreSQL", metadata: ["itsm.error": "\(error)"])
             }
         }
-        if let failure {
-            throw ValidationError("\(failure)")
-        }
+        if let failure { throw failure }
     }
 }
 

@@ -1,10 +1,11 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import ITSMCoordinator
 import ITSMProtocol
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 
 /// Options of the commands that talk to a running coordinator over HTTP.
 struct ClientOptions: ParsableArguments {
@@ -45,29 +46,34 @@ struct APIClient {
     }
 
     /// Sends a request; returns the decoded JSON body on success, throws `ResponseError` otherwise.
+    /// AsyncHTTPClient waits on the event loop: URLSession on Linux polled in a loop and spent
+    /// a core while the coordinator worked.
     func send(_ method: String, path: String, body: JSONValue? = nil, headers: [String: String] = [:]) async throws -> JSONValue {
-        var request = URLRequest(url: baseURL.appendingPathComponent(path))
-        request.httpMethod = method
-        request.timeoutInterval = 60
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        var request = HTTPClientRequest(url: baseURL.appendingPathComponent(path).absoluteString)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = Data(body.serialized())
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body.serialized()))
         }
-        let data: Data
-        let response: URLResponse
+        let status: Int
+        let data: ByteBuffer
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            status = Int(response.status.code)
+            data = try await response.body.collect(upTo: Self.maximumResponseBytes)
         } catch {
-            throw ResponseError.unavailable("cannot reach the coordinator at \(baseURL): \(error.localizedDescription)", kind: "http.unreachable")
+            throw ResponseError.unavailable("cannot reach the coordinator at \(baseURL): \(error)", kind: "http.unreachable")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let decoded = try? JSONValue.parse(data)
+        let decoded = try? JSONValue.parse(Data(buffer: data))
         if (200..<300).contains(status), let decoded { return decoded }
         if let error = try? decoded?["error"]?.decode(ResponseError.self) { throw error }
         throw ResponseError(code: .internalError, kind: "http.unexpected", message: "HTTP \(status) from the coordinator")
     }
+
+    /// A plan with its charts or a review pack is a few MiB at most.
+    static let maximumResponseBytes = 256 << 20
 }
 
 /// Prints a failed request for people and picks the exit code scripts can act on.
