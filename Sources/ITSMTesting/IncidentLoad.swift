@@ -1,14 +1,11 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Synchronization
 
 /// A stream of `incident.create` calls as a busy service desk makes them, each with its own
 /// idempotency key and retried (same key) while the error says retrying may help. Used to
 /// check that losing a plugin instance, a host or a link loses no acknowledged create and
 /// duplicates none.
-public final class IncidentLoad: @unchecked Sendable { // URLSession is thread-safe
+public final class IncidentLoad: Sendable {
     public struct Outcome: Sendable {
         /// Key → incident number, for every create the API acknowledged.
         public var acknowledged: [String: String] = [:]
@@ -22,14 +19,10 @@ public final class IncidentLoad: @unchecked Sendable { // URLSession is thread-s
     private let token: String
     private let stopFlag = Atomic(false)
     private let outcome = Mutex(Outcome())
-    private let session: URLSession
 
     public init(baseURL: URL, token: String) {
         self.baseURL = baseURL
         self.token = token
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 60
-        session = URLSession(configuration: configuration)
     }
 
     /// Runs `workers` concurrent clients until `stop()`, then returns what happened.
@@ -57,17 +50,15 @@ public final class IncidentLoad: @unchecked Sendable { // URLSession is thread-s
         let deadline = ContinuousClock.now + .seconds(60)
         var lastProblem = ""
         while ContinuousClock.now < deadline {
-            var request = URLRequest(url: baseURL.appendingPathComponent("api/v1/rpc/incident.create"))
-            request.httpMethod = "POST"
-            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-            request.setValue(key, forHTTPHeaderField: "Idempotency-Key")
-            request.httpBody = try? JSONSerialization.data(withJSONObject: ["title": "load \(key)", "service": "email"])
             let status: Int
             let body: [String: Any]
             do {
-                let (data, response) = try await session.data(for: request)
-                status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                body = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+                let answer = try await HTTPExchange.send(
+                    "POST", baseURL.appendingPathComponent("api/v1/rpc/incident.create"),
+                    body: try JSONSerialization.data(withJSONObject: ["title": "load \(key)", "service": "email"]),
+                    headers: ["Authorization": "Bearer \(token)", "Idempotency-Key": key])
+                status = answer.status
+                body = (try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any]) ?? [:]
             } catch {
                 // The coordinator itself was unreachable: nothing was acknowledged, so retry.
                 lastProblem = "\(error)"

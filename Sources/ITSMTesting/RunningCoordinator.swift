@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import ITSMSystem
 
 /// A real `itsm serve` process for end-to-end tests, in a directory of its own, listening on
@@ -111,14 +108,9 @@ public final class RunningCoordinator: Sendable {
                         headers: [String: String] = [:]) async throws -> (Int, Data) {
         // Resolved, not appended: a path may carry a query string.
         guard let url = URL(string: path, relativeTo: baseURL) else { throw TestHarnessError("bad path \(path)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = 60
-        request.httpBody = body
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        var headers = headers
+        if let token { headers["Authorization"] = "Bearer \(token)" }
+        return try await HTTPExchange.send(method, url, body: body, headers: headers)
     }
 
     /// `GET /api/v1/plugins`, by plugin name (the first instance of each).
