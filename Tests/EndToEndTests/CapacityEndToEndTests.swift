@@ -94,4 +94,29 @@ import Testing
         #expect(try breach.decode(String?.self, "note")?.contains("incident process is not enabled") == true)
         #expect(await coordinator.stop() == .exited(0))
     }
+
+    @Test func aLargeImportWithExporterNamesGoesInBatchesThatFitTheBodyLimit() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2ecapbatch")
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins:\n  - capacity\n", databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        // A realistic exporter name: some 170 bytes a sample, so 12,000 rows are about 2 MiB,
+        // twice the request body limit; one batch of 10,000 rows was refused before.
+        let name = #"node_filesystem_avail_bytes{device="/dev/mapper/vg0-root",fstype="ext4",mountpoint="/"}"#
+        let defined = try await coordinator.cli(["capacity", "define", "fs-1", "--metric", "\(name):bytes:0:2e10:5e9:below"])
+        #expect(defined.status == .exited(0), "\(defined.text)")
+        let start = Date().addingTimeInterval(-12_000 * 60)
+        var lines = ["resource,metric,at,value"]
+        for minute in 0..<12_000 {
+            let at = start.addingTimeInterval(Double(minute) * 60).formatted(.iso8601)
+            lines.append("fs-1,\"\(name.replacingOccurrences(of: "\"", with: "\"\""))\",\(at),\(9e10 - Double(minute) * 1e6)")
+        }
+        let csv = coordinator.directory + "/exporter.csv"
+        try lines.joined(separator: "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let imported = try await coordinator.cli(["capacity", "import", csv])
+        #expect(imported.status == .exited(0) && imported.text.contains("12000 samples imported, 0 rejected"), "\(imported.text.suffix(600))")
+        let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
+        defer { Task { await pool.close() } }
+        #expect(try await pool.query("SELECT count(*) AS n FROM capacity.sample").single().decode(Int.self, "n") == 12_000)
+        #expect(await coordinator.stop() == .exited(0))
+    }
 }
