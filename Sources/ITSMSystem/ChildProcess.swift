@@ -186,16 +186,7 @@ public final class ChildProcess: Sendable {
 
     /// Waits at most `timeout`; `nil` if the child is still running then.
     public func wait(timeout: Duration) async -> TerminationStatus? {
-        await withTaskGroup(of: TerminationStatus?.self) { group in
-            group.addTask { await self.wait() }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? status
-        }
+        await termination.wait(timeout: timeout)
     }
 
     /// Sends SIGTERM, then SIGKILL if the child has not ended after `grace`.
@@ -254,11 +245,14 @@ public struct SystemError: Error, CustomStringConvertible {
     public var description: String { "\(operation): \(String(cString: strerror(errno)))" }
 }
 
-/// A status set once, awaited by any number of tasks.
+/// A status set once, awaited by any number of tasks, each for as long as it chooses.
 final class TerminationLatch: @unchecked Sendable {
     private let lock = NSLock()
     private var result: TerminationStatus?
-    private var waiters: [CheckedContinuation<TerminationStatus, Never>] = []
+    private var waiters: [UInt64: CheckedContinuation<TerminationStatus?, Never>] = [:]
+    /// Waits whose time ran out before they were registered.
+    private var expired: Set<UInt64> = []
+    private var nextWaiter: UInt64 = 0
 
     var current: TerminationStatus? { lock.withLock { result } }
 
@@ -267,20 +261,51 @@ final class TerminationLatch: @unchecked Sendable {
             let status = reap()
             result = status
             defer { waiters.removeAll() }
-            return (status, waiters)
+            return (status, Array(waiters.values))
         }
         waiting.forEach { $0.resume(returning: status) }
     }
 
     func wait() async -> TerminationStatus {
-        await withCheckedContinuation { continuation in
-            let ready: TerminationStatus? = lock.withLock {
-                if let result { return result }
-                waiters.append(continuation)
-                return nil
+        // Without a deadline only the status can end the wait.
+        await wait(timeout: nil)!
+    }
+
+    /// The status, or `nil` once `timeout` has passed. The timer resumes the waiter itself, so
+    /// the wait ends on time whatever the child does.
+    func wait(timeout: Duration?) async -> TerminationStatus? {
+        let id = lock.withLock { () -> UInt64 in
+            nextWaiter += 1
+            return nextWaiter
+        }
+        let timer = timeout.map { timeout in
+            Task {
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                self.expire(id)
+            }
+        }
+        defer { timer?.cancel() }
+        return await withCheckedContinuation { continuation in
+            let ready: TerminationStatus?? = lock.withLock {
+                if let result { return .some(result) }
+                if expired.remove(id) != nil { return .some(nil) }
+                waiters[id] = continuation
+                return .none
             }
             if let ready { continuation.resume(returning: ready) }
         }
+    }
+
+    private func expire(_ id: UInt64) {
+        let waiter = lock.withLock { () -> CheckedContinuation<TerminationStatus?, Never>? in
+            guard result == nil else { return nil }
+            guard let waiter = waiters.removeValue(forKey: id) else {
+                expired.insert(id)
+                return nil
+            }
+            return waiter
+        }
+        waiter?.resume(returning: nil)
     }
 
     /// Runs `body` only while the child has not been reaped, under the lock the reaper takes.

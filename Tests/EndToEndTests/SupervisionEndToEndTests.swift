@@ -17,10 +17,17 @@ import Testing
                 """,
             databaseURL: database.conninfo, allowNotReady: true)
         defer { coordinator.remove() }
+        // Each restart waits longer than the one before (250 ms, 500 ms, 1 s, 2 s): from the
+        // first restart to giving up takes at least 3.5 s.
+        #expect(try await coordinator.waitUntil(timeout: .seconds(30)) {
+            (try await coordinator.plugins()["broken"]?["restarts"] as? Int ?? 0) >= 1
+        })
+        let firstRestart = ContinuousClock.now
         let failed = try await coordinator.waitUntil(timeout: .seconds(30)) {
             try await coordinator.plugins()["broken"]?["state"] as? String == "failed"
         }
         #expect(failed)
+        #expect(ContinuousClock.now - firstRestart >= .seconds(3), "\(ContinuousClock.now - firstRestart)")
         let broken = try await coordinator.plugins()["broken"]
         #expect(broken?["restarts"] as? Int == 4) // 5 crashes: the first 4 were restarted
         #expect((broken?["lastError"] as? String)?.contains("exit code 1") == true)
@@ -129,5 +136,64 @@ import Testing
         #expect(details["ping"]?.0 == false && details["ping"]?.1.contains("no answer to $/ping") == true, "\(worse.text)")
         #expect(details["unknown method"]?.0 == false
                 && details["unknown method"]?.1.contains("exited (exit code 3) instead of answering") == true, "\(worse.text)")
+    }
+
+    @Test func aPluginThatIgnoresShutdownIsKilledWithinTheBounds() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2estubborn")
+        let coordinator = try await RunningCoordinator.start(
+            configuration: """
+                plugins:
+                  - incident
+                  - name: fixture
+                    command: [python3, \(CoordinatorEndToEndTests.fixturePlugin)]
+                    env: {FIXTURE_STUBBORN: "1"}
+                """,
+            databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        // Disabling waits the shutdown grace (5 s) for an answer and an exit, sends SIGTERM,
+        // waits as long again, and kills: 10 s.
+        let first = try #require(try await coordinator.plugins()["fixture"]?["pid"] as? Int)
+        var started = ContinuousClock.now
+        let disabled = try await coordinator.cli(["plugins", "disable", "fixture", "--reload"])
+        #expect(disabled.status == .exited(0), "\(disabled.text)")
+        #expect(ContinuousClock.now - started < .seconds(15), "\(ContinuousClock.now - started)")
+        #expect(kill(pid_t(first), 0) != 0)
+
+        // The coordinator's own shutdown keeps the same bounds.
+        #expect(try await coordinator.cli(["plugins", "enable", "fixture", "--reload"]).status == .exited(0))
+        let second = try #require(try await coordinator.plugins()["fixture"]?["pid"] as? Int)
+        started = ContinuousClock.now
+        #expect(await coordinator.stop(timeout: .seconds(40)) == .exited(0))
+        #expect(ContinuousClock.now - started < .seconds(15), "\(ContinuousClock.now - started)")
+        #expect(kill(pid_t(second), 0) != 0)
+    }
+
+    @Test func heartbeatsGoOnAfterAnErrorAnswerAndCatchAHang() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2epingerror")
+        let coordinator = try await RunningCoordinator.start(
+            configuration: """
+                heartbeatMs: 300
+                requestTimeoutMs: 60000
+                plugins:
+                  - name: fixture
+                    command: [python3, \(CoordinatorEndToEndTests.fixturePlugin)]
+                    env: {FIXTURE_PING_ERROR: "1"}
+                """,
+            databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let before = try #require(try await coordinator.plugins()["fixture"]?["pid"] as? Int)
+        // Pings answered with errors: alive, so it is left alone.
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await coordinator.plugins()["fixture"]?["pid"] as? Int == before)
+        #expect(try await coordinator.call("fixture.echo").status == 200)
+        // Then it hangs: the unanswered pings catch it long before the request's own deadline.
+        let started = ContinuousClock.now
+        #expect(try await coordinator.call("fixture.hang").status == 503)
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(try await coordinator.waitUntil {
+            let fixture = try await coordinator.plugins()["fixture"]
+            return fixture?["state"] as? String == "running" && fixture?["pid"] as? Int != before
+        })
+        #expect(await coordinator.stop() == .exited(0))
     }
 }

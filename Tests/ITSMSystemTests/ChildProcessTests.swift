@@ -41,6 +41,26 @@ import Testing
         child.signal(SIGKILL) // after reaping: a no-op, not a signal to a reused pid
     }
 
+    @Test func aTimedWaitEndsOnTimeWhileTheChildRuns() async throws {
+        // The child ignores SIGTERM and outlives every wait but the last.
+        let child = try ChildProcess.spawn(.init(executable: "/bin/sh", arguments: ["-c", "trap '' TERM; exec sleep 30"]))
+        defer { child.signal(SIGKILL) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        #expect(await child.wait(timeout: .milliseconds(200)) == nil)
+        let waited = clock.now - started
+        #expect(waited >= .milliseconds(200) && waited < .seconds(3), "\(waited)")
+        // Several waiters at once, each with its own deadline; the status reaches those still waiting.
+        async let short = child.wait(timeout: .milliseconds(100))
+        async let long = child.wait(timeout: .seconds(20))
+        #expect(await short == nil)
+        child.signal(SIGTERM) // ignored
+        #expect(await child.wait(timeout: .milliseconds(100)) == nil)
+        child.signal(SIGKILL)
+        #expect(await long == .signaled(SIGKILL))
+        #expect(clock.now - started < .seconds(10))
+    }
+
     @Test func childDoesNotInheritIgnoredSIGPIPE() async throws {
         signal(SIGPIPE, SIG_IGN)
         // `yes | head -1` ends `yes` with SIGPIPE only if SIGPIPE is at its default.

@@ -64,7 +64,8 @@ struct PluginHandshake: Sendable {
     }
 
     /// Pings every heartbeat interval until the task is cancelled, the connection closes (nil),
-    /// or a ping goes unanswered for two intervals (the reason, for the log).
+    /// or a ping goes unanswered for two intervals (the reason, for the log). Any answer, an
+    /// error included, shows the peer is alive.
     func watchHeartbeats(on connection: JSONRPCConnection) async -> String? {
         while !Task.isCancelled {
             guard (try? await Task.sleep(for: settings.heartbeat)) != nil else { return nil }
@@ -72,8 +73,10 @@ struct PluginHandshake: Sendable {
                 _ = try await connection.request(ProtocolMethod.ping, timeout: max(settings.heartbeat * 2, .seconds(2)))
             } catch where error.code == .requestTimedOut {
                 return "did not answer a heartbeat"
-            } catch {
+            } catch where error.kind == ResponseError.disconnectedKind || error.code == .requestCancelled {
                 return nil
+            } catch {
+                continue // answered, with an error: alive
             }
         }
         return nil

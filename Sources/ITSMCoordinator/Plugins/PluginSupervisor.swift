@@ -43,7 +43,8 @@ public actor PluginSupervisor: PluginInstance {
     private var current: (process: ChildProcess, connection: JSONRPCConnection)?
     private var crashTimes: [ContinuousClock.Instant] = []
     private var isStopping = false
-    private var stopSignal = AsyncStream<Void>.makeStream()
+    /// The wait before the next restart, cut short by `stop()`.
+    private var backoffWait: Task<Void, Never>?
 
     public init(spec: PluginSpec, instance: String = "local-1", settings: Settings, logger: Logger, hooks: PluginHooks) {
         self.spec = spec
@@ -91,18 +92,20 @@ public actor PluginSupervisor: PluginInstance {
         if status.state != .failed { status.state = .stopped }
     }
 
-    /// Asks the plugin to shut down, then exit; terminates it if it does not within the grace period.
+    /// Asks the plugin to shut down, then exit; if it has not within the grace period, sends
+    /// SIGTERM, and SIGKILL after the same again: at most twice `shutdownGrace` (10 s).
     public func stop() async {
         isStopping = true
         ready.withLock { $0 = nil }
-        stopSignal.continuation.yield()
+        backoffWait?.cancel()
         guard let (process, connection) = current else { return }
         logger.info("stopping plugin")
+        let deadline = ContinuousClock.now + settings.shutdownGrace
         _ = try? await connection.request(ProtocolMethod.shutdown, timeout: settings.shutdownGrace)
         try? await connection.notify(ProtocolMethod.exit)
         connection.closeOutput() // end of input: a plugin exits on it too
         let status: TerminationStatus
-        if let exited = await process.wait(timeout: settings.shutdownGrace) {
+        if let exited = await process.wait(timeout: max(deadline - ContinuousClock.now, .zero)) {
             status = exited
         } else {
             logger.warning("plugin did not exit in time; terminating it")
@@ -197,14 +200,14 @@ public actor PluginSupervisor: PluginInstance {
         }
     }
 
+    /// Sleeps `duration`, or until `stop()`. (A stream of stop signals ended for good the first
+    /// time a sleep finished first, and every later backoff then passed at once.)
     private func sleepUnlessStopped(_ duration: Duration) async {
-        let signal = stopSignal.stream
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: duration) }
-            group.addTask { for await _ in signal { return } }
-            await group.next()
-            group.cancelAll()
-        }
+        guard !isStopping else { return }
+        let wait = Task { _ = try? await Task.sleep(for: duration) }
+        backoffWait = wait
+        await wait.value
+        backoffWait = nil
     }
 
     /// Forwards the plugin's stderr: JSON log lines keep their level and fields, anything else

@@ -6,6 +6,7 @@ sent to the file named by FIXTURE_EVENTS.
 """
 import json
 import os
+import signal
 import sys
 import time
 
@@ -31,6 +32,11 @@ def log(message, **fields):
     sys.stderr.write(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ"), "level": "info", "msg": message, **fields}) + "\n")
     sys.stderr.flush()
 
+
+# FIXTURE_STUBBORN: ignores SIGTERM, shutdown, exit and the end of its input; only SIGKILL ends it.
+STUBBORN = os.environ.get("FIXTURE_STUBBORN") == "1"
+if STUBBORN:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 if os.environ.get("FIXTURE_GARBAGE_FIRST") == "1":
     protocol_out.write("this is not a protocol message\n")
@@ -78,13 +84,17 @@ def handle(message):
         state["initialized"] = True
         log("fixture ready")
     elif method == "exit":
-        sys.exit(0)
+        if not STUBBORN:
+            sys.exit(0)
     elif request_id is None:
         return
     elif method == "shutdown":
-        respond(request_id, {})
+        if not STUBBORN:
+            respond(request_id, {})
     elif method == "$/ping":
-        if os.environ.get("FIXTURE_NO_PING") != "1":
+        if os.environ.get("FIXTURE_PING_ERROR") == "1":
+            respond(request_id, error={"code": -32603, "message": "ping handler is broken"})
+        elif os.environ.get("FIXTURE_NO_PING") != "1":
             respond(request_id, {})
     elif not state["initialized"]:
         respond(request_id, error={"code": -32002, "message": "not initialized"})
@@ -126,3 +136,5 @@ for line in sys.stdin:
     except ValueError:
         continue
     handle(message)
+while STUBBORN:
+    time.sleep(3600)  # end of input, and still here
