@@ -208,8 +208,10 @@ final class PluginSession: Sendable {
 }
 
 extension ResponseError {
-    /// A database failure as callers see it: retryable when the database is unreachable,
-    /// otherwise the SQLSTATE and constraint, never the server's message (it can quote data).
+    /// A database failure as callers see it: retryable when the database is unreachable; a
+    /// refusal of the value sent (too long, out of range, against a rule) as invalid params
+    /// naming the column when PostgreSQL names it; otherwise an internal error. SQLSTATEs,
+    /// constraint names and the server's message (it can quote data) go to the log only.
     init(databaseError error: PostgresError, logger: Logger, method: String) {
         logger.error("database error", metadata: ["itsm.method": "\(method)", "itsm.error": "\(error.debugDescription)"])
         if error.isTransient {
@@ -217,10 +219,24 @@ extension ResponseError {
                                  message: "the database is unavailable; try again", retryable: true)
             return
         }
-        var details: [String: JSONValue] = [:]
-        if let sqlState = error.sqlState { details["sqlState"] = .string(sqlState.rawValue) }
-        if let constraint = error.constraint { details["constraint"] = .string(constraint) }
-        let kind = error.sqlState == .uniqueViolation ? "database.conflict" : "database.error"
-        self = .business(kind: kind, message: error.description, details: .object(details))
+        let field = error.column.map { "\($0): " } ?? ""
+        let code = error.sqlState?.rawValue ?? ""
+        let refusal: String? = switch code {
+        case "22001": "a value is too long"
+        case "22003": "a number is out of range"
+        case "22007", "22008": "a date or time is out of range"
+        case "22021": "text holds a character the database cannot store"
+        case "54000": "a value is too large to store"
+        case _ where code.hasPrefix("22"): "a value is not valid"
+        case _ where code.hasPrefix("23") && error.sqlState != .uniqueViolation: "a value breaks a rule of the record"
+        default: nil
+        }
+        if let refusal {
+            self = .invalidParams(field + refusal)
+        } else if error.sqlState == .uniqueViolation {
+            self = .business(kind: "database.conflict", message: field + "a record with the same key already exists")
+        } else {
+            self = ResponseError(code: .internalError, kind: "database.error", message: "the database refused the request; see the plugin's log")
+        }
     }
 }

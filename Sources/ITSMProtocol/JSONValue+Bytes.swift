@@ -8,6 +8,35 @@ import Foundation
 /// document cannot exhaust the stack.
 extension JSONValue {
     public static let maximumDepth = 512
+    /// How deep params may nest: a request line wraps them in two more levels, so params that
+    /// pass the coordinator's check also pass every plugin's parser (and Foundation's, 512).
+    public static let maximumParamsDepth = maximumDepth - 8
+
+    /// Why these params cannot be sent on, naming where: a NUL character in a string or a key
+    /// (no text column can hold one, and C-based peers cut the text short there), or nesting
+    /// deeper than `maximumParamsDepth`. `nil` when they can.
+    public func inputProblem(at path: String = "params") -> String? {
+        func visit(_ value: JSONValue, _ path: String, _ depth: Int) -> String? {
+            guard depth <= JSONValue.maximumParamsDepth else { return "\(path): nested deeper than \(JSONValue.maximumParamsDepth) levels" }
+            switch value {
+            case .string(let text) where text.utf8.contains(0):
+                return "\(path): contains a NUL character (U+0000), which text cannot hold"
+            case .array(let values):
+                for (index, element) in values.enumerated() {
+                    if let problem = visit(element, "\(path)[\(index)]", depth + 1) { return problem }
+                }
+            case .object(let members):
+                for (key, member) in members.sorted(by: { $0.key < $1.key }) {
+                    if key.utf8.contains(0) { return "\(path): a member name contains a NUL character (U+0000)" }
+                    if let problem = visit(member, "\(path).\(key)", depth + 1) { return problem }
+                }
+            default:
+                break
+            }
+            return nil
+        }
+        return visit(self, path, 1)
+    }
 
     public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
         public var offset: Int

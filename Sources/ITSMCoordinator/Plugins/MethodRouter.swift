@@ -145,6 +145,7 @@ public final class MethodRouter: Sendable {
         }
         switch target {
         case .route(let route):
+            try Self.checkInput(params: params, meta: meta)
             let canResend = route.descriptor.idempotent || meta?.idempotencyKey != nil
             return try await call(plugin: route.plugin, method, params: params, meta: meta, timeout: timeout, canResend: canResend)
         case .starting(let process):
@@ -157,6 +158,20 @@ public final class MethodRouter: Sendable {
             throw ResponseError.processDisabled(process, method: method)
         case .none:
             throw ResponseError.methodNotFound(method)
+        }
+    }
+
+    /// Idempotency keys are at most this long: a key names a request, it does not carry data.
+    public static let maximumIdempotencyKeyLength = 200
+
+    /// What every plugin, in any language, can rely on before its own checks: text it can
+    /// store, nesting its parser takes, a key of sensible length. Refused here, at once.
+    static func checkInput(params: JSONValue?, meta: RequestMeta?) throws(ResponseError) {
+        if let problem = params?.inputProblem() { throw .invalidParams(problem) }
+        if let key = meta?.idempotencyKey {
+            guard (1...maximumIdempotencyKeyLength).contains(key.count), !key.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+                throw .invalidParams("Idempotency-Key: 1 to \(maximumIdempotencyKeyLength) printable characters")
+            }
         }
     }
 

@@ -1,0 +1,62 @@
+import Foundation
+import ITSMTesting
+import Testing
+
+/// Input a read-only or careless client can send: refused at once with the field named, and
+/// no plugin restarts because of it.
+@Suite struct HostileInputEndToEndTests {
+    static func error(_ body: [String: Any]) -> (message: String, code: Int) {
+        let error = body["error"] as? [String: Any]
+        return (error?["message"] as? String ?? "", error?["code"] as? Int ?? 0)
+    }
+
+    @Test func badInputIsRefusedNamingTheFieldAndCrashesNothing() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2ehostile")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins:
+              - incident
+              - problem
+              - supplier
+              - improvement
+            """, databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+
+        // Dates no layer can hold: refused by every process, five times over, naming the field.
+        for _ in 0..<5 {
+            for (method, field) in [("incident.list", "createdFrom"), ("problem.stats", "from"), ("supplier.stats", "from"),
+                                    ("supplier.scorecard", "from"), ("improvement.review_pack", "from")] {
+                for date in ["294277-01-01T00:00:00Z", "0000-01-01T00:00:00Z", "2026-02-30T00:00:00Z"] {
+                    let (status, body) = try await coordinator.call(method, [field: date])
+                    #expect(status == 400 && Self.error(body).message.contains(field), "\(method) \(date): \(status) \(body)")
+                }
+            }
+        }
+
+        // NUL is refused, not cut short, on create and on update.
+        let nul = try await coordinator.call("incident.create", ["title": "Printer\u{0}jam"])
+        #expect(nul.status == 400 && Self.error(nul.body).message.contains("params.title: contains a NUL"), "\(nul)")
+        let created = try await coordinator.call("incident.create", ["title": "Printer jam"])
+        let number = try #require(created.body["number"] as? String)
+        let update = try await coordinator.call("incident.update", ["number": number, "description": "tray\u{0}2"])
+        #expect(update.status == 400 && Self.error(update.body).message.contains("params.description"), "\(update)")
+
+        // Nested past what every parser takes: refused at once, not after a 30 s timeout.
+        var deep: Any = "bottom"
+        for _ in 0..<510 { deep = [deep] }
+        let started = ContinuousClock.now
+        let nested = try await coordinator.call("incident.list", ["filter": deep])
+        #expect(nested.status == 400 && Self.error(nested.body).message.contains("nested deeper"), "\(nested.status)")
+        #expect(ContinuousClock.now - started < .seconds(5))
+
+        // A 9 KB idempotency key is a request error, not a database error.
+        let key = String(repeating: "k", count: 9_000)
+        let keyed = try await coordinator.call("incident.create", ["title": "Keyed"], headers: ["Idempotency-Key": key])
+        #expect(keyed.status == 400 && Self.error(keyed.body).message.contains("Idempotency-Key"), "\(keyed)")
+
+        // Nothing above cost a restart.
+        for (name, plugin) in try await coordinator.plugins() where plugin["state"] as? String != "disabled" {
+            #expect(plugin["restarts"] as? Int == 0 && plugin["state"] as? String == "running", "\(name): \(plugin)")
+        }
+        #expect(await coordinator.stop() == .exited(0))
+    }
+}
