@@ -148,6 +148,10 @@ public final class ChildProcess: Sendable {
             if let directory = configuration.workingDirectory {
                 citsm_spawn_addchdir(&actions, directory)
             }
+            // The child gets exactly stdin, stdout and stderr. Close-on-exec is not enough:
+            // a library may open a socket or pipe without it (a listening socket, a client's
+            // connection, another child's pipe), and a plugin must not inherit any of them.
+            guard citsm_spawn_addclosefrom(&actions, 3) == 0 else { throw SystemError.last("posix_spawn_file_actions_addclosefrom_np") }
 
             let argv = [configuration.executable] + configuration.arguments
             let environment = configuration.environment ?? ProcessInfo.processInfo.environment

@@ -1,0 +1,85 @@
+import Foundation
+import ITSMSystem
+import ITSMTesting
+import Testing
+
+/// The boundary between plugins, the coordinator and API clients, attacked the way a hostile
+/// plugin would.
+@Suite(.serialized) struct PluginIsolationEndToEndTests {
+    /// What a process's descriptors point at (`socket:[123]`, `pipe:[456]`, a path), by number.
+    static func descriptors(of pid: Int32) -> [Int: String] {
+        let directory = "/proc/\(pid)/fd"
+        var found: [Int: String] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            guard let number = Int(entry), let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\(entry)")
+            else { continue }
+            found[number] = target
+        }
+        return found
+    }
+
+    /// What `plugin` holds that is not its own: a socket its parent holds (a listening socket,
+    /// a client's connection, the link to a coordinator) or a pipe a sibling holds (another
+    /// plugin's stdin or stdout). Its own pipes are shared with the parent alone.
+    static func inherited(by plugin: Int32, parent: Int32, siblings: [Int32]) -> [String] {
+        let parents = Set(descriptors(of: parent).values)
+        let siblingHeld = Set(siblings.filter { $0 != plugin }.flatMap { descriptors(of: $0).values })
+        return descriptors(of: plugin).values.filter { target in
+            (target.hasPrefix("socket:") && parents.contains(target)) || (target.hasPrefix("pipe:") && siblingHeld.contains(target))
+        }
+    }
+
+    @Test func pluginsGetOnlyTheirOwnStdioWhateverWasOpenWhenTheyStarted() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2efds")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            remotePlugins:
+              listen: 127.0.0.1:0
+            plugins:
+              - incident
+              - name: fixture
+                command: [python3, \(CoordinatorEndToEndTests.fixturePlugin)]
+              - name: problem
+                remote: true
+              - name: supplier
+                remote: true
+            """, databaseURL: database.conninfo, allowNotReady: true)
+        defer { coordinator.remove() }
+
+        // A client holds a connection open while a plugin is started again after a crash.
+        let port = try #require(coordinator.baseURL.port)
+        let client = try ChildProcess.spawn(.init(executable: "python3", arguments: [
+            "-c", "import socket, time; s = socket.create_connection(('127.0.0.1', \(port))); time.sleep(120)",
+        ], standardOutput: .null, standardError: .null))
+        defer { client.signal(SIGKILL) }
+        let before = try #require(try await coordinator.plugins()["fixture"]?["pid"] as? Int)
+        kill(pid_t(before), SIGKILL)
+        #expect(try await coordinator.waitUntil {
+            let fixture = try await coordinator.plugins()["fixture"]
+            return fixture?["state"] as? String == "running" && fixture?["pid"] as? Int != before
+        })
+
+        // A host running two plugins: the second must not hold the first's pipes or link.
+        let token = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "hosts", permissions: ["attach.*"])
+        let agent = try RunningAgent.start(plugins: ["problem", "supplier"], coordinator: try #require(coordinator.remotePluginAddress),
+                                           token: token, databaseURL: database.conninfo, name: "host-a", directory: coordinator.directory)
+        defer { Task { _ = await agent.stop() } }
+        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await coordinator.request("GET", "readyz").0 == 200 },
+                "\(agent.log)")
+
+        let local = try await coordinator.plugins().values.compactMap { $0["pid"] as? Int }.map { pid_t($0) }
+        #expect(local.count == 2)
+        for plugin in local {
+            let shared = Self.inherited(by: plugin, parent: coordinator.process.pid, siblings: local)
+            #expect(shared.isEmpty, "plugin \(plugin) holds the coordinator's \(shared)")
+        }
+        let remote = RunningAgent.children(of: agent.process.pid)
+        #expect(remote.count == 2)
+        for plugin in remote {
+            let shared = Self.inherited(by: plugin, parent: agent.process.pid, siblings: remote)
+            #expect(shared.isEmpty, "plugin \(plugin) holds the agent's \(shared)")
+            #expect(Set(Self.descriptors(of: plugin).keys).isSuperset(of: [0, 1, 2]))
+        }
+        _ = await agent.stop()
+        #expect(await coordinator.stop() == .exited(0))
+    }
+}
