@@ -98,11 +98,21 @@ let package = Package(
             dependencies: [
                 "ITSMPostgres",
                 "ITSMSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The real binaries as a test runs them (coordinator, agent, load over HTTP): kept apart
+        // from ITSMTesting, so a scaffolded plugin's tests need no HTTP client stack.
+        .target(
+            name: "ITSMEndToEndTesting",
+            dependencies: [
+                "ITSMSystem",
+                "ITSMTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -263,7 +273,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["ITSMTesting", "ITSMProtocol", "ITSMPostgres", "ITSMSystem"],
+            dependencies: ["ITSMEndToEndTesting", "ITSMTesting", "ITSMProtocol", "ITSMPostgres", "ITSMSystem"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

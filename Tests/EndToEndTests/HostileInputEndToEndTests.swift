@@ -1,4 +1,5 @@
 import Foundation
+import ITSMEndToEndTesting
 import ITSMTesting
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import ITSMEndToEndTesting
 import ITSMPostgres
 import ITSMSystem
 import ITSMTesting

@@ -1,4 +1,5 @@
 import Foundation
+import ITSMEndToEndTesting
 import ITSMSystem
 import ITSMTesting
 import Synchronization
