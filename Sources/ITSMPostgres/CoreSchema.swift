@@ -94,5 +94,10 @@ public enum CoreSchema {
                 expires_at timestamptz NOT NULL
             );
             """),
+        Migration(version: 4, name: "who issued each token", sql: """
+            -- A name belongs to whoever issued it: only they or an administrator revoke it or use it
+            -- again. NULL: the installation's own (the bootstrap admin, provisioned host tokens).
+            ALTER TABLE itsm.api_token ADD COLUMN issued_by text;
+            """),
     ]
 }

@@ -110,9 +110,12 @@ import Testing
 
         // No acknowledged create lost, none doubled, one event each, and every event reached the problem process.
         let pool = PostgresPool(conninfo: databaseURL, logger: Logger(label: "e2e"))
-        let stored = try await pool.query("SELECT idempotency_key, number FROM incident.incident WHERE idempotency_key LIKE 'multihost-%'")
+        let stored = try await pool.query("SELECT idempotency_key, number FROM incident.incident WHERE idempotency_key LIKE 'token:admin/multihost-%'")
         var byKey: [String: String] = [:]
-        for row in stored { byKey[try row.decode(String.self, "idempotency_key")] = try row.decode(String.self, "number") }
+        // Keys are stored scoped to who sent them: token:admin/<key>.
+        for row in stored {
+            byKey[String(try row.decode(String.self, "idempotency_key").dropFirst("token:admin/".count))] = try row.decode(String.self, "number")
+        }
         #expect(stored.count == byKey.count)
         #expect(byKey.count >= outcome.acknowledged.count)
         #expect(outcome.acknowledged.allSatisfy { byKey[$0.key] == $0.value }, "an acknowledged create is missing")

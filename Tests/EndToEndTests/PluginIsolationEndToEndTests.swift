@@ -83,4 +83,33 @@ import Testing
         _ = await agent.stop()
         #expect(await coordinator.stop() == .exited(0))
     }
+
+    @Test func narrowTokensCannotImpersonateOrReadAnotherTokensKeyedRecord() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2enarrow")
+        let coordinator = try await RunningCoordinator.start(databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let lead = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "desk-lead", permissions: ["incident.*", "tokens.write"])
+        let other = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "other-desk", permissions: ["incident.*"])
+
+        // A token named admin, or the admin's token revoked: both refused.
+        let body = try JSONSerialization.data(withJSONObject: ["name": "admin", "permissions": ["incident.read"]])
+        let (named, _) = try await coordinator.request("POST", "api/v1/tokens", body: body, token: lead)
+        #expect(named == 409)
+        let (revoked, _) = try await coordinator.request("DELETE", "api/v1/tokens/admin", token: lead)
+        #expect(revoked == 403)
+        #expect(try await coordinator.call("incident.list").status == 200) // the admin token still works
+
+        // The same idempotency key from another token is another request.
+        let first = try await coordinator.call("incident.create", ["title": "Confidential: payroll"], token: lead,
+                                                headers: ["Idempotency-Key": "create-1"])
+        let second = try await coordinator.call("incident.create", ["title": "Printer"], token: other,
+                                                 headers: ["Idempotency-Key": "create-1"])
+        #expect(first.status == 200 && second.status == 200)
+        #expect(second.body["title"] as? String == "Printer" && second.body["number"] as? String != first.body["number"] as? String)
+        // The same token retrying gets its own record back.
+        let again = try await coordinator.call("incident.create", ["title": "Confidential: payroll"], token: lead,
+                                               headers: ["Idempotency-Key": "create-1"])
+        #expect(again.body["number"] as? String == first.body["number"] as? String)
+        #expect(await coordinator.stop() == .exited(0))
+    }
 }

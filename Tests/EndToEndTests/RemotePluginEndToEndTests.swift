@@ -55,9 +55,12 @@ import Testing
         #expect(outcome.failed.isEmpty, "creates that failed for good: \(outcome.failed.prefix(3))")
         // Every acknowledged create is stored, once; nothing else was created.
         let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
-        let stored = try await pool.query("SELECT idempotency_key, number FROM incident.incident WHERE idempotency_key LIKE 'remote-%'")
+        let stored = try await pool.query("SELECT idempotency_key, number FROM incident.incident WHERE idempotency_key LIKE 'token:admin/remote-%'")
         var byKey: [String: String] = [:]
-        for row in stored { byKey[try row.decode(String.self, "idempotency_key")] = try row.decode(String.self, "number") }
+        // Keys are stored scoped to who sent them: token:admin/<key>.
+        for row in stored {
+            byKey[String(try row.decode(String.self, "idempotency_key").dropFirst("token:admin/".count))] = try row.decode(String.self, "number")
+        }
         #expect(stored.count == byKey.count, "a key was stored twice")
         #expect(byKey == outcome.acknowledged)
         // Each create's event is in the outbox once.

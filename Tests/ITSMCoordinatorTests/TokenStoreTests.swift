@@ -62,10 +62,43 @@ let logger = Logger(label: "itsm.test.coordinator")
         #expect(try await store.authenticate(otherToken)?.name == "admin")
         #expect(try await store.authenticate(newToken)?.name == "admin")
 
-        let agent = try await store.issue(name: "agent", permissions: ["incident.read"])
+        let admin = Principal(name: "admin", permissions: ["*"])
+        let agent = try await store.issue(name: "agent", permissions: ["incident.read"], grantor: admin)
         #expect(try await store.authenticate(agent)?.allows("incident.write") == false)
         #expect(try await store.authenticate("itsm_" + String(repeating: "x", count: 43)) == nil)
         #expect(try await store.authenticate("not-a-token") == nil)
+        await pool.close()
+    }
+
+    @Test func aTokenNameBelongsToItsIssuerAndAdministratorsTokensToAdministrators() async throws {
+        let pool = try await TestPostgres.makeMigratedPool(label: "tokenowners", schema: CoreSchema.name, migrations: CoreSchema.migrations)
+        let store = TokenStore(pool: pool, logger: logger)
+        let directory = NSTemporaryDirectory() + "itsm-tokens-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        _ = try await store.ensureAdminToken(file: directory + "/admin.token")
+        let admin = Principal(name: "admin", permissions: ["*"])
+        let desk = Principal(name: "desk-lead", permissions: ["incident.*", "tokens.write"])
+        let other = Principal(name: "other-lead", permissions: ["incident.*", "tokens.write"])
+
+        // Nobody takes the administrator's name, nor an active one.
+        await #expect(throws: TokenError.nameTaken("admin")) { try await store.issue(name: "admin", permissions: ["incident.read"], grantor: desk) }
+        _ = try await store.issue(name: "night-shift", permissions: ["incident.read"], grantor: desk)
+        await #expect(throws: TokenError.nameTaken("night-shift")) {
+            try await store.issue(name: "night-shift", permissions: ["incident.read"], grantor: other)
+        }
+        // Only the issuer (or an administrator) revokes it, or uses the name again.
+        await #expect(throws: TokenError.notYours("night-shift")) { try await store.revoke(name: "night-shift", grantor: other) }
+        #expect(try await store.revoke(name: "night-shift", grantor: desk))
+        await #expect(throws: TokenError.notYours("night-shift")) {
+            try await store.issue(name: "night-shift", permissions: ["incident.read"], grantor: other)
+        }
+        _ = try await store.issue(name: "night-shift", permissions: ["incident.read"], grantor: desk)
+        #expect(try await store.revoke(name: "night-shift", grantor: admin))
+        // Nobody but an administrator touches an administrator's token.
+        await #expect(throws: TokenError.notYours("admin")) { try await store.revoke(name: "admin", grantor: desk) }
+        #expect(try await store.authenticate(try String(contentsOfFile: directory + "/admin.token", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines))?.name == "admin")
         await pool.close()
     }
 }

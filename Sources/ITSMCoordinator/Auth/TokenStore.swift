@@ -13,6 +13,9 @@ public struct Principal: Sendable, Hashable {
         self.permissions = permissions
     }
 
+    /// Holds every permission (`*`): may manage any token.
+    public var isAdministrator: Bool { permissions.contains("*") }
+
     public func allows(_ permission: String) -> Bool {
         permissions.contains { pattern in
             pattern == "*" || pattern == permission
@@ -67,15 +70,27 @@ public struct TokenStore: Sendable {
             """)
     }
 
-    /// Issues a named token with the given permissions and returns it; only its hash is kept.
-    /// A revoked token's name can be used again.
-    public func issue(name: String, permissions: [String]) async throws -> String {
+    /// Issues a named token with the given permissions for `grantor` and returns it; only its
+    /// hash is kept. A name is unique across installations and belongs to whoever issued it:
+    /// a revoked name can be used again by its issuer or an administrator, and the names of
+    /// the installation's own tokens (`admin`, provisioned host tokens) by nobody.
+    public func issue(name: String, permissions: [String], grantor: Principal) async throws -> String {
         let token = Self.generateToken()
         do {
             try await pool.withTransaction { tx in
-                try await tx.query("DELETE FROM itsm.api_token WHERE name = \(name) AND installation IS NULL AND revoked_at IS NOT NULL")
+                for row in try await tx.query("""
+                    SELECT installation, issued_by, revoked_at IS NULL AS active FROM itsm.api_token WHERE name = \(name) FOR UPDATE
+                    """) {
+                    let issuer = try row.decode(String?.self, "issued_by")
+                    if try row.decode(Bool.self, "active") || row.decode(String?.self, "installation") != nil || issuer == nil {
+                        throw TokenError.nameTaken(name)
+                    }
+                    guard grantor.isAdministrator || issuer == grantor.name else { throw TokenError.notYours(name) }
+                }
+                try await tx.query("DELETE FROM itsm.api_token WHERE name = \(name) AND revoked_at IS NOT NULL")
                 try await tx.query("""
-                    INSERT INTO itsm.api_token (name, token_hash, permissions) VALUES (\(name), \(Self.hash(token)), \(permissions))
+                    INSERT INTO itsm.api_token (name, token_hash, permissions, issued_by)
+                    VALUES (\(name), \(Self.hash(token)), \(permissions), \(grantor.name))
                     """)
             }
         } catch let error as PostgresError where error.sqlState == .uniqueViolation {
@@ -103,10 +118,24 @@ public struct TokenStore: Sendable {
         }
     }
 
-    /// Revokes every active token of that name; false when there was none.
-    public func revoke(name: String) async throws -> Bool {
-        try await pool.query("UPDATE itsm.api_token SET revoked_at = now() WHERE name = \(name) AND revoked_at IS NULL")
-            .affectedRows > 0
+    /// Revokes every active token of that name for `grantor`; false when there was none. Only
+    /// its issuer or an administrator may, and only an administrator revokes an administrator's
+    /// token or one of the installation's own.
+    public func revoke(name: String, grantor: Principal) async throws -> Bool {
+        try await pool.withTransaction { tx in
+            let active = try await tx.query("""
+                SELECT issued_by, permissions FROM itsm.api_token WHERE name = \(name) AND revoked_at IS NULL FOR UPDATE
+                """)
+            guard !active.isEmpty else { return false }
+            for row in active where !grantor.isAdministrator {
+                let issuer = try row.decode(String?.self, "issued_by")
+                if try row.decode([String].self, "permissions").contains("*") || issuer != grantor.name {
+                    throw TokenError.notYours(name)
+                }
+            }
+            try await tx.query("UPDATE itsm.api_token SET revoked_at = now() WHERE name = \(name) AND revoked_at IS NULL")
+            return true
+        }
     }
 
     /// Checks a new token's name and permissions, and that `grantor` holds every permission
@@ -179,6 +208,8 @@ public enum TokenError: Error, Sendable, Hashable {
     case invalid(String)
     case nameTaken(String)
     case cannotGrant(String)
+    /// The name was issued by someone else, or is an administrator's.
+    case notYours(String)
 }
 
 /// A coordinator failure that stops it from starting or running, with a message for the operator.

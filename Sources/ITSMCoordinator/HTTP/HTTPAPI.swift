@@ -136,7 +136,7 @@ struct HTTPAPI: Sendable {
                 else { return .failure(.invalidParams("give {\"name\": \"...\", \"permissions\": [\"incident.read\", ...]}")) }
                 do {
                     try TokenStore.validate(name: name, permissions: permissions, grantor: grantor)
-                    let token = try await tokens.issue(name: name, permissions: permissions)
+                    let token = try await tokens.issue(name: name, permissions: permissions, grantor: grantor)
                     logger.notice("token issued", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.name)"])
                     return .success(["name": .string(name), "permissions": .array(permissions.map(JSONValue.string)), "token": .string(token)])
                 } catch let error as TokenError {
@@ -150,8 +150,12 @@ struct HTTPAPI: Sendable {
         routes.delete("api/v1/tokens/:name") { request, context in
             await authorized(request, permission: "tokens.write") { grantor in
                 let name = context.parameters.get("name") ?? ""
-                guard try await tokens.revoke(name: name) else {
-                    return .failure(.business(kind: "token.not_found", message: "no active token named '\(name)'"))
+                do {
+                    guard try await tokens.revoke(name: name, grantor: grantor) else {
+                        return .failure(.business(kind: "token.not_found", message: "no active token named '\(name)'"))
+                    }
+                } catch let error as TokenError {
+                    return .failure(Self.responseError(error))
                 }
                 logger.notice("token revoked", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.name)"])
                 return .success(["revoked": .string(name)])
@@ -303,7 +307,10 @@ struct HTTPAPI: Sendable {
         switch error {
         case .invalid(let message): return .invalidParams(message)
         case .nameTaken(let name):
-            return .business(kind: "token.conflict", message: "an active token is named '\(name)'; revoke it first or pick another name")
+            return .business(kind: "token.conflict", message: "the name '\(name)' is taken (an active token, or the installation's own); pick another")
+        case .notYours(let name):
+            return ResponseError(code: .permissionDenied, kind: "auth.not_yours",
+                                 message: "the token '\(name)' was issued by someone else or is an administrator's: only they or an administrator manage it")
         case .cannotGrant(let permission):
             return ResponseError(code: .permissionDenied, kind: "auth.cannot_grant",
                                  message: "a token can only grant permissions it holds itself; this one lacks '\(permission)'")

@@ -146,6 +146,7 @@ public final class MethodRouter: Sendable {
         switch target {
         case .route(let route):
             try Self.checkInput(params: params, meta: meta)
+            let meta = Self.scopingIdempotencyKey(meta)
             let canResend = route.descriptor.idempotent || meta?.idempotencyKey != nil
             return try await call(plugin: route.plugin, method, params: params, meta: meta, timeout: timeout, canResend: canResend)
         case .starting(let process):
@@ -159,6 +160,14 @@ public final class MethodRouter: Sendable {
         case .none:
             throw ResponseError.methodNotFound(method)
         }
+    }
+
+    /// A key names a request of the one who sent it: plugins get `<actor>/<key>`, so the same
+    /// key from another principal is another request, and never returns someone else's record.
+    static func scopingIdempotencyKey(_ meta: RequestMeta?) -> RequestMeta? {
+        guard var meta, let key = meta.idempotencyKey else { return meta }
+        meta.idempotencyKey = "\(meta.actor ?? "anonymous")/\(key)"
+        return meta
     }
 
     /// Idempotency keys are at most this long: a key names a request, it does not carry data.
