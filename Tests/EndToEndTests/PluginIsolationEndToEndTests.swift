@@ -80,6 +80,14 @@ import Testing
             #expect(shared.isEmpty, "plugin \(plugin) holds the agent's \(shared)")
             #expect(Set(Self.descriptors(of: plugin).keys).isSuperset(of: [0, 1, 2]))
         }
+
+        // A host attaching as a process that runs locally here is refused, even with attach.*.
+        let rogue = try RunningAgent.start(plugins: ["incident"], coordinator: try #require(coordinator.remotePluginAddress),
+                                           token: token, databaseURL: database.conninfo, name: "rogue", directory: coordinator.directory)
+        #expect(try await coordinator.waitUntil { rogue.log.contains("only processes configured remote: true accept instances") },
+                "\(rogue.log)")
+        _ = await rogue.stop()
+        #expect(try await coordinator.pluginInstances().filter { $0["name"] as? String == "incident" }.count == 1)
         _ = await agent.stop()
         #expect(await coordinator.stop() == .exited(0))
     }

@@ -96,6 +96,12 @@ struct RemotePluginListener: Sendable {
                                 message: "\(params.plugin) is not enabled on this coordinator; add it to plugins in its itsm.yaml (remote: true to run it only on plugin hosts) and reload",
                                 details: ["plugin": .string(params.plugin)])
         }
+        // A process run as local children here is not open to instances from elsewhere.
+        guard spec.remote else {
+            throw ResponseError(code: .permissionDenied, kind: "plugin.local_only",
+                                message: "\(params.plugin) runs as a local child on this coordinator; only processes configured remote: true accept instances from plugin hosts",
+                                details: ["plugin": .string(params.plugin)])
+        }
         return spec
     }
 
