@@ -137,7 +137,9 @@ import Testing
                 """).single()
             return [try row.decode(Int.self, "projected"), try row.decode(Int.self, "delivered"), try row.decode(Int.self, "handled")]
         }
-        let settled = try await second.waitUntil(timeout: .seconds(60)) { try await figures() == [30, 30, 30] }
+        // A delivery the killed coordinator had claimed is retried once its lease (60 s) has
+        // passed: the wait allows the lease and a loaded machine's retry on top.
+        let settled = try await second.waitUntil(timeout: .seconds(150)) { try await figures() == [30, 30, 30] }
         let last = try await figures()
         #expect(settled, "projected, delivered, handled: \(last)")
         let deliveries = try await pool.query("""
