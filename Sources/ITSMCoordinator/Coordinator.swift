@@ -111,6 +111,7 @@ public struct Coordinator: Sendable {
         let reload = Reloader(fleet: fleet, file: configurationFile, running: configuration, logger: logger)
 
         let api = HTTPAPI(router: router, tokens: tokens, pool: pool, reload: reload.callAsFunction,
+                          restart: { name in await fleet.restart(plugin: name) },
                           maxBodyBytes: configuration.maxRequestBodyBytes, logger: logger)
         let runtimeFile = Self.runtimeFile(dataDirectory: configuration.dataDirectory)
         let remoteAddress = remotePort.map { "\(configuration.remotePluginAddress!.host):\($0)" }

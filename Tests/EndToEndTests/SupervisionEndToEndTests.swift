@@ -9,12 +9,15 @@ import Testing
 @Suite(.serialized) struct SupervisionEndToEndTests {
     @Test func pluginThatKeepsCrashingIsGivenUpOnVisibly() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2egiveup")
+        // It cannot start until its configuration exists: an outage the operator fixes later.
+        let configured = "/tmp/itsm-e2e-configured-\(UUID().uuidString.prefix(8))"
+        defer { unlink(configured) }
         let coordinator = try await RunningCoordinator.start(
             configuration: """
                 plugins:
                   - incident
                   - name: broken
-                    command: [/bin/sh, -c, "echo 'cannot open config' >&2; exit 1"]
+                    command: [/bin/sh, -c, "test -e \(configured) || { echo 'cannot open config' >&2; exit 1; }; exec python3 \(CoordinatorEndToEndTests.fixturePlugin)"]
                 """,
             databaseURL: database.conninfo, allowNotReady: true)
         defer { coordinator.remove() }
@@ -42,6 +45,15 @@ import Testing
         let (unavailable, error) = try await coordinator.call("broken.anything")
         #expect(unavailable == 503)
         #expect(((error["error"] as? [String: Any])?["data"] as? [String: Any])?["retryable"] as? Bool == false)
+
+        // Fixed, then restarted by the operator without restarting the coordinator.
+        FileManager.default.createFile(atPath: configured, contents: Data())
+        let restarted = try await coordinator.cli(["plugins", "restart", "broken"])
+        #expect(restarted.status == .exited(0) && restarted.text.contains("broken: 1 instances restarted"), "\(restarted.text)")
+        #expect(try await coordinator.waitUntil { try await coordinator.plugins()["broken"]?["state"] as? String == "running" })
+        #expect(try await coordinator.plugins()["broken"]?["restarts"] as? Int == 0)
+        #expect(try await coordinator.waitUntil { try await coordinator.request("GET", "readyz").0 == 200 })
+        #expect(try await coordinator.cli(["plugins", "restart", "nothing"]).status != .exited(0))
         #expect(await coordinator.stop() == .exited(0))
     }
 

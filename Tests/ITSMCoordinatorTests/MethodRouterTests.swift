@@ -85,6 +85,34 @@ import Testing
         #expect(healthy.handled == 2)
         healthy.close()
     }
+
+    @Test func aRequestThatTwoInstancesDiedWithIsNotSentToAThird() async throws {
+        let instances = [try await SocketInstance(plugin: "incident", delay: .seconds(30)),
+                         try await SocketInstance(plugin: "incident", delay: .seconds(30)),
+                         try await SocketInstance(plugin: "incident", delay: .seconds(30))]
+        let router = MethodRouter(instances: instances)
+        router.register(plugin: "incident", manifest: manifest("incident", ["incident.get"]))
+        // A poison request: each instance that takes it goes down with it.
+        async let poison = router.call("incident.get", params: nil, meta: nil)
+        var downed: Set<Int> = []
+        for _ in 0..<2 {
+            var taker: Int?
+            while taker == nil {
+                taker = instances.indices.first { instances[$0].handled > 0 && !downed.contains($0) }
+                if taker == nil { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            downed.insert(taker!)
+            instances[taker!].close()
+        }
+        do {
+            _ = try await poison
+            Issue.record("the request was answered")
+        } catch let error as ResponseError {
+            #expect(error.kind == ResponseError.disconnectedKind)
+        }
+        #expect(instances.map(\.handled).sorted() == [0, 1, 1])
+        instances.forEach { $0.close() }
+    }
 }
 
 /// A plugin instance at the other end of a real TCP connection, answering each request with its

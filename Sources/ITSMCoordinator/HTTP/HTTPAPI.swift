@@ -15,6 +15,8 @@ struct HTTPAPI: Sendable {
     let pool: PostgresPool
     /// Applies the configuration file's plugin list again.
     let reload: @Sendable () async throws(ResponseError) -> PluginFleet.Changes
+    /// Restarts a plugin's local instances; nil when it is not enabled.
+    let restart: @Sendable (String) async -> Int?
     let maxBodyBytes: Int
     let logger: Logger
 
@@ -179,6 +181,16 @@ struct HTTPAPI: Sendable {
                 let changes: PluginFleet.Changes
                 do { changes = try await reload() } catch let error as ResponseError { return .failure(error) }
                 return .success(try JSONValue(encoding: changes))
+            }
+        }
+        routes.post("api/v1/plugins/:name/restart") { request, context in
+            await authorized(request, permission: "plugins.write") { principal in
+                let name = context.parameters.get("name") ?? ""
+                logger.notice("plugin restart requested", metadata: ["itsm.plugin": "\(name)", "itsm.token.name": "\(principal.name)"])
+                guard let restarted = await restart(name) else {
+                    return .failure(ResponseError(code: .unavailable, kind: "plugin.disabled", message: "\(name) is not enabled here"))
+                }
+                return .success(["restarted": .string(name), "instances": .int(Int64(restarted))])
             }
         }
         routes.get("api/v1/methods") { request, _ in

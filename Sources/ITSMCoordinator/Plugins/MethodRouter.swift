@@ -202,6 +202,9 @@ public final class MethodRouter: Sendable {
             state.withLock { $0.outstanding[ObjectIdentifier(instance), default: 1] -= 1 }
             guard case .failure(let error) = result, error.kind == ResponseError.disconnectedKind, canResend else { return try result.get() }
             tried.insert(ObjectIdentifier(instance))
+            // Sent on once: if the next instance goes down with it too, the request may be
+            // what kills them, and it is not carried through every instance in turn.
+            if tried.count >= 2 { throw error }
             let others = instances(of: plugin).contains { !tried.contains(ObjectIdentifier($0)) && $0.readyConnection != nil }
             if !others { throw error }
         }

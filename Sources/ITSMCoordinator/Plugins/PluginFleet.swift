@@ -45,9 +45,11 @@ public actor PluginFleet {
         var changes = Changes()
         let wanted = Dictionary(uniqueKeysWithValues: configuration.enabledPlugins.map { ($0.name, $0) })
         var stopping: [any PluginInstance] = []
+        var failed: [String] = []
         for (name, spec) in specs.sorted(by: { $0.key < $1.key }) {
             if let next = wanted[name], next == spec {
-                changes.unchanged.append(name)
+                // A failed process is started again by a reload, as an operator expects.
+                if await hasFailedInstance(name) { failed.append(name) } else { changes.unchanged.append(name) }
                 continue
             }
             stopping += router.remove(plugin: name)
@@ -69,6 +71,7 @@ public actor PluginFleet {
             }
             if !changes.restarted.contains(name) { changes.started.append(name) }
         }
+        for name in failed where await restart(plugin: name) != nil { changes.restarted.append(name) }
         if !(changes.started + changes.stopped + changes.restarted).isEmpty {
             logger.notice("plugins changed", metadata: [
                 "itsm.started": "\(changes.started)", "itsm.stopped": "\(changes.stopped)", "itsm.restarted": "\(changes.restarted)",
@@ -77,8 +80,32 @@ public actor PluginFleet {
         return changes
     }
 
+    /// Stops the local instances of `name` and starts fresh ones, whatever state they were in
+    /// (a `failed` process comes back without a coordinator restart). Remote instances are
+    /// their hosts' to restart. Returns how many were restarted; nil for a plugin not enabled.
+    public func restart(plugin name: String) async -> Int? {
+        guard !isStopping, let spec = specs[name] else { return nil }
+        let local = router.instances(of: name).compactMap { $0 as? PluginSupervisor }
+        for supervisor in local { router.removeInstance(supervisor) }
+        await withDiscardingTaskGroup { group in
+            for supervisor in local { group.addTask { await supervisor.stop() } }
+        }
+        for number in 0..<spec.localInstances {
+            let supervisor = makeSupervisor(spec, "local-\(number + 1)")
+            router.add(supervisor)
+            launches.continuation.yield(supervisor)
+        }
+        logger.notice("plugin restarted", metadata: ["itsm.plugin": "\(name)", "itsm.instances": "\(spec.localInstances)"])
+        return spec.localInstances
+    }
+
     /// The running configuration of an enabled plugin, for a remote instance attaching to it.
     public func spec(named name: String) -> PluginSpec? { isStopping ? nil : specs[name] }
+
+    private func hasFailedInstance(_ name: String) async -> Bool {
+        for instance in router.instances(of: name) where await instance.snapshot.state == .failed { return true }
+        return false
+    }
 
     /// Stops every plugin and ends `run()`.
     public func stopAll() async {

@@ -25,6 +25,8 @@ public actor PluginSupervisor: PluginInstance {
         public var initialBackoff: Duration = .milliseconds(250)
         public var maximumBackoff: Duration = .seconds(30)
         public var shutdownGrace: Duration = .seconds(5)
+        /// How long a `failed` instance waits before it tries again from the shortest delay.
+        public var failedCooldown: Duration = .seconds(300)
         /// Where the built-in `itsm-<name>` executables are.
         public var builtInDirectory: String?
 
@@ -75,11 +77,16 @@ public actor PluginSupervisor: PluginInstance {
             crashTimes = crashTimes.filter { now - $0 < settings.crashWindow } + [now]
             status.pid = nil
             if crashTimes.count >= settings.maximumCrashes {
+                // Failed, visibly, for a cool-down; then it gets a fresh start, so an outage of
+                // something it needs does not disable the process for good. `itsm plugins
+                // restart` or a reload starts it again at once.
                 status.state = .failed
-                logger.error("plugin crashed \(crashTimes.count) times within \(settings.crashWindow); giving up", metadata: [
-                    "itsm.error": "\(exit)",
-                ])
-                break
+                logger.error("plugin crashed \(crashTimes.count) times within \(settings.crashWindow); trying again in \(settings.failedCooldown)",
+                             metadata: ["itsm.error": "\(exit)"])
+                await sleepUnlessStopped(settings.failedCooldown)
+                crashTimes = []
+                backoff = settings.initialBackoff
+                continue
             }
             // A plugin that ran a while before dying starts over from the shortest delay.
             if now - started > settings.crashWindow { backoff = settings.initialBackoff }
@@ -89,7 +96,7 @@ public actor PluginSupervisor: PluginInstance {
             await sleepUnlessStopped(backoff)
             backoff = min(backoff * 2, settings.maximumBackoff)
         }
-        if status.state != .failed { status.state = .stopped }
+        status.state = .stopped
     }
 
     /// Asks the plugin to shut down, then exit; if it has not within the grace period, sends

@@ -7,7 +7,7 @@ import ITSMProtocol
 struct Plugins: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, enable and disable processes, and apply itsm.yaml to a running coordinator.",
-        subcommands: [List.self, Enable.self, Disable.self, Reload.self],
+        subcommands: [List.self, Enable.self, Disable.self, Reload.self, Restart.self],
         defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
@@ -57,6 +57,19 @@ struct Plugins: AsyncParsableCommand {
 
         func run() async throws {
             try await switchProcess(name, enabled: false, reload: reload, api: api)
+        }
+    }
+
+    struct Restart: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a plugin's local instances and start fresh ones, e.g. one that failed after crashing too often.")
+
+        @Argument(help: "The plugin's name.") var name: String
+        @OptionGroup var api: APIConnection
+
+        func run() async throws {
+            let result = try await api.send("POST", "api/v1/plugins/\(name)/restart", nil)
+            api.client.json ? print(compact(result)) : print("\(name): \(result["instances"].map(compact) ?? "0") instances restarted")
         }
     }
 
