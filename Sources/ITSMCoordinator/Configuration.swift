@@ -34,7 +34,8 @@ public struct Configuration: Sendable, Hashable {
     public var heartbeat: Duration = .seconds(5)
     public var requestTimeout: Duration = .seconds(30)
     public var maxLineBytes = 1 << 20
-    public var maxRequestBodyBytes = 1 << 20
+    /// Timeouts, connection cap and body size of the HTTP API (`httpLimits`).
+    public var httpLimits = HTTPLimits()
     /// How long delivered events are kept (`eventRetentionDays`).
     public var eventRetention: Duration = .seconds(30 * 24 * 3600)
 
@@ -80,7 +81,7 @@ public struct Configuration: Sendable, Hashable {
         var configuration = Configuration()
         guard let root = try mapping(yaml: yaml, known: [
             "dataDir", "http", "database", "plugins", "heartbeatMs", "requestTimeoutMs", "maxLineBytes",
-            "eventRetentionDays", "remotePlugins",
+            "eventRetentionDays", "remotePlugins", "httpLimits",
         ]) else { return configuration }
         if let dataDir = root["dataDir"] { configuration.dataDirectory = try string(dataDir, "dataDir") }
         if let http = root["http"] { configuration.http = try HTTPAddress(parsing: try string(http, "http")) }
@@ -102,6 +103,17 @@ public struct Configuration: Sendable, Hashable {
             configuration.eventRetention = .seconds(try int(days, "eventRetentionDays", min: 1) * 24 * 3600)
         }
         if let maxLine = root["maxLineBytes"] { configuration.maxLineBytes = try int(maxLine, "maxLineBytes", min: 1024) }
+        if let limits = root["httpLimits"] {
+            let keys = ["headTimeoutSeconds", "bodyTimeoutSeconds", "idleTimeoutSeconds", "maxConnections", "maxBodyBytes"]
+            guard let limits = limits as? [String: Any], Set(limits.keys).isSubset(of: keys) else {
+                throw CoordinatorError("httpLimits: a mapping of \(keys.joined(separator: ", "))")
+            }
+            if let value = limits["headTimeoutSeconds"] { configuration.httpLimits.headTimeout = .seconds(try int(value, "httpLimits.headTimeoutSeconds", min: 1)) }
+            if let value = limits["bodyTimeoutSeconds"] { configuration.httpLimits.bodyTimeout = .seconds(try int(value, "httpLimits.bodyTimeoutSeconds", min: 1)) }
+            if let value = limits["idleTimeoutSeconds"] { configuration.httpLimits.idleTimeout = .seconds(try int(value, "httpLimits.idleTimeoutSeconds", min: 1)) }
+            if let value = limits["maxConnections"] { configuration.httpLimits.maximumConnections = try int(value, "httpLimits.maxConnections", min: 1) }
+            if let value = limits["maxBodyBytes"] { configuration.httpLimits.maximumBodyBytes = try int(value, "httpLimits.maxBodyBytes", min: 1024) }
+        }
         if let plugins = root["plugins"] {
             guard let list = plugins as? [Any] else { throw CoordinatorError("plugins: must be a list") }
             configuration.plugins = try list.enumerated().map { try PluginSpec(yaml: $1, index: $0) }

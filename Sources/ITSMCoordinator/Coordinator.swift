@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import ITSMPostgres
 import ITSMProtocol
 import ITSMSystem
@@ -112,11 +113,16 @@ public struct Coordinator: Sendable {
 
         let api = HTTPAPI(router: router, tokens: tokens, pool: pool, reload: reload.callAsFunction,
                           restart: { name in await fleet.restart(plugin: name) },
-                          maxBodyBytes: configuration.maxRequestBodyBytes, logger: logger)
+                          maxBodyBytes: configuration.httpLimits.maximumBodyBytes, logger: logger)
         let runtimeFile = Self.runtimeFile(dataDirectory: configuration.dataDirectory)
         let remoteAddress = remotePort.map { "\(configuration.remotePluginAddress!.host):\($0)" }
+        let limits = configuration.httpLimits
+        let connections = HTTPConnectionCount()
+        let idle = TimeAmount.nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000)
         let application = Application(
             router: api.makeRouter(),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, count: connections)], idleTimeout: idle)),
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "itsm"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.http.port

@@ -11,6 +11,18 @@ import Testing
         #expect(configuration.plugins.map(\.name) == ["incident"])
     }
 
+    @Test func readsHTTPLimitsAndNamesAWrongOne() throws {
+        let configuration = try Configuration.parse(yaml: """
+            httpLimits: {headTimeoutSeconds: 5, bodyTimeoutSeconds: 30, idleTimeoutSeconds: 20, maxConnections: 200, maxBodyBytes: 4194304}
+            """)
+        #expect(configuration.httpLimits.headTimeout == .seconds(5) && configuration.httpLimits.bodyTimeout == .seconds(30))
+        #expect(configuration.httpLimits.idleTimeout == .seconds(20) && configuration.httpLimits.maximumConnections == 200)
+        #expect(configuration.httpLimits.maximumBodyBytes == 4 << 20)
+        #expect(try Configuration.parse(yaml: "").httpLimits == HTTPLimits())
+        #expect(throws: CoordinatorError.self) { try Configuration.parse(yaml: "httpLimits: {headTimeout: 5}") }
+        #expect(throws: CoordinatorError.self) { try Configuration.parse(yaml: "httpLimits: {maxConnections: 0}") }
+    }
+
     @Test func readsInstancesAndRemotePlugins() throws {
         let configuration = try Configuration.parse(yaml: """
             remotePlugins:

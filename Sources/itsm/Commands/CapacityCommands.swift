@@ -78,7 +78,7 @@ struct CapacityCommand: AsyncParsableCommand {
         @OptionGroup var connection: APIConnection
         @Argument var file: String
         @Flag(help: "Import the valid rows and list the invalid ones, instead of importing nothing.") var skipInvalid = false
-        @Option(help: "Bytes of samples per request (at most the coordinator's maxRequestBodyBytes).") var batchBytes = 512 * 1024
+        @Option(help: "Bytes of samples per request (at most the coordinator's httpLimits.maxBodyBytes).") var batchBytes = 512 * 1024
 
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }

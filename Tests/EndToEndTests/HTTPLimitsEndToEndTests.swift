@@ -1,0 +1,29 @@
+import Foundation
+import ITSMEndToEndTesting
+import ITSMSystem
+import ITSMTesting
+import Testing
+
+/// Nothing unauthenticated can hold the HTTP API: slow clients are cut off by the head
+/// timeout, and connections past the cap are closed at once.
+@Suite struct HTTPLimitsEndToEndTests {
+    static let slowClients = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/slow_clients.py").path
+
+    @Test func aSlowlorisIsCutOffAndTheAPIKeepsAnswering() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eslowloris")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            httpLimits: {headTimeoutSeconds: 2, maxConnections: 40}
+            """, databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let port = try #require(coordinator.baseURL.port)
+        // 60 connections trickling one byte of a request head every half second: those past the
+        // cap are closed at once, the rest when their head is 2 s overdue.
+        let started = ContinuousClock.now
+        let slow = try await Command.run("python3", [Self.slowClients, "\(port)", "60", "20"])
+        #expect(slow.status == .exited(0), "\(slow.text)")
+        #expect(ContinuousClock.now - started < .seconds(12), "\(slow.text)")
+        #expect(try await coordinator.request("GET", "readyz").0 == 200)
+        #expect(try await coordinator.call("incident.list").status == 200)
+        #expect(await coordinator.stop() == .exited(0))
+    }
+}
