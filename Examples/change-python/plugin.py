@@ -48,6 +48,8 @@ MANIFEST = {
     ],
     "subscribes": ["incident.major_declared"],
     "publishes": ["change.created", "change.status_changed"],
+    # A change naming an incident is checked with the incident process, for whoever creates it.
+    "calls": ["incident.get"],
 }
 
 # Allowed moves; anything else is refused with change.invalid_transition.
@@ -318,14 +320,19 @@ class Plugin:
             self.out.write(data)
             self.out.flush()
 
-    def call(self, method, params, timeout=30):
-        """A request to the coordinator, which routes it to the process that declared `method`."""
+    def call(self, method, params, timeout=30, context=None):
+        """A request to the coordinator, which routes it to the process that declared `method`.
+        With the `meta.context` of the request being handled, it runs for that request's caller
+        and within their permissions; without one, as this plugin (itsm.yaml `grants`)."""
         future = Future()
         with self.lock:
             self.next_id += 1
             request_id = f"{NAME}-{self.next_id}"
             self.pending[request_id] = future
-        self.send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        request = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+        if context:
+            request["meta"] = {"context": context}
+        self.send(request)
         try:
             answer = future.result(timeout=timeout)
         except AnswerTimeout:
@@ -411,8 +418,11 @@ class Plugin:
         if method == "$/event":
             work = lambda: on_event(self.db, params)
         elif method in METHODS:
-            actor = (message.get("meta") or {}).get("actor") or "unknown"
-            work = lambda: METHODS[method](self.db, params, actor, self.call)
+            meta = message.get("meta") or {}
+            actor = meta.get("actor") or "unknown"
+            # Calls made for this request carry its context: they run for its caller.
+            call_for_caller = lambda m, p: self.call(m, p, context=meta.get("context"))
+            work = lambda: METHODS[method](self.db, params, actor, call_for_caller)
         else:
             work = lambda: raise_(PluginError(-32601, "protocol.method_not_found", f"unknown method '{method}'"))
         with self.lock:

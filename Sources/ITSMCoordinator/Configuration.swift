@@ -184,6 +184,19 @@ public struct PluginSpec: Sendable, Hashable {
     public var instances = 1
     /// `true`: this coordinator starts none; instances on other hosts dial in (`itsm agent`).
     public var remote = false
+    /// Permissions the plugin holds itself (`grants`), for work it starts on its own (events,
+    /// scheduled jobs, `callAsPlugin`); calls made for a caller use the caller's. A built-in
+    /// gets what its own reactions need unless `grants` says otherwise; others get nothing.
+    public var grants: [String]?
+
+    /// What the built-in processes do on their own through other processes.
+    static let builtInGrants: [String: [String]] = [
+        "capacity": ["incident.write"],   // a breach opens or raises an incident
+        "supplier": ["incident.read"],    // is there incident data at all
+    ]
+
+    /// The permissions the plugin acts with on its own.
+    public var effectiveGrants: [String] { grants ?? Self.builtInGrants[name] ?? [] }
 
     /// The local processes to start: none for a remote plugin.
     public var localInstances: Int { remote ? 0 : instances }
@@ -200,7 +213,7 @@ public struct PluginSpec: Sendable, Hashable {
         if let name = yaml as? String {
             self.init(name: name)
         } else if let mapping = yaml as? [String: Any] {
-            let known: Set = ["name", "command", "config", "env", "enabled", "instances", "remote"]
+            let known: Set = ["name", "command", "config", "env", "enabled", "instances", "remote", "grants"]
             if let unknown = mapping.keys.first(where: { !known.contains($0) }) {
                 throw CoordinatorError("\(place): unknown key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
             }
@@ -225,6 +238,10 @@ public struct PluginSpec: Sendable, Hashable {
             if let remote = mapping["remote"] {
                 guard let flag = remote as? Bool else { throw CoordinatorError("\(place).remote: must be true or false") }
                 self.remote = flag
+            }
+            if let grants = mapping["grants"] {
+                guard let list = grants as? [Any] else { throw CoordinatorError("\(place).grants: must be a list of permissions") }
+                self.grants = try list.map { try Configuration.string($0, "\(place).grants") }
             }
             if let env = mapping["env"] {
                 guard let env = env as? [String: Any] else { throw CoordinatorError("\(place).env: must be a mapping") }

@@ -65,9 +65,9 @@ public struct Coordinator: Sendable {
         let hooks = PluginHooks(
             onPluginRequest: { plugin, request in
                 guard !request.method.hasPrefix("$/") else { throw ResponseError.methodNotFound(request.method) }
-                var meta = request.meta ?? RequestMeta()
-                meta.actor = "plugin:\(plugin)"
-                return try await router.call(request.method, params: request.params, meta: meta)
+                let (meta, principal) = try PluginCallAuthorization.authorize(
+                    request, from: plugin, router: router, grants: router.grants(of: plugin))
+                return try await router.call(request.method, params: request.params, meta: meta, principal: principal)
             },
             onReady: { plugin, manifest in
                 let refused = router.register(plugin: plugin, manifest: manifest)

@@ -12,16 +12,26 @@ public struct MethodContext: Sendable {
     public let actor: String
     /// The client's idempotency key, when it sent one.
     public let idempotencyKey: String?
+    /// The coordinator's handle for the caller, carried on calls made for it.
+    let callerContext: String?
     let coordinator: CoordinatorLink
 
-    /// Calls another process's method through the coordinator; with an idempotency key, a
-    /// retried call returns the first call's result instead of acting twice.
+    /// Calls another process's method through the coordinator **on behalf of the caller**: it
+    /// runs only if the caller holds the callee's permission (and the manifest declares the
+    /// call). With an idempotency key, a retried call returns the first call's result.
     public func call(_ method: String, params: JSONValue? = nil, idempotencyKey: String? = nil) async throws(ResponseError) -> JSONValue {
+        try await coordinator.call(method, params: params, idempotencyKey: idempotencyKey, context: callerContext)
+    }
+
+    /// Calls another process's method **as this plugin**, with the permissions itsm.yaml grants
+    /// it, not the caller's: for the process's own reactions (a breach opening an incident),
+    /// which a caller without that permission still sets off.
+    public func callAsPlugin(_ method: String, params: JSONValue? = nil, idempotencyKey: String? = nil) async throws(ResponseError) -> JSONValue {
         try await coordinator.call(method, params: params, idempotencyKey: idempotencyKey)
     }
 }
 
-/// What a scheduled job gets.
+/// What a scheduled job gets. Its calls run as the plugin itself.
 public struct JobContext: Sendable {
     public let database: PluginDatabase
     public let config: JSONValue
@@ -36,6 +46,7 @@ public struct JobContext: Sendable {
 }
 
 /// What an event handler gets: the transaction that also records the event as processed.
+/// Its calls run as the plugin itself.
 public struct EventContext: Sendable {
     public let transaction: PluginTransaction
     /// For reads outside the event's transaction; changes belong in `transaction`.
@@ -54,7 +65,8 @@ public struct EventContext: Sendable {
 struct CoordinatorLink: Sendable {
     let connection: JSONRPCConnection
 
-    func call(_ method: String, params: JSONValue?, idempotencyKey: String? = nil) async throws(ResponseError) -> JSONValue {
-        try await connection.request(method, params: params, meta: idempotencyKey.map { RequestMeta(idempotencyKey: $0) })
+    func call(_ method: String, params: JSONValue?, idempotencyKey: String? = nil, context: String? = nil) async throws(ResponseError) -> JSONValue {
+        let meta = idempotencyKey == nil && context == nil ? nil : RequestMeta(idempotencyKey: idempotencyKey, context: context)
+        return try await connection.request(method, params: params, meta: meta)
     }
 }

@@ -28,6 +28,9 @@ public struct Plugin: Sendable {
     public let migrations: [Migration]
     /// Event types this plugin writes to the outbox, for the manifest.
     public var publishes: [String] = []
+    /// Other processes' methods this plugin calls (names or patterns, e.g. `incident.get`,
+    /// `*.stats`), for the manifest: the coordinator refuses calls not declared here.
+    public var calls: [String] = []
     private(set) var methods: [String: (descriptor: MethodDescriptor, handler: MethodHandler)] = [:]
     private(set) var methodOrder: [String] = []
     private(set) var subscriptions: [String: EventHandler] = [:]
@@ -83,7 +86,7 @@ public struct Plugin: Sendable {
         InitializeResult(
             plugin: PeerInfo(name: name, version: version),
             methods: methodOrder.compactMap { methods[$0]?.descriptor },
-            subscribes: subscriptions.keys.sorted(), publishes: publishes, schema: schema)
+            subscribes: subscriptions.keys.sorted(), publishes: publishes, schema: schema, calls: calls.isEmpty ? nil : calls)
     }
 
     /// Runs the plugin until the coordinator says `exit` or closes stdin, then exits the process.

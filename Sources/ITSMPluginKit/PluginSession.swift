@@ -119,7 +119,8 @@ final class PluginSession: Sendable {
             }
             let context = MethodContext(
                 database: runtime.database, config: runtime.config, logger: logger, actor: request.meta?.actor ?? "unknown",
-                idempotencyKey: request.meta?.idempotencyKey, coordinator: CoordinatorLink(connection: connection))
+                idempotencyKey: request.meta?.idempotencyKey, callerContext: request.meta?.context,
+                coordinator: CoordinatorLink(connection: connection))
             return try await handler(request.params, context)
         } catch let error as PostgresError {
             throw ResponseError(databaseError: error, logger: logger, method: request.method)

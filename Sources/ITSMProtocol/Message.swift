@@ -45,10 +45,15 @@ public struct RequestMeta: Sendable, Hashable, Codable {
     public var actor: String?
     /// A client-chosen key that makes a retried create return the first result.
     public var idempotencyKey: String?
+    /// On a request to a plugin: an opaque handle for the principal it is made for. A call the
+    /// plugin makes while handling it carries the handle back, and runs on that principal's
+    /// behalf; without one, a call runs as the plugin itself.
+    public var context: String?
 
-    public init(actor: String? = nil, idempotencyKey: String? = nil) {
+    public init(actor: String? = nil, idempotencyKey: String? = nil, context: String? = nil) {
         self.actor = actor
         self.idempotencyKey = idempotencyKey
+        self.context = context
     }
 }
 
@@ -158,13 +163,15 @@ extension RequestMeta {
     /// Reads the members it knows; anything else (or a non-object) is ignored.
     init?(json: JSONValue?) {
         guard case .object(let members)? = json else { return nil }
-        self.init(actor: members["actor"]?.stringValue, idempotencyKey: members["idempotencyKey"]?.stringValue)
+        self.init(actor: members["actor"]?.stringValue, idempotencyKey: members["idempotencyKey"]?.stringValue,
+                  context: members["context"]?.stringValue)
     }
 
     var json: JSONValue {
         var members: [String: JSONValue] = [:]
         members["actor"] = actor.map(JSONValue.string)
         members["idempotencyKey"] = idempotencyKey.map(JSONValue.string)
+        members["context"] = context.map(JSONValue.string)
         return .object(members)
     }
 }

@@ -120,4 +120,50 @@ import Testing
         #expect(again.body["number"] as? String == first.body["number"] as? String)
         #expect(await coordinator.stop() == .exited(0))
     }
+
+    @Test func aPluginCallsForItsCallerWithinTheirPermissionsOrAsItselfWithinItsGrants() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eonbehalf")
+        func configuration(grants: String) -> String {
+            """
+            plugins:
+              - incident
+              - name: fixture
+                command: [python3, \(CoordinatorEndToEndTests.fixturePlugin)]
+            \(grants)
+            """
+        }
+        let coordinator = try await RunningCoordinator.start(configuration: configuration(grants: ""), databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let narrow = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "narrow", permissions: ["fixture.write"])
+        func kind(_ body: [String: Any]) -> String? { PluginManagementEndToEndTests.kind(body) }
+        func incidents() async throws -> Int { try await coordinator.call("incident.list").body["total"] as? Int ?? -1 }
+
+        // For a caller without incident.write, the plugin cannot create one: no widening.
+        let refused = try await coordinator.call("fixture.create_for_caller", ["title": "via fixture"], token: narrow)
+        #expect(refused.status == 403 && kind(refused.body) == "auth.forbidden", "\(refused)")
+        #expect("\(refused.body)".contains("token:narrow"))
+        // Nor as itself (no grants), nor with a handle it was not given, nor by an undeclared call.
+        #expect(try await coordinator.call("fixture.create_as_itself", ["title": "as itself"], token: narrow).status == 403)
+        #expect(try await coordinator.call("fixture.borrow", ["title": "borrowed"]).status == 403)
+        let undeclared = try await coordinator.call("fixture.undeclared")
+        #expect(undeclared.status == 403 && kind(undeclared.body) == "auth.undeclared_call", "\(undeclared)")
+        #expect(try await incidents() == 0)
+
+        // For a caller who may, it runs, and the record names both.
+        let created = try await coordinator.call("fixture.create_for_caller", ["title": "via fixture"])
+        #expect(created.status == 200 && created.body["createdBy"] as? String == "plugin:fixture for token:admin", "\(created)")
+
+        // Granted incident.write in itsm.yaml, the plugin may create one on its own.
+        try configuration(grants: "    grants: [incident.write]").write(toFile: coordinator.configFile, atomically: true, encoding: .utf8)
+        let before = try await coordinator.plugins()["fixture"]?["pid"] as? Int
+        coordinator.process.signal(SIGHUP)
+        #expect(try await coordinator.waitUntil {
+            let fixture = try await coordinator.plugins()["fixture"]
+            return fixture?["state"] as? String == "running" && fixture?["pid"] as? Int != before
+        })
+        let own = try await coordinator.call("fixture.create_as_itself", ["title": "as itself"], token: narrow)
+        #expect(own.status == 200 && own.body["createdBy"] as? String == "plugin:fixture", "\(own)")
+        #expect(try await incidents() == 2)
+        #expect(await coordinator.stop() == .exited(0))
+    }
 }

@@ -15,6 +15,8 @@ public enum CapacityPlugin {
     public static func make() -> Plugin {
         var plugin = Plugin(name: "capacity", version: version, schema: CapacitySchema.name, migrations: CapacitySchema.migrations)
         plugin.publishes = ["capacity.threshold_breached", "capacity.threshold_cleared", "capacity.exhaustion_forecast"]
+        // A breach opens or raises an incident as the capacity process itself (granted incident.write).
+        plugin.calls = ["incident.create", "incident.update"]
 
         plugin.method("capacity.define", permission: "capacity.write",
                       description: "Define (or redefine) a resource and its metrics: unit, limit, warning and critical thresholds") {
@@ -100,8 +102,9 @@ public enum CapacityPlugin {
     }
 
     static func openIncidents(_ store: CapacityStore, _ context: MethodContext) async throws {
+        // The process's own reaction to a breach, whoever pushed the samples.
         try await store.openIncidentsForBreaches { method, params, key throws(ResponseError) in
-            try await context.call(method, params: params, idempotencyKey: key)
+            try await context.callAsPlugin(method, params: params, idempotencyKey: key)
         }
     }
 }

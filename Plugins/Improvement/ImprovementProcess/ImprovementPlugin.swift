@@ -9,6 +9,8 @@ public enum ImprovementPlugin {
 
     public static func make() -> Plugin {
         var plugin = Plugin(name: "improvement", version: version, schema: ImprovementSchema.name, migrations: ImprovementSchema.migrations)
+        // KPIs come from any process's figures, read on behalf of whoever measures.
+        plugin.calls = ["*.stats"]
         plugin.publishes = ["improvement.proposed", "improvement.status_changed", "nonconformity.raised"]
 
         plugin.method("improvement.create", permission: "improvement.write",

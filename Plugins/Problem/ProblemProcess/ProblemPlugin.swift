@@ -14,6 +14,8 @@ public enum ProblemPlugin {
 
     public static func make() -> Plugin {
         var plugin = Plugin(name: "problem", version: version, schema: ProblemSchema.name, migrations: ProblemSchema.migrations)
+        // Linking checks the incident exists, on behalf of whoever links.
+        plugin.calls = ["incident.get"]
         plugin.publishes = [
             "problem.created", "problem.updated", "problem.status_changed", "problem.resolved", "problem.proposed",
             "problem.major_declared", "problem.known_error_published", "problem.incident_linked", "problem.incident_unlinked",

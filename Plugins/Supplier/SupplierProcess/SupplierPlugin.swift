@@ -14,6 +14,8 @@ public enum SupplierPlugin {
 
     public static func make() -> Plugin {
         var plugin = Plugin(name: "supplier", version: version, schema: SupplierSchema.name, migrations: SupplierSchema.migrations)
+        // Whether incident data exists at all, asked as the supplier process itself.
+        plugin.calls = ["incident.list"]
         plugin.publishes = [
             "supplier.created", "supplier.updated", "supplier.contract_added", "supplier.contract_expiring", "supplier.contract_expired",
             "supplier.target_missed",
@@ -96,7 +98,7 @@ public enum SupplierPlugin {
     /// says why instead of showing zeros.
     static func incidentDataAvailability(_ context: MethodContext) async -> (String, String?) {
         do {
-            _ = try await context.call("incident.list", params: ["limit": 1])
+            _ = try await context.callAsPlugin("incident.list", params: ["limit": 1])
             return ("available", nil)
         } catch {
             if error.kind == "plugin.disabled" {

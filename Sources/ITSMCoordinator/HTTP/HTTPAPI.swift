@@ -248,13 +248,14 @@ struct HTTPAPI: Sendable {
                 params = .object(merged)
             }
             let meta = RequestMeta(actor: "token:\(principal.name)", idempotencyKey: request.headers[.init("Idempotency-Key")!])
-            return await call(method, params: params, meta: meta)
+            return await call(method, params: params, meta: meta, principal: principal)
         }
     }
 
-    private func call(_ method: String, params: JSONValue?, meta: RequestMeta) async -> Result<JSONValue, ResponseError> {
+    private func call(_ method: String, params: JSONValue?, meta: RequestMeta, principal: Principal? = nil) async -> Result<JSONValue, ResponseError> {
         do throws(ResponseError) {
-            return .success(try await router.call(method, params: params, meta: meta))
+            let forWhom = principal.map { ($0, origin: "token:\($0.name)") }
+            return .success(try await router.call(method, params: params, meta: meta, principal: forWhom))
         } catch {
             return .failure(error)
         }

@@ -30,9 +30,14 @@ public final class MethodRouter: Sendable {
         var disabled: [String: Set<String>] = [:]
         /// Requests sent through this router and not yet answered, per instance.
         var outstanding: [ObjectIdentifier: Int] = [:]
+        /// What each plugin's manifest says it calls (`calls`).
+        var calls: [String: [String]] = [:]
+        var grants: [String: [String]] = [:]
     }
 
     private let state = Mutex(State())
+    /// Who the requests in flight to plugins are for.
+    let contexts = CallContexts()
 
     public init(instances: [any PluginInstance] = [], disabled: [String] = []) {
         for instance in instances { add(instance) }
@@ -52,12 +57,17 @@ public final class MethodRouter: Sendable {
     public var disabledProcesses: [String] { state.withLock { $0.disabled.keys.sorted() } }
 
     /// Marks a plugin enabled, before any instance of it is up.
-    public func enable(plugin: String) {
+    /// Routes to `plugin` from now on; `grants` are the permissions it acts with on its own.
+    public func enable(plugin: String, grants: [String] = []) {
         state.withLock {
             $0.instances[plugin, default: []] = $0.instances[plugin] ?? []
             $0.disabled[plugin] = nil
+            $0.grants[plugin] = grants
         }
     }
+
+    /// The permissions `plugin` acts with on its own (itsm.yaml `grants`).
+    public func grants(of plugin: String) -> [String] { state.withLock { $0.grants[plugin] ?? [] } }
 
     /// Starts routing to an instance (its methods follow from its manifest).
     public func add(_ instance: any PluginInstance) {
@@ -104,6 +114,7 @@ public final class MethodRouter: Sendable {
             let otherProcesses = Set(state.instances.keys).union(state.disabled.keys).union(PluginSpec.builtInNames)
                 .subtracting([plugin])
             state.routes = state.routes.filter { $0.value.plugin != plugin }
+            state.calls[plugin] = manifest.calls ?? []
             var refused: [String] = []
             for method in manifest.methods {
                 let namespace = String(method.name.prefix { $0 != "." })
@@ -117,6 +128,11 @@ public final class MethodRouter: Sendable {
 
     public func route(for method: String) -> Route? { state.withLock { $0.routes[method] } }
 
+    /// Whether `plugin`'s manifest declares that it calls `method`.
+    public func declares(plugin: String, calls method: String) -> Bool {
+        state.withLock { $0.calls[plugin] ?? [] }.contains { MethodPattern.matches($0, method) }
+    }
+
     /// Every method known, for the API's listing.
     public var routes: [Route] { state.withLock { Array($0.routes.values) }.sorted { $0.descriptor.name < $1.descriptor.name } }
 
@@ -126,7 +142,9 @@ public final class MethodRouter: Sendable {
     }
 
     /// Calls `method` on its plugin. Protocol-reserved names are never routed.
-    public func call(_ method: String, params: JSONValue?, meta: RequestMeta?,
+    /// Routes a request. `principal` is who it is for (with `origin`, e.g. `token:alice`): the
+    /// plugin gets a handle for it, and calls it makes while handling the request run for them.
+    public func call(_ method: String, params: JSONValue?, meta: RequestMeta?, principal: (Principal, origin: String)? = nil,
                      timeout: Duration? = nil) async throws(ResponseError) -> JSONValue {
         enum Target {
             case route(Route)
@@ -146,7 +164,14 @@ public final class MethodRouter: Sendable {
         switch target {
         case .route(let route):
             try Self.checkInput(params: params, meta: meta)
-            let meta = Self.scopingIdempotencyKey(meta)
+            var meta = Self.scopingIdempotencyKey(meta)
+            var handle: String?
+            if let (principal, origin) = principal {
+                handle = contexts.open(plugin: route.plugin, principal: principal, origin: origin)
+                meta = meta ?? RequestMeta()
+                meta?.context = handle
+            }
+            defer { if let handle { contexts.close(handle) } }
             let canResend = route.descriptor.idempotent || meta?.idempotencyKey != nil
             return try await call(plugin: route.plugin, method, params: params, meta: meta, timeout: timeout, canResend: canResend)
         case .starting(let process):

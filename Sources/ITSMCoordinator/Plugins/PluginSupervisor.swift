@@ -183,16 +183,17 @@ public actor PluginSupervisor: PluginInstance {
         do {
             let manifest = try await handshake.perform(on: connection, spec: spec, instance: instance,
                                                        database: .init(url: settings.databaseURL))
-            status.state = .running
             status.version = manifest.plugin.version
             status.methods = manifest.methods.map(\.name)
             status.subscribes = manifest.subscribes
             status.lastError = nil
+            await hooks.onReady(spec.name, manifest)
+            ready.withLock { $0 = connection }
+            // Reported running only once it serves: routes registered, connection ready.
+            status.state = .running
             logger.info("plugin ready", metadata: [
                 "itsm.version": "\(manifest.plugin.version)", "itsm.methods": "\(manifest.methods.count)",
             ])
-            await hooks.onReady(spec.name, manifest)
-            ready.withLock { $0 = connection }
         } catch {
             status.lastError = "handshake failed: \(error)"
             logger.error("plugin handshake failed", metadata: ["itsm.error": "\(error)"])

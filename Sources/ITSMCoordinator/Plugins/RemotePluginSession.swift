@@ -58,6 +58,9 @@ final class RemotePluginSession: PluginInstance {
     private func handshakeAndWatch(handshake: PluginHandshake, hooks: PluginHooks) async {
         do {
             let manifest = try await handshake.perform(on: connection, spec: spec, instance: instance, database: nil)
+            await hooks.onReady(spec.name, manifest)
+            ready.withLock { $0 = connection }
+            // Reported running only once it serves.
             status.withLock { status in
                 status.state = .running
                 status.version = manifest.plugin.version
@@ -65,8 +68,6 @@ final class RemotePluginSession: PluginInstance {
                 status.subscribes = manifest.subscribes
             }
             logger.notice("remote plugin ready", metadata: ["itsm.version": "\(manifest.plugin.version)"])
-            await hooks.onReady(spec.name, manifest)
-            ready.withLock { $0 = connection }
         } catch {
             status.withLock { $0.lastError = "handshake failed: \(error)" }
             logger.error("remote plugin handshake failed", metadata: ["itsm.error": "\(error)"])

@@ -65,15 +65,19 @@ public struct InitializeResult: Sendable, Hashable, Codable {
     public var publishes: [String]
     /// The database schema the plugin owns, if any.
     public var schema: String?
+    /// Other processes' methods the plugin calls through the coordinator: exact names or
+    /// patterns (`incident.*`, `*.stats`). A call not declared here is refused.
+    public var calls: [String]?
 
     public init(protocolVersion: Int = ProtocolVersion.current, plugin: PeerInfo, methods: [MethodDescriptor],
-                subscribes: [String] = [], publishes: [String] = [], schema: String? = nil) {
+                subscribes: [String] = [], publishes: [String] = [], schema: String? = nil, calls: [String]? = nil) {
         self.protocolVersion = protocolVersion
         self.plugin = plugin
         self.methods = methods
         self.subscribes = subscribes
         self.publishes = publishes
         self.schema = schema
+        self.calls = calls
     }
 
     /// Problems that make the manifest unusable; empty when it is valid.
@@ -92,6 +96,9 @@ public struct InitializeResult: Sendable, Hashable, Codable {
         }
         for event in subscribes + publishes where !Self.isMethodName(event) {
             problems.append("event type '\(event)' must look like 'process.happening'")
+        }
+        for pattern in calls ?? [] where !MethodPattern.isValid(pattern) {
+            problems.append("calls: '\(pattern)' must be a method name or a pattern like 'incident.*' or '*.stats'")
         }
         return problems
     }
@@ -120,5 +127,26 @@ public struct MethodDescriptor: Sendable, Hashable, Codable {
         self.permission = permission
         self.idempotent = idempotent
         self.description = description
+    }
+}
+
+/// A method name or a pattern of one: each dot-separated segment is a name or `*` (any one
+/// segment); a trailing `.*` covers everything in the process (`incident.*`).
+public enum MethodPattern {
+    public static func matches(_ pattern: String, _ method: String) -> Bool {
+        if pattern == method { return true }
+        if pattern.hasSuffix(".*"), !pattern.dropLast(2).contains("*") {
+            return method.hasPrefix(pattern.dropLast(1))
+        }
+        let wanted = pattern.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = method.split(separator: ".", omittingEmptySubsequences: false)
+        return wanted.count == parts.count && zip(wanted, parts).allSatisfy { $0 == "*" || $0 == $1 }
+    }
+
+    static func isValid(_ pattern: String) -> Bool {
+        let parts = pattern.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count >= 2 && parts.allSatisfy { part in
+            part == "*" || (!part.isEmpty && part.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45 })
+        }
     }
 }

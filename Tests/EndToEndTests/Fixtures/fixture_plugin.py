@@ -52,19 +52,28 @@ MANIFEST = {
         {"name": "fixture.crash", "permission": "fixture.write", "idempotent": False},
         {"name": "fixture.call", "permission": "fixture.read", "idempotent": True},
         {"name": "fixture.hang", "permission": "fixture.read", "idempotent": True},
+        {"name": "fixture.create_for_caller", "permission": "fixture.write", "idempotent": False},
+        {"name": "fixture.create_as_itself", "permission": "fixture.write", "idempotent": False},
+        {"name": "fixture.undeclared", "permission": "fixture.write", "idempotent": False},
+        {"name": "fixture.borrow", "permission": "fixture.write", "idempotent": False},
     ],
     "subscribes": ["incident.created"],
     "publishes": [],
+    "calls": ["incident.list", "incident.create"],
 }
 
 state = {"initialized": False, "next_id": 1000}
 
 
-def call_coordinator(method, params):
-    """Sends a request to the coordinator and handles whatever else arrives until its answer."""
+def call_coordinator(method, params, context=None):
+    """Sends a request to the coordinator and handles whatever else arrives until its answer.
+    With a request's meta.context it runs for that request's caller; without, as the plugin."""
     state["next_id"] += 1
     request_id = state["next_id"]
-    send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+    request = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+    if context:
+        request["meta"] = {"context": context}
+    send(request)
     for line in sys.stdin:
         message = json.loads(line)
         if "method" not in message and message.get("id") == request_id:
@@ -117,9 +126,24 @@ def handle(message):
     elif method == "fixture.crash":
         os._exit(3)
     elif method == "fixture.call":
-        # Calls another process's method through the coordinator.
-        answer = call_coordinator("incident.list", {"limit": 1})
+        # Calls another process's method through the coordinator, for the caller.
+        answer = call_coordinator("incident.list", {"limit": 1}, (message.get("meta") or {}).get("context"))
         respond(request_id, {"total": answer.get("result", {}).get("total")})
+    elif method == "fixture.create_for_caller":
+        # Creates an incident for whoever called; the coordinator checks their permission.
+        answer = call_coordinator("incident.create", message.get("params") or {}, (message.get("meta") or {}).get("context"))
+        respond(request_id, answer.get("result"), answer.get("error"))
+    elif method == "fixture.create_as_itself":
+        # The same, as the plugin itself: only what itsm.yaml grants it.
+        answer = call_coordinator("incident.create", message.get("params") or {})
+        respond(request_id, answer.get("result"), answer.get("error"))
+    elif method == "fixture.undeclared":
+        answer = call_coordinator("incident.update", {"number": "INC-000001", "title": "x"}, (message.get("meta") or {}).get("context"))
+        respond(request_id, answer.get("result"), answer.get("error"))
+    elif method == "fixture.borrow":
+        # Tries a context it was not given for this request: a stale or forged handle.
+        answer = call_coordinator("incident.create", message.get("params") or {}, "0" * 32)
+        respond(request_id, answer.get("result"), answer.get("error"))
     elif os.environ.get("FIXTURE_CRASH_ON_UNKNOWN") == "1":
         os._exit(3)
     else:

@@ -1,0 +1,36 @@
+import ITSMProtocol
+
+/// What a plugin may call through the coordinator, and as whom. A call must be declared in the
+/// plugin's manifest (`calls`). Made while handling a request (its `meta.context` names one in
+/// flight to this plugin), it runs for that request's principal and needs the callee's
+/// permission from them: a plugin never widens its caller's access. Made on its own (events,
+/// jobs), it runs as the plugin with the permissions itsm.yaml grants it (`grants`). The
+/// callee's records name both: `plugin:change for token:alice`.
+enum PluginCallAuthorization {
+    static func authorize(_ request: JSONRPCRequest, from plugin: String, router: MethodRouter,
+                          grants: [String]) throws(ResponseError) -> (RequestMeta, (Principal, origin: String)) {
+        guard router.declares(plugin: plugin, calls: request.method) else {
+            throw ResponseError(code: .permissionDenied, kind: "auth.undeclared_call",
+                                message: "\(plugin) does not declare calls to \(request.method) in its manifest (calls)")
+        }
+        let principal: Principal
+        let origin: String
+        var meta = request.meta ?? RequestMeta()
+        if let entry = router.contexts.entry(meta.context, for: plugin) {
+            principal = entry.principal
+            origin = entry.origin
+            meta.actor = "plugin:\(plugin) for \(entry.origin)"
+        } else {
+            principal = Principal(name: "plugin:\(plugin)", permissions: grants)
+            origin = "plugin:\(plugin)"
+            meta.actor = origin
+        }
+        meta.context = nil
+        if let route = router.route(for: request.method), !principal.allows(route.descriptor.permission) {
+            let who = origin == "plugin:\(plugin)" ? "\(plugin) on its own (grants in itsm.yaml)" : "\(origin), for whom \(plugin) calls it,"
+            throw ResponseError(code: .permissionDenied, kind: "auth.forbidden",
+                                message: "\(who) lacks \(route.descriptor.permission), which \(request.method) needs")
+        }
+        return (meta, (principal, origin))
+    }
+}
