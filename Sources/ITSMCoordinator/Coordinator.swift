@@ -93,7 +93,8 @@ public struct Coordinator: Sendable {
                 } catch {
                     throw CoordinatorError("remotePlugins.tokenFile: cannot read \(file): \(error.localizedDescription)")
                 }
-                try await tokens.provision(name: "remote-plugins", token: token, permissions: ["attach.*"])
+                let recorded = try await tokens.provision(name: "remote-plugins", token: token, permissions: ["attach.*"])
+                logger.info("plugin-host token recorded", metadata: ["itsm.token.name": "\(recorded)"])
             }
             let listener: TCPListener
             do {

@@ -8,21 +8,29 @@ import Testing
 let logger = Logger(label: "itsm.test.coordinator")
 
 @Suite struct TokenStoreTests {
-    @Test func aProvisionedPluginHostTokenMayOnlyAttachAndRotatesWithItsFile() async throws {
+    @Test func provisionedPluginHostTokensMayOnlyAttachAndRotateWithAnOverlap() async throws {
         let database = try await TestPostgres.makeDatabase(label: "provision")
         let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
         try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
         let store = TokenStore(pool: pool, logger: logger)
         let first = "itsm_" + String(repeating: "a", count: 40)
-        try await store.provision(name: "remote-plugins", token: first, permissions: ["attach.*"])
+        let firstName = try await store.provision(name: "remote-plugins", token: first, permissions: ["attach.*"])
         let principal = try #require(try await store.authenticate(first))
         #expect(principal.allows("attach.incident") && !principal.allows("incident.read") && !principal.allows("tokens.write"))
-        // Two coordinators provisioning the same file at start agree; a new file replaces the old token.
-        try await store.provision(name: "remote-plugins", token: first, permissions: ["attach.*"])
+        // Two coordinators provisioning the same file at start agree.
+        #expect(try await store.provision(name: "remote-plugins", token: first, permissions: ["attach.*"]) == firstName)
+        // One coordinator gets the new token first: both work until the old one is revoked by name.
         let second = "itsm_" + String(repeating: "b", count: 40)
-        try await store.provision(name: "remote-plugins", token: second, permissions: ["attach.*"])
+        let secondName = try await store.provision(name: "remote-plugins", token: second, permissions: ["attach.*"])
+        #expect(secondName != firstName && secondName.hasPrefix("remote-plugins-"))
+        #expect(try await store.authenticate(first)?.name == firstName)
+        #expect(try await store.authenticate(second)?.name == secondName)
+        #expect(try await store.revoke(name: firstName, grantor: Principal(name: "admin", permissions: ["*"])))
         #expect(try await store.authenticate(first) == nil)
-        #expect(try await store.authenticate(second)?.name == "remote-plugins")
+        // A coordinator restarted with the old file does not bring the revoked token back.
+        try await store.provision(name: "remote-plugins", token: first, permissions: ["attach.*"])
+        #expect(try await store.authenticate(first) == nil)
+        #expect(try await store.authenticate(second)?.name == secondName)
         await #expect(throws: CoordinatorError.self) { try await store.provision(name: "remote-plugins", token: "short", permissions: ["attach.*"]) }
         await pool.close()
     }

@@ -57,17 +57,23 @@ public struct TokenStore: Sendable {
     }
 
     /// Records a token an operator generated and handed to both sides (the plugin hosts' token,
-    /// from a file or a Kubernetes Secret), under `name` with `permissions`; only its hash is
-    /// kept. Replaces the previous token of that name, so rotating the file rotates the token.
-    public func provision(name: String, token: String, permissions: [String]) async throws {
+    /// from a file or a Kubernetes Secret) with `permissions`; only its hash is kept. Each
+    /// token is its own row, `<name>-<first 8 hex of its hash>`, so several can be active at
+    /// once: rotating is putting the new token in the files, restarting, and revoking the old
+    /// one by name when every host uses the new. Coordinators never overwrite each other's, and
+    /// a token revoked by name stays revoked. Returns the name it is recorded under.
+    @discardableResult
+    public func provision(name: String, token: String, permissions: [String]) async throws -> String {
         guard token.hasPrefix("itsm_"), token.count >= 37, token.count < 200 else {
             throw CoordinatorError("the token for '\(name)' must start with itsm_ and have at least 32 random characters after it")
         }
+        let hash = Self.hash(token)
+        let recorded = "\(name)-\(hash.prefix(8))"
         try await pool.query("""
-            INSERT INTO itsm.api_token (name, token_hash, permissions) VALUES (\(name), \(Self.hash(token)), \(permissions))
-            ON CONFLICT (name, coalesce(installation, '')) DO UPDATE SET token_hash = EXCLUDED.token_hash,
-                permissions = EXCLUDED.permissions, revoked_at = NULL
+            INSERT INTO itsm.api_token (name, token_hash, permissions) VALUES (\(recorded), \(hash), \(permissions))
+            ON CONFLICT DO NOTHING
             """)
+        return recorded
     }
 
     /// Issues a named token with the given permissions for `grantor` and returns it; only its
