@@ -166,4 +166,42 @@ import Testing
         #expect(try await incidents() == 2)
         #expect(await coordinator.stop() == .exited(0))
     }
+
+    @Test func idleConnectionsToThePluginPortDoNotStallTheAPI() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eidleattach")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            remotePlugins:
+              listen: 127.0.0.1:0
+            plugins:
+              - incident
+              - name: problem
+                remote: true
+            """, databaseURL: database.conninfo, allowNotReady: true)
+        defer { coordinator.remove() }
+        let address = try #require(coordinator.remotePluginAddress)
+        let port = try #require(address.split(separator: ":").last.flatMap { Int($0) })
+        // 200 peers that connect and never attach, held for 20 s.
+        let idle = try ChildProcess.spawn(.init(executable: "python3", arguments: [
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/idle_connections.py").path,
+            "127.0.0.1", "\(port)", "200", "20",
+        ], standardOutput: .null, standardError: .null))
+        defer { idle.signal(SIGKILL) }
+        try await Task.sleep(for: .seconds(1))
+        // Meanwhile the API, whose every call checks a token in the database, answers promptly.
+        for _ in 0..<10 {
+            let started = ContinuousClock.now
+            #expect(try await coordinator.call("incident.list").status == 200)
+            #expect(ContinuousClock.now - started < .seconds(3), "\(ContinuousClock.now - started)")
+        }
+        #expect(coordinator.log.contains("too many connections waiting to attach"))
+        // A real host attaches once the idle ones have been dropped (10 s each, at most).
+        let token = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "hosts", permissions: ["attach.problem"])
+        let agent = try RunningAgent.start(plugins: ["problem"], coordinator: address, token: token, databaseURL: database.conninfo,
+                                           name: "host-a", directory: coordinator.directory)
+        defer { Task { _ = await agent.stop() } }
+        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await coordinator.request("GET", "readyz").0 == 200 },
+                "\(agent.log)")
+        _ = await agent.stop()
+        #expect(await coordinator.stop() == .exited(0))
+    }
 }

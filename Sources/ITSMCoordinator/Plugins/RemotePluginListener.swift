@@ -3,6 +3,7 @@ import ITSMProtocol
 import ITSMSystem
 import ITSMTransport
 import Logging
+import Synchronization
 
 /// Where plugin instances on other hosts dial in (`remotePlugins.listen`). Plugin hosts need no
 /// open port: they connect here.
@@ -21,6 +22,14 @@ struct RemotePluginListener: Sendable {
     var hooks: PluginHooks
     var logger: Logger
     var attachTimeout: Duration = .seconds(10)
+    /// Connections that have not attached yet, at most `maximumPendingAttaches`: more are
+    /// closed at once, so unauthenticated peers cannot pile up threads or descriptors.
+    var pendingAttaches = PendingAttaches()
+    var maximumPendingAttaches = 32
+
+    final class PendingAttaches: Sendable {
+        let count = Atomic<Int>(0)
+    }
 
     /// Accepts connections until cancelled; each session runs in the group.
     func run() async {
@@ -36,6 +45,21 @@ struct RemotePluginListener: Sendable {
     }
 
     private func serve(_ accepted: TCPListener.Accepted) async {
+        guard pendingAttaches.count.add(1, ordering: .relaxed).newValue <= maximumPendingAttaches else {
+            pendingAttaches.count.subtract(1, ordering: .relaxed)
+            logger.warning("remote connection refused: too many connections waiting to attach",
+                           metadata: ["itsm.remote": "\(accepted.peer)", "itsm.limit": "\(maximumPendingAttaches)"])
+            close(accepted.descriptor)
+            return
+        }
+        let attached = await attach(accepted)
+        pendingAttaches.count.subtract(1, ordering: .relaxed)
+        guard let (attachID, params, spec, logger) = attached else { return }
+        await run(accepted, attachID: attachID, params: params, spec: spec, logger: logger)
+    }
+
+    /// Reads and checks `$/attach`; answers and closes a refusal. Nil when refused.
+    private func attach(_ accepted: TCPListener.Accepted) async -> (RequestID, AttachParams, PluginSpec, Logger)? {
         var logger = self.logger
         logger[metadataKey: "itsm.remote"] = "\(accepted.peer)"
         let attach: (id: RequestID, params: AttachParams)
@@ -45,7 +69,7 @@ struct RemotePluginListener: Sendable {
             logger.warning("remote connection refused", metadata: ["itsm.error": "\(error.error.message)"])
             answer(accepted.descriptor, id: error.id, with: .failure(error.error))
             close(accepted.descriptor)
-            return
+            return nil
         }
         let plugin = attach.params.plugin
         logger[metadataKey: "itsm.plugin"] = "\(plugin)"
@@ -57,18 +81,24 @@ struct RemotePluginListener: Sendable {
             logger.warning("remote plugin refused", metadata: ["itsm.error": "\(error.message)"])
             answer(accepted.descriptor, id: attach.id, with: .failure(error))
             close(accepted.descriptor)
-            return
+            return nil
         }
+        return (attach.id, attach.params, spec, logger)
+    }
+
+    /// Answers the accepted attach and serves the session until it ends.
+    private func run(_ accepted: TCPListener.Accepted, attachID: RequestID, params: AttachParams, spec: PluginSpec, logger: Logger) async {
+        let plugin = params.plugin
         let result = AttachResult(heartbeatMs: Int(handshake.settings.heartbeat.inMilliseconds),
                                   maxLineBytes: handshake.settings.maxLineBytes)
-        answer(accepted.descriptor, id: attach.id, with: .success((try? JSONValue(encoding: result)) ?? .object([:])))
+        answer(accepted.descriptor, id: attachID, with: .success((try? JSONValue(encoding: result)) ?? .object([:])))
 
         let connection = JSONRPCConnection(
             socket: accepted.descriptor,
             configuration: .init(peerName: "\(plugin)@\(accepted.peer)", maxLineBytes: handshake.settings.maxLineBytes,
                                  defaultRequestTimeout: handshake.settings.requestTimeout),
             logger: logger)
-        let session = RemotePluginSession(spec: spec, instance: attach.params.instance, remoteAddress: accepted.peer,
+        let session = RemotePluginSession(spec: spec, instance: params.instance, remoteAddress: accepted.peer,
                                           connection: connection, logger: logger)
         logger.notice("remote plugin attached")
         router.add(session)
@@ -108,10 +138,14 @@ struct RemotePluginListener: Sendable {
     /// Reads the first line, byte by byte so nothing after it is consumed, within the deadline.
     private func readAttach(_ descriptor: Int32) async throws(AttachRefusal) -> (id: RequestID, params: AttachParams) {
         let timeout = attachTimeout
+        // A thread of its own, not the shared dispatch pool: libpq's queues run there, and a
+        // pool full of idle peers' reads stalled every database call, the API's included.
         let line: [UInt8]? = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            let reader = Thread {
                 continuation.resume(returning: TCPSocket.readLine(descriptor, maxBytes: 64 * 1024, timeout: timeout))
             }
+            reader.stackSize = 256 * 1024
+            reader.start()
         }
         guard let line else { throw AttachRefusal(id: nil, "expected $/attach as the first line within \(timeout)") }
         let message: Message
