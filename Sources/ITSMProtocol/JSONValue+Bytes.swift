@@ -301,6 +301,8 @@ private struct Parser {
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .int(integer) }
         guard let double = Double(text) else { throw failure("bad number") }
+        // 1e400 would become infinity, which JSON cannot write back: out of range, not a value.
+        guard double.isFinite else { throw failure("number out of range") }
         return .double(double)
     }
 }

@@ -99,19 +99,6 @@ public struct DefineResource: Sendable, Hashable, Codable {
     }
 }
 
-public struct Sample: Sendable, Hashable, Codable {
-    public var resource: String
-    public var metric: String
-    public var at: String
-    public var value: Double
-    public init(resource: String, metric: String, at: String, value: Double) {
-        self.resource = resource
-        self.metric = metric
-        self.at = at
-        self.value = value
-    }
-}
-
 public struct IngestSamples: Sendable, Hashable, Codable {
     public var samples: [Sample]
     public init(samples: [Sample]) { self.samples = samples }
