@@ -1,5 +1,6 @@
 import Foundation
 import ITSMEndToEndTesting
+import ITSMSystem
 import ITSMTesting
 import Testing
 
@@ -55,6 +56,28 @@ import Testing
         #expect(keyed.status == 400 && Self.error(keyed.body).message.contains("Idempotency-Key"), "\(keyed)")
 
         // Nothing above cost a restart.
+        for (name, plugin) in try await coordinator.plugins() where plugin["state"] as? String != "disabled" {
+            #expect(plugin["restarts"] as? Int == 0 && plugin["state"] as? String == "running", "\(name): \(plugin)")
+        }
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    @Test func generatedBodiesToEveryMethodCauseNoServerErrorAndNoRestart() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2ecampaign")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins:
+              - incident
+              - problem
+              - capacity
+              - supplier
+              - improvement
+            """, databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let campaign = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Fuzz/http_campaign.py").standardized.path
+        let result = try await Command.run("python3", [campaign, coordinator.baseURL.absoluteString, coordinator.token, "1500", "\(Int.random(in: 1...1_000_000))"])
+        #expect(result.status == .exited(0), "\(result.text)")
+        #expect(result.text.contains("sent 1500") && result.text.contains("5xx 0") && result.text.contains("slow 0"), "\(result.text)")
         for (name, plugin) in try await coordinator.plugins() where plugin["state"] as? String != "disabled" {
             #expect(plugin["restarts"] as? Int == 0 && plugin["state"] as? String == "running", "\(name): \(plugin)")
         }
