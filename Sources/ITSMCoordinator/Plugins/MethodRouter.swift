@@ -56,8 +56,8 @@ public final class MethodRouter: Sendable {
     /// The processes known but not enabled, for listings.
     public var disabledProcesses: [String] { state.withLock { $0.disabled.keys.sorted() } }
 
-    /// Marks a plugin enabled, before any instance of it is up.
-    /// Routes to `plugin` from now on; `grants` are the permissions it acts with on its own.
+    /// Marks a plugin enabled, before any instance of it is up; `grants` are the permissions
+    /// it acts with on its own.
     public func enable(plugin: String, grants: [String] = []) {
         state.withLock {
             $0.instances[plugin, default: []] = $0.instances[plugin] ?? []
@@ -141,9 +141,9 @@ public final class MethodRouter: Sendable {
         state.withLock { state in state.instances.filter { $0.value.contains { $0.readyConnection != nil } }.keys.sorted() }
     }
 
-    /// Calls `method` on its plugin. Protocol-reserved names are never routed.
-    /// Routes a request. `principal` is who it is for (with `origin`, e.g. `token:alice`): the
-    /// plugin gets a handle for it, and calls it makes while handling the request run for them.
+    /// Calls `method` on its plugin. Protocol-reserved names are never routed. `principal` is
+    /// who the request is for (with `origin`, e.g. `token:alice`): the plugin gets a handle for
+    /// it, and calls it makes while handling the request run for them.
     public func call(_ method: String, params: JSONValue?, meta: RequestMeta?, principal: (Principal, origin: String)? = nil,
                      timeout: Duration? = nil) async throws(ResponseError) -> JSONValue {
         enum Target {
