@@ -204,4 +204,40 @@ import Testing
         _ = await agent.stop()
         #expect(await coordinator.stop() == .exited(0))
     }
+
+    @Test func everyMethodIsRefusedToEveryPrincipalWithoutItsPermission() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2ematrix")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins:
+              - incident
+              - problem
+              - capacity
+              - supplier
+              - improvement
+            """, databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let (_, listing) = try await coordinator.request("GET", "api/v1/methods", token: coordinator.token)
+        let methods = try #require(try JSONSerialization.jsonObject(with: listing) as? [[String: Any]])
+            .compactMap { method in (method["name"] as? String).flatMap { name in (method["permission"] as? String).map { (name, $0) } } }
+        #expect(methods.count > 50)
+        let attach = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "hosts", permissions: ["attach.*"])
+        let reader = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "reader", permissions: ["incident.read"])
+        var holders: [String: String] = [:]
+        for permission in Set(methods.map(\.1)) {
+            holders[permission] = try await RemotePluginEndToEndTests.issueToken(
+                coordinator, name: "only-" + permission.replacingOccurrences(of: ".", with: "-"), permissions: [permission])
+        }
+        // Each method, with empty params, for each kind of principal: refused exactly when the
+        // principal lacks the method's permission. (Anything but 401/403 means it got through
+        // to the process: the params are then refused on their own merits.)
+        for (method, permission) in methods {
+            func status(_ token: String) async throws -> Int { try await coordinator.call(method, [:], token: token).status }
+            #expect(try await status(attach) == 403, "attach token reached \(method)")
+            #expect(try await status(reader) == 403 || permission == "incident.read", "incident.read token reached \(method)")
+            #expect(try await status(holders[permission]!) != 403, "a token holding \(permission) was refused \(method)")
+            #expect(try await status(coordinator.token) != 403, "the admin token was refused \(method)")
+            #expect(try await status("itsm_" + String(repeating: "0", count: 43)) == 401)
+        }
+        #expect(await coordinator.stop() == .exited(0))
+    }
 }
