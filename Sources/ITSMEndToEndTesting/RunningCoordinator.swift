@@ -85,6 +85,16 @@ public final class RunningCoordinator: Sendable {
         throw TestHarnessError("itsm serve was not ready within \(readyTimeout) (\(lastProblem)); log:\n\(Self.read(logFile))")
     }
 
+    /// A configuration that runs every built-in process.
+    public static let everyBuiltInProcess = """
+        plugins:
+          - incident
+          - problem
+          - capacity
+          - supplier
+          - improvement
+        """
+
     /// The itsm.yaml it was started with; reload reads it again.
     public var configFile: String { directory + "/itsm.yaml" }
 

@@ -64,14 +64,8 @@ import Testing
 
     @Test func generatedBodiesToEveryMethodCauseNoServerErrorAndNoRestart() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2ecampaign")
-        let coordinator = try await RunningCoordinator.start(configuration: """
-            plugins:
-              - incident
-              - problem
-              - capacity
-              - supplier
-              - improvement
-            """, databaseURL: database.conninfo)
+        let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.everyBuiltInProcess,
+                                                             databaseURL: database.conninfo)
         defer { coordinator.remove() }
         let campaign = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../Fuzz/http_campaign.py").standardized.path

@@ -207,14 +207,8 @@ import Testing
 
     @Test func everyMethodIsRefusedToEveryPrincipalWithoutItsPermission() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2ematrix")
-        let coordinator = try await RunningCoordinator.start(configuration: """
-            plugins:
-              - incident
-              - problem
-              - capacity
-              - supplier
-              - improvement
-            """, databaseURL: database.conninfo)
+        let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.everyBuiltInProcess,
+                                                             databaseURL: database.conninfo)
         defer { coordinator.remove() }
         let (_, listing) = try await coordinator.request("GET", "api/v1/methods", token: coordinator.token)
         let methods = try #require(try JSONSerialization.jsonObject(with: listing) as? [[String: Any]])
