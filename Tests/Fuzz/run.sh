@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing with libFuzzer (swiftc -sanitize=fuzzer,address) of the parsers that
-# take outside input: protocol JSON and messages, Prometheus text, CSV, line framing.
+# take outside input: protocol JSON and messages, Prometheus text, CSV, line framing, and
+# calendar definitions.
 #
 #   Tests/Fuzz/run.sh [SECONDS_PER_TARGET] [TARGET ...]
 #
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/../.."
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(protocol prometheus csv lineframer)
+[ ${#targets[@]} -gt 0 ] || targets=(protocol prometheus csv lineframer calendar)
 
 sources() {
     case "$1" in
@@ -21,6 +22,7 @@ sources() {
         prometheus) echo Plugins/Capacity/CapacityProcess/PrometheusText.swift Plugins/Capacity/CapacityProcess/Sample.swift ;;
         csv) echo Sources/itsm/Support/CSVReader.swift ;;
         lineframer) echo Sources/ITSMTransport/LineFramer.swift ;;
+        calendar) find Sources/ITSMCalendar -name '*.swift' ;;
         *) echo "unknown fuzz target $1" >&2; exit 2 ;;
     esac
 }
@@ -29,8 +31,18 @@ failed=0
 for target in "${targets[@]}"; do
     out=".build/fuzz/$target"
     mkdir -p "$out/corpus"
+    # A target whose sources import ITSMProtocol gets it as a module of its own, built first.
+    imports=()
+    if [ "$target" = calendar ]; then
+        mkdir -p "$out/modules"
+        # shellcheck disable=SC2046
+        swiftc -sanitize=fuzzer,address -parse-as-library -module-name ITSMProtocol -O -g -wmo -c \
+            -emit-module -emit-module-path "$out/modules/ITSMProtocol.swiftmodule" \
+            $(sources protocol) -o "$out/protocol.o" 2> "$out/build.log" || { cat "$out/build.log" >&2; exit 1; }
+        imports=(-I "$out/modules" "$out/protocol.o")
+    fi
     # shellcheck disable=SC2046
-    swiftc -sanitize=fuzzer,address -parse-as-library -module-name "Fuzz_$target" -O -g \
+    swiftc -sanitize=fuzzer,address -parse-as-library -module-name "Fuzz_$target" -O -g "${imports[@]}" \
         $(sources "$target") "Tests/Fuzz/Targets/$target.swift" -o "$out/fuzz" 2> "$out/build.log" || {
         cat "$out/build.log" >&2; exit 1; }
     echo "fuzz $target: ${seconds} s"
