@@ -53,21 +53,20 @@ extension CapacityStore {
     /// taking the figure of each its thresholds are about (the daily peak, unless set).
     public func forecast(resource: String, metric: String, now: Date = Date()) async throws -> MetricForecast {
         guard let row = try await database.query("""
-            SELECT m.id, m.unit, m.warning, m.critical, m.capacity_limit, m.direction, m.forecast_on, m.last_at
-            FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id
+            SELECT m.id, \(unsafeSQL: Metric.columns) FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id
             WHERE r.name = \(resource) AND m.name = \(metric)
             """).first else {
             throw ResponseError.business(kind: "capacity.not_found", message: "no metric '\(metric)' on resource '\(resource)'")
         }
         let id = try row.decode(UUID.self, "id")
-        let direction = ThresholdDirection(rawValue: try row.decode(String.self, "direction")) ?? .above
-        let figure = try row.decode(String?.self, "forecast_on").flatMap(ForecastSeries.init(rawValue:)) ?? direction.defaultForecastOn
+        let defined = try Metric(row: row)
+        let figure = defined.forecastOn
         let days = try await series(id, granularity: "day", figure: figure)
         let (granularity, points) = days.count >= 14 ? ("day", days) : ("hour", try await series(id, granularity: "hour", figure: figure))
-        let lastSampleAt = try row.decode(Date?.self, "last_at")
+        let lastSampleAt = defined.lastAt
         let stale = lastSampleAt.map { now.timeIntervalSince($0) > settings.staleAfterHours * 3600 } ?? false
-        var result = MetricForecast(resource: resource, metric: metric, unit: try row.decode(String.self, "unit"), granularity: granularity,
-                                    series: figure, direction: direction, lastSampleAt: lastSampleAt, stale: stale)
+        var result = MetricForecast(resource: resource, metric: metric, unit: defined.unit, granularity: granularity,
+                                    series: figure, direction: defined.direction, lastSampleAt: lastSampleAt, stale: stale)
         let step: TimeInterval = granularity == "day" ? 86_400 : 3600
         guard let first = points.first,
               let forecast = Forecaster.fit(values: points.map(\.1), start: first.0, step: step, season: granularity == "day" ? 7 : 24) else {
@@ -78,11 +77,11 @@ extension CapacityStore {
             result.note = "no sample since \(lastSampleAt?.formatted(.iso8601) ?? "-"): the forecast describes the past"
         }
         let horizon = Int(Double(settings.horizonDays) * 86_400 / step)
-        let falling = direction == .below
+        let falling = defined.direction == .below
         result.forecast = forecast
-        result.warning = forecast.crossing(of: try row.decode(Double.self, "warning"), within: horizon, falling: falling)
-        result.critical = forecast.crossing(of: try row.decode(Double.self, "critical"), within: horizon, falling: falling)
-        result.limit = forecast.crossing(of: try row.decode(Double.self, "capacity_limit"), within: horizon, falling: falling)
+        result.warning = forecast.crossing(of: defined.warning, within: horizon, falling: falling)
+        result.critical = forecast.crossing(of: defined.critical, within: horizon, falling: falling)
+        result.limit = forecast.crossing(of: defined.limit, within: horizon, falling: falling)
         return result
     }
 
