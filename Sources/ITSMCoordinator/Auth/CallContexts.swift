@@ -18,9 +18,7 @@ final class CallContexts: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
 
     func open(plugin: String, principal: Principal, origin: String) -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        let handle = bytes.map { String(format: "%02x", $0) }.joined()
+        let handle = TokenStore.randomString(bytes: 16)
         entries.withLock { $0[handle] = Entry(plugin: plugin, principal: principal, origin: origin) }
         return handle
     }

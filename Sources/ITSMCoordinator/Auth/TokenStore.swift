@@ -187,12 +187,16 @@ public struct TokenStore: Sendable {
 
     /// `itsm_` and 256 random bits in URL-safe base64.
     static func generateToken() -> String {
+        "itsm_" + randomString(bytes: 32)
+    }
+
+    /// `bytes` from the system's random source, base64url without padding.
+    static func randomString(bytes count: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let encoded = Data(bytes).base64EncodedString()
+        let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-        return "itsm_" + encoded
     }
 
     /// Creates the file with mode 0600 before writing, so the secret is never readable by others.
