@@ -133,6 +133,7 @@ let package = Package(
                 "itsm-improvement",
                 "itsm-capacity",
                 "ProblemProcess",
+                "CapacityProcess",
                 "ITSMPluginKit",
                 "ITSMCoordinator",
                 "ITSMPostgres",

@@ -99,7 +99,7 @@ public struct CapacitySettings: Sendable, Hashable {
     public var rawRetentionDays = 30
     public var horizonDays = 90
     public var hoursPerIncident = 4.0
-    public var futureSkewSeconds = 300.0
+    public var futureSkewSeconds = Sample.defaultFutureSkew
     public var staleAfterHours = 48.0
     public var scrapes: [Scrape] = []
 

@@ -203,7 +203,6 @@ public struct CapacityStore: Sendable {
         guard samples.count <= Self.maximumBatch else {
             throw ResponseError.invalidParams("samples: at most \(Self.maximumBatch) a batch, got \(samples.count)")
         }
-        let latest = now.addingTimeInterval(settings.futureSkewSeconds)
         let known = try await metricIDs()
         var rows: [[String?]] = []
         var rejected: [IngestResult.Rejection] = []
@@ -213,20 +212,11 @@ public struct CapacityStore: Sendable {
                 rejected.append(.init(index: index, reason: "no metric '\(sample.metric)' on resource '\(sample.resource)'"))
                 continue
             }
-            guard let at = JSONCoding.date(from: sample.at) else {
-                rejected.append(.init(index: index, reason: "at: '\(sample.at.prefix(40))' is not an ISO 8601 time"))
-                continue
-            }
-            guard at >= Date(timeIntervalSince1970: 0) else {
-                rejected.append(.init(index: index, reason: "at: \(sample.at) is before 1970"))
-                continue
-            }
-            guard at <= latest else {
-                rejected.append(.init(index: index, reason: "at: \(sample.at) is in the future (more than \(Int(settings.futureSkewSeconds)) s ahead)"))
-                continue
-            }
-            guard sample.value.isFinite else {
-                rejected.append(.init(index: index, reason: "value: not a finite number"))
+            let at: Date
+            do {
+                at = try sample.checkedTime(now: now, futureSkew: settings.futureSkewSeconds)
+            } catch {
+                rejected.append(.init(index: index, reason: error.reason))
                 continue
             }
             rows.append([id.uuidString, at.formatted(stamp), String(sample.value)])

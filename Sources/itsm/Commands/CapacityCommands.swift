@@ -1,4 +1,5 @@
 import ArgumentParser
+import CapacityProcess
 import Foundation
 import ITSMProtocol
 
@@ -93,7 +94,7 @@ struct CapacityCommand: AsyncParsableCommand {
                 metric["resource"]?.stringValue.flatMap { resource in metric["name"]?.stringValue.map { "\(resource)\u{0}\($0)" } }
             } ?? [])
             // Checked as the capacity process checks them, so a file is all in or all out.
-            let latest = Date().addingTimeInterval(300)
+            let now = Date()
             var samples: [(line: Int, sample: JSONValue)] = []
             var invalid: [String] = []
             for (offset, record) in records.dropFirst().enumerated() {
@@ -107,12 +108,15 @@ struct CapacityCommand: AsyncParsableCommand {
                     invalid.append("line \(line): no metric '\(metric)' on resource '\(resource)'")
                     continue
                 }
-                guard let time = JSONCoding.date(from: at), time >= Date(timeIntervalSince1970: 0), time <= latest else {
-                    invalid.append("line \(line): at: '\(at.prefix(40))' is not an ISO 8601 time from 1970 up to now")
+                guard let value = Double(record[indexes[3]]) else {
+                    invalid.append("line \(line): value: '\(record[indexes[3]].prefix(40))' is not a number")
                     continue
                 }
-                guard let value = Double(record[indexes[3]]), value.isFinite else {
-                    invalid.append("line \(line): value: '\(record[indexes[3]].prefix(40))' is not a finite number")
+                do {
+                    _ = try Sample(resource: resource, metric: metric, at: at, value: value)
+                        .checkedTime(now: now, futureSkew: Sample.defaultFutureSkew)
+                } catch {
+                    invalid.append("line \(line): \(error.reason)")
                     continue
                 }
                 samples.append((line, ["resource": .string(resource), "metric": .string(metric), "at": .string(at), "value": .double(value)]))
