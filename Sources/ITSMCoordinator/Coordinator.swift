@@ -119,11 +119,10 @@ public struct Coordinator: Sendable {
         let remoteAddress = remotePort.map { "\(configuration.remotePluginAddress!.host):\($0)" }
         let limits = configuration.httpLimits
         let connections = HTTPConnectionCount()
-        let idle = TimeAmount.nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000)
         let application = Application(
             router: api.makeRouter(),
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, count: connections)], idleTimeout: idle)),
+                additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, count: connections)], idleTimeout: TimeAmount(limits.idleTimeout))),
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "itsm"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.http.port

@@ -14,7 +14,7 @@ public enum HTTPExchange {
         request.method = HTTPMethod(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(data: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds * 1_000_000_000)))
+        let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
         let data = try await response.body.collect(upTo: 256 << 20)
         return (Int(response.status.code), Data(buffer: data))
     }

@@ -82,8 +82,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func arm(_ context: ChannelHandlerContext, _ timeout: Duration) {
         deadline?.cancel()
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                                                   + timeout.components.attoseconds / 1_000_000_000)) {
+        deadline = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             loopBound.value.close(promise: nil)
         }
     }
