@@ -62,12 +62,14 @@ public struct PluginChecker: Sendable {
         }
         defer { probe.kill() }
 
-        try? await Task.sleep(for: .milliseconds(500))
-        let early = probe.linesSoFar
+        let initialize = await probe.request(1, ProtocolMethod.initialize, initializeParams(), timeout: handshakeTimeout)
+        // Judged by order on stdout, not by time: whatever came before the answer to initialize
+        // was written before it, however slowly the plugin started.
+        let early = probe.lines(beforeResponseTo: .number(1))
         record("quiet before handshake", early.isEmpty,
                early.isEmpty ? "nothing on stdout before initialize" : "wrote before initialize: \(Self.excerpt(early[0]))")
 
-        guard let answer = await probe.request(1, ProtocolMethod.initialize, initializeParams(), timeout: handshakeTimeout) else {
+        guard let answer = initialize else {
             record("handshake", false, "no answer to initialize within \(handshakeTimeout)\(probe.stderrExcerpt)")
             return
         }
@@ -123,7 +125,7 @@ public struct PluginChecker: Sendable {
                "shutdown \(shutdown.map(Self.describe) ?? "not answered"); then \(exited.map { "\($0)" } ?? "still running after 5 s")")
 
         // Lines before initialize are judged above; here, everything written after it.
-        let stray = Array(probe.nonProtocolLines.dropFirst(early.count))
+        let stray = Array(probe.nonProtocolLines.dropFirst(early.filter { (try? Message.decode(Data($0.utf8))) == nil }.count))
         record("stdout is protocol only", stray.isEmpty,
                stray.isEmpty ? "every line after initialize was a JSON-RPC message"
                    : "\(stray.count) lines that are not JSON-RPC, e.g. \(Self.excerpt(stray[0]))")
@@ -211,7 +213,13 @@ private final class Probe: Sendable {
         ]
     }
 
-    var linesSoFar: [String] { state.record.withLock { $0.lines } }
+    /// The lines written before the response to `id`, in order; all of them if it never came.
+    func lines(beforeResponseTo id: RequestID) -> [String] {
+        state.record.withLock { $0.lines }.prefix { line in
+            guard case .response(let response)? = try? Message.decode(Data(line.utf8)) else { return true }
+            return response.id != id
+        }.map { $0 }
+    }
     var nonProtocolLines: [String] { state.record.withLock { $0.stray } }
     var stderrExcerpt: String {
         let last = state.record.withLock { $0.stderr.suffix(3) }
