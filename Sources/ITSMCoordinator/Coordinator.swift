@@ -61,25 +61,21 @@ public struct Coordinator: Sendable {
         var relaySettings = EventRelay.Settings()
         relaySettings.retention = configuration.eventRetention
         let relay = EventRelay(pool: pool, router: router, settings: relaySettings, logger: logger)
+        let versions = ProcessVersions(pool: pool, router: router, logger: logger)
         let logger = self.logger
         let hooks = PluginHooks(
-            onPluginRequest: { plugin, request in
+            onPluginRequest: { instance, request in
                 guard !request.method.hasPrefix("$/") else { throw ResponseError.methodNotFound(request.method) }
-                let (meta, principal) = try PluginCallAuthorization.authorize(
-                    request, from: plugin, router: router, grants: router.grants(of: plugin))
+                let (meta, principal) = try PluginCallAuthorization.authorize(request, from: instance, router: router)
                 return try await router.call(request.method, params: request.params, meta: meta, principal: principal)
             },
-            onReady: { plugin, manifest in
-                let refused = router.register(plugin: plugin, manifest: manifest)
+            onReady: { instance, manifest in
+                let refused = router.register(instance, manifest: manifest)
                 if !refused.isEmpty {
                     logger.error("methods refused: another process's namespace, or declared by another plugin first",
-                                 metadata: ["itsm.plugin": "\(plugin)", "itsm.methods": "\(refused)"])
+                                 metadata: ["itsm.plugin": "\(instance.pluginName)", "itsm.methods": "\(refused)"])
                 }
-                do {
-                    try await relay.registerSubscriptions(subscriber: plugin, eventTypes: manifest.subscribes)
-                } catch {
-                    logger.error("cannot record subscriptions", metadata: ["itsm.plugin": "\(plugin)", "itsm.error": "\(error)"])
-                }
+                await versions.admit(instance, manifest: manifest)
             })
         let fleet = PluginFleet(router: router, logger: logger) { spec, instance in
             PluginSupervisor(spec: spec, instance: instance, settings: supervisorSettings, logger: logger, hooks: hooks)
@@ -114,6 +110,7 @@ public struct Coordinator: Sendable {
 
         let api = HTTPAPI(router: router, tokens: tokens, pool: pool, reload: reload.callAsFunction,
                           restart: { name in await fleet.restart(plugin: name) },
+                          upgrade: versions.upgrade(_:to:by:),
                           maxBodyBytes: configuration.httpLimits.maximumBodyBytes, logger: logger)
         let runtimeFile = Self.runtimeFile(dataDirectory: configuration.dataDirectory)
         let remoteAddress = remotePort.map { "\(configuration.remotePluginAddress!.host):\($0)" }
@@ -137,6 +134,7 @@ public struct Coordinator: Sendable {
             services: [
                 .init(service: PluginsService(fleet: fleet, reload: reload)),
                 .init(service: RelayService(relay: relay)),
+                .init(service: VersionsService(versions: versions)),
             ] + services + [.init(service: application)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
@@ -214,6 +212,17 @@ struct RemotePluginsService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await listener.run()
+        }
+    }
+}
+
+/// Follows version switches made by other coordinators until graceful shutdown.
+struct VersionsService: Service {
+    let versions: ProcessVersions
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await versions.watch()
         }
     }
 }

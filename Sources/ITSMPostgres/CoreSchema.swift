@@ -99,5 +99,18 @@ public enum CoreSchema {
             -- again. NULL: the installation's own (the bootstrap admin, provisioned host tokens).
             ALTER TABLE itsm.api_token ADD COLUMN issued_by text;
             """),
+        Migration(version: 5, name: "the active version of each process", sql: """
+            -- Instances of a process may run different versions during a rolling upgrade; only the
+            -- active one gets requests and events, and its subscriptions are the recorded ones.
+            -- The first instance ever to connect makes its version active; after that only an
+            -- explicit upgrade (itsm plugins upgrade) changes it.
+            CREATE TABLE itsm.process_version (
+                process text PRIMARY KEY,
+                version text NOT NULL,
+                activated_at timestamptz NOT NULL DEFAULT now(),
+                activated_by text NOT NULL,
+                previous_version text
+            );
+            """),
     ]
 }

@@ -1,7 +1,9 @@
 import Foundation
 import ITSMEndToEndTesting
+import ITSMPostgres
 import ITSMSystem
 import ITSMTesting
+import Logging
 import Testing
 
 /// The boundary between plugins, the coordinator and API clients, attacked the way a hostile
@@ -205,33 +207,161 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    /// An agent running the fixture plugin with `environment` (its version, methods, subscriptions).
+    static func fixtureHost(_ name: String, _ environment: [String: String], coordinator: RunningCoordinator, token: String,
+                            database: String) throws -> RunningAgent {
+        let file = coordinator.directory + "/agent-\(name).yaml"
+        let env = environment.map { "\($0.key): \"\($0.value)\"" }.joined(separator: ", ")
+        try """
+            plugins:
+              - name: fixture
+                command: [python3, \(CoordinatorEndToEndTests.fixturePlugin)]
+                env: {\(env)}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        return try RunningAgent.start(plugins: [], coordinator: try #require(coordinator.remotePluginAddress), token: token,
+                                      databaseURL: database, name: name, arguments: ["--config", file], directory: coordinator.directory)
+    }
+
+    @Test func aRollingUpgradeRunsTwoVersionsSideBySideAndSwitchesOnlyWhenTold() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eupgrade")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            remotePlugins:
+              listen: 127.0.0.1:0
+            plugins:
+              - incident
+              - name: fixture
+                remote: true
+            """, databaseURL: database.conninfo, allowNotReady: true)
+        defer { coordinator.remove() }
+        let token = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "hosts", permissions: ["attach.fixture"])
+        let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
+        defer { Task { await pool.close() } }
+        func subscriptions() async throws -> [String] {
+            try await pool.query("SELECT event_type FROM itsm.subscription WHERE subscriber = 'fixture' ORDER BY 1").map { try $0.decode(String.self, "event_type") }
+        }
+        func echoVersion() async throws -> String? { try await coordinator.call("fixture.echo").body["version"] as? String }
+        func states() async throws -> [String] {
+            try await coordinator.pluginInstances().filter { $0["name"] as? String == "fixture" }
+                .map { "\($0["version"] as? String ?? "-") \($0["state"] as? String ?? "-")" }.sorted()
+        }
+        func events(_ file: String) -> Int { ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        let (v1Events, v2Events) = (coordinator.directory + "/v1.events", coordinator.directory + "/v2.events")
+
+        // Version 1 is the first to connect: it becomes active, with its subscriptions.
+        let v1 = try Self.fixtureHost("v1", ["FIXTURE_VERSION": "1.0.0", "FIXTURE_EVENTS": v1Events],
+                                      coordinator: coordinator, token: token, database: database.conninfo)
+        defer { Task { _ = await v1.stop() } }
+        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await coordinator.request("GET", "readyz").0 == 200 }, "\(v1.log)")
+        #expect(try await subscriptions() == ["incident.created"])
+
+        // Another instance of the same version that declares more: its methods join, nothing is replaced, the database keeps its subscriptions.
+        let same = try Self.fixtureHost("same", ["FIXTURE_VERSION": "1.0.0", "FIXTURE_EXTRA_METHODS": "fixture.extra",
+                                                 "FIXTURE_SUBSCRIBES": "incident.created,incident.resolved"],
+                                        coordinator: coordinator, token: token, database: database.conninfo)
+        #expect(try await coordinator.waitUntil { try await states() == ["1.0.0 running", "1.0.0 running"] }, "\(same.log)")
+        #expect(try await coordinator.call("fixture.extra").status == 200)
+        #expect(try await subscriptions() == ["incident.created"])
+        _ = await same.stop()
+        #expect(try await coordinator.waitUntil { try await states() == ["1.0.0 running"] })
+        #expect(try await coordinator.call("fixture.echo").status == 200) // still routed after it left
+        #expect(try await coordinator.call("fixture.extra").status == 404)
+
+        // Version 2 joins and stands by: no requests, no events, no new methods, the service stays ready.
+        let v2 = try Self.fixtureHost("v2", ["FIXTURE_VERSION": "2.0.0", "FIXTURE_EVENTS": v2Events, "FIXTURE_EXTRA_METHODS": "fixture.trend",
+                                             "FIXTURE_SUBSCRIBES": "incident.created,incident.resolved"],
+                                      coordinator: coordinator, token: token, database: database.conninfo)
+        defer { Task { _ = await v2.stop() } }
+        #expect(try await coordinator.waitUntil { try await states() == ["1.0.0 running", "2.0.0 standby"] }, "\(v2.log)")
+        for _ in 0..<6 { #expect(try await echoVersion() == "1.0.0") }
+        #expect(try await coordinator.call("fixture.trend").status == 404)
+        #expect(try await coordinator.request("GET", "readyz").0 == 200)
+        #expect(try await coordinator.call("incident.create", ["title": "before the switch"]).status == 200)
+        #expect(try await coordinator.waitUntil { events(v1Events) == 1 })
+        #expect(events(v2Events) == 0)
+
+        // A version nobody runs cannot be switched to; the one connected can, by the operator.
+        let (missing, body) = try await coordinator.request("POST", "api/v1/plugins/fixture/upgrade",
+                                                          body: Data(#"{"version": "3.0.0"}"#.utf8), token: coordinator.token)
+        #expect(missing == 400 && String(decoding: body, as: UTF8.self).contains("version: no instance of fixture 3.0.0"))
+        let switched = try await coordinator.cli(["plugins", "upgrade", "fixture"])
+        #expect(switched.status == .exited(0) && switched.text.contains("fixture: version 2.0.0 is active (was 1.0.0)"), "\(switched.text)")
+        #expect(try await states() == ["1.0.0 standby", "2.0.0 running"])
+        for _ in 0..<6 { #expect(try await echoVersion() == "2.0.0") }
+        #expect(try await coordinator.call("fixture.trend").status == 200)
+        #expect(try await subscriptions() == ["incident.created", "incident.resolved"])
+        #expect(try await coordinator.call("incident.create", ["title": "after the switch"]).status == 200)
+        #expect(try await coordinator.waitUntil { events(v2Events) == 1 })
+        #expect(events(v1Events) == 1)
+        let row = try await pool.query("SELECT version, previous_version, activated_by FROM itsm.process_version WHERE process = 'fixture'").single()
+        #expect(try row.decode(String.self, "activated_by") == "token:admin" && row.decode(String.self, "previous_version") == "1.0.0")
+
+        // Version 1 drained and stopped: nothing changes for callers.
+        _ = await v1.stop()
+        #expect(try await coordinator.waitUntil { try await states() == ["2.0.0 running"] })
+        #expect(try await echoVersion() == "2.0.0")
+        _ = await v2.stop()
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     @Test func everyMethodIsRefusedToEveryPrincipalWithoutItsPermission() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2ematrix")
-        let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.everyBuiltInProcess,
-                                                             databaseURL: database.conninfo)
+        // The fixture runs on a plugin host, attached with an attach token; it declares calls to
+        // every namespace, and is granted incident.read on its own.
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            remotePlugins:
+              listen: 127.0.0.1:0
+            \(RunningCoordinator.everyBuiltInProcess)
+              - name: fixture
+                remote: true
+                grants: [incident.read]
+            """, databaseURL: database.conninfo, allowNotReady: true)
         defer { coordinator.remove() }
+        let builtIns = ["incident", "problem", "capacity", "supplier", "improvement"]
+        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) {
+            let plugins = try await coordinator.plugins()
+            return builtIns.allSatisfy { plugins[$0]?["state"] as? String == "running" }
+        })
         let (_, listing) = try await coordinator.request("GET", "api/v1/methods", token: coordinator.token)
         let methods = try #require(try JSONSerialization.jsonObject(with: listing) as? [[String: Any]])
             .compactMap { method in (method["name"] as? String).flatMap { name in (method["permission"] as? String).map { (name, $0) } } }
-        #expect(methods.count > 50)
+        let namespaces = Set(methods.map { String($0.0.prefix { $0 != "." }) })
         let attach = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "hosts", permissions: ["attach.*"])
+        let host = try Self.fixtureHost("host", ["FIXTURE_CALLS": namespaces.sorted().map { $0 + ".*" }.joined(separator: ",")],
+                                        coordinator: coordinator, token: attach, database: database.conninfo)
+        defer { Task { _ = await host.stop() } }
+        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await coordinator.request("GET", "readyz").0 == 200 }, "\(host.log)")
+        #expect(methods.count > 50)
         let reader = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "reader", permissions: ["incident.read"])
+        let relayOnly = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "relay-only", permissions: ["fixture.read"])
         var holders: [String: String] = [:]
+        var relayers: [String: String] = [:]
         for permission in Set(methods.map(\.1)) {
-            holders[permission] = try await RemotePluginEndToEndTests.issueToken(
-                coordinator, name: "only-" + permission.replacingOccurrences(of: ".", with: "-"), permissions: [permission])
+            let name = permission.replacingOccurrences(of: ".", with: "-")
+            holders[permission] = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "only-" + name, permissions: [permission])
+            relayers[permission] = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "relay-" + name, permissions: ["fixture.read", permission])
         }
         // Each method, with empty params, for each kind of principal: refused exactly when the
         // principal lacks the method's permission. (Anything but 401/403 means it got through
         // to the process: the params are then refused on their own merits.)
         for (method, permission) in methods {
             func status(_ token: String) async throws -> Int { try await coordinator.call(method, [:], token: token).status }
+            /// Through the plugin: for the caller holding `token`, or as the plugin itself.
+            func relayed(_ token: String, asItself: Bool = false) async throws -> Int {
+                try await coordinator.call("fixture.relay", ["method": method, "params": [:] as [String: Any], "asItself": asItself], token: token).status
+            }
             #expect(try await status(attach) == 403, "attach token reached \(method)")
             #expect(try await status(reader) == 403 || permission == "incident.read", "incident.read token reached \(method)")
             #expect(try await status(holders[permission]!) != 403, "a token holding \(permission) was refused \(method)")
             #expect(try await status(coordinator.token) != 403, "the admin token was refused \(method)")
             #expect(try await status("itsm_" + String(repeating: "0", count: 43)) == 401)
+            #expect(try await relayed(relayOnly) == 403, "the plugin widened a caller's access to \(method)")
+            #expect(try await relayed(relayers[permission]!) != 403, "the plugin, for a caller holding \(permission), was refused \(method)")
+            #expect(try await relayed(relayOnly, asItself: true) == 403 || permission == "incident.read", "the plugin on its own reached \(method)")
         }
+        // The grant works: on its own the plugin lists incidents.
+        let own = try await coordinator.call("fixture.relay", ["method": "incident.list", "asItself": true], token: relayOnly)
+        #expect(own.status == 200 && own.body["total"] as? Int == 0, "\(own)")
+        _ = await host.stop()
         #expect(await coordinator.stop() == .exited(0))
     }
 }

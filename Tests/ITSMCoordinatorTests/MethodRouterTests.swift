@@ -13,15 +13,24 @@ import Testing
                          logger: Logger(label: "test"), hooks: PluginHooks(onPluginRequest: { _, _ in .null }, onReady: { _, _ in }))
     }
 
+    /// Records `manifest` for each instance and makes its version the active one.
+    @discardableResult
+    func register(_ router: MethodRouter, _ instances: [any PluginInstance], _ manifest: InitializeResult) -> [String] {
+        let refused = instances.flatMap { router.register($0, manifest: manifest) }
+        if let plugin = instances.first?.pluginName { router.activate(plugin: plugin, version: manifest.plugin.version) }
+        return refused
+    }
+
     func manifest(_ name: String, _ methods: [String]) -> InitializeResult {
         InitializeResult(plugin: PeerInfo(name: name, version: "1"),
                          methods: methods.map { MethodDescriptor(name: $0, permission: "\(name).read", idempotent: true) })
     }
 
     @Test func aPluginCannotTakeAnotherProcesssMethods() {
-        let router = MethodRouter(instances: [supervisor("incident"), supervisor("change")], disabled: ["problem"])
-        #expect(router.register(plugin: "incident", manifest: manifest("incident", ["incident.get"])).isEmpty)
-        let refused = router.register(plugin: "change", manifest: manifest("change", [
+        let (incident, change) = (supervisor("incident"), supervisor("change"))
+        let router = MethodRouter(instances: [incident, change], disabled: ["problem"])
+        #expect(register(router, [incident], manifest("incident", ["incident.get"])).isEmpty)
+        let refused = register(router, [change], manifest("change", [
             "change.create", "incident.get", "incident.delete", "problem.list", "capacity.report", "cab.approve",
         ]))
         #expect(refused == ["incident.get", "incident.delete", "problem.list", "capacity.report"])
@@ -32,8 +41,9 @@ import Testing
     }
 
     @Test func removingAPluginTurnsItsMethodsIntoAClearError() async {
-        let router = MethodRouter(instances: [supervisor("change")])
-        router.register(plugin: "change", manifest: manifest("change", ["change.create", "cab.approve"]))
+        let change = supervisor("change")
+        let router = MethodRouter(instances: [change])
+        register(router, [change], manifest("change", ["change.create", "cab.approve"]))
         router.remove(plugin: "change")
         #expect(router.disabledProcesses == ["change"])
         do {
@@ -48,7 +58,7 @@ import Testing
         let first = try await SocketInstance(plugin: "incident", delay: .milliseconds(300))
         let second = try await SocketInstance(plugin: "incident", delay: .milliseconds(300))
         let router = MethodRouter(instances: [first, second])
-        router.register(plugin: "incident", manifest: manifest("incident", ["incident.get"]))
+        register(router, [first, second], manifest("incident", ["incident.get"]))
         // Ten requests at once: each goes to whichever instance has fewer waiting, so they split evenly.
         try await withThrowingDiscardingTaskGroup { group in
             for _ in 0..<10 { group.addTask { _ = try await router.call("incident.get", params: nil, meta: nil) } }
@@ -63,16 +73,18 @@ import Testing
         let doomed = try await SocketInstance(plugin: "incident", delay: .seconds(30))
         let healthy = try await SocketInstance(plugin: "incident", delay: .zero)
         let router = MethodRouter(instances: [doomed])
-        router.register(plugin: "incident", manifest: InitializeResult(plugin: PeerInfo(name: "incident", version: "1"), methods: [
+        let both = InitializeResult(plugin: PeerInfo(name: "incident", version: "1"), methods: [
             MethodDescriptor(name: "incident.get", permission: "incident.read", idempotent: true),
             MethodDescriptor(name: "incident.create", permission: "incident.write", idempotent: false),
-        ]))
+        ])
+        register(router, [doomed], both)
         // All three reach `doomed`, which never answers; then a second instance comes up and `doomed`'s link is cut.
         async let safe = router.call("incident.get", params: nil, meta: nil)
         async let keyed = router.call("incident.create", params: nil, meta: RequestMeta(idempotencyKey: "k-1"))
         async let unsafe = router.call("incident.create", params: nil, meta: nil)
         while doomed.handled < 3 { try await Task.sleep(for: .milliseconds(10)) }
         router.add(healthy)
+        router.register(healthy, manifest: both)
         doomed.close()
         #expect(try await safe == ["instance": .string(healthy.name)])
         #expect(try await keyed == ["instance": .string(healthy.name)])
@@ -91,7 +103,7 @@ import Testing
                          try await SocketInstance(plugin: "incident", delay: .seconds(30)),
                          try await SocketInstance(plugin: "incident", delay: .seconds(30))]
         let router = MethodRouter(instances: instances)
-        router.register(plugin: "incident", manifest: manifest("incident", ["incident.get"]))
+        register(router, instances, manifest("incident", ["incident.get"]))
         // A poison request: each instance that takes it goes down with it.
         async let poison = router.call("incident.get", params: nil, meta: nil)
         var downed: Set<Int> = []
@@ -112,6 +124,56 @@ import Testing
         }
         #expect(instances.map(\.handled).sorted() == [0, 1, 1])
         instances.forEach { $0.close() }
+    }
+
+    @Test func instancesOfOneVersionServeTheUnionOfTheirMethodsAndNoManifestReplacesAnother() async throws {
+        let full = try await SocketInstance(plugin: "problem", delay: .zero)
+        let partial = try await SocketInstance(plugin: "problem", delay: .zero)
+        let router = MethodRouter(instances: [full, partial])
+        register(router, [full], manifest("problem", ["problem.list", "problem.get"]))
+        // Another instance of the same version declares less, then more: problem.list stays, with its instance.
+        register(router, [partial], manifest("problem", ["problem.get", "problem.extra"]))
+        #expect(router.routes.map(\.descriptor.name) == ["problem.extra", "problem.get", "problem.list"])
+        for _ in 0..<4 { #expect(try await router.call("problem.list", params: nil, meta: nil) == ["instance": .string(full.name)]) }
+        #expect(try await router.call("problem.extra", params: nil, meta: nil) == ["instance": .string(partial.name)])
+        // The other instance leaves: what it alone declared goes with it.
+        router.removeInstance(partial)
+        partial.close()
+        #expect(router.routes.map(\.descriptor.name) == ["problem.get", "problem.list"])
+        #expect(try await router.call("problem.list", params: nil, meta: nil) == ["instance": .string(full.name)])
+        full.close()
+    }
+
+    @Test func onlyTheActiveVersionGetsRequestsUntilTheSwitch() async throws {
+        let old = try await SocketInstance(plugin: "problem", delay: .zero)
+        let new = try await SocketInstance(plugin: "problem", delay: .zero)
+        let router = MethodRouter(instances: [old, new])
+        register(router, [old], manifest("problem", ["problem.list"]))
+        var next = manifest("problem", ["problem.list", "problem.trend"])
+        next.plugin.version = "2"
+        router.register(new, manifest: next)
+        #expect(router.liveVersions(of: "problem").keys.sorted() == ["1", "2"])
+        for _ in 0..<4 { #expect(try await router.call("problem.list", params: nil, meta: nil) == ["instance": .string(old.name)]) }
+        do {
+            _ = try await router.call("problem.trend", params: nil, meta: nil)
+            Issue.record("a standby version's method was routed")
+        } catch {
+            #expect(error.code == .methodNotFound)
+        }
+        router.activate(plugin: "problem", version: "2")
+        #expect(router.readyPlugins == ["problem"])
+        for _ in 0..<4 { #expect(try await router.call("problem.list", params: nil, meta: nil) == ["instance": .string(new.name)]) }
+        #expect(try await router.call("problem.trend", params: nil, meta: nil) == ["instance": .string(new.name)])
+        // Only the old version left: unavailable, and the message says how to switch back.
+        router.removeInstance(new)
+        new.close()
+        do {
+            _ = try await router.call("problem.list", params: nil, meta: nil)
+            Issue.record("the old version got a request after the switch")
+        } catch {
+            #expect(error.kind == "plugin.unavailable" && error.message.contains("itsm plugins upgrade problem 1"), "\(error)")
+        }
+        old.close()
     }
 }
 

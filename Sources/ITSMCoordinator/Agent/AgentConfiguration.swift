@@ -30,11 +30,20 @@ public struct AgentConfiguration: Sendable, Hashable {
 
     public init() {}
 
+    /// Reads a file that `itsm agent`'s options may complete (coordinators, token file):
+    /// the caller validates the result.
     public static func load(path: String) throws -> AgentConfiguration {
-        try Configuration.loadFile(path, parse: parse(yaml:))
+        try Configuration.loadFile(path, parse: parseIncomplete(yaml:))
     }
 
+    /// A whole configuration, checked.
     public static func parse(yaml: String) throws -> AgentConfiguration {
+        let configuration = try parseIncomplete(yaml: yaml)
+        try configuration.validate()
+        return configuration
+    }
+
+    static func parseIncomplete(yaml: String) throws -> AgentConfiguration {
         let root = try Configuration.mapping(yaml: yaml, known: ["coordinators", "tokenFile", "database", "name", "plugins", "maxLineBytes"]) ?? [:]
         var configuration = AgentConfiguration()
         let coordinators: [Any] = (root["coordinators"] as? [Any]) ?? (root["coordinators"].map { [$0] } ?? [])
@@ -52,7 +61,6 @@ public struct AgentConfiguration: Sendable, Hashable {
             guard let list = plugins as? [Any] else { throw CoordinatorError("plugins: must be a list") }
             configuration.plugins = try list.enumerated().map { try PluginSpec(yaml: $1, index: $0) }
         }
-        try configuration.validate()
         return configuration
     }
 

@@ -1,15 +1,17 @@
 import ITSMProtocol
 
 /// What a plugin may call through the coordinator, and as whom. A call must be declared in the
-/// plugin's manifest (`calls`). Made while handling a request (its `meta.context` names one in
+/// calling instance's manifest (`calls`). Made while handling a request (its `meta.context` names one in
 /// flight to this plugin), it runs for that request's principal and needs the callee's
 /// permission from them: a plugin never widens its caller's access. Made on its own (events,
 /// jobs), it runs as the plugin with the permissions itsm.yaml grants it (`grants`). The
 /// callee's records name both: `plugin:change for token:alice`.
 enum PluginCallAuthorization {
-    static func authorize(_ request: JSONRPCRequest, from plugin: String, router: MethodRouter,
-                          grants: [String]) throws(ResponseError) -> (RequestMeta, (Principal, origin: String)) {
-        guard router.declares(plugin: plugin, calls: request.method) else {
+    static func authorize(_ request: JSONRPCRequest, from instance: any PluginInstance,
+                          router: MethodRouter) throws(ResponseError) -> (RequestMeta, (Principal, origin: String)) {
+        let plugin = instance.pluginName
+        let grants = router.grants(of: plugin)
+        guard router.declares(instance, calls: request.method) else {
             throw ResponseError(code: .permissionDenied, kind: "auth.undeclared_call",
                                 message: "\(plugin) does not declare calls to \(request.method) in its manifest (calls)")
         }

@@ -36,17 +36,6 @@ public actor EventRelay {
         self.logger = logger
     }
 
-    /// Records a plugin's subscriptions (from its manifest) so new events fan out to it.
-    public nonisolated func registerSubscriptions(subscriber: String, eventTypes: [String]) async throws {
-        try await pool.withTransaction { tx in
-            try await tx.query("DELETE FROM itsm.subscription WHERE subscriber = \(subscriber) AND NOT (event_type = ANY(\(eventTypes)))")
-            try await tx.query("""
-                INSERT INTO itsm.subscription (subscriber, event_type) SELECT \(subscriber), unnest(\(eventTypes)::text[])
-                ON CONFLICT DO NOTHING
-                """)
-        }
-    }
-
     /// Relays until the task is cancelled.
     public func run() async {
         let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))

@@ -17,6 +17,8 @@ struct HTTPAPI: Sendable {
     let reload: @Sendable () async throws(ResponseError) -> PluginFleet.Changes
     /// Restarts a plugin's local instances; nil when it is not enabled.
     let restart: @Sendable (String) async -> Int?
+    /// Switches a plugin to another version (nil: the one other version connected), for an actor.
+    let upgrade: @Sendable (String, String?, String) async throws(ResponseError) -> JSONValue
     let maxBodyBytes: Int
     let logger: Logger
 
@@ -169,7 +171,7 @@ struct HTTPAPI: Sendable {
                 for plugin in router.enabledPlugins {
                     let instances = router.instances(of: plugin)
                     if instances.isEmpty { statuses.append(.waiting(plugin)) }
-                    for instance in instances { statuses.append(await instance.snapshot) }
+                    for instance in instances { statuses.append(await status(of: instance)) }
                 }
                 statuses += router.disabledProcesses.map(PluginStatus.disabled)
                 return .success(try JSONValue(encoding: statuses.sorted { ($0.name, $0.instance ?? "") < ($1.name, $1.instance ?? "") }))
@@ -191,6 +193,26 @@ struct HTTPAPI: Sendable {
                     return .failure(ResponseError(code: .unavailable, kind: "plugin.disabled", message: "\(name) is not enabled here"))
                 }
                 return .success(["restarted": .string(name), "instances": .int(Int64(restarted))])
+            }
+        }
+        routes.post("api/v1/plugins/:name/upgrade") { request, context in
+            await authorized(request, permission: "plugins.write") { principal in
+                let name = context.parameters.get("name") ?? ""
+                let params: JSONValue
+                switch await bodyParams(request) {
+                case .success(let found): params = found
+                case .failure(let error): return .failure(error)
+                }
+                if let unknown = params.objectValue?.keys.first(where: { $0 != "version" }) {
+                    return .failure(.invalidParams("\(unknown): unknown; the only param is version"))
+                }
+                let version = params["version"]
+                guard version == nil || version?.stringValue != nil else { return .failure(.invalidParams("version: must be a string")) }
+                do throws(ResponseError) {
+                    return .success(try await upgrade(name, version?.stringValue, "token:\(principal.name)"))
+                } catch {
+                    return .failure(error)
+                }
             }
         }
         routes.get("api/v1/methods") { request, _ in
@@ -226,22 +248,10 @@ struct HTTPAPI: Sendable {
             }
         }
         return await authorized(request, permission: route.descriptor.permission) { principal in
-            let body: ByteBuffer
-            do {
-                body = try await request.body.collect(upTo: maxBodyBytes)
-            } catch {
-                return .failure(ResponseError(code: .messageTooLarge, kind: "http.body_too_large",
-                                              message: "the request body is over the limit of \(maxBodyBytes) bytes"))
-            }
-            var params: JSONValue = .object([:])
-            if body.readableBytes > 0 {
-                guard let decoded = try? JSONValue.parse(body.readableBytesView) else {
-                    return .failure(ResponseError(code: .parseError, kind: "protocol.parse_error", message: "the request body is not valid JSON"))
-                }
-                guard decoded.objectValue != nil else {
-                    return .failure(.invalidParams("the request body must be a JSON object of params"))
-                }
-                params = decoded
+            var params: JSONValue
+            switch await bodyParams(request) {
+            case .success(let found): params = found
+            case .failure(let error): return .failure(error)
             }
             if case .object(let fixed) = fromURL, case .object(var merged) = params {
                 merged.merge(fixed) { _, url in url }
@@ -250,6 +260,33 @@ struct HTTPAPI: Sendable {
             let meta = RequestMeta(actor: "token:\(principal.name)", idempotencyKey: request.headers[.init("Idempotency-Key")!])
             return await call(method, params: params, meta: meta, principal: principal)
         }
+    }
+
+    /// The body as a JSON object of params; an empty body is `{}`.
+    private func bodyParams(_ request: Request) async -> Result<JSONValue, ResponseError> {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            return .failure(ResponseError(code: .messageTooLarge, kind: "http.body_too_large",
+                                          message: "the request body is over the limit of \(maxBodyBytes) bytes"))
+        }
+        guard body.readableBytes > 0 else { return .success(.object([:])) }
+        guard let decoded = try? JSONValue.parse(body.readableBytesView) else {
+            return .failure(ResponseError(code: .parseError, kind: "protocol.parse_error", message: "the request body is not valid JSON"))
+        }
+        guard decoded.objectValue != nil else { return .failure(.invalidParams("the request body must be a JSON object of params")) }
+        return .success(decoded)
+    }
+
+    /// An instance's status, `standby` while it runs a version that is not the active one.
+    private func status(of instance: any PluginInstance) async -> PluginStatus {
+        var status = await instance.snapshot
+        if status.state == .running, let version = status.version, let active = router.activeVersion(of: instance.pluginName), version != active {
+            status.state = .standby
+            status.lastError = status.lastError ?? "version \(active) is active; switch with 'itsm plugins upgrade \(instance.pluginName) \(version)'"
+        }
+        return status
     }
 
     private func call(_ method: String, params: JSONValue?, meta: RequestMeta, principal: Principal? = nil) async -> Result<JSONValue, ResponseError> {
@@ -267,7 +304,7 @@ struct HTTPAPI: Sendable {
         // A plugin is up when one of its instances is; otherwise the best state any instance is in.
         for plugin in router.enabledPlugins {
             var states: [PluginStatus.State] = []
-            for instance in router.instances(of: plugin) { states.append(await instance.snapshot.state) }
+            for instance in router.instances(of: plugin) { states.append(await status(of: instance).state) }
             let state: PluginStatus.State = states.contains(.running) ? .running
                 : states.first { $0 != .failed && $0 != .stopped } ?? states.first ?? .waiting
             plugins[plugin] = .string(state.rawValue)

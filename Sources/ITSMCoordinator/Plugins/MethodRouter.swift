@@ -13,6 +13,12 @@ import Synchronization
 /// process that is not enabled says so and how to enable it. Reload adds and removes plugins
 /// while requests to the others go on; remote instances come and go as they connect.
 ///
+/// Instances of a plugin may run different versions (a rolling upgrade). Only the plugin's
+/// active version gets requests and events; the others stand by until an operator switches
+/// (`itsm plugins upgrade`). The methods of the active version are the union of what its
+/// live instances declare, and each request goes to an instance that declared its method, so
+/// no instance's manifest replaces another's.
+///
 /// When an instance's connection ends before it answered, the request is sent to another
 /// instance if that is safe: the method is declared idempotent, or the caller gave an
 /// idempotency key. Otherwise the caller gets the retryable `peer.disconnected` error.
@@ -25,14 +31,52 @@ public final class MethodRouter: Sendable {
     private struct State {
         /// Every enabled plugin has an entry, possibly empty (a remote plugin nobody runs yet).
         var instances: [String: [any PluginInstance]] = [:]
+        /// What each instance declared in its last handshake.
+        var manifests: [ObjectIdentifier: InitializeResult] = [:]
+        /// The version of each plugin that gets requests and events.
+        var activeVersions: [String: String] = [:]
+        /// The methods of each plugin's active version; kept while its instances restart.
         var routes: [String: Route] = [:]
         /// Processes known but not running, with the methods they declared when they last ran.
         var disabled: [String: Set<String>] = [:]
         /// Requests sent through this router and not yet answered, per instance.
         var outstanding: [ObjectIdentifier: Int] = [:]
-        /// What each plugin's manifest says it calls (`calls`).
-        var calls: [String: [String]] = [:]
         var grants: [String: [String]] = [:]
+
+        /// The processes other than `plugin` whose namespaces it cannot declare methods in.
+        func otherProcesses(than plugin: String) -> Set<String> {
+            Set(instances.keys).union(disabled.keys).union(PluginSpec.builtInNames).subtracting([plugin])
+        }
+
+        /// The methods of `manifest` that `plugin` may not have: in another process's namespace
+        /// (a plugin named `change` cannot take over `incident.get`, whatever permission it
+        /// declares), or routed to another plugin already.
+        func refused(_ manifest: InitializeResult, of plugin: String) -> [String] {
+            let others = otherProcesses(than: plugin)
+            return manifest.methods.map(\.name).filter { name in
+                others.contains(String(name.prefix { $0 != "." })) || routes[name].map { $0.plugin != plugin } ?? false
+            }
+        }
+
+        /// Manifests of `plugin`'s instances running `version`.
+        func manifests(of plugin: String, version: String) -> [InitializeResult] {
+            (instances[plugin] ?? []).compactMap { manifests[ObjectIdentifier($0)] }.filter { $0.plugin.version == version }
+        }
+
+        /// Routes `plugin`'s methods to the union of what its active version's instances
+        /// declare. With none of them known, the last routes stay: callers get "unavailable".
+        mutating func rebuildRoutes(of plugin: String) {
+            guard let version = activeVersions[plugin] else { return }
+            let declared = manifests(of: plugin, version: version)
+            guard !declared.isEmpty else { return }
+            routes = routes.filter { $0.value.plugin != plugin }
+            for manifest in declared {
+                let refused = Set(refused(manifest, of: plugin))
+                for method in manifest.methods where !refused.contains(method.name) && routes[method.name] == nil {
+                    routes[method.name] = Route(plugin: plugin, descriptor: method)
+                }
+            }
+        }
     }
 
     private let state = Mutex(State())
@@ -82,6 +126,8 @@ public final class MethodRouter: Sendable {
         state.withLock {
             $0.instances[instance.pluginName]?.removeAll { $0 === instance }
             $0.outstanding[ObjectIdentifier(instance)] = nil
+            $0.manifests[ObjectIdentifier(instance)] = nil
+            $0.rebuildRoutes(of: instance.pluginName)
         }
     }
 
@@ -93,7 +139,10 @@ public final class MethodRouter: Sendable {
             let methods = state.routes.values.filter { $0.plugin == plugin }.map(\.descriptor.name)
             state.routes = state.routes.filter { $0.value.plugin != plugin }
             state.disabled[plugin, default: []].formUnion(methods)
-            return state.instances.removeValue(forKey: plugin) ?? []
+            let removed = state.instances.removeValue(forKey: plugin) ?? []
+            for instance in removed { state.manifests[ObjectIdentifier(instance)] = nil }
+            state.activeVersions[plugin] = nil
+            return removed
         }
     }
 
@@ -103,42 +152,61 @@ public final class MethodRouter: Sendable {
         }
     }
 
-    /// Records a plugin's methods from its manifest, replacing what it declared before.
-    /// Returns the methods refused: those in another process's namespace (a plugin named
-    /// `change` cannot take over `incident.get`, whatever permission it declares) and those
-    /// another plugin declared first.
+    /// Records what an instance declared in its handshake. Returns the methods refused: in
+    /// another process's namespace, or declared by another plugin first. The instance gets
+    /// requests once its version is the active one (`activate`).
     @discardableResult
-    public func register(plugin: String, manifest: InitializeResult) -> [String] {
+    public func register(_ instance: any PluginInstance, manifest: InitializeResult) -> [String] {
         state.withLock { state in
-            guard state.instances[plugin] != nil else { return [] } // disabled while it was starting
-            let otherProcesses = Set(state.instances.keys).union(state.disabled.keys).union(PluginSpec.builtInNames)
-                .subtracting([plugin])
-            state.routes = state.routes.filter { $0.value.plugin != plugin }
-            state.calls[plugin] = manifest.calls ?? []
-            var refused: [String] = []
-            for method in manifest.methods {
-                let namespace = String(method.name.prefix { $0 != "." })
-                if otherProcesses.contains(namespace) { refused.append(method.name); continue }
-                if let owner = state.routes[method.name], owner.plugin != plugin { refused.append(method.name); continue }
-                state.routes[method.name] = Route(plugin: plugin, descriptor: method)
+            let plugin = instance.pluginName
+            guard state.instances[plugin]?.contains(where: { $0 === instance }) == true else { return [] } // gone meanwhile
+            state.manifests[ObjectIdentifier(instance)] = manifest
+            state.rebuildRoutes(of: plugin)
+            return state.refused(manifest, of: plugin)
+        }
+    }
+
+    /// Makes `version` the one of `plugin` that gets requests and events.
+    public func activate(plugin: String, version: String) {
+        state.withLock { state in
+            guard state.instances[plugin] != nil, state.activeVersions[plugin] != version else { return }
+            state.activeVersions[plugin] = version
+            state.rebuildRoutes(of: plugin)
+        }
+    }
+
+    public func activeVersion(of plugin: String) -> String? { state.withLock { $0.activeVersions[plugin] } }
+
+    /// The versions of `plugin` its ready instances run, each with the union of the events
+    /// they subscribe to.
+    public func liveVersions(of plugin: String) -> [String: [String]] {
+        state.withLock { state in
+            var versions: [String: Set<String>] = [:]
+            for instance in state.instances[plugin] ?? [] where instance.readyConnection != nil {
+                guard let manifest = state.manifests[ObjectIdentifier(instance)] else { continue }
+                versions[manifest.plugin.version, default: []].formUnion(manifest.subscribes)
             }
-            return refused
+            return versions.mapValues { $0.sorted() }
         }
     }
 
     public func route(for method: String) -> Route? { state.withLock { $0.routes[method] } }
 
-    /// Whether `plugin`'s manifest declares that it calls `method`.
-    public func declares(plugin: String, calls method: String) -> Bool {
-        state.withLock { $0.calls[plugin] ?? [] }.contains { MethodPattern.matches($0, method) }
+    /// Whether `instance`'s manifest declares that it calls `method`.
+    public func declares(_ instance: any PluginInstance, calls method: String) -> Bool {
+        state.withLock { $0.manifests[ObjectIdentifier(instance)]?.calls ?? [] }.contains { MethodPattern.matches($0, method) }
     }
 
     /// Every method known, for the API's listing.
     public var routes: [Route] { state.withLock { Array($0.routes.values) }.sorted { $0.descriptor.name < $1.descriptor.name } }
 
-    /// Plugins with at least one instance ready, e.g. to deliver events to.
+    /// Plugins with at least one instance of the active version ready, e.g. to deliver events to.
     public var readyPlugins: [String] {
-        state.withLock { state in state.instances.filter { $0.value.contains { $0.readyConnection != nil } }.keys.sorted() }
+        state.withLock { state in
+            state.instances.filter { plugin, instances in
+                instances.contains { $0.readyConnection != nil && state.manifests[ObjectIdentifier($0)]?.plugin.version == state.activeVersions[plugin] }
+            }.keys.sorted()
+        }
     }
 
     /// Calls `method` on its plugin. Protocol-reserved names are never routed. `principal` is
@@ -175,7 +243,7 @@ public final class MethodRouter: Sendable {
             let canResend = route.descriptor.idempotent || meta?.idempotencyKey != nil
             return try await call(plugin: route.plugin, method, params: params, meta: meta, timeout: timeout, canResend: canResend)
         case .starting(let process):
-            if instances(of: process).contains(where: { $0.readyConnection != nil }) {
+            if readyPlugins.contains(process) {
                 throw ResponseError(code: .methodNotFound, kind: "protocol.method_not_found",
                                     message: "the \(process) process has no method '\(method)'")
             }
@@ -215,7 +283,7 @@ public final class MethodRouter: Sendable {
                      canResend: Bool = false) async throws(ResponseError) -> JSONValue {
         var tried: Set<ObjectIdentifier> = []
         while true {
-            guard let (instance, connection) = pickInstance(of: plugin, excluding: tried) else {
+            guard let (instance, connection) = pickInstance(of: plugin, for: method, excluding: tried) else {
                 throw await unavailable(plugin, detail: nil)
             }
             let result: Result<JSONValue, ResponseError>
@@ -230,20 +298,24 @@ public final class MethodRouter: Sendable {
             // Sent on once: if the next instance goes down with it too, the request may be
             // what kills them, and it is not carried through every instance in turn.
             if tried.count >= 2 { throw error }
-            let others = instances(of: plugin).contains { !tried.contains(ObjectIdentifier($0)) && $0.readyConnection != nil }
-            if !others { throw error }
+            if pickInstance(of: plugin, for: method, excluding: tried, claim: false) == nil { throw error }
         }
     }
 
-    /// The ready instance with the fewest requests in flight through this router, counted in
-    /// the same step as it is picked so that concurrent callers spread out.
-    private func pickInstance(of plugin: String, excluding tried: Set<ObjectIdentifier>) -> (any PluginInstance, JSONRPCConnection)? {
+    /// The ready instance of the active version that declared `method` (any, for a protocol
+    /// method) with the fewest requests in flight through this router, counted in the same
+    /// step as it is picked (`claim`) so that concurrent callers spread out.
+    private func pickInstance(of plugin: String, for method: String, excluding tried: Set<ObjectIdentifier>,
+                              claim: Bool = true) -> (any PluginInstance, JSONRPCConnection)? {
         state.withLock { state in
-            let ready = (state.instances[plugin] ?? []).filter { !tried.contains(ObjectIdentifier($0)) }
-                .compactMap { instance in instance.readyConnection.map { (instance, $0) } }
+            let ready = (state.instances[plugin] ?? []).filter { instance in
+                guard !tried.contains(ObjectIdentifier(instance)), let manifest = state.manifests[ObjectIdentifier(instance)],
+                      manifest.plugin.version == state.activeVersions[plugin] else { return false }
+                return method.hasPrefix("$/") || manifest.methods.contains { $0.name == method }
+            }.compactMap { instance in instance.readyConnection.map { (instance, $0) } }
             guard let chosen = ready.min(by: { state.outstanding[ObjectIdentifier($0.0), default: 0] < state.outstanding[ObjectIdentifier($1.0), default: 0] })
             else { return nil }
-            state.outstanding[ObjectIdentifier(chosen.0), default: 0] += 1
+            if claim { state.outstanding[ObjectIdentifier(chosen.0), default: 0] += 1 }
             return chosen
         }
     }
@@ -253,12 +325,17 @@ public final class MethodRouter: Sendable {
         var states: [PluginStatus.State] = []
         for instance in instances(of: plugin) { states.append(await instance.snapshot.state) }
         let state = states.first { $0 != .failed } ?? states.first
+        let active = activeVersion(of: plugin)
+        let standby = liveVersions(of: plugin).keys.filter { $0 != active }.sorted()
         let why: String
         switch state {
+        case .running? where !standby.isEmpty:
+            why = "its active version is \(active ?? "not chosen yet"), and only version \(standby.joined(separator: ", ")) is connected; "
+                + "switch with 'itsm plugins upgrade \(plugin) \(standby[0])'"
         case nil:
             why = "no instance is connected; start 'itsm agent' on a plugin host, or check its log"
         case .failed:
-            why = "it crashed repeatedly and was given up on; see the coordinator log, then restart the coordinator"
+            why = "it crashed repeatedly; it is tried again after a cool-down, or at once with 'itsm plugins restart \(plugin)'"
         case let state?:
             why = "it is \(state.rawValue)\(detail.map { " and \($0)" } ?? ""); try again shortly"
         }

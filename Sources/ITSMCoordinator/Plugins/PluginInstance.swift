@@ -16,13 +16,13 @@ public protocol PluginInstance: AnyObject, Sendable {
 
 /// What the coordinator does for every plugin instance, local or remote.
 public struct PluginHooks: Sendable {
-    /// Handles a request the plugin sends (a call to another plugin's method).
-    public var onPluginRequest: @Sendable (String, JSONRPCRequest) async throws -> JSONValue
-    /// Told when a handshake completes, with the manifest.
-    public var onReady: @Sendable (String, InitializeResult) async -> Void
+    /// Handles a request an instance sends (a call to another plugin's method).
+    public var onPluginRequest: @Sendable (any PluginInstance, JSONRPCRequest) async throws -> JSONValue
+    /// Told when an instance's handshake completes, with its manifest, before it gets requests.
+    public var onReady: @Sendable (any PluginInstance, InitializeResult) async -> Void
 
-    public init(onPluginRequest: @escaping @Sendable (String, JSONRPCRequest) async throws -> JSONValue,
-                onReady: @escaping @Sendable (String, InitializeResult) async -> Void) {
+    public init(onPluginRequest: @escaping @Sendable (any PluginInstance, JSONRPCRequest) async throws -> JSONValue,
+                onReady: @escaping @Sendable (any PluginInstance, InitializeResult) async -> Void) {
         self.onPluginRequest = onPluginRequest
         self.onReady = onReady
     }

@@ -6,9 +6,12 @@ public struct PluginStatus: Sendable, Hashable, Codable {
         /// Spawned; handshake not finished.
         case starting
         case running
+        /// Running a version that is not the process's active one: no requests, no events,
+        /// until `itsm plugins upgrade` switches to it.
+        case standby
         /// Exited; waiting before the next start.
         case restarting
-        /// Crashed too often; not restarted until the coordinator restarts.
+        /// Crashed too often; started again after a cool-down, a reload or `itsm plugins restart`.
         case failed
         case stopped
         /// Known (a built-in, or listed with `enabled: false`) but not run.

@@ -148,7 +148,6 @@ public actor PluginSupervisor: PluginInstance {
                                  defaultRequestTimeout: settings.requestTimeout),
             logger: logger)
         current = (process, connection)
-        let name = spec.name
         let onPluginRequest = hooks.onPluginRequest
         let logger = self.logger
 
@@ -157,7 +156,7 @@ public actor PluginSupervisor: PluginInstance {
             group.addTask { await Self.forwardLogs(from: process.standardError!, maxLineBytes: maxLineBytes, logger: logger) }
             group.addTask {
                 await connection.run(
-                    onRequest: { request in try await onPluginRequest(name, request) },
+                    onRequest: { request in try await onPluginRequest(self, request) },
                     onNotification: { notification in
                         logger.debug("notification from plugin", metadata: ["itsm.method": "\(notification.method)"])
                     })
@@ -187,7 +186,7 @@ public actor PluginSupervisor: PluginInstance {
             status.methods = manifest.methods.map(\.name)
             status.subscribes = manifest.subscribes
             status.lastError = nil
-            await hooks.onReady(spec.name, manifest)
+            await hooks.onReady(self, manifest)
             ready.withLock { $0 = connection }
             // Reported running only once it serves: routes registered, connection ready.
             status.state = .running

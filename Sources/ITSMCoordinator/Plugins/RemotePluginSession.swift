@@ -38,11 +38,10 @@ final class RemotePluginSession: PluginInstance {
 
     /// Serves the session until the connection ends.
     func run(handshake: PluginHandshake, hooks: PluginHooks) async {
-        let name = spec.name
         let connection = self.connection
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                await connection.run(onRequest: { request in try await hooks.onPluginRequest(name, request) },
+                await connection.run(onRequest: { request in try await hooks.onPluginRequest(self, request) },
                                      onNotification: { _ in })
             }
             group.addTask { await self.handshakeAndWatch(handshake: handshake, hooks: hooks) }
@@ -58,7 +57,7 @@ final class RemotePluginSession: PluginInstance {
     private func handshakeAndWatch(handshake: PluginHandshake, hooks: PluginHooks) async {
         do {
             let manifest = try await handshake.perform(on: connection, spec: spec, instance: instance, database: nil)
-            await hooks.onReady(spec.name, manifest)
+            await hooks.onReady(self, manifest)
             ready.withLock { $0 = connection }
             // Reported running only once it serves.
             status.withLock { status in

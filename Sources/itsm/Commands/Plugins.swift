@@ -7,7 +7,7 @@ import ITSMProtocol
 struct Plugins: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, enable and disable processes, and apply itsm.yaml to a running coordinator.",
-        subcommands: [List.self, Enable.self, Disable.self, Reload.self, Restart.self],
+        subcommands: [List.self, Enable.self, Disable.self, Reload.self, Restart.self, Upgrade.self],
         defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
@@ -70,6 +70,28 @@ struct Plugins: AsyncParsableCommand {
         func run() async throws {
             let result = try await api.send("POST", "api/v1/plugins/\(name)/restart", nil)
             api.client.json ? print(compact(result)) : print("\(name): \(result["instances"].map(compact) ?? "0") instances restarted")
+        }
+    }
+
+    struct Upgrade: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Switch a process to another version: its instances of that version get requests and events from now on.",
+            discussion: """
+                During a rolling upgrade the new version's instances stand by next to the old ones. Once \
+                they run (itsm plugins shows them standby), switch; the old version's instances then \
+                get no new work and can be stopped. The new version's subscriptions are recorded. \
+                Every coordinator follows within seconds.
+                """)
+
+        @Argument(help: "The plugin's name.") var name: String
+        @Argument(help: "The version to switch to; default: the one other version connected.") var version: String?
+        @OptionGroup var api: APIConnection
+
+        func run() async throws {
+            let result = try await api.send("POST", "api/v1/plugins/\(name)/upgrade", ["version": version.map(JSONValue.string)])
+            if api.client.json { return print(compact(result)) }
+            let previous = result["previous"]?.stringValue.map { " (was \($0))" } ?? ""
+            print("\(name): version \(result["version"]?.stringValue ?? "?") is active\(previous)")
         }
     }
 

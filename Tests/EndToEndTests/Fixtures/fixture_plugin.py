@@ -44,7 +44,7 @@ if os.environ.get("FIXTURE_GARBAGE_FIRST") == "1":
 
 MANIFEST = {
     "protocolVersion": 1,
-    "plugin": {"name": "fixture", "version": "0.0.1"},
+    "plugin": {"name": "fixture", "version": os.environ.get("FIXTURE_VERSION", "0.0.1")},
     "methods": [
         {"name": "fixture.echo", "permission": "fixture.read", "idempotent": True},
         {"name": "fixture.garbage", "permission": "fixture.read", "idempotent": True},
@@ -56,11 +56,16 @@ MANIFEST = {
         {"name": "fixture.create_as_itself", "permission": "fixture.write", "idempotent": False},
         {"name": "fixture.undeclared", "permission": "fixture.write", "idempotent": False},
         {"name": "fixture.borrow", "permission": "fixture.write", "idempotent": False},
+        {"name": "fixture.relay", "permission": "fixture.read", "idempotent": False},
     ],
-    "subscribes": ["incident.created"],
+    "subscribes": os.environ.get("FIXTURE_SUBSCRIBES", "incident.created").split(","),
     "publishes": [],
-    "calls": ["incident.list", "incident.create"],
+    "calls": os.environ.get("FIXTURE_CALLS", "incident.list,incident.create").split(","),
 }
+
+# FIXTURE_EXTRA_METHODS: more methods to declare (a later version, or a rogue instance).
+for extra in filter(None, os.environ.get("FIXTURE_EXTRA_METHODS", "").split(",")):
+    MANIFEST["methods"].append({"name": extra, "permission": "fixture.read", "idempotent": True})
 
 state = {"initialized": False, "next_id": 1000}
 
@@ -114,7 +119,7 @@ def handle(message):
                 events.write(json.dumps({"id": params.get("id"), "type": params.get("type")}) + "\n")
         respond(request_id, {})
     elif method == "fixture.echo":
-        respond(request_id, {"params": message.get("params"), "meta": message.get("meta")})
+        respond(request_id, {"params": message.get("params"), "meta": message.get("meta"), "version": MANIFEST["plugin"]["version"]})
     elif method == "fixture.garbage":
         protocol_out.write("{{{ garbage on stdout\n")
         protocol_out.flush()
@@ -140,10 +145,18 @@ def handle(message):
     elif method == "fixture.undeclared":
         answer = call_coordinator("incident.update", {"number": "INC-000001", "title": "x"}, (message.get("meta") or {}).get("context"))
         respond(request_id, answer.get("result"), answer.get("error"))
+    elif method == "fixture.relay":
+        # Calls any method: for the caller, or with asItself as the plugin.
+        params = message.get("params") or {}
+        context = None if params.get("asItself") else (message.get("meta") or {}).get("context")
+        answer = call_coordinator(params.get("method"), params.get("params") or {}, context)
+        respond(request_id, answer.get("result"), answer.get("error"))
     elif method == "fixture.borrow":
         # Tries a context it was not given for this request: a stale or forged handle.
         answer = call_coordinator("incident.create", message.get("params") or {}, "0" * 32)
         respond(request_id, answer.get("result"), answer.get("error"))
+    elif any(method == extra["name"] for extra in MANIFEST["methods"]):
+        respond(request_id, {"method": method, "version": MANIFEST["plugin"]["version"]})
     elif os.environ.get("FIXTURE_CRASH_ON_UNKNOWN") == "1":
         os._exit(3)
     else:
