@@ -33,6 +33,8 @@ public struct Configuration: Sendable, Hashable {
     public var plugins: [PluginSpec] = [PluginSpec(name: "incident")]
     public var heartbeat: Duration = .seconds(5)
     public var requestTimeout: Duration = .seconds(30)
+    /// How long a plugin that crashed too often waits before it is tried again (`failedCooldownSeconds`).
+    public var failedCooldown: Duration = .seconds(300)
     public var maxLineBytes = 1 << 20
     /// Timeouts, connection cap and body size of the HTTP API (`httpLimits`).
     public var httpLimits = HTTPLimits()
@@ -81,7 +83,7 @@ public struct Configuration: Sendable, Hashable {
         var configuration = Configuration()
         guard let root = try mapping(yaml: yaml, known: [
             "dataDir", "http", "database", "plugins", "heartbeatMs", "requestTimeoutMs", "maxLineBytes",
-            "eventRetentionDays", "remotePlugins", "httpLimits",
+            "eventRetentionDays", "remotePlugins", "httpLimits", "failedCooldownSeconds",
         ]) else { return configuration }
         if let dataDir = root["dataDir"] { configuration.dataDirectory = try string(dataDir, "dataDir") }
         if let http = root["http"] { configuration.http = try HTTPAddress(parsing: try string(http, "http")) }
@@ -99,6 +101,9 @@ public struct Configuration: Sendable, Hashable {
         }
         if let heartbeat = root["heartbeatMs"] { configuration.heartbeat = .milliseconds(try int(heartbeat, "heartbeatMs", min: 100)) }
         if let timeout = root["requestTimeoutMs"] { configuration.requestTimeout = .milliseconds(try int(timeout, "requestTimeoutMs", min: 100)) }
+        if let cooldown = root["failedCooldownSeconds"] {
+            configuration.failedCooldown = .seconds(try int(cooldown, "failedCooldownSeconds", min: 1))
+        }
         if let days = root["eventRetentionDays"] {
             configuration.eventRetention = .seconds(try int(days, "eventRetentionDays", min: 1) * 24 * 3600)
         }

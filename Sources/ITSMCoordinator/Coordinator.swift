@@ -52,6 +52,7 @@ public struct Coordinator: Sendable {
         var settings = PluginSupervisor.Settings(databaseURL: databaseURL)
         settings.heartbeat = configuration.heartbeat
         settings.requestTimeout = configuration.requestTimeout
+        settings.failedCooldown = configuration.failedCooldown
         settings.maxLineBytes = configuration.maxLineBytes
         settings.builtInDirectory = Self.executableDirectory()
 
@@ -175,6 +176,7 @@ struct Reloader: Sendable {
             ("heartbeatMs", next.heartbeat != running.heartbeat),
             ("requestTimeoutMs", next.requestTimeout != running.requestTimeout),
             ("maxLineBytes", next.maxLineBytes != running.maxLineBytes),
+            ("failedCooldownSeconds", next.failedCooldown != running.failedCooldown),
             ("eventRetentionDays", next.eventRetention != running.eventRetention),
         ].filter(\.1).map(\.0)
         return changes

@@ -7,7 +7,7 @@ import Testing
 
 /// Supervision at its edges: plugins that never start, hang, or outlive their coordinator.
 @Suite(.serialized) struct SupervisionEndToEndTests {
-    @Test func pluginThatKeepsCrashingIsGivenUpOnVisibly() async throws {
+    @Test func aPluginThatKeepsCrashingFailsVisiblyAndComesBackAfterACoolDownOrARestart() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2egiveup")
         // It cannot start until its configuration exists: an outage the operator fixes later.
         let configured = "/tmp/itsm-e2e-configured-\(UUID().uuidString.prefix(8))"
@@ -15,6 +15,7 @@ import Testing
         let launched = ContinuousClock.now
         let coordinator = try await RunningCoordinator.start(
             configuration: """
+                failedCooldownSeconds: 8
                 plugins:
                   - incident
                   - name: broken
@@ -45,11 +46,19 @@ import Testing
         #expect(unavailable == 503)
         #expect(((error["error"] as? [String: Any])?["data"] as? [String: Any])?["retryable"] as? Bool == false)
 
-        // Fixed, then restarted by the operator without restarting the coordinator.
+        // Fixed: after the cool-down it is tried again, and runs, with no command and no coordinator restart.
         FileManager.default.createFile(atPath: configured, contents: Data())
+        #expect(try await coordinator.waitUntil { try await coordinator.plugins()["broken"]?["state"] as? String == "running" })
+        #expect(coordinator.log.contains("trying again in 8.0 seconds"))
+        let pid = try await coordinator.plugins()["broken"]?["pid"] as? Int
+
+        // The operator can restart it at once too.
         let restarted = try await coordinator.cli(["plugins", "restart", "broken"])
         #expect(restarted.status == .exited(0) && restarted.text.contains("broken: 1 instances restarted"), "\(restarted.text)")
-        #expect(try await coordinator.waitUntil { try await coordinator.plugins()["broken"]?["state"] as? String == "running" })
+        #expect(try await coordinator.waitUntil {
+            let broken = try await coordinator.plugins()["broken"]
+            return broken?["state"] as? String == "running" && broken?["pid"] as? Int != pid
+        })
         #expect(try await coordinator.plugins()["broken"]?["restarts"] as? Int == 0)
         #expect(try await coordinator.waitUntil { try await coordinator.request("GET", "readyz").0 == 200 })
         #expect(try await coordinator.cli(["plugins", "restart", "nothing"]).status != .exited(0))

@@ -70,6 +70,7 @@ import Testing
             database:
               url: postgresql://itsm@db/itsm
             heartbeatMs: 2000
+            failedCooldownSeconds: 45
             plugins:
               - incident
               - name: change
@@ -84,6 +85,7 @@ import Testing
         #expect(configuration.http.port == 9000)
         #expect(configuration.databaseURL == "postgresql://itsm@db/itsm")
         #expect(configuration.heartbeat == .seconds(2))
+        #expect(configuration.failedCooldown == .seconds(45))
         #expect(configuration.plugins.count == 2)
         let change = configuration.plugins[1]
         #expect(change.command == ["python3", "plugin.py", "--verbose"])
