@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing with libFuzzer (swiftc -sanitize=fuzzer,address) of the parsers that
 # take outside input: protocol JSON and messages, Prometheus text, CSV, line framing, and
-# calendar definitions.
+# calendar definitions, and incident import mappings.
 #
 #   Tests/Fuzz/run.sh [SECONDS_PER_TARGET] [TARGET ...]
 #
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(protocol prometheus csv lineframer calendar)
+[ ${#targets[@]} -gt 0 ] || targets=(protocol prometheus csv lineframer calendar import)
 
 sources() {
     case "$1" in
@@ -23,6 +23,7 @@ sources() {
         csv) echo Sources/itsm/Support/CSVReader.swift ;;
         lineframer) echo Sources/ITSMTransport/LineFramer.swift ;;
         calendar) find Sources/ITSMCalendar -name '*.swift' ;;
+        import) echo Plugins/Incident/IncidentProcess/{IncidentImport,Incident,Lifecycle,PriorityMatrix}.swift ;;
         *) echo "unknown fuzz target $1" >&2; exit 2 ;;
     esac
 }
@@ -33,7 +34,7 @@ for target in "${targets[@]}"; do
     mkdir -p "$out/corpus"
     # A target whose sources import ITSMProtocol gets it as a module of its own, built first.
     imports=()
-    if [ "$target" = calendar ]; then
+    if [ "$target" = calendar ] || [ "$target" = import ]; then
         mkdir -p "$out/modules"
         # shellcheck disable=SC2046
         swiftc -sanitize=fuzzer,address -parse-as-library -module-name ITSMProtocol -O -g -wmo -c \

@@ -221,18 +221,29 @@ struct ImportReader {
         }
     }
 
-    /// ISO 8601 with an offset, or `yyyy-MM-dd[ HH:mm[:ss]]` in the import's time zone.
+    /// ISO 8601 with an offset, or `yyyy-MM-dd[ HH:mm[:ss]]` (or with `T`) in the import's time zone; in the
+    /// years 0001 to 9999, on a day the calendar has, every part a number in its range.
+    /// (`17:r2:09` is not 17:09, and `2026-02-30` is not 2 March.)
     func parseDate(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
+        if let date = JSONCoding.date(from: text) { return date }
+        let parts = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == " " || $0 == "T" })
         guard (1...2).contains(parts.count) else { return nil }
-        let day = parts[0].split(separator: "-").compactMap { Int($0) }
-        let time = parts.count == 2 ? parts[1].split(separator: ":").compactMap { Int($0) } : [0, 0]
-        guard day.count == 3, (2...3).contains(time.count), (1...12).contains(day[1]), (1...31).contains(day[2]),
-              (0...23).contains(time[0]), (0...59).contains(time[1]) else { return nil }
-        return calendar.date(from: DateComponents(year: day[0], month: day[1], day: day[2], hour: time[0], minute: time[1],
-                                                  second: time.count == 3 ? time[2] : 0))
+        /// Digits only; the first field `firstWidth` long (a four-digit year), the others one or two.
+        func numbers(_ part: Substring, separator: Character, firstWidth: ClosedRange<Int> = 1...2) -> [Int]? {
+            let fields = part.split(separator: separator, omittingEmptySubsequences: false)
+            guard fields.enumerated().allSatisfy({ index, field in
+                (index == 0 ? firstWidth : 1...2).contains(field.count) && field.utf8.allSatisfy { (48...57).contains($0) }
+            }) else { return nil }
+            return fields.map { Int($0)! }
+        }
+        guard let day = numbers(parts[0], separator: "-", firstWidth: 4...4), day.count == 3,
+              let time = parts.count == 2 ? numbers(parts[1], separator: ":") : [0, 0], (2...3).contains(time.count),
+              (1...9999).contains(day[0]), (1...12).contains(day[1]), (0...23).contains(time[0]), (0...59).contains(time[1]),
+              (0...59).contains(time.count == 3 ? time[2] : 0) else { return nil }
+        let components = DateComponents(year: day[0], month: day[1], day: day[2], hour: time[0], minute: time[1],
+                                        second: time.count == 3 ? time[2] : 0)
+        guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day[2] else { return nil }
+        return date
     }
 }
 
