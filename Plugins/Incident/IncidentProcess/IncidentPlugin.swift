@@ -127,7 +127,9 @@ public enum IncidentPlugin {
 
     /// A store configured from the plugin's `config:` section.
     static func store(_ context: MethodContext) throws -> IncidentStore {
-        try IncidentSettings(config: context.config).store(context.database)
+        var store = try IncidentSettings(config: context.config).store(context.database)
+        store.requestKey = context.idempotencyKey
+        return store
     }
 }
 

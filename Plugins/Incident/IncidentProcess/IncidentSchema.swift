@@ -217,5 +217,16 @@ public enum IncidentSchema {
             UPDATE incident.sla_clock c SET calendar = d.calendar FROM incident.sla_definition d WHERE d.id = c.definition_id;
             ALTER TABLE incident.sla_clock ALTER COLUMN calendar SET NOT NULL;
             """),
+        Migration(version: 10, name: "changes applied once per idempotency key", sql: """
+            -- A change sent with an idempotency key (its sender's, scoped by the coordinator) is
+            -- recorded in the transaction that makes it, so a retry, or a resend to another
+            -- instance after a lost answer, finds it applied instead of applying it again.
+            CREATE TABLE incident.applied_request (
+                key text PRIMARY KEY,
+                incident_id uuid NOT NULL REFERENCES incident.incident (id),
+                comment_id bigint REFERENCES incident.comment (id),
+                applied_at timestamptz NOT NULL DEFAULT now()
+            );
+            """),
     ]
 }

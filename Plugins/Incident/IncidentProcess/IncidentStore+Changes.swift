@@ -59,7 +59,7 @@ extension IncidentStore {
 
     public func transition(_ params: TransitionIncident, actor: String, now: Date = Date()) async throws -> Incident {
         try await database.withTransaction { tx in
-            let updated = try await apply(tx, id: params.id, number: params.number, actor: actor, now: now) { current in
+            let updated = try await apply(tx, id: params.id, number: params.number, actor: actor, now: now, requestKey: requestKey) { current in
                 try transitionPlan(current, params, now: now)
             }
             if params.to == .closed, updated.major {
@@ -112,22 +112,49 @@ extension IncidentStore {
         guard (1...20_000).contains(body.count) else { throw ResponseError.invalidParams("body: 1 to 20000 characters") }
         let visibility = params.visibility ?? .workNote
         let incident = try await get(GetIncident(id: params.id, number: params.number)).incident
-        let row = try await database.query("""
-            INSERT INTO incident.comment (incident_id, author, visibility, body)
-            VALUES (\(incident.id), \(actor), \(visibility.rawValue), \(body))
-            RETURNING at
-            """).single()
-        return Comment(at: try row.decode(Date.self, "at"), author: actor, visibility: visibility, body: body)
+        return try await database.withTransaction { tx in
+            if let requestKey {
+                let applied = try await tx.query("""
+                    SELECT c.at, c.author, c.visibility, c.body FROM incident.applied_request r JOIN incident.comment c ON c.id = r.comment_id
+                    WHERE r.key = \(requestKey) AND r.incident_id = \(incident.id)
+                    """).first
+                if let applied { return try Self.comment(applied) }
+            }
+            let row = try await tx.query("""
+                INSERT INTO incident.comment (incident_id, author, visibility, body)
+                VALUES (\(incident.id), \(actor), \(visibility.rawValue), \(body))
+                RETURNING id, at, author, visibility, body
+                """).single()
+            if let requestKey {
+                try await recordApplied(tx, key: requestKey, incident: incident.id, comment: try row.decode(Int64.self, "id"))
+            }
+            return try Self.comment(row)
+        }
     }
+
+    static func comment(_ row: PostgresRow) throws -> Comment {
+        Comment(at: try row.decode(Date.self, "at"), author: try row.decode(String.self, "author"),
+                visibility: Comment.Visibility(rawValue: try row.decode(String.self, "visibility")) ?? .workNote,
+                body: try row.decode(String.self, "body"))
+    }
+
+    /// Records that the request with `key` was applied, in the transaction that applies it. A
+    /// key already used for another record is refused: a key names one request.
+    private func recordApplied(_ tx: PluginTransaction, key: String, incident: UUID, comment: Int64? = nil) async throws {
+        let inserted = try await tx.query("""
+            INSERT INTO incident.applied_request (key, incident_id, comment_id) VALUES (\(key), \(incident), \(comment))
+            ON CONFLICT (key) DO NOTHING
+            """).affectedRows
+        guard inserted == 1 else { throw Self.keyReused }
+    }
+
+    static let keyReused = ResponseError.business(kind: "request.key_reused",
+                                                  message: "Idempotency-Key: already used for another request; use a new key for each change")
 
     public func comments(of incident: UUID) async throws -> [Comment] {
         try await database.query("""
             SELECT at, author, visibility, body FROM incident.comment WHERE incident_id = \(incident) ORDER BY id
-            """).map { row in
-            Comment(at: try row.decode(Date.self, "at"), author: try row.decode(String.self, "author"),
-                    visibility: Comment.Visibility(rawValue: try row.decode(String.self, "visibility")) ?? .workNote,
-                    body: try row.decode(String.self, "body"))
-        }
+            """).map(Self.comment)
     }
 
     // MARK: - The shared path
@@ -136,12 +163,14 @@ extension IncidentStore {
     func mutate(id: UUID?, number: String?, actor: String, now: Date,
                 _ plan: (Incident) throws -> ChangePlan) async throws -> Incident {
         try await database.withTransaction { tx in
-            try await apply(tx, id: id, number: number, actor: actor, now: now, plan)
+            try await apply(tx, id: id, number: number, actor: actor, now: now, requestKey: requestKey, plan)
         }
     }
 
     /// The same inside a transaction the caller holds, so related changes commit together.
-    func apply(_ tx: PluginTransaction, id: UUID?, number: String?, actor: String, now: Date,
+    /// `requestKey`: the request's idempotency key, for the record the request names (not for
+    /// records changed along with it, such as a parent's children).
+    func apply(_ tx: PluginTransaction, id: UUID?, number: String?, actor: String, now: Date, requestKey: String? = nil,
                _ plan: (Incident) throws -> ChangePlan) async throws -> Incident {
         let key = try Self.key(id: id, number: number)
         do {
@@ -150,8 +179,15 @@ extension IncidentStore {
             select.append(" FOR UPDATE")
             guard let row = try await tx.query(select).first else { throw Self.notFound(id: id, number: number) }
             let current = try Incident(row: row)
+            // Applied already (the record is locked, so a concurrent twin waits and sees it): the
+            // retry gets the record as it is.
+            if let requestKey, let applied = try await tx.query("SELECT incident_id FROM incident.applied_request WHERE key = \(requestKey)").first {
+                guard try applied.decode(UUID.self, "incident_id") == current.id else { throw Self.keyReused }
+                return current
+            }
             let changes = try plan(current)
             guard !changes.changes.isEmpty else { return current }
+            if let requestKey { try await recordApplied(tx, key: requestKey, incident: current.id) }
 
             var update: PostgresQuery = "UPDATE incident.incident SET updated_at = \(now)"
             update.append(changes.fields.assignments)

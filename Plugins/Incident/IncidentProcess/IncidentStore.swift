@@ -16,6 +16,8 @@ public struct IncidentStore: Sendable {
     public let escalationGroup: String?
     /// Title similarity that attaches a known error's workaround (pg_trgm word similarity).
     public let knownErrorSimilarity: Double
+    /// The idempotency key of the request being served: a change made with one is made once.
+    public var requestKey: String?
 
     public init(database: PluginDatabase, matrix: PriorityMatrix = .itil, lifecycle: Lifecycle = Lifecycle(),
                 majorPriority: Priority? = nil, escalationOnWarning: EscalateIncident.Kind? = nil, escalationGroup: String? = nil,
