@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A small cluster of test hosts on one Linux machine, built from network namespaces and veth
-# pairs (no Docker needed): hosts db, coord, plugin-a and plugin-b on a private bridge, plus an
+# pairs (no Docker needed): hosts db, coord, coord-b, plugin-a and plugin-b on a private bridge, plus an
 # "operator" link from the machine itself so tests and people can reach the coordinator's API.
 #
 #   itsm-netns.sh check               exit 0 if namespaces can be made here, 77 (and why) if not
@@ -12,6 +12,7 @@
 #   itsm-netns.sh cut HOST            unplug HOST's cable (no FIN, no RST: packets just vanish)
 #   itsm-netns.sh restore HOST        plug it back in
 #   itsm-netns.sh postgres DIR        start a throwaway PostgreSQL on host db; prints its conninfo
+#   itsm-netns.sh pgstart DIR         start that PostgreSQL again (after its postmaster was killed)
 #
 # Needs root (network namespaces) and iproute2. Names start with $ITSM_NETNS_PREFIX (default
 # itsm) and addresses with $ITSM_NETNS_SUBNET (default 10.77.0), so two runs can coexist.
@@ -19,12 +20,12 @@ set -euo pipefail
 
 prefix=${ITSM_NETNS_PREFIX:-itsm}
 subnet=${ITSM_NETNS_SUBNET:-10.77.0}
-hosts=(db coord plugin-a plugin-b)
+hosts=(db coord coord-b plugin-a plugin-b)
 switch="$prefix-switch"
 
 host_number() {
     case "$1" in
-        db) echo 10 ;; coord) echo 20 ;; plugin-a) echo 31 ;; plugin-b) echo 32 ;;
+        db) echo 10 ;; coord) echo 20 ;; coord-b) echo 21 ;; plugin-a) echo 31 ;; plugin-b) echo 32 ;;
         *) echo "unknown host '$1' (hosts: ${hosts[*]})" >&2; exit 2 ;;
     esac
 }
@@ -79,6 +80,19 @@ up() {
     ip -n "$switch" link set ops-sw master br0 up
 }
 
+# Throwaway test data only: fsync off for speed. The keepalive and idle-in-transaction limits are
+# what docs/operations.md asks of production too: a plugin host that vanishes mid-transaction must
+# not hold its row locks for the kernel's two-hour default.
+postgres_start() {
+    local dir=$1
+    local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    ip netns exec "$(namespace db)" setpriv --reuid=postgres --regid=postgres --init-groups -- "$bin/pg_ctl" -D "$dir/data" \
+        -l "$dir/postgres.log" -w \
+        -o "-c listen_addresses=$(address db) -c unix_socket_directories=$dir -c fsync=off -c max_connections=200 \
+            -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 \
+            -c idle_in_transaction_session_timeout=10s" start >/dev/null
+}
+
 postgres_up() {
     local dir=$1
     local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -93,13 +107,7 @@ postgres_up() {
     "${run[@]}" "$bin/initdb" -D "$dir/data" -U itsm --pwfile="$dir/.pw" -A scram-sha-256 --no-sync >"$dir/initdb.log" 2>&1
     rm -f "$dir/.pw"
     echo "host all all $subnet.0/24 scram-sha-256" >> "$dir/data/pg_hba.conf"
-    # Throwaway test data only: fsync off for speed. The keepalive and idle-in-transaction
-    # limits are what docs/operations.md asks of production too: a plugin host that vanishes
-    # mid-transaction must not hold its row locks for the kernel's two-hour default.
-    ip netns exec "$(namespace db)" "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w \
-        -o "-c listen_addresses=$(address db) -c unix_socket_directories=$dir -c fsync=off -c max_connections=200 \
-            -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 \
-            -c idle_in_transaction_session_timeout=10s" start >/dev/null
+    postgres_start "$dir"
     PGPASSWORD=$password "${run[@]}" "$bin/psql" -h "$dir" -U itsm -d postgres -qc "CREATE DATABASE itsm" >/dev/null
     echo "host=$(address db) port=5432 user=itsm password=$password dbname=itsm connect_timeout=5"
 }
@@ -116,5 +124,6 @@ case "$command" in
     cut) ip -n "$switch" link set "$(port_name "$1")" down ;;
     restore) ip -n "$switch" link set "$(port_name "$1")" up ;;
     postgres) postgres_up "$1" ;;
-    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+    pgstart) postgres_start "$1" ;;
+    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
 esac
