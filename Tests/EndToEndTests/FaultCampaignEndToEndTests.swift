@@ -18,8 +18,13 @@ import Testing
 /// seed; deploy/netns/fault-campaign.sh runs a long one. Needs root; elsewhere it is skipped.
 @Suite(.serialized) struct FaultCampaignEndToEndTests {
     static let script = MultiHostEndToEndTests.script
-    /// Apart from the multi-host test's hosts, so the two can run side by side.
-    static let environment = ["ITSM_NETNS_PREFIX": "itsmf", "ITSM_NETNS_SUBNET": "10.79.0"]
+    /// Apart from the multi-host test's hosts, so the two can run side by side; a long campaign
+    /// runs apart from the suite's with `ITSM_FAULT_NETWORK=<prefix>,<subnet>` (e.g. itsml,10.81.0).
+    static let network: (prefix: String, subnet: String) = {
+        let parts = (ProcessInfo.processInfo.environment["ITSM_FAULT_NETWORK"] ?? "itsmf,10.79.0").split(separator: ",").map(String.init)
+        return (parts[0], parts.count > 1 ? parts[1] : "10.79.0")
+    }()
+    static let environment = ["ITSM_NETNS_PREFIX": network.prefix, "ITSM_NETNS_SUBNET": network.subnet]
     static let coordinatorHosts = ["coord", "coord-b"]
     static let pluginHosts = ["plugin-a", "plugin-b"]
 
@@ -29,8 +34,8 @@ import Testing
         return try await Command.run("/bin/bash", [script] + arguments, environment: environment)
     }
 
-    static func on(_ host: String) -> [String] { ["/usr/sbin/ip", "netns", "exec", "itsmf-\(host)"] }
-    static func address(_ host: String) -> String { host == "coord" ? "10.79.0.20" : "10.79.0.21" }
+    static func on(_ host: String) -> [String] { ["/usr/sbin/ip", "netns", "exec", "\(network.prefix)-\(host)"] }
+    static func address(_ host: String) -> String { "\(network.subnet).\(host == "coord" ? 20 : 21)" }
 
     enum Fault: String, CaseIterable {
         case killPlugin = "SIGKILL a plugin"
@@ -48,7 +53,7 @@ import Testing
         let faults = Int(ProcessInfo.processInfo.environment["ITSM_FAULTS"] ?? "") ?? 50
         let seed = UInt64(ProcessInfo.processInfo.environment["ITSM_FAULT_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
 
-        let postgresDirectory = "/tmp/itsmf-pg-" + UUID().uuidString.prefix(6).lowercased()
+        let postgresDirectory = "/tmp/\(Self.network.prefix)-pg-" + UUID().uuidString.prefix(6).lowercased()
         let result: Result<Void, any Error>
         do {
             try await runCampaign(faults: faults, seed: seed, postgresDirectory: postgresDirectory)
@@ -98,8 +103,8 @@ import Testing
         cluster.coordinators["coord-b"] = try await startCoordinator("coord-b", adminToken: first.token)
         let token = try await RemotePluginEndToEndTests.issueToken(first, name: "plugin-hosts", permissions: ["attach.*"])
         func startAgent(_ host: String) throws -> RunningAgent {
-            try RunningAgent.start(plugins: ["incident", "problem"], coordinator: "10.79.0.20:7411", token: token,
-                                   databaseURL: databaseURL, name: host, arguments: ["--coordinator", "10.79.0.21:7411"],
+            try RunningAgent.start(plugins: ["incident", "problem"], coordinator: "\(Self.address("coord")):7411", token: token,
+                                   databaseURL: databaseURL, name: host, arguments: ["--coordinator", "\(Self.address("coord-b")):7411"],
                                    directory: first.directory, wrapper: Self.on(host))
         }
         for host in Self.pluginHosts { cluster.agents[host] = try startAgent(host) }
@@ -141,7 +146,7 @@ import Testing
                 // Its backends notice and exit, and it is reaped (a new postmaster refuses a data
                 // directory whose lock names a live or zombie process); only then may one start.
                 #expect(try await first.waitUntil {
-                    try await Command.run("/usr/sbin/ip", ["netns", "pids", "itsmf-db"]).text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+                    try await Command.run("/usr/sbin/ip", ["netns", "pids", "\(Self.network.prefix)-db"]).text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
                         && kill(postmaster, 0) != 0
                 })
                 try await Task.sleep(for: pause)
