@@ -188,14 +188,14 @@ import Testing
             "127.0.0.1", "\(port)", "200", "20",
         ], standardOutput: .null, standardError: .null))
         defer { idle.signal(SIGKILL) }
-        try await Task.sleep(for: .seconds(1))
+        // Past the cap on pending attaches, the rest are refused at once.
+        #expect(try await coordinator.waitUntil { coordinator.log.contains("too many connections waiting to attach") })
         // Meanwhile the API, whose every call checks a token in the database, answers promptly.
         for _ in 0..<10 {
             let started = ContinuousClock.now
             #expect(try await coordinator.call("incident.list").status == 200)
             #expect(ContinuousClock.now - started < .seconds(3), "\(ContinuousClock.now - started)")
         }
-        #expect(coordinator.log.contains("too many connections waiting to attach"))
         // A real host attaches once the idle ones have been dropped (10 s each, at most).
         let token = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "hosts", permissions: ["attach.problem"])
         let agent = try RunningAgent.start(plugins: ["problem"], coordinator: address, token: token, databaseURL: database.conninfo,

@@ -49,6 +49,14 @@ import Testing
         let afterKill = load.acknowledgedSoFar
         #expect(try await coordinator.waitUntil { load.acknowledgedSoFar >= afterKill + 200 }, "service did not resume")
         #expect(try await Self.runningInstances(coordinator) == 1)
+        // The lost instance is still listed, as disconnected and why, not silently dropped.
+        func hostAInstance(_ field: String) async throws -> Any? {
+            let instance = try await coordinator.pluginInstances().first { ($0["instance"] as? String)?.hasPrefix("host-a/") == true }
+            return instance?[field]
+        }
+        #expect(try await coordinator.waitUntil { try await hostAInstance("state") as? String == "disconnected" })
+        let lastError = try await hostAInstance("lastError") as? String
+        #expect(lastError != nil)
         load.stop()
         let outcome = await stream.value
 
@@ -74,6 +82,8 @@ import Testing
         let hostAAgain = try RunningAgent.start(plugins: ["incident"], coordinator: address, token: token,
                                                 databaseURL: database.conninfo, name: "host-a", directory: coordinator.directory)
         #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await Self.runningInstances(coordinator) == 2 })
+        let restarts = try await hostAInstance("restarts") as? Int
+        #expect(restarts == 1) // it connected once before
         #expect(try await coordinator.call("incident.list").status == 200)
         _ = await hostAAgain.stop()
         #expect(await coordinator.stop() == .exited(0))

@@ -170,8 +170,10 @@ struct HTTPAPI: Sendable {
                 var statuses: [PluginStatus] = []
                 for plugin in router.enabledPlugins {
                     let instances = router.instances(of: plugin)
-                    if instances.isEmpty { statuses.append(.waiting(plugin)) }
+                    let departed = router.departures(of: plugin)
+                    if instances.isEmpty && departed.isEmpty { statuses.append(.waiting(plugin)) }
                     for instance in instances { statuses.append(await status(of: instance)) }
+                    statuses += departed
                 }
                 statuses += router.disabledProcesses.map(PluginStatus.disabled)
                 return .success(try JSONValue(encoding: statuses.sorted { ($0.name, $0.instance ?? "") < ($1.name, $1.instance ?? "") }))

@@ -42,6 +42,8 @@ public final class MethodRouter: Sendable {
         /// Requests sent through this router and not yet answered, per instance.
         var outstanding: [ObjectIdentifier: Int] = [:]
         var grants: [String: [String]] = [:]
+        /// Remote instances whose link ended, by plugin and instance name, as they were last seen.
+        var departed: [String: [String: PluginStatus]] = [:]
 
         /// The processes other than `plugin` whose namespaces it cannot declare methods in.
         func otherProcesses(than plugin: String) -> Set<String> {
@@ -131,6 +133,26 @@ public final class MethodRouter: Sendable {
         }
     }
 
+    /// Keeps a remote instance's last status after its link ended, so the operator sees it
+    /// went, when, and why, until it connects again.
+    public func recordDeparture(_ status: PluginStatus) {
+        guard let name = status.instance else { return }
+        state.withLock { state in
+            guard state.instances[status.name] != nil else { return }
+            state.departed[status.name, default: [:]][name] = status
+        }
+    }
+
+    /// Takes the last status of a remote instance that connects again, for its count of reconnections.
+    public func takeDeparture(of plugin: String, instance: String) -> PluginStatus? {
+        state.withLock { $0.departed[plugin]?.removeValue(forKey: instance) }
+    }
+
+    /// Remote instances of `plugin` whose link ended and that have not connected again.
+    public func departures(of plugin: String) -> [PluginStatus] {
+        state.withLock { Array(($0.departed[plugin] ?? [:]).values) }
+    }
+
     /// Stops routing to a plugin; its methods now answer that the process is disabled.
     /// Returns its instances, for the caller to stop.
     @discardableResult
@@ -140,6 +162,7 @@ public final class MethodRouter: Sendable {
             state.routes = state.routes.filter { $0.value.plugin != plugin }
             state.disabled[plugin, default: []].formUnion(methods)
             let removed = state.instances.removeValue(forKey: plugin) ?? []
+            state.departed[plugin] = nil
             for instance in removed { state.manifests[ObjectIdentifier(instance)] = nil }
             state.activeVersions[plugin] = nil
             return removed

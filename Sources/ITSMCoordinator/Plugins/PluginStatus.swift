@@ -18,6 +18,8 @@ public struct PluginStatus: Sendable, Hashable, Codable {
         case disabled
         /// Enabled for remote instances only, and none is connected now.
         case waiting
+        /// A remote instance whose link ended, with why; shown until it connects again.
+        case disconnected
     }
 
     public var name: String

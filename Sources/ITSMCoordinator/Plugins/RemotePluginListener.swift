@@ -98,11 +98,13 @@ struct RemotePluginListener: Sendable {
             configuration: .init(peerName: "\(plugin)@\(accepted.peer)", maxLineBytes: handshake.settings.maxLineBytes,
                                  defaultRequestTimeout: handshake.settings.requestTimeout),
             logger: logger)
+        let before = router.takeDeparture(of: plugin, instance: params.instance)
         let session = RemotePluginSession(spec: spec, instance: params.instance, remoteAddress: accepted.peer,
-                                          connection: connection, logger: logger)
+                                          connection: connection, restarts: before.map { $0.restarts + 1 } ?? 0, logger: logger)
         logger.notice("remote plugin attached")
         router.add(session)
         await session.run(handshake: handshake, hooks: hooks)
+        router.recordDeparture(session.snapshot)
         router.removeInstance(session)
     }
 

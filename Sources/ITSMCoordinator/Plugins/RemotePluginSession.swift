@@ -18,7 +18,8 @@ final class RemotePluginSession: PluginInstance {
     private let ready = Mutex<JSONRPCConnection?>(nil)
     private let status: Mutex<PluginStatus>
 
-    init(spec: PluginSpec, instance: String, remoteAddress: String, connection: JSONRPCConnection, logger: Logger) {
+    /// `restarts`: how often this instance (by name) connected before.
+    init(spec: PluginSpec, instance: String, remoteAddress: String, connection: JSONRPCConnection, restarts: Int, logger: Logger) {
         self.spec = spec
         self.instance = instance
         self.remoteAddress = remoteAddress
@@ -29,7 +30,7 @@ final class RemotePluginSession: PluginInstance {
         logger[metadataKey: "itsm.remote"] = "\(remoteAddress)"
         self.logger = logger
         status = Mutex(PluginStatus(name: spec.name, instance: instance, remoteAddress: remoteAddress, state: .starting,
-                                    pid: nil, restarts: 0, version: nil, methods: [], subscribes: [], lastError: nil))
+                                    pid: nil, restarts: restarts, version: nil, methods: [], subscribes: [], lastError: nil))
     }
 
     var pluginName: String { spec.name }
@@ -50,7 +51,10 @@ final class RemotePluginSession: PluginInstance {
         }
         ready.withLock { $0 = nil }
         connection.closeOutput()
-        status.withLock { $0.state = .stopped }
+        status.withLock { status in
+            status.state = .disconnected
+            status.lastError = status.lastError ?? "the connection closed"
+        }
         logger.notice("remote plugin disconnected", metadata: ["itsm.reason": "\(snapshot.lastError ?? "the connection closed")"])
     }
 
