@@ -58,7 +58,8 @@ public struct Plugin: Sendable {
         _ handler: @escaping @Sendable (Params, MethodContext) async throws -> Result
     ) {
         precondition(methods[name] == nil, "method \(name) declared twice")
-        let descriptor = MethodDescriptor(name: name, permission: permission, idempotent: idempotent, description: description)
+        let descriptor = MethodDescriptor(name: name, permission: permission, idempotent: idempotent, description: description,
+                                          params: SchemaInference.schema(of: Params.self))
         methods[name] = (descriptor, { params, context in
             let decoded = try Self.decodeParams(Params.self, from: params)
             return try JSONValue(encoding: try await handler(decoded, context))
@@ -95,6 +96,10 @@ public struct Plugin: Sendable {
         LoggingSystem.bootstrap { label in JSONLinesLogHandler(label: label) }
         var logger = Logger(label: "itsm.plugin.\(name)")
         logger[metadataKey: "itsm.plugin"] = "\(name)"
+        for method in manifest.methods where method.params == nil {
+            logger.warning("no params schema: its params type could not be probed; give the type JSONSchemaProviding",
+                           metadata: ["itsm.method": "\(method.name)"])
+        }
         switch arguments.first {
         case "migrate":
             exit(await migrateFromEnvironment(logger: logger) ? 0 : 1)

@@ -62,6 +62,31 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    @Test func everyBuiltInMethodDeclaresItsParamsAndRefusesWhatItDoesNotKnow() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eschemas")
+        let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.everyBuiltInProcess,
+                                                             databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let (_, listing) = try await coordinator.request("GET", "api/v1/methods", token: coordinator.token)
+        let methods = try #require(try JSONSerialization.jsonObject(with: listing) as? [[String: Any]])
+        #expect(methods.count > 50)
+        for method in methods {
+            let name = method["name"] as? String ?? "?"
+            let params = method["params"] as? [String: Any]
+            #expect(params?["type"] as? String == "object" && params?["additionalProperties"] as? Bool == false, "\(name): \(params ?? [:])")
+            // A member the method does not know is refused before the process sees it, naming it.
+            let (status, body) = try await coordinator.call(name, ["attachments": [1]])
+            #expect(status == 400 && Self.error(body).message.hasPrefix("params.attachments: unknown member"), "\(name): \(body)")
+        }
+        // Wrong types are refused with their path, the same way.
+        let (status, body) = try await coordinator.call("incident.create", ["title": "Printer", "impact": "huge"])
+        #expect(status == 400 && Self.error(body).message == "params.impact: 'huge' is not one of high, medium, low", "\(body)")
+        for (name, plugin) in try await coordinator.plugins() where plugin["state"] as? String != "disabled" {
+            #expect(plugin["restarts"] as? Int == 0, "\(name): \(plugin)")
+        }
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     @Test func generatedBodiesToEveryMethodCauseNoServerErrorAndNoRestart() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2ecampaign")
         let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.everyBuiltInProcess,

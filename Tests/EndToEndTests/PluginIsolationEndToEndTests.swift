@@ -240,8 +240,9 @@ import Testing
             try await pool.query("SELECT event_type FROM itsm.subscription WHERE subscriber = 'fixture' ORDER BY 1").map { try $0.decode(String.self, "event_type") }
         }
         func echoVersion() async throws -> String? { try await coordinator.call("fixture.echo").body["version"] as? String }
+        /// The live instances' versions and states (one that left is listed as disconnected).
         func states() async throws -> [String] {
-            try await coordinator.pluginInstances().filter { $0["name"] as? String == "fixture" }
+            try await coordinator.pluginInstances().filter { $0["name"] as? String == "fixture" && $0["state"] as? String != "disconnected" }
                 .map { "\($0["version"] as? String ?? "-") \($0["state"] as? String ?? "-")" }.sorted()
         }
         func events(_ file: String) -> Int { ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n").count }
@@ -263,6 +264,7 @@ import Testing
         #expect(try await subscriptions() == ["incident.created"])
         _ = await same.stop()
         #expect(try await coordinator.waitUntil { try await states() == ["1.0.0 running"] })
+        #expect(try await coordinator.pluginInstances().contains { $0["instance"] as? String == "same/fixture-1" && $0["state"] as? String == "disconnected" })
         #expect(try await coordinator.call("fixture.echo").status == 200) // still routed after it left
         #expect(try await coordinator.call("fixture.extra").status == 404)
 

@@ -120,7 +120,7 @@ import Testing
         var numbers: [String] = []
         for index in 0..<20 {
             let coordinator = index.isMultiple(of: 2) ? first : second
-            let created = try await coordinator.call("incident.create", ["title": "balanced \(index)", "ci": "LB-\(index % 3)"])
+            let created = try await coordinator.call("incident.create", ["title": "balanced \(index)", "configurationItem": "LB-\(index % 3)"])
             #expect(created.status == 200)
             numbers.append(created.body["number"] as? String ?? "")
         }

@@ -5,7 +5,7 @@ import ITSMProtocol
 
 /// Which way a metric runs out: `above` (usage rising to its limit: disk used, CPU) or `below`
 /// (what is left falling to its limit: free disk, free memory).
-public enum ThresholdDirection: String, Sendable, Hashable, Codable {
+public enum ThresholdDirection: String, Sendable, Hashable, Codable, CaseIterable {
     case above
     case below
 
@@ -14,7 +14,7 @@ public enum ThresholdDirection: String, Sendable, Hashable, Codable {
 }
 
 /// The rollup figure a metric's forecast is fitted on.
-public enum ForecastSeries: String, Sendable, Hashable, Codable {
+public enum ForecastSeries: String, Sendable, Hashable, Codable, CaseIterable {
     case avg, max, min, p95
 }
 

@@ -6,7 +6,7 @@ import Foundation
 /// everything. The forecast says when the metric is expected to reach a level, with an
 /// interval: the earliest date its upper 95 % bound reaches it, and the latest its lower one does.
 public struct Forecast: Sendable, Encodable {
-    public enum Model: String, Sendable, Hashable, Codable {
+    public enum Model: String, Sendable, Hashable, Codable, CaseIterable {
         case linear
         case holtWinters = "holt_winters"
     }

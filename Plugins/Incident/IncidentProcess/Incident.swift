@@ -85,7 +85,7 @@ public struct Incident: Sendable, Hashable, Codable {
 
 /// A comment on a record: a work note for the desk, or a comment the caller sees.
 public struct Comment: Sendable, Hashable, Codable {
-    public enum Visibility: String, Sendable, Hashable, Codable {
+    public enum Visibility: String, Sendable, Hashable, Codable, CaseIterable {
         case workNote = "work_note"
         case customer
     }

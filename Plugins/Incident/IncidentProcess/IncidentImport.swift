@@ -13,7 +13,7 @@ public struct ImportOptions: Sendable, Hashable, Codable {
     /// Import the good rows and report the bad ones, instead of importing nothing.
     public var skipInvalid: Bool?
 
-    public enum Scale: String, Sendable, Hashable, Codable {
+    public enum Scale: String, Sendable, Hashable, Codable, CaseIterable {
         case servicenow, glpi
     }
 

@@ -92,11 +92,11 @@ public struct ListIncidents: Sendable, Hashable, Codable {
     public var limit: Int?
     public var offset: Int?
 
-    public enum Sort: String, Sendable, Hashable, Codable {
+    public enum Sort: String, Sendable, Hashable, Codable, CaseIterable {
         case created, updated, priority, number
     }
 
-    public enum Order: String, Sendable, Hashable, Codable {
+    public enum Order: String, Sendable, Hashable, Codable, CaseIterable {
         case asc, desc
     }
 
@@ -242,7 +242,7 @@ public struct Review: Sendable, Hashable, Codable {
 
 /// `incident.escalate` params.
 public struct EscalateIncident: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         /// To a group with more skill: the record is reassigned to `toGroup`.
         case functional
         /// Up the management line: the level rises and `incident.escalated` tells whoever notifies managers.

@@ -1,3 +1,5 @@
+import ITSMProtocol
+
 /// How widely a disruption is felt, or how soon it must be dealt with.
 public enum Level: Int, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
     case high = 1
@@ -85,4 +87,12 @@ public struct PriorityMatrix: Sendable, Hashable {
     public func priority(impact: Level, urgency: Level) -> Priority {
         rows[impact.rawValue - 1][urgency.rawValue - 1]
     }
+}
+
+extension Level: JSONSchemaProviding {
+    public static var jsonSchema: JSONSchema { .string(oneOf: allCases.map(\.description)) }
+}
+
+extension Priority: JSONSchemaProviding {
+    public static var jsonSchema: JSONSchema { .string(oneOf: (1...5).map { "P\($0)" }) }
 }

@@ -40,7 +40,7 @@ public enum ClockKind: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// Where a clock stands.
-public enum ClockState: String, Sendable, Hashable, Codable {
+public enum ClockState: String, Sendable, Hashable, Codable, CaseIterable {
     case within
     case warning
     case breached

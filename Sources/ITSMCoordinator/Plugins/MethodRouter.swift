@@ -255,6 +255,11 @@ public final class MethodRouter: Sendable {
         switch target {
         case .route(let route):
             try Self.checkInput(params: params, meta: meta)
+            // What the method declared it takes: an unknown member, a wrong type or a missing one
+            // is refused here with its path, whatever language the plugin is written in.
+            if let schema = route.descriptor.params, let problem = schema.problem(with: params ?? .object([:])) {
+                throw .invalidParams(problem)
+            }
             var meta = Self.scopingIdempotencyKey(meta)
             var handle: String?
             if let (principal, origin) = principal {

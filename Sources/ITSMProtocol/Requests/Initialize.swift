@@ -121,12 +121,16 @@ public struct MethodDescriptor: Sendable, Hashable, Codable {
     /// Safe to retry: calling twice has the effect of calling once.
     public var idempotent: Bool
     public var description: String?
+    /// The JSON Schema of the params (§3.1): the coordinator refuses params that do not match
+    /// before the plugin sees them. Absent: the plugin checks its params alone.
+    public var params: JSONSchema?
 
-    public init(name: String, permission: String, idempotent: Bool, description: String? = nil) {
+    public init(name: String, permission: String, idempotent: Bool, description: String? = nil, params: JSONSchema? = nil) {
         self.name = name
         self.permission = permission
         self.idempotent = idempotent
         self.description = description
+        self.params = params
     }
 }
 
