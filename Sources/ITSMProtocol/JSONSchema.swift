@@ -72,7 +72,7 @@ public struct JSONSchema: Sendable, Hashable, Codable {
     /// What is wrong with `value` (nil: an absent member), with its path: the first problem
     /// found, members in name order; nil when it matches.
     public func problem(with value: JSONValue, at path: String = "params") -> String? {
-        if case .null = value { return type == nil ? nil : "\(path): must not be null" }
+        if case .null = value { return type == nil ? nil : "\(path): must not be null; leave an optional member out instead" }
         switch (type, value) {
         case (nil, _), (.boolean, .bool), (.number, .int), (.number, .double):
             return nil
@@ -102,7 +102,6 @@ public struct JSONSchema: Sendable, Hashable, Codable {
             // Members first: a misspelt one is why a required one seems missing.
             for (name, member) in members.sorted(by: { $0.key < $1.key }) {
                 if let schema = properties?[name] {
-                    if member == .null { continue } // an optional member given as null: absent
                     if let problem = schema.problem(with: member, at: "\(path).\(name)") { return problem }
                     continue
                 }

@@ -143,7 +143,7 @@ public enum JSONCoding {
     /// have (`2026-02-30`), which the system parser would roll over into March.
     public static func date(from text: String) -> Date? {
         guard let date = (try? iso8601.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)),
-              date >= earliestDate, date < endOfDates, dayExists(in: text) else { return nil }
+              date >= earliestDate, date < endOfDates, dayExists(in: text), timeExists(in: text) else { return nil }
         return date
     }
 
@@ -166,6 +166,22 @@ public enum JSONCoding {
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         let length = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
         return (1...length).contains(day)
+    }
+
+    /// Whether the `THH:MM[:SS]` after the date is a time of day (the system parser reads
+    /// `12:99` as 13:39).
+    static func timeExists(in text: String) -> Bool {
+        let characters = Array(text.utf8)
+        guard characters.count >= 16, characters[10] == UInt8(ascii: "T") || characters[10] == UInt8(ascii: " ") else { return true }
+        func number(_ at: Int) -> Int? {
+            guard at + 1 < characters.count, (48...57).contains(characters[at]), (48...57).contains(characters[at + 1]) else { return nil }
+            return Int(characters[at] - 48) * 10 + Int(characters[at + 1] - 48)
+        }
+        guard let hour = number(11), let minute = number(14), hour <= 23, minute <= 59 else { return false }
+        if characters.count > 17, characters[16] == UInt8(ascii: ":") {
+            guard let second = number(17), second <= 59 else { return false }
+        }
+        return true
     }
 
     static let iso8601 = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

@@ -87,6 +87,44 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    /// schemathesis, as deploy/local/install-prerequisites.sh installs it.
+    static func schemathesis() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let tools = environment["ITSM_TOOLS"] ?? (environment["HOME"] ?? "/root") + "/.cache/itsm-tools/venv"
+        let path = tools + "/bin/schemathesis"
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestHarnessError("schemathesis is not installed at \(path); run deploy/local/install-prerequisites.sh")
+        }
+        return path
+    }
+
+    @Test func theOpenAPIDocumentMatchesWhatTheAPIDoes() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eopenapi")
+        let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.everyBuiltInProcess,
+                                                             databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let (status, data) = try await coordinator.request("GET", "api/v1/openapi.json")
+        let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: Any])
+        #expect(status == 200 && document["openapi"] as? String == "3.1.0" && paths.count > 50)
+        #expect(paths["/api/v1/rpc/incident.create"] != nil && paths["/api/v1/rpc/change.create"] == nil)
+
+        // Generated requests to every operation, valid and invalid: no server error, and every
+        // answer as the document says (status, content type, body schema, 405 for other verbs).
+        let run = try await Command.run(try Self.schemathesis(), [
+            "run", coordinator.baseURL.absoluteString + "/api/v1/openapi.json", "--header", "Authorization: Bearer \(coordinator.token)",
+            "--checks", "all", "--exclude-checks", "positive_data_acceptance", "--max-examples", "8", "--workers", "2",
+            "--seed", "\(Int.random(in: 1...1_000_000))", "--no-color",
+        ])
+        let summary = run.text.split(separator: "\n").first { $0.contains(" generated, ") }.map(String.init) ?? ""
+        #expect(run.status == .exited(0) && summary.contains("passed") && !summary.contains("failures"), "\(run.text.suffix(4000))")
+        print("schemathesis: \(summary.trimmingCharacters(in: .whitespaces))")
+        for (name, plugin) in try await coordinator.plugins() where plugin["state"] as? String != "disabled" {
+            #expect(plugin["restarts"] as? Int == 0, "\(name): \(plugin)")
+        }
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     @Test func generatedBodiesToEveryMethodCauseNoServerErrorAndNoRestart() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2ecampaign")
         let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.everyBuiltInProcess,

@@ -15,6 +15,11 @@ import Testing
         #expect(JSONCoding.date(from: "0000-01-01T00:00:00Z") == nil)
         #expect(JSONCoding.date(from: "294277-01-01T00:00:00Z") == nil)
         #expect(JSONCoding.date(from: "yesterday") == nil)
+        // Times of day too (found by schemathesis: 12:99 was read as 13:39).
+        #expect(JSONCoding.date(from: "2024-01-01T12:99:00Z") == nil)
+        #expect(JSONCoding.date(from: "2024-01-01T24:00:00Z") == nil)
+        #expect(JSONCoding.date(from: "2024-01-01T12:00:61Z") == nil)
+        #expect(JSONCoding.date(from: "2024-01-01T23:59:59+05:30") != nil)
         // Typed params go through the same check.
         struct Params: Decodable { var from: Date }
         #expect(throws: DecodingError.self) {

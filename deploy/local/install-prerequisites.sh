@@ -5,6 +5,8 @@
 #   - python3 and psql: the example Python plugins and the end-to-end tests' fixture plugin
 #   - iproute2 (ip): the multi-host test's network namespaces (deploy/netns), when run as root
 #   - prometheus-node-exporter: a real exporter for the capacity scrape test (started on loopback)
+#   - schemathesis (PyPI), in a virtual environment of its own ($ITSM_TOOLS, default
+#     ~/.cache/itsm-tools/venv): checks the API against its OpenAPI document in the tests
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
 
@@ -16,6 +18,7 @@ for dir in "${ITSM_POSTGRES_BINDIR:-}" "$(pg_config --bindir 2>/dev/null || true
 done
 $have_server || missing+=(postgresql)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 if [ "$(id -u)" = 0 ]; then command -v ip >/dev/null 2>&1 || missing+=(iproute2); fi
 [ -x /usr/bin/prometheus-node-exporter ] || [ -x /usr/bin/node_exporter ] || missing+=(prometheus-node-exporter)
@@ -24,12 +27,18 @@ if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "prerequisites: all present"
-    exit 0
+    echo "prerequisites: system packages all present"
+else
+    echo "prerequisites: installing ${missing[*]}"
+    if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "prerequisites: installing ${missing[*]}"
-if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+tools="${ITSM_TOOLS:-$HOME/.cache/itsm-tools/venv}"
+if [ ! -x "$tools/bin/schemathesis" ]; then
+    echo "prerequisites: installing schemathesis into $tools"
+    python3 -m venv "$tools"
+    "$tools/bin/pip" install -q "schemathesis>=4,<5"
+fi

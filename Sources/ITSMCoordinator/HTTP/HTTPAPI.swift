@@ -24,11 +24,13 @@ struct HTTPAPI: Sendable {
 
     func makeRouter() -> Router<BasicRequestContext> {
         let routes = Router(context: BasicRequestContext.self)
+        routes.add(middleware: RPCMethodGuard())
         routes.get("healthz") { _, _ in jsonResponse(.ok, ["status": "ok"]) }
         routes.get("readyz") { _, _ in await readiness() }
         routes.post("api/v1/rpc/:method") { request, context in
             await rpc(request, method: context.parameters.get("method") ?? "")
         }
+
         // REST routes for the built-in records: the same methods, permissions and errors.
         routes.post("api/v1/incidents") { request, _ in
             await rpc(request, method: "incident.create")
@@ -216,6 +218,10 @@ struct HTTPAPI: Sendable {
                     return .failure(error)
                 }
             }
+        }
+        // Public, like most APIs' descriptions: it names methods and their params, nothing stored.
+        routes.get("api/v1/openapi.json") { _, _ in
+            jsonResponse(.ok, OpenAPIDocument.make(routes: router.routes, version: CoordinatorVersion.current))
         }
         routes.get("api/v1/methods") { request, _ in
             await authorized(request, permission: "plugins.read") { _ in
@@ -429,6 +435,19 @@ struct HTTPAPI: Sendable {
             return .unprocessableContent
         default: return .internalServerError
         }
+    }
+}
+
+/// Methods are called with POST; any other HTTP method on an RPC path is 405, not "not found".
+struct RPCMethodGuard<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method != .post, request.uri.path.hasPrefix("/api/v1/rpc/") else { return try await next(request, context) }
+        var response = jsonResponse(.methodNotAllowed, ["error": [
+            "code": .int(Int64(ErrorCode.invalidRequest.rawValue)), "message": "call methods with POST",
+            "data": ["kind": "http.method_not_allowed", "retryable": false],
+        ]])
+        response.headers[.allow] = "POST"
+        return response
     }
 }
 

@@ -1,0 +1,77 @@
+import ITSMProtocol
+
+/// The OpenAPI 3.1 description of the API as it is now: one `POST /api/v1/rpc/<method>` per
+/// method the enabled plugins declare, with its params schema, its permission and the errors it
+/// can answer. Built from the router on every request, so it follows plugins as they are enabled,
+/// disabled and upgraded. Served at `GET /api/v1/openapi.json`.
+enum OpenAPIDocument {
+    static func make(routes: [MethodRouter.Route], version: String) -> JSONValue {
+        var paths: [String: JSONValue] = [:]
+        for route in routes {
+            let method = route.descriptor
+            let body = (try? JSONValue(encoding: method.params ?? .any)) ?? .object([:])
+            var operation: [String: JSONValue] = [
+                "operationId": .string(method.name),
+                "tags": [.string(route.plugin)],
+                "x-permission": .string(method.permission),
+                "x-idempotent": .bool(method.idempotent),
+                "parameters": [[
+                    "name": "Idempotency-Key", "in": "header", "required": false,
+                    "description": "Makes the request happen once however often it is sent (1 to 200 printable characters)",
+                    "schema": ["type": "string", "minLength": 1, "maxLength": .int(Int64(MethodRouter.maximumIdempotencyKeyLength))],
+                ]],
+                "requestBody": ["required": false, "content": ["application/json": ["schema": body]]],
+                "responses": responses,
+            ]
+            if let description = method.description { operation["summary"] = .string(description) }
+            paths["/api/v1/rpc/\(method.name)"] = ["post": .object(operation)]
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "itsm", "version": .string(version),
+                "description": "Every method of every enabled process, called with its params as the JSON body. docs/api.md explains the conventions.",
+            ],
+            "security": [["bearer": []]],
+            "paths": .object(paths),
+            "components": [
+                "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "An API token: itsm tokens issue"]],
+                "schemas": ["Error": errorSchema],
+                "responses": .object(Dictionary(uniqueKeysWithValues: errors.map { status, description in
+                    (status, ["description": .string(description), "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]])
+                })),
+            ],
+        ]
+    }
+
+    /// The statuses `HTTPAPI.status(for:)` gives errors, each with when it happens.
+    static let errors: [(String, String)] = [
+        ("400", "params that do not match the method's schema, or a body that is not a JSON object"),
+        ("401", "no token, or one that is unknown or revoked"),
+        ("403", "a token without the method's permission"),
+        ("404", "no such method, or no such record"),
+        ("409", "a change the record's state does not allow"),
+        ("413", "a body over httpLimits.maxBodyBytes"),
+        ("422", "the process refused the request; data.kind says why"),
+        ("503", "the process is not running, or the database is unavailable: retry (Retry-After)"),
+        ("504", "the process did not answer in time"),
+    ]
+
+    static var responses: JSONValue {
+        var responses: [String: JSONValue] = ["200": ["description": "the method's result", "content": ["application/json": ["schema": [:]]]]]
+        for (status, _) in errors { responses[status] = ["$ref": .string("#/components/responses/\(status)")] }
+        return .object(responses)
+    }
+
+    /// `{"error": {"code", "message", "data": {"kind", "retryable", "details"}}}` (docs/api.md).
+    static let errorSchema: JSONValue = [
+        "type": "object", "required": ["error"],
+        "properties": ["error": [
+            "type": "object", "required": ["code", "message"],
+            "properties": [
+                "code": ["type": "integer"], "message": ["type": "string"],
+                "data": ["type": "object", "properties": ["kind": ["type": "string"], "retryable": ["type": "boolean"], "details": [:]]],
+            ],
+        ]],
+    ]
+}
