@@ -148,6 +148,8 @@ public struct Plugin: Sendable {
     func eventHandler(for type: String) -> EventHandler? { subscriptions[type] }
 
     static func decodeParams<Params: Decodable>(_ type: Params.Type, from params: JSONValue?) throws -> Params {
+        // By name only: a type without members would otherwise take any value.
+        if let params, params.objectValue == nil { throw ResponseError.invalidParams("params: must be an object") }
         do {
             return try (params ?? .object([:])).decode(Params.self)
         } catch let error as DecodingError {

@@ -132,7 +132,7 @@ import Testing
         for builtIn in ["itsm-incident", "itsm-problem", "itsm-supplier", "itsm-improvement", "itsm-capacity"] {
             let good = try await Command.run(itsm, ["plugin", "check", "--", try Binaries.path(builtIn)])
             #expect(good.status == .exited(0), "\(builtIn): \(good.text)")
-            #expect(good.text.contains("all 14 rules pass"), "\(builtIn)")
+            #expect(good.text.contains("all 17 rules pass"), "\(builtIn)")
         }
 
         var environment = ProcessInfo.processInfo.environment
@@ -145,6 +145,18 @@ import Testing
         #expect(failed == ["quiet before handshake", "invalid JSON", "line limit", "version negotiation"])
         let quiet = outcomes.first { $0["rule"] as? String == "quiet before handshake" }
         #expect((quiet?["detail"] as? String)?.contains("this is not a protocol message") == true)
+
+        // Lax about batches, params and shutdown: the three rules that say so fail, naming what it did.
+        var lax = ProcessInfo.processInfo.environment
+        lax["FIXTURE_LAX"] = "1"
+        let laxCheck = try await Command.run(itsm, ["plugin", "check", "--json", "--", "python3", CoordinatorEndToEndTests.fixturePlugin],
+                                             environment: lax)
+        let laxOutcomes = (try? JSONSerialization.jsonObject(with: Data(laxCheck.text.utf8)) as? [[String: Any]]) ?? []
+        let laxFailed = Set(laxOutcomes.filter { $0["passed"] as? Bool == false }.compactMap { $0["rule"] as? String })
+        #expect(laxFailed == ["invalid JSON", "line limit", "version negotiation", "batch refused", "invalid params", "requests after shutdown"],
+                "\(laxCheck.text)")
+        let laxParams = laxOutcomes.first { $0["rule"] as? String == "invalid params" }?["detail"] as? String ?? ""
+        #expect(laxParams.contains("did not answer -32602, e.g. fixture.echo"), "\(laxParams)")
 
         // Never answers ping and crashes on a method: each reported with what happened.
         environment["FIXTURE_NO_PING"] = "1"

@@ -118,7 +118,30 @@ public struct PluginChecker: Sendable {
                    : "a line over \(maxLineBytes) bytes got \(tooLong.map { Self.describe($0.result) } ?? "no -32012 answer")"
                      + (alive == nil ? ", and the plugin stopped answering" : ""))
 
+        probe.send(#"[{"jsonrpc":"2.0","id":8,"method":"$/ping"}]"#)
+        let batch = await probe.response(id: nil, timeout: .seconds(5))
+        record("batch refused", batch?.failureCode == .invalidRequest,
+               batch.map { "a batch (array) got \(Self.describe($0.result)); expected -32600" } ?? "no error response with id null within 5 s")
+
+        // Every method, with params of the wrong shape: refused, not run, and the plugin lives.
+        var notRefused: [String] = []
+        for (offset, method) in manifest.methods.enumerated() {
+            let answer = await probe.request(Int64(100 + offset), method.name, [.string("conformance: params of the wrong shape")])
+            if case .failure(let error)? = answer, error.code == .invalidParams { continue }
+            notRefused.append("\(method.name): \(answer.map(Self.describe) ?? probe.noAnswer(to: method.name))")
+            if probe.process.status != nil { break }
+        }
+        record("invalid params", notRefused.isEmpty,
+               notRefused.isEmpty ? "all \(manifest.methods.count) methods answered -32602 to params of the wrong shape"
+                   : "\(notRefused.count) did not answer -32602, e.g. \(notRefused[0])")
+
         let shutdown = await probe.request(7, ProtocolMethod.shutdown, nil)
+        if let method = manifest.methods.first?.name {
+            let late = await probe.request(9, method, .object([:]))
+            let code: ErrorCode? = if case .failure(let error)? = late { error.code } else { nil }
+            record("requests after shutdown", code == .shuttingDown,
+                   "\(method) after shutdown got \(late.map(Self.describe) ?? "no answer"); expected -32015")
+        }
         probe.send(#"{"jsonrpc":"2.0","method":"exit"}"#)
         let exited = await probe.process.wait(timeout: .seconds(5))
         record("shutdown and exit", shutdown != nil && exited == .exited(0),

@@ -33,6 +33,9 @@ def log(message, **fields):
     sys.stderr.flush()
 
 
+# FIXTURE_LAX: ignores a batch, runs methods whatever their params, and keeps working after shutdown.
+LAX = os.environ.get("FIXTURE_LAX") == "1"
+
 # FIXTURE_STUBBORN: ignores SIGTERM, shutdown, exit and the end of its input; only SIGKILL ends it.
 STUBBORN = os.environ.get("FIXTURE_STUBBORN") == "1"
 if STUBBORN:
@@ -88,6 +91,12 @@ def call_coordinator(method, params, context=None):
 
 
 def handle(message):
+    if not isinstance(message, dict):
+        if LAX:
+            return
+        send({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "a message must be a JSON object",
+                                                      "data": {"kind": "protocol.invalid_request", "retryable": False}}})
+        return
     method = message.get("method")
     request_id = message.get("id")
     if method is None:
@@ -104,6 +113,7 @@ def handle(message):
         return
     elif method == "shutdown":
         if not STUBBORN:
+            state["shutting_down"] = True
             respond(request_id, {})
     elif method == "$/ping":
         if os.environ.get("FIXTURE_PING_ERROR") == "1":
@@ -112,6 +122,15 @@ def handle(message):
             respond(request_id, {})
     elif not state["initialized"]:
         respond(request_id, error={"code": -32002, "message": "not initialized"})
+    elif state.get("shutting_down") and not LAX:
+        respond(request_id, error={"code": -32015, "message": "shutting down",
+                                   "data": {"kind": "plugin.shutting_down", "retryable": True}})
+    elif not method.startswith("$/") and not isinstance(message.get("params", {}), dict):
+        if LAX:
+            respond(request_id, {"accepted": message.get("params")})  # as if it had run
+        else:
+            respond(request_id, error={"code": -32602, "message": "params must be an object",
+                                       "data": {"kind": "protocol.invalid_params", "retryable": False}})
     elif method == "$/event":
         params = message.get("params", {})
         if EVENTS:
