@@ -18,6 +18,8 @@ public actor EventRelay {
         public var batchSize = 100
         public var deliveryTimeout: Duration = .seconds(30)
         public var maximumRetryDelay: Duration = .seconds(600)
+        /// The longest wait after a subscriber was unreachable (rather than failing the event).
+        public var transientRetryDelay: Duration = .seconds(5)
         /// Delivered events older than this are removed; undelivered ones are kept.
         public var retention: Duration = .seconds(30 * 24 * 3600)
         public var pruneInterval: Duration = .seconds(600)
@@ -186,7 +188,13 @@ public actor EventRelay {
                 WHERE outbox_id = \(delivery.outboxID) AND subscriber = \(subscriber)
                 """)
         } catch {
-            let delay = min(settings.maximumRetryDelay.inSeconds, pow(2, Double(min(delivery.attempts, 20))))
+            // The subscriber went away or its database was down: try again soon, as it comes
+            // back. It answered with an error of its own: back off, up to the maximum, so a
+            // failing handler is not hammered. (One backoff for both held events back for ten
+            // minutes after a burst of restarts.)
+            let transient = (error as? ResponseError)?.isRetryable ?? true
+            let ceiling = transient ? settings.transientRetryDelay : settings.maximumRetryDelay
+            let delay = min(ceiling.inSeconds, pow(2, Double(min(delivery.attempts, 20))))
             logger.warning("event delivery failed; will retry", metadata: [
                 "itsm.event.type": "\(delivery.event.type)", "itsm.subscriber": "\(subscriber)",
                 "itsm.attempts": "\(delivery.attempts)", "itsm.error": "\(error)",
