@@ -1,6 +1,7 @@
 import Foundation
-import ITSMCoordinator
+@testable import ITSMCoordinator
 import ITSMPostgres
+import ITSMProtocol
 import ITSMTesting
 import Testing
 
@@ -34,5 +35,17 @@ import Testing
         #expect(try pending.decode(Int.self, "n") == 1)
         #expect(try await relay.prune() == (0, 0, 0))
         await pool.close()
+    }
+}
+
+@Suite struct EventRetryDelayTests {
+    @Test func anUnreachableSubscriberIsRetriedSoonAFailingOneBacksOff() {
+        let settings = EventRelay.Settings()
+        let gone = ResponseError(code: .unavailable, kind: ResponseError.disconnectedKind, message: "gone", retryable: true)
+        let failing = ResponseError.business(kind: "problem.bad_event", message: "cannot handle it")
+        #expect(EventRelay.retryDelay(after: gone, attempts: 1, settings: settings) == .seconds(2))
+        #expect(EventRelay.retryDelay(after: gone, attempts: 12, settings: settings) == .seconds(5))
+        #expect(EventRelay.retryDelay(after: failing, attempts: 3, settings: settings) == .seconds(8))
+        #expect(EventRelay.retryDelay(after: failing, attempts: 12, settings: settings) == .seconds(600))
     }
 }

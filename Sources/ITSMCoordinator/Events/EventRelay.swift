@@ -178,6 +178,16 @@ public actor EventRelay {
         }.sorted { $0.outboxID < $1.outboxID }
     }
 
+    /// How long a failed delivery waits. The subscriber went away or its database was down:
+    /// soon, as it comes back. It answered with an error of its own: doubling up to the
+    /// maximum, so a failing handler is not hammered. (One backoff for both held events back
+    /// for ten minutes after a burst of restarts.)
+    static func retryDelay(after error: any Error, attempts: Int, settings: Settings) -> Duration {
+        let transient = (error as? ResponseError)?.isRetryable ?? true
+        let ceiling = transient ? settings.transientRetryDelay : settings.maximumRetryDelay
+        return min(ceiling, .seconds(pow(2, Double(min(max(attempts, 0), 20)))))
+    }
+
     private func deliver(_ delivery: Claimed, to subscriber: String) async {
         do {
             // Delivery is idempotent (subscribers dedupe on the event id): another instance may take it.
@@ -188,13 +198,7 @@ public actor EventRelay {
                 WHERE outbox_id = \(delivery.outboxID) AND subscriber = \(subscriber)
                 """)
         } catch {
-            // The subscriber went away or its database was down: try again soon, as it comes
-            // back. It answered with an error of its own: back off, up to the maximum, so a
-            // failing handler is not hammered. (One backoff for both held events back for ten
-            // minutes after a burst of restarts.)
-            let transient = (error as? ResponseError)?.isRetryable ?? true
-            let ceiling = transient ? settings.transientRetryDelay : settings.maximumRetryDelay
-            let delay = min(ceiling.inSeconds, pow(2, Double(min(delivery.attempts, 20))))
+            let delay = Self.retryDelay(after: error, attempts: delivery.attempts, settings: settings).inSeconds
             logger.warning("event delivery failed; will retry", metadata: [
                 "itsm.event.type": "\(delivery.event.type)", "itsm.subscriber": "\(subscriber)",
                 "itsm.attempts": "\(delivery.attempts)", "itsm.error": "\(error)",
