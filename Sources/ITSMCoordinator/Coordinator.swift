@@ -109,10 +109,12 @@ public struct Coordinator: Sendable {
         await fleet.apply(configuration)
         let reload = Reloader(fleet: fleet, file: configurationFile, running: configuration, logger: logger)
 
-        let api = HTTPAPI(router: router, tokens: tokens, pool: pool, reload: reload.callAsFunction,
+        let metrics = CoordinatorMetrics.bootstrap()
+        var api = HTTPAPI(router: router, tokens: tokens, pool: pool, reload: reload.callAsFunction,
                           restart: { name in await fleet.restart(plugin: name) },
                           upgrade: versions.upgrade(_:to:by:),
                           maxBodyBytes: configuration.httpLimits.maximumBodyBytes, logger: logger)
+        api.metrics = metrics
         let runtimeFile = Self.runtimeFile(dataDirectory: configuration.dataDirectory)
         let remoteAddress = remotePort.map { "\(configuration.remotePluginAddress!.host):\($0)" }
         let limits = configuration.httpLimits

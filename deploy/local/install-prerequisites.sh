@@ -5,6 +5,7 @@
 #   - python3 and psql: the example Python plugins and the end-to-end tests' fixture plugin
 #   - iproute2 (ip): the multi-host test's network namespaces (deploy/netns), when run as root
 #   - prometheus-node-exporter: a real exporter for the capacity scrape test (started on loopback)
+#   - prometheus: a real server that scrapes the coordinator's /metrics in a test (on loopback)
 #   - schemathesis (PyPI), in a virtual environment of its own ($ITSM_TOOLS, default
 #     ~/.cache/itsm-tools/venv): checks the API against its OpenAPI document in the tests
 # Safe to run again: it does nothing when everything is there.
@@ -22,6 +23,7 @@ python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 if [ "$(id -u)" = 0 ]; then command -v ip >/dev/null 2>&1 || missing+=(iproute2); fi
 [ -x /usr/bin/prometheus-node-exporter ] || [ -x /usr/bin/node_exporter ] || missing+=(prometheus-node-exporter)
+[ -x /usr/bin/prometheus ] || missing+=(prometheus)
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     missing+=(postgresql) # creates the postgres OS user the server runs as when we are root
 fi

@@ -20,11 +20,22 @@ struct HTTPAPI: Sendable {
     /// Switches a plugin to another version (nil: the one other version connected), for an actor.
     let upgrade: @Sendable (String, String?, String) async throws(ResponseError) -> JSONValue
     let maxBodyBytes: Int
+    /// Served at `/metrics`; nil: not served.
+    var metrics: CoordinatorMetrics? = nil
     let logger: Logger
 
     func makeRouter() -> Router<BasicRequestContext> {
         let routes = Router(context: BasicRequestContext.self)
         routes.add(middleware: RPCMethodGuard())
+        routes.add(middleware: MetricsMiddleware())
+        if let metrics {
+            routes.get("metrics") { request, _ in
+                if case .failure(let refusal) = await authenticate(request, permission: "metrics.read") { return errorResponse(refusal) }
+                let body = await metrics.exposition(router: router, pool: pool)
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            }
+        }
         routes.get("healthz") { _, _ in jsonResponse(.ok, ["status": "ok"]) }
         routes.get("readyz") { _, _ in await readiness() }
         routes.post("api/v1/rpc/:method") { request, context in

@@ -1,5 +1,6 @@
 import Foundation
 import ITSMProtocol
+import Metrics
 import ITSMTransport
 import Synchronization
 
@@ -269,7 +270,15 @@ public final class MethodRouter: Sendable {
             }
             defer { if let handle { contexts.close(handle) } }
             let canResend = route.descriptor.idempotent || meta?.idempotencyKey != nil
-            return try await call(plugin: route.plugin, method, params: params, meta: meta, timeout: timeout, canResend: canResend)
+            let started = ContinuousClock.now
+            do throws(ResponseError) {
+                let result = try await call(plugin: route.plugin, method, params: params, meta: meta, timeout: timeout, canResend: canResend)
+                Self.record(method, outcome: "ok", since: started)
+                return result
+            } catch {
+                Self.record(method, outcome: error.kind ?? "code \(error.code)", since: started)
+                throw error
+            }
         case .starting(let process):
             if readyPlugins.contains(process) {
                 throw ResponseError(code: .methodNotFound, kind: "protocol.method_not_found",
@@ -281,6 +290,12 @@ public final class MethodRouter: Sendable {
         case .none:
             throw ResponseError.methodNotFound(method)
         }
+    }
+
+    /// Counts a routed call and its duration (swift-metrics; `/metrics` shows them).
+    private static func record(_ method: String, outcome: String, since started: ContinuousClock.Instant) {
+        Counter(label: "itsm_rpc_requests_total", dimensions: [("method", method), ("outcome", outcome)]).increment()
+        Metrics.Timer(label: "itsm_rpc_duration_seconds", dimensions: [("method", method)]).record(duration: ContinuousClock.now - started)
     }
 
     /// A key names a request of the one who sent it: plugins get `<actor>/<key>`, so the same
