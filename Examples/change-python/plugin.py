@@ -393,8 +393,7 @@ class Plugin:
             if future is not None and not future.done():
                 future.set_result(message)
             return
-        params = message.get("params")
-        params = params if isinstance(params, dict) else {}
+        params = message.get("params", {})
         if "id" not in message:  # notifications
             if method == "initialized" and self.state == "initialized":
                 self.state = "ready"
@@ -417,6 +416,9 @@ class Plugin:
                 -32002, "protocol.not_initialized", "the handshake has not finished")))
         if method == "$/event":
             work = lambda: on_event(self.db, params)
+        elif method in METHODS and not isinstance(params, dict):
+            # Params by name only (§2); a list would otherwise run the method with defaults.
+            work = lambda: raise_(invalid("params must be an object"))
         elif method in METHODS:
             meta = message.get("meta") or {}
             actor = meta.get("actor") or "unknown"

@@ -96,7 +96,11 @@ def handle_line(line):
         elif method == "exit":
             sys.exit(0)
         return  # $/cancelRequest: nothing runs long enough to cancel
-    kind, value = handle_request(method, params if isinstance(params, dict) else {})
+    if not isinstance(params, dict):  # params by name only (§2)
+        kind, value = "error", {"code": -32602, "message": "params must be an object",
+                                "data": {"kind": "protocol.invalid_params", "retryable": False}}
+    else:
+        kind, value = handle_request(method, params)
     send({"jsonrpc": "2.0", "id": message["id"], kind: value})
 
 

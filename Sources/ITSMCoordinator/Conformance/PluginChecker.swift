@@ -168,7 +168,8 @@ public struct PluginChecker: Sendable {
     private func requestBeforeHandshake(_ outcomes: inout [Outcome]) async {
         guard let probe = try? Probe(command: command, maxLineBytes: maxLineBytes) else { return }
         defer { probe.kill() }
-        let answer = await probe.request(1, "conformance.too_early", .object([:]))
+        // The process may still be starting (an interpreter loading its modules): as long as a handshake.
+        let answer = await probe.request(1, "conformance.too_early", .object([:]), timeout: handshakeTimeout)
         let code: ErrorCode? = if case .failure(let error)? = answer { error.code } else { nil }
         outcomes.append(Outcome(rule: "not initialized", passed: code == .serverNotInitialized,
                                 detail: "a request before initialize got \(answer.map(Self.describe) ?? "no answer"); expected -32002"))
