@@ -50,5 +50,9 @@ import Testing
             #expect(error.kind == "request.key_reused" && error.message.hasPrefix("Idempotency-Key:"))
         }
         #expect(try await plain.get(GetIncident(number: other.number)).incident.title == "Printer")
+
+        // Keys are forgotten after a week, not kept forever.
+        #expect(try await plain.pruneAppliedRequests() == 0)
+        #expect(try await plain.pruneAppliedRequests(now: Date().addingTimeInterval(8 * 24 * 3600)) == 3)
     }
 }

@@ -117,6 +117,9 @@ public enum IncidentPlugin {
         plugin.every(.seconds(slaScanSeconds), name: "sla-scan") { context in
             try await IncidentSettings(config: context.config).store(context.database).scanServiceLevels()
         }
+        plugin.every(.seconds(3600), name: "applied-request-prune") { context in
+            try await IncidentSettings(config: context.config).store(context.database).pruneAppliedRequests()
+        }
         return plugin
     }
 

@@ -148,6 +148,17 @@ extension IncidentStore {
         guard inserted == 1 else { throw Self.keyReused }
     }
 
+    /// How long a change's idempotency key is remembered: far longer than any client retries.
+    public static let appliedRequestRetention: TimeInterval = 7 * 24 * 3600
+
+    /// Forgets keys of changes applied longer ago than the retention; returns how many.
+    @discardableResult
+    public func pruneAppliedRequests(now: Date = Date()) async throws -> Int {
+        try await database.query("""
+            DELETE FROM incident.applied_request WHERE applied_at < \(now.addingTimeInterval(-Self.appliedRequestRetention))
+            """).affectedRows
+    }
+
     static let keyReused = ResponseError.business(kind: "request.key_reused",
                                                   message: "Idempotency-Key: already used for another request; use a new key for each change")
 
