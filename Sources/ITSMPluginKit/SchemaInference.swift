@@ -140,11 +140,7 @@ private final class ProbeDecoder: Decoder {
             return value
         }
 
-        func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-            _ = try decoder.probe.value(of: type)
-            decoder.properties[key.stringValue] = decoder.probe.schema(of: type)
-            return nil
-        }
+        func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? { try probeOptional(type, key) }
 
         // The standard library's own overloads for these types would skip an absent key
         // without asking for its type.
@@ -155,6 +151,7 @@ private final class ProbeDecoder: Decoder {
         func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try probeOptional(type, key) }
         func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try probeOptional(type, key) }
         func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try probeOptional(type, key) }
+        /// Records an optional member; absent is all the type needs to go on.
         private func probeOptional<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T? {
             _ = try decoder.probe.value(of: type)
             decoder.properties[key.stringValue] = decoder.probe.schema(of: type)

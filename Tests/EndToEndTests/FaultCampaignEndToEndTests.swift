@@ -17,25 +17,14 @@ import Testing
 /// `ITSM_FAULTS` sets the number of faults (50 by default, as CI runs it), `ITSM_FAULT_SEED` the
 /// seed; deploy/netns/fault-campaign.sh runs a long one. Needs root; elsewhere it is skipped.
 @Suite(.serialized) struct FaultCampaignEndToEndTests {
-    static let script = MultiHostEndToEndTests.script
     /// Apart from the multi-host test's hosts, so the two can run side by side; a long campaign
     /// runs apart from the suite's with `ITSM_FAULT_NETWORK=<prefix>,<subnet>` (e.g. itsml,10.81.0).
-    static let network: (prefix: String, subnet: String) = {
+    static let hosts: TestHosts = {
         let parts = (ProcessInfo.processInfo.environment["ITSM_FAULT_NETWORK"] ?? "itsmf,10.79.0").split(separator: ",").map(String.init)
-        return (parts[0], parts.count > 1 ? parts[1] : "10.79.0")
+        return TestHosts(prefix: parts[0], subnet: parts.count > 1 ? parts[1] : "10.79.0")
     }()
-    static let environment = ["ITSM_NETNS_PREFIX": network.prefix, "ITSM_NETNS_SUBNET": network.subnet]
     static let coordinatorHosts = ["coord", "coord-b"]
     static let pluginHosts = ["plugin-a", "plugin-b"]
-
-    static func hosts(_ arguments: String...) async throws -> Command.Output {
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(Self.environment) { $1 }
-        return try await Command.run("/bin/bash", [script] + arguments, environment: environment)
-    }
-
-    static func on(_ host: String) -> [String] { ["/usr/sbin/ip", "netns", "exec", "\(network.prefix)-\(host)"] }
-    static func address(_ host: String) -> String { "\(network.subnet).\(host == "coord" ? 20 : 21)" }
 
     enum Fault: String, CaseIterable {
         case killPlugin = "SIGKILL a plugin"
@@ -47,23 +36,11 @@ import Testing
     }
 
     @Test func acknowledgedWritesSurviveRandomFaultsExactlyOnce() async throws {
-        let check = try await Self.hosts("check")
-        if check.status == .exited(77) { try Test.cancel("fault campaign skipped: \(check.text)") }
-        #expect(check.status == .exited(0), "\(check.text)")
         let faults = Int(ProcessInfo.processInfo.environment["ITSM_FAULTS"] ?? "") ?? 50
         let seed = UInt64(ProcessInfo.processInfo.environment["ITSM_FAULT_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
-
-        let postgresDirectory = "/tmp/\(Self.network.prefix)-pg-" + UUID().uuidString.prefix(6).lowercased()
-        let result: Result<Void, any Error>
-        do {
-            try await runCampaign(faults: faults, seed: seed, postgresDirectory: postgresDirectory)
-            result = .success(())
-        } catch {
-            result = .failure(error)
+        try await Self.hosts.withHosts { databaseURL, postgresDirectory in
+            try await runCampaign(faults: faults, seed: seed, databaseURL: databaseURL, postgresDirectory: postgresDirectory)
         }
-        _ = try? await Self.hosts("down")
-        try? FileManager.default.removeItem(atPath: postgresDirectory)
-        try result.get()
     }
 
     /// The running processes, replaced as faults kill them.
@@ -73,12 +50,7 @@ import Testing
         var retired: [RunningCoordinator] = []
     }
 
-    func runCampaign(faults: Int, seed: UInt64, postgresDirectory: String) async throws {
-        let up = try await Self.hosts("up")
-        try #require(up.status == .exited(0), "\(up.text)")
-        let postgres = try await Self.hosts("postgres", postgresDirectory)
-        try #require(postgres.status == .exited(0), "\(postgres.text)")
-        let databaseURL = try #require(postgres.text.split(separator: "\n").last.map(String.init))
+    func runCampaign(faults: Int, seed: UInt64, databaseURL: String, postgresDirectory: String) async throws {
         let cluster = Cluster()
         defer {
             for coordinator in cluster.coordinators.values + cluster.retired { coordinator.remove() }
@@ -89,23 +61,23 @@ import Testing
             try await RunningCoordinator.start(configuration: """
                 heartbeatMs: 500
                 remotePlugins:
-                  listen: \(Self.address(host)):7411
+                  listen: \(Self.hosts.address(host)):7411
                 plugins:
                   - name: incident
                     remote: true
                   - name: problem
                     remote: true
                 """, databaseURL: databaseURL, allowNotReady: true, adminToken: adminToken,
-                http: "\(Self.address(host)):8080", wrapper: Self.on(host))
+                http: "\(Self.hosts.address(host)):8080", wrapper: Self.hosts.on(host))
         }
         let first = try await startCoordinator("coord", adminToken: nil)
         cluster.coordinators["coord"] = first
         cluster.coordinators["coord-b"] = try await startCoordinator("coord-b", adminToken: first.token)
         let token = try await RemotePluginEndToEndTests.issueToken(first, name: "plugin-hosts", permissions: ["attach.*"])
         func startAgent(_ host: String) throws -> RunningAgent {
-            try RunningAgent.start(plugins: ["incident", "problem"], coordinator: "\(Self.address("coord")):7411", token: token,
-                                   databaseURL: databaseURL, name: host, arguments: ["--coordinator", "\(Self.address("coord-b")):7411"],
-                                   directory: first.directory, wrapper: Self.on(host))
+            try RunningAgent.start(plugins: ["incident", "problem"], coordinator: "\(Self.hosts.address("coord")):7411", token: token,
+                                   databaseURL: databaseURL, name: host, arguments: ["--coordinator", "\(Self.hosts.address("coord-b")):7411"],
+                                   directory: first.directory, wrapper: Self.hosts.on(host))
         }
         for host in Self.pluginHosts { cluster.agents[host] = try startAgent(host) }
         #expect(try await first.waitUntil(timeout: .seconds(90)) {
@@ -146,17 +118,17 @@ import Testing
                 // Its backends notice and exit, and it is reaped (a new postmaster refuses a data
                 // directory whose lock names a live or zombie process); only then may one start.
                 #expect(try await first.waitUntil {
-                    try await Command.run("/usr/sbin/ip", ["netns", "pids", "\(Self.network.prefix)-db"]).text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+                    try await Command.run("/usr/sbin/ip", ["netns", "pids", "\(Self.hosts.prefix)-db"]).text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
                         && kill(postmaster, 0) != 0
                 })
                 try await Task.sleep(for: pause)
-                let restarted = try await Self.hosts("pgstart", postgresDirectory)
+                let restarted = try await Self.hosts.run("pgstart", postgresDirectory)
                 #expect(restarted.status == .exited(0), "\(restarted.text)")
             case .cutLink:
                 let host = (Self.pluginHosts + Self.coordinatorHosts)[Int(random.next() % 4)]
-                #expect(try await Self.hosts("cut", host).status == .exited(0))
+                #expect(try await Self.hosts.run("cut", host).status == .exited(0))
                 try await Task.sleep(for: pause)
-                #expect(try await Self.hosts("restore", host).status == .exited(0))
+                #expect(try await Self.hosts.run("restore", host).status == .exited(0))
             case .pause:
                 let host = Self.pluginHosts[Int(random.next() % 2)]
                 let candidates = RunningAgent.children(of: cluster.agents[host]!.process.pid)

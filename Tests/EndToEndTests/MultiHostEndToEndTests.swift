@@ -12,45 +12,14 @@ import Testing
 /// pulled, then checks that no acknowledged record and no event was lost or doubled, and that
 /// service resumed. Needs root; elsewhere it is skipped, saying why.
 @Suite(.serialized) struct MultiHostEndToEndTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("deploy/netns/itsm-netns.sh").path
     /// Apart from the defaults, so an operator's own cluster on this machine is left alone.
-    static let environment = ["ITSM_NETNS_PREFIX": "itsmt", "ITSM_NETNS_SUBNET": "10.78.0"]
-
-    static func hosts(_ arguments: String...) async throws -> Command.Output {
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(Self.environment) { $1 }
-        return try await Command.run("/bin/bash", [script] + arguments, environment: environment)
-    }
-
-    static func on(_ host: String) -> [String] { ["/usr/sbin/ip", "netns", "exec", "itsmt-\(host)"] }
+    static let hosts = TestHosts(prefix: "itsmt", subnet: "10.78.0")
 
     @Test func servicesSurviveAPluginHostDyingAndACutLink() async throws {
-        let check = try await Self.hosts("check")
-        if check.status == .exited(77) { try Test.cancel("multi-host test skipped: \(check.text)") }
-        #expect(check.status == .exited(0), "\(check.text)")
-
-        let postgresDirectory = "/tmp/itsmt-pg-" + UUID().uuidString.prefix(6).lowercased()
-        let result: Result<Void, any Error>
-        do {
-            try await runScenario(postgresDirectory: postgresDirectory)
-            result = .success(())
-        } catch {
-            result = .failure(error)
-        }
-        // Whatever happened: no namespace, process or cluster outlives the test.
-        _ = try? await Self.hosts("down")
-        try? FileManager.default.removeItem(atPath: postgresDirectory)
-        try result.get()
+        try await Self.hosts.withHosts { databaseURL, _ in try await runScenario(databaseURL: databaseURL) }
     }
 
-    func runScenario(postgresDirectory: String) async throws {
-        let up = try await Self.hosts("up")
-        try #require(up.status == .exited(0), "\(up.text)")
-        let postgres = try await Self.hosts("postgres", postgresDirectory)
-        try #require(postgres.status == .exited(0), "\(postgres.text)")
-        let databaseURL = try #require(postgres.text.split(separator: "\n").last.map(String.init))
-
+    func runScenario(databaseURL: String) async throws {
         // Host coord: the coordinator, API and plugin listener on its own address.
         let coordinator = try await RunningCoordinator.start(configuration: """
             heartbeatMs: 500
@@ -61,14 +30,14 @@ import Testing
                 remote: true
               - name: problem
                 remote: true
-            """, databaseURL: databaseURL, allowNotReady: true, http: "10.78.0.20:8080", wrapper: Self.on("coord"))
+            """, databaseURL: databaseURL, allowNotReady: true, http: "10.78.0.20:8080", wrapper: Self.hosts.on("coord"))
         defer { coordinator.remove() }
         let token = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "plugin-hosts", permissions: ["attach.*"])
 
         // Hosts plugin-a and plugin-b: one agent each, running incident and problem.
         func startAgent(_ host: String) throws -> RunningAgent {
             try RunningAgent.start(plugins: ["incident", "problem"], coordinator: "10.78.0.20:7411", token: token,
-                                   databaseURL: databaseURL, name: host, directory: coordinator.directory, wrapper: Self.on(host))
+                                   databaseURL: databaseURL, name: host, directory: coordinator.directory, wrapper: Self.hosts.on(host))
         }
         var agentA = try startAgent("plugin-a")
         let agentB = try startAgent("plugin-b")
@@ -87,20 +56,20 @@ import Testing
         #expect(try await coordinator.waitUntil { load.acknowledgedSoFar >= 100 })
 
         // Host plugin-a dies: every process on it, at once.
-        #expect(try await Self.hosts("kill", "plugin-a").status == .exited(0))
+        #expect(try await Self.hosts.run("kill", "plugin-a").status == .exited(0))
         _ = await agentA.process.wait()
         try await serviceResumes(after: load.acknowledgedSoFar, "plugin-a died")
         agentA = try startAgent("plugin-a")
         #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await bothHostsServe() }, "plugin-a did not come back")
 
         // Host plugin-b's cable is pulled: no FIN, no RST; heartbeats find out.
-        #expect(try await Self.hosts("cut", "plugin-b").status == .exited(0))
+        #expect(try await Self.hosts.run("cut", "plugin-b").status == .exited(0))
         let noticed = try await coordinator.waitUntil(timeout: .seconds(30)) {
             try await coordinator.pluginInstances().filter { $0["state"] as? String == "running" }.count == 2
         }
         #expect(noticed, "the coordinator did not notice the cut link")
         try await serviceResumes(after: load.acknowledgedSoFar, "plugin-b's link was cut")
-        #expect(try await Self.hosts("restore", "plugin-b").status == .exited(0))
+        #expect(try await Self.hosts.run("restore", "plugin-b").status == .exited(0))
         #expect(try await coordinator.waitUntil(timeout: .seconds(90)) { try await bothHostsServe() }, "plugin-b did not reconnect")
         try await serviceResumes(after: load.acknowledgedSoFar, "plugin-b came back")
 
