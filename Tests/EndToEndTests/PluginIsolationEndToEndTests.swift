@@ -305,6 +305,27 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    @Test func aHostWhoseManifestIsRefusedIsToldWhy() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2erefused")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            remotePlugins:
+              listen: 127.0.0.1:0
+            plugins:
+              - name: fixture
+                remote: true
+            """, databaseURL: database.conninfo, allowNotReady: true)
+        defer { coordinator.remove() }
+        let token = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "hosts", permissions: ["attach.fixture"])
+        // `*` alone is not a pattern of calls: the manifest is invalid.
+        let host = try Self.fixtureHost("host", ["FIXTURE_CALLS": "*"], coordinator: coordinator, token: token, database: database.conninfo)
+        defer { Task { _ = await host.stop() } }
+        #expect(try await coordinator.waitUntil {
+            host.log.contains("the coordinator ended the session: handshake refused: invalid manifest: calls: '*' must be a method name")
+        }, "\(host.log)")
+        _ = await host.stop()
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     @Test func everyMethodIsRefusedToEveryPrincipalWithoutItsPermission() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2ematrix")
         // The fixture runs on a plugin host, attached with an attach token; it declares calls to

@@ -167,6 +167,7 @@ struct AgentLink: Sendable {
         let fromPlugin = FileDescriptorLines(fileDescriptor: process.standardOutput!, maxLineBytes: maxLineBytes, name: "itsm-agent-plugin")
         let toPlugin = FileDescriptorWriter(fileDescriptor: dup(process.standardInput!))
         let lastHeard = LastHeard()
+        let endedBecause = EndReason()
         let logger = self.logger
         defer {
             toCoordinator.close()
@@ -186,6 +187,7 @@ struct AgentLink: Sendable {
                             continue
                         }
                         if Self.isAgentPingAnswer(line) { continue }
+                        if let reason = Self.exitReason(line) { endedBecause.set(reason) }
                         toPlugin.send(Data(line + [10]))
                     }
                 } catch {
@@ -222,7 +224,8 @@ struct AgentLink: Sendable {
                 let status = await process.wait()
                 return "the plugin exited (\(status))"
             }
-            let reason = await group.next() ?? "stopped"
+            let ended = await group.next() ?? "stopped"
+            let reason = endedBecause.value.map { "the coordinator ended the session: \($0)" } ?? ended
             // End everything the other tasks wait on: the link, the readers, the plugin.
             TCPSocket.shutdownBoth(socket)
             fromCoordinator.stop()
@@ -236,6 +239,17 @@ struct AgentLink: Sendable {
 
     static let pingPrefix = "itsm-agent-ping-"
 
+    private static let exitMarker = Array(#""method":"exit""#.utf8)
+
+    /// The reason an `exit` from the coordinator gives (it says why it refused the handshake).
+    static func exitReason(_ line: [UInt8]) -> String? {
+        // Most lines are requests and answers for the plugin: only a short one naming exit is parsed.
+        guard line.count < 8192, line.firstRange(of: exitMarker) != nil,
+              case .notification(let notification)? = try? Message.decode(line), notification.method == ProtocolMethod.exit
+        else { return nil }
+        return notification.params?["reason"]?.stringValue
+    }
+
     /// The coordinator's answer to one of our pings: ours to consume, not the plugin's.
     static func isAgentPingAnswer(_ line: [UInt8]) -> Bool {
         guard line.count < 256, String(decoding: line, as: UTF8.self).contains(pingPrefix),
@@ -243,6 +257,14 @@ struct AgentLink: Sendable {
         else { return false }
         return id.hasPrefix(pingPrefix)
     }
+}
+
+/// Why the coordinator ended a link, when it said so in its `exit`.
+private final class EndReason: Sendable {
+    private let reason = Mutex<String?>(nil)
+
+    func set(_ text: String) { reason.withLock { $0 = text } }
+    var value: String? { reason.withLock { $0 } }
 }
 
 /// When the coordinator was last heard from on a link.

@@ -74,6 +74,8 @@ final class RemotePluginSession: PluginInstance {
         } catch {
             status.withLock { $0.lastError = "handshake failed: \(error)" }
             logger.error("remote plugin handshake failed", metadata: ["itsm.error": "\(error)"])
+            // The host logs why, so its operator need not read the coordinator's log.
+            try? await connection.notify(ProtocolMethod.exit, params: ["reason": .string("handshake refused: \(error)")])
             connection.close()
             return
         }
