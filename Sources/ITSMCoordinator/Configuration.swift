@@ -189,6 +189,9 @@ public struct PluginSpec: Sendable, Hashable {
     public var instances = 1
     /// `true`: this coordinator starts none; instances on other hosts dial in (`itsm agent`).
     public var remote = false
+    /// `false`: the coordinator is ready (`/readyz`) without it, so an optional process that is
+    /// down does not take every coordinator out of its load balancer.
+    public var required = true
     /// Permissions the plugin holds itself (`grants`), for work it starts on its own (events,
     /// scheduled jobs, `callAsPlugin`); calls made for a caller use the caller's. A built-in
     /// gets what its own reactions need unless `grants` says otherwise; others get nothing.
@@ -218,7 +221,7 @@ public struct PluginSpec: Sendable, Hashable {
         if let name = yaml as? String {
             self.init(name: name)
         } else if let mapping = yaml as? [String: Any] {
-            let known: Set = ["name", "command", "config", "env", "enabled", "instances", "remote", "grants"]
+            let known: Set = ["name", "command", "config", "env", "enabled", "instances", "remote", "grants", "required"]
             if let unknown = mapping.keys.first(where: { !known.contains($0) }) {
                 throw CoordinatorError("\(place): unknown key '\(unknown)'; known keys: \(known.sorted().joined(separator: ", "))")
             }
@@ -243,6 +246,10 @@ public struct PluginSpec: Sendable, Hashable {
             if let remote = mapping["remote"] {
                 guard let flag = remote as? Bool else { throw CoordinatorError("\(place).remote: must be true or false") }
                 self.remote = flag
+            }
+            if let required = mapping["required"] {
+                guard let flag = required as? Bool else { throw CoordinatorError("\(place).required: must be true or false") }
+                self.required = flag
             }
             if let grants = mapping["grants"] {
                 guard let list = grants as? [Any] else { throw CoordinatorError("\(place).grants: must be a list of permissions") }

@@ -94,6 +94,26 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    @Test func anOptionalProcessThatIsDownLeavesTheCoordinatorReady() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eoptional")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins:
+              - incident
+              - name: reports
+                command: [/bin/false]
+                required: false
+            """, databaseURL: database.conninfo, allowNotReady: true)
+        defer { coordinator.remove() }
+        // Ready while the optional process keeps failing to start; the body still says so.
+        #expect(try await coordinator.waitUntil {
+            let (status, body) = try await coordinator.request("GET", "readyz")
+            let ready = try JSONSerialization.jsonObject(with: body) as? [String: Any]
+            let state = (ready?["plugins"] as? [String: String])?["reports"]
+            return status == 200 && state != nil && state != "running" && ready?["optional"] as? [String] == ["reports"]
+        })
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     @Test func pluginsExitWhenTheCoordinatorIsKilled() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2eorphan")
         let coordinator = try await RunningCoordinator.start(databaseURL: database.conninfo)

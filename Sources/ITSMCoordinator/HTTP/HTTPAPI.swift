@@ -327,7 +327,7 @@ struct HTTPAPI: Sendable {
             let state: PluginStatus.State = states.contains(.running) ? .running
                 : states.first { $0 != .failed && $0 != .stopped } ?? states.first ?? .waiting
             plugins[plugin] = .string(state.rawValue)
-            if state != .running { ready = false }
+            if state != .running && router.isRequired(plugin) { ready = false }
         }
         let database: Bool
         do {
@@ -340,6 +340,7 @@ struct HTTPAPI: Sendable {
         return jsonResponse(ready ? .ok : .serviceUnavailable, [
             "status": .string(ready ? "ready" : "not ready"), "database": .string(database ? "up" : "down"),
             "plugins": .object(plugins),
+            "optional": .array(router.enabledPlugins.filter { !router.isRequired($0) }.map(JSONValue.string)),
         ])
     }
 

@@ -43,6 +43,8 @@ public final class MethodRouter: Sendable {
         /// Requests sent through this router and not yet answered, per instance.
         var outstanding: [ObjectIdentifier: Int] = [:]
         var grants: [String: [String]] = [:]
+        /// Plugins the coordinator is ready without (`required: false`).
+        var optional: Set<String> = []
         /// Remote instances whose link ended, by plugin and instance name, as they were last seen.
         var departed: [String: [String: PluginStatus]] = [:]
 
@@ -105,13 +107,17 @@ public final class MethodRouter: Sendable {
 
     /// Marks a plugin enabled, before any instance of it is up; `grants` are the permissions
     /// it acts with on its own.
-    public func enable(plugin: String, grants: [String] = []) {
+    public func enable(plugin: String, grants: [String] = [], required: Bool = true) {
         state.withLock {
             $0.instances[plugin, default: []] = $0.instances[plugin] ?? []
             $0.disabled[plugin] = nil
             $0.grants[plugin] = grants
+            if required { $0.optional.remove(plugin) } else { $0.optional.insert(plugin) }
         }
     }
+
+    /// Whether the coordinator is ready only when `plugin` is (`required`, the default).
+    public func isRequired(_ plugin: String) -> Bool { state.withLock { !$0.optional.contains(plugin) } }
 
     /// The permissions `plugin` acts with on its own (itsm.yaml `grants`).
     public func grants(of plugin: String) -> [String] { state.withLock { $0.grants[plugin] ?? [] } }

@@ -63,7 +63,7 @@ public actor PluginFleet {
         }
         for (name, spec) in wanted.sorted(by: { $0.key < $1.key }) where specs[name] == nil {
             specs[name] = spec
-            router.enable(plugin: name, grants: spec.effectiveGrants)
+            router.enable(plugin: name, grants: spec.effectiveGrants, required: spec.required)
             for number in 0..<spec.localInstances {
                 let supervisor = makeSupervisor(spec, "local-\(number + 1)")
                 router.add(supervisor)
