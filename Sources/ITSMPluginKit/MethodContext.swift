@@ -64,9 +64,11 @@ public struct EventContext: Sendable {
 /// The plugin's side of the connection to the coordinator, for plugin-to-plugin calls.
 struct CoordinatorLink: Sendable {
     let connection: JSONRPCConnection
+    /// The request being handled, carried on the calls made for it.
+    var requestId: String? = nil
 
     func call(_ method: String, params: JSONValue?, idempotencyKey: String? = nil, context: String? = nil) async throws(ResponseError) -> JSONValue {
-        let meta = idempotencyKey == nil && context == nil ? nil : RequestMeta(idempotencyKey: idempotencyKey, context: context)
-        return try await connection.request(method, params: params, meta: meta)
+        let meta = RequestMeta(idempotencyKey: idempotencyKey, context: context, requestId: requestId)
+        return try await connection.request(method, params: params, meta: meta == RequestMeta() ? nil : meta)
     }
 }

@@ -117,11 +117,21 @@ final class PluginSession: Sendable {
             guard let handler = plugin.handler(for: request.method) else {
                 throw ResponseError.methodNotFound(request.method)
             }
+            var logger = self.logger
+            logger[metadataKey: "itsm.method"] = "\(request.method)"
+            if let requestId = request.meta?.requestId { logger[metadataKey: "itsm.request"] = "\(requestId)" }
             let context = MethodContext(
                 database: runtime.database, config: runtime.config, logger: logger, actor: request.meta?.actor ?? "unknown",
                 idempotencyKey: request.meta?.idempotencyKey, callerContext: request.meta?.context,
-                coordinator: CoordinatorLink(connection: connection))
-            return try await handler(request.params, context)
+                coordinator: CoordinatorLink(connection: connection, requestId: request.meta?.requestId))
+            do {
+                let result = try await handler(request.params, context)
+                logger.debug("request handled")
+                return result
+            } catch let error as ResponseError {
+                logger.info("request refused", metadata: ["itsm.error": "\(error.kind ?? "\(error.code)")"])
+                throw error
+            }
         } catch let error as PostgresError {
             throw ResponseError(databaseError: error, logger: logger, method: request.method)
         }

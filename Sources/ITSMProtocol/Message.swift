@@ -49,11 +49,16 @@ public struct RequestMeta: Sendable, Hashable, Codable {
     /// plugin makes while handling it carries the handle back, and runs on that principal's
     /// behalf; without one, a call runs as the plugin itself.
     public var context: String?
+    /// Names the client's request through every hop (the HTTP request, the plugin, the calls it
+    /// makes), for following it through the logs: a W3C `traceparent`'s trace id, or one the
+    /// coordinator made up. Not a credential: a plugin may pass on whatever it was given.
+    public var requestId: String?
 
-    public init(actor: String? = nil, idempotencyKey: String? = nil, context: String? = nil) {
+    public init(actor: String? = nil, idempotencyKey: String? = nil, context: String? = nil, requestId: String? = nil) {
         self.actor = actor
         self.idempotencyKey = idempotencyKey
         self.context = context
+        self.requestId = requestId
     }
 }
 
@@ -164,7 +169,7 @@ extension RequestMeta {
     init?(json: JSONValue?) {
         guard case .object(let members)? = json else { return nil }
         self.init(actor: members["actor"]?.stringValue, idempotencyKey: members["idempotencyKey"]?.stringValue,
-                  context: members["context"]?.stringValue)
+                  context: members["context"]?.stringValue, requestId: members["requestId"]?.stringValue)
     }
 
     var json: JSONValue {
@@ -172,6 +177,7 @@ extension RequestMeta {
         members["actor"] = actor.map(JSONValue.string)
         members["idempotencyKey"] = idempotencyKey.map(JSONValue.string)
         members["context"] = context.map(JSONValue.string)
+        members["requestId"] = requestId.map(JSONValue.string)
         return .object(members)
     }
 }

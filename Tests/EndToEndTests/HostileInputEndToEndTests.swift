@@ -87,6 +87,27 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    @Test func aRequestIsFollowedThroughTheLogsByItsId() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2erequestid")
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]", databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let created = try await coordinator.call("incident.create", ["title": "Printer on fire"])
+        let number = try #require(created.body["number"] as? String)
+        // A W3C trace id names the request; a refusal shows it in the coordinator's and the plugin's log lines.
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        let answer = try await HTTPExchange.send(
+            "POST", coordinator.baseURL.appendingPathComponent("api/v1/rpc/incident.transition"),
+            body: try JSONSerialization.data(withJSONObject: ["number": number, "to": "closed"]),
+            headers: ["Authorization": "Bearer \(coordinator.token)", "traceparent": "00-\(trace)-00f067aa0ba902b7-01"])
+        #expect(answer.status == 409)
+        #expect(try await coordinator.waitUntil {
+            let lines = coordinator.log.split(separator: "\n").filter { $0.contains("itsm.request=\(trace)") }
+            return lines.contains { $0.contains("itsm.plugin=incident") && $0.contains("request refused") }
+                && lines.contains { $0.contains("itsm.http.status=409") }
+        }, "\(coordinator.log.suffix(3000))")
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     /// schemathesis, as deploy/local/install-prerequisites.sh installs it.
     static func schemathesis() throws -> String {
         let environment = ProcessInfo.processInfo.environment

@@ -26,6 +26,7 @@ struct HTTPAPI: Sendable {
 
     func makeRouter() -> Router<BasicRequestContext> {
         let routes = Router(context: BasicRequestContext.self)
+        routes.add(middleware: RequestIDMiddleware(logger: logger))
         routes.add(middleware: RPCMethodGuard())
         routes.add(middleware: MetricsMiddleware())
         if let metrics {
@@ -276,7 +277,8 @@ struct HTTPAPI: Sendable {
                 merged.merge(fixed) { _, url in url }
                 params = .object(merged)
             }
-            let meta = RequestMeta(actor: "token:\(principal.name)", idempotencyKey: request.headers[.init("Idempotency-Key")!])
+            let meta = RequestMeta(actor: "token:\(principal.name)", idempotencyKey: request.headers[.init("Idempotency-Key")!],
+                                   requestId: CurrentRequest.id)
             return await call(method, params: params, meta: meta, principal: principal)
         }
     }
@@ -448,6 +450,46 @@ struct HTTPAPI: Sendable {
         default: return .internalServerError
         }
     }
+}
+
+/// Gives every request an id, carried to the plugins and the calls they make (`meta.requestId`)
+/// and returned as `X-Request-Id`: the trace id of a W3C `traceparent`, else the client's own
+/// `X-Request-Id` when it is short and plain, else a new one. Refused requests are logged with it.
+struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var header: String { "X-Request-Id" }
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let id = Self.id(for: request)
+        var response = try await CurrentRequest.$id.withValue(id) { try await next(request, context) }
+        response.headers[.init(Self.header)!] = id
+        if response.status.code >= 400 {
+            logger.info("request refused", metadata: [
+                "itsm.request": "\(id)", "itsm.http.path": "\(request.uri.path)", "itsm.http.status": "\(response.status.code)",
+            ])
+        }
+        return response
+    }
+
+    static func id(for request: Request) -> String {
+        // traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>
+        if let parent = request.headers[.init("traceparent")!] {
+            let parts = parent.split(separator: "-")
+            if parts.count == 4, parts[1].count == 32, parts[1].allSatisfy({ $0.isHexDigit }), parts[1].contains(where: { $0 != "0" }) {
+                return parts[1].lowercased()
+            }
+        }
+        if let given = request.headers[.init(header)!], (1...64).contains(given.count),
+           given.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
+            return given
+        }
+        return TokenStore.randomString(bytes: 16)
+    }
+}
+
+/// The id of the request the current task serves (`RequestIDMiddleware`).
+enum CurrentRequest {
+    @TaskLocal static var id: String?
 }
 
 /// Methods are called with POST; any other HTTP method on an RPC path is 405, not "not found".
