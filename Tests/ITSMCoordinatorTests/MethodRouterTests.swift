@@ -54,6 +54,19 @@ import Testing
         }
     }
 
+    /// The HTTP layer asks why a method it found no route for is unrouted, after checking the
+    /// token; a route that appeared meanwhile is "try again", never a call without its params.
+    @Test func aMethodThatGotARouteMeanwhileIsRetriedNotCalledWithoutParams() async {
+        let incident = supervisor("incident")
+        let router = MethodRouter(instances: [incident], disabled: ["problem"])
+        #expect(await router.unroutedError("incident.get").kind == "plugin.unavailable") // starting
+        register(router, [incident], manifest("incident", ["incident.get"]))
+        let meanwhile = await router.unroutedError("incident.get")
+        #expect(meanwhile.code == .unavailable && meanwhile.isRetryable && meanwhile.message.contains("try again"))
+        #expect(await router.unroutedError("problem.list").kind == "plugin.disabled")
+        #expect(await router.unroutedError("payroll.run").code == .methodNotFound)
+    }
+
     @Test func requestsGoToTheLeastLoadedInstance() async throws {
         let first = try await SocketInstance(plugin: "incident", delay: .milliseconds(300))
         let second = try await SocketInstance(plugin: "incident", delay: .milliseconds(300))

@@ -262,10 +262,9 @@ struct HTTPAPI: Sendable {
     /// Calls `method` with the body's params, merged over `params` from the URL (the URL wins).
     private func rpc(_ request: Request, method: String, params fromURL: JSONValue? = nil) async -> Response {
         guard let route = router.route(for: method) else {
-            // Unknown or not yet declared: the router says which, after authentication.
-            return await authorized(request, permission: nil) { principal in
-                await call(method, params: nil, meta: RequestMeta(actor: "token:\(principal.name)"))
-            }
+            // Unknown or not yet declared: the router says which, after authentication, and never
+            // routes it from here (a plugin registering meanwhile got it with no params, unchecked).
+            return await authorized(request, permission: nil) { _ in .failure(await router.unroutedError(method)) }
         }
         return await authorized(request, permission: route.descriptor.permission) { principal in
             var params: JSONValue

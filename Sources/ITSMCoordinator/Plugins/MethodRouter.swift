@@ -244,22 +244,7 @@ public final class MethodRouter: Sendable {
     /// it, and calls it makes while handling the request run for them.
     public func call(_ method: String, params: JSONValue?, meta: RequestMeta?, principal: (Principal, origin: String)? = nil,
                      timeout: Duration? = nil) async throws(ResponseError) -> JSONValue {
-        enum Target {
-            case route(Route)
-            case starting(String)
-            case disabled(String)
-            case none
-        }
-        let process = method.hasPrefix("$/") ? nil : method.split(separator: ".").first.map(String.init)
-        let target: Target = state.withLock { state in
-            if let route = state.routes[method], state.instances[route.plugin] != nil { return .route(route) }
-            if let owner = state.disabled.first(where: { $0.value.contains(method) })?.key { return .disabled(owner) }
-            guard let process else { return .none }
-            if state.instances[process] != nil { return .starting(process) }
-            if state.disabled[process] != nil { return .disabled(process) }
-            return .none
-        }
-        switch target {
+        switch target(of: method) {
         case .route(let route):
             try Self.checkInput(params: params, meta: meta)
             // What the method declared it takes: an unknown member, a wrong type or a missing one
@@ -285,16 +270,52 @@ public final class MethodRouter: Sendable {
                 Self.record(method, outcome: error.kind ?? "code \(error.code)", since: started)
                 throw error
             }
+        case let unrouted:
+            throw await refusal(method, unrouted)
+        }
+    }
+
+    private enum Target {
+        case route(Route)
+        case starting(String)
+        case disabled(String)
+        case none
+    }
+
+    private func target(of method: String) -> Target {
+        let process = method.hasPrefix("$/") ? nil : method.split(separator: ".").first.map(String.init)
+        return state.withLock { state in
+            if let route = state.routes[method], state.instances[route.plugin] != nil { return .route(route) }
+            if let owner = state.disabled.first(where: { $0.value.contains(method) })?.key { return .disabled(owner) }
+            guard let process else { return .none }
+            if state.instances[process] != nil { return .starting(process) }
+            if state.disabled[process] != nil { return .disabled(process) }
+            return .none
+        }
+    }
+
+    /// Why `method` is not routed: nobody declared it, its process is disabled, or it is
+    /// starting. For a caller that found no route and must not route it now: a route that
+    /// appeared meanwhile means "try again", so its permission and params are checked then.
+    public func unroutedError(_ method: String) async -> ResponseError {
+        await refusal(method, target(of: method))
+    }
+
+    private func refusal(_ method: String, _ target: Target) async -> ResponseError {
+        switch target {
+        case .route(let route):
+            return ResponseError(code: .unavailable, kind: "plugin.unavailable",
+                                 message: "the \(route.plugin) process has just declared \(method); try again", retryable: true)
         case .starting(let process):
             if readyPlugins.contains(process) {
-                throw ResponseError(code: .methodNotFound, kind: "protocol.method_not_found",
-                                    message: "the \(process) process has no method '\(method)'")
+                return ResponseError(code: .methodNotFound, kind: "protocol.method_not_found",
+                                     message: "the \(process) process has no method '\(method)'")
             }
-            throw await unavailable(process, detail: "has not declared \(method) yet")
+            return await unavailable(process, detail: "has not declared \(method) yet")
         case .disabled(let process):
-            throw ResponseError.processDisabled(process, method: method)
+            return ResponseError.processDisabled(process, method: method)
         case .none:
-            throw ResponseError.methodNotFound(method)
+            return ResponseError.methodNotFound(method)
         }
     }
 
