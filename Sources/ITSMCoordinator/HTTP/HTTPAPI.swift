@@ -416,12 +416,14 @@ struct HTTPAPI: Sendable {
     /// A method whose result carries a `document` (Markdown or HTML), served as that document
     /// so a browser shows it; errors stay JSON.
     private func document(_ request: Request, method: String, params: JSONValue, contentType: String) async -> Response {
-        let permission = router.route(for: method)?.descriptor.permission
+        let route = router.route(for: method)
         let principal: Principal
-        switch await authenticate(request, permission: permission) {
+        switch await authenticate(request, permission: route?.descriptor.permission) {
         case .success(let found): principal = found
         case .failure(let refusal): return errorResponse(refusal)
         }
+        // Never routed without its permission checked (see `rpc`).
+        guard route != nil else { return errorResponse(await router.unroutedError(method)) }
         switch await call(method, params: params, meta: RequestMeta(actor: "token:\(principal.name)")) {
         case .success(let result):
             guard let text = result["document"]?.stringValue else { return jsonResponse(.ok, result) }
