@@ -219,12 +219,14 @@ public enum Command {
         public var text: String
     }
 
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> Output {
+    /// `workingDirectory`: where a program that leaves files behind (a cache) may leave them.
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                           workingDirectory: String? = nil) async throws -> Output {
         // A file, not a pipe: a daemon the program starts (pg_ctl's server) could keep a pipe open.
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-command-\(UUID().uuidString).log").path
         defer { unlink(path) }
         let child = try ChildProcess.spawn(.init(
-            executable: executable, arguments: arguments, environment: environment,
+            executable: executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
             standardOutput: .file(path), standardError: .file(path)))
         let status = await child.wait()
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
