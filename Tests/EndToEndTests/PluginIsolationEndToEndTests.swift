@@ -182,6 +182,8 @@ import Testing
         defer { coordinator.remove() }
         let address = try #require(coordinator.remotePluginAddress)
         let port = try #require(address.split(separator: ":").last.flatMap { Int($0) })
+        // The API's own process is up first (problem waits for a host and is never ready here).
+        #expect(try await coordinator.waitUntil { try await coordinator.plugins()["incident"]?["state"] as? String == "running" })
         // 200 peers that connect and never attach, held for 20 s.
         let idle = try ChildProcess.spawn(.init(executable: "python3", arguments: [
             URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/idle_connections.py").path,
