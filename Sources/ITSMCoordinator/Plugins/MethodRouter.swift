@@ -63,6 +63,13 @@ public final class MethodRouter: Sendable {
             }
         }
 
+        /// The manifest of `instance` when it runs its plugin's active version, nil otherwise.
+        func activeManifest(of instance: any PluginInstance) -> InitializeResult? {
+            guard let manifest = manifests[ObjectIdentifier(instance)],
+                  manifest.plugin.version == activeVersions[instance.pluginName] else { return nil }
+            return manifest
+        }
+
         /// Manifests of `plugin`'s instances running `version`.
         func manifests(of plugin: String, version: String) -> [InitializeResult] {
             (instances[plugin] ?? []).compactMap { manifests[ObjectIdentifier($0)] }.filter { $0.plugin.version == version }
@@ -233,8 +240,8 @@ public final class MethodRouter: Sendable {
     /// Plugins with at least one instance of the active version ready, e.g. to deliver events to.
     public var readyPlugins: [String] {
         state.withLock { state in
-            state.instances.filter { plugin, instances in
-                instances.contains { $0.readyConnection != nil && state.manifests[ObjectIdentifier($0)]?.plugin.version == state.activeVersions[plugin] }
+            state.instances.filter { _, instances in
+                instances.contains { $0.readyConnection != nil && state.activeManifest(of: $0) != nil }
             }.keys.sorted()
         }
     }
@@ -379,8 +386,7 @@ public final class MethodRouter: Sendable {
                               claim: Bool = true) -> (any PluginInstance, JSONRPCConnection)? {
         state.withLock { state in
             let ready = (state.instances[plugin] ?? []).filter { instance in
-                guard !tried.contains(ObjectIdentifier(instance)), let manifest = state.manifests[ObjectIdentifier(instance)],
-                      manifest.plugin.version == state.activeVersions[plugin] else { return false }
+                guard !tried.contains(ObjectIdentifier(instance)), let manifest = state.activeManifest(of: instance) else { return false }
                 return method.hasPrefix("$/") || manifest.methods.contains { $0.name == method }
             }.compactMap { instance in instance.readyConnection.map { (instance, $0) } }
             guard let chosen = ready.min(by: { state.outstanding[ObjectIdentifier($0.0), default: 0] < state.outstanding[ObjectIdentifier($1.0), default: 0] })
