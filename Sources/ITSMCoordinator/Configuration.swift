@@ -11,6 +11,10 @@ import Yams
 ///   url: postgresql://itsm@db.example.com/itsm   # omit for the embedded cluster
 /// remotePlugins:
 ///   listen: 0.0.0.0:7411                         # plugins on other hosts dial in here
+///   tls:                                         # itsm tls init makes these
+///     certificate: /etc/itsm/tls/coordinator.pem
+///     key: /etc/itsm/tls/coordinator.key
+///     clientCA: /etc/itsm/tls/ca.pem             # optional: plugin hosts must present a certificate (mutual TLS)
 /// plugins:
 ///   - incident                                   # a built-in process
 ///   - name: problem
@@ -29,6 +33,8 @@ public struct Configuration: Sendable, Hashable {
     /// `remotePlugins.tokenFile`: a token (shared with the plugin hosts, e.g. one Kubernetes
     /// Secret) that this coordinator records as `remote-plugins` with `attach.*` at start.
     public var remotePluginTokenFile: String?
+    /// `remotePlugins.tls` or `remotePlugins.plaintext: true`: required with `listen`.
+    public var remotePluginSecurity: PluginLinkSecurity = .plaintext
     /// Every listed process, enabled or not; `enabled: false` keeps an entry's settings for later.
     public var plugins: [PluginSpec] = [PluginSpec(name: "incident")]
     public var heartbeat: Duration = .seconds(5)
@@ -93,11 +99,13 @@ public struct Configuration: Sendable, Hashable {
         }
         if let remote = root["remotePlugins"] {
             guard let remote = remote as? [String: Any], let listen = remote["listen"],
-                  Set(remote.keys).isSubset(of: ["listen", "tokenFile"]) else {
-                throw CoordinatorError("remotePlugins: must be a mapping with listen: HOST:PORT and optionally tokenFile")
+                  Set(remote.keys).isSubset(of: ["listen", "tokenFile", "tls", "plaintext"]) else {
+                throw CoordinatorError("remotePlugins: must be a mapping with listen: HOST:PORT, tls (or plaintext: true) and optionally tokenFile")
             }
             configuration.remotePluginAddress = try HTTPAddress(parsing: try string(listen, "remotePlugins.listen"))
             if let file = remote["tokenFile"] { configuration.remotePluginTokenFile = try string(file, "remotePlugins.tokenFile") }
+            configuration.remotePluginSecurity = try PluginLinkSecurity.parse(
+                tls: remote["tls"], plaintext: remote["plaintext"], section: "remotePlugins.", role: .server)
         }
         if let heartbeat = root["heartbeatMs"] { configuration.heartbeat = .milliseconds(try int(heartbeat, "heartbeatMs", min: 100)) }
         if let timeout = root["requestTimeoutMs"] { configuration.requestTimeout = .milliseconds(try int(timeout, "requestTimeoutMs", min: 100)) }
@@ -165,6 +173,11 @@ public struct Configuration: Sendable, Hashable {
         if let text = value as? String { return text }
         if let number = value as? Int { return String(number) }
         throw CoordinatorError("\(key): must be a string")
+    }
+
+    static func bool(_ value: Any, _ key: String) throws -> Bool {
+        guard let flag = value as? Bool else { throw CoordinatorError("\(key): must be true or false") }
+        return flag
     }
 
     static func int(_ value: Any, _ key: String, min: Int) throws -> Int {

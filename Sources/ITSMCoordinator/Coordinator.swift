@@ -93,17 +93,21 @@ public struct Coordinator: Sendable {
                 let recorded = try await tokens.provision(name: "remote-plugins", token: token, permissions: ["attach.*"])
                 logger.info("plugin-host token recorded", metadata: ["itsm.token.name": "\(recorded)"])
             }
-            let listener: TCPListener
+            let server: NIOAsyncChannel<PluginLink, Never>
             do {
-                listener = try TCPListener(host: address.host, port: address.port)
+                server = try await RemotePluginListener.bind(address, security: configuration.remotePluginSecurity,
+                                                             maxLineBytes: configuration.maxLineBytes)
             } catch {
                 throw CoordinatorError("cannot listen for remote plugins on \(address): \(error)")
             }
-            logger.info("listening for remote plugins", metadata: ["itsm.remote.listen": "\(address.host):\(listener.port)"])
-            remotePort = listener.port
             let remote = RemotePluginListener(
-                listener: listener, fleet: fleet, router: router, tokens: tokens,
+                server: server, fleet: fleet, router: router, tokens: tokens,
                 handshake: PluginHandshake(settings: supervisorSettings, logger: logger), hooks: hooks, logger: logger)
+            let security = if case .tls = configuration.remotePluginSecurity { "tls" } else { "plaintext" }
+            logger.info("listening for remote plugins", metadata: [
+                "itsm.remote.listen": "\(address.host):\(remote.port)", "itsm.remote.security": "\(security)",
+            ])
+            remotePort = remote.port
             services.append(.init(service: RemotePluginsService(listener: remote)))
         }
         await fleet.apply(configuration)

@@ -6,8 +6,8 @@ public final class RunningAgent: Sendable {
     public let process: ChildProcess
     public let logFile: String
 
-    /// Starts `itsm agent <plugins> --coordinator … --token-file …` with `arguments` added;
-    /// `wrapper` goes in front, e.g. `ip netns exec <host>`.
+    /// Starts `itsm agent <plugins> --coordinator … --token-file …` with `arguments` added
+    /// (`--plaintext` unless they name `--tls-ca`); `wrapper` goes in front, e.g. `ip netns exec <host>`.
     public static func start(plugins: [String], coordinator: String, token: String, databaseURL: String,
                              name: String, arguments: [String] = [], directory: String, wrapper: [String] = []) throws -> RunningAgent {
         let tokenFile = directory + "/\(name).token"
@@ -17,7 +17,7 @@ public final class RunningAgent: Sendable {
         environment.removeValue(forKey: "ITSM_DATABASE_URL")
         let command = wrapper + [try Binaries.path("itsm"), "agent"] + plugins + [
             "--coordinator", coordinator, "--token-file", tokenFile, "--database-url", databaseURL, "--name", name,
-        ] + arguments
+        ] + arguments + (arguments.contains("--tls-ca") ? [] : ["--plaintext"])
         let process = try ChildProcess.spawn(.init(
             executable: command[0], arguments: Array(command.dropFirst()),
             environment: environment, workingDirectory: directory,

@@ -117,7 +117,15 @@ public struct Plugin: Sendable {
         // print() cannot corrupt the protocol stream.
         let protocolOutput = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0)
         dup2(STDERR_FILENO, STDOUT_FILENO)
-        let session = PluginSession(plugin: self, output: protocolOutput, logger: logger)
+        let connection: JSONRPCConnection
+        do {
+            connection = try await .overPipes(input: STDIN_FILENO, output: protocolOutput,
+                                              configuration: .init(peerName: "coordinator"), logger: logger)
+        } catch {
+            logger.critical("stdin and stdout must be pipes or sockets from the coordinator or itsm agent: \(error)")
+            exit(1)
+        }
+        let session = PluginSession(plugin: self, connection: connection, logger: logger)
         await session.run()
         exit(0)
     }

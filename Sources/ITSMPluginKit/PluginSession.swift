@@ -35,11 +35,10 @@ final class PluginSession: Sendable {
 
     private var currentPhase: Phase { phase.withLock { $0 } }
 
-    init(plugin: Plugin, output: Int32, logger: Logger) {
+    init(plugin: Plugin, connection: JSONRPCConnection, logger: Logger) {
         self.plugin = plugin
         self.logger = logger
-        self.connection = JSONRPCConnection(
-            input: STDIN_FILENO, output: output, configuration: .init(peerName: "coordinator"), logger: logger)
+        self.connection = connection
     }
 
     func run() async {
@@ -173,8 +172,10 @@ final class PluginSession: Sendable {
         let runtime = Runtime(database: PluginDatabase(pool: pool, source: plugin.name), config: initialize.config ?? .object([:]),
                               leaseHolder: holder)
         phase.withLock { $0 = .initialized(runtime) }
+        connection.setPeerConcurrencyLimit(initialize.limits.maxConcurrentRequests ?? JSONRPCConnection.defaultConcurrencyLimit)
         var manifest = plugin.manifest
         manifest.protocolVersion = version
+        manifest.limits = .init(maxConcurrentRequests: connection.configuration.maxConcurrentRequests)
         return try JSONValue(encoding: manifest)
     }
 

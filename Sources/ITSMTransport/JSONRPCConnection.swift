@@ -1,19 +1,24 @@
 import Foundation
 import ITSMProtocol
-import ITSMSystem
 import Logging
+import NIOCore
 import Synchronization
 
-/// One JSON-RPC 2.0 peer over a pair of file descriptors, one message per line.
+/// One JSON-RPC 2.0 peer over a `LineChannel` (pipes or TCP, with or without TLS), one
+/// message per line.
 ///
 /// Both sides may send requests. Outgoing requests are correlated with their responses by id
 /// and bounded by a deadline: on timeout the caller gets `requestTimedOut` and the peer is sent
-/// `$/cancelRequest`. Incoming requests run concurrently, each in its own task, and can be
-/// cancelled by the peer. `$/ping` is answered here. Lines that are not valid messages, or
-/// are over the length limit, get a structured error response and never end the connection.
+/// `$/cancelRequest`. Incoming requests run concurrently, each in its own task, at most
+/// `maxConcurrentRequests` at once (more are refused with the retryable `peer.busy`), and can be
+/// cancelled by the peer; once the peer announces its own limit (`setPeerConcurrencyLimit`), our
+/// requests beyond it wait for a slot instead of being sent. `$/ping` is answered here. Lines
+/// that are not valid messages, or are over the length limit, get a structured error response
+/// and never end the connection.
 ///
 /// ```swift
-/// let connection = JSONRPCConnection(input: childStdout, output: childStdin, configuration: .init(peerName: "incident"), logger: logger)
+/// let channel = try await LineChannels.pipes(input: childStdout, output: childStdin, maxLineBytes: 1 << 20, writeTimeout: .seconds(10))
+/// let connection = JSONRPCConnection(channel: channel, configuration: .init(peerName: "incident"), logger: logger)
 /// async let done: Void = connection.run(onRequest: handle, onNotification: { _ in })
 /// let manifest = try await connection.request("initialize", params: params)
 /// ```
@@ -23,16 +28,20 @@ public final class JSONRPCConnection: Sendable {
         public var peerName: String
         public var maxLineBytes: Int
         public var defaultRequestTimeout: Duration
-        public var writeTimeout: Duration
+        /// Incoming requests handled at once; announced to the peer in the handshake.
+        public var maxConcurrentRequests: Int
 
         public init(peerName: String, maxLineBytes: Int = 1 << 20, defaultRequestTimeout: Duration = .seconds(30),
-                    writeTimeout: Duration = .seconds(10)) {
+                    maxConcurrentRequests: Int = JSONRPCConnection.defaultConcurrencyLimit) {
             self.peerName = peerName
             self.maxLineBytes = maxLineBytes
             self.defaultRequestTimeout = defaultRequestTimeout
-            self.writeTimeout = writeTimeout
+            self.maxConcurrentRequests = maxConcurrentRequests
         }
     }
+
+    /// What a peer that announces no limit is assumed to take, and what we take by default.
+    public static let defaultConcurrencyLimit = 64
 
     /// Handles an incoming request. Throw `ResponseError` to answer with that error; a
     /// `CancellationError` answers `requestCancelled`; any other error answers a generic
@@ -41,16 +50,23 @@ public final class JSONRPCConnection: Sendable {
     public typealias NotificationHandler = @Sendable (JSONRPCNotification) async -> Void
 
     public let configuration: Configuration
-    /// A descriptor of our own for a TCP socket, used only to shut it down in `close()`.
-    private let socketControl: Int32?
-    private let reader: FileDescriptorLines
-    private let writer: FileDescriptorWriter
+    private let channel: LineChannel
     private let logger: Logger
     private let state = Mutex(State())
+    private let slots = RequestSlots()
 
+    /// A request sent and not answered: its caller's continuation once it waits, or the answer
+    /// if that came first (a fast peer can answer before the write call returns).
     private struct Pending {
-        var continuation: CheckedContinuation<Result<JSONValue, ResponseError>, Never>
-        var timer: Task<Void, Never>?
+        var continuation: CheckedContinuation<Result<JSONValue, ResponseError>, Never>?
+        var result: Result<JSONValue, ResponseError>?
+    }
+
+    private enum Output {
+        /// `run` has not started: writers wait for it.
+        case waiting([CheckedContinuation<NIOAsyncChannelOutboundWriter<ByteBuffer>?, Never>])
+        case open(NIOAsyncChannelOutboundWriter<ByteBuffer>)
+        case closed
     }
 
     private struct State {
@@ -58,26 +74,29 @@ public final class JSONRPCConnection: Sendable {
         var pending: [RequestID: Pending] = [:]
         var inFlight: [RequestID: Task<Void, Never>] = [:]
         var isClosed = false
+        var output = Output.waiting([])
     }
 
-    public convenience init(input: Int32, output: Int32, configuration: Configuration, logger: Logger) {
-        self.init(input: input, output: output, socketControl: nil, configuration: configuration, logger: logger)
-    }
-
-    /// A connection over a connected TCP socket; it takes ownership of `socket`.
-    public convenience init(socket: Int32, configuration: Configuration, logger: Logger) {
-        self.init(input: socket, output: dup(socket), socketControl: dup(socket), configuration: configuration, logger: logger)
-    }
-
-    private init(input: Int32, output: Int32, socketControl: Int32?, configuration: Configuration, logger: Logger) {
+    /// A connection over `channel`, which it closes when `run` returns.
+    public init(channel: LineChannel, configuration: Configuration, logger: Logger) {
         self.configuration = configuration
-        self.socketControl = socketControl
-        self.reader = FileDescriptorLines(fileDescriptor: input, maxLineBytes: configuration.maxLineBytes,
-                                          name: "itsm-rpc-\(configuration.peerName)")
-        self.writer = FileDescriptorWriter(fileDescriptor: output, timeout: configuration.writeTimeout)
+        self.channel = channel
         var logger = logger
         logger[metadataKey: "itsm.peer"] = "\(configuration.peerName)"
         self.logger = logger
+    }
+
+    /// A connection over a pair of pipe descriptors, which it owns from now on.
+    public static func overPipes(input: Int32, output: Int32, configuration: Configuration, logger: Logger,
+                                 writeTimeout: Duration = .seconds(10)) async throws -> JSONRPCConnection {
+        let channel = try await LineChannels.pipes(input: input, output: output, maxLineBytes: configuration.maxLineBytes,
+                                                   writeTimeout: writeTimeout)
+        return JSONRPCConnection(channel: channel, configuration: configuration, logger: logger)
+    }
+
+    /// Limits our requests in flight to what the peer said it takes (its `limits.maxConcurrentRequests`).
+    public func setPeerConcurrencyLimit(_ limit: Int) {
+        slots.setLimit(max(1, limit))
     }
 
     /// Requests sent and not yet answered; the coordinator routes to the least loaded instance.
@@ -85,23 +104,32 @@ public final class JSONRPCConnection: Sendable {
 
     /// Reads and dispatches messages until the input ends or `close()` is called. Then fails
     /// every request still waiting for an answer with a retryable `unavailable` error and
-    /// cancels the incoming requests still running.
+    /// cancels the incoming requests still running. The channel is closed when it returns.
     public func run(onRequest: @escaping RequestHandler, onNotification: @escaping NotificationHandler) async {
         do {
-            for try await frame in reader.frames {
-                switch frame {
-                case .oversized(let byteCount):
-                    logger.warning("dropped an over-long line", metadata: ["itsm.line.bytes": "\(byteCount)"])
-                    respond(to: nil, with: .failure(ResponseError(
-                        code: .messageTooLarge, kind: "protocol.message_too_large",
-                        message: "a line of \(byteCount) bytes exceeds the limit of \(configuration.maxLineBytes)")))
-                case .line(let bytes):
-                    if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
-                    await dispatch(bytes, onRequest: onRequest, onNotification: onNotification)
+            try await channel.executeThenClose { inbound, outbound in
+                // Closed before it ran (`close()`): the output is already `.closed`.
+                let waiting = state.withLock { state -> [CheckedContinuation<NIOAsyncChannelOutboundWriter<ByteBuffer>?, Never>] in
+                    guard case .waiting(let waiting) = state.output else { return [] }
+                    state.output = .open(outbound)
+                    return waiting
+                }
+                for writer in waiting { writer.resume(returning: outbound) }
+                for try await frame in inbound {
+                    switch frame {
+                    case .oversized(let byteCount):
+                        logger.warning("dropped an over-long line", metadata: ["itsm.line.bytes": "\(byteCount)"])
+                        reply(to: nil, with: .failure(ResponseError(
+                            code: .messageTooLarge, kind: "protocol.message_too_large",
+                            message: "a line of \(byteCount) bytes exceeds the limit of \(configuration.maxLineBytes)")))
+                    case .line(let bytes):
+                        if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
+                        await dispatch(bytes, onRequest: onRequest, onNotification: onNotification)
+                    }
                 }
             }
         } catch {
-            logger.warning("reading from peer failed", metadata: ["itsm.error": "\(error)"])
+            logger.debug("reading from peer ended", metadata: ["itsm.error": "\(error)"])
         }
         shutDown(reason: "the connection to \(configuration.peerName) closed")
     }
@@ -127,30 +155,39 @@ public final class JSONRPCConnection: Sendable {
         }
         let timeout = timeout ?? configuration.defaultRequestTimeout
         let peerName = configuration.peerName
-        let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<JSONValue, ResponseError>, Never>) in
-                let registered = state.withLock { state -> Bool in
-                    guard !state.isClosed else { return false }
-                    state.pending[id] = Pending(continuation: continuation, timer: nil)
-                    return true
+        let deadline = ContinuousClock.now + timeout
+        // A ping is answered by the peer's reading loop, not by a handler: it takes no slot, so
+        // a busy peer still shows it is alive.
+        let takesSlot = method != ProtocolMethod.ping
+        if takesSlot { try await slots.acquire(until: deadline, method: method, peerName: peerName) }
+        defer { if takesSlot { slots.release() } }
+        let result: Result<JSONValue, ResponseError> = await withTaskCancellationHandler {
+            let registered = state.withLock { state -> Bool in
+                guard !state.isClosed else { return false }
+                state.pending[id] = Pending()
+                return true
+            }
+            guard registered else { return .failure(.unavailable("\(peerName) is not connected")) }
+            let timer = channel.channel.eventLoop.scheduleTask(deadline: .now() + TimeAmount(deadline - .now)) { [weak self] in
+                let timedOut = ResponseError(code: .requestTimedOut, kind: "peer.timeout",
+                                             message: "\(peerName) did not answer \(method) within \(timeout)", retryable: true)
+                if let self, self.complete(id, with: .failure(timedOut)) { self.sendCancel(id) }
+            }
+            defer { timer.cancel() }
+            if let failure = await write(LineChannels.line(line)) {
+                complete(id, with: .failure(.unavailable("could not send to \(peerName): \(failure)")))
+            }
+            return await withCheckedContinuation { (continuation: CheckedContinuation<Result<JSONValue, ResponseError>, Never>) in
+                let early = state.withLock { state -> Result<JSONValue, ResponseError>? in
+                    if let result = state.pending[id]?.result {
+                        state.pending[id] = nil
+                        return result
+                    }
+                    if state.pending[id] == nil { return .failure(.unavailable("\(peerName) is not connected")) }
+                    state.pending[id]?.continuation = continuation
+                    return nil
                 }
-                guard registered else {
-                    continuation.resume(returning: .failure(.unavailable("\(peerName) is not connected")))
-                    return
-                }
-                writer.send(line) { [weak self] error in
-                    guard let error else { return }
-                    self?.complete(id, with: .failure(.unavailable("could not send to \(peerName): \(error)")))
-                }
-                let timer = Task { [weak self] in
-                    guard (try? await Task.sleep(for: timeout)) != nil, let self else { return }
-                    let timedOut = ResponseError(code: .requestTimedOut, kind: "peer.timeout",
-                                                 message: "\(peerName) did not answer \(method) within \(timeout)", retryable: true)
-                    if self.complete(id, with: .failure(timedOut)) { self.sendCancel(id) }
-                }
-                state.withLock { state in
-                    if state.pending[id] != nil { state.pending[id]?.timer = timer } else { timer.cancel() }
-                }
+                if let early { continuation.resume(returning: early) }
             }
         } onCancel: {
             let cancelled = ResponseError(code: .requestCancelled, kind: "request.cancelled", message: "\(method) was cancelled")
@@ -159,21 +196,32 @@ public final class JSONRPCConnection: Sendable {
         return try result.get()
     }
 
-    /// Sends a notification and waits until it is written.
+    /// Sends a notification and waits until it is handed to the channel.
     public func notify(_ method: String, params: JSONValue? = nil) async throws(ResponseError) {
+        let line: Data
         do {
-            try await writer.write(Message.notification(JSONRPCNotification(method: method, params: params)).encodedLine())
+            line = try Message.notification(JSONRPCNotification(method: method, params: params)).encodedLine()
         } catch {
-            throw ResponseError.unavailable("could not send \(method) to \(configuration.peerName): \(error)")
+            throw ResponseError.invalidParams("params of \(method) cannot be encoded: \(error)")
+        }
+        if let failure = await write(LineChannels.line(line)) {
+            throw ResponseError.unavailable("could not send \(method) to \(configuration.peerName): \(failure)")
         }
     }
 
-    /// Stops reading; `run` returns and pending requests fail. Output already queued is sent,
-    /// except on a socket, which is shut down at once (the peer may be gone for good).
+    /// Stops reading and closes the channel at once; `run` returns and pending requests fail.
     public func close() {
-        if let socketControl { TCPSocket.shutdownBoth(socketControl) }
-        reader.stop()
+        channel.channel.close(promise: nil)
         shutDown(reason: "the connection to \(configuration.peerName) was closed")
+    }
+
+    /// Closes our output once everything queued is written (a child sees end of input); reading goes on.
+    public func closeOutput() {
+        let output = state.withLock { state -> NIOAsyncChannelOutboundWriter<ByteBuffer>? in
+            if case .open(let writer) = state.output { return writer }
+            return nil
+        }
+        if let output { output.finish() } else { channel.channel.close(mode: .output, promise: nil) }
     }
 
     // MARK: - Incoming messages
@@ -185,7 +233,7 @@ public final class JSONRPCConnection: Sendable {
             message = try Message.decode(bytes)
         } catch {
             logger.warning("received an invalid line", metadata: ["itsm.error": "\(error.error.message)"])
-            respond(to: error.id, with: .failure(error.error))
+            reply(to: error.id, with: .failure(error.error))
             return
         }
         switch message {
@@ -200,7 +248,7 @@ public final class JSONRPCConnection: Sendable {
         case .notification(let notification):
             await onNotification(notification)
         case .request(let request) where request.method == ProtocolMethod.ping:
-            respond(to: request.id, with: .success(.object([:])))
+            reply(to: request.id, with: .success(.object([:])))
         case .request(let request):
             startHandling(request, onRequest: onRequest)
         }
@@ -208,8 +256,10 @@ public final class JSONRPCConnection: Sendable {
 
     private func startHandling(_ request: JSONRPCRequest, onRequest: @escaping RequestHandler) {
         let logger = self.logger
-        state.withLock { state in
-            guard !state.isClosed else { return }
+        let limit = configuration.maxConcurrentRequests
+        let accepted = state.withLock { state -> Bool in
+            guard !state.isClosed else { return true }
+            guard state.inFlight.count < limit else { return false }
             // Created under the lock, so the task's own removal always comes after this insert.
             state.inFlight[request.id] = Task { [weak self] in
                 let result: Result<JSONValue, ResponseError>
@@ -228,14 +278,66 @@ public final class JSONRPCConnection: Sendable {
                 }
                 guard let self else { return }
                 self.state.withLock { _ = $0.inFlight.removeValue(forKey: request.id) }
-                self.respond(to: request.id, with: result)
+                _ = await self.write(LineChannels.line(self.encodedResponse(id: request.id, result: result)))
             }
+            return true
+        }
+        if !accepted {
+            logger.warning("refused a request over the concurrency limit", metadata: [
+                "itsm.method": "\(request.method)", "itsm.limit": "\(limit)",
+            ])
+            reply(to: request.id, with: .failure(ResponseError(
+                code: .unavailable, kind: "peer.busy",
+                message: "\(limit) requests are already in flight on this connection, the most it takes at once; retry when one has been answered",
+                retryable: true)))
         }
     }
 
     // MARK: - Outgoing plumbing
 
-    private func respond(to id: RequestID?, with result: Result<JSONValue, ResponseError>) {
+    /// The writer, once `run` has started; nil once the connection is closed.
+    private func output() async -> NIOAsyncChannelOutboundWriter<ByteBuffer>? {
+        let ready = state.withLock { state -> NIOAsyncChannelOutboundWriter<ByteBuffer>?? in
+            switch state.output {
+            case .open(let writer): return .some(writer)
+            case .closed: return .some(nil)
+            case .waiting: return nil
+            }
+        }
+        if let ready { return ready }
+        return await withCheckedContinuation { continuation in
+            let immediate = state.withLock { state -> NIOAsyncChannelOutboundWriter<ByteBuffer>?? in
+                switch state.output {
+                case .open(let writer): return .some(writer)
+                case .closed: return .some(nil)
+                case .waiting(var waiting):
+                    waiting.append(continuation)
+                    state.output = .waiting(waiting)
+                    return nil
+                }
+            }
+            if let immediate { continuation.resume(returning: immediate) }
+        }
+    }
+
+    /// Writes a line, waiting while the peer is not reading; the failure, if any.
+    private func write(_ buffer: ByteBuffer) async -> (any Error)? {
+        guard let writer = await output() else { return ChannelError.ioOnClosedChannel }
+        do {
+            try await writer.write(buffer)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Sends an answer from the reading loop without waiting: the loop must keep reading (the
+    /// peer may be waiting for its own output to drain before it reads ours).
+    private func reply(to id: RequestID?, with result: Result<JSONValue, ResponseError>) {
+        channel.channel.writeAndFlush(LineChannels.line(encodedResponse(id: id, result: result)), promise: nil)
+    }
+
+    private func encodedResponse(id: RequestID?, result: Result<JSONValue, ResponseError>) -> Data {
         var response = JSONRPCResponse(id: id, result: result)
         var line: Data
         do {
@@ -250,48 +352,51 @@ public final class JSONRPCConnection: Sendable {
                 message: "the result is \(line.count) bytes, over the limit of \(configuration.maxLineBytes); ask for less (e.g. a smaller page)"))
             line = (try? Message.response(response).encodedLine()) ?? Data()
         }
-        writer.send(line)
+        return line
     }
 
     private func sendCancel(_ id: RequestID) {
         guard let params = try? JSONValue(encoding: CancelRequestParams(id: id)),
               let line = try? Message.notification(JSONRPCNotification(method: ProtocolMethod.cancelRequest, params: params)).encodedLine()
         else { return }
-        writer.send(line)
+        channel.channel.writeAndFlush(LineChannels.line(line), promise: nil)
     }
 
-    /// Resumes the request waiting for `id`; false if none waits (answered, timed out, unknown).
+    /// Answers the request waiting for `id` (or keeps the answer until it waits); false if
+    /// none is registered (answered, timed out, unknown).
     @discardableResult
     private func complete(_ id: RequestID, with result: Result<JSONValue, ResponseError>) -> Bool {
-        guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
-        pending.timer?.cancel()
-        pending.continuation.resume(returning: result)
+        let continuation = state.withLock { state -> CheckedContinuation<Result<JSONValue, ResponseError>, Never>?? in
+            guard let pending = state.pending[id], pending.result == nil else { return nil }
+            guard let continuation = pending.continuation else {
+                state.pending[id]?.result = result
+                return .some(nil)
+            }
+            state.pending[id] = nil
+            return .some(continuation)
+        }
+        guard let continuation else { return false }
+        continuation?.resume(returning: result)
         return true
     }
 
     private func shutDown(reason: String) {
-        let (pending, inFlight) = state.withLock { state in
+        let (pending, inFlight, writers) = state.withLock { state in
             state.isClosed = true
+            var writers: [CheckedContinuation<NIOAsyncChannelOutboundWriter<ByteBuffer>?, Never>] = []
+            if case .waiting(let waiting) = state.output { writers = waiting }
+            state.output = .closed
             defer {
                 state.pending.removeAll()
                 state.inFlight.removeAll()
             }
-            return (state.pending, state.inFlight)
+            return (state.pending, state.inFlight, writers)
         }
+        for writer in writers { writer.resume(returning: nil) }
         for (_, request) in pending {
-            request.timer?.cancel()
-            request.continuation.resume(returning: .failure(.unavailable(reason, kind: ResponseError.disconnectedKind)))
+            request.continuation?.resume(returning: .failure(.unavailable(reason, kind: ResponseError.disconnectedKind)))
         }
         for (_, task) in inFlight { task.cancel() }
-    }
-
-    /// Closes the output once everything queued is written. Call after `run` returned.
-    public func closeOutput() {
-        writer.close()
-    }
-
-    deinit {
-        if let socketControl { Glibc.close(socketControl) }
     }
 }
 

@@ -62,6 +62,7 @@ import Testing
                 heartbeatMs: 500
                 remotePlugins:
                   listen: \(Self.hosts.address(host)):7411
+                  plaintext: true
                 plugins:
                   - name: incident
                     remote: true

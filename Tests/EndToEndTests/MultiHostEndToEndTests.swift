@@ -25,6 +25,7 @@ import Testing
             heartbeatMs: 500
             remotePlugins:
               listen: 10.78.0.20:7411
+              plaintext: true
             plugins:
               - name: incident
                 remote: true

@@ -37,6 +37,7 @@ import Testing
         let coordinator = try await RunningCoordinator.start(configuration: """
             remotePlugins:
               listen: 127.0.0.1:0
+              plaintext: true
             plugins:
               - incident
               - name: fixture
@@ -174,6 +175,7 @@ import Testing
         let coordinator = try await RunningCoordinator.start(configuration: """
             remotePlugins:
               listen: 127.0.0.1:0
+              plaintext: true
             plugins:
               - incident
               - name: problem
@@ -229,6 +231,7 @@ import Testing
         let coordinator = try await RunningCoordinator.start(configuration: """
             remotePlugins:
               listen: 127.0.0.1:0
+              plaintext: true
             plugins:
               - incident
               - name: fixture
@@ -312,6 +315,7 @@ import Testing
         let coordinator = try await RunningCoordinator.start(configuration: """
             remotePlugins:
               listen: 127.0.0.1:0
+              plaintext: true
             plugins:
               - name: fixture
                 remote: true
@@ -335,6 +339,7 @@ import Testing
         let coordinator = try await RunningCoordinator.start(configuration: """
             remotePlugins:
               listen: 127.0.0.1:0
+              plaintext: true
             \(RunningCoordinator.everyBuiltInProcess)
               - name: fixture
                 remote: true

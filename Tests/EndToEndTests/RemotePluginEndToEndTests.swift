@@ -13,6 +13,7 @@ import Testing
         let coordinator = try await RunningCoordinator.start(configuration: """
             remotePlugins:
               listen: 127.0.0.1:0
+              plaintext: true
             plugins:
               - name: incident
                 remote: true
@@ -95,6 +96,7 @@ import Testing
         let configuration = """
             remotePlugins:
               listen: 127.0.0.1:0
+              plaintext: true
             plugins:
               - name: incident
                 remote: true

@@ -1,3 +1,4 @@
+import Foundation
 import ITSMCoordinator
 import ITSMProtocol
 import Testing
@@ -27,6 +28,7 @@ import Testing
         let configuration = try Configuration.parse(yaml: """
             remotePlugins:
               listen: 0.0.0.0:7411
+              plaintext: true
               tokenFile: /etc/itsm/plugin-hosts.token
             plugins:
               - name: incident
@@ -52,6 +54,7 @@ import Testing
             tokenFile: /etc/itsm/plugin-hosts.token
             database: {url: postgresql://itsm@db/itsm}
             name: host-b
+            plaintext: true
             plugins:
               - {name: incident, instances: 2}
               - {name: change, command: [python3, plugin.py]}
@@ -61,6 +64,19 @@ import Testing
         #expect(throws: CoordinatorError.self) { try AgentConfiguration.parse(yaml: "tokenFile: t\nplugins: [incident]") }
         #expect(throws: CoordinatorError.self) { try AgentConfiguration.parse(yaml: "coordinators: c:1\nplugins: [incident]") }
         #expect(throws: CoordinatorError.self) { try AgentConfiguration.parse(yaml: "coordinators: c:1\ntokenFile: t\nplugns: []") }
+        // No TLS and no explicit plaintext: refused, naming what to set.
+        let refusal = #expect(throws: CoordinatorError.self) {
+            try AgentConfiguration.parse(yaml: "coordinators: c:1\ntokenFile: t\nplugins: [incident]")
+        }
+        #expect("\(refusal.map { "\($0)" } ?? "")".contains("tls.ca"))
+        let ca = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-config-test-ca.pem").path
+        FileManager.default.createFile(atPath: ca, contents: Data("not checked here".utf8))
+        defer { try? FileManager.default.removeItem(atPath: ca) }
+        let secured = try AgentConfiguration.parse(yaml: "coordinators: c:1\ntokenFile: t\nplugins: [incident]\ntls: {ca: \(ca)}")
+        #expect(secured.security == .tls(PluginLinkTLS(trustedCA: ca)))
+        #expect(throws: CoordinatorError.self) {
+            try AgentConfiguration.parse(yaml: "coordinators: c:1\ntokenFile: t\nplugins: [incident]\ntls: {clientCA: \(ca)}")
+        }
     }
 
     @Test func readsEverySetting() throws {
@@ -106,6 +122,11 @@ import Testing
         ("heartbeatMs: 5", ">= 100"),
         ("- just\n- a list", "mapping"),
         ("key: [unclosed", "YAML"),
+        ("remotePlugins: {listen: 0.0.0.0:7411}", "needs TLS"),
+        ("remotePlugins: {listen: 0.0.0.0:7411, plaintext: true, tls: {certificate: c, key: k}}", "exclude each other"),
+        ("remotePlugins: {listen: 0.0.0.0:7411, tls: {certificate: c}}", "certificate and key go together"),
+        ("remotePlugins: {listen: 0.0.0.0:7411, tls: {cert: c}}", "remotePlugins.tls.cert: unknown setting"),
+        ("remotePlugins: {listen: 0.0.0.0:7411, tls: {certificate: /nonexistent.pem, key: /nonexistent.key}}", "cannot read /nonexistent.pem"),
     ])
     func rejectsMistakesWithAClearMessage(yaml: String, expected: String) {
         #expect {

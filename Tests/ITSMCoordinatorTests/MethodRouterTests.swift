@@ -4,6 +4,8 @@ import ITSMProtocol
 import ITSMSystem
 import ITSMTransport
 import Logging
+import NIOCore
+import NIOPosix
 import Synchronization
 import Testing
 
@@ -202,14 +204,10 @@ final class SocketInstance: PluginInstance {
 
     init(plugin: String, delay: Duration) async throws {
         pluginName = plugin
-        let listener = try TCPListener(host: "127.0.0.1", port: 0)
-        let dialed = try TCPSocket.connect(host: "127.0.0.1", port: listener.port, timeout: .seconds(2))
-        var connections = listener.connections.makeAsyncIterator()
-        let accepted = try #require(await connections.next())
-        listener.stop()
+        let (dialed, accepted) = try await Self.loopbackPair()
         let logger = Logger(label: "itsm.test.router")
-        coordinatorSide = JSONRPCConnection(socket: dialed, configuration: .init(peerName: "plugin"), logger: logger)
-        pluginSide = JSONRPCConnection(socket: accepted.descriptor, configuration: .init(peerName: "coordinator"), logger: logger)
+        coordinatorSide = JSONRPCConnection(channel: dialed, configuration: .init(peerName: "plugin"), logger: logger)
+        pluginSide = JSONRPCConnection(channel: accepted, configuration: .init(peerName: "coordinator"), logger: logger)
         let coordinatorSide = self.coordinatorSide
         let pluginSide = self.pluginSide
         let (handledCount, name) = (self.handledCount, self.name)
@@ -220,6 +218,23 @@ final class SocketInstance: PluginInstance {
                 try await Task.sleep(for: delay)
                 return ["instance": .string(name)]
             }, onNotification: { _ in })
+        }
+    }
+
+    /// Two ends of one TCP connection on loopback, framed as the plugin link is.
+    static func loopbackPair() async throws -> (dialed: LineChannel, accepted: LineChannel) {
+        let configure: @Sendable (any Channel) -> EventLoopFuture<LineChannel> = { channel in
+            channel.eventLoop.makeCompletedFuture { try LineChannels.configure(channel, maxLineBytes: 1 << 20, writeTimeout: .seconds(10)) }
+        }
+        let server = try await ServerBootstrap(group: LineChannels.eventLoopGroup)
+            .bind(host: "127.0.0.1", port: 0, childChannelInitializer: configure)
+        return try await server.executeThenClose { connections, _ in
+            let port = try #require(server.channel.localAddress?.port)
+            let dialed = try await ClientBootstrap(group: LineChannels.eventLoopGroup)
+                .connect(host: "127.0.0.1", port: port, channelInitializer: configure)
+            var iterator = connections.makeAsyncIterator()
+            let accepted = try #require(try await iterator.next())
+            return (dialed, accepted)
         }
     }
 

@@ -12,16 +12,22 @@ struct Peers {
     /// Writes raw bytes into what `right` reads, as a misbehaving left side would.
     let rawIntoRight: Int32
 
-    init(maxLineBytes: Int = 1 << 20, timeout: Duration = .seconds(5)) {
+    static func make(maxLineBytes: Int = 1 << 20, timeout: Duration = .seconds(5), leftLimit: Int = JSONRPCConnection.defaultConcurrencyLimit,
+                     rightLimit: Int = JSONRPCConnection.defaultConcurrencyLimit) async throws -> Peers {
         // Close-on-exec: other tests spawn processes concurrently, which must not inherit these.
-        let leftToRight = try! PipeDescriptors.make()
-        let rightToLeft = try! PipeDescriptors.make()
+        let leftToRight = try PipeDescriptors.make()
+        let rightToLeft = try PipeDescriptors.make()
         let logger = Logger(label: "itsm.test.transport")
-        left = JSONRPCConnection(input: rightToLeft.read, output: leftToRight.write,
-                                 configuration: .init(peerName: "right", maxLineBytes: maxLineBytes, defaultRequestTimeout: timeout), logger: logger)
-        right = JSONRPCConnection(input: leftToRight.read, output: rightToLeft.write,
-                                  configuration: .init(peerName: "left", maxLineBytes: maxLineBytes, defaultRequestTimeout: timeout), logger: logger)
-        rawIntoRight = fcntl(leftToRight.write, F_DUPFD_CLOEXEC, 0)
+        let rawIntoRight = fcntl(leftToRight.write, F_DUPFD_CLOEXEC, 0)
+        let left = try await JSONRPCConnection.overPipes(
+            input: rightToLeft.read, output: leftToRight.write,
+            configuration: .init(peerName: "right", maxLineBytes: maxLineBytes, defaultRequestTimeout: timeout, maxConcurrentRequests: leftLimit),
+            logger: logger)
+        let right = try await JSONRPCConnection.overPipes(
+            input: leftToRight.read, output: rightToLeft.write,
+            configuration: .init(peerName: "left", maxLineBytes: maxLineBytes, defaultRequestTimeout: timeout, maxConcurrentRequests: rightLimit),
+            logger: logger)
+        return Peers(left: left, right: right, rawIntoRight: rawIntoRight)
     }
 }
 
@@ -33,7 +39,7 @@ actor Inbox {
 
 @Suite struct JSONRPCConnectionTests {
     @Test func requestsFlowBothWays() async throws {
-        let peers = Peers()
+        let peers = try await Peers.make()
         let echo: JSONRPCConnection.RequestHandler = { request in
             .object(["method": .string(request.method), "params": request.params ?? .null])
         }
@@ -62,7 +68,7 @@ actor Inbox {
     }
 
     @Test func businessErrorsArriveIntact() async throws {
-        let peers = Peers()
+        let peers = try await Peers.make()
         let failing: JSONRPCConnection.RequestHandler = { _ in
             throw ResponseError.business(kind: "incident.not_found", message: "no incident INC-000042", details: ["number": "INC-000042"])
         }
@@ -75,7 +81,7 @@ actor Inbox {
 
         struct Unexpected: Error {}
         let crashing: JSONRPCConnection.RequestHandler = { _ in throw Unexpected() }
-        let other = Peers()
+        let other = try await Peers.make()
         let otherRuns = [Task { await other.left.run(onRequest: crashing, onNotification: { _ in }) },
                          Task { await other.right.run(onRequest: crashing, onNotification: { _ in }) }]
         let internalError = await #expect(throws: ResponseError.self) { try await other.left.request("x.y") }
@@ -85,7 +91,7 @@ actor Inbox {
     }
 
     @Test func timeoutCancelsTheRequestOnTheOtherSide() async throws {
-        let peers = Peers()
+        let peers = try await Peers.make()
         let cancelled = AsyncStream<Bool>.makeStream()
         let slow: JSONRPCConnection.RequestHandler = { _ in
             do {
@@ -113,7 +119,7 @@ actor Inbox {
     }
 
     @Test func garbageAndOversizedLinesGetErrorsAndTheConnectionSurvives() async throws {
-        let peers = Peers(maxLineBytes: 64)
+        let peers = try await Peers.make(maxLineBytes: 64)
         let handler: JSONRPCConnection.RequestHandler = { _ in "ok" }
         // The left side only reads responses here; we watch what right answers to raw input
         // by reading the pipe right writes into, through left's run loop: the error responses
@@ -130,7 +136,7 @@ actor Inbox {
     }
 
     @Test func closingFailsPendingRequestsAsRetryable() async throws {
-        let peers = Peers()
+        let peers = try await Peers.make()
         let never: JSONRPCConnection.RequestHandler = { _ in
             try await Task.sleep(for: .seconds(60))
             return .null
@@ -150,7 +156,7 @@ actor Inbox {
     }
 
     @Test func notificationsReachTheHandler() async throws {
-        let peers = Peers()
+        let peers = try await Peers.make()
         let inbox = Inbox()
         let runs = [Task { await peers.left.run(onRequest: { _ in .null }, onNotification: { _ in }) },
                     Task { await peers.right.run(onRequest: { _ in .null }, onNotification: { await inbox.add($0) }) }]

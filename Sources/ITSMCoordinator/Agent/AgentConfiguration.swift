@@ -9,6 +9,10 @@ import Foundation
 /// database:
 ///   url: postgresql://itsm@db.example.com/itsm
 /// name: plugin-host-b                     # default: the host name
+/// tls:
+///   ca: /etc/itsm/tls/ca.pem                # the deployment's CA (itsm tls init)
+///   certificate: /etc/itsm/tls/host-b.pem   # for mutual TLS, when the coordinators ask for it
+///   key: /etc/itsm/tls/host-b.key
 /// plugins:
 ///   - name: incident
 ///     instances: 2
@@ -27,6 +31,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var name: String = ProcessInfo.processInfo.hostName
     public var plugins: [PluginSpec] = []
     public var maxLineBytes = 1 << 20
+    /// `tls: {ca, certificate, key}` or `plaintext: true`; nil until set (then `validate` says so).
+    public var security: PluginLinkSecurity?
 
     public init() {}
 
@@ -44,7 +50,7 @@ public struct AgentConfiguration: Sendable, Hashable {
     }
 
     static func parseIncomplete(yaml: String) throws -> AgentConfiguration {
-        let root = try Configuration.mapping(yaml: yaml, known: ["coordinators", "tokenFile", "database", "name", "plugins", "maxLineBytes"]) ?? [:]
+        let root = try Configuration.mapping(yaml: yaml, known: ["coordinators", "tokenFile", "database", "name", "plugins", "maxLineBytes", "tls", "plaintext"]) ?? [:]
         var configuration = AgentConfiguration()
         let coordinators: [Any] = (root["coordinators"] as? [Any]) ?? (root["coordinators"].map { [$0] } ?? [])
         configuration.coordinators = try coordinators.map { try Configuration.HTTPAddress(parsing: try Configuration.string($0, "coordinators")) }
@@ -57,6 +63,9 @@ public struct AgentConfiguration: Sendable, Hashable {
         }
         if let name = root["name"] { configuration.name = try Configuration.string(name, "name") }
         if let maxLine = root["maxLineBytes"] { configuration.maxLineBytes = try Configuration.int(maxLine, "maxLineBytes", min: 1024) }
+        if root["tls"] != nil || root["plaintext"] != nil {
+            configuration.security = try PluginLinkSecurity.parse(tls: root["tls"], plaintext: root["plaintext"], section: "", role: .client)
+        }
         if let plugins = root["plugins"] {
             guard let list = plugins as? [Any] else { throw CoordinatorError("plugins: must be a list") }
             configuration.plugins = try list.enumerated().map { try PluginSpec(yaml: $1, index: $0) }
@@ -69,5 +78,9 @@ public struct AgentConfiguration: Sendable, Hashable {
         guard !coordinators.isEmpty else { throw CoordinatorError("coordinators: name at least one HOST:PORT to dial") }
         guard !tokenFile.isEmpty else { throw CoordinatorError("tokenFile: the file holding the agent's token is required") }
         guard !plugins.isEmpty else { throw CoordinatorError("plugins: list at least one plugin to run") }
+        guard security != nil else {
+            throw CoordinatorError("tls: the link to the coordinators carries the attach token, so it needs TLS (tls.ca, or --tls-ca); "
+                                   + "set plaintext: true (or --plaintext) only on a network you trust completely")
+        }
     }
 }

@@ -3,6 +3,8 @@ import ITSMProtocol
 import ITSMSystem
 import ITSMTransport
 import Logging
+import NIOCore
+import NIOSSL
 import Synchronization
 
 /// `itsm agent`: runs the plugins of one host and connects each to the coordinators, so a
@@ -34,13 +36,14 @@ public struct PluginAgent: Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else { throw CoordinatorError("\(configuration.tokenFile) is empty") }
         let builtIns = Coordinator.executableDirectory()
+        let tls = try PluginLinkTLS.context(for: configuration.security ?? .plaintext, role: .client)
         await withDiscardingTaskGroup { group in
             for spec in configuration.plugins {
                 for number in 1...spec.instances {
                     for coordinator in configuration.coordinators {
                         let link = AgentLink(
                             spec: spec, command: spec.resolvedCommand(builtInDirectory: builtIns),
-                            instance: "\(configuration.name)/\(spec.name)-\(number)", coordinator: coordinator, token: token,
+                            instance: "\(configuration.name)/\(spec.name)-\(number)", coordinator: coordinator, tls: tls, token: token,
                             databaseURL: configuration.databaseURL, maxLineBytes: configuration.maxLineBytes, logger: logger)
                         group.addTask { await link.run(initialBackoff: initialBackoff, maximumBackoff: maximumBackoff) }
                     }
@@ -56,17 +59,20 @@ struct AgentLink: Sendable {
     var command: [String]
     var instance: String
     var coordinator: Configuration.HTTPAddress
+    /// TLS for the link; nil for plain TCP.
+    var tls: NIOSSLContext?
     var token: String
     var databaseURL: String?
     var maxLineBytes: Int
     var logger: Logger
 
-    init(spec: PluginSpec, command: [String], instance: String, coordinator: Configuration.HTTPAddress, token: String,
-         databaseURL: String?, maxLineBytes: Int, logger: Logger) {
+    init(spec: PluginSpec, command: [String], instance: String, coordinator: Configuration.HTTPAddress, tls: NIOSSLContext?,
+         token: String, databaseURL: String?, maxLineBytes: Int, logger: Logger) {
         self.spec = spec
         self.command = command
         self.instance = instance
         self.coordinator = coordinator
+        self.tls = tls
         self.token = token
         self.databaseURL = databaseURL
         self.maxLineBytes = maxLineBytes
@@ -92,10 +98,10 @@ struct AgentLink: Sendable {
 
     /// One session; returns why it ended.
     private func session() async -> String {
-        let socket: Int32
+        let link: PluginLink
         let attached: AttachResult
         do {
-            (socket, attached) = try await attach()
+            (link, attached) = try await attach()
         } catch {
             return "\(error)"
         }
@@ -109,131 +115,142 @@ struct AgentLink: Sendable {
                 executable: command[0], arguments: Array(command.dropFirst()), environment: environment,
                 standardInput: .pipe, standardOutput: .pipe, standardError: .pipe, newProcessGroup: true))
         } catch {
-            TCPSocket.shutdownBoth(socket)
-            close(socket)
+            await link.discard()
             return "cannot start \(command.joined(separator: " ")): \(error)"
         }
         logger.notice("attached; plugin started", metadata: ["itsm.pid": "\(process.pid)"])
-        let reason = await relay(socket: socket, process: process, heartbeat: .milliseconds(attached.heartbeatMs))
-        close(process.standardInput!)
+        let plugin: LineChannel
+        do {
+            plugin = try await LineChannels.pipes(input: process.standardOutput!, output: process.standardInput!,
+                                                  maxLineBytes: maxLineBytes, writeTimeout: .seconds(10))
+        } catch {
+            await link.discard()
+            process.signal(SIGKILL)
+            _ = await process.wait()
+            return "cannot talk to the plugin over its pipes: \(error)"
+        }
+        let reason = await relay(link: link, plugin: plugin, process: process, heartbeat: .milliseconds(attached.heartbeatMs))
         let status = await process.wait()
         logger.info("plugin stopped", metadata: ["itsm.exit": "\(status)"])
         return reason
     }
 
     /// Connects and sends `$/attach`; the coordinator's refusal comes back as the error.
-    private func attach() async throws -> (Int32, AttachResult) {
-        let (coordinator, token, instance, plugin) = (self.coordinator, self.token, self.instance, spec.name)
-        let outcome: Result<(Int32, AttachResult), CoordinatorError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let socket: Int32
-                do {
-                    socket = try TCPSocket.connect(host: coordinator.host, port: coordinator.port, timeout: .seconds(5))
-                } catch {
-                    return continuation.resume(returning: .failure(CoordinatorError("\(error)")))
-                }
-                func fail(_ message: String) {
-                    close(socket)
-                    continuation.resume(returning: .failure(CoordinatorError(message)))
-                }
-                let request = JSONRPCRequest(id: .string("attach"), method: ProtocolMethod.attach,
-                                             params: try? JSONValue(encoding: AttachParams(token: token, plugin: plugin, instance: instance)))
-                guard let line = try? Message.request(request).encodedLine(),
-                      line.withUnsafeBytes({ write(socket, $0.baseAddress, $0.count) }) == line.count
-                else { return fail("cannot send $/attach to \(coordinator)") }
-                guard let answer = TCPSocket.readLine(socket, maxBytes: 64 * 1024, timeout: .seconds(10)) else {
-                    return fail("\(coordinator) did not answer $/attach")
-                }
-                guard case .response(let response)? = try? Message.decode(answer) else {
-                    return fail("\(coordinator) answered $/attach with something else")
-                }
+    private func attach() async throws -> (PluginLink, AttachResult) {
+        let link: PluginLink
+        do {
+            link = try await PluginLink.dial(host: coordinator.host, port: coordinator.port, tls: tls, maxLineBytes: maxLineBytes)
+        } catch {
+            throw CoordinatorError("cannot connect to \(coordinator): \(error)")
+        }
+        let request = JSONRPCRequest(id: .string("attach"), method: ProtocolMethod.attach,
+                                     params: try? JSONValue(encoding: AttachParams(token: token, plugin: spec.name, instance: instance)))
+        link.send(.request(request))
+        let refusal: String
+        switch try? await link.firstLine.get() {
+        case .line(let line)?:
+            switch try? Message.decode(line) {
+            case .response(let response)?:
                 switch response.result {
                 case .failure(let error):
-                    fail("\(coordinator) refused the attach: \(error.message)")
+                    refusal = "\(coordinator) refused the attach: \(error.message)"
                 case .success(let result):
-                    guard let attached = try? result.decode(AttachResult.self) else { return fail("invalid $/attach result") }
-                    continuation.resume(returning: .success((socket, attached)))
+                    guard let attached = try? result.decode(AttachResult.self) else {
+                        refusal = "invalid $/attach result"
+                        break
+                    }
+                    return (link, attached)
                 }
+            default:
+                refusal = "\(coordinator) answered $/attach with something else"
             }
+        default:
+            refusal = "\(coordinator) did not answer $/attach"
         }
-        return try outcome.get()
+        await link.discard()
+        throw CoordinatorError(refusal)
     }
 
     /// Relays lines between the coordinator and the plugin, pings the coordinator, and
     /// returns when either side ends or the link is silent for three heartbeat intervals.
-    private func relay(socket: Int32, process: ChildProcess, heartbeat: Duration) async -> String {
-        let fromCoordinator = FileDescriptorLines(fileDescriptor: socket, maxLineBytes: maxLineBytes, name: "itsm-agent-link")
-        let toCoordinator = FileDescriptorWriter(fileDescriptor: dup(socket))
-        let fromPlugin = FileDescriptorLines(fileDescriptor: process.standardOutput!, maxLineBytes: maxLineBytes, name: "itsm-agent-plugin")
-        let toPlugin = FileDescriptorWriter(fileDescriptor: dup(process.standardInput!))
+    /// Each direction waits while the other side is not reading, so neither buffers without bound.
+    private func relay(link: PluginLink, plugin: LineChannel, process: ChildProcess, heartbeat: Duration) async -> String {
         let lastHeard = LastHeard()
         let endedBecause = EndReason()
         let logger = self.logger
-        defer {
-            toCoordinator.close()
-            toPlugin.close()
-        }
-        return await withTaskGroup(of: String.self) { group in
-            group.addTask {
-                await PluginSupervisor.forwardLogs(from: process.standardError!, maxLineBytes: maxLineBytes, logger: logger)
-                return "the plugin closed its stderr"
-            }
-            group.addTask {
-                do {
-                    for try await frame in fromCoordinator.frames {
-                        lastHeard.now()
-                        guard case .line(let line) = frame else {
-                            logger.warning("dropped an over-long line from the coordinator")
-                            continue
+        let maxLineBytes = self.maxLineBytes
+        do {
+            return try await link.channel.executeThenClose { fromCoordinator, toCoordinator in
+                try await plugin.executeThenClose { fromPlugin, toPlugin in
+                    await withTaskGroup(of: String.self) { group in
+                        group.addTask {
+                            await PluginSupervisor.forwardLogs(from: process.standardError!, maxLineBytes: maxLineBytes, logger: logger)
+                            return "the plugin closed its stderr"
                         }
-                        if Self.isAgentPingAnswer(line) { continue }
-                        if let reason = Self.exitReason(line) { endedBecause.set(reason) }
-                        toPlugin.send(Data(line + [10]))
-                    }
-                } catch {
-                    return "reading from the coordinator failed: \(error)"
-                }
-                return "the coordinator closed the connection"
-            }
-            group.addTask {
-                do {
-                    for try await frame in fromPlugin.frames {
-                        guard case .line(let line) = frame else {
-                            logger.warning("dropped an over-long line from the plugin")
-                            continue
+                        group.addTask {
+                            do {
+                                for try await frame in fromCoordinator {
+                                    lastHeard.now()
+                                    guard case .line(let line) = frame else {
+                                        logger.warning("dropped an over-long line from the coordinator")
+                                        continue
+                                    }
+                                    if Self.isAgentPingAnswer(line) { continue }
+                                    if let reason = Self.exitReason(line) { endedBecause.set(reason) }
+                                    try await toPlugin.write(LineChannels.line(line))
+                                }
+                            } catch {
+                                return "relaying to the plugin failed: \(error)"
+                            }
+                            return "the coordinator closed the connection"
                         }
-                        toCoordinator.send(Data(line + [10]))
+                        group.addTask {
+                            do {
+                                for try await frame in fromPlugin {
+                                    guard case .line(let line) = frame else {
+                                        logger.warning("dropped an over-long line from the plugin")
+                                        continue
+                                    }
+                                    try await toCoordinator.write(LineChannels.line(line))
+                                }
+                            } catch {
+                                return "relaying to the coordinator failed: \(error)"
+                            }
+                            return "the plugin closed its output"
+                        }
+                        group.addTask {
+                            var sequence = 0
+                            while true {
+                                guard (try? await Task.sleep(for: heartbeat)) != nil else { return "stopped" }
+                                let silence = lastHeard.silence
+                                if silence > heartbeat * 3 { return "the coordinator was silent for \(silence); the link is down" }
+                                sequence += 1
+                                let ping = JSONRPCRequest(id: .string("\(Self.pingPrefix)\(sequence)"), method: ProtocolMethod.ping, params: nil)
+                                guard let line = try? Message.request(ping).encodedLine() else { continue }
+                                guard (try? await toCoordinator.write(LineChannels.line(line))) != nil else {
+                                    return "the link to the coordinator closed"
+                                }
+                            }
+                        }
+                        group.addTask {
+                            let status = await process.wait()
+                            return "the plugin exited (\(status))"
+                        }
+                        let ended = await group.next() ?? "stopped"
+                        let reason = endedBecause.value.map { "the coordinator ended the session: \($0)" } ?? ended
+                        // End everything the other tasks wait on: the link, the plugin's pipes, the plugin.
+                        link.close()
+                        plugin.channel.close(promise: nil)
+                        group.cancelAll()
+                        process.signal(SIGTERM)
+                        if await process.wait(timeout: .seconds(5)) == nil { process.signal(SIGKILL) }
+                        return reason
                     }
-                } catch {
-                    return "reading from the plugin failed: \(error)"
-                }
-                return "the plugin closed its output"
-            }
-            group.addTask {
-                var sequence = 0
-                while true {
-                    guard (try? await Task.sleep(for: heartbeat)) != nil else { return "stopped" }
-                    let silence = lastHeard.silence
-                    if silence > heartbeat * 3 { return "the coordinator was silent for \(silence); the link is down" }
-                    sequence += 1
-                    let ping = JSONRPCRequest(id: .string("\(Self.pingPrefix)\(sequence)"), method: ProtocolMethod.ping, params: nil)
-                    if let line = try? Message.request(ping).encodedLine() { toCoordinator.send(line) }
                 }
             }
-            group.addTask {
-                let status = await process.wait()
-                return "the plugin exited (\(status))"
-            }
-            let ended = await group.next() ?? "stopped"
-            let reason = endedBecause.value.map { "the coordinator ended the session: \($0)" } ?? ended
-            // End everything the other tasks wait on: the link, the readers, the plugin.
-            TCPSocket.shutdownBoth(socket)
-            fromCoordinator.stop()
-            fromPlugin.stop()
-            group.cancelAll()
-            process.signal(SIGTERM)
-            if await process.wait(timeout: .seconds(5)) == nil { process.signal(SIGKILL) }
-            return reason
+        } catch {
+            process.signal(SIGKILL)
+            return "the link failed: \(error)"
         }
     }
 

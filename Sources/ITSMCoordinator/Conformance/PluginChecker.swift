@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import ITSMProtocol
 import ITSMSystem
 import ITSMTransport
@@ -55,7 +56,7 @@ public struct PluginChecker: Sendable {
         func record(_ rule: String, _ passed: Bool, _ detail: String) { outcomes.append(Outcome(rule: rule, passed: passed, detail: detail)) }
         let probe: Probe
         do {
-            probe = try Probe(command: command, maxLineBytes: maxLineBytes)
+            probe = try await Probe.start(command: command, maxLineBytes: maxLineBytes)
         } catch {
             record("start", false, "cannot start \(command.joined(separator: " ")): \(error)")
             return
@@ -155,7 +156,7 @@ public struct PluginChecker: Sendable {
     }
 
     private func versionNegotiation(_ outcomes: inout [Outcome]) async {
-        guard let probe = try? Probe(command: command, maxLineBytes: maxLineBytes) else { return }
+        guard let probe = try? await Probe.start(command: command, maxLineBytes: maxLineBytes) else { return }
         defer { probe.kill() }
         let answer = await probe.request(1, ProtocolMethod.initialize, initializeParams(versions: [999]), timeout: handshakeTimeout)
         let refused: Bool
@@ -166,7 +167,7 @@ public struct PluginChecker: Sendable {
     }
 
     private func requestBeforeHandshake(_ outcomes: inout [Outcome]) async {
-        guard let probe = try? Probe(command: command, maxLineBytes: maxLineBytes) else { return }
+        guard let probe = try? await Probe.start(command: command, maxLineBytes: maxLineBytes) else { return }
         defer { probe.kill() }
         // The process may still be starting (an interpreter loading its modules): as long as a handshake.
         let answer = await probe.request(1, "conformance.too_early", .object([:]), timeout: handshakeTimeout)
@@ -176,7 +177,7 @@ public struct PluginChecker: Sendable {
     }
 
     private func endOfInput(_ outcomes: inout [Outcome]) async {
-        guard let probe = try? Probe(command: command, maxLineBytes: maxLineBytes) else { return }
+        guard let probe = try? await Probe.start(command: command, maxLineBytes: maxLineBytes) else { return }
         defer { probe.kill() }
         _ = await probe.request(1, ProtocolMethod.initialize, initializeParams(), timeout: handshakeTimeout)
         probe.send(#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#)
@@ -201,40 +202,55 @@ public struct PluginChecker: Sendable {
 /// One plugin process under test: raw lines in and out, so anything it writes is seen.
 private final class Probe: Sendable {
     let process: ChildProcess
-    private let writer: FileDescriptorWriter
+    private let pipes: LineChannel
     private let state = Transcript()
     private let readers: [Task<Void, Never>]
 
-    init(command: [String], maxLineBytes: Int) throws {
-        process = try ChildProcess.spawn(.init(
-            executable: command[0], arguments: Array(command.dropFirst()),
-            standardInput: .pipe, standardOutput: .pipe, standardError: .pipe, newProcessGroup: true))
-        writer = FileDescriptorWriter(fileDescriptor: process.standardInput!)
-        let stdout = FileDescriptorLines(fileDescriptor: process.standardOutput!, maxLineBytes: 4 * maxLineBytes)
-        let stderr = FileDescriptorLines(fileDescriptor: process.standardError!, maxLineBytes: maxLineBytes)
+    private init(process: ChildProcess, pipes: LineChannel, errors: NIOAsyncChannel<LineFramer.Frame, Never>) {
+        self.process = process
+        self.pipes = pipes
         let state = self.state
         readers = [
             Task {
                 do {
-                    for try await frame in stdout.frames {
-                        guard case .line(let bytes) = frame, !bytes.isEmpty else { continue }
-                        let text = String(decoding: bytes, as: UTF8.self)
-                        let message = try? Message.decode(bytes)
-                        state.record.withLock { state in
-                            state.lines.append(text)
-                            if let message { state.messages.append(message) } else { state.stray.append(text) }
+                    try await pipes.executeThenClose { frames, _ in
+                        for try await frame in frames {
+                            guard case .line(let bytes) = frame, !bytes.isEmpty else { continue }
+                            let text = String(decoding: bytes, as: UTF8.self)
+                            let message = try? Message.decode(bytes)
+                            state.record.withLock { state in
+                                state.lines.append(text)
+                                if let message { state.messages.append(message) } else { state.stray.append(text) }
+                            }
                         }
                     }
                 } catch {} // the process is gone; what it wrote is recorded
             },
             Task {
                 do {
-                    for try await frame in stderr.frames {
-                        if case .line(let bytes) = frame { state.record.withLock { $0.stderr.append(String(decoding: bytes, as: UTF8.self)) } }
+                    try await errors.executeThenClose { frames, _ in
+                        for try await frame in frames {
+                            if case .line(let bytes) = frame { state.record.withLock { $0.stderr.append(String(decoding: bytes, as: UTF8.self)) } }
+                        }
                     }
                 } catch {}
             },
         ]
+    }
+
+    static func start(command: [String], maxLineBytes: Int) async throws -> Probe {
+        let process = try ChildProcess.spawn(.init(
+            executable: command[0], arguments: Array(command.dropFirst()),
+            standardInput: .pipe, standardOutput: .pipe, standardError: .pipe, newProcessGroup: true))
+        do {
+            let pipes = try await LineChannels.pipes(input: process.standardOutput!, output: process.standardInput!,
+                                                     maxLineBytes: 4 * maxLineBytes, writeTimeout: .seconds(10))
+            let errors = try await LineChannels.input(process.standardError!, maxLineBytes: maxLineBytes)
+            return Probe(process: process, pipes: pipes, errors: errors)
+        } catch {
+            process.signal(SIGKILL)
+            throw error
+        }
     }
 
     /// The lines written before the response to `id`, in order; all of them if it never came.
@@ -250,9 +266,9 @@ private final class Probe: Sendable {
         return last.isEmpty ? "" : "; its stderr ended with: " + last.map { PluginChecker.excerpt($0) }.joined(separator: " | ")
     }
 
-    func send(_ line: String) { writer.send(Data((line + "\n").utf8)) }
+    func send(_ line: String) { pipes.channel.writeAndFlush(LineChannels.line(Array(line.utf8)), promise: nil) }
 
-    func closeInput() { writer.close() }
+    func closeInput() { pipes.channel.close(mode: .output, promise: nil) }
 
     /// Sends a request and waits for the response with its id.
     /// Why a request got no answer: the plugin died, or it is silent.
@@ -290,7 +306,7 @@ private final class Probe: Sendable {
     }
 
     func kill() {
-        writer.close()
+        pipes.channel.close(promise: nil)
         process.signal(SIGKILL)
         readers.forEach { $0.cancel() }
     }

@@ -40,7 +40,8 @@ struct PluginHandshake: Sendable {
                  database: InitializeParams.DatabaseInfo?) async throws -> InitializeResult {
         let params = InitializeParams(
             coordinator: settings.coordinator, config: spec.config,
-            limits: .init(maxLineBytes: settings.maxLineBytes, requestTimeoutMs: Int(settings.requestTimeout.inMilliseconds)),
+            limits: .init(maxLineBytes: settings.maxLineBytes, requestTimeoutMs: Int(settings.requestTimeout.inMilliseconds),
+                          maxConcurrentRequests: connection.configuration.maxConcurrentRequests),
             heartbeatMs: Int(settings.heartbeat.inMilliseconds),
             database: database, instance: instance)
         let answer = try await connection.request(ProtocolMethod.initialize, params: try JSONValue(encoding: params),
@@ -59,6 +60,7 @@ struct PluginHandshake: Sendable {
         if manifest.plugin.name != spec.name {
             logger.warning("plugin calls itself by another name", metadata: ["itsm.manifest.name": "\(manifest.plugin.name)"])
         }
+        connection.setPeerConcurrencyLimit(manifest.limits?.maxConcurrentRequests ?? JSONRPCConnection.defaultConcurrencyLimit)
         try await connection.notify(ProtocolMethod.initialized, params: .object([:]))
         return manifest
     }

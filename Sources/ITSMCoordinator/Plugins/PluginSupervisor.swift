@@ -142,11 +142,19 @@ public actor PluginSupervisor: PluginInstance {
         status.pid = process.pid
         logger.info("plugin process started", metadata: ["itsm.pid": "\(process.pid)"])
 
-        let connection = JSONRPCConnection(
-            input: process.standardOutput!, output: process.standardInput!,
-            configuration: .init(peerName: spec.name, maxLineBytes: settings.maxLineBytes,
-                                 defaultRequestTimeout: settings.requestTimeout),
-            logger: logger)
+        let connection: JSONRPCConnection
+        do {
+            connection = try await .overPipes(
+                input: process.standardOutput!, output: process.standardInput!,
+                configuration: .init(peerName: spec.name, maxLineBytes: settings.maxLineBytes,
+                                     defaultRequestTimeout: settings.requestTimeout),
+                logger: logger)
+        } catch {
+            process.signal(SIGKILL)
+            _ = await process.wait()
+            status.lastError = "cannot talk to the plugin over its pipes: \(error)"
+            return status.lastError!
+        }
         current = (process, connection)
         let onPluginRequest = hooks.onPluginRequest
         let logger = self.logger
@@ -220,18 +228,20 @@ public actor PluginSupervisor: PluginInstance {
     /// Forwards the plugin's stderr: JSON log lines keep their level and fields, anything else
     /// is logged as plain text.
     static func forwardLogs(from descriptor: Int32, maxLineBytes: Int, logger: Logger) async {
-        let lines = FileDescriptorLines(fileDescriptor: descriptor, maxLineBytes: maxLineBytes, name: "itsm-stderr")
         do {
-            for try await frame in lines.frames {
-                guard case .line(let bytes) = frame, !bytes.isEmpty else { continue }
-                if let record = LogRecord(line: bytes) {
-                    var metadata: Logger.Metadata = [:]
-                    for (key, value) in record.metadata where key != "itsm.plugin" {
-                        metadata[key] = "\(value.stringValue ?? String(describing: value))"
+            let lines = try await LineChannels.input(descriptor, maxLineBytes: maxLineBytes)
+            try await lines.executeThenClose { frames, _ in
+                for try await frame in frames {
+                    guard case .line(let bytes) = frame, !bytes.isEmpty else { continue }
+                    if let record = LogRecord(line: bytes) {
+                        var metadata: Logger.Metadata = [:]
+                        for (key, value) in record.metadata where key != "itsm.plugin" {
+                            metadata[key] = "\(value.stringValue ?? String(describing: value))"
+                        }
+                        logger.log(level: Logger.Level(rawValue: record.level) ?? .info, "\(record.message)", metadata: metadata)
+                    } else {
+                        logger.info("\(String(decoding: bytes, as: UTF8.self))", metadata: ["itsm.stream": "stderr"])
                     }
-                    logger.log(level: Logger.Level(rawValue: record.level) ?? .info, "\(record.message)", metadata: metadata)
-                } else {
-                    logger.info("\(String(decoding: bytes, as: UTF8.self))", metadata: ["itsm.stream": "stderr"])
                 }
             }
         } catch {

@@ -1,29 +1,30 @@
 import Foundation
 import ITSMProtocol
-import ITSMSystem
 import ITSMTransport
 import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// Where plugin instances on other hosts dial in (`remotePlugins.listen`). Plugin hosts need no
-/// open port: they connect here.
+/// open port: they connect here, over TLS unless the configuration says `plaintext: true`.
 ///
 /// The first line on a connection must be `$/attach {token, plugin, instance}` within
-/// `attachTimeout`. The token must hold `attach.<plugin>` (or `attach.*`), and the plugin must
-/// be enabled in this coordinator's configuration. Refusals are answered with a structured
-/// error, logged with the peer's address (never the token), and the connection is closed.
-/// An accepted connection becomes a `RemotePluginSession`.
+/// `attachTimeout` (the TLS handshake included). The token must hold `attach.<plugin>` (or
+/// `attach.*`), and the plugin must be enabled in this coordinator's configuration. Refusals are
+/// answered with a structured error, logged with the peer's address (never the token), and the
+/// connection is closed. An accepted connection becomes a `RemotePluginSession`.
 struct RemotePluginListener: Sendable {
-    var listener: TCPListener
+    var server: NIOAsyncChannel<PluginLink, Never>
     var fleet: PluginFleet
     var router: MethodRouter
     var tokens: TokenStore
     var handshake: PluginHandshake
     var hooks: PluginHooks
     var logger: Logger
-    var attachTimeout: Duration = .seconds(10)
     /// Connections that have not attached yet, at most `maximumPendingAttaches`: more are
-    /// closed at once, so unauthenticated peers cannot pile up threads or descriptors.
+    /// closed at once, so unauthenticated peers cannot pile up.
     var pendingAttaches = PendingAttaches()
     var maximumPendingAttaches = 32
 
@@ -31,44 +32,66 @@ struct RemotePluginListener: Sendable {
         let count = Atomic<Int>(0)
     }
 
-    /// Accepts connections until cancelled; each session runs in the group.
-    func run() async {
-        await withTaskCancellationHandler {
-            await withDiscardingTaskGroup { group in
-                for await accepted in listener.connections {
-                    group.addTask { await serve(accepted) }
+    /// The port it listens on (the configured one, or the one picked for port 0).
+    var port: Int { server.channel.localAddress?.port ?? 0 }
+
+    /// Binds `address`; each accepted connection gets TLS (when configured), the line framing
+    /// and a deadline for its first line.
+    static func bind(_ address: Configuration.HTTPAddress, security: PluginLinkSecurity, maxLineBytes: Int,
+                     attachTimeout: Duration = .seconds(10)) async throws -> NIOAsyncChannel<PluginLink, Never> {
+        let tls = try PluginLinkTLS.context(for: security, role: .server)
+        return try await ServerBootstrap(group: LineChannels.eventLoopGroup)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .bind(host: address.host, port: address.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try PluginLink.setKeepAliveProbes(channel)
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    return try PluginLink(channel: channel, maxLineBytes: maxLineBytes, firstLineTimeout: attachTimeout)
                 }
             }
-        } onCancel: {
-            listener.stop()
+    }
+
+    /// Accepts connections until cancelled; each session runs in the group.
+    func run() async {
+        do {
+            try await server.executeThenClose { connections, _ in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await link in connections {
+                        group.addTask { await serve(link) }
+                    }
+                }
+            }
+        } catch {
+            logger.debug("stopped accepting remote plugins", metadata: ["itsm.error": "\(error)"])
         }
     }
 
-    private func serve(_ accepted: TCPListener.Accepted) async {
+    private func serve(_ link: PluginLink) async {
         guard pendingAttaches.count.add(1, ordering: .relaxed).newValue <= maximumPendingAttaches else {
             pendingAttaches.count.subtract(1, ordering: .relaxed)
             logger.warning("remote connection refused: too many connections waiting to attach",
-                           metadata: ["itsm.remote": "\(accepted.peer)", "itsm.limit": "\(maximumPendingAttaches)"])
-            close(accepted.descriptor)
+                           metadata: ["itsm.remote": "\(link.peer)", "itsm.limit": "\(maximumPendingAttaches)"])
+            await link.discard()
             return
         }
-        let attached = await attach(accepted)
+        let attached = await attach(link)
         pendingAttaches.count.subtract(1, ordering: .relaxed)
         guard let (attachID, params, spec, logger) = attached else { return }
-        await run(accepted, attachID: attachID, params: params, spec: spec, logger: logger)
+        await run(link, attachID: attachID, params: params, spec: spec, logger: logger)
     }
 
     /// Reads and checks `$/attach`; answers and closes a refusal. Nil when refused.
-    private func attach(_ accepted: TCPListener.Accepted) async -> (RequestID, AttachParams, PluginSpec, Logger)? {
+    private func attach(_ link: PluginLink) async -> (RequestID, AttachParams, PluginSpec, Logger)? {
         var logger = self.logger
-        logger[metadataKey: "itsm.remote"] = "\(accepted.peer)"
+        logger[metadataKey: "itsm.remote"] = "\(link.peer)"
         let attach: (id: RequestID, params: AttachParams)
         do {
-            attach = try await readAttach(accepted.descriptor)
+            attach = try await readAttach(link)
         } catch {
             logger.warning("remote connection refused", metadata: ["itsm.error": "\(error.error.message)"])
-            answer(accepted.descriptor, id: error.id, with: .failure(error.error))
-            close(accepted.descriptor)
+            await link.refuse(id: error.id, with: error.error)
             return nil
         }
         let plugin = attach.params.plugin
@@ -79,27 +102,26 @@ struct RemotePluginListener: Sendable {
             spec = try await authorize(attach.params)
         } catch {
             logger.warning("remote plugin refused", metadata: ["itsm.error": "\(error.message)"])
-            answer(accepted.descriptor, id: attach.id, with: .failure(error))
-            close(accepted.descriptor)
+            await link.refuse(id: attach.id, with: error)
             return nil
         }
         return (attach.id, attach.params, spec, logger)
     }
 
     /// Answers the accepted attach and serves the session until it ends.
-    private func run(_ accepted: TCPListener.Accepted, attachID: RequestID, params: AttachParams, spec: PluginSpec, logger: Logger) async {
+    private func run(_ link: PluginLink, attachID: RequestID, params: AttachParams, spec: PluginSpec, logger: Logger) async {
         let plugin = params.plugin
         let result = AttachResult(heartbeatMs: Int(handshake.settings.heartbeat.inMilliseconds),
                                   maxLineBytes: handshake.settings.maxLineBytes)
-        answer(accepted.descriptor, id: attachID, with: .success((try? JSONValue(encoding: result)) ?? .object([:])))
+        link.answer(id: attachID, with: .success((try? JSONValue(encoding: result)) ?? .object([:])))
 
         let connection = JSONRPCConnection(
-            socket: accepted.descriptor,
-            configuration: .init(peerName: "\(plugin)@\(accepted.peer)", maxLineBytes: handshake.settings.maxLineBytes,
+            channel: link.channel,
+            configuration: .init(peerName: "\(plugin)@\(link.peer)", maxLineBytes: handshake.settings.maxLineBytes,
                                  defaultRequestTimeout: handshake.settings.requestTimeout),
             logger: logger)
         let before = router.takeDeparture(of: plugin, instance: params.instance)
-        let session = RemotePluginSession(spec: spec, instance: params.instance, remoteAddress: accepted.peer,
+        let session = RemotePluginSession(spec: spec, instance: params.instance, remoteAddress: link.peer,
                                           connection: connection, restarts: before.map { $0.restarts + 1 } ?? 0, logger: logger)
         logger.notice("remote plugin attached")
         router.add(session)
@@ -137,19 +159,11 @@ struct RemotePluginListener: Sendable {
         return spec
     }
 
-    /// Reads the first line, byte by byte so nothing after it is consumed, within the deadline.
-    private func readAttach(_ descriptor: Int32) async throws(AttachRefusal) -> (id: RequestID, params: AttachParams) {
-        let timeout = attachTimeout
-        // A thread of its own, not the shared dispatch pool: libpq's queues run there, and a
-        // pool full of idle peers' reads stalled every database call, the API's included.
-        let line: [UInt8]? = await withCheckedContinuation { continuation in
-            let reader = Thread {
-                continuation.resume(returning: TCPSocket.readLine(descriptor, maxBytes: 64 * 1024, timeout: timeout))
-            }
-            reader.stackSize = 256 * 1024
-            reader.start()
+    /// Reads the first line, which the link keeps apart for this, within its deadline.
+    private func readAttach(_ link: PluginLink) async throws(AttachRefusal) -> (id: RequestID, params: AttachParams) {
+        guard case .line(let line)?? = try? await link.firstLine.get() else {
+            throw AttachRefusal(id: nil, "expected $/attach as the first line within \(link.firstLineTimeout)")
         }
-        guard let line else { throw AttachRefusal(id: nil, "expected $/attach as the first line within \(timeout)") }
         let message: Message
         do {
             message = try Message.decode(line)
@@ -178,10 +192,5 @@ struct RemotePluginListener: Sendable {
         init(id: RequestID?, _ message: String) {
             self.init(id: id, error: ResponseError(code: .invalidRequest, kind: "protocol.invalid_request", message: message))
         }
-    }
-
-    private func answer(_ descriptor: Int32, id: RequestID?, with result: Result<JSONValue, ResponseError>) {
-        guard let line = try? Message.response(JSONRPCResponse(id: id, result: result)).encodedLine() else { return }
-        line.withUnsafeBytes { bytes in _ = write(descriptor, bytes.baseAddress, bytes.count) }
     }
 }

@@ -29,10 +29,14 @@ public struct InitializeParams: Sendable, Hashable, Codable {
         public var maxLineBytes: Int
         /// How long the coordinator waits for an answer by default.
         public var requestTimeoutMs: Int
+        /// How many of the plugin's requests the coordinator handles at once on this
+        /// connection; more wait in the plugin or are refused with `peer.busy`. Absent: 64.
+        public var maxConcurrentRequests: Int?
 
-        public init(maxLineBytes: Int = 1 << 20, requestTimeoutMs: Int = 30_000) {
+        public init(maxLineBytes: Int = 1 << 20, requestTimeoutMs: Int = 30_000, maxConcurrentRequests: Int? = nil) {
             self.maxLineBytes = maxLineBytes
             self.requestTimeoutMs = requestTimeoutMs
+            self.maxConcurrentRequests = maxConcurrentRequests
         }
     }
 
@@ -68,9 +72,12 @@ public struct InitializeResult: Sendable, Hashable, Codable {
     /// Other processes' methods the plugin calls through the coordinator: exact names or
     /// patterns (`incident.*`, `*.stats`). A call not declared here is refused.
     public var calls: [String]?
+    /// What the plugin takes at once.
+    public var limits: Limits?
 
     public init(protocolVersion: Int = ProtocolVersion.current, plugin: PeerInfo, methods: [MethodDescriptor],
-                subscribes: [String] = [], publishes: [String] = [], schema: String? = nil, calls: [String]? = nil) {
+                subscribes: [String] = [], publishes: [String] = [], schema: String? = nil, calls: [String]? = nil,
+                limits: Limits? = nil) {
         self.protocolVersion = protocolVersion
         self.plugin = plugin
         self.methods = methods
@@ -78,6 +85,17 @@ public struct InitializeResult: Sendable, Hashable, Codable {
         self.publishes = publishes
         self.schema = schema
         self.calls = calls
+        self.limits = limits
+    }
+
+    public struct Limits: Sendable, Hashable, Codable {
+        /// How many of the coordinator's requests the plugin handles at once on this
+        /// connection; the coordinator sends no more than that. Absent: 64.
+        public var maxConcurrentRequests: Int?
+
+        public init(maxConcurrentRequests: Int? = nil) {
+            self.maxConcurrentRequests = maxConcurrentRequests
+        }
     }
 
     /// Problems that make the manifest unusable; empty when it is valid.
@@ -96,6 +114,9 @@ public struct InitializeResult: Sendable, Hashable, Codable {
         }
         for event in subscribes + publishes where !Self.isMethodName(event) {
             problems.append("event type '\(event)' must look like 'process.happening'")
+        }
+        if let limit = limits?.maxConcurrentRequests, limit < 1 {
+            problems.append("limits.maxConcurrentRequests must be at least 1")
         }
         for pattern in calls ?? [] where !MethodPattern.isValid(pattern) {
             problems.append("calls: '\(pattern)' must be a method name or a pattern like 'incident.*' or '*.stats'")

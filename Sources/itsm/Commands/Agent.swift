@@ -14,7 +14,7 @@ struct Agent: AsyncParsableCommand {
             (docs/operations.md shows one), or the plugins and options on the command line:
 
               itsm agent incident problem --coordinator 10.0.0.5:7411 --token-file /etc/itsm/agent.token \\
-                --database-url postgresql://itsm@10.0.0.9/itsm
+                --tls-ca /etc/itsm/tls/ca.pem --database-url postgresql://itsm@10.0.0.9/itsm
             """)
 
     @Option(name: .long, help: "The agent's configuration file.")
@@ -35,6 +35,18 @@ struct Agent: AsyncParsableCommand {
     @Option(name: .long, help: "Names this host's instances, e.g. plugin-host-b (default: the host name).")
     var name: String?
 
+    @Option(name: .long, help: "The CA that signed the coordinators' certificates (PEM), for TLS on the link.")
+    var tlsCa: String?
+
+    @Option(name: .long, help: "This host's certificate (PEM), when the coordinators require mutual TLS.")
+    var tlsCertificate: String?
+
+    @Option(name: .long, help: "The key of --tls-certificate (PEM).")
+    var tlsKey: String?
+
+    @Flag(name: .long, help: "Plain TCP to the coordinators: the token crosses the network in clear. Only on a network you trust completely.")
+    var plaintext = false
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
@@ -48,6 +60,18 @@ struct Agent: AsyncParsableCommand {
         if let tokenFile { configuration.tokenFile = tokenFile }
         if let databaseURL { configuration.databaseURL = databaseURL }
         if let name { configuration.name = name }
+        if plaintext || tlsCa != nil || tlsCertificate != nil || tlsKey != nil {
+            var tls: [String: Any] = [:]
+            tls["ca"] = tlsCa
+            tls["certificate"] = tlsCertificate
+            tls["key"] = tlsKey
+            do {
+                configuration.security = try PluginLinkSecurity.parse(tls: tls.isEmpty ? nil : tls, plaintext: plaintext ? true : nil,
+                                                                      section: "", role: .client)
+            } catch {
+                throw ValidationError("\(error)".replacingOccurrences(of: "tls.", with: "--tls-"))
+            }
+        }
         guard instances >= 1 else { throw ValidationError("--instances must be at least 1") }
         for plugin in plugins {
             guard PluginSpec.builtInNames.contains(plugin) else {

@@ -47,11 +47,17 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    /// `$/ping` round trips to a plugin over its stdin/stdout pipes, as the coordinator talks to it.
+    /// `$/ping` round trips to a plugin over its stdin/stdout pipes, as the coordinator talks to
+    /// it, beside the floor: the same line echoed by `cat` over a raw pipe, in the same run.
     struct ProtocolRoundTrip: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "protocol",
-            abstract: "Round trips of the JSON-lines protocol to a plugin process (no database, no HTTP).")
+            abstract: "Round trips of the JSON-lines protocol to a plugin process (no database, no HTTP), beside a raw pipe's.",
+            discussion: """
+                The raw pipe is the floor: the same request line written to cat and read back with
+                blocking calls on one thread, no parsing. The protocol's p50 divided by the floor's
+                says what the transport and JSON cost.
+                """)
 
         @Option(help: "The plugin to start (default: the built-in incident plugin).")
         var plugin: String?
@@ -59,7 +65,7 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Round trips to time, after a warm-up of a tenth as many.")
         var requests = 20_000
 
-        @Option(help: "Requests in flight at once.")
+        @Option(help: "Requests in flight at once (the raw pipe always has one).")
         var concurrency = 1
 
         @Flag(help: "Print the figures as one JSON object.")
@@ -67,24 +73,36 @@ struct Bench: AsyncParsableCommand {
 
         func run() async throws {
             guard requests > 0, concurrency > 0 else { throw ValidationError("--requests and --concurrency must be positive") }
+            let pingLine = try Message.request(JSONRPCRequest(id: .number(1), method: ProtocolMethod.ping)).encodedLine()
+            let floor = try RawPipeEcho.measure(line: Array(pingLine), requests: requests)
+
             let command = plugin.map { [$0] }
                 ?? PluginSpec(name: "incident").resolvedCommand(builtInDirectory: Coordinator.executableDirectory())
             let child = try ChildProcess.spawn(.init(
                 executable: command[0], arguments: Array(command.dropFirst()),
                 standardInput: .pipe, standardOutput: .pipe, standardError: .null, newProcessGroup: true))
-            let connection = JSONRPCConnection(
+            let connection = try await JSONRPCConnection.overPipes(
                 input: child.standardOutput!, output: child.standardInput!,
                 configuration: .init(peerName: "bench"), logger: Logger(label: "itsm.bench"))
             let reader = Task { await connection.run(onRequest: { _ in .null }, onNotification: { _ in }) }
             defer {
-                connection.closeOutput()
+                connection.close()
                 child.signal(SIGKILL)
                 reader.cancel()
             }
             let timings = try await Measurement.run(requests: requests, concurrency: concurrency) {
                 _ = try await connection.request(ProtocolMethod.ping)
             }
-            timings.print(title: "protocol round trip (\(ProtocolMethod.ping) to \(command[0]))", json: json)
+            let ratio = timings.percentile(0.5).inSeconds / max(floor.percentile(0.5).inSeconds, 1e-9)
+            if json {
+                print(compact(["rawPipe": floor.figures, "protocol": timings.figures, "p50Ratio": .double((ratio * 10).rounded() / 10)]))
+                return
+            }
+            floor.print(title: "raw pipe round trip (the same line echoed by cat, blocking calls, one in flight)", json: false)
+            print("")
+            timings.print(title: "protocol round trip (\(ProtocolMethod.ping) to \(command[0]), \(concurrency) in flight)", json: false)
+            print("")
+            print("protocol p50 / raw pipe p50: \(String(format: "%.1f", ratio))×")
         }
     }
 
@@ -169,16 +187,20 @@ struct Measurement {
         Double(latencies.count) / elapsed.inSeconds
     }
 
+    private func micros(_ duration: Duration) -> Double {
+        (duration.inSeconds * 1e6).rounded()
+    }
+
+    var figures: JSONValue {
+        [
+            "requests": .int(Int64(latencies.count)), "perSecond": .double(throughput.rounded()),
+            "p50Micros": .double(micros(percentile(0.5))), "p90Micros": .double(micros(percentile(0.9))),
+            "p99Micros": .double(micros(percentile(0.99))), "maxMicros": .double(micros(latencies.last ?? .zero)),
+        ]
+    }
+
     func print(title: String, json: Bool) {
-        func micros(_ duration: Duration) -> Double {
-            (duration.inSeconds * 1e6).rounded()
-        }
         if json {
-            let figures: JSONValue = [
-                "requests": .int(Int64(latencies.count)), "perSecond": .double(throughput.rounded()),
-                "p50Micros": .double(micros(percentile(0.5))), "p90Micros": .double(micros(percentile(0.9))),
-                "p99Micros": .double(micros(percentile(0.99))), "maxMicros": .double(micros(latencies.last ?? .zero)),
-            ]
             Swift.print(compact(figures))
             return
         }
@@ -188,5 +210,46 @@ struct Measurement {
             [String(latencies.count), String(Int(throughput)), String(Int(micros(percentile(0.5)))),
              String(Int(micros(percentile(0.9)))), String(Int(micros(percentile(0.99)))), String(Int(micros(latencies.last ?? .zero)))],
         ]))
+    }
+}
+
+/// The floor for a round trip between two processes: a line written to `cat` over a pipe and
+/// read back, with blocking calls on one thread and no parsing.
+enum RawPipeEcho {
+    static func measure(line: [UInt8], requests: Int) throws -> Measurement {
+        let cat = try ChildProcess.spawn(.init(executable: "/bin/cat", arguments: [], standardInput: .pipe,
+                                               standardOutput: .pipe, standardError: .null, newProcessGroup: true))
+        defer {
+            close(cat.standardInput!)
+            close(cat.standardOutput!)
+            cat.signal(SIGKILL)
+        }
+        let (input, output) = (cat.standardInput!, cat.standardOutput!)
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        func roundTrip() throws {
+            var written = 0
+            while written < line.count {
+                let count = line.withUnsafeBytes { write(input, $0.baseAddress! + written, line.count - written) }
+                guard count > 0 else { throw SystemError.last("write") }
+                written += count
+            }
+            var received = 0
+            while received < line.count {
+                let count = read(output, &buffer, buffer.count)
+                guard count > 0 else { throw SystemError.last("read") }
+                received += count
+            }
+        }
+        let clock = ContinuousClock()
+        for _ in 0..<max(1, requests / 10) { try roundTrip() }
+        var latencies: [Duration] = []
+        latencies.reserveCapacity(requests)
+        let start = clock.now
+        for _ in 0..<requests {
+            let began = clock.now
+            try roundTrip()
+            latencies.append(clock.now - began)
+        }
+        return Measurement(latencies: latencies.sorted(), elapsed: clock.now - start)
     }
 }
