@@ -7,7 +7,7 @@ import Logging
 import Testing
 
 /// The toolkit on four hosts (PostgreSQL, a coordinator, two plugin hosts), built with
-/// deploy/netns/itsm-netns.sh from network namespaces on this machine. Drives a stream of
+/// deploy/netns/itsm-netns.sh from network namespaces on this machine, with mutual TLS on the plugin link. Drives a stream of
 /// incident creates through the coordinator while a plugin host dies and another's cable is
 /// pulled, then checks that no acknowledged record and no event was lost or doubled, and that
 /// service resumed. Needs root; elsewhere it is skipped, saying why.
@@ -20,12 +20,15 @@ import Testing
     }
 
     func runScenario(databaseURL: String) async throws {
-        // Host coord: the coordinator, API and plugin listener on its own address.
+        // Host coord: the coordinator, API and plugin listener on its own address; TLS on the
+        // plugin link, with a client certificate per plugin host (mutual TLS).
+        let certificates = try await TestCertificates.make(coordinators: ["10.78.0.20"], hosts: ["plugin-a", "plugin-b"])
+        defer { certificates.remove() }
         let coordinator = try await RunningCoordinator.start(configuration: """
             heartbeatMs: 500
             remotePlugins:
               listen: 10.78.0.20:7411
-              plaintext: true
+              tls: \(certificates.coordinatorYAML(mutual: true))
             plugins:
               - name: incident
                 remote: true
@@ -38,7 +41,8 @@ import Testing
         // Hosts plugin-a and plugin-b: one agent each, running incident and problem.
         func startAgent(_ host: String) throws -> RunningAgent {
             try RunningAgent.start(plugins: ["incident", "problem"], coordinator: "10.78.0.20:7411", token: token,
-                                   databaseURL: databaseURL, name: host, directory: coordinator.directory, wrapper: Self.hosts.on(host))
+                                   databaseURL: databaseURL, name: host, arguments: certificates.agentArguments(host: host),
+                                   directory: coordinator.directory, wrapper: Self.hosts.on(host))
         }
         var agentA = try startAgent("plugin-a")
         let agentB = try startAgent("plugin-b")

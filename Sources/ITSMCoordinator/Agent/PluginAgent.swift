@@ -147,7 +147,14 @@ struct AgentLink: Sendable {
                                      params: try? JSONValue(encoding: AttachParams(token: token, plugin: spec.name, instance: instance)))
         link.send(.request(request))
         let refusal: String
-        switch try? await link.firstLine.get() {
+        let answer: LineFramer.Frame?
+        do {
+            answer = try await link.firstLine.get()
+        } catch {
+            await link.discard()
+            throw CoordinatorError("the connection to \(coordinator) failed before it answered $/attach: \(PluginLinkTLS.describe(error))")
+        }
+        switch answer {
         case .line(let line)?:
             switch try? Message.decode(line) {
             case .response(let response)?:
@@ -162,7 +169,9 @@ struct AgentLink: Sendable {
                     return (link, attached)
                 }
             default:
-                refusal = "\(coordinator) answered $/attach with something else"
+                refusal = PluginLinkTLS.looksLikeTLS(line)
+                    ? "\(coordinator) speaks TLS on the plugin link: give the agent tls.ca (--tls-ca) instead of plaintext"
+                    : "\(coordinator) answered $/attach with something else"
             }
         default:
             refusal = "\(coordinator) did not answer $/attach"

@@ -10,7 +10,8 @@ import NIOSSL
 /// `$/attach` exchange (the request on the coordinator's side, the answer on the agent's).
 struct PluginLink: Sendable {
     let channel: LineChannel
-    /// The first line, or nil if the connection ended (or `firstLineTimeout` passed) first.
+    /// The first line; nil if the connection ended (or `firstLineTimeout` passed) first; the
+    /// error if one came first (e.g. the TLS handshake failed).
     let firstLine: EventLoopFuture<LineFramer.Frame?>
     let firstLineTimeout: Duration
     let peer: String
@@ -116,6 +117,16 @@ private final class FirstLineHandler: ChannelInboundHandler, RemovableChannelHan
         self.promise = nil
         deadline?.cancel()
         promise.succeed(unwrapInboundIn(data))
+    }
+
+    /// A failure before the first line (a TLS handshake refused, a reset) is the answer.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let promise {
+            self.promise = nil
+            deadline?.cancel()
+            promise.fail(error)
+        }
+        context.fireErrorCaught(error)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

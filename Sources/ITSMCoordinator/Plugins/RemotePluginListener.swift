@@ -161,7 +161,13 @@ struct RemotePluginListener: Sendable {
 
     /// Reads the first line, which the link keeps apart for this, within its deadline.
     private func readAttach(_ link: PluginLink) async throws(AttachRefusal) -> (id: RequestID, params: AttachParams) {
-        guard case .line(let line)?? = try? await link.firstLine.get() else {
+        let first: LineFramer.Frame?
+        do {
+            first = try await link.firstLine.get()
+        } catch {
+            throw AttachRefusal(id: nil, "the connection failed before $/attach: \(PluginLinkTLS.describe(error))")
+        }
+        guard case .line(let line)? = first else {
             throw AttachRefusal(id: nil, "expected $/attach as the first line within \(link.firstLineTimeout)")
         }
         let message: Message

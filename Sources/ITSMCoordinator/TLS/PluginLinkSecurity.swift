@@ -39,7 +39,7 @@ public enum PluginLinkSecurity: Sendable, Hashable {
     }
 }
 
-/// Files for TLS on the plugin link, all PEM.
+/// Files for TLS on the plugin link, all PEM (whatever their extension).
 ///
 /// - The coordinator presents `certificate` and `key`; with `trustedCA` (`clientCA:`) it also
 ///   requires every plugin host to present a certificate that CA signed (mutual TLS).
@@ -87,10 +87,10 @@ public struct PluginLinkTLS: Sendable, Hashable {
         guard let certificate, let key else { throw CoordinatorError("remotePlugins.tls: certificate and key are required") }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
-            privateKey: .file(key))
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
         configuration.minimumTLSVersion = .tlsv13
         if let trustedCA {
-            configuration.trustRoots = .file(trustedCA)
+            configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(trustedCA))
             configuration.certificateVerification = .noHostnameVerification
         }
         return try NIOSSLContext(configuration: configuration)
@@ -100,11 +100,11 @@ public struct PluginLinkTLS: Sendable, Hashable {
     func clientContext() throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv13
-        configuration.trustRoots = .file(trustedCA ?? "")
+        configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(trustedCA ?? ""))
         configuration.certificateVerification = .fullVerification
         if let certificate, let key {
             configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
-            configuration.privateKey = .file(key)
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
         }
         return try NIOSSLContext(configuration: configuration)
     }
@@ -114,5 +114,33 @@ public struct PluginLinkTLS: Sendable, Hashable {
     static func clientHandler(context: NIOSSLContext, host: String) throws -> NIOSSLClientHandler {
         let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
         return try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host)
+    }
+}
+
+extension PluginLinkTLS {
+    /// A TLS failure in words an operator can act on (BoringSSL's reason, and what to check).
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        let hints: [(reason: String, meaning: String)] = [
+            ("CERTIFICATE_REQUIRED", "the coordinator requires a client certificate (mutual TLS): give the agent tls.certificate and tls.key"),
+            ("CERTIFICATE_VERIFY_FAILED", "the certificate presented was not signed by the trusted CA, or does not name the address dialed"),
+            ("WRONG_VERSION_NUMBER", "the peer does not speak TLS: one side has plaintext: true and the other TLS"),
+            ("NO_CERTIFICATE_RETURNED", "no client certificate was presented, and this coordinator requires one"),
+            ("UNKNOWN_CA", "the peer does not trust the CA that signed our certificate"),
+            ("BAD_CERTIFICATE", "the peer refused our certificate"),
+        ]
+        for hint in hints where text.contains(hint.reason) {
+            return "TLS handshake failed: \(hint.meaning) (\(hint.reason))"
+        }
+        if let reason = text.split(separator: ":").first(where: { $0.uppercased() == $0 && $0.contains("_") && !$0.contains(" ") }) {
+            return "TLS failed: \(reason)"
+        }
+        return "TLS failed: \(text)"
+    }
+
+    /// Whether `line` is a TLS record (a handshake or alert) read where JSON was expected: the
+    /// peer speaks TLS and we do not.
+    static func looksLikeTLS(_ line: [UInt8]) -> Bool {
+        line.count >= 2 && (line[0] == 0x15 || line[0] == 0x16) && line[1] == 0x03
     }
 }
