@@ -161,6 +161,13 @@ public final class RunningCoordinator: Sendable {
 
     public var log: String { Self.read(logFile) }
 
+    /// The coordinator process's threads now (from /proc); nil once it has exited.
+    public var threadCount: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8) else { return nil }
+        return status.split(separator: "\n").first { $0.hasPrefix("Threads:") }
+            .flatMap { Int($0.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)) }
+    }
+
     /// Removes the directory; call after `stop()`. A coordinator still running (a test that
     /// failed before stopping it) is killed, and its plugins exit when their stdin closes.
     public func remove() {

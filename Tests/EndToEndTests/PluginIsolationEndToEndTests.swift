@@ -186,6 +186,8 @@ import Testing
         let port = try #require(address.split(separator: ":").last.flatMap { Int($0) })
         // The API's own process is up first (problem waits for a host and is never ready here).
         #expect(try await coordinator.waitUntil { try await coordinator.plugins()["incident"]?["state"] as? String == "running" })
+        for _ in 0..<10 { _ = try await coordinator.call("incident.list") }
+        let threadsBefore = try #require(coordinator.threadCount)
         // 200 peers that connect and never attach, held for 20 s.
         let idle = try ChildProcess.spawn(.init(executable: "python3", arguments: [
             URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/idle_connections.py").path,
@@ -194,6 +196,10 @@ import Testing
         defer { idle.signal(SIGKILL) }
         // Past the cap on pending attaches, the rest are refused at once.
         #expect(try await coordinator.waitUntil { coordinator.log.contains("too many connections waiting to attach") })
+        // The 32 waiting to attach hold no thread each (they are channels on the event loops);
+        // only the database pool may add some (10 connections, each with its serial queue).
+        let threadsWaiting = try #require(coordinator.threadCount)
+        #expect(threadsWaiting <= threadsBefore + 12, "threads: \(threadsBefore) before, \(threadsWaiting) with 32 peers waiting to attach")
         // Meanwhile the API, whose every call checks a token in the database, answers promptly.
         for _ in 0..<10 {
             let started = ContinuousClock.now
@@ -207,6 +213,52 @@ import Testing
         defer { Task { _ = await agent.stop() } }
         #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await coordinator.request("GET", "readyz").0 == 200 },
                 "\(agent.log)")
+        _ = await agent.stop()
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    @Test func fiftyRemoteInstancesCostTheCoordinatorNoThreads() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2efifty")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            remotePlugins:
+              listen: 127.0.0.1:0
+              plaintext: true
+            plugins:
+              - incident
+              - name: fixture
+                command: [python3, \(CoordinatorEndToEndTests.fixturePlugin)]
+                remote: true
+            """, databaseURL: database.conninfo, allowNotReady: true)
+        defer { coordinator.remove() }
+        #expect(try await coordinator.waitUntil { try await coordinator.plugins()["incident"]?["state"] as? String == "running" })
+        for _ in 0..<10 { _ = try await coordinator.call("incident.list") }
+        let threadsBefore = try #require(coordinator.threadCount)
+
+        let token = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "hosts", permissions: ["attach.fixture"])
+        let file = coordinator.directory + "/agent-fifty.yaml"
+        try """
+            plugins:
+              - name: fixture
+                command: [python3, \(CoordinatorEndToEndTests.fixturePlugin)]
+                instances: 50
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let agent = try RunningAgent.start(plugins: [], coordinator: try #require(coordinator.remotePluginAddress), token: token,
+                                           databaseURL: database.conninfo, name: "fifty", arguments: ["--config", file],
+                                           directory: coordinator.directory)
+        defer { Task { _ = await agent.stop() } }
+        func running() async throws -> Int {
+            try await coordinator.pluginInstances().filter { $0["name"] as? String == "fixture" && $0["state"] as? String == "running" }.count
+        }
+        #expect(try await coordinator.waitUntil(timeout: .seconds(120)) { try await running() == 50 }, "\(agent.log.suffix(2000))")
+        // Requests reach them all, and the coordinator has no thread per connection.
+        for _ in 0..<20 { #expect(try await coordinator.call("fixture.echo", ["n": 1]).status == 200) }
+        let threadsWithFifty = try #require(coordinator.threadCount)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(coordinator.process.pid)/task")) ?? []).compactMap {
+            try? String(contentsOfFile: "/proc/\(coordinator.process.pid)/task/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .newlines)
+        }
+        // What may grow is bounded by the database pool (10 connections, each with its serial
+        // queue, and the event listener's), never by the number of plugin connections (50 here).
+        #expect(threadsWithFifty <= threadsBefore + 12, "threads: \(threadsBefore) before, \(threadsWithFifty) with 50 remote instances: \(names.sorted())")
         _ = await agent.stop()
         #expect(await coordinator.stop() == .exited(0))
     }
