@@ -43,14 +43,16 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    /// Converts any `Encodable` value (a typed result, an event payload) to a JSON value.
+    /// Converts any `Encodable` value (a typed result, an event payload) to a JSON value,
+    /// directly (no JSON text in between), as `JSONCoding.encoder` would write it.
     public init(encoding value: some Encodable) throws {
-        self = try JSONValue.parse(JSONCoding.encoder.encode(value))
+        self = try JSONValueEncoder.encode(value)
     }
 
-    /// Converts this value to a `Decodable` type, e.g. a method's typed params.
+    /// Converts this value to a `Decodable` type, e.g. a method's typed params, directly from
+    /// the tree, as `JSONCoding.decoder` would read its text.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        try JSONCoding.decoder.decode(T.self, from: Data(serialized()))
+        try JSONValueDecoder(value: self, codingPath: []).decode(T.self)
     }
 
     /// The member `key` of an object, `nil` for other values.
