@@ -1,5 +1,6 @@
 import CITSMSystem
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -22,8 +23,8 @@ public enum TerminationStatus: Sendable, Hashable, CustomStringConvertible {
 
 /// A child process started with `posix_spawn`, with optional pipes to its standard streams.
 ///
-/// We own the whole lifecycle: the pid, signals, and reaping. `wait()` parks a dedicated
-/// thread in `waitpid` for this pid only, so the child is always reaped (no zombies) and no
+/// We own the whole lifecycle: the pid, signals, and reaping. One thread for all children
+/// (`ChildReaper`) reaps each as it exits, so there are no zombies, no thread per child, and no
 /// cooperative-pool thread blocks. The child starts with default signal dispositions, even
 /// though this process ignores SIGPIPE.
 ///
@@ -84,20 +85,7 @@ public final class ChildProcess: Sendable {
         self.standardOutput = standardOutput
         self.standardError = standardError
         self.termination = TerminationLatch()
-        let latch = termination
-        let reaper = Thread {
-            // Wait without reaping, then reap under the latch's lock, so `signal` can never
-            // reach a pid the kernel has already given to another process.
-            var info = siginfo_t()
-            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
-            latch.finish {
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                return Self.decode(status)
-            }
-        }
-        reaper.name = "itsm-reaper-\(pid)"
-        reaper.start()
+        ChildReaper.shared.watch(pid, latch: termination)
     }
 
     /// Starts a child. Throws `SystemError` when the executable cannot be started.
@@ -205,7 +193,7 @@ public final class ChildProcess: Sendable {
         return status
     }
 
-    private static func decode(_ status: Int32) -> TerminationStatus {
+    static func decode(_ status: Int32) -> TerminationStatus {
         let signal = status & 0x7f
         if signal == 0 { return .exited((status >> 8) & 0xff) }
         return .signaled(signal)
@@ -334,5 +322,70 @@ public enum PipeDescriptors {
         var fds: [Int32] = [-1, -1]
         guard citsm_pipe_cloexec(&fds) == 0 else { throw SystemError.last("pipe2") }
         return (fds[0], fds[1])
+    }
+}
+
+/// Reaps every child we spawn, on one thread: each child's pidfd is in one epoll set, and a
+/// child is reaped (`waitpid` on its pid only, never -1, so other libraries' children are left
+/// alone) when its pidfd says it exited. Without pidfds (a kernel before 5.3), a child gets a
+/// thread of its own in `waitid`, as before.
+final class ChildReaper: Sendable {
+    static let shared = ChildReaper()
+
+    private let epoll: Int32
+    private let watched = Mutex<[Int32: (pid: pid_t, latch: TerminationLatch)]>([:])
+
+    private init() {
+        epoll = citsm_epoll_create()
+        guard epoll >= 0 else { return }
+        let thread = Thread { [self] in run() }
+        thread.name = "itsm-reaper"
+        thread.start()
+    }
+
+    func watch(_ pid: pid_t, latch: TerminationLatch) {
+        let pidfd = citsm_pidfd_open(pid)
+        guard epoll >= 0, pidfd >= 0 else { return Self.reapOnOwnThread(pid, latch: latch) }
+        watched.withLock { $0[pidfd] = (pid, latch) }
+        // epoll_wait in the reaper thread sees descriptors added while it waits.
+        if citsm_epoll_add(epoll, pidfd) != 0 {
+            watched.withLock { _ = $0.removeValue(forKey: pidfd) }
+            close(pidfd)
+            Self.reapOnOwnThread(pid, latch: latch)
+        }
+    }
+
+    private func run() {
+        var ready = [Int32](repeating: 0, count: 64)
+        while true {
+            let count = citsm_epoll_wait_fds(epoll, &ready, 64)
+            guard count > 0 else { continue } // EINTR
+            for pidfd in ready.prefix(Int(count)) {
+                guard let (pid, latch) = watched.withLock({ $0.removeValue(forKey: pidfd) }) else { continue }
+                _ = citsm_epoll_remove(epoll, pidfd)
+                close(pidfd)
+                Self.reap(pid, latch: latch)
+            }
+        }
+    }
+
+    /// Reaps under the latch's lock, so `signal` can never reach a pid the kernel has already
+    /// given to another process.
+    private static func reap(_ pid: pid_t, latch: TerminationLatch) {
+        latch.finish {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            return ChildProcess.decode(status)
+        }
+    }
+
+    private static func reapOnOwnThread(_ pid: pid_t, latch: TerminationLatch) {
+        let thread = Thread {
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+            reap(pid, latch: latch)
+        }
+        thread.name = "itsm-reaper-\(pid)"
+        thread.start()
     }
 }

@@ -11,6 +11,27 @@ import Testing
         #expect(failed.status == .exited(7))
     }
 
+    @Test func oneThreadReapsManyChildren() async throws {
+        func threads() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+            return status.split(separator: "\n").first { $0.hasPrefix("Threads:") }
+                .flatMap { Int($0.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        }
+        // Warm: the reaper's own thread exists once a child has been spawned.
+        _ = try await ChildProcess.spawn(.init(executable: "/bin/true")).wait()
+        let before = threads()
+        let children = try (0..<40).map { _ in try ChildProcess.spawn(.init(executable: "/bin/sleep", arguments: ["30"])) }
+        let during = threads()
+        for child in children { child.signal(SIGKILL) }
+        for child in children { #expect(await child.wait() == .signaled(SIGKILL)) }
+        // Other tests run meanwhile and may add a few threads; 40 children must not add 40.
+        #expect(during < before + 20, "threads: \(before) before, \(during) with 40 children waiting")
+        // Each was reaped: no zombie is left among our children.
+        for child in children {
+            #expect(kill(child.pid, 0) != 0 || (try? String(contentsOfFile: "/proc/\(child.pid)/stat", encoding: .utf8))?.contains(") Z ") != true)
+        }
+    }
+
     @Test func missingExecutableThrows() {
         #expect(throws: SystemError.self) {
             _ = try ChildProcess.spawn(.init(executable: "/nonexistent/itsm-no-such-program"))
