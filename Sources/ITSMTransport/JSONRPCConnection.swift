@@ -60,6 +60,9 @@ public final class JSONRPCConnection: Sendable {
     private struct Pending {
         var continuation: CheckedContinuation<Result<JSONValue, ResponseError>, Never>?
         var result: Result<JSONValue, ResponseError>?
+        var deadline: ContinuousClock.Instant
+        var method: String
+        var timeout: Duration
     }
 
     private enum Output {
@@ -115,6 +118,10 @@ public final class JSONRPCConnection: Sendable {
                     return waiting
                 }
                 for writer in waiting { writer.resume(returning: outbound) }
+                let deadlines = channel.channel.eventLoop.scheduleRepeatedTask(
+                    initialDelay: Self.deadlineResolution, delay: Self.deadlineResolution
+                ) { [weak self] _ in self?.expireOverdueRequests() }
+                defer { deadlines.cancel() }
                 for try await frame in inbound {
                     switch frame {
                     case .oversized(let byteCount):
@@ -162,18 +169,14 @@ public final class JSONRPCConnection: Sendable {
         if takesSlot { try await slots.acquire(until: deadline, method: method, peerName: peerName) }
         defer { if takesSlot { slots.release() } }
         let result: Result<JSONValue, ResponseError> = await withTaskCancellationHandler {
+            // The deadline is enforced by `expireOverdueRequests`, one timer per connection:
+            // a timer per request cost more than the round trip it guarded.
             let registered = state.withLock { state -> Bool in
                 guard !state.isClosed else { return false }
-                state.pending[id] = Pending()
+                state.pending[id] = Pending(deadline: deadline, method: method, timeout: timeout)
                 return true
             }
             guard registered else { return .failure(.unavailable("\(peerName) is not connected")) }
-            let timer = channel.channel.eventLoop.scheduleTask(deadline: .now() + TimeAmount(deadline - .now)) { [weak self] in
-                let timedOut = ResponseError(code: .requestTimedOut, kind: "peer.timeout",
-                                             message: "\(peerName) did not answer \(method) within \(timeout)", retryable: true)
-                if let self, self.complete(id, with: .failure(timedOut)) { self.sendCancel(id) }
-            }
-            defer { timer.cancel() }
             if let failure = await write(LineChannels.line(line)) {
                 complete(id, with: .failure(.unavailable("could not send to \(peerName): \(failure)")))
             }
@@ -290,6 +293,34 @@ public final class JSONRPCConnection: Sendable {
                 code: .unavailable, kind: "peer.busy",
                 message: "\(limit) requests are already in flight on this connection, the most it takes at once; retry when one has been answered",
                 retryable: true)))
+        }
+    }
+
+    /// How late a request's deadline may be noticed.
+    static let deadlineResolution = TimeAmount.milliseconds(50)
+
+    /// Fails the requests whose deadline passed with the retryable `requestTimedOut`, and tells
+    /// the peer to stop working on them.
+    private func expireOverdueRequests() {
+        let now = ContinuousClock.now
+        let overdue = state.withLock { state -> [(RequestID, Pending)] in
+            guard !state.pending.isEmpty else { return [] }
+            let overdue = state.pending.filter { $0.value.deadline <= now && $0.value.result == nil }
+            for (id, _) in overdue { state.pending[id] = nil }
+            return overdue.map { ($0.key, $0.value) }
+        }
+        for (id, pending) in overdue {
+            let timedOut = ResponseError(code: .requestTimedOut, kind: "peer.timeout",
+                                         message: "\(configuration.peerName) did not answer \(pending.method) within \(pending.timeout)",
+                                         retryable: true)
+            if let continuation = pending.continuation {
+                continuation.resume(returning: .failure(timedOut))
+            } else {
+                // The caller is still writing: it finds the answer waiting.
+                state.withLock { $0.pending[id] = Pending(result: .failure(timedOut), deadline: pending.deadline,
+                                                           method: pending.method, timeout: pending.timeout) }
+            }
+            sendCancel(id)
         }
     }
 
