@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOPosix
 import ITSMPostgres
 import ITSMProtocol
 import ITSMSystem
@@ -242,6 +243,27 @@ struct RelayService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await relay.run()
+        }
+    }
+}
+
+extension Coordinator {
+    /// Fails at once, naming the setting, when an address this coordinator will listen on is
+    /// taken, instead of after the database and every plugin have started. (Another program
+    /// could still take it in between; then the bind itself fails, later.)
+    public static func checkListenAddressesFree(_ configuration: Configuration) async throws {
+        var addresses = [("http", configuration.http)]
+        if let remote = configuration.remotePluginAddress { addresses.append(("remotePlugins.listen", remote)) }
+        for (setting, address) in addresses where address.port != 0 {
+            do {
+                let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .bind(host: address.host, port: address.port).get()
+                try await probe.close()
+            } catch {
+                let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
+                throw CoordinatorError("\(setting): cannot listen on \(address): \(reason); another itsm serve or another program holds it, or choose another address (--http, or \(setting) in itsm.yaml)")
+            }
         }
     }
 }

@@ -70,6 +70,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: coordinator.dataDirectory + "/coordinator.json"))
     }
 
+    @Test func aTakenHTTPPortIsSaidAtOnceBeforeAnythingStarts() async throws {
+        // Some other program listens on the port.
+        let other = try await RecordingRelay.start(to: "127.0.0.1", port: 9)
+        defer { Task { await other.stop() } }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-taken-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let started = ContinuousClock.now
+        let serve = try await Command.run(try Binaries.path("itsm"), ["serve", "--data-dir", directory, "--http", "127.0.0.1:\(other.port)"])
+        #expect(serve.status == .exited(1))
+        #expect(serve.text.contains("http: cannot listen on 127.0.0.1:\(other.port): Address already in use"), "\(serve.text)")
+        // Refused before the embedded database was even created.
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(!serve.text.contains("PostgreSQL"), "\(serve.text)")
+    }
+
     @Test func killedPluginIsRestartedAndServesAgain() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2erestart")
         let coordinator = try await RunningCoordinator.start(databaseURL: database.conninfo)

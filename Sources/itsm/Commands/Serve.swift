@@ -36,6 +36,7 @@ struct Serve: AsyncParsableCommand {
                                                 attributes: [.posixPermissions: 0o700])
         let lock = try ServeLock(directory: configuration.dataDirectory)
         defer { lock.release() }
+        try await Coordinator.checkListenAddressesFree(configuration)
 
         let database = try await DatabaseSetup.prepare(configuration, logger: logger)
         let coordinator = Coordinator(configuration: configuration, configurationFile: global.configurationFile,
