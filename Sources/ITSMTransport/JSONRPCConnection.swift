@@ -177,6 +177,11 @@ public final class JSONRPCConnection: Sendable {
                 return true
             }
             guard registered else { return .failure(.unavailable("\(peerName) is not connected")) }
+            // Cancelled before it was registered (`onCancel` found nothing to cancel): not sent.
+            if Task.isCancelled {
+                state.withLock { _ = $0.pending.removeValue(forKey: id) }
+                return .failure(ResponseError(code: .requestCancelled, kind: "request.cancelled", message: "\(method) was cancelled"))
+            }
             if let failure = await write(LineChannels.line(line)) {
                 complete(id, with: .failure(.unavailable("could not send to \(peerName): \(failure)")))
             }

@@ -155,6 +155,33 @@ actor Inbox {
         for run in runs { await run.value }
     }
 
+    @Test func aRequestFromACancelledTaskIsNeitherSentNorLeftWaiting() async throws {
+        let peers = try await Peers.make()
+        let handled = Inbox()
+        let runs = [Task { await peers.left.run(onRequest: { _ in .null }, onNotification: { _ in }) },
+                    Task { await peers.right.run(onRequest: { request in
+                        await handled.add(JSONRPCNotification(method: request.method))
+                        return .null
+                    }, onNotification: { _ in }) }]
+        let cancelled = Task { () async -> ResponseError? in
+            withUnsafeCurrentTask { $0?.cancel() }
+            do {
+                _ = try await peers.left.request("never.sent", timeout: .seconds(30))
+                return nil
+            } catch {
+                return error as? ResponseError
+            }
+        }
+        let started = ContinuousClock.now
+        #expect(await cancelled.value?.code == .requestCancelled)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        _ = try await peers.left.request("sent.after")
+        #expect(await handled.notifications.map(\.method) == ["sent.after"])
+        peers.left.close()
+        peers.right.close()
+        for run in runs { await run.value }
+    }
+
     @Test func notificationsReachTheHandler() async throws {
         let peers = try await Peers.make()
         let inbox = Inbox()
