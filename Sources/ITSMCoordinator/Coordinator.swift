@@ -46,7 +46,9 @@ public struct Coordinator: Sendable {
     public func run() async throws {
         let pool = PostgresPool(conninfo: databaseURL, maximumConnections: 10, applicationName: "itsm-coordinator", logger: logger)
         defer { Task { await pool.close() } }
-        try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+        try await Self.waitForDatabase(logger: self.logger) { [logger = self.logger] in
+            try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+        }
         let tokens = TokenStore(pool: pool, logger: logger)
         try await tokens.ensureAdminToken(file: Self.adminTokenFile(dataDirectory: configuration.dataDirectory))
 
@@ -263,6 +265,31 @@ extension Coordinator {
             } catch {
                 let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
                 throw CoordinatorError("\(setting): cannot listen on \(address): \(reason); another itsm serve or another program holds it, or choose another address (--http, or \(setting) in itsm.yaml)")
+            }
+        }
+    }
+}
+
+extension Coordinator {
+    /// How long a starting coordinator waits for an unreachable database before giving up.
+    public static let databaseStartupWait: Duration = .seconds(60)
+
+    /// Runs `work` (the first thing that needs the database), again while the database is
+    /// unreachable (still starting, restarting, in recovery), for at most `databaseStartupWait`:
+    /// a coordinator started next to a restarting database, by systemd or Kubernetes, waits for
+    /// it instead of exiting. Errors that retrying cannot fix are thrown at once.
+    public static func waitForDatabase(logger: Logger, _ work: () async throws -> Void) async throws {
+        let deadline = ContinuousClock.now + databaseStartupWait
+        var backoff = Duration.milliseconds(250)
+        while true {
+            do {
+                return try await work()
+            } catch let error as PostgresError where error.isTransient && ContinuousClock.now + backoff < deadline {
+                logger.warning("the database is not reachable yet; trying again", metadata: [
+                    "itsm.error": "\(error)", "itsm.retry.in": "\(backoff)",
+                ])
+                try await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
             }
         }
     }
