@@ -76,8 +76,8 @@ public struct Coordinator: Sendable {
             onReady: { instance, manifest in
                 let refused = router.register(instance, manifest: manifest)
                 if !refused.isEmpty {
-                    logger.error("methods refused: another process's namespace, or declared by another plugin first",
-                                 metadata: ["itsm.plugin": "\(instance.pluginName)", "itsm.methods": "\(refused)"])
+                    logger.error("methods or routes refused: another process's namespace or path, or declared by another plugin first",
+                                 metadata: ["itsm.plugin": "\(instance.pluginName)", "itsm.refused": "\(refused)"])
                 }
                 await versions.admit(instance, manifest: manifest)
             })

@@ -52,14 +52,15 @@ public struct Plugin: Sendable {
         self.migrations = migrations
     }
 
-    /// Declares a method with typed params and result.
+    /// Declares a method with typed params and result, and the REST routes that call it
+    /// besides `POST /api/v1/rpc/<name>`.
     public mutating func method<Params: Decodable & Sendable, Result: Encodable & Sendable>(
-        _ name: String, permission: String, idempotent: Bool = false, description: String? = nil,
+        _ name: String, permission: String, idempotent: Bool = false, description: String? = nil, routes: [HTTPRoute] = [],
         _ handler: @escaping @Sendable (Params, MethodContext) async throws -> Result
     ) {
         precondition(methods[name] == nil, "method \(name) declared twice")
         let descriptor = MethodDescriptor(name: name, permission: permission, idempotent: idempotent, description: description,
-                                          params: SchemaInference.schema(of: Params.self))
+                                          params: SchemaInference.schema(of: Params.self), routes: routes.isEmpty ? nil : routes)
         methods[name] = (descriptor, { params, context in
             let decoded = try Self.decodeParams(Params.self, from: params)
             return try JSONValue(encoding: try await handler(decoded, context))

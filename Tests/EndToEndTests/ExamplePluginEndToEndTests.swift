@@ -62,6 +62,21 @@ import Testing
         let history = try await coordinator.call("change.get", ["number": number]).body["history"] as? [[String: Any]]
         #expect(history?.compactMap { $0["new_value"] as? String } == ["draft", "submitted", "approved", "implemented"])
 
+        // The REST routes its manifest declares are served, and described, like the built-ins'.
+        func json(_ object: [String: Any]) throws -> Data { try JSONSerialization.data(withJSONObject: object) }
+        let (restStatus, restBody) = try await coordinator.request("POST", "api/v1/changes", body: try json(["title": "Rotate certificates", "risk": "low"]),
+                                                                   token: coordinator.token)
+        let restNumber = try #require(try JSONSerialization.jsonObject(with: restBody) as? [String: Any])["number"] as? String
+        #expect(restStatus == 200 && restNumber?.hasPrefix("CHG-") == true)
+        let transitioned = try await coordinator.request("POST", "api/v1/changes/\(restNumber ?? "")/transition",
+                                                         body: try json(["to": "submitted"]), token: coordinator.token)
+        #expect(transitioned.0 == 200, "\(String(decoding: transitioned.1, as: UTF8.self))")
+        let fetched = try await coordinator.request("GET", "api/v1/changes/\(restNumber ?? "")", token: coordinator.token)
+        #expect(fetched.0 == 200 && String(decoding: fetched.1, as: UTF8.self).contains("\"submitted\""))
+        let openapi = try await coordinator.request("GET", "api/v1/openapi.json")
+        let paths = try #require(try JSONSerialization.jsonObject(with: openapi.1) as? [String: Any])["paths"] as? [String: Any]
+        #expect(paths?["/api/v1/changes/{number}/transition"] != nil && paths?["/api/v1/changes"] != nil)
+
         // A change names an incident: checked through the incident process.
         let unknown = try await coordinator.call("change.create", ["title": "Fix it", "incident": "INC-999999"])
         #expect(unknown.status == 400 && "\(unknown.body)".contains("INC-999999 does not exist"))
@@ -86,6 +101,11 @@ import Testing
         let orphan = try await coordinator.call("change.create", ["title": "Later", "incident": incidentNumber])
         #expect(orphan.status == 503 && PluginManagementEndToEndTests.kind(orphan.body) == "plugin.disabled", "\(orphan)")
         #expect(try await coordinator.call("change.list").status == 200)
+        // With the process disabled, its routes go too.
+        #expect(try await coordinator.cli(["plugins", "disable", "change", "--reload"]).status == .exited(0))
+        let gone = try await coordinator.request("GET", "api/v1/changes", token: coordinator.token)
+        let goneBody = try JSONSerialization.jsonObject(with: gone.1) as? [String: Any] ?? [:]
+        #expect(gone.0 == 404 && PluginManagementEndToEndTests.kind(goneBody) == "http.not_found", "\(goneBody)")
         #expect(await coordinator.stop() == .exited(0))
     }
 }

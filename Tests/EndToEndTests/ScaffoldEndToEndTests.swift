@@ -52,6 +52,9 @@ import Testing
         #expect(request["number"] as? String == "FAC-000001")
         #expect(try await coordinator.call("facilities.complete", ["number": "FAC-000001"]).status == 200)
         #expect(try await coordinator.call("facilities.complete", ["number": "FAC-000001"]).status == 409)
+        // And through the REST routes it declares.
+        let (restStatus, restBody) = try await coordinator.request("GET", "api/v1/facilities/FAC-000001", token: coordinator.token)
+        #expect(restStatus == 200 && String(decoding: restBody, as: UTF8.self).contains("\"completed\""), "\(String(decoding: restBody, as: UTF8.self))")
 
         let incident = try await coordinator.call("incident.create", ["title": "Flood in the server room"]).body
         let number = try #require(incident["number"] as? String)

@@ -42,6 +42,27 @@ import Testing
         #expect(router.route(for: "cab.approve")?.plugin == "change") // a namespace nobody owns
     }
 
+    @Test func aPluginCannotTakeAnotherProcesssPathsOrAnotherPluginsRoutes() {
+        let (incident, change) = (supervisor("incident"), supervisor("change"))
+        let router = MethodRouter(instances: [incident, change], disabled: ["problem"])
+        var get = MethodDescriptor(name: "incident.get", permission: "incident.read", idempotent: true)
+        get.routes = [HTTPRoute("GET", "incidents/{number}"), HTTPRoute("GET", "knownerrors/{number}")]
+        #expect(register(router, [incident], InitializeResult(plugin: PeerInfo(name: "incident", version: "1"), methods: [get])).isEmpty)
+        var create = MethodDescriptor(name: "change.create", permission: "change.write", idempotent: false)
+        create.routes = [
+            HTTPRoute("POST", "changes"), HTTPRoute("GET", "incidents/{id}"), HTTPRoute("POST", "incident"),
+            HTTPRoute("GET", "problems"), HTTPRoute("GET", "knownerrors/{key}"),
+        ]
+        let refused = register(router, [change], InitializeResult(plugin: PeerInfo(name: "change", version: "1"), methods: [create]))
+        #expect(refused == [
+            "GET /api/v1/incidents/{id} (change.create)", "POST /api/v1/incident (change.create)",
+            "GET /api/v1/problems (change.create)", "GET /api/v1/knownerrors/{key} (change.create)",
+        ])
+        // The method itself is routed, with the routes it may have.
+        #expect(router.route(for: "change.create")?.descriptor.routes == [HTTPRoute("POST", "changes")])
+        #expect(router.route(for: "incident.get")?.descriptor.routes?.count == 2)
+    }
+
     @Test func removingAPluginTurnsItsMethodsIntoAClearError() async {
         let change = supervisor("change")
         let router = MethodRouter(instances: [change])

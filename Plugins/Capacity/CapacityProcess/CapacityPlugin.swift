@@ -27,7 +27,8 @@ public enum CapacityPlugin {
             (params: ServiceFilter, context) in try await store(context).metrics(service: params.service)
         }
         plugin.method("capacity.ingest", permission: "capacity.write", idempotent: true,
-                      description: "Samples in bulk: [{resource, metric, at, value}]; bad rows are reported, good ones kept") {
+                      description: "Samples in bulk: [{resource, metric, at, value}]; bad rows are reported, good ones kept",
+                      routes: [HTTPRoute("POST", "capacity/samples")]) {
             (params: IngestSamples, context) in
             let store = try store(context)
             let result = try await store.ingest(params.samples)
@@ -35,7 +36,8 @@ public enum CapacityPlugin {
             return result
         }
         plugin.method("capacity.ingest_prometheus", permission: "capacity.write", idempotent: true,
-                      description: "A Prometheus text exposition body for one resource") {
+                      description: "A Prometheus text exposition body for one resource",
+                      routes: [HTTPRoute("POST", "capacity/samples", bodyType: "text/plain", bodyParam: "body")]) {
             (params: PrometheusBody, context) in
             let store = try store(context)
             let result = try await store.ingestPrometheus(resource: params.resource, body: params.body)
@@ -47,7 +49,8 @@ public enum CapacityPlugin {
             (params: MetricKey, context) in try await store(context).forecast(resource: params.resource, metric: params.metric)
         }
         plugin.method("capacity.plan", permission: "capacity.read", idempotent: true,
-                      description: "The capacity plan for a service (or all): utilization, peak, trend, exhaustion, headroom, actions, charts") {
+                      description: "The capacity plan for a service (or all): utilization, peak, trend, exhaustion, headroom, actions, charts",
+                      routes: [HTTPRoute("GET", "capacity/plan", defaults: ["format": "json"], documents: ["markdown": "text/markdown; charset=utf-8"])]) {
             (params: PlanParams, context) -> JSONValue in
             let plan = try await store(context).plan(service: params.service)
             switch params.format ?? "json" {

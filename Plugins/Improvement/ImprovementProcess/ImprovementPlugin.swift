@@ -14,15 +14,18 @@ public enum ImprovementPlugin {
         plugin.publishes = ["improvement.proposed", "improvement.status_changed", "nonconformity.raised"]
 
         plugin.method("improvement.create", permission: "improvement.write",
-                      description: "Propose an improvement: title, description, source, services, evaluation, owner, target date") {
+                      description: "Propose an improvement: title, description, source, services, evaluation, owner, target date",
+                      routes: [HTTPRoute("POST", "improvements")]) {
             (params: CreateOpportunity, context) in try await store(context).create(params, actor: context.actor)
         }
         plugin.method("improvement.get", permission: "improvement.read", idempotent: true,
-                      description: "An opportunity with the events it came from and its history") {
+                      description: "An opportunity with the events it came from and its history",
+                      routes: [HTTPRoute("GET", "improvements/{number}")]) {
             (params: OpportunityKey, context) in try await store(context).get(params)
         }
         plugin.method("improvement.list", permission: "improvement.read", idempotent: true,
-                      description: "Opportunities, highest score first, by status or owner") {
+                      description: "Opportunities, highest score first, by status or owner",
+                      routes: [HTTPRoute("GET", "improvements")]) {
             (params: ListOpportunities, context) in try await store(context).list(params)
         }
         plugin.method("improvement.update", permission: "improvement.write",
@@ -34,7 +37,9 @@ public enum ImprovementPlugin {
             (params: TransitionOpportunity, context) in try await store(context).transition(params, actor: context.actor)
         }
         plugin.method("improvement.review_pack", permission: "improvement.read", idempotent: true,
-                      description: "The management review pack for a period, as JSON, Markdown or HTML") {
+                      description: "The management review pack for a period, as JSON, Markdown or HTML",
+                      routes: [HTTPRoute("GET", "review-pack", defaults: ["format": "html"],
+                                         documents: ["markdown": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"])]) {
             (params: ReviewPackParams, context) -> JSONValue in
             let pack = try await store(context).reviewPack(params, source: statsSource(context))
             switch params.format ?? "json" {
@@ -61,7 +66,8 @@ public enum ImprovementPlugin {
         plugin.method("nonconformity.get", permission: "improvement.read", idempotent: true, description: "A nonconformity with its actions") {
             (params: NonconformityKey, context) in try await store(context).nonconformity(params)
         }
-        plugin.method("nonconformity.list", permission: "improvement.read", idempotent: true, description: "Nonconformities; open only by default") {
+        plugin.method("nonconformity.list", permission: "improvement.read", idempotent: true, description: "Nonconformities; open only by default",
+                                                                                              routes: [HTTPRoute("GET", "nonconformities")]) {
             (params: ListNonconformities, context) in try await store(context).listNonconformities(openOnly: params.all != true)
         }
         plugin.method("nonconformity.correct", permission: "improvement.write", description: "Record the correction and root cause") {

@@ -19,19 +19,23 @@ public enum IncidentPlugin {
         ]
 
         plugin.method("incident.create", permission: "incident.write",
-                      description: "Create an incident or service request") { (params: CreateIncident, context) in
+                      description: "Create an incident or service request",
+                      routes: [HTTPRoute("POST", "incidents")]) { (params: CreateIncident, context) in
             try await store(context).create(params, actor: context.actor, idempotencyKey: context.idempotencyKey)
         }
         plugin.method("incident.get", permission: "incident.read", idempotent: true,
-                      description: "Get one record by id or number, optionally with history and comments") { (params: GetIncident, context) in
+                      description: "Get one record by id or number, optionally with history and comments",
+                      routes: [HTTPRoute("GET", "incidents/{number}", uuidFills: ["number": "id"])]) { (params: GetIncident, context) in
             try await store(context).get(params)
         }
         plugin.method("incident.list", permission: "incident.read", idempotent: true,
-                      description: "List records, newest first, with filters") { (params: ListIncidents, context) in
+                      description: "List records, newest first, with filters",
+                      routes: [HTTPRoute("GET", "incidents")]) { (params: ListIncidents, context) in
             try await store(context).list(params)
         }
         plugin.method("incident.update", permission: "incident.write",
-                      description: "Change fields; impact or urgency recompute the priority") { (params: UpdateIncident, context) in
+                      description: "Change fields; impact or urgency recompute the priority",
+                      routes: [HTTPRoute("PATCH", "incidents/{number}", uuidFills: ["number": "id"])]) { (params: UpdateIncident, context) in
             try await store(context).update(params, actor: context.actor)
         }
         plugin.method("incident.assign", permission: "incident.write",

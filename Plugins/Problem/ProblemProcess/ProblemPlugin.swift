@@ -22,21 +22,25 @@ public enum ProblemPlugin {
         ]
 
         plugin.method("problem.create", permission: "problem.write",
-                      description: "Record a problem: title, description, services, configurationItems, category, impact, urgency, owner") {
+                      description: "Record a problem: title, description, services, configurationItems, category, impact, urgency, owner",
+                      routes: [HTTPRoute("POST", "problems")]) {
             (params: CreateProblem, context) in
             try await store(context).create(params, actor: context.actor)
         }
         plugin.method("problem.get", permission: "problem.read", idempotent: true,
-                      description: "A problem with its incidents, business impact, known error, review, recurrence and history") {
+                      description: "A problem with its incidents, business impact, known error, review, recurrence and history",
+                      routes: [HTTPRoute("GET", "problems/{number}")]) {
             (params: GetProblem, context) in
             try await store(context).get(params)
         }
         plugin.method("problem.list", permission: "problem.read", idempotent: true,
-                      description: "Problems, newest first, by status, owner or major") { (params: ListProblems, context) in
+                      description: "Problems, newest first, by status, owner or major",
+                      routes: [HTTPRoute("GET", "problems")]) { (params: ListProblems, context) in
             try await store(context).list(params)
         }
         plugin.method("problem.update", permission: "problem.write",
-                      description: "Change fields; fix names the change that fixes it") { (params: UpdateProblem, context) in
+                      description: "Change fields; fix names the change that fixes it",
+                      routes: [HTTPRoute("PATCH", "problems/{number}")]) { (params: UpdateProblem, context) in
             try await store(context).update(params, actor: context.actor)
         }
         plugin.method("problem.transition", permission: "problem.write",
@@ -77,11 +81,13 @@ public enum ProblemPlugin {
             try await store(context).publishKnownError(params, actor: context.actor)
         }
         plugin.method("knownerror.get", permission: "problem.read", idempotent: true,
-                      description: "One known error by number") { (params: KnownErrorKey, context) in
+                      description: "One known error by number",
+                      routes: [HTTPRoute("GET", "knownerrors/{number}")]) { (params: KnownErrorKey, context) in
             try await store(context).knownError(number: params.number)
         }
         plugin.method("knownerror.search", permission: "problem.read", idempotent: true,
-                      description: "Known errors matching a description of symptoms, most relevant first") {
+                      description: "Known errors matching a description of symptoms, most relevant first",
+                      routes: [HTTPRoute("GET", "knownerrors", queryAliases: ["q": "text"])]) {
             (params: SearchKnownErrors, context) in
             try await store(context).searchKnownErrors(params)
         }

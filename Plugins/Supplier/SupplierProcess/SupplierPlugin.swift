@@ -21,14 +21,17 @@ public enum SupplierPlugin {
             "supplier.target_missed",
         ]
         plugin.method("supplier.create", permission: "supplier.write",
-                      description: "Record a supplier: name, kind (external, internal, customer), contacts, services, owner") {
+                      description: "Record a supplier: name, kind (external, internal, customer), contacts, services, owner",
+                      routes: [HTTPRoute("POST", "suppliers")]) {
             (params: CreateSupplier, context) in try await store(context).create(params, actor: context.actor)
         }
         plugin.method("supplier.get", permission: "supplier.read", idempotent: true,
-                      description: "A supplier with its contracts and targets, reviews, disputes and actions") {
+                      description: "A supplier with its contracts and targets, reviews, disputes and actions",
+                      routes: [HTTPRoute("GET", "suppliers/{supplier}")]) {
             (params: SupplierKey, context) in try await store(context).get(params)
         }
-        plugin.method("supplier.list", permission: "supplier.read", idempotent: true, description: "Suppliers by name") {
+        plugin.method("supplier.list", permission: "supplier.read", idempotent: true, description: "Suppliers by name",
+                                                                                      routes: [HTTPRoute("GET", "suppliers")]) {
             (params: ListSuppliers, context) in try await store(context).list(params)
         }
         plugin.method("supplier.update", permission: "supplier.write", description: "Change a supplier's fields or status") {
@@ -43,7 +46,8 @@ public enum SupplierPlugin {
             (params: UpdateContract, context) in try await store(context).updateContract(params, actor: context.actor)
         }
         plugin.method("supplier.scorecard", permission: "supplier.read", idempotent: true,
-                      description: "Per supplier for a period: volume, % within target, mean and p90 times, breaches") {
+                      description: "Per supplier for a period: volume, % within target, mean and p90 times, breaches",
+                      routes: [HTTPRoute("GET", "suppliers/{supplier}/scorecard")]) {
             (params: ScorecardParams, context) in
             let cards = try await store(context).scorecards(params)
             let to = params.to ?? Date()

@@ -28,6 +28,9 @@ struct HTTPAPI: Sendable {
         let routes = Router(context: BasicRequestContext.self)
         routes.add(middleware: RequestIDMiddleware(logger: logger))
         routes.add(middleware: RPCMethodGuard())
+        // Paths under /api/v1/ other than the coordinator's own are the REST routes the running
+        // plugins declare, whatever the verb.
+        routes.add(middleware: RESTDispatch { request in await rest(request) })
         routes.add(middleware: MetricsMiddleware())
         if let metrics {
             routes.get("metrics") { request, _ in
@@ -43,110 +46,6 @@ struct HTTPAPI: Sendable {
             await rpc(request, method: context.parameters.get("method") ?? "")
         }
 
-        // REST routes for the built-in records: the same methods, permissions and errors.
-        routes.post("api/v1/incidents") { request, _ in
-            await rpc(request, method: "incident.create")
-        }
-        routes.get("api/v1/incidents") { request, _ in
-            await rpc(request, method: "incident.list", params: Self.listParams(request.uri.queryParameters))
-        }
-        routes.get("api/v1/incidents/:key") { request, context in
-            var params = Self.recordKey(context.parameters.get("key") ?? "")
-            for flag in ["history", "comments"] where request.uri.queryParameters[Substring(flag)] == "true" {
-                params[flag] = .bool(true)
-            }
-            return await rpc(request, method: "incident.get", params: .object(params))
-        }
-        routes.patch("api/v1/incidents/:key") { request, context in
-            await rpc(request, method: "incident.update", params: .object(Self.recordKey(context.parameters.get("key") ?? "")))
-        }
-        routes.post("api/v1/problems") { request, _ in
-            await rpc(request, method: "problem.create")
-        }
-        routes.get("api/v1/problems") { request, _ in
-            await rpc(request, method: "problem.list", params: Self.listParams(request.uri.queryParameters))
-        }
-        routes.get("api/v1/problems/:number") { request, context in
-            var params: [String: JSONValue] = ["number": .string(context.parameters.get("number") ?? "")]
-            if request.uri.queryParameters["history"] == "true" { params["history"] = .bool(true) }
-            return await rpc(request, method: "problem.get", params: .object(params))
-        }
-        routes.patch("api/v1/problems/:number") { request, context in
-            await rpc(request, method: "problem.update", params: ["number": .string(context.parameters.get("number") ?? "")])
-        }
-        routes.get("api/v1/knownerrors") { request, _ in
-            var params = Self.listParams(request.uri.queryParameters).objectValue ?? [:]
-            if let query = params.removeValue(forKey: "q") { params["text"] = query }
-            return await rpc(request, method: "knownerror.search", params: .object(params))
-        }
-        routes.get("api/v1/knownerrors/:number") { request, context in
-            await rpc(request, method: "knownerror.get", params: ["number": .string(context.parameters.get("number") ?? "")])
-        }
-        routes.post("api/v1/suppliers") { request, _ in
-            await rpc(request, method: "supplier.create")
-        }
-        routes.get("api/v1/suppliers") { request, _ in
-            await rpc(request, method: "supplier.list", params: Self.listParams(request.uri.queryParameters))
-        }
-        routes.get("api/v1/suppliers/:supplier") { request, context in
-            await rpc(request, method: "supplier.get", params: ["supplier": .string(context.parameters.get("supplier") ?? "")])
-        }
-        routes.get("api/v1/suppliers/:supplier/scorecard") { request, context in
-            var params = Self.listParams(request.uri.queryParameters).objectValue ?? [:]
-            params["supplier"] = .string(context.parameters.get("supplier") ?? "")
-            return await rpc(request, method: "supplier.scorecard", params: .object(params))
-        }
-        routes.post("api/v1/improvements") { request, _ in
-            await rpc(request, method: "improvement.create")
-        }
-        routes.get("api/v1/improvements") { request, _ in
-            await rpc(request, method: "improvement.list", params: Self.listParams(request.uri.queryParameters))
-        }
-        routes.get("api/v1/improvements/:number") { request, context in
-            await rpc(request, method: "improvement.get", params: ["number": .string(context.parameters.get("number") ?? "")])
-        }
-        routes.get("api/v1/nonconformities") { request, _ in
-            await rpc(request, method: "nonconformity.list", params: Self.listParams(request.uri.queryParameters))
-        }
-        routes.get("api/v1/review-pack") { request, _ in
-            var params = Self.listParams(request.uri.queryParameters).objectValue ?? [:]
-            let format = params["format"]?.stringValue ?? "html"
-            params["format"] = .string(format)
-            if format == "json" { return await rpc(request, method: "improvement.review_pack", params: .object(params)) }
-            return await document(request, method: "improvement.review_pack", params: .object(params),
-                                  contentType: format == "markdown" ? "text/markdown; charset=utf-8" : "text/html; charset=utf-8")
-        }
-        // Samples: a JSON batch, or a Prometheus text exposition body for ?resource=NAME.
-        routes.post("api/v1/capacity/samples") { request, _ in
-            guard request.headers[.contentType]?.hasPrefix("text/plain") == true else {
-                return await rpc(request, method: "capacity.ingest")
-            }
-            let resource = request.uri.queryParameters["resource"].map(String.init) ?? ""
-            let permission = router.route(for: "capacity.ingest_prometheus")?.descriptor.permission
-            let principal: Principal
-            switch await authenticate(request, permission: permission) {
-            case .success(let found): principal = found
-            case .failure(let refusal): return errorResponse(refusal)
-            }
-            guard let body = try? await request.body.collect(upTo: maxBodyBytes) else {
-                return errorResponse(ResponseError(code: .messageTooLarge, kind: "http.body_too_large",
-                                                   message: "the request body is over the limit of \(maxBodyBytes) bytes"))
-            }
-            let params: JSONValue = ["resource": .string(resource), "body": .string(String(buffer: body))]
-            switch await call("capacity.ingest_prometheus", params: params, meta: RequestMeta(actor: "token:\(principal.name)")) {
-            case .success(let result): return jsonResponse(.ok, result)
-            case .failure(let error): return errorResponse(error)
-            }
-        }
-        routes.get("api/v1/capacity/plan") { request, _ in
-            var params = Self.listParams(request.uri.queryParameters).objectValue ?? [:]
-            let format = params["format"]?.stringValue ?? "json"
-            if format == "markdown" {
-                return await document(request, method: "capacity.plan", params: .object(params), contentType: "text/markdown; charset=utf-8")
-            }
-            params["format"] = "json"
-            return await rpc(request, method: "capacity.plan", params: .object(params))
-        }
         routes.post("api/v1/tokens") { request, _ in
             await authorized(request, permission: "tokens.write") { grantor in
                 guard let body = try? await request.body.collect(upTo: 64 * 1024), let params = try? JSONValue.parse(body.readableBytesView),
@@ -245,41 +144,94 @@ struct HTTPAPI: Sendable {
 
     // MARK: - Routes
 
-    /// `{"id": ...}` for a UUID, else `{"number": ...}`.
-    static func recordKey(_ key: String) -> [String: JSONValue] {
-        UUID(uuidString: key) != nil ? ["id": .string(key)] : ["number": .string(key)]
-    }
-
-    /// Query parameters as list params: whole numbers become numbers, true and false booleans.
-    static func listParams(_ query: some Sequence<(key: Substring, value: Substring)>) -> JSONValue {
-        var params: [String: JSONValue] = [:]
-        for (key, value) in query {
-            params[String(key)] = Int64(value).map(JSONValue.int) ?? (value == "true" || value == "false" ? .bool(value == "true") : .string(String(value)))
-        }
-        return .object(params)
-    }
-
-    /// Calls `method` with the body's params, merged over `params` from the URL (the URL wins).
-    private func rpc(_ request: Request, method: String, params fromURL: JSONValue? = nil) async -> Response {
+    /// Calls `method` with the body's params.
+    private func rpc(_ request: Request, method: String) async -> Response {
         guard let route = router.route(for: method) else {
             // Unknown or not yet declared: the router says which, after authentication, and never
             // routes it from here (a plugin registering meanwhile got it with no params, unchecked).
             return await authorized(request, permission: nil) { _ in .failure(await router.unroutedError(method)) }
         }
         return await authorized(request, permission: route.descriptor.permission) { principal in
-            var params: JSONValue
+            let params: JSONValue
             switch await bodyParams(request) {
             case .success(let found): params = found
             case .failure(let error): return .failure(error)
             }
-            if case .object(let fixed) = fromURL, case .object(var merged) = params {
-                merged.merge(fixed) { _, url in url }
-                params = .object(merged)
-            }
-            let meta = RequestMeta(actor: "token:\(principal.name)", idempotencyKey: request.headers[.init("Idempotency-Key")!],
-                                   requestId: CurrentRequest.id)
-            return await call(method, params: params, meta: meta, principal: principal)
+            return await call(method, params: params, meta: meta(of: request, principal: principal), principal: principal)
         }
+    }
+
+    private func meta(of request: Request, principal: Principal) -> RequestMeta {
+        RequestMeta(actor: "token:\(principal.name)", idempotencyKey: request.headers[.init("Idempotency-Key")!],
+                    requestId: CurrentRequest.id)
+    }
+
+    /// A request on a REST route a plugin declared: the method's permission, params check and
+    /// errors, as through `rpc`; a route answering documents serves the result's `document`.
+    private func rest(_ request: Request) async -> Response {
+        let prefix = "/api/v1/"
+        let path = request.uri.path
+        let segments = path.hasPrefix(prefix)
+            ? path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false).map { $0.removingPercentEncoding ?? String($0) }
+            : []
+        let match: RESTRoutes.Match
+        switch RESTRoutes.match(verb: request.method.rawValue, segments: segments, contentType: request.headers[.contentType], in: router.routes) {
+        case .found(let found):
+            match = found
+        case .notFound:
+            return errorResponse(ResponseError(code: .methodNotFound, kind: "http.not_found",
+                                               message: "no route \(request.method.rawValue) \(path); GET /api/v1/openapi.json lists them"))
+        case .wrongVerb(let allowed):
+            var response = errorResponse(ResponseError(code: .invalidRequest, kind: "http.method_not_allowed",
+                                                       message: "\(path) takes \(allowed.joined(separator: ", "))"), status: .methodNotAllowed)
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
+        case .unsupportedMediaType(let accepted):
+            return errorResponse(ResponseError(code: .invalidRequest, kind: "http.unsupported_media_type",
+                                               message: "\(request.method.rawValue) \(path) takes a body of type \(accepted.joined(separator: " or "))"),
+                                 status: .unsupportedMediaType)
+        }
+        let method = match.route.descriptor.name
+        let principal: Principal
+        switch await authenticate(request, permission: match.route.descriptor.permission) {
+        case .success(let found): principal = found
+        case .failure(let refusal): return errorResponse(refusal)
+        }
+        var body: [String: JSONValue] = [:]
+        if let bodyParam = match.binding.bodyParam {
+            guard let collected = try? await request.body.collect(upTo: maxBodyBytes) else {
+                return errorResponse(Self.bodyTooLarge(maxBodyBytes))
+            }
+            guard let text = collected.getString(at: collected.readerIndex, length: collected.readableBytes) else {
+                return errorResponse(.invalidParams("params.\(bodyParam): the body is not UTF-8 text"))
+            }
+            body[bodyParam] = .string(text)
+        } else if match.binding.takesJSONBody {
+            switch await bodyParams(request) {
+            case .success(let found): body = found.objectValue ?? [:]
+            case .failure(let error): return errorResponse(error)
+            }
+        }
+        let query = request.uri.queryParameters.map { (key: String($0.key), value: String($0.value)) }
+        let params: JSONValue
+        switch RESTRoutes.params(for: match, query: query, body: body) {
+        case .success(let built): params = built
+        case .failure(let error): return errorResponse(error)
+        }
+        switch await call(method, params: params, meta: meta(of: request, principal: principal), principal: principal) {
+        case .success(let result):
+            if let format = params["format"]?.stringValue, let contentType = match.binding.documents?[format],
+               let text = result["document"]?.stringValue {
+                return Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+            }
+            return jsonResponse(.ok, result)
+        case .failure(let error):
+            return errorResponse(error)
+        }
+    }
+
+    static func bodyTooLarge(_ limit: Int) -> ResponseError {
+        ResponseError(code: .messageTooLarge, kind: "http.body_too_large", message: "the request body is over the limit of \(limit) bytes")
     }
 
     /// The body as a JSON object of params; an empty body is `{}`.
@@ -288,8 +240,7 @@ struct HTTPAPI: Sendable {
         do {
             body = try await request.body.collect(upTo: maxBodyBytes)
         } catch {
-            return .failure(ResponseError(code: .messageTooLarge, kind: "http.body_too_large",
-                                          message: "the request body is over the limit of \(maxBodyBytes) bytes"))
+            return .failure(Self.bodyTooLarge(maxBodyBytes))
         }
         guard body.readableBytes > 0 else { return .success(.object([:])) }
         guard let decoded = try? JSONValue.parse(body.readableBytesView) else {
@@ -368,8 +319,8 @@ struct HTTPAPI: Sendable {
         }
     }
 
-    private func errorResponse(_ error: ResponseError) -> Response {
-        var response = jsonResponse(Self.status(for: error), ["error": (try? JSONValue(encoding: error)) ?? .null])
+    private func errorResponse(_ error: ResponseError, status: HTTPResponse.Status? = nil) -> Response {
+        var response = jsonResponse(status ?? Self.status(for: error), ["error": (try? JSONValue(encoding: error)) ?? .null])
         if error.isRetryable { response.headers[.retryAfter] = "1" }
         return response
     }
@@ -411,26 +362,6 @@ struct HTTPAPI: Sendable {
                                           details: ["permission": .string(permission)]))
         }
         return .success(principal)
-    }
-
-    /// A method whose result carries a `document` (Markdown or HTML), served as that document
-    /// so a browser shows it; errors stay JSON.
-    private func document(_ request: Request, method: String, params: JSONValue, contentType: String) async -> Response {
-        let route = router.route(for: method)
-        let principal: Principal
-        switch await authenticate(request, permission: route?.descriptor.permission) {
-        case .success(let found): principal = found
-        case .failure(let refusal): return errorResponse(refusal)
-        }
-        // Never routed without its permission checked (see `rpc`).
-        guard route != nil else { return errorResponse(await router.unroutedError(method)) }
-        switch await call(method, params: params, meta: RequestMeta(actor: "token:\(principal.name)")) {
-        case .success(let result):
-            guard let text = result["document"]?.stringValue else { return jsonResponse(.ok, result) }
-            return Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
-        case .failure(let error):
-            return errorResponse(error)
-        }
     }
 
     /// The HTTP status that fits a protocol error.
@@ -503,6 +434,20 @@ struct RPCMethodGuard<Context: RequestContext>: RouterMiddleware {
         ]])
         response.headers[.allow] = "POST"
         return response
+    }
+}
+
+/// Sends requests on paths under `/api/v1/` whose first segment is not the coordinator's own
+/// (`HTTPRoute.reservedSegments`) to the plugins' REST routes.
+struct RESTDispatch<Context: RequestContext>: RouterMiddleware {
+    let serve: @Sendable (Request) async -> Response
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard path.hasPrefix("/api/v1/") else { return try await next(request, context) }
+        let first = path.dropFirst("/api/v1/".count).prefix { $0 != "/" }
+        guard !HTTPRoute.reservedSegments.contains(String(first)) else { return try await next(request, context) }
+        return await serve(request)
     }
 }
 

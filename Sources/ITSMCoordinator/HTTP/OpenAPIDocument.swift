@@ -1,8 +1,8 @@
 import ITSMProtocol
 
 /// The OpenAPI 3.1 description of the API as it is now: one `POST /api/v1/rpc/<method>` per
-/// method the enabled plugins declare, with its params schema, its permission and the errors it
-/// can answer. Built from the router on every request, so it follows plugins as they are enabled,
+/// method the enabled plugins declare, and the REST routes they declare, with the params
+/// schema, the permission and the errors each can answer. Built from the router on every request, so it follows plugins as they are enabled,
 /// disabled and upgraded. Served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     static func make(routes: [MethodRouter.Route], version: String) -> JSONValue {
@@ -21,10 +21,15 @@ enum OpenAPIDocument {
                     "schema": ["type": "string", "minLength": 1, "maxLength": .int(Int64(MethodRouter.maximumIdempotencyKeyLength))],
                 ]],
                 "requestBody": ["required": false, "content": ["application/json": ["schema": body]]],
-                "responses": responses,
+                "responses": responses(),
             ]
             if let description = method.description { operation["summary"] = .string(description) }
             paths["/api/v1/rpc/\(method.name)"] = ["post": .object(operation)]
+            for binding in method.routes ?? [] {
+                var path = paths["/api/v1/\(binding.path)"]?.objectValue ?? [:]
+                path[binding.verb.lowercased()] = restOperation(binding, of: route)
+                paths["/api/v1/\(binding.path)"] = .object(path)
+            }
         }
         return [
             "openapi": "3.1.0",
@@ -44,6 +49,54 @@ enum OpenAPIDocument {
         ]
     }
 
+    /// A REST route (`HTTPRoute`): path params, then the query parameters or the body, as
+    /// `RESTRoutes.params` reads them.
+    static func restOperation(_ binding: HTTPRoute, of route: MethodRouter.Route) -> JSONValue {
+        let method = route.descriptor
+        let schema = method.params ?? .any
+        let properties = schema.properties ?? [:]
+        let required = Set(schema.required ?? [])
+        let pathParams = binding.pathParams
+        func encoded(_ schema: JSONSchema?) -> JSONValue { (try? JSONValue(encoding: schema ?? .any)) ?? .object([:]) }
+
+        var parameters: [JSONValue] = pathParams.map { name in
+            // A path param that may hold a UUID instead is any text here.
+            let type: JSONValue = binding.uuidFills?[name] != nil ? ["type": "string"] : encoded(properties[name])
+            return ["name": .string(name), "in": "path", "required": true, "schema": type]
+        }
+        var operation: [String: JSONValue] = [
+            "operationId": .string("\(method.name) \(binding.verb) /\(binding.path)"),
+            "tags": [.string(route.plugin)],
+            "x-permission": .string(method.permission),
+            "x-idempotent": .bool(method.idempotent),
+            "x-rpc-method": .string(method.name),
+            "responses": responses(documents: binding.documents),
+        ]
+        if let description = method.description { operation["summary"] = .string(description) }
+        let others = properties.filter { !pathParams.contains($0.key) && !($0.key == binding.bodyParam) }
+        if binding.takesJSONBody {
+            var body = schema
+            body.properties = others
+            body.required = schema.required?.filter { !pathParams.contains($0) }
+            operation["requestBody"] = ["required": false, "content": ["application/json": ["schema": encoded(body)]]]
+        } else {
+            let aliases = Dictionary((binding.queryAliases ?? [:]).map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
+            // Object members have no plain query form: they are left to the RPC route.
+            for (name, member) in others.sorted(by: { $0.key < $1.key }) where member.type != .object {
+                parameters.append([
+                    "name": .string(aliases[name] ?? name), "in": "query",
+                    "required": .bool(required.contains(name) && binding.defaults?[name] == nil),
+                    "schema": encoded(member),
+                ])
+            }
+            if let bodyType = binding.bodyType {
+                operation["requestBody"] = ["required": true, "content": [bodyType: ["schema": ["type": "string"]]]]
+            }
+        }
+        operation["parameters"] = .array(parameters)
+        return .object(operation)
+    }
+
     /// The statuses `HTTPAPI.status(for:)` gives errors, each with when it happens.
     static let errors: [(String, String)] = [
         ("400", "params that do not match the method's schema, or a body that is not a JSON object"),
@@ -57,8 +110,10 @@ enum OpenAPIDocument {
         ("504", "the process did not answer in time"),
     ]
 
-    static var responses: JSONValue {
-        var responses: [String: JSONValue] = ["200": ["description": "the method's result", "content": ["application/json": ["schema": [:]]]]]
+    static func responses(documents: [String: String]? = nil) -> JSONValue {
+        var content: [String: JSONValue] = ["application/json": ["schema": [:]]]
+        for type in (documents ?? [:]).values { content[type] = ["schema": ["type": "string"]] }
+        var responses: [String: JSONValue] = ["200": ["description": "the method's result", "content": .object(content)]]
         for (status, _) in errors { responses[status] = ["$ref": .string("#/components/responses/\(status)")] }
         return .object(responses)
     }

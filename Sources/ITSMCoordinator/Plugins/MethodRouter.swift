@@ -58,8 +58,24 @@ public final class MethodRouter: Sendable {
         /// declares), or routed to another plugin already.
         func refused(_ manifest: InitializeResult, of plugin: String) -> [String] {
             let others = otherProcesses(than: plugin)
-            return manifest.methods.map(\.name).filter { name in
+            let methods = manifest.methods.map(\.name).filter { name in
                 others.contains(String(name.prefix { $0 != "." })) || routes[name].map { $0.plugin != plugin } ?? false
+            }
+            let paths = manifest.methods.flatMap { method in
+                refusedRoutes(of: method, plugin: plugin).map { "\($0.verb) /api/v1/\($0.path) (\(method.name))" }
+            }
+            return methods + paths
+        }
+
+        /// The REST routes of `method` that `plugin` may not serve: on a path named after another
+        /// process (`incidents/…` or `incident/…` for any plugin but incident), or one another
+        /// plugin serves already.
+        func refusedRoutes(of method: MethodDescriptor, plugin: String) -> [HTTPRoute] {
+            let others = otherProcesses(than: plugin)
+            let taken = Set(routes.values.filter { $0.plugin != plugin }.flatMap { $0.descriptor.routes ?? [] }.map(\.key))
+            return (method.routes ?? []).filter { route in
+                guard case .fixed(let first)? = route.segments.first else { return true }
+                return others.contains(first) || (first.hasSuffix("s") && others.contains(String(first.dropLast()))) || taken.contains(route.key)
             }
         }
 
@@ -82,9 +98,14 @@ public final class MethodRouter: Sendable {
             let declared = manifests(of: plugin, version: version)
             guard !declared.isEmpty else { return }
             routes = routes.filter { $0.value.plugin != plugin }
+            var routeKeys = Set<String>()
             for manifest in declared {
                 let refused = Set(refused(manifest, of: plugin))
-                for method in manifest.methods where !refused.contains(method.name) && routes[method.name] == nil {
+                for var method in manifest.methods where !refused.contains(method.name) && routes[method.name] == nil {
+                    if let declaredRoutes = method.routes {
+                        let refusedRoutes = Set(refusedRoutes(of: method, plugin: plugin))
+                        method.routes = declaredRoutes.filter { !refusedRoutes.contains($0) && routeKeys.insert($0.key).inserted }
+                    }
                     routes[method.name] = Route(plugin: plugin, descriptor: method)
                 }
             }

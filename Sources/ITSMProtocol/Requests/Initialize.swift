@@ -103,6 +103,7 @@ public struct InitializeResult: Sendable, Hashable, Codable {
         var problems: [String] = []
         if !Self.isName(plugin.name) { problems.append("plugin.name '\(plugin.name)' must be lowercase letters, digits, '-' or '_'") }
         var seen = Set<String>()
+        var routeKeys = Set<String>()
         for method in methods {
             if method.name.hasPrefix("$/") || ["initialize", "shutdown", "initialized", "exit"].contains(method.name) {
                 problems.append("method '\(method.name)' is reserved by the protocol")
@@ -111,6 +112,10 @@ public struct InitializeResult: Sendable, Hashable, Codable {
             }
             if !seen.insert(method.name).inserted { problems.append("method '\(method.name)' is declared twice") }
             if method.permission.isEmpty { problems.append("method '\(method.name)' must name a permission") }
+            for route in method.routes ?? [] {
+                problems += route.problems(method: method.name)
+                if !routeKeys.insert(route.key).inserted { problems.append("route \(route.verb) \(route.path) is declared twice") }
+            }
         }
         for event in subscribes + publishes where !Self.isMethodName(event) {
             problems.append("event type '\(event)' must look like 'process.happening'")
@@ -145,13 +150,17 @@ public struct MethodDescriptor: Sendable, Hashable, Codable {
     /// The JSON Schema of the params (§3.1): the coordinator refuses params that do not match
     /// before the plugin sees them. Absent: the plugin checks its params alone.
     public var params: JSONSchema?
+    /// REST routes that call the method (§3.1), besides `POST /api/v1/rpc/<name>`.
+    public var routes: [HTTPRoute]?
 
-    public init(name: String, permission: String, idempotent: Bool, description: String? = nil, params: JSONSchema? = nil) {
+    public init(name: String, permission: String, idempotent: Bool, description: String? = nil, params: JSONSchema? = nil,
+                routes: [HTTPRoute]? = nil) {
         self.name = name
         self.permission = permission
         self.idempotent = idempotent
         self.description = description
         self.params = params
+        self.routes = routes
     }
 }
 

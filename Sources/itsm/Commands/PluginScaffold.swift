@@ -151,14 +151,14 @@ struct PluginScaffold {
             command: [/path/to/itsm-__name__/.build/debug/itsm-__name__]
         ```
 
-        Its methods, through `POST /api/v1/rpc/<method>` or `itsm call`:
+        Its methods, through `POST /api/v1/rpc/<method>`, the REST route each declares, or `itsm call`:
 
-        | method | permission | params |
-        |---|---|---|
-        | `__name__.create` | `__name__.write` | `title`, `details`? |
-        | `__name__.get` | `__name__.read` | `number` |
-        | `__name__.list` | `__name__.read` | `status`? (`open`, `completed`), `limit`? |
-        | `__name__.complete` | `__name__.write` | `number` |
+        | method | REST route | permission | params |
+        |---|---|---|---|
+        | `__name__.create` | `POST /api/v1/__name__` | `__name__.write` | `title`, `details`? |
+        | `__name__.get` | `GET /api/v1/__name__/{number}` | `__name__.read` | `number` |
+        | `__name__.list` | `GET /api/v1/__name__?status=open` | `__name__.read` | `status`? (`open`, `completed`), `limit`? |
+        | `__name__.complete` | `POST /api/v1/__name__/{number}/complete` | `__name__.write` | `number` |
 
         Events: publishes `__name__.created` and `__name__.completed`; subscribes to
         `incident.major_declared`.
@@ -178,19 +178,23 @@ struct PluginScaffold {
                 plugin.publishes = ["__name__.created", "__name__.completed"]
 
                 plugin.method("__name__.create", permission: "__name__.write",
-                              description: "Record a new request: title, details") { (params: CreateRequest, context) in
+                              description: "Record a new request: title, details",
+                              routes: [HTTPRoute("POST", "__name__")]) { (params: CreateRequest, context) in
                     try await __Name__Store(database: context.database).create(params, actor: context.actor)
                 }
                 plugin.method("__name__.get", permission: "__name__.read", idempotent: true,
-                              description: "One request with its history") { (params: RequestNumber, context) in
+                              description: "One request with its history",
+                              routes: [HTTPRoute("GET", "__name__/{number}")]) { (params: RequestNumber, context) in
                     try await __Name__Store(database: context.database).get(number: params.number)
                 }
                 plugin.method("__name__.list", permission: "__name__.read", idempotent: true,
-                              description: "Requests, newest first, optionally by status") { (params: ListRequests, context) in
+                              description: "Requests, newest first, optionally by status",
+                              routes: [HTTPRoute("GET", "__name__")]) { (params: ListRequests, context) in
                     try await __Name__Store(database: context.database).list(params)
                 }
                 plugin.method("__name__.complete", permission: "__name__.write",
-                              description: "Mark an open request completed") { (params: RequestNumber, context) in
+                              description: "Mark an open request completed",
+                              routes: [HTTPRoute("POST", "__name__/{number}/complete")]) { (params: RequestNumber, context) in
                     try await __Name__Store(database: context.database).complete(number: params.number, actor: context.actor)
                 }
 

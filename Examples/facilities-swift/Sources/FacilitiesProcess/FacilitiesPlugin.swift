@@ -10,19 +10,23 @@ public enum FacilitiesPlugin {
         plugin.publishes = ["facilities.created", "facilities.completed"]
 
         plugin.method("facilities.create", permission: "facilities.write",
-                      description: "Record a new request: title, details") { (params: CreateRequest, context) in
+                      description: "Record a new request: title, details",
+                      routes: [HTTPRoute("POST", "facilities")]) { (params: CreateRequest, context) in
             try await FacilitiesStore(database: context.database).create(params, actor: context.actor)
         }
         plugin.method("facilities.get", permission: "facilities.read", idempotent: true,
-                      description: "One request with its history") { (params: RequestNumber, context) in
+                      description: "One request with its history",
+                      routes: [HTTPRoute("GET", "facilities/{number}")]) { (params: RequestNumber, context) in
             try await FacilitiesStore(database: context.database).get(number: params.number)
         }
         plugin.method("facilities.list", permission: "facilities.read", idempotent: true,
-                      description: "Requests, newest first, optionally by status") { (params: ListRequests, context) in
+                      description: "Requests, newest first, optionally by status",
+                      routes: [HTTPRoute("GET", "facilities")]) { (params: ListRequests, context) in
             try await FacilitiesStore(database: context.database).list(params)
         }
         plugin.method("facilities.complete", permission: "facilities.write",
-                      description: "Mark an open request completed") { (params: RequestNumber, context) in
+                      description: "Mark an open request completed",
+                      routes: [HTTPRoute("POST", "facilities/{number}/complete")]) { (params: RequestNumber, context) in
             try await FacilitiesStore(database: context.database).complete(number: params.number, actor: context.actor)
         }
 
