@@ -60,7 +60,8 @@ public struct Plugin: Sendable {
     ) {
         precondition(methods[name] == nil, "method \(name) declared twice")
         let descriptor = MethodDescriptor(name: name, permission: permission, idempotent: idempotent, description: description,
-                                          params: SchemaInference.schema(of: Params.self), routes: routes.isEmpty ? nil : routes)
+                                          params: SchemaInference.schema(of: Params.self),
+                                          result: SchemaInference.resultSchema(of: Result.self), routes: routes.isEmpty ? nil : routes)
         methods[name] = (descriptor, { params, context in
             let decoded = try Self.decodeParams(Params.self, from: params)
             return try JSONValue(encoding: try await handler(decoded, context))

@@ -14,6 +14,14 @@ public enum SchemaInference {
         guard (try? probe.value(of: type)) != nil else { return nil }
         return probe.schema(of: type)
     }
+
+    /// A result type's schema, read from its `Decodable` conformance when it has one (a
+    /// synthesized `Codable` encodes what it decodes). Nil for an encode-only type, or one that
+    /// may be anything (`JSONValue`): the result is then not described.
+    public static func resultSchema<T: Encodable>(of type: T.Type) -> JSONSchema? {
+        guard let decodable = type as? any Decodable.Type, let schema = schema(of: decodable), schema != .any else { return nil }
+        return schema
+    }
 }
 
 /// Array and dictionary types, seen through their element types.

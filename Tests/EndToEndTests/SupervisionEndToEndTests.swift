@@ -152,7 +152,8 @@ import Testing
         for builtIn in ["itsm-incident", "itsm-problem", "itsm-supplier", "itsm-improvement", "itsm-capacity"] {
             let good = try await Command.run(itsm, ["plugin", "check", "--", try Binaries.path(builtIn)])
             #expect(good.status == .exited(0), "\(builtIn): \(good.text)")
-            #expect(good.text.contains("all 17 rules pass"), "\(builtIn)")
+            #expect(good.text.contains("all 19 rules pass"), "\(builtIn)")
+            #expect(good.text.contains("methods called without params answered as their result schemas say"), "\(builtIn): \(good.text)")
         }
 
         var environment = ProcessInfo.processInfo.environment
@@ -190,6 +191,20 @@ import Testing
         #expect(details["ping"]?.0 == false && details["ping"]?.1.contains("no answer to $/ping") == true, "\(worse.text)")
         #expect(details["unknown method"]?.0 == false
                 && details["unknown method"]?.1.contains("exited (exit code 3) instead of answering") == true, "\(worse.text)")
+
+        // A result that is not what the method declares, and a method in another process's namespace.
+        var wrong = ProcessInfo.processInfo.environment
+        wrong["FIXTURE_RESULT_SCHEMA"] = "1"
+        wrong["FIXTURE_EXTRA_METHODS"] = "incident.steal"
+        let wrongCheck = try await Command.run(itsm, ["plugin", "check", "--json", "--", "python3", CoordinatorEndToEndTests.fixturePlugin],
+                                               environment: wrong)
+        let wrongOutcomes = Dictionary(
+            ((try? JSONSerialization.jsonObject(with: Data(wrongCheck.text.utf8)) as? [[String: Any]]) ?? [])
+                .map { ($0["rule"] as? String ?? "", ($0["passed"] as? Bool ?? true, $0["detail"] as? String ?? "")) }) { $1 }
+        #expect(wrongOutcomes["results match their schemas"]?.0 == false
+                && wrongOutcomes["results match their schemas"]?.1.contains("fixture.echo: result.meta: unknown member") == true, "\(wrongCheck.text)")
+        #expect(wrongOutcomes["own namespace"]?.0 == false
+                && wrongOutcomes["own namespace"]?.1.hasSuffix("incident.steal") == true, "\(wrongCheck.text)")
     }
 
     @Test func aPluginThatIgnoresShutdownIsKilledWithinTheBounds() async throws {

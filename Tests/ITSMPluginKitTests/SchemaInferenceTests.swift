@@ -41,6 +41,23 @@ import Testing
         #expect(members["anything"] == .any)
     }
 
+    struct EncodeOnly: Encodable { var figure = 1 }
+
+    @Test func aResultIsDescribedFromItsDecodableSideAndWhatItEncodesMatches() throws {
+        let schema = try #require(SchemaInference.resultSchema(of: Params.self))
+        let encoded = try JSONValue(encoding: Params(title: "Printer", count: 2, ratio: 0.5, colour: .green,
+                                                     window: Window(from: Date(timeIntervalSince1970: 0))))
+        #expect(schema.problem(with: encoded, at: "result") == nil)
+        #expect(schema.problem(with: ["title": "Printer", "count": 2, "colour": "green", "extra": 1], at: "result")?
+            .hasPrefix("result.extra: unknown member") == true)
+        // Nothing is claimed where nothing is known.
+        #expect(SchemaInference.resultSchema(of: EncodeOnly.self) == nil)
+        #expect(SchemaInference.resultSchema(of: JSONValue.self) == nil)
+        var plugin = Plugin(name: "demo", version: "1")
+        plugin.method("demo.get", permission: "demo.read") { (_: Window, _) in Params(title: "x", count: 1, colour: .red) }
+        #expect(plugin.manifest.methods.first?.result == schema)
+    }
+
     @Test func paramsAreCheckedWithTheirPath() throws {
         let schema = try #require(SchemaInference.schema(of: Params.self))
         func problem(_ json: String) throws -> String? { schema.problem(with: try JSONValue.parse(Array(json.utf8))) }

@@ -136,6 +136,29 @@ public struct PluginChecker: Sendable {
                notRefused.isEmpty ? "all \(manifest.methods.count) methods answered -32602 to params of the wrong shape"
                    : "\(notRefused.count) did not answer -32602, e.g. \(notRefused[0])")
 
+        // Results as declared: each idempotent method that needs no params, called with none.
+        var checked: [String] = []
+        var broken: [String] = []
+        for (offset, method) in manifest.methods.enumerated() {
+            guard let schema = method.result, method.idempotent, let params = method.params, (params.required ?? []).isEmpty else { continue }
+            guard case .success(let result)? = await probe.request(Int64(300 + offset), method.name, .object([:])) else { continue }
+            checked.append(method.name)
+            if let problem = schema.problem(with: result, at: "result") { broken.append("\(method.name): \(problem)") }
+        }
+        record("results match their schemas", broken.isEmpty,
+               !broken.isEmpty ? "\(broken.count) of \(checked.count) broke their declared result schema, e.g. \(broken[0])"
+                   : checked.isEmpty ? "no idempotent method with a result schema could be called without params"
+                   : "\(checked.count) idempotent methods called without params answered as their result schemas say")
+
+        // Another process's methods are never routed to this plugin: declaring one is a mistake.
+        let foreign = manifest.methods.map(\.name).filter { name in
+            let process = String(name.prefix { $0 != "." })
+            return process != manifest.plugin.name && PluginSpec.builtInNames.contains(process)
+        }
+        record("own namespace", foreign.isEmpty,
+               foreign.isEmpty ? "no method in another process's namespace"
+                   : "methods in another process's namespace, which the coordinator will not route here: \(foreign.joined(separator: ", "))")
+
         let shutdown = await probe.request(7, ProtocolMethod.shutdown, nil)
         if let method = manifest.methods.first?.name {
             let late = await probe.request(9, method, .object([:]))
@@ -221,6 +244,14 @@ private final class Probe: Sendable {
                             state.record.withLock { state in
                                 state.lines.append(text)
                                 if let message { state.messages.append(message) } else { state.stray.append(text) }
+                            }
+                            // A call the plugin makes gets an answer, so nothing it handles waits for one.
+                            if case .request(let request)? = message {
+                                let result: Result<JSONValue, ResponseError> = request.method == ProtocolMethod.ping ? .success(.object([:]))
+                                    : .failure(.unavailable("the conformance check routes no calls to other processes"))
+                                if let line = try? Message.response(JSONRPCResponse(id: request.id, result: result)).encodedLine() {
+                                    pipes.channel.writeAndFlush(LineChannels.line(line), promise: nil)
+                                }
                             }
                         }
                     }

@@ -21,7 +21,7 @@ enum OpenAPIDocument {
                     "schema": ["type": "string", "minLength": 1, "maxLength": .int(Int64(MethodRouter.maximumIdempotencyKeyLength))],
                 ]],
                 "requestBody": ["required": false, "content": ["application/json": ["schema": body]]],
-                "responses": responses(),
+                "responses": responses(result: method.result),
             ]
             if let description = method.description { operation["summary"] = .string(description) }
             paths["/api/v1/rpc/\(method.name)"] = ["post": .object(operation)]
@@ -70,7 +70,7 @@ enum OpenAPIDocument {
             "x-permission": .string(method.permission),
             "x-idempotent": .bool(method.idempotent),
             "x-rpc-method": .string(method.name),
-            "responses": responses(documents: binding.documents),
+            "responses": responses(result: binding.documents == nil ? method.result : nil, documents: binding.documents),
         ]
         if let description = method.description { operation["summary"] = .string(description) }
         let others = properties.filter { !pathParams.contains($0.key) && !($0.key == binding.bodyParam) }
@@ -110,8 +110,9 @@ enum OpenAPIDocument {
         ("504", "the process did not answer in time"),
     ]
 
-    static func responses(documents: [String: String]? = nil) -> JSONValue {
-        var content: [String: JSONValue] = ["application/json": ["schema": [:]]]
+    static func responses(result: JSONSchema?, documents: [String: String]? = nil) -> JSONValue {
+        let schema = result.flatMap { try? JSONValue(encoding: $0) } ?? .object([:])
+        var content: [String: JSONValue] = ["application/json": ["schema": schema]]
         for type in (documents ?? [:]).values { content[type] = ["schema": ["type": "string"]] }
         var responses: [String: JSONValue] = ["200": ["description": "the method's result", "content": .object(content)]]
         for (status, _) in errors { responses[status] = ["$ref": .string("#/components/responses/\(status)")] }

@@ -292,6 +292,13 @@ public final class MethodRouter: Sendable {
             let started = ContinuousClock.now
             do throws(ResponseError) {
                 let result = try await call(plugin: route.plugin, method, params: params, meta: meta, timeout: timeout, canResend: canResend)
+                #if DEBUG
+                // Debug builds (every test run) hold each process to the result it declared.
+                if let schema = route.descriptor.result, let problem = schema.problem(with: result, at: "result") {
+                    Self.record(method, outcome: "result.breaks_schema", since: started)
+                    throw .internalError("\(route.plugin) answered \(method) with a result that breaks its declared schema: \(problem)")
+                }
+                #endif
                 Self.record(method, outcome: "ok", since: started)
                 return result
             } catch {

@@ -150,16 +150,20 @@ public struct MethodDescriptor: Sendable, Hashable, Codable {
     /// The JSON Schema of the params (§3.1): the coordinator refuses params that do not match
     /// before the plugin sees them. Absent: the plugin checks its params alone.
     public var params: JSONSchema?
+    /// The JSON Schema of the result (§3.1): what callers can rely on; checked by
+    /// `itsm plugin check`, and by debug builds of the coordinator on every answer.
+    public var result: JSONSchema?
     /// REST routes that call the method (§3.1), besides `POST /api/v1/rpc/<name>`.
     public var routes: [HTTPRoute]?
 
     public init(name: String, permission: String, idempotent: Bool, description: String? = nil, params: JSONSchema? = nil,
-                routes: [HTTPRoute]? = nil) {
+                result: JSONSchema? = nil, routes: [HTTPRoute]? = nil) {
         self.name = name
         self.permission = permission
         self.idempotent = idempotent
         self.description = description
         self.params = params
+        self.result = result
         self.routes = routes
     }
 }

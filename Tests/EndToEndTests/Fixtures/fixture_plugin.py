@@ -66,6 +66,12 @@ MANIFEST = {
     "calls": os.environ.get("FIXTURE_CALLS", "incident.list,incident.create").split(","),
 }
 
+# FIXTURE_RESULT_SCHEMA: fixture.echo declares a result it does not give.
+if os.environ.get("FIXTURE_RESULT_SCHEMA") == "1":
+    MANIFEST["methods"][0]["params"] = {"type": "object", "additionalProperties": True}
+    MANIFEST["methods"][0]["result"] = {"type": "object", "properties": {"echo": {"type": "string"}},
+                                        "required": ["echo"], "additionalProperties": False}
+
 # FIXTURE_EXTRA_METHODS: more methods to declare (a later version, or a rogue instance).
 for extra in filter(None, os.environ.get("FIXTURE_EXTRA_METHODS", "").split(",")):
     MANIFEST["methods"].append({"name": extra, "permission": "fixture.read", "idempotent": True})
