@@ -114,6 +114,48 @@ public struct EmbeddedPostgres: Sendable {
         return true
     }
 
+    /// Keeps the server running until the task is cancelled: when the postmaster dies without
+    /// shutting down (killed, crashed, out of memory: it leaves `postmaster.pid` behind), starts
+    /// it again, retrying with backoff (a new postmaster is refused while the dead one's
+    /// backends linger). A server stopped on purpose (`pg_ctl stop` removes the pid file) is
+    /// left stopped, and watched again once it runs. Connection pools reconnect by themselves.
+    public func supervise() async {
+        var mustStart = false
+        var delay = Duration.seconds(1)
+        while !Task.isCancelled {
+            if mustStart {
+                do {
+                    try await start()
+                    logger.notice("embedded PostgreSQL runs again", metadata: ["itsm.postgres.dir": "\(directory)"])
+                    mustStart = false
+                    delay = .seconds(1)
+                } catch {
+                    logger.warning("embedded PostgreSQL did not start yet; trying again", metadata: [
+                        "itsm.error": "\(error)", "itsm.retry.in": "\(delay)",
+                    ])
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, .seconds(30))
+                    continue
+                }
+            }
+            guard case .running(let pid)? = try? await status(), pid > 0 else {
+                try? await Task.sleep(for: .seconds(2))
+                continue
+            }
+            await ProcessExit.wait(for: pid)
+            guard !Task.isCancelled else { return }
+            if FileManager.default.fileExists(atPath: dataDirectory + "/postmaster.pid") {
+                logger.error("embedded PostgreSQL died without shutting down; starting it again", metadata: [
+                    "itsm.postgres.dir": "\(directory)", "itsm.postgres.pid": "\(pid)",
+                ])
+                mustStart = true
+            } else {
+                logger.notice("embedded PostgreSQL was stopped from outside; it stays stopped until started again",
+                              metadata: ["itsm.postgres.dir": "\(directory)"])
+            }
+        }
+    }
+
     /// Stops the server: `fast` lets it finish cleanly, `immediate` is for throwaway clusters.
     public func stop(immediate: Bool = false) async throws {
         guard case .running = try await status() else { return }

@@ -332,8 +332,15 @@ public enum PipeDescriptors {
 final class ChildReaper: Sendable {
     static let shared = ChildReaper()
 
+    /// What a pidfd in the set stands for: a child to reap, or another process whose exit
+    /// someone awaits (it is not ours to reap).
+    private enum Watched {
+        case child(pid_t, TerminationLatch)
+        case process(ExitWaiter)
+    }
+
     private let epoll: Int32
-    private let watched = Mutex<[Int32: (pid: pid_t, latch: TerminationLatch)]>([:])
+    private let watched = Mutex<[Int32: Watched]>([:])
 
     private init() {
         epoll = citsm_epoll_create()
@@ -346,7 +353,7 @@ final class ChildReaper: Sendable {
     func watch(_ pid: pid_t, latch: TerminationLatch) {
         let pidfd = citsm_pidfd_open(pid)
         guard epoll >= 0, pidfd >= 0 else { return Self.reapOnOwnThread(pid, latch: latch) }
-        watched.withLock { $0[pidfd] = (pid, latch) }
+        watched.withLock { $0[pidfd] = .child(pid, latch) }
         // epoll_wait in the reaper thread sees descriptors added while it waits.
         if citsm_epoll_add(epoll, pidfd) != 0 {
             watched.withLock { _ = $0.removeValue(forKey: pidfd) }
@@ -355,16 +362,56 @@ final class ChildReaper: Sendable {
         }
     }
 
+    /// Returns once `pid` has exited, or when the task is cancelled. Without pidfds it looks
+    /// twice a second.
+    func waitForExit(of pid: pid_t) async {
+        let pidfd = citsm_pidfd_open(pid)
+        guard pidfd >= 0 else {
+            guard errno != ESRCH else { return } // gone already
+            while !Task.isCancelled, kill(pid, 0) == 0 || errno == EPERM {
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+            return
+        }
+        let waiter = ExitWaiter()
+        watched.withLock { $0[pidfd] = .process(waiter) }
+        guard epoll >= 0, citsm_epoll_add(epoll, pidfd) == 0 else {
+            stopWatching(pidfd)
+            return
+        }
+        await withTaskCancellationHandler {
+            await waiter.wait()
+        } onCancel: {
+            stopWatching(pidfd)
+        }
+    }
+
+    /// Takes `pidfd` out of the set and ends the wait on it; whichever of the reaper thread and
+    /// a cancellation gets there first does it.
+    private func stopWatching(_ pidfd: Int32) {
+        guard case .process(let waiter)? = watched.withLock({ $0.removeValue(forKey: pidfd) }) else { return }
+        _ = citsm_epoll_remove(epoll, pidfd)
+        close(pidfd)
+        waiter.finish()
+    }
+
     private func run() {
         var ready = [Int32](repeating: 0, count: 64)
         while true {
             let count = citsm_epoll_wait_fds(epoll, &ready, 64)
             guard count > 0 else { continue } // EINTR
             for pidfd in ready.prefix(Int(count)) {
-                guard let (pid, latch) = watched.withLock({ $0.removeValue(forKey: pidfd) }) else { continue }
-                _ = citsm_epoll_remove(epoll, pidfd)
-                close(pidfd)
-                Self.reap(pid, latch: latch)
+                switch watched.withLock({ $0[pidfd] }) {
+                case .child(let pid, let latch)?:
+                    watched.withLock { _ = $0.removeValue(forKey: pidfd) }
+                    _ = citsm_epoll_remove(epoll, pidfd)
+                    close(pidfd)
+                    Self.reap(pid, latch: latch)
+                case .process?:
+                    stopWatching(pidfd)
+                case nil:
+                    continue
+                }
             }
         }
     }
@@ -387,5 +434,38 @@ final class ChildReaper: Sendable {
         }
         thread.name = "itsm-reaper-\(pid)"
         thread.start()
+    }
+}
+
+/// One wait for a process to exit, ended once by whoever sees it first.
+final class ExitWaiter: Sendable {
+    private let state = Mutex<(done: Bool, continuation: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state -> Bool in
+                if !state.done { state.continuation = continuation }
+                return state.done
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    func finish() {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.done = true
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume()
+    }
+}
+
+/// Waiting for processes that are not our children.
+public enum ProcessExit {
+    /// Returns once the process `pid` has exited (at once if there is none), or when the task
+    /// is cancelled: e.g. a server that put itself in the background.
+    public static func wait(for pid: pid_t) async {
+        await ChildReaper.shared.waitForExit(of: pid)
     }
 }

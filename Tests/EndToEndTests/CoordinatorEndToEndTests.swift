@@ -62,6 +62,18 @@ import Testing
         try await cluster.start()
         #expect(try await coordinator.waitUntil { try await coordinator.call("incident.list").status == 200 })
 
+        // A postmaster that dies without shutting down is started again by serve; nothing committed is lost.
+        guard case .running(let postmaster) = try await cluster.status() else {
+            Issue.record("the embedded cluster should run")
+            return
+        }
+        kill(postmaster, SIGKILL)
+        #expect(try await coordinator.waitUntil(timeout: .seconds(90)) {
+            guard case .running(let pid) = try await cluster.status(), pid != postmaster else { return false }
+            return try await coordinator.call("incident.get", ["id": id]).status == 200
+        }, "\(coordinator.log.suffix(3000))")
+        #expect(coordinator.log.contains("embedded PostgreSQL died without shutting down; starting it again"))
+
         // SIGTERM stops the plugins and the embedded cluster: nothing is left running.
         let pluginPID = try #require(try await coordinator.plugins()["incident"]?["pid"] as? Int)
         #expect(await coordinator.stop() == .exited(0))

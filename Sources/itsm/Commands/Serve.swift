@@ -41,13 +41,17 @@ struct Serve: AsyncParsableCommand {
         let database = try await DatabaseSetup.prepare(configuration, logger: logger)
         let coordinator = Coordinator(configuration: configuration, configurationFile: global.configurationFile,
                                       databaseURL: database.url, logger: logger)
+        // serve owns the embedded cluster for its lifetime: restarted if it dies, stopped at the
+        // end even after a failure.
+        let supervision = database.cluster.map { cluster in Task { await cluster.supervise() } }
         var failure: (any Error)?
         do {
             try await coordinator.run()
         } catch {
             failure = error
         }
-        // serve owns the embedded cluster for its lifetime: stop it even after a failure.
+        supervision?.cancel()
+        await supervision?.value
         if let cluster = database.cluster {
             do {
                 try await cluster.stop()
