@@ -151,6 +151,11 @@ public struct Coordinator: Sendable {
         defer { try? FileManager.default.removeItem(atPath: runtimeFile) }
         try await group.run()
         logger.info("coordinator stopped")
+        #if DEBUG
+        if SchemaViolations.total > 0 {
+            throw CoordinatorError("\(SchemaViolations.total) events broke the schema their publisher declared; see the log")
+        }
+        #endif
     }
 
     /// The directory of the running executable, where the built-in plugins are installed too.

@@ -28,6 +28,8 @@ public struct Plugin: Sendable {
     public let migrations: [Migration]
     /// Event types this plugin writes to the outbox, for the manifest.
     public var publishes: [String] = []
+    /// The payload schema of each published type declared with `publishes(_:)`.
+    var eventSchemas: [String: JSONSchema] = [:]
     /// Other processes' methods this plugin calls (names or patterns, e.g. `incident.get`,
     /// `*.stats`), for the manifest: the coordinator refuses calls not declared here.
     public var calls: [String] = []
@@ -69,6 +71,12 @@ public struct Plugin: Sendable {
         methodOrder.append(name)
     }
 
+    /// Declares an event type the plugin publishes, with its payload's schema.
+    public mutating func publishes<Payload>(_ event: EventType<Payload>) {
+        if !publishes.contains(event.name) { publishes.append(event.name) }
+        eventSchemas[event.name] = event.payloadSchema
+    }
+
     /// Subscribes to an event type. The handler runs in a transaction that also marks the
     /// event processed, so a redelivered event is skipped: effects happen once.
     public mutating func subscribe(_ eventType: String, _ handler: @escaping EventHandler) {
@@ -89,7 +97,8 @@ public struct Plugin: Sendable {
         InitializeResult(
             plugin: PeerInfo(name: name, version: version),
             methods: methodOrder.compactMap { methods[$0]?.descriptor },
-            subscribes: subscriptions.keys.sorted(), publishes: publishes, schema: schema, calls: calls.isEmpty ? nil : calls)
+            subscribes: subscriptions.keys.sorted(), publishes: publishes, schema: schema, calls: calls.isEmpty ? nil : calls,
+            eventSchemas: eventSchemas.isEmpty ? nil : eventSchemas)
     }
 
     /// Runs the plugin until the coordinator says `exit` or closes stdin, then exits the process.

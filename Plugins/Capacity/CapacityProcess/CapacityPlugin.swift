@@ -14,7 +14,9 @@ public enum CapacityPlugin {
 
     public static func make() -> Plugin {
         var plugin = Plugin(name: "capacity", version: version, schema: CapacitySchema.name, migrations: CapacitySchema.migrations)
-        plugin.publishes = ["capacity.threshold_breached", "capacity.threshold_cleared", "capacity.exhaustion_forecast"]
+        plugin.publishes(CapacityEvents.thresholdBreached)
+        plugin.publishes(CapacityEvents.thresholdCleared)
+        plugin.publishes(CapacityEvents.exhaustionForecast)
         // A breach opens or raises an incident as the capacity process itself (granted incident.write).
         plugin.calls = ["incident.create", "incident.update"]
 

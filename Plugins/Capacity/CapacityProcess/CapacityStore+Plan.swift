@@ -126,15 +126,11 @@ extension CapacityStore {
                     RETURNING metric_id
                     """)
                 guard !claimed.isEmpty else { return false }
-                var payload: [String: JSONValue] = [
-                    "resource": .string(metric.resource), "metric": .string(metric.name), "unit": .string(metric.unit),
-                    "limit": .double(metric.limit), "exhaustionDate": .string(day),
-                    "earliest": crossing.earliest.map { .string($0.formatted(.iso8601)) } ?? .null,
-                    "latest": crossing.latest.map { .string($0.formatted(.iso8601)) } ?? .null,
-                    "model": .string(result.forecast?.model.rawValue ?? ""), "follows": .string(result.follows),
-                ]
-                if let service = metric.service { payload["service"] = .string(service) }
-                try await tx.publish("capacity.exhaustion_forecast", subject: "\(metric.resource)/\(metric.name)", data: JSONValue.object(payload))
+                let payload = ExhaustionForecast(
+                    resource: metric.resource, metric: metric.name, service: metric.service, unit: metric.unit, limit: metric.limit,
+                    exhaustionDate: day, earliest: crossing.earliest, latest: crossing.latest,
+                    model: result.forecast?.model.rawValue ?? "", follows: result.follows)
+                try await tx.publish(CapacityEvents.exhaustionForecast, subject: "\(metric.resource)/\(metric.name)", data: payload)
                 return true
             }
             if published { announced.append("\(metric.resource)/\(metric.name) \(day)") }

@@ -63,22 +63,20 @@ extension CapacityStore {
             let resource = try row.decode(String.self, "resource")
             let name = try row.decode(String.self, "name")
             changes.append("\(resource)/\(name): \(current) → \(next)")
-            var payload: [String: JSONValue] = [
-                "resource": .string(resource), "metric": .string(name), "value": .double(value), "unit": .string(try row.decode(String.self, "unit")),
-                "from": .string(current), "to": .string(next), "at": .string(at.formatted(.iso8601)),
-                "limit": .double(try row.decode(Double.self, "capacity_limit")),
-            ]
-            if let service = try row.decode(String?.self, "service") { payload["service"] = .string(service) }
+            let payload = ThresholdChange(
+                resource: resource, metric: name, service: try row.decode(String?.self, "service"), value: value,
+                unit: try row.decode(String.self, "unit"), from: current, to: next, at: at,
+                limit: try row.decode(Double.self, "capacity_limit"))
             if next == "ok" {
                 try await tx.query("UPDATE capacity.breach SET cleared_at = \(at) WHERE metric_id = \(id) AND cleared_at IS NULL")
-                try await tx.publish("capacity.threshold_cleared", subject: "\(resource)/\(name)", data: JSONValue.object(payload))
+                try await tx.publish(CapacityEvents.thresholdCleared, subject: "\(resource)/\(name)", data: payload)
             } else {
                 try await tx.query("""
                     INSERT INTO capacity.breach (metric_id, level, value, started_at) VALUES (\(id), \(next), \(value), \(at))
                     ON CONFLICT (metric_id) WHERE cleared_at IS NULL DO UPDATE SET level = excluded.level, value = excluded.value
                     """)
                 if current == "ok" || next == "critical" {
-                    try await tx.publish("capacity.threshold_breached", subject: "\(resource)/\(name)", data: JSONValue.object(payload))
+                    try await tx.publish(CapacityEvents.thresholdBreached, subject: "\(resource)/\(name)", data: payload)
                 }
             }
         }

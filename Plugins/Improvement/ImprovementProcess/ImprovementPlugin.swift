@@ -11,7 +11,9 @@ public enum ImprovementPlugin {
         var plugin = Plugin(name: "improvement", version: version, schema: ImprovementSchema.name, migrations: ImprovementSchema.migrations)
         // KPIs come from any process's figures, read on behalf of whoever measures.
         plugin.calls = ["*.stats"]
-        plugin.publishes = ["improvement.proposed", "improvement.status_changed", "nonconformity.raised"]
+        plugin.publishes(ImprovementEvents.proposed)
+        plugin.publishes(ImprovementEvents.statusChanged)
+        plugin.publishes(ImprovementEvents.nonconformityRaised)
 
         plugin.method("improvement.create", permission: "improvement.write",
                       description: "Propose an improvement: title, description, source, services, evaluation, owner, target date",

@@ -124,7 +124,7 @@ extension ImprovementStore {
                 """).single().decode(String.self, "number")
             try await recordHistory(tx, number, actor: actor, field: "status", old: nil, new: "open")
             let nonconformity = try await loadNonconformity(tx, number, lock: false)
-            try await tx.publish("nonconformity.raised", subject: number, data: nonconformity)
+            try await tx.publish(ImprovementEvents.nonconformityRaised, subject: number, data: nonconformity)
             return nonconformity
         }
     }

@@ -26,7 +26,7 @@ public struct ImprovementStore: Sendable {
             let opportunity = try await insert(tx, title: title, description: params.description ?? "", source: params.source ?? .manual,
                                                intakeKey: nil, services: params.services ?? [], evaluation: evaluation, owner: params.owner,
                                                targetDate: params.targetDate, expectedBenefit: params.expectedBenefit ?? "", actor: actor)
-            try await tx.publish("improvement.proposed", subject: opportunity.id.uuidString.lowercased(), data: opportunity)
+            try await tx.publish(ImprovementEvents.proposed, subject: opportunity.id.uuidString.lowercased(), data: opportunity)
             return opportunity
         }
     }
@@ -142,9 +142,8 @@ public struct ImprovementStore: Sendable {
             if let note = params.note, !note.isEmpty {
                 try await recordHistory(tx, current.number, actor: actor, field: "note", old: nil, new: note)
             }
-            try await tx.publish("improvement.status_changed", subject: current.id.uuidString.lowercased(), data: [
-                "opportunity": try JSONValue(encoding: updated), "from": .string(current.status.rawValue), "to": .string(params.to.rawValue),
-            ])
+            try await tx.publish(ImprovementEvents.statusChanged, subject: current.id.uuidString.lowercased(),
+                                 data: OpportunityStatusChange(opportunity: updated, from: current.status, to: params.to))
             return updated
         }
     }
@@ -181,7 +180,7 @@ public struct ImprovementStore: Sendable {
         try await tx.query("""
             UPDATE improvement.source SET opportunity_id = \(opportunity.id) WHERE intake_key = \(item.key) AND opportunity_id IS NULL
             """)
-        try await tx.publish("improvement.proposed", subject: opportunity.id.uuidString.lowercased(), data: opportunity)
+        try await tx.publish(ImprovementEvents.proposed, subject: opportunity.id.uuidString.lowercased(), data: opportunity)
     }
 
     // MARK: - Shared

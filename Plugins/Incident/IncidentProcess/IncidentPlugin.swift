@@ -12,11 +12,18 @@ public enum IncidentPlugin {
     public static func make() -> Plugin {
         var plugin = Plugin(name: "incident", version: version, schema: IncidentSchema.name,
                             migrations: IncidentSchema.migrations)
-        plugin.publishes = [
-            "incident.created", "incident.updated", "incident.assigned", "incident.status_changed",
-            "incident.resolved", "incident.closed", "incident.reopened", "incident.sla_warning", "incident.sla_breached",
-            "incident.major_declared", "incident.reviewed", "incident.escalated", "incident.linked", "incident.imported",
-        ]
+        plugin.publishes(IncidentEvents.created)
+        for change in [IncidentEvents.updated, IncidentEvents.assigned, IncidentEvents.statusChanged, IncidentEvents.resolved,
+                       IncidentEvents.closed, IncidentEvents.reopened] {
+            plugin.publishes(change)
+        }
+        plugin.publishes(IncidentEvents.slaWarning)
+        plugin.publishes(IncidentEvents.slaBreached)
+        plugin.publishes(IncidentEvents.majorDeclared)
+        plugin.publishes(IncidentEvents.reviewed)
+        plugin.publishes(IncidentEvents.escalated)
+        plugin.publishes(IncidentEvents.linked)
+        plugin.publishes(IncidentEvents.imported)
 
         plugin.method("incident.create", permission: "incident.write",
                       description: "Create an incident or service request",

@@ -30,7 +30,7 @@ extension IncidentStore {
             plan.set("urgency", "urgency", current.urgency.description, urgency.description, value: urgency.rawValue)
             let priority = matrix.priority(impact: impact, urgency: urgency)
             plan.set("priority", "priority", current.priority.description, priority.description, value: priority.rawValue)
-            if !plan.changes.isEmpty { plan.events.append("incident.updated") }
+            if !plan.changes.isEmpty { plan.events.append(IncidentEvents.updated) }
             if let reason = majorCriterion(priority), current.status.isOpen {
                 plan.declareMajor(reason: reason, actor: actor, now: now)
             }
@@ -51,7 +51,7 @@ extension IncidentStore {
             if let group = params.assignmentGroup { plan.set("assignmentGroup", "assignment_group", current.assignmentGroup, group.isEmpty ? nil : group) }
             if let assignee = params.assignee { plan.set("assignee", "assignee", current.assignee, assignee.isEmpty ? nil : assignee) }
             guard !plan.changes.isEmpty else { return plan }
-            plan.events.append("incident.assigned")
+            plan.events.append(IncidentEvents.assigned)
             if current.status == .new { plan.setStatus(.assigned) }
             return plan
         }
@@ -103,7 +103,7 @@ extension IncidentStore {
             default:
                 break
             }
-            if let event = Lifecycle.event(from: current.status, to: params.to) { plan.events.append(event) }
+            if let event = Lifecycle.event(from: current.status, to: params.to) { plan.events.append(EventType(event)) }
             return plan
     }
 
@@ -215,21 +215,15 @@ extension IncidentStore {
             try await refreshClocks(tx, for: updated, actor: actor, now: now)
 
             let subject = current.id.uuidString.lowercased()
-            var summary = try JSONValue(encoding: ChangeSummary(
+            let summary = IncidentChange(
                 incident: updated, actor: actor,
-                changes: changes.changes.map { .init(field: $0.field, oldValue: $0.old, newValue: $0.new) }))
-            if case .object(var members) = summary, !changes.note.isEmpty {
-                members.merge(changes.note) { current, _ in current }
-                summary = .object(members)
-            }
+                changes: changes.changes.map { .init(field: $0.field, oldValue: $0.old, newValue: $0.new) },
+                kind: changes.escalation?.kind, reason: changes.escalation?.reason)
             if updated.status != current.status {
                 var payload = summary
-                if case .object(var members) = payload {
-                    members["from"] = .string(current.status.rawValue)
-                    members["to"] = .string(updated.status.rawValue)
-                    payload = .object(members)
-                }
-                try await tx.publish("incident.status_changed", subject: subject, data: payload)
+                payload.from = current.status
+                payload.to = updated.status
+                try await tx.publish(IncidentEvents.statusChanged, subject: subject, data: payload)
             }
             for event in changes.events {
                 try await tx.publish(event, subject: subject, data: summary)
@@ -269,9 +263,9 @@ extension IncidentStore {
 struct ChangePlan {
     let current: Incident
     var fields = FieldChanges()
-    var events: [String] = []
-    /// Extra members for the events' payload (e.g. the kind of escalation).
-    var note: [String: JSONValue] = [:]
+    var events: [EventType<IncidentChange>] = []
+    /// How and why the record is escalated, for the events' payload.
+    var escalation: (kind: EscalateIncident.Kind, reason: String?)?
 
     var changes: [FieldChanges.Change] { fields.changes }
 
@@ -294,19 +288,8 @@ struct ChangePlan {
         set("majorDeclaredBy", "major_declared_by", nil, actor)
         setTime("majorDeclaredAt", "major_declared_at", nil, now)
         set("majorReason", "major_reason", nil, reason)
-        events.append("incident.major_declared")
+        events.append(IncidentEvents.majorDeclared)
     }
 }
 
 /// The payload of change events: the record after the change, who made it, and what changed.
-struct ChangeSummary: Encodable {
-    struct Field: Encodable {
-        var field: String
-        var oldValue: String?
-        var newValue: String?
-    }
-
-    var incident: Incident
-    var actor: String
-    var changes: [Field]
-}

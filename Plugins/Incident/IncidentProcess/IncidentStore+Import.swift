@@ -107,9 +107,8 @@ extension IncidentStore {
                 numbers += try inserted.map { try $0.decode(String.self, "number") }
             }
             try await finish(tx, params.importId, status: "committed", imported: valid.count, rejected: rejectedCount, now: now)
-            try await tx.publish("incident.imported", subject: params.importId.uuidString.lowercased(), data: [
-                "imported": JSONValue.int(Int64(valid.count)), "rejected": .int(Int64(rejectedCount)), "actor": .string(actor),
-            ])
+            try await tx.publish(IncidentEvents.imported, subject: params.importId.uuidString.lowercased(),
+                                 data: IncidentsImported(imported: valid.count, rejected: rejectedCount, actor: actor))
             return ImportReport(importId: params.importId, status: "committed", staged: staged, imported: valid.count,
                                 rejected: rejected, rejectedCount: rejectedCount, firstNumber: numbers.first, lastNumber: numbers.last)
         }

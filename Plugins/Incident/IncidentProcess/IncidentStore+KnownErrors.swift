@@ -53,7 +53,7 @@ extension IncidentStore {
             _ = try await apply(tx, id: id, number: nil, actor: "plugin:problem", now: now) { current in
                 var plan = ChangePlan(current: current)
                 plan.set("knownError", "known_error_ref", current.knownError, knownError.number)
-                plan.events.append("incident.linked")
+                plan.events.append(IncidentEvents.linked)
                 return plan
             }
         }
@@ -95,7 +95,7 @@ extension IncidentStore {
                 } else if current.problem == problem {
                     plan.set("problem", "problem_ref", current.problem, nil)
                 }
-                if !plan.changes.isEmpty { plan.events.append("incident.linked") }
+                if !plan.changes.isEmpty { plan.events.append(IncidentEvents.linked) }
                 return plan
             }
         } catch let error as ResponseError where error.kind == "incident.not_found" {

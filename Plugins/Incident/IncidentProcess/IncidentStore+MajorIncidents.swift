@@ -45,8 +45,8 @@ extension IncidentStore {
                 INSERT INTO incident.history (incident_id, at, actor, field, old_value, new_value)
                 VALUES (\(incident.id), \(now), \(actor), 'review', \(String?.none), \(summary))
                 """)
-            try await tx.publish("incident.reviewed", subject: incident.id.uuidString.lowercased(),
-                                 data: ["number": JSONValue.string(incident.number), "summary": .string(summary)])
+            try await tx.publish(IncidentEvents.reviewed, subject: incident.id.uuidString.lowercased(),
+                                 data: MajorIncidentReviewed(number: incident.number, summary: summary))
         }
         return review
     }
@@ -89,8 +89,8 @@ extension IncidentStore {
                          value: current.escalationLevel + 1)
             }
             if !plan.changes.isEmpty {
-                plan.events.append("incident.escalated")
-                plan.note = ["kind": .string(params.kind.rawValue), "reason": params.reason.map(JSONValue.string) ?? .null]
+                plan.events.append(IncidentEvents.escalated)
+                plan.escalation = (params.kind, params.reason)
             }
             return plan
         }
@@ -149,7 +149,7 @@ extension IncidentStore {
                 if let knownError = params.knownError {
                     plan.set("knownError", "known_error_ref", current.knownError, knownError.isEmpty ? nil : knownError)
                 }
-                if !plan.changes.isEmpty { plan.events.append("incident.linked") }
+                if !plan.changes.isEmpty { plan.events.append(IncidentEvents.linked) }
                 return plan
             }
         }
@@ -171,7 +171,7 @@ extension IncidentStore {
                 plan.set("resolutionNotes", "resolution_notes", current.resolutionNotes,
                          "Resolved with \(parent.number): \(parent.resolutionNotes ?? "")")
                 plan.setTime("resolvedAt", "resolved_at", current.resolvedAt, now)
-                plan.events.append("incident.resolved")
+                plan.events.append(IncidentEvents.resolved)
                 return plan
             }
         }

@@ -116,15 +116,15 @@ extension IncidentStore {
             // Stopped past a deadline the scanner has not reached yet: publish now, once. A clock
             // stopped exactly at its deadline stopped in time.
             if let stoppedAt, let previous, previous.stoppedAt == nil {
-                let crossings = [("warned_at", previous.warningAt, previous.warned, "incident.sla_warning"),
-                                 ("breached_at", previous.dueAt, previous.breached, "incident.sla_breached")]
+                let crossings = [("warned_at", previous.warningAt, previous.warned, IncidentEvents.slaWarning),
+                                 ("breached_at", previous.dueAt, previous.breached, IncidentEvents.slaBreached)]
                 for (mark, deadline, done, event) in crossings {
                     guard let deadline, deadline < stoppedAt, !done else { continue }
                     try await tx.query("""
                         UPDATE incident.sla_clock SET \(unsafeSQL: mark) = \(deadline)
                         WHERE incident_id = \(incident.id) AND kind = \(kind.rawValue)
                         """)
-                    try await tx.publish(event, subject: incident.id.uuidString.lowercased(), data: ServiceLevelEvent(
+                    try await tx.publish(event, subject: incident.id.uuidString.lowercased(), data: ServiceLevelCrossing(
                         incident: incident, clock: kind, targetMinutes: target, dueAt: previous.dueAt))
                 }
             }
@@ -194,7 +194,7 @@ extension IncidentStore {
     @discardableResult
     public func scanServiceLevels(now: Date = Date(), batch: Int = 200) async throws -> Int {
         var published = 0
-        let checks = [("warned_at", "warning_at", "incident.sla_warning"), ("breached_at", "due_at", "incident.sla_breached")]
+        let checks = [("warned_at", "warning_at", IncidentEvents.slaWarning), ("breached_at", "due_at", IncidentEvents.slaBreached)]
         for (mark, deadline, event) in checks {
             let due = try await database.query("""
                 SELECT incident_id, kind FROM incident.sla_clock
@@ -214,7 +214,7 @@ extension IncidentStore {
                     guard let clock = claimed.first else { return false }
                     let incident = try Incident(row: try await tx.query(
                         "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident WHERE id = \(incidentID)").single())
-                    try await tx.publish(event, subject: incidentID.uuidString.lowercased(), data: ServiceLevelEvent(
+                    try await tx.publish(event, subject: incidentID.uuidString.lowercased(), data: ServiceLevelCrossing(
                         incident: incident, clock: ClockKind(rawValue: kind) ?? .resolution,
                         targetMinutes: try clock.decode(Int.self, "target_minutes"), dueAt: try clock.decode(Date?.self, "due_at")))
                     // Automatic escalation on warning, when configured, commits with the warning.
@@ -266,9 +266,3 @@ private struct StoredClock {
 }
 
 /// The payload of `incident.sla_warning` and `incident.sla_breached`.
-struct ServiceLevelEvent: Encodable {
-    var incident: Incident
-    var clock: ClockKind
-    var targetMinutes: Int
-    var dueAt: Date?
-}

@@ -79,7 +79,7 @@ public struct IncidentStore: Sendable {
                 }
                 try await refreshClocks(tx, for: incident, actor: actor, now: incident.createdAt)
                 incident = try await suggestKnownError(tx, for: incident, actor: actor, now: now)
-                try await tx.publish("incident.created", subject: incident.id.uuidString.lowercased(), data: incident)
+                try await tx.publish(IncidentEvents.created, subject: incident.id.uuidString.lowercased(), data: incident)
                 if let reason = majorCriterion(priority) {
                     return try await apply(tx, id: incident.id, number: nil, actor: actor, now: now) { current in
                         var plan = ChangePlan(current: current)

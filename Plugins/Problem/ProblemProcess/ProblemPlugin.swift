@@ -16,10 +16,15 @@ public enum ProblemPlugin {
         var plugin = Plugin(name: "problem", version: version, schema: ProblemSchema.name, migrations: ProblemSchema.migrations)
         // Linking checks the incident exists, on behalf of whoever links.
         plugin.calls = ["incident.get"]
-        plugin.publishes = [
-            "problem.created", "problem.updated", "problem.status_changed", "problem.resolved", "problem.proposed",
-            "problem.major_declared", "problem.known_error_published", "problem.incident_linked", "problem.incident_unlinked",
-        ]
+        plugin.publishes(ProblemEvents.created)
+        plugin.publishes(ProblemEvents.updated)
+        plugin.publishes(ProblemEvents.statusChanged)
+        plugin.publishes(ProblemEvents.resolved)
+        plugin.publishes(ProblemEvents.proposed)
+        plugin.publishes(ProblemEvents.majorDeclared)
+        plugin.publishes(ProblemEvents.knownErrorPublished)
+        plugin.publishes(ProblemEvents.incidentLinked)
+        plugin.publishes(ProblemEvents.incidentUnlinked)
 
         plugin.method("problem.create", permission: "problem.write",
                       description: "Record a problem: title, description, services, configurationItems, category, impact, urgency, owner",

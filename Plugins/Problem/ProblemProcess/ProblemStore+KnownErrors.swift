@@ -46,12 +46,10 @@ extension ProblemStore {
                     WHERE id = \(problem.id) RETURNING \(unsafeSQL: Problem.columns)
                     """).single())
                 try await recordHistory(tx, problem.id, actor: actor, field: "status", old: from.rawValue, new: problem.status.rawValue)
-                try await tx.publish("problem.status_changed", subject: problem.id.uuidString.lowercased(), data: [
-                    "problem": try JSONValue(encoding: problem), "from": .string(from.rawValue), "to": .string(problem.status.rawValue),
-                    "actor": .string(actor),
-                ])
+                try await tx.publish(ProblemEvents.statusChanged, subject: problem.id.uuidString.lowercased(),
+                                     data: ProblemStatusChange(problem: problem, from: from, to: problem.status, actor: actor))
             }
-            try await tx.publish("problem.known_error_published", subject: problem.id.uuidString.lowercased(), data: knownError)
+            try await tx.publish(ProblemEvents.knownErrorPublished, subject: problem.id.uuidString.lowercased(), data: knownError)
             return knownError
         }
     }

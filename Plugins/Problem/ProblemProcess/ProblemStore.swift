@@ -29,7 +29,7 @@ public struct ProblemStore: Sendable {
             let problem = try await insert(
                 tx, title: title, description: params.description ?? "", services: services, items: items, category: params.category,
                 impact: impact, urgency: urgency, owner: params.owner, status: .new, detection: nil, actor: actor)
-            try await tx.publish("problem.created", subject: problem.id.uuidString.lowercased(), data: problem)
+            try await tx.publish(ProblemEvents.created, subject: problem.id.uuidString.lowercased(), data: problem)
             return try await declareMajorIfDue(tx, problem, actor: actor)
         }
     }
@@ -150,7 +150,7 @@ public struct ProblemStore: Sendable {
                 let priority = ProblemPriority.priority(impact: impact, urgency: urgency)
                 plan.set("priority", "priority", problem.priority, "P\(priority)", value: priority)
             }
-            if !plan.changes.isEmpty { plan.events.append("problem.updated") }
+            if !plan.changes.isEmpty { plan.events.append(ProblemEvents.updated) }
             return plan
         }
     }
@@ -179,7 +179,7 @@ public struct ProblemStore: Sendable {
                 }
                 plan.set("resolution", "resolution", problem.resolution, note ?? problem.resolution)
                 plan.setTime("resolvedAt", "resolved_at", problem.resolvedAt, Date())
-                plan.events.append("problem.resolved")
+                plan.events.append(ProblemEvents.resolved)
             case .closed:
                 if problem.major, try await tx.query("SELECT 1 FROM problem.review WHERE problem_id = \(problem.id)").first == nil {
                     throw ResponseError.business(kind: "problem.review_required",
@@ -213,7 +213,7 @@ public struct ProblemStore: Sendable {
             plan.set("rootCause.method", "rca_method", problem.rootCause.method, method)
             plan.set("rootCause.findings", "rca_findings", problem.rootCause.findings, findings)
             if let category = params.category { plan.set("rootCause.category", "cause_category", problem.rootCause.category, category) }
-            if !plan.changes.isEmpty { plan.events.append("problem.updated") }
+            if !plan.changes.isEmpty { plan.events.append(ProblemEvents.updated) }
             return plan
         }
     }
@@ -279,8 +279,8 @@ public struct ProblemStore: Sendable {
                 throw ResponseError.business(kind: "problem.not_linked", message: "\(params.incident) is not linked to \(problem.number)")
             }
             try await recordHistory(tx, problem.id, actor: actor, field: "incidents", old: params.incident, new: nil)
-            try await tx.publish("problem.incident_unlinked", subject: problem.id.uuidString.lowercased(),
-                                 data: ["problem": JSONValue.string(problem.number), "incident": .string(params.incident)])
+            try await tx.publish(ProblemEvents.incidentUnlinked, subject: problem.id.uuidString.lowercased(),
+                                 data: ProblemIncidentLink(problem: problem.number, incident: params.incident))
         }
         return try await get(GetProblem(number: params.number))
     }
@@ -302,8 +302,8 @@ public struct ProblemStore: Sendable {
                                              message: "\(incident.number) is linked to \(owner ?? "another problem"); unlink it there first")
             }
             try await recordHistory(tx, problem.id, actor: actor, field: "incidents", old: nil, new: incident.number)
-            try await tx.publish("problem.incident_linked", subject: problem.id.uuidString.lowercased(),
-                                 data: ["problem": JSONValue.string(problem.number), "incident": .string(incident.number)])
+            try await tx.publish(ProblemEvents.incidentLinked, subject: problem.id.uuidString.lowercased(),
+                                 data: ProblemIncidentLink(problem: problem.number, incident: incident.number))
         }
     }
 
@@ -326,8 +326,8 @@ public struct ProblemStore: Sendable {
             """).single()
         let updated = try Problem(row: row)
         try await recordHistory(tx, problem.id, actor: actor, field: "major", old: "false", new: "true")
-        try await tx.publish("problem.major_declared", subject: problem.id.uuidString.lowercased(),
-                             data: ["problem": try JSONValue(encoding: updated), "reason": .string(reason)])
+        try await tx.publish(ProblemEvents.majorDeclared, subject: problem.id.uuidString.lowercased(),
+                             data: ProblemMajorDeclared(problem: updated, reason: reason))
         return updated
     }
 
@@ -426,13 +426,11 @@ public struct ProblemStore: Sendable {
             }
             let subject = current.id.uuidString.lowercased()
             if let (from, to, note) = changes.statusChange {
-                try await tx.publish("problem.status_changed", subject: subject, data: [
-                    "problem": try JSONValue(encoding: updated), "from": .string(from.rawValue), "to": .string(to.rawValue),
-                    "note": note.map(JSONValue.string) ?? .null, "actor": .string(actor),
-                ])
+                try await tx.publish(ProblemEvents.statusChanged, subject: subject,
+                                     data: ProblemStatusChange(problem: updated, from: from, to: to, note: note, actor: actor))
             }
             for event in changes.events {
-                try await tx.publish(event, subject: subject, data: ["problem": try JSONValue(encoding: updated), "actor": .string(actor)])
+                try await tx.publish(event, subject: subject, data: ProblemChange(problem: updated, actor: actor))
             }
             return try await declareMajorIfDue(tx, updated, actor: actor)
         }
@@ -471,7 +469,7 @@ public struct ProblemStore: Sendable {
 struct ProblemChanges {
     let current: Problem
     var fields = FieldChanges()
-    var events: [String] = []
+    var events: [EventType<ProblemChange>] = []
     var statusChange: (from: ProblemStatus, to: ProblemStatus, note: String?)?
 
     var changes: [FieldChanges.Change] { fields.changes }

@@ -190,9 +190,8 @@ extension ProblemStore {
             category: rule == .text ? nil : trigger.category, impact: impact, urgency: 2, owner: nil, status: .proposed,
             detection: (rule.rawValue, key ?? "text:\(trigger.number)"), actor: actor)
         try await attach(tx, incidents: cluster, to: problem, how: "detected", actor: actor)
-        try await tx.publish("problem.proposed", subject: problem.id.uuidString.lowercased(), data: [
-            "problem": try JSONValue(encoding: problem), "rule": .string(rule.rawValue), "incidents": .array(numbers.map(JSONValue.string)),
-        ])
+        try await tx.publish(ProblemEvents.proposed, subject: problem.id.uuidString.lowercased(),
+                             data: ProblemProposed(problem: problem, rule: rule.rawValue, incidents: numbers))
         _ = try await declareMajorIfDue(tx, problem, actor: actor)
         return problem
     }

@@ -16,10 +16,12 @@ public enum SupplierPlugin {
         var plugin = Plugin(name: "supplier", version: version, schema: SupplierSchema.name, migrations: SupplierSchema.migrations)
         // Whether incident data exists at all, asked as the supplier process itself.
         plugin.calls = ["incident.list"]
-        plugin.publishes = [
-            "supplier.created", "supplier.updated", "supplier.contract_added", "supplier.contract_expiring", "supplier.contract_expired",
-            "supplier.target_missed",
-        ]
+        plugin.publishes(SupplierEvents.created)
+        plugin.publishes(SupplierEvents.updated)
+        plugin.publishes(SupplierEvents.contractAdded)
+        plugin.publishes(SupplierEvents.contractExpiring)
+        plugin.publishes(SupplierEvents.contractExpired)
+        plugin.publishes(SupplierEvents.targetMissed)
         plugin.method("supplier.create", permission: "supplier.write",
                       description: "Record a supplier: name, kind (external, internal, customer), contacts, services, owner",
                       routes: [HTTPRoute("POST", "suppliers")]) {

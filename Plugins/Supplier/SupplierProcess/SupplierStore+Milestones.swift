@@ -27,24 +27,22 @@ extension SupplierStore {
             let reference = try row.decode(String.self, "reference")
             let ended = try row.decode(Bool.self, "ended")
             let (kind, type, date) = ended
-                ? ("expired", "supplier.contract_expired", try row.decode(String.self, "ends_on"))
-                : ("notice_deadline", "supplier.contract_expiring", try row.decode(String.self, "notice_deadline"))
+                ? ("expired", SupplierEvents.contractExpired, try row.decode(String.self, "ends_on"))
+                : ("notice_deadline", SupplierEvents.contractExpiring, try row.decode(String.self, "notice_deadline"))
             let published = try await database.withTransaction { tx in
                 let claimed = try await tx.query("""
                     INSERT INTO supplier.milestone (contract_id, kind, due_on) VALUES (\(id), \(kind), \(date)::date)
                     ON CONFLICT DO NOTHING RETURNING contract_id
                     """)
                 guard !claimed.isEmpty else { return false }
-                let payload: JSONValue = [
-                    "contract": .string(reference), "supplier": .string(try row.decode(String.self, "supplier")),
-                    "name": .string(try row.decode(String.self, "name")), "endsOn": .string(try row.decode(String.self, "ends_on")),
-                    "noticeDeadline": .string(try row.decode(String.self, "notice_deadline")),
-                    "daysToNoticeDeadline": .int(Int64(try row.decode(Int.self, "days_to_notice"))),
-                ]
+                let payload = ContractMilestone(
+                    contract: reference, supplier: try row.decode(String.self, "supplier"), name: try row.decode(String.self, "name"),
+                    endsOn: try row.decode(String.self, "ends_on"), noticeDeadline: try row.decode(String.self, "notice_deadline"),
+                    daysToNoticeDeadline: try row.decode(Int.self, "days_to_notice"))
                 try await tx.publish(type, subject: reference, data: payload)
                 return true
             }
-            if published { announced.append("\(type) \(reference)") }
+            if published { announced.append("\(type.name) \(reference)") }
         }
         return announced
     }

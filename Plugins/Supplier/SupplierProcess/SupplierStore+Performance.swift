@@ -91,12 +91,11 @@ extension SupplierStore {
             """)
         if met == false {
             let supplier = try row.decode(String.self, "supplier")
-            let payload: JSONValue = [
-                "supplier": .string(supplier), "name": .string(try row.decode(String.self, "name")), "incident": .string(number),
-                "priority": priority.map(JSONValue.string) ?? .null, "contract": .string(try target!.decode(String.self, "reference")),
-                "targetMinutes": .int(Int64(targetMinutes ?? 0)), "actualMinutes": .double((minutes * 100).rounded() / 100),
-            ]
-            try await tx.publish("supplier.target_missed", subject: supplier, data: payload)
+            let payload = SupplierTargetMissed(
+                supplier: supplier, name: try row.decode(String.self, "name"), incident: number, priority: priority,
+                contract: try target!.decode(String.self, "reference"), targetMinutes: targetMinutes ?? 0,
+                actualMinutes: (minutes * 100).rounded() / 100)
+            try await tx.publish(SupplierEvents.targetMissed, subject: supplier, data: payload)
         }
     }
 

@@ -29,7 +29,7 @@ public struct SupplierStore: Sendable {
                     RETURNING \(unsafeSQL: Supplier.columns)
                     """).single())
                 try await recordHistory(tx, supplier.id, actor: actor, record: supplier.number, field: "name", old: nil, new: name)
-                try await tx.publish("supplier.created", subject: supplier.id.uuidString.lowercased(), data: supplier)
+                try await tx.publish(SupplierEvents.created, subject: supplier.id.uuidString.lowercased(), data: supplier)
                 return supplier
             }
         } catch let error as PostgresError where error.sqlState == .uniqueViolation {
@@ -67,7 +67,7 @@ public struct SupplierStore: Sendable {
             for change in fields.changes {
                 try await recordHistory(tx, current.id, actor: actor, record: current.number, field: change.field, old: change.old, new: change.new)
             }
-            try await tx.publish("supplier.updated", subject: current.id.uuidString.lowercased(), data: updated)
+            try await tx.publish(SupplierEvents.updated, subject: current.id.uuidString.lowercased(), data: updated)
             return updated
         }
     }
@@ -155,7 +155,7 @@ public struct SupplierStore: Sendable {
                 let contract = try await self.contract(tx, id: id)
                 try await recordHistory(tx, supplier.id, actor: actor, record: reference, field: "contract", old: nil,
                                         new: "\(starts) to \(ends), \(targets.count) targets")
-                try await tx.publish("supplier.contract_added", subject: supplier.id.uuidString.lowercased(), data: contract)
+                try await tx.publish(SupplierEvents.contractAdded, subject: supplier.id.uuidString.lowercased(), data: contract)
                 return contract
             }
         } catch let error as PostgresError where error.sqlState == .uniqueViolation {

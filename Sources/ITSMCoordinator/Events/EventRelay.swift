@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import ITSMPostgres
 import ITSMProtocol
@@ -189,6 +190,16 @@ public actor EventRelay {
     }
 
     private func deliver(_ delivery: Claimed, to subscriber: String) async {
+        #if DEBUG
+        // Debug builds (every test run) hold publishers to the payloads they declared.
+        let event = delivery.event
+        if let schema = router.eventSchema(event.type, publishedBy: event.source), let problem = schema.problem(with: event.data, at: "data") {
+            logger.error("an event breaks the schema its publisher declared", metadata: [
+                "itsm.event.type": "\(event.type)", "itsm.event.source": "\(event.source)", "itsm.error": "\(problem)",
+            ])
+            SchemaViolations.record()
+        }
+        #endif
         do {
             // Delivery is idempotent (subscribers dedupe on the event id): another instance may take it.
             _ = try await router.call(plugin: subscriber, ProtocolMethod.event, params: try JSONValue(encoding: delivery.event),
@@ -210,3 +221,13 @@ public actor EventRelay {
         }
     }
 }
+
+#if DEBUG
+/// Events seen breaking their declared schema; a debug coordinator that saw one exits with an
+/// error, so the test that made it fails.
+enum SchemaViolations {
+    private static let count = Mutex(0)
+    static func record() { count.withLock { $0 += 1 } }
+    static var total: Int { count.withLock { $0 } }
+}
+#endif

@@ -134,6 +134,13 @@ struct HTTPAPI: Sendable {
         routes.get("api/v1/openapi.json") { _, _ in
             jsonResponse(.ok, OpenAPIDocument.make(routes: router.routes, version: CoordinatorVersion.current))
         }
+        routes.get("api/v1/events") { request, _ in
+            await authorized(request, permission: "plugins.read") { _ in
+                let catalog = router.eventCatalog
+                guard request.uri.queryParameters["format"] == "markdown" else { return .success(try JSONValue(encoding: catalog)) }
+                return .success(["document": .string(EventCatalog.markdown(catalog))])
+            }
+        }
         routes.get("api/v1/methods") { request, _ in
             await authorized(request, permission: "plugins.read") { _ in
                 .success(try JSONValue(encoding: router.routes.map(\.descriptor)))

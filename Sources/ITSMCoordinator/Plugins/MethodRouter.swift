@@ -258,6 +258,53 @@ public final class MethodRouter: Sendable {
     /// Every method known, for the API's listing.
     public var routes: [Route] { state.withLock { Array($0.routes.values) }.sorted { $0.descriptor.name < $1.descriptor.name } }
 
+    /// An event type as the running plugins declare it (`GET /api/v1/events`).
+    public struct EventDescription: Sendable, Hashable, Codable {
+        public var type: String
+        public var publishers: [String]
+        public var subscribers: [String]
+        /// The `data` schema, as its publisher declares it.
+        public var schema: JSONSchema?
+    }
+
+    /// Every event type the active versions of the enabled plugins publish or subscribe to.
+    public var eventCatalog: [EventDescription] {
+        state.withLock { state in
+            var events: [String: EventDescription] = [:]
+            for instance in state.instances.values.flatMap({ $0 }) {
+                guard let manifest = state.activeManifest(of: instance) else { continue }
+                let plugin = manifest.plugin.name
+                for type in manifest.publishes {
+                    var event = events[type] ?? EventDescription(type: type, publishers: [], subscribers: [], schema: nil)
+                    if !event.publishers.contains(plugin) { event.publishers.append(plugin) }
+                    event.schema = event.schema ?? manifest.eventSchemas?[type]
+                    events[type] = event
+                }
+                for type in manifest.subscribes {
+                    var event = events[type] ?? EventDescription(type: type, publishers: [], subscribers: [], schema: nil)
+                    if !event.subscribers.contains(plugin) { event.subscribers.append(plugin) }
+                    events[type] = event
+                }
+            }
+            return events.values.map { event in
+                var sorted = event
+                sorted.publishers.sort()
+                sorted.subscribers.sort()
+                return sorted
+            }.sorted { $0.type < $1.type }
+        }
+    }
+
+    /// The payload schema `plugin` declares for the events of `type` it publishes.
+    public func eventSchema(_ type: String, publishedBy plugin: String) -> JSONSchema? {
+        state.withLock { state in
+            for instance in state.instances[plugin] ?? [] {
+                if let schema = state.activeManifest(of: instance)?.eventSchemas?[type] { return schema }
+            }
+            return nil
+        }
+    }
+
     /// Plugins with at least one instance of the active version ready, e.g. to deliver events to.
     public var readyPlugins: [String] {
         state.withLock { state in

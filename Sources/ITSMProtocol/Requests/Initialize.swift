@@ -74,10 +74,14 @@ public struct InitializeResult: Sendable, Hashable, Codable {
     public var calls: [String]?
     /// What the plugin takes at once.
     public var limits: Limits?
+    /// The JSON Schema of the `data` of each type in `publishes` (§5), by type; a type without
+    /// one is not described.
+    public var eventSchemas: [String: JSONSchema]?
 
     public init(protocolVersion: Int = ProtocolVersion.current, plugin: PeerInfo, methods: [MethodDescriptor],
                 subscribes: [String] = [], publishes: [String] = [], schema: String? = nil, calls: [String]? = nil,
-                limits: Limits? = nil) {
+                limits: Limits? = nil, eventSchemas: [String: JSONSchema]? = nil) {
+        self.eventSchemas = eventSchemas
         self.protocolVersion = protocolVersion
         self.plugin = plugin
         self.methods = methods
@@ -122,6 +126,9 @@ public struct InitializeResult: Sendable, Hashable, Codable {
         }
         if let limit = limits?.maxConcurrentRequests, limit < 1 {
             problems.append("limits.maxConcurrentRequests must be at least 1")
+        }
+        for type in (eventSchemas ?? [:]).keys.sorted() where !publishes.contains(type) {
+            problems.append("eventSchemas: '\(type)' is not in publishes")
         }
         for pattern in calls ?? [] where !MethodPattern.isValid(pattern) {
             problems.append("calls: '\(pattern)' must be a method name or a pattern like 'incident.*' or '*.stats'")

@@ -175,7 +175,8 @@ struct PluginScaffold {
 
             public static func make() -> Plugin {
                 var plugin = Plugin(name: name, version: "0.1.0", schema: __Name__Schema.name, migrations: __Name__Schema.migrations)
-                plugin.publishes = ["__name__.created", "__name__.completed"]
+                plugin.publishes(__Name__Events.created)
+                plugin.publishes(__Name__Events.completed)
 
                 plugin.method("__name__.create", permission: "__name__.write",
                               description: "Record a new request: title, details",
@@ -210,6 +211,12 @@ struct PluginScaffold {
                 }
                 return plugin
             }
+        }
+
+        /// The events the __name__ process publishes, with their payloads: declared once, used to publish.
+        public enum __Name__Events {
+            public static let created = EventType<Request>("__name__.created", "A request was recorded.")
+            public static let completed = EventType<Request>("__name__.completed", "A request was completed.")
         }
 
         """#
@@ -347,7 +354,7 @@ struct PluginScaffold {
                     INSERT INTO __name__.history (request_id, actor, field, new_value)
                     VALUES (\(request.id), \(actor), 'status', \(request.status))
                     """)
-                _ = try await transaction.publish("__name__.created", subject: request.id.uuidString.lowercased(), data: request)
+                _ = try await transaction.publish(__Name__Events.created, subject: request.id.uuidString.lowercased(), data: request)
                 return request
             }
 
@@ -397,7 +404,7 @@ struct PluginScaffold {
                         INSERT INTO __name__.history (request_id, actor, field, old_value, new_value)
                         VALUES (\(request.id), \(actor), 'status', 'open', 'completed')
                         """)
-                    _ = try await transaction.publish("__name__.completed", subject: request.id.uuidString.lowercased(), data: request)
+                    _ = try await transaction.publish(__Name__Events.completed, subject: request.id.uuidString.lowercased(), data: request)
                     return request
                 }
             }

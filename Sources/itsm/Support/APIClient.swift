@@ -48,8 +48,11 @@ struct APIClient {
     /// Sends a request; returns the decoded JSON body on success, throws `ResponseError` otherwise.
     /// AsyncHTTPClient waits on the event loop: URLSession on Linux polled in a loop and spent
     /// a core while the coordinator worked.
-    func send(_ method: String, path: String, body: JSONValue? = nil, headers: [String: String] = [:]) async throws -> JSONValue {
-        var request = HTTPClientRequest(url: baseURL.appendingPathComponent(path).absoluteString)
+    func send(_ method: String, path: String, query: [URLQueryItem] = [], body: JSONValue? = nil,
+              headers: [String: String] = [:]) async throws -> JSONValue {
+        var url = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)
+        if !query.isEmpty { url?.queryItems = query }
+        var request = HTTPClientRequest(url: url?.url?.absoluteString ?? baseURL.appendingPathComponent(path).absoluteString)
         request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         for (name, value) in headers { request.headers.add(name: name, value: value) }

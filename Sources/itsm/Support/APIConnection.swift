@@ -14,10 +14,10 @@ struct APIConnection: ParsableArguments {
     }
 
     /// Any API request; a failure is reported and becomes the exit code.
-    func send(_ httpMethod: String, _ path: String, _ params: [String: JSONValue?]?) async throws -> JSONValue {
+    func send(_ httpMethod: String, _ path: String, _ params: [String: JSONValue?]?, query: [URLQueryItem] = []) async throws -> JSONValue {
         let api = try APIClient(options: client, configuration: try global.loadConfiguration())
         do {
-            return try await api.send(httpMethod, path: path, body: params.map { .object($0.compactMapValues { $0 }) })
+            return try await api.send(httpMethod, path: path, query: query, body: params.map { .object($0.compactMapValues { $0 }) })
         } catch let error as ResponseError {
             throw report(error)
         }

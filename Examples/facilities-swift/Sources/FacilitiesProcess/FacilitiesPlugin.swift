@@ -7,7 +7,8 @@ public enum FacilitiesPlugin {
 
     public static func make() -> Plugin {
         var plugin = Plugin(name: name, version: "0.1.0", schema: FacilitiesSchema.name, migrations: FacilitiesSchema.migrations)
-        plugin.publishes = ["facilities.created", "facilities.completed"]
+        plugin.publishes(FacilitiesEvents.created)
+        plugin.publishes(FacilitiesEvents.completed)
 
         plugin.method("facilities.create", permission: "facilities.write",
                       description: "Record a new request: title, details",
@@ -42,4 +43,10 @@ public enum FacilitiesPlugin {
         }
         return plugin
     }
+}
+
+/// The events the facilities process publishes, with their payloads: declared once, used to publish.
+public enum FacilitiesEvents {
+    public static let created = EventType<Request>("facilities.created", "A request was recorded.")
+    public static let completed = EventType<Request>("facilities.completed", "A request was completed.")
 }

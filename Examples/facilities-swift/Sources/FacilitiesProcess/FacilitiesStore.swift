@@ -130,7 +130,7 @@ public struct FacilitiesStore: Sendable {
             INSERT INTO facilities.history (request_id, actor, field, new_value)
             VALUES (\(request.id), \(actor), 'status', \(request.status))
             """)
-        _ = try await transaction.publish("facilities.created", subject: request.id.uuidString.lowercased(), data: request)
+        _ = try await transaction.publish(FacilitiesEvents.created, subject: request.id.uuidString.lowercased(), data: request)
         return request
     }
 
@@ -180,7 +180,7 @@ public struct FacilitiesStore: Sendable {
                 INSERT INTO facilities.history (request_id, actor, field, old_value, new_value)
                 VALUES (\(request.id), \(actor), 'status', 'open', 'completed')
                 """)
-            _ = try await transaction.publish("facilities.completed", subject: request.id.uuidString.lowercased(), data: request)
+            _ = try await transaction.publish(FacilitiesEvents.completed, subject: request.id.uuidString.lowercased(), data: request)
             return request
         }
     }
