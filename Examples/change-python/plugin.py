@@ -33,29 +33,6 @@ from concurrent.futures import TimeoutError as AnswerTimeout
 
 NAME = "change"
 SUPPORTED_VERSIONS = [1]
-MANIFEST = {
-    "plugin": {"name": NAME, "version": "1.0.0"},
-    "schema": NAME,
-    "methods": [
-        # "routes": REST routes besides POST /api/v1/rpc/<method> (docs/protocol.md, section 3.1).
-        {"name": "change.create", "permission": "change.write", "idempotent": False,
-         "description": "Raise a change request: title, description, kind, risk, optional incident number",
-         "routes": [{"verb": "POST", "path": "changes"}]},
-        {"name": "change.get", "permission": "change.read", "idempotent": True,
-         "description": "One change request with its history",
-         "routes": [{"verb": "GET", "path": "changes/{number}"}]},
-        {"name": "change.list", "permission": "change.read", "idempotent": True,
-         "description": "Change requests, newest first, optionally by status",
-         "routes": [{"verb": "GET", "path": "changes"}]},
-        {"name": "change.transition", "permission": "change.write", "idempotent": False,
-         "description": "Move a change request along draft, submitted, approved, implemented, closed",
-         "routes": [{"verb": "POST", "path": "changes/{number}/transition"}]},
-    ],
-    "subscribes": ["incident.major_declared"],
-    "publishes": ["change.created", "change.status_changed"],
-    # A change naming an incident is checked with the incident process, for whoever creates it.
-    "calls": ["incident.get"],
-}
 
 # Allowed moves; anything else is refused with change.invalid_transition.
 TRANSITIONS = {
@@ -69,6 +46,45 @@ TRANSITIONS = {
 }
 KINDS = ("standard", "normal", "emergency")
 RISKS = ("low", "medium", "high")
+
+
+def params_schema(properties, required=()):
+    """A method's params (docs/protocol.md, section 3.1): the coordinator refuses unknown members,
+    wrong types and missing required ones, naming the member, before this plugin sees them."""
+    return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
+
+
+MANIFEST = {
+    "plugin": {"name": NAME, "version": "1.0.0"},
+    "schema": NAME,
+    "methods": [
+        # "routes": REST routes besides POST /api/v1/rpc/<method> (docs/protocol.md, section 3.1).
+        {"name": "change.create", "permission": "change.write", "idempotent": False,
+         "description": "Raise a change request: title, description, kind, risk, optional incident number",
+         "params": params_schema({"title": {"type": "string"}, "description": {"type": "string"},
+                                  "kind": {"type": "string", "enum": list(KINDS)}, "risk": {"type": "string", "enum": list(RISKS)},
+                                  "incident": {"type": "string"}}, required=["title"]),
+         "routes": [{"verb": "POST", "path": "changes"}]},
+        {"name": "change.get", "permission": "change.read", "idempotent": True,
+         "description": "One change request with its history",
+         "params": params_schema({"number": {"type": "string"}}, required=["number"]),
+         "routes": [{"verb": "GET", "path": "changes/{number}"}]},
+        {"name": "change.list", "permission": "change.read", "idempotent": True,
+         "description": "Change requests, newest first, optionally by status",
+         "params": params_schema({"status": {"type": "string", "enum": list(TRANSITIONS)}, "limit": {"type": "integer"}}),
+         "routes": [{"verb": "GET", "path": "changes"}]},
+        {"name": "change.transition", "permission": "change.write", "idempotent": False,
+         "description": "Move a change request along draft, submitted, approved, implemented, closed",
+         "params": params_schema({"number": {"type": "string"}, "to": {"type": "string", "enum": list(TRANSITIONS)},
+                                  "note": {"type": "string"}}, required=["number", "to"]),
+         "routes": [{"verb": "POST", "path": "changes/{number}/transition"}]},
+    ],
+    "subscribes": ["incident.major_declared"],
+    "publishes": ["change.created", "change.status_changed"],
+    # A change naming an incident is checked with the incident process, for whoever creates it.
+    "calls": ["incident.get"],
+}
+
 
 MIGRATIONS = [
     (1, "change requests and their history", """

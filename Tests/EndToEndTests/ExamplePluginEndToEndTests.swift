@@ -62,6 +62,15 @@ import Testing
         let history = try await coordinator.call("change.get", ["number": number]).body["history"] as? [[String: Any]]
         #expect(history?.compactMap { $0["new_value"] as? String } == ["draft", "submitted", "approved", "implemented"])
 
+        // Its params schemas make the coordinator refuse what a method does not take, naming it.
+        for method in ["change.create", "change.get", "change.list", "change.transition"] {
+            let refused = try await coordinator.call(method, ["number": number, "title": "x", "to": "closed", "attachments": [1]])
+            #expect(refused.status == 400 && "\(refused.body)".contains("params.attachments: unknown member"), "\(method): \(refused.body)")
+        }
+        let mistyped = try await coordinator.call("change.create", ["title": "Patch", "risk": "extreme"])
+        #expect(mistyped.status == 400 && (mistyped.body["error"] as? [String: Any])?["message"] as? String
+                == "params.risk: 'extreme' is not one of low, medium, high", "\(mistyped.body)")
+
         // The REST routes its manifest declares are served, and described, like the built-ins'.
         func json(_ object: [String: Any]) throws -> Data { try JSONSerialization.data(withJSONObject: object) }
         let (restStatus, restBody) = try await coordinator.request("POST", "api/v1/changes", body: try json(["title": "Rotate certificates", "risk": "low"]),
