@@ -14,9 +14,8 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.loadConfiguration()
         let logger = global.makeLogger()
-        let database = try await DatabaseSetup.prepare(configuration, logger: logger)
-        var failed: [String] = []
-        do {
+        let failed = try await DatabaseSetup.using(configuration, logger: logger) { database in
+            var failed: [String] = []
             let pool = PostgresPool(conninfo: database.url, maximumConnections: 1, logger: logger)
             let report = try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
             await pool.close()
@@ -33,11 +32,8 @@ struct Migrate: AsyncParsableCommand {
                     print("\(plugin.name): FAILED (\(output.status))\n\(output.text)")
                 }
             }
-        } catch {
-            if database.startedHere { try? await database.cluster?.stop() }
-            throw error
+            return failed
         }
-        if database.startedHere { try await database.cluster?.stop() }
         if !failed.isEmpty { throw ExitStatus.refused }
     }
 }

@@ -21,6 +21,21 @@ struct DatabaseSetup {
         try EmbeddedPostgres(directory: configuration.dataDirectory + "/postgres", logger: logger)
     }
 
+    /// Runs `body` on the database; an embedded cluster this call started is stopped again
+    /// afterwards, whatever `body` did.
+    static func using<T>(_ configuration: Configuration, logger: Logger, _ body: (DatabaseSetup) async throws -> T) async throws -> T {
+        let database = try await prepare(configuration, logger: logger)
+        let result: T
+        do {
+            result = try await body(database)
+        } catch {
+            if database.startedHere { try? await database.cluster?.stop() }
+            throw error
+        }
+        if database.startedHere { try await database.cluster?.stop() }
+        return result
+    }
+
     /// Resolves the database, starting the embedded cluster if it is the one and not running.
     static func prepare(_ configuration: Configuration, logger: Logger) async throws -> DatabaseSetup {
         if let url = externalURL(configuration) {
