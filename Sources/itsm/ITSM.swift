@@ -1,6 +1,18 @@
 import ArgumentParser
 
 @main
+enum Main {
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // `itsm change create …`: a process with no built-in command gets one from its schemas.
+        if ProcessCommand.handles(arguments) {
+            await ProcessCommand.run(arguments)
+        } else {
+            await ITSM.main()
+        }
+    }
+}
+
 struct ITSM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "itsm",

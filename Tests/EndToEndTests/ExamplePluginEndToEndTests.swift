@@ -71,6 +71,18 @@ import Testing
         #expect(mistyped.status == 400 && (mistyped.body["error"] as? [String: Any])?["message"] as? String
                 == "params.risk: 'extreme' is not one of low, medium, high", "\(mistyped.body)")
 
+        // The command line knows it from its schemas: verbs, members, types, positional values.
+        let verbs = try await coordinator.cli(["change", "--help"])
+        #expect(verbs.status == .exited(0) && verbs.text.contains("transition") && verbs.text.contains("change.write"), "\(verbs.text)")
+        let members = try await coordinator.cli(["change", "create", "--help"])
+        #expect(members.text.contains("--risk") && members.text.contains("low|medium|high"), "\(members.text)")
+        let fromCLI = try await coordinator.cli(["change", "create", "Replace the UPS batteries", "--risk", "high"])
+        #expect(fromCLI.status == .exited(0) && fromCLI.text.contains("risk: high") && fromCLI.text.contains("number: CHG-"), "\(fromCLI.text)")
+        let badLimit = try await coordinator.cli(["change", "list", "--limit", "ten"])
+        #expect(badLimit.status == .exited(64) && badLimit.text.contains("--limit: 'ten' is not a whole number"), "\(badLimit.text)")
+        let unknownMember = try await coordinator.cli(["change", "list", "--colour", "red"])
+        #expect(unknownMember.status == .exited(64) && unknownMember.text.contains("--colour is not a member of change.list"), "\(unknownMember.text)")
+
         // The REST routes its manifest declares are served, and described, like the built-ins'.
         func json(_ object: [String: Any]) throws -> Data { try JSONSerialization.data(withJSONObject: object) }
         let (restStatus, restBody) = try await coordinator.request("POST", "api/v1/changes", body: try json(["title": "Rotate certificates", "risk": "low"]),

@@ -1,0 +1,207 @@
+import ArgumentParser
+import Foundation
+import ITSMProtocol
+
+/// `itsm <process> <verb> [VALUE…] [--member value…]` for any process the coordinator runs,
+/// made from its methods' schemas (`GET /api/v1/methods`): a custom process gets a command line
+/// without a change here. `itsm change --help` lists the verbs, `itsm change create --help` the
+/// members. Positional values fill the required members in order; `--assignment-group` fills
+/// `assignmentGroup`; values take the schema's types; a list member takes its flag repeatedly.
+struct ProcessCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "itsm")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var client: ClientOptions
+
+    @Argument var process: String
+    @Argument var verb: String?
+    @Argument(parsing: .allUnrecognized) var values: [String] = []
+
+    /// `--help`, renamed before parsing so the usage comes from the schemas.
+    @Flag(name: .customLong("show-usage")) var showUsage = false
+
+    /// Whether `itsm <first>` names no built-in command, so a process of that name is meant.
+    static func handles(_ arguments: [String]) -> Bool {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return false }
+        let commands = ITSM.configuration.subcommands.map { $0._commandName } + ["help"]
+        return !commands.contains(first) && first.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 45 || $0 == 95 }
+    }
+
+    static func run(_ arguments: [String]) async {
+        let renamed = arguments.map { $0 == "--help" || $0 == "-h" ? "--show-usage" : $0 }
+        do {
+            var command = try parseAsRoot(renamed)
+            if var asyncCommand = command as? AsyncParsableCommand { try await asyncCommand.run() } else { try command.run() }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    func run() async throws {
+        let api = try APIClient(options: client, configuration: try global.loadConfiguration())
+        let methods: [MethodDescriptor]
+        do {
+            methods = try await api.send("GET", path: "api/v1/methods").decode([MethodDescriptor].self)
+        } catch let error as ResponseError {
+            throw report(error)
+        }
+        let own = methods.filter { $0.name.hasPrefix(process + ".") }
+        guard !own.isEmpty else {
+            let known = Set(methods.map { String($0.name.prefix { $0 != "." }) }).sorted()
+            throw Self.usageError("'\(process)' is neither a command (itsm --help) nor a process the coordinator runs (\(known.joined(separator: ", ")))")
+        }
+        guard let verb else {
+            print(usage(of: own))
+            if showUsage { return }
+            throw ExitCode(64)
+        }
+        let name = process + "." + verb.replacingOccurrences(of: "-", with: "_")
+        guard let method = own.first(where: { $0.name == name }) else {
+            throw Self.usageError("\(process) has no '\(verb)'; its verbs: \(own.map { Self.verb(of: $0) }.joined(separator: ", "))")
+        }
+        if showUsage {
+            print(usage(of: method))
+            return
+        }
+        let params = try Self.params(values, for: method)
+        do {
+            let result = try await api.send("POST", path: "api/v1/rpc/\(method.name)", body: params)
+            print(client.json ? compact(result) : Self.render(result))
+        } catch let error as ResponseError {
+            throw report(error)
+        }
+    }
+
+    /// A mistake on the command line: said on stderr, exit status 64, no generic usage text.
+    static func usageError(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        return ExitCode(64)
+    }
+
+    static func verb(of method: MethodDescriptor) -> String {
+        String(method.name.drop { $0 != "." }.dropFirst()).replacingOccurrences(of: "_", with: "-")
+    }
+
+    static func flag(_ member: String) -> String {
+        "--" + member.reduce(into: "") { flag, character in
+            if character.isUppercase { flag += "-" + character.lowercased() } else { flag.append(character) }
+        }
+    }
+
+    private func usage(of methods: [MethodDescriptor]) -> String {
+        var rows = [["VERB", "PERMISSION", "WHAT IT DOES"]]
+        for method in methods { rows.append([Self.verb(of: method), method.permission, method.description ?? ""]) }
+        return "usage: itsm \(process) <verb> [VALUE…] [--member value…]  (itsm \(process) <verb> --help for its members)\n\n" + table(rows)
+    }
+
+    private func usage(of method: MethodDescriptor) -> String {
+        let schema = method.params ?? .any
+        let required = schema.required ?? []
+        var lines = ["usage: itsm \(process) \(Self.verb(of: method))" + required.map { " <\($0)>" }.joined() + " [--member value…]"]
+        if let description = method.description { lines.append("\n" + description) }
+        lines.append("\nmembers (permission \(method.permission)):")
+        var rows: [[String]] = []
+        for (name, member) in (schema.properties ?? [:]).sorted(by: { $0.key < $1.key }) {
+            rows.append(["  " + Self.flag(name), Self.describe(member), required.contains(name) ? "required" : ""])
+        }
+        lines.append(rows.isEmpty ? "  none" : table(rows))
+        return lines.joined(separator: "\n")
+    }
+
+    static func describe(_ schema: JSONSchema) -> String {
+        switch schema.type {
+        case .string?: schema.enum?.joined(separator: "|") ?? (schema.format.map { "<\($0)>" } ?? "<text>")
+        case .integer?: "<whole number>"
+        case .number?: "<number>"
+        case .boolean?: "[true|false]"
+        case .array?: (schema.items.map { describe($0.schema) } ?? "<value>") + " (repeat for more)"
+        case .object?, nil: "<JSON>"
+        }
+    }
+
+    /// The params from the command line: positional values for the required members in order,
+    /// then `--member value` pairs, typed by the method's schema.
+    static func params(_ values: [String], for method: MethodDescriptor) throws -> JSONValue {
+        let schema = method.params ?? .any
+        let properties = schema.properties ?? [:]
+        let byFlag = Dictionary(uniqueKeysWithValues: properties.keys.map { (flag($0), $0) })
+        var params: [String: JSONValue] = [:]
+        var positional = (schema.required ?? [])[...]
+        var index = 0
+        func typed(_ text: String, _ member: String, _ schema: JSONSchema?) throws -> JSONValue {
+            switch schema?.type {
+            case .integer?:
+                guard let number = Int64(text) else { throw Self.usageError("\(flag(member)): '\(text)' is not a whole number") }
+                return .int(number)
+            case .number?:
+                guard let number = Double(text) else { throw Self.usageError("\(flag(member)): '\(text)' is not a number") }
+                return .double(number)
+            case .boolean?:
+                guard text == "true" || text == "false" else { throw Self.usageError("\(flag(member)): true or false, not '\(text)'") }
+                return .bool(text == "true")
+            case .object?, nil:
+                return (try? JSONValue.parse(text.utf8)) ?? .string(text)
+            case .string?, .array?:
+                return .string(text)
+            }
+        }
+        while index < values.count {
+            let token = values[index]
+            index += 1
+            guard token.hasPrefix("--") else {
+                guard let member = positional.popFirst() else {
+                    throw Self.usageError("'\(token)' is one value too many; give the others as --member value")
+                }
+                params[member] = try typed(token, member, properties[member])
+                continue
+            }
+            let (given, inline) = token.contains("=")
+                ? (String(token.prefix { $0 != "=" }), String(token.drop { $0 != "=" }.dropFirst())) : (token, nil)
+            guard let member = byFlag[given] ?? (properties[String(given.dropFirst(2))] != nil ? String(given.dropFirst(2)) : nil) else {
+                let known = properties.keys.sorted().map(flag)
+                throw Self.usageError("\(given) is not a member of \(method.name); it takes \(known.isEmpty ? "none" : known.joined(separator: ", "))")
+            }
+            positional.removeAll { $0 == member }
+            let member_ = properties[member]
+            var text = inline
+            if text == nil, index < values.count, !values[index].hasPrefix("--") {
+                text = values[index]
+                index += 1
+            }
+            if text == nil, member_?.type == .boolean { text = "true" }
+            guard let text else { throw Self.usageError("\(given) needs a value: \(describe(member_ ?? .any))") }
+            if member_?.type == .array {
+                var list = params[member]?.arrayValue ?? []
+                list.append(try typed(text, member, member_?.items?.schema))
+                params[member] = .array(list)
+            } else {
+                params[member] = try typed(text, member, member_)
+            }
+        }
+        return .object(params)
+    }
+
+    /// A list (`items`) as a table of its plain members, a record as `member: value` lines.
+    static func render(_ result: JSONValue) -> String {
+        func plain(_ value: JSONValue) -> String? {
+            switch value {
+            case .string(let text): text
+            case .int(let number): String(number)
+            case .double(let number): String(number)
+            case .bool(let flag): String(flag)
+            case .null: ""
+            default: nil
+            }
+        }
+        if let items = result["items"]?.arrayValue, let first = items.first?.objectValue {
+            let preferred = ["number", "name", "title", "status", "priority", "createdAt"]
+            let columns = (preferred.filter { first[$0] != nil } + first.keys.sorted().filter { !preferred.contains($0) && plain(first[$0]!) != nil })
+                .prefix(7)
+            var rows = [columns.map { $0.uppercased() }]
+            for item in items { rows.append(columns.map { item[$0].flatMap(plain) ?? "" }) }
+            return table(rows)
+        }
+        guard let members = result.objectValue else { return pretty(result) }
+        return members.keys.sorted().map { key in "\(key): \(plain(members[key]!) ?? compact(members[key]!))" }.joined(separator: "\n")
+    }
+}
