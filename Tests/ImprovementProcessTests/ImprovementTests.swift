@@ -182,7 +182,7 @@ extension ImprovementStore {
         _ = try await store.completeCorrectiveAction(CompleteCorrectiveAction(id: again.actions[1].id), actor: "a")
         let closed = try await store.verifyEffectiveness(VerifyEffectiveness(number: nc.number, effective: true, notes: "All held in Q1"), actor: "a")
         #expect(closed.status == "closed" && closed.effective == true)
-        #expect(try await store.listNonconformities(openOnly: true).items.isEmpty)
+        #expect(try await store.listNonconformities(ListNonconformities()).items.isEmpty)
     }
 
     @Test func aDisabledProcessMakesTheKPISaySoAndTheReviewPackShowsEverything() async throws {

@@ -195,6 +195,13 @@ public struct TransitionOpportunity: Sendable, Hashable, Codable {
 public struct ListOpportunities: Sendable, Hashable, Codable {
     public var status: OpportunityStatus?
     public var owner: String?
+    /// Periods, each `[from, to)`: when opportunities were proposed, last changed, closed.
+    public var createdFrom: Date?
+    public var createdTo: Date?
+    public var updatedFrom: Date?
+    public var updatedTo: Date?
+    public var closedFrom: Date?
+    public var closedTo: Date?
     public var limit: Int?
     public init(status: OpportunityStatus? = nil, owner: String? = nil, limit: Int? = nil) {
         self.status = status

@@ -57,7 +57,7 @@ public enum ImprovementPlugin {
             let open = try await store.list(ListOpportunities(limit: 500)).items
             return [
                 "byStatus": .object(Dictionary(grouping: open, by: \.status.rawValue).mapValues { .int(Int64($0.count)) }),
-                "openNonconformities": .int(Int64(try await store.listNonconformities(openOnly: true).items.count)),
+                "openNonconformities": .int(Int64(try await store.listNonconformities(ListNonconformities()).items.count)),
                 "objectives": .int(Int64(try await store.objectives().items.count)),
             ]
         }
@@ -70,7 +70,7 @@ public enum ImprovementPlugin {
         }
         plugin.method("nonconformity.list", permission: "improvement.read", idempotent: true, description: "Nonconformities; open only by default",
                                                                                               routes: [HTTPRoute("GET", "nonconformities")]) {
-            (params: ListNonconformities, context) in try await store(context).listNonconformities(openOnly: params.all != true)
+            (params: ListNonconformities, context) in try await store(context).listNonconformities(params)
         }
         plugin.method("nonconformity.correct", permission: "improvement.write", description: "Record the correction and root cause") {
             (params: RecordCorrection, context) in try await store(context).recordCorrection(params, actor: context.actor)
@@ -119,6 +119,21 @@ public enum ImprovementPlugin {
 public struct Empty: Sendable, Codable {}
 
 public struct ListNonconformities: Sendable, Codable {
-    /// Closed ones too.
+    /// Closed ones too (implied by a `closed` period).
     public var all: Bool?
+    /// Periods, each `[from, to)`: when nonconformities were raised, last changed, closed.
+    public var createdFrom: Date?
+    public var createdTo: Date?
+    public var updatedFrom: Date?
+    public var updatedTo: Date?
+    public var closedFrom: Date?
+    public var closedTo: Date?
+
+    public init(all: Bool? = nil, createdFrom: Date? = nil, createdTo: Date? = nil, closedFrom: Date? = nil, closedTo: Date? = nil) {
+        self.all = all
+        self.createdFrom = createdFrom
+        self.createdTo = createdTo
+        self.closedFrom = closedFrom
+        self.closedTo = closedTo
+    }
 }

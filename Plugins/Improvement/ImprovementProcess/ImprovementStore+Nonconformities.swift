@@ -137,11 +137,18 @@ extension ImprovementStore {
         }
     }
 
-    public func listNonconformities(openOnly: Bool) async throws -> NonconformityList {
-        try await database.withTransaction { tx in
-            let numbers = try await tx.query("""
-                SELECT number FROM improvement.nonconformity WHERE NOT \(openOnly) OR status <> 'closed' ORDER BY detected_on DESC, number DESC
-                """).map { try $0.decode(String.self, "number") }
+    /// Open nonconformities, or all of them with `all` (or a `closed` period), in the periods given.
+    public func listNonconformities(_ params: ListNonconformities) async throws -> NonconformityList {
+        let openOnly = params.all != true && params.closedFrom == nil && params.closedTo == nil
+        var query: PostgresQuery = "SELECT number FROM improvement.nonconformity WHERE (NOT \(openOnly) OR status <> 'closed')"
+        try query.appendPeriods([
+            PeriodFilter("created", column: "created_at", from: params.createdFrom, to: params.createdTo),
+            PeriodFilter("updated", column: "updated_at", from: params.updatedFrom, to: params.updatedTo),
+            PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
+        ])
+        query.append(" ORDER BY detected_on DESC, number DESC")
+        return try await database.withTransaction { tx in
+            let numbers = try await tx.query(query).map { try $0.decode(String.self, "number") }
             var items: [Nonconformity] = []
             for number in numbers { items.append(try await loadNonconformity(tx, number, lock: false)) }
             return NonconformityList(items: items)

@@ -65,11 +65,17 @@ public struct ImprovementStore: Sendable {
         let limit = params.limit ?? 100
         guard (1...500).contains(limit) else { throw ResponseError.invalidParams("limit: 1 to 500") }
         let status = params.status?.rawValue
-        return OpportunityList(items: try await database.query("""
+        var query: PostgresQuery = """
             SELECT \(unsafeSQL: Opportunity.columns) FROM improvement.opportunity
             WHERE (\(status)::text IS NULL OR status = \(status)) AND (\(params.owner)::text IS NULL OR owner = \(params.owner))
-            ORDER BY score DESC, created_at DESC LIMIT \(limit)
-            """).map(Opportunity.init(row:)))
+            """
+        try query.appendPeriods([
+            PeriodFilter("created", column: "created_at", from: params.createdFrom, to: params.createdTo),
+            PeriodFilter("updated", column: "updated_at", from: params.updatedFrom, to: params.updatedTo),
+            PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
+        ])
+        query.append(" ORDER BY score DESC, created_at DESC LIMIT \(limit)")
+        return OpportunityList(items: try await database.query(query).map(Opportunity.init(row:)))
     }
 
     public func update(_ params: UpdateOpportunity, actor: String) async throws -> Opportunity {

@@ -67,7 +67,7 @@ extension ImprovementStore {
         let byStatus = try await database.query("SELECT status, count(*) AS n FROM improvement.opportunity GROUP BY status")
             .reduce(into: [String: Int]()) { counts, row in counts[try row.decode(String.self, "status")] = try row.decode(Int.self, "n") }
         let open = try await list(ListOpportunities(limit: 500)).items.filter { $0.status.isOpen }
-        let nonconformities = try await listNonconformities(openOnly: true).items
+        let nonconformities = try await listNonconformities(ListNonconformities()).items
         let closed = try await database.query("""
             SELECT count(*) AS n FROM improvement.nonconformity WHERE closed_at >= \(from) AND closed_at < \(to)
             """).single().decode(Int.self, "n")

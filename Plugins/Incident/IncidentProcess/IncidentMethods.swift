@@ -81,10 +81,15 @@ public struct ListIncidents: Sendable, Hashable, Codable {
     public var major: Bool?
     /// Only records with (true) or without (false) a breached service level.
     public var breached: Bool?
+    /// Periods, each `[from, to)`: when records were created, last changed, resolved, closed.
     public var createdFrom: Date?
     public var createdTo: Date?
+    public var updatedFrom: Date?
+    public var updatedTo: Date?
     public var resolvedFrom: Date?
     public var resolvedTo: Date?
+    public var closedFrom: Date?
+    public var closedTo: Date?
     /// `created` (default), `updated`, `priority` or `number`.
     public var sort: Sort?
     /// `desc` (default) or `asc`.

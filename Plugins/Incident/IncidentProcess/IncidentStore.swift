@@ -146,10 +146,12 @@ public struct IncidentStore: Sendable {
         if let category = params.category { filter.append(" AND category = \(category)") }
         if let item = params.configurationItem { filter.append(" AND ci = \(item)") }
         if let major = params.major { filter.append(" AND major = \(major)") }
-        if let from = params.createdFrom { filter.append(" AND created_at >= \(from)") }
-        if let to = params.createdTo { filter.append(" AND created_at < \(to)") }
-        if let from = params.resolvedFrom { filter.append(" AND resolved_at >= \(from)") }
-        if let to = params.resolvedTo { filter.append(" AND resolved_at < \(to)") }
+        try filter.appendPeriods([
+            PeriodFilter("created", column: "created_at", from: params.createdFrom, to: params.createdTo),
+            PeriodFilter("updated", column: "updated_at", from: params.updatedFrom, to: params.updatedTo),
+            PeriodFilter("resolved", column: "resolved_at", from: params.resolvedFrom, to: params.resolvedTo),
+            PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
+        ])
         if let breached = params.breached {
             filter.append(PostgresQuery(unsafeSQL: breached ? " AND EXISTS" : " AND NOT EXISTS"))
             filter.append(" (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = incident.id AND c.breached_at IS NOT NULL)")

@@ -115,6 +115,15 @@ public struct ListProblems: Sendable, Hashable, Codable {
     public var status: ProblemStatus?
     public var owner: String?
     public var major: Bool?
+    /// Periods, each `[from, to)`: when problems were recorded, last changed, resolved, closed.
+    public var createdFrom: Date?
+    public var createdTo: Date?
+    public var updatedFrom: Date?
+    public var updatedTo: Date?
+    public var resolvedFrom: Date?
+    public var resolvedTo: Date?
+    public var closedFrom: Date?
+    public var closedTo: Date?
     public var limit: Int?
     public var offset: Int?
     public init(status: ProblemStatus? = nil, owner: String? = nil, major: Bool? = nil, limit: Int? = nil, offset: Int? = nil) {

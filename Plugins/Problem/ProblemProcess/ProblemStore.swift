@@ -103,10 +103,16 @@ public struct ProblemStore: Sendable {
         guard (1...500).contains(limit) else { throw ResponseError.invalidParams("limit: 1 to 500") }
         guard offset >= 0 else { throw ResponseError.invalidParams("offset: 0 or more") }
         let status = params.status?.rawValue
-        let filter: PostgresQuery = """
+        var filter: PostgresQuery = """
             WHERE (\(status)::text IS NULL OR status = \(status)) AND (\(params.owner)::text IS NULL OR owner = \(params.owner))
               AND (\(params.major)::boolean IS NULL OR major = \(params.major))
             """
+        try filter.appendPeriods([
+            PeriodFilter("created", column: "created_at", from: params.createdFrom, to: params.createdTo),
+            PeriodFilter("updated", column: "updated_at", from: params.updatedFrom, to: params.updatedTo),
+            PeriodFilter("resolved", column: "resolved_at", from: params.resolvedFrom, to: params.resolvedTo),
+            PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
+        ])
         var select: PostgresQuery = "SELECT \(unsafeSQL: Problem.columns), count(*) OVER () AS total FROM problem.problem "
         select.append(filter)
         select.append(" ORDER BY created_at DESC, number DESC LIMIT \(limit) OFFSET \(offset)")

@@ -55,6 +55,11 @@ public struct UpdateSupplier: Sendable, Hashable, Codable {
 public struct ListSuppliers: Sendable, Hashable, Codable {
     public var status: SupplierStatus?
     public var kind: SupplierKind?
+    /// Periods, each `[from, to)`: when suppliers were recorded, last changed.
+    public var createdFrom: Date?
+    public var createdTo: Date?
+    public var updatedFrom: Date?
+    public var updatedTo: Date?
     public init(status: SupplierStatus? = nil, kind: SupplierKind? = nil) {
         self.status = status
         self.kind = kind

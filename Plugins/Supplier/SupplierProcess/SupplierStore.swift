@@ -75,11 +75,16 @@ public struct SupplierStore: Sendable {
     public func list(_ params: ListSuppliers) async throws -> SupplierList {
         let status = params.status?.rawValue
         let kind = params.kind?.rawValue
-        return SupplierList(items: try await database.query("""
+        var query: PostgresQuery = """
             SELECT \(unsafeSQL: Supplier.columns) FROM supplier.supplier
             WHERE (\(status)::text IS NULL OR status = \(status)) AND (\(kind)::text IS NULL OR kind = \(kind))
-            ORDER BY lower(name)
-            """).map(Supplier.init(row:)))
+            """
+        try query.appendPeriods([
+            PeriodFilter("created", column: "created_at", from: params.createdFrom, to: params.createdTo),
+            PeriodFilter("updated", column: "updated_at", from: params.updatedFrom, to: params.updatedTo),
+        ])
+        query.append(" ORDER BY lower(name)")
+        return SupplierList(items: try await database.query(query).map(Supplier.init(row:)))
     }
 
     public func get(_ params: SupplierKey) async throws -> SupplierDetail {
