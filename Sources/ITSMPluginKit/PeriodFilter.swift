@@ -19,6 +19,22 @@ public struct PeriodFilter: Sendable {
     }
 }
 
+/// List params with the periods every record has: when it was created and last changed.
+public protocol RecordPeriods {
+    var createdFrom: Date? { get }
+    var createdTo: Date? { get }
+    var updatedFrom: Date? { get }
+    var updatedTo: Date? { get }
+}
+
+extension RecordPeriods {
+    /// The created and updated periods, on the `created_at` and `updated_at` columns.
+    public var recordPeriods: [PeriodFilter] {
+        [PeriodFilter("created", column: "created_at", from: createdFrom, to: createdTo),
+         PeriodFilter("updated", column: "updated_at", from: updatedFrom, to: updatedTo)]
+    }
+}
+
 extension PostgresQuery {
     /// Appends ` AND <column> >= from` and ` AND <column> < to` for the bounds given. A period
     /// that ends before it starts is refused, naming its params.

@@ -118,7 +118,7 @@ public enum ImprovementPlugin {
 
 public struct Empty: Sendable, Codable {}
 
-public struct ListNonconformities: Sendable, Codable {
+public struct ListNonconformities: Sendable, Codable, RecordPeriods {
     /// Closed ones too (implied by a `closed` period).
     public var all: Bool?
     /// Periods, each `[from, to)`: when nonconformities were raised, last changed, closed.

@@ -141,9 +141,7 @@ extension ImprovementStore {
     public func listNonconformities(_ params: ListNonconformities) async throws -> NonconformityList {
         let openOnly = params.all != true && params.closedFrom == nil && params.closedTo == nil
         var query: PostgresQuery = "SELECT number FROM improvement.nonconformity WHERE (NOT \(openOnly) OR status <> 'closed')"
-        try query.appendPeriods([
-            PeriodFilter("created", column: "created_at", from: params.createdFrom, to: params.createdTo),
-            PeriodFilter("updated", column: "updated_at", from: params.updatedFrom, to: params.updatedTo),
+        try query.appendPeriods(params.recordPeriods + [
             PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
         ])
         query.append(" ORDER BY detected_on DESC, number DESC")

@@ -69,9 +69,7 @@ public struct ImprovementStore: Sendable {
             SELECT \(unsafeSQL: Opportunity.columns) FROM improvement.opportunity
             WHERE (\(status)::text IS NULL OR status = \(status)) AND (\(params.owner)::text IS NULL OR owner = \(params.owner))
             """
-        try query.appendPeriods([
-            PeriodFilter("created", column: "created_at", from: params.createdFrom, to: params.createdTo),
-            PeriodFilter("updated", column: "updated_at", from: params.updatedFrom, to: params.updatedTo),
+        try query.appendPeriods(params.recordPeriods + [
             PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
         ])
         query.append(" ORDER BY score DESC, created_at DESC LIMIT \(limit)")
@@ -215,3 +213,5 @@ public struct ImprovementStore: Sendable {
         }
     }
 }
+
+extension ListOpportunities: RecordPeriods {}

@@ -146,9 +146,7 @@ public struct IncidentStore: Sendable {
         if let category = params.category { filter.append(" AND category = \(category)") }
         if let item = params.configurationItem { filter.append(" AND ci = \(item)") }
         if let major = params.major { filter.append(" AND major = \(major)") }
-        try filter.appendPeriods([
-            PeriodFilter("created", column: "created_at", from: params.createdFrom, to: params.createdTo),
-            PeriodFilter("updated", column: "updated_at", from: params.updatedFrom, to: params.updatedTo),
+        try filter.appendPeriods(params.recordPeriods + [
             PeriodFilter("resolved", column: "resolved_at", from: params.resolvedFrom, to: params.resolvedTo),
             PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
         ])
@@ -186,3 +184,5 @@ public struct IncidentStore: Sendable {
         ).first.map(Incident.init(row:))
     }
 }
+
+extension ListIncidents: RecordPeriods {}

@@ -107,9 +107,7 @@ public struct ProblemStore: Sendable {
             WHERE (\(status)::text IS NULL OR status = \(status)) AND (\(params.owner)::text IS NULL OR owner = \(params.owner))
               AND (\(params.major)::boolean IS NULL OR major = \(params.major))
             """
-        try filter.appendPeriods([
-            PeriodFilter("created", column: "created_at", from: params.createdFrom, to: params.createdTo),
-            PeriodFilter("updated", column: "updated_at", from: params.updatedFrom, to: params.updatedTo),
+        try filter.appendPeriods(params.recordPeriods + [
             PeriodFilter("resolved", column: "resolved_at", from: params.resolvedFrom, to: params.resolvedTo),
             PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
         ])
@@ -488,3 +486,5 @@ struct ProblemChanges {
         fields.setTime(field, column, old, new)
     }
 }
+
+extension ListProblems: RecordPeriods {}

@@ -79,10 +79,7 @@ public struct SupplierStore: Sendable {
             SELECT \(unsafeSQL: Supplier.columns) FROM supplier.supplier
             WHERE (\(status)::text IS NULL OR status = \(status)) AND (\(kind)::text IS NULL OR kind = \(kind))
             """
-        try query.appendPeriods([
-            PeriodFilter("created", column: "created_at", from: params.createdFrom, to: params.createdTo),
-            PeriodFilter("updated", column: "updated_at", from: params.updatedFrom, to: params.updatedTo),
-        ])
+        try query.appendPeriods(params.recordPeriods)
         query.append(" ORDER BY lower(name)")
         return SupplierList(items: try await database.query(query).map(Supplier.init(row:)))
     }
@@ -414,3 +411,5 @@ public struct SupplierStore: Sendable {
         return target
     }
 }
+
+extension ListSuppliers: RecordPeriods {}
