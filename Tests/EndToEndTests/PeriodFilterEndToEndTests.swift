@@ -41,4 +41,37 @@ import Testing
         #expect(status == 200 && String(decoding: body, as: UTF8.self).contains("Printer jammed"))
         #expect(await coordinator.stop() == .exited(0))
     }
+
+    @Test func theEvidencePackHoldsThePeriodsRecordsWithTheirWholeHistories() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eevidence")
+        let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.everyBuiltInProcess,
+                                                             databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let created = try await coordinator.call("incident.create", ["title": "Badge readers offline", "impact": "high"])
+        let number = try #require(created.body["number"] as? String, "\(created.body)")
+        #expect(try await coordinator.call("incident.assign", ["number": number, "assignmentGroup": "facilities"]).status == 200)
+        #expect(try await coordinator.call("problem.create", ["title": "Badge readers lose power"]).status == 200)
+        let history = try #require(try await coordinator.call("incident.get", ["number": number, "history": true]).body["history"] as? [[String: Any]])
+
+        let day = ISO8601DateFormatter()
+        day.formatOptions = [.withFullDate]
+        let (today, tomorrow) = (day.string(from: Date().addingTimeInterval(-86_400)), day.string(from: Date().addingTimeInterval(86_400)))
+        let folder = coordinator.directory + "/evidence"
+        let pack = try await coordinator.cli(["report", "evidence", "--from", today, "--to", tomorrow, "--output", folder])
+        #expect(pack.status == .exited(0), "\(pack.text)")
+        let index = try String(contentsOfFile: folder + "/index.html", encoding: .utf8)
+        #expect(index.contains("<h2>8.6.1</h2>") && index.contains("1 incidents with their histories") && index.contains("1 problems"), "\(index)")
+        #expect(index.contains("management-review.html") && index.contains("capacity-plan.md"))
+        let records = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/incidents.json"))) as? [[String: Any]])
+        #expect((records.first?["history"] as? [[String: Any]])?.count == history.count)
+        let changes = try String(contentsOfFile: folder + "/incidents-history.csv", encoding: .utf8).split(separator: "\r\n")
+        #expect(changes.count == history.count + 1 && changes.dropFirst().allSatisfy { $0.hasPrefix("\"\(number)\"") })
+
+        // Another period holds none of them; a period that ends before it starts is refused.
+        let old = try await coordinator.cli(["report", "evidence", "--from", "2000-01-01", "--to", "2000-02-01", "--output", folder + "-2000"])
+        #expect(try String(contentsOfFile: folder + "-2000/index.html", encoding: .utf8).contains("0 incidents"), "\(old.text)")
+        let backwards = try await coordinator.cli(["report", "evidence", "--from", tomorrow, "--to", today, "--output", folder + "-x"])
+        #expect(backwards.status == .exited(64) && backwards.text.contains("--to must be after --from"), "\(backwards.text)")
+        #expect(await coordinator.stop() == .exited(0))
+    }
 }
