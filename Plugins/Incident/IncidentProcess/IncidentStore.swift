@@ -71,12 +71,14 @@ public struct IncidentStore: Sendable {
                     ("category", params.category), ("subcategory", params.subcategory),
                     ("assignmentGroup", params.assignmentGroup), ("assignee", params.assignee),
                 ]
-                for (field, value) in initial where value != nil {
-                    try await tx.query("""
-                        INSERT INTO incident.history (incident_id, at, actor, field, old_value, new_value)
-                        VALUES (\(incident.id), \(now), \(actor), \(field), \(String?.none), \(value))
-                        """)
-                }
+                // One statement for all the initial fields: a round trip each cost more than the rows.
+                let given = initial.compactMap { field, value in value.map { (field, $0) } }
+                try await tx.query("""
+                    INSERT INTO incident.history (incident_id, at, actor, field, old_value, new_value)
+                    SELECT \(incident.id), \(now), \(actor), field, NULL, value
+                    FROM unnest(\(given.map(\.0))::text[], \(given.map(\.1))::text[]) WITH ORDINALITY AS given(field, value, position)
+                    ORDER BY position
+                    """)
                 try await refreshClocks(tx, for: incident, actor: actor, now: incident.createdAt)
                 incident = try await suggestKnownError(tx, for: incident, actor: actor, now: now)
                 try await tx.publish(IncidentEvents.created, subject: incident.id.uuidString.lowercased(), data: incident)
