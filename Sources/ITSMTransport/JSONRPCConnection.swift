@@ -78,6 +78,10 @@ public final class JSONRPCConnection: Sendable {
         var inFlight: [RequestID: Task<Void, Never>] = [:]
         var isClosed = false
         var output = Output.waiting([])
+        /// The deadline sweep runs only while requests wait for an answer: an idle connection
+        /// costs no timer wake-ups.
+        var sweep: RepeatedTask?
+        var sweepArmed = false
     }
 
     /// A connection over `channel`, which it closes when `run` returns.
@@ -118,10 +122,6 @@ public final class JSONRPCConnection: Sendable {
                     return waiting
                 }
                 for writer in waiting { writer.resume(returning: outbound) }
-                let deadlines = channel.channel.eventLoop.scheduleRepeatedTask(
-                    initialDelay: Self.deadlineResolution, delay: Self.deadlineResolution
-                ) { [weak self] _ in self?.expireOverdueRequests() }
-                defer { deadlines.cancel() }
                 for try await frame in inbound {
                     switch frame {
                     case .oversized(let byteCount):
@@ -171,12 +171,14 @@ public final class JSONRPCConnection: Sendable {
         let result: Result<JSONValue, ResponseError> = await withTaskCancellationHandler {
             // The deadline is enforced by `expireOverdueRequests`, one timer per connection:
             // a timer per request cost more than the round trip it guarded.
-            let registered = state.withLock { state -> Bool in
-                guard !state.isClosed else { return false }
+            let (registered, arm) = state.withLock { state -> (Bool, Bool) in
+                guard !state.isClosed else { return (false, false) }
                 state.pending[id] = Pending(deadline: deadline, method: method, timeout: timeout)
-                return true
+                defer { state.sweepArmed = true }
+                return (true, !state.sweepArmed)
             }
             guard registered else { return .failure(.unavailable("\(peerName) is not connected")) }
+            if arm { startSweep() }
             // Cancelled before it was registered (`onCancel` found nothing to cancel): not sent.
             if Task.isCancelled {
                 state.withLock { _ = $0.pending.removeValue(forKey: id) }
@@ -304,16 +306,34 @@ public final class JSONRPCConnection: Sendable {
     /// How late a request's deadline may be noticed.
     static let deadlineResolution = TimeAmount.milliseconds(50)
 
+    /// Starts the deadline sweep, one timer for all of this connection's requests.
+    private func startSweep() {
+        let sweep = channel.channel.eventLoop.scheduleRepeatedTask(
+            initialDelay: Self.deadlineResolution, delay: Self.deadlineResolution
+        ) { [weak self] sweep in self?.expireOverdueRequests(sweep) }
+        let closed = state.withLock { state -> Bool in
+            state.sweep = sweep
+            return state.isClosed
+        }
+        if closed { sweep.cancel() }
+    }
+
     /// Fails the requests whose deadline passed with the retryable `requestTimedOut`, and tells
-    /// the peer to stop working on them.
-    private func expireOverdueRequests() {
+    /// the peer to stop working on them. Stops once no request waits for an answer.
+    private func expireOverdueRequests(_ sweep: RepeatedTask) {
         let now = ContinuousClock.now
-        let overdue = state.withLock { state -> [(RequestID, Pending)] in
-            guard !state.pending.isEmpty else { return [] }
+        let (overdue, idle) = state.withLock { state -> ([(RequestID, Pending)], Bool) in
             let overdue = state.pending.filter { $0.value.deadline <= now && $0.value.result == nil }
             for (id, _) in overdue { state.pending[id] = nil }
-            return overdue.map { ($0.key, $0.value) }
+            // Answers kept for a caller still writing need no deadline any more.
+            let idle = state.pending.values.allSatisfy { $0.result != nil }
+            if idle {
+                state.sweepArmed = false
+                if state.sweep === sweep { state.sweep = nil }
+            }
+            return (overdue.map { ($0.key, $0.value) }, idle)
         }
+        if idle { sweep.cancel() }
         for (id, pending) in overdue {
             let timedOut = ResponseError(code: .requestTimedOut, kind: "peer.timeout",
                                          message: "\(configuration.peerName) did not answer \(pending.method) within \(pending.timeout)",
@@ -417,8 +437,9 @@ public final class JSONRPCConnection: Sendable {
     }
 
     private func shutDown(reason: String) {
-        let (pending, inFlight, writers) = state.withLock { state in
+        let (pending, inFlight, writers, sweep) = state.withLock { state in
             state.isClosed = true
+            defer { state.sweep = nil }
             var writers: [CheckedContinuation<NIOAsyncChannelOutboundWriter<ByteBuffer>?, Never>] = []
             if case .waiting(let waiting) = state.output { writers = waiting }
             state.output = .closed
@@ -426,8 +447,9 @@ public final class JSONRPCConnection: Sendable {
                 state.pending.removeAll()
                 state.inFlight.removeAll()
             }
-            return (state.pending, state.inFlight, writers)
+            return (state.pending, state.inFlight, writers, state.sweep)
         }
+        sweep?.cancel()
         for writer in writers { writer.resume(returning: nil) }
         for (_, request) in pending {
             request.continuation?.resume(returning: .failure(.unavailable(reason, kind: ResponseError.disconnectedKind)))

@@ -90,7 +90,7 @@ actor Inbox {
         for run in runs + otherRuns { await run.value }
     }
 
-    @Test func timeoutCancelsTheRequestOnTheOtherSide() async throws {
+    @Test(.timeLimit(.minutes(1))) func timeoutCancelsTheRequestOnTheOtherSide() async throws {
         let peers = try await Peers.make()
         let cancelled = AsyncStream<Bool>.makeStream()
         let slow: JSONRPCConnection.RequestHandler = { _ in
@@ -113,6 +113,13 @@ actor Inbox {
         #expect(ContinuousClock.now - started < .seconds(5))
         var iterator = cancelled.stream.makeAsyncIterator()
         #expect(await iterator.next() == true)
+
+        // The deadline timer stops while nothing waits, and starts again with the next request.
+        try await Task.sleep(for: .milliseconds(300))
+        let again = await #expect(throws: ResponseError.self) {
+            try await peers.left.request("slow.op", timeout: .milliseconds(200))
+        }
+        #expect(again?.code == .requestTimedOut)
         peers.left.close()
         peers.right.close()
         for run in runs { await run.value }
