@@ -138,22 +138,32 @@ public struct EmbeddedPostgres: Sendable {
                     continue
                 }
             }
-            guard case .running(let pid)? = try? await status(), pid > 0 else {
-                try? await Task.sleep(for: .seconds(2))
-                continue
-            }
-            await ProcessExit.wait(for: pid)
-            guard !Task.isCancelled else { return }
-            if FileManager.default.fileExists(atPath: dataDirectory + "/postmaster.pid") {
-                logger.error("embedded PostgreSQL died without shutting down; starting it again", metadata: [
-                    "itsm.postgres.dir": "\(directory)", "itsm.postgres.pid": "\(pid)",
-                ])
+            switch try? await status() {
+            case .running(let pid)? where pid > 0:
+                await ProcessExit.wait(for: pid)
+                guard !Task.isCancelled else { return }
+                mustStart = diedWithoutShuttingDown(pid: pid)
+                if !mustStart {
+                    logger.notice("embedded PostgreSQL was stopped from outside; it stays stopped until started again",
+                                  metadata: ["itsm.postgres.dir": "\(directory)"])
+                }
+            case .stopped? where diedWithoutShuttingDown(pid: nil):
+                // Gone before we watched it (started and killed by someone else meanwhile).
                 mustStart = true
-            } else {
-                logger.notice("embedded PostgreSQL was stopped from outside; it stays stopped until started again",
-                              metadata: ["itsm.postgres.dir": "\(directory)"])
+            default:
+                try? await Task.sleep(for: .seconds(2))
             }
         }
+    }
+
+    /// Whether the server left its pid file behind: it was killed or crashed; a clean stop
+    /// removes the file.
+    private func diedWithoutShuttingDown(pid: Int32?) -> Bool {
+        guard FileManager.default.fileExists(atPath: dataDirectory + "/postmaster.pid") else { return false }
+        logger.error("embedded PostgreSQL died without shutting down; starting it again", metadata: [
+            "itsm.postgres.dir": "\(directory)", "itsm.postgres.pid": "\(pid.map(String.init) ?? "unknown")",
+        ])
+        return true
     }
 
     /// Stops the server: `fast` lets it finish cleanly, `immediate` is for throwaway clusters.
