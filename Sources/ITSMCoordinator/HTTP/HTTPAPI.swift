@@ -219,7 +219,8 @@ struct HTTPAPI: Sendable {
             case .failure(let error): return errorResponse(error)
             }
         }
-        let query = request.uri.queryParameters.map { (key: String($0.key), value: String($0.value)) }
+        // Hummingbird decodes the values; the names are decoded here (`ser%76ice` is `service`).
+        let query = request.uri.queryParameters.map { (key: String($0.key).removingPercentEncoding ?? String($0.key), value: String($0.value)) }
         let params: JSONValue
         switch RESTRoutes.params(for: match, query: query, body: body) {
         case .success(let built): params = built
