@@ -162,20 +162,20 @@ struct ProcessCommand: AsyncParsableCommand {
                 throw Self.usageError("\(given) is not a member of \(method.name); it takes \(known.isEmpty ? "none" : known.joined(separator: ", "))")
             }
             positional.removeAll { $0 == member }
-            let member_ = properties[member]
+            let memberSchema = properties[member]
             var text = inline
             if text == nil, index < values.count, !values[index].hasPrefix("--") {
                 text = values[index]
                 index += 1
             }
-            if text == nil, member_?.type == .boolean { text = "true" }
-            guard let text else { throw Self.usageError("\(given) needs a value: \(describe(member_ ?? .any))") }
-            if member_?.type == .array {
+            if text == nil, memberSchema?.type == .boolean { text = "true" }
+            guard let text else { throw Self.usageError("\(given) needs a value: \(describe(memberSchema ?? .any))") }
+            if memberSchema?.type == .array {
                 var list = params[member]?.arrayValue ?? []
-                list.append(try typed(text, member, member_?.items?.schema))
+                list.append(try typed(text, member, memberSchema?.items?.schema))
                 params[member] = .array(list)
             } else {
-                params[member] = try typed(text, member, member_)
+                params[member] = try typed(text, member, memberSchema)
             }
         }
         return .object(params)

@@ -72,9 +72,11 @@ struct Report: AsyncParsableCommand {
             let wanted = { (clauses: [String]) in clause.isEmpty || !Set(clauses).isDisjoint(with: clause) }
             var sections: [(clauses: [String], line: String)] = []
 
+            let methods = (try? await api.send("GET", path: "api/v1/methods").decode([MethodDescriptor].self)) ?? []
             for source in Self.records where wanted(source.clauses) {
                 do {
-                    let written = try await write(source, api: api, start: start, end: end, into: folder)
+                    let takes = Set(methods.first { $0.name == source.list }?.params?.properties?.keys.map { $0 } ?? [])
+                    let written = try await write(source, takes: takes, api: api, start: start, end: end, into: folder)
                     sections.append((source.clauses, "\(written) \(source.name) with their histories: "
                         + "<a href=\"\(source.name).json\">JSON</a>, <a href=\"\(source.name).csv\">CSV</a>, "
                         + "<a href=\"\(source.name)-history.csv\">changes</a>"))
@@ -99,19 +101,18 @@ struct Report: AsyncParsableCommand {
         }
 
         /// Lists the records alive in the period (created before its end, changed during it),
-        /// reads each whole, and writes JSON and CSV. Returns how many.
-        private func write(_ source: Records, api: APIClient, start: Date, end: Date, into folder: String) async throws -> Int {
+        /// page by page when the list method takes `offset` (`takes`: its params), closed ones
+        /// included when it takes `all`; reads each whole, and writes JSON and CSV. Returns how many.
+        private func write(_ source: Records, takes: Set<String>, api: APIClient, start: Date, end: Date,
+                           into folder: String) async throws -> Int {
             var items: [JSONValue] = []
             let filter: [String: JSONValue] = ["createdTo": .string(end.formatted(.iso8601)), "updatedFrom": .string(start.formatted(.iso8601))]
             var offset = 0
             while true {
                 var params = filter
-                if source.list == "incident.list" || source.list == "problem.list" {
-                    params["limit"] = 500
-                    params["offset"] = .int(Int64(offset))
-                } else if source.list == "nonconformity.list" {
-                    params["all"] = true
-                }
+                if takes.contains("limit") { params["limit"] = 500 } // the most every list takes at once
+                if takes.contains("offset") { params["offset"] = .int(Int64(offset)) }
+                if takes.contains("all") { params["all"] = true }
                 let page = try await api.send("POST", path: "api/v1/rpc/\(source.list)", body: .object(params))
                 let found = page["items"]?.arrayValue ?? []
                 items += found
