@@ -8,6 +8,19 @@ import Foundation
 public struct JSONSchema: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable {
         case object, array, string, integer, number, boolean
+
+        /// A value of this kind given as text (a query parameter, a command-line value): nil
+        /// when the text is not one (`ten` as an integer), and for arrays and objects, which
+        /// have no plain text form.
+        public func value(fromText text: String) -> JSONValue? {
+            switch self {
+            case .string: .string(text)
+            case .integer: Int64(text).map(JSONValue.int)
+            case .number: Int64(text).map(JSONValue.int) ?? Double(text).map(JSONValue.double)
+            case .boolean: text == "true" ? .bool(true) : text == "false" ? .bool(false) : nil
+            case .array, .object: nil
+            }
+        }
     }
 
     /// `nil`: any JSON value.

@@ -1,9 +1,10 @@
 import ITSMProtocol
 
 /// The OpenAPI 3.1 description of the API as it is now: one `POST /api/v1/rpc/<method>` per
-/// method the enabled plugins declare, and the REST routes they declare, with the params
-/// schema, the permission and the errors each can answer. Built from the router on every request, so it follows plugins as they are enabled,
-/// disabled and upgraded. Served at `GET /api/v1/openapi.json`.
+/// method the enabled plugins declare, and the REST routes they declare, with the params and
+/// result schemas, the permission and the errors each can answer. Built from the router on every
+/// request, so it follows plugins as they are enabled, disabled and upgraded. Served at
+/// `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     static func make(routes: [MethodRouter.Route], version: String) -> JSONValue {
         var paths: [String: JSONValue] = [:]

@@ -109,14 +109,10 @@ enum RESTRoutes {
     /// numbers and `true`/`false` booleans. A value that does not parse stays a string, which
     /// the params check then refuses with its path.
     static func typed(_ value: String, as schema: JSONSchema?) -> JSONValue {
-        switch schema?.type {
-        case .integer?: return Int64(value).map(JSONValue.int) ?? .string(value)
-        case .number?: return Int64(value).map(JSONValue.int) ?? Double(value).map(JSONValue.double) ?? .string(value)
-        case .boolean?: return value == "true" ? .bool(true) : value == "false" ? .bool(false) : .string(value)
-        case .string?, .object?, .array?: return .string(value)
-        case nil:
+        guard let kind = schema?.type else {
             // No schema to go by: what the value looks like.
-            return Int64(value).map(JSONValue.int) ?? (value == "true" || value == "false" ? .bool(value == "true") : .string(value))
+            return JSONSchema.Kind.integer.value(fromText: value) ?? JSONSchema.Kind.boolean.value(fromText: value) ?? .string(value)
         }
+        return kind.value(fromText: value) ?? .string(value)
     }
 }

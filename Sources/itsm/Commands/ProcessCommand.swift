@@ -130,19 +130,14 @@ struct ProcessCommand: AsyncParsableCommand {
         var index = 0
         func typed(_ text: String, _ member: String, _ schema: JSONSchema?) throws -> JSONValue {
             switch schema?.type {
-            case .integer?:
-                guard let number = Int64(text) else { throw Self.usageError("\(flag(member)): '\(text)' is not a whole number") }
-                return .int(number)
-            case .number?:
-                guard let number = Double(text) else { throw Self.usageError("\(flag(member)): '\(text)' is not a number") }
-                return .double(number)
-            case .boolean?:
-                guard text == "true" || text == "false" else { throw Self.usageError("\(flag(member)): true or false, not '\(text)'") }
-                return .bool(text == "true")
             case .object?, nil:
                 return (try? JSONValue.parse(text.utf8)) ?? .string(text)
-            case .string?, .array?:
+            case .array?:
                 return .string(text)
+            case let kind?:
+                if let value = kind.value(fromText: text) { return value }
+                let expected = kind == .integer ? "is not a whole number" : kind == .number ? "is not a number" : "is not true or false"
+                throw Self.usageError("\(flag(member)): '\(text)' \(expected)")
             }
         }
         while index < values.count {
@@ -183,16 +178,7 @@ struct ProcessCommand: AsyncParsableCommand {
 
     /// A list (`items`) as a table of its plain members, a record as `member: value` lines.
     static func render(_ result: JSONValue) -> String {
-        func plain(_ value: JSONValue) -> String? {
-            switch value {
-            case .string(let text): text
-            case .int(let number): String(number)
-            case .double(let number): String(number)
-            case .bool(let flag): String(flag)
-            case .null: ""
-            default: nil
-            }
-        }
+        let plain = plainText
         if let items = result["items"]?.arrayValue, let first = items.first?.objectValue {
             let preferred = ["number", "name", "title", "status", "priority", "createdAt"]
             let columns = (preferred.filter { first[$0] != nil } + first.keys.sorted().filter { !preferred.contains($0) && plain(first[$0]!) != nil })

@@ -133,7 +133,7 @@ struct Report: AsyncParsableCommand {
                     })
                 }
             }
-            let columns = (items.first?.objectValue ?? [:]).filter { Self.isPlain($0.value) }.keys.sorted()
+            let columns = (items.first?.objectValue ?? [:]).filter { plainText($0.value) != nil }.keys.sorted()
             let recordRows = [columns] + items.map { item in columns.map { Self.cell(item[$0]) } }
             try Data(JSONValue.array(records).serialized()).write(to: URL(fileURLWithPath: "\(folder)/\(source.name).json"))
             try Data(Self.csv(recordRows).utf8).write(to: URL(fileURLWithPath: "\(folder)/\(source.name).csv"))
@@ -166,22 +166,9 @@ struct Report: AsyncParsableCommand {
             throw ValidationError("\(option): a day (2026-10-01) or an ISO 8601 instant, not '\(text)'")
         }
 
-        static func isPlain(_ value: JSONValue) -> Bool {
-            switch value {
-            case .string, .int, .double, .bool, .null: true
-            default: false
-            }
-        }
-
+        /// A member as a CSV field: a scalar as text, a list or record as JSON.
         static func cell(_ value: JSONValue?) -> String {
-            switch value {
-            case .string(let text)?: text
-            case .int(let number)?: String(number)
-            case .double(let number)?: String(number)
-            case .bool(let flag)?: String(flag)
-            case .null?, nil: ""
-            case let other?: String(decoding: other.serialized(), as: UTF8.self)
-            }
+            value.map { plainText($0) ?? String(decoding: $0.serialized(), as: UTF8.self) } ?? ""
         }
 
         /// RFC 4180: every field quoted, quotes doubled; a leading formula character is

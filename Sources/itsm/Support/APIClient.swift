@@ -100,6 +100,18 @@ func pretty(_ value: JSONValue) -> String {
     return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
 }
 
+/// A scalar as a table cell or a CSV field shows it (null: empty); nil for arrays and objects.
+func plainText(_ value: JSONValue) -> String? {
+    switch value {
+    case .string(let text): text
+    case .int(let number): String(number)
+    case .double(let number): String(number)
+    case .bool(let flag): String(flag)
+    case .null: ""
+    case .array, .object: nil
+    }
+}
+
 func compact(_ value: JSONValue) -> String {
     (try? JSONCoding.encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
 }
