@@ -47,6 +47,12 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // Argon2id password hashing for people's accounts.
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
         .target(name: "CITSMSystem"),
         .target(name: "ITSMSystem", dependencies: ["CITSMSystem"], swiftSettings: swiftSettings),
         .target(
@@ -93,6 +99,7 @@ let package = Package(
                 "ITSMSystem",
                 "ITSMTransport",
                 "ITSMPostgres",
+                "CSodium",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

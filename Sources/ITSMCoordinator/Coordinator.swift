@@ -117,7 +117,9 @@ public struct Coordinator: Sendable {
         let reload = Reloader(fleet: fleet, file: configurationFile, running: configuration, logger: logger)
 
         let metrics = CoordinatorMetrics.bootstrap()
-        var api = HTTPAPI(router: router, tokens: tokens, pool: pool, reload: reload.callAsFunction,
+        let audit = AuditLog(pool: pool, logger: logger)
+        var api = HTTPAPI(router: router, tokens: tokens, accounts: AccountStore(pool: pool, logger: logger),
+                          sessions: SessionStore(pool: pool), audit: audit, pool: pool, reload: reload.callAsFunction,
                           restart: { name in await fleet.restart(plugin: name) },
                           upgrade: versions.upgrade(_:to:by:),
                           maxBodyBytes: configuration.httpLimits.maximumBodyBytes, logger: logger)

@@ -19,12 +19,20 @@ public enum HTTPExchange {
 
     public static func send(_ method: String, _ url: URL, body: Data? = nil, headers: [String: String] = [:],
                             timeout: Duration = .seconds(60)) async throws -> (status: Int, body: Data) {
+        let answer = try await exchange(method, url, body: body, headers: headers, timeout: timeout)
+        return (answer.status, answer.body)
+    }
+
+    /// `send`, with the response's headers (lower-cased names; a repeated header's values joined by ", ").
+    public static func exchange(_ method: String, _ url: URL, body: Data? = nil, headers: [String: String] = [:],
+                                timeout: Duration = .seconds(60)) async throws -> (status: Int, headers: [String: String], body: Data) {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = HTTPMethod(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(data: body)) }
         let response = try await client.execute(request, timeout: TimeAmount(timeout))
         let data = try await response.body.collect(upTo: 256 << 20)
-        return (Int(response.status.code), Data(buffer: data))
+        let received = Dictionary(response.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { "\($0), \($1)" })
+        return (Int(response.status.code), received, Data(buffer: data))
     }
 }

@@ -99,10 +99,10 @@ public final class RunningCoordinator: Sendable {
     public var configFile: String { directory + "/itsm.yaml" }
 
     /// Runs the `itsm` CLI against this coordinator and its configuration file.
-    public func cli(_ arguments: [String], token: String? = nil) async throws -> Command.Output {
+    public func cli(_ arguments: [String], token: String? = nil, input: String? = nil) async throws -> Command.Output {
         try await Command.run(try Binaries.path("itsm"), arguments + [
             "--config", configFile, "--url", baseURL.absoluteString, "--token", token ?? self.token,
-        ])
+        ], input: input)
     }
 
     /// `POST /api/v1/rpc/<method>` with the admin token (or `token`).

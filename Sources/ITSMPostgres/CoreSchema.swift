@@ -1,5 +1,5 @@
 /// The `itsm` schema every process shares: the transactional outbox and its deliveries, the
-/// subscribers' inbox, and API tokens. The coordinator migrates it before starting plugins.
+/// subscribers' inbox, API tokens, people and their roles and sessions, and the audit log. The coordinator migrates it before starting plugins.
 ///
 /// A plugin in any language publishes an event by inserting into `itsm.outbox` in the
 /// transaction that makes the change; a trigger fans the row out to one `itsm.delivery` row
@@ -111,6 +111,138 @@ public enum CoreSchema {
                 activated_by text NOT NULL,
                 previous_version text
             );
+            """),
+        Migration(version: 6, name: "people, roles, sessions and the audit log", sql: """
+            -- People who sign in. A local account keeps an Argon2id hash of its password; a
+            -- directory account has none here (its password is checked by the directory).
+            CREATE TABLE itsm.account (
+                name text PRIMARY KEY,
+                display_name text NOT NULL,
+                email text,
+                password_hash text,
+                source text NOT NULL DEFAULT 'local' CHECK (source IN ('local', 'directory')),
+                disabled boolean NOT NULL DEFAULT false,
+                -- Login throttling: consecutive failures, and no attempt is checked before this.
+                failed_logins integer NOT NULL DEFAULT 0,
+                locked_until timestamptz,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                last_login_at timestamptz
+            );
+
+            -- A role is a set of permission patterns; built-in ones can be changed, not removed.
+            CREATE TABLE itsm.role (
+                name text PRIMARY KEY,
+                description text NOT NULL,
+                permissions text[] NOT NULL,
+                builtin boolean NOT NULL DEFAULT false
+            );
+            INSERT INTO itsm.role (name, description, permissions, builtin) VALUES
+                ('administrator', 'Everything, including users, roles, tokens and plugins.', '{*}', true),
+                ('auditor', 'Reads every record and the audit log; changes nothing.', '{*.read}', true),
+                ('agent', 'Works incidents; reads problems, known errors, suppliers and capacity.',
+                 '{incident.read,incident.write,problem.read,supplier.read,capacity.read,improvement.read}', true),
+                ('group-lead', 'An agent who also manages the incident settings of the desk.',
+                 '{incident.*,problem.read,supplier.read,capacity.read,improvement.read}', true),
+                ('problem-manager', 'Runs problem management; reads incidents.', '{problem.*,incident.read}', true),
+                ('capacity-manager', 'Runs capacity management.', '{capacity.*,incident.read}', true),
+                ('supplier-manager', 'Runs supplier management.', '{supplier.*}', true),
+                ('process-owner', 'Reads everything; runs continual improvement and the management review.',
+                 '{*.read,improvement.*}', true),
+                ('requester', 'Reports incidents and follows them.', '{incident.read,incident.write}', true);
+
+            CREATE TABLE itsm.account_role (
+                account text NOT NULL REFERENCES itsm.account (name) ON DELETE CASCADE,
+                role text NOT NULL REFERENCES itsm.role (name) ON DELETE CASCADE,
+                PRIMARY KEY (account, role)
+            );
+
+            -- The permission patterns an account holds through its roles; none once disabled.
+            CREATE FUNCTION itsm.account_permissions(account_name text) RETURNS text[]
+            LANGUAGE sql STABLE AS $$
+                SELECT coalesce(array_agg(DISTINCT p ORDER BY p), '{}')
+                FROM itsm.account a
+                JOIN itsm.account_role ar ON ar.account = a.name
+                JOIN itsm.role r ON r.name = ar.role
+                CROSS JOIN unnest(r.permissions) p
+                WHERE a.name = account_name AND NOT a.disabled
+            $$;
+
+            -- Signed-in people. Only the SHA-256 of the cookie's secret is kept.
+            CREATE TABLE itsm.session (
+                secret_hash text PRIMARY KEY,
+                account text NOT NULL REFERENCES itsm.account (name) ON DELETE CASCADE,
+                client_address text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                last_seen_at timestamptz NOT NULL DEFAULT now(),
+                expires_at timestamptz NOT NULL
+            );
+            CREATE INDEX session_account ON itsm.session (account);
+
+            -- A token that belongs to a person never holds more than they do, and stops with
+            -- their account. Tokens without an owner are service accounts.
+            ALTER TABLE itsm.api_token ADD COLUMN owner text REFERENCES itsm.account (name) ON DELETE CASCADE;
+
+            -- Who did what: every write through the API and every administrative change.
+            -- Append-only, and each entry's hash covers the previous entry's hash, so a changed,
+            -- removed or inserted entry breaks the chain (itsm audit verify).
+            CREATE TABLE itsm.audit_entry (
+                seq bigint PRIMARY KEY,
+                at timestamptz NOT NULL,
+                actor text NOT NULL,
+                action text NOT NULL,
+                target text,
+                outcome text NOT NULL,
+                client_address text,
+                request_id text,
+                details jsonb NOT NULL DEFAULT '{}',
+                previous_hash text NOT NULL,
+                hash text NOT NULL
+            );
+            CREATE INDEX audit_entry_at ON itsm.audit_entry (at);
+
+            -- A field as it enters the hash: its length in bytes, a colon and the field, or '-'
+            -- for none, so no two different entries hash the same text.
+            CREATE FUNCTION itsm.audit_field(value text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+                SELECT CASE WHEN value IS NULL THEN '-' ELSE octet_length(value) || ':' || value END
+            $$;
+
+            -- Appends one entry. The lock makes appends take turns until commit, so each entry
+            -- links to the one committed before it.
+            CREATE FUNCTION itsm.append_audit(p_actor text, p_action text, p_target text, p_outcome text,
+                                              p_client_address text, p_request_id text, p_details jsonb)
+            RETURNS bigint LANGUAGE plpgsql AS $$
+            DECLARE
+                last_seq bigint;
+                last_hash text;
+                entry_at timestamptz := clock_timestamp();
+                entry_text text;
+            BEGIN
+                PERFORM pg_advisory_xact_lock(7461626, 1);
+                SELECT seq, hash INTO last_seq, last_hash FROM itsm.audit_entry ORDER BY seq DESC LIMIT 1;
+                last_seq := coalesce(last_seq, 0) + 1;
+                last_hash := coalesce(last_hash, repeat('0', 64));
+                entry_text := last_hash || E'\\n' || last_seq || E'\\n'
+                    || ((extract(epoch FROM entry_at) * 1000000)::bigint) || E'\\n'
+                    || itsm.audit_field(p_actor) || E'\\n' || itsm.audit_field(p_action) || E'\\n'
+                    || itsm.audit_field(p_target) || E'\\n' || itsm.audit_field(p_outcome) || E'\\n'
+                    || itsm.audit_field(p_client_address) || E'\\n' || itsm.audit_field(p_request_id) || E'\\n'
+                    || itsm.audit_field(coalesce(p_details, '{}')::text);
+                INSERT INTO itsm.audit_entry (seq, at, actor, action, target, outcome, client_address, request_id,
+                                              details, previous_hash, hash)
+                VALUES (last_seq, entry_at, p_actor, p_action, p_target, p_outcome, p_client_address, p_request_id,
+                        coalesce(p_details, '{}'), last_hash, encode(sha256(convert_to(entry_text, 'UTF8')), 'hex'));
+                RETURN last_seq;
+            END $$;
+
+            CREATE FUNCTION itsm.refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'the audit log is append-only' USING ERRCODE = 'insufficient_privilege';
+            END $$;
+            CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON itsm.audit_entry
+                FOR EACH ROW EXECUTE FUNCTION itsm.refuse_audit_change();
+            CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON itsm.audit_entry
+                FOR EACH STATEMENT EXECUTE FUNCTION itsm.refuse_audit_change();
             """),
     ]
 }

@@ -37,7 +37,7 @@ public final class ChildProcess: Sendable {
         case inherit
         case null
         case pipe
-        /// Appends to a file, creating it with mode 0600.
+        /// Appends to a file, creating it with mode 0600; for standard input, reads the file.
         case file(String)
     }
 
@@ -123,7 +123,7 @@ public final class ChildProcess: Sendable {
                 case .null:
                     posix_spawn_file_actions_addopen(&actions, Int32(target), "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0)
                 case .file(let path):
-                    posix_spawn_file_actions_addopen(&actions, Int32(target), path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+                    posix_spawn_file_actions_addopen(&actions, Int32(target), path, target == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_APPEND, 0o600)
                 case .pipe:
                     var fds: [Int32] = [-1, -1]
                     guard citsm_pipe_cloexec(&fds) == 0 else { throw SystemError.last("pipe2") }
@@ -208,14 +208,22 @@ public enum Command {
     }
 
     /// `workingDirectory`: where a program that leaves files behind (a cache) may leave them.
+    /// `input`: what the program reads on its standard input (nothing when nil).
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                           workingDirectory: String? = nil) async throws -> Output {
+                           workingDirectory: String? = nil, input: String? = nil) async throws -> Output {
         // A file, not a pipe: a daemon the program starts (pg_ctl's server) could keep a pipe open.
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-command-\(UUID().uuidString).log").path
         defer { unlink(path) }
+        var standardInput = ChildProcess.Stream.null
+        if let input {
+            let inputPath = path + ".in"
+            try Data(input.utf8).write(to: URL(fileURLWithPath: inputPath))
+            standardInput = .file(inputPath)
+        }
+        defer { if input != nil { unlink(path + ".in") } }
         let child = try ChildProcess.spawn(.init(
             executable: executable, arguments: arguments, environment: environment, workingDirectory: workingDirectory,
-            standardOutput: .file(path), standardError: .file(path)))
+            standardInput: standardInput, standardOutput: .file(path), standardError: .file(path)))
         let status = await child.wait()
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         return Output(status: status, text: text)

@@ -49,7 +49,7 @@ let logger = Logger(label: "itsm.test.coordinator")
         let token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        #expect(try await store.authenticate(token) == Principal(name: "admin", permissions: ["*"]))
+        #expect(try await store.authenticate(token) == Principal(name: "admin", permissions: ["*"], token: "admin"))
         // Only the hash is in the database.
         let stored = try await pool.query("SELECT token_hash FROM itsm.api_token WHERE name = 'admin'").single()
             .decode(String.self, "token_hash")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what itsm needs beyond the Swift toolchain, if it is missing:
 #   - libpq-dev: the PostgreSQL client library and headers the build links against
+#   - libsodium-dev: Argon2id, which hashes people's passwords
 #   - postgresql: the server programs (initdb, pg_ctl, postgres) for the embedded cluster and tests
 #   - python3 and psql: the example Python plugins and the end-to-end tests' fixture plugin
 #   - iproute2 (ip): the multi-host test's network namespaces (deploy/netns), when run as root
@@ -13,6 +14,7 @@ set -euo pipefail
 
 missing=()
 pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev pkg-config)
+pkg-config --exists libsodium 2>/dev/null || missing+=(libsodium-dev pkg-config)
 have_server=false
 for dir in "${ITSM_POSTGRES_BINDIR:-}" "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; do
     if [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then have_server=true; break; fi

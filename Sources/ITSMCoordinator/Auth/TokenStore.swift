@@ -2,28 +2,6 @@ import Foundation
 import ITSMPostgres
 import Logging
 
-/// Who an API token belongs to and what it may do.
-public struct Principal: Sendable, Hashable {
-    public var name: String
-    /// Permission patterns: `*` (everything), `incident.*` (a process), or exact, e.g. `incident.read`.
-    public var permissions: [String]
-
-    public init(name: String, permissions: [String]) {
-        self.name = name
-        self.permissions = permissions
-    }
-
-    /// Holds every permission (`*`): may manage any token.
-    public var isAdministrator: Bool { permissions.contains("*") }
-
-    public func allows(_ permission: String) -> Bool {
-        permissions.contains { pattern in
-            pattern == "*" || pattern == permission
-                || (pattern.hasSuffix(".*") && permission.hasPrefix(String(pattern.dropLast())))
-        }
-    }
-}
-
 /// API tokens: created here, stored as SHA-256 hashes only, checked on every HTTP request.
 public struct TokenStore: Sendable {
     let pool: PostgresPool
@@ -40,7 +18,7 @@ public struct TokenStore: Sendable {
     @discardableResult
     public func ensureAdminToken(file: String) async throws -> Bool {
         if let existing = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-           !existing.isEmpty, try await authenticate(existing)?.name == "admin" {
+           !existing.isEmpty, let found = try await authenticate(existing), found.kind == .service, found.name == "admin" {
             return false
         }
         let token = Self.generateToken()
@@ -91,12 +69,14 @@ public struct TokenStore: Sendable {
                     if try row.decode(Bool.self, "active") || row.decode(String?.self, "installation") != nil || issuer == nil {
                         throw TokenError.nameTaken(name)
                     }
-                    guard grantor.isAdministrator || issuer == grantor.name else { throw TokenError.notYours(name) }
+                    guard grantor.isAdministrator || issuer == grantor.issuer else { throw TokenError.notYours(name) }
                 }
                 try await tx.query("DELETE FROM itsm.api_token WHERE name = \(name) AND revoked_at IS NOT NULL")
+                // A person's token is theirs: it stops with their account and never exceeds their roles.
+                let owner: String? = grantor.kind == .user ? grantor.name : nil
                 try await tx.query("""
-                    INSERT INTO itsm.api_token (name, token_hash, permissions, issued_by)
-                    VALUES (\(name), \(Self.hash(token)), \(permissions), \(grantor.name))
+                    INSERT INTO itsm.api_token (name, token_hash, permissions, issued_by, owner)
+                    VALUES (\(name), \(Self.hash(token)), \(permissions), \(grantor.issuer), \(owner))
                     """)
             }
         } catch let error as PostgresError where error.sqlState == .uniqueViolation {
@@ -109,6 +89,8 @@ public struct TokenStore: Sendable {
     public struct TokenInfo: Codable, Sendable, Hashable {
         public var name: String
         public var permissions: [String]
+        /// The person the token belongs to; nil for a service account.
+        public var owner: String?
         public var createdAt: Date
         public var lastUsedAt: Date?
         public var revokedAt: Date?
@@ -116,10 +98,10 @@ public struct TokenStore: Sendable {
 
     public func list() async throws -> [TokenInfo] {
         try await pool.query("""
-            SELECT name, permissions, created_at, last_used_at, revoked_at FROM itsm.api_token ORDER BY name, created_at
+            SELECT name, permissions, owner, created_at, last_used_at, revoked_at FROM itsm.api_token ORDER BY name, created_at
             """).map { row in
             TokenInfo(name: try row.decode(String.self, "name"), permissions: try row.decode([String].self, "permissions"),
-                      createdAt: try row.decode(Date.self, "created_at"), lastUsedAt: try row.decode(Date?.self, "last_used_at"),
+                      owner: try row.decode(String?.self, "owner"), createdAt: try row.decode(Date.self, "created_at"), lastUsedAt: try row.decode(Date?.self, "last_used_at"),
                       revokedAt: try row.decode(Date?.self, "revoked_at"))
         }
     }
@@ -135,7 +117,7 @@ public struct TokenStore: Sendable {
             guard !active.isEmpty else { return false }
             for row in active where !grantor.isAdministrator {
                 let issuer = try row.decode(String?.self, "issued_by")
-                if try row.decode([String].self, "permissions").contains("*") || issuer != grantor.name {
+                if try row.decode([String].self, "permissions").contains("*") || issuer != grantor.issuer {
                     throw TokenError.notYours(name)
                 }
             }
@@ -153,14 +135,8 @@ public struct TokenStore: Sendable {
         }) else { throw .invalid("name: 1 to 64 of a-z, 0-9, '-', '_', '.', '@'") }
         guard !permissions.isEmpty else { throw .invalid("permissions: at least one, e.g. incident.read") }
         for permission in permissions {
-            let parts = permission.split(separator: ".", omittingEmptySubsequences: false)
-            let wellFormed = permission == "*" || (parts.count >= 2 && parts.allSatisfy { part in
-                part == "*" || (!part.isEmpty && part.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45 })
-            } && !parts.dropLast().contains("*"))
-            guard wellFormed else { throw .invalid("permission '\(permission)' must be *, process.*, or process.action") }
-            let covered = permission == "*" ? grantor.permissions.contains("*")
-                : permission.hasSuffix(".*") ? grantor.permissions.contains { $0 == "*" || $0 == permission }
-                : grantor.allows(permission)
+            if let malformation = Principal.malformation(of: permission) { throw .invalid(malformation) }
+            let covered = grantor.holds(pattern: permission)
             guard covered else { throw .cannotGrant(permission) }
         }
     }
@@ -173,14 +149,23 @@ public struct TokenStore: Sendable {
         guard token.hasPrefix("itsm_"), token.count < 200 else { return nil }
         let hash = Self.hash(token)
         let rows = try await pool.query("""
-            SELECT name, permissions, last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale
-            FROM itsm.api_token WHERE token_hash = \(hash) AND revoked_at IS NULL
+            SELECT t.name, t.permissions, t.owner, t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute' AS stale,
+                   itsm.account_permissions(t.owner) AS ceiling,
+                   ARRAY(SELECT role FROM itsm.account_role WHERE account = t.owner ORDER BY role) AS roles
+            FROM itsm.api_token t LEFT JOIN itsm.account a ON a.name = t.owner
+            WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL AND (t.owner IS NULL OR NOT a.disabled)
             """)
         guard let row = rows.first else { return nil }
         if try row.decode(Bool.self, "stale") {
             try await pool.query("UPDATE itsm.api_token SET last_used_at = now() WHERE token_hash = \(hash)")
         }
-        return Principal(name: try row.decode(String.self, "name"), permissions: try row.decode([String].self, "permissions"))
+        let name = try row.decode(String.self, "name")
+        let permissions = try row.decode([String].self, "permissions")
+        guard let owner = try row.decode(String?.self, "owner") else {
+            return Principal(name: name, kind: .service, permissions: permissions, token: name)
+        }
+        return Principal(name: owner, kind: .user, permissions: permissions, ceiling: try row.decode([String].self, "ceiling"),
+                         roles: try row.decode([String].self, "roles"), token: name)
     }
 
     static func hash(_ token: String) -> String { SHA256.hex(Array(token.utf8)) }

@@ -3,15 +3,20 @@ import Hummingbird
 import ITSMPostgres
 import ITSMProtocol
 import Logging
+import NIOCore
 
 /// The HTTP API: `POST /api/v1/rpc/<method>` for every declared method, plugin status,
 /// and health checks. docs/api.md describes it.
 ///
-/// Every `/api/` route needs `Authorization: Bearer <token>`; an RPC call also needs the
-/// permission the method declares, so a plugin cannot widen anyone's access.
+/// Every `/api/` route needs `Authorization: Bearer <token>` or a signed-in person's session
+/// cookie; an RPC call also needs the permission the method declares, so a plugin cannot widen
+/// anyone's access. Every write and every administrative change goes to the audit log.
 struct HTTPAPI: Sendable {
     let router: MethodRouter
     let tokens: TokenStore
+    let accounts: AccountStore
+    let sessions: SessionStore
+    let audit: AuditLog
     let pool: PostgresPool
     /// Applies the configuration file's plugin list again.
     let reload: @Sendable () async throws(ResponseError) -> PluginFleet.Changes
@@ -24,8 +29,8 @@ struct HTTPAPI: Sendable {
     var metrics: CoordinatorMetrics? = nil
     let logger: Logger
 
-    func makeRouter() -> Router<BasicRequestContext> {
-        let routes = Router(context: BasicRequestContext.self)
+    func makeRouter() -> Router<APIRequestContext> {
+        let routes = Router(context: APIRequestContext.self)
         routes.add(middleware: RequestIDMiddleware(logger: logger))
         routes.add(middleware: RPCMethodGuard())
         // Paths under /api/v1/ other than the coordinator's own are the REST routes the running
@@ -47,35 +52,42 @@ struct HTTPAPI: Sendable {
         }
 
         routes.post("api/v1/tokens") { request, _ in
-            await authorized(request, permission: "tokens.write") { grantor in
+            await authorized(request, permission: "tokens.write", action: "token.issue") { grantor in
                 guard let body = try? await request.body.collect(upTo: 64 * 1024), let params = try? JSONValue.parse(body.readableBytesView),
                       let name = params["name"]?.stringValue, let permissions = params["permissions"]?.arrayValue?.compactMap(\.stringValue)
                 else { return .failure(.invalidParams("give {\"name\": \"...\", \"permissions\": [\"incident.read\", ...]}")) }
+                let result: Result<JSONValue, ResponseError>
                 do {
                     try TokenStore.validate(name: name, permissions: permissions, grantor: grantor)
                     let token = try await tokens.issue(name: name, permissions: permissions, grantor: grantor)
-                    logger.notice("token issued", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.name)"])
-                    return .success(["name": .string(name), "permissions": .array(permissions.map(JSONValue.string)), "token": .string(token)])
+                    logger.notice("token issued", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.actor)"])
+                    result = .success(["name": .string(name), "permissions": .array(permissions.map(JSONValue.string)), "token": .string(token)])
                 } catch let error as TokenError {
-                    return .failure(Self.responseError(error))
+                    result = .failure(Self.responseError(error))
                 }
+                await record("token.issue", by: grantor, target: name, result, details: ["permissions": .array(permissions.map(JSONValue.string))])
+                return result
             }
         }
         routes.get("api/v1/tokens") { request, _ in
             await authorized(request, permission: "tokens.read") { _ in .success(try JSONValue(encoding: try await tokens.list())) }
         }
         routes.delete("api/v1/tokens/:name") { request, context in
-            await authorized(request, permission: "tokens.write") { grantor in
+            await authorized(request, permission: "tokens.write", action: "token.revoke") { grantor in
                 let name = context.parameters.get("name") ?? ""
+                let result: Result<JSONValue, ResponseError>
                 do {
-                    guard try await tokens.revoke(name: name, grantor: grantor) else {
-                        return .failure(.business(kind: "token.not_found", message: "no active token named '\(name)'"))
+                    if try await tokens.revoke(name: name, grantor: grantor) {
+                        logger.notice("token revoked", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.actor)"])
+                        result = .success(["revoked": .string(name)])
+                    } else {
+                        result = .failure(.business(kind: "token.not_found", message: "no active token named '\(name)'"))
                     }
                 } catch let error as TokenError {
-                    return .failure(Self.responseError(error))
+                    result = .failure(Self.responseError(error))
                 }
-                logger.notice("token revoked", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.name)"])
-                return .success(["revoked": .string(name)])
+                await record("token.revoke", by: grantor, target: name, result)
+                return result
             }
         }
         routes.get("api/v1/plugins") { request, _ in
@@ -93,25 +105,29 @@ struct HTTPAPI: Sendable {
             }
         }
         routes.post("api/v1/plugins/reload") { request, _ in
-            await authorized(request, permission: "plugins.write") { principal in
-                logger.notice("plugin reload requested", metadata: ["itsm.token.name": "\(principal.name)"])
-                let changes: PluginFleet.Changes
-                do { changes = try await reload() } catch let error as ResponseError { return .failure(error) }
-                return .success(try JSONValue(encoding: changes))
+            await authorized(request, permission: "plugins.write", action: "plugins.reload") { principal in
+                logger.notice("plugin reload requested", metadata: ["itsm.actor": "\(principal.actor)"])
+                let result: Result<JSONValue, ResponseError>
+                do { result = .success(try JSONValue(encoding: try await reload())) } catch let error as ResponseError { result = .failure(error) }
+                await record("plugins.reload", by: principal, target: nil, result, details: (try? result.get()) ?? .object([:]))
+                return result
             }
         }
         routes.post("api/v1/plugins/:name/restart") { request, context in
-            await authorized(request, permission: "plugins.write") { principal in
+            await authorized(request, permission: "plugins.write", action: "plugins.restart") { principal in
                 let name = context.parameters.get("name") ?? ""
-                logger.notice("plugin restart requested", metadata: ["itsm.plugin": "\(name)", "itsm.token.name": "\(principal.name)"])
-                guard let restarted = await restart(name) else {
-                    return .failure(ResponseError(code: .unavailable, kind: "plugin.disabled", message: "\(name) is not enabled here"))
+                logger.notice("plugin restart requested", metadata: ["itsm.plugin": "\(name)", "itsm.actor": "\(principal.actor)"])
+                let result: Result<JSONValue, ResponseError> = if let restarted = await restart(name) {
+                    .success(["restarted": .string(name), "instances": .int(Int64(restarted))])
+                } else {
+                    .failure(ResponseError(code: .unavailable, kind: "plugin.disabled", message: "\(name) is not enabled here"))
                 }
-                return .success(["restarted": .string(name), "instances": .int(Int64(restarted))])
+                await record("plugins.restart", by: principal, target: name, result)
+                return result
             }
         }
         routes.post("api/v1/plugins/:name/upgrade") { request, context in
-            await authorized(request, permission: "plugins.write") { principal in
+            await authorized(request, permission: "plugins.write", action: "plugins.upgrade") { principal in
                 let name = context.parameters.get("name") ?? ""
                 let params: JSONValue
                 switch await bodyParams(request) {
@@ -123,11 +139,14 @@ struct HTTPAPI: Sendable {
                 }
                 let version = params["version"]
                 guard version == nil || version?.stringValue != nil else { return .failure(.invalidParams("version: must be a string")) }
+                let result: Result<JSONValue, ResponseError>
                 do throws(ResponseError) {
-                    return .success(try await upgrade(name, version?.stringValue, "token:\(principal.name)"))
+                    result = .success(try await upgrade(name, version?.stringValue, principal.actor))
                 } catch {
-                    return .failure(error)
+                    result = .failure(error)
                 }
+                await record("plugins.upgrade", by: principal, target: name, result, details: params)
+                return result
             }
         }
         // Public, like most APIs' descriptions: it names methods and their params, nothing stored.
@@ -146,6 +165,7 @@ struct HTTPAPI: Sendable {
                 .success(try JSONValue(encoding: router.routes.map(\.descriptor)))
             }
         }
+        addIdentityRoutes(to: routes)
         return routes
     }
 
@@ -158,7 +178,7 @@ struct HTTPAPI: Sendable {
             // routes it from here (a plugin registering meanwhile got it with no params, unchecked).
             return await authorized(request, permission: nil) { _ in .failure(await router.unroutedError(method)) }
         }
-        return await authorized(request, permission: route.descriptor.permission) { principal in
+        return await authorized(request, permission: route.descriptor.permission, action: method) { principal in
             let params: JSONValue
             switch await bodyParams(request) {
             case .success(let found): params = found
@@ -169,7 +189,7 @@ struct HTTPAPI: Sendable {
     }
 
     private func meta(of request: Request, principal: Principal) -> RequestMeta {
-        RequestMeta(actor: "token:\(principal.name)", idempotencyKey: request.headers[.init("Idempotency-Key")!],
+        RequestMeta(actor: principal.actor, idempotencyKey: request.headers[.init("Idempotency-Key")!],
                     requestId: CurrentRequest.id)
     }
 
@@ -200,7 +220,7 @@ struct HTTPAPI: Sendable {
         }
         let method = match.route.descriptor.name
         let principal: Principal
-        switch await authenticate(request, permission: match.route.descriptor.permission) {
+        switch await authenticate(request, permission: match.route.descriptor.permission, action: method) {
         case .success(let found): principal = found
         case .failure(let refusal): return errorResponse(refusal)
         }
@@ -268,13 +288,36 @@ struct HTTPAPI: Sendable {
         return status
     }
 
-    private func call(_ method: String, params: JSONValue?, meta: RequestMeta, principal: Principal? = nil) async -> Result<JSONValue, ResponseError> {
+    /// Calls `method` for `principal`; a method that changes something goes to the audit log
+    /// with its outcome.
+    private func call(_ method: String, params: JSONValue?, meta: RequestMeta, principal: Principal) async -> Result<JSONValue, ResponseError> {
+        let result: Result<JSONValue, ResponseError>
         do throws(ResponseError) {
-            let forWhom = principal.map { ($0, origin: "token:\($0.name)") }
-            return .success(try await router.call(method, params: params, meta: meta, principal: forWhom))
+            result = .success(try await router.call(method, params: params, meta: meta, principal: (principal, origin: principal.actor)))
         } catch {
-            return .failure(error)
+            result = .failure(error)
         }
+        if let permission = router.route(for: method)?.descriptor.permission, AuditLog.audits(permission: permission) {
+            await record(method, by: principal, target: AuditLog.Record.target(params: params, result: try? result.get()), result,
+                         details: AuditLog.Record.details(params: params))
+        }
+        return result
+    }
+
+    /// Appends what `principal` did and how it ended to the audit log.
+    func record(_ action: String, by principal: Principal, target: String?, _ result: Result<JSONValue, ResponseError>,
+                details: JSONValue = .object([:])) async {
+        var details = details
+        if let token = principal.token, principal.kind == .user, case .object(var members) = details {
+            members["token"] = .string(token)
+            details = .object(members)
+        }
+        let outcome = switch result {
+        case .success: "ok"
+        case .failure(let error): error.kind ?? "error \(error.code.rawValue)"
+        }
+        await audit.append(AuditLog.Record(actor: principal.actor, action: action, target: target, outcome: outcome,
+                                           clientAddress: CurrentRequest.clientAddress, requestId: CurrentRequest.id, details: details))
     }
 
     private func readiness() async -> Response {
@@ -306,13 +349,14 @@ struct HTTPAPI: Sendable {
 
     // MARK: - Authentication and errors
 
-    /// Authenticates the bearer token, checks `permission` (when given), then runs `body`.
-    private func authorized(
-        _ request: Request, permission: String?,
+    /// Authenticates the request, checks `permission` (when given), then runs `body`. A refusal
+    /// of `action` for want of the permission goes to the audit log.
+    func authorized(
+        _ request: Request, permission: String?, action: String? = nil,
         _ body: (Principal) async throws -> Result<JSONValue, ResponseError>
     ) async -> Response {
         let principal: Principal
-        switch await authenticate(request, permission: permission) {
+        switch await authenticate(request, permission: permission, action: action) {
         case .success(let found): principal = found
         case .failure(let refusal): return errorResponse(refusal)
         }
@@ -327,7 +371,7 @@ struct HTTPAPI: Sendable {
         }
     }
 
-    private func errorResponse(_ error: ResponseError, status: HTTPResponse.Status? = nil) -> Response {
+    func errorResponse(_ error: ResponseError, status: HTTPResponse.Status? = nil) -> Response {
         var response = jsonResponse(status ?? Self.status(for: error), ["error": (try? JSONValue(encoding: error)) ?? .null])
         if error.isRetryable { response.headers[.retryAfter] = "1" }
         return response
@@ -347,27 +391,49 @@ struct HTTPAPI: Sendable {
         }
     }
 
-    /// The principal behind the request's bearer token, if it holds `permission`.
-    private func authenticate(_ request: Request, permission: String?) async -> Result<Principal, ResponseError> {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            return .failure(ResponseError(code: .unauthorized, kind: "auth.missing_token",
-                                          message: "send Authorization: Bearer <token>; the admin token is in <data dir>/admin.token"))
-        }
+    /// The principal behind the request's bearer token or session cookie, if it holds
+    /// `permission`. A write attempt (`action`) refused for want of the permission is audited.
+    func authenticate(_ request: Request, permission: String?, action: String? = nil) async -> Result<Principal, ResponseError> {
         let principal: Principal?
         do {
-            principal = try await tokens.authenticate(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
+            if let header = request.headers[.authorization] {
+                guard header.hasPrefix("Bearer ") else {
+                    return .failure(ResponseError(code: .unauthorized, kind: "auth.missing_token", message: "Authorization must be Bearer <token>"))
+                }
+                principal = try await tokens.authenticate(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
+            } else if let secret = SessionStore.secret(inCookieHeader: request.headers[.cookie]) {
+                principal = try await sessions.principal(secret: secret)
+                guard principal != nil else {
+                    return .failure(ResponseError(code: .unauthorized, kind: "auth.session_expired",
+                                                  message: "the session has ended; sign in again (POST /api/v1/session)"))
+                }
+                // A cookie comes with any request a browser makes, even one another site makes it
+                // send: a change also needs the token only this origin's pages can read.
+                if ![.get, .head, .options].contains(request.method),
+                   !SessionStore.csrfTokenMatches(request.headers[.init(SessionStore.csrfHeader)!], secret: secret) {
+                    return .failure(ResponseError(code: .permissionDenied, kind: "auth.csrf",
+                                                  message: "a change made with a session cookie needs the header \(SessionStore.csrfHeader) (from POST or GET /api/v1/session)"))
+                }
+            } else {
+                return .failure(ResponseError(code: .unauthorized, kind: "auth.missing_token",
+                                              message: "send Authorization: Bearer <token> (the admin token is in <data dir>/admin.token) or sign in (POST /api/v1/session)"))
+            }
         } catch {
-            logger.error("token check failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
+            logger.error("credential check failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
             return .failure(ResponseError(code: .unavailable, kind: "database.unavailable",
-                                          message: "cannot check the token: the database is unavailable", retryable: true))
+                                          message: "cannot check the credentials: the database is unavailable", retryable: true))
         }
         guard let principal else {
             return .failure(ResponseError(code: .unauthorized, kind: "auth.invalid_token", message: "the token is not valid"))
         }
         if let permission, !principal.allows(permission) {
-            return .failure(ResponseError(code: .permissionDenied, kind: "auth.permission_denied",
-                                          message: "token '\(principal.name)' lacks the permission '\(permission)'",
-                                          details: ["permission": .string(permission)]))
+            let refusal = ResponseError(code: .permissionDenied, kind: "auth.permission_denied",
+                                        message: "\(principal.actor) lacks the permission '\(permission)'",
+                                        details: ["permission": .string(permission)])
+            if let action, AuditLog.audits(permission: permission) {
+                await record(action, by: principal, target: nil, .failure(refusal))
+            }
+            return .failure(refusal)
         }
         return .success(principal)
     }
@@ -395,13 +461,16 @@ struct HTTPAPI: Sendable {
 /// Gives every request an id, carried to the plugins and the calls they make (`meta.requestId`)
 /// and returned as `X-Request-Id`: the trace id of a W3C `traceparent`, else the client's own
 /// `X-Request-Id` when it is short and plain, else a new one. Refused requests are logged with it.
-struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
+struct RequestIDMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {
     static var header: String { "X-Request-Id" }
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let id = Self.id(for: request)
-        var response = try await CurrentRequest.$id.withValue(id) { try await next(request, context) }
+        let client = context.remoteAddress.flatMap { $0.ipAddress ?? $0.pathname }
+        var response = try await CurrentRequest.$id.withValue(id) {
+            try await CurrentRequest.$clientAddress.withValue(client) { try await next(request, context) }
+        }
         response.headers[.init(Self.header)!] = id
         if response.status.code >= 400 {
             logger.info("request refused", metadata: [
@@ -427,9 +496,21 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// The id of the request the current task serves (`RequestIDMiddleware`).
+/// The request the current task serves (`RequestIDMiddleware`): its id and the client's address.
 enum CurrentRequest {
     @TaskLocal static var id: String?
+    @TaskLocal static var clientAddress: String?
+}
+
+/// Hummingbird's basic context, plus the client's address for the audit log.
+struct APIRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
 }
 
 /// Methods are called with POST; any other HTTP method on an RPC path is 405, not "not found".
@@ -459,7 +540,7 @@ struct RESTDispatch<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-private func jsonResponse(_ status: HTTPResponse.Status, _ body: JSONValue) -> Response {
+func jsonResponse(_ status: HTTPResponse.Status, _ body: JSONValue) -> Response {
     var buffer = ByteBuffer()
     buffer.writeBytes(body.serialized())
     buffer.writeString("\n")

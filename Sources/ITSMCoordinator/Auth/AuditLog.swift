@@ -1,0 +1,175 @@
+import Foundation
+import ITSMPostgres
+import ITSMProtocol
+import Logging
+
+/// Who did what, when, from where, and how it ended: every write through the API and every
+/// administrative change. Entries are appended by `itsm.append_audit` (CoreSchema), which links
+/// each to the one before by its hash; `verify` recomputes the chain here, independently of the
+/// database's own function, so a changed, removed or inserted entry is found.
+public struct AuditLog: Sendable {
+    let pool: PostgresPool
+    let logger: Logger
+
+    public init(pool: PostgresPool, logger: Logger) {
+        self.pool = pool
+        self.logger = logger
+    }
+
+    /// One thing that happened, before it is appended.
+    public struct Record: Sendable {
+        public var actor: String
+        /// A method (`incident.create`) or an administrative action (`token.issue`, `session.login`).
+        public var action: String
+        /// The record or object acted on: `INC-42`, a token's or account's name.
+        public var target: String?
+        /// `ok`, or the error kind that refused it (`auth.permission_denied`).
+        public var outcome: String
+        public var clientAddress: String?
+        public var requestId: String?
+        public var details: JSONValue
+
+        public init(actor: String, action: String, target: String? = nil, outcome: String = "ok",
+                    clientAddress: String? = nil, requestId: String? = nil, details: JSONValue = .object([:])) {
+            self.actor = actor
+            self.action = action
+            self.target = target
+            self.outcome = outcome
+            self.clientAddress = clientAddress
+            self.requestId = requestId
+            self.details = details
+        }
+    }
+
+    public struct Entry: Codable, Sendable, Hashable {
+        public var seq: Int64
+        public var at: Date
+        public var actor: String
+        public var action: String
+        public var target: String?
+        public var outcome: String
+        public var clientAddress: String?
+        public var requestId: String?
+        public var details: JSONValue
+        public var hash: String
+    }
+
+    /// Whether calls that need `permission` are audited: every one that is not a read.
+    public static func audits(permission: String) -> Bool {
+        !permission.hasSuffix(".read")
+    }
+
+    /// Appends `record`. A failure is logged, not thrown: the change it records has happened.
+    public func append(_ record: Record) async {
+        do {
+            try await pool.query("""
+                SELECT itsm.append_audit(\(record.actor), \(record.action), \(record.target), \(record.outcome),
+                                         \(record.clientAddress), \(record.requestId), \(String(decoding: record.details.serialized(), as: UTF8.self))::jsonb)
+                """)
+        } catch {
+            logger.error("could not append to the audit log", metadata: [
+                "itsm.audit.action": "\(record.action)", "itsm.audit.actor": "\(record.actor)", "itsm.error": "\(String(reflecting: error))",
+            ])
+        }
+    }
+
+    /// Entries in order, filtered; `after` pages (the last `seq` seen).
+    public func entries(from: Date? = nil, to: Date? = nil, actor: String? = nil, action: String? = nil,
+                        after: Int64 = 0, limit: Int = 100) async throws -> [Entry] {
+        try await pool.query("""
+            SELECT seq, at, actor, action, target, outcome, client_address, request_id, details::text AS details, hash
+            FROM itsm.audit_entry
+            WHERE seq > \(after) AND (\(from)::timestamptz IS NULL OR at >= \(from)) AND (\(to)::timestamptz IS NULL OR at < \(to))
+              AND (\(actor)::text IS NULL OR actor = \(actor)) AND (\(action)::text IS NULL OR action = \(action))
+            ORDER BY seq LIMIT \(limit)
+            """).map { row in
+            Entry(seq: try row.decode(Int64.self, "seq"), at: try row.decode(Date.self, "at"), actor: try row.decode(String.self, "actor"),
+                  action: try row.decode(String.self, "action"), target: try row.decode(String?.self, "target"),
+                  outcome: try row.decode(String.self, "outcome"), clientAddress: try row.decode(String?.self, "client_address"),
+                  requestId: try row.decode(String?.self, "request_id"),
+                  details: (try? JSONValue.parse(Array(try row.decode(String.self, "details").utf8))) ?? .null,
+                  hash: try row.decode(String.self, "hash"))
+        }
+    }
+
+    public struct Verification: Codable, Sendable, Hashable {
+        public var entries: Int64
+        /// The last entry's hash: record it elsewhere, and a later verification that still
+        /// reaches it shows nothing before it was cut off or rewritten.
+        public var head: String?
+        /// The first entry that does not fit the chain, and why; nil when the chain holds.
+        public var broken: Broken?
+
+        public struct Broken: Codable, Sendable, Hashable {
+            public var seq: Int64
+            public var reason: String
+        }
+    }
+
+    /// Walks the whole log in order, recomputing every hash.
+    public func verify() async throws -> Verification {
+        var previous = String(repeating: "0", count: 64)
+        var expectedSeq: Int64 = 1
+        var count: Int64 = 0
+        while true {
+            let rows = try await pool.query("""
+                SELECT seq, (extract(epoch FROM at) * 1000000)::bigint AS at_micros, actor, action, target, outcome,
+                       client_address, request_id, details::text AS details, previous_hash, hash
+                FROM itsm.audit_entry WHERE seq >= \(expectedSeq) ORDER BY seq LIMIT 5000
+                """)
+            if rows.isEmpty { break }
+            for row in rows {
+                let seq = try row.decode(Int64.self, "seq")
+                func broken(_ reason: String) -> Verification {
+                    Verification(entries: count, head: previous, broken: .init(seq: seq, reason: reason))
+                }
+                if seq != expectedSeq { return broken("entry \(expectedSeq) is missing") }
+                if try row.decode(String.self, "previous_hash") != previous {
+                    return broken("it does not link to entry \(seq - 1) (an entry before it was changed or replaced)")
+                }
+                let fields: [String?] = [
+                    try row.decode(String.self, "actor"), try row.decode(String.self, "action"), try row.decode(String?.self, "target"),
+                    try row.decode(String.self, "outcome"), try row.decode(String?.self, "client_address"),
+                    try row.decode(String?.self, "request_id"), try row.decode(String.self, "details"),
+                ]
+                let hash = Self.hash(previous: previous, seq: seq, atMicros: try row.decode(Int64.self, "at_micros"), fields: fields)
+                if try row.decode(String.self, "hash") != hash { return broken("its content does not match its hash (it was changed)") }
+                previous = hash
+                expectedSeq += 1
+                count += 1
+            }
+        }
+        return Verification(entries: count, head: count == 0 ? nil : previous, broken: nil)
+    }
+
+    /// The hash of an entry, as `itsm.append_audit` computes it: SHA-256 over the previous hash,
+    /// the sequence number, the time in microseconds and each field as `<bytes>:<text>` (or `-`
+    /// for none), one per line.
+    static func hash(previous: String, seq: Int64, atMicros: Int64, fields: [String?]) -> String {
+        let encoded = fields.map { field in field.map { "\($0.utf8.count):\($0)" } ?? "-" }
+        return SHA256.hex(Array(([previous, String(seq), String(atMicros)] + encoded).joined(separator: "\n").utf8))
+    }
+}
+
+extension AuditLog.Record {
+    /// The record a method call touched, for the audit log: the result's `number` (or `id`,
+    /// `name`), else the params'.
+    static func target(params: JSONValue?, result: JSONValue?) -> String? {
+        for source in [result, params] {
+            for member in ["number", "id", "name"] {
+                if let value = source?[member] {
+                    if let text = value.stringValue { return text }
+                    if let number = value.intValue { return String(number) }
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Params as they are kept in an entry: up to 4 KiB, else only their size.
+    static func details(params: JSONValue?) -> JSONValue {
+        guard let params else { return .object([:]) }
+        let bytes = params.serialized().count
+        return bytes <= 4096 ? ["params": params] : ["params": ["omitted": .string("over 4 KiB"), "bytes": .int(Int64(bytes))]]
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import ITSMEndToEndTesting
+import ITSMPostgres
+import ITSMTesting
+import Logging
+import Testing
+
+/// People over the real HTTP API: accounts, roles, sessions with CSRF, tokens that belong to a
+/// person, login throttling, and the audit log with its hash chain (docs/identity.md).
+@Suite struct IdentityEndToEndTests {
+    /// A signed-in person: the session cookie and the CSRF token their changes carry.
+    struct Session {
+        let coordinator: RunningCoordinator
+        let cookie: String
+        let csrf: String
+
+        /// A request with the session; changes carry the CSRF token unless told not to.
+        func send(_ method: String, _ path: String, _ body: [String: Any]? = nil, csrf sendsCSRF: Bool = true) async throws -> (status: Int, body: Any?) {
+            var headers = ["Cookie": cookie]
+            if sendsCSRF && method != "GET" { headers["X-CSRF-Token"] = csrf }
+            let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+            let (status, answer) = try await coordinator.request(method, path, body: data, headers: headers)
+            return (status, try? JSONSerialization.jsonObject(with: answer))
+        }
+    }
+
+    static func signIn(_ coordinator: RunningCoordinator, _ name: String, _ password: String) async throws -> (status: Int, session: Session?, body: [String: Any]) {
+        let body = try JSONSerialization.data(withJSONObject: ["name": name, "password": password])
+        let answer = try await HTTPExchange.exchange("POST", coordinator.baseURL.appendingPathComponent("api/v1/session"), body: body)
+        let json = (try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any]) ?? [:]
+        guard answer.status == 200, let cookie = answer.headers["set-cookie"]?.split(separator: ";").first, let csrf = json["csrfToken"] as? String else {
+            return (answer.status, nil, json)
+        }
+        return (answer.status, Session(coordinator: coordinator, cookie: String(cookie), csrf: csrf), json)
+    }
+
+    @Test func aRequesterAnAgentAnAuditorAndAnAdministratorEachMayDoExactlyWhatTheirRolesSay() async throws {
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident, problem]")
+        defer { coordinator.remove() }
+        let people = ["rita": "requester", "alan": "agent", "audrey": "auditor", "ada": "administrator"]
+        for (name, role) in people {
+            let created = try await coordinator.request("POST", "api/v1/users", body: try JSONSerialization.data(withJSONObject: [
+                "name": name, "displayName": name.capitalized, "email": "\(name)@example.org", "roles": [role],
+                "password": "\(name) has a long password",
+            ]), token: coordinator.token)
+            #expect(created.0 == 200, "\(String(decoding: created.1, as: UTF8.self))")
+        }
+        var sessions: [String: Session] = [:]
+        for name in people.keys {
+            let signedIn = try await Self.signIn(coordinator, name, "\(name) has a long password")
+            sessions[name] = try #require(signedIn.session, "\(name): \(signedIn)")
+        }
+        let incident = try await coordinator.call("incident.create", ["title": "Seed incident for reading"])
+        let seeded = try #require(incident.body["number"] as? String)
+
+        // What each role may do; each row is one real request per person.
+        struct Row {
+            var what: String
+            var method: String
+            var path: String
+            var body: [String: Any]?
+            var allowed: Set<String>
+        }
+        let rows: [Row] = [
+            Row(what: "report an incident", method: "POST", path: "api/v1/rpc/incident.create",
+                body: ["title": "VPN drops every hour"], allowed: ["rita", "alan", "ada"]),
+            Row(what: "read an incident", method: "GET", path: "api/v1/incidents/\(seeded)", allowed: ["rita", "alan", "audrey", "ada"]),
+            Row(what: "open a problem", method: "POST", path: "api/v1/rpc/problem.create",
+                body: ["title": "VPN concentrator drops sessions"], allowed: ["ada"]),
+            Row(what: "read problems", method: "GET", path: "api/v1/problems", allowed: ["alan", "audrey", "ada"]),
+            Row(what: "define SLA targets", method: "POST", path: "api/v1/rpc/incident.sla.define", body: [:], allowed: ["ada"]),
+            Row(what: "read the audit log", method: "GET", path: "api/v1/audit", allowed: ["audrey", "ada"]),
+            Row(what: "list accounts", method: "GET", path: "api/v1/users", allowed: ["audrey", "ada"]),
+            Row(what: "create an account", method: "POST", path: "api/v1/users",
+                body: ["name": "newcomer", "roles": ["agent"]], allowed: ["ada"]),
+            Row(what: "issue a token", method: "POST", path: "api/v1/tokens",
+                body: ["name": "ci", "permissions": ["incident.read"]], allowed: ["ada"]),
+            Row(what: "reload the plugins", method: "POST", path: "api/v1/plugins/reload", allowed: ["ada"]),
+        ]
+        var matrix = ["| | " + people.keys.sorted().map { "\($0) (\(people[$0]!))" }.joined(separator: " | ") + " |"]
+        for row in rows {
+            var cells: [String] = []
+            for name in people.keys.sorted() {
+                var body = row.body
+                if row.path == "api/v1/users" && row.method == "POST" { body?["name"] = "newcomer-\(name)" }
+                if row.path == "api/v1/tokens" { body?["name"] = "ci-\(name)" }
+                let answer = try await sessions[name]!.send(row.method, row.path, body)
+                let expected = row.allowed.contains(name) ? 200 : 403
+                // The empty SLA definition is refused on its content; what matters is who gets past the permission.
+                let passed = row.what == "define SLA targets" && expected == 200 ? answer.status == 400 : answer.status == expected
+                #expect(passed, "\(name) \(row.what): \(answer.status) \(String(describing: answer.body))")
+                cells.append(answer.status == 403 ? "refused" : "allowed")
+            }
+            matrix.append("| \(row.what) | " + cells.joined(separator: " | ") + " |")
+        }
+        print(matrix.joined(separator: "\n"))
+
+        // A change with the cookie but without the CSRF token is refused, whoever makes it.
+        let forged = try await sessions["ada"]!.send("POST", "api/v1/rpc/incident.create", ["title": "Forged"], csrf: false)
+        #expect(forged.status == 403 && "\(String(describing: forged.body))".contains("auth.csrf"))
+        // Records name the person.
+        let reported = try await sessions["rita"]!.send("POST", "api/v1/rpc/incident.create", ["title": "Laptop will not boot"])
+        #expect((reported.body as? [String: Any])?["createdBy"] as? String == "user:rita", "\(String(describing: reported.body))")
+        // Signing out ends the session.
+        #expect(try await sessions["alan"]!.send("DELETE", "api/v1/session").status == 200)
+        #expect(try await sessions["alan"]!.send("GET", "api/v1/incidents/\(seeded)").status == 401)
+        // No credentials at all.
+        #expect(try await coordinator.request("GET", "api/v1/incidents/\(seeded)").0 == 401)
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    @Test func aPersonsTokenNeverExceedsThemAndStopsWithTheirAccount() async throws {
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]")
+        defer { coordinator.remove() }
+        let create = try await coordinator.cli(["user", "create", "ada", "--role", "administrator", "--password-stdin"],
+                                               input: "ada has a long password\n")
+        #expect(create.status == .exited(0), "\(create.text)")
+        let ada = try #require(try await Self.signIn(coordinator, "ada", "ada has a long password").session)
+        let issued = try await ada.send("POST", "api/v1/tokens", ["name": "ada-automation", "permissions": ["*"]])
+        let token = try #require((issued.body as? [String: Any])?["token"] as? String, "\(String(describing: issued.body))")
+        #expect(try await coordinator.call("incident.create", ["title": "Through ada's token"], token: token).status == 200)
+        let listed = try await coordinator.request("GET", "api/v1/users", token: token)
+        #expect(listed.0 == 200)
+
+        // Ada becomes an agent: her token keeps its name but loses what she lost.
+        let demoted = try await coordinator.cli(["user", "update", "ada", "--role", "agent"])
+        #expect(demoted.status == .exited(0), "\(demoted.text)")
+        #expect(try await coordinator.request("GET", "api/v1/users", token: token).0 == 403)
+        #expect(try await coordinator.call("incident.create", ["title": "Still an agent"], token: token).status == 200)
+        // Disabled: her sessions and tokens stop at once.
+        #expect(try await coordinator.cli(["user", "update", "ada", "--disable"]).status == .exited(0))
+        #expect(try await coordinator.call("incident.create", ["title": "Disabled"], token: token).status == 401)
+        #expect(try await ada.send("GET", "api/v1/session").status == 401)
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    @Test func repeatedWrongPasswordsLockTheAccountUntilItIsResetAndEveryAttemptIsAudited() async throws {
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]")
+        defer { coordinator.remove() }
+        #expect(try await coordinator.cli(["user", "create", "bob", "--role", "agent", "--password-stdin"],
+                                          input: "bob has a long password\n").status == .exited(0))
+        var statuses: [Int] = []
+        for _ in 0..<5 { statuses.append(try await Self.signIn(coordinator, "bob", "not bob's password").status) }
+        #expect(statuses == [401, 401, 401, 401, 429], "\(statuses)")
+        // Locked: even the right password is not checked.
+        let locked = try await Self.signIn(coordinator, "bob", "bob has a long password")
+        #expect(locked.status == 429 && locked.body.description.contains("auth.locked"), "\(locked)")
+        // An unknown name gets the answer a wrong password gets.
+        #expect(try await Self.signIn(coordinator, "nobody", "whatever it may be").status == 401)
+        // An administrator's reset unlocks it.
+        let reset = try await coordinator.cli(["user", "reset-password", "bob"], input: "bob has a new long password\n")
+        #expect(reset.status == .exited(0), "\(reset.text)")
+        #expect(try await Self.signIn(coordinator, "bob", "bob has a new long password").status == 200)
+        #expect(try await Self.signIn(coordinator, "bob", "bob has a long password").status == 401)
+        // A password that is too short is refused by name.
+        let weak = try await coordinator.request("PATCH", "api/v1/users/bob", body: Data(#"{"password":"short"}"#.utf8), token: coordinator.token)
+        #expect(weak.0 == 400 && String(decoding: weak.1, as: UTF8.self).contains("password: at least 12 characters"))
+
+        let listed = try await coordinator.cli(["audit", "list", "--action", "session.login", "--json"])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(listed.text.utf8)) as? [[String: Any]], "\(listed.text)")
+        #expect(entries.map { $0["outcome"] as? String ?? "" } == [
+            "auth.login_failed", "auth.login_failed", "auth.login_failed", "auth.login_failed", "auth.locked", "auth.locked",
+            "auth.login_failed", "ok", "auth.login_failed",
+        ], "\(entries)")
+        #expect(entries.allSatisfy { $0["clientAddress"] as? String == "127.0.0.1" })
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    @Test func everyWriteAndAdministrativeChangeIsAuditedAndATamperedEntryIsDetected() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eaudit")
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]", databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let created = try await coordinator.call("incident.create", ["title": "Audited"])
+        let number = try #require(created.body["number"] as? String)
+        #expect(try await coordinator.call("incident.assign", ["number": number, "assignmentGroup": "desk"]).status == 200)
+        #expect(try await coordinator.call("incident.transition", ["number": number, "to": "closed"]).status != 200)
+        #expect(try await coordinator.call("incident.get", ["number": number]).status == 200) // a read: not audited
+        #expect(try await coordinator.cli(["token", "create", "monitoring", "--permission", "incident.read"]).status == .exited(0))
+        #expect(try await coordinator.cli(["role", "set", "night-shift", "--permission", "incident.*"]).status == .exited(0))
+        #expect(try await coordinator.request("POST", "api/v1/plugins/reload", token: coordinator.token).0 == 200)
+
+        let listed = try await coordinator.cli(["audit", "list", "--json"])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(listed.text.utf8)) as? [[String: Any]], "\(listed.text)")
+        let summary = entries.map { "\($0["actor"] ?? "") \($0["action"] ?? "") \($0["target"] ?? "-") \($0["outcome"] ?? "")" }
+        #expect(summary == [
+            "token:admin incident.create \(number) ok",
+            "token:admin incident.assign \(number) ok",
+            "token:admin incident.transition \(number) incident.invalid_transition",
+            "token:admin token.issue monitoring ok",
+            "token:admin role.put night-shift ok",
+            "token:admin plugins.reload - ok",
+        ], "\(summary)")
+        let intact = try await coordinator.cli(["audit", "verify"])
+        #expect(intact.status == .exited(0) && intact.text.contains("audit log intact: 6 entries"), "\(intact.text)")
+
+        // The log cannot be changed through SQL as it stands...
+        let logger = Logger(label: "e2e")
+        let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
+        await #expect(throws: PostgresError.self) {
+            try await connection.query("UPDATE itsm.audit_entry SET target = 'INC-999999' WHERE seq = 2")
+        }
+        // ...and one who goes around that (as the table's owner) is found out.
+        try await connection.query("ALTER TABLE itsm.audit_entry DISABLE TRIGGER audit_entry_append_only")
+        try await connection.query("UPDATE itsm.audit_entry SET target = 'INC-999999' WHERE seq = 2")
+        let tampered = try await coordinator.cli(["audit", "verify"])
+        #expect(tampered.status == .exited(1) && tampered.text.contains("BROKEN at entry 2"), "\(tampered.text)")
+        // Removing the entry instead leaves a gap.
+        try await connection.query("DELETE FROM itsm.audit_entry WHERE seq = 2")
+        let removed = try await coordinator.cli(["audit", "verify"])
+        #expect(removed.status == .exited(1) && removed.text.contains("entry 2 is missing"), "\(removed.text)")
+        await connection.close()
+        #expect(await coordinator.stop() == .exited(0))
+    }
+}
