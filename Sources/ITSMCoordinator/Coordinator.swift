@@ -66,6 +66,8 @@ public struct Coordinator: Sendable {
         relaySettings.retention = configuration.eventRetention
         let relay = EventRelay(pool: pool, router: router, settings: relaySettings, logger: logger)
         let versions = ProcessVersions(pool: pool, router: router, logger: logger)
+        let accounts = AccountStore(pool: pool, logger: logger)
+        let audit = AuditLog(pool: pool, logger: logger)
         let logger = self.logger
         let hooks = PluginHooks(
             onPluginRequest: { instance, request in
@@ -80,6 +82,16 @@ public struct Coordinator: Sendable {
                                  metadata: ["itsm.plugin": "\(instance.pluginName)", "itsm.refused": "\(refused)"])
                 }
                 await versions.admit(instance, manifest: manifest)
+                do {
+                    let given = try await accounts.applyDefaultGrants(manifest.permissions ?? [])
+                    if !given.isEmpty {
+                        await audit.append(AuditLog.Record(actor: "plugin:\(instance.pluginName)", action: "role.default_grants",
+                                                           details: ["given": .array(given.map(JSONValue.string))]))
+                    }
+                } catch {
+                    logger.error("could not give the plugin's permissions to their default roles",
+                                 metadata: ["itsm.plugin": "\(instance.pluginName)", "itsm.error": "\(String(reflecting: error))"])
+                }
             })
         let fleet = PluginFleet(router: router, logger: logger) { spec, instance in
             PluginSupervisor(spec: spec, instance: instance, settings: supervisorSettings, logger: logger, hooks: hooks)
@@ -117,8 +129,7 @@ public struct Coordinator: Sendable {
         let reload = Reloader(fleet: fleet, file: configurationFile, running: configuration, logger: logger)
 
         let metrics = CoordinatorMetrics.bootstrap()
-        let audit = AuditLog(pool: pool, logger: logger)
-        var api = HTTPAPI(router: router, tokens: tokens, accounts: AccountStore(pool: pool, logger: logger),
+        var api = HTTPAPI(router: router, tokens: tokens, accounts: accounts,
                           sessions: SessionStore(pool: pool), audit: audit, pool: pool, reload: reload.callAsFunction,
                           restart: { name in await fleet.restart(plugin: name) },
                           upgrade: versions.upgrade(_:to:by:),

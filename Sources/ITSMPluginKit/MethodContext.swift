@@ -10,6 +10,9 @@ public struct MethodContext: Sendable {
     public let logger: Logger
     /// The authenticated caller as the coordinator established it, e.g. `token:admin`.
     public let actor: String
+    /// Who the request is for (a person, a service token, a plugin) and which of this
+    /// plugin's permissions they hold; nil only for requests the coordinator makes itself.
+    public let principal: RequestPrincipal?
     /// The client's idempotency key, when it sent one.
     public let idempotencyKey: String?
     /// The coordinator's handle for the caller, carried on calls made for it.

@@ -33,6 +33,8 @@ public struct Plugin: Sendable {
     /// Other processes' methods this plugin calls (names or patterns, e.g. `incident.get`,
     /// `*.stats`), for the manifest: the coordinator refuses calls not declared here.
     public var calls: [String] = []
+    /// Permissions the plugin checks itself, with the roles that get them by default.
+    private(set) var permissions: [PermissionDescriptor] = []
     private(set) var methods: [String: (descriptor: MethodDescriptor, handler: MethodHandler)] = [:]
     private(set) var methodOrder: [String] = []
     private(set) var subscriptions: [String: EventHandler] = [:]
@@ -71,6 +73,14 @@ public struct Plugin: Sendable {
         methodOrder.append(name)
     }
 
+    /// Declares a permission the plugin checks itself (through `MethodContext.principal`), for
+    /// what the methods' permissions do not say: which records a person sees, say.
+    /// `grantedTo` names roles that get it by default.
+    public mutating func permission(_ name: String, _ description: String, grantedTo roles: [String] = []) {
+        precondition(!permissions.contains { $0.name == name }, "permission \(name) declared twice")
+        permissions.append(PermissionDescriptor(name: name, description: description, grantedTo: roles.isEmpty ? nil : roles))
+    }
+
     /// Declares an event type the plugin publishes, with its payload's schema.
     public mutating func publishes<Payload>(_ event: EventType<Payload>) {
         if !publishes.contains(event.name) { publishes.append(event.name) }
@@ -98,7 +108,7 @@ public struct Plugin: Sendable {
             plugin: PeerInfo(name: name, version: version),
             methods: methodOrder.compactMap { methods[$0]?.descriptor },
             subscribes: subscriptions.keys.sorted(), publishes: publishes, schema: schema, calls: calls.isEmpty ? nil : calls,
-            eventSchemas: eventSchemas.isEmpty ? nil : eventSchemas)
+            eventSchemas: eventSchemas.isEmpty ? nil : eventSchemas, permissions: permissions.isEmpty ? nil : permissions)
     }
 
     /// Runs the plugin until the coordinator says `exit` or closes stdin, then exits the process.

@@ -121,7 +121,7 @@ final class PluginSession: Sendable {
             if let requestId = request.meta?.requestId { logger[metadataKey: "itsm.request"] = "\(requestId)" }
             let context = MethodContext(
                 database: runtime.database, config: runtime.config, logger: logger, actor: request.meta?.actor ?? "unknown",
-                idempotencyKey: request.meta?.idempotencyKey, callerContext: request.meta?.context,
+                principal: request.meta?.principal, idempotencyKey: request.meta?.idempotencyKey, callerContext: request.meta?.context,
                 coordinator: CoordinatorLink(connection: connection, requestId: request.meta?.requestId))
             do {
                 let result = try await handler(request.params, context)

@@ -244,5 +244,15 @@ public enum CoreSchema {
             CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON itsm.audit_entry
                 FOR EACH STATEMENT EXECUTE FUNCTION itsm.refuse_audit_change();
             """),
+        Migration(version: 7, name: "default role grants from plugin manifests", sql: """
+            -- A permission a plugin declares goes to its default roles once, the first time any
+            -- coordinator sees it; an administrator who takes it away later does not get it back.
+            CREATE TABLE itsm.role_default_grant (
+                permission text NOT NULL,
+                role text NOT NULL,
+                granted_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (permission, role)
+            );
+            """),
     ]
 }

@@ -53,13 +53,43 @@ public struct RequestMeta: Sendable, Hashable, Codable {
     /// makes), for following it through the logs: a W3C `traceparent`'s trace id, or one the
     /// coordinator made up. Not a credential: a plugin may pass on whatever it was given.
     public var requestId: String?
+    /// On a request to a plugin: who it is for, as the coordinator established it, so the
+    /// plugin can decide what they may see. Set by the coordinator only; what a plugin puts
+    /// here on its own calls is replaced.
+    public var principal: RequestPrincipal?
 
-    public init(actor: String? = nil, idempotencyKey: String? = nil, context: String? = nil, requestId: String? = nil) {
+    public init(actor: String? = nil, idempotencyKey: String? = nil, context: String? = nil, requestId: String? = nil,
+                principal: RequestPrincipal? = nil) {
         self.actor = actor
         self.idempotencyKey = idempotencyKey
         self.context = context
         self.requestId = requestId
+        self.principal = principal
     }
+}
+
+/// Who a request is for, as a plugin sees it (`meta.principal`).
+public struct RequestPrincipal: Sendable, Hashable, Codable {
+    /// `user` (a person), `service` (a token without an owner) or `plugin` (a plugin on its own).
+    public var kind: String
+    /// The account's name, the service token's name, or `plugin:<name>`.
+    public var name: String
+    /// A person's roles.
+    public var roles: [String]
+    /// Which of the permissions the receiving plugin names (its methods' and its declared
+    /// ones) this principal holds.
+    public var holds: [String]
+
+    public init(kind: String, name: String, roles: [String] = [], holds: [String] = []) {
+        self.kind = kind
+        self.name = name
+        self.roles = roles
+        self.holds = holds
+    }
+
+    public var isPerson: Bool { kind == "user" }
+
+    public func holds(_ permission: String) -> Bool { holds.contains(permission) }
 }
 
 /// One line of the protocol.
@@ -169,7 +199,8 @@ extension RequestMeta {
     init?(json: JSONValue?) {
         guard case .object(let members)? = json else { return nil }
         self.init(actor: members["actor"]?.stringValue, idempotencyKey: members["idempotencyKey"]?.stringValue,
-                  context: members["context"]?.stringValue, requestId: members["requestId"]?.stringValue)
+                  context: members["context"]?.stringValue, requestId: members["requestId"]?.stringValue,
+                  principal: RequestPrincipal(json: members["principal"]))
     }
 
     var json: JSONValue {
@@ -178,7 +209,22 @@ extension RequestMeta {
         members["idempotencyKey"] = idempotencyKey.map(JSONValue.string)
         members["context"] = context.map(JSONValue.string)
         members["requestId"] = requestId.map(JSONValue.string)
+        members["principal"] = principal.map { principal in
+            ["kind": .string(principal.kind), "name": .string(principal.name),
+             "roles": .array(principal.roles.map(JSONValue.string)), "holds": .array(principal.holds.map(JSONValue.string))]
+        }
         return .object(members)
+    }
+}
+
+extension RequestPrincipal {
+    /// Reads a well-formed principal; anything else is none.
+    init?(json: JSONValue?) {
+        guard case .object(let members)? = json, let kind = members["kind"]?.stringValue, let name = members["name"]?.stringValue else {
+            return nil
+        }
+        self.init(kind: kind, name: name, roles: members["roles"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                  holds: members["holds"]?.arrayValue?.compactMap(\.stringValue) ?? [])
     }
 }
 

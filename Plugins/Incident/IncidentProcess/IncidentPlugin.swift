@@ -24,11 +24,23 @@ public enum IncidentPlugin {
         plugin.publishes(IncidentEvents.escalated)
         plugin.publishes(IncidentEvents.linked)
         plugin.publishes(IncidentEvents.imported)
+        plugin.permission(Requester.seeEverything,
+                          "See every incident and request with its work notes; a person without it sees only their own records and customer comments",
+                          grantedTo: ["agent", "problem-manager", "capacity-manager"])
 
         plugin.method("incident.create", permission: "incident.write",
                       description: "Create an incident or service request",
                       routes: [HTTPRoute("POST", "incidents")]) { (params: CreateIncident, context) in
-            try await store(context).create(params, actor: context.actor, idempotencyKey: context.idempotencyKey)
+            var params = params
+            if let requester = Requester(context.principal) {
+                // A requester reports for themselves, and the desk decides who works on it.
+                if let caller = params.caller, caller != requester.name {
+                    throw ResponseError.invalidParams("caller: a requester reports for themselves (\(requester.name)), not for \(caller)")
+                }
+                if params.assignee != nil || params.assignmentGroup != nil { throw Requester.deskOnly("assigning") }
+                params.caller = requester.name
+            }
+            return try await store(context).create(params, actor: context.actor, idempotencyKey: context.idempotencyKey)
         }
         plugin.method("incident.get", permission: "incident.read", idempotent: true,
                       description: "Get one record by id or number, optionally with history and comments",
@@ -43,39 +55,62 @@ public enum IncidentPlugin {
         plugin.method("incident.update", permission: "incident.write",
                       description: "Change fields; impact or urgency recompute the priority",
                       routes: [HTTPRoute("PATCH", "incidents/{number}", uuidFills: ["number": "id"])]) { (params: UpdateIncident, context) in
-            try await store(context).update(params, actor: context.actor)
+            try deskOnly(context, "incident.update")
+            return try await store(context).update(params, actor: context.actor)
         }
         plugin.method("incident.assign", permission: "incident.write",
                       description: "Assign to a group and/or an agent") { (params: AssignIncident, context) in
-            try await store(context).assign(params, actor: context.actor)
+            try deskOnly(context, "incident.assign")
+            return try await store(context).assign(params, actor: context.actor)
         }
         plugin.method("incident.transition", permission: "incident.write",
                       description: "Move through the lifecycle: in_progress, on_hold, resolved, closed, cancelled, reopen") {
             (params: TransitionIncident, context) in
-            try await store(context).transition(params, actor: context.actor)
+            let store = try store(context)
+            if store.requester != nil {
+                // Their own record (else not found), and only confirming, reopening or withdrawing it.
+                let current = try await store.get(GetIncident(id: params.id, number: params.number)).incident
+                let confirmsOrReopens = current.status == .resolved && [.closed, .inProgress].contains(params.to)
+                guard confirmsOrReopens || (current.status.isOpen && params.to == .cancelled) else {
+                    throw Requester.deskOnly("moving a record to \(params.to.rawValue)")
+                }
+            }
+            return try await store.transition(params, actor: context.actor)
         }
         plugin.method("incident.comment", permission: "incident.write",
                       description: "Add a work note or a customer-visible comment") { (params: CommentOnIncident, context) in
-            try await store(context).comment(params, actor: context.actor)
+            var params = params
+            if Requester(context.principal) != nil {
+                // What a requester writes is for the desk and the customer alike.
+                guard params.visibility != .workNote else {
+                    throw ResponseError.invalidParams("visibility: a requester's comments are customer comments; work notes are the desk's")
+                }
+                params.visibility = .customer
+            }
+            return try await store(context).comment(params, actor: context.actor)
         }
         plugin.method("incident.declare_major", permission: "incident.write",
                       description: "Declare a major incident, recording who, when and why") { (params: DeclareMajor, context) in
-            try await store(context).declareMajor(params, actor: context.actor)
+            try deskOnly(context, "incident.declare_major")
+            return try await store(context).declareMajor(params, actor: context.actor)
         }
         plugin.method("incident.review", permission: "incident.write",
                       description: "Record the post-incident review a major incident needs before closing") {
             (params: ReviewIncident, context) in
-            try await store(context).review(params, actor: context.actor)
+            try deskOnly(context, "incident.review")
+            return try await store(context).review(params, actor: context.actor)
         }
         plugin.method("incident.escalate", permission: "incident.write",
                       description: "Escalate functionally (to a group) or hierarchically (up the management line)") {
             (params: EscalateIncident, context) in
-            try await store(context).escalate(params, actor: context.actor)
+            try deskOnly(context, "incident.escalate")
+            return try await store(context).escalate(params, actor: context.actor)
         }
         plugin.method("incident.link", permission: "incident.write",
                       description: "Relate to a major incident (parent), a duplicate, a problem or a known error") {
             (params: LinkIncident, context) in
-            try await store(context).link(params, actor: context.actor)
+            try deskOnly(context, "incident.link")
+            return try await store(context).link(params, actor: context.actor)
         }
         plugin.method("incident.search", permission: "incident.read", idempotent: true,
                       description: "Full-text search over titles, descriptions, resolutions and comments") {
@@ -85,7 +120,8 @@ public enum IncidentPlugin {
         plugin.method("incident.stats", permission: "incident.read", idempotent: true,
                       description: "Open records by priority and status, breaches, MTTR and SLA compliance for a period") {
             (params: IncidentStatsParams, context) in
-            try await store(context).stats(params)
+            try deskOnly(context, "incident.stats")
+            return try await store(context).stats(params)
         }
         plugin.method("incident.import.begin", permission: "incident.import",
                       description: "Start a CSV import: the header and how to map it") { (params: BeginImport, context) in
@@ -139,11 +175,17 @@ public enum IncidentPlugin {
         ProcessInfo.processInfo.environment["ITSM_INCIDENT_SLA_SCAN_SECONDS"].flatMap(Int.init).map { max(1, $0) } ?? 15
     }
 
-    /// A store configured from the plugin's `config:` section.
+    /// A store configured from the plugin's `config:` section, for the request's audience.
     static func store(_ context: MethodContext) throws -> IncidentStore {
         var store = try IncidentSettings(config: context.config).store(context.database)
         store.requestKey = context.idempotencyKey
+        store.requester = Requester(context.principal)
         return store
+    }
+
+    /// Refuses the desk's own work to a requester.
+    static func deskOnly(_ context: MethodContext, _ method: String) throws(ResponseError) {
+        if Requester(context.principal) != nil { throw Requester.deskOnly(method) }
     }
 }
 

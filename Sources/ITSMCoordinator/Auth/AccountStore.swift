@@ -238,6 +238,28 @@ public struct AccountStore: Sendable {
         }
     }
 
+    /// Gives each declared permission to its default roles, once ever per permission and role
+    /// (an administrator may take it away for good). Returns what was given now, as
+    /// `role: permission`.
+    public func applyDefaultGrants(_ permissions: [PermissionDescriptor]) async throws -> [String] {
+        let pairs = permissions.flatMap { permission in (permission.grantedTo ?? []).map { (permission.name, $0) } }
+        guard !pairs.isEmpty else { return [] }
+        return try await pool.query("""
+            WITH fresh AS (
+                INSERT INTO itsm.role_default_grant (permission, role)
+                SELECT p.permission, p.role FROM unnest(\(pairs.map(\.0))::text[], \(pairs.map(\.1))::text[]) AS p (permission, role)
+                JOIN itsm.role r ON r.name = p.role
+                ON CONFLICT DO NOTHING
+                RETURNING permission, role
+            ), updated AS (
+                UPDATE itsm.role r SET permissions = r.permissions
+                    || ARRAY(SELECT f.permission FROM fresh f WHERE f.role = r.name AND NOT f.permission = ANY(r.permissions))
+                WHERE r.name IN (SELECT role FROM fresh)
+            )
+            SELECT role || ': ' || permission AS given FROM fresh ORDER BY 1
+            """).map { try $0.decode(String.self, "given") }
+    }
+
     // MARK: - Checks
 
     /// Why `name` cannot name an account or a role, or nil: 1 to 64 of a-z, 0-9, '-', '_', '.', '@'.

@@ -23,7 +23,7 @@ enum PluginCallAuthorization {
             origin = entry.origin
             meta.actor = "plugin:\(plugin) for \(entry.origin)"
         } else {
-            principal = Principal(name: "plugin:\(plugin)", permissions: grants)
+            principal = Principal(name: "plugin:\(plugin)", kind: .plugin, permissions: grants)
             origin = "plugin:\(plugin)"
             meta.actor = origin
         }

@@ -38,6 +38,8 @@ public final class MethodRouter: Sendable {
         var activeVersions: [String: String] = [:]
         /// The methods of each plugin's active version; kept while its instances restart.
         var routes: [String: Route] = [:]
+        /// The permissions each plugin's active version names, told to it as what a principal holds.
+        var permissionNames: [String: [String]] = [:]
         /// Processes known but not running, with the methods they declared when they last ran.
         var disabled: [String: Set<String>] = [:]
         /// Requests sent through this router and not yet answered, per instance.
@@ -98,6 +100,7 @@ public final class MethodRouter: Sendable {
             let declared = manifests(of: plugin, version: version)
             guard !declared.isEmpty else { return }
             routes = routes.filter { $0.value.plugin != plugin }
+            permissionNames[plugin] = Array(Set(declared.flatMap(\.permissionNames))).sorted()
             var routeKeys = Set<String>()
             for manifest in declared {
                 let refused = Set(refused(manifest, of: plugin))
@@ -250,6 +253,14 @@ public final class MethodRouter: Sendable {
 
     public func route(for method: String) -> Route? { state.withLock { $0.routes[method] } }
 
+    /// The permissions the running plugins declare in their manifests, with their default roles.
+    public var declaredPermissions: [PermissionDescriptor] {
+        state.withLock { state in
+            var seen = Set<String>()
+            return state.manifests.values.flatMap { $0.permissions ?? [] }.filter { seen.insert($0.name).inserted }.sorted { $0.name < $1.name }
+        }
+    }
+
     /// Whether `instance`'s manifest declares that it calls `method`.
     public func declares(_ instance: any PluginInstance, calls method: String) -> Bool {
         state.withLock { $0.manifests[ObjectIdentifier(instance)]?.calls ?? [] }.contains { MethodPattern.matches($0, method) }
@@ -333,6 +344,12 @@ public final class MethodRouter: Sendable {
                 handle = contexts.open(plugin: route.plugin, principal: principal, origin: origin)
                 meta = meta ?? RequestMeta()
                 meta?.context = handle
+            }
+            // Only the coordinator says who a request is for.
+            meta?.principal = principal.map { principal, _ in
+                let names = state.withLock { $0.permissionNames[route.plugin] ?? [] }
+                return RequestPrincipal(kind: principal.kind.rawValue, name: principal.name, roles: principal.roles,
+                                        holds: names.filter(principal.allows))
             }
             defer { if let handle { contexts.close(handle) } }
             let canResend = route.descriptor.idempotent || meta?.idempotencyKey != nil

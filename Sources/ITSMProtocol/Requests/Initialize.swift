@@ -47,6 +47,23 @@ public struct InitializeParams: Sendable, Hashable, Codable {
     }
 }
 
+/// A permission a plugin declares in its manifest.
+public struct PermissionDescriptor: Sendable, Hashable, Codable {
+    /// `<plugin>.<action>`, e.g. `incident.all.read`.
+    public var name: String
+    /// What it lets a person do, for whoever gives it.
+    public var description: String
+    /// Roles that get it the first time a coordinator sees it (`agent`, `auditor`, ...); an
+    /// administrator may take it away again, and it is not given back.
+    public var grantedTo: [String]?
+
+    public init(name: String, description: String, grantedTo: [String]? = nil) {
+        self.name = name
+        self.description = description
+        self.grantedTo = grantedTo
+    }
+}
+
 /// A program's name and release.
 public struct PeerInfo: Sendable, Hashable, Codable {
     public var name: String
@@ -77,11 +94,15 @@ public struct InitializeResult: Sendable, Hashable, Codable {
     /// The JSON Schema of the `data` of each type in `publishes` (§5), by type; a type without
     /// one is not described.
     public var eventSchemas: [String: JSONSchema]?
+    /// Permissions the plugin checks itself (beyond those its methods name), described for the
+    /// people who give them, with the roles that get them by default (§3.4).
+    public var permissions: [PermissionDescriptor]?
 
     public init(protocolVersion: Int = ProtocolVersion.current, plugin: PeerInfo, methods: [MethodDescriptor],
                 subscribes: [String] = [], publishes: [String] = [], schema: String? = nil, calls: [String]? = nil,
-                limits: Limits? = nil, eventSchemas: [String: JSONSchema]? = nil) {
+                limits: Limits? = nil, eventSchemas: [String: JSONSchema]? = nil, permissions: [PermissionDescriptor]? = nil) {
         self.eventSchemas = eventSchemas
+        self.permissions = permissions
         self.protocolVersion = protocolVersion
         self.plugin = plugin
         self.methods = methods
@@ -102,10 +123,24 @@ public struct InitializeResult: Sendable, Hashable, Codable {
         }
     }
 
+    /// Every permission the plugin names: its methods' and those it declares.
+    public var permissionNames: [String] {
+        Array(Set(methods.map(\.permission) + (permissions ?? []).map(\.name))).sorted()
+    }
+
     /// Problems that make the manifest unusable; empty when it is valid.
     public func validationProblems() -> [String] {
         var problems: [String] = []
         if !Self.isName(plugin.name) { problems.append("plugin.name '\(plugin.name)' must be lowercase letters, digits, '-' or '_'") }
+        for permission in permissions ?? [] {
+            let parts = permission.name.split(separator: ".", omittingEmptySubsequences: false)
+            if parts.count < 2 || parts.first.map(String.init) != plugin.name || !parts.allSatisfy({ Self.isName(String($0)) }) {
+                problems.append("permission '\(permission.name)' must be '\(plugin.name).<action>' in lowercase letters, digits, '-' or '_'")
+            }
+            if let role = (permission.grantedTo ?? []).first(where: { !Self.isName($0) }) {
+                problems.append("permission '\(permission.name)': grantedTo '\(role)' is not a role name")
+            }
+        }
         var seen = Set<String>()
         var routeKeys = Set<String>()
         for method in methods {
