@@ -53,6 +53,12 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // Directory sign-in (LDAP, Active Directory) through OpenLDAP's client library.
+        .systemLibrary(
+            name: "CLDAP",
+            pkgConfig: "ldap",
+            providers: [.apt(["libldap-dev"])]
+        ),
         .target(name: "CITSMSystem"),
         .target(name: "ITSMSystem", dependencies: ["CITSMSystem"], swiftSettings: swiftSettings),
         .target(
@@ -100,6 +106,7 @@ let package = Package(
                 "ITSMTransport",
                 "ITSMPostgres",
                 "CSodium",
+                "CLDAP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

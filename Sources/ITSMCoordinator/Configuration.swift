@@ -15,6 +15,13 @@ import Yams
 ///     certificate: /etc/itsm/tls/coordinator.pem
 ///     key: /etc/itsm/tls/coordinator.key
 ///     clientCA: /etc/itsm/tls/ca.pem             # optional: plugin hosts must present a certificate (mutual TLS)
+/// directory:                                     # people sign in with their directory password
+///   url: ldaps://ldap.example.com
+///   bindDN: cn=itsm,ou=services,dc=example,dc=com
+///   bindPasswordFile: /etc/itsm/ldap.password
+///   userBase: ou=people,dc=example,dc=com
+///   groupBase: ou=groups,dc=example,dc=com
+///   groupRoles: {service-desk: [agent], itsm-admins: [administrator]}
 /// plugins:
 ///   - incident                                   # a built-in process
 ///   - name: problem
@@ -46,6 +53,11 @@ public struct Configuration: Sendable, Hashable {
     public var httpLimits = HTTPLimits()
     /// How long delivered events are kept (`eventRetentionDays`).
     public var eventRetention: Duration = .seconds(30 * 24 * 3600)
+    /// Where people with directory accounts sign in (`directory`); nil: local accounts only.
+    public var directory: DirectorySettings?
+    /// How long a signed-in person's session lasts without a request, and at most (`sessions`).
+    public var sessionIdleTimeout: Duration = .seconds(30 * 60)
+    public var sessionAbsoluteTimeout: Duration = .seconds(12 * 3600)
 
     public init() {}
 
@@ -89,8 +101,18 @@ public struct Configuration: Sendable, Hashable {
         var configuration = Configuration()
         guard let root = try mapping(yaml: yaml, known: [
             "dataDir", "http", "database", "plugins", "heartbeatMs", "requestTimeoutMs", "maxLineBytes",
-            "eventRetentionDays", "remotePlugins", "httpLimits", "failedCooldownSeconds",
+            "eventRetentionDays", "remotePlugins", "httpLimits", "failedCooldownSeconds", "directory", "sessions",
         ]) else { return configuration }
+        if let directory = root["directory"] { configuration.directory = try DirectorySettings(yaml: directory) }
+        if let sessions = root["sessions"] {
+            guard let sessions = sessions as? [String: Any], Set(sessions.keys).isSubset(of: ["idleMinutes", "absoluteHours"]) else {
+                throw CoordinatorError("sessions: a mapping of idleMinutes, absoluteHours")
+            }
+            if let idle = sessions["idleMinutes"] { configuration.sessionIdleTimeout = .seconds(try int(idle, "sessions.idleMinutes", min: 1) * 60) }
+            if let absolute = sessions["absoluteHours"] {
+                configuration.sessionAbsoluteTimeout = .seconds(try int(absolute, "sessions.absoluteHours", min: 1) * 3600)
+            }
+        }
         if let dataDir = root["dataDir"] { configuration.dataDirectory = try string(dataDir, "dataDir") }
         if let http = root["http"] { configuration.http = try HTTPAddress(parsing: try string(http, "http")) }
         if let database = root["database"] {
@@ -307,5 +329,57 @@ extension JSONValue {
         case is NSNull: self = .null
         default: throw CoordinatorError("config: unsupported YAML value \(value)")
         }
+    }
+}
+
+extension DirectorySettings {
+    /// The `directory:` section; unknown keys are errors.
+    init(yaml: Any) throws {
+        let keys = ["url", "startTLS", "caFile", "bindDN", "bindPasswordFile", "userBase", "userFilter", "groupBase", "groupFilter",
+                    "displayNameAttribute", "emailAttribute", "groupRoles", "defaultRoles", "timeoutSeconds"]
+        guard let map = yaml as? [String: Any] else { throw CoordinatorError("directory: must be a mapping of \(keys.joined(separator: ", "))") }
+        if let unknown = map.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw CoordinatorError("directory: unknown key '\(unknown)'; known keys: \(keys.joined(separator: ", "))")
+        }
+        func text(_ key: String) throws -> String? { try map[key].map { try Configuration.string($0, "directory.\(key)") } }
+        func names(_ value: Any, _ key: String) throws -> [String] {
+            guard let list = value as? [Any], let names = list.map({ $0 as? String }) as? [String] else {
+                throw CoordinatorError("\(key): must be a list of role names")
+            }
+            return names
+        }
+        guard let url = try text("url"), url.hasPrefix("ldap://") || url.hasPrefix("ldaps://") else {
+            throw CoordinatorError("directory.url: required, ldap://HOST[:PORT] or ldaps://HOST[:PORT]")
+        }
+        guard let userBase = try text("userBase") else { throw CoordinatorError("directory.userBase: required, e.g. ou=people,dc=example,dc=com") }
+        self.init(url: url, userBase: userBase)
+        if let value = map["startTLS"] { startTLS = try Configuration.bool(value, "directory.startTLS") }
+        caFile = try text("caFile")
+        bindDN = try text("bindDN")
+        if let file = try text("bindPasswordFile") {
+            do {
+                bindPassword = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .newlines)
+            } catch {
+                throw CoordinatorError("directory.bindPasswordFile: cannot read \(file): \(error.localizedDescription)")
+            }
+        }
+        if bindDN != nil && bindPassword == nil { throw CoordinatorError("directory.bindPasswordFile: required with bindDN") }
+        if let filter = try text("userFilter") {
+            guard filter.contains("{name}") else { throw CoordinatorError("directory.userFilter: must contain {name}, e.g. (uid={name})") }
+            userFilter = filter
+        }
+        groupBase = try text("groupBase")
+        if let filter = try text("groupFilter") {
+            guard filter.contains("{dn}") else { throw CoordinatorError("directory.groupFilter: must contain {dn}, e.g. (member={dn})") }
+            groupFilter = filter
+        }
+        if let attribute = try text("displayNameAttribute") { displayNameAttribute = attribute }
+        if let attribute = try text("emailAttribute") { emailAttribute = attribute }
+        if let roles = map["groupRoles"] {
+            guard let mapping = roles as? [String: Any] else { throw CoordinatorError("directory.groupRoles: a mapping of group (cn or DN) to a list of roles") }
+            groupRoles = try mapping.mapValues { try names($0, "directory.groupRoles") }
+        }
+        if let roles = map["defaultRoles"] { defaultRoles = try names(roles, "directory.defaultRoles") }
+        if let seconds = map["timeoutSeconds"] { timeout = .seconds(try Configuration.int(seconds, "directory.timeoutSeconds", min: 1)) }
     }
 }

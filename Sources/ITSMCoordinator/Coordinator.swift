@@ -66,7 +66,7 @@ public struct Coordinator: Sendable {
         relaySettings.retention = configuration.eventRetention
         let relay = EventRelay(pool: pool, router: router, settings: relaySettings, logger: logger)
         let versions = ProcessVersions(pool: pool, router: router, logger: logger)
-        let accounts = AccountStore(pool: pool, logger: logger)
+        let accounts = AccountStore(pool: pool, directory: configuration.directory.map(DirectoryClient.init), logger: logger)
         let audit = AuditLog(pool: pool, logger: logger)
         let logger = self.logger
         let hooks = PluginHooks(
@@ -130,7 +130,8 @@ public struct Coordinator: Sendable {
 
         let metrics = CoordinatorMetrics.bootstrap()
         var api = HTTPAPI(router: router, tokens: tokens, accounts: accounts,
-                          sessions: SessionStore(pool: pool), audit: audit, pool: pool, reload: reload.callAsFunction,
+                          sessions: SessionStore(pool: pool, idleTimeout: configuration.sessionIdleTimeout,
+                                                 absoluteTimeout: configuration.sessionAbsoluteTimeout), audit: audit, pool: pool, reload: reload.callAsFunction,
                           restart: { name in await fleet.restart(plugin: name) },
                           upgrade: versions.upgrade(_:to:by:),
                           maxBodyBytes: configuration.httpLimits.maximumBodyBytes, logger: logger)

@@ -257,4 +257,107 @@ import Testing
         await connection.close()
         #expect(await coordinator.stop() == .exited(0))
     }
+
+    @Test func directoryPeopleSignInWithTheirPasswordAndGetTheRolesTheirGroupsMapTo() async throws {
+        let people = "ou=people,\(TestDirectory.suffix)"
+        let groups = "ou=groups,\(TestDirectory.suffix)"
+        let directory = try await TestDirectory.start(entries: """
+            dn: cn=itsm,\(TestDirectory.suffix)
+            objectClass: organizationalRole
+            objectClass: simpleSecurityObject
+            cn: itsm
+            userPassword: search account password
+
+            dn: \(people)
+            objectClass: organizationalUnit
+            ou: people
+
+            dn: \(groups)
+            objectClass: organizationalUnit
+            ou: groups
+
+            dn: uid=dana,\(people)
+            objectClass: inetOrgPerson
+            uid: dana
+            cn: Dana Directory
+            sn: Directory
+            mail: dana@example.org
+            userPassword: dana's directory password
+
+            dn: uid=erin,\(people)
+            objectClass: inetOrgPerson
+            uid: erin
+            cn: Erin Employee
+            sn: Employee
+            userPassword: erin's directory password
+
+            dn: cn=service-desk,\(groups)
+            objectClass: groupOfNames
+            cn: service-desk
+            member: uid=dana,\(people)
+            member: cn=itsm,\(TestDirectory.suffix)
+
+            dn: cn=itsm-admins,\(groups)
+            objectClass: groupOfNames
+            cn: itsm-admins
+            member: cn=itsm,\(TestDirectory.suffix)
+            """)
+        defer { directory.remove() }
+        let passwordFile = directory.directory + "/bind.password"
+        try "search account password\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins: [incident]
+            directory:
+              url: \(directory.url)
+              bindDN: cn=itsm,\(TestDirectory.suffix)
+              bindPasswordFile: \(passwordFile)
+              userBase: \(people)
+              groupBase: \(groups)
+              groupRoles:
+                service-desk: [agent]
+                cn=itsm-admins,\(groups): [administrator]
+            """)
+        defer { coordinator.remove() }
+
+        // Dana's group makes her an agent; her account is made at her first sign-in from the directory's entry.
+        let dana = try await Self.signIn(coordinator, "dana", "dana's directory password")
+        #expect(dana.status == 200 && dana.body["roles"] as? [String] == ["agent"], "\(dana)")
+        let account = try await coordinator.request("GET", "api/v1/users/dana", token: coordinator.token)
+        let fields = try #require(try JSONSerialization.jsonObject(with: account.1) as? [String: Any])
+        #expect(fields["source"] as? String == "directory" && fields["displayName"] as? String == "Dana Directory"
+                && fields["email"] as? String == "dana@example.org" && fields["hasPassword"] as? Bool == false, "\(fields)")
+        #expect(try await dana.session!.send("POST", "api/v1/rpc/incident.create", ["title": "From the directory"]).status == 200)
+        // Erin is in no mapped group: she may report, as anyone in the directory may.
+        let erin = try await Self.signIn(coordinator, "erin", "erin's directory password")
+        #expect(erin.status == 200 && erin.body["roles"] as? [String] == ["requester"], "\(erin)")
+        // Wrong passwords, an empty one, and names that would widen the search are refused alike.
+        for (name, password) in [("dana", "not her password"), ("dana", ""), ("*", "dana's directory password"),
+                                 ("dana)(uid=*", "dana's directory password"), ("nobody", "whatever it may be")] {
+            #expect(try await Self.signIn(coordinator, name, password).status == 401, "\(name)")
+        }
+
+        // The directory moves Dana to the administrators: her next sign-in says so.
+        try await directory.modify("""
+            dn: cn=service-desk,\(groups)
+            changetype: modify
+            delete: member
+            member: uid=dana,\(people)
+
+            dn: cn=itsm-admins,\(groups)
+            changetype: modify
+            add: member
+            member: uid=dana,\(people)
+            """)
+        let promoted = try await Self.signIn(coordinator, "dana", "dana's directory password")
+        #expect(promoted.status == 200 && promoted.body["roles"] as? [String] == ["administrator"], "\(promoted)")
+
+        // The directory is down: its people cannot sign in and are told why; local accounts still can.
+        #expect(try await coordinator.cli(["user", "create", "lena", "--role", "agent", "--password-stdin"],
+                                          input: "lena's local password\n").status == .exited(0))
+        await directory.stop()
+        let down = try await Self.signIn(coordinator, "dana", "dana's directory password")
+        #expect(down.status == 503 && "\(down.body)".contains("directory.unavailable"), "\(down)")
+        #expect(try await Self.signIn(coordinator, "lena", "lena's local password").status == 200)
+        #expect(await coordinator.stop() == .exited(0))
+    }
 }

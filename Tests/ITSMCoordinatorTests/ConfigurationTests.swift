@@ -24,6 +24,36 @@ import Testing
         #expect(throws: CoordinatorError.self) { try Configuration.parse(yaml: "httpLimits: {maxConnections: 0}") }
     }
 
+    @Test func readsTheDirectoryAndSessionsAndNamesWhatIsWrong() throws {
+        let configuration = try Configuration.parse(yaml: """
+            directory:
+              url: ldaps://ldap.example.com
+              userBase: ou=people,dc=example,dc=com
+              userFilter: (sAMAccountName={name})
+              groupBase: ou=groups,dc=example,dc=com
+              groupRoles: {service-desk: [agent, group-lead]}
+              defaultRoles: []
+            sessions: {idleMinutes: 15, absoluteHours: 8}
+            """)
+        let directory = try #require(configuration.directory)
+        #expect(directory.userFilter == "(sAMAccountName={name})" && directory.groupRoles == ["service-desk": ["agent", "group-lead"]])
+        #expect(directory.defaultRoles.isEmpty && directory.bindDN == nil && directory.groupFilter == "(member={dn})")
+        #expect(configuration.sessionIdleTimeout == .seconds(900) && configuration.sessionAbsoluteTimeout == .seconds(8 * 3600))
+        for (yaml, message) in [
+            ("directory: {userBase: ou=people}", "directory.url: required"),
+            ("directory: {url: http://x, userBase: ou=people}", "directory.url: required"),
+            ("directory: {url: ldap://x}", "directory.userBase: required"),
+            ("directory: {url: ldap://x, userBase: b, userFilter: (uid=*)}", "directory.userFilter: must contain {name}"),
+            ("directory: {url: ldap://x, userBase: b, bindDN: cn=x}", "directory.bindPasswordFile: required with bindDN"),
+            ("directory: {url: ldap://x, userBase: b, groupRoles: {desk: agent}}", "directory.groupRoles: must be a list"),
+            ("directory: {url: ldap://x, userBase: b, base: c}", "directory: unknown key 'base'"),
+            ("sessions: {idle: 5}", "sessions: a mapping of idleMinutes, absoluteHours"),
+        ] {
+            #expect(throws: CoordinatorError.self, "\(yaml)") { try Configuration.parse(yaml: yaml) }
+            do { _ = try Configuration.parse(yaml: yaml) } catch { #expect("\(error)".contains(message), "\(yaml): \(error)") }
+        }
+    }
+
     @Test func readsInstancesAndRemotePlugins() throws {
         let configuration = try Configuration.parse(yaml: """
             remotePlugins:

@@ -36,3 +36,13 @@ import Testing
         }
     }
 }
+
+@Suite struct DirectoryFilterTests {
+    @Test func valuesCannotChangeTheShapeOfASearchFilter() {
+        #expect(DirectoryClient.escape("dana") == "dana")
+        #expect(DirectoryClient.escape("*") == "\\2a")
+        #expect(DirectoryClient.escape("dana)(uid=*") == "dana\\29\\28uid=\\2a")
+        #expect(DirectoryClient.escape("a\\b") == "a\\5cb")
+        #expect(DirectoryClient.escape("zoë") == "zoë")
+    }
+}

@@ -2,6 +2,9 @@
 # Installs what itsm needs beyond the Swift toolchain, if it is missing:
 #   - libpq-dev: the PostgreSQL client library and headers the build links against
 #   - libsodium-dev: Argon2id, which hashes people's passwords
+#   - libldap-dev: OpenLDAP's client library, for directory sign-in (LDAP, Active Directory)
+#   - slapd and ldap-utils: a real directory server the sign-in tests start on loopback, and
+#     ldapmodify to change it while they run
 #   - postgresql: the server programs (initdb, pg_ctl, postgres) for the embedded cluster and tests
 #   - python3 and psql: the example Python plugins and the end-to-end tests' fixture plugin
 #   - iproute2 (ip): the multi-host test's network namespaces (deploy/netns), when run as root
@@ -15,6 +18,9 @@ set -euo pipefail
 missing=()
 pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev pkg-config)
 pkg-config --exists libsodium 2>/dev/null || missing+=(libsodium-dev pkg-config)
+pkg-config --exists ldap 2>/dev/null || missing+=(libldap-dev pkg-config)
+[ -x /usr/sbin/slapd ] || missing+=(slapd)
+command -v ldapmodify >/dev/null 2>&1 || missing+=(ldap-utils)
 have_server=false
 for dir in "${ITSM_POSTGRES_BINDIR:-}" "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; do
     if [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then have_server=true; break; fi

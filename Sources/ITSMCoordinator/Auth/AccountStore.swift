@@ -8,11 +8,14 @@ import Logging
 public struct AccountStore: Sendable {
     let pool: PostgresPool
     let hasher: PasswordHasher
+    /// Where directory accounts sign in; nil: local accounts only.
+    let directory: DirectoryClient?
     let logger: Logger
 
-    public init(pool: PostgresPool, hasher: PasswordHasher = PasswordHasher(), logger: Logger) {
+    public init(pool: PostgresPool, hasher: PasswordHasher = PasswordHasher(), directory: DirectoryClient? = nil, logger: Logger) {
         self.pool = pool
         self.hasher = hasher
+        self.directory = directory
         self.logger = logger
     }
 
@@ -149,35 +152,72 @@ public struct AccountStore: Sendable {
         case locked(until: Date)
     }
 
-    /// Checks a local account's password. Each failure counts; after `failuresBeforeLock` in a
+    /// Checks a person's password: a local account's against its hash, anyone else's against
+    /// the directory (when one is configured), which also creates or refreshes their account
+    /// with the roles their groups map to. Each failure counts; after `failuresBeforeLock` in a
     /// row the account is locked, doubling up to 15 minutes, and no password is checked while
     /// it is. An unknown name costs the same time as a wrong password.
     public func login(name: String, password: String) async throws -> LoginOutcome {
-        let rows = try await pool.query("""
-            SELECT password_hash, disabled, CASE WHEN locked_until > now() THEN locked_until END AS locked_until
-            FROM itsm.account WHERE name = \(name) AND source = 'local'
-            """)
-        guard let row = rows.first, let hash = try row.decode(String?.self, "password_hash") else {
+        let row = try await pool.query("""
+            SELECT password_hash, source, disabled, CASE WHEN locked_until > now() THEN locked_until END AS locked_until
+            FROM itsm.account WHERE name = \(name)
+            """).first
+        if let until = try row?.decode(Date?.self, "locked_until") { return .locked(until: until) }
+        let disabled = try row?.decode(Bool.self, "disabled") ?? false
+        if try row == nil || row?.decode(String.self, "source") == "directory" {
+            guard let directory, AccountStore.nameProblem(name) == nil else {
+                await hasher.verifyNothing(password)
+                return .failed
+            }
+            guard let person = try await directory.authenticate(name: name, password: password), !disabled else {
+                return row == nil ? .failed : try await failed(name)
+            }
+            try await recordDirectoryLogin(name: name, person)
+            return try await principal(name).map(LoginOutcome.success) ?? .failed
+        }
+        guard let hash = try row?.decode(String?.self, "password_hash") else {
             await hasher.verifyNothing(password)
             return .failed
         }
-        if let until = try row.decode(Date?.self, "locked_until") { return .locked(until: until) }
-        guard await hasher.verify(password, against: hash), try !row.decode(Bool.self, "disabled") else {
-            let locked = try await pool.query("""
-                UPDATE itsm.account SET failed_logins = failed_logins + 1,
-                    locked_until = CASE WHEN failed_logins + 1 >= \(Self.failuresBeforeLock)
-                        THEN now() + make_interval(secs => least(\(Self.longestLock), \(Self.firstLock) * 2 ^ (failed_logins + 1 - \(Self.failuresBeforeLock))))
-                        ELSE locked_until END
-                WHERE name = \(name)
-                RETURNING CASE WHEN locked_until > now() THEN locked_until END AS locked_until
-                """).first.flatMap { try $0.decode(Date?.self, "locked_until") }
-            return locked.map { .locked(until: $0) } ?? .failed
-        }
+        guard await hasher.verify(password, against: hash), !disabled else { return try await failed(name) }
         if hasher.needsRehash(hash), let upgraded = try? await hasher.hash(password) {
             try await pool.query("UPDATE itsm.account SET password_hash = \(upgraded) WHERE name = \(name)")
         }
         try await pool.query("UPDATE itsm.account SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE name = \(name)")
         return try await principal(name).map(LoginOutcome.success) ?? .failed
+    }
+
+    /// Counts a failed sign-in, locking the account once there are too many in a row.
+    private func failed(_ name: String) async throws -> LoginOutcome {
+        let locked = try await pool.query("""
+            UPDATE itsm.account SET failed_logins = failed_logins + 1,
+                locked_until = CASE WHEN failed_logins + 1 >= \(Self.failuresBeforeLock)
+                    THEN now() + make_interval(secs => least(\(Self.longestLock), \(Self.firstLock) * 2 ^ (failed_logins + 1 - \(Self.failuresBeforeLock))))
+                    ELSE locked_until END
+            WHERE name = \(name)
+            RETURNING CASE WHEN locked_until > now() THEN locked_until END AS locked_until
+            """).first.flatMap { try $0.decode(Date?.self, "locked_until") }
+        return locked.map { .locked(until: $0) } ?? .failed
+    }
+
+    /// Creates or refreshes a directory account: its name, email and roles are the directory's.
+    private func recordDirectoryLogin(name: String, _ person: DirectoryClient.Person) async throws {
+        try await pool.withTransaction { tx in
+            try await tx.query("""
+                INSERT INTO itsm.account (name, display_name, email, source, last_login_at)
+                VALUES (\(name), \(person.displayName ?? name), \(person.email), 'directory', now())
+                ON CONFLICT (name) DO UPDATE SET display_name = EXCLUDED.display_name, email = EXCLUDED.email,
+                    failed_logins = 0, locked_until = NULL, last_login_at = now(), updated_at = now()
+                """)
+            // Roles that do not exist (a mapping's typo) are left out, and logged.
+            let roles = try await tx.query("SELECT name FROM itsm.role WHERE name = ANY(\(person.roles))").map { try $0.decode(String.self, "name") }
+            if roles.count < person.roles.count {
+                logger.warning("directory.groupRoles names roles that do not exist", metadata: [
+                    "itsm.roles": "\(Set(person.roles).subtracting(roles).sorted())",
+                ])
+            }
+            try await setRoles(of: name, roles, tx)
+        }
     }
 
     /// The person behind an enabled account, with their roles' permissions now.

@@ -219,6 +219,10 @@ extension HTTPAPI {
                 response.headers[.retryAfter] = String(seconds)
                 return response
             }
+        } catch let error as DirectoryError {
+            logger.error("the directory could not be asked", metadata: ["itsm.error": "\(error)"])
+            return errorResponse(ResponseError(code: .unavailable, kind: "directory.unavailable",
+                                               message: "cannot sign in: the directory does not answer; local accounts still can", retryable: true))
         } catch {
             logger.error("sign-in failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
             return errorResponse(ResponseError(code: .unavailable, kind: "database.unavailable",
