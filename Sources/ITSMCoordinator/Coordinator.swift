@@ -129,9 +129,9 @@ public struct Coordinator: Sendable {
         let reload = Reloader(fleet: fleet, file: configurationFile, running: configuration, logger: logger)
 
         let metrics = CoordinatorMetrics.bootstrap()
-        var api = HTTPAPI(router: router, tokens: tokens, accounts: accounts,
-                          sessions: SessionStore(pool: pool, idleTimeout: configuration.sessionIdleTimeout,
-                                                 absoluteTimeout: configuration.sessionAbsoluteTimeout), audit: audit, pool: pool, reload: reload.callAsFunction,
+        let sessions = SessionStore(pool: pool, idleTimeout: configuration.sessionIdleTimeout,
+                                    absoluteTimeout: configuration.sessionAbsoluteTimeout)
+        var api = HTTPAPI(router: router, tokens: tokens, accounts: accounts, sessions: sessions, audit: audit, pool: pool, reload: reload.callAsFunction,
                           restart: { name in await fleet.restart(plugin: name) },
                           upgrade: versions.upgrade(_:to:by:),
                           maxBodyBytes: configuration.httpLimits.maximumBodyBytes, logger: logger)
@@ -159,6 +159,7 @@ public struct Coordinator: Sendable {
                 .init(service: PluginsService(fleet: fleet, reload: reload)),
                 .init(service: RelayService(relay: relay)),
                 .init(service: VersionsService(versions: versions)),
+                .init(service: SessionSweepService(sessions: sessions, logger: logger)),
             ] + services + [.init(service: application)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
@@ -264,6 +265,23 @@ struct RelayService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await relay.run()
+        }
+    }
+}
+
+/// Removes ended sessions every 10 minutes, so the table holds only live ones.
+struct SessionSweepService: Service {
+    let sessions: SessionStore
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await sessions.sweep() } catch {
+                    logger.warning("could not remove ended sessions", metadata: ["itsm.error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: .seconds(600))
+            }
         }
     }
 }

@@ -254,5 +254,22 @@ public enum CoreSchema {
                 PRIMARY KEY (permission, role)
             );
             """),
+        Migration(version: 8, name: "assignment groups with members and leads", sql: """
+            -- Groups records are assigned to. Processes read them here: once a group is defined,
+            -- a record assigned to it can name as assignee only one of its members. A group
+            -- name records use that is not defined here stays free text, as before.
+            CREATE TABLE itsm.assignment_group (
+                name text PRIMARY KEY,
+                description text NOT NULL DEFAULT '',
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE itsm.group_member (
+                group_name text NOT NULL REFERENCES itsm.assignment_group (name) ON DELETE CASCADE,
+                account text NOT NULL REFERENCES itsm.account (name) ON DELETE CASCADE,
+                lead boolean NOT NULL DEFAULT false,
+                PRIMARY KEY (group_name, account)
+            );
+            CREATE INDEX group_member_account ON itsm.group_member (account);
+            """),
     ]
 }

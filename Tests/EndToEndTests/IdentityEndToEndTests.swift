@@ -111,6 +111,20 @@ import Testing
         }
         print(matrix.joined(separator: "\n"))
 
+        // A defined group takes only its members as assignees; an undefined name stays free text.
+        let defined = try await coordinator.cli(["group", "set", "network", "--lead", "alan", "--description", "WAN and VPN"])
+        #expect(defined.status == .exited(0), "\(defined.text)")
+        let outsider = try await sessions["alan"]!.send("POST", "api/v1/rpc/incident.assign",
+                                                        ["number": ritas, "assignmentGroup": "network", "assignee": "ada"])
+        #expect(outsider.status == 422 && "\(String(describing: outsider.body))".contains("ada is not a member of the group network"),
+                "\(String(describing: outsider.body))")
+        #expect(try await sessions["alan"]!.send("POST", "api/v1/rpc/incident.assign",
+                                                 ["number": ritas, "assignmentGroup": "network", "assignee": "alan"]).status == 200)
+        #expect(try await sessions["alan"]!.send("POST", "api/v1/rpc/incident.create",
+                                                 ["title": "Old habits", "assignmentGroup": "free-text", "assignee": "anyone"]).status == 200)
+        let listedGroups = try await sessions["rita"]!.send("GET", "api/v1/groups")
+        #expect("\(String(describing: listedGroups.body))".contains("WAN and VPN"))
+
         // The requester sees her own records only, and of their comments only the customer's.
         let listed = try await sessions["rita"]!.send("GET", "api/v1/incidents")
         let numbers = ((listed.body as? [String: Any])?["items"] as? [[String: Any]] ?? []).compactMap { $0["number"] as? String }

@@ -42,18 +42,37 @@ extension IncidentStore {
         guard params.assignmentGroup != nil || params.assignee != nil else {
             throw ResponseError.invalidParams("give assignmentGroup, assignee, or both")
         }
-        return try await mutate(id: params.id, number: params.number, actor: actor, now: now) { current in
-            guard current.status.isOpen else {
-                throw ResponseError.business(kind: "incident.invalid_transition",
-                                             message: "\(current.number) is \(current.status.rawValue); only open records can be assigned")
+        return try await database.withTransaction { tx in
+            let updated = try await apply(tx, id: params.id, number: params.number, actor: actor, now: now, requestKey: requestKey) { current in
+                guard current.status.isOpen else {
+                    throw ResponseError.business(kind: "incident.invalid_transition",
+                                                 message: "\(current.number) is \(current.status.rawValue); only open records can be assigned")
+                }
+                var plan = ChangePlan(current: current)
+                if let group = params.assignmentGroup { plan.set("assignmentGroup", "assignment_group", current.assignmentGroup, group.isEmpty ? nil : group) }
+                if let assignee = params.assignee { plan.set("assignee", "assignee", current.assignee, assignee.isEmpty ? nil : assignee) }
+                guard !plan.changes.isEmpty else { return plan }
+                plan.events.append(IncidentEvents.assigned)
+                if current.status == .new { plan.setStatus(.assigned) }
+                return plan
             }
-            var plan = ChangePlan(current: current)
-            if let group = params.assignmentGroup { plan.set("assignmentGroup", "assignment_group", current.assignmentGroup, group.isEmpty ? nil : group) }
-            if let assignee = params.assignee { plan.set("assignee", "assignee", current.assignee, assignee.isEmpty ? nil : assignee) }
-            guard !plan.changes.isEmpty else { return plan }
-            plan.events.append(IncidentEvents.assigned)
-            if current.status == .new { plan.setStatus(.assigned) }
-            return plan
+            try await Self.checkAssignment(tx, updated)
+            return updated
+        }
+    }
+
+    /// Once a group is defined (`itsm.assignment_group`), a record assigned to it may name only
+    /// one of its members as assignee; a group name that is not defined stays free text.
+    static func checkAssignment(_ tx: PluginTransaction, _ incident: Incident) async throws {
+        guard let group = incident.assignmentGroup, let assignee = incident.assignee else { return }
+        let row = try await tx.query("""
+            SELECT EXISTS (SELECT 1 FROM itsm.assignment_group WHERE name = \(group)) AS defined,
+                   EXISTS (SELECT 1 FROM itsm.group_member WHERE group_name = \(group) AND account = \(assignee)) AS member
+            """).single()
+        if try row.decode(Bool.self, "defined"), try !row.decode(Bool.self, "member") {
+            throw ResponseError.business(kind: "incident.assignee_not_in_group",
+                                         message: "assignee: \(assignee) is not a member of the group \(group); GET /api/v1/groups lists the members",
+                                         details: ["assignee": .string(assignee), "assignmentGroup": .string(group)])
         }
     }
 

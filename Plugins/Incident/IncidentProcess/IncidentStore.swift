@@ -66,6 +66,7 @@ public struct IncidentStore: Sendable {
                     RETURNING \(unsafeSQL: Incident.columns)
                     """).single()
                 var incident = try Incident(row: row)
+                try await Self.checkAssignment(tx, incident)
                 let initial: [(String, String?)] = [
                     ("number", number), ("type", type.rawValue), ("title", title), ("status", status.rawValue),
                     ("impact", impact.description), ("urgency", urgency.description), ("priority", priority.description),

@@ -300,6 +300,60 @@ public struct AccountStore: Sendable {
             """).map { try $0.decode(String.self, "given") }
     }
 
+    // MARK: - Assignment groups
+
+    public struct Group: Codable, Sendable, Hashable {
+        public var name: String
+        public var description: String
+        public var members: [String]
+        /// Members who lead the group.
+        public var leads: [String]
+    }
+
+    public func groups() async throws -> [Group] {
+        try await pool.query("""
+            SELECT g.name, g.description,
+                   ARRAY(SELECT account FROM itsm.group_member m WHERE m.group_name = g.name ORDER BY account) AS members,
+                   ARRAY(SELECT account FROM itsm.group_member m WHERE m.group_name = g.name AND m.lead ORDER BY account) AS leads
+            FROM itsm.assignment_group g ORDER BY g.name
+            """).map { row in
+            Group(name: try row.decode(String.self, "name"), description: try row.decode(String.self, "description"),
+                  members: try row.decode([String].self, "members"), leads: try row.decode([String].self, "leads"))
+        }
+    }
+
+    /// Creates or replaces a group and its membership; every lead is a member.
+    public func putGroup(_ group: Group) async throws(AccountError) -> Group {
+        if let problem = Self.nameProblem(group.name) { throw .invalid("name: \(problem)") }
+        if let lead = group.leads.first(where: { !group.members.contains($0) }) {
+            throw .invalid("leads: '\(lead)' is not among the members")
+        }
+        return try await transaction { tx in
+            let known = Set(try await tx.query("SELECT name FROM itsm.account WHERE name = ANY(\(group.members))").map { try $0.decode(String.self, "name") })
+            if let unknown = group.members.first(where: { !known.contains($0) }) {
+                throw AccountError.invalid("members: no account named '\(unknown)'")
+            }
+            try await tx.query("""
+                INSERT INTO itsm.assignment_group (name, description) VALUES (\(group.name), \(group.description))
+                ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description
+                """)
+            try await tx.query("DELETE FROM itsm.group_member WHERE group_name = \(group.name)")
+            try await tx.query("""
+                INSERT INTO itsm.group_member (group_name, account, lead)
+                SELECT \(group.name), m, m = ANY(\(group.leads)::text[]) FROM unnest(\(group.members)::text[]) AS m
+                """)
+            return Group(name: group.name, description: group.description, members: group.members.sorted(), leads: group.leads.sorted())
+        }
+    }
+
+    public func deleteGroup(_ name: String) async throws(AccountError) {
+        try await transaction { tx in
+            guard try await tx.query("DELETE FROM itsm.assignment_group WHERE name = \(name)").affectedRows == 1 else {
+                throw AccountError.notFound(name)
+            }
+        }
+    }
+
     // MARK: - Checks
 
     /// Why `name` cannot name an account or a role, or nil: 1 to 64 of a-z, 0-9, '-', '_', '.', '@'.

@@ -149,6 +149,47 @@ extension HTTPAPI {
             }
         }
 
+        routes.get("api/v1/groups") { request, _ in
+            await authorized(request, permission: nil) { _ in .success(try JSONValue(encoding: try await accounts.groups())) }
+        }
+        routes.put("api/v1/groups/:name") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            return await authorized(request, permission: "users.write", action: "group.put") { grantor in
+                let params: [String: JSONValue]
+                switch await strictBody(request, allowed: ["description", "members", "leads"]) {
+                case .success(let found): params = found
+                case .failure(let error): return .failure(error)
+                }
+                var lists: [String: [String]] = [:]
+                for member in ["members", "leads"] {
+                    let value = params[member] ?? .array([])
+                    guard let names = value.arrayValue?.compactMap(\.stringValue), names.count == value.arrayValue?.count else {
+                        return .failure(.invalidParams("\(member): must be an array of account names"))
+                    }
+                    lists[member] = names
+                }
+                if let description = params["description"], description.stringValue == nil {
+                    return .failure(.invalidParams("description: must be a string"))
+                }
+                let group = AccountStore.Group(name: name, description: params["description"]?.stringValue ?? "",
+                                               members: lists["members"]!, leads: lists["leads"]!)
+                let result = await accountResult { () throws(AccountError) in try await accounts.putGroup(group) }
+                await record("group.put", by: grantor, target: name, result, details: .object(params))
+                return result
+            }
+        }
+        routes.delete("api/v1/groups/:name") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            return await authorized(request, permission: "users.write", action: "group.delete") { grantor in
+                let result = await accountResult { () throws(AccountError) in
+                    try await accounts.deleteGroup(name)
+                    return ["deleted": .string(name)] as JSONValue
+                }
+                await record("group.delete", by: grantor, target: name, result)
+                return result
+            }
+        }
+
         routes.get("api/v1/audit") { request, _ in
             await authorized(request, permission: "audit.read") { _ in
                 let query = request.uri.queryParameters

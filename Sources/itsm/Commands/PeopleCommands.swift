@@ -169,6 +169,61 @@ struct RoleCommand: AsyncParsableCommand {
     }
 }
 
+/// `itsm group ...`: assignment groups, their members and leads.
+struct GroupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "group",
+        abstract: "List, define and remove assignment groups.",
+        discussion: "Once a group is defined, a record assigned to it can only have one of its members as assignee.",
+        subcommands: [List.self, Set.self, Delete.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List groups with their members and leads.")
+        @OptionGroup var connection: APIConnection
+
+        func run() async throws {
+            let groups = try await connection.send("GET", "api/v1/groups", nil)
+            guard !connection.client.json else { return print(compact(groups)) }
+            var rows = [["NAME", "MEMBERS", "LEADS", "DESCRIPTION"]]
+            for group in groups.arrayValue ?? [] {
+                rows.append([group["name"]?.stringValue ?? "", (group["members"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ","),
+                             (group["leads"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ","),
+                             group["description"]?.stringValue ?? ""])
+            }
+            print(table(rows))
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Define a group, or replace its members.")
+        @OptionGroup var connection: APIConnection
+        @Argument var name: String
+        @Option(name: .customLong("member"), help: "An account in the group; repeat for more.") var members: [String] = []
+        @Option(name: .customLong("lead"), help: "A member who leads the group; repeat for more.") var leads: [String] = []
+        @Option var description: String = ""
+
+        func run() async throws {
+            let group = try await connection.send("PUT", "api/v1/groups/\(name)", [
+                "members": .array(Array(Swift.Set(members + leads)).sorted().map(JSONValue.string)),
+                "leads": .array(leads.map(JSONValue.string)), "description": .string(description),
+            ])
+            guard !connection.client.json else { return print(compact(group)) }
+            print("group \(name): \((group["members"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", "))")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a group; records keep its name as text.")
+        @OptionGroup var connection: APIConnection
+        @Argument var name: String
+
+        func run() async throws {
+            _ = try await connection.send("DELETE", "api/v1/groups/\(name)", nil)
+            print("deleted group \(name)")
+        }
+    }
+}
+
 /// `itsm audit ...`: who did what, and whether the record of it is intact.
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,0 +1,110 @@
+import Foundation
+@testable import ITSMCoordinator
+import ITSMPostgres
+import ITSMProtocol
+import ITSMTesting
+import Testing
+
+/// Accounts, roles, sessions and the audit chain against a real PostgreSQL.
+@Suite struct AccountStoreTests {
+    /// Libsodium's smallest Argon2id parameters: the logic under test, not the cost.
+    static let hasher = PasswordHasher(operations: 1, memory: 8192)
+    static let admin = Principal(name: "admin", permissions: ["*"])
+
+    static func makeStore(_ label: String) async throws -> (AccountStore, PostgresPool) {
+        let database = try await TestPostgres.makeDatabase(label: label)
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+        return (AccountStore(pool: pool, hasher: hasher, logger: logger), pool)
+    }
+
+    @Test func passwordsAreStoredAsArgon2idAndAStrongerSettingUpgradesThemAtSignIn() async throws {
+        let (store, pool) = try await Self.makeStore("accounthash")
+        var changes = AccountStore.Changes()
+        changes.password = "a long enough password"
+        changes.roles = ["agent"]
+        _ = try await store.create(name: "alice", changes, grantor: Self.admin)
+        let stored = try await pool.query("SELECT password_hash FROM itsm.account WHERE name = 'alice'").single().decode(String.self, "password_hash")
+        #expect(stored.hasPrefix("$argon2id$v=19$m=8,t=1,p=1$"), "\(stored)")
+        let stronger = AccountStore(pool: pool, hasher: PasswordHasher(operations: 2, memory: 16384), logger: logger)
+        guard case .success(let principal) = try await stronger.login(name: "alice", password: "a long enough password") else {
+            Issue.record("the right password was refused")
+            return
+        }
+        #expect(principal.actor == "user:alice" && principal.roles == ["agent"] && principal.allows("incident.write"))
+        let upgraded = try await pool.query("SELECT password_hash FROM itsm.account WHERE name = 'alice'").single().decode(String.self, "password_hash")
+        #expect(upgraded.hasPrefix("$argon2id$v=19$m=16,t=2,p=1$"), "\(upgraded)")
+        await pool.close()
+    }
+
+    @Test func nobodyGivesARoleOrPermissionTheyDoNotHoldThemselves() async throws {
+        let (store, pool) = try await Self.makeStore("accountgrant")
+        let lead = Principal(name: "lena", kind: .user, permissions: ["incident.*", "users.write"])
+        var changes = AccountStore.Changes()
+        changes.roles = ["administrator"]
+        await #expect(throws: AccountError.cannotGrant("*")) { try await store.create(name: "mallory", changes, grantor: lead) }
+        changes.roles = ["group-lead"]
+        await #expect(throws: AccountError.cannotGrant("problem.read")) { try await store.create(name: "mallory", changes, grantor: lead) }
+        changes.roles = ["nonexistent"]
+        await #expect(throws: AccountError.self) { try await store.create(name: "mallory", changes, grantor: Self.admin) }
+        await #expect(throws: AccountError.cannotGrant("supplier.*")) {
+            try await store.putRole(.init(name: "buyers", description: "", permissions: ["supplier.*"], builtin: false), grantor: lead)
+        }
+        _ = try await store.putRole(.init(name: "night-desk", description: "", permissions: ["incident.*"], builtin: false), grantor: lead)
+        await #expect(throws: AccountError.self) { try await store.deleteRole("administrator", grantor: Self.admin) }
+        try await store.deleteRole("night-desk", grantor: lead)
+        await pool.close()
+    }
+
+    @Test func aPluginsDefaultGrantsAreGivenOnceAndNotBackAfterAnAdministratorTookThemAway() async throws {
+        let (store, pool) = try await Self.makeStore("accountdefaults")
+        let declared = [PermissionDescriptor(name: "incident.all.read", description: "", grantedTo: ["agent", "no-such-role"])]
+        #expect(try await store.applyDefaultGrants(declared) == ["agent: incident.all.read"])
+        #expect(try await store.applyDefaultGrants(declared).isEmpty)
+        var agent = try #require(try await store.roles().first { $0.name == "agent" })
+        #expect(agent.permissions.contains("incident.all.read"))
+        agent.permissions.removeAll { $0 == "incident.all.read" }
+        _ = try await store.putRole(agent, grantor: Self.admin)
+        #expect(try await store.applyDefaultGrants(declared).isEmpty)
+        #expect(try await store.roles().first { $0.name == "agent" }?.permissions.contains("incident.all.read") == false)
+        await pool.close()
+    }
+
+    @Test func sessionsEndWhenIdleTooLongOrWhenTheAccountIsDisabled() async throws {
+        let (store, pool) = try await Self.makeStore("accountsession")
+        var changes = AccountStore.Changes()
+        changes.roles = ["agent"]
+        _ = try await store.create(name: "sam", changes, grantor: Self.admin)
+        let sessions = SessionStore(pool: pool, idleTimeout: .seconds(1), absoluteTimeout: .seconds(3600))
+        let idle = try await sessions.open(account: "sam", clientAddress: "127.0.0.1")
+        #expect(try await sessions.principal(secret: idle.secret)?.actor == "user:sam")
+        #expect(SessionStore.csrfTokenMatches(idle.csrfToken, secret: idle.secret))
+        #expect(!SessionStore.csrfTokenMatches(idle.csrfToken.uppercased(), secret: idle.secret))
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await sessions.principal(secret: idle.secret) == nil)
+
+        let live = try await sessions.open(account: "sam", clientAddress: nil)
+        #expect(try await sessions.principal(secret: live.secret) != nil)
+        changes = AccountStore.Changes()
+        changes.disabled = true
+        _ = try await store.update(name: "sam", changes, grantor: Self.admin)
+        #expect(try await sessions.principal(secret: live.secret) == nil)
+        try await sessions.sweep()
+        #expect(try await pool.query("SELECT count(*) AS n FROM itsm.session").single().decode(Int.self, "n") == 0)
+        await pool.close()
+    }
+
+    @Test func theDatabaseAndThisVerifierHashAnEntryAlike() async throws {
+        let (_, pool) = try await Self.makeStore("audithash")
+        let audit = AuditLog(pool: pool, logger: logger)
+        // Fields with newlines, colons, non-ASCII text and none at all must not be confused.
+        await audit.append(.init(actor: "user:zoë", action: "incident.comment", target: "INC-1\n2", outcome: "ok",
+                                 clientAddress: nil, requestId: "a:b", details: ["params": ["body": "line one\nline two"]]))
+        await audit.append(.init(actor: "token:admin", action: "token.issue", target: nil))
+        let verification = try await audit.verify()
+        #expect(verification.entries == 2 && verification.broken == nil, "\(verification)")
+        let entries = try await audit.entries()
+        #expect(entries.map(\.hash).last == verification.head && entries.first?.target == "INC-1\n2")
+        await pool.close()
+    }
+}
