@@ -137,6 +137,11 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private func queryBlocking(_ query: PostgresQuery) throws -> PostgresRows {
         try ensureOpen()
+        // libpq takes parameters as C strings: a NUL would silently cut the value short there
+        // (`alice\0x` would name `alice`), so such a value is refused instead.
+        if let index = query.binds.firstIndex(where: { $0?.utf8.contains(0) == true }) {
+            throw PostgresError(code: .encodingFailed, message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot hold")
+        }
         let types = query.bindTypes.map(\.rawValue)
         let result = CStrings.with(query.binds) { values in
             types.withUnsafeBufferPointer { types in

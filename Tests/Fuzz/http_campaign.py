@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """An HTTP fuzz campaign against a running coordinator (loopback only, bounded): sends generated
-bodies to every method the coordinator lists, and reports how many answers were server errors
+bodies to every method the coordinator lists and to its own routes for people (sign-in,
+accounts, roles, groups, the audit log), and reports how many answers were server errors
 (HTTP 500-599 other than 503 for a process that is not enabled) and how many took too long.
 
     http_campaign.py BASE_URL TOKEN BODIES [SEED]
@@ -34,7 +35,9 @@ FIELDS = ["title", "description", "number", "id", "status", "to", "priority", "i
           "assignee", "assignmentGroup", "caller", "from", "createdFrom", "createdTo", "limit", "offset", "sort",
           "order", "supplier", "resource", "metric", "samples", "body", "at", "value", "kpi", "target", "period",
           "reason", "kind", "startsOn", "endsOn", "minutes", "targets", "metrics", "name", "unit", "warning",
-          "critical", "importId", "rows", "columns", "firstRow", "incident", "problem", "query", "format", "calendar"]
+          "critical", "importId", "rows", "columns", "firstRow", "incident", "problem", "query", "format", "calendar",
+          "password", "displayName", "email", "roles", "members", "leads", "permissions", "disabled", "source",
+          "current", "new"]
 STRINGS = ["", " ", "x" * 300, "INC-000001", "PRB-000001", "P1", "P9", "high", "bogus", "2026-11-30T10:00:00Z",
            "2026-02-30", "0000-01-01T00:00:00Z", "294277-01-01T00:00:00Z", "résolu ✓", "\u202e", "a\u0000b",
            "'; DROP TABLE x; --", "null", "-1", "1e309", "{}", "[]", "../../etc/passwd"]
@@ -63,15 +66,21 @@ def body():
 
 status, listing = request("GET", "/api/v1/methods")
 assert status == 200, listing
-methods = [m["name"] for m in json.loads(listing)]
+targets = [("POST", "/api/v1/rpc/" + m["name"]) for m in json.loads(listing)] + [
+    ("POST", "/api/v1/session"), ("POST", "/api/v1/users"), ("PATCH", "/api/v1/users/fuzz"),
+    ("PUT", "/api/v1/roles/fuzz-role"), ("PUT", "/api/v1/groups/fuzz-group"), ("GET", "/api/v1/audit"),
+]
+QUERIES = ["", "?from=bogus", "?limit=0", "?limit=99999", "?after=-1", "?actor=%00", "?to=2026-02-30T00:00:00Z",
+           "?from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z", "?nonsense=1", "?limit=1e3"]
 counts = {"sent": 0, "2xx": 0, "4xx": 0, "503": 0, "5xx": 0, "slow": 0}
 problems = []
 for index in range(total):
-    method = methods[index % len(methods)]
-    sent = body()
+    verb, method = targets[index % len(targets)]
+    sent = body() if verb != "GET" else None
+    path = method + (rng.choice(QUERIES) if verb == "GET" else "")
     started = time.monotonic()
     try:
-        status, answer = request("POST", "/api/v1/rpc/" + method, sent)
+        status, answer = request(verb, path, sent)
     except Exception as error:  # a timeout or a dropped connection is a hang or a crash
         status, answer = 599, str(error).encode()
     elapsed = time.monotonic() - started

@@ -92,6 +92,17 @@ let logger = Logger(label: "itsm.test.postgres")
         await pool.close()
     }
 
+    @Test func aValueWithANulIsRefusedNotCutShort() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "nul")
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await pool.query("CREATE TABLE account (name text)")
+        try await pool.query("INSERT INTO account VALUES ('alice')")
+        let sneaky = "alice\u{0}mallory"
+        await #expect(throws: PostgresError.self) { try await pool.query("DELETE FROM account WHERE name = \(sneaky)") }
+        #expect(try await pool.query("SELECT count(*) AS n FROM account").single().decode(Int.self, "n") == 1)
+        await pool.close()
+    }
+
     @Test func transactionCommitsOrRollsBack() async throws {
         let database = try await TestPostgres.makeDatabase(label: "tx")
         let pool = PostgresPool(conninfo: database.conninfo, logger: logger)

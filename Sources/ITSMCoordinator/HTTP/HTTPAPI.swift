@@ -74,7 +74,7 @@ struct HTTPAPI: Sendable {
         }
         routes.delete("api/v1/tokens/:name") { request, context in
             await authorized(request, permission: "tokens.write", action: "token.revoke") { grantor in
-                let name = context.parameters.get("name") ?? ""
+                guard let name = Self.pathName(context) else { return .failure(Self.notAName) }
                 let result: Result<JSONValue, ResponseError>
                 do {
                     if try await tokens.revoke(name: name, grantor: grantor) {
@@ -115,7 +115,7 @@ struct HTTPAPI: Sendable {
         }
         routes.post("api/v1/plugins/:name/restart") { request, context in
             await authorized(request, permission: "plugins.write", action: "plugins.restart") { principal in
-                let name = context.parameters.get("name") ?? ""
+                guard let name = Self.pathName(context) else { return .failure(Self.notAName) }
                 logger.notice("plugin restart requested", metadata: ["itsm.plugin": "\(name)", "itsm.actor": "\(principal.actor)"])
                 let result: Result<JSONValue, ResponseError> = if let restarted = await restart(name) {
                     .success(["restarted": .string(name), "instances": .int(Int64(restarted))])
@@ -128,7 +128,7 @@ struct HTTPAPI: Sendable {
         }
         routes.post("api/v1/plugins/:name/upgrade") { request, context in
             await authorized(request, permission: "plugins.write", action: "plugins.upgrade") { principal in
-                let name = context.parameters.get("name") ?? ""
+                guard let name = Self.pathName(context) else { return .failure(Self.notAName) }
                 let params: JSONValue
                 switch await bodyParams(request) {
                 case .success(let found): params = found
@@ -257,6 +257,16 @@ struct HTTPAPI: Sendable {
             return errorResponse(error)
         }
     }
+
+    /// The `{name}` in the path: nil when it cannot name anything (empty, too long, or with
+    /// control characters such as NUL, which would cut it short on its way to the database).
+    static func pathName(_ context: APIRequestContext) -> String? {
+        guard let name = context.parameters.get("name"), (1...200).contains(name.utf8.count),
+              !name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return nil }
+        return name
+    }
+
+    static let notAName = ResponseError(code: .methodNotFound, kind: "http.not_found", message: "the path does not hold a name")
 
     static func bodyTooLarge(_ limit: Int) -> ResponseError {
         ResponseError(code: .messageTooLarge, kind: "http.body_too_large", message: "the request body is over the limit of \(limit) bytes")

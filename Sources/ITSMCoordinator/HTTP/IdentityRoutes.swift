@@ -63,7 +63,7 @@ extension HTTPAPI {
             await authorized(request, permission: "users.read") { _ in .success(try JSONValue(encoding: try await accounts.list())) }
         }
         routes.get("api/v1/users/:name") { request, context in
-            let name = context.parameters.get("name") ?? ""
+            guard let name = Self.pathName(context) else { return errorResponse(Self.notAName) }
             return await authorized(request, permission: nil) { principal in
                 // Everyone may read their own account.
                 guard principal.allows("users.read") || (principal.kind == .user && principal.name == name) else {
@@ -95,7 +95,7 @@ extension HTTPAPI {
             }
         }
         routes.patch("api/v1/users/:name") { request, context in
-            let name = context.parameters.get("name") ?? ""
+            guard let name = Self.pathName(context) else { return errorResponse(Self.notAName) }
             return await authorized(request, permission: "users.write", action: "account.update") { grantor in
                 let params: [String: JSONValue]
                 switch await strictBody(request, allowed: ["displayName", "email", "roles", "password", "disabled"]) {
@@ -117,7 +117,7 @@ extension HTTPAPI {
             await authorized(request, permission: "users.read") { _ in .success(try JSONValue(encoding: try await accounts.roles())) }
         }
         routes.put("api/v1/roles/:name") { request, context in
-            let name = context.parameters.get("name") ?? ""
+            guard let name = Self.pathName(context) else { return errorResponse(Self.notAName) }
             return await authorized(request, permission: "users.write", action: "role.put") { grantor in
                 let params: [String: JSONValue]
                 switch await strictBody(request, allowed: ["description", "permissions"]) {
@@ -138,7 +138,7 @@ extension HTTPAPI {
             }
         }
         routes.delete("api/v1/roles/:name") { request, context in
-            let name = context.parameters.get("name") ?? ""
+            guard let name = Self.pathName(context) else { return errorResponse(Self.notAName) }
             return await authorized(request, permission: "users.write", action: "role.delete") { grantor in
                 let result = await accountResult { () throws(AccountError) in
                     try await accounts.deleteRole(name, grantor: grantor)
@@ -153,7 +153,7 @@ extension HTTPAPI {
             await authorized(request, permission: nil) { _ in .success(try JSONValue(encoding: try await accounts.groups())) }
         }
         routes.put("api/v1/groups/:name") { request, context in
-            let name = context.parameters.get("name") ?? ""
+            guard let name = Self.pathName(context) else { return errorResponse(Self.notAName) }
             return await authorized(request, permission: "users.write", action: "group.put") { grantor in
                 let params: [String: JSONValue]
                 switch await strictBody(request, allowed: ["description", "members", "leads"]) {
@@ -179,7 +179,7 @@ extension HTTPAPI {
             }
         }
         routes.delete("api/v1/groups/:name") { request, context in
-            let name = context.parameters.get("name") ?? ""
+            guard let name = Self.pathName(context) else { return errorResponse(Self.notAName) }
             return await authorized(request, permission: "users.write", action: "group.delete") { grantor in
                 let result = await accountResult { () throws(AccountError) in
                     try await accounts.deleteGroup(name)
@@ -196,6 +196,9 @@ extension HTTPAPI {
                 let known: Set<String> = ["from", "to", "actor", "action", "after", "limit"]
                 if let unknown = query.map({ String($0.key) }).first(where: { !known.contains($0) }) {
                     return .failure(.invalidParams("\(unknown): unknown; the audit log takes \(known.sorted().joined(separator: ", "))"))
+                }
+                if let bad = query.first(where: { $0.value.utf8.contains { $0 < 0x20 } }) {
+                    return .failure(.invalidParams("\(bad.key): contains a control character"))
                 }
                 var dates: [String: Date] = [:]
                 for member in ["from", "to"] {
@@ -282,6 +285,7 @@ extension HTTPAPI {
         if let unknown = members.keys.sorted().first(where: { !allowed.contains($0) }) {
             return .failure(.invalidParams("\(unknown): unknown; this takes \(allowed.sorted().joined(separator: ", "))"))
         }
+        if let problem = JSONValue.object(members).inputProblem(at: "body") { return .failure(.invalidParams(problem)) }
         return .success(members)
     }
 
