@@ -125,6 +125,22 @@ import Testing
         let listedGroups = try await sessions["rita"]!.send("GET", "api/v1/groups")
         #expect("\(String(describing: listedGroups.body))".contains("WAN and VPN"))
 
+        // An agent limited to his groups: a role with incident.group.read instead of incident.all.read.
+        #expect(try await coordinator.cli(["role", "set", "group-agent", "--permission", "incident.read", "--permission", "incident.write",
+                                          "--permission", "incident.group.read"]).status == .exited(0))
+        #expect(try await coordinator.cli(["user", "create", "gus", "--role", "group-agent", "--password-stdin"],
+                                          input: "gus has a long password\n").status == .exited(0))
+        #expect(try await coordinator.cli(["group", "set", "network", "--lead", "alan", "--member", "gus"]).status == .exited(0))
+        let gus = try #require(try await Self.signIn(coordinator, "gus", "gus has a long password").session)
+        #expect(try await gus.send("GET", "api/v1/incidents/\(ritas)").status == 200) // assigned to network
+        #expect(try await gus.send("GET", "api/v1/incidents/\(seeded)").status == 404) // nobody's group
+        #expect(try await gus.send("POST", "api/v1/rpc/incident.assign", ["number": seeded, "assignmentGroup": "network"]).status == 404)
+        #expect(try await gus.send("POST", "api/v1/rpc/incident.comment",
+                                   ["number": ritas, "body": "Gus checked the tunnel", "visibility": "work_note"]).status == 200)
+        let gusList = try await gus.send("GET", "api/v1/incidents")
+        let gusNumbers = ((gusList.body as? [String: Any])?["items"] as? [[String: Any]] ?? []).compactMap { $0["number"] as? String }
+        #expect(gusNumbers == [ritas], "\(gusNumbers)")
+
         // The requester sees her own records only, and of their comments only the customer's.
         let listed = try await sessions["rita"]!.send("GET", "api/v1/incidents")
         let numbers = ((listed.body as? [String: Any])?["items"] as? [[String: Any]] ?? []).compactMap { $0["number"] as? String }
@@ -135,7 +151,7 @@ import Testing
         let comments = ((seen.body as? [String: Any])?["comments"] as? [[String: Any]] ?? []).map { $0["visibility"] as? String ?? "" }
         #expect(comments == ["customer", "customer", "customer"], "\(String(describing: seen.body))")
         let agentView = try await sessions["alan"]!.send("GET", "api/v1/incidents/\(ritas)?comments=true")
-        #expect(((agentView.body as? [String: Any])?["comments"] as? [Any])?.count == 5)
+        #expect(((agentView.body as? [String: Any])?["comments"] as? [Any])?.count == 6)
         // She reports only for herself, and confirms the resolution of her own record.
         let forOthers = try await sessions["rita"]!.send("POST", "api/v1/rpc/incident.create", ["title": "For Bob", "caller": "bob"])
         #expect(forOthers.status == 400 && "\(String(describing: forOthers.body))".contains("caller: a requester reports for themselves"))

@@ -24,20 +24,22 @@ public enum IncidentPlugin {
         plugin.publishes(IncidentEvents.escalated)
         plugin.publishes(IncidentEvents.linked)
         plugin.publishes(IncidentEvents.imported)
-        plugin.permission(Requester.seeEverything,
-                          "See every incident and request with its work notes; a person without it sees only their own records and customer comments",
+        plugin.permission(Viewer.seeEverything,
+                          "See every incident and request with its work notes; a person without it or incident.group.read sees only their own records and customer comments",
                           grantedTo: ["agent", "problem-manager", "capacity-manager"])
+        plugin.permission(Viewer.seeGroups,
+                          "See the records assigned to one's assignment groups or oneself, with their work notes (give it instead of incident.all.read to limit agents to their groups)")
 
         plugin.method("incident.create", permission: "incident.write",
                       description: "Create an incident or service request",
                       routes: [HTTPRoute("POST", "incidents")]) { (params: CreateIncident, context) in
             var params = params
-            if let requester = Requester(context.principal) {
+            if let requester = Viewer(context.principal), requester.isRequester {
                 // A requester reports for themselves, and the desk decides who works on it.
                 if let caller = params.caller, caller != requester.name {
                     throw ResponseError.invalidParams("caller: a requester reports for themselves (\(requester.name)), not for \(caller)")
                 }
-                if params.assignee != nil || params.assignmentGroup != nil { throw Requester.deskOnly("assigning") }
+                if params.assignee != nil || params.assignmentGroup != nil { throw Viewer.deskOnly("assigning") }
                 params.caller = requester.name
             }
             return try await store(context).create(params, actor: context.actor, idempotencyKey: context.idempotencyKey)
@@ -67,12 +69,12 @@ public enum IncidentPlugin {
                       description: "Move through the lifecycle: in_progress, on_hold, resolved, closed, cancelled, reopen") {
             (params: TransitionIncident, context) in
             let store = try store(context)
-            if store.requester != nil {
+            if store.viewer?.isRequester == true {
                 // Their own record (else not found), and only confirming, reopening or withdrawing it.
                 let current = try await store.get(GetIncident(id: params.id, number: params.number)).incident
                 let confirmsOrReopens = current.status == .resolved && [.closed, .inProgress].contains(params.to)
                 guard confirmsOrReopens || (current.status.isOpen && params.to == .cancelled) else {
-                    throw Requester.deskOnly("moving a record to \(params.to.rawValue)")
+                    throw Viewer.deskOnly("moving a record to \(params.to.rawValue)")
                 }
             }
             return try await store.transition(params, actor: context.actor)
@@ -80,7 +82,7 @@ public enum IncidentPlugin {
         plugin.method("incident.comment", permission: "incident.write",
                       description: "Add a work note or a customer-visible comment") { (params: CommentOnIncident, context) in
             var params = params
-            if Requester(context.principal) != nil {
+            if Viewer(context.principal)?.isRequester == true {
                 // What a requester writes is for the desk and the customer alike.
                 guard params.visibility != .workNote else {
                     throw ResponseError.invalidParams("visibility: a requester's comments are customer comments; work notes are the desk's")
@@ -179,13 +181,13 @@ public enum IncidentPlugin {
     static func store(_ context: MethodContext) throws -> IncidentStore {
         var store = try IncidentSettings(config: context.config).store(context.database)
         store.requestKey = context.idempotencyKey
-        store.requester = Requester(context.principal)
+        store.viewer = Viewer(context.principal)
         return store
     }
 
     /// Refuses the desk's own work to a requester.
     static func deskOnly(_ context: MethodContext, _ method: String) throws(ResponseError) {
-        if Requester(context.principal) != nil { throw Requester.deskOnly(method) }
+        if Viewer(context.principal)?.isRequester == true { throw Viewer.deskOnly(method) }
     }
 }
 

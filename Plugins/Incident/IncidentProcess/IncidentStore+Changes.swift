@@ -43,7 +43,7 @@ extension IncidentStore {
             throw ResponseError.invalidParams("give assignmentGroup, assignee, or both")
         }
         return try await database.withTransaction { tx in
-            let updated = try await apply(tx, id: params.id, number: params.number, actor: actor, now: now, requestKey: requestKey) { current in
+            let updated = try await apply(tx, id: params.id, number: params.number, actor: actor, now: now, requestKey: requestKey, visibleTo: viewer) { current in
                 guard current.status.isOpen else {
                     throw ResponseError.business(kind: "incident.invalid_transition",
                                                  message: "\(current.number) is \(current.status.rawValue); only open records can be assigned")
@@ -78,7 +78,7 @@ extension IncidentStore {
 
     public func transition(_ params: TransitionIncident, actor: String, now: Date = Date()) async throws -> Incident {
         try await database.withTransaction { tx in
-            let updated = try await apply(tx, id: params.id, number: params.number, actor: actor, now: now, requestKey: requestKey) { current in
+            let updated = try await apply(tx, id: params.id, number: params.number, actor: actor, now: now, requestKey: requestKey, visibleTo: viewer) { current in
                 try transitionPlan(current, params, now: now)
             }
             if params.to == .closed, updated.major {
@@ -193,19 +193,22 @@ extension IncidentStore {
     func mutate(id: UUID?, number: String?, actor: String, now: Date,
                 _ plan: (Incident) throws -> ChangePlan) async throws -> Incident {
         try await database.withTransaction { tx in
-            try await apply(tx, id: id, number: number, actor: actor, now: now, requestKey: requestKey, plan)
+            try await apply(tx, id: id, number: number, actor: actor, now: now, requestKey: requestKey, visibleTo: viewer, plan)
         }
     }
 
     /// The same inside a transaction the caller holds, so related changes commit together.
     /// `requestKey`: the request's idempotency key, for the record the request names (not for
     /// records changed along with it, such as a parent's children).
+    /// `visibleTo`: for the record a request names, the viewer it must be visible to (records
+    /// changed along with it, such as a major incident's children, are not limited).
     func apply(_ tx: PluginTransaction, id: UUID?, number: String?, actor: String, now: Date, requestKey: String? = nil,
-               _ plan: (Incident) throws -> ChangePlan) async throws -> Incident {
+               visibleTo viewer: Viewer? = nil, _ plan: (Incident) throws -> ChangePlan) async throws -> Incident {
         let key = try Self.key(id: id, number: number)
         do {
             var select: PostgresQuery = "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident"
             select.append(key)
+            if let viewer { select.append(viewer.condition()) }
             select.append(" FOR UPDATE")
             guard let row = try await tx.query(select).first else { throw Self.notFound(id: id, number: number) }
             let current = try Incident(row: row)

@@ -73,7 +73,7 @@ extension IncidentStore {
         if params.kind == .functional, (params.toGroup ?? "").isEmpty {
             throw ResponseError.invalidParams("toGroup: a functional escalation names the group to escalate to")
         }
-        return try await apply(tx, id: params.id, number: params.number, actor: actor, now: now, requestKey: requestKey) { current in
+        return try await apply(tx, id: params.id, number: params.number, actor: actor, now: now, requestKey: requestKey, visibleTo: viewer) { current in
             guard current.status.isOpen else {
                 throw ResponseError.business(kind: "incident.invalid_transition",
                                              message: "\(current.number) is \(current.status.rawValue); only open records can be escalated")
@@ -137,7 +137,7 @@ extension IncidentStore {
             }
             let oldParent = try await numberOf(subject.parentId)
             let oldDuplicate = try await numberOf(subject.duplicateOf)
-            return try await apply(tx, id: subject.id, number: nil, actor: actor, now: now, requestKey: requestKey) { current in
+            return try await apply(tx, id: subject.id, number: nil, actor: actor, now: now, requestKey: requestKey, visibleTo: viewer) { current in
                 var plan = ChangePlan(current: current)
                 if params.parent != nil {
                     plan.set("parent", "parent_id", oldParent, parent?.number, value: parent?.id)

@@ -18,7 +18,7 @@ extension IncidentStore {
                 SELECT i.id, ts_rank(i.search, q.query) AS rank FROM incident.incident i, q WHERE i.search @@ q.query
                 UNION ALL
                 SELECT c.incident_id, 0.5 * ts_rank(to_tsvector('english', c.body), q.query) FROM incident.comment c, q
-                WHERE to_tsvector('english', c.body) @@ q.query AND (\(requester == nil) OR c.visibility = 'customer')
+                WHERE to_tsvector('english', c.body) @@ q.query AND (\(viewer?.isRequester != true) OR c.visibility = 'customer')
             ),
             best AS (SELECT id, sum(rank) AS rank FROM hits GROUP BY id)
             SELECT \(unsafeSQL: Incident.columns(qualifiedBy: "i")),
@@ -28,7 +28,7 @@ extension IncidentStore {
             WHERE true
             """
         if params.open == true { query.append(" AND i.status NOT IN ('resolved', 'closed', 'cancelled')") }
-        if let requester { query.append(" AND (i.caller = \(requester.name) OR i.created_by = \(requester.actor))") }
+        if let viewer { query.append(viewer.condition(alias: "i")) }
         query.append(" ORDER BY best.rank DESC, i.created_at DESC LIMIT \(limit)")
         return try await database.query(query).map { row in
             SearchHit(incident: try Incident(row: row), rank: (try row.decode(Double.self, "rank") * 10_000).rounded() / 10_000,

@@ -18,8 +18,8 @@ public struct IncidentStore: Sendable {
     public let knownErrorSimilarity: Double
     /// The idempotency key of the request being served: a change made with one is made once.
     public var requestKey: String?
-    /// The person the request is for when they may see only their own records; nil: the desk.
-    public var requester: Requester?
+    /// The person the request is for when they see only some records; nil: every record.
+    public var viewer: Viewer?
 
     public init(database: PluginDatabase, matrix: PriorityMatrix = .itil, lifecycle: Lifecycle = Lifecycle(),
                 majorPriority: Priority? = nil, escalationOnWarning: EscalateIncident.Kind? = nil, escalationGroup: String? = nil,
@@ -104,14 +104,14 @@ public struct IncidentStore: Sendable {
     public func get(_ params: GetIncident) async throws -> IncidentDetail {
         var select: PostgresQuery = "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident"
         select.append(try Self.key(id: params.id, number: params.number))
+        // Someone else's record is as absent as one that does not exist.
+        if let viewer { select.append(viewer.condition()) }
         guard let row = try await database.query(select).first else {
             throw Self.notFound(id: params.id, number: params.number)
         }
         let incident = try Incident(row: row)
-        // Someone else's record is as absent as one that does not exist.
-        if let requester, !requester.owns(incident) { throw Self.notFound(id: params.id, number: params.number) }
         var comments = params.comments == true ? try await comments(of: incident.id) : nil
-        if requester != nil { comments = comments?.filter { $0.visibility == .customer } }
+        if viewer?.isRequester == true { comments = comments?.filter { $0.visibility == .customer } }
         let serviceLevels = try await clocks(of: incident.id)
         var children: [String]?
         var review: Review?
@@ -145,7 +145,7 @@ public struct IncidentStore: Sendable {
         }
         guard offset >= 0 else { throw ResponseError.invalidParams("offset: must not be negative") }
         var filter: PostgresQuery = " WHERE true"
-        if let requester { filter.append(" AND (caller = \(requester.name) OR created_by = \(requester.actor))") }
+        if let viewer { filter.append(viewer.condition()) }
         if let status = params.status { filter.append(" AND status = \(status.rawValue)") }
         if let priority = params.priority { filter.append(" AND priority = \(priority.rawValue)") }
         if let assignee = params.assignee { filter.append(" AND assignee = \(assignee)") }
