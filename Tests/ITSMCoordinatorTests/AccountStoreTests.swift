@@ -107,4 +107,22 @@ import Testing
         #expect(entries.map(\.hash).last == verification.head && entries.first?.target == "INC-1\n2")
         await pool.close()
     }
+
+    @Test func concurrentAppendsCommitTogetherAndStillFormOneChain() async throws {
+        let (_, pool) = try await Self.makeStore("auditbatch")
+        let audit = AuditLog(pool: pool, logger: logger)
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask { await audit.append(.init(actor: "token:load", action: "incident.create", target: "INC-\(index)")) }
+            }
+        }
+        let verification = try await audit.verify()
+        #expect(verification.entries == 200 && verification.broken == nil, "\(verification)")
+        let targets = Set(try await audit.entries(limit: 1000).compactMap(\.target))
+        #expect(targets.count == 200)
+        // Fewer commits than entries: those that arrived while one batch committed went in the next.
+        let transactions = try await pool.query("SELECT count(DISTINCT xmin::text) AS n FROM itsm.audit_entry").single().decode(Int.self, "n")
+        #expect(transactions < 200, "\(transactions) transactions")
+        await pool.close()
+    }
 }

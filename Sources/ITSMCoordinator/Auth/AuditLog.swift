@@ -10,10 +10,12 @@ import Logging
 public struct AuditLog: Sendable {
     let pool: PostgresPool
     let logger: Logger
+    private let writer: Writer
 
     public init(pool: PostgresPool, logger: Logger) {
         self.pool = pool
         self.logger = logger
+        self.writer = Writer(pool: pool, logger: logger)
     }
 
     /// One thing that happened, before it is appended.
@@ -59,17 +61,68 @@ public struct AuditLog: Sendable {
         !permission.hasSuffix(".read")
     }
 
-    /// Appends `record`. A failure is logged, not thrown: the change it records has happened.
+    /// Appends `record` and returns once it is committed. A failure is logged, not thrown: the
+    /// change it records has happened.
     public func append(_ record: Record) async {
-        do {
-            try await pool.query("""
-                SELECT itsm.append_audit(\(record.actor), \(record.action), \(record.target), \(record.outcome),
-                                         \(record.clientAddress), \(record.requestId), \(String(decoding: record.details.serialized(), as: UTF8.self))::jsonb)
-                """)
-        } catch {
-            logger.error("could not append to the audit log", metadata: [
-                "itsm.audit.action": "\(record.action)", "itsm.audit.actor": "\(record.actor)", "itsm.error": "\(String(reflecting: error))",
-            ])
+        await writer.append(record)
+    }
+
+    /// Appends take turns (the chain's lock), so entries that arrive while one batch commits go
+    /// together in the next: one transaction and one commit for all of them, in arrival order.
+    private actor Writer {
+        let pool: PostgresPool
+        let logger: Logger
+        private var pending: [(record: Record, done: CheckedContinuation<Void, Never>)] = []
+        private var writing = false
+
+        init(pool: PostgresPool, logger: Logger) {
+            self.pool = pool
+            self.logger = logger
+        }
+
+        func append(_ record: Record) async {
+            await withCheckedContinuation { done in
+                pending.append((record, done))
+                guard !writing else { return }
+                writing = true
+                Task { await self.drain() }
+            }
+        }
+
+        private func drain() async {
+            while !pending.isEmpty {
+                let batch = pending
+                pending = []
+                await write(batch.map(\.record))
+                batch.forEach { $0.done.resume() }
+            }
+            writing = false
+        }
+
+        private func write(_ records: [Record]) async {
+            let entries = JSONValue.array(records.map { record in
+                var entry: [String: JSONValue] = [
+                    "actor": .string(record.actor), "action": .string(record.action), "outcome": .string(record.outcome),
+                    "details": record.details,
+                ]
+                entry["target"] = record.target.map(JSONValue.string)
+                entry["clientAddress"] = record.clientAddress.map(JSONValue.string)
+                entry["requestId"] = record.requestId.map(JSONValue.string)
+                return .object(entry)
+            })
+            do {
+                try await pool.query("""
+                    SELECT itsm.append_audit(e->>'actor', e->>'action', e->>'target', e->>'outcome', e->>'clientAddress',
+                                             e->>'requestId', e->'details')
+                    FROM jsonb_array_elements(\(String(decoding: entries.serialized(), as: UTF8.self))::jsonb) WITH ORDINALITY AS b (e, n)
+                    ORDER BY n
+                    """)
+            } catch {
+                logger.error("could not append to the audit log", metadata: [
+                    "itsm.audit.entries": "\(records.count)", "itsm.audit.actions": "\(Set(records.map(\.action)).sorted())",
+                    "itsm.error": "\(String(reflecting: error))",
+                ])
+            }
         }
     }
 
