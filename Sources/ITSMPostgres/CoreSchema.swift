@@ -158,15 +158,18 @@ public enum CoreSchema {
             );
 
             -- The permission patterns an account holds through its roles; none once disabled.
+            -- PL/pgSQL keeps the query's plan for the session: checked on every request, a SQL
+            -- function (not inlinable, for its aggregate) would be planned again each time.
             CREATE FUNCTION itsm.account_permissions(account_name text) RETURNS text[]
-            LANGUAGE sql STABLE AS $$
-                SELECT coalesce(array_agg(DISTINCT p ORDER BY p), '{}')
-                FROM itsm.account a
-                JOIN itsm.account_role ar ON ar.account = a.name
-                JOIN itsm.role r ON r.name = ar.role
-                CROSS JOIN unnest(r.permissions) p
-                WHERE a.name = account_name AND NOT a.disabled
-            $$;
+            LANGUAGE plpgsql STABLE AS $$
+            BEGIN
+                RETURN (SELECT coalesce(array_agg(DISTINCT p ORDER BY p), '{}')
+                        FROM itsm.account a
+                        JOIN itsm.account_role ar ON ar.account = a.name
+                        JOIN itsm.role r ON r.name = ar.role
+                        CROSS JOIN unnest(r.permissions) p
+                        WHERE a.name = account_name AND NOT a.disabled);
+            END $$;
 
             -- Signed-in people. Only the SHA-256 of the cookie's secret is kept.
             CREATE TABLE itsm.session (

@@ -149,23 +149,27 @@ public struct TokenStore: Sendable {
         guard token.hasPrefix("itsm_"), token.count < 200 else { return nil }
         let hash = Self.hash(token)
         let rows = try await pool.query("""
-            SELECT t.name, t.permissions, t.owner, t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute' AS stale,
-                   itsm.account_permissions(t.owner) AS ceiling,
-                   ARRAY(SELECT role FROM itsm.account_role WHERE account = t.owner ORDER BY role) AS roles
-            FROM itsm.api_token t LEFT JOIN itsm.account a ON a.name = t.owner
-            WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL AND (t.owner IS NULL OR NOT a.disabled)
+            SELECT name, permissions, owner, last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale
+            FROM itsm.api_token WHERE token_hash = \(hash) AND revoked_at IS NULL
             """)
         guard let row = rows.first else { return nil }
+        let name = try row.decode(String.self, "name")
+        let permissions = try row.decode([String].self, "permissions")
+        var principal = Principal(name: name, kind: .service, permissions: permissions, token: name)
+        // A person's token: what they hold now is its ceiling, and it stops with their account.
+        if let owner = try row.decode(String?.self, "owner") {
+            guard let person = try await pool.query("""
+                SELECT itsm.account_permissions(name) AS ceiling,
+                       ARRAY(SELECT role FROM itsm.account_role WHERE account = \(owner) ORDER BY role) AS roles
+                FROM itsm.account WHERE name = \(owner) AND NOT disabled
+                """).first else { return nil }
+            principal = Principal(name: owner, kind: .user, permissions: permissions, ceiling: try person.decode([String].self, "ceiling"),
+                                  roles: try person.decode([String].self, "roles"), token: name)
+        }
         if try row.decode(Bool.self, "stale") {
             try await pool.query("UPDATE itsm.api_token SET last_used_at = now() WHERE token_hash = \(hash)")
         }
-        let name = try row.decode(String.self, "name")
-        let permissions = try row.decode([String].self, "permissions")
-        guard let owner = try row.decode(String?.self, "owner") else {
-            return Principal(name: name, kind: .service, permissions: permissions, token: name)
-        }
-        return Principal(name: owner, kind: .user, permissions: permissions, ceiling: try row.decode([String].self, "ceiling"),
-                         roles: try row.decode([String].self, "roles"), token: name)
+        return principal
     }
 
     static func hash(_ token: String) -> String { SHA256.hex(Array(token.utf8)) }
