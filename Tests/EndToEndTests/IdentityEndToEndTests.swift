@@ -35,10 +35,36 @@ import Testing
     }
 
     @Test func aRequesterAnAgentAnAuditorAndAnAdministratorEachMayDoExactlyWhatTheirRolesSay() async throws {
-        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident, problem]")
+        // The agent is a directory account: his password and his role come from a real slapd.
+        let directory = try await TestDirectory.start(entries: """
+            dn: uid=alan,\(TestDirectory.suffix)
+            objectClass: inetOrgPerson
+            uid: alan
+            cn: Alan Agent
+            sn: Agent
+            userPassword: alan has a long password
+
+            dn: cn=service-desk,\(TestDirectory.suffix)
+            objectClass: groupOfNames
+            cn: service-desk
+            member: uid=alan,\(TestDirectory.suffix)
+            """)
+        defer { directory.remove() }
+        let passwordFile = directory.directory + "/bind.password"
+        try "\(TestDirectory.rootPassword)\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins: [incident, problem]
+            directory:
+              url: \(directory.url)
+              bindDN: \(TestDirectory.rootDN)
+              bindPasswordFile: \(passwordFile)
+              userBase: \(TestDirectory.suffix)
+              groupBase: \(TestDirectory.suffix)
+              groupRoles: {service-desk: [agent]}
+            """)
         defer { coordinator.remove() }
         let people = ["rita": "requester", "alan": "agent", "audrey": "auditor", "ada": "administrator"]
-        for (name, role) in people {
+        for (name, role) in people where name != "alan" {
             let created = try await coordinator.request("POST", "api/v1/users", body: try JSONSerialization.data(withJSONObject: [
                 "name": name, "displayName": name.capitalized, "email": "\(name)@example.org", "roles": [role],
                 "password": "\(name) has a long password",
@@ -49,6 +75,7 @@ import Testing
         for name in people.keys {
             let signedIn = try await Self.signIn(coordinator, name, "\(name) has a long password")
             sessions[name] = try #require(signedIn.session, "\(name): \(signedIn)")
+            #expect(signedIn.body["roles"] as? [String] == [people[name]!], "\(signedIn.body)")
         }
         let incident = try await coordinator.call("incident.create", ["title": "Seed incident for reading"])
         let seeded = try #require(incident.body["number"] as? String)
