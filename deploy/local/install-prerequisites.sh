@@ -10,8 +10,10 @@
 #   - iproute2 (ip): the multi-host test's network namespaces (deploy/netns), when run as root
 #   - prometheus-node-exporter: a real exporter for the capacity scrape test (started on loopback)
 #   - prometheus: a real server that scrapes the coordinator's /metrics in a test (on loopback)
-#   - schemathesis (PyPI), in a virtual environment of its own ($ITSM_TOOLS, default
-#     ~/.cache/itsm-tools/venv): checks the API against its OpenAPI document in the tests
+#   - chromium and chromium-driver: a real browser for the console's tests
+#   - schemathesis and selenium (PyPI), in a virtual environment of their own ($ITSM_TOOLS,
+#     default ~/.cache/itsm-tools/venv): the API checked against its OpenAPI document, and the
+#     browser driven through the console, in the tests
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
 
@@ -21,6 +23,8 @@ pkg-config --exists libsodium 2>/dev/null || missing+=(libsodium-dev pkg-config)
 pkg-config --exists ldap 2>/dev/null || missing+=(libldap-dev pkg-config)
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v ldapmodify >/dev/null 2>&1 || missing+=(ldap-utils)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 have_server=false
 for dir in "${ITSM_POSTGRES_BINDIR:-}" "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; do
     if [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then have_server=true; break; fi
@@ -51,4 +55,8 @@ if [ ! -x "$tools/bin/schemathesis" ]; then
     echo "prerequisites: installing schemathesis into $tools"
     python3 -m venv "$tools"
     "$tools/bin/pip" install -q "schemathesis>=4,<5"
+fi
+if ! "$tools/bin/python" -c "import selenium" >/dev/null 2>&1; then
+    echo "prerequisites: installing selenium into $tools"
+    "$tools/bin/pip" install -q "selenium>=4.20,<5"
 fi

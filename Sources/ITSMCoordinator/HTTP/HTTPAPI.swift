@@ -166,6 +166,7 @@ struct HTTPAPI: Sendable {
             }
         }
         addIdentityRoutes(to: routes)
+        addConsoleRoutes(to: routes)
         return routes
     }
 
@@ -300,7 +301,7 @@ struct HTTPAPI: Sendable {
 
     /// Calls `method` for `principal`; a method that changes something goes to the audit log
     /// with its outcome.
-    private func call(_ method: String, params: JSONValue?, meta: RequestMeta, principal: Principal) async -> Result<JSONValue, ResponseError> {
+    func call(_ method: String, params: JSONValue?, meta: RequestMeta, principal: Principal) async -> Result<JSONValue, ResponseError> {
         let result: Result<JSONValue, ResponseError>
         do throws(ResponseError) {
             result = .success(try await router.call(method, params: params, meta: meta, principal: (principal, origin: principal.actor)))

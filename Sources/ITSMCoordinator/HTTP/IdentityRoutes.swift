@@ -231,6 +231,28 @@ extension HTTPAPI {
         }
         guard let name = params["name"]?.stringValue else { return errorResponse(.invalidParams("name: required, a string")) }
         guard let password = params["password"]?.stringValue else { return errorResponse(.invalidParams("password: required, a string")) }
+        switch await signIn(name: name, password: password) {
+        case .success(let (principal, opened)):
+            var response = jsonResponse(.ok, [
+                "actor": .string(principal.actor), "name": .string(principal.name), "kind": "user",
+                "roles": .array(principal.roles.map(JSONValue.string)),
+                "permissions": .array(principal.permissions.map(JSONValue.string)),
+                "csrfToken": .string(opened.csrfToken),
+                "expiresAt": .string(opened.expiresAt.formatted(.iso8601)),
+            ])
+            response.headers[.setCookie] = SessionStore.cookie(opened)
+            return response
+        case .failure(let refusal):
+            var response = errorResponse(refusal, status: refusal.kind == "auth.locked" ? .tooManyRequests : nil)
+            if let seconds = refusal.data?["details"]?["retryAfter"]?.intValue { response.headers[.retryAfter] = String(seconds) }
+            return response
+        }
+    }
+
+    /// Checks a person's password (locally or with the directory), opens their session and
+    /// records the attempt in the audit log, whichever way it ends. The API and the console
+    /// both sign people in through here.
+    func signIn(name: String, password: String) async -> Result<(Principal, SessionStore.Opened), ResponseError> {
         // Recorded under the name given only when it could be an account's, so the log holds no
         // passwords typed into the name field.
         let actor = AccountStore.nameProblem(name) == nil ? Principal(name: name, kind: .user, permissions: [])
@@ -240,37 +262,27 @@ extension HTTPAPI {
             case .success(let principal):
                 let opened = try await sessions.open(account: principal.name, clientAddress: CurrentRequest.clientAddress)
                 await record("session.login", by: principal, target: principal.name, .success(.null))
-                var response = jsonResponse(.ok, [
-                    "actor": .string(principal.actor), "name": .string(principal.name), "kind": "user",
-                    "roles": .array(principal.roles.map(JSONValue.string)),
-                    "permissions": .array(principal.permissions.map(JSONValue.string)),
-                    "csrfToken": .string(opened.csrfToken),
-                    "expiresAt": .string(opened.expiresAt.formatted(.iso8601)),
-                ])
-                response.headers[.setCookie] = SessionStore.cookie(opened)
-                return response
+                return .success((principal, opened))
             case .failed:
                 let refusal = ResponseError(code: .unauthorized, kind: "auth.login_failed", message: "the name or the password is wrong")
                 await record("session.login", by: actor, target: actor.name, .failure(refusal))
-                return errorResponse(refusal)
+                return .failure(refusal)
             case .locked(let until):
                 let seconds = max(1, Int(until.timeIntervalSinceNow.rounded(.up)))
                 let refusal = ResponseError(code: .unauthorized, kind: "auth.locked",
                                             message: "too many failed sign-ins: try again in \(seconds) s, or ask an administrator to reset the password",
                                             details: ["retryAfter": .int(Int64(seconds))])
                 await record("session.login", by: actor, target: actor.name, .failure(refusal))
-                var response = errorResponse(refusal, status: .tooManyRequests)
-                response.headers[.retryAfter] = String(seconds)
-                return response
+                return .failure(refusal)
             }
         } catch let error as DirectoryError {
             logger.error("the directory could not be asked", metadata: ["itsm.error": "\(error)"])
-            return errorResponse(ResponseError(code: .unavailable, kind: "directory.unavailable",
-                                               message: "cannot sign in: the directory does not answer; local accounts still can", retryable: true))
+            return .failure(ResponseError(code: .unavailable, kind: "directory.unavailable",
+                                          message: "cannot sign in: the directory does not answer; local accounts still can", retryable: true))
         } catch {
             logger.error("sign-in failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
-            return errorResponse(ResponseError(code: .unavailable, kind: "database.unavailable",
-                                               message: "cannot sign in: the database is unavailable", retryable: true))
+            return .failure(ResponseError(code: .unavailable, kind: "database.unavailable",
+                                          message: "cannot sign in: the database is unavailable", retryable: true))
         }
     }
 

@@ -1,0 +1,297 @@
+import Foundation
+import Hummingbird
+import ITSMProtocol
+
+/// The web console: server-rendered pages on the same calls, permissions and record visibility
+/// as the API (every change goes through `HTTPAPI.call`, so it is checked and audited alike).
+/// Every page works without JavaScript; forms post and redirect back (POST, then GET).
+extension HTTPAPI {
+    func addConsoleRoutes(to routes: Router<APIRequestContext>) {
+        routes.get("/") { _, _ in Self.redirect("/console/") }
+        routes.get("console/style.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=300"],
+                     body: .init(byteBuffer: ByteBuffer(string: ConsoleTemplates.style)))
+        }
+        routes.get("console/login") { request, _ in
+            var context: [String: Any] = ["title": ConsoleStrings.english["signIn"]!]
+            Self.addMessages(of: request, to: &context)
+            return Self.page("login", context)
+        }
+        routes.post("console/login") { request, _ in
+            let form = await Self.form(request)
+            let name = form["name"] ?? ""
+            switch await signIn(name: name, password: form["password"] ?? "") {
+            case .success(let (_, opened)):
+                var response = Self.redirect("/console/")
+                response.headers[.setCookie] = SessionStore.cookie(opened)
+                return response
+            case .failure(let refusal):
+                let message = refusal.kind == "auth.login_failed" ? ConsoleStrings.english["signInFailed"]! : refusal.message
+                return Self.page("login", ["title": ConsoleStrings.english["signIn"]!, "error": message, "name": name], status: .unauthorized)
+            }
+        }
+        routes.post("console/logout") { request, _ in
+            await console(request, form: true) { page in
+                try await sessions.close(secret: page.secret)
+                await record("session.logout", by: page.principal, target: page.principal.name, .success(.null))
+                var response = Self.redirect("/console/login")
+                response.headers[.setCookie] = SessionStore.clearedCookie
+                return response
+            }
+        }
+        routes.get("console") { request, _ in
+            await console(request) { page in await home(page, request) }
+        }
+        routes.get("console/incidents/:number") { request, context in
+            let number = context.parameters.get("number") ?? ""
+            return await console(request) { page in await incident(number, page, request) }
+        }
+        routes.post("console/incidents") { request, _ in
+            await console(request, form: true) { page in
+                var params: [String: JSONValue] = [:]
+                for member in ["title", "description", "impact", "urgency"] {
+                    if let value = page.form[member], !value.isEmpty { params[member] = .string(value) }
+                }
+                switch await page.call("incident.create", params) {
+                case .success(let created):
+                    let number = created["number"]?.stringValue ?? ""
+                    return Self.redirect("/console/incidents/\(number)", notice: "\(number): \(ConsoleStrings.english["done"]!)")
+                case .failure(let error):
+                    return Self.redirect("/console/", error: error.message)
+                }
+            }
+        }
+        routes.post("console/incidents/:number/:action") { request, context in
+            let number = context.parameters.get("number") ?? ""
+            let action = context.parameters.get("action") ?? ""
+            return await console(request, form: true) { page in
+                let members: [String: [String]] = [
+                    "comment": ["body", "visibility"], "assign": ["assignmentGroup", "assignee"],
+                    "transition": ["to", "resolutionCode", "resolutionNotes", "holdReason"],
+                ]
+                guard let names = members[action] else { return Self.page("message", ["title": "404", "message": ConsoleStrings.english["notFound"]!], status: .notFound) }
+                var params: [String: JSONValue] = ["number": .string(number)]
+                // An empty field is one the person left alone.
+                for member in names { if let value = page.form[member], !value.isEmpty { params[member] = .string(value) } }
+                let back = "/console/incidents/\(number)"
+                switch await page.call("incident.\(action)", params) {
+                case .success: return Self.redirect(back, notice: ConsoleStrings.english["done"]!)
+                case .failure(let error): return Self.redirect(back, error: error.message)
+                }
+            }
+        }
+    }
+
+    /// A signed-in person's request to the console.
+    struct ConsolePage {
+        let principal: Principal
+        let secret: String
+        let form: [String: String]
+        let api: HTTPAPI
+
+        /// What every page shows: the person, the form token, and the strings.
+        var common: [String: Any] {
+            ["user": ["name": principal.name, "roles": principal.roles.joined(separator: ", ")],
+             "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
+        }
+
+        /// Whether the person works the desk (sees more than their own records).
+        var isDesk: Bool { principal.allows("incident.all.read") || principal.allows("incident.group.read") }
+
+        func call(_ method: String, _ params: [String: JSONValue]) async -> Result<JSONValue, ResponseError> {
+            await api.call(method, params: .object(params), meta: RequestMeta(actor: principal.actor, requestId: CurrentRequest.id),
+                           principal: principal)
+        }
+    }
+
+    /// Runs `body` for the person whose session the request carries; otherwise sends them to
+    /// sign in. A form post must carry the session's form token (`_csrf`).
+    private func console(_ request: Request, form: Bool = false, _ body: (ConsolePage) async throws -> Response) async -> Response {
+        guard let secret = SessionStore.secret(inCookieHeader: request.headers[.cookie]) else { return Self.redirect("/console/login") }
+        let principal: Principal?
+        do { principal = try await sessions.principal(secret: secret) } catch {
+            return Self.page("message", ["title": "503", "message": "The database is unavailable; try again in a moment.",
+                                         "t": ConsoleStrings.english], status: .serviceUnavailable)
+        }
+        guard let principal else { return Self.redirect("/console/login", error: ConsoleStrings.english["sessionEnded"]!) }
+        var fields: [String: String] = [:]
+        if form {
+            fields = await Self.form(request)
+            guard SessionStore.csrfTokenMatches(fields["_csrf"], secret: secret) else {
+                return Self.page("message", ["title": "403", "message": ConsoleStrings.english["forbidden"]!, "t": ConsoleStrings.english],
+                                 status: .forbidden)
+            }
+        }
+        do {
+            return try await body(ConsolePage(principal: principal, secret: secret, form: fields, api: self))
+        } catch {
+            logger.error("console page failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
+            return Self.page("message", ["title": "500", "message": "Something went wrong; see the coordinator log.", "t": ConsoleStrings.english],
+                             status: .internalServerError)
+        }
+    }
+
+    // MARK: - Pages
+
+    /// The queues: for the desk, assigned to me, new, each of my groups and all; for a
+    /// requester, their own records (the incident process shows them no others).
+    private func home(_ page: ConsolePage, _ request: Request) async -> Response {
+        let query = request.uri.queryParameters
+        let strings = ConsoleStrings.english
+        let queue = query["queue"].map(String.init) ?? (page.isDesk ? "mine" : "own")
+        let offset = max(0, query["offset"].flatMap { Int($0) } ?? 0)
+        var queues: [(id: String, label: String, params: [String: JSONValue])] = []
+        if page.isDesk {
+            queues.append(("mine", strings["queueMine"]!, ["assignee": .string(page.principal.name)]))
+            queues.append(("new", strings["queueNew"]!, ["status": "new"]))
+            let groups = (try? await accounts.groups()) ?? []
+            for group in groups where group.members.contains(page.principal.name) {
+                queues.append(("group:\(group.name)", "\(strings["queueGroup"]!) \(group.name)", ["assignmentGroup": .string(group.name)]))
+            }
+            queues.append(("all", strings["queueAll"]!, [:]))
+        } else {
+            queues.append(("own", strings["queueOwn"]!, [:]))
+        }
+        let current = queues.first { $0.id == queue } ?? queues[0]
+        var params = current.params
+        params["limit"] = 25
+        params["offset"] = .int(Int64(offset))
+        params["sort"] = "updated"
+        var context = page.common
+        context["title"] = current.label
+        context["queueTitle"] = current.label
+        context["canReport"] = page.principal.allows("incident.write")
+        context["queues"] = queues.map { ["label": $0.label, "href": "/console/?queue=\(Self.percentEncoded($0.id))", "current": $0.id == current.id] }
+        switch await page.call("incident.list", params) {
+        case .success(let result):
+            let items = result["items"]?.arrayValue ?? []
+            context["rows"] = items.map { item in
+                ["number": item["number"]?.stringValue ?? "", "href": "/console/incidents/\(item["number"]?.stringValue ?? "")",
+                 "title": item["title"]?.stringValue ?? "", "priority": item["priority"]?.stringValue ?? "",
+                 "status": item["status"]?.stringValue ?? "", "group": item["assignmentGroup"]?.stringValue ?? "",
+                 "assignee": item["assignee"]?.stringValue ?? "", "updated": Self.shortDate(item["updatedAt"]?.stringValue)]
+            }
+            context["hasRows"] = !items.isEmpty
+            context["total"] = result["total"]?.intValue ?? 0
+            context["shown"] = items.count
+            let base = "/console/?queue=\(Self.percentEncoded(current.id))"
+            if offset > 0 { context["previous"] = "\(base)&offset=\(max(0, offset - 25))" }
+            if let next = result["nextOffset"]?.intValue { context["next"] = "\(base)&offset=\(next)" }
+        case .failure(let error):
+            context["error"] = error.message
+            context["hasRows"] = false
+        }
+        Self.addMessages(of: request, to: &context)
+        return Self.page("home", context)
+    }
+
+    /// One record: its fields, clocks, comments and history, and the forms of what the person may do.
+    private func incident(_ number: String, _ page: ConsolePage, _ request: Request) async -> Response {
+        let strings = ConsoleStrings.english
+        let detail: JSONValue
+        switch await page.call("incident.get", ["number": .string(number), "history": true, "comments": true]) {
+        case .success(let found): detail = found
+        case .failure(let error) where error.kind == "incident.not_found" || error.code == .invalidParams:
+            return Self.page("message", page.common.merging(["title": "404", "message": strings["notFound"]!]) { $1 }, status: .notFound)
+        case .failure(let error):
+            return Self.page("message", page.common.merging(["title": "\(error.kind ?? "error")", "message": error.message]) { $1 },
+                             status: Self.status(for: error))
+        }
+        let record = detail["incident"] ?? .object([:])
+        let status = record["status"]?.stringValue ?? ""
+        var context = page.common
+        context["title"] = "\(record["number"]?.stringValue ?? number) \(record["title"]?.stringValue ?? "")"
+        context["base"] = "/console/incidents/\(record["number"]?.stringValue ?? number)"
+        var fields: [String: Any] = [:]
+        for member in ["number", "title", "status", "priority", "caller", "service", "assignmentGroup", "assignee"] {
+            fields[member] = record[member]?.stringValue ?? ""
+        }
+        if let description = record["description"]?.stringValue, !description.isEmpty { fields["description"] = description }
+        fields["createdAt"] = Self.shortDate(record["createdAt"]?.stringValue)
+        if let workaround = detail["workaround"]?["workaround"]?.stringValue { fields["workaround"] = workaround }
+        context["incident"] = fields
+        let clocks = (detail["serviceLevels"]?.arrayValue ?? []).map { clock -> [String: Any] in
+            ["kind": clock["kind"]?.stringValue ?? "", "state": clock["state"]?.stringValue ?? "",
+             "due": clock["stoppedAt"]?.stringValue == nil ? Self.shortDate(clock["dueAt"]?.stringValue) : ""]
+        }
+        context["clocks"] = clocks
+        context["hasClocks"] = !clocks.isEmpty
+        context["comments"] = (detail["comments"]?.arrayValue ?? []).map { comment -> [String: Any] in
+            let visibility = comment["visibility"]?.stringValue ?? ""
+            return ["author": comment["author"]?.stringValue ?? "", "at": Self.shortDate(comment["at"]?.stringValue),
+                    "body": comment["body"]?.stringValue ?? "", "visibility": visibility,
+                    "label": visibility == "work_note" ? strings["workNote"]! : strings["customerComment"]!]
+        }
+        let history = (detail["history"]?.arrayValue ?? []).map { entry -> [String: Any] in
+            ["at": Self.shortDate(entry["at"]?.stringValue), "actor": entry["actor"]?.stringValue ?? "",
+             "field": entry["field"]?.stringValue ?? "", "oldValue": entry["oldValue"]?.stringValue ?? "",
+             "newValue": entry["newValue"]?.stringValue ?? ""]
+        }
+        context["history"] = history
+        context["hasHistory"] = !history.isEmpty
+        let canWrite = page.principal.allows("incident.write")
+        context["canComment"] = canWrite
+        context["desk"] = canWrite && page.isDesk
+        context["requester"] = canWrite && !page.isDesk
+        context["canConfirm"] = status == "resolved"
+        context["canWithdraw"] = ["new", "assigned", "in_progress", "on_hold"].contains(status)
+        context["targets"] = ["in_progress", "on_hold", "resolved", "closed", "cancelled"].filter { $0 != status }
+        Self.addMessages(of: request, to: &context)
+        return Self.page("incident", context)
+    }
+
+    // MARK: - Helpers
+
+    /// The message a redirect after a form carries (`?notice=` or `?error=`), if any.
+    static func addMessages(of request: Request, to context: inout [String: Any]) {
+        if let notice = request.uri.queryParameters["notice"] { context["notice"] = String(notice) }
+        if let error = request.uri.queryParameters["error"] { context["error"] = String(error) }
+    }
+
+    static func page(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        var context = context
+        if context["t"] == nil { context["t"] = ConsoleStrings.english }
+        let html = ConsoleTemplates.library.render(context, withTemplate: template) ?? ""
+        return Response(status: status, headers: [
+            .contentType: "text/html; charset=utf-8",
+            // Only our own styles, no scripts from anywhere, never framed (clickjacking).
+            .contentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+            .init("X-Content-Type-Options")!: "nosniff",
+            .init("Referrer-Policy")!: "same-origin",
+            .cacheControl: "no-store",
+        ], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static func redirect(_ location: String, notice: String? = nil, error: String? = nil) -> Response {
+        var target = location
+        if let notice { target += (target.contains("?") ? "&" : "?") + "notice=" + percentEncoded(notice) }
+        if let error { target += (target.contains("?") ? "&" : "?") + "error=" + percentEncoded(error) }
+        return Response(status: .seeOther, headers: [.location: target])
+    }
+
+    static func percentEncoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
+    }
+
+    /// An `application/x-www-form-urlencoded` body (up to 64 KiB) as fields; the first of a repeated name wins.
+    static func form(_ request: Request) async -> [String: String] {
+        guard let body = try? await request.body.collect(upTo: 64 * 1024),
+              let text = body.getString(at: body.readerIndex, length: body.readableBytes) else { return [:] }
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decode = { (part: Substring) in String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            guard let name = parts.first.map(decode), !name.isEmpty, fields[name] == nil else { continue }
+            // Control characters other than line breaks have no place in a form field (a NUL would cut text short).
+            let value = parts.count > 1 ? decode(parts[1]) : ""
+            fields[name] = String(value.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\n" || $0 == "\r" || $0 == "\t" })
+        }
+        return fields
+    }
+
+    /// `2026-11-30T12:13:12.653Z` as `2026-11-30 12:13` (UTC).
+    static func shortDate(_ iso: String?) -> String {
+        guard let iso, iso.count >= 16 else { return iso ?? "" }
+        return iso.prefix(16).replacingOccurrences(of: "T", with: " ")
+    }
+}

@@ -1,0 +1,227 @@
+import Mustache
+
+/// The console's pages as Mustache templates, compiled into the coordinator so a single binary
+/// serves them. `{{…}}` escapes HTML; words come from `ConsoleStrings` as `{{t.key}}`.
+enum ConsoleTemplates {
+    static let library: MustacheLibrary = {
+        var library = MustacheLibrary()
+        for (name, text) in templates {
+            // The templates are ours and fixed: one that does not compile is a bug found by any test.
+            try! library.register(text, named: name)
+        }
+        return library
+    }()
+
+    static let templates: [String: String] = [
+        "header": """
+            <!doctype html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{{title}} · {{t.product}}</title>
+            <link rel="stylesheet" href="/console/style.css">
+            </head>
+            <body>
+            <header class="bar">
+              <a class="brand" href="/console/">{{t.product}}</a>
+              {{#user}}
+              <span class="who">{{t.signedInAs}} <strong id="user">{{name}}</strong> ({{roles}})</span>
+              <form method="post" action="/console/logout" class="inline">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <button type="submit">{{t.signOut}}</button>
+              </form>
+              {{/user}}
+            </header>
+            <main>
+            {{#error}}<p class="message error" role="alert" id="error">{{error}}</p>{{/error}}
+            {{#notice}}<p class="message notice" role="status" id="notice">{{notice}}</p>{{/notice}}
+            """,
+        "footer": """
+            </main>
+            </body>
+            </html>
+            """,
+        "login": """
+            {{> header}}
+            <section class="card narrow">
+              <h1>{{t.signIn}}</h1>
+              <form method="post" action="/console/login">
+                <label for="name">{{t.name}}</label>
+                <input id="name" name="name" autocomplete="username" required value="{{name}}" autofocus>
+                <label for="password">{{t.password}}</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required>
+                <button type="submit" id="sign-in">{{t.signIn}}</button>
+              </form>
+            </section>
+            {{> footer}}
+            """,
+        "home": """
+            {{> header}}
+            {{#canReport}}
+            <section class="card">
+              <h2>{{t.reportTitle}}</h2>
+              <form method="post" action="/console/incidents" id="report">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="report-title">{{t.title}}</label>
+                <input id="report-title" name="title" required maxlength="200">
+                <label for="report-description">{{t.description}}</label>
+                <textarea id="report-description" name="description" rows="3"></textarea>
+                <div class="row">
+                  <span><label for="report-impact">{{t.impact}}</label>
+                  <select id="report-impact" name="impact"><option value="low">{{t.low}}</option><option value="medium" selected>{{t.medium}}</option><option value="high">{{t.high}}</option></select></span>
+                  <span><label for="report-urgency">{{t.urgency}}</label>
+                  <select id="report-urgency" name="urgency"><option value="low">{{t.low}}</option><option value="medium" selected>{{t.medium}}</option><option value="high">{{t.high}}</option></select></span>
+                </div>
+                <button type="submit" id="report-submit">{{t.report}}</button>
+              </form>
+            </section>
+            {{/canReport}}
+            <section class="card">
+              <h1>{{queueTitle}}</h1>
+              <nav class="tabs" aria-label="{{t.queues}}">
+                {{#queues}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a>{{/queues}}
+              </nav>
+              {{#hasRows}}
+              <table id="queue">
+                <thead><tr><th>{{t.number}}</th><th>{{t.title}}</th><th>{{t.priority}}</th><th>{{t.status}}</th><th>{{t.group}}</th><th>{{t.assignee}}</th><th>{{t.updated}}</th></tr></thead>
+                <tbody>
+                {{#rows}}
+                <tr><td><a href="{{href}}">{{number}}</a></td><td>{{title}}</td><td><span class="pill {{priority}}">{{priority}}</span></td><td>{{status}}</td><td>{{group}}</td><td>{{assignee}}</td><td>{{updated}}</td></tr>
+                {{/rows}}
+                </tbody>
+              </table>
+              <p class="pages">{{shown}} {{t.shown}} {{total}}
+                {{#previous}}<a href="{{previous}}" rel="prev">{{t.previous}}</a>{{/previous}}
+                {{#next}}<a href="{{next}}" rel="next">{{t.next}}</a>{{/next}}
+              </p>
+              {{/hasRows}}
+              {{^hasRows}}<p>{{t.nothing}}</p>{{/hasRows}}
+            </section>
+            {{> footer}}
+            """,
+        "incident": """
+            {{> header}}
+            <p><a href="/console/">{{t.back}}</a></p>
+            {{#incident}}
+            <section class="card">
+              <h1><span id="number">{{number}}</span> {{title}}</h1>
+              <dl class="fields">
+                <dt>{{t.status}}</dt><dd id="status">{{status}}</dd>
+                <dt>{{t.priority}}</dt><dd><span class="pill {{priority}}">{{priority}}</span></dd>
+                <dt>{{t.caller}}</dt><dd>{{caller}}</dd>
+                <dt>{{t.service}}</dt><dd>{{service}}</dd>
+                <dt>{{t.group}}</dt><dd id="group">{{assignmentGroup}}</dd>
+                <dt>{{t.assignee}}</dt><dd id="assignee">{{assignee}}</dd>
+                <dt>{{t.created}}</dt><dd>{{createdAt}}</dd>
+              </dl>
+              {{#description}}<p class="description">{{description}}</p>{{/description}}
+              {{#workaround}}<p class="notice"><strong>{{t.workaround}}:</strong> {{workaround}}</p>{{/workaround}}
+            </section>
+            {{/incident}}
+            {{#hasClocks}}
+            <section class="card">
+              <h2>{{t.serviceLevels}}</h2>
+              <ul class="clocks">{{#clocks}}<li class="{{state}}">{{kind}}: {{state}}{{#due}}, {{t.due}} {{due}}{{/due}}</li>{{/clocks}}</ul>
+            </section>
+            {{/hasClocks}}
+            {{#desk}}
+            <section class="card actions">
+              <form method="post" action="{{base}}/assign" id="assign">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="assign-group">{{t.group}}</label><input id="assign-group" name="assignmentGroup" value="{{incident.assignmentGroup}}">
+                <label for="assign-assignee">{{t.assignee}}</label><input id="assign-assignee" name="assignee" value="{{incident.assignee}}">
+                <button type="submit" id="assign-submit">{{t.assign}}</button>
+              </form>
+              <form method="post" action="{{base}}/transition" id="transition">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="transition-to">{{t.moveTo}}</label>
+                <select id="transition-to" name="to">{{#targets}}<option value="{{.}}">{{.}}</option>{{/targets}}</select>
+                <label for="transition-code">{{t.resolutionCode}}</label><input id="transition-code" name="resolutionCode">
+                <label for="transition-notes">{{t.resolutionNotes}}</label><input id="transition-notes" name="resolutionNotes">
+                <label for="transition-hold">{{t.holdReason}}</label>
+                <select id="transition-hold" name="holdReason"><option value=""></option><option>awaiting_caller</option><option>awaiting_supplier</option><option>awaiting_change</option></select>
+                <button type="submit" id="transition-submit">{{t.move}}</button>
+              </form>
+            </section>
+            {{/desk}}
+            {{#requester}}
+            <section class="card actions">
+              {{#canConfirm}}
+              <form method="post" action="{{base}}/transition" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="to" value="closed"><button type="submit" id="confirm">{{t.confirmResolved}}</button></form>
+              <form method="post" action="{{base}}/transition" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="to" value="in_progress"><button type="submit" id="reopen">{{t.reopen}}</button></form>
+              {{/canConfirm}}
+              {{#canWithdraw}}
+              <form method="post" action="{{base}}/transition" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="to" value="cancelled"><button type="submit" id="withdraw">{{t.withdraw}}</button></form>
+              {{/canWithdraw}}
+            </section>
+            {{/requester}}
+            <section class="card">
+              <h2>{{t.comments}}</h2>
+              <ol class="comments" id="comments">
+              {{#comments}}<li class="{{visibility}}"><span class="meta">{{author}} · {{at}} · {{label}}</span><p>{{body}}</p></li>{{/comments}}
+              </ol>
+              {{#canComment}}
+              <form method="post" action="{{base}}/comment" id="comment">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="comment-body">{{t.addComment}}</label>
+                <textarea id="comment-body" name="body" rows="3" required></textarea>
+                {{#desk}}<label for="comment-visibility">{{t.visibility}}</label>
+                <select id="comment-visibility" name="visibility"><option value="work_note">{{t.workNote}}</option><option value="customer">{{t.customerComment}}</option></select>{{/desk}}
+                <button type="submit" id="comment-submit">{{t.comment}}</button>
+              </form>
+              {{/canComment}}
+            </section>
+            {{#hasHistory}}
+            <section class="card">
+              <h2>{{t.history}}</h2>
+              <table><thead><tr><th>{{t.at}}</th><th>{{t.by}}</th><th>{{t.field}}</th><th>{{t.from}}</th><th>{{t.to}}</th></tr></thead>
+              <tbody>{{#history}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{field}}</td><td>{{oldValue}}</td><td>{{newValue}}</td></tr>{{/history}}</tbody></table>
+            </section>
+            {{/hasHistory}}
+            {{> footer}}
+            """,
+        "message": """
+            {{> header}}
+            <section class="card narrow"><h1>{{title}}</h1><p id="message">{{message}}</p><p><a href="/console/">{{t.back}}</a></p></section>
+            {{> footer}}
+            """,
+    ]
+
+    /// Hand-written, small, readable with no build step: contrast AA, visible focus.
+    static let style = """
+        :root { --ink: #1b1f24; --muted: #57606a; --line: #d0d7de; --accent: #0b5cad; --bad: #a40e26; --good: #1a7f37; --bg: #f6f8fa; }
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 15px/1.5 system-ui, sans-serif; color: var(--ink); background: var(--bg); }
+        .bar { display: flex; gap: 1rem; align-items: center; padding: .5rem 1rem; background: #fff; border-bottom: 1px solid var(--line); }
+        .brand { font-weight: 700; color: var(--ink); text-decoration: none; margin-right: auto; }
+        main { max-width: 72rem; margin: 1rem auto; padding: 0 1rem; }
+        .card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 1rem; margin-bottom: 1rem; }
+        .narrow { max-width: 24rem; margin: 3rem auto; }
+        label { display: block; margin-top: .5rem; font-weight: 600; }
+        input, select, textarea, button { font: inherit; padding: .35rem .5rem; border: 1px solid var(--line); border-radius: 4px; }
+        input, textarea { width: 100%; }
+        button { margin-top: .75rem; background: var(--accent); color: #fff; border-color: var(--accent); cursor: pointer; }
+        :focus-visible { outline: 3px solid #f0b429; outline-offset: 1px; }
+        .inline { display: inline; }
+        .row { display: flex; gap: 1rem; }
+        table { width: 100%; border-collapse: collapse; }
+        th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+        .tabs a { display: inline-block; padding: .25rem .75rem; margin-right: .25rem; border-radius: 4px; color: var(--accent); }
+        .tabs a[aria-current] { background: var(--accent); color: #fff; }
+        .pill { padding: 0 .4rem; border-radius: 3px; background: var(--line); }
+        .pill.P1, .pill.P2 { background: var(--bad); color: #fff; }
+        .message { padding: .5rem .75rem; border-radius: 4px; }
+        .error { background: #ffebe9; color: var(--bad); }
+        .notice { background: #dafbe1; color: var(--good); }
+        .fields { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
+        .fields dt { color: var(--muted); }
+        .comments { list-style: none; padding: 0; }
+        .comments li { border-left: 4px solid var(--line); padding-left: .75rem; margin-bottom: .75rem; }
+        .comments li.work_note { border-color: #bf8700; }
+        .meta { color: var(--muted); font-size: .9em; }
+        .actions form { margin-bottom: 1rem; }
+        .clocks .breached { color: var(--bad); font-weight: 600; }
+        @media (max-width: 40rem) { .row { flex-direction: column; } th:nth-child(n+5), td:nth-child(n+5) { display: none; } }
+        """
+}

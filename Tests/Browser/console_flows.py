@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""The console in a real browser (Debian's chromium through chromium-driver and Selenium),
+against a running coordinator on loopback. Run by ConsoleEndToEndTests:
+
+    console_flows.py BASE_URL OTHER_NUMBER
+
+with the accounts the test made: rita (requester) and alan (agent), passwords '<name> has a
+long password'. OTHER_NUMBER is a record someone else reported. Prints one line per step and
+exits 1 at the first one that does not hold."""
+import sys
+import urllib.error
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+base, other = sys.argv[1].rstrip("/"), sys.argv[2]
+assert base.startswith("http://127.") or base.startswith("http://localhost"), "loopback only"
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]:
+        options.add_argument(argument)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.implicitly_wait(5)
+    return driver
+
+
+def step(text, condition):
+    print(("ok   " if condition else "FAIL ") + text, flush=True)
+    if not condition:
+        sys.exit(1)
+
+
+def sign_in(driver, name):
+    driver.get(base + "/")
+    step(f"{name}: an unsigned visit lands on the sign-in page", driver.current_url.endswith("/console/login"))
+    driver.find_element(By.ID, "name").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(name + " has a long password")
+    submit(driver, "sign-in")
+    step(f"{name}: signed in", driver.find_element(By.ID, "user").text == name)
+
+
+def submit(driver, element_id):
+    """Clicks a submit button and waits for the page it leads to: the old page's document
+    must be gone before anything on the new one is read."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.ID, element_id).click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+
+
+def text(driver, element_id):
+    return driver.find_element(By.ID, element_id).text
+
+
+requester, agent = browser(), browser()
+try:
+    # The requester reports an incident in the portal and follows it.
+    sign_in(requester, "rita")
+    requester.find_element(By.ID, "report-title").send_keys("Printer jams on floor 3")
+    Select(requester.find_element(By.ID, "report-urgency")).select_by_value("high")
+    submit(requester, "report-submit")
+    number = text(requester, "number")
+    step(f"rita: reported {number}, which names her as caller", number.startswith("INC-") and "rita" in requester.page_source)
+    requester.get(base + "/console/")
+    rows = [row.text for row in requester.find_elements(By.CSS_SELECTOR, "#queue tbody tr")]
+    step(f"rita: her queue lists only her own records ({len(rows)})", len(rows) == 1 and number in rows[0])
+    requester.get(base + "/console/incidents/" + other)
+    step("rita: someone else's record is not there for her", "not yours to see" in text(requester, "message"))
+
+    # The agent takes it from the New queue and works it.
+    sign_in(agent, "alan")
+    agent.get(base + "/console/?queue=new")
+    page = agent.find_element(By.TAG_NAME, "html")
+    agent.find_element(By.LINK_TEXT, number).click()
+    WebDriverWait(agent, 15).until(expected_conditions.staleness_of(page))
+    step(f"alan: opened {number} from the New queue", text(agent, "number") == number)
+    agent.find_element(By.ID, "assign-group").send_keys("desk")
+    agent.find_element(By.ID, "assign-assignee").send_keys("alan")
+    submit(agent, "assign-submit")
+    step("alan: assigned it to himself", text(agent, "assignee") == "alan" and text(agent, "status") == "assigned")
+    agent.find_element(By.ID, "comment-body").send_keys("Paper path blocked; ordering a roller.")
+    submit(agent, "comment-submit")
+    agent.find_element(By.ID, "comment-body").send_keys("A technician comes at 3 pm.")
+    Select(agent.find_element(By.ID, "comment-visibility")).select_by_value("customer")
+    submit(agent, "comment-submit")
+    step("alan: a work note and a customer comment", len(agent.find_elements(By.CSS_SELECTOR, "#comments li")) == 2)
+    Select(agent.find_element(By.ID, "transition-to")).select_by_value("in_progress")
+    submit(agent, "transition-submit")
+    step("alan: in progress", text(agent, "status") == "in_progress")
+    Select(agent.find_element(By.ID, "transition-to")).select_by_value("resolved")
+    submit(agent, "transition-submit")
+    step("alan: resolving without a code is refused, naming what is missing",
+         "resolution" in text(agent, "error").lower() and text(agent, "status") == "in_progress")
+    Select(agent.find_element(By.ID, "transition-to")).select_by_value("resolved")
+    agent.find_element(By.ID, "transition-code").send_keys("fixed")
+    agent.find_element(By.ID, "transition-notes").send_keys("Roller replaced")
+    submit(agent, "transition-submit")
+    step("alan: resolved", text(agent, "status") == "resolved")
+    agent.get(base + "/console/?queue=mine")
+    step("alan: it is in his queue", number in text(agent, "queue"))
+
+    # Back to the requester: only the customer comment, and she confirms the resolution.
+    requester.get(base + "/console/incidents/" + number)
+    comments = [item.text for item in requester.find_elements(By.CSS_SELECTOR, "#comments li")]
+    step("rita: sees the customer comment and not the work note",
+         len(comments) == 1 and "3 pm" in comments[0] and "roller" not in comments[0].lower())
+    submit(requester, "confirm")
+    step("rita: confirmed; it is closed", text(requester, "status") == "closed")
+
+    # A form posted from elsewhere carries the cookie but not the form token: refused.
+    cookie = requester.get_cookie("itsm_session")["value"]
+    forged = urllib.request.Request(base + "/console/incidents", data=b"title=Forged", method="POST",
+                                    headers={"Cookie": "itsm_session=" + cookie,
+                                             "Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        status = urllib.request.urlopen(forged).status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    step("a post without the form token is refused (403)", status == 403)
+
+    page = requester.find_element(By.TAG_NAME, "html")
+    requester.find_element(By.CSS_SELECTOR, "header form button").click()
+    WebDriverWait(requester, 15).until(expected_conditions.staleness_of(page))
+    requester.get(base + "/console/")
+    step("rita: signed out, the console asks her to sign in again", requester.current_url.endswith("/console/login"))
+finally:
+    requester.quit()
+    agent.quit()
+print("console flows: all steps passed")
