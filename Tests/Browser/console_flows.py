@@ -2,11 +2,13 @@
 """The console in a real browser (Debian's chromium through chromium-driver and Selenium),
 against a running coordinator on loopback. Run by ConsoleEndToEndTests:
 
-    console_flows.py BASE_URL OTHER_NUMBER
+    console_flows.py BASE_URL OTHER_NUMBER [SCREENSHOT_DIR]
 
 with the accounts the test made: rita (requester) and alan (agent), passwords '<name> has a
 long password'. OTHER_NUMBER is a record someone else reported. Prints one line per step and
-exits 1 at the first one that does not hold."""
+exits 1 at the first one that does not hold. With SCREENSHOT_DIR, saves the main pages there
+as PNG (deploy/local/console-screenshots.sh makes the ones in docs/images)."""
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -18,6 +20,12 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 base, other = sys.argv[1].rstrip("/"), sys.argv[2]
+shots = sys.argv[3] if len(sys.argv) > 3 else None
+
+
+def screenshot(driver, name):
+    if shots:
+        driver.save_screenshot(os.path.join(shots, f"console-{name}.png"))
 assert base.startswith("http://127.") or base.startswith("http://localhost"), "loopback only"
 
 
@@ -27,7 +35,7 @@ def browser():
         options.add_argument(argument)
     options.binary_location = "/usr/bin/chromium"
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.implicitly_wait(5)
+    driver.implicitly_wait(15)  # a cold first start of the browser can be slow
     return driver
 
 
@@ -61,6 +69,8 @@ def text(driver, element_id):
 requester, agent = browser(), browser()
 try:
     # The requester reports an incident in the portal and follows it.
+    requester.get(base + "/console/login")
+    screenshot(requester, "sign-in")
     sign_in(requester, "rita")
     requester.find_element(By.ID, "report-title").send_keys("Printer jams on floor 3")
     Select(requester.find_element(By.ID, "report-urgency")).select_by_value("high")
@@ -104,12 +114,16 @@ try:
     step("alan: resolved", text(agent, "status") == "resolved")
     agent.get(base + "/console/?queue=mine")
     step("alan: it is in his queue", number in text(agent, "queue"))
+    screenshot(agent, "queue")
+    agent.get(base + "/console/incidents/" + number)
+    screenshot(agent, "record")
 
     # Back to the requester: only the customer comment, and she confirms the resolution.
     requester.get(base + "/console/incidents/" + number)
     comments = [item.text for item in requester.find_elements(By.CSS_SELECTOR, "#comments li")]
     step("rita: sees the customer comment and not the work note",
          len(comments) == 1 and "3 pm" in comments[0] and "roller" not in comments[0].lower())
+    screenshot(requester, "requester-record")
     submit(requester, "confirm")
     step("rita: confirmed; it is closed", text(requester, "status") == "closed")
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Regenerates the console's screenshots in docs/images: a throwaway coordinator on the embedded
+# database, two accounts, and the browser flows of the console's test with screenshots on.
+# Needs what deploy/local/install-prerequisites.sh installs; run from the repository's root.
+set -euo pipefail
+root=$(pwd)
+swift build --product itsm >/dev/null
+itsm="$root/.build/debug/itsm"
+work=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+chmod 755 "$work"
+port=18480
+printf 'http: 127.0.0.1:%s\nplugins: [incident]\n' "$port" > "$work/itsm.yaml"
+(cd "$work" && exec "$itsm" serve --config itsm.yaml > serve.log 2>&1) &
+server=$!
+for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 1; done
+cli() { (cd "$work" && "$itsm" "$@" --config itsm.yaml); }
+echo "rita has a long password" | cli user create rita --display-name "Rita Requester" --role requester --password-stdin
+echo "alan has a long password" | cli user create alan --display-name "Alan Agent" --role agent --password-stdin
+for title in "Mail relay queue growing" "VPN drops every hour" "New starter needs a laptop"; do
+    cli call incident.create --params "{\"title\": \"$title\", \"impact\": \"medium\", \"urgency\": \"high\"}" >/dev/null
+done
+other=$(cli call incident.create --params '{"title": "Someone else'"'"'s laptop", "caller": "bob"}' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["number"])')
+mkdir -p "$root/docs/images"
+"${ITSM_TOOLS:-$HOME/.cache/itsm-tools/venv}/bin/python" "$root/Tests/Browser/console_flows.py" "http://127.0.0.1:$port" "$other" "$root/docs/images"
+ls -l "$root"/docs/images/console-*.png
