@@ -77,39 +77,17 @@ extension HTTPAPI {
             }
         }
         routes.post("api/v1/users") { request, _ in
-            await authorized(request, permission: "users.write", action: "account.create") { grantor in
-                let params: [String: JSONValue]
-                switch await strictBody(request, allowed: ["name", "displayName", "email", "roles", "password", "disabled", "source"]) {
-                case .success(let found): params = found
-                case .failure(let error): return .failure(error)
-                }
-                guard let name = params["name"]?.stringValue else { return .failure(.invalidParams("name: required, a string")) }
-                let result: Result<JSONValue, ResponseError>
-                switch Self.accountChanges(params) {
-                case .failure(let error): result = .failure(error)
-                case .success(let changes):
-                    result = await accountResult { () throws(AccountError) in try await accounts.create(name: name, changes, grantor: grantor) }
-                }
-                await record("account.create", by: grantor, target: name, result, details: Self.auditable(params))
-                return result
+            await changeAccount(request, action: "account.create",
+                                allowed: ["name", "displayName", "email", "roles", "password", "disabled", "source"],
+                                name: { $0["name"]?.stringValue }) { name, changes, grantor throws(AccountError) in
+                try await accounts.create(name: name, changes, grantor: grantor)
             }
         }
         routes.patch("api/v1/users/:name") { request, context in
             guard let name = Self.pathName(context) else { return errorResponse(Self.notAName) }
-            return await authorized(request, permission: "users.write", action: "account.update") { grantor in
-                let params: [String: JSONValue]
-                switch await strictBody(request, allowed: ["displayName", "email", "roles", "password", "disabled"]) {
-                case .success(let found): params = found
-                case .failure(let error): return .failure(error)
-                }
-                let result: Result<JSONValue, ResponseError>
-                switch Self.accountChanges(params) {
-                case .failure(let error): result = .failure(error)
-                case .success(let changes):
-                    result = await accountResult { () throws(AccountError) in try await accounts.update(name: name, changes, grantor: grantor) }
-                }
-                await record("account.update", by: grantor, target: name, result, details: Self.auditable(params))
-                return result
+            return await changeAccount(request, action: "account.update", allowed: ["displayName", "email", "roles", "password", "disabled"],
+                                       name: { _ in name }) { name, changes, grantor throws(AccountError) in
+                try await accounts.update(name: name, changes, grantor: grantor)
             }
         }
 
@@ -283,6 +261,30 @@ extension HTTPAPI {
             logger.error("sign-in failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
             return .failure(ResponseError(code: .unavailable, kind: "database.unavailable",
                                           message: "cannot sign in: the database is unavailable", retryable: true))
+        }
+    }
+
+    /// Creates or changes an account from the body's members (`allowed`), for a principal with
+    /// `users.write`, and records it (the password only as changed).
+    private func changeAccount(
+        _ request: Request, action: String, allowed: Set<String>, name: @escaping ([String: JSONValue]) -> String?,
+        _ apply: @escaping (String, AccountStore.Changes, Principal) async throws(AccountError) -> AccountStore.Account
+    ) async -> Response {
+        await authorized(request, permission: "users.write", action: action) { grantor in
+            let params: [String: JSONValue]
+            switch await strictBody(request, allowed: allowed) {
+            case .success(let found): params = found
+            case .failure(let error): return .failure(error)
+            }
+            guard let name = name(params) else { return .failure(.invalidParams("name: required, a string")) }
+            let result: Result<JSONValue, ResponseError>
+            switch Self.accountChanges(params) {
+            case .failure(let error): result = .failure(error)
+            case .success(let changes):
+                result = await accountResult { () throws(AccountError) in try await apply(name, changes, grantor) }
+            }
+            await record(action, by: grantor, target: name, result, details: Self.auditable(params))
+            return result
         }
     }
 

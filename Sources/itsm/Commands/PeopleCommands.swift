@@ -26,7 +26,7 @@ struct UserCommand: AsyncParsableCommand {
                 let state = account["disabled"] == .bool(true) ? "disabled" : account["lockedUntil"]?.stringValue.map { "locked until \($0)" } ?? "active"
                 rows.append([account["name"]?.stringValue ?? "", account["displayName"]?.stringValue ?? "",
                              account["email"]?.stringValue ?? "-",
-                             (account["roles"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ","),
+                             commaList(account["roles"]),
                              account["source"]?.stringValue ?? "", state, account["lastLoginAt"]?.stringValue ?? "-"])
             }
             print(table(rows))
@@ -134,7 +134,7 @@ struct RoleCommand: AsyncParsableCommand {
             guard !connection.client.json else { return print(compact(roles)) }
             var rows = [["NAME", "PERMISSIONS", "BUILT IN", "DESCRIPTION"]]
             for role in roles.arrayValue ?? [] {
-                rows.append([role["name"]?.stringValue ?? "", (role["permissions"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ","),
+                rows.append([role["name"]?.stringValue ?? "", commaList(role["permissions"]),
                              role["builtin"] == .bool(true) ? "yes" : "no", role["description"]?.stringValue ?? ""])
             }
             print(table(rows))
@@ -186,8 +186,8 @@ struct GroupCommand: AsyncParsableCommand {
             guard !connection.client.json else { return print(compact(groups)) }
             var rows = [["NAME", "MEMBERS", "LEADS", "DESCRIPTION"]]
             for group in groups.arrayValue ?? [] {
-                rows.append([group["name"]?.stringValue ?? "", (group["members"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ","),
-                             (group["leads"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ","),
+                rows.append([group["name"]?.stringValue ?? "", commaList(group["members"]),
+                             commaList(group["leads"]),
                              group["description"]?.stringValue ?? ""])
             }
             print(table(rows))

@@ -40,7 +40,7 @@ struct TokenCommand: AsyncParsableCommand {
             var rows = [["NAME", "PERMISSIONS", "CREATED", "LAST USED", "REVOKED"]]
             for token in tokens.arrayValue ?? [] {
                 rows.append([token["name"]?.stringValue ?? "",
-                             (token["permissions"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ","),
+                             commaList(token["permissions"]),
                              token["createdAt"]?.stringValue ?? "", token["lastUsedAt"]?.stringValue ?? "-",
                              token["revokedAt"]?.stringValue ?? "-"])
             }

@@ -112,6 +112,11 @@ func plainText(_ value: JSONValue) -> String? {
     }
 }
 
+/// An array of strings as one comma-separated cell (`agent,auditor`); empty for anything else.
+func commaList(_ value: JSONValue?) -> String {
+    (value?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")
+}
+
 func compact(_ value: JSONValue) -> String {
     (try? JSONCoding.encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
 }
