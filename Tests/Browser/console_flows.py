@@ -80,6 +80,11 @@ try:
     requester.get(base + "/console/")
     rows = [row.text for row in requester.find_elements(By.CSS_SELECTOR, "#queue tbody tr")]
     step(f"rita: her queue lists only her own records ({len(rows)})", len(rows) == 1 and number in rows[0])
+    requester.find_element(By.ID, "search-query").send_keys("laptop")
+    page = requester.find_element(By.TAG_NAME, "html")
+    requester.find_element(By.ID, "search-query").submit()
+    WebDriverWait(requester, 15).until(expected_conditions.staleness_of(page))
+    step("rita: search does not find someone else's record", "Nothing here." in requester.page_source)
     requester.get(base + "/console/incidents/" + other)
     step("rita: someone else's record is not there for her", "not yours to see" in text(requester, "message"))
 
@@ -114,6 +119,12 @@ try:
     step("alan: resolved", text(agent, "status") == "resolved")
     agent.get(base + "/console/?queue=mine")
     step("alan: it is in his queue", number in text(agent, "queue"))
+    agent.find_element(By.ID, "search-query").send_keys("printer jams")
+    page = agent.find_element(By.TAG_NAME, "html")
+    agent.find_element(By.ID, "search-query").submit()
+    WebDriverWait(agent, 15).until(expected_conditions.staleness_of(page))
+    marks = [mark.text.lower() for mark in agent.find_elements(By.CSS_SELECTOR, "#hits mark")]
+    step("alan: search finds it, the matched words marked", number in text(agent, "hits") and "printer" in marks)
     screenshot(agent, "queue")
     agent.get(base + "/console/incidents/" + number)
     screenshot(agent, "record")

@@ -42,6 +42,9 @@ extension HTTPAPI {
         routes.get("console") { request, _ in
             await console(request) { page in await home(page, request) }
         }
+        routes.get("console/search") { request, _ in
+            await console(request) { page in await search(page, request) }
+        }
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
             return await console(request) { page in await incident(number, page, request) }
@@ -238,6 +241,48 @@ extension HTTPAPI {
         context["targets"] = ["in_progress", "on_hold", "resolved", "closed", "cancelled"].filter { $0 != status }
         Self.addMessages(of: request, to: &context)
         return Self.page("incident", context)
+    }
+
+    /// Full-text search over the records the person may see, the matched words marked.
+    private func search(_ page: ConsolePage, _ request: Request) async -> Response {
+        let query = request.uri.queryParameters["q"].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+        guard !query.isEmpty else { return Self.redirect("/console/") }
+        var context = page.common
+        context["title"] = "\(ConsoleStrings.english["searchResults"]!) \(query)"
+        context["query"] = query
+        switch await page.call("incident.search", ["query": .string(query), "limit": 50]) {
+        case .success(let result):
+            let hits = (result.arrayValue ?? []).map { hit -> [String: Any] in
+                let record = hit["incident"] ?? .object([:])
+                let number = record["number"]?.stringValue ?? ""
+                return ["number": number, "href": "/console/incidents/\(number)", "title": record["title"]?.stringValue ?? "",
+                        "status": record["status"]?.stringValue ?? "", "priority": record["priority"]?.stringValue ?? "",
+                        "snippet": Self.markedSnippet(hit["snippet"]?.stringValue ?? "")]
+            }
+            context["hits"] = hits
+            context["hasHits"] = !hits.isEmpty
+        case .failure(let error):
+            context["error"] = error.message
+            context["hasHits"] = false
+        }
+        return Self.page("search", context)
+    }
+
+    /// A search snippet as HTML: everything escaped, then the search's own highlight markers
+    /// (`<b>`, `</b>`) made `<mark>`, so a record's text cannot add markup.
+    static func markedSnippet(_ snippet: String) -> String {
+        var escaped = ""
+        for character in snippet {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped.replacingOccurrences(of: "&lt;b&gt;", with: "<mark>").replacingOccurrences(of: "&lt;/b&gt;", with: "</mark>")
     }
 
     // MARK: - Helpers

@@ -66,5 +66,7 @@ enum ConsoleStrings {
         "forbidden": "This form has expired; reload the page and try again.",
         "done": "Done.",
         "workaround": "Known workaround",
+        "search": "Search records",
+        "searchResults": "Records matching",
     ]
 }

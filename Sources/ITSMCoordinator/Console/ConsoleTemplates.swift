@@ -26,6 +26,10 @@ enum ConsoleTemplates {
             <header class="bar">
               <a class="brand" href="/console/">{{t.product}}</a>
               {{#user}}
+              <form method="get" action="/console/search" class="inline search" role="search">
+                <label for="search-query" class="hidden">{{t.search}}</label>
+                <input id="search-query" name="q" type="search" placeholder="{{t.search}}" value="{{query}}">
+              </form>
               <span class="who">{{t.signedInAs}} <strong id="user">{{name}}</strong> ({{roles}})</span>
               <form method="post" action="/console/logout" class="inline">
                 <input type="hidden" name="_csrf" value="{{csrf}}">
@@ -181,6 +185,19 @@ enum ConsoleTemplates {
             {{/hasHistory}}
             {{> footer}}
             """,
+        "search": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.searchResults}} “{{query}}”</h1>
+              {{#hasHits}}
+              <ol class="hits" id="hits">
+              {{#hits}}<li><a href="{{href}}">{{number}}</a> {{title}} <span class="meta">{{status}} · {{priority}}</span><p>{{{snippet}}}</p></li>{{/hits}}
+              </ol>
+              {{/hasHits}}
+              {{^hasHits}}<p>{{t.nothing}}</p>{{/hasHits}}
+            </section>
+            {{> footer}}
+            """,
         "message": """
             {{> header}}
             <section class="card narrow"><h1>{{title}}</h1><p id="message">{{message}}</p><p><a href="/console/">{{t.back}}</a></p></section>
@@ -204,6 +221,10 @@ enum ConsoleTemplates {
         button { margin-top: .75rem; background: var(--accent); color: #fff; border-color: var(--accent); cursor: pointer; }
         :focus-visible { outline: 3px solid #f0b429; outline-offset: 1px; }
         .inline { display: inline; }
+        .search input { width: 16rem; }
+        .hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+        mark { background: #fff8c5; }
+        .hits li { margin-bottom: .75rem; }
         .row { display: flex; gap: 1rem; }
         table { width: 100%; border-collapse: collapse; }
         th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }

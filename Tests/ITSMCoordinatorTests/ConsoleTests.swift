@@ -1,0 +1,26 @@
+@testable import ITSMCoordinator
+import Testing
+
+@Suite struct ConsoleTests {
+    @Test func aSnippetMarksOnlyTheSearchsHighlightsAndEscapesTheRecordsText() {
+        let snippet = #"<script>x()</script> printer <b>jams</b> & "paper" it's"#
+        #expect(HTTPAPI.markedSnippet(snippet)
+                == "&lt;script&gt;x()&lt;/script&gt; printer <mark>jams</mark> &amp; &quot;paper&quot; it&#39;s")
+    }
+
+    @Test func everyPageRendersWithItsWordsEscaped() {
+        let html = ConsoleTemplates.library.render(["title": "<b>bold</b>", "message": "a & b", "t": ConsoleStrings.english],
+                                                   withTemplate: "message") ?? ""
+        #expect(html.contains("&lt;b&gt;bold&lt;/b&gt;") && html.contains("a &amp; b") && html.contains("Back to the queues"))
+        let page = HTTPAPI.page("message", ["title": "t", "message": "m"])
+        #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true && page.headers[.cacheControl] == "no-store")
+        for template in ConsoleTemplates.templates.keys {
+            #expect(ConsoleTemplates.library.render(["t": ConsoleStrings.english], withTemplate: template) != nil, "\(template)")
+        }
+    }
+
+    @Test func redirectsCarryTheirMessageEncoded() {
+        let response = HTTPAPI.redirect("/console/incidents/INC-1", error: "resolutionCode: required & more")
+        #expect(response.headers[.location] == "/console/incidents/INC-1?error=resolutionCode%3A%20required%20%26%20more")
+    }
+}
