@@ -4,7 +4,7 @@ against a running coordinator on loopback. Run by ConsoleEndToEndTests:
 
     console_flows.py BASE_URL OTHER_NUMBER [SCREENSHOT_DIR]
 
-with the accounts the test made: rita (requester) and alan (agent), passwords '<name> has a
+with the accounts the test made: rita (requester), alan (agent) and ada (administrator), passwords '<name> has a
 long password'. OTHER_NUMBER is a record someone else reported. Prints one line per step and
 exits 1 at the first one that does not hold. With SCREENSHOT_DIR, saves the main pages there
 as PNG (deploy/local/console-screenshots.sh makes the ones in docs/images)."""
@@ -60,6 +60,15 @@ def submit(driver, element_id):
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, element_id).click()
     WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+
+
+def absent(driver, element_id):
+    """Whether the page has no element with that id, asked of the page as it is (no waiting)."""
+    driver.implicitly_wait(0)
+    try:
+        return not driver.find_elements(By.ID, element_id)
+    finally:
+        driver.implicitly_wait(15)
 
 
 def text(driver, element_id):
@@ -150,10 +159,44 @@ try:
     step("a post without the form token is refused (403)", status == 403)
 
     page = requester.find_element(By.TAG_NAME, "html")
+    requester.get(base + "/console/admin/users")
+    step("rita: the people page is not hers (403) and not in her menu",
+         "lacks the permission" in text(requester, "message") and absent(requester, "nav-people"))
     requester.find_element(By.CSS_SELECTOR, "header form button").click()
     WebDriverWait(requester, 15).until(expected_conditions.staleness_of(page))
     requester.get(base + "/console/")
     step("rita: signed out, the console asks her to sign in again", requester.current_url.endswith("/console/login"))
+    # The administrator: people, groups and the audit log.
+    admin = browser()
+    try:
+        sign_in(admin, "ada")
+        submit_link = admin.find_element(By.ID, "nav-people")
+        page = admin.find_element(By.TAG_NAME, "html")
+        submit_link.click()
+        WebDriverWait(admin, 15).until(expected_conditions.staleness_of(page))
+        admin.find_element(By.ID, "account-name").send_keys("nina")
+        admin.find_element(By.ID, "account-display").send_keys("Nina New")
+        admin.find_element(By.CSS_SELECTOR, "input[name=role][value=agent]").click()
+        admin.find_element(By.ID, "account-password").send_keys("nina has a long password")
+        submit(admin, "account-submit")
+        step("ada: created nina as an agent", "nina: Done." in text(admin, "notice") and "Nina New" in text(admin, "accounts"))
+        submit(admin, "disable-nina")
+        row = [r.text for r in admin.find_elements(By.CSS_SELECTOR, "#accounts tbody tr") if r.text.startswith("nina")]
+        step("ada: disabled nina", len(row) == 1 and "disabled" in row[0])
+        admin.get(base + "/console/admin/groups")
+        admin.find_element(By.ID, "group-name").send_keys("network")
+        admin.find_element(By.ID, "group-leads").send_keys("alan")
+        admin.find_element(By.ID, "group-description").send_keys("WAN and VPN")
+        submit(admin, "group-submit")
+        step("ada: defined the network group led by alan", "WAN and VPN" in text(admin, "groups"))
+        admin.get(base + "/console/audit")
+        log = text(admin, "audit")
+        step("ada: the audit log shows the day's work and its chain is intact",
+             "The hash chain is intact" in text(admin, "chain") and "incident.assign" in log and "account.create" in log
+             and "group.put" in log and "user:rita" in log)
+        screenshot(admin, "audit")
+    finally:
+        admin.quit()
 finally:
     requester.quit()
     agent.quit()

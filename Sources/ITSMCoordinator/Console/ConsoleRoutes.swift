@@ -18,7 +18,7 @@ extension HTTPAPI {
             return Self.page("login", context)
         }
         routes.post("console/login") { request, _ in
-            let form = await Self.form(request)
+            let form = await Self.form(request).compactMapValues(\.first)
             let name = form["name"] ?? ""
             switch await signIn(name: name, password: form["password"] ?? "") {
             case .success(let (_, opened)):
@@ -44,6 +44,76 @@ extension HTTPAPI {
         }
         routes.get("console/search") { request, _ in
             await console(request) { page in await search(page, request) }
+        }
+        routes.get("console/admin/users") { request, _ in
+            await console(request) { page in try await usersPage(page, request) }
+        }
+        routes.post("console/admin/users") { request, _ in
+            await console(request, form: true) { page in
+                var changes = AccountStore.Changes()
+                let name = page.form["name"] ?? ""
+                if let display = page.form["displayName"], !display.isEmpty { changes.displayName = display }
+                if let email = page.form["email"], !email.isEmpty { changes.email = .some(email) }
+                if let password = page.form["password"], !password.isEmpty { changes.password = password }
+                changes.roles = page.formValues["role"] ?? []
+                return await consoleAccountChange(page, action: "account.create", name: name,
+                                                  details: ["roles": .array((changes.roles ?? []).map(JSONValue.string))]) { () throws(AccountError) in
+                    _ = try await accounts.create(name: name, changes, grantor: page.principal)
+                }
+            }
+        }
+        routes.post("console/admin/users/:name/:toggle") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            let toggle = context.parameters.get("toggle") ?? ""
+            return await console(request, form: true) { page in
+                guard ["disable", "enable"].contains(toggle) else { return Self.redirect("/console/admin/users") }
+                var changes = AccountStore.Changes()
+                changes.disabled = toggle == "disable"
+                return await consoleAccountChange(page, action: "account.update", name: name, details: ["disabled": .bool(toggle == "disable")]) {
+                    () throws(AccountError) in
+                    _ = try await accounts.update(name: name, changes, grantor: page.principal)
+                }
+            }
+        }
+        routes.get("console/admin/groups") { request, _ in
+            await console(request) { page in
+                var context = page.common
+                context["title"] = ConsoleStrings.english["groups"]!
+                context["canWrite"] = page.principal.allows("users.write")
+                context["groups"] = try await accounts.groups().map { group in
+                    ["name": group.name, "members": group.members.joined(separator: ", "), "leads": group.leads.joined(separator: ", "),
+                     "description": group.description]
+                }
+                Self.addMessages(of: request, to: &context)
+                return Self.page("groups", context)
+            }
+        }
+        routes.post("console/admin/groups") { request, _ in
+            await console(request, form: true) { page in
+                let names = { (field: String) in
+                    (page.form[field] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                }
+                let leads = names("leads")
+                let group = AccountStore.Group(name: page.form["name"] ?? "", description: page.form["description"] ?? "",
+                                               members: Array(Set(names("members") + leads)).sorted(), leads: leads)
+                guard page.principal.allows("users.write") else { return Self.redirect("/console/admin/groups", error: "you lack users.write") }
+                let result: Result<JSONValue, ResponseError>
+                do throws(AccountError) {
+                    _ = try await accounts.putGroup(group)
+                    result = .success(.null)
+                } catch {
+                    result = .failure(error.responseError)
+                }
+                await record("group.put", by: page.principal, target: group.name, result,
+                             details: ["members": .array(group.members.map(JSONValue.string)), "leads": .array(leads.map(JSONValue.string))])
+                switch result {
+                case .success: return Self.redirect("/console/admin/groups", notice: ConsoleStrings.english["done"]!)
+                case .failure(let error): return Self.redirect("/console/admin/groups", error: error.message)
+                }
+            }
+        }
+        routes.get("console/audit") { request, _ in
+            await console(request) { page in try await auditPage(page, request) }
         }
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
@@ -90,11 +160,14 @@ extension HTTPAPI {
         let principal: Principal
         let secret: String
         let form: [String: String]
+        /// Every value of each field, for those sent several times (checkboxes).
+        let formValues: [String: [String]]
         let api: HTTPAPI
 
-        /// What every page shows: the person, the form token, and the strings.
+        /// What every page shows: the person, the sections they may open, the form token, and the strings.
         var common: [String: Any] {
-            ["user": ["name": principal.name, "roles": principal.roles.joined(separator: ", ")],
+            ["user": ["name": principal.name, "roles": principal.roles.joined(separator: ", "),
+                      "canSeePeople": principal.allows("users.read"), "canSeeAudit": principal.allows("audit.read")],
              "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
         }
 
@@ -118,15 +191,17 @@ extension HTTPAPI {
         }
         guard let principal else { return Self.redirect("/console/login", error: ConsoleStrings.english["sessionEnded"]!) }
         var fields: [String: String] = [:]
+        var values: [String: [String]] = [:]
         if form {
-            fields = await Self.form(request)
+            values = await Self.form(request)
+            fields = values.compactMapValues(\.first)
             guard SessionStore.csrfTokenMatches(fields["_csrf"], secret: secret) else {
                 return Self.page("message", ["title": "403", "message": ConsoleStrings.english["forbidden"]!, "t": ConsoleStrings.english],
                                  status: .forbidden)
             }
         }
         do {
-            return try await body(ConsolePage(principal: principal, secret: secret, form: fields, api: self))
+            return try await body(ConsolePage(principal: principal, secret: secret, form: fields, formValues: values, api: self))
         } catch {
             logger.error("console page failed", metadata: ["itsm.error": "\(String(reflecting: error))"])
             return Self.page("message", ["title": "500", "message": "Something went wrong; see the coordinator log.", "t": ConsoleStrings.english],
@@ -285,6 +360,83 @@ extension HTTPAPI {
         return escaped.replacingOccurrences(of: "&lt;b&gt;", with: "<mark>").replacingOccurrences(of: "&lt;/b&gt;", with: "</mark>")
     }
 
+    /// Accounts and their roles; a form to create one and buttons to disable or enable, for those with `users.write`.
+    private func usersPage(_ page: ConsolePage, _ request: Request) async throws -> Response {
+        guard page.principal.allows("users.read") else { return Self.forbidden(page, "users.read") }
+        let strings = ConsoleStrings.english
+        let canWrite = page.principal.allows("users.write")
+        var context = page.common
+        context["title"] = strings["people"]!
+        context["canWrite"] = canWrite
+        context["accounts"] = try await accounts.list().map { account -> [String: Any] in
+            ["name": account.name, "displayName": account.displayName, "email": account.email ?? "", "roles": account.roles.joined(separator: ", "),
+             "source": account.source, "state": account.disabled ? strings["disabled"]! : account.lockedUntil != nil ? "locked" : strings["active"]!,
+             "toggle": account.disabled ? "enable" : "disable", "toggleLabel": account.disabled ? strings["enable"]! : strings["disable"]!,
+             "canWrite": canWrite]
+        }
+        context["roles"] = try await accounts.roles().map { ["name": $0.name, "description": $0.description] }
+        Self.addMessages(of: request, to: &context)
+        return Self.page("users", context)
+    }
+
+    /// Runs an account change for the signed-in administrator, records it, and goes back to the list.
+    private func consoleAccountChange(_ page: ConsolePage, action: String, name: String, details: [String: JSONValue],
+                                      _ change: () async throws(AccountError) -> Void) async -> Response {
+        guard page.principal.allows("users.write") else { return Self.forbidden(page, "users.write") }
+        let result: Result<JSONValue, ResponseError>
+        do throws(AccountError) {
+            try await change()
+            result = .success(.null)
+        } catch {
+            result = .failure(error.responseError)
+        }
+        await record(action, by: page.principal, target: name, result, details: .object(details))
+        switch result {
+        case .success: return Self.redirect("/console/admin/users", notice: "\(name): \(ConsoleStrings.english["done"]!)")
+        case .failure(let error): return Self.redirect("/console/admin/users", error: error.message)
+        }
+    }
+
+    /// The audit log, newest last, filtered by period, actor and action, with the chain's state.
+    private func auditPage(_ page: ConsolePage, _ request: Request) async throws -> Response {
+        guard page.principal.allows("audit.read") else { return Self.forbidden(page, "audit.read") }
+        let query = request.uri.queryParameters
+        let text = { (name: String) -> String? in
+            query[Substring(name)].map(String.init).flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        }
+        var context = page.common
+        context["title"] = ConsoleStrings.english["auditLog"]!
+        for name in ["from", "to", "actor", "action"] { context[name] = text(name) ?? "" }
+        let from = text("from").flatMap { try? Date($0, strategy: .iso8601) }
+        let to = text("to").flatMap { try? Date($0, strategy: .iso8601) }
+        if (text("from") != nil && from == nil) || (text("to") != nil && to == nil) {
+            context["error"] = "from, to: a date and time like 2026-01-31T00:00:00Z"
+        }
+        let after = max(0, text("after").flatMap { Int64($0) } ?? 0)
+        let entries = try await audit.entries(from: from, to: to, actor: text("actor"), action: text("action"), after: after, limit: 100)
+        context["rows"] = entries.map { entry -> [String: Any] in
+            ["seq": entry.seq, "at": Self.shortDate(entry.at.formatted(.iso8601)), "actor": entry.actor, "action": entry.action,
+             "target": entry.target ?? "", "outcome": entry.outcome, "client": entry.clientAddress ?? ""]
+        }
+        if entries.count == 100, let last = entries.last {
+            var next = "/console/audit?after=\(last.seq)"
+            for name in ["from", "to", "actor", "action"] { if let value = text(name) { next += "&\(name)=\(Self.percentEncoded(value))" } }
+            context["next"] = next
+        }
+        let verification = try await audit.verify()
+        if let broken = verification.broken {
+            context["broken"] = ["seq": broken.seq, "reason": broken.reason]
+        } else {
+            context["intact"] = ["entries": verification.entries, "head": verification.head ?? "-"]
+        }
+        return Self.page("audit", context)
+    }
+
+    static func forbidden(_ page: ConsolePage, _ permission: String) -> Response {
+        Self.page("message", page.common.merging(["title": "403", "message": "\(page.principal.actor) lacks the permission '\(permission)'"]) { $1 },
+                  status: .forbidden)
+    }
+
     // MARK: - Helpers
 
     /// The message a redirect after a form carries (`?notice=` or `?error=`), if any.
@@ -318,18 +470,18 @@ extension HTTPAPI {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
     }
 
-    /// An `application/x-www-form-urlencoded` body (up to 64 KiB) as fields; the first of a repeated name wins.
-    static func form(_ request: Request) async -> [String: String] {
+    /// An `application/x-www-form-urlencoded` body (up to 64 KiB): each field's values in order.
+    static func form(_ request: Request) async -> [String: [String]] {
         guard let body = try? await request.body.collect(upTo: 64 * 1024),
               let text = body.getString(at: body.readerIndex, length: body.readableBytes) else { return [:] }
-        var fields: [String: String] = [:]
+        var fields: [String: [String]] = [:]
         for pair in text.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let decode = { (part: Substring) in String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            guard let name = parts.first.map(decode), !name.isEmpty, fields[name] == nil else { continue }
+            guard let name = parts.first.map(decode), !name.isEmpty else { continue }
             // Control characters other than line breaks have no place in a form field (a NUL would cut text short).
             let value = parts.count > 1 ? decode(parts[1]) : ""
-            fields[name] = String(value.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\n" || $0 == "\r" || $0 == "\t" })
+            fields[name, default: []].append(String(value.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\n" || $0 == "\r" || $0 == "\t" }))
         }
         return fields
     }

@@ -26,6 +26,11 @@ enum ConsoleTemplates {
             <header class="bar">
               <a class="brand" href="/console/">{{t.product}}</a>
               {{#user}}
+              <nav class="sections">
+                <a href="/console/">{{t.queues}}</a>
+                {{#canSeePeople}}<a href="/console/admin/users" id="nav-people">{{t.people}}</a> <a href="/console/admin/groups">{{t.groups}}</a>{{/canSeePeople}}
+                {{#canSeeAudit}}<a href="/console/audit" id="nav-audit">{{t.auditLog}}</a>{{/canSeeAudit}}
+              </nav>
               <form method="get" action="/console/search" class="inline search" role="search">
                 <label for="search-query" class="hidden">{{t.search}}</label>
                 <input id="search-query" name="q" type="search" placeholder="{{t.search}}" value="{{query}}">
@@ -198,6 +203,83 @@ enum ConsoleTemplates {
             </section>
             {{> footer}}
             """,
+        "users": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.people}}</h1>
+              <table id="accounts">
+                <thead><tr><th>{{t.name}}</th><th>{{t.displayName}}</th><th>{{t.email}}</th><th>{{t.roles}}</th><th>{{t.source}}</th><th>{{t.state}}</th><th></th></tr></thead>
+                <tbody>
+                {{#accounts}}
+                <tr><td>{{name}}</td><td>{{displayName}}</td><td>{{email}}</td><td>{{roles}}</td><td>{{source}}</td><td>{{state}}</td>
+                <td>{{#canWrite}}<form method="post" action="/console/admin/users/{{name}}/{{toggle}}" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" id="{{toggle}}-{{name}}">{{toggleLabel}}</button></form>{{/canWrite}}</td></tr>
+                {{/accounts}}
+                </tbody>
+              </table>
+            </section>
+            {{#canWrite}}
+            <section class="card">
+              <h2>{{t.newAccount}}</h2>
+              <form method="post" action="/console/admin/users" id="new-account">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="account-name">{{t.name}}</label><input id="account-name" name="name" required>
+                <label for="account-display">{{t.displayName}}</label><input id="account-display" name="displayName">
+                <label for="account-email">{{t.email}}</label><input id="account-email" name="email" type="email">
+                <fieldset><legend>{{t.roles}}</legend>
+                {{#roles}}<label class="check"><input type="checkbox" name="role" value="{{name}}"> {{name}} <span class="meta">{{description}}</span></label>{{/roles}}
+                </fieldset>
+                <label for="account-password">{{t.password}}</label><input id="account-password" name="password" type="password" autocomplete="new-password">
+                <button type="submit" id="account-submit">{{t.create}}</button>
+              </form>
+            </section>
+            {{/canWrite}}
+            {{> footer}}
+            """,
+        "groups": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.groups}}</h1>
+              <table id="groups">
+                <thead><tr><th>{{t.name}}</th><th>{{t.members}}</th><th>{{t.leads}}</th><th>{{t.description}}</th></tr></thead>
+                <tbody>{{#groups}}<tr><td>{{name}}</td><td>{{members}}</td><td>{{leads}}</td><td>{{description}}</td></tr>{{/groups}}</tbody>
+              </table>
+            </section>
+            {{#canWrite}}
+            <section class="card">
+              <h2>{{t.setGroup}}</h2>
+              <form method="post" action="/console/admin/groups" id="set-group">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="group-name">{{t.name}}</label><input id="group-name" name="name" required>
+                <label for="group-members">{{t.members}} ({{t.commaSeparated}})</label><input id="group-members" name="members">
+                <label for="group-leads">{{t.leads}} ({{t.commaSeparated}})</label><input id="group-leads" name="leads">
+                <label for="group-description">{{t.description}}</label><input id="group-description" name="description">
+                <button type="submit" id="group-submit">{{t.save}}</button>
+              </form>
+            </section>
+            {{/canWrite}}
+            {{> footer}}
+            """,
+        "audit": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.auditLog}}</h1>
+              {{#intact}}<p class="message notice" id="chain">{{t.chainIntact}} {{entries}} {{t.entries}} · {{t.head}} <code>{{head}}</code></p>{{/intact}}
+              {{#broken}}<p class="message error" id="chain">{{t.chainBroken}} {{seq}}: {{reason}}</p>{{/broken}}
+              <form method="get" action="/console/audit" class="row">
+                <span><label for="audit-from">{{t.from}}</label><input id="audit-from" name="from" value="{{from}}" placeholder="2026-01-01T00:00:00Z"></span>
+                <span><label for="audit-to">{{t.to}}</label><input id="audit-to" name="to" value="{{to}}" placeholder="2026-02-01T00:00:00Z"></span>
+                <span><label for="audit-actor">{{t.by}}</label><input id="audit-actor" name="actor" value="{{actor}}" placeholder="user:alice"></span>
+                <span><label for="audit-action">{{t.action}}</label><input id="audit-action" name="action" value="{{action}}" placeholder="incident.assign"></span>
+                <span><button type="submit">{{t.filter}}</button></span>
+              </form>
+              <table id="audit">
+                <thead><tr><th>#</th><th>{{t.at}}</th><th>{{t.by}}</th><th>{{t.action}}</th><th>{{t.target}}</th><th>{{t.outcome}}</th><th>{{t.client}}</th></tr></thead>
+                <tbody>{{#rows}}<tr><td>{{seq}}</td><td>{{at}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{target}}</td><td>{{outcome}}</td><td>{{client}}</td></tr>{{/rows}}</tbody>
+              </table>
+              {{#next}}<p class="pages"><a href="{{next}}" rel="next">{{t.next}}</a></p>{{/next}}
+            </section>
+            {{> footer}}
+            """,
         "message": """
             {{> header}}
             <section class="card narrow"><h1>{{title}}</h1><p id="message">{{message}}</p><p><a href="/console/">{{t.back}}</a></p></section>
@@ -222,6 +304,11 @@ enum ConsoleTemplates {
         :focus-visible { outline: 3px solid #f0b429; outline-offset: 1px; }
         .inline { display: inline; }
         .search input { width: 16rem; }
+        .sections a { margin-right: .75rem; }
+        .check { font-weight: normal; }
+        .check input { width: auto; }
+        fieldset { border: 1px solid var(--line); border-radius: 4px; margin-top: .75rem; }
+        code { font-size: .85em; word-break: break-all; }
         .hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
         mark { background: #fff8c5; }
         .hits li { margin-bottom: .75rem; }
