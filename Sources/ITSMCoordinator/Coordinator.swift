@@ -72,8 +72,22 @@ public struct Coordinator: Sendable {
         let hooks = PluginHooks(
             onPluginRequest: { instance, request in
                 guard !request.method.hasPrefix("$/") else { throw ResponseError.methodNotFound(request.method) }
-                let (meta, principal) = try PluginCallAuthorization.authorize(request, from: instance, router: router)
-                return try await router.call(request.method, params: request.params, meta: meta, principal: principal)
+                let result: Result<JSONValue, ResponseError>
+                do throws(ResponseError) {
+                    let (meta, principal) = try PluginCallAuthorization.authorize(request, from: instance, router: router)
+                    result = .success(try await router.call(request.method, params: request.params, meta: meta, principal: principal))
+                } catch {
+                    result = .failure(error)
+                }
+                // A change a plugin makes through another process, or is refused, is audited like one through the API.
+                if let permission = router.route(for: request.method)?.descriptor.permission, AuditLog.audits(permission: permission) {
+                    await audit.append(AuditLog.Record(
+                        actor: PluginCallAuthorization.actor(of: request, from: instance, router: router), action: request.method,
+                        target: AuditLog.Record.target(params: request.params, result: try? result.get()),
+                        outcome: AuditLog.Record.outcome(of: result), requestId: request.meta?.requestId,
+                        details: AuditLog.Record.details(params: request.params)))
+                }
+                return try result.get()
             },
             onReady: { instance, manifest in
                 let refused = router.register(instance, manifest: manifest)

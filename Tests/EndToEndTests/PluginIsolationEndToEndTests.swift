@@ -167,6 +167,15 @@ import Testing
         let own = try await coordinator.call("fixture.create_as_itself", ["title": "as itself"], token: narrow)
         #expect(own.status == 200 && own.body["createdBy"] as? String == "plugin:fixture", "\(own)")
         #expect(try await incidents() == 2)
+
+        // The changes made through the plugin are in the audit log under who made them, refusals too.
+        let (_, log) = try await coordinator.request("GET", "api/v1/audit?action=incident.create", token: coordinator.token)
+        let entries = (try JSONSerialization.jsonObject(with: log) as? [[String: Any]] ?? []).map { "\($0["actor"] ?? "") \($0["outcome"] ?? "")" }
+        #expect(entries == [
+            "plugin:fixture for token:narrow auth.forbidden", // for a caller without incident.write
+            "plugin:fixture auth.forbidden", "plugin:fixture auth.forbidden", // as itself without grants; with a borrowed handle
+            "plugin:fixture for token:admin ok", "plugin:fixture ok",
+        ], "\(entries)")
         #expect(await coordinator.stop() == .exited(0))
     }
 

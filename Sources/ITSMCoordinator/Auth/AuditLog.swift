@@ -219,6 +219,14 @@ extension AuditLog.Record {
         return nil
     }
 
+    /// `ok`, or the kind of the error that refused it.
+    static func outcome(of result: Result<JSONValue, ResponseError>) -> String {
+        switch result {
+        case .success: "ok"
+        case .failure(let error): error.kind ?? "error \(error.code.rawValue)"
+        }
+    }
+
     /// Params as they are kept in an entry: up to 4 KiB, else only their size.
     static func details(params: JSONValue?) -> JSONValue {
         guard let params else { return .object([:]) }

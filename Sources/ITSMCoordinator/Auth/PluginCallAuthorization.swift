@@ -21,12 +21,11 @@ enum PluginCallAuthorization {
         if let entry = router.contexts.entry(meta.context, for: plugin) {
             principal = entry.principal
             origin = entry.origin
-            meta.actor = "plugin:\(plugin) for \(entry.origin)"
         } else {
             principal = Principal(name: "plugin:\(plugin)", kind: .plugin, permissions: grants)
             origin = "plugin:\(plugin)"
-            meta.actor = origin
         }
+        meta.actor = actor(of: request, from: instance, router: router)
         meta.context = nil
         if let route = router.route(for: request.method), !principal.allows(route.descriptor.permission) {
             let who = origin == "plugin:\(plugin)" ? "\(plugin) on its own (grants in itsm.yaml)" : "\(origin), for whom \(plugin) calls it,"
@@ -34,5 +33,12 @@ enum PluginCallAuthorization {
                                 message: "\(who) lacks \(route.descriptor.permission), which \(request.method) needs")
         }
         return (meta, (principal, origin))
+    }
+
+    /// How records name a call a plugin makes: `plugin:change for user:alice` while it handles
+    /// alice's request (its `meta.context`), `plugin:change` on its own.
+    static func actor(of request: JSONRPCRequest, from instance: any PluginInstance, router: MethodRouter) -> String {
+        let plugin = instance.pluginName
+        return router.contexts.entry(request.meta?.context, for: plugin).map { "plugin:\(plugin) for \($0.origin)" } ?? "plugin:\(plugin)"
     }
 }

@@ -323,11 +323,7 @@ struct HTTPAPI: Sendable {
             members["token"] = .string(token)
             details = .object(members)
         }
-        let outcome = switch result {
-        case .success: "ok"
-        case .failure(let error): error.kind ?? "error \(error.code.rawValue)"
-        }
-        await audit.append(AuditLog.Record(actor: principal.actor, action: action, target: target, outcome: outcome,
+        await audit.append(AuditLog.Record(actor: principal.actor, action: action, target: target, outcome: AuditLog.Record.outcome(of: result),
                                            clientAddress: CurrentRequest.clientAddress, requestId: CurrentRequest.id, details: details))
     }
 
