@@ -1,15 +1,18 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import ITSMCoordinator
 import ITSMProtocol
 import ITSMSystem
 import ITSMTransport
 import Logging
+import NIOCore
+import Synchronization
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed: the plugin protocol's round trip, or whole requests through a running coordinator.",
-        subcommands: [ProtocolRoundTrip.self, RPC.self, SampleCSV.self, Detection.self])
+        subcommands: [ProtocolRoundTrip.self, RPC.self, Page.self, SampleCSV.self, Detection.self])
 
     /// Writes a synthetic ServiceNow-style export, to measure `itsm incident import` with.
     struct SampleCSV: ParsableCommand {
@@ -143,6 +146,57 @@ struct Bench: AsyncParsableCommand {
                 throw report(error)
             }
             timings.print(title: "\(method) through the HTTP API", json: client.json)
+        }
+    }
+}
+
+extension Bench {
+    /// Console pages as a signed-in person's browser asks for them: the HTML a page renders,
+    /// server and plugin work included.
+    struct Page: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "page",
+            abstract: "A console page through a running coordinator, as a signed-in person (password on standard input).")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var client: ClientOptions
+
+        @Argument(help: "The page, e.g. /console/?queue=all")
+        var path = "/console/?queue=all"
+
+        @Option(help: "The account to sign in as.")
+        var name: String
+
+        @Option(help: "Requests to time, after a warm-up of a tenth as many.")
+        var requests = 500
+
+        @Option(help: "Requests in flight at once.")
+        var concurrency = 1
+
+        func run() async throws {
+            guard requests > 0, concurrency > 0 else { throw ValidationError("--requests and --concurrency must be positive") }
+            guard let password = Swift.readLine(strippingNewline: true), !password.isEmpty else {
+                throw ValidationError("give the password on standard input")
+            }
+            let api = try APIClient(options: client, configuration: try global.loadConfiguration())
+            var signIn = HTTPClientRequest(url: api.baseURL.appendingPathComponent("api/v1/session").absoluteString)
+            signIn.method = .POST
+            signIn.body = .bytes(ByteBuffer(bytes: JSONValue.object(["name": .string(name), "password": .string(password)]).serialized()))
+            let answer = try await HTTPClient.shared.execute(signIn, timeout: .seconds(30))
+            guard answer.status == .ok, let cookie = answer.headers["set-cookie"].first?.split(separator: ";").first.map(String.init) else {
+                throw ValidationError("could not sign in as \(name): HTTP \(answer.status.code)")
+            }
+            let url = api.baseURL.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path
+            let bytes = Mutex(0)
+            let timings = try await Measurement.run(requests: requests, concurrency: concurrency) {
+                var request = HTTPClientRequest(url: url)
+                request.headers.add(name: "Cookie", value: cookie)
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                let body = try await response.body.collect(upTo: 16 << 20)
+                guard response.status == .ok else { throw ValidationError("\(path) answered HTTP \(response.status.code)") }
+                bytes.withLock { $0 = body.readableBytes }
+            }
+            timings.print(title: "\(path) as \(name) (\(bytes.withLock { $0 }) bytes)", json: client.json)
         }
     }
 }
