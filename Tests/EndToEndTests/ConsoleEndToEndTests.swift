@@ -37,6 +37,13 @@ import Testing
         let audit = try await coordinator.cli(["audit", "list", "--actor", "user:alan", "--json"])
         let actions = ((try? JSONSerialization.jsonObject(with: Data(audit.text.utf8))) as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
         #expect(actions.contains("incident.assign") && actions.contains("incident.transition") && actions.contains("session.login"), "\(actions)")
+
+        // The page benchmark signs in the same way and times the page a person sees.
+        let bench = try await coordinator.cli(["bench", "page", "/console/", "--name", "rita", "--requests", "20"],
+                                              input: "rita has a long password\n")
+        #expect(bench.status == .exited(0) && bench.text.contains("/console/ as rita ("), "\(bench.text)")
+        let refused = try await coordinator.cli(["bench", "page", "/console/", "--name", "rita"], input: "not her password\n")
+        #expect(refused.status != .exited(0) && refused.text.contains("could not sign in as rita: HTTP 401"), "\(refused.text)")
         #expect(await coordinator.stop() == .exited(0))
     }
 }
