@@ -14,9 +14,9 @@ import urllib.error
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 base, other = sys.argv[1].rstrip("/"), sys.argv[2]
@@ -54,12 +54,29 @@ def sign_in(driver, name):
     step(f"{name}: signed in", driver.find_element(By.ID, "user").text == name)
 
 
-def submit(driver, element_id):
-    """Clicks a submit button and waits for the page it leads to: the old page's document
-    must be gone before anything on the new one is read."""
+def replaced(page):
+    """A wait condition: the document `page` (its html element) is gone. Chrome answers a
+    question about a node of a document being replaced either as stale or as 'does not belong
+    to the document'; both mean it is gone."""
+    def check(driver):
+        try:
+            page.is_enabled()
+            return False
+        except WebDriverException:
+            return driver.execute_script("return document.readyState") == "complete"
+    return check
+
+
+def follow(driver, action):
+    """Does `action` (a click, a submit) and waits for the page it leads to: the old page's
+    document must be gone, and the new one loaded, before anything on it is read."""
     page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.ID, element_id).click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    action()
+    WebDriverWait(driver, 15).until(replaced(page))
+
+
+def submit(driver, element_id):
+    follow(driver, driver.find_element(By.ID, element_id).click)
 
 
 def absent(driver, element_id):
@@ -90,9 +107,7 @@ try:
     rows = [row.text for row in requester.find_elements(By.CSS_SELECTOR, "#queue tbody tr")]
     step(f"rita: her queue lists only her own records ({len(rows)})", len(rows) == 1 and number in rows[0])
     requester.find_element(By.ID, "search-query").send_keys("laptop")
-    page = requester.find_element(By.TAG_NAME, "html")
-    requester.find_element(By.ID, "search-query").submit()
-    WebDriverWait(requester, 15).until(expected_conditions.staleness_of(page))
+    follow(requester, lambda: requester.find_element(By.ID, "search-query").submit())
     step("rita: search does not find someone else's record", "Nothing here." in requester.page_source)
     requester.get(base + "/console/incidents/" + other)
     step("rita: someone else's record is not there for her", "not yours to see" in text(requester, "message"))
@@ -100,9 +115,7 @@ try:
     # The agent takes it from the New queue and works it.
     sign_in(agent, "alan")
     agent.get(base + "/console/?queue=new")
-    page = agent.find_element(By.TAG_NAME, "html")
-    agent.find_element(By.LINK_TEXT, number).click()
-    WebDriverWait(agent, 15).until(expected_conditions.staleness_of(page))
+    follow(agent, lambda: agent.find_element(By.LINK_TEXT, number).click())
     step(f"alan: opened {number} from the New queue", text(agent, "number") == number)
     agent.find_element(By.ID, "assign-group").send_keys("desk")
     agent.find_element(By.ID, "assign-assignee").send_keys("alan")
@@ -126,12 +139,12 @@ try:
     agent.find_element(By.ID, "transition-notes").send_keys("Roller replaced")
     submit(agent, "transition-submit")
     step("alan: resolved", text(agent, "status") == "resolved")
+    agent.get(base + "/console/?queue=breached")
+    step("alan: nothing has missed its service level yet", "Nothing here." in agent.page_source)
     agent.get(base + "/console/?queue=mine")
     step("alan: it is in his queue", number in text(agent, "queue"))
     agent.find_element(By.ID, "search-query").send_keys("printer jams")
-    page = agent.find_element(By.TAG_NAME, "html")
-    agent.find_element(By.ID, "search-query").submit()
-    WebDriverWait(agent, 15).until(expected_conditions.staleness_of(page))
+    follow(agent, lambda: agent.find_element(By.ID, "search-query").submit())
     marks = [mark.text.lower() for mark in agent.find_elements(By.CSS_SELECTOR, "#hits mark")]
     step("alan: search finds it, the matched words marked", number in text(agent, "hits") and "printer" in marks)
     screenshot(agent, "queue")
@@ -162,8 +175,7 @@ try:
     requester.get(base + "/console/admin/users")
     step("rita: the people page is not hers (403) and not in her menu",
          "lacks the permission" in text(requester, "message") and absent(requester, "nav-people"))
-    requester.find_element(By.CSS_SELECTOR, "header form button").click()
-    WebDriverWait(requester, 15).until(expected_conditions.staleness_of(page))
+    follow(requester, requester.find_element(By.CSS_SELECTOR, "header form button").click)
     requester.get(base + "/console/")
     step("rita: signed out, the console asks her to sign in again", requester.current_url.endswith("/console/login"))
     # The administrator: people, groups and the audit log.
@@ -171,9 +183,7 @@ try:
     try:
         sign_in(admin, "ada")
         submit_link = admin.find_element(By.ID, "nav-people")
-        page = admin.find_element(By.TAG_NAME, "html")
-        submit_link.click()
-        WebDriverWait(admin, 15).until(expected_conditions.staleness_of(page))
+        follow(admin, submit_link.click)
         admin.find_element(By.ID, "account-name").send_keys("nina")
         admin.find_element(By.ID, "account-display").send_keys("Nina New")
         admin.find_element(By.CSS_SELECTOR, "input[name=role][value=agent]").click()

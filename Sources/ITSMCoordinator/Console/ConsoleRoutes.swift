@@ -222,6 +222,7 @@ extension HTTPAPI {
         if page.isDesk {
             queues.append(("mine", strings["queueMine"]!, ["assignee": .string(page.principal.name)]))
             queues.append(("new", strings["queueNew"]!, ["status": "new"]))
+            queues.append(("breached", strings["queueBreached"]!, ["breached": true]))
             let groups = (try? await accounts.groups()) ?? []
             for group in groups where group.members.contains(page.principal.name) {
                 queues.append(("group:\(group.name)", "\(strings["queueGroup"]!) \(group.name)", ["assignmentGroup": .string(group.name)]))

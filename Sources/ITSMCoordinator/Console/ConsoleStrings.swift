@@ -21,6 +21,7 @@ enum ConsoleStrings {
         "queues": "Queues",
         "queueMine": "Assigned to me",
         "queueNew": "New",
+        "queueBreached": "Breached",
         "queueAll": "All",
         "queueOwn": "My records",
         "queueGroup": "Group",
