@@ -278,6 +278,10 @@ import Testing
         #expect(try await coordinator.call("incident.get", ["number": number]).status == 200) // a read: not audited
         #expect(try await coordinator.cli(["token", "create", "monitoring", "--permission", "incident.read"]).status == .exited(0))
         #expect(try await coordinator.cli(["role", "set", "night-shift", "--permission", "incident.*"]).status == .exited(0))
+        #expect(try await coordinator.cli(["role", "delete", "night-shift"]).status == .exited(0))
+        #expect(try await coordinator.cli(["group", "set", "night-desk", "--description", "Nights"]).status == .exited(0))
+        #expect(try await coordinator.cli(["group", "delete", "night-desk"]).status == .exited(0))
+        #expect(try await coordinator.cli(["group", "delete", "night-desk"]).status != .exited(0)) // gone already
         #expect(try await coordinator.request("POST", "api/v1/plugins/reload", token: coordinator.token).0 == 200)
 
         let listed = try await coordinator.cli(["audit", "list", "--json"])
@@ -291,6 +295,10 @@ import Testing
             "token:admin incident.transition \(number) incident.invalid_transition",
             "token:admin token.issue monitoring ok",
             "token:admin role.put night-shift ok",
+            "token:admin role.delete night-shift ok",
+            "token:admin group.put night-desk ok",
+            "token:admin group.delete night-desk ok",
+            "token:admin group.delete night-desk account.not_found",
             "token:admin plugins.reload - ok",
         ], "\(summary)")
         let intact = try await coordinator.cli(["audit", "verify"])

@@ -116,15 +116,7 @@ extension HTTPAPI {
             }
         }
         routes.delete("api/v1/roles/:name") { request, context in
-            guard let name = Self.pathName(context) else { return errorResponse(Self.notAName) }
-            return await authorized(request, permission: "users.write", action: "role.delete") { grantor in
-                let result = await accountResult { () throws(AccountError) in
-                    try await accounts.deleteRole(name, grantor: grantor)
-                    return ["deleted": .string(name)] as JSONValue
-                }
-                await record("role.delete", by: grantor, target: name, result)
-                return result
-            }
+            await deleting(request, context, action: "role.delete") { name, grantor throws(AccountError) in try await accounts.deleteRole(name, grantor: grantor) }
         }
 
         routes.get("api/v1/groups") { request, _ in
@@ -157,15 +149,7 @@ extension HTTPAPI {
             }
         }
         routes.delete("api/v1/groups/:name") { request, context in
-            guard let name = Self.pathName(context) else { return errorResponse(Self.notAName) }
-            return await authorized(request, permission: "users.write", action: "group.delete") { grantor in
-                let result = await accountResult { () throws(AccountError) in
-                    try await accounts.deleteGroup(name)
-                    return ["deleted": .string(name)] as JSONValue
-                }
-                await record("group.delete", by: grantor, target: name, result)
-                return result
-            }
+            await deleting(request, context, action: "group.delete") { name, grantor throws(AccountError) in try await accounts.deleteGroup(name) }
         }
 
         routes.get("api/v1/audit") { request, _ in
@@ -284,6 +268,20 @@ extension HTTPAPI {
                 result = await accountResult { () throws(AccountError) in try await apply(name, changes, grantor) }
             }
             await record(action, by: grantor, target: name, result, details: Self.auditable(params))
+            return result
+        }
+    }
+
+    /// Removes the role or group the path names, for `users.write`, and records it.
+    private func deleting(_ request: Request, _ context: APIRequestContext, action: String,
+                          _ delete: @escaping (String, Principal) async throws(AccountError) -> Void) async -> Response {
+        guard let name = Self.pathName(context) else { return errorResponse(Self.notAName) }
+        return await authorized(request, permission: "users.write", action: action) { grantor in
+            let result = await accountResult { () throws(AccountError) in
+                try await delete(name, grantor)
+                return ["deleted": .string(name)] as JSONValue
+            }
+            await record(action, by: grantor, target: name, result)
             return result
         }
     }
