@@ -223,10 +223,13 @@ public struct EmbeddedPostgres: Sendable {
             "port = \(port)",
             "unix_socket_directories = '\(socketDirectory.replacingOccurrences(of: "'", with: "''"))'",
             "unix_socket_permissions = 0700",
-            "max_connections = 200",
         ]
         if durability == .throwaway {
-            settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+            // A test run's cluster serves every test at once: dozens of coordinators, each with its
+            // plugins' pools, reached 200 connections in a full run and were refused beyond.
+            settings += ["max_connections = 600", "fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+        } else {
+            settings += ["max_connections = 200"]
         }
         let path = dataDirectory + "/itsm.conf"
         try (settings.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
