@@ -89,7 +89,8 @@ public struct AccountStore: Sendable {
     /// Creates an account for `grantor`, who must hold every permission its roles give.
     public func create(name: String, _ changes: Changes, grantor: Principal) async throws(AccountError) -> Account {
         if let problem = Self.nameProblem(name) { throw .invalid("name: \(problem)") }
-        guard let displayName = changes.displayName ?? Optional(name), !displayName.isEmpty else { throw .invalid("displayName: must not be empty") }
+        let displayName = changes.displayName ?? name
+        guard !displayName.isEmpty else { throw .invalid("displayName: must not be empty") }
         let source = changes.source ?? "local"
         guard ["local", "directory"].contains(source) else { throw .invalid("source: local or directory") }
         try validate(changes)
