@@ -323,6 +323,12 @@ public struct AccountStore: Sendable {
         }
     }
 
+    /// The groups `account` is a member of, by name.
+    public func groupNames(of account: String) async throws -> [String] {
+        try await pool.query("SELECT group_name FROM itsm.group_member WHERE account = \(account) ORDER BY group_name")
+            .map { try $0.decode(String.self, "group_name") }
+    }
+
     /// Creates or replaces a group and its membership; every lead is a member.
     public func putGroup(_ group: Group) async throws(AccountError) -> Group {
         if let problem = Self.nameProblem(group.name) { throw .invalid("name: \(problem)") }

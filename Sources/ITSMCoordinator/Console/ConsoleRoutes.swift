@@ -56,8 +56,8 @@ extension HTTPAPI {
                 if let email = page.form["email"], !email.isEmpty { changes.email = .some(email) }
                 if let password = page.form["password"], !password.isEmpty { changes.password = password }
                 changes.roles = page.formValues["role"] ?? []
-                return await consoleAccountChange(page, action: "account.create", name: name,
-                                                  details: ["roles": .array((changes.roles ?? []).map(JSONValue.string))]) { () throws(AccountError) in
+                return await consoleAdminChange(page, action: "account.create", target: name,
+                                                details: ["roles": .array((changes.roles ?? []).map(JSONValue.string))]) { () throws(AccountError) in
                     _ = try await accounts.create(name: name, changes, grantor: page.principal)
                 }
             }
@@ -69,7 +69,7 @@ extension HTTPAPI {
                 guard ["disable", "enable"].contains(toggle) else { return Self.redirect("/console/admin/users") }
                 var changes = AccountStore.Changes()
                 changes.disabled = toggle == "disable"
-                return await consoleAccountChange(page, action: "account.update", name: name, details: ["disabled": .bool(toggle == "disable")]) {
+                return await consoleAdminChange(page, action: "account.update", target: name, details: ["disabled": .bool(toggle == "disable")]) {
                     () throws(AccountError) in
                     _ = try await accounts.update(name: name, changes, grantor: page.principal)
                 }
@@ -97,18 +97,10 @@ extension HTTPAPI {
                 let group = AccountStore.Group(name: page.form["name"] ?? "", description: page.form["description"] ?? "",
                                                members: Array(Set(names("members") + leads)).sorted(), leads: leads)
                 guard page.principal.allows("users.write") else { return Self.redirect("/console/admin/groups", error: "you lack users.write") }
-                let result: Result<JSONValue, ResponseError>
-                do throws(AccountError) {
+                return await consoleAdminChange(page, action: "group.put", target: group.name,
+                                                details: ["members": .array(group.members.map(JSONValue.string)), "leads": .array(leads.map(JSONValue.string))],
+                                                back: "/console/admin/groups", notice: ConsoleStrings.english["done"]!) { () throws(AccountError) in
                     _ = try await accounts.putGroup(group)
-                    result = .success(.null)
-                } catch {
-                    result = .failure(error.responseError)
-                }
-                await record("group.put", by: page.principal, target: group.name, result,
-                             details: ["members": .array(group.members.map(JSONValue.string)), "leads": .array(leads.map(JSONValue.string))])
-                switch result {
-                case .success: return Self.redirect("/console/admin/groups", notice: ConsoleStrings.english["done"]!)
-                case .failure(let error): return Self.redirect("/console/admin/groups", error: error.message)
                 }
             }
         }
@@ -223,9 +215,8 @@ extension HTTPAPI {
             queues.append(("mine", strings["queueMine"]!, ["assignee": .string(page.principal.name)]))
             queues.append(("new", strings["queueNew"]!, ["status": "new"]))
             queues.append(("breached", strings["queueBreached"]!, ["breached": true]))
-            let groups = (try? await accounts.groups()) ?? []
-            for group in groups where group.members.contains(page.principal.name) {
-                queues.append(("group:\(group.name)", "\(strings["queueGroup"]!) \(group.name)", ["assignmentGroup": .string(group.name)]))
+            for group in (try? await accounts.groupNames(of: page.principal.name)) ?? [] {
+                queues.append(("group:\(group)", "\(strings["queueGroup"]!) \(group)", ["assignmentGroup": .string(group)]))
             }
             queues.append(("all", strings["queueAll"]!, [:]))
         } else {
@@ -380,9 +371,12 @@ extension HTTPAPI {
         return Self.page("users", context)
     }
 
-    /// Runs an account change for the signed-in administrator, records it, and goes back to the list.
-    private func consoleAccountChange(_ page: ConsolePage, action: String, name: String, details: [String: JSONValue],
-                                      _ change: () async throws(AccountError) -> Void) async -> Response {
+    /// Runs a change to accounts or groups for the signed-in administrator, records it in the
+    /// audit log, and goes back to `back` with the outcome (by default the account list, the
+    /// notice naming `target`).
+    private func consoleAdminChange(_ page: ConsolePage, action: String, target: String, details: [String: JSONValue],
+                                    back: String = "/console/admin/users", notice: String? = nil,
+                                    _ change: () async throws(AccountError) -> Void) async -> Response {
         guard page.principal.allows("users.write") else { return Self.forbidden(page, "users.write") }
         let result: Result<JSONValue, ResponseError>
         do throws(AccountError) {
@@ -391,10 +385,10 @@ extension HTTPAPI {
         } catch {
             result = .failure(error.responseError)
         }
-        await record(action, by: page.principal, target: name, result, details: .object(details))
+        await record(action, by: page.principal, target: target, result, details: .object(details))
         switch result {
-        case .success: return Self.redirect("/console/admin/users", notice: "\(name): \(ConsoleStrings.english["done"]!)")
-        case .failure(let error): return Self.redirect("/console/admin/users", error: error.message)
+        case .success: return Self.redirect(back, notice: notice ?? "\(target): \(ConsoleStrings.english["done"]!)")
+        case .failure(let error): return Self.redirect(back, error: error.message)
         }
     }
 
