@@ -27,24 +27,32 @@ import Testing
         // launch, which comes before the first crash, to giving up takes at least 3.75 s. (When
         // only the first restart waited, it took well under 2 s.) Measured from a moment known
         // to come first, not from when a poll happened to see the first restart.
+        var broken: [String: Any]?
         let failed = try await coordinator.waitUntil(timeout: .seconds(30)) {
-            try await coordinator.plugins()["broken"]?["state"] as? String == "failed"
+            broken = try await coordinator.plugins()["broken"]
+            return broken?["state"] as? String == "failed"
         }
         #expect(failed)
         #expect(ContinuousClock.now - launched >= .seconds(3.75), "\(ContinuousClock.now - launched)")
-        let broken = try await coordinator.plugins()["broken"]
         #expect(broken?["restarts"] as? Int == 4) // 5 crashes: the first 4 were restarted
         #expect((broken?["lastError"] as? String)?.contains("exit code 1") == true)
         #expect(coordinator.log.contains("cannot open config"))
         // The broken process does not take the others down; readiness says what is wrong.
         #expect(try await coordinator.waitUntil { try await coordinator.plugins()["incident"]?["state"] as? String == "running" })
         #expect(try await coordinator.call("incident.create", ["title": "still working"]).status == 200)
-        let (ready, body) = try await coordinator.request("GET", "readyz")
-        #expect(ready == 503)
-        #expect(String(decoding: body, as: UTF8.self).contains("\"broken\":\"failed\""))
-        let (unavailable, error) = try await coordinator.call("broken.anything")
-        #expect(unavailable == 503)
-        #expect(((error["error"] as? [String: Any])?["data"] as? [String: Any])?["retryable"] as? Bool == false)
+        // Until its configuration exists it keeps cycling: failed for the cool-down, then four
+        // more restarts, then failed again. The checks below wait for a failed phase rather than
+        // hoping the cool-down outlasts the steps above (under load it did not).
+        #expect(try await coordinator.waitUntil(timeout: .seconds(30)) {
+            let (ready, body) = try await coordinator.request("GET", "readyz")
+            return ready == 503 && String(decoding: body, as: UTF8.self).contains("\"broken\":\"failed\"")
+        })
+        // While failed, a call says so at once and that retrying will not help.
+        #expect(try await coordinator.waitUntil(timeout: .seconds(30)) {
+            let (status, error) = try await coordinator.call("broken.anything")
+            let data = (error["error"] as? [String: Any])?["data"] as? [String: Any]
+            return status == 503 && (data?["details"] as? [String: Any])?["state"] as? String == "failed" && data?["retryable"] as? Bool == false
+        })
 
         // Fixed: after the cool-down it is tried again, and runs, with no command and no coordinator restart.
         FileManager.default.createFile(atPath: configured, contents: Data())
