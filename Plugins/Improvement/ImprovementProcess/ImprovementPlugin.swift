@@ -3,7 +3,8 @@ import ITSMPluginKit
 import ITSMProtocol
 
 /// The continual improvement process: the improvement register, nonconformities and corrective
-/// actions, objectives measured from the other processes, and the management review pack.
+/// actions, objectives measured from the other processes, internal audits, and management
+/// reviews with their pack.
 public enum ImprovementPlugin {
     public static let version = "0.1.0"
 
@@ -95,6 +96,60 @@ public enum ImprovementPlugin {
         plugin.method("objective.measure", permission: "improvement.read", idempotent: true,
                       description: "Measure an objective's KPI for the period containing 'at' (default now), from the other processes") {
             (params: MeasureObjective, context) in try await store(context).measure(params, source: statsSource(context))
+        }
+        plugin.method("internal_audit.plan", permission: "improvement.write",
+                      description: "Plan an internal audit of some clauses and processes; its checklist is generated from the clause map",
+                      routes: [HTTPRoute("POST", "internal-audits")]) {
+            (params: PlanInternalAudit, context) in try await store(context).planInternalAudit(params, actor: context.actor)
+        }
+        plugin.method("internal_audit.get", permission: "improvement.read", idempotent: true,
+                      description: "An internal audit with its checklist, findings and history",
+                      routes: [HTTPRoute("GET", "internal-audits/{number}")]) {
+            (params: InternalAuditKey, context) in try await store(context).internalAudit(params)
+        }
+        plugin.method("internal_audit.list", permission: "improvement.read", idempotent: true,
+                      description: "Internal audits by status and period, in the order planned",
+                      routes: [HTTPRoute("GET", "internal-audits")]) {
+            (params: ListInternalAudits, context) in try await store(context).listInternalAudits(params)
+        }
+        plugin.method("internal_audit.programme", permission: "improvement.read", idempotent: true,
+                      description: "The audit programme of a year: each clause with the audits covering it, and the clauses none covers",
+                      routes: [HTTPRoute("GET", "audit-programme")]) {
+            (params: AuditProgrammeParams, context) in try await store(context).auditProgramme(params)
+        }
+        plugin.method("internal_audit.check", permission: "improvement.write",
+                      description: "Record a checklist item's result: conforms, nonconformity, observation or not_applicable") {
+            (params: RecordAuditCheck, context) in try await store(context).recordAuditCheck(params, actor: context.actor)
+        }
+        plugin.method("internal_audit.find", permission: "improvement.write",
+                      description: "Record a finding; a nonconformity or an opportunity is raised in the same step") {
+            (params: RecordAuditFinding, context) in try await store(context).recordAuditFinding(params, actor: context.actor)
+        }
+        plugin.method("internal_audit.complete", permission: "improvement.write",
+                      description: "Complete an audit whose every checklist item is checked, with its conclusion") {
+            (params: CloseInternalAudit, context) in try await store(context).closeInternalAudit(params, cancel: false, actor: context.actor)
+        }
+        plugin.method("internal_audit.cancel", permission: "improvement.write", description: "Cancel an audit not completed, saying why") {
+            (params: CloseInternalAudit, context) in try await store(context).closeInternalAudit(params, cancel: true, actor: context.actor)
+        }
+        plugin.method("management_review.record", permission: "improvement.write",
+                      description: "Record a management review: date, chair, attendees, decisions, actions; the pack for its period is kept as presented",
+                      routes: [HTTPRoute("POST", "management-reviews")]) {
+            (params: RecordManagementReview, context) in
+            try await store(context).recordManagementReview(params, actor: context.actor, source: statsSource(context))
+        }
+        plugin.method("management_review.get", permission: "improvement.read", idempotent: true,
+                      description: "A management review with its actions and history; the pack as presented with pack: true",
+                      routes: [HTTPRoute("GET", "management-reviews/{number}")]) {
+            (params: ManagementReviewKey, context) in try await store(context).managementReview(params)
+        }
+        plugin.method("management_review.list", permission: "improvement.read", idempotent: true,
+                      description: "Management reviews, latest first, by period", routes: [HTTPRoute("GET", "management-reviews")]) {
+            (params: ListManagementReviews, context) in try await store(context).listManagementReviews(params)
+        }
+        plugin.method("management_review.complete_action", permission: "improvement.write",
+                      description: "Mark a review action done with its outcome") {
+            (params: CompleteReviewAction, context) in try await store(context).completeReviewAction(params, actor: context.actor)
         }
 
         for type in IntakeRule.eventTypes {

@@ -130,5 +130,87 @@ public enum ImprovementSchema {
                 PRIMARY KEY (objective_id, period_start)
             );
             """),
+        Migration(version: 2, name: "internal audits and management reviews", sql: """
+            -- Internal audits (ISO/IEC 20000-1 9.2): planned by clause and process, carried out
+            -- against a checklist, their findings raising nonconformities or opportunities.
+            CREATE SEQUENCE improvement.internal_audit_number;
+            CREATE TABLE improvement.internal_audit (
+                id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                number text NOT NULL UNIQUE DEFAULT 'IA-' || lpad(nextval('improvement.internal_audit_number')::text, 6, '0'),
+                title text NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
+                clauses text[] NOT NULL CHECK (cardinality(clauses) > 0),
+                processes text[] NOT NULL DEFAULT '{}',
+                scope text NOT NULL DEFAULT '',
+                criteria text NOT NULL,
+                auditor text NOT NULL,
+                planned_on date NOT NULL,
+                started_on date,
+                status text NOT NULL DEFAULT 'planned' CHECK (status IN ('planned', 'in_progress', 'completed', 'cancelled')),
+                conclusion text,
+                created_by text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                closed_at timestamptz
+            );
+            CREATE INDEX internal_audit_planned ON improvement.internal_audit (planned_on);
+            CREATE TABLE improvement.audit_check (
+                audit_id uuid NOT NULL REFERENCES improvement.internal_audit (id),
+                item integer NOT NULL,
+                clause text NOT NULL,
+                requirement text NOT NULL,
+                result text NOT NULL DEFAULT 'not_checked'
+                    CHECK (result IN ('not_checked', 'conforms', 'nonconformity', 'observation', 'not_applicable')),
+                notes text NOT NULL DEFAULT '',
+                checked_by text,
+                checked_at timestamptz,
+                PRIMARY KEY (audit_id, item)
+            );
+            CREATE TABLE improvement.audit_finding (
+                id bigserial PRIMARY KEY,
+                audit_id uuid NOT NULL REFERENCES improvement.internal_audit (id),
+                item integer,
+                clause text NOT NULL,
+                kind text NOT NULL CHECK (kind IN ('nonconformity', 'observation', 'opportunity')),
+                title text NOT NULL,
+                description text NOT NULL,
+                -- What the finding raised, in the same transaction.
+                raised text,
+                created_by text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX audit_finding_audit ON improvement.audit_finding (audit_id, id);
+
+            -- Management reviews (9.3): the meeting, the pack as it was presented, decisions,
+            -- and actions followed until done.
+            CREATE SEQUENCE improvement.management_review_number;
+            CREATE TABLE improvement.management_review (
+                id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                number text NOT NULL UNIQUE DEFAULT 'MR-' || lpad(nextval('improvement.management_review_number')::text, 4, '0'),
+                held_on date NOT NULL,
+                period_from timestamptz NOT NULL,
+                period_to timestamptz NOT NULL CHECK (period_to > period_from),
+                chair text NOT NULL,
+                attendees text[] NOT NULL CHECK (cardinality(attendees) > 0),
+                decisions text[] NOT NULL DEFAULT '{}',
+                notes text NOT NULL DEFAULT '',
+                pack jsonb NOT NULL,
+                pack_html text NOT NULL,
+                created_by text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX management_review_held ON improvement.management_review (held_on DESC);
+            CREATE TABLE improvement.review_action (
+                id bigserial PRIMARY KEY,
+                review_id uuid NOT NULL REFERENCES improvement.management_review (id),
+                description text NOT NULL CHECK (length(description) BETWEEN 1 AND 500),
+                owner text NOT NULL,
+                due_on date NOT NULL,
+                status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+                outcome text,
+                done_at timestamptz
+            );
+            CREATE INDEX review_action_review ON improvement.review_action (review_id, id);
+            """),
     ]
 }

@@ -115,18 +115,24 @@ extension ImprovementStore {
             throw ResponseError.invalidParams("source: audit, management_review, incident, complaint or other")
         }
         guard ["minor", "major"].contains(params.severity ?? "minor") else { throw ResponseError.invalidParams("severity: minor or major") }
-        return try await database.withTransaction { tx in
-            let number = try await tx.query("""
-                INSERT INTO improvement.nonconformity (title, requirement, description, source, severity, detected_on, owner, created_by)
-                VALUES (\(title), \(requirement), \(params.description ?? ""), \(params.source ?? "audit"), \(params.severity ?? "minor"),
-                    coalesce(\(params.detectedOn)::date, current_date), \(params.owner), \(actor))
-                RETURNING number
-                """).single().decode(String.self, "number")
-            try await recordHistory(tx, number, actor: actor, field: "status", old: nil, new: "open")
-            let nonconformity = try await loadNonconformity(tx, number, lock: false)
-            try await tx.publish(ImprovementEvents.nonconformityRaised, subject: number, data: nonconformity)
-            return nonconformity
-        }
+        var checked = params
+        (checked.title, checked.requirement) = (title, requirement)
+        return try await database.withTransaction { tx in try await insertNonconformity(tx, checked, actor: actor) }
+    }
+
+    /// Records a checked nonconformity and announces it, within the caller's transaction (an
+    /// audit finding raises one in the same step).
+    func insertNonconformity(_ tx: PluginTransaction, _ params: CreateNonconformity, actor: String) async throws -> Nonconformity {
+        let number = try await tx.query("""
+            INSERT INTO improvement.nonconformity (title, requirement, description, source, severity, detected_on, owner, created_by)
+            VALUES (\(params.title), \(params.requirement), \(params.description ?? ""), \(params.source ?? "audit"), \(params.severity ?? "minor"),
+                coalesce(\(params.detectedOn)::date, current_date), \(params.owner), \(actor))
+            RETURNING number
+            """).single().decode(String.self, "number")
+        try await recordHistory(tx, number, actor: actor, field: "status", old: nil, new: "open")
+        let nonconformity = try await loadNonconformity(tx, number, lock: false)
+        try await tx.publish(ImprovementEvents.nonconformityRaised, subject: number, data: nonconformity)
+        return nonconformity
     }
 
     public func nonconformity(_ params: NonconformityKey) async throws -> Nonconformity {

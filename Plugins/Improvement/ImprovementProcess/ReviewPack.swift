@@ -31,6 +31,8 @@ public struct ReviewPack: Sendable, Hashable, Codable {
     public var nonconformitiesOpen: [Nonconformity]
     public var nonconformitiesClosedInPeriod: Int
     public var processes: [ProcessFigures]
+    /// The review of an earlier period, with its actions as they stand now.
+    public var previousReview: ManagementReview?
     /// What the review is asked to decide: proposals to approve, objectives missed, overdue actions.
     public var proposedActions: [String]
 }
@@ -94,9 +96,13 @@ extension ImprovementStore {
                 actions.append("Overdue corrective action on \(nonconformity.number): \(action.description) (\(action.owner), due \(action.dueOn))")
             }
         }
+        let previous = try await previousManagementReview(reviewedBy: from)
+        for action in previous?.actions ?? [] where action.overdue {
+            actions.append("Overdue action from management review \(previous!.number): \(action.description) (\(action.owner), due \(action.dueOn))")
+        }
         return ReviewPack(from: from, to: to, generatedAt: Date(), objectives: results, improvementsByStatus: byStatus,
                           openImprovements: open, nonconformitiesOpen: nonconformities, nonconformitiesClosedInPeriod: closed,
-                          processes: processes, proposedActions: actions)
+                          processes: processes, previousReview: previous, proposedActions: actions)
     }
 
     static func format(_ value: Double?) -> String {
@@ -140,6 +146,21 @@ extension ReviewPack {
         lines += ["", "## Process figures", ""]
         for process in processes {
             lines.append("- **\(process.process)**: " + (process.available ? compactFigures(process.figures) : (process.note ?? "no figures")))
+        }
+        lines += ["", "## Actions from the previous review", ""]
+        if let review = previousReview {
+            lines.append("\(review.number), held \(review.heldOn) (chair \(review.chair)).")
+            if !review.actions.isEmpty {
+                lines += ["", "| Action | Owner | Due | Status |", "|---|---|---|---|"]
+                for action in review.actions {
+                    let status = action.status == "done" ? "done: \(action.outcome ?? "")" : action.overdue ? "**overdue**" : "open"
+                    lines.append("| \(cell(action.description)) | \(cell(action.owner)) | \(action.dueOn) | \(cell(status)) |")
+                }
+            } else {
+                lines += ["", "It agreed no actions."]
+            }
+        } else {
+            lines.append("No earlier management review is recorded.")
         }
         lines += ["", "## Proposed actions", ""]
         lines += proposedActions.isEmpty ? ["None."] : proposedActions.map { "- \($0)" }
