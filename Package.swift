@@ -60,6 +60,12 @@ let package = Package(
             pkgConfig: "ldap",
             providers: [.apt(["libldap-dev"])]
         ),
+        // Deflate and CRC-32 for the zip archives evidence packs are served as.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "CITSMSystem"),
         .target(name: "ITSMSystem", dependencies: ["CITSMSystem"], swiftSettings: swiftSettings),
         .target(
@@ -108,6 +114,7 @@ let package = Package(
                 "ITSMPostgres",
                 "CSodium",
                 "CLDAP",
+                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -275,6 +282,7 @@ let package = Package(
             name: "ITSMCoordinatorTests",
             dependencies: [
                 "ITSMCoordinator", "ITSMTesting", "ITSMPostgres", "ITSMProtocol", "ITSMTransport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -1,4 +1,5 @@
 @testable import ITSMCoordinator
+import Crypto
 import Testing
 
 @Suite struct SHA256Tests {

@@ -2,6 +2,7 @@
 # Installs what itsm needs beyond the Swift toolchain, if it is missing:
 #   - libpq-dev: the PostgreSQL client library and headers the build links against
 #   - libsodium-dev: Argon2id, which hashes people's passwords
+#   - zlib1g-dev: deflate and CRC-32, for evidence packs served as zip archives
 #   - libldap-dev: OpenLDAP's client library, for directory sign-in (LDAP, Active Directory)
 #   - slapd and ldap-utils: a real directory server the sign-in tests start on loopback, and
 #     ldapmodify to change it while they run
@@ -20,6 +21,7 @@ set -euo pipefail
 missing=()
 pkg-config --exists libpq 2>/dev/null || missing+=(libpq-dev pkg-config)
 pkg-config --exists libsodium 2>/dev/null || missing+=(libsodium-dev pkg-config)
+pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev pkg-config)
 pkg-config --exists ldap 2>/dev/null || missing+=(libldap-dev pkg-config)
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v ldapmodify >/dev/null 2>&1 || missing+=(ldap-utils)

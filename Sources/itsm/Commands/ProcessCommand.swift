@@ -31,7 +31,7 @@ struct ProcessCommand: AsyncParsableCommand {
         let renamed = arguments.map { $0 == "--help" || $0 == "-h" ? "--show-usage" : $0 }
         do {
             var command = try parseAsRoot(renamed)
-            if var asyncCommand = command as? AsyncParsableCommand { try await asyncCommand.run() } else { try command.run() }
+            if var asyncCommand = command as? any AsyncParsableCommand { try await asyncCommand.run() } else { try command.run() }
         } catch {
             exit(withError: error)
         }
