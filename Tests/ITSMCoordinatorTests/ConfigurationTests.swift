@@ -100,7 +100,7 @@ import Testing
         }
         #expect("\(refusal.map { "\($0)" } ?? "")".contains("tls.ca"))
         let ca = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-config-test-ca.pem").path
-        FileManager.default.createFile(atPath: ca, contents: Data("not checked here".utf8))
+        _ = FileManager.default.createFile(atPath: ca, contents: Data("not checked here".utf8))
         defer { try? FileManager.default.removeItem(atPath: ca) }
         let secured = try AgentConfiguration.parse(yaml: "coordinators: c:1\ntokenFile: t\nplugins: [incident]\ntls: {ca: \(ca)}")
         #expect(secured.security == .tls(PluginLinkTLS(trustedCA: ca)))

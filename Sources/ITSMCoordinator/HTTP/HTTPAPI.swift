@@ -166,6 +166,7 @@ struct HTTPAPI: Sendable {
             }
         }
         addIdentityRoutes(to: routes)
+        addEvidenceRoutes(to: routes)
         addConsoleRoutes(to: routes)
         return routes
     }

@@ -45,7 +45,7 @@ public struct HTTPRoute: Sendable, Hashable, Codable {
     public static let verbs = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     /// First segments the coordinator serves itself.
     public static let reservedSegments: Set<String> = ["rpc", "plugins", "tokens", "methods", "events", "openapi.json",
-                                                          "session", "users", "roles", "groups", "audit"]
+                                                          "session", "users", "roles", "groups", "audit", "evidence"]
 
     /// One path segment: a fixed name or a param.
     public enum Segment: Sendable, Hashable {

@@ -75,6 +75,37 @@ struct APIClient {
         throw ResponseError(code: .internalError, kind: "http.unexpected", message: "HTTP \(status) from the coordinator")
     }
 
+    /// Streams a GET's body into `file` (created, 0600), calling `progress` with the bytes so
+    /// far; a refusal is thrown as the `ResponseError` the API answered.
+    func download(path: String, query: [URLQueryItem], to file: URL, progress: (Int) -> Void) async throws {
+        var url = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)
+        url?.queryItems = query
+        var request = HTTPClientRequest(url: url?.url?.absoluteString ?? baseURL.appendingPathComponent(path).absoluteString)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .hours(4))
+        } catch {
+            throw ResponseError.unavailable("cannot reach the coordinator at \(baseURL): \(error)", kind: "http.unreachable")
+        }
+        guard response.status == .ok else {
+            let data = try await response.body.collect(upTo: 1 << 20)
+            if let error = try? JSONValue.parse(Data(buffer: data))["error"]?.decode(ResponseError.self) { throw error }
+            throw ResponseError(code: .internalError, kind: "http.unexpected", message: "HTTP \(response.status.code) from the coordinator")
+        }
+        guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("cannot create \(file.path)")
+        }
+        let handle = try FileHandle(forWritingTo: file)
+        defer { try? handle.close() }
+        var received = 0
+        for try await chunk in response.body {
+            try handle.write(contentsOf: chunk.readableBytesView)
+            received += chunk.readableBytes
+            progress(received)
+        }
+    }
+
     /// A plan with its charts or a review pack is a few MiB at most.
     static let maximumResponseBytes = 256 << 20
 }
