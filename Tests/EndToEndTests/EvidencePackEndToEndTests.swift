@@ -173,6 +173,16 @@ import Testing
         let (forbidden, _) = try await coordinator.request("GET", "api/v1/evidence?from=\(day(from))&to=\(day(to))", token: reader)
         #expect(forbidden == 403)
 
+        // An auditor signed in to the console finds the pack on the audit log page, and gets it with the session.
+        let made = try await coordinator.cli(["user", "create", "ines", "--role", "auditor", "--password-stdin"], input: "ines audits the desk\n")
+        #expect(made.status == .exited(0), "\(made.text)")
+        let cookie = try #require(try await IdentityEndToEndTests.signIn(coordinator, "ines", "ines audits the desk").session?.cookie)
+        let (auditPage, page) = try await coordinator.request("GET", "console/audit", headers: ["Cookie": cookie])
+        #expect(auditPage == 200 && String(decoding: page, as: UTF8.self).contains("action=\"/api/v1/evidence\""))
+        let (download, archive) = try await coordinator.request("GET", "api/v1/evidence?from=\(day(from))&to=\(day(to))&clause=9.3",
+                                                                headers: ["Cookie": cookie])
+        #expect(download == 200 && archive.prefix(4) == Data([0x50, 0x4b, 0x03, 0x04]), "\(download)")
+
         // Bad queries are refused naming the parameter.
         for (query, named) in [("from=\(day(from))", "to: required"), ("from=\(day(to))&to=\(day(from))", "to: after from"),
                                ("from=\(day(from))&to=\(day(to))&clause=4.4", "clause: '4.4' is not covered"),

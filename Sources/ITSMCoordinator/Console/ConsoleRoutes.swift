@@ -401,6 +401,7 @@ extension HTTPAPI {
         }
         var context = page.common
         context["title"] = ConsoleStrings.english["auditLog"]!
+        context["canExportEvidence"] = page.principal.allows("evidence.read")
         for name in ["from", "to", "actor", "action"] { context[name] = text(name) ?? "" }
         let from = text("from").flatMap { try? Date($0, strategy: .iso8601) }
         let to = text("to").flatMap { try? Date($0, strategy: .iso8601) }

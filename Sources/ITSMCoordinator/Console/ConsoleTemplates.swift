@@ -278,6 +278,17 @@ enum ConsoleTemplates {
               </table>
               {{#next}}<p class="pages"><a href="{{next}}" rel="next">{{t.next}}</a></p>{{/next}}
             </section>
+            {{#canExportEvidence}}
+            <section class="card">
+              <h2>{{t.evidencePack}}</h2>
+              <p>{{t.evidenceHelp}}</p>
+              <form method="get" action="/api/v1/evidence" class="row" id="evidence">
+                <span><label for="evidence-from">{{t.from}}</label><input id="evidence-from" name="from" type="date" required></span>
+                <span><label for="evidence-to">{{t.to}}</label><input id="evidence-to" name="to" type="date" required></span>
+                <span><button type="submit">{{t.download}}</button></span>
+              </form>
+            </section>
+            {{/canExportEvidence}}
             {{> footer}}
             """,
         "message": """
