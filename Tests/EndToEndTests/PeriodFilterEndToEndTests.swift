@@ -17,6 +17,10 @@ import Testing
             ("supplier.create", ["name": "Acme Print", "kind": "external"], "supplier.list", [:]),
             ("improvement.create", ["title": "Stock thinner paper"], "improvement.list", [:]),
             ("nonconformity.create", ["title": "No printer maintenance log", "requirement": "7.5"], "nonconformity.list", [:]),
+            ("internal_audit.plan", ["title": "Printing", "clauses": ["8.6.1"], "auditor": "ines", "plannedOn": "2026-12-01"],
+             "internal_audit.list", [:]),
+            ("management_review.record", ["heldOn": "2026-12-01", "from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z",
+                                          "chair": "cio", "attendees": ["cio"]], "management_review.list", [:]),
         ]
         let iso = ISO8601DateFormatter()
         let before = iso.string(from: Date().addingTimeInterval(-60))
