@@ -1,4 +1,5 @@
 import Foundation
+import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
 
@@ -116,14 +117,6 @@ public struct OpportunitySourceEvent: Sendable, Hashable, Codable {
     public var reference: String?
     public var summary: String
     public var occurredAt: Date
-}
-
-public struct HistoryEntry: Sendable, Hashable, Codable {
-    public var at: Date
-    public var actor: String
-    public var field: String
-    public var oldValue: String?
-    public var newValue: String?
 }
 
 // MARK: - Params

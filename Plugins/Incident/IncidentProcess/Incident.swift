@@ -1,4 +1,5 @@
 import Foundation
+import ITSMPluginKit
 import ITSMProtocol
 
 /// Whether a record reports a disruption or asks for something.
@@ -96,11 +97,3 @@ public struct Comment: Sendable, Hashable, Codable {
     public var body: String
 }
 
-/// One change to a record: who, when, which field, from what, to what.
-public struct HistoryEntry: Sendable, Hashable, Codable {
-    public var at: Date
-    public var actor: String
-    public var field: String
-    public var oldValue: String?
-    public var newValue: String?
-}

@@ -1,4 +1,5 @@
 import Foundation
+import ITSMPluginKit
 import ITSMProtocol
 
 /// `problem.create` params.
@@ -172,14 +173,6 @@ public struct ProblemDetail: Sendable, Hashable, Codable {
     /// For a resolved or closed problem: did the incidents stop?
     public var recurrence: Recurrence?
     public var history: [HistoryEntry]?
-}
-
-public struct HistoryEntry: Sendable, Hashable, Codable {
-    public var at: Date
-    public var actor: String
-    public var field: String
-    public var oldValue: String?
-    public var newValue: String?
 }
 
 /// `knownerror.publish` params.
