@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "itsm-supplier", targets: ["itsm-supplier"]),
         .executable(name: "itsm-improvement", targets: ["itsm-improvement"]),
         .executable(name: "itsm-capacity", targets: ["itsm-capacity"]),
+        .executable(name: "itsm-notification", targets: ["itsm-notification"]),
         .library(name: "ITSMProtocol", targets: ["ITSMProtocol"]),
         .library(name: "ITSMPostgres", targets: ["ITSMPostgres"]),
         .library(name: "ITSMPluginKit", targets: ["ITSMPluginKit"]),
@@ -228,6 +229,29 @@ let package = Package(
         ),
 
         .target(
+            name: "NotificationProcess",
+            dependencies: [
+                "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Plugins/Notification/NotificationProcess",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "itsm-notification",
+            dependencies: ["NotificationProcess"],
+            path: "Plugins/Notification/Main",
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
             name: "ImprovementProcess",
             dependencies: ["ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
             path: "Plugins/Improvement/ImprovementProcess",
@@ -306,6 +330,11 @@ let package = Package(
         .testTarget(
             name: "SupplierProcessTests",
             dependencies: ["SupplierProcess", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NotificationProcessTests",
+            dependencies: ["NotificationProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

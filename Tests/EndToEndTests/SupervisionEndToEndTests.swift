@@ -157,7 +157,7 @@ import Testing
 
     @Test func conformanceCheckPassesTheBuiltInPluginAndPinpointsABrokenOne() async throws {
         let itsm = try Binaries.path("itsm")
-        for builtIn in ["itsm-incident", "itsm-problem", "itsm-supplier", "itsm-improvement", "itsm-capacity"] {
+        for builtIn in ["itsm-incident", "itsm-problem", "itsm-supplier", "itsm-improvement", "itsm-capacity", "itsm-notification"] {
             let good = try await Command.run(itsm, ["plugin", "check", "--", try Binaries.path(builtIn)])
             #expect(good.status == .exited(0), "\(builtIn): \(good.text)")
             #expect(good.text.contains("all 19 rules pass"), "\(builtIn)")

@@ -14,7 +14,8 @@
 #   - chromium and chromium-driver: a real browser for the console's tests
 #   - schemathesis and selenium (PyPI), in a virtual environment of their own ($ITSM_TOOLS,
 #     default ~/.cache/itsm-tools/venv): the API checked against its OpenAPI document, and the
-#     browser driven through the console, in the tests
+#     browser driven through the console, in the tests; aiosmtpd (PyPI) there too, the SMTP
+#     server that receives the notification tests' mail
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
 
@@ -61,4 +62,8 @@ fi
 if ! "$tools/bin/python" -c "import selenium" >/dev/null 2>&1; then
     echo "prerequisites: installing selenium into $tools"
     "$tools/bin/pip" install -q "selenium>=4.20,<5"
+fi
+if ! "$tools/bin/python" -c "import aiosmtpd" >/dev/null 2>&1; then
+    echo "prerequisites: installing aiosmtpd into $tools"
+    "$tools/bin/pip" install -q "aiosmtpd>=1.4,<2"
 fi

@@ -1,4 +1,5 @@
 import Foundation
+import ITSMPluginKit
 import ITSMCalendar
 
 /// `supplier.create` params.

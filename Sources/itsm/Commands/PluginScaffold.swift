@@ -60,7 +60,8 @@ struct PluginNew: ParsableCommand {
 /// The files of a new plugin package. Placeholders: `__name__` (the process), `__Name__` (its
 /// type prefix), `__PREFIX__` (record numbers), `__toolkit__` (the dependency's path).
 struct PluginScaffold {
-    static let reserved: Set = ["itsm", "incident", "problem", "capacity", "supplier", "improvement", "knownerror", "nonconformity", "objective"]
+    static let reserved: Set = ["itsm", "incident", "problem", "capacity", "supplier", "improvement", "knownerror", "nonconformity", "objective",
+                                "notification", "internal_audit", "management_review"]
 
     let name: String
     let toolkit: String

@@ -1,0 +1,3 @@
+import NotificationProcess
+
+await NotificationPlugin.make().run()

@@ -1,0 +1,54 @@
+import Foundation
+import ITSMPluginKit
+import ITSMProtocol
+
+/// The notification process: rules turn events into mail and webhook posts, each recorded,
+/// sent once per event and recipient, retried on failure and given up visibly. It learns of
+/// everything through events alone, like any other process.
+public enum NotificationPlugin {
+    public static let version = "0.1.0"
+
+    public static func make() -> Plugin {
+        var plugin = Plugin(name: "notification", version: version, schema: NotificationSchema.name, migrations: NotificationSchema.migrations)
+        plugin.method("notification.rule_set", permission: "notification.write",
+                      description: "Create a rule, or replace the one of that name: event, filters, recipients, enabled",
+                      routes: [HTTPRoute("PUT", "notification-rules/{name}")]) { (params: SetRule, context) in
+            try await NotificationStore(database: context.database)
+                .setRule(params, settings: try NotificationSettings(config: context.config), actor: context.actor)
+        }
+        plugin.method("notification.rule_get", permission: "notification.read", idempotent: true, description: "A rule with its history",
+                      routes: [HTTPRoute("GET", "notification-rules/{name}")]) { (params: RuleKey, context) in
+            try await NotificationStore(database: context.database).rule(params)
+        }
+        plugin.method("notification.rule_list", permission: "notification.read", idempotent: true, description: "Every rule, by event",
+                      routes: [HTTPRoute("GET", "notification-rules")]) { (_: NoParams, context) in
+            try await NotificationStore(database: context.database).rules()
+        }
+        plugin.method("notification.list", permission: "notification.read", idempotent: true,
+                      description: "Notifications, latest first: by status, recipient, record, event and period",
+                      routes: [HTTPRoute("GET", "notifications")]) { (params: ListDeliveries, context) in
+            try await NotificationStore(database: context.database).deliveries(params)
+        }
+        plugin.method("notification.get", permission: "notification.read", idempotent: true,
+                      description: "One notification: to whom, what, when, its attempts and last error",
+                      routes: [HTTPRoute("GET", "notifications/{id}")]) { (params: DeliveryKey, context) in
+            try await NotificationStore(database: context.database).delivery(params)
+        }
+        plugin.method("notification.retry", permission: "notification.write", description: "Send a failed or skipped notification again") {
+            (params: DeliveryKey, context) in try await NotificationStore(database: context.database).retry(params, actor: context.actor)
+        }
+        for type in Rule.eventTypes {
+            plugin.subscribe(type) { event, context in
+                try await NotificationStore(database: context.database)
+                    .intake(context.transaction, event, settings: try NotificationSettings(config: context.config))
+            }
+        }
+        plugin.every(.seconds(1), name: "deliver") { context in
+            try await NotificationStore(database: context.database)
+                .deliverDue(settings: try NotificationSettings(config: context.config), logger: context.logger)
+        }
+        return plugin
+    }
+}
+
+public struct NoParams: Sendable, Codable {}

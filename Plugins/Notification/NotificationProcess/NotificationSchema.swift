@@ -1,0 +1,79 @@
+import ITSMPostgres
+
+/// The `notification` schema: rules (event and filters → recipients), their history, and one
+/// delivery per event, rule, channel and recipient.
+public enum NotificationSchema {
+    public static let name = "notification"
+
+    public static let migrations: [Migration] = [
+        Migration(version: 1, name: "rules, their history and deliveries", sql: """
+            CREATE SCHEMA notification;
+
+            CREATE TABLE notification.rule (
+                id serial PRIMARY KEY,
+                name text NOT NULL UNIQUE CHECK (name ~ '^[a-z0-9][a-z0-9-]{0,62}$'),
+                event_type text NOT NULL,
+                filters jsonb NOT NULL DEFAULT '{}',
+                recipients jsonb NOT NULL,
+                enabled boolean NOT NULL DEFAULT true,
+                builtin boolean NOT NULL DEFAULT false,
+                created_by text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX rule_event ON notification.rule (event_type) WHERE enabled;
+
+            CREATE TABLE notification.history (
+                id bigserial PRIMARY KEY,
+                record text NOT NULL,
+                at timestamptz NOT NULL DEFAULT now(),
+                actor text NOT NULL,
+                field text NOT NULL,
+                old_value text,
+                new_value text
+            );
+            CREATE INDEX history_record ON notification.history (record, id);
+            CREATE FUNCTION notification.refuse_history_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'notification history is append-only';
+            END $$;
+            CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON notification.history
+                FOR EACH ROW EXECUTE FUNCTION notification.refuse_history_change();
+
+            -- One row per event, rule, channel and recipient: the key makes a redelivered event
+            -- or a second instance add nothing. The content is rendered when the event arrives,
+            -- so the record shows exactly what was sent.
+            CREATE TABLE notification.delivery (
+                id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                event_id uuid NOT NULL,
+                event_type text NOT NULL,
+                subject text,
+                rule_id integer NOT NULL REFERENCES notification.rule (id),
+                channel text NOT NULL CHECK (channel IN ('email', 'webhook')),
+                recipient text NOT NULL,
+                content jsonb NOT NULL,
+                -- The event's payload, for webhooks that carry it.
+                event_data jsonb NOT NULL,
+                status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'skipped')),
+                attempts integer NOT NULL DEFAULT 0,
+                next_attempt_at timestamptz NOT NULL DEFAULT now(),
+                claimed_at timestamptz,
+                last_error text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                sent_at timestamptz,
+                UNIQUE (event_id, rule_id, channel, recipient)
+            );
+            CREATE INDEX delivery_due ON notification.delivery (next_attempt_at) WHERE status IN ('pending', 'sending');
+            CREATE INDEX delivery_created ON notification.delivery (created_at DESC);
+
+            -- What a service desk expects with no setup: the assignee hears of an assignment and
+            -- of their SLA warnings and breaches; the caller hears that their incident is resolved.
+            INSERT INTO notification.rule (name, event_type, recipients, builtin, created_by) VALUES
+                ('assignee-on-assignment', 'incident.assigned', '[{"kind": "assignee"}]', true, 'itsm'),
+                ('assignee-on-sla-warning', 'incident.sla_warning', '[{"kind": "assignee"}]', true, 'itsm'),
+                ('assignee-on-sla-breach', 'incident.sla_breached', '[{"kind": "assignee"}]', true, 'itsm'),
+                ('caller-on-resolution', 'incident.resolved', '[{"kind": "caller"}]', true, 'itsm');
+            """),
+    ]
+}

@@ -1,0 +1,173 @@
+import Foundation
+import ITSMPluginKit
+import ITSMProtocol
+import Mustache
+
+/// A notification rule: an event type, filters on the record it is about, and who hears of it.
+public struct Rule: Sendable, Hashable, Codable {
+    public var id: Int
+    public var name: String
+    public var event: String
+    public var filters: RuleFilters
+    public var recipients: [Recipient]
+    public var enabled: Bool
+    /// One of the defaults the process starts with; it can be changed or disabled, not removed.
+    public var builtin: Bool
+    public var history: [HistoryEntry]?
+
+    /// The events rules can name: those the process subscribes to.
+    public static let eventTypes = [
+        "incident.created", "incident.assigned", "incident.escalated", "incident.major_declared", "incident.resolved",
+        "incident.reopened", "incident.closed", "incident.sla_warning", "incident.sla_breached",
+        "problem.known_error_published", "problem.major_declared",
+        "supplier.contract_expiring", "supplier.contract_expired", "supplier.target_missed",
+        "capacity.threshold_breached", "capacity.exhaustion_forecast", "nonconformity.raised",
+    ]
+
+    /// Whether the event's record passes every filter the rule sets.
+    public func matches(_ data: JSONValue) -> Bool {
+        let record = Self.record(in: data)
+        func member(_ name: String) -> String? { record[name]?.stringValue ?? data[name]?.stringValue }
+        for (field, allowed) in [("priority", filters.priority), ("service", filters.service),
+                                 ("assignmentGroup", filters.assignmentGroup), ("clock", filters.clock), ("type", filters.type)] {
+            guard let allowed else { continue }
+            guard let value = member(field), allowed.contains(value) else { return false }
+        }
+        if let major = filters.major, (record["major"]?.boolValue ?? false) != major { return false }
+        return true
+    }
+
+    /// The record an event is about: incident events carry it as `incident`; the others are it.
+    static func record(in data: JSONValue) -> JSONValue {
+        data["incident"] ?? data
+    }
+}
+
+/// Each filter set narrows the rule; one not set lets everything through.
+public struct RuleFilters: Sendable, Hashable, Codable {
+    public var priority: [String]?
+    public var service: [String]?
+    public var assignmentGroup: [String]?
+    /// Only major incidents (true) or only the others (false).
+    public var major: Bool?
+    /// For SLA events: response or resolution.
+    public var clock: [String]?
+    /// incident or request.
+    public var type: [String]?
+
+    public init(priority: [String]? = nil, service: [String]? = nil, assignmentGroup: [String]? = nil, major: Bool? = nil,
+                clock: [String]? = nil, type: [String]? = nil) {
+        self.priority = priority
+        self.service = service
+        self.assignmentGroup = assignmentGroup
+        self.major = major
+        self.clock = clock
+        self.type = type
+    }
+}
+
+/// Who hears of it: the record's assignee or caller (mailed at their address), a fixed address,
+/// or a webhook named in the configuration.
+public struct Recipient: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        case assignee, caller, address, webhook
+    }
+
+    public var kind: Kind
+    /// The address or the webhook's name; none for assignee and caller.
+    public var value: String?
+
+    public init(kind: Kind, value: String? = nil) {
+        self.kind = kind
+        self.value = value
+    }
+
+    /// The channel and the recipient it resolves to for an event, or why it cannot be reached.
+    func resolve(_ data: JSONValue, settings: NotificationSettings) -> (channel: String, recipient: String, problem: String?)? {
+        let record = Rule.record(in: data)
+        switch kind {
+        case .assignee, .caller:
+            guard let person = record[kind.rawValue]?.stringValue, !person.isEmpty else { return nil } // nobody to tell
+            guard let address = settings.address(of: person) else {
+                return ("email", person, "no address for \(person): name people by their address, or set config.emailDomain")
+            }
+            return ("email", address, nil)
+        case .address:
+            return ("email", value ?? "", nil)
+        case .webhook:
+            return ("webhook", value ?? "", settings.webhooks[value ?? ""] == nil ? "no webhook named \(value ?? "") in the configuration" : nil)
+        }
+    }
+}
+
+/// What a notification says, rendered with swift-mustache from the event: a subject, plain
+/// text, and HTML for mail. The default wording per event type is below; the text part is
+/// rendered as text, the HTML part escapes what it shows.
+public struct RenderedNotification: Sendable, Hashable, Codable {
+    public var subject: String
+    public var text: String
+    public var html: String
+
+    struct Wording {
+        var subject: String
+        var text: String
+    }
+
+    static let wordings: [String: Wording] = [
+        "incident.assigned": Wording(subject: "{{record.number}} assigned to you: {{record.title}}",
+                                     text: "{{record.number}} ({{record.priority}}) is assigned to {{record.assignee}}{{#record.assignmentGroup}} in {{record.assignmentGroup}}{{/record.assignmentGroup}}."),
+        "incident.sla_warning": Wording(subject: "SLA warning on {{record.number}}: {{record.title}}",
+                                        text: "The {{clock}} target of {{record.number}} ({{record.priority}}) falls due at {{dueAt}}."),
+        "incident.sla_breached": Wording(subject: "SLA breached on {{record.number}}: {{record.title}}",
+                                         text: "The {{clock}} target of {{record.number}} ({{record.priority}}) was due at {{dueAt}} and has passed."),
+        "incident.resolved": Wording(subject: "Resolved: {{record.number}} {{record.title}}",
+                                     text: "Your {{record.type}} {{record.number}} is resolved.{{#record.resolutionNotes}}\n\n{{record.resolutionNotes}}{{/record.resolutionNotes}}\n\nIf it is not, reply or reopen it within the reopen window."),
+        "incident.major_declared": Wording(subject: "Major incident {{record.number}}: {{record.title}}",
+                                           text: "{{record.number}} ({{record.priority}}) was declared a major incident.{{#record.majorReason}} {{record.majorReason}}{{/record.majorReason}}"),
+        "incident.escalated": Wording(subject: "Escalated: {{record.number}} {{record.title}}",
+                                      text: "{{record.number}} ({{record.priority}}) was escalated ({{kind}}).{{#reason}} {{reason}}{{/reason}}"),
+    ]
+
+    static let fallback = Wording(subject: "{{event}}{{#record.number}} {{record.number}}{{/record.number}}{{#record.title}}: {{record.title}}{{/record.title}}",
+                                  text: "{{event}}{{#record.number}} on {{record.number}}{{/record.number}}.")
+
+    /// Renders the wording for `event` with its data; should a wording not render, the plain
+    /// fallback does, so one bad template cannot hold up the events behind it.
+    public static func render(event: String, data: JSONValue) throws -> RenderedNotification {
+        do {
+            return try render(wordings[event] ?? fallback, event: event, data: data)
+        } catch {
+            return try render(fallback, event: event, data: data)
+        }
+    }
+
+    static func render(_ wording: Wording, event: String, data: JSONValue) throws -> RenderedNotification {
+        let context: [String: Any] = ["event": event, "record": Rule.record(in: data).foundationObject,
+                                      "clock": data["clock"]?.stringValue ?? "", "dueAt": data["dueAt"]?.stringValue ?? "",
+                                      "kind": data["kind"]?.stringValue ?? "", "reason": data["reason"]?.stringValue ?? ""]
+        let text = "{{% CONTENT_TYPE: TEXT}}"
+        let subject = try MustacheTemplate(string: text + wording.subject).render(context)
+        let body = try MustacheTemplate(string: text + wording.text).render(context)
+        // Escaped as HTML by the template, then laid out: paragraphs at blank lines.
+        let escaped = try MustacheTemplate(string: wording.text).render(context)
+        let html = "<!doctype html><html><body style=\"font-family:system-ui,sans-serif\">"
+            + escaped.components(separatedBy: "\n\n").map { "<p>" + $0.replacingOccurrences(of: "\n", with: "<br>") + "</p>" }.joined()
+            + "</body></html>"
+        return RenderedNotification(subject: subject.replacingOccurrences(of: "\n", with: " "), text: body, html: html)
+    }
+}
+
+extension JSONValue {
+    /// Foundation objects (dictionaries, arrays, strings, numbers), as templates read them.
+    var foundationObject: Any {
+        switch self {
+        case .null: ""
+        case .bool(let flag): flag
+        case .int(let number): number
+        case .double(let number): number
+        case .string(let text): text
+        case .array(let items): items.map(\.foundationObject)
+        case .object(let members): members.mapValues(\.foundationObject)
+        }
+    }
+}

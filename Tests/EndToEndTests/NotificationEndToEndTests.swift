@@ -1,0 +1,174 @@
+import Foundation
+import ITSMEndToEndTesting
+import ITSMPostgres
+import ITSMSystem
+import ITSMTesting
+import Logging
+import Testing
+
+/// The notification process against real servers on loopback: aiosmtpd (STARTTLS, AUTH PLAIN)
+/// receiving the mail, and an HTTP server receiving the webhooks.
+@Suite struct NotificationEndToEndTests {
+    /// The Python servers, started for one test.
+    struct Servers {
+        let directory: String
+        let process: ChildProcess
+        let smtpPort: Int
+        let httpPort: Int
+
+        static func start(certificates: TestCertificates) async throws -> Servers {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-mail-\(UUID().uuidString.prefix(8))").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/mail_and_webhook_servers.py").path
+            let log = directory + "/servers.log"
+            let process = try ChildProcess.spawn(.init(
+                executable: try ConsoleEndToEndTests.python(),
+                arguments: [script, directory, certificates.directory + "/coordinator.pem", certificates.directory + "/coordinator.key",
+                            "desk", "desk's smtp password"],
+                standardOutput: .file(log), standardError: .file(log)))
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline, process.status == nil {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("smtp ") }) {
+                    let parts = line.split(separator: " ")
+                    return Servers(directory: directory, process: process, smtpPort: Int(parts[1])!, httpPort: Int(parts[3])!)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            process.signal(SIGKILL)
+            throw TestHarnessError("the mail and webhook servers did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
+
+        /// Each message received, as sent.
+        func mails() -> [String] {
+            let folder = directory + "/mail"
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".eml") }.sorted()
+            return names.compactMap { try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }
+        }
+
+        /// Each webhook post received: path, headers (lower-case names), body.
+        func hooks() -> [[String: Any]] {
+            let folder = directory + "/hooks"
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+            return names.compactMap { name in
+                (try? Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+            }
+        }
+
+        func remove() {
+            process.signal(SIGKILL)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    /// The text of a message's plain-text part (base64 in the message).
+    static func plainText(of mail: String) -> String {
+        guard let start = mail.range(of: "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n") else { return "" }
+        let encoded = mail[start.upperBound...].prefix { $0 != "-" }.filter { !$0.isWhitespace }
+        return Data(base64Encoded: String(encoded)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    @Test func anAssignmentABreachAndAResolutionReachThePeopleAndTheWebhookOnceEach() async throws {
+        let certificates = try await TestCertificates.make(coordinators: ["127.0.0.1"])
+        defer { certificates.remove() }
+        let servers = try await Servers.start(certificates: certificates)
+        defer { servers.remove() }
+        let secrets = servers.directory + "/secrets"
+        try FileManager.default.createDirectory(atPath: secrets, withIntermediateDirectories: true)
+        try "desk's smtp password\n".write(toFile: secrets + "/smtp", atomically: true, encoding: .utf8)
+        try "a shared webhook secret\n".write(toFile: secrets + "/ops", atomically: true, encoding: .utf8)
+
+        let database = try await TestPostgres.makeDatabase(label: "e2enotify")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins:
+              - incident
+              - name: notification
+                config:
+                  smtp: {host: 127.0.0.1, port: \(servers.smtpPort), caFile: \(certificates.ca), username: desk,
+                         passwordFile: \(secrets)/smtp, from: "Service desk <desk@example.org>"}
+                  emailDomain: example.org
+                  webhooks:
+                    ops: {url: "http://127.0.0.1:\(servers.httpPort)/ops/flaky", format: json, secretFile: \(secrets)/ops}
+                    gone: {url: "http://127.0.0.1:\(servers.httpPort)/old/gone", format: slack}
+                  retry: {firstSeconds: 1, attempts: 3}
+            """, databaseURL: database.conninfo, environment: ["ITSM_INCIDENT_SLA_SCAN_SECONDS": "1"])
+        defer { coordinator.remove() }
+
+        // The defaults are there; the operations team adds its webhook for P3 breaches, and an old one.
+        let rules = try await coordinator.call("notification.rule_list")
+        #expect((rules.body["items"] as? [[String: Any]])?.compactMap { $0["name"] as? String }.sorted()
+                == ["assignee-on-assignment", "assignee-on-sla-breach", "assignee-on-sla-warning", "caller-on-resolution"], "\(rules.body)")
+        let added = try await coordinator.call("notification.rule_set", [
+            "name": "ops-on-breach", "event": "incident.sla_breached", "filters": ["priority": ["P3"], "clock": ["resolution"]],
+            "recipients": [["kind": "webhook", "value": "ops"], ["kind": "webhook", "value": "gone"]],
+        ])
+        #expect(added.status == 200, "\(added.body)")
+        let unknown = try await coordinator.call("notification.rule_set", [
+            "name": "x", "event": "incident.sla_breached", "recipients": [["kind": "webhook", "value": "nowhere"]],
+        ])
+        #expect(unknown.status == 400 && "\(unknown.body)".contains("recipients[0].value: a webhook in the configuration: gone, ops"), "\(unknown.body)")
+        #expect(try await coordinator.call("incident.sla.define", [
+            "priority": "P3", "responseMinutes": 60, "resolutionMinutes": 240,
+            "calendar": ["timeZone": "UTC", "hours": ["monday": ["00:00-24:00"], "tuesday": ["00:00-24:00"],
+                         "wednesday": ["00:00-24:00"], "thursday": ["00:00-24:00"], "friday": ["00:00-24:00"],
+                         "saturday": ["00:00-24:00"], "sunday": ["00:00-24:00"]]],
+        ]).status == 200)
+
+        // Rita reports; Alan is assigned: he is mailed.
+        let created = try await coordinator.call("incident.create", ["title": "Mail is down", "caller": "rita@example.org"])
+        let number = try #require(created.body["number"] as? String, "\(created.body)")
+        #expect(try await coordinator.call("incident.assign", ["number": number, "assignee": "alan"]).status == 200)
+        #expect(try await coordinator.waitUntil { servers.mails().contains { $0.contains("To: alan@example.org") && $0.contains("assigned to you") } })
+
+        // Its resolution target passes: Alan is mailed, the webhook gets a signed post (after one 500), the gone one gives up.
+        let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
+        defer { Task { await pool.close() } }
+        try await pool.query("UPDATE incident.sla_clock SET warning_at = now() - interval '2 minutes', due_at = now() - interval '1 minute'")
+        #expect(try await coordinator.waitUntil { servers.mails().contains { $0.contains("SLA breached on \(number)") } })
+        #expect(try await coordinator.waitUntil { !servers.hooks().isEmpty })
+        let hook = try #require(servers.hooks().first)
+        let headers = try #require(hook["headers"] as? [String: String])
+        let body = try #require(hook["body"] as? String)
+        #expect(headers["x-itsm-event"] == "incident.sla_breached" && body.contains("\"number\":\"\(number)\""), "\(hook)")
+        // The signature is what the receiver computes with the shared secret.
+        let expected = try await Command.run("/usr/bin/python3", ["-c", """
+            import hashlib, hmac, sys
+            print("sha256=" + hmac.new(b"a shared webhook secret", sys.argv[1].encode(), hashlib.sha256).hexdigest())
+            """, body])
+        #expect(headers["x-itsm-signature"] == expected.text.trimmingCharacters(in: .whitespacesAndNewlines), "\(headers)")
+
+        // Rita hears that it is resolved.
+        #expect(try await coordinator.call("incident.transition", ["number": number, "to": "in_progress"]).status == 200)
+        let resolved = try await coordinator.call("incident.transition", ["number": number, "to": "resolved", "resolutionCode": "fixed",
+                                                                          "resolutionNotes": "The mail queue was cleared."])
+        #expect(resolved.status == 200, "\(resolved.body)")
+        #expect(try await coordinator.waitUntil {
+            servers.mails().contains { $0.contains("To: rita@example.org") && Self.plainText(of: $0).contains("The mail queue was cleared.") }
+        })
+
+        // Support sees each notification: sent, the flaky webhook on its second attempt, the gone one given up with why.
+        var items: [[String: Any]] = []
+        #expect(try await coordinator.waitUntil {
+            items = (try await coordinator.call("notification.list", ["subject": number]).body["items"] as? [[String: Any]]) ?? []
+            return items.contains { $0["event"] as? String == "incident.resolved" }
+                && !items.contains { ["pending", "sending"].contains($0["status"] as? String) }
+        }, "\(items)")
+        let webhooks = items.filter { $0["channel"] as? String == "webhook" }
+        let ops = try #require(webhooks.first { $0["recipient"] as? String == "ops" })
+        #expect(webhooks.count == 2 && ops["status"] as? String == "sent" && ops["attempts"] as? Int == 2, "\(webhooks)")
+        let gone = try #require(webhooks.first { $0["recipient"] as? String == "gone" })
+        #expect(gone["status"] as? String == "failed" && (gone["lastError"] as? String)?.contains("HTTP 410") == true && gone["attempts"] as? Int == 1, "\(gone)")
+        let mails = items.filter { $0["channel"] as? String == "email" }
+        #expect(mails.allSatisfy { $0["status"] as? String == "sent" }, "\(mails)")
+        let events = Set(mails.map { "\($0["recipient"] ?? "") \($0["event"] ?? "")" })
+        #expect(events == ["alan@example.org incident.assigned", "alan@example.org incident.sla_warning",
+                           "alan@example.org incident.sla_breached", "rita@example.org incident.resolved"], "\(events)")
+
+        // Once each, however often the scans ran: one message per notification, one post.
+        try await Task.sleep(for: .seconds(2))
+        let ids = servers.mails().compactMap { $0.firstMatch(of: /Message-ID: <([^>]+)>/).map { String($0.output.1) } }
+        #expect(ids.count == mails.count && Set(ids) == Set(mails.compactMap { ($0["id"] as? String).map { $0.lowercased() + "@itsm" } }), "\(ids)")
+        #expect(servers.hooks().count == 1)
+        #expect(await coordinator.stop() == .exited(0))
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import ITSMProtocol
+@testable import NotificationProcess
+import Testing
+
+@Suite struct RuleTests {
+    static let breach: JSONValue = [
+        "clock": "resolution", "dueAt": "2026-11-30T10:00:00Z", "targetMinutes": 240,
+        "incident": ["number": "INC-000042", "title": "Mail <down> & out", "priority": "P1", "service": "email",
+                     "assignee": "alan", "caller": "rita@example.org", "major": false, "type": "incident"],
+    ]
+
+    @Test func filtersNarrowARuleAndUnsetOnesLetEverythingThrough() {
+        func rule(_ filters: RuleFilters) -> Rule {
+            Rule(id: 1, name: "r", event: "incident.sla_breached", filters: filters, recipients: [Recipient(kind: .assignee)],
+                 enabled: true, builtin: false, history: nil)
+        }
+        #expect(rule(RuleFilters()).matches(Self.breach))
+        #expect(rule(RuleFilters(priority: ["P1", "P2"], service: ["email"], clock: ["resolution"])).matches(Self.breach))
+        #expect(!rule(RuleFilters(priority: ["P3"])).matches(Self.breach))
+        #expect(!rule(RuleFilters(clock: ["response"])).matches(Self.breach))
+        #expect(!rule(RuleFilters(major: true)).matches(Self.breach))
+        #expect(!rule(RuleFilters(assignmentGroup: ["network"])).matches(Self.breach)) // no group: not in one
+    }
+
+    @Test func theTextPartIsTextAndTheHTMLPartEscapesTheRecord() throws {
+        let rendered = try RenderedNotification.render(event: "incident.sla_breached", data: Self.breach)
+        #expect(rendered.subject == "SLA breached on INC-000042: Mail <down> & out")
+        #expect(rendered.text == "The resolution target of INC-000042 (P1) was due at 2026-11-30T10:00:00Z and has passed.")
+        #expect(rendered.html.contains("INC-000042 (P1)") && !rendered.html.contains("<down>"))
+        // Every wording renders, with and without its optional parts.
+        for event in Rule.eventTypes {
+            let full = try RenderedNotification.render(event: event, data: Self.breach)
+            #expect(!full.subject.isEmpty && !full.text.isEmpty, "\(event)")
+            _ = try RenderedNotification.render(event: event, data: [:])
+        }
+        let resolved = try RenderedNotification.render(event: "incident.resolved", data: [
+            "incident": ["number": "INC-7", "type": "incident", "resolutionNotes": "Queue cleared.\nRestarted <smtpd>."]])
+        #expect(resolved.text.contains("is resolved.\n\nQueue cleared.\nRestarted <smtpd>."))
+        #expect(resolved.html.contains("<p>Queue cleared.<br>Restarted &lt;smtpd&gt;.</p>"), "\(resolved.html)")
+        let other = try RenderedNotification.render(event: "supplier.contract_expiring", data: ["number": "SUP-000001"])
+        #expect(other.subject == "supplier.contract_expiring SUP-000001")
+    }
+
+    @Test func peopleAreMailedAtTheirAddressOrTheConfiguredDomain() throws {
+        var settings = NotificationSettings()
+        #expect(settings.address(of: "rita@example.org") == "rita@example.org")
+        #expect(settings.address(of: "alan") == nil)
+        settings.emailDomain = "example.org"
+        #expect(settings.address(of: "alan") == "alan@example.org")
+        // Nothing that could change the SMTP conversation passes for an address.
+        for bad in ["a b@example.org", "a@example.org>\r\nRCPT TO:<x@y.z", "<a@example.org>", "a@localhost", "@example.org"] {
+            #expect(!NotificationSettings.isAddress(bad), "\(bad)")
+        }
+        #expect(throws: ResponseError.self) { try NotificationSettings(config: ["smtp": ["host": "mail", "from": "not an address"]]) }
+        #expect(throws: ResponseError.self) { try NotificationSettings(config: ["webhooks": ["x": ["url": "ftp://x"]]]) }
+        #expect(throws: ResponseError.self) { try NotificationSettings(config: ["smpt": [:]]) }
+        let parsed = try NotificationSettings(config: ["smtp": ["host": "mail", "port": 25, "from": "Service desk <desk@example.org>"],
+                                                       "retry": ["firstSeconds": 10, "attempts": 3]])
+        #expect(parsed.smtp?.from == "desk@example.org" && parsed.fromHeader == "Service desk <desk@example.org>" && parsed.smtp?.startTLS == true)
+        #expect(parsed.backoff(after: 1) == .seconds(10) && parsed.backoff(after: 3) == .seconds(40) && parsed.backoff(after: 30) == .seconds(3600))
+    }
+
+    @Test func aMessageCannotGrowHeadersAndItsSignatureIsTheReceiversHMAC() {
+        var message = MailMessage(from: "desk@example.org", to: ["rita@example.org"], subject: "Résolu: INC-1\r\nBcc: x@evil.example",
+                                  text: "ok", html: "<p>ok</p>", messageID: "abc@itsm")
+        message.extraHeaders = [("X-ITSM-Record", "INC-1\nX-Injected: yes")]
+        let rendered = message.rendered
+        #expect(!rendered.contains("\nBcc:") && !rendered.contains("\nX-Injected:"))
+        #expect(rendered.contains("Subject: =?UTF-8?B?") && rendered.contains("Message-ID: <abc@itsm>"))
+        #expect(rendered.contains("Auto-Submitted: auto-generated"))
+        // The RFC 4231 test case 2 key and data.
+        #expect(WebhookClient.signature(Data("what do ya want for nothing?".utf8), secret: "Jefe")
+                == "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+}
