@@ -93,6 +93,7 @@ public final class RunningCoordinator: Sendable {
           - capacity
           - supplier
           - improvement
+          - notification
         """
 
     /// The itsm.yaml it was started with; reload reads it again.

@@ -20,7 +20,7 @@ import Testing
         let undescribed = events.filter { !($0["publishers"] as? [String] ?? []).isEmpty && $0["schema"] == nil }.compactMap { $0["type"] as? String }
         #expect(undescribed.isEmpty, "\(undescribed)")
         let created = events.first { $0["type"] as? String == "incident.created" }
-        #expect(created?["subscribers"] as? [String] == ["capacity", "problem", "supplier"])
+        #expect(created?["subscribers"] as? [String] == ["capacity", "notification", "problem", "supplier"])
 
         let generated = try await coordinator.cli(["events", "--markdown"])
         #expect(generated.status == .exited(0))

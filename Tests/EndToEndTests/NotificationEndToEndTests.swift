@@ -171,4 +171,47 @@ import Testing
         #expect(servers.hooks().count == 1)
         #expect(await coordinator.stop() == .exited(0))
     }
+
+    @Test func aSendCutShortByAKilledProcessIsSentOnceWhenItComesBack() async throws {
+        let certificates = try await TestCertificates.make(coordinators: ["127.0.0.1"])
+        defer { certificates.remove() }
+        let servers = try await Servers.start(certificates: certificates)
+        defer { servers.remove() }
+        try "desk's smtp password\n".write(toFile: servers.directory + "/smtp-password", atomically: true, encoding: .utf8)
+        let database = try await TestPostgres.makeDatabase(label: "e2enotifykill")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins:
+              - incident
+              - name: notification
+                config:
+                  smtp: {host: 127.0.0.1, port: \(servers.smtpPort), caFile: \(certificates.ca), username: desk,
+                         passwordFile: \(servers.directory)/smtp-password, from: desk@example.org}
+                  retry: {firstSeconds: 1, attempts: 5, claimSeconds: 5}
+            """, databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        #expect(try await coordinator.call("notification.rule_set", [
+            "name": "desk-copy", "event": "incident.created", "recipients": [["kind": "address", "value": "slow-desk@example.org"]],
+        ]).status == 200)
+
+        // The mail server holds the message at RCPT; the process sending it is killed there.
+        FileManager.default.createFile(atPath: servers.directory + "/slow", contents: Data())
+        let created = try await coordinator.call("incident.create", ["title": "Printer on fire"])
+        let number = try #require(created.body["number"] as? String)
+        func delivery() async throws -> [String: Any]? {
+            (try await coordinator.call("notification.list", ["subject": number]).body["items"] as? [[String: Any]])?.first
+        }
+        #expect(try await coordinator.waitUntil { try await delivery()?["status"] as? String == "sending" })
+        let pid = try #require(try await coordinator.plugins()["notification"]?["pid"] as? Int)
+        kill(pid_t(pid), SIGKILL)
+        try FileManager.default.removeItem(atPath: servers.directory + "/slow")
+
+        // It comes back, finds the claim abandoned, and sends it: once.
+        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await delivery()?["status"] as? String == "sent" })
+        let sent = try #require(try await delivery())
+        #expect(sent["attempts"] as? Int == 2, "\(sent)")
+        #expect(try await coordinator.plugins()["notification"]?["pid"] as? Int != pid)
+        try await Task.sleep(for: .seconds(2))
+        #expect(servers.mails().filter { $0.contains("To: slow-desk@example.org") }.count == 1)
+        #expect(await coordinator.stop() == .exited(0))
+    }
 }

@@ -13,7 +13,7 @@ import ITSMProtocol
 ///     webhooks:
 ///       ops-chat: {url: "https://chat.example.org/hooks/abc", format: mattermost}
 ///       siem: {url: "https://siem.example.org/itsm", format: json, secretFile: /etc/itsm/siem.secret}
-///     retry: {firstSeconds: 30, attempts: 8}
+///     retry: {firstSeconds: 30, attempts: 8, claimSeconds: 120}
 /// ```
 public struct NotificationSettings: Sendable, Hashable {
     public var smtp: SMTPSettings?
@@ -26,6 +26,9 @@ public struct NotificationSettings: Sendable, Hashable {
     public var firstRetry: Duration = .seconds(30)
     /// Attempts before a delivery is given up (status `failed`, with its last error).
     public var attempts = 8
+    /// A notification claimed this long ago and still `sending` lost its sender (the process
+    /// died mid-send): it is claimed again.
+    public var claimTimeout: Duration = .seconds(120)
 
     public init() {}
 
@@ -77,6 +80,10 @@ public struct NotificationSettings: Sendable, Hashable {
             if let seconds = retry["firstSeconds"] {
                 guard let value = seconds.intValue, value >= 1 else { throw .invalidParams("config.retry.firstSeconds: 1 or more") }
                 firstRetry = .seconds(value)
+            }
+            if let seconds = retry["claimSeconds"] {
+                guard let value = seconds.intValue, value >= 5 else { throw .invalidParams("config.retry.claimSeconds: 5 or more") }
+                claimTimeout = .seconds(value)
             }
             if let count = retry["attempts"] {
                 guard let value = count.intValue, (1...100).contains(value) else { throw .invalidParams("config.retry.attempts: 1 to 100") }

@@ -208,7 +208,7 @@ public struct NotificationStore: Sendable {
 
     /// Sends what is due, a batch at a time: each claimed (`sending`, one attempt more) in a
     /// transaction of its own, sent, then recorded as sent, to be retried, or given up. A claim
-    /// whose sender died is taken again after two minutes; the resend carries the same
+    /// whose sender died is taken again after `claimTimeout`; the resend carries the same
     /// Message-ID or `X-ITSM-Delivery`, so the receiving side can tell it is a repeat.
     public func deliverDue(settings: NotificationSettings, logger: Logger, batch: Int = 20) async throws {
         while true {
@@ -218,7 +218,7 @@ public struct NotificationStore: Sendable {
                     WHERE id IN (
                         SELECT id FROM notification.delivery
                         WHERE (status = 'pending' AND next_attempt_at <= now())
-                           OR (status = 'sending' AND claimed_at < now() - interval '2 minutes')
+                           OR (status = 'sending' AND claimed_at < now() - make_interval(secs => \(Double(settings.claimTimeout.components.seconds))))
                         ORDER BY next_attempt_at LIMIT \(batch) FOR UPDATE SKIP LOCKED)
                     RETURNING id
                     """).map { try $0.decode(UUID.self, "id") }

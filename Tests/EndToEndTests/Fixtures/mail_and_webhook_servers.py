@@ -6,8 +6,10 @@ with STARTTLS and AUTH PLAIN, and an HTTP server taking webhook posts.
 
 Writes each accepted message to DIRECTORY/mail/<n>.eml and each webhook post to
 DIRECTORY/hooks/<n>.json ({"path", "headers", "body"}). The first post to a path ending in
-/flaky is answered 500, later ones 200; a path ending in /gone is always answered 410.
+/flaky is answered 500, later ones 200; a path ending in /gone is always answered 410. While
+DIRECTORY/slow exists, mail to an address starting with "slow" waits at RCPT.
 Prints "smtp PORT http PORT" when both listen, then runs until killed."""
+import asyncio
 import json
 import os
 import socket
@@ -33,6 +35,13 @@ def next_path(folder, suffix):
 
 
 class Mailbox:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # While DIRECTORY/slow exists, a recipient named slow... waits at RCPT: a send in flight.
+        while address.startswith("slow") and os.path.exists(os.path.join(directory, "slow")):
+            await asyncio.sleep(0.1)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         path = next_path("mail", "eml")
         with open(path + ".part", "wb") as out:
