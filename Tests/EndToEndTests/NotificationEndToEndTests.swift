@@ -172,6 +172,105 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    @Test func aFiringAlertFromTheRealAlertmanagerOpensOneIncidentAndItsResolutionResolvesIt() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2ealerts")
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident, notification]", databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        // Alertmanager gets a token of its own that can do nothing but post alerts.
+        let issued = try await coordinator.request("POST", "api/v1/tokens", body: try JSONSerialization.data(withJSONObject: [
+            "name": "alertmanager", "permissions": ["alerts.write"],
+        ]), token: coordinator.token)
+        let token = try #require((try JSONSerialization.jsonObject(with: issued.1) as? [String: Any])?["token"] as? String, "\(issued)")
+        let folder = coordinator.directory + "/alertmanager"
+        try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
+        try token.write(toFile: folder + "/token", atomically: true, encoding: .utf8)
+        try """
+            route:
+              receiver: itsm
+              group_by: [alertname, service]
+              group_wait: 1s
+              group_interval: 1s
+              repeat_interval: 1h
+            receivers:
+              - name: itsm
+                webhook_configs:
+                  - url: \(coordinator.baseURL.appendingPathComponent("api/v1/alerts/alertmanager").absoluteString)
+                    send_resolved: true
+                    http_config:
+                      authorization: {type: Bearer, credentials_file: \(folder)/token}
+            """.write(toFile: folder + "/alertmanager.yml", atomically: true, encoding: .utf8)
+        let alertmanager = try await Self.startAlertmanager(folder)
+        defer { alertmanager.process.signal(SIGKILL) }
+
+        func post(_ alerts: [[String: Any]]) async throws {
+            let (status, body) = try await HTTPExchange.send("POST", URL(string: "http://127.0.0.1:\(alertmanager.port)/api/v2/alerts")!,
+                                                             body: try JSONSerialization.data(withJSONObject: alerts), headers: ["Content-Type": "application/json"])
+            #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
+        }
+        let started = Date().addingTimeInterval(-5).formatted(.iso8601)
+        func alert(_ instance: String, endsAt: Date) -> [String: Any] {
+            ["labels": ["alertname": "DiskFull", "service": "email", "instance": instance, "severity": "critical"],
+             "annotations": ["summary": "Disk full on the mail store"], "startsAt": started, "endsAt": endsAt.formatted(.iso8601)]
+        }
+        func incidents() async throws -> [[String: Any]] {
+            (try await coordinator.call("incident.list", ["category": "monitoring"]).body["items"] as? [[String: Any]]) ?? []
+        }
+
+        // One alert fires: one incident, from its labels.
+        try await post([alert("db1", endsAt: Date().addingTimeInterval(3600))])
+        #expect(try await coordinator.waitUntil { try await incidents().count == 1 },
+                "\((try? String(contentsOfFile: folder + "/alertmanager.log", encoding: .utf8)) ?? "")\n\(coordinator.log.suffix(3000))")
+        let incident = try #require(try await incidents().first)
+        let number = try #require(incident["number"] as? String)
+        #expect(incident["title"] as? String == "Disk full on the mail store" && incident["service"] as? String == "email"
+                && incident["priority"] as? String == "P1", "\(incident)")
+
+        // A second alert of the same group joins it as a work note; still one incident.
+        try await post([alert("db1", endsAt: Date().addingTimeInterval(3600)), alert("db2", endsAt: Date().addingTimeInterval(3600))])
+        #expect(try await coordinator.waitUntil {
+            let detail = try await coordinator.call("incident.get", ["number": number, "comments": true]).body
+            return (detail["comments"] as? [[String: Any]] ?? []).contains { ($0["body"] as? String)?.contains("instance=db2") == true }
+        })
+        #expect(try await incidents().count == 1)
+
+        // Both resolve: so does the incident, saying so.
+        try await post([alert("db1", endsAt: Date().addingTimeInterval(-1)), alert("db2", endsAt: Date().addingTimeInterval(-1))])
+        #expect(try await coordinator.waitUntil {
+            let detail = try await coordinator.call("incident.get", ["number": number]).body
+            return (detail["incident"] as? [String: Any])?["status"] as? String == "resolved"
+        })
+        let resolved = try #require(try await coordinator.call("incident.get", ["number": number]).body["incident"] as? [String: Any])
+        #expect(resolved["resolutionCode"] as? String == "resolved_by_monitoring"
+                && (resolved["resolutionNotes"] as? String)?.contains("Resolved: Disk full on the mail store") == true, "\(resolved)")
+        #expect(try await incidents().count == 1)
+
+        // Its token posts alerts and nothing else.
+        #expect(try await coordinator.call("incident.list", [:], token: token).status == 403)
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    /// Debian's Alertmanager on a free loopback port (it cannot take port 0: a taken one makes it exit, and another is tried).
+    static func startAlertmanager(_ folder: String) async throws -> (process: ChildProcess, port: Int) {
+        for _ in 0..<5 {
+            let port = Int.random(in: 20_000..<60_000)
+            let process = try ChildProcess.spawn(.init(
+                executable: "/usr/bin/prometheus-alertmanager",
+                arguments: ["--config.file=\(folder)/alertmanager.yml", "--storage.path=\(folder)/data",
+                            "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address="],
+                standardOutput: .file(folder + "/alertmanager.log"), standardError: .file(folder + "/alertmanager.log")))
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline, process.status == nil {
+                if let (status, _) = try? await HTTPExchange.send("GET", URL(string: "http://127.0.0.1:\(port)/-/ready")!), status == 200 {
+                    return (process, port)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            process.signal(SIGKILL)
+            _ = await process.wait()
+        }
+        throw TestHarnessError("alertmanager did not start: \((try? String(contentsOfFile: folder + "/alertmanager.log", encoding: .utf8)) ?? "")")
+    }
+
     @Test func aSendCutShortByAKilledProcessIsSentOnceWhenItComesBack() async throws {
         let certificates = try await TestCertificates.make(coordinators: ["127.0.0.1"])
         defer { certificates.remove() }

@@ -3,8 +3,9 @@ import ITSMPluginKit
 import ITSMProtocol
 
 /// The notification process: rules turn events into mail and webhook posts, each recorded,
-/// sent once per event and recipient, retried on failure and given up visibly. It learns of
-/// everything through events alone, like any other process.
+/// sent once per event and recipient, retried on failure and given up visibly; it learns of
+/// everything through events alone, like any other process. Alerts come in from Alertmanager
+/// and become incidents through the incident process's methods.
 public enum NotificationPlugin {
     public static let version = "0.1.0"
 
@@ -36,6 +37,14 @@ public enum NotificationPlugin {
         }
         plugin.method("notification.retry", permission: "notification.write", description: "Send a failed or skipped notification again") {
             (params: DeliveryKey, context) in try await NotificationStore(database: context.database).retry(params, actor: context.actor)
+        }
+        plugin.calls = ["incident.create", "incident.comment", "incident.transition", "incident.get"]
+        plugin.method("notification.alertmanager", permission: "alerts.write",
+                      description: "Alertmanager's webhook: one incident per alert group, new alerts noted on it, resolved with the group",
+                      routes: [HTTPRoute("POST", "alerts/alertmanager")]) { (params: AlertmanagerNotification, context) in
+            try await AlertIntake(database: context.database) { method, params, key throws(ResponseError) in
+                try await context.callAsPlugin(method, params: params, idempotencyKey: key)
+            }.receive(params)
         }
         for type in Rule.eventTypes {
             plugin.subscribe(type) { event, context in

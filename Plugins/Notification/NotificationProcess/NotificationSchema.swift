@@ -75,5 +75,20 @@ public enum NotificationSchema {
                 ('assignee-on-sla-breach', 'incident.sla_breached', '[{"kind": "assignee"}]', true, 'itsm'),
                 ('caller-on-resolution', 'incident.resolved', '[{"kind": "caller"}]', true, 'itsm');
             """),
+        Migration(version: 2, name: "alert groups and their incidents", sql: """
+            -- An Alertmanager alert group and the incident it is recorded on; a group that fires
+            -- again after its incident was resolved starts a new generation and a new incident.
+            CREATE TABLE notification.alert_group (
+                group_hash text PRIMARY KEY,
+                group_key text NOT NULL,
+                incident text,
+                generation integer NOT NULL,
+                open boolean NOT NULL,
+                -- The alerts (fingerprint@start) already on the incident.
+                noted text[] NOT NULL DEFAULT '{}',
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            """),
     ]
 }

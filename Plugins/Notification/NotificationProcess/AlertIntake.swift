@@ -1,0 +1,153 @@
+import Crypto
+import Foundation
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+
+/// What Prometheus Alertmanager posts to a webhook receiver (payload version 4).
+public struct AlertmanagerNotification: Sendable, Hashable, Codable {
+    public struct Alert: Sendable, Hashable, Codable {
+        /// firing or resolved.
+        public var status: String
+        public var labels: [String: String]
+        public var annotations: [String: String]?
+        public var startsAt: String?
+        public var endsAt: String?
+        public var generatorURL: String?
+        /// Alertmanager's identity of the alert: its labels, hashed.
+        public var fingerprint: String?
+    }
+
+    public var version: String?
+    /// Stable for an alert group: the key its incident is found by.
+    public var groupKey: String
+    public var truncatedAlerts: Int?
+    /// firing while any alert of the group fires; resolved once all have.
+    public var status: String
+    public var receiver: String?
+    public var groupLabels: [String: String]?
+    public var commonLabels: [String: String]?
+    public var commonAnnotations: [String: String]?
+    public var externalURL: String?
+    public var alerts: [Alert]
+}
+
+public struct AlertIntakeResult: Sendable, Hashable, Codable {
+    /// The incident the group is recorded on.
+    public var incident: String?
+    /// created, updated (new alerts noted), resolved, unchanged, or ignored (a resolution for a group with no open incident).
+    public var action: String
+}
+
+/// Turns Alertmanager's notifications into incidents: one per alert group while it fires,
+/// found again by the group's key; alerts that start firing are noted on it; when the whole
+/// group resolves, so does the incident. Alertmanager resends until it gets a 2xx, and resends
+/// a firing group every repeat interval: each step is keyed, so a repeat changes nothing.
+struct AlertIntake {
+    let database: PluginDatabase
+    /// A call to the incident process as this process (its grants), with an idempotency key.
+    let call: @Sendable (String, JSONValue, String) async throws(ResponseError) -> JSONValue
+
+    func receive(_ notification: AlertmanagerNotification) async throws -> AlertIntakeResult {
+        guard ["firing", "resolved"].contains(notification.status) else { throw ResponseError.invalidParams("status: firing or resolved") }
+        guard !notification.groupKey.isEmpty else { throw ResponseError.invalidParams("groupKey: required") }
+        for (index, alert) in notification.alerts.enumerated() where !["firing", "resolved"].contains(alert.status) {
+            throw ResponseError.invalidParams("alerts[\(index)].status: firing or resolved")
+        }
+        let group = SHA256.hash(data: Data(notification.groupKey.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32)
+        // One notification of a group at a time, across instances: the group's row is the lock.
+        return try await database.withTransaction { tx in
+            try await tx.query("SELECT pg_advisory_xact_lock(hashtext(\(String(group))))")
+            let row = try await tx.query("""
+                SELECT incident, generation, open, noted FROM notification.alert_group WHERE group_hash = \(String(group))
+                """).first
+            var generation = try row?.decode(Int.self, "generation") ?? 0
+            var incident = try row?.decode(String?.self, "incident")
+            var open = try row?.decode(Bool.self, "open") ?? false
+            var noted = Set(try row?.decode([String].self, "noted") ?? [])
+            let firing = notification.alerts.filter { $0.status == "firing" }
+            let action: String
+
+            if notification.status == "firing" {
+                if !open || incident == nil {
+                    generation += 1
+                    let created = try await call("incident.create", incidentParams(notification), "alertmanager:\(group):\(generation):create")
+                    incident = created["number"]?.stringValue
+                    open = true
+                    noted = Set(firing.map(Self.identity))
+                    action = "created"
+                } else {
+                    let new = firing.filter { !noted.contains(Self.identity($0)) }
+                    if new.isEmpty {
+                        action = "unchanged"
+                    } else {
+                        let lines = new.map { "Firing: " + Self.describe($0) }.joined(separator: "\n")
+                        _ = try await call("incident.comment", ["number": .string(incident!), "body": .string(lines), "visibility": "work_note"],
+                                           "alertmanager:\(group):\(generation):note:" + new.map(Self.identity).sorted().joined(separator: ","))
+                        noted.formUnion(new.map(Self.identity))
+                        action = "updated"
+                    }
+                }
+            } else if open, let number = incident {
+                let notes = "Alertmanager reports the alert group resolved:\n"
+                    + notification.alerts.map { "Resolved: " + Self.describe($0) }.joined(separator: "\n")
+                let current = try await call("incident.get", ["number": .string(number)], "alertmanager:\(group):\(generation):get")
+                let status = current["incident"]?["status"]?.stringValue ?? current["status"]?.stringValue ?? ""
+                if ["resolved", "closed", "cancelled"].contains(status) {
+                    _ = try await call("incident.comment", ["number": .string(number), "body": .string(notes), "visibility": "work_note"],
+                                       "alertmanager:\(group):\(generation):resolved-note")
+                } else {
+                    _ = try await call("incident.transition", [
+                        "number": .string(number), "to": "resolved", "resolutionCode": "resolved_by_monitoring", "resolutionNotes": .string(notes),
+                    ], "alertmanager:\(group):\(generation):resolve")
+                }
+                open = false
+                action = "resolved"
+            } else {
+                action = "ignored"
+            }
+            try await tx.query("""
+                INSERT INTO notification.alert_group (group_hash, group_key, incident, generation, open, noted, updated_at)
+                VALUES (\(String(group)), \(notification.groupKey), \(incident), \(generation), \(open), \(noted.sorted()), now())
+                ON CONFLICT (group_hash) DO UPDATE SET incident = EXCLUDED.incident, generation = EXCLUDED.generation,
+                    open = EXCLUDED.open, noted = EXCLUDED.noted, updated_at = now()
+                """)
+            return AlertIntakeResult(incident: incident, action: action)
+        }
+    }
+
+    /// The incident for a group: its summary as the title, each alert in the description, the
+    /// service and configuration item from the labels, impact and urgency from `severity`.
+    func incidentParams(_ notification: AlertmanagerNotification) -> JSONValue {
+        let labels = notification.commonLabels ?? notification.alerts.first?.labels ?? [:]
+        let annotations = notification.commonAnnotations ?? notification.alerts.first?.annotations ?? [:]
+        let name = labels["alertname"] ?? "alert"
+        let title = annotations["summary"] ?? ([name] + (labels["instance"].map { ["on", $0] } ?? [])).joined(separator: " ")
+        var description = (annotations["description"].map { $0 + "\n\n" } ?? "")
+            + notification.alerts.map { "\($0.status == "firing" ? "Firing" : "Resolved"): " + Self.describe($0) }.joined(separator: "\n")
+        if let url = notification.externalURL { description += "\n\nAlertmanager: \(url)" }
+        let level: String = switch labels["severity"]?.lowercased() {
+        case "critical", "page", "high": "high"
+        case "warning", "major", "medium": "medium"
+        default: "low"
+        }
+        var params: [String: JSONValue] = [
+            "title": .string(String(title.prefix(200))), "description": .string(String(description.prefix(10_000))),
+            "impact": .string(level), "urgency": .string(level), "category": "monitoring",
+        ]
+        if let service = labels["service"] { params["service"] = .string(service) }
+        if let item = labels["ci"] ?? labels["instance"] { params["configurationItem"] = .string(item) }
+        return .object(params)
+    }
+
+    /// An alert once per start: the same alert firing again later is news.
+    static func identity(_ alert: AlertmanagerNotification.Alert) -> String {
+        (alert.fingerprint ?? alert.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
+            + "@" + (alert.startsAt ?? "")
+    }
+
+    static func describe(_ alert: AlertmanagerNotification.Alert) -> String {
+        let labels = alert.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        return (alert.annotations?["summary"].map { "\($0) " } ?? "") + "{\(labels)}" + (alert.startsAt.map { " since \($0)" } ?? "")
+    }
+}
