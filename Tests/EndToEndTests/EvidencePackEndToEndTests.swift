@@ -38,7 +38,7 @@ import Testing
         ])
         let audit = try #require(planned.body["number"] as? String, "\(planned.body)")
         let checklist = try #require(planned.body["checklist"] as? [[String: Any]])
-        #expect(checklist.count == 9 && checklist.first?["result"] as? String == "not_checked")
+        #expect(checklist.count == 11 && checklist.first?["result"] as? String == "not_checked") // 8.6.1 has ten requirements, 10.1 one
         #expect(try await coordinator.call("internal_audit.check", ["number": audit, "item": 3, "result": "nonconformity",
                                                                     "notes": "INC escalations not recorded"]).status == 200)
         let found = try await coordinator.call("internal_audit.find", [

@@ -50,6 +50,8 @@ public enum AuditCriteria {
             "They are resolved, and closed only when resolved",
             "Major incidents follow their own procedure",
             "Communication stays with the right audience",
+            "The people concerned are told, and what they were told is on record",
+            "Events detected by monitoring become incidents",
             "Known errors help resolve incidents",
             "The desk can work through the API and the command line",
         ]),
