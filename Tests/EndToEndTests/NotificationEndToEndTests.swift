@@ -271,6 +271,165 @@ import Testing
         throw TestHarnessError("alertmanager did not start: \((try? String(contentsOfFile: folder + "/alertmanager.log", encoding: .utf8)) ?? "")")
     }
 
+    /// Debian's dovecot holding the desk's mailbox, STARTTLS required, on a free loopback port.
+    struct Mailbox {
+        let directory: String
+        let process: ChildProcess
+        let port: Int
+
+        static func start(certificates: TestCertificates) async throws -> Mailbox {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-imap-\(UUID().uuidString.prefix(8))").path
+            for folder in ["run", "state", "mail/desk/new", "mail/desk/cur", "mail/desk/tmp"] {
+                try FileManager.default.createDirectory(atPath: directory + "/" + folder, withIntermediateDirectories: true)
+            }
+            try "desk:{PLAIN}the desk's imap password\n".write(toFile: directory + "/users", atomically: true, encoding: .utf8)
+            _ = try await Command.run("/bin/chown", ["-R", "dovecot:dovecot", directory + "/mail"])
+            for _ in 0..<5 {
+                let port = Int.random(in: 20_000..<60_000)
+                try """
+                    base_dir = \(directory)/run
+                    state_dir = \(directory)/state
+                    log_path = \(directory)/dovecot.log
+                    protocols = imap
+                    listen = 127.0.0.1
+                    ssl = required
+                    ssl_cert = <\(certificates.directory)/coordinator.pem
+                    ssl_key = <\(certificates.directory)/coordinator.key
+                    disable_plaintext_auth = yes
+                    mail_location = maildir:\(directory)/mail/%u
+                    default_internal_user = dovecot
+                    default_login_user = dovenull
+                    first_valid_uid = 1
+                    first_valid_gid = 1
+                    passdb {
+                      driver = passwd-file
+                      args = scheme=PLAIN username_format=%u \(directory)/users
+                    }
+                    userdb {
+                      driver = static
+                      args = uid=dovecot gid=dovecot home=\(directory)/mail/%u
+                    }
+                    service imap-login {
+                      inet_listener imap {
+                        port = \(port)
+                      }
+                      inet_listener imaps {
+                        port = 0
+                      }
+                    }
+                    """.write(toFile: directory + "/dovecot.conf", atomically: true, encoding: .utf8)
+                let process = try ChildProcess.spawn(.init(executable: "/usr/sbin/dovecot", arguments: ["-F", "-c", directory + "/dovecot.conf"],
+                                                           standardOutput: .file(directory + "/dovecot.out"), standardError: .file(directory + "/dovecot.out")))
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ContinuousClock.now < deadline, process.status == nil {
+                    let log = (try? String(contentsOfFile: directory + "/dovecot.log", encoding: .utf8)) ?? ""
+                    if log.contains("starting up"), let probe = try? await Command.run("/usr/bin/python3", ["-c", """
+                        import socket; socket.create_connection(("127.0.0.1", \(port)), timeout=1).close()
+                        """]), probe.status == .exited(0) {
+                        return Mailbox(directory: directory, process: process, port: port)
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                process.signal(SIGKILL)
+                _ = await process.wait()
+                try? FileManager.default.removeItem(atPath: directory + "/run/master.pid")
+            }
+            throw TestHarnessError("dovecot did not start: \((try? String(contentsOfFile: directory + "/dovecot.out", encoding: .utf8)) ?? "")")
+        }
+
+        /// Delivers a message the way a mail server does into a Maildir: written in tmp, moved into new.
+        func deliver(_ message: String) throws {
+            let name = "\(UUID().uuidString).itsm-test"
+            try message.replacingOccurrences(of: "\n", with: "\r\n").write(toFile: "\(directory)/mail/desk/tmp/\(name)", atomically: false, encoding: .utf8)
+            _ = chown("\(directory)/mail/desk/tmp/\(name)", getpwnam("dovecot").pointee.pw_uid, getgrnam("dovecot").pointee.gr_gid)
+            try FileManager.default.moveItem(atPath: "\(directory)/mail/desk/tmp/\(name)", toPath: "\(directory)/mail/desk/new/\(name)")
+        }
+
+        /// The messages the server holds as seen (Maildir flag S).
+        func seen() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/mail/desk/cur")) ?? [])
+                .filter { $0.split(separator: ":").last.map { $0.hasPrefix("2,") && $0.contains("S") } ?? false }.count
+        }
+
+        func remove() {
+            process.signal(SIGKILL)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    @Test func mailToTheDeskBecomesAnIncidentItsReplyACommentAndAutomaticMailNothing() async throws {
+        let certificates = try await TestCertificates.make(coordinators: ["127.0.0.1"])
+        defer { certificates.remove() }
+        let mailbox = try await Mailbox.start(certificates: certificates)
+        defer { mailbox.remove() }
+        try "the desk's imap password\n".write(toFile: mailbox.directory + "/imap-password", atomically: true, encoding: .utf8)
+        let database = try await TestPostgres.makeDatabase(label: "e2emailin")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins:
+              - incident
+              - name: notification
+                config:
+                  mailbox: {host: 127.0.0.1, port: \(mailbox.port), caFile: \(certificates.ca), username: desk,
+                            passwordFile: \(mailbox.directory)/imap-password, pollSeconds: 1}
+                  smtp: {host: 127.0.0.1, port: 9, from: "Service desk <desk@example.org>"}
+            """, databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        func incidents() async throws -> [[String: Any]] {
+            (try await coordinator.call("incident.list", ["category": "email"]).body["items"] as? [[String: Any]]) ?? []
+        }
+
+        try mailbox.deliver("""
+            From: Rita Requester <rita@example.org>
+            To: desk@example.org
+            Subject: Printer on floor 2 jams
+            Message-ID: <first@example.org>
+
+            Every second page jams since this morning.
+            """)
+        #expect(try await coordinator.waitUntil { try await incidents().count == 1 }, "\(coordinator.log.suffix(2000))")
+        let incident = try #require(try await incidents().first)
+        let number = try #require(incident["number"] as? String)
+        #expect(incident["title"] as? String == "Printer on floor 2 jams" && incident["caller"] as? String == "rita@example.org", "\(incident)")
+
+        try mailbox.deliver("""
+            From: rita@example.org
+            To: desk@example.org
+            Subject: Re: [\(number)] Printer on floor 2 jams
+            Message-ID: <reply@example.org>
+
+            Thanks, it works again.
+
+            On Mon, 30 Nov 2026, Service desk wrote:
+            > Your incident is resolved.
+            """)
+        #expect(try await coordinator.waitUntil {
+            let detail = try await coordinator.call("incident.get", ["number": number, "comments": true]).body
+            return (detail["comments"] as? [[String: Any]] ?? []).contains {
+                $0["visibility"] as? String == "customer" && ($0["body"] as? String)?.contains("Thanks, it works again.") == true
+                    && ($0["body"] as? String)?.contains("Your incident is resolved") == false
+            }
+        })
+
+        // An out-of-office answer, a bounce and our own mail come back: none becomes a ticket.
+        try mailbox.deliver("From: rita@example.org\nSubject: Out of office\nAuto-Submitted: auto-replied\nMessage-ID: <ooo@example.org>\n\nAway.")
+        try mailbox.deliver("From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\nMessage-ID: <bounce@example.org>\n\nNo such user.")
+        try mailbox.deliver("From: Service desk <desk@example.org>\nSubject: Resolved: \(number)\nX-ITSM-Event: incident.resolved\nMessage-ID: <own@itsm>\n\nResolved.")
+        var read: [[String: Any]] = []
+        #expect(try await coordinator.waitUntil {
+            read = (try await coordinator.call("notification.mail_list").body["items"] as? [[String: Any]]) ?? []
+            return read.count == 5
+        }, "\(read)")
+        let reasons = read.filter { $0["action"] as? String == "ignored" }.compactMap { $0["reason"] as? String }.sorted()
+        #expect(reasons.count == 3 && reasons[0].hasPrefix("a delivery report") && reasons[1].hasPrefix("an automatic message")
+                && reasons[2] == "our own mail", "\(reasons)")
+        #expect(try await incidents().count == 1)
+        // Each was flagged seen on the server, and is not read again.
+        #expect(try await coordinator.waitUntil { mailbox.seen() == 5 })
+        try await Task.sleep(for: .seconds(2))
+        #expect((try await coordinator.call("notification.mail_list").body["items"] as? [[String: Any]])?.count == 5)
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     @Test func aSendCutShortByAKilledProcessIsSentOnceWhenItComesBack() async throws {
         let certificates = try await TestCertificates.make(coordinators: ["127.0.0.1"])
         defer { certificates.remove() }

@@ -12,6 +12,7 @@
 #   - prometheus-node-exporter: a real exporter for the capacity scrape test (started on loopback)
 #   - prometheus: a real server that scrapes the coordinator's /metrics in a test (on loopback)
 #   - prometheus-alertmanager: a real Alertmanager posting alerts to the coordinator in a test
+#   - dovecot-imapd: a real IMAP server holding the desk's mailbox in a test (started on loopback)
 #   - chromium and chromium-driver: a real browser for the console's tests
 #   - schemathesis and selenium (PyPI), in a virtual environment of their own ($ITSM_TOOLS,
 #     default ~/.cache/itsm-tools/venv): the API checked against its OpenAPI document, and the
@@ -41,6 +42,7 @@ if [ "$(id -u)" = 0 ]; then command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 [ -x /usr/bin/prometheus-node-exporter ] || [ -x /usr/bin/node_exporter ] || missing+=(prometheus-node-exporter)
 [ -x /usr/bin/prometheus ] || missing+=(prometheus)
 [ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     missing+=(postgresql) # creates the postgres OS user the server runs as when we are root
 fi

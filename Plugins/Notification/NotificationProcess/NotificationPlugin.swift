@@ -46,6 +46,11 @@ public enum NotificationPlugin {
                 try await context.callAsPlugin(method, params: params, idempotencyKey: key)
             }.receive(params)
         }
+        plugin.method("notification.mail_list", permission: "notification.read", idempotent: true,
+                      description: "Mail read from the desk's mailbox, latest first, and what became of each",
+                      routes: [HTTPRoute("GET", "inbound-mail")]) { (params: ListInbound, context) in
+            try await MailIntake(database: context.database) { _, _, _ throws(ResponseError) in [:] }.list(params)
+        }
         for type in Rule.eventTypes {
             plugin.subscribe(type) { event, context in
                 try await NotificationStore(database: context.database)
@@ -55,6 +60,14 @@ public enum NotificationPlugin {
         plugin.every(.seconds(1), name: "deliver") { context in
             try await NotificationStore(database: context.database)
                 .deliverDue(settings: try NotificationSettings(config: context.config), logger: context.logger)
+        }
+        plugin.every(.seconds(1), name: "mailbox") { context in
+            let settings = try NotificationSettings(config: context.config)
+            guard let mailbox = settings.mailbox, await MailboxClock.shared.due(every: mailbox.poll) else { return }
+            // A scheduled job calls as this process, within its grants.
+            try await MailIntake(database: context.database) { method, params, key throws(ResponseError) in
+                try await context.call(method, params: params, idempotencyKey: key)
+            }.poll(mailbox, ownAddress: settings.smtp?.from, logger: context.logger)
         }
         return plugin
     }

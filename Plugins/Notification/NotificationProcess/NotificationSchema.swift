@@ -90,5 +90,18 @@ public enum NotificationSchema {
                 updated_at timestamptz NOT NULL DEFAULT now()
             );
             """),
+        Migration(version: 3, name: "mail read from the desk's mailbox", sql: """
+            -- Each message once, by its Message-ID, with what became of it.
+            CREATE TABLE notification.inbound (
+                message_id text PRIMARY KEY,
+                sender text NOT NULL,
+                subject text NOT NULL,
+                action text NOT NULL CHECK (action IN ('created', 'commented', 'ignored')),
+                record text,
+                reason text,
+                received_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX inbound_received ON notification.inbound (received_at DESC);
+            """),
     ]
 }

@@ -9,6 +9,7 @@ import ITSMProtocol
 ///   config:
 ///     smtp: {host: mail.example.org, port: 587, username: desk, passwordFile: /etc/itsm/smtp.password,
 ///            from: "Service desk <desk@example.org>"}
+///     mailbox: {host: mail.example.org, port: 143, username: desk, passwordFile: /etc/itsm/imap.password, pollSeconds: 30}
 ///     emailDomain: example.org
 ///     webhooks:
 ///       ops-chat: {url: "https://chat.example.org/hooks/abc", format: mattermost}
@@ -17,6 +18,8 @@ import ITSMProtocol
 /// ```
 public struct NotificationSettings: Sendable, Hashable {
     public var smtp: SMTPSettings?
+    /// The desk's mailbox: new mail becomes incidents, replies customer comments.
+    public var mailbox: MailboxSettings?
     /// The From header as written (`Service desk <desk@example.org>`).
     public var fromHeader: String?
     /// A person known only by name (`alan`) is mailed at `alan@<emailDomain>`.
@@ -33,7 +36,7 @@ public struct NotificationSettings: Sendable, Hashable {
     public init() {}
 
     public init(config: JSONValue) throws(ResponseError) {
-        let known: Set = ["smtp", "emailDomain", "webhooks", "retry"]
+        let known: Set = ["smtp", "mailbox", "emailDomain", "webhooks", "retry"]
         if let unknown = config.objectValue?.keys.first(where: { !known.contains($0) }) {
             throw .invalidParams("config.\(unknown): unknown; the notification process takes \(known.sorted().joined(separator: ", "))")
         }
@@ -56,6 +59,26 @@ public struct NotificationSettings: Sendable, Hashable {
             if let helo = smtp["heloName"]?.stringValue { settings.heloName = helo }
             self.smtp = settings
             fromHeader = from
+        }
+        if let mailbox = config["mailbox"] {
+            let keys: Set = ["host", "port", "startTLS", "caFile", "username", "passwordFile", "folder", "pollSeconds"]
+            if let unknown = mailbox.objectValue?.keys.first(where: { !keys.contains($0) }) { throw .invalidParams("config.mailbox.\(unknown): unknown") }
+            guard let host = mailbox["host"]?.stringValue, !host.isEmpty else { throw .invalidParams("config.mailbox.host: required") }
+            guard let username = mailbox["username"]?.stringValue, let file = mailbox["passwordFile"]?.stringValue else {
+                throw .invalidParams("config.mailbox: username and passwordFile are required")
+            }
+            let port = mailbox["port"]?.intValue ?? 143
+            guard (1...65535).contains(port) else { throw .invalidParams("config.mailbox.port: 1 to 65535") }
+            var settings = MailboxSettings(host: host, port: Int(port), username: username,
+                                           password: try Self.secret(file, "config.mailbox.passwordFile"))
+            settings.startTLS = mailbox["startTLS"]?.boolValue ?? true
+            settings.caFile = mailbox["caFile"]?.stringValue
+            if let folder = mailbox["folder"]?.stringValue { settings.folder = folder }
+            if let seconds = mailbox["pollSeconds"] {
+                guard let value = seconds.intValue, value >= 1 else { throw .invalidParams("config.mailbox.pollSeconds: 1 or more") }
+                settings.poll = .seconds(value)
+            }
+            self.mailbox = settings
         }
         if let domain = config["emailDomain"]?.stringValue {
             guard !domain.isEmpty, !domain.contains("@"), Self.isAddress("x@" + domain) else {
