@@ -236,7 +236,8 @@ public struct PluginSpec: Sendable, Hashable {
     static let builtInGrants: [String: [String]] = [
         "capacity": ["incident.write"],   // a breach opens or raises an incident
         "supplier": ["incident.read"],    // is there incident data at all
-        "notification": ["incident.read", "incident.write"], // alerts from monitoring open and resolve incidents
+        // Alerts and mail open and resolve incidents; people are told at their address.
+        "notification": ["incident.read", "incident.write", "people.read"],
     ]
 
     /// The permissions the plugin acts with on its own.

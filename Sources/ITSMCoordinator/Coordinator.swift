@@ -75,6 +75,9 @@ public struct Coordinator: Sendable {
                 let result: Result<JSONValue, ResponseError>
                 do throws(ResponseError) {
                     let (meta, principal) = try PluginCallAuthorization.authorize(request, from: instance, router: router)
+                    if request.method == PeopleContacts.method {
+                        return try await PeopleContacts.answer(request.params, principal: principal.0, accounts: accounts, logger: logger)
+                    }
                     result = .success(try await router.call(request.method, params: request.params, meta: meta, principal: principal))
                 } catch {
                     result = .failure(error)

@@ -114,17 +114,30 @@ import Testing
                          "saturday": ["00:00-24:00"], "sunday": ["00:00-24:00"]]],
         ]).status == 200)
 
-        // Rita reports; Alan is assigned: he is mailed.
+        // The network group: Alan has an address on his account, Nina none (the domain's is used).
+        for (name, email) in [("alan", "alan@corp.example"), ("nina", nil)] {
+            let made = try await coordinator.cli(["user", "create", name, "--role", "agent"] + (email.map { ["--email", $0] } ?? []))
+            #expect(made.status == .exited(0), "\(made.text)")
+        }
+        let group = try await coordinator.request("PUT", "api/v1/groups/network", body: try JSONSerialization.data(withJSONObject: [
+            "members": ["alan", "nina"], "leads": ["alan"],
+        ]), token: coordinator.token)
+        #expect(group.0 == 200, "\(String(decoding: group.1, as: UTF8.self))")
+        #expect(try await coordinator.call("notification.rule_set", [
+            "name": "group-on-breach", "event": "incident.sla_breached", "recipients": [["kind": "group"]],
+        ]).status == 200)
+
+        // Rita reports; Alan is assigned in the network group: he is mailed at his account's address.
         let created = try await coordinator.call("incident.create", ["title": "Mail is down", "caller": "rita@example.org"])
         let number = try #require(created.body["number"] as? String, "\(created.body)")
-        #expect(try await coordinator.call("incident.assign", ["number": number, "assignee": "alan"]).status == 200)
-        #expect(try await coordinator.waitUntil { servers.mails().contains { $0.contains("To: alan@example.org") && $0.contains("assigned to you") } })
+        #expect(try await coordinator.call("incident.assign", ["number": number, "assignmentGroup": "network", "assignee": "alan"]).status == 200)
+        #expect(try await coordinator.waitUntil { servers.mails().contains { $0.contains("To: alan@corp.example") && $0.contains("assigned to you") } })
 
         // Its resolution target passes: Alan is mailed, the webhook gets a signed post (after one 500), the gone one gives up.
         let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
         defer { Task { await pool.close() } }
         try await pool.query("UPDATE incident.sla_clock SET warning_at = now() - interval '2 minutes', due_at = now() - interval '1 minute'")
-        #expect(try await coordinator.waitUntil { servers.mails().contains { $0.contains("SLA breached on \(number)") } })
+        #expect(try await coordinator.waitUntil { servers.mails().contains { $0.contains("SLA breached on \(number)") && $0.contains("To: nina@example.org") } })
         #expect(try await coordinator.waitUntil { !servers.hooks().isEmpty })
         let hook = try #require(servers.hooks().first)
         let headers = try #require(hook["headers"] as? [String: String])
@@ -161,8 +174,13 @@ import Testing
         let mails = items.filter { $0["channel"] as? String == "email" }
         #expect(mails.allSatisfy { $0["status"] as? String == "sent" }, "\(mails)")
         let events = Set(mails.map { "\($0["recipient"] ?? "") \($0["event"] ?? "")" })
-        #expect(events == ["alan@example.org incident.assigned", "alan@example.org incident.sla_warning",
-                           "alan@example.org incident.sla_breached", "rita@example.org incident.resolved"], "\(events)")
+        #expect(events == ["alan@corp.example incident.assigned", "alan@corp.example incident.sla_warning",
+                           "alan@corp.example incident.sla_breached", "nina@example.org incident.sla_breached",
+                           "rita@example.org incident.resolved"], "\(events)")
+        // Alan is named by two rules for each breach (assignee, group), and told once per breach.
+        let breaches = Set(items.filter { $0["event"] as? String == "incident.sla_breached" }.compactMap { $0["eventId"] as? String })
+        #expect(mails.filter { $0["recipient"] as? String == "alan@corp.example" && $0["event"] as? String == "incident.sla_breached" }.count
+                == breaches.count)
 
         // Once each, however often the scans ran: one message per notification, one post.
         try await Task.sleep(for: .seconds(2))
@@ -377,6 +395,8 @@ import Testing
         func incidents() async throws -> [[String: Any]] {
             (try await coordinator.call("incident.list", ["category": "email"]).body["items"] as? [[String: Any]]) ?? []
         }
+        // Rita has an account with her address: her mail is hers.
+        #expect(try await coordinator.cli(["user", "create", "rita", "--role", "requester", "--email", "Rita@Example.org"]).status == .exited(0))
 
         try mailbox.deliver("""
             From: Rita Requester <rita@example.org>
@@ -389,7 +409,7 @@ import Testing
         #expect(try await coordinator.waitUntil { try await incidents().count == 1 }, "\(coordinator.log.suffix(2000))")
         let incident = try #require(try await incidents().first)
         let number = try #require(incident["number"] as? String)
-        #expect(incident["title"] as? String == "Printer on floor 2 jams" && incident["caller"] as? String == "rita@example.org", "\(incident)")
+        #expect(incident["title"] as? String == "Printer on floor 2 jams" && incident["caller"] as? String == "rita", "\(incident)")
 
         try mailbox.deliver("""
             From: rita@example.org

@@ -74,3 +74,32 @@ import Testing
                 == "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 }
+
+@Suite struct RecipientTests {
+    /// The coordinator's answer for a group, a role, a name: alan has an address, nina none.
+    static let contacts: Recipient.Contacts = { query in
+        if query["groups"] != nil { return [("alan", "alan@corp.example"), ("nina", nil)] }
+        if query["roles"] != nil { return [("olga", "olga@corp.example")] }
+        if query["names"]?.arrayValue?.first?.stringValue == "alan" { return [("alan", "alan@corp.example")] }
+        return []
+    }
+
+    @Test func peopleAreReachedAtTheirAccountsAddressThenTheDomainElseSkippedSayingWhy() async throws {
+        let data: JSONValue = ["incident": ["number": "INC-1", "assignee": "alan", "caller": "bob", "assignmentGroup": "network"]]
+        var settings = NotificationSettings()
+        func targets(_ recipient: Recipient) async throws -> [String] {
+            try await recipient.resolve(data, settings: settings, contacts: Self.contacts)
+                .map { "\($0.channel):\($0.recipient)" + ($0.problem.map { " (\($0))" } ?? "") }
+        }
+        #expect(try await targets(Recipient(kind: .assignee)) == ["email:alan@corp.example"])
+        #expect(try await targets(Recipient(kind: .caller)) == ["email:bob (no address for bob: give the account an email, or set config.emailDomain)"])
+        #expect(try await targets(Recipient(kind: .group)).first == "email:alan@corp.example")
+        #expect(try await targets(Recipient(kind: .role, value: "process-owner")) == ["email:olga@corp.example"])
+        settings.emailDomain = "example.org"
+        #expect(try await targets(Recipient(kind: .caller)) == ["email:bob@example.org"])
+        #expect(try await targets(Recipient(kind: .group)) == ["email:alan@corp.example", "email:nina@example.org"])
+        #expect(try await targets(Recipient(kind: .webhook, value: "nowhere")) == ["webhook:nowhere (no webhook named nowhere in the configuration)"])
+        // Nobody in that place: nobody to tell.
+        #expect(try await Recipient(kind: .assignee).resolve(["incident": ["number": "INC-2"]], settings: settings, contacts: Self.contacts).isEmpty)
+    }
+}

@@ -83,9 +83,11 @@ struct MailIntake {
                 // A number that names nothing: a new incident, as if it named none.
             }
         }
+        // The sender as the person they are, where an account has their address.
+        let account = try await call("people.contacts", ["emails": [.string(mail.from)]], "")["people"]?.arrayValue?.first?["name"]?.stringValue
         let created = try await call("incident.create", [
             "title": .string(String((mail.subject.isEmpty ? "(no subject)" : mail.subject).prefix(200))), "description": .string(text),
-            "caller": .string(mail.from), "category": "email",
+            "caller": .string(account ?? mail.from), "category": "email",
         ], "mail:\(id)")
         return ("created", created["number"]?.stringValue)
     }

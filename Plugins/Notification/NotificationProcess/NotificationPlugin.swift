@@ -38,7 +38,7 @@ public enum NotificationPlugin {
         plugin.method("notification.retry", permission: "notification.write", description: "Send a failed or skipped notification again") {
             (params: DeliveryKey, context) in try await NotificationStore(database: context.database).retry(params, actor: context.actor)
         }
-        plugin.calls = ["incident.create", "incident.comment", "incident.transition", "incident.get"]
+        plugin.calls = ["incident.create", "incident.comment", "incident.transition", "incident.get", "people.contacts"]
         plugin.method("notification.alertmanager", permission: "alerts.write",
                       description: "Alertmanager's webhook: one incident per alert group, new alerts noted on it, resolved with the group",
                       routes: [HTTPRoute("POST", "alerts/alertmanager")]) { (params: AlertmanagerNotification, context) in
@@ -54,7 +54,9 @@ public enum NotificationPlugin {
         for type in Rule.eventTypes {
             plugin.subscribe(type) { event, context in
                 try await NotificationStore(database: context.database)
-                    .intake(context.transaction, event, settings: try NotificationSettings(config: context.config))
+                    .intake(context.transaction, event, settings: try NotificationSettings(config: context.config)) { query throws in
+                        try await contacts(query) { method, params throws(ResponseError) in try await context.call(method, params: params) }
+                    }
             }
         }
         plugin.every(.seconds(1), name: "deliver") { context in
@@ -66,7 +68,7 @@ public enum NotificationPlugin {
             guard let mailbox = settings.mailbox, await MailboxClock.shared.due(every: mailbox.poll) else { return }
             // A scheduled job calls as this process, within its grants.
             try await MailIntake(database: context.database) { method, params, key throws(ResponseError) in
-                try await context.call(method, params: params, idempotencyKey: key)
+                try await context.call(method, params: params, idempotencyKey: key.isEmpty ? nil : key)
             }.poll(mailbox, ownAddress: settings.smtp?.from, logger: context.logger)
         }
         return plugin
@@ -74,3 +76,11 @@ public enum NotificationPlugin {
 }
 
 public struct NoParams: Sendable, Codable {}
+
+/// People's names and addresses from the coordinator (`people.contacts`).
+func contacts(_ query: [String: JSONValue], call: (String, JSONValue) async throws(ResponseError) -> JSONValue) async throws -> [(name: String, email: String?)] {
+    let answer = try await call("people.contacts", .object(query))
+    return (answer["people"]?.arrayValue ?? []).compactMap { person in
+        person["name"]?.stringValue.map { ($0, person["email"]?.stringValue) }
+    }
+}

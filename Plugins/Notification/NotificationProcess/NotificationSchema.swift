@@ -1,7 +1,7 @@
 import ITSMPostgres
 
 /// The `notification` schema: rules (event and filters → recipients), their history, and one
-/// delivery per event, rule, channel and recipient.
+/// delivery per event, channel and recipient.
 public enum NotificationSchema {
     public static let name = "notification"
 
@@ -40,9 +40,9 @@ public enum NotificationSchema {
             CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON notification.history
                 FOR EACH ROW EXECUTE FUNCTION notification.refuse_history_change();
 
-            -- One row per event, rule, channel and recipient: the key makes a redelivered event
-            -- or a second instance add nothing. The content is rendered when the event arrives,
-            -- so the record shows exactly what was sent.
+            -- One row per event, channel and recipient (the first rule that names them): the key
+            -- makes a redelivered event, a second instance or a second rule add nothing. The
+            -- content is rendered when the event arrives, so the record shows exactly what was sent.
             CREATE TABLE notification.delivery (
                 id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
                 event_id uuid NOT NULL,
@@ -62,7 +62,7 @@ public enum NotificationSchema {
                 created_at timestamptz NOT NULL DEFAULT now(),
                 updated_at timestamptz NOT NULL DEFAULT now(),
                 sent_at timestamptz,
-                UNIQUE (event_id, rule_id, channel, recipient)
+                UNIQUE (event_id, channel, recipient)
             );
             CREATE INDEX delivery_due ON notification.delivery (next_attempt_at) WHERE status IN ('pending', 'sending');
             CREATE INDEX delivery_created ON notification.delivery (created_at DESC);

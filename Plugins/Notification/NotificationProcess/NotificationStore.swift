@@ -100,6 +100,10 @@ public struct NotificationStore: Sendable {
             switch recipient.kind {
             case .assignee, .caller:
                 guard recipient.value == nil else { throw ResponseError.invalidParams("recipients[\(index)].value: none for \(recipient.kind.rawValue)") }
+            case .group, .groupLeads:
+                break // none: the record's assignment group
+            case .role:
+                guard let role = recipient.value, !role.isEmpty else { throw ResponseError.invalidParams("recipients[\(index)].value: the role's name") }
             case .address:
                 guard let address = recipient.value, NotificationSettings.isAddress(address) else {
                     throw ResponseError.invalidParams("recipients[\(index)].value: an email address")
@@ -178,8 +182,9 @@ public struct NotificationStore: Sendable {
     // MARK: - Intake
 
     /// Records the notifications an event calls for, in the event's transaction: once per
-    /// rule, channel and recipient however often the event is delivered.
-    public func intake(_ tx: PluginTransaction, _ event: EventParams, settings: NotificationSettings) async throws {
+    /// channel and recipient however often the event is delivered and however many rules name them.
+    public func intake(_ tx: PluginTransaction, _ event: EventParams, settings: NotificationSettings,
+                       contacts: Recipient.Contacts) async throws {
         let data = event.data ?? .null
         let rules = try await tx.query("""
             SELECT name FROM notification.rule WHERE event_type = \(event.type) AND enabled ORDER BY id
@@ -191,14 +196,16 @@ public struct NotificationStore: Sendable {
         let subject = Rule.record(in: data)["number"]?.stringValue ?? event.subject
         for name in rules {
             guard let rule = try await loadRule(tx, name), rule.matches(data) else { continue }
-            for recipient in rule.recipients {
-                guard let (channel, to, problem) = recipient.resolve(data, settings: settings) else { continue }
+            var targets: Set<Recipient.Target> = []
+            for recipient in rule.recipients { targets.formUnion(try await recipient.resolve(data, settings: settings, contacts: contacts)) }
+            for target in targets {
+                let (channel, to, problem) = (target.channel, target.recipient, target.problem)
                 try await tx.query("""
                     INSERT INTO notification.delivery (event_id, event_type, subject, rule_id, channel, recipient, content, event_data,
                         status, last_error)
                     VALUES (\(eventID), \(event.type), \(subject), \(rule.id), \(channel), \(to), \(encoded)::jsonb, \(payload)::jsonb,
                         \(problem == nil ? "pending" : "skipped"), \(problem))
-                    ON CONFLICT (event_id, rule_id, channel, recipient) DO NOTHING
+                    ON CONFLICT (event_id, channel, recipient) DO NOTHING
                     """)
             }
         }

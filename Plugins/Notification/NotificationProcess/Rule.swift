@@ -66,15 +66,17 @@ public struct RuleFilters: Sendable, Hashable, Codable {
     }
 }
 
-/// Who hears of it: the record's assignee or caller (mailed at their address), a fixed address,
-/// or a webhook named in the configuration.
+/// Who hears of it: the record's assignee or caller, the members (or leads) of a group (the
+/// record's assignment group when none is named), the holders of a role, all mailed at their
+/// account's address; a fixed address; or a webhook named in the configuration.
 public struct Recipient: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
-        case assignee, caller, address, webhook
+        case assignee, caller, group, groupLeads, role, address, webhook
     }
 
     public var kind: Kind
-    /// The address or the webhook's name; none for assignee and caller.
+    /// The group, role, address or webhook; none for assignee and caller (and, for a group,
+    /// the record's assignment group).
     public var value: String?
 
     public init(kind: Kind, value: String? = nil) {
@@ -82,20 +84,45 @@ public struct Recipient: Sendable, Hashable, Codable {
         self.value = value
     }
 
-    /// The channel and the recipient it resolves to for an event, or why it cannot be reached.
-    func resolve(_ data: JSONValue, settings: NotificationSettings) -> (channel: String, recipient: String, problem: String?)? {
+    /// Where a notification goes: a channel, an address or webhook, and why it cannot be
+    /// reached when it cannot.
+    struct Target: Hashable {
+        var channel: String
+        var recipient: String
+        var problem: String?
+    }
+
+    /// How to reach people: the coordinator's `people.contacts` (names, groups, roles → addresses).
+    public typealias Contacts = @Sendable ([String: JSONValue]) async throws -> [(name: String, email: String?)]
+
+    /// The targets for an event: none when the record has nobody in that place.
+    func resolve(_ data: JSONValue, settings: NotificationSettings, contacts: Contacts) async throws -> [Target] {
         let record = Rule.record(in: data)
+        func mail(_ people: [(name: String, email: String?)]) -> [Target] {
+            people.map { person in
+                guard let address = person.email.flatMap({ NotificationSettings.isAddress($0) ? $0 : nil }) ?? settings.address(of: person.name) else {
+                    return Target(channel: "email", recipient: person.name,
+                                  problem: "no address for \(person.name): give the account an email, or set config.emailDomain")
+                }
+                return Target(channel: "email", recipient: address, problem: nil)
+            }
+        }
         switch kind {
         case .assignee, .caller:
-            guard let person = record[kind.rawValue]?.stringValue, !person.isEmpty else { return nil } // nobody to tell
-            guard let address = settings.address(of: person) else {
-                return ("email", person, "no address for \(person): name people by their address, or set config.emailDomain")
-            }
-            return ("email", address, nil)
+            guard let person = record[kind.rawValue]?.stringValue, !person.isEmpty else { return [] } // nobody to tell
+            if NotificationSettings.isAddress(person) { return [Target(channel: "email", recipient: person, problem: nil)] }
+            let found = try await contacts(["names": [.string(person)]])
+            return mail(found.isEmpty ? [(person, nil)] : found)
+        case .group, .groupLeads:
+            guard let group = value ?? record["assignmentGroup"]?.stringValue, !group.isEmpty else { return [] }
+            return mail(try await contacts(["groups": [.string(group)], "leadsOnly": .bool(kind == .groupLeads)]))
+        case .role:
+            return mail(try await contacts(["roles": [.string(value ?? "")]]))
         case .address:
-            return ("email", value ?? "", nil)
+            return [Target(channel: "email", recipient: value ?? "", problem: nil)]
         case .webhook:
-            return ("webhook", value ?? "", settings.webhooks[value ?? ""] == nil ? "no webhook named \(value ?? "") in the configuration" : nil)
+            return [Target(channel: "webhook", recipient: value ?? "",
+                           problem: settings.webhooks[value ?? ""] == nil ? "no webhook named \(value ?? "") in the configuration" : nil)]
         }
     }
 }

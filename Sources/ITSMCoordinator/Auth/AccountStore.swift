@@ -324,6 +324,29 @@ public struct AccountStore: Sendable {
     }
 
     /// The groups `account` is a member of, by name.
+    /// How to reach people, for a plugin that tells them things (`people.contacts`): enabled
+    /// accounts named, in one of `groups` (with `leads`, only their leads), holding one of
+    /// `roles`, or with one of `emails`.
+    public struct Contact: Codable, Sendable, Hashable {
+        public var name: String
+        public var displayName: String
+        public var email: String?
+    }
+
+    public func contacts(names: [String], groups: [String], leads: Bool, roles: [String], emails: [String]) async throws -> [Contact] {
+        try await pool.query("""
+            SELECT name, display_name, email FROM itsm.account a
+            WHERE NOT disabled AND (name = ANY(\(names))
+                OR EXISTS (SELECT 1 FROM itsm.group_member m WHERE m.account = a.name AND m.group_name = ANY(\(groups)) AND (m.lead OR NOT \(leads)))
+                OR EXISTS (SELECT 1 FROM itsm.account_role r WHERE r.account = a.name AND r.role = ANY(\(roles)))
+                OR lower(email) = ANY(\(emails.map { $0.lowercased() })))
+            ORDER BY name LIMIT 1000
+            """).map { row in
+            Contact(name: try row.decode(String.self, "name"), displayName: try row.decode(String.self, "display_name"),
+                    email: try row.decode(String?.self, "email"))
+        }
+    }
+
     public func groupNames(of account: String) async throws -> [String] {
         try await pool.query("SELECT group_name FROM itsm.group_member WHERE account = \(account) ORDER BY group_name")
             .map { try $0.decode(String.self, "group_name") }
