@@ -212,3 +212,27 @@ public struct OpportunityDetail: Sendable, Hashable, Codable {
     public var sources: [OpportunitySourceEvent]
     public var history: [HistoryEntry]
 }
+
+/// An action someone agreed to take by a date: a corrective action on a nonconformity, or an
+/// action from a management review (which records its outcome when done).
+public struct AgreedAction: Sendable, Hashable, Codable {
+    public var id: Int
+    public var description: String
+    public var owner: String
+    public var dueOn: String
+    /// open or done.
+    public var status: String
+    /// Open past its due date.
+    public var overdue: Bool
+    public var outcome: String?
+
+    init(row: PostgresRow) throws {
+        id = try row.decode(Int.self, "id")
+        description = try row.decode(String.self, "description")
+        owner = try row.decode(String.self, "owner")
+        dueOn = try row.decode(String.self, "due_on")
+        status = try row.decode(String.self, "status")
+        overdue = try row.decode(Bool.self, "overdue")
+        outcome = try row.decode(String?.self, "outcome")
+    }
+}

@@ -7,15 +7,7 @@ import ITSMProtocol
 /// (kept whole, so later changes to the data do not rewrite what management saw), the decisions
 /// taken and the actions agreed, followed until done. The next pack lists them.
 public struct ManagementReview: Sendable, Hashable, Codable {
-    public struct Action: Sendable, Hashable, Codable {
-        public var id: Int
-        public var description: String
-        public var owner: String
-        public var dueOn: String
-        public var status: String
-        public var overdue: Bool
-        public var outcome: String?
-    }
+    public typealias Action = AgreedAction
 
     public var number: String
     public var heldOn: String
@@ -200,12 +192,7 @@ extension ImprovementStore {
         let actions = try await tx.query("""
             SELECT id, description, owner, due_on::text AS due_on, status, outcome, (status = 'open' AND due_on < current_date) AS overdue
             FROM improvement.review_action WHERE review_id = \(try row.decode(UUID.self, "id")) ORDER BY id
-            """).map { row in
-            ManagementReview.Action(id: try row.decode(Int.self, "id"), description: try row.decode(String.self, "description"),
-                                    owner: try row.decode(String.self, "owner"), dueOn: try row.decode(String.self, "due_on"),
-                                    status: try row.decode(String.self, "status"), overdue: try row.decode(Bool.self, "overdue"),
-                                    outcome: try row.decode(String?.self, "outcome"))
-        }
+            """).map(AgreedAction.init(row:))
         return ManagementReview(
             number: try row.decode(String.self, "number"), heldOn: try row.decode(String.self, "held_on"),
             from: try row.decode(Date.self, "period_from"), to: try row.decode(Date.self, "period_to"),

@@ -7,14 +7,7 @@ import ITSMProtocol
 /// actions, and a check that they worked. open → actions_in_progress → awaiting_verification →
 /// closed (effective) or back to actions_in_progress (not effective: more actions).
 public struct Nonconformity: Sendable, Hashable, Codable {
-    public struct Action: Sendable, Hashable, Codable {
-        public var id: Int
-        public var description: String
-        public var owner: String
-        public var dueOn: String
-        public var status: String
-        public var overdue: Bool
-    }
+    public typealias Action = AgreedAction
 
     public var number: String
     public var title: String
@@ -252,13 +245,10 @@ extension ImprovementStore {
             throw ResponseError.business(kind: "nonconformity.not_found", message: "no nonconformity \(number)")
         }
         let actions = try await tx.query("""
-            SELECT id, description, owner, due_on::text AS due_on, status, (status = 'open' AND due_on < current_date) AS overdue
+            SELECT id, description, owner, due_on::text AS due_on, status, (status = 'open' AND due_on < current_date) AS overdue,
+                   NULL::text AS outcome
             FROM improvement.corrective_action WHERE nonconformity_id = \(try row.decode(UUID.self, "id")) ORDER BY id
-            """).map { row in
-            Nonconformity.Action(id: try row.decode(Int.self, "id"), description: try row.decode(String.self, "description"),
-                                 owner: try row.decode(String.self, "owner"), dueOn: try row.decode(String.self, "due_on"),
-                                 status: try row.decode(String.self, "status"), overdue: try row.decode(Bool.self, "overdue"))
-        }
+            """).map(AgreedAction.init(row:))
         return Nonconformity(
             number: try row.decode(String.self, "number"), title: try row.decode(String.self, "title"),
             requirement: try row.decode(String.self, "requirement"), description: try row.decode(String.self, "description"),
