@@ -101,6 +101,7 @@ import Testing
         let added = try await coordinator.call("notification.rule_set", [
             "name": "ops-on-breach", "event": "incident.sla_breached", "filters": ["priority": ["P3"], "clock": ["resolution"]],
             "recipients": [["kind": "webhook", "value": "ops"], ["kind": "webhook", "value": "gone"]],
+            "template": ["subject": "[{{record.priority}}] {{record.number}} breached its {{clock}} target"],
         ])
         #expect(added.status == 200, "\(added.body)")
         let unknown = try await coordinator.call("notification.rule_set", [
@@ -142,7 +143,8 @@ import Testing
         let hook = try #require(servers.hooks().first)
         let headers = try #require(hook["headers"] as? [String: String])
         let body = try #require(hook["body"] as? String)
-        #expect(headers["x-itsm-event"] == "incident.sla_breached" && body.contains("\"number\":\"\(number)\""), "\(hook)")
+        #expect(headers["x-itsm-event"] == "incident.sla_breached" && body.contains("\"number\":\"\(number)\"")
+                && body.contains("\"subject\":\"[P3] \(number) breached its resolution target\""), "\(hook)")
         // The signature is what the receiver computes with the shared secret.
         let expected = try await Command.run("/usr/bin/python3", ["-c", """
             import hashlib, hmac, sys

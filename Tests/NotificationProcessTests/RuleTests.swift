@@ -13,7 +13,7 @@ import Testing
     @Test func filtersNarrowARuleAndUnsetOnesLetEverythingThrough() {
         func rule(_ filters: RuleFilters) -> Rule {
             Rule(id: 1, name: "r", event: "incident.sla_breached", filters: filters, recipients: [Recipient(kind: .assignee)],
-                 enabled: true, builtin: false, history: nil)
+                 template: nil, enabled: true, builtin: false, history: nil)
         }
         #expect(rule(RuleFilters()).matches(Self.breach))
         #expect(rule(RuleFilters(priority: ["P1", "P2"], service: ["email"], clock: ["resolution"])).matches(Self.breach))
@@ -38,6 +38,12 @@ import Testing
             "incident": ["number": "INC-7", "type": "incident", "resolutionNotes": "Queue cleared.\nRestarted <smtpd>."]])
         #expect(resolved.text.contains("is resolved.\n\nQueue cleared.\nRestarted <smtpd>."))
         #expect(resolved.html.contains("<p>Queue cleared.<br>Restarted &lt;smtpd&gt;.</p>"), "\(resolved.html)")
+        // A rule's own wording replaces the default; a broken one is refused, naming the part.
+        let own = try RenderedNotification.render(event: "incident.sla_breached", data: Self.breach,
+                                                  template: RuleTemplate(subject: "[{{record.priority}}] {{record.number}} breached"))
+        #expect(own.subject == "[P1] INC-000042 breached" && own.text.hasPrefix("The resolution target of INC-000042"))
+        #expect(RenderedNotification.problem(with: RuleTemplate(text: "{{#record}}unclosed"))?.hasPrefix("template.text: not a valid template") == true)
+        #expect(RenderedNotification.problem(with: RuleTemplate(subject: "{{record.number}}")) == nil)
         let other = try RenderedNotification.render(event: "supplier.contract_expiring", data: ["number": "SUP-000001"])
         #expect(other.subject == "supplier.contract_expiring SUP-000001")
     }

@@ -15,6 +15,8 @@ public enum NotificationSchema {
                 event_type text NOT NULL,
                 filters jsonb NOT NULL DEFAULT '{}',
                 recipients jsonb NOT NULL,
+                -- The rule's own wording (subject, text), else the event's default.
+                template jsonb,
                 enabled boolean NOT NULL DEFAULT true,
                 builtin boolean NOT NULL DEFAULT false,
                 created_by text NOT NULL,

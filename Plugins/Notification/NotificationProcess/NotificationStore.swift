@@ -59,12 +59,15 @@ public struct SetRule: Sendable, Hashable, Codable {
     public var event: String
     public var filters: RuleFilters?
     public var recipients: [Recipient]
+    public var template: RuleTemplate?
     public var enabled: Bool?
-    public init(name: String, event: String, filters: RuleFilters? = nil, recipients: [Recipient], enabled: Bool? = nil) {
+    public init(name: String, event: String, filters: RuleFilters? = nil, recipients: [Recipient], template: RuleTemplate? = nil,
+                enabled: Bool? = nil) {
         self.name = name
         self.event = event
         self.filters = filters
         self.recipients = recipients
+        self.template = template
         self.enabled = enabled
     }
 }
@@ -116,21 +119,27 @@ public struct NotificationStore: Sendable {
                 }
             }
         }
+        if let template = params.template, let problem = RenderedNotification.problem(with: template) {
+            throw ResponseError.invalidParams(problem)
+        }
+        let template = try params.template.map { String(decoding: try JSONCoding.encoder.encode($0), as: UTF8.self) }
         let filters = String(decoding: try JSONCoding.encoder.encode(params.filters ?? RuleFilters()), as: UTF8.self)
         let recipients = String(decoding: try JSONCoding.encoder.encode(params.recipients), as: UTF8.self)
         return try await database.withTransaction { tx in
             let before = try await loadRule(tx, params.name)
             try await tx.query("""
-                INSERT INTO notification.rule (name, event_type, filters, recipients, enabled, created_by)
-                VALUES (\(params.name), \(params.event), \(filters)::jsonb, \(recipients)::jsonb, \(params.enabled ?? true), \(actor))
+                INSERT INTO notification.rule (name, event_type, filters, recipients, template, enabled, created_by)
+                VALUES (\(params.name), \(params.event), \(filters)::jsonb, \(recipients)::jsonb, \(template)::jsonb, \(params.enabled ?? true),
+                    \(actor))
                 ON CONFLICT (name) DO UPDATE SET event_type = EXCLUDED.event_type, filters = EXCLUDED.filters,
-                    recipients = EXCLUDED.recipients, enabled = EXCLUDED.enabled, updated_at = now()
+                    recipients = EXCLUDED.recipients, template = EXCLUDED.template, enabled = EXCLUDED.enabled, updated_at = now()
                 """)
             let after = try await loadRule(tx, params.name)!
             func text(_ value: some Encodable) -> String { (try? String(decoding: JSONCoding.encoder.encode(value), as: UTF8.self)) ?? "" }
             let changes: [(String, String?, String?)] = [
                 ("event", before?.event, after.event), ("filters", before.map { text($0.filters) }, text(after.filters)),
                 ("recipients", before.map { text($0.recipients) }, text(after.recipients)),
+                ("template", before?.template.map(text), after.template.map(text)),
                 ("enabled", before.map { String($0.enabled) }, String(after.enabled)),
             ]
             for (field, old, new) in changes where old != new {
@@ -170,13 +179,14 @@ public struct NotificationStore: Sendable {
 
     private func loadRule(_ tx: PluginTransaction, _ name: String) async throws -> Rule? {
         guard let row = try await tx.query("""
-            SELECT id, name, event_type, filters::text AS filters, recipients::text AS recipients, enabled, builtin
+            SELECT id, name, event_type, filters::text AS filters, recipients::text AS recipients, template::text AS template, enabled, builtin
             FROM notification.rule WHERE name = \(name)
             """).first else { return nil }
+        let template = try row.decode(String?.self, "template").map { try JSONCoding.decoder.decode(RuleTemplate.self, from: Data($0.utf8)) }
         return Rule(id: try row.decode(Int.self, "id"), name: try row.decode(String.self, "name"), event: try row.decode(String.self, "event_type"),
                     filters: try JSONCoding.decoder.decode(RuleFilters.self, from: Data(try row.decode(String.self, "filters").utf8)),
                     recipients: try JSONCoding.decoder.decode([Recipient].self, from: Data(try row.decode(String.self, "recipients").utf8)),
-                    enabled: try row.decode(Bool.self, "enabled"), builtin: try row.decode(Bool.self, "builtin"), history: nil)
+                    template: template, enabled: try row.decode(Bool.self, "enabled"), builtin: try row.decode(Bool.self, "builtin"), history: nil)
     }
 
     // MARK: - Intake
@@ -190,12 +200,12 @@ public struct NotificationStore: Sendable {
             SELECT name FROM notification.rule WHERE event_type = \(event.type) AND enabled ORDER BY id
             """).map { try $0.decode(String.self, "name") }
         guard !rules.isEmpty, let eventID = UUID(uuidString: event.id) else { return }
-        let content = try RenderedNotification.render(event: event.type, data: data)
-        let encoded = String(decoding: try JSONCoding.encoder.encode(content), as: UTF8.self)
         let payload = String(decoding: data.serialized(), as: UTF8.self)
         let subject = Rule.record(in: data)["number"]?.stringValue ?? event.subject
         for name in rules {
             guard let rule = try await loadRule(tx, name), rule.matches(data) else { continue }
+            let content = try RenderedNotification.render(event: event.type, data: data, template: rule.template)
+            let encoded = String(decoding: try JSONCoding.encoder.encode(content), as: UTF8.self)
             var targets: Set<Recipient.Target> = []
             for recipient in rule.recipients { targets.formUnion(try await recipient.resolve(data, settings: settings, contacts: contacts)) }
             for target in targets {

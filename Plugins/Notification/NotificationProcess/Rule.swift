@@ -10,6 +10,8 @@ public struct Rule: Sendable, Hashable, Codable {
     public var event: String
     public var filters: RuleFilters
     public var recipients: [Recipient]
+    /// The rule's own wording; the event's default when absent.
+    public var template: RuleTemplate?
     public var enabled: Bool
     /// One of the defaults the process starts with; it can be changed or disabled, not removed.
     public var builtin: Bool
@@ -40,6 +42,18 @@ public struct Rule: Sendable, Hashable, Codable {
     /// The record an event is about: incident events carry it as `incident`; the others are it.
     static func record(in data: JSONValue) -> JSONValue {
         data["incident"] ?? data
+    }
+}
+
+/// A rule's own wording, in swift-mustache: `{{record.number}}`, `{{record.title}}`, any member
+/// of the record (`{{record.priority}}`, `{{record.assignee}}`), and for SLA events `{{clock}}`
+/// and `{{dueAt}}`. The text is plain; the mail's HTML part is the same text, escaped.
+public struct RuleTemplate: Sendable, Hashable, Codable {
+    public var subject: String?
+    public var text: String?
+    public init(subject: String? = nil, text: String? = nil) {
+        self.subject = subject
+        self.text = text
     }
 }
 
@@ -158,14 +172,31 @@ public struct RenderedNotification: Sendable, Hashable, Codable {
     static let fallback = Wording(subject: "{{event}}{{#record.number}} {{record.number}}{{/record.number}}{{#record.title}}: {{record.title}}{{/record.title}}",
                                   text: "{{event}}{{#record.number}} on {{record.number}}{{/record.number}}.")
 
-    /// Renders the wording for `event` with its data; should a wording not render, the plain
-    /// fallback does, so one bad template cannot hold up the events behind it.
-    public static func render(event: String, data: JSONValue) throws -> RenderedNotification {
+    /// Renders the wording for `event` (the rule's own where it has one) with its data; should
+    /// a wording not render, the plain fallback does, so one bad template cannot hold up the
+    /// events behind it.
+    public static func render(event: String, data: JSONValue, template: RuleTemplate? = nil) throws -> RenderedNotification {
+        let standard = wordings[event] ?? fallback
+        let wording = Wording(subject: template?.subject ?? standard.subject, text: template?.text ?? standard.text)
         do {
-            return try render(wordings[event] ?? fallback, event: event, data: data)
+            return try render(wording, event: event, data: data)
         } catch {
             return try render(fallback, event: event, data: data)
         }
+    }
+
+    /// Why a rule's wording cannot be used, naming the part, or nil.
+    static func problem(with template: RuleTemplate) -> String? {
+        for (part, text) in [("subject", template.subject), ("text", template.text)] {
+            guard let text else { continue }
+            guard text.count <= 10_000 else { return "template.\(part): at most 10000 characters" }
+            do {
+                _ = try MustacheTemplate(string: text)
+            } catch {
+                return "template.\(part): not a valid template (\(error))"
+            }
+        }
+        return nil
     }
 
     static func render(_ wording: Wording, event: String, data: JSONValue) throws -> RenderedNotification {
