@@ -9,25 +9,12 @@ first one that does not hold."""
 import os
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from console_helpers import browser, step
+
 folder, incidents = os.path.abspath(sys.argv[1]), int(sys.argv[2])
-
-
-def step(text, condition):
-    print(("ok   " if condition else "FAIL ") + text, flush=True)
-    if not condition:
-        sys.exit(1)
-
-
-options = webdriver.ChromeOptions()
-for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]:
-    options.add_argument(argument)
-options.binary_location = "/usr/bin/chromium"
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-driver.implicitly_wait(15)
+driver = browser()
 try:
     index = "file://" + folder + "/index.html"
     driver.get(index)

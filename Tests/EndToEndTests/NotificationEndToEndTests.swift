@@ -184,6 +184,24 @@ import Testing
         #expect(mails.filter { $0["recipient"] as? String == "alan@corp.example" && $0["event"] as? String == "incident.sla_breached" }.count
                 == breaches.count)
 
+        // Support sees the same in the console, turns a rule off there, and sends the failed one again.
+        #expect(try await coordinator.cli(["user", "create", "ada", "--role", "administrator", "--password-stdin"],
+                                          input: "ada has a long password\n").status == .exited(0))
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Browser/notification_console.py").standardized.path
+        let browsed = try await Command.run(try ConsoleEndToEndTests.python(), [script, coordinator.baseURL.absoluteString])
+        #expect(browsed.status == .exited(0) && browsed.text.contains("notification console: all steps passed"), "\(browsed.text)")
+        let rule = try await coordinator.call("notification.rule_get", ["name": "caller-on-resolution"]).body
+        #expect(rule["enabled"] as? Bool == false && (rule["history"] as? [[String: Any]])?.last?["actor"] as? String == "user:ada", "\(rule)")
+        // The second attempt happened (the retry reset the count) and failed like the first; the retry is audited.
+        let goneID = try #require(gone["id"] as? String)
+        #expect(try await coordinator.waitUntil {
+            coordinator.log.split(separator: "\n").filter { $0.contains("notification given up") && $0.localizedCaseInsensitiveContains(goneID) }.count == 2
+        })
+        let again = try await coordinator.call("notification.get", ["id": goneID]).body
+        #expect(again["status"] as? String == "failed" && again["attempts"] as? Int == 1, "\(again)")
+        let retries = try await coordinator.request("GET", "api/v1/audit?action=notification.retry", token: coordinator.token).1
+        #expect(String(decoding: retries, as: UTF8.self).contains("user:ada"))
+
         // Once each, however often the scans ran: one message per notification, one post.
         try await Task.sleep(for: .seconds(2))
         let ids = servers.mails().compactMap { $0.firstMatch(of: /Message-ID: <([^>]+)>/).map { String($0.output.1) } }

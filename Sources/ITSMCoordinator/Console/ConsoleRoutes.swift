@@ -107,6 +107,33 @@ extension HTTPAPI {
         routes.get("console/audit") { request, _ in
             await console(request) { page in try await auditPage(page, request) }
         }
+        routes.get("console/notifications") { request, _ in
+            await console(request) { page in await notificationsPage(page, request) }
+        }
+        routes.post("console/notifications/rules/:name/:toggle") { request, context in
+            let (name, toggle) = (context.parameters.get("name") ?? "", context.parameters.get("toggle") ?? "")
+            return await console(request, form: true) { page in
+                // The rule as it is, with only `enabled` changed: through the same method as the API, so checked and audited alike.
+                guard ["enable", "disable"].contains(toggle), case .success(let rule) = await page.call("notification.rule_get", ["name": .string(name)]) else {
+                    return Self.redirect("/console/notifications", error: "no rule named \(name)")
+                }
+                var params: [String: JSONValue] = ["name": .string(name), "enabled": .bool(toggle == "enable")]
+                for member in ["event", "filters", "recipients", "template"] { params[member] = rule[member] }
+                switch await page.call("notification.rule_set", params) {
+                case .success: return Self.redirect("/console/notifications", notice: "\(name): \(ConsoleStrings.english["done"]!)")
+                case .failure(let error): return Self.redirect("/console/notifications", error: error.message)
+                }
+            }
+        }
+        routes.post("console/notifications/:id/retry") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await console(request, form: true) { page in
+                switch await page.call("notification.retry", ["id": .string(id)]) {
+                case .success: return Self.redirect("/console/notifications", notice: ConsoleStrings.english["done"]!)
+                case .failure(let error): return Self.redirect("/console/notifications", error: error.message)
+                }
+            }
+        }
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
             return await console(request) { page in await incident(number, page, request) }
@@ -159,7 +186,8 @@ extension HTTPAPI {
         /// What every page shows: the person, the sections they may open, the form token, and the strings.
         var common: [String: Any] {
             ["user": ["name": principal.name, "roles": principal.roles.joined(separator: ", "),
-                      "canSeePeople": principal.allows("users.read"), "canSeeAudit": principal.allows("audit.read")],
+                      "canSeePeople": principal.allows("users.read"), "canSeeAudit": principal.allows("audit.read"),
+                      "canSeeNotifications": principal.allows("notification.read") && api.router.route(for: "notification.list") != nil],
              "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
         }
 
@@ -390,6 +418,44 @@ extension HTTPAPI {
         case .success: return Self.redirect(back, notice: notice ?? "\(target): \(ConsoleStrings.english["done"]!)")
         case .failure(let error): return Self.redirect(back, error: error.message)
         }
+    }
+
+    /// The notification rules, each to be enabled or disabled, and the latest notifications
+    /// with how they went, a failed one to be sent again: what support looks at when someone
+    /// says they were never told.
+    private func notificationsPage(_ page: ConsolePage, _ request: Request) async -> Response {
+        let strings = ConsoleStrings.english
+        guard page.principal.allows("notification.read") else { return Self.forbidden(page, "notification.read") }
+        let canWrite = page.principal.allows("notification.write")
+        var context = page.common
+        context["title"] = strings["notifications"]!
+        switch await page.call("notification.rule_list", [:]) {
+        case .success(let list):
+            context["rules"] = (list["items"]?.arrayValue ?? []).map { rule -> [String: Any] in
+                let enabled = rule["enabled"]?.boolValue ?? false
+                let recipients = (rule["recipients"]?.arrayValue ?? []).map { recipient in
+                    (recipient["kind"]?.stringValue ?? "") + (recipient["value"]?.stringValue.map { " \($0)" } ?? "")
+                }
+                return ["name": rule["name"]?.stringValue ?? "", "event": rule["event"]?.stringValue ?? "",
+                        "recipients": recipients.joined(separator: ", "), "state": enabled ? strings["active"]! : strings["disabled"]!,
+                        "toggle": enabled ? "disable" : "enable", "toggleLabel": enabled ? strings["disable"]! : strings["enable"]!,
+                        "canWrite": canWrite]
+            }
+        case .failure(let error):
+            context["error"] = error.message
+        }
+        if case .success(let list) = await page.call("notification.list", ["limit": 50]) {
+            context["deliveries"] = (list["items"]?.arrayValue ?? []).map { item -> [String: Any] in
+                let status = item["status"]?.stringValue ?? ""
+                return ["id": item["id"]?.stringValue?.lowercased() ?? "", "at": Self.shortDate(item["createdAt"]?.stringValue ?? ""),
+                        "event": item["event"]?.stringValue ?? "", "record": item["subject"]?.stringValue ?? "",
+                        "recipient": item["recipient"]?.stringValue ?? "", "status": status,
+                        "attempts": item["attempts"]?.intValue ?? 0, "lastError": item["lastError"]?.stringValue ?? "",
+                        "canRetry": canWrite && (status == "failed" || status == "skipped")]
+            }
+        }
+        Self.addMessages(of: request, to: &context)
+        return Self.page("notifications", context)
     }
 
     /// The audit log, newest last, filtered by period, actor and action, with the chain's state.

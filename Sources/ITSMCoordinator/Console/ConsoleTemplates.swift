@@ -30,6 +30,7 @@ enum ConsoleTemplates {
                 <a href="/console/">{{t.queues}}</a>
                 {{#canSeePeople}}<a href="/console/admin/users" id="nav-people">{{t.people}}</a> <a href="/console/admin/groups">{{t.groups}}</a>{{/canSeePeople}}
                 {{#canSeeAudit}}<a href="/console/audit" id="nav-audit">{{t.auditLog}}</a>{{/canSeeAudit}}
+                {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
               </nav>
               <form method="get" action="/console/search" class="inline search" role="search">
                 <label for="search-query" class="hidden">{{t.search}}</label>
@@ -257,6 +258,25 @@ enum ConsoleTemplates {
               </form>
             </section>
             {{/canWrite}}
+            {{> footer}}
+            """,
+        "notifications": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.notifications}}</h1>
+              <h2>{{t.rules}}</h2>
+              <table id="rules">
+                <thead><tr><th>{{t.name}}</th><th>{{t.event}}</th><th>{{t.recipients}}</th><th>{{t.state}}</th><th></th></tr></thead>
+                <tbody>{{#rules}}<tr><td>{{name}}</td><td>{{event}}</td><td>{{recipients}}</td><td>{{state}}</td><td>{{#canWrite}}<form method="post" action="/console/notifications/rules/{{name}}/{{toggle}}" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" id="rule-{{name}}">{{toggleLabel}}</button></form>{{/canWrite}}</td></tr>{{/rules}}</tbody>
+              </table>
+            </section>
+            <section class="card">
+              <h2>{{t.sentLatest}}</h2>
+              <table id="deliveries">
+                <thead><tr><th>{{t.at}}</th><th>{{t.event}}</th><th>{{t.record}}</th><th>{{t.to}}</th><th>{{t.state}}</th><th>{{t.attempts}}</th><th>{{t.lastError}}</th><th></th></tr></thead>
+                <tbody>{{#deliveries}}<tr><td>{{at}}</td><td>{{event}}</td><td>{{#record}}<a href="/console/incidents/{{record}}">{{record}}</a>{{/record}}</td><td>{{recipient}}</td><td class="status-{{status}}">{{status}}</td><td>{{attempts}}</td><td>{{lastError}}</td><td>{{#canRetry}}<form method="post" action="/console/notifications/{{id}}/retry" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">{{t.sendAgain}}</button></form>{{/canRetry}}</td></tr>{{/deliveries}}</tbody>
+              </table>
+            </section>
             {{> footer}}
             """,
         "audit": """
