@@ -9,6 +9,7 @@ the webhook named gone. Prints one line per step and exits 1 at the first one th
 import sys
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from console_helpers import browser, follow, sign_in, step
 
@@ -27,6 +28,16 @@ try:
     step("a failed notification shows why", failed and "HTTP 410" in failed[0].text)
     follow(driver, failed[0].find_element(By.TAG_NAME, "button").click)
     step("sending it again is taken", "Done" in driver.page_source or "done" in driver.page_source)
+    driver.find_element(By.ID, "rule-name").send_keys("leads-on-p1-breach")
+    Select(driver.find_element(By.ID, "rule-event")).select_by_value("incident.sla_breached")
+    Select(driver.find_element(By.ID, "rule-recipient")).select_by_value("groupLeads")
+    driver.find_element(By.ID, "rule-priorities").send_keys("p1")
+    follow(driver, driver.find_element(By.ID, "rule-submit").click)
+    row = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#rules tbody tr") if r.text.startswith("leads-on-p1-breach")]
+    step("a rule made in the console is listed", row and "groupLeads" in row[0] and "active" in row[0])
+    driver.find_element(By.ID, "rule-name").send_keys("Not A Name")
+    follow(driver, driver.find_element(By.ID, "rule-submit").click)
+    step("a bad one is refused, saying which field", "name: lower-case letters" in driver.page_source)
     print("notification console: all steps passed", flush=True)
 finally:
     driver.quit()

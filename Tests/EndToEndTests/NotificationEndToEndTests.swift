@@ -190,6 +190,8 @@ import Testing
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Browser/notification_console.py").standardized.path
         let browsed = try await Command.run(try ConsoleEndToEndTests.python(), [script, coordinator.baseURL.absoluteString])
         #expect(browsed.status == .exited(0) && browsed.text.contains("notification console: all steps passed"), "\(browsed.text)")
+        let made = try await coordinator.call("notification.rule_get", ["name": "leads-on-p1-breach"]).body
+        #expect((made["filters"] as? [String: Any])?["priority"] as? [String] == ["P1"], "\(made)")
         let rule = try await coordinator.call("notification.rule_get", ["name": "caller-on-resolution"]).body
         #expect(rule["enabled"] as? Bool == false && (rule["history"] as? [[String: Any]])?.last?["actor"] as? String == "user:ada", "\(rule)")
         // The second attempt happened (the retry reset the count) and failed like the first; the retry is audited.

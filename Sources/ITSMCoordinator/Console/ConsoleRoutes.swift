@@ -110,6 +110,21 @@ extension HTTPAPI {
         routes.get("console/notifications") { request, _ in
             await console(request) { page in await notificationsPage(page, request) }
         }
+        routes.post("console/notifications/rules") { request, _ in
+            await console(request, form: true) { page in
+                var params: [String: JSONValue] = ["name": .string(page.form["name"] ?? ""), "event": .string(page.form["event"] ?? "")]
+                var recipient: [String: JSONValue] = ["kind": .string(page.form["recipient"] ?? "")]
+                if let value = page.form["value"]?.trimmingCharacters(in: .whitespaces), !value.isEmpty { recipient["value"] = .string(value) }
+                params["recipients"] = [.object(recipient)]
+                let priorities = (page.form["priorities"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+                    .filter { !$0.isEmpty }
+                if !priorities.isEmpty { params["filters"] = ["priority": .array(priorities.map(JSONValue.string))] }
+                switch await page.call("notification.rule_set", params) {
+                case .success: return Self.redirect("/console/notifications", notice: "\(page.form["name"] ?? ""): \(ConsoleStrings.english["done"]!)")
+                case .failure(let error): return Self.redirect("/console/notifications", error: error.message)
+                }
+            }
+        }
         routes.post("console/notifications/rules/:name/:toggle") { request, context in
             let (name, toggle) = (context.parameters.get("name") ?? "", context.parameters.get("toggle") ?? "")
             return await console(request, form: true) { page in
@@ -429,6 +444,10 @@ extension HTTPAPI {
         let canWrite = page.principal.allows("notification.write")
         var context = page.common
         context["title"] = strings["notifications"]!
+        context["canWrite"] = canWrite
+        // What a rule can name: the events the notification process takes, and its kinds of recipient.
+        context["events"] = router.eventCatalog.filter { $0.subscribers.contains("notification") }.map(\.type).sorted()
+        context["recipientKinds"] = ["assignee", "caller", "group", "groupLeads", "role", "address", "webhook"]
         switch await page.call("notification.rule_list", [:]) {
         case .success(let list):
             context["rules"] = (list["items"]?.arrayValue ?? []).map { rule -> [String: Any] in

@@ -270,6 +270,22 @@ enum ConsoleTemplates {
                 <tbody>{{#rules}}<tr><td>{{name}}</td><td>{{event}}</td><td>{{recipients}}</td><td>{{state}}</td><td>{{#canWrite}}<form method="post" action="/console/notifications/rules/{{name}}/{{toggle}}" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" id="rule-{{name}}">{{toggleLabel}}</button></form>{{/canWrite}}</td></tr>{{/rules}}</tbody>
               </table>
             </section>
+            {{#canWrite}}
+            <section class="card">
+              <h2>{{t.newRule}}</h2>
+              <form method="post" action="/console/notifications/rules" id="new-rule">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="rule-name">{{t.name}}</label><input id="rule-name" name="name" required pattern="[a-z0-9][a-z0-9-]*">
+                <label for="rule-event">{{t.event}}</label>
+                <select id="rule-event" name="event">{{#events}}<option value="{{.}}">{{.}}</option>{{/events}}</select>
+                <label for="rule-recipient">{{t.recipients}}</label>
+                <select id="rule-recipient" name="recipient">{{#recipientKinds}}<option value="{{.}}">{{.}}</option>{{/recipientKinds}}</select>
+                <label for="rule-value">{{t.recipientValue}}</label><input id="rule-value" name="value">
+                <label for="rule-priorities">{{t.onlyPriorities}} ({{t.commaSeparated}})</label><input id="rule-priorities" name="priorities" placeholder="P1, P2">
+                <button type="submit" id="rule-submit">{{t.save}}</button>
+              </form>
+            </section>
+            {{/canWrite}}
             <section class="card">
               <h2>{{t.sentLatest}}</h2>
               <table id="deliveries">
