@@ -61,6 +61,13 @@ import Testing
         }
     }
 
+    /// The process never fell over; if it did, what it printed says where.
+    static func expectNoCrash(_ coordinator: RunningCoordinator, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(!coordinator.log.contains("exited with signal"),
+                "\(coordinator.log.split(separator: "\n").filter { $0.contains("itsm.stream=stderr") }.prefix(60).map { $0.split(separator: "[ITSMCoordinator]").last ?? "" })",
+                sourceLocation: sourceLocation)
+    }
+
     /// The text of a message's plain-text part (base64 in the message).
     static func plainText(of mail: String) -> String {
         guard let start = mail.range(of: "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n") else { return "" }
@@ -209,6 +216,7 @@ import Testing
         let ids = servers.mails().compactMap { $0.firstMatch(of: /Message-ID: <([^>]+)>/).map { String($0.output.1) } }
         #expect(ids.count == mails.count && Set(ids) == Set(mails.compactMap { ($0["id"] as? String).map { $0.lowercased() + "@itsm" } }), "\(ids)")
         #expect(servers.hooks().count == 1)
+        Self.expectNoCrash(coordinator)
         #expect(await coordinator.stop() == .exited(0))
     }
 
@@ -286,6 +294,7 @@ import Testing
 
         // Its token posts alerts and nothing else.
         #expect(try await coordinator.call("incident.list", [:], token: token).status == 403)
+        Self.expectNoCrash(coordinator)
         #expect(await coordinator.stop() == .exited(0))
     }
 
@@ -468,7 +477,9 @@ import Testing
         // Each was flagged seen on the server, and is not read again.
         #expect(try await coordinator.waitUntil { mailbox.seen() == 5 })
         try await Task.sleep(for: .seconds(2))
-        #expect((try await coordinator.call("notification.mail_list").body["items"] as? [[String: Any]])?.count == 5)
+        Self.expectNoCrash(coordinator)
+        let after = try await coordinator.call("notification.mail_list")
+        #expect((after.body["items"] as? [[String: Any]])?.count == 5, "\(after)")
         #expect(await coordinator.stop() == .exited(0))
     }
 

@@ -70,7 +70,9 @@ import Testing
         let started = clock.now
         #expect(await child.wait(timeout: .milliseconds(200)) == nil)
         let waited = clock.now - started
-        #expect(waited >= .milliseconds(200) && waited < .seconds(3), "\(waited)")
+        // It ended by its timeout, not with the child (which lives 30 s): a loaded machine may be
+        // seconds late to resume the waiter, which says nothing about the wait itself.
+        #expect(waited >= .milliseconds(200) && waited < .seconds(15), "\(waited)")
         // Several waiters at once, each with its own deadline; the status reaches those still waiting.
         async let short = child.wait(timeout: .milliseconds(100))
         async let long = child.wait(timeout: .seconds(20))

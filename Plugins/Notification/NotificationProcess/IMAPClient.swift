@@ -15,6 +15,8 @@ public struct MailboxSettings: Sendable, Hashable {
     public var folder = "INBOX"
     /// How often the mailbox is read.
     public var poll: Duration = .seconds(30)
+    /// The longest one reading of the mailbox may take.
+    public var timeout: Duration = .seconds(120)
 
     public init(host: String, port: Int, username: String, password: String) {
         self.host = host
@@ -30,18 +32,20 @@ public struct IMAPError: Error, CustomStringConvertible {
 
 /// One IMAP session on SwiftNIO: log in, select the folder, then fetch and flag messages by
 /// UID. Responses are read whole, literals (`{n}` and n bytes) included, by `IMAPResponseDecoder`.
-public final class IMAPSession: @unchecked Sendable {
-    private let channel: NIOAsyncChannel<IMAPResponse, ByteBuffer>
+/// A session lives inside `IMAPSession.with`, which closes the connection however the work ends.
+public final class IMAPSession {
     private var responses: NIOAsyncChannelInboundStream<IMAPResponse>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     private var tag = 0
 
-    private init(channel: NIOAsyncChannel<IMAPResponse, ByteBuffer>) {
-        self.channel = channel
-        responses = channel.inbound.makeAsyncIterator()
+    private init(responses: NIOAsyncChannelInboundStream<IMAPResponse>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        self.responses = responses
+        self.outbound = outbound
     }
 
-    /// Connects, upgrades to TLS when configured, logs in and selects the folder.
-    public static func open(_ settings: MailboxSettings) async throws -> IMAPSession {
+    /// Connects, upgrades to TLS when configured, logs in, selects the folder and runs `body`,
+    /// all within `settings.timeout`; then logs out and closes the connection.
+    public static func with<Result: Sendable>(_ settings: MailboxSettings, _ body: @Sendable @escaping (IMAPSession) async throws -> Result) async throws -> Result {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
             .connect(host: settings.host, port: settings.port) { channel in
@@ -50,27 +54,41 @@ public final class IMAPSession: @unchecked Sendable {
                     return try NIOAsyncChannel<IMAPResponse, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        let session = IMAPSession(channel: channel)
-        do {
-            guard let greeting = try await session.responses.next(), greeting.text.hasPrefix("* OK") else {
-                throw IMAPError(description: "\(settings.host) did not greet as an IMAP server")
+        let pipeline = channel.channel.pipeline
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                try await channel.executeThenClose { inbound, outbound in
+                    let session = IMAPSession(responses: inbound.makeAsyncIterator(), outbound: outbound)
+                    try await session.start(settings, pipeline: pipeline)
+                    let result = try await body(session)
+                    _ = try? await session.command("LOGOUT")
+                    return result
+                }
             }
-            if settings.startTLS {
-                _ = try await session.command("STARTTLS")
-                var tls = TLSConfiguration.makeClientConfiguration()
-                if let caFile = settings.caFile { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) }
-                let isAddress = (try? SocketAddress(ipAddress: settings.host, port: 0)) != nil
-                try await channel.channel.pipeline.addHandler(
-                    try NIOSSLClientHandler(context: try NIOSSLContext(configuration: tls), serverHostname: isAddress ? nil : settings.host),
-                    position: .first)
+            group.addTask {
+                try await Task.sleep(for: settings.timeout)
+                throw IMAPError(description: "\(settings.host):\(settings.port) did not finish within \(settings.timeout)")
             }
-            _ = try await session.command("LOGIN \(quoted(settings.username)) \(quoted(settings.password))", shown: "LOGIN ***")
-            _ = try await session.command("SELECT \(quoted(settings.folder))")
-            return session
-        } catch {
-            await session.close()
-            throw error
+            defer { group.cancelAll() }
+            return try await group.next()!!
         }
+    }
+
+    private func start(_ settings: MailboxSettings, pipeline: ChannelPipeline) async throws {
+        guard let greeting = try await responses.next(), greeting.text.hasPrefix("* OK") else {
+            throw IMAPError(description: "\(settings.host) did not greet as an IMAP server")
+        }
+        if settings.startTLS {
+            _ = try await command("STARTTLS")
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let caFile = settings.caFile { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) }
+            let isAddress = (try? SocketAddress(ipAddress: settings.host, port: 0)) != nil
+            try await pipeline.addHandler(
+                try NIOSSLClientHandler(context: try NIOSSLContext(configuration: tls), serverHostname: isAddress ? nil : settings.host),
+                position: .first)
+        }
+        _ = try await command("LOGIN \(Self.quoted(settings.username)) \(Self.quoted(settings.password))", shown: "LOGIN ***")
+        _ = try await command("SELECT \(Self.quoted(settings.folder))")
     }
 
     /// UIDs of messages not yet seen, oldest first.
@@ -89,16 +107,11 @@ public final class IMAPSession: @unchecked Sendable {
         _ = try await command("UID STORE \(uid) +FLAGS.SILENT (\\Seen)")
     }
 
-    public func close() async {
-        _ = try? await command("LOGOUT")
-        try? await channel.channel.close()
-    }
-
     /// Sends a tagged command; returns the untagged responses before its `OK`.
     private func command(_ text: String, shown: String? = nil) async throws -> [IMAPResponse] {
         tag += 1
         let label = "a\(tag)"
-        try await channel.outbound.write(ByteBuffer(string: "\(label) \(text)\r\n"))
+        try await outbound.write(ByteBuffer(string: "\(label) \(text)\r\n"))
         var untagged: [IMAPResponse] = []
         while let response = try await responses.next() {
             guard response.text.hasPrefix(label + " ") else {
@@ -135,7 +148,13 @@ struct IMAPResponseDecoder: ByteToMessageDecoder {
         var text = ""
         var literals: [[UInt8]] = []
         while true {
-            guard let end = view.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return .needMoreData }
+            guard let end = view.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+                // A server that never ends its line must not fill our memory.
+                guard view.readableBytes <= CappedLineDecoder.maximumLine else {
+                    throw IMAPError(description: "a response line of over \(CappedLineDecoder.maximumLine) bytes")
+                }
+                return .needMoreData
+            }
             // The line without its CR LF, cut as bytes: in a Swift string CR LF is one character.
             var bytes = view.readBytes(length: end - view.readerIndex + 1) ?? []
             while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }

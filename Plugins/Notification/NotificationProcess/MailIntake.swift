@@ -41,32 +41,29 @@ struct MailIntake {
     /// Reads the unseen messages; returns how many were handled.
     @discardableResult
     func poll(_ settings: MailboxSettings, ownAddress: String?, logger: Logger) async throws -> Int {
-        let session = try await IMAPSession.open(settings)
+        try await IMAPSession.with(settings) { session in try await read(session, ownAddress: ownAddress, logger: logger) }
+    }
+
+    private func read(_ session: IMAPSession, ownAddress: String?, logger: Logger) async throws -> Int {
         var handled = 0
-        do {
-            for uid in try await session.unseen() {
-                guard let raw = try await session.fetch(uid) else { continue }
-                let mail = InboundMail(raw, ownAddress: ownAddress)
-                let id = mail.messageID.isEmpty ? "sha256:" + SHA256.hash(data: raw).map { String(format: "%02x", $0) }.joined() : mail.messageID
-                let known = try await database.query("SELECT 1 FROM notification.inbound WHERE message_id = \(id)")
-                if known.isEmpty {
-                    let (action, record) = try await handle(mail, id: id)
-                    try await database.query("""
-                        INSERT INTO notification.inbound (message_id, sender, subject, action, record, reason)
-                        VALUES (\(id), \(mail.from), \(String(mail.subject.prefix(500))), \(action), \(record), \(mail.automatic))
-                        ON CONFLICT (message_id) DO NOTHING
-                        """)
-                    logger.info("mail read", metadata: ["itsm.mail.action": "\(action)", "itsm.record": "\(record ?? "-")",
-                                                        "itsm.mail.reason": "\(mail.automatic ?? "-")"])
-                }
-                try await session.markSeen(uid)
-                handled += 1
+        for uid in try await session.unseen() {
+            guard let raw = try await session.fetch(uid) else { continue }
+            let mail = InboundMail(raw, ownAddress: ownAddress)
+            let id = mail.messageID.isEmpty ? "sha256:" + SHA256.hash(data: raw).map { String(format: "%02x", $0) }.joined() : mail.messageID
+            let known = try await database.query("SELECT 1 FROM notification.inbound WHERE message_id = \(id)")
+            if known.isEmpty {
+                let (action, record) = try await handle(mail, id: id)
+                try await database.query("""
+                    INSERT INTO notification.inbound (message_id, sender, subject, action, record, reason)
+                    VALUES (\(id), \(mail.from), \(String(mail.subject.prefix(500))), \(action), \(record), \(mail.automatic))
+                    ON CONFLICT (message_id) DO NOTHING
+                    """)
+                logger.info("mail read", metadata: ["itsm.mail.action": "\(action)", "itsm.record": "\(record ?? "-")",
+                                                    "itsm.mail.reason": "\(mail.automatic ?? "-")"])
             }
-        } catch {
-            await session.close()
-            throw error
+            try await session.markSeen(uid)
+            handled += 1
         }
-        await session.close()
         return handled
     }
 

@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOExtras
 import NIOPosix
 import NIOSSL
 
@@ -42,7 +41,7 @@ public enum SMTPClient {
             .connectTimeout(.seconds(10))
             .connect(host: settings.host, port: settings.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(CappedLineDecoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -200,5 +199,26 @@ public struct MailMessage: Sendable {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss +0000"
         return formatter.string(from: date)
+    }
+}
+
+/// Lines of a mail server's replies, without their line end, at most `maximumLine` bytes: a
+/// server that never ends a line is cut off instead of filling our memory.
+struct CappedLineDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+    static let maximumLine = 64 * 1024
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let end = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+            guard buffer.readableBytes <= Self.maximumLine else {
+                throw SMTPError(description: "a reply line of over \(Self.maximumLine) bytes", permanent: false)
+            }
+            return .needMoreData
+        }
+        var line = buffer.readSlice(length: end - buffer.readerIndex + 1)!
+        line.moveWriterIndex(to: line.writerIndex - 1)
+        if line.readableBytesView.last == UInt8(ascii: "\r") { line.moveWriterIndex(to: line.writerIndex - 1) }
+        context.fireChannelRead(wrapInboundOut(line))
+        return .continue
     }
 }
