@@ -113,7 +113,7 @@ struct Report: AsyncParsableCommand {
             }
             guard check.problems.isEmpty else {
                 for problem in check.problems { print("✘ \(problem)") }
-                print("\(check.problems.count) differences from SHA256SUMS (its SHA-256: \(check.manifestSha256))")
+                print("\(check.problems.count) \(check.problems.count == 1 ? "difference" : "differences") from SHA256SUMS (its SHA-256: \(check.manifestSha256))")
                 throw ExitStatus.refused
             }
             print("\(check.matching) files match SHA256SUMS; its SHA-256 is \(check.manifestSha256)")
