@@ -21,6 +21,11 @@ import Testing
         #expect(!rule(RuleFilters(clock: ["response"])).matches(Self.breach))
         #expect(!rule(RuleFilters(major: true)).matches(Self.breach))
         #expect(!rule(RuleFilters(assignmentGroup: ["network"])).matches(Self.breach)) // no group: not in one
+        // Suppliers: the one an incident names, or the one a supplier event is about.
+        #expect(!rule(RuleFilters(supplier: ["Acme"])).matches(Self.breach))
+        var expiring = rule(RuleFilters(supplier: ["SUP-000001"]))
+        expiring.event = "supplier.contract_expiring"
+        #expect(expiring.matches(["number": "SUP-000001", "name": "Acme"]) && !expiring.matches(["number": "SUP-000002", "name": "Other"]))
     }
 
     @Test func theTextPartIsTextAndTheHTMLPartEscapesTheRecord() throws {

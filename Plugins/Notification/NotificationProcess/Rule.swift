@@ -36,6 +36,12 @@ public struct Rule: Sendable, Hashable, Codable {
             guard let value = member(field), allowed.contains(value) else { return false }
         }
         if let major = filters.major, (record["major"]?.boolValue ?? false) != major { return false }
+        // An incident names its supplier; a supplier's own events are about the supplier itself.
+        if let suppliers = filters.supplier {
+            let named = [member("supplier"), event.hasPrefix("supplier.") ? record["name"]?.stringValue : nil,
+                         event.hasPrefix("supplier.") ? record["number"]?.stringValue : nil].compactMap { $0 }
+            guard named.contains(where: suppliers.contains) else { return false }
+        }
         return true
     }
 
@@ -68,15 +74,18 @@ public struct RuleFilters: Sendable, Hashable, Codable {
     public var clock: [String]?
     /// incident or request.
     public var type: [String]?
+    /// The supplier an incident names, or the supplier a supplier event is about (by name or number).
+    public var supplier: [String]?
 
     public init(priority: [String]? = nil, service: [String]? = nil, assignmentGroup: [String]? = nil, major: Bool? = nil,
-                clock: [String]? = nil, type: [String]? = nil) {
+                clock: [String]? = nil, type: [String]? = nil, supplier: [String]? = nil) {
         self.priority = priority
         self.service = service
         self.assignmentGroup = assignmentGroup
         self.major = major
         self.clock = clock
         self.type = type
+        self.supplier = supplier
     }
 }
 
