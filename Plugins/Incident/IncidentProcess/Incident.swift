@@ -1,5 +1,4 @@
 import Foundation
-import ITSMPluginKit
 import ITSMProtocol
 
 /// Whether a record reports a disruption or asks for something.
