@@ -54,7 +54,7 @@ struct AlertIntake {
         for (index, alert) in notification.alerts.enumerated() where !["firing", "resolved"].contains(alert.status) {
             throw ResponseError.invalidParams("alerts[\(index)].status: firing or resolved")
         }
-        let group = SHA256.hash(data: Data(notification.groupKey.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32)
+        let group = SHA256.hash(data: Data(notification.groupKey.utf8)).hex.prefix(32)
         // One notification of a group at a time, across instances: the group's row is the lock.
         return try await database.withTransaction { tx in
             try await tx.query("SELECT pg_advisory_xact_lock(hashtext(\(String(group))))")

@@ -49,7 +49,7 @@ struct MailIntake {
         for uid in try await session.unseen() {
             guard let raw = try await session.fetch(uid) else { continue }
             let mail = InboundMail(raw, ownAddress: ownAddress)
-            let id = mail.messageID.isEmpty ? "sha256:" + SHA256.hash(data: raw).map { String(format: "%02x", $0) }.joined() : mail.messageID
+            let id = mail.messageID.isEmpty ? "sha256:" + SHA256.hash(data: raw).hex : mail.messageID
             let known = try await database.query("SELECT 1 FROM notification.inbound WHERE message_id = \(id)")
             if known.isEmpty {
                 let (action, record) = try await handle(mail, id: id)

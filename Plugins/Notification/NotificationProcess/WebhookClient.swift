@@ -44,7 +44,7 @@ public enum WebhookClient {
     /// `sha256=` and the hex HMAC-SHA256 of `body` under `secret`, as receivers recompute it.
     public static func signature(_ body: Data, secret: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
-        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        return "sha256=" + mac.hex
     }
 
     /// Posts `body`; a 2xx is delivered, a 4xx other than 408 and 429 is refused for good, the
@@ -78,4 +78,9 @@ public enum WebhookClient {
 public struct DeliveryError: Error, CustomStringConvertible {
     public var description: String
     public var permanent: Bool
+}
+
+extension Sequence where Element == UInt8 {
+    /// Lowercase hex: signatures, and the keys derived from a digest.
+    var hex: String { map { String(format: "%02x", $0) }.joined() }
 }
