@@ -72,25 +72,25 @@ public struct Coordinator: Sendable {
         let hooks = PluginHooks(
             onPluginRequest: { instance, request in
                 guard !request.method.hasPrefix("$/") else { throw ResponseError.methodNotFound(request.method) }
-                let result: Result<JSONValue, ResponseError>
-                do throws(ResponseError) {
-                    let (meta, principal) = try PluginCallAuthorization.authorize(request, from: instance, router: router)
-                    if request.method == PeopleContacts.method {
-                        return try await PeopleContacts.answer(request.params, principal: principal.0, accounts: accounts, logger: logger)
+                if request.method == PeopleContacts.method {
+                    let (_, principal) = try PluginCallAuthorization.authorize(request, from: instance, router: router)
+                    return try await PeopleContacts.answer(request.params, principal: principal.0, accounts: accounts, logger: logger)
+                }
+                let change = { () async -> Result<JSONValue, ResponseError> in
+                    do throws(ResponseError) {
+                        let (meta, principal) = try PluginCallAuthorization.authorize(request, from: instance, router: router)
+                        return .success(try await router.call(request.method, params: request.params, meta: meta, principal: principal))
+                    } catch {
+                        return .failure(error)
                     }
-                    result = .success(try await router.call(request.method, params: request.params, meta: meta, principal: principal))
-                } catch {
-                    result = .failure(error)
                 }
                 // A change a plugin makes through another process, or is refused, is audited like one through the API.
-                if let permission = router.route(for: request.method)?.descriptor.permission, AuditLog.audits(permission: permission) {
-                    await audit.append(AuditLog.Record(
-                        actor: PluginCallAuthorization.actor(of: request, from: instance, router: router), action: request.method,
-                        target: AuditLog.Record.target(params: request.params, result: try? result.get()),
-                        outcome: AuditLog.Record.outcome(of: result), requestId: request.meta?.requestId,
-                        details: AuditLog.Record.details(params: request.params)))
+                guard let permission = router.route(for: request.method)?.descriptor.permission, AuditLog.audits(permission: permission) else {
+                    return try await change().get()
                 }
-                return try result.get()
+                return try await audit.recording(
+                    actor: PluginCallAuthorization.actor(of: request, from: instance, router: router), action: request.method,
+                    params: request.params, clientAddress: nil, requestId: request.meta?.requestId, change).get()
             },
             onReady: { instance, manifest in
                 let refused = router.register(instance, manifest: manifest)
@@ -177,6 +177,7 @@ public struct Coordinator: Sendable {
                 .init(service: RelayService(relay: relay)),
                 .init(service: VersionsService(versions: versions)),
                 .init(service: SessionSweepService(sessions: sessions, logger: logger)),
+                .init(service: AuditSettlementService(audit: audit, requestTimeout: configuration.requestTimeout, logger: logger)),
             ] + services + [.init(service: application)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
@@ -298,6 +299,27 @@ struct SessionSweepService: Service {
                     logger.warning("could not remove ended sessions", metadata: ["itsm.error": "\(String(reflecting: error))"])
                 }
                 try? await Task.sleep(for: .seconds(600))
+            }
+        }
+    }
+}
+
+/// Appends the audit intents of changes whose coordinator stopped before recording how they
+/// ended. An intent is settled once it is older than any request can live: twice the request
+/// timeout, plus time for the outcome to be written.
+struct AuditSettlementService: Service {
+    let audit: AuditLog
+    let requestTimeout: Duration
+    let logger: Logger
+
+    func run() async throws {
+        let age = requestTimeout * 2 + .seconds(5)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await audit.settleUnfinished(olderThan: age) } catch {
+                    logger.warning("could not settle unfinished audit entries", metadata: ["itsm.error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: min(age / 2, .seconds(30)))
             }
         }
     }

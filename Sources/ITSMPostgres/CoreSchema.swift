@@ -274,5 +274,22 @@ public enum CoreSchema {
             );
             CREATE INDEX group_member_account ON itsm.group_member (account);
             """),
+        Migration(version: 9, name: "audited changes noted before they are made", sql: """
+            -- A change through the API is noted here before it is made, and the note is removed
+            -- in the statement that appends its outcome to the audit log. A note left behind
+            -- belongs to a coordinator that stopped in between; it is appended with the outcome
+            -- 'unknown', so a change that was committed is never missing from the log.
+            CREATE TABLE itsm.audit_intent (
+                id uuid PRIMARY KEY,
+                started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                actor text NOT NULL,
+                action text NOT NULL,
+                target text,
+                client_address text,
+                request_id text,
+                details jsonb NOT NULL DEFAULT '{}'
+            );
+            CREATE INDEX audit_intent_started_at ON itsm.audit_intent (started_at);
+            """),
     ]
 }

@@ -323,6 +323,53 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    @Test func aChangeUnderWayWhenItsCoordinatorIsKilledIsStillInTheAuditLog() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eintent")
+        let configuration = """
+            requestTimeoutMs: 2000
+            plugins:
+              - incident
+              - name: fixture
+                command: [python3, \(CoordinatorEndToEndTests.fixturePlugin)]
+            """
+        let first = try await RunningCoordinator.start(configuration: configuration, databaseURL: database.conninfo)
+        defer { first.remove() }
+        let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
+        // The change is under way (the plugin takes 30 s to answer) when its coordinator dies.
+        let call = Task { _ = try? await first.call("fixture.slow_write", ["name": "half-done"]) }
+        let underWay = try await first.waitUntil {
+            try await pool.query("SELECT 1 FROM itsm.audit_intent WHERE action = 'fixture.slow_write'").count == 1
+        }
+        #expect(underWay)
+        #expect(await first.stop(signal: SIGKILL) == .signaled(SIGKILL))
+        call.cancel()
+
+        // Another coordinator of the same database appends it, its outcome unknown, once no
+        // request could still be running (twice the 2 s request timeout, and 5 s).
+        let second = try await RunningCoordinator.start(configuration: configuration, databaseURL: database.conninfo)
+        defer { second.remove() }
+        func entries() async throws -> [[String: Any]] {
+            let listed = try await second.cli(["audit", "list", "--action", "fixture.slow_write", "--json"])
+            return try JSONSerialization.jsonObject(with: Data(listed.text.utf8)) as? [[String: Any]] ?? []
+        }
+        #expect(try await second.waitUntil(timeout: .seconds(60)) { try await entries().count == 1 })
+        let entry = try #require(try await entries().first)
+        #expect(entry["actor"] as? String == "token:admin" && entry["target"] as? String == "half-done" && entry["outcome"] as? String == "unknown",
+                "\(entry)")
+        #expect((entry["details"] as? [String: Any])?["unfinished"] as? String == "the coordinator stopped before the outcome was known")
+        #expect(try await pool.query("SELECT 1 FROM itsm.audit_intent").isEmpty)
+        // Changes that end normally, here the plugin's and the one it makes for its caller, leave
+        // no intent behind, and the chain holds.
+        #expect(try await second.call("fixture.create_for_caller", ["title": "whole"]).status == 200)
+        #expect(try await pool.query("SELECT 1 FROM itsm.audit_intent").isEmpty)
+        let made = try await second.cli(["audit", "list", "--action", "incident.create", "--json"])
+        #expect(made.text.contains("plugin:fixture for token:admin"), "\(made.text)")
+        let verified = try await second.cli(["audit", "verify"])
+        #expect(verified.status == .exited(0), "\(verified.text)")
+        await pool.close()
+        #expect(await second.stop() == .exited(0))
+    }
+
     @Test func directoryPeopleSignInWithTheirPasswordAndGetTheRolesTheirGroupsMapTo() async throws {
         let people = "ou=people,\(TestDirectory.suffix)"
         let groups = "ou=groups,\(TestDirectory.suffix)"

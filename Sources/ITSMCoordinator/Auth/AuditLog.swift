@@ -65,7 +65,69 @@ public struct AuditLog: Sendable {
     /// Appends `record` and returns once it is committed. A failure is logged, not thrown: the
     /// change it records has happened.
     public func append(_ record: Record) async {
-        await writer.append(record)
+        await writer.append(record, ending: nil)
+    }
+
+    /// Makes a change through `change` and appends its outcome, so that a coordinator dying at any
+    /// moment cannot leave a committed change out of the log. Before the change, an intent is
+    /// noted (`itsm.audit_intent`); the statement that appends the outcome removes it. The intent
+    /// is committed without waiting for the disk: the change, committed after it, flushes the
+    /// write-ahead log past it, so the intent is durable whenever the change is. An intent left
+    /// behind is appended with the outcome `unknown` by `settleUnfinished`.
+    /// When the intent cannot be noted, the change is not made.
+    public func recording(actor: String, action: String, params: JSONValue?, clientAddress: String?, requestId: String?,
+                          details extra: [String: JSONValue] = [:],
+                          _ change: () async -> Result<JSONValue, ResponseError>) async -> Result<JSONValue, ResponseError> {
+        var details = Record.details(params: params)
+        if case .object(var members) = details {
+            members.merge(extra) { $1 }
+            details = .object(members)
+        }
+        var record = Record(actor: actor, action: action, target: Record.target(params: params, result: nil), outcome: "unknown",
+                            clientAddress: clientAddress, requestId: requestId, details: details)
+        let intent = UUID()
+        do {
+            try await pool.query("""
+                WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+                INSERT INTO itsm.audit_intent (id, actor, action, target, client_address, request_id, details)
+                SELECT \(intent), \(record.actor), \(record.action), \(record.target), \(record.clientAddress), \(record.requestId),
+                       \(String(decoding: details.serialized(), as: UTF8.self))::jsonb
+                FROM relaxed
+                """)
+        } catch {
+            logger.error("a change was refused: it could not be noted in the audit log", metadata: [
+                "itsm.audit.action": "\(action)", "itsm.error": "\(String(reflecting: error))",
+            ])
+            return .failure(ResponseError(code: .unavailable, kind: "database.unavailable",
+                                          message: "the change was not made: the audit log cannot be written", retryable: true))
+        }
+        let result = await change()
+        record.target = Record.target(params: params, result: try? result.get())
+        record.outcome = Record.outcome(of: result)
+        await writer.append(record, ending: intent)
+        return result
+    }
+
+    /// Appends, with the outcome `unknown`, the intents noted longer than `age` ago: their
+    /// coordinator stopped before it knew how the change ended (no request lives that long).
+    /// Several coordinators may settle at once; each intent is appended once.
+    @discardableResult
+    public func settleUnfinished(olderThan age: Duration) async throws -> Int {
+        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        let rows = try await pool.query("""
+            WITH settled AS (
+                DELETE FROM itsm.audit_intent WHERE started_at < clock_timestamp() - make_interval(secs => \(seconds))
+                RETURNING *
+            )
+            SELECT itsm.append_audit(actor, action, target, 'unknown', client_address, request_id,
+                                     details || jsonb_build_object('startedAt', started_at,
+                                         'unfinished', 'the coordinator stopped before the outcome was known'))
+            FROM settled ORDER BY started_at
+            """)
+        if !rows.isEmpty {
+            logger.warning("changes whose outcome was never recorded appended as unknown", metadata: ["itsm.audit.entries": "\(rows.count)"])
+        }
+        return rows.count
     }
 
     /// Appends take turns (the chain's lock), so entries that arrive while one batch commits go
@@ -73,7 +135,7 @@ public struct AuditLog: Sendable {
     private actor Writer {
         let pool: PostgresPool
         let logger: Logger
-        private var pending: [(record: Record, done: CheckedContinuation<Void, Never>)] = []
+        private var pending: [(record: Record, intent: UUID?, done: CheckedContinuation<Void, Never>)] = []
         private var writing = false
 
         init(pool: PostgresPool, logger: Logger) {
@@ -81,9 +143,9 @@ public struct AuditLog: Sendable {
             self.logger = logger
         }
 
-        func append(_ record: Record) async {
+        func append(_ record: Record, ending intent: UUID?) async {
             await withCheckedContinuation { done in
-                pending.append((record, done))
+                pending.append((record, intent, done))
                 guard !writing else { return }
                 writing = true
                 Task { await self.drain() }
@@ -94,13 +156,14 @@ public struct AuditLog: Sendable {
             while !pending.isEmpty {
                 let batch = pending
                 pending = []
-                await write(batch.map(\.record))
+                await write(batch.map(\.record), ending: batch.compactMap(\.intent))
                 batch.forEach { $0.done.resume() }
             }
             writing = false
         }
 
-        private func write(_ records: [Record]) async {
+        /// Appends `records` and removes the intents they end, in one statement.
+        private func write(_ records: [Record], ending intents: [UUID]) async {
             let entries = JSONValue.array(records.map { record in
                 var entry: [String: JSONValue] = [
                     "actor": .string(record.actor), "action": .string(record.action), "outcome": .string(record.outcome),
@@ -113,6 +176,7 @@ public struct AuditLog: Sendable {
             })
             do {
                 try await pool.query("""
+                    WITH ended AS (DELETE FROM itsm.audit_intent WHERE id = ANY(\(intents)))
                     SELECT itsm.append_audit(e->>'actor', e->>'action', e->>'target', e->>'outcome', e->>'clientAddress',
                                              e->>'requestId', e->'details')
                     FROM jsonb_array_elements(\(String(decoding: entries.serialized(), as: UTF8.self))::jsonb) WITH ORDINALITY AS b (e, n)

@@ -303,25 +303,32 @@ struct HTTPAPI: Sendable {
     /// Calls `method` for `principal`; a method that changes something goes to the audit log
     /// with its outcome.
     func call(_ method: String, params: JSONValue?, meta: RequestMeta, principal: Principal) async -> Result<JSONValue, ResponseError> {
-        let result: Result<JSONValue, ResponseError>
-        do throws(ResponseError) {
-            result = .success(try await router.call(method, params: params, meta: meta, principal: (principal, origin: principal.actor)))
-        } catch {
-            result = .failure(error)
+        let change = { () async -> Result<JSONValue, ResponseError> in
+            do throws(ResponseError) {
+                return .success(try await router.call(method, params: params, meta: meta, principal: (principal, origin: principal.actor)))
+            } catch {
+                return .failure(error)
+            }
         }
-        if let permission = router.route(for: method)?.descriptor.permission, AuditLog.audits(permission: permission) {
-            await record(method, by: principal, target: AuditLog.Record.target(params: params, result: try? result.get()), result,
-                         details: AuditLog.Record.details(params: params))
+        guard let permission = router.route(for: method)?.descriptor.permission, AuditLog.audits(permission: permission) else {
+            return await change()
         }
-        return result
+        return await audit.recording(actor: principal.actor, action: method, params: params, clientAddress: CurrentRequest.clientAddress,
+                                     requestId: CurrentRequest.id, details: Self.tokenDetail(of: principal), change)
+    }
+
+    /// The token a person acted through, for their audit entries.
+    static func tokenDetail(of principal: Principal) -> [String: JSONValue] {
+        guard let token = principal.token, principal.kind == .user else { return [:] }
+        return ["token": .string(token)]
     }
 
     /// Appends what `principal` did and how it ended to the audit log.
     func record(_ action: String, by principal: Principal, target: String?, _ result: Result<JSONValue, ResponseError>,
                 details: JSONValue = .object([:])) async {
         var details = details
-        if let token = principal.token, principal.kind == .user, case .object(var members) = details {
-            members["token"] = .string(token)
+        if case .object(var members) = details {
+            members.merge(Self.tokenDetail(of: principal)) { $1 }
             details = .object(members)
         }
         await audit.append(AuditLog.Record(actor: principal.actor, action: action, target: target, outcome: AuditLog.Record.outcome(of: result),

@@ -8,15 +8,18 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 
 protocol_out = sys.stdout
+send_lock = threading.Lock()
 EVENTS = os.environ.get("FIXTURE_EVENTS")
 
 
 def send(message):
-    protocol_out.write(json.dumps(message, separators=(",", ":")) + "\n")
-    protocol_out.flush()
+    with send_lock:
+        protocol_out.write(json.dumps(message, separators=(",", ":")) + "\n")
+        protocol_out.flush()
 
 
 def respond(request_id, result=None, error=None):
@@ -60,6 +63,7 @@ MANIFEST = {
         {"name": "fixture.undeclared", "permission": "fixture.write", "idempotent": False},
         {"name": "fixture.borrow", "permission": "fixture.write", "idempotent": False},
         {"name": "fixture.relay", "permission": "fixture.read", "idempotent": False},
+        {"name": "fixture.slow_write", "permission": "fixture.write", "idempotent": False},
     ],
     "subscribes": os.environ.get("FIXTURE_SUBSCRIBES", "incident.created").split(","),
     "publishes": [],
@@ -153,6 +157,9 @@ def handle(message):
         respond(request_id, {"blob": "x" * (2 * 1024 * 1024)})
     elif method == "fixture.hang":
         time.sleep(3600)  # stops reading stdin: heartbeats go unanswered
+    elif method == "fixture.slow_write":
+        # A change that takes its time, so a test can stop the coordinator while it is made.
+        threading.Timer(30, respond, (request_id, {"written": True})).start()
     elif method == "fixture.crash":
         os._exit(3)
     elif method == "fixture.call":
