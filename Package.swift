@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "itsm-improvement", targets: ["itsm-improvement"]),
         .executable(name: "itsm-capacity", targets: ["itsm-capacity"]),
         .executable(name: "itsm-notification", targets: ["itsm-notification"]),
+        .executable(name: "itsm-service", targets: ["itsm-service"]),
         .library(name: "ITSMProtocol", targets: ["ITSMProtocol"]),
         .library(name: "ITSMPostgres", targets: ["ITSMPostgres"]),
         .library(name: "ITSMPluginKit", targets: ["ITSMPluginKit"]),
@@ -171,6 +172,8 @@ let package = Package(
                 "itsm-supplier",
                 "itsm-improvement",
                 "itsm-capacity",
+                "itsm-notification",
+                "itsm-service",
                 "ProblemProcess",
                 "CapacityProcess",
                 "ITSMPluginKit",
@@ -225,6 +228,19 @@ let package = Package(
             name: "itsm-supplier",
             dependencies: ["SupplierProcess"],
             path: "Plugins/Supplier/Main",
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "ServiceProcess",
+            dependencies: ["ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            path: "Plugins/Service/ServiceProcess",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "itsm-service",
+            dependencies: ["ServiceProcess"],
+            path: "Plugins/Service/Main",
             swiftSettings: swiftSettings
         ),
 
@@ -329,6 +345,11 @@ let package = Package(
         .testTarget(
             name: "SupplierProcessTests",
             dependencies: ["SupplierProcess", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ServiceProcessTests",
+            dependencies: ["ServiceProcess", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

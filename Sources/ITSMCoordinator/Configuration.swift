@@ -210,7 +210,7 @@ public struct Configuration: Sendable, Hashable {
 
 /// One enabled process: a built-in by name, or any executable with arguments.
 public struct PluginSpec: Sendable, Hashable {
-    public static let builtInNames: Set = ["incident", "problem", "capacity", "supplier", "improvement", "notification"]
+    public static let builtInNames: Set = ["incident", "problem", "capacity", "supplier", "improvement", "notification", "service"]
 
     public var name: String
     /// `nil` for a built-in: `itsm-<name>` next to the `itsm` executable, else on `PATH`.

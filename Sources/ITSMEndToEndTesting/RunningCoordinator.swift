@@ -94,6 +94,7 @@ public final class RunningCoordinator: Sendable {
           - supplier
           - improvement
           - notification
+          - service
         """
 
     /// The itsm.yaml it was started with; reload reads it again.

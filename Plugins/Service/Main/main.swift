@@ -1,0 +1,3 @@
+import ServiceProcess
+
+await ServicePlugin.make().run()
