@@ -3,7 +3,7 @@ import ITSMPostgres
 import ITSMProtocol
 
 /// Who is asking, as far as requests care: a person sees their own requests, those waiting on
-/// their decision and those with tasks for their groups; with `request.all.read` they see every
+/// their decision and those with tasks for their groups; with `service.all.read` they see every
 /// one. Service tokens and plugins are not people: their permissions alone decide.
 public struct Caller: Sendable, Hashable {
     /// As records name who made a change: `user:alan`, `token:admin`.
@@ -14,30 +14,33 @@ public struct Caller: Sendable, Hashable {
     public var seesAll: Bool
     public var fulfils: Bool
     public var approvesAny: Bool
+    /// Keeps the catalogue (`service.write`): may also work on any task.
+    public var manages: Bool
 
-    public static let seeEverything = "request.all.read"
-    public static let fulfil = "request.fulfil"
-    public static let approveAny = "request.approve.any"
+    public static let seeEverything = "service.all.read"
+    public static let fulfil = "service.fulfil"
+    public static let approveAny = "service.approve_any"
 
     public init(actor: String, person: String?, roles: [String] = [], seesAll: Bool = false, fulfils: Bool = false,
-                approvesAny: Bool = false) {
+                approvesAny: Bool = false, manages: Bool = false) {
         self.actor = actor
         self.person = person
         self.roles = roles
         self.seesAll = seesAll
         self.fulfils = fulfils
         self.approvesAny = approvesAny
+        self.manages = manages
     }
 
     public init(_ context: MethodContext) {
         guard let principal = context.principal else {
             // The coordinator itself.
-            self.init(actor: context.actor, person: nil, seesAll: true, fulfils: true, approvesAny: true)
+            self.init(actor: context.actor, person: nil, seesAll: true, fulfils: true, approvesAny: true, manages: true)
             return
         }
         self.init(actor: context.actor, person: principal.isPerson ? principal.name : nil, roles: principal.roles,
                   seesAll: !principal.isPerson || principal.holds(Self.seeEverything), fulfils: principal.holds(Self.fulfil),
-                  approvesAny: principal.holds(Self.approveAny))
+                  approvesAny: principal.holds(Self.approveAny), manages: principal.holds("service.write"))
     }
 
     /// The requests this caller sees, as a condition on `service.request r`.

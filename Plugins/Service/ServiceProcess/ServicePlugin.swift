@@ -17,12 +17,13 @@ public enum ServicePlugin {
         plugin.publishes(ServiceEvents.taskReady)
         plugin.publishes(ServiceEvents.fulfilled)
         plugin.publishes(ServiceEvents.cancelled)
-        plugin.permission("service.read", "Read the service catalogue and the request catalogue",
-                          grantedTo: ["requester", "agent", "group-lead", "problem-manager", "capacity-manager", "supplier-manager"])
-        plugin.permission("request.read", "Follow requests: one's own, those waiting on one's decision, those with tasks for one's groups",
-                          grantedTo: ["requester", "agent", "group-lead"])
-        plugin.permission("request.write", "Raise requests from the catalogue, decide approvals one is named for, withdraw one's own",
-                          grantedTo: ["requester", "agent", "group-lead"])
+        // Everyone who works here may ask for something and decide what they are named for;
+        // auditors read (`*.read`, so every request) and change nothing.
+        let everyone = ["requester", "agent", "group-lead", "problem-manager", "capacity-manager", "supplier-manager", "process-owner"]
+        plugin.permission("service.read", "Read the catalogues, and follow requests: one's own, those awaiting one's decision, those with tasks for one's groups",
+                          grantedTo: everyone)
+        plugin.permission("service.request", "Raise requests from the catalogue, decide approvals one is named for, withdraw one's own",
+                          grantedTo: everyone)
         plugin.permission(Caller.seeEverything, "See every request", grantedTo: ["agent", "group-lead"])
         plugin.permission(Caller.fulfil, "Carry out fulfilment tasks, raise requests for others, withdraw any request",
                           grantedTo: ["agent", "group-lead"])
@@ -56,22 +57,22 @@ public enum ServicePlugin {
                       routes: [HTTPRoute("GET", "request-items")]) {
             (params: ListRequestItems, context) in try await store(context).items(params)
         }
-        plugin.method("request.raise", permission: "request.write",
+        plugin.method("request.raise", permission: "service.request",
                       description: "Ask for a catalogue item, with the answers its form asks for",
                       routes: [HTTPRoute("POST", "requests")]) {
             (params: RaiseRequest, context) in try await store(context).raise(params, by: Caller(context))
         }
-        plugin.method("request.get", permission: "request.read", idempotent: true,
+        plugin.method("request.get", permission: "service.read", idempotent: true,
                       description: "A request: its answers, each approval level, each task and its fulfilment clock",
                       routes: [HTTPRoute("GET", "requests/{number}")]) {
             (params: RequestKey, context) in try await store(context).get(params, by: Caller(context))
         }
-        plugin.method("request.list", permission: "request.read", idempotent: true,
+        plugin.method("request.list", permission: "service.read", idempotent: true,
                       description: "Requests the caller sees, newest first; those awaiting their approval, or with tasks for them",
                       routes: [HTTPRoute("GET", "requests")]) {
             (params: ListRequests, context) in try await store(context).list(params, by: Caller(context))
         }
-        plugin.method("request.decide", permission: "request.write",
+        plugin.method("request.decide", permission: "service.request",
                       description: "Approve or reject the level a request waits on, as someone that level names") {
             (params: DecideRequest, context) in try await store(context).decide(params, by: Caller(context))
         }
@@ -82,7 +83,7 @@ public enum ServicePlugin {
         plugin.method("request.assign_task", permission: Caller.fulfil, description: "Give a fulfilment task to a member of its group") {
             (params: AssignTask, context) in try await store(context).assignTask(params, by: Caller(context))
         }
-        plugin.method("request.cancel", permission: "request.write", description: "Withdraw an open request, saying why") {
+        plugin.method("request.cancel", permission: "service.request", description: "Withdraw an open request, saying why") {
             (params: CancelRequest, context) in try await store(context).cancel(params, by: Caller(context))
         }
         return plugin

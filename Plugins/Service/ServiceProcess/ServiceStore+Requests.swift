@@ -309,12 +309,14 @@ extension ServiceStore {
         }
     }
 
-    /// A person works on a task of their group or assigned to them, unless they see every request.
+    /// A person works on a task assigned to them or to a group they are in (when the group is
+    /// defined), unless they keep the catalogue; seeing every request is not enough.
     private func checkMayWork(_ tx: PluginTransaction, on task: RequestTask, caller: Caller) async throws {
         guard caller.fulfils else {
-            throw ResponseError(code: .permissionDenied, kind: "auth.forbidden", message: "fulfilment tasks are the service desk's (request.fulfil)")
+            throw ResponseError(code: .permissionDenied, kind: "auth.forbidden", message: "fulfilment tasks are the service desk's (service.fulfil)")
         }
-        guard let person = caller.person, !caller.seesAll, task.assignee != person, let group = task.group else { return }
+        guard let person = caller.person, !caller.manages, task.assignee != person, let group = task.group,
+              try await tx.query("SELECT 1 FROM itsm.assignment_group WHERE name = \(group)").first != nil else { return }
         guard try await tx.query("SELECT 1 FROM itsm.group_member WHERE group_name = \(group) AND account = \(person)").first != nil else {
             throw ResponseError(code: .permissionDenied, kind: "auth.forbidden", message: "task '\(task.name)' is carried out by \(group)")
         }

@@ -45,7 +45,9 @@ struct ProcessCommand: AsyncParsableCommand {
         } catch let error as ResponseError {
             throw report(error)
         }
-        let own = methods.filter { $0.name.hasPrefix(process + ".") }
+        // `request-item` names the `request_item.` methods, as verbs are written with dashes too.
+        let namespace = process.replacingOccurrences(of: "-", with: "_")
+        let own = methods.filter { $0.name.hasPrefix(namespace + ".") }
         guard !own.isEmpty else {
             let known = Set(methods.map { String($0.name.prefix { $0 != "." }) }).sorted()
             throw Self.usageError("'\(process)' is neither a command (itsm --help) nor a process the coordinator runs (\(known.joined(separator: ", ")))")
@@ -55,7 +57,7 @@ struct ProcessCommand: AsyncParsableCommand {
             if showUsage { return }
             throw ExitCode(64)
         }
-        let name = process + "." + verb.replacingOccurrences(of: "-", with: "_")
+        let name = namespace + "." + verb.replacingOccurrences(of: "-", with: "_")
         guard let method = own.first(where: { $0.name == name }) else {
             throw Self.usageError("\(process) has no '\(verb)'; its verbs: \(own.map { Self.verb(of: $0) }.joined(separator: ", "))")
         }
