@@ -276,7 +276,7 @@ extension AuditLog.Record {
         for source in [result, params] {
             for member in ["number", "id", "name"] {
                 if let value = source?[member] {
-                    if let text = value.stringValue { return text }
+                    if let text = value.stringValue { return storable(String(text.prefix(200))) }
                     if let number = value.intValue { return String(number) }
                 }
             }
@@ -292,10 +292,24 @@ extension AuditLog.Record {
         }
     }
 
-    /// Params as they are kept in an entry: up to 4 KiB, else only their size.
+    /// Params as they are kept in an entry: up to 4 KiB, else only their size. A NUL, which the
+    /// database cannot store, is kept as U+FFFD: a refused attempt is recorded like any other.
     static func details(params: JSONValue?) -> JSONValue {
         guard let params else { return .object([:]) }
         let bytes = params.serialized().count
-        return bytes <= 4096 ? ["params": params] : ["params": ["omitted": .string("over 4 KiB"), "bytes": .int(Int64(bytes))]]
+        return bytes <= 4096 ? ["params": storable(params)] : ["params": ["omitted": .string("over 4 KiB"), "bytes": .int(Int64(bytes))]]
+    }
+
+    static func storable(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .string(let text): .string(storable(text))
+        case .array(let elements): .array(elements.map(storable))
+        case .object(let members): .object(Dictionary(members.map { (storable($0.key), storable($0.value)) }) { first, _ in first })
+        default: value
+        }
+    }
+
+    static func storable(_ text: String) -> String {
+        text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
     }
 }
