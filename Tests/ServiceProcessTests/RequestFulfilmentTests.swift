@@ -109,6 +109,10 @@ private func person(_ name: String, roles: [String] = ["requester"], fulfils: Bo
         #expect(raised.answers == ["justification": "battery swollen", "model": "standard", "monitors": 1])
         #expect(raised.approvals.map(\.state) == [.pending, .waiting] && raised.tasks.allSatisfy { $0.state == .waiting })
         #expect(raised.clock.startedAt == nil)
+        await #expect(throws: ResponseError.business(kind: "request.task_invalid_transition",
+                                                     message: "REQ-000001 is awaiting approval; its tasks start once it is approved")) {
+            try await store.completeTask(CompleteTask(number: raised.number, task: "order"), by: person("piet", roles: ["agent"], fulfils: true))
+        }
 
         // The requester does not approve her own request; someone outside the level cannot either.
         await #expect(throws: ResponseError(code: .permissionDenied, kind: "auth.forbidden",

@@ -160,6 +160,11 @@ extension ServiceStore {
             let current = try await request(tx, id: id)
             let task = try Self.task(params.task, of: current)
             try await checkMayWork(tx, on: task, caller: caller)
+            guard current.status == .inFulfilment else {
+                let waiting = current.status == .awaitingApproval ? "; its tasks start once it is approved" : ""
+                throw ResponseError.business(kind: "request.task_invalid_transition",
+                                             message: "\(current.number) is \(current.status.rawValue.replacingOccurrences(of: "_", with: " "))\(waiting)")
+            }
             switch task.state {
             case .ready: break
             case .waiting:
