@@ -238,6 +238,7 @@ public struct PluginSpec: Sendable, Hashable {
         "supplier": ["incident.read"],    // is there incident data at all
         // Alerts and mail open and resolve incidents; people are told at their address.
         "notification": ["incident.read", "incident.write", "people.read"],
+        "service": ["incident.read"],     // a service report reads a customer's incident figures
     ]
 
     /// The permissions the plugin acts with on its own.

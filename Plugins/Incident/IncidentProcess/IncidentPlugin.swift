@@ -163,6 +163,25 @@ public enum IncidentPlugin {
             try await IncidentSettings(config: context.config).store(context.database)
                 .recordProblemLink(event.data, linked: false, in: context.transaction)
         }
+        // The service process's customers and agreements decide which targets measure a record.
+        plugin.subscribe("customer.changed") { event, context in
+            try await IncidentSettings(config: context.config).store(context.database)
+                .learn(try event.data.decode(IncidentStore.CustomerContacts.self), in: context.transaction)
+        }
+        plugin.subscribe("agreement.changed") { event, context in
+            try await IncidentSettings(config: context.config).store(context.database)
+                .learn(try event.data.decode(IncidentStore.AgreementTerms.self), in: context.transaction)
+        }
+        plugin.method("incident.customer_figures", permission: "incident.read", idempotent: true,
+                      description: "A customer's incidents created in a period: volumes, clock verdicts by priority, and each breach") {
+            (params: CustomerFiguresParams, context) in
+            // Breaches name other people's records: for those who see every record.
+            if Viewer(context.principal) != nil {
+                throw ResponseError(code: .permissionDenied, kind: "auth.forbidden",
+                                    message: "a customer's figures are for those who see every incident (\(Viewer.seeEverything))")
+            }
+            return try await store(context).customerFigures(params)
+        }
         plugin.every(.seconds(slaScanSeconds), name: "sla-scan") { context in
             try await IncidentSettings(config: context.config).store(context.database).scanServiceLevels()
         }

@@ -228,5 +228,35 @@ public enum IncidentSchema {
                 applied_at timestamptz NOT NULL DEFAULT now()
             );
             """),
+        Migration(version: 11, name: "customers and their agreements, learned from the service process", sql: """
+            -- Who speaks for which customer, from the service process's customer.changed.
+            CREATE TABLE incident.customer_contact (
+                account text PRIMARY KEY,
+                customer text NOT NULL
+            );
+            -- The customer a record is for, as it was when its caller was set: the agreement that
+            -- measures it and the report that counts it follow this, not later moves.
+            ALTER TABLE incident.incident ADD COLUMN customer text;
+            CREATE INDEX incident_customer_created ON incident.incident (customer, created_at) WHERE customer IS NOT NULL;
+            CREATE FUNCTION incident.set_customer() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                NEW.customer := (SELECT customer FROM incident.customer_contact WHERE account = NEW.caller);
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER incident_customer BEFORE INSERT OR UPDATE OF caller ON incident.incident
+                FOR EACH ROW EXECUTE FUNCTION incident.set_customer();
+            -- An agreement's targets are definitions for its customer and service, in force for its
+            -- period; they win over the service's and the default ones. They are switched off, not
+            -- removed, when the agreement changes, since clocks name the definition they ran on.
+            ALTER TABLE incident.sla_definition
+                ADD COLUMN customer text,
+                ADD COLUMN agreement text,
+                ADD COLUMN valid_from date,
+                ADD COLUMN valid_to date,
+                ADD COLUMN active boolean NOT NULL DEFAULT true;
+            DROP INDEX incident.sla_definition_per_service_priority;
+            CREATE UNIQUE INDEX sla_definition_per_agreement_service_priority
+                ON incident.sla_definition (coalesce(agreement, ''), coalesce(service, ''), priority);
+            """),
     ]
 }

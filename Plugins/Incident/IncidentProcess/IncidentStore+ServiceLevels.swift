@@ -19,7 +19,7 @@ extension IncidentStore {
                 INSERT INTO incident.sla_definition (service, priority, response_minutes, resolution_minutes, warning_percent, calendar)
                 VALUES (\(definition.service), \(definition.priority.rawValue), \(definition.responseMinutes),
                         \(definition.resolutionMinutes), \(definition.warningPercent ?? 75), \(calendar))
-                ON CONFLICT (coalesce(service, ''), priority) DO UPDATE SET
+                ON CONFLICT (coalesce(agreement, ''), coalesce(service, ''), priority) DO UPDATE SET
                     response_minutes = EXCLUDED.response_minutes, resolution_minutes = EXCLUDED.resolution_minutes,
                     warning_percent = EXCLUDED.warning_percent, calendar = EXCLUDED.calendar, updated_at = now()
                 """)
@@ -41,7 +41,7 @@ extension IncidentStore {
     public func serviceLevels() async throws -> [ServiceLevelDefinition] {
         try await database.query("""
             SELECT service, priority, response_minutes, resolution_minutes, warning_percent, calendar
-            FROM incident.sla_definition ORDER BY service NULLS FIRST, priority
+            FROM incident.sla_definition WHERE agreement IS NULL ORDER BY service NULLS FIRST, priority
             """).map { row in
             ServiceLevelDefinition(
                 service: try row.decode(String?.self, "service"),
@@ -68,8 +68,11 @@ extension IncidentStore {
         guard incident.importedAt == nil else { return }
         let definitions = try await tx.query("""
             SELECT id, response_minutes, resolution_minutes, warning_percent, calendar FROM incident.sla_definition
-            WHERE priority = \(incident.priority.rawValue) AND (service = \(incident.service) OR service IS NULL)
-            ORDER BY service NULLS LAST LIMIT 1
+            WHERE priority = \(incident.priority.rawValue) AND (service = \(incident.service) OR service IS NULL) AND active
+              AND (customer IS NULL
+                   OR (customer = (SELECT customer FROM incident.incident WHERE id = \(incident.id))
+                       AND (\(now) AT TIME ZONE 'UTC')::date BETWEEN valid_from AND valid_to))
+            ORDER BY customer NULLS LAST, service NULLS LAST LIMIT 1
             """)
         guard let definition = definitions.first else {
             try await tx.query("DELETE FROM incident.sla_clock WHERE incident_id = \(incident.id) AND stopped_at IS NULL")

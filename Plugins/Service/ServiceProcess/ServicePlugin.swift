@@ -9,7 +9,12 @@ public enum ServicePlugin {
 
     public static func make() -> Plugin {
         var plugin = Plugin(name: "service", version: version, schema: ServiceSchema.name, migrations: ServiceSchema.migrations)
+        // A service report reads the customer's incident figures, as the service process itself.
+        plugin.calls = ["incident.customer_figures"]
         plugin.publishes(ServiceEvents.serviceChanged)
+        plugin.publishes(ServiceEvents.customerChanged)
+        plugin.publishes(ServiceEvents.agreementChanged)
+        plugin.publishes(ServiceEvents.reviewRecorded)
         plugin.publishes(ServiceEvents.raised)
         plugin.publishes(ServiceEvents.approvalRequested)
         plugin.publishes(ServiceEvents.approved)
@@ -28,6 +33,7 @@ public enum ServicePlugin {
         plugin.permission(Caller.fulfil, "Carry out fulfilment tasks, raise requests for others, withdraw any request",
                           grantedTo: ["agent", "group-lead"])
         plugin.permission(Caller.approveAny, "Decide any approval level (never one's own request)")
+        plugin.permission(reportRead, "Read service reports and service reviews of every customer", grantedTo: ["process-owner", "group-lead"])
 
         plugin.method("service.set", permission: "service.write",
                       description: "Add a service to the catalogue, or change its description, owner, status, customers or configuration items",
@@ -86,8 +92,73 @@ public enum ServicePlugin {
         plugin.method("request.cancel", permission: "service.request", description: "Withdraw an open request, saying why") {
             (params: CancelRequest, context) in try await store(context).cancel(params, by: Caller(context))
         }
+
+        plugin.method("customer.set", permission: "service.write",
+                      description: "Record a customer (an organisation), or change its description, status or contacts (accounts)",
+                      routes: [HTTPRoute("POST", "customers")]) {
+            (params: SetCustomer, context) in try await store(context).setCustomer(params, actor: context.actor)
+        }
+        plugin.method("customer.get", permission: "service.read", idempotent: true,
+                      description: "A customer with its agreements and service reviews", routes: [HTTPRoute("GET", "customers/{name}")]) {
+            (params: CustomerKey, context) in try await store(context).customer(params)
+        }
+        plugin.method("customer.list", permission: "service.read", idempotent: true, description: "Customers by name",
+                      routes: [HTTPRoute("GET", "customers")]) {
+            (params: ListCustomers, context) in try await store(context).customers(params)
+        }
+        plugin.method("agreement.set", permission: "service.write",
+                      description: "Make or change a service level agreement: customer, service, period, targets per priority, hours",
+                      routes: [HTTPRoute("POST", "agreements")]) {
+            (params: SetAgreement, context) in try await store(context).setAgreement(params, actor: context.actor)
+        }
+        plugin.method("agreement.get", permission: "service.read", idempotent: true, description: "An agreement",
+                      routes: [HTTPRoute("GET", "agreements/{reference}")]) {
+            (params: AgreementKey, context) in try await store(context).agreement(params)
+        }
+        plugin.method("agreement.list", permission: "service.read", idempotent: true, description: "Agreements by customer and service",
+                      routes: [HTTPRoute("GET", "agreements")]) {
+            (params: ListAgreements, context) in try await store(context).agreements(params)
+        }
+        plugin.method("service.report", permission: reportRead, idempotent: true,
+                      description: "A customer's service report for a period: agreed against achieved, breaches, requests, trend; JSON, Markdown or HTML",
+                      routes: [HTTPRoute("GET", "service-reports/{customer}", defaults: ["format": "html"],
+                                         documents: ["markdown": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"])]) {
+            (params: ServiceReportParams, context) -> JSONValue in
+            let report = try await store(context).report(params) { service, from, to throws(ResponseError) in
+                try await context.callAsPlugin("incident.customer_figures", params: [
+                    "customer": .string(params.customer), "service": .string(service),
+                    "from": .string(from.formatted(.iso8601)), "to": .string(to.formatted(.iso8601)),
+                ])
+            }
+            switch params.format ?? "json" {
+            case "json": return try JSONValue(encoding: report)
+            case "markdown": return ["format": "markdown", "document": .string(report.markdown)]
+            case "html": return ["format": "html", "document": .string(report.html)]
+            default: throw ResponseError.invalidParams("format: json, markdown or html")
+            }
+        }
+        plugin.method("service_review.record", permission: "service.write",
+                      description: "Record a service review with a customer: date, attendees, findings, actions with owner and due date",
+                      routes: [HTTPRoute("POST", "service-reviews")]) {
+            (params: RecordServiceReview, context) in try await store(context).recordReview(params, actor: context.actor)
+        }
+        plugin.method("service_review.get", permission: reportRead, idempotent: true, description: "A service review with its actions",
+                      routes: [HTTPRoute("GET", "service-reviews/{number}")]) {
+            (params: ServiceReviewKey, context) in try await store(context).review(params)
+        }
+        plugin.method("service_review.list", permission: reportRead, idempotent: true,
+                      description: "Service reviews, newest first; those with actions still open",
+                      routes: [HTTPRoute("GET", "service-reviews")]) {
+            (params: ListServiceReviews, context) in try await store(context).reviews(params)
+        }
+        plugin.method("service_review.complete_action", permission: "service.write", description: "Record an action's outcome: it is done") {
+            (params: CompleteReviewAction, context) in try await store(context).completeReviewAction(params, actor: context.actor)
+        }
         return plugin
     }
+
+    /// Reports and reviews name every customer's records: for service level managers and auditors.
+    static let reportRead = "service.report.read"
 
     static func store(_ context: MethodContext) throws -> ServiceStore {
         ServiceStore(database: context.database, settings: try ServiceSettings(config: context.config))

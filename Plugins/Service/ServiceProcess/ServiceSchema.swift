@@ -114,5 +114,72 @@ public enum ServiceSchema {
             CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON service.history
                 FOR EACH ROW EXECUTE FUNCTION service.refuse_history_change();
             """),
+        Migration(version: 2, name: "customers, service level agreements, service reviews", sql: """
+            -- Organisations the services are provided to, and the people who speak for them.
+            CREATE TABLE service.customer (
+                id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                description text NOT NULL DEFAULT '',
+                status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive')),
+                created_by text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE UNIQUE INDEX customer_name ON service.customer (lower(name));
+            -- A person speaks for one customer.
+            CREATE TABLE service.customer_contact (
+                account text PRIMARY KEY,
+                customer_id uuid NOT NULL REFERENCES service.customer (id)
+            );
+            CREATE INDEX customer_contact_customer ON service.customer_contact (customer_id);
+
+            -- What was agreed with a customer for one service, for a period.
+            CREATE TABLE service.agreement (
+                id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                reference text NOT NULL UNIQUE CHECK (length(reference) BETWEEN 1 AND 100),
+                customer_id uuid NOT NULL REFERENCES service.customer (id),
+                service_id uuid NOT NULL REFERENCES service.service (id),
+                status text NOT NULL CHECK (status IN ('draft', 'active', 'terminated')),
+                valid_from date NOT NULL,
+                valid_to date NOT NULL CHECK (valid_to >= valid_from),
+                review_due date,
+                targets jsonb NOT NULL,
+                calendar jsonb NOT NULL,
+                created_by text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX agreement_customer ON service.agreement (customer_id, valid_from);
+
+            -- Whose request it is, as it was when raised: reports count it for that customer.
+            ALTER TABLE service.request ADD COLUMN customer_id uuid REFERENCES service.customer (id);
+            CREATE INDEX request_customer ON service.request (customer_id, created_at);
+
+            CREATE SEQUENCE service.review_number;
+            CREATE TABLE service.review (
+                id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                number text NOT NULL UNIQUE DEFAULT 'SR-' || lpad(nextval('service.review_number')::text, 4, '0'),
+                customer_id uuid NOT NULL REFERENCES service.customer (id),
+                held_on date NOT NULL,
+                period_from timestamptz,
+                period_to timestamptz,
+                attendees text[] NOT NULL,
+                findings text NOT NULL,
+                recorded_by text NOT NULL,
+                recorded_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE service.review_action (
+                review_id uuid NOT NULL REFERENCES service.review (id),
+                position integer NOT NULL,
+                description text NOT NULL,
+                owner text NOT NULL,
+                due_on date NOT NULL,
+                done_at timestamptz,
+                done_by text,
+                outcome text,
+                PRIMARY KEY (review_id, position)
+            );
+            CREATE INDEX review_action_open ON service.review_action (due_on) WHERE done_at IS NULL;
+            """),
     ]
 }

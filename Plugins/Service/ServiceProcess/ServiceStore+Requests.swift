@@ -35,9 +35,9 @@ extension ServiceStore {
                                         tasks: item.tasks, targetMinutes: item.targetMinutes, calendar: item.calendar)
             let status: RequestStatus = item.approvals.isEmpty ? .inFulfilment : .awaitingApproval
             let row = try await tx.query("""
-                INSERT INTO service.request (item_id, item, requester, answers, status, created_by, created_at, updated_at)
+                INSERT INTO service.request (item_id, item, requester, answers, status, created_by, created_at, updated_at, customer_id)
                 SELECT id, \(try PostgresJSON(encoding: snapshot)), \(requester), \(try PostgresJSON(encoding: answers)), \(status.rawValue),
-                       \(caller.actor), \(at), \(at)
+                       \(caller.actor), \(at), \(at), (SELECT customer_id FROM service.customer_contact WHERE account = \(requester))
                 FROM service.item WHERE name = \(item.name)
                 RETURNING id, number
                 """).single()

@@ -61,7 +61,7 @@ struct PluginNew: ParsableCommand {
 /// type prefix), `__PREFIX__` (record numbers), `__toolkit__` (the dependency's path).
 struct PluginScaffold {
     static let reserved: Set = ["itsm", "incident", "problem", "capacity", "supplier", "improvement", "knownerror", "nonconformity", "objective",
-                                "notification", "internal_audit", "management_review", "service", "request", "request_item"]
+                                "notification", "internal_audit", "management_review", "service", "request", "request_item", "customer", "agreement", "service_review"]
 
     let name: String
     let toolkit: String

@@ -1,0 +1,209 @@
+import Foundation
+import ITSMCalendar
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+
+/// Customers and their service level agreements, as the service process announces them
+/// (`customer.changed`, `agreement.changed`), and the figures a service report asks of them.
+extension IncidentStore {
+    /// A customer's contacts as the service process publishes them.
+    public struct CustomerContacts: Sendable, Hashable, Codable {
+        public var name: String
+        public var status: String
+        public var contacts: [String]
+
+        public init(name: String, status: String, contacts: [String]) {
+            self.name = name
+            self.status = status
+            self.contacts = contacts
+        }
+    }
+
+    /// The terms of an agreement that measure incidents.
+    public struct AgreementTerms: Sendable, Hashable, Codable {
+        public struct Target: Sendable, Hashable, Codable {
+            public var priority: String
+            public var responseMinutes: Int
+            public var resolutionMinutes: Int
+
+            public init(priority: String, responseMinutes: Int, resolutionMinutes: Int) {
+                self.priority = priority
+                self.responseMinutes = responseMinutes
+                self.resolutionMinutes = resolutionMinutes
+            }
+        }
+
+        public struct Targets: Sendable, Hashable, Codable {
+            public var priorities: [Target]
+            public init(priorities: [Target]) { self.priorities = priorities }
+        }
+
+        public var reference: String
+        public var customer: String
+        public var service: String
+        public var status: String
+        public var validFrom: String
+        public var validTo: String
+        public var targets: Targets
+        public var calendar: CalendarDefinition
+
+        public init(reference: String, customer: String, service: String, status: String, validFrom: String, validTo: String,
+                    targets: Targets, calendar: CalendarDefinition) {
+            self.reference = reference
+            self.customer = customer
+            self.service = service
+            self.status = status
+            self.validFrom = validFrom
+            self.validTo = validTo
+            self.targets = targets
+            self.calendar = calendar
+        }
+    }
+
+    /// Who speaks for the customer from now on. Records keep the customer they were made for.
+    public func learn(_ customer: CustomerContacts, in tx: PluginTransaction) async throws {
+        try await tx.query("DELETE FROM incident.customer_contact WHERE customer = \(customer.name)")
+        guard customer.status == "active" else { return }
+        for account in customer.contacts {
+            try await tx.query("""
+                INSERT INTO incident.customer_contact (account, customer) VALUES (\(account), \(customer.name))
+                ON CONFLICT (account) DO UPDATE SET customer = EXCLUDED.customer
+                """)
+        }
+    }
+
+    /// The agreement's targets become definitions for its customer and service, in force for
+    /// its period while it is active; open clocks of the customer's records on that service
+    /// follow at once, each with a history entry.
+    public func learn(_ agreement: AgreementTerms, in tx: PluginTransaction, now: Date = Date()) async throws {
+        var priorities: [(Priority, AgreementTerms.Target)] = []
+        for target in agreement.targets.priorities {
+            guard target.priority.first == "P", let level = Int(target.priority.dropFirst()), let priority = Priority(rawValue: level) else {
+                throw ResponseError.invalidParams("agreement \(agreement.reference): priority '\(target.priority)' is not P1 to P5")
+            }
+            priorities.append((priority, target))
+        }
+        let calendar = try PostgresJSON(encoding: agreement.calendar)
+        try await tx.query("""
+            UPDATE incident.sla_definition SET active = false, updated_at = now()
+            WHERE agreement = \(agreement.reference)
+              AND (service <> \(agreement.service) OR NOT (priority = ANY(\(priorities.map { $0.0.rawValue }))))
+            """)
+        for (priority, target) in priorities {
+            try await tx.query("""
+                INSERT INTO incident.sla_definition (customer, agreement, service, priority, response_minutes, resolution_minutes, calendar,
+                                                     valid_from, valid_to, active)
+                VALUES (\(agreement.customer), \(agreement.reference), \(agreement.service), \(priority.rawValue), \(target.responseMinutes),
+                        \(target.resolutionMinutes), \(calendar), \(agreement.validFrom)::date, \(agreement.validTo)::date,
+                        \(agreement.status == "active"))
+                ON CONFLICT (coalesce(agreement, ''), coalesce(service, ''), priority) DO UPDATE SET
+                    customer = EXCLUDED.customer, response_minutes = EXCLUDED.response_minutes,
+                    resolution_minutes = EXCLUDED.resolution_minutes, calendar = EXCLUDED.calendar, valid_from = EXCLUDED.valid_from,
+                    valid_to = EXCLUDED.valid_to, active = EXCLUDED.active, updated_at = now()
+                """)
+        }
+        let governed = try await tx.query("""
+            SELECT \(unsafeSQL: Incident.columns) FROM incident.incident i
+            WHERE customer = \(agreement.customer) AND service = \(agreement.service)
+              AND EXISTS (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = i.id AND c.stopped_at IS NULL)
+            ORDER BY id FOR UPDATE
+            """).map(Incident.init(row:))
+        for incident in governed {
+            try await refreshClocks(tx, for: incident, actor: "agreement:\(agreement.reference)", now: now)
+        }
+    }
+
+    /// What a service report needs of the customer's incidents created in `[from, to)`: volumes,
+    /// each clock's verdicts by priority, and every breach with its record.
+    public func customerFigures(_ params: CustomerFiguresParams) async throws -> CustomerFigures {
+        guard params.to > params.from else { throw ResponseError.invalidParams("to: after from") }
+        return try await database.withTransaction { tx in
+            let totals = try await tx.query("""
+                SELECT count(*) AS created,
+                       count(*) FILTER (WHERE resolved_at IS NOT NULL) AS resolved
+                FROM incident.incident WHERE customer = \(params.customer) AND created_at >= \(params.from) AND created_at < \(params.to)
+                  AND (\(params.service)::text IS NULL OR service = \(params.service))
+                """).single()
+            let byPriority = try await tx.query("""
+                SELECT i.priority, count(DISTINCT i.id) AS created,
+                       count(*) FILTER (WHERE c.kind = 'response' AND c.met IS NOT NULL) AS response_measured,
+                       count(*) FILTER (WHERE c.kind = 'response' AND c.met) AS response_met,
+                       count(*) FILTER (WHERE c.kind = 'resolution' AND c.met IS NOT NULL) AS resolution_measured,
+                       count(*) FILTER (WHERE c.kind = 'resolution' AND c.met) AS resolution_met
+                FROM incident.incident i LEFT JOIN incident.sla_clock c ON c.incident_id = i.id
+                WHERE i.customer = \(params.customer) AND i.created_at >= \(params.from) AND i.created_at < \(params.to)
+                  AND (\(params.service)::text IS NULL OR i.service = \(params.service))
+                GROUP BY i.priority ORDER BY i.priority
+                """).map { row in
+                CustomerFigures.PriorityFigures(
+                    priority: "P\(try row.decode(Int.self, "priority"))", created: try row.decode(Int.self, "created"),
+                    responseMeasured: try row.decode(Int.self, "response_measured"), responseMet: try row.decode(Int.self, "response_met"),
+                    resolutionMeasured: try row.decode(Int.self, "resolution_measured"), resolutionMet: try row.decode(Int.self, "resolution_met"))
+            }
+            let breaches = try await tx.query("""
+                SELECT i.number, i.title, i.priority, i.service, c.kind, c.target_minutes, c.due_at, c.stopped_at, c.breached_at
+                FROM incident.incident i JOIN incident.sla_clock c ON c.incident_id = i.id
+                WHERE i.customer = \(params.customer) AND i.created_at >= \(params.from) AND i.created_at < \(params.to)
+                  AND (\(params.service)::text IS NULL OR i.service = \(params.service))
+                  AND (c.met = false OR c.breached_at IS NOT NULL)
+                ORDER BY i.number, c.kind
+                """).map { row in
+                CustomerFigures.Breach(
+                    number: try row.decode(String.self, "number"), title: try row.decode(String.self, "title"),
+                    priority: "P\(try row.decode(Int.self, "priority"))", service: try row.decode(String?.self, "service"),
+                    clock: try row.decode(String.self, "kind"), targetMinutes: try row.decode(Int.self, "target_minutes"),
+                    stoppedAt: try row.decode(Date?.self, "stopped_at"))
+            }
+            return CustomerFigures(customer: params.customer, service: params.service, from: params.from, to: params.to, created: try totals.decode(Int.self, "created"),
+                                   resolved: try totals.decode(Int.self, "resolved"), byPriority: byPriority, breaches: breaches)
+        }
+    }
+}
+
+public struct CustomerFiguresParams: Sendable, Hashable, Codable {
+    public var customer: String
+    /// Only the records of this service.
+    public var service: String?
+    public var from: Date
+    public var to: Date
+    public init(customer: String, service: String? = nil, from: Date, to: Date) {
+        self.customer = customer
+        self.service = service
+        self.from = from
+        self.to = to
+    }
+}
+
+/// A customer's incidents in a period, measured against the clocks they ran.
+public struct CustomerFigures: Sendable, Hashable, Codable {
+    public struct PriorityFigures: Sendable, Hashable, Codable {
+        public var priority: String
+        public var created: Int
+        /// Clocks that stopped, and those that stopped within their target.
+        public var responseMeasured: Int
+        public var responseMet: Int
+        public var resolutionMeasured: Int
+        public var resolutionMet: Int
+    }
+
+    public struct Breach: Sendable, Hashable, Codable {
+        public var number: String
+        public var title: String
+        public var priority: String
+        public var service: String?
+        public var clock: String
+        public var targetMinutes: Int
+        /// Nil while the clock still runs past its deadline.
+        public var stoppedAt: Date?
+    }
+
+    public var customer: String
+    public var service: String?
+    public var from: Date
+    public var to: Date
+    public var created: Int
+    public var resolved: Int
+    public var byPriority: [PriorityFigures]
+    public var breaches: [Breach]
+}

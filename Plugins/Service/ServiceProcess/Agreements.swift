@@ -1,0 +1,273 @@
+import Foundation
+import ITSMCalendar
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+
+/// An organisation services are provided to, with the people who speak for it: their incidents
+/// and requests are measured against the customer's agreements.
+public struct Customer: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        case active, inactive
+    }
+
+    public var name: String
+    public var description: String
+    public var status: Status
+    /// Account names.
+    public var contacts: [String]
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+/// Response and resolution times agreed for one priority.
+public struct PriorityTarget: Sendable, Hashable, Codable {
+    /// `P1` to `P5`.
+    public var priority: String
+    public var responseMinutes: Int
+    public var resolutionMinutes: Int
+
+    public init(priority: String, responseMinutes: Int, resolutionMinutes: Int) {
+        self.priority = priority
+        self.responseMinutes = responseMinutes
+        self.resolutionMinutes = resolutionMinutes
+    }
+}
+
+/// What an agreement commits to.
+public struct AgreementTargets: Sendable, Hashable, Codable {
+    /// Incident response and resolution times, by priority, counted in the agreement's hours.
+    public var priorities: [PriorityTarget]
+    /// The share of incidents to be responded to and resolved within those times (default 95).
+    public var compliancePercent: Double?
+    /// The share of requests to be fulfilled within their item's target.
+    public var fulfilmentPercent: Double?
+    /// Availability agreed for the service; shown in reports, not measured by the toolkit.
+    public var availabilityPercent: Double?
+
+    public init(priorities: [PriorityTarget], compliancePercent: Double? = nil, fulfilmentPercent: Double? = nil,
+                availabilityPercent: Double? = nil) {
+        self.priorities = priorities
+        self.compliancePercent = compliancePercent
+        self.fulfilmentPercent = fulfilmentPercent
+        self.availabilityPercent = availabilityPercent
+    }
+}
+
+/// A service level agreement: one customer, one service, a period, its targets.
+public struct Agreement: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        case draft, active, terminated
+    }
+
+    public var reference: String
+    public var customer: String
+    public var service: String
+    public var status: Status
+    /// Dates as `YYYY-MM-DD`; the agreement applies from the first to the last, both included.
+    public var validFrom: String
+    public var validTo: String
+    public var reviewDue: String?
+    public var targets: AgreementTargets
+    public var calendar: CalendarDefinition
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    static let columns = """
+        a.reference, c.name AS customer, s.name AS service, a.status, a.valid_from::text AS valid_from, a.valid_to::text AS valid_to,
+        a.review_due::text AS review_due, a.targets, a.calendar, a.created_at, a.updated_at
+        """
+    static let joins = "service.agreement a JOIN service.customer c ON c.id = a.customer_id JOIN service.service s ON s.id = a.service_id"
+
+    init(row: PostgresRow) throws {
+        reference = try row.decode(String.self, "reference")
+        customer = try row.decode(String.self, "customer")
+        service = try row.decode(String.self, "service")
+        status = Status(rawValue: try row.decode(String.self, "status")) ?? .draft
+        validFrom = try row.decode(String.self, "valid_from")
+        validTo = try row.decode(String.self, "valid_to")
+        reviewDue = try row.decode(String?.self, "review_due")
+        targets = try row.decode(PostgresJSON.self, "targets").decode(AgreementTargets.self)
+        calendar = try row.decode(PostgresJSON.self, "calendar").decode(CalendarDefinition.self)
+        createdAt = try row.decode(Date.self, "created_at")
+        updatedAt = try row.decode(Date.self, "updated_at")
+    }
+}
+
+/// A review of the service with a customer: who came, what was found, the actions agreed,
+/// each tracked until it is done.
+public struct ServiceReview: Sendable, Hashable, Codable {
+    public var number: String
+    public var customer: String
+    public var heldOn: String
+    public var periodFrom: Date?
+    public var periodTo: Date?
+    public var attendees: [String]
+    public var findings: String
+    public var actions: [ReviewAction]
+    public var recordedBy: String
+    public var recordedAt: Date
+}
+
+public struct ReviewAction: Sendable, Hashable, Codable {
+    /// Its place in the review, from 1.
+    public var action: Int
+    public var description: String
+    public var owner: String
+    public var dueOn: String
+    public var done: Bool
+    public var overdue: Bool
+    public var doneAt: Date?
+    public var doneBy: String?
+    public var outcome: String?
+}
+
+// MARK: - Params
+
+public struct SetCustomer: Sendable, Hashable, Codable {
+    public var name: String
+    public var description: String?
+    /// The accounts who speak for the customer; replaces the list. A person belongs to one customer.
+    public var contacts: [String]?
+    public var status: Customer.Status?
+
+    public init(name: String, description: String? = nil, contacts: [String]? = nil, status: Customer.Status? = nil) {
+        self.name = name
+        self.description = description
+        self.contacts = contacts
+        self.status = status
+    }
+}
+
+public struct CustomerKey: Sendable, Hashable, Codable {
+    public var name: String
+    public var history: Bool?
+    public init(name: String, history: Bool? = nil) {
+        self.name = name
+        self.history = history
+    }
+}
+
+public struct CustomerDetail: Sendable, Hashable, Codable {
+    public var customer: Customer
+    public var agreements: [Agreement]
+    public var reviews: [ServiceReview]
+    public var history: [HistoryEntry]?
+}
+
+public struct ListCustomers: Sendable, Hashable, Codable {
+    public var status: Customer.Status?
+    public init(status: Customer.Status? = nil) { self.status = status }
+}
+
+public struct CustomerList: Sendable, Hashable, Codable {
+    public var items: [Customer]
+}
+
+/// `agreement.set` params: creates the agreement, or replaces its terms.
+public struct SetAgreement: Sendable, Hashable, Codable {
+    public var reference: String
+    public var customer: String
+    public var service: String
+    public var status: Agreement.Status?
+    public var validFrom: String
+    public var validTo: String
+    public var reviewDue: String?
+    public var targets: AgreementTargets
+    /// The hours the times count in; default the service process's calendar.
+    public var calendar: CalendarDefinition?
+
+    public init(reference: String, customer: String, service: String, status: Agreement.Status? = nil, validFrom: String, validTo: String,
+                reviewDue: String? = nil, targets: AgreementTargets, calendar: CalendarDefinition? = nil) {
+        self.reference = reference
+        self.customer = customer
+        self.service = service
+        self.status = status
+        self.validFrom = validFrom
+        self.validTo = validTo
+        self.reviewDue = reviewDue
+        self.targets = targets
+        self.calendar = calendar
+    }
+}
+
+public struct AgreementKey: Sendable, Hashable, Codable {
+    public var reference: String
+    public init(reference: String) { self.reference = reference }
+}
+
+public struct ListAgreements: Sendable, Hashable, Codable {
+    public var customer: String?
+    public var status: Agreement.Status?
+    public init(customer: String? = nil, status: Agreement.Status? = nil) {
+        self.customer = customer
+        self.status = status
+    }
+}
+
+public struct AgreementList: Sendable, Hashable, Codable {
+    public var items: [Agreement]
+}
+
+public struct RecordServiceReview: Sendable, Hashable, Codable {
+    public struct NewAction: Sendable, Hashable, Codable {
+        public var description: String
+        public var owner: String
+        public var dueOn: String
+        public init(description: String, owner: String, dueOn: String) {
+            self.description = description
+            self.owner = owner
+            self.dueOn = dueOn
+        }
+    }
+
+    public var customer: String
+    public var heldOn: String
+    /// The period reviewed, usually that of the service report discussed.
+    public var from: Date?
+    public var to: Date?
+    public var attendees: [String]
+    public var findings: String
+    public var actions: [NewAction]?
+
+    public init(customer: String, heldOn: String, from: Date? = nil, to: Date? = nil, attendees: [String], findings: String,
+                actions: [NewAction]? = nil) {
+        self.customer = customer
+        self.heldOn = heldOn
+        self.from = from
+        self.to = to
+        self.attendees = attendees
+        self.findings = findings
+        self.actions = actions
+    }
+}
+
+public struct ServiceReviewKey: Sendable, Hashable, Codable {
+    public var number: String
+    public init(number: String) { self.number = number }
+}
+
+public struct CompleteReviewAction: Sendable, Hashable, Codable {
+    public var number: String
+    public var action: Int
+    public var outcome: String
+    public init(number: String, action: Int, outcome: String) {
+        self.number = number
+        self.action = action
+        self.outcome = outcome
+    }
+}
+
+public struct ListServiceReviews: Sendable, Hashable, Codable {
+    public var customer: String?
+    /// Only reviews with actions not done yet.
+    public var openActions: Bool?
+    public init(customer: String? = nil, openActions: Bool? = nil) {
+        self.customer = customer
+        self.openActions = openActions
+    }
+}
+
+public struct ServiceReviewList: Sendable, Hashable, Codable {
+    public var items: [ServiceReview]
+}
