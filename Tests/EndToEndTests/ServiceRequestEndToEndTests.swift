@@ -94,6 +94,113 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    /// Every hour of every day.
+    static var always: [String: Any] {
+        ["timeZone": "UTC", "hours": Dictionary(uniqueKeysWithValues: [
+            "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+        ].map { ($0, ["00:00-24:00"]) })]
+    }
+
+    /// The customer's agreement measures its contact's incident; the month's service report
+    /// shows what was achieved, counted from the records; a review's actions stay listed until
+    /// each is done.
+    @Test func aCustomersAgreementMeasuresItsIncidentsAndItsReportAndReviewFollow() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eslm")
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident, service]", databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
+        func ok(_ method: String, _ params: [String: Any]) async throws -> [String: Any] {
+            let (status, body) = try await coordinator.call(method, params)
+            #expect(status == 200, "\(method): \(body)")
+            return body
+        }
+        _ = try await ok("incident.sla.define", ["priority": "P3", "responseMinutes": 120, "resolutionMinutes": 480, "calendar": Self.always])
+        _ = try await ok("service.set", ["name": "Workplace"])
+        _ = try await ok("customer.set", ["name": "Acme", "contacts": ["rita"]])
+        let taken = try await coordinator.call("customer.set", ["name": "Globex", "contacts": ["rita"]])
+        #expect(taken.status == 400 && Self.message(taken.body) == "contacts: rita speaks for Acme already; a person belongs to one customer")
+        _ = try await ok("agreement.set", [
+            "reference": "ACME-2026", "customer": "Acme", "service": "Workplace", "validFrom": "2026-01-01", "validTo": "2027-12-31",
+            "targets": ["priorities": [["priority": "P3", "responseMinutes": 30, "resolutionMinutes": 240]], "compliancePercent": 90,
+                        "fulfilmentPercent": 80],
+            "calendar": Self.always,
+        ])
+        let overlapping = try await coordinator.call("agreement.set", [
+            "reference": "ACME-2027", "customer": "Acme", "service": "Workplace", "validFrom": "2027-06-01", "validTo": "2028-05-31",
+            "targets": ["priorities": [["priority": "P3", "responseMinutes": 30, "resolutionMinutes": 240]]],
+        ])
+        #expect(overlapping.status == 400 && Self.message(overlapping.body) == "validFrom: the period overlaps ACME-2026, active for the same customer and service")
+        // The incident process learns both through events; wait for exactly that.
+        let learned = try await coordinator.waitUntil {
+            try await pool.query("""
+                SELECT (SELECT count(*) FROM incident.sla_definition WHERE agreement = 'ACME-2026' AND active)
+                     + (SELECT count(*) FROM incident.customer_contact WHERE account = 'rita' AND customer = 'Acme') AS n
+                """).single().decode(Int.self, "n") == 2
+        }
+        #expect(learned)
+
+        // Rita speaks for Acme: her incident runs on the agreement's 240 minutes; Bob's on the default 480.
+        func resolutionTarget(_ number: String) async throws -> Int? {
+            let detail = try await ok("incident.get", ["number": number])
+            return (detail["serviceLevels"] as? [[String: Any]])?.first { $0["kind"] as? String == "resolution" }?["targetMinutes"] as? Int
+        }
+        let ritas = try #require(try await ok("incident.create", ["title": "Laptop dock dead", "caller": "rita", "service": "Workplace"])["number"] as? String)
+        let open = try #require(try await ok("incident.create", ["title": "Printer offline", "caller": "rita", "service": "Workplace"])["number"] as? String)
+        let bobs = try #require(try await ok("incident.create", ["title": "Monitor flickers", "caller": "bob", "service": "Workplace"])["number"] as? String)
+        #expect(try await resolutionTarget(ritas) == 240)
+        #expect(try await resolutionTarget(open) == 240)
+        #expect(try await resolutionTarget(bobs) == 480)
+        _ = try await ok("incident.transition", ["number": ritas, "to": "in_progress"])
+        _ = try await ok("incident.transition", ["number": ritas, "to": "resolved", "resolutionCode": "fixed", "resolutionNotes": "new dock"])
+
+        // A request for Acme, fulfilled at once.
+        _ = try await ok("request_item.set", ["name": "dock", "service": "Workplace", "title": "Docking station",
+                                              "tasks": [["name": "hand over"]], "targetMinutes": 60, "calendar": Self.always])
+        let request = try #require(try await ok("request.raise", ["item": "dock", "requester": "rita"])["number"] as? String)
+        _ = try await ok("request.complete_task", ["number": request, "task": "hand over"])
+
+        // A review with two actions; each stays listed until done.
+        let review = try #require(try await ok("service_review.record", [
+            "customer": "Acme", "heldOn": "2026-11-27", "attendees": ["olga", "acme-it"], "findings": "Dock failures",
+            "actions": [["description": "Stock spare docks", "owner": "olga", "dueOn": "2026-12-15"],
+                        ["description": "Report dock failures monthly", "owner": "acme-it", "dueOn": "2027-01-31"]],
+        ])["number"] as? String)
+
+        // This month's report, counted by hand: two Acme incidents (Bob's is not Acme's), one
+        // resolved and responded to in time, the other still running; one request in time.
+        let now = Date()
+        let from = Calendar(identifier: .gregorian).date(byAdding: .day, value: -1, to: now)!.formatted(.iso8601)
+        let to = now.addingTimeInterval(3600).formatted(.iso8601)
+        let report = try await ok("service.report", ["customer": "Acme", "from": from, "to": to])
+        #expect(report["incidentData"] as? String == "available", "\(report)")
+        let acme = try #require((report["agreements"] as? [[String: Any]])?.first, "\(report)")
+        #expect(acme["reference"] as? String == "ACME-2026" && acme["incidentsCreated"] as? Int == 2 && acme["incidentsResolved"] as? Int == 1)
+        let p3 = try #require((acme["priorities"] as? [[String: Any]])?.first)
+        #expect([p3["created"], p3["responseMet"], p3["responseMeasured"], p3["resolutionMet"], p3["resolutionMeasured"]].map { $0 as? Int }
+                == [2, 1, 1, 1, 1], "\(p3)")
+        #expect(acme["achievedPercent"] as? Double == 100 && acme["compliant"] as? Bool == true && (acme["breaches"] as? [Any])?.isEmpty == true)
+        let requests = try #require(acme["requests"] as? [String: Any])
+        #expect([requests["raised"], requests["fulfilled"], requests["withinTarget"]].map { $0 as? Int } == [1, 1, 1], "\(requests)")
+        #expect((report["openReviewActions"] as? [String])?.count == 2)
+        // Printable: the REST route answers the page.
+        let (status, page) = try await coordinator.request("GET", "api/v1/service-reports/Acme?from=\(from)&to=\(to)", token: coordinator.token)
+        let html = String(decoding: page, as: UTF8.self)
+        #expect(status == 200 && html.contains("<h1>Service report: Acme</h1>") && html.contains("ACME-2026: Workplace"), "\(html.prefix(400))")
+
+        func openReviews() async throws -> [String] {
+            ((try await ok("service_review.list", ["openActions": true])["items"] as? [[String: Any]]) ?? []).compactMap { $0["number"] as? String }
+        }
+        #expect(try await openReviews() == [review])
+        _ = try await ok("service_review.complete_action", ["number": review, "action": 1, "outcome": "Ten docks in stock"])
+        #expect(try await openReviews() == [review])
+        let twice = try await coordinator.call("service_review.complete_action", ["number": review, "action": 1, "outcome": "again"])
+        #expect(twice.status == 409, "\(twice)")
+        _ = try await ok("service_review.complete_action", ["number": review, "action": 2, "outcome": "On the monthly report"])
+        #expect(try await openReviews().isEmpty)
+        await pool.close()
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     /// The `error.message` of an answer's body.
     static func message(_ body: Any?) -> String? {
         ((body as? [String: Any])?["error"] as? [String: Any])?["message"] as? String
