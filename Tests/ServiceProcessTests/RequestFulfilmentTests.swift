@@ -254,3 +254,42 @@ private func person(_ name: String, roles: [String] = ["requester"], fulfils: Bo
         await pool.close()
     }
 }
+
+@Suite struct ApprovalDeadlineTests {
+    /// A level reminds once after its reminder time, and its timeout rule decides it after its
+    /// timeout; the next level's times count from when it opened.
+    @Test func aWaitingLevelIsRemindedOnceThenDecidedByItsTimeoutRule() async throws {
+        let clock = TestClock("2026-11-16T10:00:00Z")
+        let (store, pool) = try await RequestFulfilmentTests.makeStore("reqdeadline", clock: clock)
+        _ = try await store.setItem(SetRequestItem(
+            name: "licence", service: "Workplace", title: "Software licence",
+            approvals: [Approver(kind: .group, name: "team-leads", remindAfterMinutes: 60, timeoutMinutes: 240, onTimeout: .approve),
+                        Approver(kind: .role, name: "process-owner", timeoutMinutes: 120)],
+            tasks: [TaskTemplate(name: "install")], targetMinutes: 60), actor: "user:olga")
+        let raised = try await store.raise(RaiseRequest(item: "licence", requester: "rita"), by: Caller(actor: "token:admin", person: nil, fulfils: true))
+        #expect(try await store.enforceApprovalDeadlines() == 0)
+        clock.set("2026-11-16T11:00:00Z")
+        #expect(try await store.enforceApprovalDeadlines() == 1)   // the reminder
+        #expect(try await store.enforceApprovalDeadlines() == 0)   // once
+        clock.set("2026-11-16T14:00:00Z")
+        #expect(try await store.enforceApprovalDeadlines() == 1)   // level 1 approved by its rule
+        let moved = try await store.get(RequestKey(number: raised.number), by: Caller(actor: "token:admin", person: nil, seesAll: true))
+        #expect(moved.approvals.map(\.state) == [.approved, .pending] && moved.approvals[0].decidedBy == "plugin:service")
+        #expect(moved.approvals[0].comment == "no decision within 240 minutes: approved by the item's rule")
+        clock.set("2026-11-16T15:59:00Z")
+        #expect(try await store.enforceApprovalDeadlines() == 0)   // level 2 opened at 14:00
+        clock.set("2026-11-16T16:00:00Z")
+        #expect(try await store.enforceApprovalDeadlines() == 1)
+        let ended = try await store.get(RequestKey(number: raised.number), by: Caller(actor: "token:admin", person: nil, seesAll: true))
+        #expect(ended.status == .rejected && ended.approvals[1].state == .rejected)
+        let types = try await pool.query("SELECT type FROM itsm.outbox WHERE subject = \(raised.number) ORDER BY id").map { try $0.decode(String.self, "type") }
+        #expect(types == ["request.raised", "request.approval_requested", "request.approval_reminder", "request.approval_requested",
+                          "request.rejected"], "\(types)")
+        await #expect(throws: ResponseError.invalidParams("approvals[0].remindAfterMinutes: before timeoutMinutes, or the reminder comes too late")) {
+            try await store.setItem(SetRequestItem(name: "x", service: "Workplace", title: "X",
+                                                   approvals: [Approver(kind: .user, name: "a", remindAfterMinutes: 60, timeoutMinutes: 30)],
+                                                   tasks: [TaskTemplate(name: "t")], targetMinutes: 60), actor: "a")
+        }
+        await pool.close()
+    }
+}

@@ -41,12 +41,25 @@ public struct Approver: Sendable, Hashable, Codable {
         case user, group, role
     }
 
+    /// What happens when a level waits `timeoutMinutes` without a decision.
+    public enum TimeoutRule: String, Sendable, Hashable, Codable, CaseIterable {
+        case approve, reject
+    }
+
     public var kind: Kind
     public var name: String
+    /// Minutes (wall clock) after which the approvers are reminded, once (`request.approval_reminder`).
+    public var remindAfterMinutes: Int?
+    /// Minutes after which the level is decided by `onTimeout` (reject unless it says approve).
+    public var timeoutMinutes: Int?
+    public var onTimeout: TimeoutRule?
 
-    public init(kind: Kind, name: String) {
+    public init(kind: Kind, name: String, remindAfterMinutes: Int? = nil, timeoutMinutes: Int? = nil, onTimeout: TimeoutRule? = nil) {
         self.kind = kind
         self.name = name
+        self.remindAfterMinutes = remindAfterMinutes
+        self.timeoutMinutes = timeoutMinutes
+        self.onTimeout = onTimeout
     }
 
     public var description: String { "\(kind.rawValue) \(name)" }

@@ -14,6 +14,8 @@ public enum ServiceEvents {
         "A request was raised from the catalogue.")
     public static let approvalRequested = EventType<ApprovalRequested>("request.approval_requested",
         "A request waits on an approval level's decision.")
+    public static let approvalReminder = EventType<ApprovalRequested>("request.approval_reminder",
+        "A level waited its item's remindAfterMinutes without a decision; its approvers are reminded once.")
     public static let approved = EventType<ServiceRequest>("request.approved",
         "A request's last approval level approved it; fulfilment starts.")
     public static let rejected = EventType<ServiceRequest>("request.rejected",

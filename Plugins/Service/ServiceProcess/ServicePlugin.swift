@@ -17,6 +17,7 @@ public enum ServicePlugin {
         plugin.publishes(ServiceEvents.reviewRecorded)
         plugin.publishes(ServiceEvents.raised)
         plugin.publishes(ServiceEvents.approvalRequested)
+        plugin.publishes(ServiceEvents.approvalReminder)
         plugin.publishes(ServiceEvents.approved)
         plugin.publishes(ServiceEvents.rejected)
         plugin.publishes(ServiceEvents.taskReady)
@@ -154,7 +155,16 @@ public enum ServicePlugin {
         plugin.method("service_review.complete_action", permission: "service.write", description: "Record an action's outcome: it is done") {
             (params: CompleteReviewAction, context) in try await store(context).completeReviewAction(params, actor: context.actor)
         }
+        plugin.every(.seconds(approvalScanSeconds), name: "approval-deadlines") { context in
+            _ = try await ServiceStore(database: context.database, settings: try ServiceSettings(config: context.config))
+                .enforceApprovalDeadlines()
+        }
         return plugin
+    }
+
+    /// How often approval reminders and timeouts are checked: `ITSM_SERVICE_APPROVAL_SCAN_SECONDS`, default 60.
+    static var approvalScanSeconds: Int {
+        ProcessInfo.processInfo.environment["ITSM_SERVICE_APPROVAL_SCAN_SECONDS"].flatMap(Int.init).map { max(1, $0) } ?? 60
     }
 
     /// Reports and reviews name every customer's records: for service level managers and auditors.

@@ -181,5 +181,14 @@ public enum ServiceSchema {
             );
             CREATE INDEX review_action_open ON service.review_action (due_on) WHERE done_at IS NULL;
             """),
+        Migration(version: 3, name: "approval reminders and timeouts", sql: """
+            -- When the level a request waits on opened, and the last level its approvers were
+            -- reminded of: reminders go once per level, timeouts count from the level's start.
+            ALTER TABLE service.request ADD COLUMN level_started_at timestamptz, ADD COLUMN reminded_level integer;
+            UPDATE service.request r SET level_started_at = coalesce(
+                (SELECT max(decided_at) FROM service.approval a WHERE a.request_id = r.id), r.created_at)
+            WHERE status = 'awaiting_approval';
+            CREATE INDEX request_awaiting ON service.request (level_started_at) WHERE status = 'awaiting_approval';
+            """),
     ]
 }

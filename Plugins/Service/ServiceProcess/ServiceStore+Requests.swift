@@ -35,9 +35,11 @@ extension ServiceStore {
                                         tasks: item.tasks, targetMinutes: item.targetMinutes, calendar: item.calendar)
             let status: RequestStatus = item.approvals.isEmpty ? .inFulfilment : .awaitingApproval
             let row = try await tx.query("""
-                INSERT INTO service.request (item_id, item, requester, answers, status, created_by, created_at, updated_at, customer_id)
+                INSERT INTO service.request (item_id, item, requester, answers, status, created_by, created_at, updated_at, customer_id,
+                                             level_started_at)
                 SELECT id, \(try PostgresJSON(encoding: snapshot)), \(requester), \(try PostgresJSON(encoding: answers)), \(status.rawValue),
-                       \(caller.actor), \(at), \(at), (SELECT customer_id FROM service.customer_contact WHERE account = \(requester))
+                       \(caller.actor), \(at), \(at), (SELECT customer_id FROM service.customer_contact WHERE account = \(requester)),
+                       \(status == .awaitingApproval ? at : nil)
                 FROM service.item WHERE name = \(item.name)
                 RETURNING id, number
                 """).single()
@@ -122,34 +124,84 @@ extension ServiceStore {
                                              message: "\(current.number) is \(current.status.rawValue.replacingOccurrences(of: "_", with: " ")), not awaiting approval")
             }
             try await checkMayDecide(tx, step, of: current, caller: caller)
-            try await tx.query("""
-                INSERT INTO service.approval (request_id, level, decision, decided_by, comment, decided_at)
-                VALUES (\(id), \(step.level - 1), \(params.decision == .approve ? "approved" : "rejected"), \(caller.actor), \(comment), \(at))
-                """)
-            try await recordHistory(tx, current.number, actor: caller.actor, at: at, field: "approval \(step.level)",
-                                    old: "pending", new: params.decision == .approve ? "approved" : "rejected")
-            let snapshot = try await snapshot(tx, id)
-            if params.decision == .reject {
-                try await end(tx, id: id, number: current.number, as: .rejected, actor: caller.actor, at: at)
-                let rejected = try await request(tx, id: id)
-                try await tx.publish(ServiceEvents.rejected, subject: current.number, data: rejected)
-                return rejected
-            }
-            if step.level < snapshot.approvals.count {
-                try await tx.query("UPDATE service.request SET approval_level = \(step.level), updated_at = \(at) WHERE id = \(id)")
-                try await tx.publish(ServiceEvents.approvalRequested, subject: current.number, data: ApprovalRequested(
-                    number: current.number, item: snapshot.name, title: snapshot.title, requester: current.requester, level: step.level + 1,
-                    approver: snapshot.approvals[step.level]))
-                return try await request(tx, id: id)
-            }
-            try await tx.query("UPDATE service.request SET status = 'in_fulfilment', updated_at = \(at) WHERE id = \(id)")
-            try await recordHistory(tx, current.number, actor: caller.actor, at: at, field: "status", old: "awaiting_approval", new: "in_fulfilment")
-            let ready = try await startFulfilment(tx, id: id, snapshot: snapshot, at: at)
-            let approved = try await request(tx, id: id)
-            try await tx.publish(ServiceEvents.approved, subject: current.number, data: approved)
-            try await publish(ready, tx)
-            return approved
+            return try await apply(params.decision, comment: comment, to: current, id: id, at: step, actor: caller.actor, time: at, in: tx)
         }
+    }
+
+    /// Records a decision on the level `step` and moves the request on: to the next level, to
+    /// fulfilment, or to its end.
+    private func apply(_ decision: DecideRequest.Decision, comment: String, to current: ServiceRequest, id: UUID, at step: ApprovalStep,
+                       actor: String, time at: Date, in tx: PluginTransaction) async throws -> ServiceRequest {
+        try await tx.query("""
+            INSERT INTO service.approval (request_id, level, decision, decided_by, comment, decided_at)
+            VALUES (\(id), \(step.level - 1), \(decision == .approve ? "approved" : "rejected"), \(actor), \(comment), \(at))
+            """)
+        try await recordHistory(tx, current.number, actor: actor, at: at, field: "approval \(step.level)",
+                                old: "pending", new: decision == .approve ? "approved" : "rejected")
+        let snapshot = try await snapshot(tx, id)
+        if decision == .reject {
+            try await end(tx, id: id, number: current.number, as: .rejected, actor: actor, at: at)
+            let rejected = try await request(tx, id: id)
+            try await tx.publish(ServiceEvents.rejected, subject: current.number, data: rejected)
+            return rejected
+        }
+        if step.level < snapshot.approvals.count {
+            try await tx.query("""
+                UPDATE service.request SET approval_level = \(step.level), level_started_at = \(at), updated_at = \(at) WHERE id = \(id)
+                """)
+            try await tx.publish(ServiceEvents.approvalRequested, subject: current.number, data: ApprovalRequested(
+                number: current.number, item: snapshot.name, title: snapshot.title, requester: current.requester, level: step.level + 1,
+                approver: snapshot.approvals[step.level]))
+            return try await request(tx, id: id)
+        }
+        try await tx.query("UPDATE service.request SET status = 'in_fulfilment', updated_at = \(at) WHERE id = \(id)")
+        try await recordHistory(tx, current.number, actor: actor, at: at, field: "status", old: "awaiting_approval", new: "in_fulfilment")
+        let ready = try await startFulfilment(tx, id: id, snapshot: snapshot, at: at)
+        let approved = try await request(tx, id: id)
+        try await tx.publish(ServiceEvents.approved, subject: current.number, data: approved)
+        try await publish(ready, tx)
+        return approved
+    }
+
+    /// Reminds the approvers of a level that waited `remindAfterMinutes` (once per level), and
+    /// applies a level's timeout rule once it waited `timeoutMinutes`. Returns how many requests
+    /// it moved or reminded about.
+    public func enforceApprovalDeadlines(actor: String = "plugin:service") async throws -> Int {
+        let at = now()
+        let waiting = try await database.query("""
+            SELECT id FROM service.request WHERE status = 'awaiting_approval' ORDER BY level_started_at LIMIT 500
+            """).map { try $0.decode(UUID.self, "id") }
+        var acted = 0
+        for id in waiting {
+            acted += try await database.withTransaction { tx in
+                // Another instance, or an approver, may be at it: take it only if it is free and still waits.
+                guard let row = try await tx.query("""
+                    SELECT level_started_at, reminded_level FROM service.request
+                    WHERE id = \(id) AND status = 'awaiting_approval' FOR UPDATE SKIP LOCKED
+                    """).first, let started = try row.decode(Date?.self, "level_started_at") else { return 0 }
+                let current = try await request(tx, id: id)
+                guard let step = current.approvals.first(where: { $0.state == .pending }) else { return 0 }
+                let waited = at.timeIntervalSince(started) / 60
+                if let timeout = step.approver.timeoutMinutes, waited >= Double(timeout) {
+                    let rule = step.approver.onTimeout ?? .reject
+                    let comment = "no decision within \(timeout) minutes: \(rule == .approve ? "approved" : "rejected") by the item's rule"
+                    _ = try await apply(rule == .approve ? .approve : .reject, comment: comment, to: current, id: id, at: step, actor: actor,
+                                        time: at, in: tx)
+                    return 1
+                }
+                if let remind = step.approver.remindAfterMinutes, waited >= Double(remind),
+                   try row.decode(Int?.self, "reminded_level") != step.level {
+                    try await tx.query("UPDATE service.request SET reminded_level = \(step.level) WHERE id = \(id)")
+                    let snapshot = try await snapshot(tx, id)
+                    try await tx.publish(ServiceEvents.approvalReminder, subject: current.number, data: ApprovalRequested(
+                        number: current.number, item: snapshot.name, title: snapshot.title, requester: current.requester, level: step.level,
+                        approver: step.approver))
+                    return 1
+                }
+                return 0
+            }
+        }
+        return acted
     }
 
     public func completeTask(_ params: CompleteTask, by caller: Caller) async throws -> ServiceRequest {

@@ -101,6 +101,15 @@ public struct ServiceStore: Sendable {
         guard approvals.count <= 5 else { throw ResponseError.invalidParams("approvals: at most 5 levels") }
         for (index, approver) in approvals.enumerated() {
             _ = try Validation.text(approver.name, "approvals[\(index)].name", max: 100)
+            for (field, value) in [("remindAfterMinutes", approver.remindAfterMinutes), ("timeoutMinutes", approver.timeoutMinutes)] {
+                if let value, !(1...525_600).contains(value) { throw ResponseError.invalidParams("approvals[\(index)].\(field): 1 to 525600") }
+            }
+            if let remind = approver.remindAfterMinutes, let timeout = approver.timeoutMinutes, remind >= timeout {
+                throw ResponseError.invalidParams("approvals[\(index)].remindAfterMinutes: before timeoutMinutes, or the reminder comes too late")
+            }
+            if approver.onTimeout != nil && approver.timeoutMinutes == nil {
+                throw ResponseError.invalidParams("approvals[\(index)].onTimeout: needs timeoutMinutes")
+            }
         }
         let tasks = try TaskTemplate.resolved(params.tasks)
         guard (1...525_600).contains(params.targetMinutes) else {
