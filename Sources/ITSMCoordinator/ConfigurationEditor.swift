@@ -43,7 +43,12 @@ public enum ConfigurationEditor {
 
         guard let entry = sequence.first(where: { $0.string == name || $0.mapping?["name"]?.string == name }),
               let mark = entry.mark else {
-            // Enabling an unlisted built-in: a new first item, indented like the others.
+            // Enabling an unlisted built-in: a new first item, in the list's own style.
+            let before = lines[first.line - 1].unicodeScalars.prefix(first.column - 1).reversed().first { $0 != " " }
+            if before == "[" || before == "," {
+                insert("\(name), ", in: &lines, at: first)   // `plugins: [incident]`
+                return try checked(lines.joined(separator: "\n"), plugin: name, enabled: enabled)
+            }
             let indentation = String(lines[first.line - 1].prefix { $0 == " " })
             lines.insert("\(indentation)- \(name)", at: first.line - 1)
             return try checked(lines.joined(separator: "\n"), plugin: name, enabled: enabled)

@@ -201,6 +201,32 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    /// Service names the incident records used before the catalogue join it when the service
+    /// process starts; from then on a record names a catalogue service.
+    @Test func theServiceNamesInUseJoinTheCatalogueAndNewRecordsNameACatalogueService() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2ecatalogue")
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]", databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        for service in ["Payroll", "Email", "email"] {
+            #expect(try await coordinator.call("incident.create", ["title": "Trouble with \(service)", "service": service]).status == 200)
+        }
+        let enabled = try await coordinator.cli(["plugins", "enable", "service", "--reload"])
+        #expect(enabled.status == .exited(0), "\(enabled.text)")
+        let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
+        // Both names reach the catalogue, and the incident process learns them.
+        let adopted = try await coordinator.waitUntil(timeout: .seconds(60)) {
+            try await pool.query("SELECT count(*) AS n FROM incident.catalogue_service").single().decode(Int.self, "n") == 2
+        }
+        #expect(adopted)
+        let listed = try await coordinator.call("service.list")
+        #expect((listed.body["items"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["Email", "Payroll"], "\(listed)")
+        let refused = try await coordinator.call("incident.create", ["title": "Timesheets", "service": "Timesheets"])
+        #expect(refused.status == 400 && Self.message(refused.body) == "service: 'Timesheets' is not in the service catalogue (itsm service list)")
+        #expect(try await coordinator.call("incident.create", ["title": "Payslips late", "service": "payroll"]).status == 200)
+        await pool.close()
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     /// The `error.message` of an answer's body.
     static func message(_ body: Any?) -> String? {
         ((body as? [String: Any])?["error"] as? [String: Any])?["message"] as? String

@@ -57,10 +57,17 @@ struct ConfigurationEditorTests {
         #expect(try Configuration.parse(yaml: off.text).enabledPlugins.isEmpty)
     }
 
+    @Test func aListWrittenInFlowStyleStaysInFlowStyle() throws {
+        let added = try ConfigurationEditor.setEnabled(true, plugin: "service", in: "http: 127.0.0.1:0\nplugins: [incident]\n")
+        #expect(added.text == "http: 127.0.0.1:0\nplugins: [service, incident]\n")
+        let off = try ConfigurationEditor.setEnabled(false, plugin: "incident", in: added.text)
+        #expect(try Configuration.parse(yaml: off.text).enabledPlugins.map(\.name) == ["service"])
+    }
+
     @Test func refusesWhatItCannotDoSafely() {
         #expect(throws: CoordinatorError.self) { try ConfigurationEditor.setEnabled(true, plugin: "cmdb", in: Self.file) }
         #expect(throws: CoordinatorError.self) {
-            try ConfigurationEditor.setEnabled(true, plugin: "problem", in: "plugins: [incident]\n")
+            try ConfigurationEditor.setEnabled(true, plugin: "problem", in: "plugins: []\n")
         }
         #expect(throws: CoordinatorError.self) { try ConfigurationEditor.setEnabled(true, plugin: "problem", in: "plugins: [incident\n") }
     }

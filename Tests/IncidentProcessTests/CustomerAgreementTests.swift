@@ -108,3 +108,38 @@ import Testing
         #expect(!figures.breaches.contains { $0.number == a.number })
     }
 }
+
+/// The service catalogue, once the service process has published one, is where records take
+/// their service from.
+@Suite struct ServiceCatalogueTests {
+    @Test func recordsNameACatalogueServiceOnceThereIsACatalogue() async throws {
+        let database = try await makeIncidentDatabase("catalogue")
+        let store = IncidentStore(database: database)
+        func create(_ service: String) async throws -> Incident {
+            var params = CreateIncident(title: "Something on \(service)")
+            params.service = service
+            return try await store.create(params, actor: "desk", idempotencyKey: nil)
+        }
+        // Before there is a catalogue, a service is free text.
+        let early = try await create("Web shop")
+        try await database.withTransaction { tx in
+            try await store.learn(IncidentStore.CatalogueService(name: "Email", status: "live"), in: tx)
+            try await store.learn(IncidentStore.CatalogueService(name: "Fax", status: "retired"), in: tx)
+        }
+        #expect(try await create("email").service == "email")
+        await #expect(throws: ResponseError.invalidParams("service: 'Web shop' is not in the service catalogue (itsm service list)")) {
+            try await create("Web shop")
+        }
+        await #expect(throws: ResponseError.invalidParams("service: Fax is retired")) { try await create("Fax") }
+        var change = UpdateIncident(id: early.id)
+        change.service = "Intranet"
+        await #expect(throws: ResponseError.invalidParams("service: 'Intranet' is not in the service catalogue (itsm service list)")) {
+            try await store.update(change, actor: "desk")
+        }
+        // Other changes to a record made before the catalogue leave its service alone.
+        var retitle = UpdateIncident(id: early.id)
+        retitle.title = "Web shop slow"
+        #expect(try await store.update(retitle, actor: "desk").service == "Web shop")
+        #expect(try await store.serviceNames().map { "\($0.name) \($0.records)" } == ["Web shop 1", "email 1"])
+    }
+}

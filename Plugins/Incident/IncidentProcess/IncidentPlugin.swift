@@ -172,6 +172,14 @@ public enum IncidentPlugin {
             try await IncidentSettings(config: context.config).store(context.database)
                 .learn(try event.data.decode(IncidentStore.AgreementTerms.self), in: context.transaction)
         }
+        plugin.subscribe("service.changed") { event, context in
+            try await IncidentSettings(config: context.config).store(context.database)
+                .learn(try event.data.decode(IncidentStore.CatalogueService.self), in: context.transaction)
+        }
+        plugin.method("incident.service_names", permission: "incident.read", idempotent: true,
+                      description: "Each service name the records use, with how many use it") { (_: NoParams, context) in
+            try await store(context).serviceNames()
+        }
         plugin.method("incident.customer_figures", permission: "incident.read", idempotent: true,
                       description: "A customer's incidents created in a period: volumes, clock verdicts by priority, and each breach") {
             (params: CustomerFiguresParams, context) in

@@ -258,5 +258,14 @@ public enum IncidentSchema {
             CREATE UNIQUE INDEX sla_definition_per_agreement_service_priority
                 ON incident.sla_definition (coalesce(agreement, ''), coalesce(service, ''), priority);
             """),
+        Migration(version: 12, name: "the service catalogue, learned from the service process", sql: """
+            -- The services of the catalogue, from service.changed. Once there is one, a record
+            -- names a service of the catalogue that is not retired.
+            CREATE TABLE incident.catalogue_service (
+                name text PRIMARY KEY,
+                status text NOT NULL
+            );
+            CREATE UNIQUE INDEX catalogue_service_lower ON incident.catalogue_service (lower(name));
+            """),
     ]
 }

@@ -8,34 +8,87 @@ import ITSMProtocol
 /// transaction.
 extension IncidentStore {
     public func update(_ params: UpdateIncident, actor: String, now: Date = Date()) async throws -> Incident {
-        try await mutate(id: params.id, number: params.number, actor: actor, now: now) { current in
-            var plan = ChangePlan(current: current)
-            if let title = params.title { plan.set("title", "title", current.title, try Incident.validatedTitle(title)) }
-            if let description = params.description { plan.set("description", "description", current.description, description) }
-            let optionalText: [(String, String, String?, String?)] = [
-                ("caller", "caller", current.caller, params.caller), ("service", "service", current.service, params.service),
-                ("configurationItem", "ci", current.configurationItem, params.configurationItem),
-                ("category", "category", current.category, params.category),
-                ("subcategory", "subcategory", current.subcategory, params.subcategory),
-                ("supplier", "supplier", current.supplier, params.supplier),
-            ]
-            for (field, column, old, new) in optionalText {
-                guard let new else { continue }
-                try Incident.checkShortText(field, new)
-                plan.set(field, column, old, new.isEmpty ? nil : new)
-            }
-            let impact = params.impact ?? current.impact
-            let urgency = params.urgency ?? current.urgency
-            plan.set("impact", "impact", current.impact.description, impact.description, value: impact.rawValue)
-            plan.set("urgency", "urgency", current.urgency.description, urgency.description, value: urgency.rawValue)
-            let priority = matrix.priority(impact: impact, urgency: urgency)
-            plan.set("priority", "priority", current.priority.description, priority.description, value: priority.rawValue)
-            if !plan.changes.isEmpty { plan.events.append(IncidentEvents.updated) }
-            if let reason = majorCriterion(priority), current.status.isOpen {
-                plan.declareMajor(reason: reason, actor: actor, now: now)
-            }
-            return plan
+        try await database.withTransaction { tx in
+            let updated = try await apply(tx, id: params.id, number: params.number, actor: actor, now: now, requestKey: requestKey,
+                                          visibleTo: viewer) { current in try updatePlan(current, params, actor: actor, now: now) }
+            if params.service != nil { try await Self.checkService(tx, updated.service) }
+            return updated
         }
+    }
+
+    private func updatePlan(_ current: Incident, _ params: UpdateIncident, actor: String, now: Date) throws -> ChangePlan {
+        var plan = ChangePlan(current: current)
+        if let title = params.title { plan.set("title", "title", current.title, try Incident.validatedTitle(title)) }
+        if let description = params.description { plan.set("description", "description", current.description, description) }
+        let optionalText: [(String, String, String?, String?)] = [
+            ("caller", "caller", current.caller, params.caller), ("service", "service", current.service, params.service),
+            ("configurationItem", "ci", current.configurationItem, params.configurationItem),
+            ("category", "category", current.category, params.category),
+            ("subcategory", "subcategory", current.subcategory, params.subcategory),
+            ("supplier", "supplier", current.supplier, params.supplier),
+        ]
+        for (field, column, old, new) in optionalText {
+            guard let new else { continue }
+            try Incident.checkShortText(field, new)
+            plan.set(field, column, old, new.isEmpty ? nil : new)
+        }
+        let impact = params.impact ?? current.impact
+        let urgency = params.urgency ?? current.urgency
+        plan.set("impact", "impact", current.impact.description, impact.description, value: impact.rawValue)
+        plan.set("urgency", "urgency", current.urgency.description, urgency.description, value: urgency.rawValue)
+        let priority = matrix.priority(impact: impact, urgency: urgency)
+        plan.set("priority", "priority", current.priority.description, priority.description, value: priority.rawValue)
+        if !plan.changes.isEmpty { plan.events.append(IncidentEvents.updated) }
+        if let reason = majorCriterion(priority), current.status.isOpen {
+            plan.declareMajor(reason: reason, actor: actor, now: now)
+        }
+        return plan
+    }
+
+    /// Once the service process has published a catalogue, a record names one of its services
+    /// that is not retired; before that, a service is free text as it always was.
+    static func checkService(_ tx: PluginTransaction, _ service: String?) async throws {
+        guard let service else { return }
+        let rows = try await tx.query("""
+            SELECT name, status FROM incident.catalogue_service WHERE lower(name) = lower(\(service))
+            UNION ALL (SELECT NULL, NULL FROM incident.catalogue_service LIMIT 1)
+            """)
+        guard let row = rows.first else { return }   // no catalogue yet
+        guard let name = try row.decode(String?.self, "name") else {
+            throw ResponseError.invalidParams("service: '\(service.prefix(100))' is not in the service catalogue (itsm service list)")
+        }
+        if try row.decode(String.self, "status") == "retired" { throw ResponseError.invalidParams("service: \(name) is retired") }
+    }
+
+    /// A service of the catalogue, as the service process published it.
+    public struct CatalogueService: Sendable, Hashable, Codable {
+        public var name: String
+        public var status: String
+        public init(name: String, status: String) {
+            self.name = name
+            self.status = status
+        }
+    }
+
+    public func learn(_ service: CatalogueService, in tx: PluginTransaction) async throws {
+        try await tx.query("DELETE FROM incident.catalogue_service WHERE lower(name) = lower(\(service.name)) AND name <> \(service.name)")
+        try await tx.query("""
+            INSERT INTO incident.catalogue_service (name, status) VALUES (\(service.name), \(service.status))
+            ON CONFLICT (name) DO UPDATE SET status = EXCLUDED.status
+            """)
+    }
+
+    /// Each service name the records use, with how many use it: what the service process adds
+    /// to its catalogue when it first meets records made before it.
+    public func serviceNames() async throws -> [ServiceName] {
+        try await database.query("""
+            SELECT service, count(*) AS records FROM incident.incident WHERE service IS NOT NULL GROUP BY service ORDER BY service
+            """).map { ServiceName(name: try $0.decode(String.self, "service"), records: try $0.decode(Int.self, "records")) }
+    }
+
+    public struct ServiceName: Sendable, Hashable, Codable {
+        public var name: String
+        public var records: Int
     }
 
     public func assign(_ params: AssignIncident, actor: String, now: Date = Date()) async throws -> Incident {

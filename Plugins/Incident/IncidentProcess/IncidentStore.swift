@@ -67,6 +67,7 @@ public struct IncidentStore: Sendable {
                     """).single()
                 var incident = try Incident(row: row)
                 try await Self.checkAssignment(tx, incident)
+                try await Self.checkService(tx, incident.service)
                 let initial: [(String, String?)] = [
                     ("number", number), ("type", type.rawValue), ("title", title), ("status", status.rawValue),
                     ("impact", impact.description), ("urgency", urgency.description), ("priority", priority.description),

@@ -71,7 +71,15 @@ struct AlertIntake {
             if notification.status == "firing" {
                 if !open || incident == nil {
                     generation += 1
-                    let created = try await call("incident.create", incidentParams(notification), "alertmanager:\(group):\(generation):create")
+                    let params = incidentParams(notification)
+                    let key = "alertmanager:\(group):\(generation):create"
+                    let created: JSONValue
+                    do {
+                        created = try await call("incident.create", params, key)
+                    } catch let error as ResponseError where error.code == .invalidParams && error.message.hasPrefix("service:") {
+                        // A service label the catalogue does not know must not lose the alert.
+                        created = try await call("incident.create", Self.withoutService(params, because: error.message), key + ":unlisted")
+                    }
                     incident = created["number"]?.stringValue
                     open = true
                     noted = Set(firing.map(Self.identity))
@@ -138,6 +146,15 @@ struct AlertIntake {
         if let service = labels["service"] { params["service"] = .string(service) }
         if let item = labels["ci"] ?? labels["instance"] { params["configurationItem"] = .string(item) }
         return .object(params)
+    }
+
+    /// The params without their service, the refusal said in the description instead.
+    static func withoutService(_ params: JSONValue, because reason: String) -> JSONValue {
+        guard case .object(var members) = params else { return params }
+        let label = members.removeValue(forKey: "service")?.stringValue ?? ""
+        let description = members["description"]?.stringValue ?? ""
+        members["description"] = .string(String(("The alert's service label '\(label)' was not used: \(reason)\n\n" + description).prefix(10_000)))
+        return .object(members)
     }
 
     /// An alert once per start: the same alert firing again later is news.

@@ -10,7 +10,8 @@ public enum ServicePlugin {
     public static func make() -> Plugin {
         var plugin = Plugin(name: "service", version: version, schema: ServiceSchema.name, migrations: ServiceSchema.migrations)
         // A service report reads the customer's incident figures, as the service process itself.
-        plugin.calls = ["incident.customer_figures"]
+        // Service names used by incident records before the catalogue existed join it.
+        plugin.calls = ["incident.customer_figures", "incident.service_names"]
         plugin.publishes(ServiceEvents.serviceChanged)
         plugin.publishes(ServiceEvents.customerChanged)
         plugin.publishes(ServiceEvents.agreementChanged)
@@ -155,6 +156,23 @@ public enum ServicePlugin {
         plugin.method("service_review.complete_action", permission: "service.write", description: "Record an action's outcome: it is done") {
             (params: CompleteReviewAction, context) in try await store(context).completeReviewAction(params, actor: context.actor)
         }
+        // Once: the service names incident records used before the catalogue join it. Tried
+        // every 10 s until the incident process answers; then a single indexed read.
+        plugin.every(.seconds(10), name: "catalogue-from-records") { context in
+            let store = ServiceStore(database: context.database, settings: try ServiceSettings(config: context.config))
+            guard try await !store.adopted(from: "incident") else { return }
+            let names: JSONValue
+            do {
+                names = try await context.call("incident.service_names")
+            } catch let error as ResponseError {
+                guard error.kind == "plugin.disabled" else { throw error }
+                return
+            }
+            let added = try await store.adopt(try names.decode([NamedService].self).map { ($0.name, $0.records) }, from: "incident")
+            if !added.isEmpty {
+                context.logger.notice("service names the records use were added to the catalogue", metadata: ["itsm.services": "\(added)"])
+            }
+        }
         plugin.every(.seconds(approvalScanSeconds), name: "approval-deadlines") { context in
             _ = try await ServiceStore(database: context.database, settings: try ServiceSettings(config: context.config))
                 .enforceApprovalDeadlines()
@@ -165,6 +183,12 @@ public enum ServicePlugin {
     /// How often approval reminders and timeouts are checked: `ITSM_SERVICE_APPROVAL_SCAN_SECONDS`, default 60.
     static var approvalScanSeconds: Int {
         ProcessInfo.processInfo.environment["ITSM_SERVICE_APPROVAL_SCAN_SECONDS"].flatMap(Int.init).map { max(1, $0) } ?? 60
+    }
+
+    /// A service name the incident records use (`incident.service_names`).
+    struct NamedService: Decodable {
+        var name: String
+        var records: Int
     }
 
     /// Reports and reviews name every customer's records: for service level managers and auditors.

@@ -190,5 +190,13 @@ public enum ServiceSchema {
             WHERE status = 'awaiting_approval';
             CREATE INDEX request_awaiting ON service.request (level_started_at) WHERE status = 'awaiting_approval';
             """),
+        Migration(version: 4, name: "service names in use adopted once", sql: """
+            -- When the service names incident records used before the catalogue were adopted.
+            CREATE TABLE service.adoption (
+                source text PRIMARY KEY,
+                adopted_at timestamptz NOT NULL DEFAULT now(),
+                names text[] NOT NULL
+            );
+            """),
     ]
 }

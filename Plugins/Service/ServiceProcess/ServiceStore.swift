@@ -65,6 +65,29 @@ public struct ServiceStore: Sendable {
         }
     }
 
+    /// Adds to the catalogue each service name `source`'s records use that it does not know
+    /// (matched without regard to case), so the names in use stay valid once the catalogue
+    /// decides; records that once. Returns the names added.
+    public func adopt(_ names: [(name: String, records: Int)], from source: String, actor: String = "plugin:service") async throws -> [String] {
+        var added: [String] = []
+        for (name, records) in names {
+            guard let valid = try? Validation.text(name, "name", max: 100),
+                  try await database.query("SELECT 1 FROM service.service WHERE lower(name) = lower(\(valid))").isEmpty else { continue }
+            _ = try await setService(SetService(name: valid, description: "Named by \(records) \(source) records before the catalogue had it"),
+                                     actor: actor)
+            added.append(valid)
+        }
+        try await database.query("""
+            INSERT INTO service.adoption (source, names) VALUES (\(source), \(added)) ON CONFLICT (source) DO NOTHING
+            """)
+        return added
+    }
+
+    /// Whether `source`'s service names were adopted already.
+    public func adopted(from source: String) async throws -> Bool {
+        try await !database.query("SELECT 1 FROM service.adoption WHERE source = \(source)").isEmpty
+    }
+
     public func service(_ key: ServiceKey) async throws -> ServiceDetail {
         try await database.withTransaction { tx in
             guard let service = try await tx.query("""
