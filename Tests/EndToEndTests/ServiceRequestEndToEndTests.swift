@@ -1,6 +1,7 @@
 import Foundation
 import ITSMEndToEndTesting
 import ITSMPostgres
+import ITSMSystem
 import ITSMTesting
 import Logging
 import Testing
@@ -224,6 +225,42 @@ import Testing
         #expect(refused.status == 400 && Self.message(refused.body) == "service: 'Timesheets' is not in the service catalogue (itsm service list)")
         #expect(try await coordinator.call("incident.create", ["title": "Payslips late", "service": "payroll"]).status == 200)
         await pool.close()
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    /// The self-service portal in a real browser: a requester asks from the catalogue through the
+    /// form drawn from the item's schema, a team lead approves, two groups do their tasks.
+    @Test func theConsoleTakesARequestFromTheCatalogueFormToFulfilment() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eportal")
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident, service]", databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        for (name, role) in ["rita": "requester", "lena": "agent", "piet": "agent", "dora": "agent"] {
+            #expect(try await coordinator.cli(["user", "create", name, "--role", role, "--password-stdin"],
+                                              input: "\(name) has a long password\n").status == .exited(0))
+        }
+        for (group, member) in [("team-leads", "lena"), ("procurement", "piet"), ("desk", "dora")] {
+            #expect(try await coordinator.cli(["group", "set", group, "--lead", member]).status == .exited(0))
+        }
+        #expect(try await coordinator.call("service.set", ["name": "Workplace"]).status == 200)
+        let item = try await coordinator.call("request_item.set", [
+            "name": "laptop", "service": "Workplace", "title": "New laptop", "targetMinutes": 2880, "calendar": Self.always,
+            "form": ["properties": ["model": ["type": "string", "enum": ["standard", "developer"], "default": "standard"],
+                                    "justification": ["type": "string", "description": "Why the current one does not do"]],
+                     "required": ["justification"]],
+            "approvals": [["kind": "group", "name": "team-leads"]],
+            "tasks": [["name": "order", "group": "procurement"], ["name": "deliver", "group": "desk"]],
+        ])
+        #expect(item.status == 200, "\(item.body)")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Browser/request_portal.py").standardized.path
+        let browsed = try await Command.run(try ConsoleEndToEndTests.python(), [script, coordinator.baseURL.absoluteString])
+        #expect(browsed.status == .exited(0) && browsed.text.contains("request portal: all steps passed"), "\(browsed.text)")
+        // What the browser did went through the API's calls: the audit log names each person.
+        let audit = try await coordinator.cli(["audit", "list", "--json"])
+        let actions = (try JSONSerialization.jsonObject(with: Data(audit.text.utf8)) as? [[String: Any]] ?? [])
+            .filter { ($0["action"] as? String)?.hasPrefix("request.") == true && $0["outcome"] as? String == "ok" }
+            .map { "\($0["actor"] ?? "") \($0["action"] ?? "")" }
+        #expect(actions == ["user:rita request.raise", "user:lena request.decide", "user:piet request.complete_task",
+                            "user:dora request.complete_task"], "\(actions)")
         #expect(await coordinator.stop() == .exited(0))
     }
 

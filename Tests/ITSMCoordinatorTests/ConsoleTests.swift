@@ -1,4 +1,5 @@
 @testable import ITSMCoordinator
+import ITSMProtocol
 import Testing
 
 @Suite struct ConsoleTests {
@@ -16,6 +17,26 @@ import Testing
         #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true && page.headers[.cacheControl] == "no-store")
         for template in ConsoleTemplates.templates.keys {
             #expect(ConsoleTemplates.library.render(["t": ConsoleStrings.english], withTemplate: template) != nil, "\(template)")
+        }
+    }
+
+    @Test func everyWordATemplateNamesIsInTheCatalogue() {
+        for (name, template) in ConsoleTemplates.templates {
+            for match in template.matches(of: /\{\{t\.([A-Za-z]+)\}\}/) {
+                #expect(ConsoleStrings.english[String(match.output.1)] != nil, "\(name) names t.\(match.output.1)")
+            }
+        }
+    }
+
+    @Test func aRequestFormsFieldsAreTypedAsItsSchemaSays() throws {
+        let form: JSONValue = ["properties": [
+            "model": ["type": "string"], "monitors": ["type": "integer"], "dock": ["type": "boolean"],
+            "neededBy": ["type": "string", "format": "date-time"], "note": ["type": "string"],
+        ]]
+        let answers = try HTTPAPI.answers(["model": ["developer"], "monitors": ["2"], "neededBy": ["2026-12-01T09:30"], "note": [""]], form: form)
+        #expect(answers == ["model": "developer", "monitors": 2, "dock": false, "neededBy": "2026-12-01T09:30:00Z"])
+        #expect(throws: ResponseError.invalidParams("answers.monitors: 'two' is not a whole number")) {
+            try HTTPAPI.answers(["monitors": ["two"]], form: form)
         }
     }
 

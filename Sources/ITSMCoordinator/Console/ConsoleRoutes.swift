@@ -149,6 +149,7 @@ extension HTTPAPI {
                 }
             }
         }
+        addRequestRoutes(to: routes)
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
             return await console(request) { page in await incident(number, page, request) }
@@ -202,7 +203,8 @@ extension HTTPAPI {
         var common: [String: Any] {
             ["user": ["name": principal.name, "roles": principal.roles.joined(separator: ", "),
                       "canSeePeople": principal.allows("users.read"), "canSeeAudit": principal.allows("audit.read"),
-                      "canSeeNotifications": principal.allows("notification.read") && api.router.route(for: "notification.list") != nil],
+                      "canSeeNotifications": principal.allows("notification.read") && api.router.route(for: "notification.list") != nil,
+                      "canSeeRequests": principal.allows("service.read") && api.router.route(for: "request.list") != nil],
              "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
         }
 
@@ -217,7 +219,7 @@ extension HTTPAPI {
 
     /// Runs `body` for the person whose session the request carries; otherwise sends them to
     /// sign in. A form post must carry the session's form token (`_csrf`).
-    private func console(_ request: Request, form: Bool = false, _ body: (ConsolePage) async throws -> Response) async -> Response {
+    func console(_ request: Request, form: Bool = false, _ body: (ConsolePage) async throws -> Response) async -> Response {
         guard let secret = SessionStore.secret(inCookieHeader: request.headers[.cookie]) else { return Self.redirect("/console/login") }
         let principal: Principal?
         do { principal = try await sessions.principal(secret: secret) } catch {

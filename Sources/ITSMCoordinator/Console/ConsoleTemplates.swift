@@ -30,6 +30,7 @@ enum ConsoleTemplates {
                 <a href="/console/">{{t.queues}}</a>
                 {{#canSeePeople}}<a href="/console/admin/users" id="nav-people">{{t.people}}</a> <a href="/console/admin/groups">{{t.groups}}</a>{{/canSeePeople}}
                 {{#canSeeAudit}}<a href="/console/audit" id="nav-audit">{{t.auditLog}}</a>{{/canSeeAudit}}
+                {{#canSeeRequests}}<a href="/console/requests" id="nav-requests">{{t.requests}}</a>{{/canSeeRequests}}
                 {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
               </nav>
               <form method="get" action="/console/search" class="inline search" role="search">
@@ -327,6 +328,108 @@ enum ConsoleTemplates {
             {{/canExportEvidence}}
             {{> footer}}
             """,
+        "requests": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.requestCatalogue}}</h1>
+              <ul class="catalogue" id="catalogue">
+              {{#items}}<li><a href="/console/requests/new/{{name}}" id="item-{{name}}">{{title}}</a> <span class="meta">{{service}}</span>{{#description}}<p>{{description}}</p>{{/description}}</li>{{/items}}
+              {{^items}}<li>{{t.nothing}}</li>{{/items}}
+              </ul>
+            </section>
+            {{#lists}}
+            <section class="card">
+              <h2>{{label}}</h2>
+              <table id="{{id}}">
+                <thead><tr><th>{{t.number}}</th><th>{{t.title}}</th><th>{{t.requester}}</th><th>{{t.status}}</th><th>{{t.created}}</th></tr></thead>
+                <tbody>{{#rows}}<tr><td><a href="/console/requests/{{number}}">{{number}}</a></td><td>{{title}}</td><td>{{requester}}</td><td class="status-{{status}}">{{statusLabel}}</td><td>{{created}}</td></tr>{{/rows}}
+                {{^rows}}<tr><td colspan="5">{{t.nothing}}</td></tr>{{/rows}}</tbody>
+              </table>
+            </section>
+            {{/lists}}
+            {{> footer}}
+            """,
+        "request-new": """
+            {{> header}}
+            <p><a href="/console/requests">{{t.back}}</a></p>
+            <section class="card narrow">
+              <h1>{{item.title}}</h1>
+              {{#item.description}}<p>{{item.description}}</p>{{/item.description}}
+              <form method="post" action="/console/requests" id="raise">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <input type="hidden" name="item" value="{{item.name}}">
+                {{#fields}}
+                <label for="field-{{name}}">{{label}}{{#required}} *{{/required}}</label>
+                {{#help}}<p class="help" id="help-{{name}}">{{help}}</p>{{/help}}
+                {{#options}}<select id="field-{{name}}" name="{{name}}" {{#required}}required{{/required}}>{{#blank}}<option value=""></option>{{/blank}}{{#choices}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{value}}</option>{{/choices}}</select>{{/options}}
+                {{#checkbox}}<input type="checkbox" id="field-{{name}}" name="{{name}}" value="true" {{#checked}}checked{{/checked}}>{{/checkbox}}
+                {{#input}}<input id="field-{{name}}" name="{{name}}" type="{{inputType}}" value="{{value}}" {{#step}}step="{{step}}"{{/step}} {{#required}}required{{/required}}>{{/input}}
+                {{/fields}}
+                {{#forOthers}}<label for="field-requester">{{t.requestFor}}</label><input id="field-requester" name="_requester" placeholder="{{user.name}}">{{/forOthers}}
+                <button type="submit" id="raise-submit">{{t.ask}}</button>
+              </form>
+            </section>
+            {{> footer}}
+            """,
+        "request": """
+            {{> header}}
+            <p><a href="/console/requests">{{t.back}}</a></p>
+            {{#request}}
+            <section class="card">
+              <h1><span id="number">{{number}}</span> {{title}}</h1>
+              <dl class="fields">
+                <dt>{{t.status}}</dt><dd id="status">{{statusLabel}}</dd>
+                <dt>{{t.requester}}</dt><dd>{{requester}}</dd>
+                <dt>{{t.service}}</dt><dd>{{service}}</dd>
+                <dt>{{t.created}}</dt><dd>{{created}}</dd>
+                <dt>{{t.fulfilment}}</dt><dd id="clock">{{clock}}</dd>
+              </dl>
+              <h2>{{t.answers}}</h2>
+              <dl class="fields" id="answers">{{#answers}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/answers}}</dl>
+            </section>
+            {{/request}}
+            <section class="card">
+              <h2>{{t.approvals}}</h2>
+              <table id="approvals">
+                <thead><tr><th>{{t.level}}</th><th>{{t.approver}}</th><th>{{t.state}}</th><th>{{t.by}}</th><th>{{t.comment}}</th></tr></thead>
+                <tbody>{{#approvals}}<tr><td>{{level}}</td><td>{{approver}}</td><td class="status-{{state}}">{{state}}</td><td>{{decidedBy}}</td><td>{{comment}}</td></tr>{{/approvals}}
+                {{^approvals}}<tr><td colspan="5">{{t.noApproval}}</td></tr>{{/approvals}}</tbody>
+              </table>
+              {{#canDecide}}
+              <form method="post" action="{{base}}/decide" id="decide">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="decide-comment">{{t.comment}}</label><input id="decide-comment" name="comment">
+                <button type="submit" name="decision" value="approve" id="approve">{{t.approve}}</button>
+                <button type="submit" name="decision" value="reject" id="reject">{{t.reject}}</button>
+              </form>
+              {{/canDecide}}
+            </section>
+            <section class="card">
+              <h2>{{t.tasks}}</h2>
+              <table id="tasks">
+                <thead><tr><th>{{t.task}}</th><th>{{t.group}}</th><th>{{t.state}}</th><th>{{t.assignee}}</th><th>{{t.by}}</th><th>{{t.notes}}</th><th></th></tr></thead>
+                <tbody>{{#tasks}}<tr><td>{{name}}</td><td>{{group}}</td><td class="status-{{state}}">{{state}}</td><td>{{assignee}}</td><td>{{doneBy}}</td><td>{{notes}}</td>
+                <td>{{#canComplete}}<form method="post" action="{{base}}/complete" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="task" value="{{name}}"><label for="notes-{{id}}" class="hidden">{{t.notes}}</label><input id="notes-{{id}}" name="notes" placeholder="{{t.notes}}"><button type="submit" id="complete-{{id}}">{{t.taskDone}}</button></form>{{/canComplete}}</td></tr>{{/tasks}}</tbody>
+              </table>
+            </section>
+            {{#canCancel}}
+            <section class="card actions">
+              <form method="post" action="{{base}}/cancel" id="cancel">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="cancel-reason">{{t.reason}}</label><input id="cancel-reason" name="reason" required>
+                <button type="submit" id="cancel-submit">{{t.withdraw}}</button>
+              </form>
+            </section>
+            {{/canCancel}}
+            {{#hasHistory}}
+            <section class="card">
+              <h2>{{t.history}}</h2>
+              <table><thead><tr><th>{{t.at}}</th><th>{{t.by}}</th><th>{{t.field}}</th><th>{{t.from}}</th><th>{{t.to}}</th></tr></thead>
+              <tbody>{{#history}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{field}}</td><td>{{oldValue}}</td><td>{{newValue}}</td></tr>{{/history}}</tbody></table>
+            </section>
+            {{/hasHistory}}
+            {{> footer}}
+            """,
         "message": """
             {{> header}}
             <section class="card narrow"><h1>{{title}}</h1><p id="message">{{message}}</p><p><a href="/console/">{{t.back}}</a></p></section>
@@ -356,6 +459,9 @@ enum ConsoleTemplates {
         .check input { width: auto; }
         fieldset { border: 1px solid var(--line); border-radius: 4px; margin-top: .75rem; }
         code { font-size: .85em; word-break: break-all; }
+        .help { color: #555; font-size: .9em; margin: .1rem 0 .3rem; }
+        .catalogue li { margin: .5rem 0; }
+        .catalogue p { margin: .2rem 0; color: #555; }
         .hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
         mark { background: #fff8c5; }
         .hits li { margin-bottom: .75rem; }
