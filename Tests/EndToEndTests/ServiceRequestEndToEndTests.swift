@@ -188,6 +188,16 @@ import Testing
         let html = String(decoding: page, as: UTF8.self)
         #expect(status == 200 && html.contains("<h1>Service report: Acme</h1>") && html.contains("ACME-2026: Workplace"), "\(html.prefix(400))")
 
+        // A service level manager finds the customer and its report in the console, signed in.
+        #expect(try await coordinator.cli(["user", "create", "olga", "--role", "process-owner", "--password-stdin"],
+                                          input: "olga has a long password\n").status == .exited(0))
+        let olga = try #require(try await IdentityEndToEndTests.signIn(coordinator, "olga", "olga has a long password").session)
+        let console = try await coordinator.request("GET", "console/requests", headers: ["Cookie": olga.cookie])
+        let listing = String(decoding: console.1, as: UTF8.self)
+        #expect(listing.contains(#"id="report-Acme""#) && listing.contains("ACME-2026 (Workplace)"), "\(listing.suffix(800))")
+        let linked = try await coordinator.request("GET", "api/v1/service-reports/Acme", headers: ["Cookie": olga.cookie])
+        #expect(linked.0 == 200 && String(decoding: linked.1, as: UTF8.self).contains("<h1>Service report: Acme</h1>"))
+
         func openReviews() async throws -> [String] {
             ((try await ok("service_review.list", ["openActions": true])["items"] as? [[String: Any]]) ?? []).compactMap { $0["number"] as? String }
         }

@@ -293,3 +293,28 @@ private func person(_ name: String, roles: [String] = ["requester"], fulfils: Bo
         await pool.close()
     }
 }
+
+@Suite struct AgreedFulfilmentTests {
+    /// A customer's agreement that names its own fulfilment time measures its contacts'
+    /// requests on that service; everyone else's keep the item's target.
+    @Test func aContactsRequestIsMeasuredByTheirCustomersAgreedFulfilmentTime() async throws {
+        let clock = TestClock("2026-11-16T10:00:00Z")
+        let (store, pool) = try await RequestFulfilmentTests.makeStore("reqagreed", clock: clock)
+        _ = try await store.setCustomer(SetCustomer(name: "Acme", contacts: ["rita"]), actor: "user:olga")
+        _ = try await store.setAgreement(SetAgreement(
+            reference: "ACME-1", customer: "Acme", service: "Workplace", validFrom: "2026-01-01", validTo: "2026-12-31",
+            targets: AgreementTargets(priorities: [PriorityTarget(priority: "P3", responseMinutes: 30, resolutionMinutes: 240)],
+                                      fulfilmentMinutes: 120), calendar: .always), actor: "user:olga")
+        let desk = Caller(actor: "token:admin", person: nil, seesAll: true, fulfils: true)
+        let ritas = try await store.raise(RaiseRequest(item: "laptop", answers: ["justification": "x"], requester: "rita"), by: desk)
+        let pats = try await store.raise(RaiseRequest(item: "laptop", answers: ["justification": "x"], requester: "pat"), by: desk)
+        #expect(ritas.clock.targetMinutes == 120 && ritas.clock.agreement == "ACME-1")
+        #expect(pats.clock.targetMinutes == 480 && pats.clock.agreement == nil)
+        await #expect(throws: ResponseError.invalidParams("targets.fulfilmentMinutes: 1 to 525600")) {
+            try await store.setAgreement(SetAgreement(
+                reference: "ACME-2", customer: "Acme", service: "Workplace", status: .draft, validFrom: "2027-01-01", validTo: "2027-12-31",
+                targets: AgreementTargets(priorities: [], fulfilmentMinutes: 0)), actor: "a")
+        }
+        await pool.close()
+    }
+}

@@ -40,16 +40,20 @@ public struct AgreementTargets: Sendable, Hashable, Codable {
     public var priorities: [PriorityTarget]
     /// The share of incidents to be responded to and resolved within those times (default 95).
     public var compliancePercent: Double?
-    /// The share of requests to be fulfilled within their item's target.
+    /// The share of requests to be fulfilled within their target.
     public var fulfilmentPercent: Double?
+    /// The customer's own fulfilment time for requests on this service, in the agreement's
+    /// hours; replaces the item's target for requests its contacts raise.
+    public var fulfilmentMinutes: Int?
     /// Availability agreed for the service; shown in reports, not measured by the toolkit.
     public var availabilityPercent: Double?
 
     public init(priorities: [PriorityTarget], compliancePercent: Double? = nil, fulfilmentPercent: Double? = nil,
-                availabilityPercent: Double? = nil) {
+                fulfilmentMinutes: Int? = nil, availabilityPercent: Double? = nil) {
         self.priorities = priorities
         self.compliancePercent = compliancePercent
         self.fulfilmentPercent = fulfilmentPercent
+        self.fulfilmentMinutes = fulfilmentMinutes
         self.availabilityPercent = availabilityPercent
     }
 }

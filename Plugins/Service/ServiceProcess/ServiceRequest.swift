@@ -71,6 +71,8 @@ public struct RequestTask: Sendable, Hashable, Codable {
 /// approvals), runs in the item's business hours, and stops when the last task is done.
 public struct FulfilmentClock: Sendable, Hashable, Codable {
     public var targetMinutes: Int
+    /// The customer's agreement the target comes from; nil: the item's own.
+    public var agreement: String?
     public var startedAt: Date?
     public var dueAt: Date?
     public var endedAt: Date?
@@ -89,4 +91,6 @@ struct ItemSnapshot: Sendable, Hashable, Codable {
     var tasks: [TaskTemplate]
     var targetMinutes: Int
     var calendar: CalendarDefinition
+    /// The agreement whose fulfilment time and hours replaced the item's, if any.
+    var agreement: String?
 }

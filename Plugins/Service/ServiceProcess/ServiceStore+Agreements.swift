@@ -201,6 +201,9 @@ extension ServiceStore {
                 throw .invalidParams("targets.priorities[\(index)].resolutionMinutes: from responseMinutes to 525600")
             }
         }
+        if let minutes = targets.fulfilmentMinutes, !(1...525_600).contains(minutes) {
+            throw .invalidParams("targets.fulfilmentMinutes: 1 to 525600")
+        }
         for (name, value) in [("compliancePercent", targets.compliancePercent), ("fulfilmentPercent", targets.fulfilmentPercent),
                               ("availabilityPercent", targets.availabilityPercent)] {
             if let value, !(value > 0 && value <= 100) { throw .invalidParams("targets.\(name): above 0, up to 100") }

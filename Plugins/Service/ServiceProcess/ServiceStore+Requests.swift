@@ -31,8 +31,19 @@ extension ServiceStore {
                 throw ResponseError.invalidParams("item: '\(item.name)' is not offered at the moment")
             }
             let answers = try RequestForm(item.form).check(params.answers)
-            let snapshot = ItemSnapshot(name: item.name, title: item.title, service: item.service, approvals: item.approvals,
-                                        tasks: item.tasks, targetMinutes: item.targetMinutes, calendar: item.calendar)
+            // The requester's customer may have agreed its own fulfilment time for this service.
+            let agreed = try await tx.query("""
+                SELECT a.reference, (a.targets->>'fulfilmentMinutes')::int AS minutes, a.calendar
+                FROM service.agreement a JOIN service.customer_contact k ON k.customer_id = a.customer_id
+                JOIN service.service s ON s.id = a.service_id
+                WHERE k.account = \(requester) AND lower(s.name) = lower(\(item.service)) AND a.status = 'active'
+                  AND a.targets ? 'fulfilmentMinutes' AND (\(at) AT TIME ZONE 'UTC')::date BETWEEN a.valid_from AND a.valid_to
+                """).first
+            let snapshot = ItemSnapshot(
+                name: item.name, title: item.title, service: item.service, approvals: item.approvals, tasks: item.tasks,
+                targetMinutes: try agreed?.decode(Int.self, "minutes") ?? item.targetMinutes,
+                calendar: try agreed.map { try $0.decode(PostgresJSON.self, "calendar").decode(CalendarDefinition.self) } ?? item.calendar,
+                agreement: try agreed?.decode(String.self, "reference"))
             let status: RequestStatus = item.approvals.isEmpty ? .inFulfilment : .awaitingApproval
             let row = try await tx.query("""
                 INSERT INTO service.request (item_id, item, requester, answers, status, created_by, created_at, updated_at, customer_id,
@@ -442,7 +453,7 @@ extension ServiceStore {
             number: try row.decode(String.self, "number"), item: snapshot.name, title: snapshot.title, service: snapshot.service,
             requester: try row.decode(String.self, "requester"), answers: try row.decode(PostgresJSON.self, "answers").decode(JSONValue.self),
             status: status, approvals: approvals, tasks: tasks,
-            clock: FulfilmentClock(targetMinutes: snapshot.targetMinutes, startedAt: try row.decode(Date?.self, "fulfilment_started_at"),
+            clock: FulfilmentClock(targetMinutes: snapshot.targetMinutes, agreement: snapshot.agreement, startedAt: try row.decode(Date?.self, "fulfilment_started_at"),
                                    dueAt: try row.decode(Date?.self, "due_at"), endedAt: status == .fulfilled ? try row.decode(Date?.self, "ended_at") : nil,
                                    businessMinutes: try row.decode(Double?.self, "business_minutes"), met: try row.decode(Bool?.self, "met")),
             createdBy: try row.decode(String.self, "created_by"), createdAt: try row.decode(Date.self, "created_at"),

@@ -117,6 +117,21 @@ extension HTTPAPI {
             shown.append(["id": list.id, "label": list.label, "rows": (found["items"]?.arrayValue ?? []).map(Self.requestRow)])
         }
         context["lists"] = shown
+        // For service level managers: each customer, its agreements, its open review actions and its report.
+        if page.principal.allows("service.report.read"), case .success(let customers) = await page.call("customer.list", ["status": "active"]),
+           case .success(let agreements) = await page.call("agreement.list", ["status": "active"]),
+           case .success(let reviews) = await page.call("service_review.list", ["openActions": true]) {
+            let byCustomer = Dictionary(grouping: agreements["items"]?.arrayValue ?? []) { $0["customer"]?.stringValue ?? "" }
+            let open = Dictionary(grouping: (reviews["items"]?.arrayValue ?? []).flatMap { review in
+                (review["actions"]?.arrayValue ?? []).filter { $0["done"]?.boolValue != true }.map { _ in review["customer"]?.stringValue ?? "" }
+            }) { $0 }
+            context["serviceLevels"] = ["customers": (customers["items"]?.arrayValue ?? []).prefix(100).map { customer -> [String: Any] in
+                let name = customer["name"]?.stringValue ?? ""
+                return ["name": name, "path": Self.percentEncoded(name), "openActions": open[name]?.count ?? 0,
+                        "agreements": (byCustomer[name] ?? []).map { "\($0["reference"]?.stringValue ?? "") (\($0["service"]?.stringValue ?? ""))" }
+                            .joined(separator: ", ")]
+            }]
+        }
         Self.addMessages(of: request, to: &context)
         return Self.page("requests", context)
     }

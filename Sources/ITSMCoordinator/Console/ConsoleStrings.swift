@@ -4,6 +4,11 @@ enum ConsoleStrings {
     static let english: [String: String] = [
         "product": "itsm",
         "requests": "Requests",
+        "customersAndAgreements": "Customers and their agreements",
+        "customerName": "Customer",
+        "agreementsInForce": "Agreements",
+        "openReviewActions": "Open review actions",
+        "serviceReport30": "Service report, last 30 days",
         "requestCatalogue": "Ask for something",
         "requestsAwaitingMe": "Awaiting my approval",
         "requestsMyTasks": "Tasks for me and my groups",

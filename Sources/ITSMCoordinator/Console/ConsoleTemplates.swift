@@ -347,6 +347,16 @@ enum ConsoleTemplates {
               </table>
             </section>
             {{/lists}}
+            {{#serviceLevels}}
+            <section class="card">
+              <h2>{{t.customersAndAgreements}}</h2>
+              <table id="customers">
+                <thead><tr><th>{{t.customerName}}</th><th>{{t.agreementsInForce}}</th><th>{{t.openReviewActions}}</th><th></th></tr></thead>
+                <tbody>{{#customers}}<tr><td>{{name}}</td><td>{{agreements}}</td><td>{{openActions}}</td><td><a href="/api/v1/service-reports/{{path}}" id="report-{{path}}">{{t.serviceReport30}}</a></td></tr>{{/customers}}
+                {{^customers}}<tr><td colspan="4">{{t.nothing}}</td></tr>{{/customers}}</tbody>
+              </table>
+            </section>
+            {{/serviceLevels}}
             {{> footer}}
             """,
         "request-new": """
