@@ -241,12 +241,7 @@ extension HTTPAPI {
         }
         context["canCancel"] = (status == "awaiting_approval" || status == "in_fulfilment")
             && (fulfils || found["requester"]?.stringValue == page.principal.name)
-        let history = found["history"]?.arrayValue ?? []
-        context["hasHistory"] = !history.isEmpty
-        context["history"] = history.map { entry -> [String: Any] in
-            ["at": Self.shortDate(entry["at"]?.stringValue), "actor": entry["actor"]?.stringValue ?? "", "field": entry["field"]?.stringValue ?? "",
-             "oldValue": entry["oldValue"]?.stringValue ?? "", "newValue": entry["newValue"]?.stringValue ?? ""]
-        }
+        Self.addHistory(found["history"], to: &context)
         Self.addMessages(of: request, to: &context)
         return Self.page("request", context)
     }

@@ -337,13 +337,7 @@ extension HTTPAPI {
                     "body": comment["body"]?.stringValue ?? "", "visibility": visibility,
                     "label": visibility == "work_note" ? strings["workNote"]! : strings["customerComment"]!]
         }
-        let history = (detail["history"]?.arrayValue ?? []).map { entry -> [String: Any] in
-            ["at": Self.shortDate(entry["at"]?.stringValue), "actor": entry["actor"]?.stringValue ?? "",
-             "field": entry["field"]?.stringValue ?? "", "oldValue": entry["oldValue"]?.stringValue ?? "",
-             "newValue": entry["newValue"]?.stringValue ?? ""]
-        }
-        context["history"] = history
-        context["hasHistory"] = !history.isEmpty
+        Self.addHistory(detail["history"], to: &context)
         let canWrite = page.principal.allows("incident.write")
         context["canComment"] = canWrite
         context["desk"] = canWrite && page.isDesk
@@ -567,6 +561,17 @@ extension HTTPAPI {
             fields[name, default: []].append(String(value.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\n" || $0 == "\r" || $0 == "\t" }))
         }
         return fields
+    }
+
+    /// A record's history for the `history` partial.
+    static func addHistory(_ history: JSONValue?, to context: inout [String: Any]) {
+        let entries = (history?.arrayValue ?? []).map { entry -> [String: Any] in
+            ["at": shortDate(entry["at"]?.stringValue), "actor": entry["actor"]?.stringValue ?? "",
+             "field": entry["field"]?.stringValue ?? "", "oldValue": entry["oldValue"]?.stringValue ?? "",
+             "newValue": entry["newValue"]?.stringValue ?? ""]
+        }
+        context["history"] = entries
+        context["hasHistory"] = !entries.isEmpty
     }
 
     /// `2026-11-30T12:13:12.653Z` as `2026-11-30 12:13` (UTC).

@@ -48,6 +48,15 @@ enum ConsoleTemplates {
             {{#error}}<p class="message error" role="alert" id="error">{{error}}</p>{{/error}}
             {{#notice}}<p class="message notice" role="status" id="notice">{{notice}}</p>{{/notice}}
             """,
+        "history": """
+            {{#hasHistory}}
+            <section class="card">
+              <h2>{{t.history}}</h2>
+              <table><thead><tr><th>{{t.at}}</th><th>{{t.by}}</th><th>{{t.field}}</th><th>{{t.from}}</th><th>{{t.to}}</th></tr></thead>
+              <tbody>{{#history}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{field}}</td><td>{{oldValue}}</td><td>{{newValue}}</td></tr>{{/history}}</tbody></table>
+            </section>
+            {{/hasHistory}}
+            """,
         "footer": """
             </main>
             </body>
@@ -183,13 +192,7 @@ enum ConsoleTemplates {
               </form>
               {{/canComment}}
             </section>
-            {{#hasHistory}}
-            <section class="card">
-              <h2>{{t.history}}</h2>
-              <table><thead><tr><th>{{t.at}}</th><th>{{t.by}}</th><th>{{t.field}}</th><th>{{t.from}}</th><th>{{t.to}}</th></tr></thead>
-              <tbody>{{#history}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{field}}</td><td>{{oldValue}}</td><td>{{newValue}}</td></tr>{{/history}}</tbody></table>
-            </section>
-            {{/hasHistory}}
+            {{> history}}
             {{> footer}}
             """,
         "search": """
@@ -431,13 +434,7 @@ enum ConsoleTemplates {
               </form>
             </section>
             {{/canCancel}}
-            {{#hasHistory}}
-            <section class="card">
-              <h2>{{t.history}}</h2>
-              <table><thead><tr><th>{{t.at}}</th><th>{{t.by}}</th><th>{{t.field}}</th><th>{{t.from}}</th><th>{{t.to}}</th></tr></thead>
-              <tbody>{{#history}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{field}}</td><td>{{oldValue}}</td><td>{{newValue}}</td></tr>{{/history}}</tbody></table>
-            </section>
-            {{/hasHistory}}
+            {{> history}}
             {{> footer}}
             """,
         "message": """
