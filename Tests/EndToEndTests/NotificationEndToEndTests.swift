@@ -61,6 +61,54 @@ import Testing
         }
     }
 
+    /// A request's approver, its task's group and its requester are mailed, each at the step
+    /// that concerns them, by the default rules.
+    @Test func aRequestsApproverTaskGroupAndRequesterAreMailedAtTheirSteps() async throws {
+        let certificates = try await TestCertificates.make(coordinators: ["127.0.0.1"])
+        defer { certificates.remove() }
+        let servers = try await Servers.start(certificates: certificates)
+        defer { servers.remove() }
+        try "desk's smtp password\n".write(toFile: servers.directory + "/smtp", atomically: true, encoding: .utf8)
+        let database = try await TestPostgres.makeDatabase(label: "e2ereqmail")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins:
+              - incident
+              - service
+              - name: notification
+                config:
+                  smtp: {host: 127.0.0.1, port: \(servers.smtpPort), caFile: \(certificates.ca), username: desk,
+                         passwordFile: \(servers.directory)/smtp, from: "Service desk <desk@example.org>"}
+                  emailDomain: example.org
+            """, databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        for (name, role) in ["rita": "requester", "lena": "agent", "piet": "agent"] {
+            #expect(try await coordinator.cli(["user", "create", name, "--role", role, "--password-stdin"],
+                                              input: "\(name) has a long password\n").status == .exited(0))
+        }
+        #expect(try await coordinator.cli(["group", "set", "team-leads", "--lead", "lena"]).status == .exited(0))
+        #expect(try await coordinator.cli(["group", "set", "procurement", "--member", "piet"]).status == .exited(0))
+        #expect(try await coordinator.call("service.set", ["name": "Workplace"]).status == 200)
+        #expect(try await coordinator.call("request_item.set", [
+            "name": "laptop", "service": "Workplace", "title": "New laptop", "targetMinutes": 480,
+            "approvals": [["kind": "group", "name": "team-leads"]], "tasks": [["name": "order", "group": "procurement"]],
+        ]).status == 200)
+        let raised = try await coordinator.call("request.raise", ["item": "laptop", "requester": "rita"])
+        let number = try #require(raised.body["number"] as? String, "\(raised.body)")
+
+        func mailed(_ address: String, _ subject: String) async throws -> Bool {
+            try await coordinator.waitUntil(timeout: .seconds(60)) {
+                servers.mails().contains { $0.contains("To: <\(address)>") || $0.contains("To: \(address)") ? $0.contains(subject) : false }
+            }
+        }
+        #expect(try await mailed("lena@example.org", "Approval wanted: \(number) New laptop for rita"), "\(servers.mails())")
+        #expect(try await coordinator.call("request.decide", ["number": number, "decision": "approve"]).status == 200)
+        #expect(try await mailed("piet@example.org", "Task for procurement: order on \(number)"), "\(servers.mails())")
+        #expect(try await coordinator.call("request.complete_task", ["number": number, "task": "order"]).status == 200)
+        #expect(try await mailed("rita@example.org", "Fulfilled: \(number) New laptop"), "\(servers.mails())")
+        Self.expectNoCrash(coordinator)
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     /// The process never fell over; if it did, what it printed says where.
     static func expectNoCrash(_ coordinator: RunningCoordinator, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(!coordinator.log.contains("exited with signal"),
@@ -104,7 +152,9 @@ import Testing
         // The defaults are there; the operations team adds its webhook for P3 breaches, and an old one.
         let rules = try await coordinator.call("notification.rule_list")
         #expect((rules.body["items"] as? [[String: Any]])?.compactMap { $0["name"] as? String }.sorted()
-                == ["assignee-on-assignment", "assignee-on-sla-breach", "assignee-on-sla-warning", "caller-on-resolution"], "\(rules.body)")
+                == ["approver-on-approval-reminder", "approver-on-approval-requested", "assignee-on-assignment", "assignee-on-sla-breach",
+                    "assignee-on-sla-warning", "caller-on-resolution", "group-on-task-ready", "requester-on-fulfilment",
+                    "requester-on-rejection"], "\(rules.body)")
         let added = try await coordinator.call("notification.rule_set", [
             "name": "ops-on-breach", "event": "incident.sla_breached", "filters": ["priority": ["P3"], "clock": ["resolution"]],
             "recipients": [["kind": "webhook", "value": "ops"], ["kind": "webhook", "value": "gone"]],

@@ -113,4 +113,25 @@ import Testing
         // Nobody in that place: nobody to tell.
         #expect(try await Recipient(kind: .assignee).resolve(["incident": ["number": "INC-2"]], settings: settings, contacts: Self.contacts).isEmpty)
     }
+
+    /// A request's approver is whoever its waiting level names; a task goes to its group; the
+    /// requester hears how it ended.
+    @Test func aRequestsApproversTaskGroupAndRequesterAreReached() async throws {
+        let settings = NotificationSettings()
+        func targets(_ recipient: Recipient, _ data: JSONValue) async throws -> [String] {
+            try await recipient.resolve(data, settings: settings, contacts: Self.contacts).map(\.recipient)
+        }
+        let byGroup: JSONValue = ["number": "REQ-1", "requester": "alan", "level": 1, "approver": ["kind": "group", "name": "leads"]]
+        let byRole: JSONValue = ["number": "REQ-1", "approver": ["kind": "role", "name": "process-owner"]]
+        let byPerson: JSONValue = ["number": "REQ-1", "approver": ["kind": "user", "name": "alan"]]
+        #expect(try await targets(Recipient(kind: .approver), byGroup).first == "alan@corp.example")
+        #expect(try await targets(Recipient(kind: .approver), byRole) == ["olga@corp.example"])
+        #expect(try await targets(Recipient(kind: .approver), byPerson) == ["alan@corp.example"])
+        #expect(try await targets(Recipient(kind: .requester), byGroup) == ["alan@corp.example"])
+        #expect(try await targets(Recipient(kind: .group), ["number": "REQ-1", "task": "order", "group": "procurement"]).first == "alan@corp.example")
+        let rejected = try RenderedNotification.render(event: "request.rejected", data: [
+            "number": "REQ-1", "title": "New laptop", "approvals": [["decidedBy": "user:lena", "comment": "Budget is spent"], ["state": "skipped"]],
+        ])
+        #expect(rejected.subject == "Not approved: REQ-1 New laptop" && rejected.text.hasSuffix("user:lena: Budget is spent"), "\(rejected.text)")
+    }
 }

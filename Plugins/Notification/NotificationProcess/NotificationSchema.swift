@@ -105,5 +105,16 @@ public enum NotificationSchema {
             );
             CREATE INDEX inbound_received ON notification.inbound (received_at DESC);
             """),
+        Migration(version: 4, name: "default rules for service requests", sql: """
+            -- Approvers hear that a request waits on them (and once more when it waited too long),
+            -- a task's group that the task is theirs, and the requester how it ended.
+            INSERT INTO notification.rule (name, event_type, recipients, builtin, created_by) VALUES
+                ('approver-on-approval-requested', 'request.approval_requested', '[{"kind": "approver"}]', true, 'itsm'),
+                ('approver-on-approval-reminder', 'request.approval_reminder', '[{"kind": "approver"}]', true, 'itsm'),
+                ('group-on-task-ready', 'request.task_ready', '[{"kind": "group"}]', true, 'itsm'),
+                ('requester-on-fulfilment', 'request.fulfilled', '[{"kind": "requester"}]', true, 'itsm'),
+                ('requester-on-rejection', 'request.rejected', '[{"kind": "requester"}]', true, 'itsm')
+            ON CONFLICT (name) DO NOTHING;
+            """),
     ]
 }

@@ -101,7 +101,7 @@ public struct NotificationStore: Sendable {
         guard !params.recipients.isEmpty else { throw ResponseError.invalidParams("recipients: at least one") }
         for (index, recipient) in params.recipients.enumerated() {
             switch recipient.kind {
-            case .assignee, .caller:
+            case .assignee, .caller, .requester, .approver:
                 guard recipient.value == nil else { throw ResponseError.invalidParams("recipients[\(index)].value: none for \(recipient.kind.rawValue)") }
             case .group, .groupLeads:
                 break // none: the record's assignment group

@@ -24,6 +24,7 @@ public struct Rule: Sendable, Hashable, Codable {
         "problem.known_error_published", "problem.major_declared",
         "supplier.contract_expiring", "supplier.contract_expired", "supplier.target_missed",
         "capacity.threshold_breached", "capacity.exhaustion_forecast", "nonconformity.raised",
+        "request.approval_requested", "request.approval_reminder", "request.task_ready", "request.fulfilled", "request.rejected",
     ]
 
     /// Whether the event's record passes every filter the rule sets.
@@ -89,12 +90,14 @@ public struct RuleFilters: Sendable, Hashable, Codable {
     }
 }
 
-/// Who hears of it: the record's assignee or caller, the members (or leads) of a group (the
-/// record's assignment group when none is named), the holders of a role, all mailed at their
-/// account's address; a fixed address; or a webhook named in the configuration.
+/// Who hears of it: the record's assignee, caller or requester, the approvers of the level a
+/// request waits on (a person, a group's members or a role's holders), the members (or leads)
+/// of a group (the record's assignment group, or a task's group, when none is named), the
+/// holders of a role, all mailed at their account's address; a fixed address; or a webhook
+/// named in the configuration.
 public struct Recipient: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
-        case assignee, caller, group, groupLeads, role, address, webhook
+        case assignee, caller, requester, approver, group, groupLeads, role, address, webhook
     }
 
     public var kind: Kind
@@ -131,13 +134,23 @@ public struct Recipient: Sendable, Hashable, Codable {
             }
         }
         switch kind {
-        case .assignee, .caller:
+        case .assignee, .caller, .requester:
             guard let person = record[kind.rawValue]?.stringValue, !person.isEmpty else { return [] } // nobody to tell
             if NotificationSettings.isAddress(person) { return [Target(channel: "email", recipient: person, problem: nil)] }
             let found = try await contacts(["names": [.string(person)]])
             return mail(found.isEmpty ? [(person, nil)] : found)
+        case .approver:
+            guard let approver = data["approver"], let name = approver["name"]?.stringValue, !name.isEmpty else { return [] }
+            switch approver["kind"]?.stringValue {
+            case "user":
+                let found = try await contacts(["names": [.string(name)]])
+                return mail(found.isEmpty ? [(name, nil)] : found)
+            case "group": return mail(try await contacts(["groups": [.string(name)]]))
+            case "role": return mail(try await contacts(["roles": [.string(name)]]))
+            default: return []
+            }
         case .group, .groupLeads:
-            guard let group = value ?? record["assignmentGroup"]?.stringValue, !group.isEmpty else { return [] }
+            guard let group = value ?? record["assignmentGroup"]?.stringValue ?? record["group"]?.stringValue, !group.isEmpty else { return [] }
             return mail(try await contacts(["groups": [.string(group)], "leadsOnly": .bool(kind == .groupLeads)]))
         case .role:
             return mail(try await contacts(["roles": [.string(value ?? "")]]))
@@ -174,6 +187,16 @@ public struct RenderedNotification: Sendable, Hashable, Codable {
                                      text: "Your {{record.type}} {{record.number}} is resolved.{{#record.resolutionNotes}}\n\n{{record.resolutionNotes}}{{/record.resolutionNotes}}\n\nIf it is not, reply or reopen it within the reopen window."),
         "incident.major_declared": Wording(subject: "Major incident {{record.number}}: {{record.title}}",
                                            text: "{{record.number}} ({{record.priority}}) was declared a major incident.{{#record.majorReason}} {{record.majorReason}}{{/record.majorReason}}"),
+        "request.approval_requested": Wording(subject: "Approval wanted: {{record.number}} {{record.title}} for {{record.requester}}",
+                                              text: "{{record.number}} ({{record.title}}) for {{record.requester}} waits on your decision (level {{record.level}}). Approve or reject it in the console, under Requests."),
+        "request.approval_reminder": Wording(subject: "Still waiting for your approval: {{record.number}} {{record.title}}",
+                                             text: "{{record.number}} ({{record.title}}) for {{record.requester}} still waits on your decision (level {{record.level}})."),
+        "request.task_ready": Wording(subject: "Task for {{record.group}}: {{record.task}} on {{record.number}}",
+                                      text: "The task {{record.task}} of {{record.number}} ({{record.title}}, for {{record.requester}}) can be done now."),
+        "request.fulfilled": Wording(subject: "Fulfilled: {{record.number}} {{record.title}}",
+                                     text: "Your request {{record.number}} ({{record.title}}) is fulfilled."),
+        "request.rejected": Wording(subject: "Not approved: {{record.number}} {{record.title}}",
+                                    text: "Your request {{record.number}} ({{record.title}}) was not approved.{{#record.approvals}}{{#comment}}\n\n{{decidedBy}}: {{comment}}{{/comment}}{{/record.approvals}}"),
         "incident.escalated": Wording(subject: "Escalated: {{record.number}} {{record.title}}",
                                       text: "{{record.number}} ({{record.priority}}) was escalated ({{kind}}).{{#reason}} {{reason}}{{/reason}}"),
     ]

@@ -443,7 +443,7 @@ extension HTTPAPI {
         context["canWrite"] = canWrite
         // What a rule can name: the events the notification process takes, and its kinds of recipient.
         context["events"] = router.eventCatalog.filter { $0.subscribers.contains("notification") }.map(\.type).sorted()
-        context["recipientKinds"] = ["assignee", "caller", "group", "groupLeads", "role", "address", "webhook"]
+        context["recipientKinds"] = ["assignee", "caller", "requester", "approver", "group", "groupLeads", "role", "address", "webhook"]
         switch await page.call("notification.rule_list", [:]) {
         case .success(let list):
             context["rules"] = (list["items"]?.arrayValue ?? []).map { rule -> [String: Any] in
