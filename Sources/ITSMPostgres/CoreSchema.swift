@@ -291,5 +291,10 @@ public enum CoreSchema {
             );
             CREATE INDEX audit_intent_started_at ON itsm.audit_intent (started_at);
             """),
+        Migration(version: 10, name: "a person's manager", sql: """
+            -- Whom a person reports to: a request can wait on its requester's manager.
+            ALTER TABLE itsm.account ADD COLUMN manager text REFERENCES itsm.account (name) ON DELETE SET NULL
+                CHECK (manager <> name);
+            """),
     ]
 }

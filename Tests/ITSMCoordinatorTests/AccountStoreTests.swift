@@ -37,6 +37,30 @@ import Testing
         await pool.close()
     }
 
+    @Test func aManagerIsAnotherAccountAndNoOneManagesTheirOwnManager() async throws {
+        let (store, pool) = try await Self.makeStore("accountmanager")
+        for name in ["lena", "rita", "max"] { _ = try await store.create(name: name, AccountStore.Changes(), grantor: Self.admin) }
+        var reportsToLena = AccountStore.Changes()
+        reportsToLena.manager = .some("lena")
+        #expect(try await store.update(name: "rita", reportsToLena, grantor: Self.admin).manager == "lena")
+        var reportsToRita = AccountStore.Changes()
+        reportsToRita.manager = .some("rita")
+        _ = try await store.update(name: "max", reportsToRita, grantor: Self.admin)
+        var loop = AccountStore.Changes()
+        loop.manager = .some("max")
+        await #expect(throws: AccountError.invalid("manager: max reports to lena already, directly or not")) {
+            try await store.update(name: "lena", loop, grantor: Self.admin)
+        }
+        await #expect(throws: AccountError.invalid("manager: not the account itself")) { try await store.update(name: "max", loop, grantor: Self.admin) }
+        var nobody = AccountStore.Changes()
+        nobody.manager = .some("ghost")
+        await #expect(throws: AccountError.invalid("manager: no account named 'ghost'")) { try await store.update(name: "max", nobody, grantor: Self.admin) }
+        var none = AccountStore.Changes()
+        none.manager = .some(nil)
+        #expect(try await store.update(name: "rita", none, grantor: Self.admin).manager == nil)
+        await pool.close()
+    }
+
     @Test func nobodyGivesARoleOrPermissionTheyDoNotHoldThemselves() async throws {
         let (store, pool) = try await Self.makeStore("accountgrant")
         let lead = Principal(name: "lena", kind: .user, permissions: ["incident.*", "users.write"])

@@ -318,3 +318,38 @@ private func person(_ name: String, roles: [String] = ["requester"], fulfils: Bo
         await pool.close()
     }
 }
+
+@Suite struct ManagerApprovalTests {
+    /// A level can wait on the requester's manager, as their account names them.
+    @Test func aLevelOfTheRequestersManagerGoesToTheirManagerAndNeedsOne() async throws {
+        let clock = TestClock("2026-11-16T10:00:00Z")
+        let (store, pool) = try await RequestFulfilmentTests.makeStore("reqmanager", clock: clock)
+        try await pool.query("UPDATE itsm.account SET manager = 'lena' WHERE name = 'rita'")
+        _ = try await store.setItem(SetRequestItem(name: "phone", service: "Workplace", title: "Phone",
+                                                   approvals: [Approver(kind: .manager)], tasks: [TaskTemplate(name: "ship")], targetMinutes: 60),
+                                    actor: "user:olga")
+        await #expect(throws: ResponseError.invalidParams("approvals[0].name: none for the manager, who is the requester's")) {
+            try await store.setItem(SetRequestItem(name: "x", service: "Workplace", title: "X", approvals: [Approver(kind: .manager, name: "lena")],
+                                                   tasks: [TaskTemplate(name: "t")], targetMinutes: 60), actor: "a")
+        }
+        let raised = try await store.raise(RaiseRequest(item: "phone"), by: person("rita"))
+        #expect(raised.approvals.first?.approver.description == "the requester's manager")
+        // Those who are told learn who the manager is.
+        let event = try await pool.query("""
+            SELECT (payload->'approver'->>'kind') || ' ' || (payload->'approver'->>'name') AS approver
+            FROM itsm.outbox WHERE subject = \(raised.number) AND type = 'request.approval_requested'
+            """).single().decode(String.self, "approver")
+        #expect(event == "user lena")
+        #expect(try await store.list(ListRequests(awaitingMyApproval: true), by: person("lena", roles: ["agent"])).items.map(\.number) == [raised.number])
+        await #expect(throws: ResponseError.self) {
+            try await store.decide(DecideRequest(number: raised.number, decision: .approve), by: person("pat", roles: ["process-owner"]))
+        }
+        let approved = try await store.decide(DecideRequest(number: raised.number, decision: .approve), by: person("lena", roles: ["agent"]))
+        #expect(approved.status == .inFulfilment)
+        await #expect(throws: ResponseError.invalidParams(
+            "requester: pat has no manager on record, and phone needs their manager's approval; an administrator sets one with 'itsm user update pat --manager NAME'")) {
+            try await store.raise(RaiseRequest(item: "phone"), by: person("pat"))
+        }
+        await pool.close()
+    }
+}

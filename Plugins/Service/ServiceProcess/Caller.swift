@@ -59,7 +59,7 @@ public struct Caller: Sendable, Hashable {
     }
 
     /// Requests waiting on a level this caller decides (a person, a group they are in, a role
-    /// they hold), as ` OR (…)` or ` AND (…)`.
+    /// they hold, the requester's manager), as ` OR (…)` or ` AND (…)`.
     func awaitingDecision(or: Bool) -> PostgresQuery {
         let level: PostgresQuery = "r.item->'approvals'->r.approval_level"
         var condition: PostgresQuery = or ? " OR (" : " AND ("
@@ -75,7 +75,9 @@ public struct Caller: Sendable, Hashable {
         condition.append(level)
         condition.append("->>'kind' = 'role' AND ")
         condition.append(level)
-        condition.append("->>'name' = ANY(\(roles))))")
+        condition.append("->>'name' = ANY(\(roles)) OR ")
+        condition.append(level)
+        condition.append("->>'kind' = 'manager' AND (SELECT manager FROM itsm.account WHERE name = r.requester) = \(person ?? "")))")
         return condition
     }
 }

@@ -34,11 +34,11 @@ public enum ServiceStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case pipeline, live, retired
 }
 
-/// Who decides one approval level: a named person, any member of an assignment group, or
-/// anyone holding a role.
+/// Who decides one approval level: a named person, any member of an assignment group, anyone
+/// holding a role, or the requester's manager (the account's `manager`).
 public struct Approver: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
-        case user, group, role
+        case user, group, role, manager
     }
 
     /// What happens when a level waits `timeoutMinutes` without a decision.
@@ -47,14 +47,15 @@ public struct Approver: Sendable, Hashable, Codable {
     }
 
     public var kind: Kind
-    public var name: String
+    /// The person, group or role; none for the manager.
+    public var name: String?
     /// Minutes (wall clock) after which the approvers are reminded, once (`request.approval_reminder`).
     public var remindAfterMinutes: Int?
     /// Minutes after which the level is decided by `onTimeout` (reject unless it says approve).
     public var timeoutMinutes: Int?
     public var onTimeout: TimeoutRule?
 
-    public init(kind: Kind, name: String, remindAfterMinutes: Int? = nil, timeoutMinutes: Int? = nil, onTimeout: TimeoutRule? = nil) {
+    public init(kind: Kind, name: String? = nil, remindAfterMinutes: Int? = nil, timeoutMinutes: Int? = nil, onTimeout: TimeoutRule? = nil) {
         self.kind = kind
         self.name = name
         self.remindAfterMinutes = remindAfterMinutes
@@ -62,7 +63,7 @@ public struct Approver: Sendable, Hashable, Codable {
         self.onTimeout = onTimeout
     }
 
-    public var description: String { "\(kind.rawValue) \(name)" }
+    public var description: String { kind == .manager ? "the requester's manager" : "\(kind.rawValue) \(name ?? "")" }
 }
 
 /// One fulfilment task of an item. Tasks run in the order listed unless `after` says which

@@ -31,6 +31,10 @@ extension ServiceStore {
                 throw ResponseError.invalidParams("item: '\(item.name)' is not offered at the moment")
             }
             let answers = try RequestForm(item.form).check(params.answers)
+            if item.approvals.contains(where: { $0.kind == .manager }), try await manager(tx, of: requester) == nil {
+                throw ResponseError.invalidParams(
+                    "requester: \(requester) has no manager on record, and \(item.name) needs their manager's approval; an administrator sets one with 'itsm user update \(requester) --manager NAME'")
+            }
             // The requester's customer may have agreed its own fulfilment time for this service.
             let agreed = try await tx.query("""
                 SELECT a.reference, (a.targets->>'fulfilmentMinutes')::int AS minutes, a.calendar
@@ -67,7 +71,8 @@ extension ServiceStore {
             try await tx.publish(ServiceEvents.raised, subject: number, data: raised)
             if let first = snapshot.approvals.first {
                 try await tx.publish(ServiceEvents.approvalRequested, subject: number, data: ApprovalRequested(
-                    number: number, item: item.name, title: item.title, requester: requester, level: 1, approver: first))
+                    number: number, item: item.name, title: item.title, requester: requester, level: 1,
+                    approver: try await resolved(tx, first, requester: requester)))
             } else {
                 try await publish(try await startFulfilment(tx, id: id, snapshot: snapshot, at: at), tx)
             }
@@ -162,7 +167,7 @@ extension ServiceStore {
                 """)
             try await tx.publish(ServiceEvents.approvalRequested, subject: current.number, data: ApprovalRequested(
                 number: current.number, item: snapshot.name, title: snapshot.title, requester: current.requester, level: step.level + 1,
-                approver: snapshot.approvals[step.level]))
+                approver: try await resolved(tx, snapshot.approvals[step.level], requester: current.requester)))
             return try await request(tx, id: id)
         }
         try await tx.query("UPDATE service.request SET status = 'in_fulfilment', updated_at = \(at) WHERE id = \(id)")
@@ -206,7 +211,7 @@ extension ServiceStore {
                     let snapshot = try await snapshot(tx, id)
                     try await tx.publish(ServiceEvents.approvalReminder, subject: current.number, data: ApprovalRequested(
                         number: current.number, item: snapshot.name, title: snapshot.title, requester: current.requester, level: step.level,
-                        approver: step.approver))
+                        approver: try await resolved(tx, step.approver, requester: current.requester)))
                     return 1
                 }
                 return 0
@@ -365,11 +370,12 @@ extension ServiceStore {
         switch (step.approver.kind, caller.person) {
         case (_, nil): named = false
         case (.user, let person?): named = person == step.approver.name
-        case (.role, _): named = caller.roles.contains(step.approver.name)
+        case (.role, _): named = caller.roles.contains(step.approver.name ?? "")
         case (.group, let person?):
             named = try await tx.query("""
-                SELECT 1 FROM itsm.group_member WHERE group_name = \(step.approver.name) AND account = \(person)
+                SELECT 1 FROM itsm.group_member WHERE group_name = \(step.approver.name ?? "") AND account = \(person)
                 """).first != nil
+        case (.manager, let person?): named = try await manager(tx, of: request.requester) == person
         }
         guard named else {
             throw ResponseError(code: .permissionDenied, kind: "auth.forbidden",
@@ -388,6 +394,21 @@ extension ServiceStore {
         guard try await tx.query("SELECT 1 FROM itsm.group_member WHERE group_name = \(group) AND account = \(person)").first != nil else {
             throw ResponseError(code: .permissionDenied, kind: "auth.forbidden", message: "task '\(task.name)' is carried out by \(group)")
         }
+    }
+
+    /// Whom `requester` reports to, as their account says.
+    private func manager(_ tx: PluginTransaction, of requester: String) async throws -> String? {
+        try await tx.query("SELECT manager FROM itsm.account WHERE name = \(requester)").first?.decode(String?.self, "manager")
+    }
+
+    /// The approver as the event names them: the requester's manager becomes that person, so
+    /// those who are told need not know the requester.
+    private func resolved(_ tx: PluginTransaction, _ approver: Approver, requester: String) async throws -> Approver {
+        guard approver.kind == .manager, let manager = try await manager(tx, of: requester) else { return approver }
+        var named = approver
+        named.kind = .user
+        named.name = manager
+        return named
     }
 
     static func task(_ name: String, of request: ServiceRequest) throws(ResponseError) -> RequestTask {

@@ -123,7 +123,11 @@ public struct ServiceStore: Sendable {
         let approvals = params.approvals ?? []
         guard approvals.count <= 5 else { throw ResponseError.invalidParams("approvals: at most 5 levels") }
         for (index, approver) in approvals.enumerated() {
-            _ = try Validation.text(approver.name, "approvals[\(index)].name", max: 100)
+            if approver.kind == .manager {
+                guard approver.name == nil else { throw ResponseError.invalidParams("approvals[\(index)].name: none for the manager, who is the requester's") }
+            } else {
+                _ = try Validation.text(approver.name ?? "", "approvals[\(index)].name", max: 100)
+            }
             for (field, value) in [("remindAfterMinutes", approver.remindAfterMinutes), ("timeoutMinutes", approver.timeoutMinutes)] {
                 if let value, !(1...525_600).contains(value) { throw ResponseError.invalidParams("approvals[\(index)].\(field): 1 to 525600") }
             }

@@ -29,6 +29,8 @@ public struct AccountStore: Sendable {
         public var name: String
         public var displayName: String
         public var email: String?
+        /// Whom they report to: the account a request waiting on "the requester's manager" goes to.
+        public var manager: String?
         /// `local` (a password kept here) or `directory` (checked by LDAP).
         public var source: String
         public var disabled: Bool
@@ -51,7 +53,7 @@ public struct AccountStore: Sendable {
     // MARK: - Accounts
 
     private static let accountColumns = """
-        a.name, a.display_name, a.email, a.source, a.disabled, a.password_hash IS NOT NULL AS has_password,
+        a.name, a.display_name, a.email, a.manager, a.source, a.disabled, a.password_hash IS NOT NULL AS has_password,
         CASE WHEN a.locked_until > now() THEN a.locked_until END AS locked_until, a.created_at, a.last_login_at,
         ARRAY(SELECT role FROM itsm.account_role WHERE account = a.name ORDER BY role) AS roles,
         itsm.account_permissions(a.name) AS permissions
@@ -59,7 +61,8 @@ public struct AccountStore: Sendable {
 
     private static func account(_ row: PostgresRow) throws -> Account {
         Account(name: try row.decode(String.self, "name"), displayName: try row.decode(String.self, "display_name"),
-                email: try row.decode(String?.self, "email"), source: try row.decode(String.self, "source"),
+                email: try row.decode(String?.self, "email"), manager: try row.decode(String?.self, "manager"),
+                source: try row.decode(String.self, "source"),
                 disabled: try row.decode(Bool.self, "disabled"), roles: try row.decode([String].self, "roles"),
                 permissions: try row.decode([String].self, "permissions"), hasPassword: try row.decode(Bool.self, "has_password"),
                 lockedUntil: try row.decode(Date?.self, "locked_until"), createdAt: try row.decode(Date.self, "created_at"),
@@ -78,6 +81,8 @@ public struct AccountStore: Sendable {
     public struct Changes: Sendable {
         public var displayName: String?
         public var email: String??
+        /// `.some(nil)` removes it.
+        public var manager: String??
         public var disabled: Bool?
         public var roles: [String]?
         public var password: String?
@@ -98,9 +103,11 @@ public struct AccountStore: Sendable {
         return try await transaction { tx in
             try await checkRoles(changes.roles ?? [], grantor: grantor, tx)
             do {
+                try await checkManager(changes.manager ?? nil, of: name, tx)
                 try await tx.query("""
-                    INSERT INTO itsm.account (name, display_name, email, password_hash, source, disabled)
-                    VALUES (\(name), \(displayName), \(changes.email ?? nil), \(hash), \(source), \(changes.disabled ?? false))
+                    INSERT INTO itsm.account (name, display_name, email, password_hash, source, disabled, manager)
+                    VALUES (\(name), \(displayName), \(changes.email ?? nil), \(hash), \(source), \(changes.disabled ?? false),
+                            \(changes.manager ?? nil))
                     """)
             } catch let error as PostgresError where error.sqlState == .uniqueViolation {
                 throw AccountError.conflict("an account named '\(name)' exists")
@@ -126,10 +133,12 @@ public struct AccountStore: Sendable {
                 try await checkRoles(Array(Set(roles).symmetricDifference(current)), grantor: grantor, tx)
                 try await setRoles(of: name, roles, tx)
             }
+            if let manager = changes.manager { try await checkManager(manager, of: name, tx) }
             try await tx.query("""
                 UPDATE itsm.account SET
                     display_name = coalesce(\(changes.displayName), display_name),
                     email = CASE WHEN \(changes.email != nil) THEN \(changes.email ?? nil) ELSE email END,
+                    manager = CASE WHEN \(changes.manager != nil) THEN \(changes.manager ?? nil) ELSE manager END,
                     disabled = coalesce(\(changes.disabled), disabled),
                     password_hash = coalesce(\(hash), password_hash),
                     failed_logins = CASE WHEN \(hash != nil) THEN 0 ELSE failed_logins END,
@@ -393,6 +402,23 @@ public struct AccountStore: Sendable {
             (97...122).contains($0) || (48...57).contains($0) || [45, 46, 64, 95].contains($0)
         }
         return plain ? nil : "1 to 64 of a-z, 0-9, '-', '_', '.', '@'"
+    }
+
+    /// A manager is another account, and no one is their own manager's manager.
+    private func checkManager(_ manager: String?, of name: String, _ tx: PostgresConnection) async throws {
+        guard let manager else { return }
+        guard manager != name else { throw AccountError.invalid("manager: not the account itself") }
+        guard try await !tx.query("SELECT 1 FROM itsm.account WHERE name = \(manager)").isEmpty else {
+            throw AccountError.invalid("manager: no account named '\(manager)'")
+        }
+        let loop = try await tx.query("""
+            WITH RECURSIVE up (name, depth) AS (
+                SELECT manager, 1 FROM itsm.account WHERE name = \(manager)
+                UNION ALL SELECT a.manager, up.depth + 1 FROM itsm.account a JOIN up ON a.name = up.name WHERE up.depth < 50
+            )
+            SELECT 1 FROM up WHERE name = \(name) LIMIT 1
+            """)
+        guard loop.isEmpty else { throw AccountError.invalid("manager: \(manager) reports to \(name) already, directly or not") }
     }
 
     private func validate(_ changes: Changes) throws(AccountError) {

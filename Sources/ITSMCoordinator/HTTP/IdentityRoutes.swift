@@ -78,14 +78,14 @@ extension HTTPAPI {
         }
         routes.post("api/v1/users") { request, _ in
             await changeAccount(request, action: "account.create",
-                                allowed: ["name", "displayName", "email", "roles", "password", "disabled", "source"],
+                                allowed: ["name", "displayName", "email", "manager", "roles", "password", "disabled", "source"],
                                 name: { $0["name"]?.stringValue }) { name, changes, grantor throws(AccountError) in
                 try await accounts.create(name: name, changes, grantor: grantor)
             }
         }
         routes.patch("api/v1/users/:name") { request, context in
             guard let name = Self.pathName(context) else { return errorResponse(Self.notAName) }
-            return await changeAccount(request, action: "account.update", allowed: ["displayName", "email", "roles", "password", "disabled"],
+            return await changeAccount(request, action: "account.update", allowed: ["displayName", "email", "manager", "roles", "password", "disabled"],
                                        name: { _ in name }) { name, changes, grantor throws(AccountError) in
                 try await accounts.update(name: name, changes, grantor: grantor)
             }
@@ -312,6 +312,10 @@ extension HTTPAPI {
             case "email":
                 if value == .null { changes.email = .some(nil) } else if let text = value.stringValue { changes.email = .some(text) } else {
                     return .failure(.invalidParams("email: must be a string, or null to remove it"))
+                }
+            case "manager":
+                if value == .null { changes.manager = .some(nil) } else if let text = value.stringValue { changes.manager = .some(text) } else {
+                    return .failure(.invalidParams("manager: must be an account name, or null to remove it"))
                 }
             case "disabled":
                 guard case .bool(let flag) = value else { return .failure(.invalidParams("disabled: must be true or false")) }

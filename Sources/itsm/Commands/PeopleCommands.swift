@@ -49,6 +49,7 @@ struct UserCommand: AsyncParsableCommand {
         @Argument(help: "The sign-in name: a-z, 0-9, '-', '_', '.', '@'.") var name: String
         @Option(name: .customLong("display-name")) var displayName: String?
         @Option var email: String?
+        @Option(help: "The account they report to.") var manager: String?
         @Option(name: .customLong("role"), help: "A role to give; repeat for more.") var roles: [String] = []
         @Flag(name: .customLong("password-stdin"), help: "Read a password (one line) from standard input.") var passwordFromInput = false
         @Flag(help: "An account whose password the directory (LDAP) checks.") var directory = false
@@ -57,6 +58,7 @@ struct UserCommand: AsyncParsableCommand {
             let password = passwordFromInput ? try readPassword() : nil
             let account = try await connection.send("POST", "api/v1/users", [
                 "name": .string(name), "displayName": displayName.map(JSONValue.string), "email": email.map(JSONValue.string),
+                "manager": manager.map(JSONValue.string),
                 "roles": .array(roles.map(JSONValue.string)), "password": password.map(JSONValue.string),
                 "source": directory ? "directory" : nil,
             ])
@@ -71,6 +73,7 @@ struct UserCommand: AsyncParsableCommand {
         @Argument var name: String
         @Option(name: .customLong("display-name")) var displayName: String?
         @Option var email: String?
+        @Option(help: "The account they report to; an empty value removes it.") var manager: String?
         @Option(name: .customLong("role"), help: "The account's roles from now on; repeat for more.") var roles: [String] = []
         @Flag(name: .customLong("no-roles"), help: "Take every role away.") var noRoles = false
         @Flag(help: "Disable the account: its sessions end and its tokens stop working.") var disable = false
@@ -84,6 +87,7 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             let account = try await connection.send("PATCH", "api/v1/users/\(name)", [
                 "displayName": displayName.map(JSONValue.string), "email": email.map(JSONValue.string),
+                "manager": manager.map { $0.isEmpty ? JSONValue.null : .string($0) },
                 "roles": roles.isEmpty && !noRoles ? nil : .array(roles.map(JSONValue.string)),
                 "disabled": disable ? true : enable ? false : nil,
             ])
