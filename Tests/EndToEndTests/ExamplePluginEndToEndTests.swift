@@ -34,6 +34,28 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    /// The console draws the change process's pages from its schemas alone: a list with a
+    /// filter, a form, a record page.
+    @Test func theConsoleShowsACustomProcessWithNoPageWrittenForIt() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2epages")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins:
+              - incident
+              - name: change
+                command: [python3, \(Self.changePython)]
+            """, databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        #expect(try await coordinator.cli(["user", "create", "ada", "--role", "administrator", "--password-stdin"],
+                                          input: "ada has a long password\n").status == .exited(0))
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Browser/process_pages.py").standardized.path
+        let browsed = try await Command.run(try ConsoleEndToEndTests.python(), [script, coordinator.baseURL.absoluteString])
+        #expect(browsed.status == .exited(0) && browsed.text.contains("process pages: all steps passed"), "\(browsed.text)")
+        // Made through the API's call, as ada.
+        let made = try await coordinator.call("change.list")
+        #expect(((made.body["items"] as? [[String: Any]])?.first?["title"] as? String) == "Patch the mail relay", "\(made.body)")
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     /// The change-request example: its own schema, methods, events both ways, and a call to
     /// the incident process through the coordinator.
     @Test func pythonChangeProcessWorksWithTheIncidentProcess() async throws {

@@ -29,14 +29,20 @@ import Testing
     }
 
     @Test func aRequestFormsFieldsAreTypedAsItsSchemaSays() throws {
-        let form: JSONValue = ["properties": [
-            "model": ["type": "string"], "monitors": ["type": "integer"], "dock": ["type": "boolean"],
-            "neededBy": ["type": "string", "format": "date-time"], "note": ["type": "string"],
-        ]]
-        let answers = try HTTPAPI.answers(["model": ["developer"], "monitors": ["2"], "neededBy": ["2026-12-01T09:30"], "note": [""]], form: form)
-        #expect(answers == ["model": "developer", "monitors": 2, "dock": false, "neededBy": "2026-12-01T09:30:00Z"])
+        let form = JSONSchema(type: .object, properties: [
+            "model": .string(), "monitors": JSONSchema(type: .integer), "dock": JSONSchema(type: .boolean),
+            "neededBy": .string(format: "date-time"), "note": .string(), "tags": JSONSchema(type: .array, items: .string()),
+            "extra": JSONSchema(type: .object),
+        ])
+        let answers = try HTTPAPI.typedFields(["model": ["developer"], "monitors": ["2"], "neededBy": ["2026-12-01T09:30"], "note": [""],
+                                               "tags": ["vip, laptop"], "extra": [#"{"a": 1}"#]], schema: form, at: "answers")
+        #expect(answers == ["model": "developer", "monitors": 2, "dock": false, "neededBy": "2026-12-01T09:30:00Z", "tags": ["vip", "laptop"],
+                            "extra": ["a": 1]])
         #expect(throws: ResponseError.invalidParams("answers.monitors: 'two' is not a whole number")) {
-            try HTTPAPI.answers(["monitors": ["two"]], form: form)
+            try HTTPAPI.typedFields(["monitors": ["two"]], schema: form, at: "answers")
+        }
+        #expect(throws: ResponseError.invalidParams("params.extra: not valid JSON")) {
+            try HTTPAPI.typedFields(["extra": ["{"]], schema: form, at: "params")
         }
     }
 

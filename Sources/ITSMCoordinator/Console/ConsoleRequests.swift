@@ -23,7 +23,8 @@ extension HTTPAPI {
                     return Self.redirect("/console/requests", error: ConsoleStrings.english["notFound"]!)
                 }
                 var params: [String: JSONValue] = ["item": .string(item)]
-                switch Result(catching: { () throws(ResponseError) in try Self.answers(page.formValues, form: definition["form"] ?? .object([:])) }) {
+                let form = (try? (definition["form"] ?? .object([:])).decode(JSONSchema.self)) ?? .any
+                switch Result(catching: { () throws(ResponseError) in try Self.typedFields(page.formValues, schema: form, at: "answers") }) {
                 case .success(let answers): params["answers"] = .object(answers)
                 case .failure(let error): return Self.redirect(back, error: error.message)
                 }
@@ -63,33 +64,6 @@ extension HTTPAPI {
                 }
             }
         }
-    }
-
-    /// The form's answers from the posted fields, typed as its schema says; an unchecked box is
-    /// `false`, an empty optional field is left out.
-    static func answers(_ posted: [String: [String]], form: JSONValue) throws(ResponseError) -> [String: JSONValue] {
-        var answers: [String: JSONValue] = [:]
-        for (name, field) in form["properties"]?.objectValue ?? [:] {
-            let text = posted[name]?.first?.trimmingCharacters(in: .whitespaces) ?? ""
-            switch field["type"]?.stringValue {
-            case "boolean":
-                answers[name] = .bool(text == "true")
-            case let type? where type == "integer" || type == "number":
-                guard !text.isEmpty else { continue }
-                guard let value = JSONSchema.Kind(rawValue: type)?.value(fromText: text) else {
-                    throw .invalidParams("answers.\(name): '\(text.prefix(40))' is not a \(type == "integer" ? "whole number" : "number")")
-                }
-                answers[name] = value
-            case "string" where field["format"]?.stringValue == "date-time":
-                // `datetime-local` sends 2026-12-01T09:30, in UTC here.
-                guard !text.isEmpty else { continue }
-                answers[name] = .string(text.count == 16 ? text + ":00Z" : text)
-            default:
-                guard !text.isEmpty else { continue }
-                answers[name] = .string(text)
-            }
-        }
-        return answers
     }
 
     private func requestsPage(_ page: ConsolePage, _ request: Request) async -> Response {

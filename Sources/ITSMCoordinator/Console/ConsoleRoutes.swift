@@ -150,6 +150,7 @@ extension HTTPAPI {
             }
         }
         addRequestRoutes(to: routes)
+        addProcessRoutes(to: routes)
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
             return await console(request) { page in await incident(number, page, request) }

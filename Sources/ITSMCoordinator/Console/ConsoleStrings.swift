@@ -4,6 +4,9 @@ enum ConsoleStrings {
     static let english: [String: String] = [
         "product": "itsm",
         "requests": "Requests",
+        "processes": "Processes",
+        "processesIntro": "Every process you may read, with pages drawn from what its methods declare.",
+        "newRecord": "New",
         "customersAndAgreements": "Customers and their agreements",
         "customerName": "Customer",
         "agreementsInForce": "Agreements",

@@ -31,6 +31,7 @@ enum ConsoleTemplates {
                 {{#canSeePeople}}<a href="/console/admin/users" id="nav-people">{{t.people}}</a> <a href="/console/admin/groups">{{t.groups}}</a>{{/canSeePeople}}
                 {{#canSeeAudit}}<a href="/console/audit" id="nav-audit">{{t.auditLog}}</a>{{/canSeeAudit}}
                 {{#canSeeRequests}}<a href="/console/requests" id="nav-requests">{{t.requests}}</a>{{/canSeeRequests}}
+                <a href="/console/processes" id="nav-processes">{{t.processes}}</a>
                 {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
               </nav>
               <form method="get" action="/console/search" class="inline search" role="search">
@@ -435,6 +436,77 @@ enum ConsoleTemplates {
             </section>
             {{/canCancel}}
             {{> history}}
+            {{> footer}}
+            """,
+        "processes": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.processes}}</h1>
+              <p>{{t.processesIntro}}</p>
+              <ul class="catalogue" id="processes">
+              {{#processes}}<li><a href="/console/p/{{name}}" id="process-{{name}}">{{name}}</a>{{#canCreate}} · <a href="/console/p/{{name}}/new">{{t.newRecord}}</a>{{/canCreate}}<p>{{description}}</p></li>{{/processes}}
+              {{^processes}}<li>{{t.nothing}}</li>{{/processes}}
+              </ul>
+            </section>
+            {{> footer}}
+            """,
+        "process-list": """
+            {{> header}}
+            <p><a href="/console/processes">{{t.processes}}</a></p>
+            <section class="card">
+              <h1>{{process}}</h1>
+              {{#canCreate}}<p><a href="/console/p/{{process}}/new" id="new-record">{{t.newRecord}}</a></p>{{/canCreate}}
+              {{#hasFilters}}
+              <form method="get" action="/console/p/{{process}}" class="filters" id="filters">
+                {{#filters}}<label for="filter-{{name}}">{{name}}</label>
+                <select id="filter-{{name}}" name="{{name}}"><option value=""></option>{{#choices}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{value}}</option>{{/choices}}</select>{{/filters}}
+                <button type="submit" id="filter-submit">{{t.filter}}</button>
+              </form>
+              {{/hasFilters}}
+              <table id="records">
+                <thead><tr>{{#columns}}<th>{{.}}</th>{{/columns}}</tr></thead>
+                <tbody>{{#rows}}<tr><td>{{#linked}}<a href="/console/p/{{process}}/records/{{key}}">{{first}}</a>{{/linked}}{{^linked}}{{first}}{{/linked}}</td>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/rows}}
+                {{^rows}}<tr><td>{{t.nothing}}</td></tr>{{/rows}}</tbody>
+              </table>
+              <p class="pages">{{#previous}}<a href="{{previous}}">{{t.previous}}</a>{{/previous}} {{#next}}<a href="{{next}}">{{t.next}}</a>{{/next}}</p>
+            </section>
+            {{> footer}}
+            """,
+        "process-new": """
+            {{> header}}
+            <p><a href="/console/p/{{process}}">{{process}}</a></p>
+            <section class="card narrow">
+              <h1>{{title}}</h1>
+              <form method="post" action="/console/p/{{process}}" id="create">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                {{#fields}}
+                <label for="field-{{name}}">{{label}}{{#required}} *{{/required}}</label>
+                {{#help}}<p class="help">{{help}}</p>{{/help}}
+                {{#options}}<select id="field-{{name}}" name="{{name}}" {{#required}}required{{/required}}>{{#blank}}<option value=""></option>{{/blank}}{{#choices}}<option value="{{value}}">{{value}}</option>{{/choices}}</select>{{/options}}
+                {{#checkbox}}<input type="checkbox" id="field-{{name}}" name="{{name}}" value="true">{{/checkbox}}
+                {{#input}}<input id="field-{{name}}" name="{{name}}" type="{{inputType}}" {{#step}}step="{{step}}"{{/step}} {{#required}}required{{/required}}>{{/input}}
+                {{#json}}<textarea id="field-{{name}}" name="{{name}}" rows="3" placeholder="JSON" {{#required}}required{{/required}}></textarea>{{/json}}
+                {{/fields}}
+                <button type="submit" id="create-submit">{{t.save}}</button>
+              </form>
+            </section>
+            {{> footer}}
+            """,
+        "process-record": """
+            {{> header}}
+            <p><a href="/console/p/{{process}}">{{process}}</a></p>
+            <section class="card">
+              <h1 id="record-key">{{key}}</h1>
+              <dl class="fields" id="record">{{#fields}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/fields}}</dl>
+            </section>
+            {{#sections}}
+            <section class="card">
+              <h2>{{title}}</h2>
+              {{#isRecord}}<dl class="fields">{{#fields}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/fields}}</dl>{{/isRecord}}
+              {{#isTable}}<table><thead><tr>{{#columns}}<th>{{.}}</th>{{/columns}}</tr></thead>
+              <tbody>{{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/rows}}</tbody></table>{{/isTable}}
+            </section>
+            {{/sections}}
             {{> footer}}
             """,
         "message": """

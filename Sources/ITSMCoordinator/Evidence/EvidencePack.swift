@@ -171,7 +171,7 @@ struct EvidencePack {
         try await files.write(Array("\n]\n".utf8))
         try await files.end()
 
-        let columns = (items.first?.objectValue ?? [:]).filter { Self.plain($0.value) != nil }.keys.sorted()
+        let columns = (items.first?.objectValue ?? [:]).filter { $0.value.plainText != nil }.keys.sorted()
         try await files.file("\(source.name).csv", Array(Self.csv([columns] + items.map { item in columns.map { Self.cell(item[$0]) } }).utf8))
         try await files.file("\(source.name)-history.csv", Array(Self.csv(historyRows).utf8))
         try await files.file("\(source.name).html", Array(page(title: "\(keys.count) \(source.name)", body: """
@@ -217,7 +217,7 @@ struct EvidencePack {
                 let takesPeriod = source.listParams(method).contains("from")
                 let result = try await source.call(method, .object(takesPeriod ? period : [:]))
                 figures[process] = result
-                let scalars = (result.objectValue ?? [:]).filter { Self.plain($0.value) != nil && $0.key != "from" && $0.key != "to" }
+                let scalars = (result.objectValue ?? [:]).filter { $0.value.plainText != nil && $0.key != "from" && $0.key != "to" }
                 let shown = scalars.keys.sorted().map { "\(Self.escape($0)) \(Self.escape(Self.cell(scalars[$0])))" }.joined(separator: ", ")
                 rows.append("<tr><td>\(process)</td><td>\(takesPeriod ? "the period" : "now")</td><td>\(shown)</td></tr>")
             } catch {
@@ -302,21 +302,9 @@ struct EvidencePack {
 
     static func day(_ date: Date) -> String { date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day()) }
 
-    /// A scalar as text; nil for arrays and objects.
-    static func plain(_ value: JSONValue) -> String? {
-        switch value {
-        case .string(let text): text
-        case .int(let number): String(number)
-        case .double(let number): String(number)
-        case .bool(let flag): String(flag)
-        case .null: ""
-        case .array, .object: nil
-        }
-    }
-
     /// A member as a CSV field: a scalar as text, a list or record as JSON.
     static func cell(_ value: JSONValue?) -> String {
-        value.map { plain($0) ?? String(decoding: $0.serialized(), as: UTF8.self) } ?? ""
+        value.map { $0.plainText ?? String(decoding: $0.serialized(), as: UTF8.self) } ?? ""
     }
 
     /// RFC 4180: every field quoted, quotes doubled; a leading formula character is

@@ -180,16 +180,13 @@ struct ProcessCommand: AsyncParsableCommand {
 
     /// A list (`items`) as a table of its plain members, a record as `member: value` lines.
     static func render(_ result: JSONValue) -> String {
-        let plain = plainText
-        if let items = result["items"]?.arrayValue, let first = items.first?.objectValue {
-            let preferred = ["number", "name", "title", "status", "priority", "createdAt"]
-            let columns = (preferred.filter { first[$0] != nil } + first.keys.sorted().filter { !preferred.contains($0) && plain(first[$0]!) != nil })
-                .prefix(7)
+        if let items = result["items"]?.arrayValue, items.first?.objectValue != nil {
+            let columns = JSONValue.tableColumns(of: items)
             var rows = [columns.map { $0.uppercased() }]
-            for item in items { rows.append(columns.map { item[$0].flatMap(plain) ?? "" }) }
+            for item in items { rows.append(columns.map { item[$0]?.plainText ?? "" }) }
             return table(rows)
         }
         guard let members = result.objectValue else { return pretty(result) }
-        return members.keys.sorted().map { key in "\(key): \(plain(members[key]!) ?? compact(members[key]!))" }.joined(separator: "\n")
+        return members.keys.sorted().map { key in "\(key): \(members[key]!.plainText ?? compact(members[key]!))" }.joined(separator: "\n")
     }
 }

@@ -131,18 +131,6 @@ func pretty(_ value: JSONValue) -> String {
     return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
 }
 
-/// A scalar as a table cell or a CSV field shows it (null: empty); nil for arrays and objects.
-func plainText(_ value: JSONValue) -> String? {
-    switch value {
-    case .string(let text): text
-    case .int(let number): String(number)
-    case .double(let number): String(number)
-    case .bool(let flag): String(flag)
-    case .null: ""
-    case .array, .object: nil
-    }
-}
-
 /// An array of strings as one comma-separated cell (`agent,auditor`); empty for anything else.
 func commaList(_ value: JSONValue?) -> String {
     (value?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")

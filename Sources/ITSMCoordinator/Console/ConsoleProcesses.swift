@@ -1,0 +1,243 @@
+import Foundation
+import Hummingbird
+import ITSMProtocol
+
+/// Pages for any process, drawn from the schemas its manifest declares: a list from its
+/// `<process>.list` (with a filter for each member that takes one of a few values), a record
+/// from its `<process>.get`, and a form from its `<process>.create`. A custom process, in any
+/// language, gets them without a page written for it; the built-in ones get them beside their own.
+extension HTTPAPI {
+    func addProcessRoutes(to routes: Router<APIRequestContext>) {
+        routes.get("console/processes") { request, _ in
+            await console(request) { page in processesPage(page, request) }
+        }
+        routes.get("console/p/:process") { request, context in
+            let process = context.parameters.get("process") ?? ""
+            return await console(request) { page in await processList(process, page, request) }
+        }
+        routes.get("console/p/:process/new") { request, context in
+            let process = context.parameters.get("process") ?? ""
+            return await console(request) { page in processForm(process, page, request) }
+        }
+        routes.post("console/p/:process") { request, context in
+            let process = context.parameters.get("process") ?? ""
+            return await console(request, form: true) { page in
+                let back = "/console/p/\(Self.percentEncoded(process))"
+                guard let create = method(process, "create", for: page) else { return Self.redirect("/console/processes", error: ConsoleStrings.english["notFound"]!) }
+                let params: [String: JSONValue]
+                switch Result(catching: { () throws(ResponseError) in try Self.typedFields(page.formValues, schema: create.params ?? .any, at: "params") }) {
+                case .success(let typed): params = typed
+                case .failure(let error): return Self.redirect(back + "/new", error: error.message)
+                }
+                switch await page.call(create.name, params) {
+                case .success(let created):
+                    guard let key = Self.recordKey(created), method(process, "get", for: page) != nil else {
+                        return Self.redirect(back, notice: ConsoleStrings.english["done"]!)
+                    }
+                    return Self.redirect(back + "/records/" + Self.percentEncoded(key), notice: "\(key): \(ConsoleStrings.english["done"]!)")
+                case .failure(let error):
+                    return Self.redirect(back + "/new", error: error.message)
+                }
+            }
+        }
+        routes.get("console/p/:process/records/:key") { request, context in
+            let (process, key) = (context.parameters.get("process") ?? "", context.parameters.get("key") ?? "")
+            return await console(request) { page in await processRecord(process, key, page, request) }
+        }
+    }
+
+    /// `<process>.<verb>` when the process declares it and the person may call it.
+    private func method(_ process: String, _ verb: String, for page: ConsolePage) -> MethodDescriptor? {
+        guard let descriptor = router.route(for: "\(process).\(verb)")?.descriptor, page.principal.allows(descriptor.permission) else { return nil }
+        return descriptor
+    }
+
+    /// What names a record: its number, else its name, reference or id.
+    static func recordKey(_ record: JSONValue) -> String? {
+        for member in ["number", "name", "reference", "id"] {
+            if let text = record[member]?.stringValue ?? record[member]?.intValue.map(String.init) { return text }
+        }
+        return nil
+    }
+
+    private func processesPage(_ page: ConsolePage, _ request: Request) -> Response {
+        var context = page.common
+        context["title"] = ConsoleStrings.english["processes"]!
+        context["processes"] = router.enabledPlugins.sorted().compactMap { process -> [String: Any]? in
+            guard let list = method(process, "list", for: page) else { return nil }
+            return ["name": process, "description": list.description ?? "", "canCreate": method(process, "create", for: page) != nil]
+        }
+        Self.addMessages(of: request, to: &context)
+        return Self.page("processes", context)
+    }
+
+    private func processList(_ process: String, _ page: ConsolePage, _ request: Request) async -> Response {
+        let strings = ConsoleStrings.english
+        guard let list = method(process, "list", for: page) else {
+            return Self.page("message", page.common.merging(["title": "404", "message": strings["notFound"]!]) { $1 }, status: .notFound)
+        }
+        let query = request.uri.queryParameters
+        let properties = list.params?.properties ?? [:]
+        var params: [String: JSONValue] = [:]
+        let pageSize = 25
+        if properties["limit"] != nil { params["limit"] = .int(Int64(pageSize)) }
+        let offset = max(0, query["offset"].flatMap { Int($0) } ?? 0)
+        if properties["offset"] != nil, offset > 0 { params["offset"] = .int(Int64(offset)) }
+        // A filter for each member that takes one of a few values.
+        var filters: [[String: Any]] = []
+        for (name, schema) in properties.sorted(by: { $0.key < $1.key }) {
+            guard let values = schema.enum else { continue }
+            let chosen = query[name[...]].map(String.init).flatMap { values.contains($0) ? $0 : nil }
+            if let chosen { params[name] = .string(chosen) }
+            filters.append(["name": name, "choices": values.map { ["value": $0, "selected": $0 == chosen] }])
+        }
+        var context = page.common
+        context["title"] = process
+        context["process"] = process
+        context["filters"] = filters
+        context["hasFilters"] = !filters.isEmpty
+        context["canCreate"] = method(process, "create", for: page) != nil
+        switch await page.call(list.name, params) {
+        case .failure(let error):
+            context["error"] = error.message
+        case .success(let result):
+            let items = result["items"]?.arrayValue ?? result.arrayValue ?? []
+            let columns = JSONValue.tableColumns(of: items)
+            let linked = method(process, "get", for: page) != nil
+            context["columns"] = columns
+            context["rows"] = items.map { item -> [String: Any] in
+                let key = Self.recordKey(item)
+                return ["key": key.map(Self.percentEncoded) ?? "", "linked": linked && key != nil,
+                        "first": columns.first.flatMap { item[$0]?.plainText } ?? "",
+                        "cells": columns.dropFirst().map { item[$0]?.plainText ?? "" }]
+            }
+            if properties["offset"] != nil {
+                if offset > 0 { context["previous"] = "?offset=\(max(0, offset - pageSize))" }
+                if items.count == pageSize { context["next"] = "?offset=\(offset + pageSize)" }
+            }
+        }
+        Self.addMessages(of: request, to: &context)
+        return Self.page("process-list", context)
+    }
+
+    private func processForm(_ process: String, _ page: ConsolePage, _ request: Request) -> Response {
+        guard let create = method(process, "create", for: page) else {
+            return Self.page("message", page.common.merging(["title": "404", "message": ConsoleStrings.english["notFound"]!]) { $1 }, status: .notFound)
+        }
+        var context = page.common
+        context["title"] = create.description ?? create.name
+        context["process"] = process
+        context["fields"] = Self.formFields(create.params ?? .any)
+        Self.addMessages(of: request, to: &context)
+        return Self.page("process-new", context)
+    }
+
+    /// One field per member of a params schema, in name order, drawn as its type asks.
+    static func formFields(_ schema: JSONSchema) -> [[String: Any]] {
+        let required = Set(schema.required ?? [])
+        return (schema.properties ?? [:]).sorted { $0.key < $1.key }.map { name, member -> [String: Any] in
+            var field: [String: Any] = ["name": name, "label": name, "required": required.contains(name)]
+            if let help = member.description, !help.isEmpty { field["help"] = help }
+            switch member.type {
+            case .string? where member.enum != nil:
+                field["options"] = true
+                field["blank"] = !required.contains(name)
+                field["choices"] = (member.enum ?? []).map { ["value": $0] }
+            case .boolean?:
+                field["checkbox"] = true
+            case .integer?, .number?:
+                field["input"] = true
+                field["inputType"] = "number"
+                if member.type == .number { field["step"] = "any" }
+            case .string?:
+                field["input"] = true
+                field["inputType"] = member.format == "date-time" ? "datetime-local" : "text"
+            case .array? where member.items?.schema.type == .string:
+                field["input"] = true
+                field["inputType"] = "text"
+                field["help"] = ((field["help"] as? String).map { $0 + " " } ?? "") + ConsoleStrings.english["commaSeparated"]!
+            default:
+                field["json"] = true
+            }
+            return field
+        }
+    }
+
+    /// The posted fields typed as `schema`'s members say: numbers, yes or no, date-times (a
+    /// `datetime-local` field, in UTC), comma-separated lists of text, and JSON for the rest.
+    /// An empty field is left out; an unchecked box is `false`.
+    static func typedFields(_ posted: [String: [String]], schema: JSONSchema, at path: String) throws(ResponseError) -> [String: JSONValue] {
+        var typed: [String: JSONValue] = [:]
+        for (name, member) in schema.properties ?? [:] {
+            let text = posted[name]?.first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            switch member.type {
+            case .boolean?:
+                typed[name] = .bool(text == "true")
+            case let kind? where kind == .integer || kind == .number:
+                guard !text.isEmpty else { continue }
+                guard let value = kind.value(fromText: text) else {
+                    throw .invalidParams("\(path).\(name): '\(text.prefix(40))' is not a \(kind == .integer ? "whole number" : "number")")
+                }
+                typed[name] = value
+            case .string? where member.format == "date-time":
+                guard !text.isEmpty else { continue }
+                typed[name] = .string(text.count == 16 ? text + ":00Z" : text)
+            case .string?:
+                guard !text.isEmpty else { continue }
+                typed[name] = .string(text)
+            case .array? where member.items?.schema.type == .string:
+                let values = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                if !values.isEmpty { typed[name] = .array(values.map(JSONValue.string)) }
+            default:
+                guard !text.isEmpty else { continue }
+                guard let value = try? JSONValue.parse(Array(text.utf8)) else { throw .invalidParams("\(path).\(name): not valid JSON") }
+                typed[name] = value
+            }
+        }
+        return typed
+    }
+
+    private func processRecord(_ process: String, _ key: String, _ page: ConsolePage, _ request: Request) async -> Response {
+        guard let get = method(process, "get", for: page), let member = get.params?.required?.first else {
+            return Self.page("message", page.common.merging(["title": "404", "message": ConsoleStrings.english["notFound"]!]) { $1 }, status: .notFound)
+        }
+        var context = page.common
+        context["process"] = process
+        context["title"] = "\(process) \(key)"
+        switch await page.call(get.name, [member: .string(key)]) {
+        case .failure(let error):
+            return Self.page("message", page.common.merging(["title": error.kind ?? "error", "message": error.message]) { $1 },
+                             status: HTTPAPI.status(for: error))
+        case .success(let record):
+            let members = record.objectValue ?? [:]
+            context["key"] = key
+            context["fields"] = Self.scalarFields(members)
+            // A record nested in the answer (`{supplier: {…}, contracts: […]}`), and its lists.
+            context["sections"] = members.sorted { $0.key < $1.key }.compactMap { name, value -> [String: Any]? in
+                switch value {
+                case .object(let inner):
+                    return ["title": name, "fields": Self.scalarFields(inner), "isRecord": true]
+                case .array(let items) where items.first?.objectValue != nil:
+                    let columns = JSONValue.tableColumns(of: items)
+                    return ["title": name, "columns": columns, "isTable": true,
+                            "rows": items.map { item in ["cells": columns.map { item[$0]?.plainText ?? "" }] }]
+                default:
+                    return nil
+                }
+            }
+        }
+        Self.addMessages(of: request, to: &context)
+        return Self.page("process-record", context)
+    }
+
+    /// A record's plain members as label and value, in name order; lists of text joined.
+    static func scalarFields(_ members: [String: JSONValue]) -> [[String: String]] {
+        members.sorted { $0.key < $1.key }.compactMap { name, value in
+            if let text = value.plainText { return text.isEmpty ? nil : ["name": name, "value": text] }
+            if let list = value.arrayValue, !list.isEmpty, list.allSatisfy({ $0.stringValue != nil }) {
+                return ["name": name, "value": list.compactMap(\.stringValue).joined(separator: ", ")]
+            }
+            return nil
+        }
+    }
+}
