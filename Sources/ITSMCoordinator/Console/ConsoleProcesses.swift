@@ -40,6 +40,26 @@ extension HTTPAPI {
                 }
             }
         }
+        routes.post("console/p/:process/records/:key/:verb") { request, context in
+            let (process, key, verb) = (context.parameters.get("process") ?? "", context.parameters.get("key") ?? "", context.parameters.get("verb") ?? "")
+            return await console(request, form: true) { page in
+                let back = "/console/p/\(Self.percentEncoded(process))/records/\(Self.percentEncoded(key))"
+                guard let get = method(process, "get", for: page), let member = get.params?.required?.first,
+                      let action = recordActions(process, keyMember: member, for: page).first(where: { $0.name == "\(process).\(verb)" }) else {
+                    return Self.redirect(back, error: ConsoleStrings.english["notFound"]!)
+                }
+                var params: [String: JSONValue]
+                switch Result(catching: { () throws(ResponseError) in try Self.typedFields(page.formValues, schema: action.params ?? .any, at: "params") }) {
+                case .success(let typed): params = typed
+                case .failure(let error): return Self.redirect(back, error: error.message)
+                }
+                params[member] = .string(key)
+                switch await page.call(action.name, params) {
+                case .success: return Self.redirect(back, notice: ConsoleStrings.english["done"]!)
+                case .failure(let error): return Self.redirect(back, error: error.message)
+                }
+            }
+        }
         routes.get("console/p/:process/records/:key") { request, context in
             let (process, key) = (context.parameters.get("process") ?? "", context.parameters.get("key") ?? "")
             return await console(request) { page in await processRecord(process, key, page, request) }
@@ -50,6 +70,15 @@ extension HTTPAPI {
     private func method(_ process: String, _ verb: String, for page: ConsolePage) -> MethodDescriptor? {
         guard let descriptor = router.route(for: "\(process).\(verb)")?.descriptor, page.principal.allows(descriptor.permission) else { return nil }
         return descriptor
+    }
+
+    /// The process's changes to one record: its other methods that are not reads, take the
+    /// member its get method is keyed by, and that the person may call.
+    private func recordActions(_ process: String, keyMember: String, for page: ConsolePage) -> [MethodDescriptor] {
+        router.routes.map(\.descriptor).filter { method in
+            method.name.hasPrefix(process + ".") && !method.idempotent && method.name != "\(process).create"
+                && method.params?.properties?[keyMember] != nil && page.principal.allows(method.permission)
+        }
     }
 
     /// What names a record: its number, else its name, reference or id.
@@ -211,7 +240,16 @@ extension HTTPAPI {
         case .success(let record):
             let members = record.objectValue ?? [:]
             context["key"] = key
+            context["path"] = Self.percentEncoded(key)
             context["fields"] = Self.scalarFields(members)
+            context["actions"] = recordActions(process, keyMember: member, for: page).map { action -> [String: Any] in
+                var params = action.params ?? .any
+                params.properties?[member] = nil
+                params.required = params.required?.filter { $0 != member }
+                let verb = String(action.name.dropFirst(process.count + 1))
+                return ["verb": verb, "label": verb.replacingOccurrences(of: "_", with: " "), "description": action.description ?? "",
+                        "fields": Self.formFields(params).map { field in field.merging(["id": "\(verb)-\(field["name"] ?? "")"]) { $1 } }]
+            }
             // A record nested in the answer (`{supplier: {…}, contracts: […]}`), and its lists.
             context["sections"] = members.sorted { $0.key < $1.key }.compactMap { name, value -> [String: Any]? in
                 switch value {

@@ -499,6 +499,22 @@ enum ConsoleTemplates {
               <h1 id="record-key">{{key}}</h1>
               <dl class="fields" id="record">{{#fields}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/fields}}</dl>
             </section>
+            {{#actions}}
+            <section class="card actions">
+              <form method="post" action="/console/p/{{process}}/records/{{path}}/{{verb}}" id="action-{{verb}}">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <p class="help">{{description}}</p>
+                {{#fields}}
+                <label for="field-{{id}}">{{label}}{{#required}} *{{/required}}</label>
+                {{#options}}<select id="field-{{id}}" name="{{name}}" {{#required}}required{{/required}}>{{#blank}}<option value=""></option>{{/blank}}{{#choices}}<option value="{{value}}">{{value}}</option>{{/choices}}</select>{{/options}}
+                {{#checkbox}}<input type="checkbox" id="field-{{id}}" name="{{name}}" value="true">{{/checkbox}}
+                {{#input}}<input id="field-{{id}}" name="{{name}}" type="{{inputType}}" {{#step}}step="{{step}}"{{/step}} {{#required}}required{{/required}}>{{/input}}
+                {{#json}}<textarea id="field-{{id}}" name="{{name}}" rows="2" placeholder="JSON" {{#required}}required{{/required}}></textarea>{{/json}}
+                {{/fields}}
+                <button type="submit" id="action-{{verb}}-submit">{{label}}</button>
+              </form>
+            </section>
+            {{/actions}}
             {{#sections}}
             <section class="card">
               <h2>{{title}}</h2>
