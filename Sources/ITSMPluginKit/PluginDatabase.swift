@@ -10,19 +10,28 @@ public struct PluginDatabase: Sendable {
     public let source: String
     /// For a scheduled job: the lease every transaction must still hold.
     let fence: JobFence?
+    /// The request being served (or whose event is being handled): the events published
+    /// here carry it, so it can be followed into every process they reach.
+    let requestId: String?
 
     public init(pool: PostgresPool, source: String) {
         self.init(pool: pool, source: source, fence: nil)
     }
 
-    init(pool: PostgresPool, source: String, fence: JobFence?) {
+    init(pool: PostgresPool, source: String, fence: JobFence?, requestId: String? = nil) {
         self.pool = pool
         self.source = source
         self.fence = fence
+        self.requestId = requestId
     }
 
     /// The same database, for a job acting under `fence`.
     func fenced(by fence: JobFence) -> PluginDatabase { PluginDatabase(pool: pool, source: source, fence: fence) }
+
+    /// The same database, for work done on behalf of request `requestId`.
+    func serving(request requestId: String?) -> PluginDatabase {
+        PluginDatabase(pool: pool, source: source, fence: fence, requestId: requestId)
+    }
 
     /// Runs `body` in one transaction: the data change and the events it publishes commit or
     /// roll back together. In a scheduled job it first checks that the job's lease is still
@@ -30,7 +39,7 @@ public struct PluginDatabase: Sendable {
     public func withTransaction<Result>(_ body: (PluginTransaction) async throws -> Result) async throws -> Result {
         try await pool.withTransaction { connection in
             try await fence?.check(connection)
-            return try await body(PluginTransaction(connection: connection, source: source))
+            return try await body(PluginTransaction(connection: connection, source: source, requestId: requestId))
         }
     }
 
@@ -47,6 +56,14 @@ public struct PluginDatabase: Sendable {
 public struct PluginTransaction: Sendable {
     public let connection: PostgresConnection
     public let source: String
+    /// Recorded with each event published, see `PluginDatabase.requestId`.
+    public var requestId: String?
+
+    public init(connection: PostgresConnection, source: String, requestId: String? = nil) {
+        self.connection = connection
+        self.source = source
+        self.requestId = requestId
+    }
 
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
@@ -59,8 +76,8 @@ public struct PluginTransaction: Sendable {
     public func publish(_ type: String, subject: String? = nil, data: some Encodable) async throws -> UUID {
         let payload = try PostgresJSON(text: String(decoding: JSONCoding.encoder.encode(data), as: UTF8.self))
         let row = try await connection.query("""
-            INSERT INTO itsm.outbox (type, source, subject, payload)
-            VALUES (\(type), \(source), \(subject), \(payload))
+            INSERT INTO itsm.outbox (type, source, subject, payload, request_id)
+            VALUES (\(type), \(source), \(subject), \(payload), \(requestId))
             RETURNING event_id
             """).single()
         return try row.decode(UUID.self, "event_id")

@@ -120,7 +120,7 @@ final class PluginSession: Sendable {
             logger[metadataKey: "itsm.method"] = "\(request.method)"
             if let requestId = request.meta?.requestId { logger[metadataKey: "itsm.request"] = "\(requestId)" }
             let context = MethodContext(
-                database: runtime.database, config: runtime.config, logger: logger, actor: request.meta?.actor ?? "unknown",
+                database: runtime.database.serving(request: request.meta?.requestId), config: runtime.config, logger: logger, actor: request.meta?.actor ?? "unknown",
                 principal: request.meta?.principal, idempotencyKey: request.meta?.idempotencyKey, callerContext: request.meta?.context,
                 coordinator: CoordinatorLink(connection: connection, requestId: request.meta?.requestId))
             do {
@@ -182,8 +182,12 @@ final class PluginSession: Sendable {
     /// `$/event`: runs the subscriber's handler once per event id, in one transaction with the
     /// record that it ran.
     private func deliver(_ params: JSONValue?, runtime: Runtime) async throws -> JSONValue {
-        let database = runtime.database
         let event = try Plugin.decodeParams(EventParams.self, from: params)
+        // What the handler publishes carries on the request that set it off.
+        let database = runtime.database.serving(request: event.requestId)
+        var logger = self.logger
+        logger[metadataKey: "itsm.event.type"] = "\(event.type)"
+        if let requestId = event.requestId { logger[metadataKey: "itsm.request"] = "\(requestId)" }
         guard let handler = plugin.eventHandler(for: event.type) else { return ["handled": false] }
         guard let eventID = UUID(uuidString: event.id) else { throw ResponseError.invalidParams("event id must be a UUID") }
         let handled = try await database.withTransaction { transaction -> Bool in
@@ -193,9 +197,10 @@ final class PluginSession: Sendable {
                 """)
             guard !fresh.isEmpty else { return false }
             try await handler(event, EventContext(transaction: transaction, database: database, config: runtime.config,
-                                                  logger: logger, coordinator: CoordinatorLink(connection: connection)))
+                                                  logger: logger, coordinator: CoordinatorLink(connection: connection, requestId: event.requestId)))
             return true
         }
+        logger.debug(handled ? "event handled" : "event seen before")
         return ["handled": .bool(handled)]
     }
 

@@ -296,5 +296,10 @@ public enum CoreSchema {
             ALTER TABLE itsm.account ADD COLUMN manager text REFERENCES itsm.account (name) ON DELETE SET NULL
                 CHECK (manager <> name);
             """),
+        Migration(version: 11, name: "the request behind each event", sql: """
+            -- The id of the request whose change published the event (or of the event whose
+            -- handling did): a request can be followed through every process it reached.
+            ALTER TABLE itsm.outbox ADD COLUMN request_id text;
+            """),
     ]
 }

@@ -1,7 +1,9 @@
 import Foundation
 import ITSMEndToEndTesting
+import ITSMPostgres
 import ITSMSystem
 import ITSMTesting
+import Logging
 import Testing
 
 /// Input a read-only or careless client can send: refused at once with the field named, and
@@ -89,10 +91,32 @@ import Testing
 
     @Test func aRequestIsFollowedThroughTheLogsByItsId() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2erequestid")
-        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]", databaseURL: database.conninfo)
+        let events = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-events-\(UUID().uuidString.prefix(8)).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: events) }
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins:
+              - incident
+              - name: fixture
+                command: [python3, \(CoordinatorEndToEndTests.fixturePlugin)]
+                env: {FIXTURE_EVENTS: \(events)}
+            """, databaseURL: database.conninfo)
         defer { coordinator.remove() }
-        let created = try await coordinator.call("incident.create", ["title": "Printer on fire"])
-        let number = try #require(created.body["number"] as? String)
+        // The id of the request that made a change travels with the event it published, to every subscriber.
+        let creation = "7d2c4e9a1b3f4a6c8e0d2f4b6a8c0e1f"
+        let made = try await HTTPExchange.send(
+            "POST", coordinator.baseURL.appendingPathComponent("api/v1/rpc/incident.create"),
+            body: try JSONSerialization.data(withJSONObject: ["title": "Printer on fire"]),
+            headers: ["Authorization": "Bearer \(coordinator.token)", "traceparent": "00-\(creation)-00f067aa0ba902b7-01"])
+        let number = try #require((try JSONSerialization.jsonObject(with: made.body) as? [String: Any])?["number"] as? String)
+        let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
+        let recorded = try await pool.query("SELECT request_id FROM itsm.outbox WHERE type = 'incident.created'").single()
+        #expect(try recorded.decode(String?.self, "request_id") == creation)
+        await pool.close()
+        #expect(try await coordinator.waitUntil {
+            let lines = ((try? String(contentsOfFile: events, encoding: .utf8)) ?? "").split(separator: "\n")
+            return lines.contains { $0.contains(#""type": "incident.created""#) && $0.contains(#""requestId": "\#(creation)""#)
+                && $0.contains(#""metaRequestId": "\#(creation)""#) }
+        }, "\((try? String(contentsOfFile: events, encoding: .utf8)) ?? "")")
         // A W3C trace id names the request; a refusal shows it in the coordinator's and the plugin's log lines.
         let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
         let answer = try await HTTPExchange.send(

@@ -159,7 +159,7 @@ public actor EventRelay {
             SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => \(leaseSeconds))
             FROM due, itsm.outbox o
             WHERE d.outbox_id = due.outbox_id AND d.subscriber = due.subscriber AND o.id = d.outbox_id
-            RETURNING d.outbox_id, d.subscriber, d.attempts, o.event_id, o.type, o.source, o.subject, o.payload, o.occurred_at
+            RETURNING d.outbox_id, d.subscriber, d.attempts, o.event_id, o.type, o.source, o.subject, o.payload, o.occurred_at, o.request_id
             """)
         return try rows.map { row in
             let payload = try row.decode(PostgresJSON.self, "payload")
@@ -175,7 +175,7 @@ public actor EventRelay {
                     source: try row.decode(String.self, "source"),
                     subject: try row.decode(String?.self, "subject"),
                     occurredAt: try row.decode(Date.self, "occurred_at").formatted(.iso8601),
-                    data: data))
+                    data: data, requestId: try row.decode(String?.self, "request_id")))
         }.sorted { $0.outboxID < $1.outboxID }
     }
 
@@ -203,7 +203,8 @@ public actor EventRelay {
         do {
             // Delivery is idempotent (subscribers dedupe on the event id): another instance may take it.
             _ = try await router.call(plugin: subscriber, ProtocolMethod.event, params: try JSONValue(encoding: delivery.event),
-                                      meta: nil, timeout: settings.deliveryTimeout, canResend: true)
+                                      meta: delivery.event.requestId.map { RequestMeta(requestId: $0) },
+                                      timeout: settings.deliveryTimeout, canResend: true)
             try await pool.query("""
                 UPDATE itsm.delivery SET delivered_at = now(), last_error = NULL
                 WHERE outbox_id = \(delivery.outboxID) AND subscriber = \(subscriber)
@@ -212,7 +213,7 @@ public actor EventRelay {
             let delay = Self.retryDelay(after: error, attempts: delivery.attempts, settings: settings).inSeconds
             logger.warning("event delivery failed; will retry", metadata: [
                 "itsm.event.type": "\(delivery.event.type)", "itsm.subscriber": "\(subscriber)",
-                "itsm.attempts": "\(delivery.attempts)", "itsm.error": "\(error)",
+                "itsm.attempts": "\(delivery.attempts)", "itsm.error": "\(error)", "itsm.request": "\(delivery.event.requestId ?? "-")",
             ])
             _ = try? await pool.query("""
                 UPDATE itsm.delivery SET next_attempt_at = now() + make_interval(secs => \(delay)), last_error = \(String(describing: error))

@@ -14,8 +14,12 @@ public struct EventParams: Sendable, Hashable, Codable {
     /// ISO 8601.
     public var occurredAt: String
     public var data: JSONValue
+    /// The id of the request that led to it (through any number of events), when there was one.
+    public var requestId: String?
 
-    public init(id: String, sequence: Int64, type: String, source: String, subject: String?, occurredAt: String, data: JSONValue) {
+    public init(id: String, sequence: Int64, type: String, source: String, subject: String?, occurredAt: String, data: JSONValue,
+                requestId: String? = nil) {
+        self.requestId = requestId
         self.id = id
         self.sequence = sequence
         self.type = type

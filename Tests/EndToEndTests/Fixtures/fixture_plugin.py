@@ -145,7 +145,8 @@ def handle(message):
         params = message.get("params", {})
         if EVENTS:
             with open(EVENTS, "a") as events:
-                events.write(json.dumps({"id": params.get("id"), "type": params.get("type")}) + "\n")
+                events.write(json.dumps({"id": params.get("id"), "type": params.get("type"), "requestId": params.get("requestId"),
+                                         "metaRequestId": (message.get("meta") or {}).get("requestId")}) + "\n")
         respond(request_id, {})
     elif method == "fixture.echo":
         respond(request_id, {"params": message.get("params"), "meta": message.get("meta"), "version": MANIFEST["plugin"]["version"]})
