@@ -4,19 +4,33 @@ and Selenium). Run by ServiceRequestEndToEndTests:
 
     request_portal.py BASE_URL
 
-with the laptop item (a form with a model to choose and a justification, one approval level by
-the team leads, an order task for procurement and a deliver task for the desk) and the people
+with the laptop item (a form with a model to choose and a justification, two approval levels, the
+team leads and then lena herself, an order task for procurement and a deliver task for the desk) and the people
 rita (requester), lena (team lead), piet (procurement) and dora (desk), each with the password
 '<name> has a long password'. Prints one line per step and exits 1 at the first that does not hold."""
+import json
 import sys
+import urllib.request
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from console_helpers import absent, browser, follow, sign_in, step, submit, text
 
 base = sys.argv[1].rstrip("/")
 assert base.startswith("http://127."), "loopback only"
+
+
+def api_as(name, method, params):
+    """Calls `method` through the API as `name`, signed in with a session of their own."""
+    signed = urllib.request.urlopen(urllib.request.Request(
+        base + "/api/v1/session", data=json.dumps({"name": name, "password": name + " has a long password"}).encode(),
+        headers={"Content-Type": "application/json"}))
+    cookie = signed.headers["Set-Cookie"].split(";")[0]
+    csrf = json.load(signed)["csrfToken"]
+    return urllib.request.urlopen(urllib.request.Request(
+        base + "/api/v1/rpc/" + method, data=json.dumps(params).encode(),
+        headers={"Content-Type": "application/json", "Cookie": cookie, "X-CSRF-Token": csrf})).status
 
 
 def sign_out(driver):
@@ -42,13 +56,19 @@ try:
     answers = text(driver, "answers")
     step("the answers are kept as given", "developer" in answers and "Battery swollen" in answers)
     step("the requester cannot approve her own request", absent(driver, "approve"))
+    # While she looks at it, the first level approves it elsewhere: the page says it changed.
+    step("the team lead approves the first level through the API", api_as("lena", "request.decide", {"number": number, "decision": "approve"}) == 200)
+    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "live-notice").is_displayed())
+    step("the open page says it changed, without a reload", "changed since you opened" in text(driver, "live-notice"))
+    follow(driver, driver.find_element(By.CSS_SELECTOR, "#live-notice a").click)
+    step("showing the latest shows the first level approved", "approved" in text(driver, "approvals"))
     sign_out(driver)
 
     # Lena, a team lead, finds it awaiting her and approves it.
     sign_in(driver, base, "lena")
     follow(driver, driver.find_element(By.ID, "nav-requests").click)
     waiting = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "#awaiting tbody tr")]
-    step("it is listed as awaiting her approval", any(number in row for row in waiting))
+    step("it is listed as awaiting her approval, at its second level", any(number in row for row in waiting))
     follow(driver, driver.find_element(By.LINK_TEXT, number).click)
     driver.find_element(By.ID, "decide-comment").send_keys("Budgeted")
     submit(driver, "approve")

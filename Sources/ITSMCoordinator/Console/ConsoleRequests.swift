@@ -217,6 +217,7 @@ extension HTTPAPI {
             && (fulfils || found["requester"]?.stringValue == page.principal.name)
         Self.addHistory(found["history"], to: &context)
         Self.addMessages(of: request, to: &context)
+        context["live"] = "record=" + Self.percentEncoded(number)
         return Self.page("request", context)
     }
 }

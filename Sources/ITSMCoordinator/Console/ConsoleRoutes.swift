@@ -151,6 +151,7 @@ extension HTTPAPI {
         }
         addRequestRoutes(to: routes)
         addProcessRoutes(to: routes)
+        addLiveRoutes(to: routes)
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
             return await console(request) { page in await incident(number, page, request) }
@@ -298,6 +299,7 @@ extension HTTPAPI {
             context["hasRows"] = false
         }
         Self.addMessages(of: request, to: &context)
+        if page.isDesk { context["live"] = "queue=1" }
         return Self.page("home", context)
     }
 
@@ -347,6 +349,7 @@ extension HTTPAPI {
         context["canWithdraw"] = ["new", "assigned", "in_progress", "on_hold"].contains(status)
         context["targets"] = ["in_progress", "on_hold", "resolved", "closed", "cancelled"].filter { $0 != status }
         Self.addMessages(of: request, to: &context)
+        context["live"] = "record=" + Self.percentEncoded(number)
         return Self.page("incident", context)
     }
 
@@ -530,7 +533,7 @@ extension HTTPAPI {
         return Response(status: status, headers: [
             .contentType: "text/html; charset=utf-8",
             // Only our own styles, no scripts from anywhere, never framed (clickjacking).
-            .contentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+            .contentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
             .init("X-Content-Type-Options")!: "nosniff",
             .init("Referrer-Policy")!: "same-origin",
             .cacheControl: "no-store",

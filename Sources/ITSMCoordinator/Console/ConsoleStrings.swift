@@ -4,6 +4,8 @@ enum ConsoleStrings {
     static let english: [String: String] = [
         "product": "itsm",
         "requests": "Requests",
+        "changedSince": "This changed since you opened the page.",
+        "reload": "Show the latest",
         "processes": "Processes",
         "processesIntro": "Every process you may read, with pages drawn from what its methods declare.",
         "newRecord": "New",

@@ -48,6 +48,7 @@ enum ConsoleTemplates {
             <main>
             {{#error}}<p class="message error" role="alert" id="error">{{error}}</p>{{/error}}
             {{#notice}}<p class="message notice" role="status" id="notice">{{notice}}</p>{{/notice}}
+            {{#live}}<p class="message notice" role="status" id="live-notice" data-live="{{live}}" hidden>{{t.changedSince}} <a href="">{{t.reload}}</a></p>{{/live}}
             """,
         "history": """
             {{#hasHistory}}
@@ -60,6 +61,7 @@ enum ConsoleTemplates {
             """,
         "footer": """
             </main>
+            <script src="/console/live.js" defer></script>
             </body>
             </html>
             """,
@@ -533,6 +535,17 @@ enum ConsoleTemplates {
     ]
 
     /// Hand-written, small, readable with no build step: contrast AA, visible focus.
+    /// Listens for changes to what the page shows (`data-live`) and says so; nothing else.
+    static let liveScript = """
+        (function () {
+          var notice = document.getElementById("live-notice");
+          if (!notice || !window.EventSource) return;
+          var source = new EventSource("/console/live?" + notice.getAttribute("data-live"));
+          source.addEventListener("changed", function () { notice.hidden = false; });
+        })();
+
+        """
+
     static let style = """
         :root { --ink: #1b1f24; --muted: #57606a; --line: #d0d7de; --accent: #0b5cad; --bad: #a40e26; --good: #1a7f37; --bg: #f6f8fa; }
         * { box-sizing: border-box; }
