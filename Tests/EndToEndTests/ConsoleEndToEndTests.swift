@@ -17,6 +17,56 @@ import Testing
         return path
     }
 
+    /// Every page the console draws from the built-in processes' schemas opens for an
+    /// administrator: each kind of record's list, its form, and a record of each kind.
+    @Test func everyDrawnPageOfEveryBuiltInProcessOpens() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2edrawn")
+        let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.everyBuiltInProcess, databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        #expect(try await coordinator.cli(["user", "create", "ada", "--role", "administrator", "--password-stdin"],
+                                          input: "ada has a long password\n").status == .exited(0))
+        // A record of a few kinds, so their record pages have something to show.
+        for (method, params) in [
+            ("incident.create", ["title": "Mail down"] as [String: Any]), ("problem.create", ["title": "Mail relay crashes"]),
+            ("supplier.create", ["name": "Acme Networks", "kind": "external"]), ("service.set", ["name": "Workplace"]),
+            ("customer.set", ["name": "Acme", "contacts": ["ada"]]),
+            ("agreement.set", ["reference": "ACME-1", "customer": "Acme", "service": "Workplace", "validFrom": "2026-01-01", "validTo": "2026-12-31",
+                               "targets": ["priorities": [["priority": "P2", "responseMinutes": 30, "resolutionMinutes": 240]]]]),
+        ] {
+            let made = try await coordinator.call(method, params)
+            #expect(made.status == 200, "\(method): \(made.body)")
+        }
+        let ada = try #require(try await IdentityEndToEndTests.signIn(coordinator, "ada", "ada has a long password").session)
+        func open(_ path: String) async throws -> (Int, String) {
+            let (status, body) = try await coordinator.request("GET", String(path.dropFirst()), headers: ["Cookie": ada.cookie])
+            return (status, String(decoding: body, as: UTF8.self))
+        }
+        func links(_ html: String, _ pattern: Regex<(Substring, Substring)>) -> [String] {
+            Array(Set(html.matches(of: pattern).map { String($0.output.1) })).sorted()
+        }
+        let (status, index) = try await open("/console/processes")
+        #expect(status == 200)
+        let lists = links(index, /href="(\/console\/p\/[a-z_]+)"/)
+        for namespace in ["incident", "problem", "supplier", "customer", "agreement", "service", "request", "nonconformity"] {
+            #expect(lists.contains("/console/p/\(namespace)"), "\(namespace) missing from \(lists)")
+        }
+        var records = 0
+        for list in lists {
+            let (listed, page) = try await open(list)
+            #expect(listed == 200, "\(list): \(listed)")
+            for form in links(page, /href="(\/console\/p\/[a-z_]+\/new)"/) {
+                #expect(try await open(form).0 == 200, "\(form)")
+            }
+            if let record = links(page, /href="(\/console\/p\/[a-z_]+\/records\/[^"]+)"/).first {
+                let (shown, html) = try await open(record)
+                #expect(shown == 200 && html.contains(#"id="record-key""#), "\(record): \(shown)")
+                records += 1
+            }
+        }
+        #expect(records >= 6, "\(records) record pages opened")
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     @Test func aRequesterReportsAnAgentWorksItAndTheRequesterConfirmsInARealBrowser() async throws {
         let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]")
         defer { coordinator.remove() }

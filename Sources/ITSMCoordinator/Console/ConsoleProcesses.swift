@@ -2,10 +2,12 @@ import Foundation
 import Hummingbird
 import ITSMProtocol
 
-/// Pages for any process, drawn from the schemas its manifest declares: a list from its
-/// `<process>.list` (with a filter for each member that takes one of a few values), a record
-/// from its `<process>.get`, and a form from its `<process>.create`. A custom process, in any
-/// language, gets them without a page written for it; the built-in ones get them beside their own.
+/// Pages for every kind of record a process keeps, drawn from the schemas its manifest
+/// declares: for each method namespace with a `list` (`change`, `customer`, `knownerror`…), a
+/// list (with a filter for each member that takes one of a few values), a record page from its
+/// `get`, a form from its `create` (or `set`, `record`, `plan`, `raise`), and a form for each of
+/// its other changes to one record. A custom process, in any language, gets them without a page
+/// written for it; the built-in ones get them beside their own.
 extension HTTPAPI {
     func addProcessRoutes(to routes: Router<APIRequestContext>) {
         routes.get("console/processes") { request, _ in
@@ -23,7 +25,7 @@ extension HTTPAPI {
             let process = context.parameters.get("process") ?? ""
             return await console(request, form: true) { page in
                 let back = "/console/p/\(Self.percentEncoded(process))"
-                guard let create = method(process, "create", for: page) else { return Self.redirect("/console/processes", error: ConsoleStrings.english["notFound"]!) }
+                guard let create = creation(process, for: page) else { return Self.redirect("/console/processes", error: ConsoleStrings.english["notFound"]!) }
                 let params: [String: JSONValue]
                 switch Result(catching: { () throws(ResponseError) in try Self.typedFields(page.formValues, schema: create.params ?? .any, at: "params") }) {
                 case .success(let typed): params = typed
@@ -31,7 +33,7 @@ extension HTTPAPI {
                 }
                 switch await page.call(create.name, params) {
                 case .success(let created):
-                    guard let key = Self.recordKey(created), method(process, "get", for: page) != nil else {
+                    guard let key = Self.recordKey(created) ?? Self.recordKey(created[process] ?? .null), method(process, "get", for: page) != nil else {
                         return Self.redirect(back, notice: ConsoleStrings.english["done"]!)
                     }
                     return Self.redirect(back + "/records/" + Self.percentEncoded(key), notice: "\(key): \(ConsoleStrings.english["done"]!)")
@@ -44,7 +46,7 @@ extension HTTPAPI {
             let (process, key, verb) = (context.parameters.get("process") ?? "", context.parameters.get("key") ?? "", context.parameters.get("verb") ?? "")
             return await console(request, form: true) { page in
                 let back = "/console/p/\(Self.percentEncoded(process))/records/\(Self.percentEncoded(key))"
-                guard let get = method(process, "get", for: page), let member = get.params?.required?.first,
+                guard let get = method(process, "get", for: page), let member = Self.keyMember(of: get),
                       let action = recordActions(process, keyMember: member, for: page).first(where: { $0.name == "\(process).\(verb)" }) else {
                     return Self.redirect(back, error: ConsoleStrings.english["notFound"]!)
                 }
@@ -72,13 +74,30 @@ extension HTTPAPI {
         return descriptor
     }
 
-    /// The process's changes to one record: its other methods that are not reads, take the
+    /// The verbs that make a new record, in the order they are looked for.
+    static let creationVerbs = ["create", "set", "record", "plan", "raise"]
+
+    /// The method that makes a new record of this kind, when there is one the person may call.
+    private func creation(_ namespace: String, for page: ConsolePage) -> MethodDescriptor? {
+        Self.creationVerbs.lazy.compactMap { method(namespace, $0, for: page) }.first
+    }
+
+    /// The changes to one record: the namespace's other methods that are not reads, take the
     /// member its get method is keyed by, and that the person may call.
     private func recordActions(_ process: String, keyMember: String, for page: ConsolePage) -> [MethodDescriptor] {
-        router.routes.map(\.descriptor).filter { method in
-            method.name.hasPrefix(process + ".") && !method.idempotent && method.name != "\(process).create"
+        let making = creation(process, for: page)?.name
+        return router.routes.map(\.descriptor).filter { method in
+            method.name.hasPrefix(process + ".") && !method.idempotent && method.name != making
+                && !method.name.dropFirst(process.count + 1).contains(".")
                 && method.params?.properties?[keyMember] != nil && page.principal.allows(method.permission)
         }
+    }
+
+    /// The member a get method finds a record by: its one required member, else the first of
+    /// number, name, reference and id it takes (`incident.get` takes a number or an id).
+    static func keyMember(of get: MethodDescriptor) -> String? {
+        if let required = get.params?.required?.first { return required }
+        return ["number", "name", "reference", "id"].first { get.params?.properties?[$0] != nil }
     }
 
     /// What names a record: its number, else its name, reference or id.
@@ -92,9 +111,11 @@ extension HTTPAPI {
     private func processesPage(_ page: ConsolePage, _ request: Request) -> Response {
         var context = page.common
         context["title"] = ConsoleStrings.english["processes"]!
-        context["processes"] = router.enabledPlugins.sorted().compactMap { process -> [String: Any]? in
-            guard let list = method(process, "list", for: page) else { return nil }
-            return ["name": process, "description": list.description ?? "", "canCreate": method(process, "create", for: page) != nil]
+        // Every namespace with a list, each under the process that declares it.
+        let namespaces = Set(router.routes.map { String($0.descriptor.name.prefix { $0 != "." }) })
+        context["processes"] = namespaces.sorted().compactMap { namespace -> [String: Any]? in
+            guard let list = method(namespace, "list", for: page), let owner = router.route(for: list.name)?.plugin else { return nil }
+            return ["name": namespace, "process": owner, "description": list.description ?? "", "canCreate": creation(namespace, for: page) != nil]
         }
         Self.addMessages(of: request, to: &context)
         return Self.page("processes", context)
@@ -125,7 +146,7 @@ extension HTTPAPI {
         context["process"] = process
         context["filters"] = filters
         context["hasFilters"] = !filters.isEmpty
-        context["canCreate"] = method(process, "create", for: page) != nil
+        context["canCreate"] = creation(process, for: page) != nil
         switch await page.call(list.name, params) {
         case .failure(let error):
             context["error"] = error.message
@@ -150,7 +171,7 @@ extension HTTPAPI {
     }
 
     private func processForm(_ process: String, _ page: ConsolePage, _ request: Request) -> Response {
-        guard let create = method(process, "create", for: page) else {
+        guard let create = creation(process, for: page) else {
             return Self.page("message", page.common.merging(["title": "404", "message": ConsoleStrings.english["notFound"]!]) { $1 }, status: .notFound)
         }
         var context = page.common
@@ -227,7 +248,7 @@ extension HTTPAPI {
     }
 
     private func processRecord(_ process: String, _ key: String, _ page: ConsolePage, _ request: Request) async -> Response {
-        guard let get = method(process, "get", for: page), let member = get.params?.required?.first else {
+        guard let get = method(process, "get", for: page), let member = Self.keyMember(of: get) else {
             return Self.page("message", page.common.merging(["title": "404", "message": ConsoleStrings.english["notFound"]!]) { $1 }, status: .notFound)
         }
         var context = page.common

@@ -446,7 +446,7 @@ enum ConsoleTemplates {
               <h1>{{t.processes}}</h1>
               <p>{{t.processesIntro}}</p>
               <ul class="catalogue" id="processes">
-              {{#processes}}<li><a href="/console/p/{{name}}" id="process-{{name}}">{{name}}</a>{{#canCreate}} · <a href="/console/p/{{name}}/new">{{t.newRecord}}</a>{{/canCreate}}<p>{{description}}</p></li>{{/processes}}
+              {{#processes}}<li><a href="/console/p/{{name}}" id="process-{{name}}">{{name}}</a> <span class="meta">{{process}}</span>{{#canCreate}} · <a href="/console/p/{{name}}/new">{{t.newRecord}}</a>{{/canCreate}}<p>{{description}}</p></li>{{/processes}}
               {{^processes}}<li>{{t.nothing}}</li>{{/processes}}
               </ul>
             </section>
