@@ -10,6 +10,7 @@ the administrator ada (password 'ada has a long password'). Prints one line per 
 import sys
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from console_helpers import browser, follow, sign_in, step, submit, text
@@ -19,7 +20,15 @@ assert base.startswith("http://127."), "loopback only"
 driver = browser()
 try:
     sign_in(driver, base, "ada")
-    follow(driver, driver.find_element(By.ID, "nav-processes").click)
+    # Keyboard: / goes to search, Escape leaves it, ? lists the keys, g p goes to the processes.
+    body = driver.find_element(By.TAG_NAME, "body")
+    body.send_keys("/")
+    step("/ puts the cursor in search", driver.switch_to.active_element.get_attribute("id") == "search-query")
+    driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    body.send_keys("?")
+    step("? shows the keyboard shortcuts", driver.find_element(By.ID, "shortcuts").is_displayed())
+    follow(driver, lambda: body.send_keys("gp"))
+    step("g p opens the processes", driver.current_url.endswith("/console/processes"))
     step("the change process is listed with what its list method says", "Change requests" in text(driver, "processes"))
     follow(driver, driver.find_element(By.ID, "process-change").click)
     follow(driver, driver.find_element(By.ID, "new-record").click)

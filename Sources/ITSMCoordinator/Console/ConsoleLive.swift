@@ -18,9 +18,9 @@ extension HTTPAPI {
     static let liveLifetime: Duration = .seconds(300)
 
     func addLiveRoutes(to routes: Router<APIRequestContext>) {
-        routes.get("console/live.js") { _, _ in
+        routes.get("console/console.js") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=300"],
-                     body: .init(byteBuffer: ByteBuffer(string: ConsoleTemplates.liveScript)))
+                     body: .init(byteBuffer: ByteBuffer(string: ConsoleTemplates.script)))
         }
         routes.get("console/live") { request, _ in
             await console(request) { page in

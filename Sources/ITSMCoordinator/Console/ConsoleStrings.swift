@@ -6,6 +6,8 @@ enum ConsoleStrings {
         "requests": "Requests",
         "changedSince": "This changed since you opened the page.",
         "reload": "Show the latest",
+        "shortcuts": "Keyboard shortcuts",
+        "leaveField": "Leave the field you are typing in",
         "processes": "Processes",
         "processesIntro": "Every process you may read, with pages drawn from what its methods declare.",
         "newRecord": "New",

@@ -61,7 +61,12 @@ enum ConsoleTemplates {
             """,
         "footer": """
             </main>
-            <script src="/console/live.js" defer></script>
+            <aside id="shortcuts" class="card shortcuts" hidden>
+              <h2>{{t.shortcuts}}</h2>
+              <dl><dt>/</dt><dd>{{t.search}}</dd><dt>c</dt><dd>{{t.addComment}}</dd><dt>g q</dt><dd>{{t.queues}}</dd>
+              <dt>g r</dt><dd>{{t.requests}}</dd><dt>g p</dt><dd>{{t.processes}}</dd><dt>Esc</dt><dd>{{t.leaveField}}</dd><dt>?</dt><dd>{{t.shortcuts}}</dd></dl>
+            </aside>
+            <script src="/console/console.js" defer></script>
             </body>
             </html>
             """,
@@ -535,13 +540,43 @@ enum ConsoleTemplates {
     ]
 
     /// Hand-written, small, readable with no build step: contrast AA, visible focus.
-    /// Listens for changes to what the page shows (`data-live`) and says so; nothing else.
-    static let liveScript = """
+    /// The console's only script: live updates (what the page shows changed since it opened,
+    /// `data-live`) and keyboard shortcuts. Everything works without it.
+    static let script = """
         (function () {
           var notice = document.getElementById("live-notice");
-          if (!notice || !window.EventSource) return;
-          var source = new EventSource("/console/live?" + notice.getAttribute("data-live"));
-          source.addEventListener("changed", function () { notice.hidden = false; });
+          if (notice && window.EventSource) {
+            var source = new EventSource("/console/live?" + notice.getAttribute("data-live"));
+            source.addEventListener("changed", function () { notice.hidden = false; });
+          }
+          // Keys: / search, c comment, g then q queues, r requests, p processes, ? this list.
+          var pending = null;
+          var places = { q: "/console/", r: "/console/requests", p: "/console/processes" };
+          document.addEventListener("keydown", function (event) {
+            var target = event.target;
+            if (event.ctrlKey || event.metaKey || event.altKey) return;
+            if (target && (/^(INPUT|TEXTAREA|SELECT)$/).test(target.tagName)) {
+              if (event.key === "Escape") target.blur();
+              return;
+            }
+            if (pending === "g" && places[event.key]) {
+              pending = null;
+              window.location.assign(places[event.key]);
+              event.preventDefault();
+              return;
+            }
+            pending = null;
+            var focus = { "/": "search-query", c: "comment-body" }[event.key];
+            if (focus && document.getElementById(focus)) {
+              document.getElementById(focus).focus();
+              event.preventDefault();
+            } else if (event.key === "g") {
+              pending = "g";
+            } else if (event.key === "?") {
+              var help = document.getElementById("shortcuts");
+              if (help) help.hidden = !help.hidden;
+            }
+          });
         })();
 
         """
@@ -567,6 +602,9 @@ enum ConsoleTemplates {
         .check input { width: auto; }
         fieldset { border: 1px solid var(--line); border-radius: 4px; margin-top: .75rem; }
         code { font-size: .85em; word-break: break-all; }
+        .shortcuts { position: fixed; right: 1rem; bottom: 1rem; max-width: 20rem; box-shadow: 0 2px 8px rgba(0,0,0,.2); }
+        .shortcuts dl { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; margin: 0; }
+        .shortcuts dt { font-family: monospace; font-weight: bold; }
         .help { color: #555; font-size: .9em; margin: .1rem 0 .3rem; }
         .catalogue li { margin: .5rem 0; }
         .catalogue p { margin: .2rem 0; color: #555; }
