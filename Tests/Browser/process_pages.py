@@ -58,6 +58,12 @@ try:
     follow(driver, driver.find_element(By.ID, "new-record").click)
     step("a member the schema requires is required in the form",
          driver.find_element(By.ID, "field-title").get_attribute("required") is not None)
+    # What runs: the operator sees each process's state and restarts one.
+    follow(driver, driver.find_element(By.ID, "nav-process-states").click)
+    rows = {row.find_elements(By.TAG_NAME, "td")[0].text: row.text for row in driver.find_elements(By.CSS_SELECTOR, "#instances tbody tr")}
+    step("each process is listed with its state", "running" in rows.get("change", "") and "running" in rows.get("incident", ""))
+    submit(driver, "restart-change")
+    step("a restart is taken", "change: Done." in text(driver, "notice"))
     print("process pages: all steps passed", flush=True)
 finally:
     driver.quit()

@@ -51,6 +51,10 @@ import Testing
         let browsed = try await Command.run(try ConsoleEndToEndTests.python(), [script, coordinator.baseURL.absoluteString])
         #expect(browsed.status == .exited(0) && browsed.text.contains("process pages: all steps passed"), "\(browsed.text)")
         // Made through the API's call, as ada.
+        // The restart from the console is in the audit log under ada, and the process came back.
+        let audit = try await coordinator.request("GET", "api/v1/audit?action=plugins.restart", token: coordinator.token)
+        #expect(String(decoding: audit.1, as: UTF8.self).contains(#""actor":"user:ada""#), "\(String(decoding: audit.1, as: UTF8.self))")
+        #expect(try await coordinator.waitUntil { try await coordinator.call("change.list").status == 200 })
         let made = try await coordinator.call("change.list")
         #expect(((made.body["items"] as? [[String: Any]])?.first?["title"] as? String) == "Patch the mail relay", "\(made.body)")
         #expect(await coordinator.stop() == .exited(0))

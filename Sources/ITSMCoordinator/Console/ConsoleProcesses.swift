@@ -13,6 +13,28 @@ extension HTTPAPI {
         routes.get("console/processes") { request, _ in
             await console(request) { page in processesPage(page, request) }
         }
+        routes.get("console/admin/processes") { request, _ in
+            await console(request) { page in await processStatesPage(page, request) }
+        }
+        routes.post("console/admin/processes/reload") { request, _ in
+            await console(request, form: true) { page in
+                guard page.principal.allows("plugins.write") else { return Self.forbidden(page, "plugins.write") }
+                switch await reloadPlugins(by: page.principal) {
+                case .success: return Self.redirect("/console/admin/processes", notice: ConsoleStrings.english["done"]!)
+                case .failure(let error): return Self.redirect("/console/admin/processes", error: error.message)
+                }
+            }
+        }
+        routes.post("console/admin/processes/:name/restart") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            return await console(request, form: true) { page in
+                guard page.principal.allows("plugins.write") else { return Self.forbidden(page, "plugins.write") }
+                switch await restartPlugin(name, by: page.principal) {
+                case .success: return Self.redirect("/console/admin/processes", notice: "\(name): \(ConsoleStrings.english["done"]!)")
+                case .failure(let error): return Self.redirect("/console/admin/processes", error: error.message)
+                }
+            }
+        }
         routes.get("console/p/:process") { request, context in
             let process = context.parameters.get("process") ?? ""
             return await console(request) { page in await processList(process, page, request) }
@@ -106,6 +128,23 @@ extension HTTPAPI {
             if let text = record[member]?.stringValue ?? record[member]?.intValue.map(String.init) { return text }
         }
         return nil
+    }
+
+    /// What runs: each process's instances with their state, restarts and last error, for the
+    /// operator; restarting one and reloading itsm.yaml for those who may.
+    private func processStatesPage(_ page: ConsolePage, _ request: Request) async -> Response {
+        guard page.principal.allows("plugins.read") else { return Self.forbidden(page, "plugins.read") }
+        var context = page.common
+        context["title"] = ConsoleStrings.english["processStates"]!
+        let canWrite = page.principal.allows("plugins.write")
+        context["canWrite"] = canWrite
+        context["instances"] = await pluginStatuses().map { status -> [String: Any] in
+            ["name": status.name, "instance": status.instance ?? "", "state": status.state.rawValue, "pid": status.pid.map(String.init) ?? "",
+             "restarts": status.restarts, "version": status.version ?? "", "lastError": status.lastError ?? "",
+             "canRestart": canWrite && status.state != .disabled && status.remoteAddress == nil]
+        }
+        Self.addMessages(of: request, to: &context)
+        return Self.page("process-states", context)
     }
 
     private func processesPage(_ page: ConsolePage, _ request: Request) -> Response {

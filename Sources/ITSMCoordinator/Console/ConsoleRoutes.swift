@@ -206,7 +206,8 @@ extension HTTPAPI {
             ["user": ["name": principal.name, "roles": principal.roles.joined(separator: ", "),
                       "canSeePeople": principal.allows("users.read"), "canSeeAudit": principal.allows("audit.read"),
                       "canSeeNotifications": principal.allows("notification.read") && api.router.route(for: "notification.list") != nil,
-                      "canSeeRequests": principal.allows("service.read") && api.router.route(for: "request.list") != nil],
+                      "canSeeRequests": principal.allows("service.read") && api.router.route(for: "request.list") != nil,
+                      "canSeeProcessStates": principal.allows("plugins.read")],
              "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
         }
 

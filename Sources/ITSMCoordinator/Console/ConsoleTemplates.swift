@@ -30,6 +30,7 @@ enum ConsoleTemplates {
                 <a href="/console/">{{t.queues}}</a>
                 {{#canSeePeople}}<a href="/console/admin/users" id="nav-people">{{t.people}}</a> <a href="/console/admin/groups">{{t.groups}}</a>{{/canSeePeople}}
                 {{#canSeeAudit}}<a href="/console/audit" id="nav-audit">{{t.auditLog}}</a>{{/canSeeAudit}}
+                {{#canSeeProcessStates}}<a href="/console/admin/processes" id="nav-process-states">{{t.processStates}}</a>{{/canSeeProcessStates}}
                 {{#canSeeRequests}}<a href="/console/requests" id="nav-requests">{{t.requests}}</a>{{/canSeeRequests}}
                 <a href="/console/processes" id="nav-processes">{{t.processes}}</a>
                 {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
@@ -454,6 +455,25 @@ enum ConsoleTemplates {
               {{#processes}}<li><a href="/console/p/{{name}}" id="process-{{name}}">{{name}}</a> <span class="meta">{{process}}</span>{{#canCreate}} · <a href="/console/p/{{name}}/new">{{t.newRecord}}</a>{{/canCreate}}<p>{{description}}</p></li>{{/processes}}
               {{^processes}}<li>{{t.nothing}}</li>{{/processes}}
               </ul>
+            </section>
+            {{> footer}}
+            """,
+        "process-states": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.processStates}}</h1>
+              <table id="instances">
+                <thead><tr><th>{{t.process}}</th><th>{{t.instance}}</th><th>{{t.state}}</th><th>PID</th><th>{{t.restarts}}</th><th>{{t.version}}</th><th>{{t.lastError}}</th><th></th></tr></thead>
+                <tbody>{{#instances}}<tr><td>{{name}}</td><td>{{instance}}</td><td class="status-{{state}}">{{state}}</td><td>{{pid}}</td><td>{{restarts}}</td><td>{{version}}</td><td>{{lastError}}</td>
+                <td>{{#canRestart}}<form method="post" action="/console/admin/processes/{{name}}/restart" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" id="restart-{{name}}">{{t.restart}}</button></form>{{/canRestart}}</td></tr>{{/instances}}</tbody>
+              </table>
+              {{#canWrite}}
+              <form method="post" action="/console/admin/processes/reload" id="reload">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <p class="help">{{t.reloadHelp}}</p>
+                <button type="submit" id="reload-submit">{{t.reloadConfiguration}}</button>
+              </form>
+              {{/canWrite}}
             </section>
             {{> footer}}
             """,

@@ -91,39 +91,15 @@ struct HTTPAPI: Sendable {
             }
         }
         routes.get("api/v1/plugins") { request, _ in
-            await authorized(request, permission: "plugins.read") { _ in
-                var statuses: [PluginStatus] = []
-                for plugin in router.enabledPlugins {
-                    let instances = router.instances(of: plugin)
-                    let departed = router.departures(of: plugin)
-                    if instances.isEmpty && departed.isEmpty { statuses.append(.waiting(plugin)) }
-                    for instance in instances { statuses.append(await status(of: instance)) }
-                    statuses += departed
-                }
-                statuses += router.disabledProcesses.map(PluginStatus.disabled)
-                return .success(try JSONValue(encoding: statuses.sorted { ($0.name, $0.instance ?? "") < ($1.name, $1.instance ?? "") }))
-            }
+            await authorized(request, permission: "plugins.read") { _ in .success(try JSONValue(encoding: await pluginStatuses())) }
         }
         routes.post("api/v1/plugins/reload") { request, _ in
-            await authorized(request, permission: "plugins.write", action: "plugins.reload") { principal in
-                logger.notice("plugin reload requested", metadata: ["itsm.actor": "\(principal.actor)"])
-                let result: Result<JSONValue, ResponseError>
-                do { result = .success(try JSONValue(encoding: try await reload())) } catch let error as ResponseError { result = .failure(error) }
-                await record("plugins.reload", by: principal, target: nil, result, details: (try? result.get()) ?? .object([:]))
-                return result
-            }
+            await authorized(request, permission: "plugins.write", action: "plugins.reload") { principal in await reloadPlugins(by: principal) }
         }
         routes.post("api/v1/plugins/:name/restart") { request, context in
             await authorized(request, permission: "plugins.write", action: "plugins.restart") { principal in
                 guard let name = Self.pathName(context) else { return .failure(Self.notAName) }
-                logger.notice("plugin restart requested", metadata: ["itsm.plugin": "\(name)", "itsm.actor": "\(principal.actor)"])
-                let result: Result<JSONValue, ResponseError> = if let restarted = await restart(name) {
-                    .success(["restarted": .string(name), "instances": .int(Int64(restarted))])
-                } else {
-                    .failure(ResponseError(code: .unavailable, kind: "plugin.disabled", message: "\(name) is not enabled here"))
-                }
-                await record("plugins.restart", by: principal, target: name, result)
-                return result
+                return await restartPlugin(name, by: principal)
             }
         }
         routes.post("api/v1/plugins/:name/upgrade") { request, context in
@@ -288,6 +264,47 @@ struct HTTPAPI: Sendable {
         }
         guard decoded.objectValue != nil else { return .failure(.invalidParams("the request body must be a JSON object of params")) }
         return .success(decoded)
+    }
+
+    /// Every process's instances, as `GET /api/v1/plugins` and the console show them: each
+    /// running or departed instance, a process waiting for its first, and the disabled ones.
+    func pluginStatuses() async -> [PluginStatus] {
+        var statuses: [PluginStatus] = []
+        for plugin in router.enabledPlugins {
+            let instances = router.instances(of: plugin)
+            let departed = router.departures(of: plugin)
+            if instances.isEmpty && departed.isEmpty { statuses.append(.waiting(plugin)) }
+            for instance in instances { statuses.append(await status(of: instance)) }
+            statuses += departed
+        }
+        statuses += router.disabledProcesses.map(PluginStatus.disabled)
+        return statuses.sorted { ($0.name, $0.instance ?? "") < ($1.name, $1.instance ?? "") }
+    }
+
+    /// Reads itsm.yaml again and applies its plugin list, audited.
+    func reloadPlugins(by principal: Principal) async -> Result<JSONValue, ResponseError> {
+        logger.notice("plugin reload requested", metadata: ["itsm.actor": "\(principal.actor)"])
+        let result: Result<JSONValue, ResponseError>
+        do {
+            let changes = try await reload()
+            result = (try? JSONValue(encoding: changes)).map { .success($0) } ?? .failure(.internalError("the changes could not be encoded"))
+        } catch {
+            result = .failure(error)
+        }
+        await record("plugins.reload", by: principal, target: nil, result, details: (try? result.get()) ?? .object([:]))
+        return result
+    }
+
+    /// Restarts a process's local instances, audited.
+    func restartPlugin(_ name: String, by principal: Principal) async -> Result<JSONValue, ResponseError> {
+        logger.notice("plugin restart requested", metadata: ["itsm.plugin": "\(name)", "itsm.actor": "\(principal.actor)"])
+        let result: Result<JSONValue, ResponseError> = if let restarted = await restart(name) {
+            .success(["restarted": .string(name), "instances": .int(Int64(restarted))])
+        } else {
+            .failure(ResponseError(code: .unavailable, kind: "plugin.disabled", message: "\(name) is not enabled here"))
+        }
+        await record("plugins.restart", by: principal, target: name, result)
+        return result
     }
 
     /// An instance's status, `standby` while it runs a version that is not the active one.
