@@ -24,16 +24,7 @@ public struct ManagementReview: Sendable, Hashable, Codable {
 }
 
 public struct RecordManagementReview: Sendable, Hashable, Codable {
-    public struct Action: Sendable, Hashable, Codable {
-        public var description: String
-        public var owner: String
-        public var dueOn: String
-        public init(description: String, owner: String, dueOn: String) {
-            self.description = description
-            self.owner = owner
-            self.dueOn = dueOn
-        }
-    }
+    public typealias Action = ActionToTake
 
     public var heldOn: String
     /// The period reviewed, `[from, to)`: the pack presented is generated for it.

@@ -214,16 +214,7 @@ public struct AgreementList: Sendable, Hashable, Codable {
 }
 
 public struct RecordServiceReview: Sendable, Hashable, Codable {
-    public struct NewAction: Sendable, Hashable, Codable {
-        public var description: String
-        public var owner: String
-        public var dueOn: String
-        public init(description: String, owner: String, dueOn: String) {
-            self.description = description
-            self.owner = owner
-            self.dueOn = dueOn
-        }
-    }
+    public typealias NewAction = ActionToTake
 
     public var customer: String
     public var heldOn: String

@@ -166,16 +166,7 @@ public struct ScorecardReport: Sendable, Hashable, Codable {
 }
 
 public struct RecordReview: Sendable, Hashable, Codable {
-    public struct ActionItem: Sendable, Hashable, Codable {
-        public var description: String
-        public var owner: String
-        public var dueOn: String
-        public init(description: String, owner: String, dueOn: String) {
-            self.description = description
-            self.owner = owner
-            self.dueOn = dueOn
-        }
-    }
+    public typealias ActionItem = ActionToTake
 
     public var supplier: String
     public var heldOn: String
