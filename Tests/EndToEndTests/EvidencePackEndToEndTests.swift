@@ -57,6 +57,19 @@ import Testing
         let refused = try await coordinator.call("internal_audit.plan", ["title": "x", "clauses": ["4.4"], "auditor": "a", "plannedOn": "2027-01-01"])
         #expect(refused.status == 400 && "\(refused.body)".contains("clauses[0]"), "\(refused.body)")
 
+        // A customer with an agreement, and a request from the catalogue.
+        for (method, params) in [
+            ("service.set", ["name": "Workplace"] as [String: Any]), ("customer.set", ["name": "Acme", "contacts": ["rita"]]),
+            ("agreement.set", ["reference": "ACME-1", "customer": "Acme", "service": "Workplace", "validFrom": day(from.addingTimeInterval(-86_400 * 40)),
+                               "validTo": day(Date().addingTimeInterval(86_400 * 300)),
+                               "targets": ["priorities": [["priority": "P3", "responseMinutes": 60, "resolutionMinutes": 480]]]]),
+            ("request_item.set", ["name": "laptop", "service": "Workplace", "title": "New laptop", "tasks": [["name": "order"]], "targetMinutes": 480]),
+            ("request.raise", ["item": "laptop", "requester": "rita"]),
+        ] {
+            let made = try await coordinator.call(method, params)
+            #expect(made.status == 200, "\(method): \(made.body)")
+        }
+
         // Management reviewed the month.
         let review = try await coordinator.call("management_review.record", [
             "heldOn": day(Date()), "from": from.formatted(.iso8601), "to": to.formatted(.iso8601), "chair": "cio",
@@ -70,7 +83,7 @@ import Testing
         defer { Task { await connection.close() } }
         let inMonth = from.addingTimeInterval(10 * 86_400)
         for table in ["incident.incident", "problem.problem", "supplier.supplier", "improvement.opportunity", "improvement.nonconformity",
-                      "improvement.internal_audit", "improvement.management_review"] {
+                      "improvement.internal_audit", "improvement.management_review", "service.request"] {
             try await connection.query("UPDATE \(unsafeSQL: table) SET created_at = \(inMonth), updated_at = \(inMonth)")
         }
         try await connection.query("""
@@ -92,7 +105,7 @@ import Testing
                                    ("suppliers", "supplier.supplier", "number"), ("improvements", "improvement.opportunity", "number"),
                                    ("nonconformities", "improvement.nonconformity", "number"),
                                    ("internal-audits", "improvement.internal_audit", "number"),
-                                   ("management-reviews", "improvement.management_review", "number")] {
+                                   ("management-reviews", "improvement.management_review", "number"), ("requests", "service.request", "number")] {
             let expected = try await connection.query("""
                 SELECT \(unsafeSQL: key) AS key FROM \(unsafeSQL: table) WHERE created_at < \(to) AND updated_at >= \(from) ORDER BY 1
                 """).map { try $0.decode(String.self, "key") }
@@ -102,6 +115,12 @@ import Testing
             let records = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(file).json"))) as? [[String: Any]])
             #expect(records.count == expected.count, "\(file).json")
         }
+        // Service level management: the agreements, and each customer's report for the month.
+        let agreements = try String(contentsOfFile: "\(folder)/agreements.json", encoding: .utf8)
+        #expect(agreements.contains("ACME-1"))
+        let report = try String(contentsOfFile: "\(folder)/service-report-1.html", encoding: .utf8)
+        #expect(report.contains("<h1>Service report: Acme</h1>") && report.contains("ACME-1: Workplace"), "\(report.prefix(600))")
+        #expect(try String(contentsOfFile: "\(folder)/index.html", encoding: .utf8).contains("Service report: Acme"))
         #expect(try String(contentsOfFile: "\(folder)/incidents.html", encoding: .utf8).contains(incidents[0])
                 && !(try String(contentsOfFile: "\(folder)/incidents.html", encoding: .utf8).contains(incidents[3])))
         // Each record comes whole: the assigned incident with every change it had.

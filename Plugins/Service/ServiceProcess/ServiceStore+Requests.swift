@@ -90,7 +90,7 @@ extension ServiceStore {
 
     public func list(_ params: ListRequests, by caller: Caller) async throws -> RequestList {
         let limit = params.limit ?? 50
-        guard (1...200).contains(limit) else { throw ResponseError.invalidParams("limit: 1 to 200") }
+        guard (1...500).contains(limit) else { throw ResponseError.invalidParams("limit: 1 to 500") }
         let offset = params.offset ?? 0
         guard offset >= 0 else { throw ResponseError.invalidParams("offset: 0 or more") }
         let status = params.status?.rawValue

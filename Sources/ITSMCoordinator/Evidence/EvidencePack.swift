@@ -51,6 +51,8 @@ struct EvidencePack {
         Records(name: "internal-audits", clauses: ["9.2"], list: "internal_audit.list", get: "internal_audit.get", key: ("number", "number")),
         Records(name: "management-reviews", clauses: ["9.3"], list: "management_review.list", get: "management_review.get",
                 key: ("number", "number"), extra: ["pack": true]),
+        Records(name: "requests", clauses: ["8.6.2"], list: "request.list", get: "request.get", key: ("number", "number"),
+                extra: ["history": true]),
     ]
 
     /// A document: its file, clauses, title, method and params; the result member that is the
@@ -71,6 +73,16 @@ struct EvidencePack {
         Document(file: "supplier-scorecards.json", clauses: ["8.3.4"], title: "Supplier scorecards", method: "supplier.scorecard", forPeriod: true),
         Document(file: "capacity-plan.md", clauses: ["8.4.3"], title: "Capacity plan, as of now", method: "capacity.plan",
                  params: ["format": "markdown"], member: "document", forPeriod: false),
+        Document(file: "service-catalogue.json", clauses: ["8.3.3", "8.6.2"], title: "Service catalogue, as of now", method: "service.list",
+                 forPeriod: false),
+        Document(file: "request-catalogue.json", clauses: ["8.6.2"], title: "Request catalogue, as of now", method: "request_item.list",
+                 params: ["includeInactive": true], forPeriod: false),
+        Document(file: "customers.json", clauses: ["8.3.3"], title: "Customers and their contacts, as of now", method: "customer.list",
+                 forPeriod: false),
+        Document(file: "agreements.json", clauses: ["8.3.3"], title: "Service level agreements, as of now", method: "agreement.list",
+                 forPeriod: false),
+        Document(file: "service-reviews.json", clauses: ["8.3.3"], title: "Service reviews and their actions", method: "service_review.list",
+                 forPeriod: false),
     ]
 
     /// The processes whose `<process>.stats` make the figures of the period.
@@ -110,6 +122,7 @@ struct EvidencePack {
             }
         }
         if wanted(["9.2"]) { sections.append(try await writeProgrammes(source: source, into: &files)) }
+        if wanted(["8.3.3"]) { sections.append(try await writeServiceReports(period: period, source: source, into: &files)) }
         if wanted(["9.1"]) { sections.append(try await writeFigures(period: period, source: source, into: &files)) }
         if wanted(["7.5"]) { sections.append(try await writeAuditLog(source.audit, into: &files)) }
 
@@ -140,7 +153,8 @@ struct EvidencePack {
                 items.append(item)
             }
             offset += found.count
-            guard let total = page["total"]?.intValue, offset < total, !found.isEmpty else { break }
+            // A list says there is more by its total, or by `more`.
+            guard !found.isEmpty, page["more"]?.boolValue == true || page["total"]?.intValue.map({ offset < $0 }) == true else { break }
         }
 
         var historyRows: [[String]] = [["record", "at", "actor", "field", "old value", "new value"]]
@@ -205,6 +219,33 @@ struct EvidencePack {
             }
         }
         return Section(clauses: ["9.2"], html: links.joined(separator: "<br>"))
+    }
+
+    /// Each customer's service report for the period, as the page a customer is shown.
+    private func writeServiceReports<Sink: ByteSink>(period: [String: JSONValue], source: Source,
+                                                     into files: inout HashingWriter<Sink>) async throws -> Section {
+        let listed: JSONValue
+        do {
+            listed = try await source.call("customer.list", [:])
+        } catch {
+            return Section(clauses: ["8.3.3"], html: "Service reports: not included (\(Self.escape(error.message)))")
+        }
+        let customers = (listed["items"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        var links: [String] = []
+        for (index, customer) in customers.enumerated() {
+            let file = "service-report-\(index + 1).html"
+            do {
+                var params = period
+                params["customer"] = .string(customer)
+                params["format"] = "html"
+                let report = try await source.call("service.report", .object(params))
+                try await files.file(file, Array((report["document"]?.stringValue ?? "").utf8))
+                links.append("<a href=\"\(file)\">Service report: \(Self.escape(customer))</a>")
+            } catch let error as ResponseError {
+                links.append("Service report for \(Self.escape(customer)): not included (\(Self.escape(error.message)))")
+            }
+        }
+        return Section(clauses: ["8.3.3"], html: links.isEmpty ? "No customers are recorded." : links.joined(separator: "<br>"))
     }
 
     /// Each process's figures for the period, in one file and as a table in the index.
