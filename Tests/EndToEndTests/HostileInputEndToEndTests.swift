@@ -162,7 +162,10 @@ import Testing
             "--seed", "\(Int.random(in: 1...1_000_000))", "--no-color",
         ], workingDirectory: coordinator.directory) // its cache goes there, not into the checkout
         let summary = run.text.split(separator: "\n").first { $0.contains(" generated, ") }.map(String.init) ?? ""
-        #expect(run.status == .exited(0) && summary.contains("passed") && !summary.contains("failures"), "\(run.text.suffix(4000))")
+        // On failure, what went wrong comes first: schemathesis lists errors and failures before its warnings.
+        let problems = run.text.range(of: "ERRORS") ?? run.text.range(of: "FAILURES")
+        #expect(run.status == .exited(0) && summary.contains("passed") && !summary.contains("failures"),
+                "\(problems.map { String(run.text[$0.lowerBound...].prefix(6000)) } ?? String(run.text.suffix(4000)))")
         print("schemathesis: \(summary.trimmingCharacters(in: .whitespaces))")
         for (name, plugin) in try await coordinator.plugins() where plugin["state"] as? String != "disabled" {
             #expect(plugin["restarts"] as? Int == 0, "\(name): \(plugin)")

@@ -4,11 +4,13 @@ import NIOHTTPTypes
 import Synchronization
 
 /// Limits no HTTP client may exceed, authenticated or not: a request head must arrive within
-/// `headTimeout` of the connection opening (or of the last response), its body within
-/// `bodyTimeout` of the head, and no more than `maximumConnections` connections are open at
-/// once. So slow or idle clients (a slowloris trickling one header byte a second) cannot hold
-/// the server's connections, and the idle timeout alone, which any byte resets, is not needed
-/// for that.
+/// `headTimeout` of the connection opening, and within `idleTimeout` of the last response on a
+/// kept-alive connection; its body within `bodyTimeout` of the head; and no more than
+/// `maximumConnections` connections are open at once. So slow or idle clients (a slowloris
+/// trickling one header byte a second) cannot hold the server's connections, and the idle
+/// timeout alone, which any byte resets, is not needed for that. A kept-alive connection gets
+/// the longer wait because a client that sends its next request just as the server closes the
+/// connection sees it reset: the shorter the wait, the likelier that race.
 ///
 /// ```yaml
 /// httpLimits: {headTimeoutSeconds: 10, bodyTimeoutSeconds: 60, idleTimeoutSeconds: 60, maxConnections: 1000, maxBodyBytes: 1048576}
@@ -75,7 +77,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { arm(context, limits.headTimeout) } // waiting for the next request
+        if case .end = unwrapOutboundIn(data) { arm(context, limits.idleTimeout) } // waiting for the next request
         context.write(data, promise: promise)
     }
 
