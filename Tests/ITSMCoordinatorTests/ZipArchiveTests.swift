@@ -51,6 +51,14 @@ import Testing
         #expect(throws: ZipError.self) { _ = try ZipReader(contentsOf: file) }
     }
 
+    @Test func theIndexCountsRecordsInWords() {
+        let sets = Dictionary(uniqueKeysWithValues: EvidencePack.records.map { ($0.name, $0) })
+        #expect(sets["incidents"]?.counted(1) == "1 incident" && sets["incidents"]?.counted(2) == "2 incidents")
+        #expect(sets["nonconformities"]?.counted(1) == "1 nonconformity")
+        #expect(sets["management-reviews"]?.counted(1) == "1 management review" && sets["management-reviews"]?.counted(0) == "0 management reviews")
+        #expect(EvidencePack.records.allSatisfy { !$0.counted(1).hasSuffix("s") })
+    }
+
     @Test func theManifestNamesChangedMissingAndAddedFiles() throws {
         let files: [String: [UInt8]] = ["index.html": Array("<h1>Evidence</h1>".utf8), "incidents.csv": Array("\"number\"\r\n".utf8)]
         let manifest = files.keys.sorted().map { "\(SHA256.hex(files[$0]!))  \($0)\n" }.joined()

@@ -37,6 +37,13 @@ struct EvidencePack {
         /// The member of a list item that identifies it to `get`, and the param it fills.
         var key: (member: String, param: String)
         var extra: [String: JSONValue] = [:]
+
+        /// `1 incident`, `2 incidents`, `3 management reviews`: how many, as the index says it.
+        func counted(_ count: Int) -> String {
+            let plural = name.replacingOccurrences(of: "-", with: " ")
+            guard count == 1 else { return "\(count) \(plural)" }
+            return "1 " + (plural.hasSuffix("ies") ? plural.dropLast(3) + "y" : String(plural.dropLast()))
+        }
     }
 
     static let records = [
@@ -188,7 +195,7 @@ struct EvidencePack {
         let columns = (items.first?.objectValue ?? [:]).filter { $0.value.plainText != nil }.keys.sorted()
         try await files.file("\(source.name).csv", Array(Self.csv([columns] + items.map { item in columns.map { Self.cell(item[$0]) } }).utf8))
         try await files.file("\(source.name)-history.csv", Array(Self.csv(historyRows).utf8))
-        try await files.file("\(source.name).html", Array(page(title: "\(keys.count) \(source.name)", body: """
+        try await files.file("\(source.name).html", Array(page(title: source.counted(keys.count), body: """
             <p>Created before \(Self.day(to)) and changed on or after \(Self.day(from)); each with its whole history in \
             <a href="\(source.name).json">\(source.name).json</a> and <a href="\(source.name)-history.csv">\(source.name)-history.csv</a>.</p>
             <table><tr><th>record</th><th>title</th><th>status</th><th>changes</th><th></th></tr>
@@ -196,7 +203,7 @@ struct EvidencePack {
             </table>
             """).utf8))
         for pack in packs { try await files.file(pack.file, Array(pack.html.utf8)) }
-        return "<a href=\"\(source.name).html\">\(keys.count) \(source.name)</a> with their histories: "
+        return "<a href=\"\(source.name).html\">\(source.counted(keys.count))</a> with their histories: "
             + "<a href=\"\(source.name).json\">JSON</a>, <a href=\"\(source.name).csv\">CSV</a>, "
             + "<a href=\"\(source.name)-history.csv\">changes</a>"
     }
