@@ -221,19 +221,23 @@ extension HTTPAPI {
         return Self.page("process-new", context)
     }
 
-    /// One field per member of a params schema, in name order, drawn as its type asks.
-    static func formFields(_ schema: JSONSchema) -> [[String: Any]] {
+    /// One field per member of a params schema, in name order, drawn as its type asks: with
+    /// its title as label and its default chosen or filled in, when a form gives them.
+    static func formFields(_ schema: JSONSchema, titles: [String: String] = [:], defaults: [String: JSONValue] = [:]) -> [[String: Any]] {
         let required = Set(schema.required ?? [])
         return (schema.properties ?? [:]).sorted { $0.key < $1.key }.map { name, member -> [String: Any] in
-            var field: [String: Any] = ["name": name, "label": name, "required": required.contains(name)]
+            let value = defaults[name].map { $0.stringValue ?? String(decoding: $0.serialized(), as: UTF8.self) } ?? ""
+            var field: [String: Any] = ["name": name, "label": titles[name] ?? name, "required": required.contains(name), "value": value]
+            // Mustache shows a section for an empty string: leave out what is not there.
             if let help = member.description, !help.isEmpty { field["help"] = help }
             switch member.type {
             case .string? where member.enum != nil:
                 field["options"] = true
-                field["blank"] = !required.contains(name)
-                field["choices"] = (member.enum ?? []).map { ["value": $0] }
+                field["blank"] = !required.contains(name) && value.isEmpty
+                field["choices"] = (member.enum ?? []).map { ["value": $0, "selected": $0 == value] }
             case .boolean?:
                 field["checkbox"] = true
+                field["checked"] = defaults[name]?.boolValue == true
             case .integer?, .number?:
                 field["input"] = true
                 field["inputType"] = "number"

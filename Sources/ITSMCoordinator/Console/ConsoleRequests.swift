@@ -134,29 +134,12 @@ extension HTTPAPI {
             var shown: [String: Any] = ["name": name, "title": item["title"]?.stringValue ?? name]
             if let description = item["description"]?.stringValue, !description.isEmpty { shown["description"] = description }
             context["item"] = shown
+            // The item's form is a params schema with titles and defaults: drawn as every other form.
             let form = item["form"] ?? .object([:])
-            let required = Set((form["required"]?.arrayValue ?? []).compactMap(\.stringValue))
-            context["fields"] = (form["properties"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { name, field -> [String: Any] in
-                let type = field["type"]?.stringValue ?? "string"
-                let value = field["default"].map { $0.stringValue ?? String(decoding: $0.serialized(), as: UTF8.self) } ?? ""
-                var entry: [String: Any] = ["name": name, "label": field["title"]?.stringValue ?? name, "required": required.contains(name)]
-                // Mustache shows a section for an empty string: leave out what is not there.
-                if let help = field["description"]?.stringValue, !help.isEmpty { entry["help"] = help }
-                if let options = field["enum"]?.arrayValue?.compactMap(\.stringValue) {
-                    entry["options"] = true
-                    entry["blank"] = !required.contains(name) && value.isEmpty
-                    entry["choices"] = options.map { ["value": $0, "selected": $0 == value] }
-                } else if type == "boolean" {
-                    entry["checkbox"] = true
-                    entry["checked"] = field["default"]?.boolValue == true
-                } else {
-                    entry["input"] = true
-                    entry["value"] = value
-                    entry["inputType"] = type == "integer" || type == "number" ? "number" : field["format"]?.stringValue == "date-time" ? "datetime-local" : "text"
-                    entry["step"] = type == "number" ? "any" : ""
-                }
-                return entry
-            }
+            let properties = form["properties"]?.objectValue ?? [:]
+            context["fields"] = Self.formFields((try? form.decode(JSONSchema.self)) ?? .any,
+                                                titles: properties.compactMapValues { $0["title"]?.stringValue },
+                                                defaults: properties.compactMapValues { $0["default"] })
             context["forOthers"] = page.principal.allows("service.fulfil")
         }
         Self.addMessages(of: request, to: &context)
