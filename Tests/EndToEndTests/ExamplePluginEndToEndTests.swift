@@ -12,6 +12,26 @@ import Testing
     static let changePython = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../Examples/change-python/plugin.py").standardizedFileURL.path
 
+    /// The Python SDK from this checkout, ahead of any installed copy.
+    static let pythonSDK = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../sdk/python").standardizedFileURL.path
+
+    /// The change example's entry in itsm.yaml: run by the tools' Python, which has psycopg.
+    static func changeProcessEntry() throws -> String {
+        """
+          - name: change
+            command: [\(try ConsoleEndToEndTests.python()), \(changePython)]
+            env:
+              PYTHONPATH: \(pythonSDK)
+        """
+    }
+
+    /// `itsm plugin check` on the change example.
+    static func checkChangeProcess() async throws -> Command.Output {
+        try await Command.run(try Binaries.path("itsm"), ["plugin", "check", "--", "env", "PYTHONPATH=\(pythonSDK)",
+                                                          try ConsoleEndToEndTests.python(), changePython])
+    }
+
     @Test func pythonExamplePassesEveryRuleAndServesThroughTheAPI() async throws {
         let check = try await Command.run(try Binaries.path("itsm"), ["plugin", "check", "--", "python3", Self.helloPython])
         #expect(check.status == .exited(0), "\(check.text)")
@@ -41,8 +61,7 @@ import Testing
         let coordinator = try await RunningCoordinator.start(configuration: """
             plugins:
               - incident
-              - name: change
-                command: [python3, \(Self.changePython)]
+            \(try Self.changeProcessEntry())
             """, databaseURL: database.conninfo)
         defer { coordinator.remove() }
         #expect(try await coordinator.cli(["user", "create", "ada", "--role", "administrator", "--password-stdin"],
@@ -63,15 +82,14 @@ import Testing
     /// The change-request example: its own schema, methods, events both ways, and a call to
     /// the incident process through the coordinator.
     @Test func pythonChangeProcessWorksWithTheIncidentProcess() async throws {
-        let check = try await Command.run(try Binaries.path("itsm"), ["plugin", "check", "--", "python3", Self.changePython])
+        let check = try await Self.checkChangeProcess()
         #expect(check.status == .exited(0), "\(check.text)")
 
         let database = try await TestPostgres.makeDatabase(label: "e2echange")
         let coordinator = try await RunningCoordinator.start(configuration: """
             plugins:
               - incident
-              - name: change
-                command: [python3, \(Self.changePython)]
+            \(try Self.changeProcessEntry())
             """, databaseURL: database.conninfo)
         defer { coordinator.remove() }
 

@@ -17,7 +17,8 @@
 #   - schemathesis and selenium (PyPI), in a virtual environment of their own ($ITSM_TOOLS,
 #     default ~/.cache/itsm-tools/venv): the API checked against its OpenAPI document, and the
 #     browser driven through the console, in the tests; aiosmtpd (PyPI) there too, the SMTP
-#     server that receives the notification tests' mail
+#     server that receives the notification tests' mail; and psycopg (PyPI), the Python SDK's
+#     one dependency, for the SDK's tests and the Python change example
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
 
@@ -70,4 +71,8 @@ fi
 if ! "$tools/bin/python" -c "import aiosmtpd" >/dev/null 2>&1; then
     echo "prerequisites: installing aiosmtpd into $tools"
     "$tools/bin/pip" install -q "aiosmtpd>=1.4,<2"
+fi
+if ! "$tools/bin/python" -c "import psycopg" >/dev/null 2>&1; then
+    echo "prerequisites: installing psycopg into $tools"
+    "$tools/bin/pip" install -q "psycopg>=3.1,<4"
 fi
