@@ -187,10 +187,13 @@ public struct Plugin: Sendable {
     }
 
     /// "title: missing", "impact: expected String" — enough for a caller to fix the request.
-    static func describe(_ error: DecodingError) -> String {
+    /// `root` names what was decoded when it is not the params (`data`, an event's payload).
+    static func describe(_ error: DecodingError, root: String? = nil) -> String {
         func path(_ context: DecodingError.Context, _ key: (any CodingKey)? = nil) -> String {
             let keys = (context.codingPath + (key.map { [$0] } ?? [])).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return keys.isEmpty ? "params" : keys.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+            let joined = keys.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+            guard let root else { return keys.isEmpty ? "params" : joined }
+            return keys.isEmpty ? root : "\(root).\(joined)".replacingOccurrences(of: ".[", with: "[")
         }
         switch error {
         case .keyNotFound(let key, let context): return "\(path(context, key)): required but missing"

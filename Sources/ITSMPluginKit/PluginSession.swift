@@ -196,8 +196,16 @@ final class PluginSession: Sendable {
                 ON CONFLICT DO NOTHING RETURNING event_id
                 """)
             guard !fresh.isEmpty else { return false }
-            try await handler(event, EventContext(transaction: transaction, database: database, config: runtime.config,
-                                                  logger: logger, coordinator: CoordinatorLink(connection: connection, requestId: event.requestId)))
+            do {
+                try await handler(event, EventContext(transaction: transaction, database: database, config: runtime.config,
+                                                      logger: logger, coordinator: CoordinatorLink(connection: connection, requestId: event.requestId)))
+            } catch let error as DecodingError {
+                // A payload the handler cannot read is the publisher's mistake, not a bug here:
+                // say which member, as for params; it is delivered again later.
+                let problem = Plugin.describe(error, root: "data")
+                logger.warning("an event's payload cannot be read", metadata: ["itsm.error": "\(problem)"])
+                throw ResponseError.invalidParams(problem)
+            }
             return true
         }
         logger.debug(handled ? "event handled" : "event seen before")

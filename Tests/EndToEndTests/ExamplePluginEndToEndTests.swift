@@ -35,7 +35,7 @@ import Testing
     @Test func pythonExamplePassesEveryRuleAndServesThroughTheAPI() async throws {
         let check = try await Command.run(try Binaries.path("itsm"), ["plugin", "check", "--", "python3", Self.helloPython])
         #expect(check.status == .exited(0), "\(check.text)")
-        #expect(check.text.contains("all 19 rules pass"))
+        #expect(check.text.contains("all 20 rules pass"))
 
         let database = try await TestPostgres.makeDatabase(label: "e2ehello")
         let coordinator = try await RunningCoordinator.start(configuration: """

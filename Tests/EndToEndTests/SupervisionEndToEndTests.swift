@@ -157,11 +157,11 @@ import Testing
 
     @Test func conformanceCheckPassesTheBuiltInPluginAndPinpointsABrokenOne() async throws {
         let itsm = try Binaries.path("itsm")
-        for builtIn in ["itsm-incident", "itsm-problem", "itsm-supplier", "itsm-improvement", "itsm-capacity", "itsm-notification"] {
+        for builtIn in ["itsm-incident", "itsm-problem", "itsm-supplier", "itsm-improvement", "itsm-capacity", "itsm-notification", "itsm-service"] {
             let good = try await Command.run(itsm, ["plugin", "check", "--", try Binaries.path(builtIn)])
             #expect(good.status == .exited(0), "\(builtIn): \(good.text)")
-            #expect(good.text.contains("all 19 rules pass"), "\(builtIn)")
-            #expect(good.text.contains("methods called without params answered as their result schemas say"), "\(builtIn): \(good.text)")
+            #expect(good.text.contains("all 20 rules pass"), "\(builtIn)")
+            #expect(good.text.contains("called without params answered as their result schemas say"), "\(builtIn): \(good.text)")
         }
 
         var environment = ProcessInfo.processInfo.environment
@@ -213,6 +213,21 @@ import Testing
                 && wrongOutcomes["results match their schemas"]?.1.contains("fixture.echo: result.meta: unknown member") == true, "\(wrongCheck.text)")
         #expect(wrongOutcomes["own namespace"]?.0 == false
                 && wrongOutcomes["own namespace"]?.1.hasSuffix("incident.steal") == true, "\(wrongCheck.text)")
+
+        // An event handler that fails inside on a subscribed event: the events rule says which.
+        var failing = ProcessInfo.processInfo.environment
+        failing["FIXTURE_EVENT_FAILS"] = "1"
+        failing["FIXTURE_SUBSCRIBES"] = "incident.created,problem.created"
+        let eventCheck = try await Command.run(itsm, ["plugin", "check", "--json", "--", "python3", CoordinatorEndToEndTests.fixturePlugin],
+                                               environment: failing)
+        let eventOutcomes = Dictionary(
+            ((try? JSONSerialization.jsonObject(with: Data(eventCheck.text.utf8)) as? [[String: Any]]) ?? [])
+                .map { ($0["rule"] as? String ?? "", ($0["passed"] as? Bool ?? true, $0["detail"] as? String ?? "")) }) { $1 }
+        #expect(eventOutcomes["events"]?.0 == false
+                && eventOutcomes["events"]?.1 == "2 of 2 subscribed types were mishandled, e.g. incident.created got error -32603: event handler failed",
+                "\(eventCheck.text)")
+        // The rules this fixture breaks anyway, and no other.
+        #expect(Set(eventOutcomes.filter { !$0.value.0 }.keys) == ["invalid JSON", "line limit", "version negotiation", "events"], "\(eventCheck.text)")
     }
 
     @Test func aPluginThatIgnoresShutdownIsKilledWithinTheBounds() async throws {

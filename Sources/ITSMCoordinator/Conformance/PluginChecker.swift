@@ -148,7 +148,36 @@ public struct PluginChecker: Sendable {
         record("results match their schemas", broken.isEmpty,
                !broken.isEmpty ? "\(broken.count) of \(checked.count) broke their declared result schema, e.g. \(broken[0])"
                    : checked.isEmpty ? "no idempotent method with a result schema could be called without params"
-                   : "\(checked.count) idempotent methods called without params answered as their result schemas say")
+                   : "\(checked.count) idempotent method\(checked.count == 1 ? "" : "s") called without params answered as their result schemas say")
+
+        // Events: each subscribed type delivered, then the same event again (delivery is at least
+        // once). The checker cannot know the publisher's payload, so it sends an empty one: a
+        // plugin may refuse it (-32602 or a business error, and it is delivered again later),
+        // but must answer, not fail inside, and a handled event delivered again is answered too.
+        var eventProblems: [String] = []
+        for (offset, type) in manifest.subscribes.enumerated() {
+            let event = JSONValue.object([
+                "id": .string(UUID().uuidString.lowercased()), "sequence": .int(Int64(offset + 1)), "type": .string(type),
+                "source": .string(String(type.prefix { $0 != "." })), "subject": .string(UUID().uuidString.lowercased()),
+                "occurredAt": .string(Date().formatted(.iso8601)), "data": .object([:]),
+            ])
+            let first = await probe.request(Int64(400 + 2 * offset), ProtocolMethod.event, event, timeout: .seconds(10))
+            let again = await probe.request(Int64(401 + 2 * offset), ProtocolMethod.event, event, timeout: .seconds(10))
+            switch first {
+            case .success?:
+                if case .success? = again { continue }
+                eventProblems.append("\(type) delivered again got \(again.map(Self.describe) ?? probe.noAnswer(to: "a redelivered \(type)"))")
+            case .failure(let error)? where error.code == .invalidParams || error.code == .requestFailed:
+                continue
+            default:
+                eventProblems.append("\(type) got \(first.map(Self.describe) ?? probe.noAnswer(to: type))")
+            }
+            if probe.process.status != nil { break }
+        }
+        record("events", eventProblems.isEmpty,
+               !eventProblems.isEmpty ? "\(eventProblems.count) of \(manifest.subscribes.count) subscribed types were mishandled, e.g. \(eventProblems[0])"
+                   : manifest.subscribes.isEmpty ? "subscribes to no events"
+                   : "each of \(manifest.subscribes.count) subscribed event types was answered, and so was its redelivery")
 
         // Another process's methods are never routed to this plugin: declaring one is a mistake.
         let foreign = manifest.methods.map(\.name).filter { name in

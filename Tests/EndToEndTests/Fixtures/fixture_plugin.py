@@ -147,7 +147,11 @@ def handle(message):
             with open(EVENTS, "a") as events:
                 events.write(json.dumps({"id": params.get("id"), "type": params.get("type"), "requestId": params.get("requestId"),
                                          "metaRequestId": (message.get("meta") or {}).get("requestId")}) + "\n")
-        respond(request_id, {})
+        if os.environ.get("FIXTURE_EVENT_FAILS") == "1":  # a handler that breaks on what it is given
+            respond(request_id, error={"code": -32603, "message": "event handler failed",
+                                       "data": {"kind": "internal", "retryable": False}})
+        else:
+            respond(request_id, {})
     elif method == "fixture.echo":
         respond(request_id, {"params": message.get("params"), "meta": message.get("meta"), "version": MANIFEST["plugin"]["version"]})
     elif method == "fixture.garbage":
