@@ -174,6 +174,7 @@ let package = Package(
                 "itsm-capacity",
                 "itsm-notification",
                 "itsm-service",
+                "IncidentProtocol",
                 "ProblemProcess",
                 "CapacityProcess",
                 "ITSMPluginKit",
@@ -192,9 +193,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "ITSMCalendar", dependencies: ["ITSMProtocol"], swiftSettings: swiftSettings),
+        // A process's contract (its records, method params and results, event payloads) is a
+        // target of its own: the processes that call it or read its events import the contract,
+        // never the implementation.
+        .target(
+            name: "IncidentProtocol",
+            dependencies: ["ITSMCalendar", "ITSMProtocol"],
+            path: "Plugins/Incident/IncidentProtocol",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "IncidentProcess",
-            dependencies: ["ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["IncidentProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
             path: "Plugins/Incident/IncidentProcess",
             swiftSettings: swiftSettings
         ),
@@ -207,7 +217,7 @@ let package = Package(
 
         .target(
             name: "ProblemProcess",
-            dependencies: ["ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["IncidentProtocol", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
             path: "Plugins/Problem/ProblemProcess",
             swiftSettings: swiftSettings
         ),
@@ -220,7 +230,7 @@ let package = Package(
 
         .target(
             name: "SupplierProcess",
-            dependencies: ["ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["IncidentProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
             path: "Plugins/Supplier/SupplierProcess",
             swiftSettings: swiftSettings
         ),
@@ -233,7 +243,7 @@ let package = Package(
 
         .target(
             name: "ServiceProcess",
-            dependencies: ["ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["IncidentProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
             path: "Plugins/Service/ServiceProcess",
             swiftSettings: swiftSettings
         ),
@@ -282,7 +292,7 @@ let package = Package(
         .target(
             name: "CapacityProcess",
             dependencies: [
-                "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol",
+                "IncidentProtocol", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Plugins/Capacity/CapacityProcess",
@@ -339,12 +349,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ProblemProcessTests",
-            dependencies: ["ProblemProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["ProblemProcess", "IncidentProtocol", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SupplierProcessTests",
-            dependencies: ["SupplierProcess", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["SupplierProcess", "IncidentProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -364,7 +374,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CapacityProcessTests",
-            dependencies: ["CapacityProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol", "ITSMSystem"],
+            dependencies: ["CapacityProcess", "IncidentProtocol", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol", "ITSMSystem"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

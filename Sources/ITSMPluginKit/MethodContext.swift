@@ -32,6 +32,18 @@ public struct MethodContext: Sendable {
     public func callAsPlugin(_ method: String, params: JSONValue? = nil, idempotencyKey: String? = nil) async throws(ResponseError) -> JSONValue {
         try await coordinator.call(method, params: params, idempotencyKey: idempotencyKey)
     }
+
+    /// `call(_:params:idempotencyKey:)` with a method of another process's contract.
+    public func call<Params, Result>(_ method: MethodType<Params, Result>, _ params: Params,
+                                     idempotencyKey: String? = nil) async throws(ResponseError) -> Result {
+        try await coordinator.call(method, params, idempotencyKey: idempotencyKey, context: callerContext)
+    }
+
+    /// `callAsPlugin(_:params:idempotencyKey:)` with a method of another process's contract.
+    public func callAsPlugin<Params, Result>(_ method: MethodType<Params, Result>, _ params: Params,
+                                             idempotencyKey: String? = nil) async throws(ResponseError) -> Result {
+        try await coordinator.call(method, params, idempotencyKey: idempotencyKey)
+    }
 }
 
 /// What a scheduled job gets. Its calls run as the plugin itself.
@@ -45,6 +57,12 @@ public struct JobContext: Sendable {
     /// retried call returns the first call's result instead of acting twice.
     public func call(_ method: String, params: JSONValue? = nil, idempotencyKey: String? = nil) async throws(ResponseError) -> JSONValue {
         try await coordinator.call(method, params: params, idempotencyKey: idempotencyKey)
+    }
+
+    /// `call(_:params:idempotencyKey:)` with a method of another process's contract.
+    public func call<Params, Result>(_ method: MethodType<Params, Result>, _ params: Params,
+                                     idempotencyKey: String? = nil) async throws(ResponseError) -> Result {
+        try await coordinator.call(method, params, idempotencyKey: idempotencyKey)
     }
 }
 
@@ -62,6 +80,11 @@ public struct EventContext: Sendable {
     public func call(_ method: String, params: JSONValue? = nil) async throws(ResponseError) -> JSONValue {
         try await coordinator.call(method, params: params)
     }
+
+    /// `call(_:params:)` with a method of another process's contract.
+    public func call<Params, Result>(_ method: MethodType<Params, Result>, _ params: Params) async throws(ResponseError) -> Result {
+        try await coordinator.call(method, params)
+    }
 }
 
 /// The plugin's side of the connection to the coordinator, for plugin-to-plugin calls.
@@ -73,5 +96,24 @@ struct CoordinatorLink: Sendable {
     func call(_ method: String, params: JSONValue?, idempotencyKey: String? = nil, context: String? = nil) async throws(ResponseError) -> JSONValue {
         let meta = RequestMeta(idempotencyKey: idempotencyKey, context: context, requestId: requestId)
         return try await connection.request(method, params: params, meta: meta == RequestMeta() ? nil : meta)
+    }
+
+    /// A typed call: params encoded as the contract says, the answer decoded as it says. An
+    /// answer that does not decode is the callee's bug, reported as an internal error.
+    func call<Params, Result>(_ method: MethodType<Params, Result>, _ params: Params, idempotencyKey: String? = nil,
+                              context: String? = nil) async throws(ResponseError) -> Result {
+        let encoded: JSONValue
+        do { encoded = try JSONValue(encoding: params) } catch {
+            throw ResponseError(code: .internalError, kind: "internal", message: "\(method.name): params cannot be encoded")
+        }
+        let answer = try await call(method.name, params: encoded, idempotencyKey: idempotencyKey, context: context)
+        do {
+            return try answer.decode(Result.self)
+        } catch let error as DecodingError {
+            throw ResponseError(code: .internalError, kind: "internal",
+                                message: "\(method.name) answered what its contract does not say: \(Plugin.describe(error, root: "result"))")
+        } catch {
+            throw ResponseError(code: .internalError, kind: "internal", message: "\(method.name) answered what its contract does not say")
+        }
     }
 }

@@ -56,6 +56,15 @@ public struct Plugin: Sendable {
         self.migrations = migrations
     }
 
+    /// Declares a method of the process's contract (`IncidentMethods.get`): its name, params and
+    /// result types are the contract's.
+    public mutating func method<Params, Result>(
+        _ method: MethodType<Params, Result>, permission: String, idempotent: Bool = false, description: String? = nil,
+        routes: [HTTPRoute] = [], _ handler: @escaping @Sendable (Params, MethodContext) async throws -> Result
+    ) {
+        self.method(method.name, permission: permission, idempotent: idempotent, description: description, routes: routes, handler)
+    }
+
     /// Declares a method with typed params and result, and the REST routes that call it
     /// besides `POST /api/v1/rpc/<name>`.
     public mutating func method<Params: Decodable & Sendable, Result: Encodable & Sendable>(
@@ -91,6 +100,16 @@ public struct Plugin: Sendable {
     /// event processed, so a redelivered event is skipped: effects happen once.
     public mutating func subscribe(_ eventType: String, _ handler: @escaping EventHandler) {
         subscriptions[eventType] = handler
+    }
+
+    /// Subscribes to an event type another process declares in its contract module, with its
+    /// payload decoded as that process publishes it. A payload that does not decode is refused
+    /// with -32602 naming the member (and delivered again later), as any event handler's is.
+    public mutating func subscribe<Payload>(_ eventType: EventType<Payload>,
+                                            _ handler: @escaping @Sendable (Payload, EventParams, EventContext) async throws -> Void) {
+        subscribe(eventType.name) { event, context in
+            try await handler(try eventType.decode(event.data), event, context)
+        }
     }
 
     /// Runs `handler` every `interval` while the plugin is ready; a failure is logged and the

@@ -1,5 +1,6 @@
 import CapacityProcess
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -310,8 +311,10 @@ let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         let now = Date()
         try await store.database.withTransaction { tx in
             for n in 0..<16 {
-                try await store.observe(tx, incident: ["id": .string(UUID().uuidString), "assignmentGroup": "service-desk-l2",
-                                                       "status": n < 15 ? "assigned" : "resolved", "updatedAt": .string(now.formatted(stamp))])
+                try await store.observe(tx, incident: Incident(
+                    id: UUID(), number: "INC-\(n)", type: .incident, title: "work", description: "", impact: .medium, urgency: .medium,
+                    priority: Priority(rawValue: 3)!, status: n < 15 ? .assigned : .resolved, assignmentGroup: "service-desk-l2",
+                    reopenCount: 0, major: false, escalationLevel: 0, createdBy: "test", createdAt: now, updatedAt: now))
             }
         }
         let result = try await store.sampleWorkload()

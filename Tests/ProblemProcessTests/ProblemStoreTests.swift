@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -14,22 +15,17 @@ func makeProblemStore(_ label: String, settings: ProblemSettings = ProblemSettin
 
 /// An incident as the incident process publishes it.
 func incidentPayload(_ number: Int, title: String, ci: String? = nil, service: String? = nil, category: String? = nil,
-                     priority: String = "P3", status: String = "new", openedAt: Date = Date()) -> JSONValue {
-    let stamp = openedAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) // as the incident process sends it
-    var members: [String: JSONValue] = [
-        "id": .string(UUID().uuidString.lowercased()), "number": .string(String(format: "INC-%06d", number)), "title": .string(title),
-        "priority": .string(priority), "status": .string(status), "createdAt": .string(stamp), "updatedAt": .string(stamp),
-    ]
-    if let ci { members["configurationItem"] = .string(ci) }
-    if let service { members["service"] = .string(service) }
-    if let category { members["category"] = .string(category) }
-    return .object(members)
+                     priority: String = "P3", status: String = "new", openedAt: Date = Date()) -> Incident {
+    Incident(id: UUID(), number: String(format: "INC-%06d", number), type: .incident, title: title, description: "", service: service,
+             configurationItem: ci, category: category, impact: .medium, urgency: .medium,
+             priority: Priority(rawValue: Int(priority.dropFirst())!)!, status: IncidentStatus(rawValue: status)!, reopenCount: 0,
+             major: false, escalationLevel: 0, createdBy: "test", createdAt: openedAt, updatedAt: openedAt)
 }
 
 extension ProblemStore {
     /// What the incident.created handler does.
-    func observeCreated(_ incident: JSONValue) async throws -> [DetectionResult.Finding] {
-        try await database.withTransaction { tx in try await observe(tx, incident: incident, detect: true) ?? [] }
+    func observeCreated(_ incident: Incident) async throws -> [DetectionResult.Finding] {
+        try await database.withTransaction { tx in try await observe(tx, incident: incident, detect: true) }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -16,19 +17,15 @@ func instant(_ text: String) -> Date { try! Date.ISO8601FormatStyle().parse(text
 
 /// An incident as the incident process publishes it.
 func incident(_ id: UUID, _ number: String, supplier: String?, status: String, priority: String = "P2", updatedAt: Date,
-              resolvedAt: Date? = nil) -> JSONValue {
-    let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-    var members: [String: JSONValue] = [
-        "id": .string(id.uuidString.lowercased()), "number": .string(number), "status": .string(status), "priority": .string(priority),
-        "createdAt": .string(updatedAt.formatted(style)), "updatedAt": .string(updatedAt.formatted(style)),
-    ]
-    if let supplier { members["supplier"] = .string(supplier) }
-    if let resolvedAt { members["resolvedAt"] = .string(resolvedAt.formatted(style)) }
-    return .object(members)
+              resolvedAt: Date? = nil) -> Incident {
+    Incident(id: id, number: number, type: .incident, title: number, description: "", impact: .medium, urgency: .medium,
+             priority: Priority(rawValue: Int(priority.dropFirst())!)!, status: IncidentStatus(rawValue: status)!, supplier: supplier,
+             resolvedAt: resolvedAt, reopenCount: 0, major: false, escalationLevel: 0, createdBy: "test",
+             createdAt: updatedAt, updatedAt: updatedAt)
 }
 
 extension SupplierStore {
-    func observe(_ incident: JSONValue) async throws {
+    func observe(_ incident: Incident) async throws {
         try await database.withTransaction { tx in try await observe(tx, incident: incident) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMProtocol
 
@@ -6,11 +7,6 @@ import ITSMProtocol
 /// the capacity plan.
 public enum CapacityPlugin {
     public static let version = "0.1.0"
-
-    static let incidentEvents = [
-        "incident.created", "incident.updated", "incident.assigned", "incident.status_changed", "incident.resolved",
-        "incident.closed", "incident.reopened",
-    ]
 
     public static func make() -> Plugin {
         var plugin = Plugin(name: "capacity", version: version, schema: CapacitySchema.name, migrations: CapacitySchema.migrations)
@@ -74,10 +70,10 @@ public enum CapacityPlugin {
             return ["metrics": .int(Int64(metrics.count)), "byState": .object(states), "exhaustionForecasts": .int(Int64(forecasts))]
         }
 
-        for type in incidentEvents {
+        for type in IncidentEvents.carryingTheRecord {
             plugin.subscribe(type) { event, context in
                 try await CapacityStore(database: context.database, settings: try CapacitySettings(config: context.config))
-                    .observe(context.transaction, incident: event.data["incident"] ?? event.data)
+                    .observe(context.transaction, incident: try IncidentEvents.record(from: event))
             }
         }
         // Several instances may run this at once: forecasts are announced once per date, and an

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -43,14 +44,10 @@ extension CapacityStore {
 
     /// Keeps the open incidents per assignment group from incident events; older versions of an
     /// incident than the newest seen are ignored.
-    public func observe(_ tx: PluginTransaction, incident: JSONValue) async throws {
-        guard let id = incident["id"]?.stringValue.flatMap(UUID.init(uuidString:)),
-              let updated = (incident["updatedAt"] ?? incident["createdAt"])?.stringValue.flatMap(JSONCoding.date(from:))
-        else { return }
-        let open = !["resolved", "closed", "cancelled"].contains(incident["status"]?.stringValue ?? "new")
+    public func observe(_ tx: PluginTransaction, incident: Incident) async throws {
         try await tx.query("""
             INSERT INTO capacity.group_workload (incident_id, assignment_group, open, updated_at)
-            VALUES (\(id), \(incident["assignmentGroup"]?.stringValue), \(open), \(updated))
+            VALUES (\(incident.id), \(incident.assignmentGroup), \(incident.status.isOpen), \(incident.updatedAt))
             ON CONFLICT (incident_id) DO UPDATE SET assignment_group = excluded.assignment_group, open = excluded.open,
                 updated_at = excluded.updated_at
                 WHERE capacity.group_workload.updated_at <= excluded.updated_at

@@ -18,42 +18,43 @@ extension Incident {
     }
 
     init(row: PostgresRow) throws {
-        id = try row.decode(UUID.self, "id")
-        number = try row.decode(String.self, "number")
-        type = RecordType(rawValue: try row.decode(String.self, "type")) ?? .incident
-        title = try row.decode(String.self, "title")
-        description = try row.decode(String.self, "description")
-        caller = try row.decode(String?.self, "caller")
-        service = try row.decode(String?.self, "service")
-        configurationItem = try row.decode(String?.self, "ci")
-        category = try row.decode(String?.self, "category")
-        subcategory = try row.decode(String?.self, "subcategory")
-        impact = Level(rawValue: try row.decode(Int.self, "impact")) ?? .medium
-        urgency = Level(rawValue: try row.decode(Int.self, "urgency")) ?? .medium
-        priority = Priority(rawValue: try row.decode(Int.self, "priority")) ?? Priority(rawValue: 3)!
-        status = IncidentStatus(rawValue: try row.decode(String.self, "status")) ?? .new
-        holdReason = try row.decode(String?.self, "hold_reason").flatMap(HoldReason.init(rawValue:))
-        assignmentGroup = try row.decode(String?.self, "assignment_group")
-        assignee = try row.decode(String?.self, "assignee")
-        supplier = try row.decode(String?.self, "supplier")
-        resolutionCode = try row.decode(String?.self, "resolution_code")
-        resolutionNotes = try row.decode(String?.self, "resolution_notes")
-        resolvedAt = try row.decode(Date?.self, "resolved_at")
-        closedAt = try row.decode(Date?.self, "closed_at")
-        reopenCount = try row.decode(Int.self, "reopen_count")
-        major = try row.decode(Bool.self, "major")
-        majorDeclaredBy = try row.decode(String?.self, "major_declared_by")
-        majorDeclaredAt = try row.decode(Date?.self, "major_declared_at")
-        majorReason = try row.decode(String?.self, "major_reason")
-        escalationLevel = try row.decode(Int.self, "escalation_level")
-        parentId = try row.decode(UUID?.self, "parent_id")
-        duplicateOf = try row.decode(UUID?.self, "duplicate_of")
-        problem = try row.decode(String?.self, "problem_ref")
-        knownError = try row.decode(String?.self, "known_error_ref")
-        externalRef = try row.decode(String?.self, "external_ref")
-        importedAt = try row.decode(Date?.self, "imported_at")
-        createdBy = try row.decode(String.self, "created_by")
-        createdAt = try row.decode(Date.self, "created_at")
-        updatedAt = try row.decode(Date.self, "updated_at")
+        self.init(
+            id: try row.decode(UUID.self, "id"),
+            number: try row.decode(String.self, "number"),
+            type: RecordType(rawValue: try row.decode(String.self, "type")) ?? .incident,
+            title: try row.decode(String.self, "title"),
+            description: try row.decode(String.self, "description"),
+            caller: try row.decode(String?.self, "caller"),
+            service: try row.decode(String?.self, "service"),
+            configurationItem: try row.decode(String?.self, "ci"),
+            category: try row.decode(String?.self, "category"),
+            subcategory: try row.decode(String?.self, "subcategory"),
+            impact: Level(rawValue: try row.decode(Int.self, "impact")) ?? .medium,
+            urgency: Level(rawValue: try row.decode(Int.self, "urgency")) ?? .medium,
+            priority: Priority(rawValue: try row.decode(Int.self, "priority")) ?? Priority(rawValue: 3)!,
+            status: IncidentStatus(rawValue: try row.decode(String.self, "status")) ?? .new,
+            holdReason: try row.decode(String?.self, "hold_reason").flatMap(HoldReason.init(rawValue:)),
+            assignmentGroup: try row.decode(String?.self, "assignment_group"),
+            assignee: try row.decode(String?.self, "assignee"),
+            supplier: try row.decode(String?.self, "supplier"),
+            resolutionCode: try row.decode(String?.self, "resolution_code"),
+            resolutionNotes: try row.decode(String?.self, "resolution_notes"),
+            resolvedAt: try row.decode(Date?.self, "resolved_at"),
+            closedAt: try row.decode(Date?.self, "closed_at"),
+            reopenCount: try row.decode(Int.self, "reopen_count"),
+            major: try row.decode(Bool.self, "major"),
+            majorDeclaredBy: try row.decode(String?.self, "major_declared_by"),
+            majorDeclaredAt: try row.decode(Date?.self, "major_declared_at"),
+            majorReason: try row.decode(String?.self, "major_reason"),
+            escalationLevel: try row.decode(Int.self, "escalation_level"),
+            parentId: try row.decode(UUID?.self, "parent_id"),
+            duplicateOf: try row.decode(UUID?.self, "duplicate_of"),
+            problem: try row.decode(String?.self, "problem_ref"),
+            knownError: try row.decode(String?.self, "known_error_ref"),
+            externalRef: try row.decode(String?.self, "external_ref"),
+            importedAt: try row.decode(Date?.self, "imported_at"),
+            createdBy: try row.decode(String.self, "created_by"),
+            createdAt: try row.decode(Date.self, "created_at"),
+            updatedAt: try row.decode(Date.self, "updated_at"))
     }
 }

@@ -2,8 +2,6 @@ import Foundation
 import ITSMPluginKit
 import ITSMProtocol
 
-/// Params of methods that take none.
-public struct NoParams: Sendable, Codable {}
 
 /// The incident and service request process: its methods, events and schema.
 public enum IncidentPlugin {
@@ -30,7 +28,7 @@ public enum IncidentPlugin {
         plugin.permission(Viewer.seeGroups,
                           "See the records assigned to one's assignment groups or oneself, with their work notes (give it instead of incident.all.read to limit agents to their groups)")
 
-        plugin.method("incident.create", permission: "incident.write",
+        plugin.method(IncidentMethods.create, permission: "incident.write",
                       description: "Create an incident or service request",
                       routes: [HTTPRoute("POST", "incidents")]) { (params: CreateIncident, context) in
             var params = params
@@ -44,28 +42,28 @@ public enum IncidentPlugin {
             }
             return try await store(context).create(params, actor: context.actor, idempotencyKey: context.idempotencyKey)
         }
-        plugin.method("incident.get", permission: "incident.read", idempotent: true,
+        plugin.method(IncidentMethods.get, permission: "incident.read", idempotent: true,
                       description: "Get one record by id or number, optionally with history and comments",
                       routes: [HTTPRoute("GET", "incidents/{number}", uuidFills: ["number": "id"])]) { (params: GetIncident, context) in
             try await store(context).get(params)
         }
-        plugin.method("incident.list", permission: "incident.read", idempotent: true,
+        plugin.method(IncidentMethods.list, permission: "incident.read", idempotent: true,
                       description: "List records, newest first, with filters",
                       routes: [HTTPRoute("GET", "incidents")]) { (params: ListIncidents, context) in
             try await store(context).list(params)
         }
-        plugin.method("incident.update", permission: "incident.write",
+        plugin.method(IncidentMethods.update, permission: "incident.write",
                       description: "Change fields; impact or urgency recompute the priority",
                       routes: [HTTPRoute("PATCH", "incidents/{number}", uuidFills: ["number": "id"])]) { (params: UpdateIncident, context) in
             try deskOnly(context, "incident.update")
             return try await store(context).update(params, actor: context.actor)
         }
-        plugin.method("incident.assign", permission: "incident.write",
+        plugin.method(IncidentMethods.assign, permission: "incident.write",
                       description: "Assign to a group and/or an agent") { (params: AssignIncident, context) in
             try deskOnly(context, "incident.assign")
             return try await store(context).assign(params, actor: context.actor)
         }
-        plugin.method("incident.transition", permission: "incident.write",
+        plugin.method(IncidentMethods.transition, permission: "incident.write",
                       description: "Move through the lifecycle: in_progress, on_hold, resolved, closed, cancelled, reopen") {
             (params: TransitionIncident, context) in
             let store = try store(context)
@@ -79,7 +77,7 @@ public enum IncidentPlugin {
             }
             return try await store.transition(params, actor: context.actor)
         }
-        plugin.method("incident.comment", permission: "incident.write",
+        plugin.method(IncidentMethods.comment, permission: "incident.write",
                       description: "Add a work note or a customer-visible comment") { (params: CommentOnIncident, context) in
             var params = params
             if Viewer(context.principal)?.isRequester == true {
@@ -91,35 +89,35 @@ public enum IncidentPlugin {
             }
             return try await store(context).comment(params, actor: context.actor)
         }
-        plugin.method("incident.declare_major", permission: "incident.write",
+        plugin.method(IncidentMethods.declareMajor, permission: "incident.write",
                       description: "Declare a major incident, recording who, when and why") { (params: DeclareMajor, context) in
             try deskOnly(context, "incident.declare_major")
             return try await store(context).declareMajor(params, actor: context.actor)
         }
-        plugin.method("incident.review", permission: "incident.write",
+        plugin.method(IncidentMethods.review, permission: "incident.write",
                       description: "Record the post-incident review a major incident needs before closing") {
             (params: ReviewIncident, context) in
             try deskOnly(context, "incident.review")
             return try await store(context).review(params, actor: context.actor)
         }
-        plugin.method("incident.escalate", permission: "incident.write",
+        plugin.method(IncidentMethods.escalate, permission: "incident.write",
                       description: "Escalate functionally (to a group) or hierarchically (up the management line)") {
             (params: EscalateIncident, context) in
             try deskOnly(context, "incident.escalate")
             return try await store(context).escalate(params, actor: context.actor)
         }
-        plugin.method("incident.link", permission: "incident.write",
+        plugin.method(IncidentMethods.link, permission: "incident.write",
                       description: "Relate to a major incident (parent), a duplicate, a problem or a known error") {
             (params: LinkIncident, context) in
             try deskOnly(context, "incident.link")
             return try await store(context).link(params, actor: context.actor)
         }
-        plugin.method("incident.search", permission: "incident.read", idempotent: true,
+        plugin.method(IncidentMethods.search, permission: "incident.read", idempotent: true,
                       description: "Full-text search over titles, descriptions, resolutions and comments") {
             (params: SearchIncidents, context) in
             try await store(context).search(params)
         }
-        plugin.method("incident.stats", permission: "incident.read", idempotent: true,
+        plugin.method(IncidentMethods.stats, permission: "incident.read", idempotent: true,
                       description: "Open records by priority and status, breaches, MTTR and SLA compliance for a period") {
             (params: IncidentStatsParams, context) in
             try deskOnly(context, "incident.stats")
@@ -143,7 +141,7 @@ public enum IncidentPlugin {
             (params: ServiceLevelDefinition, context) in
             try await store(context).defineServiceLevel(params, actor: context.actor)
         }
-        plugin.method("incident.sla.list", permission: "incident.read", idempotent: true,
+        plugin.method(IncidentMethods.serviceLevels, permission: "incident.read", idempotent: true,
                       description: "The service level definitions") { (_: NoParams, context) in
             try await store(context).serviceLevels()
         }
@@ -176,11 +174,11 @@ public enum IncidentPlugin {
             try await IncidentSettings(config: context.config).store(context.database)
                 .learn(try event.data.decode(IncidentStore.CatalogueService.self), in: context.transaction)
         }
-        plugin.method("incident.service_names", permission: "incident.read", idempotent: true,
+        plugin.method(IncidentMethods.serviceNames, permission: "incident.read", idempotent: true,
                       description: "Each service name the records use, with how many use it") { (_: NoParams, context) in
             try await store(context).serviceNames()
         }
-        plugin.method("incident.customer_figures", permission: "incident.read", idempotent: true,
+        plugin.method(IncidentMethods.customerFigures, permission: "incident.read", idempotent: true,
                       description: "A customer's incidents created in a period: volumes, clock verdicts by priority, and each breach") {
             (params: CustomerFiguresParams, context) in
             // Breaches name other people's records: for those who see every record.

@@ -86,11 +86,6 @@ extension IncidentStore {
             """).map { ServiceName(name: try $0.decode(String.self, "service"), records: try $0.decode(Int.self, "records")) }
     }
 
-    public struct ServiceName: Sendable, Hashable, Codable {
-        public var name: String
-        public var records: Int
-    }
-
     public func assign(_ params: AssignIncident, actor: String, now: Date = Date()) async throws -> Incident {
         guard params.assignmentGroup != nil || params.assignee != nil else {
             throw ResponseError.invalidParams("give assignmentGroup, assignee, or both")

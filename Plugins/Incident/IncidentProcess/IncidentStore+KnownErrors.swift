@@ -16,14 +16,6 @@ public struct PublishedKnownError: Sendable, Hashable, Codable {
     public var publishedAt: Date
 }
 
-/// The workaround shown with an incident that has a known error.
-public struct Workaround: Sendable, Hashable, Codable {
-    public var knownError: String
-    public var problem: String
-    public var title: String
-    public var workaround: String
-}
-
 /// Known errors from the problem process: learned from its events, attached to matching open
 /// incidents when published, and suggested to new incidents as they are created. A match is
 /// the same CI, or the same service and category, or the problem the incident is linked to,

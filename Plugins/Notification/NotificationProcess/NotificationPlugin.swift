@@ -75,7 +75,6 @@ public enum NotificationPlugin {
     }
 }
 
-public struct NoParams: Sendable, Codable {}
 
 /// People's names and addresses from the coordinator (`people.contacts`).
 func contacts(_ query: [String: JSONValue], call: (String, JSONValue) async throws(ResponseError) -> JSONValue) async throws -> [(name: String, email: String?)] {

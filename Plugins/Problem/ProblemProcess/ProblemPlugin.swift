@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMProtocol
 
@@ -7,15 +8,10 @@ public enum ProblemPlugin {
     public static let version = "0.1.0"
 
     /// Incident events that change what this process knows of an incident.
-    static let incidentEvents = [
-        "incident.created", "incident.updated", "incident.assigned", "incident.status_changed", "incident.resolved",
-        "incident.closed", "incident.reopened", "incident.major_declared",
-    ]
-
     public static func make() -> Plugin {
         var plugin = Plugin(name: "problem", version: version, schema: ProblemSchema.name, migrations: ProblemSchema.migrations)
         // Linking checks the incident exists, on behalf of whoever links.
-        plugin.calls = ["incident.get"]
+        plugin.calls = [IncidentMethods.get.name]
         plugin.publishes(ProblemEvents.created)
         plugin.publishes(ProblemEvents.updated)
         plugin.publishes(ProblemEvents.statusChanged)
@@ -60,7 +56,7 @@ public enum ProblemPlugin {
         plugin.method("problem.link", permission: "problem.write",
                       description: "Link an incident (checked with the incident process)") { (params: LinkProblemIncident, context) in
             try await store(context).link(params, actor: context.actor) { number throws(ResponseError) in
-                try await context.call("incident.get", params: ["number": .string(number)])
+                try await context.call(IncidentMethods.get, GetIncident(number: number)).incident
             }
         }
         plugin.method("problem.unlink", permission: "problem.write",
@@ -99,15 +95,12 @@ public enum ProblemPlugin {
 
         // Keep the incident projection current; look for recurrence when an incident appears
         // or its CI, service or category changes.
-        for type in incidentEvents {
+        for type in IncidentEvents.carryingTheRecord {
             plugin.subscribe(type) { event, context in
                 let store = ProblemStore(database: context.database, settings: try ProblemSettings(config: context.config))
-                guard let findings = try await store.observe(
-                    context.transaction, incident: event.data["incident"] ?? event.data,
-                    detect: type == "incident.created" || type == "incident.updated") else {
-                    context.logger.warning("incident event without id or number; ignored", metadata: ["itsm.event.id": "\(event.id)"])
-                    return
-                }
+                let findings = try await store.observe(
+                    context.transaction, incident: try IncidentEvents.record(from: event),
+                    detect: type == IncidentEvents.created.name || type == IncidentEvents.updated.name)
                 for finding in findings {
                     context.logger.notice("recurring incidents", metadata: [
                         "itsm.problem": "\(finding.problem)", "itsm.rule": "\(finding.rule)", "itsm.action": "\(finding.action)",
@@ -123,7 +116,6 @@ public enum ProblemPlugin {
     }
 }
 
-public struct NoParams: Sendable, Codable {}
 
 /// A known error by number, e.g. `KE-000001`.
 public struct KnownErrorKey: Sendable, Hashable, Codable {

@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -10,7 +11,7 @@ public struct ProblemStore: Sendable {
     public let settings: ProblemSettings
 
     /// Fetches an incident from the incident process (`incident.get`), through the coordinator.
-    public typealias IncidentLookup = @Sendable (String) async throws(ResponseError) -> JSONValue
+    public typealias IncidentLookup = @Sendable (String) async throws(ResponseError) -> Incident
 
     public init(database: PluginDatabase, settings: ProblemSettings = ProblemSettings()) {
         self.database = database
@@ -246,9 +247,9 @@ public struct ProblemStore: Sendable {
     /// Links an incident, checked with the incident process: a missing process or incident
     /// is a clear error, and nothing is linked.
     public func link(_ params: LinkProblemIncident, actor: String, lookup: IncidentLookup) async throws -> ProblemDetail {
-        let answer: JSONValue
+        let incident: Incident
         do {
-            answer = try await lookup(params.incident)
+            incident = try await lookup(params.incident)
         } catch {
             if error.kind == "incident.not_found" {
                 throw ResponseError.business(kind: "problem.incident_not_found", message: "no incident \(params.incident)")
@@ -256,15 +257,12 @@ public struct ProblemStore: Sendable {
             // A disabled or stopped incident process names itself in the message; keep its kind.
             throw ResponseError(code: error.code, message: "cannot link \(params.incident): \(error.message)", data: error.data)
         }
-        guard let incident = answer["incident"] else { throw ResponseError.internalError("incident.get answered without an incident") }
         try await database.withTransaction { tx in
             let problem = try await load(tx, number: params.number, lock: true)
             guard problem.status.isActive else {
                 throw ResponseError.business(kind: "problem.closed", message: "\(problem.number) is \(problem.status.rawValue); link to an open problem")
             }
-            guard let record = try await IncidentProjection.record(tx, incident) else {
-                throw ResponseError.internalError("incident.get answered an incident without id or number")
-            }
+            let record = try await IncidentProjection.record(tx, incident)
             try await attach(tx, incidents: [record], to: problem, how: "manual", actor: actor)
             _ = try await declareMajorIfDue(tx, problem, actor: actor)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -18,27 +19,23 @@ enum IncidentProjection {
         var openedAt: Date
     }
 
-    /// Records an incident from an event payload or an `incident.get` answer; an older
-    /// version than the one held (a redelivered event) changes nothing.
+    /// Records an incident from an event or an `incident.get` answer; an older version than
+    /// the one held (a redelivered event) changes nothing.
     @discardableResult
-    static func record(_ tx: PluginTransaction, _ incident: JSONValue) async throws -> Record? {
-        guard incident["id"]?.stringValue != nil, incident["number"]?.stringValue != nil else { return nil }
-        let json = try PostgresJSON(text: String(decoding: try JSONCoding.encoder.encode(incident), as: UTF8.self))
+    static func record(_ tx: PluginTransaction, _ incident: Incident) async throws -> Record {
         try await tx.query("""
-            WITH input AS (SELECT \(json)::jsonb AS j)
             INSERT INTO problem.incident AS i (id, number, title, service, ci, category, priority, status, opened_at, resolved_at,
                 source_updated_at)
-            SELECT (j->>'id')::uuid, j->>'number', coalesce(j->>'title', ''), j->>'service', j->>'configurationItem',
-                   j->>'category', nullif(substr(j->>'priority', 2), '')::smallint, coalesce(j->>'status', 'new'),
-                   coalesce((j->>'createdAt')::timestamptz, now()), (j->>'resolvedAt')::timestamptz,
-                   coalesce((j->>'updatedAt')::timestamptz, (j->>'createdAt')::timestamptz, now())
-            FROM input
+            VALUES (\(incident.id), \(incident.number), \(incident.title), \(incident.service), \(incident.configurationItem),
+                    \(incident.category), \(incident.priority.rawValue), \(incident.status.rawValue), \(incident.createdAt),
+                    \(incident.resolvedAt), \(incident.updatedAt))
             ON CONFLICT (id) DO UPDATE SET title = excluded.title, service = excluded.service, ci = excluded.ci,
                 category = excluded.category, priority = excluded.priority, status = excluded.status,
                 resolved_at = excluded.resolved_at, source_updated_at = excluded.source_updated_at
                 WHERE i.source_updated_at <= excluded.source_updated_at
             """)
-        return try await load(tx, id: UUID(uuidString: incident["id"]?.stringValue ?? "") ?? UUID())
+        guard let record = try await load(tx, id: incident.id) else { throw ResponseError.internalError("the incident just recorded is missing") }
+        return record
     }
 
     static func load(_ tx: PluginTransaction, id: UUID) async throws -> Record? {
@@ -60,8 +57,8 @@ enum IncidentProjection {
 extension ProblemStore {
     /// Takes in an incident from an event: records it and, when `detect`, looks for its
     /// cluster. Runs in the event's transaction, so a redelivered event changes nothing.
-    public func observe(_ tx: PluginTransaction, incident: JSONValue, detect shouldDetect: Bool) async throws -> [DetectionResult.Finding]? {
-        guard let record = try await IncidentProjection.record(tx, incident) else { return nil }
+    public func observe(_ tx: PluginTransaction, incident: Incident, detect shouldDetect: Bool) async throws -> [DetectionResult.Finding] {
+        let record = try await IncidentProjection.record(tx, incident)
         return shouldDetect ? try await detect(tx, incident: record.id, actor: "plugin:problem") : []
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMProtocol
 
@@ -11,7 +12,7 @@ public enum ServicePlugin {
         var plugin = Plugin(name: "service", version: version, schema: ServiceSchema.name, migrations: ServiceSchema.migrations)
         // A service report reads the customer's incident figures, as the service process itself.
         // Service names used by incident records before the catalogue existed join it.
-        plugin.calls = ["incident.customer_figures", "incident.service_names"]
+        plugin.calls = [IncidentMethods.customerFigures.name, IncidentMethods.serviceNames.name]
         plugin.publishes(ServiceEvents.serviceChanged)
         plugin.publishes(ServiceEvents.customerChanged)
         plugin.publishes(ServiceEvents.agreementChanged)
@@ -127,10 +128,8 @@ public enum ServicePlugin {
                                          documents: ["markdown": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"])]) {
             (params: ServiceReportParams, context) -> JSONValue in
             let report = try await store(context).report(params) { service, from, to throws(ResponseError) in
-                try await context.callAsPlugin("incident.customer_figures", params: [
-                    "customer": .string(params.customer), "service": .string(service),
-                    "from": .string(from.formatted(.iso8601)), "to": .string(to.formatted(.iso8601)),
-                ])
+                try await context.callAsPlugin(IncidentMethods.customerFigures,
+                                               CustomerFiguresParams(customer: params.customer, service: service, from: from, to: to))
             }
             switch params.format ?? "json" {
             case "json": return try JSONValue(encoding: report)
@@ -161,14 +160,14 @@ public enum ServicePlugin {
         plugin.every(.seconds(10), name: "catalogue-from-records") { context in
             let store = ServiceStore(database: context.database, settings: try ServiceSettings(config: context.config))
             guard try await !store.adopted(from: "incident") else { return }
-            let names: JSONValue
+            let names: [ServiceName]
             do {
-                names = try await context.call("incident.service_names")
+                names = try await context.call(IncidentMethods.serviceNames, NoParams())
             } catch let error as ResponseError {
                 guard error.kind == "plugin.disabled" else { throw error }
                 return
             }
-            let added = try await store.adopt(try names.decode([NamedService].self).map { ($0.name, $0.records) }, from: "incident")
+            let added = try await store.adopt(names.map { ($0.name, $0.records) }, from: "incident")
             if !added.isEmpty {
                 context.logger.notice("service names the records use were added to the catalogue", metadata: ["itsm.services": "\(added)"])
             }
@@ -183,12 +182,6 @@ public enum ServicePlugin {
     /// How often approval reminders and timeouts are checked: `ITSM_SERVICE_APPROVAL_SCAN_SECONDS`, default 60.
     static var approvalScanSeconds: Int {
         ProcessInfo.processInfo.environment["ITSM_SERVICE_APPROVAL_SCAN_SECONDS"].flatMap(Int.init).map { max(1, $0) } ?? 60
-    }
-
-    /// A service name the incident records use (`incident.service_names`).
-    struct NamedService: Decodable {
-        var name: String
-        var records: Int
     }
 
     /// Reports and reviews name every customer's records: for service level managers and auditors.

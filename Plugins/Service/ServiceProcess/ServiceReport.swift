@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -151,38 +152,11 @@ public struct ServiceReport: Sendable, Hashable, Codable {
     }
 }
 
-/// The incident figures a report asks the incident process for (`incident.customer_figures`).
-struct IncidentFigures: Sendable, Hashable, Codable {
-    struct PriorityFigures: Sendable, Hashable, Codable {
-        var priority: String
-        var created: Int
-        var responseMeasured: Int
-        var responseMet: Int
-        var resolutionMeasured: Int
-        var resolutionMet: Int
-    }
-
-    struct Breach: Sendable, Hashable, Codable {
-        var number: String
-        var title: String
-        var priority: String
-        var clock: String
-        var targetMinutes: Int
-    }
-
-    var created: Int
-    var resolved: Int
-    var byPriority: [PriorityFigures]
-    var breaches: [Breach]
-
-    static let none = IncidentFigures(created: 0, resolved: 0, byPriority: [], breaches: [])
-}
-
 extension ServiceStore {
     /// Builds the report. `incidents` asks the incident process for a customer's figures of one
     /// service and period; it throws when that process does not answer.
     public func report(_ params: ServiceReportParams,
-                       incidents: @Sendable (_ service: String, _ from: Date, _ to: Date) async throws(ResponseError) -> JSONValue) async throws -> ServiceReport {
+                       incidents: @Sendable (_ service: String, _ from: Date, _ to: Date) async throws(ResponseError) -> CustomerFigures) async throws -> ServiceReport {
         let to = params.to ?? now()
         let from = params.from ?? to.addingTimeInterval(-30 * 24 * 3600)
         guard to > from else { throw ResponseError.invalidParams("to: after from") }
@@ -207,11 +181,12 @@ extension ServiceStore {
 
         var incidentData = "available"
         var note: String?
-        func figures(_ service: String, _ from: Date, _ to: Date) async -> IncidentFigures {
-            guard note == nil else { return .none }
-            let answer: JSONValue
+        func figures(_ service: String, _ from: Date, _ to: Date) async -> CustomerFigures {
+            let nothing = CustomerFigures(customer: customerName, service: service, from: from, to: to, created: 0, resolved: 0,
+                                          byPriority: [], breaches: [])
+            guard note == nil else { return nothing }
             do {
-                answer = try await incidents(service, from, to)
+                return try await incidents(service, from, to)
             } catch {
                 if error.kind == "plugin.disabled" {
                     incidentData = "none"
@@ -220,14 +195,8 @@ extension ServiceStore {
                     incidentData = "unavailable"
                     note = "The incident process did not answer (\(error.message)); incident figures are missing."
                 }
-                return .none
+                return nothing
             }
-            guard let figures = try? answer.decode(IncidentFigures.self) else {
-                incidentData = "unavailable"
-                note = "The incident process answered figures this report cannot read."
-                return .none
-            }
-            return figures
         }
 
         var results: [ServiceReport.AgreementResult] = []
@@ -266,7 +235,7 @@ extension ServiceStore {
     }
 
     /// Each agreed priority with what the incidents of that priority achieved.
-    static func priorities(_ agreement: Agreement, _ figures: IncidentFigures) -> [ServiceReport.PriorityResult] {
+    static func priorities(_ agreement: Agreement, _ figures: CustomerFigures) -> [ServiceReport.PriorityResult] {
         agreement.targets.priorities.sorted { $0.priority < $1.priority }.map { target in
             let found = figures.byPriority.first { $0.priority == target.priority }
             return ServiceReport.PriorityResult(

@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMCalendar
 import ITSMPluginKit
 import ITSMProtocol
@@ -6,11 +7,6 @@ import ITSMProtocol
 /// The supplier management process: its methods, events and schema.
 public enum SupplierPlugin {
     public static let version = "0.1.0"
-
-    static let incidentEvents = [
-        "incident.created", "incident.updated", "incident.assigned", "incident.status_changed", "incident.resolved",
-        "incident.closed", "incident.reopened",
-    ]
 
     public static func make() -> Plugin {
         var plugin = Plugin(name: "supplier", version: version, schema: SupplierSchema.name, migrations: SupplierSchema.migrations)
@@ -78,10 +74,10 @@ public enum SupplierPlugin {
             (params: SupplierStatsParams, context) in try await store(context).stats(params)
         }
 
-        for type in incidentEvents {
+        for type in IncidentEvents.carryingTheRecord {
             plugin.subscribe(type) { event, context in
                 try await SupplierStore(database: context.database, settings: try SupplierSettings(config: context.config))
-                    .observe(context.transaction, incident: event.data["incident"] ?? event.data)
+                    .observe(context.transaction, incident: try IncidentEvents.record(from: event))
             }
         }
         plugin.every(.seconds(milestoneScanSeconds), name: "contract-milestones") { context in

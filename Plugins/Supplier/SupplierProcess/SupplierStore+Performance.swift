@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMCalendar
 import ITSMPluginKit
 import ITSMPostgres
@@ -10,9 +11,8 @@ import ITSMProtocol
 extension SupplierStore {
     /// Takes in an incident from an incident event. Older versions than the newest seen are
     /// ignored, so a late or repeated event changes nothing.
-    public func observe(_ tx: PluginTransaction, incident: JSONValue) async throws {
-        guard let id = incident["id"]?.stringValue.flatMap(UUID.init(uuidString:)), let number = incident["number"]?.stringValue,
-              let updatedAt = Self.timestamp(incident["updatedAt"]) ?? Self.timestamp(incident["createdAt"]) else { return }
+    public func observe(_ tx: PluginTransaction, incident: Incident) async throws {
+        let (id, number, updatedAt) = (incident.id, incident.number, incident.updatedAt)
         let fresh = try await tx.query("""
             INSERT INTO supplier.incident_seen (incident_id, updated_at) VALUES (\(id), \(updatedAt))
             ON CONFLICT (incident_id) DO UPDATE SET updated_at = excluded.updated_at
@@ -21,9 +21,9 @@ extension SupplierStore {
             """)
         guard !fresh.isEmpty else { return }
 
-        let status = incident["status"]?.stringValue ?? "new"
-        let isDone = ["resolved", "closed", "cancelled"].contains(status)
-        let named = incident["supplier"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        let isDone = !incident.status.isOpen
+        let cancelled = incident.status == .cancelled
+        let named = incident.supplier.flatMap { $0.isEmpty ? nil : $0 }
         let supplier = try await named.asyncMap { name in
             try await tx.query("SELECT id FROM supplier.supplier WHERE number = \(name) OR lower(name) = lower(\(name))")
                 .first?.decode(UUID.self, "id")
@@ -33,23 +33,23 @@ extension SupplierStore {
             """).first.map { (try $0.decode(Int.self, "id"), try $0.decode(UUID.self, "supplier_id")) }
 
         if let (handoff, holder) = open {
-            if holder == supplier && isDone && status != "cancelled" {
-                try await score(tx, handoff: handoff, resolvedAt: Self.timestamp(incident["resolvedAt"]) ?? updatedAt, number: number)
+            if holder == supplier && isDone && !cancelled {
+                try await score(tx, handoff: handoff, resolvedAt: incident.resolvedAt ?? updatedAt, number: number)
                 return
             }
-            if holder != supplier || status == "cancelled" {
+            if holder != supplier || cancelled {
                 try await tx.query("""
                     UPDATE supplier.handoff SET ended_at = \(updatedAt), ended_how = 'returned' WHERE id = \(handoff)
                     """)
             } else {
-                try await tx.query("UPDATE supplier.handoff SET priority = \(incident["priority"]?.stringValue) WHERE id = \(handoff)")
+                try await tx.query("UPDATE supplier.handoff SET priority = \(incident.priority.description) WHERE id = \(handoff)")
                 return
             }
         }
         if let supplier, !isDone {
             try await tx.query("""
                 INSERT INTO supplier.handoff (supplier_id, incident_id, incident_number, priority, handed_at)
-                VALUES (\(supplier), \(id), \(number), \(incident["priority"]?.stringValue), \(updatedAt))
+                VALUES (\(supplier), \(id), \(number), \(incident.priority.description), \(updatedAt))
                 """)
         }
     }
@@ -154,10 +154,6 @@ extension SupplierStore {
                              withinTargetPercent: try row.decode(Double?.self, "within").map { ($0 * 100).rounded() / 100 },
                              targetsMissed: try row.decode(Int.self, "missed"), contractsEndingWithin90Days: try row.decode(Int.self, "ending"),
                              openDisputes: try row.decode(Int.self, "disputes"), overdueActions: try row.decode(Int.self, "overdue"))
-    }
-
-    static func timestamp(_ value: JSONValue?) -> Date? {
-        value?.stringValue.flatMap(JSONCoding.date(from:))
     }
 }
 

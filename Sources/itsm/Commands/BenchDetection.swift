@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -78,17 +79,16 @@ extension Bench {
 private final class SampleCounter: Sendable {
     private let value = Mutex(0)
 
-    func next() -> JSONValue {
+    func next() -> Incident {
         let n = value.withLock { value in
             value += 1
             return value
         }
-        let now = Date().formatted(.iso8601)
-        return [
-            "id": .string(UUID().uuidString.lowercased()), "number": .string(String(format: "INC-S%06d", n)),
-            "title": .string("Timeout connecting to crm host \(n * 31 % 5000)"), "service": .string("service-\(n % 200)"),
-            "configurationItem": .string("CI-\(n * 7 % 20000)"), "category": .string("category-\(n % 20)"), "priority": "P3",
-            "status": "new", "createdAt": .string(now), "updatedAt": .string(now),
-        ]
+        let now = Date()
+        return Incident(
+            id: UUID(), number: String(format: "INC-S%06d", n), type: .incident, title: "Timeout connecting to crm host \(n * 31 % 5000)",
+            description: "", service: "service-\(n % 200)", configurationItem: "CI-\(n * 7 % 20000)", category: "category-\(n % 20)",
+            impact: .medium, urgency: .medium, priority: Priority(rawValue: 3)!, status: .new, reopenCount: 0, major: false,
+            escalationLevel: 0, createdBy: "bench", createdAt: now, updatedAt: now)
     }
 }

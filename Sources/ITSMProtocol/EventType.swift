@@ -1,9 +1,10 @@
 import Foundation
-import ITSMProtocol
 
 /// An event type with the Swift type of its payload. The publishing plugin declares it
-/// (`Plugin.publishes(_:)`, which puts the payload's JSON Schema in the manifest) and publishes
-/// with it (`PluginTransaction.publish(_:subject:data:)`), so what is sent is what is declared:
+/// (`Plugin.publishes(_:)` in the kit, which puts the payload's JSON Schema in the manifest) and
+/// publishes with it (`PluginTransaction.publish(_:subject:data:)`), so what is sent is what is
+/// declared; a subscriber decodes the payload with it (`decode(_:)`), from the publisher's
+/// contract module (`IncidentProtocol`, ...), never from its implementation:
 ///
 /// ```swift
 /// enum FacilitiesEvents {
@@ -29,12 +30,9 @@ public struct EventType<Payload: Codable & Sendable>: Sendable, Hashable {
         schema.description = description
         return schema
     }
-}
 
-extension PluginTransaction {
-    /// Writes an event of a declared type to `itsm.outbox` (see `publish(_:subject:data:)`).
-    @discardableResult
-    public func publish<Payload>(_ event: EventType<Payload>, subject: String? = nil, data: Payload) async throws -> UUID {
-        try await publish(event.name, subject: subject, data: data)
+    /// An event's payload (its `data`) as this type.
+    public func decode(_ data: JSONValue) throws -> Payload {
+        try data.decode(Payload.self)
     }
 }

@@ -1,6 +1,26 @@
 import Foundation
-import ITSMPluginKit
 import ITSMProtocol
+
+/// The incident process's methods with their params and results: what it serves, and what
+/// another process calling it sends and reads.
+public enum IncidentMethods {
+    public static let create = MethodType<CreateIncident, Incident>("incident.create")
+    public static let get = MethodType<GetIncident, IncidentDetail>("incident.get")
+    public static let list = MethodType<ListIncidents, IncidentPage>("incident.list")
+    public static let update = MethodType<UpdateIncident, Incident>("incident.update")
+    public static let assign = MethodType<AssignIncident, Incident>("incident.assign")
+    public static let transition = MethodType<TransitionIncident, Incident>("incident.transition")
+    public static let comment = MethodType<CommentOnIncident, Comment>("incident.comment")
+    public static let declareMajor = MethodType<DeclareMajor, Incident>("incident.declare_major")
+    public static let review = MethodType<ReviewIncident, Review>("incident.review")
+    public static let escalate = MethodType<EscalateIncident, Incident>("incident.escalate")
+    public static let link = MethodType<LinkIncident, Incident>("incident.link")
+    public static let search = MethodType<SearchIncidents, [SearchHit]>("incident.search")
+    public static let stats = MethodType<IncidentStatsParams, IncidentStats>("incident.stats")
+    public static let serviceLevels = MethodType<NoParams, [ServiceLevelDefinition]>("incident.sla.list")
+    public static let serviceNames = MethodType<NoParams, [ServiceName]>("incident.service_names")
+    public static let customerFigures = MethodType<CustomerFiguresParams, CustomerFigures>("incident.customer_figures")
+}
 
 /// `incident.create` params.
 public struct CreateIncident: Sendable, Hashable, Codable {
@@ -25,7 +45,7 @@ public struct CreateIncident: Sendable, Hashable, Codable {
     }
 
     /// Checks what the types alone cannot; throws `invalidParams` naming the field.
-    func validate() throws {
+    public func validate() throws {
         _ = try Incident.validatedTitle(title)
         let optionalFields: [(String, String?)] = [
             ("caller", caller), ("service", service), ("configurationItem", configurationItem), ("category", category),
@@ -67,6 +87,18 @@ public struct IncidentDetail: Sendable, Hashable, Codable {
     public var review: Review?
     /// The workaround of the known error attached to it, from the problem process.
     public var workaround: Workaround?
+
+    public init(incident: Incident, history: [HistoryEntry]? = nil, comments: [Comment]? = nil,
+                serviceLevels: [ServiceLevelClock], children: [String]? = nil, review: Review? = nil,
+                workaround: Workaround? = nil) {
+        self.incident = incident
+        self.history = history
+        self.comments = comments
+        self.serviceLevels = serviceLevels
+        self.children = children
+        self.review = review
+        self.workaround = workaround
+    }
 }
 
 /// `incident.list` params: filters, newest first, paged by offset.
@@ -127,6 +159,12 @@ public struct IncidentPage: Sendable, Hashable, Codable {
     public var total: Int
     /// Pass as `offset` for the next page; absent on the last page.
     public var nextOffset: Int?
+
+    public init(items: [Incident], total: Int, nextOffset: Int? = nil) {
+        self.items = items
+        self.total = total
+        self.nextOffset = nextOffset
+    }
 }
 
 /// `incident.update` params: the record (`id` or `number`) and the fields to change. An empty
@@ -244,6 +282,16 @@ public struct Review: Sendable, Hashable, Codable {
     public var lessonsLearned: String?
     public var reviewedBy: String
     public var reviewedAt: Date
+
+    public init(summary: String, rootCause: String? = nil, actions: [String], lessonsLearned: String? = nil, reviewedBy: String,
+                reviewedAt: Date) {
+        self.summary = summary
+        self.rootCause = rootCause
+        self.actions = actions
+        self.lessonsLearned = lessonsLearned
+        self.reviewedBy = reviewedBy
+        self.reviewedAt = reviewedAt
+    }
 }
 
 /// `incident.escalate` params.
@@ -311,6 +359,12 @@ public struct SearchHit: Sendable, Hashable, Codable {
     public var incident: Incident
     public var rank: Double
     public var snippet: String
+
+    public init(incident: Incident, rank: Double, snippet: String) {
+        self.incident = incident
+        self.rank = rank
+        self.snippet = snippet
+    }
 }
 
 /// `incident.stats` params: a period, default the last 30 days.
@@ -333,6 +387,13 @@ public struct IncidentStats: Sendable, Hashable, Codable {
         /// Resolution clocks that stopped in the period, and how many met their target.
         public var measured: Int
         public var withinTarget: Int
+
+        public init(resolved: Int, meanMinutesToResolve: Double? = nil, measured: Int, withinTarget: Int) {
+            self.resolved = resolved
+            self.meanMinutesToResolve = meanMinutesToResolve
+            self.measured = measured
+            self.withinTarget = withinTarget
+        }
     }
 
     public var from: Date
@@ -345,4 +406,16 @@ public struct IncidentStats: Sendable, Hashable, Codable {
     public var resolvedInPeriod: Int
     /// Per priority, for records resolved in the period.
     public var byPriority: [String: PriorityFigures]
+
+    public init(from: Date, to: Date, openByPriority: [String: Int], openByStatus: [String: Int], openBreached: Int,
+                createdInPeriod: Int, resolvedInPeriod: Int, byPriority: [String: PriorityFigures]) {
+        self.from = from
+        self.to = to
+        self.openByPriority = openByPriority
+        self.openByStatus = openByStatus
+        self.openBreached = openBreached
+        self.createdInPeriod = createdInPeriod
+        self.resolvedInPeriod = resolvedInPeriod
+        self.byPriority = byPriority
+    }
 }

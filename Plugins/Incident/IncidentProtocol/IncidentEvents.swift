@@ -1,5 +1,5 @@
 import Foundation
-import ITSMPluginKit
+import ITSMProtocol
 
 /// The events the incident process publishes, each with its payload (docs/events.md).
 public enum IncidentEvents {
@@ -39,6 +39,12 @@ public struct IncidentChange: Sendable, Hashable, Codable {
         public var field: String
         public var oldValue: String?
         public var newValue: String?
+
+        public init(field: String, oldValue: String? = nil, newValue: String? = nil) {
+            self.field = field
+            self.oldValue = oldValue
+            self.newValue = newValue
+        }
     }
 
     public var incident: Incident
@@ -50,6 +56,17 @@ public struct IncidentChange: Sendable, Hashable, Codable {
     /// How it was escalated, and why (`incident.escalated`).
     public var kind: EscalateIncident.Kind?
     public var reason: String?
+
+    public init(incident: Incident, actor: String, changes: [Field], from: IncidentStatus? = nil, to: IncidentStatus? = nil,
+                kind: EscalateIncident.Kind? = nil, reason: String? = nil) {
+        self.incident = incident
+        self.actor = actor
+        self.changes = changes
+        self.from = from
+        self.to = to
+        self.kind = kind
+        self.reason = reason
+    }
 }
 
 /// A service level clock passed its warning point or its deadline.
@@ -58,15 +75,52 @@ public struct ServiceLevelCrossing: Sendable, Hashable, Codable {
     public var clock: ClockKind
     public var targetMinutes: Int
     public var dueAt: Date?
+
+    public init(incident: Incident, clock: ClockKind, targetMinutes: Int, dueAt: Date? = nil) {
+        self.incident = incident
+        self.clock = clock
+        self.targetMinutes = targetMinutes
+        self.dueAt = dueAt
+    }
 }
 
 public struct MajorIncidentReviewed: Sendable, Hashable, Codable {
     public var number: String
     public var summary: String
+
+    public init(number: String, summary: String) {
+        self.number = number
+        self.summary = summary
+    }
 }
 
 public struct IncidentsImported: Sendable, Hashable, Codable {
     public var imported: Int
     public var rejected: Int
     public var actor: String
+
+    public init(imported: Int, rejected: Int, actor: String) {
+        self.imported = imported
+        self.rejected = rejected
+        self.actor = actor
+    }
+}
+
+extension IncidentEvents {
+    /// The events that carry the record as it now is: the record itself (`incident.created`),
+    /// or `incident` in the payload (the others). A process keeping its own copy of incidents
+    /// subscribes to these and reads them with `record(from:)`.
+    public static let carryingTheRecord: [String] = [created.name] + [
+        updated, assigned, statusChanged, resolved, closed, reopened, majorDeclared, escalated, linked,
+    ].map(\.name)
+
+    /// The record an event of `carryingTheRecord` carries; a `DecodingError` naming the member
+    /// when the payload is not what this contract says.
+    public static func record(from event: EventParams) throws -> Incident {
+        event.type == created.name ? try created.decode(event.data) : try event.data.decode(Carrying.self).incident
+    }
+
+    private struct Carrying: Decodable {
+        var incident: Incident
+    }
 }

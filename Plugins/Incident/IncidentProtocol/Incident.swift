@@ -62,11 +62,58 @@ public struct Incident: Sendable, Hashable, Codable {
     public var createdAt: Date
     public var updatedAt: Date
 
+    public init(id: UUID, number: String, type: RecordType, title: String, description: String, caller: String? = nil,
+                service: String? = nil, configurationItem: String? = nil, category: String? = nil, subcategory: String? = nil,
+                impact: Level, urgency: Level, priority: Priority, status: IncidentStatus, holdReason: HoldReason? = nil,
+                assignmentGroup: String? = nil, assignee: String? = nil, supplier: String? = nil, resolutionCode: String? = nil,
+                resolutionNotes: String? = nil, resolvedAt: Date? = nil, closedAt: Date? = nil, reopenCount: Int, major: Bool,
+                majorDeclaredBy: String? = nil, majorDeclaredAt: Date? = nil, majorReason: String? = nil, escalationLevel: Int,
+                parentId: UUID? = nil, duplicateOf: UUID? = nil, problem: String? = nil, knownError: String? = nil,
+                externalRef: String? = nil, importedAt: Date? = nil, createdBy: String, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.number = number
+        self.type = type
+        self.title = title
+        self.description = description
+        self.caller = caller
+        self.service = service
+        self.configurationItem = configurationItem
+        self.category = category
+        self.subcategory = subcategory
+        self.impact = impact
+        self.urgency = urgency
+        self.priority = priority
+        self.status = status
+        self.holdReason = holdReason
+        self.assignmentGroup = assignmentGroup
+        self.assignee = assignee
+        self.supplier = supplier
+        self.resolutionCode = resolutionCode
+        self.resolutionNotes = resolutionNotes
+        self.resolvedAt = resolvedAt
+        self.closedAt = closedAt
+        self.reopenCount = reopenCount
+        self.major = major
+        self.majorDeclaredBy = majorDeclaredBy
+        self.majorDeclaredAt = majorDeclaredAt
+        self.majorReason = majorReason
+        self.escalationLevel = escalationLevel
+        self.parentId = parentId
+        self.duplicateOf = duplicateOf
+        self.problem = problem
+        self.knownError = knownError
+        self.externalRef = externalRef
+        self.importedAt = importedAt
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
     /// Titles and short references (caller, service, group, ...) are at most this long.
     public static let maximumShortText = 200
 
     /// The title, trimmed, or `invalidParams` naming what is wrong.
-    static func validatedTitle(_ title: String) throws -> String {
+    public static func validatedTitle(_ title: String) throws -> String {
         let trimmed = title.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw ResponseError.invalidParams("title: must not be empty") }
         guard trimmed.count <= maximumShortText else {
@@ -76,7 +123,7 @@ public struct Incident: Sendable, Hashable, Codable {
     }
 
     /// Checks a short reference field; `invalidParams` names it when it is too long.
-    static func checkShortText(_ field: String, _ value: String?) throws {
+    public static func checkShortText(_ field: String, _ value: String?) throws {
         if let value, value.count > maximumShortText {
             throw ResponseError.invalidParams("\(field): at most \(maximumShortText) characters")
         }
@@ -94,5 +141,27 @@ public struct Comment: Sendable, Hashable, Codable {
     public var author: String
     public var visibility: Visibility
     public var body: String
+
+    public init(at: Date, author: String, visibility: Visibility, body: String) {
+        self.at = at
+        self.author = author
+        self.visibility = visibility
+        self.body = body
+    }
 }
 
+
+/// The workaround shown with an incident that has a known error.
+public struct Workaround: Sendable, Hashable, Codable {
+    public var knownError: String
+    public var problem: String
+    public var title: String
+    public var workaround: String
+
+    public init(knownError: String, problem: String, title: String, workaround: String) {
+        self.knownError = knownError
+        self.problem = problem
+        self.title = title
+        self.workaround = workaround
+    }
+}
