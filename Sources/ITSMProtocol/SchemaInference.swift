@@ -1,5 +1,4 @@
 import Foundation
-import ITSMProtocol
 
 /// Derives a params type's JSON Schema from its `Decodable` conformance, so a Swift plugin
 /// declares schemas without writing them: a probing decoder records each member the type asks

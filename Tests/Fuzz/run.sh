@@ -23,7 +23,8 @@ sources() {
         csv) echo Sources/itsm/Support/CSVReader.swift ;;
         lineframer) echo Sources/ITSMTransport/LineFramer.swift ;;
         calendar) find Sources/ITSMCalendar -name '*.swift' ;;
-        import) echo Plugins/Incident/IncidentProcess/{IncidentImport,Incident,Lifecycle,PriorityMatrix}.swift ;;
+        import) echo Plugins/Incident/IncidentProcess/{IncidentImport,Lifecycle,PriorityMatrix}.swift \
+                    Plugins/Incident/IncidentProtocol/{Incident,IncidentStatus,Priority}.swift ;;
         *) echo "unknown fuzz target $1" >&2; exit 2 ;;
     esac
 }
