@@ -204,7 +204,7 @@ let package = Package(
         ),
         .target(
             name: "IncidentProcess",
-            dependencies: ["IncidentProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["IncidentProtocol", "ProblemProtocol", "ServiceProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
             path: "Plugins/Incident/IncidentProcess",
             swiftSettings: swiftSettings
         ),
@@ -215,9 +215,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(name: "ProblemProtocol", dependencies: ["ITSMProtocol"], path: "Plugins/Problem/ProblemProtocol", swiftSettings: swiftSettings),
         .target(
             name: "ProblemProcess",
-            dependencies: ["IncidentProtocol", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["ProblemProtocol", "IncidentProtocol", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
             path: "Plugins/Problem/ProblemProcess",
             swiftSettings: swiftSettings
         ),
@@ -242,8 +243,12 @@ let package = Package(
         ),
 
         .target(
+            name: "ServiceProtocol", dependencies: ["ITSMCalendar", "ITSMProtocol"], path: "Plugins/Service/ServiceProtocol",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ServiceProcess",
-            dependencies: ["IncidentProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["ServiceProtocol", "IncidentProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
             path: "Plugins/Service/ServiceProcess",
             swiftSettings: swiftSettings
         ),
@@ -344,7 +349,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IncidentProcessTests",
-            dependencies: ["IncidentProcess", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["IncidentProcess", "ProblemProtocol", "ServiceProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -4,6 +4,7 @@ import ITSMCalendar
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
+import ServiceProtocol
 import Testing
 
 /// Customers' agreements, learned from the service process's events, measure the incidents of
@@ -12,10 +13,19 @@ import Testing
     static func at(_ text: String) -> Date { try! Date.ISO8601FormatStyle().parse(text) }
 
     static func agreement(_ reference: String = "ACME-2026", resolution: Int, from: String = "2026-01-01", to: String = "2026-12-31",
-                          status: String = "active") -> IncidentStore.AgreementTerms {
-        IncidentStore.AgreementTerms(
+                          status: Agreement.Status = .active) -> Agreement {
+        Agreement(
             reference: reference, customer: "Acme", service: "email", status: status, validFrom: from, validTo: to,
-            targets: .init(priorities: [.init(priority: "P2", responseMinutes: 10, resolutionMinutes: resolution)]), calendar: .always)
+            targets: AgreementTargets(priorities: [PriorityTarget(priority: "P2", responseMinutes: 10, resolutionMinutes: resolution)]),
+            calendar: .always, createdAt: Date(), updatedAt: Date())
+    }
+
+    static func customer(contacts: [String]) -> Customer {
+        Customer(name: "Acme", description: "", status: .active, contacts: contacts, createdAt: Date(), updatedAt: Date())
+    }
+
+    static func service(_ name: String, _ status: ServiceStatus) -> Service {
+        Service(name: name, description: "", status: status, customers: [], configurationItems: [], createdAt: Date(), updatedAt: Date())
     }
 
     func create(_ store: IncidentStore, caller: String, at time: String) async throws -> Incident {
@@ -29,7 +39,7 @@ import Testing
         try await store.clocks(of: incident.id, now: incident.createdAt).first { $0.kind == kind }?.targetMinutes
     }
 
-    func learn(_ store: IncidentStore, _ database: PluginDatabase, _ terms: IncidentStore.AgreementTerms, now: String) async throws {
+    func learn(_ store: IncidentStore, _ database: PluginDatabase, _ terms: Agreement, now: String) async throws {
         try await database.withTransaction { tx in try await store.learn(terms, in: tx, now: Self.at(now)) }
     }
 
@@ -39,7 +49,7 @@ import Testing
         _ = try await store.defineServiceLevel(ServiceLevelDefinition(service: "email", priority: Priority(rawValue: 2)!, responseMinutes: 30,
                                                                       resolutionMinutes: 480, calendar: .always))
         try await database.withTransaction { tx in
-            try await store.learn(IncidentStore.CustomerContacts(name: "Acme", status: "active", contacts: ["rita"]), in: tx)
+            try await store.learn(Self.customer(contacts: ["rita"]), in: tx)
         }
         try await learn(store, database, Self.agreement(resolution: 120), now: "2026-01-01T00:00:00Z")
 
@@ -59,12 +69,12 @@ import Testing
         let history = try #require(try await store.get(GetIncident(id: ritas.id, history: true)).history)
         #expect(history.contains { $0.field == "sla.resolution" && $0.actor == "agreement:ACME-2026" && $0.newValue?.hasPrefix("60 min") == true })
         // A terminated agreement measures nothing new.
-        try await learn(store, database, Self.agreement(resolution: 60, status: "terminated"), now: "2026-05-05T00:00:00Z")
+        try await learn(store, database, Self.agreement(resolution: 60, status: .terminated), now: "2026-05-05T00:00:00Z")
         #expect(try await target(store, try await create(store, caller: "rita", at: "2026-05-06T10:00:00Z"), .resolution) == 480)
         // A person who stops speaking for the customer: later records are not the customer's; earlier ones stay.
         try await learn(store, database, Self.agreement(resolution: 60), now: "2026-05-06T11:00:00Z")
         try await database.withTransaction { tx in
-            try await store.learn(IncidentStore.CustomerContacts(name: "Acme", status: "active", contacts: []), in: tx)
+            try await store.learn(Self.customer(contacts: []), in: tx)
         }
         #expect(try await target(store, try await create(store, caller: "rita", at: "2026-05-07T10:00:00Z"), .resolution) == 480)
         #expect(try await target(store, ritas, .resolution) == 60)
@@ -77,7 +87,7 @@ import Testing
         _ = try await store.defineServiceLevel(ServiceLevelDefinition(service: "email", priority: Priority(rawValue: 2)!, responseMinutes: 30,
                                                                       resolutionMinutes: 480, calendar: .always))
         try await database.withTransaction { tx in
-            try await store.learn(IncidentStore.CustomerContacts(name: "Acme", status: "active", contacts: ["rita", "raj"]), in: tx)
+            try await store.learn(Self.customer(contacts: ["rita", "raj"]), in: tx)
         }
         try await learn(store, database, Self.agreement(resolution: 60), now: "2026-01-01T00:00:00Z")
         func resolve(_ incident: Incident, started: String, resolved: String) async throws {
@@ -123,8 +133,8 @@ import Testing
         // Before there is a catalogue, a service is free text.
         let early = try await create("Web shop")
         try await database.withTransaction { tx in
-            try await store.learn(IncidentStore.CatalogueService(name: "Email", status: "live"), in: tx)
-            try await store.learn(IncidentStore.CatalogueService(name: "Fax", status: "retired"), in: tx)
+            try await store.learn(CustomerAgreementTests.service("Email", .live), in: tx)
+            try await store.learn(CustomerAgreementTests.service("Fax", .retired), in: tx)
         }
         #expect(try await create("email").service == "email")
         await #expect(throws: ResponseError.invalidParams("service: 'Web shop' is not in the service catalogue (itsm service list)")) {

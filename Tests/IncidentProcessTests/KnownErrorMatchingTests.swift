@@ -2,14 +2,15 @@ import Foundation
 @testable import IncidentProcess
 import ITSMPluginKit
 import ITSMProtocol
+import ProblemProtocol
 import Testing
 
 @Suite struct KnownErrorMatchingTests {
-    static let vpn = PublishedKnownError(
+    static let vpn = KnownError(
         number: "KE-000001", problem: "PRB-000001", title: "VPN disconnects after password change",
         symptoms: "Users are disconnected from the VPN every few minutes after changing their password",
-        workaround: "Clear saved credentials in the VPN client", services: ["remote-access"], configurationItems: ["VPN-GW-1"],
-        category: "network", publishedAt: Date())
+        rootCause: "Cached credentials", workaround: "Clear saved credentials in the VPN client", services: ["remote-access"],
+        configurationItems: ["VPN-GW-1"], category: "network", publishedBy: "pat", publishedAt: Date())
 
     @Test func publishedKnownErrorsAttachToMatchingOpenIncidentsOnly() async throws {
         let database = try await makeIncidentDatabase("kematch")
@@ -48,14 +49,14 @@ import Testing
         let database = try await makeIncidentDatabase("kelink")
         let store = IncidentStore(database: database)
         let incident = try await store.create(CreateIncident(title: "Slow logins"), actor: "agent", idempotencyKey: nil)
-        let event: JSONValue = ["problem": "PRB-000007", "incident": .string(incident.number)]
+        let event = ProblemIncidentLink(problem: "PRB-000007", incident: incident.number)
         try await database.withTransaction { tx in try await store.recordProblemLink(event, linked: true, in: tx) }
         #expect(try await store.get(GetIncident(number: incident.number)).incident.problem == "PRB-000007")
         try await database.withTransaction { tx in try await store.recordProblemLink(event, linked: false, in: tx) }
         #expect(try await store.get(GetIncident(number: incident.number)).incident.problem == nil)
         // An incident this database never had is not an error (the event would retry forever).
         try await database.withTransaction { tx in
-            try await store.recordProblemLink(["problem": "PRB-000007", "incident": "INC-999999"], linked: true, in: tx)
+            try await store.recordProblemLink(ProblemIncidentLink(problem: "PRB-000007", incident: "INC-999999"), linked: true, in: tx)
         }
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import ProblemProtocol
+import ServiceProtocol
 import ITSMPluginKit
 import ITSMProtocol
 
@@ -148,31 +150,27 @@ public enum IncidentPlugin {
         // Several instances may scan at once: each warning and breach is claimed in the
         // database and published by exactly one of them.
         // The problem process publishes known errors and links: keep this side in step.
-        plugin.subscribe("problem.known_error_published") { event, context in
-            let knownError = try event.data.decode(PublishedKnownError.self)
+        plugin.subscribe(ProblemEvents.knownErrorPublished) { knownError, _, context in
             try await IncidentSettings(config: context.config).store(context.database)
                 .learn(knownError, in: context.transaction)
         }
-        plugin.subscribe("problem.incident_linked") { event, context in
+        plugin.subscribe(ProblemEvents.incidentLinked) { link, _, context in
             try await IncidentSettings(config: context.config).store(context.database)
-                .recordProblemLink(event.data, linked: true, in: context.transaction)
+                .recordProblemLink(link, linked: true, in: context.transaction)
         }
-        plugin.subscribe("problem.incident_unlinked") { event, context in
+        plugin.subscribe(ProblemEvents.incidentUnlinked) { link, _, context in
             try await IncidentSettings(config: context.config).store(context.database)
-                .recordProblemLink(event.data, linked: false, in: context.transaction)
+                .recordProblemLink(link, linked: false, in: context.transaction)
         }
         // The service process's customers and agreements decide which targets measure a record.
-        plugin.subscribe("customer.changed") { event, context in
-            try await IncidentSettings(config: context.config).store(context.database)
-                .learn(try event.data.decode(IncidentStore.CustomerContacts.self), in: context.transaction)
+        plugin.subscribe(CatalogueEvents.customerChanged) { customer, _, context in
+            try await IncidentSettings(config: context.config).store(context.database).learn(customer, in: context.transaction)
         }
-        plugin.subscribe("agreement.changed") { event, context in
-            try await IncidentSettings(config: context.config).store(context.database)
-                .learn(try event.data.decode(IncidentStore.AgreementTerms.self), in: context.transaction)
+        plugin.subscribe(CatalogueEvents.agreementChanged) { agreement, _, context in
+            try await IncidentSettings(config: context.config).store(context.database).learn(agreement, in: context.transaction)
         }
-        plugin.subscribe("service.changed") { event, context in
-            try await IncidentSettings(config: context.config).store(context.database)
-                .learn(try event.data.decode(IncidentStore.CatalogueService.self), in: context.transaction)
+        plugin.subscribe(CatalogueEvents.serviceChanged) { service, _, context in
+            try await IncidentSettings(config: context.config).store(context.database).learn(service, in: context.transaction)
         }
         plugin.method(IncidentMethods.serviceNames, permission: "incident.read", idempotent: true,
                       description: "Each service name the records use, with how many use it") { (_: NoParams, context) in

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -60,20 +61,12 @@ extension IncidentStore {
         if try row.decode(String.self, "status") == "retired" { throw ResponseError.invalidParams("service: \(name) is retired") }
     }
 
-    /// A service of the catalogue, as the service process published it.
-    public struct CatalogueService: Sendable, Hashable, Codable {
-        public var name: String
-        public var status: String
-        public init(name: String, status: String) {
-            self.name = name
-            self.status = status
-        }
-    }
-
-    public func learn(_ service: CatalogueService, in tx: PluginTransaction) async throws {
+    /// A service of the catalogue as the service process published it: records may name it
+    /// while it is not retired.
+    public func learn(_ service: Service, in tx: PluginTransaction) async throws {
         try await tx.query("DELETE FROM incident.catalogue_service WHERE lower(name) = lower(\(service.name)) AND name <> \(service.name)")
         try await tx.query("""
-            INSERT INTO incident.catalogue_service (name, status) VALUES (\(service.name), \(service.status))
+            INSERT INTO incident.catalogue_service (name, status) VALUES (\(service.name), \(service.status.rawValue))
             ON CONFLICT (name) DO UPDATE SET status = EXCLUDED.status
             """)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceProtocol
 import ITSMCalendar
 import ITSMPluginKit
 import ITSMPostgres
@@ -7,64 +8,10 @@ import ITSMProtocol
 /// Customers and their service level agreements, as the service process announces them
 /// (`customer.changed`, `agreement.changed`), and the figures a service report asks of them.
 extension IncidentStore {
-    /// A customer's contacts as the service process publishes them.
-    public struct CustomerContacts: Sendable, Hashable, Codable {
-        public var name: String
-        public var status: String
-        public var contacts: [String]
-
-        public init(name: String, status: String, contacts: [String]) {
-            self.name = name
-            self.status = status
-            self.contacts = contacts
-        }
-    }
-
-    /// The terms of an agreement that measure incidents.
-    public struct AgreementTerms: Sendable, Hashable, Codable {
-        public struct Target: Sendable, Hashable, Codable {
-            public var priority: String
-            public var responseMinutes: Int
-            public var resolutionMinutes: Int
-
-            public init(priority: String, responseMinutes: Int, resolutionMinutes: Int) {
-                self.priority = priority
-                self.responseMinutes = responseMinutes
-                self.resolutionMinutes = resolutionMinutes
-            }
-        }
-
-        public struct Targets: Sendable, Hashable, Codable {
-            public var priorities: [Target]
-            public init(priorities: [Target]) { self.priorities = priorities }
-        }
-
-        public var reference: String
-        public var customer: String
-        public var service: String
-        public var status: String
-        public var validFrom: String
-        public var validTo: String
-        public var targets: Targets
-        public var calendar: CalendarDefinition
-
-        public init(reference: String, customer: String, service: String, status: String, validFrom: String, validTo: String,
-                    targets: Targets, calendar: CalendarDefinition) {
-            self.reference = reference
-            self.customer = customer
-            self.service = service
-            self.status = status
-            self.validFrom = validFrom
-            self.validTo = validTo
-            self.targets = targets
-            self.calendar = calendar
-        }
-    }
-
     /// Who speaks for the customer from now on. Records keep the customer they were made for.
-    public func learn(_ customer: CustomerContacts, in tx: PluginTransaction) async throws {
+    public func learn(_ customer: Customer, in tx: PluginTransaction) async throws {
         try await tx.query("DELETE FROM incident.customer_contact WHERE customer = \(customer.name)")
-        guard customer.status == "active" else { return }
+        guard customer.status == .active else { return }
         for account in customer.contacts {
             try await tx.query("""
                 INSERT INTO incident.customer_contact (account, customer) VALUES (\(account), \(customer.name))
@@ -76,8 +23,8 @@ extension IncidentStore {
     /// The agreement's targets become definitions for its customer and service, in force for
     /// its period while it is active; open clocks of the customer's records on that service
     /// follow at once, each with a history entry.
-    public func learn(_ agreement: AgreementTerms, in tx: PluginTransaction, now: Date = Date()) async throws {
-        var priorities: [(Priority, AgreementTerms.Target)] = []
+    public func learn(_ agreement: Agreement, in tx: PluginTransaction, now: Date = Date()) async throws {
+        var priorities: [(Priority, PriorityTarget)] = []
         for target in agreement.targets.priorities {
             guard target.priority.first == "P", let level = Int(target.priority.dropFirst()), let priority = Priority(rawValue: level) else {
                 throw ResponseError.invalidParams("agreement \(agreement.reference): priority '\(target.priority)' is not P1 to P5")
@@ -96,7 +43,7 @@ extension IncidentStore {
                                                      valid_from, valid_to, active)
                 VALUES (\(agreement.customer), \(agreement.reference), \(agreement.service), \(priority.rawValue), \(target.responseMinutes),
                         \(target.resolutionMinutes), \(calendar), \(agreement.validFrom)::date, \(agreement.validTo)::date,
-                        \(agreement.status == "active"))
+                        \(agreement.status == .active))
                 ON CONFLICT (coalesce(agreement, ''), coalesce(service, ''), priority) DO UPDATE SET
                     customer = EXCLUDED.customer, response_minutes = EXCLUDED.response_minutes,
                     resolution_minutes = EXCLUDED.resolution_minutes, calendar = EXCLUDED.calendar, valid_from = EXCLUDED.valid_from,

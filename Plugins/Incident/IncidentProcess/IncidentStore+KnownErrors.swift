@@ -1,20 +1,8 @@
 import Foundation
+import ProblemProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
-
-/// A known error as the problem process publishes it (`problem.known_error_published`).
-public struct PublishedKnownError: Sendable, Hashable, Codable {
-    public var number: String
-    public var problem: String
-    public var title: String
-    public var symptoms: String
-    public var workaround: String
-    public var services: [String]
-    public var configurationItems: [String]
-    public var category: String?
-    public var publishedAt: Date
-}
 
 /// Known errors from the problem process: learned from its events, attached to matching open
 /// incidents when published, and suggested to new incidents as they are created. A match is
@@ -22,7 +10,7 @@ public struct PublishedKnownError: Sendable, Hashable, Codable {
 /// or a title similar enough to the known error's title and symptoms.
 extension IncidentStore {
     /// Stores (or refreshes) a known error and attaches it to the open incidents it matches.
-    func learn(_ knownError: PublishedKnownError, in tx: PluginTransaction, now: Date = Date()) async throws {
+    func learn(_ knownError: KnownError, in tx: PluginTransaction, now: Date = Date()) async throws {
         try await tx.query("""
             INSERT INTO incident.known_error (number, problem, title, symptoms, workaround, services, cis, category, published_at)
             VALUES (\(knownError.number), \(knownError.problem), \(knownError.title), \(knownError.symptoms), \(knownError.workaround),
@@ -75,10 +63,8 @@ extension IncidentStore {
     }
 
     /// `problem.incident_linked` / `_unlinked`: the incident shows the problem it belongs to.
-    func recordProblemLink(_ data: JSONValue, linked: Bool, in tx: PluginTransaction, now: Date = Date()) async throws {
-        guard let problem = data["problem"]?.stringValue, let number = data["incident"]?.stringValue else {
-            throw ResponseError.invalidParams("problem link event without problem or incident")
-        }
+    func recordProblemLink(_ link: ProblemIncidentLink, linked: Bool, in tx: PluginTransaction, now: Date = Date()) async throws {
+        let (problem, number) = (link.problem, link.incident)
         do {
             _ = try await apply(tx, id: nil, number: number, actor: "plugin:problem", now: now) { current in
                 var plan = ChangePlan(current: current)

@@ -4,36 +4,6 @@ import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
 
-/// A service in the catalogue: the one place other records name a service from.
-public struct Service: Sendable, Hashable, Codable {
-    public var name: String
-    public var description: String
-    public var owner: String?
-    public var status: ServiceStatus
-    /// The customers (organisations) the service is provided to.
-    public var customers: [String]
-    public var configurationItems: [String]
-    public var createdAt: Date
-    public var updatedAt: Date
-
-    static let columns = "name, description, owner, status, customers, cis, created_at, updated_at"
-
-    init(row: PostgresRow) throws {
-        name = try row.decode(String.self, "name")
-        description = try row.decode(String.self, "description")
-        owner = try row.decode(String?.self, "owner")
-        status = ServiceStatus(rawValue: try row.decode(String.self, "status")) ?? .live
-        customers = try row.decode([String].self, "customers")
-        configurationItems = try row.decode([String].self, "cis")
-        createdAt = try row.decode(Date.self, "created_at")
-        updatedAt = try row.decode(Date.self, "updated_at")
-    }
-}
-
-public enum ServiceStatus: String, Sendable, Hashable, Codable, CaseIterable {
-    case pipeline, live, retired
-}
-
 /// Who decides one approval level: a named person, any member of an assignment group, anyone
 /// holding a role, or the requester's manager (the account's `manager`).
 public struct Approver: Sendable, Hashable, Codable {

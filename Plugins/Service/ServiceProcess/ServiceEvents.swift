@@ -2,12 +2,9 @@ import ITSMPluginKit
 
 /// The events the service process publishes, each with its payload (docs/events.md).
 public enum ServiceEvents {
-    public static let serviceChanged = EventType<Service>("service.changed",
-        "A service was added to the catalogue or its fields changed.")
-    public static let customerChanged = EventType<Customer>("customer.changed",
-        "A customer was recorded, or its contacts or status changed.")
-    public static let agreementChanged = EventType<Agreement>("agreement.changed",
-        "A service level agreement was made or its terms changed; the incident process measures the customer's incidents by it.")
+    public static let serviceChanged = CatalogueEvents.serviceChanged
+    public static let customerChanged = CatalogueEvents.customerChanged
+    public static let agreementChanged = CatalogueEvents.agreementChanged
     public static let reviewRecorded = EventType<ServiceReview>("service_review.recorded",
         "A service review with a customer was recorded, with its actions.")
     public static let raised = EventType<ServiceRequest>("request.raised",

@@ -1,5 +1,4 @@
 import Foundation
-import ITSMPluginKit
 import ITSMProtocol
 
 /// `problem.create` params.
@@ -139,6 +138,11 @@ public struct ListProblems: Sendable, Hashable, Codable {
 public struct ProblemList: Sendable, Hashable, Codable {
     public var items: [Problem]
     public var total: Int
+
+    public init(items: [Problem], total: Int) {
+        self.items = items
+        self.total = total
+    }
 }
 
 /// `problem.review` params: the review a major problem needs before it closes.
@@ -161,6 +165,14 @@ public struct ProblemReview: Sendable, Hashable, Codable {
     public var summary: String
     public var lessons: String
     public var actions: [String]
+
+    public init(reviewedBy: String, reviewedAt: Date, summary: String, lessons: String, actions: [String]) {
+        self.reviewedBy = reviewedBy
+        self.reviewedAt = reviewedAt
+        self.summary = summary
+        self.lessons = lessons
+        self.actions = actions
+    }
 }
 
 /// What `problem.get` answers.
@@ -173,6 +185,17 @@ public struct ProblemDetail: Sendable, Hashable, Codable {
     /// For a resolved or closed problem: did the incidents stop?
     public var recurrence: Recurrence?
     public var history: [HistoryEntry]?
+
+    public init(problem: Problem, incidents: [LinkedIncident], impact: BusinessImpact, knownError: KnownError? = nil,
+                review: ProblemReview? = nil, recurrence: Recurrence? = nil, history: [HistoryEntry]? = nil) {
+        self.problem = problem
+        self.incidents = incidents
+        self.impact = impact
+        self.knownError = knownError
+        self.review = review
+        self.recurrence = recurrence
+        self.history = history
+    }
 }
 
 /// `knownerror.publish` params.
@@ -204,6 +227,10 @@ public struct SearchKnownErrors: Sendable, Hashable, Codable {
 
 public struct KnownErrorList: Sendable, Hashable, Codable {
     public var items: [KnownError]
+
+    public init(items: [KnownError]) {
+        self.items = items
+    }
 }
 
 /// `problem.detect` answers: the proposals made or extended.
@@ -214,15 +241,31 @@ public struct DetectionResult: Sendable, Hashable, Codable {
         /// `proposed`: a new proposal; `linked`: the incident joined an existing one.
         public var action: String
         public var incidents: [String]
+
+        public init(problem: String, rule: String, action: String, incidents: [String]) {
+            self.problem = problem
+            self.rule = rule
+            self.action = action
+            self.incidents = incidents
+        }
     }
 
     public var findings: [Finding]
+
+    public init(findings: [Finding]) {
+        self.findings = findings
+    }
 }
 
 /// `problem.stats` params and answer: figures for a period, for reviews and KPIs.
 public struct ProblemStatsParams: Sendable, Hashable, Codable {
     public var from: Date?
     public var to: Date?
+
+    public init(from: Date? = nil, to: Date? = nil) {
+        self.from = from
+        self.to = to
+    }
 }
 
 public struct ProblemStats: Sendable, Hashable, Codable {
@@ -236,4 +279,17 @@ public struct ProblemStats: Sendable, Hashable, Codable {
     public var majorOpen: Int
     /// Mean time from creation to resolution of the problems resolved in the period.
     public var meanHoursToResolve: Double?
+
+    public init(from: Date, to: Date, created: Int, proposed: Int, resolved: Int, knownErrorsPublished: Int,
+                openByStatus: [String: Int], majorOpen: Int, meanHoursToResolve: Double? = nil) {
+        self.from = from
+        self.to = to
+        self.created = created
+        self.proposed = proposed
+        self.resolved = resolved
+        self.knownErrorsPublished = knownErrorsPublished
+        self.openByStatus = openByStatus
+        self.majorOpen = majorOpen
+        self.meanHoursToResolve = meanHoursToResolve
+    }
 }

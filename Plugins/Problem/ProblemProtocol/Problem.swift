@@ -1,5 +1,4 @@
 import Foundation
-import ITSMPostgres
 import ITSMProtocol
 
 /// Where a problem is in its life (ISO/IEC 20000-1 8.6.3).
@@ -41,6 +40,12 @@ public struct RootCause: Sendable, Hashable, Codable {
     public var findings: String?
     /// e.g. `software`, `hardware`, `process`, `people`, `supplier`, `capacity`.
     public var category: String?
+
+    public init(method: String? = nil, findings: String? = nil, category: String? = nil) {
+        self.method = method
+        self.findings = findings
+        self.category = category
+    }
 }
 
 public struct Problem: Sendable, Hashable, Codable {
@@ -70,38 +75,32 @@ public struct Problem: Sendable, Hashable, Codable {
     public var resolvedAt: Date?
     public var closedAt: Date?
 
-    static let columns = """
-        id, number, title, description, services, cis, category, impact, urgency, priority, owner, status, major,
-        rca_method, rca_findings, cause_category, fix_change, resolution, detection_rule, created_by, created_at,
-        updated_at, resolved_at, closed_at
-        """
-
-    init(row: PostgresRow) throws {
-        id = try row.decode(UUID.self, "id")
-        number = try row.decode(String.self, "number")
-        title = try row.decode(String.self, "title")
-        description = try row.decode(String.self, "description")
-        services = try row.decode([String].self, "services")
-        configurationItems = try row.decode([String].self, "cis")
-        category = try row.decode(String?.self, "category")
-        impact = try row.decode(Int.self, "impact")
-        urgency = try row.decode(Int.self, "urgency")
-        priority = "P\(try row.decode(Int.self, "priority"))"
-        owner = try row.decode(String?.self, "owner")
-        let status = try row.decode(String.self, "status")
-        guard let known = ProblemStatus(rawValue: status) else { throw ResponseError.internalError("unknown problem status \(status)") }
-        self.status = known
-        major = try row.decode(Bool.self, "major")
-        rootCause = RootCause(method: try row.decode(String?.self, "rca_method"), findings: try row.decode(String?.self, "rca_findings"),
-                              category: try row.decode(String?.self, "cause_category"))
-        fix = try row.decode(String?.self, "fix_change")
-        resolution = try row.decode(String?.self, "resolution")
-        detectionRule = try row.decode(String?.self, "detection_rule")
-        createdBy = try row.decode(String.self, "created_by")
-        createdAt = try row.decode(Date.self, "created_at")
-        updatedAt = try row.decode(Date.self, "updated_at")
-        resolvedAt = try row.decode(Date?.self, "resolved_at")
-        closedAt = try row.decode(Date?.self, "closed_at")
+    public init(id: UUID, number: String, title: String, description: String, services: [String], configurationItems: [String],
+                category: String? = nil, impact: Int, urgency: Int, priority: String, owner: String? = nil, status: ProblemStatus,
+                major: Bool, rootCause: RootCause, fix: String? = nil, resolution: String? = nil, detectionRule: String? = nil,
+                createdBy: String, createdAt: Date, updatedAt: Date, resolvedAt: Date? = nil, closedAt: Date? = nil) {
+        self.id = id
+        self.number = number
+        self.title = title
+        self.description = description
+        self.services = services
+        self.configurationItems = configurationItems
+        self.category = category
+        self.impact = impact
+        self.urgency = urgency
+        self.priority = priority
+        self.owner = owner
+        self.status = status
+        self.major = major
+        self.rootCause = rootCause
+        self.fix = fix
+        self.resolution = resolution
+        self.detectionRule = detectionRule
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.resolvedAt = resolvedAt
+        self.closedAt = closedAt
     }
 }
 
@@ -121,23 +120,21 @@ public struct KnownError: Sendable, Hashable, Codable {
     /// Relevance to a search, 0 to 1; only `knownerror.search` fills it.
     public var score: Double?
 
-    static let columns = """
-        k.number, p.number AS problem, k.title, k.symptoms, k.root_cause, k.workaround, k.services, k.cis, k.category,
-        k.published_by, k.published_at
-        """
-
-    init(row: PostgresRow) throws {
-        number = try row.decode(String.self, "number")
-        problem = try row.decode(String.self, "problem")
-        title = try row.decode(String.self, "title")
-        symptoms = try row.decode(String.self, "symptoms")
-        rootCause = try row.decode(String.self, "root_cause")
-        workaround = try row.decode(String.self, "workaround")
-        services = try row.decode([String].self, "services")
-        configurationItems = try row.decode([String].self, "cis")
-        category = try row.decode(String?.self, "category")
-        publishedBy = try row.decode(String.self, "published_by")
-        publishedAt = try row.decode(Date.self, "published_at")
+    public init(number: String, problem: String, title: String, symptoms: String, rootCause: String, workaround: String,
+                services: [String], configurationItems: [String], category: String? = nil, publishedBy: String, publishedAt: Date,
+                score: Double? = nil) {
+        self.number = number
+        self.problem = problem
+        self.title = title
+        self.symptoms = symptoms
+        self.rootCause = rootCause
+        self.workaround = workaround
+        self.services = services
+        self.configurationItems = configurationItems
+        self.category = category
+        self.publishedBy = publishedBy
+        self.publishedAt = publishedAt
+        self.score = score
     }
 }
 
@@ -151,6 +148,17 @@ public struct LinkedIncident: Sendable, Hashable, Codable {
     public var resolvedAt: Date?
     /// `manual` or `detected`.
     public var how: String
+
+    public init(number: String, title: String, priority: String? = nil, status: String, openedAt: Date, resolvedAt: Date? = nil,
+                how: String) {
+        self.number = number
+        self.title = title
+        self.priority = priority
+        self.status = status
+        self.openedAt = openedAt
+        self.resolvedAt = resolvedAt
+        self.how = how
+    }
 }
 
 /// What a problem costs the business, from its linked incidents.
@@ -162,6 +170,14 @@ public struct BusinessImpact: Sendable, Hashable, Codable {
     public var byPriority: [String: Int]
     /// Time from opening to resolution (or until now, for open ones), summed over incidents.
     public var downtimeHours: Double
+
+    public init(incidents: Int, open: Int, closed: Int, byPriority: [String: Int], downtimeHours: Double) {
+        self.incidents = incidents
+        self.open = open
+        self.closed = closed
+        self.byPriority = byPriority
+        self.downtimeHours = downtimeHours
+    }
 }
 
 /// Whether the incidents stopped after a problem was resolved.
@@ -170,4 +186,10 @@ public struct Recurrence: Sendable, Hashable, Codable {
     /// Incidents of the same cluster opened after the resolution.
     public var incidents: [String]
     public var stopped: Bool
+
+    public init(since: Date, incidents: [String], stopped: Bool) {
+        self.since = since
+        self.incidents = incidents
+        self.stopped = stopped
+    }
 }

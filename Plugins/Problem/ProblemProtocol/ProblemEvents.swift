@@ -1,4 +1,4 @@
-import ITSMPluginKit
+import ITSMProtocol
 
 /// The events the problem process publishes, each with its payload (docs/events.md).
 public enum ProblemEvents {
@@ -26,6 +26,11 @@ public enum ProblemEvents {
 public struct ProblemChange: Sendable, Hashable, Codable {
     public var problem: Problem
     public var actor: String
+
+    public init(problem: Problem, actor: String) {
+        self.problem = problem
+        self.actor = actor
+    }
 }
 
 public struct ProblemStatusChange: Sendable, Hashable, Codable {
@@ -35,6 +40,14 @@ public struct ProblemStatusChange: Sendable, Hashable, Codable {
     /// Why, when the transition was given a note.
     public var note: String?
     public var actor: String
+
+    public init(problem: Problem, from: ProblemStatus, to: ProblemStatus, note: String? = nil, actor: String) {
+        self.problem = problem
+        self.from = from
+        self.to = to
+        self.note = note
+        self.actor = actor
+    }
 }
 
 public struct ProblemProposed: Sendable, Hashable, Codable {
@@ -43,15 +56,31 @@ public struct ProblemProposed: Sendable, Hashable, Codable {
     public var rule: String
     /// The incidents' numbers.
     public var incidents: [String]
+
+    public init(problem: Problem, rule: String, incidents: [String]) {
+        self.problem = problem
+        self.rule = rule
+        self.incidents = incidents
+    }
 }
 
 public struct ProblemMajorDeclared: Sendable, Hashable, Codable {
     public var problem: Problem
     public var reason: String
+
+    public init(problem: Problem, reason: String) {
+        self.problem = problem
+        self.reason = reason
+    }
 }
 
 /// A problem's and an incident's numbers.
 public struct ProblemIncidentLink: Sendable, Hashable, Codable {
     public var problem: String
     public var incident: String
+
+    public init(problem: String, incident: String) {
+        self.problem = problem
+        self.incident = incident
+    }
 }
