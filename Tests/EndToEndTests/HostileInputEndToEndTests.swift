@@ -173,6 +173,33 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    /// The coordinator's own routes are in the OpenAPI document and answer as it says: what
+    /// schemathesis found when they were added, kept as fixed cases.
+    @Test func theCoordinatorsOwnRoutesAreDescribedAndRefuseAsTheySay() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eownroutes")
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins:\n  - incident\n", databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        func kind(_ data: Data) -> String? {
+            ((try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["error"] as? [String: Any]).flatMap { ($0["data"] as? [String: Any])?["kind"] as? String }
+        }
+        let document = try #require(try JSONSerialization.jsonObject(with: try await coordinator.request("GET", "api/v1/openapi.json").1) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: Any])
+        for (path, verb) in [("/api/v1/users/{name}", "patch"), ("/api/v1/audit", "get"), ("/api/v1/tokens", "post"), ("/api/v1/evidence", "get")] {
+            #expect((paths[path] as? [String: Any])?[verb] != nil, "\(path) \(verb)")
+        }
+        let trace = try await coordinator.request("TRACE", "api/v1/audit", token: coordinator.token)
+        #expect(trace.0 == 405 && kind(trace.1) == "http.method_not_allowed")
+        #expect(try await coordinator.request("DELETE", "api/v1/session").0 == 401)
+        let format = try await coordinator.request("GET", "api/v1/events?format=xml", token: coordinator.token)
+        #expect(format.0 == 400 && String(decoding: format.1, as: UTF8.self).contains("format: json or markdown"))
+        let restart = try await coordinator.request("POST", "api/v1/plugins/nosuch/restart", token: coordinator.token)
+        #expect(restart.0 == 404 && kind(restart.1) == "plugin.not_found", "\(String(decoding: restart.1, as: UTF8.self))")
+        let token = try await coordinator.request("POST", "api/v1/tokens", body: Data(#"{"name":"ci","permissions":[],"expires":"never"}"#.utf8),
+                                                  token: coordinator.token)
+        #expect(token.0 == 400 && String(decoding: token.1, as: UTF8.self).contains("expires: unknown"), "\(String(decoding: token.1, as: UTF8.self))")
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     @Test func generatedBodiesToEveryMethodCauseNoServerErrorAndNoRestart() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2ecampaign")
         let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.everyBuiltInProcess,

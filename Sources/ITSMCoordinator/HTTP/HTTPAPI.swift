@@ -33,6 +33,7 @@ struct HTTPAPI: Sendable {
         let routes = Router(context: APIRequestContext.self)
         routes.add(middleware: RequestIDMiddleware(logger: logger))
         routes.add(middleware: RPCMethodGuard())
+        routes.add(middleware: CoordinatorMethodGuard())
         // Paths under /api/v1/ other than the coordinator's own are the REST routes the running
         // plugins declare, whatever the verb.
         routes.add(middleware: RESTDispatch { request in await rest(request) })
@@ -53,9 +54,16 @@ struct HTTPAPI: Sendable {
 
         routes.post("api/v1/tokens") { request, _ in
             await authorized(request, permission: "tokens.write", action: "token.issue") { grantor in
-                guard let body = try? await request.body.collect(upTo: 64 * 1024), let params = try? JSONValue.parse(body.readableBytesView),
-                      let name = params["name"]?.stringValue, let permissions = params["permissions"]?.arrayValue?.compactMap(\.stringValue)
-                else { return .failure(.invalidParams("give {\"name\": \"...\", \"permissions\": [\"incident.read\", ...]}")) }
+                let params: [String: JSONValue]
+                switch await strictBody(request, allowed: ["name", "permissions"]) {
+                case .success(let found): params = found
+                case .failure(let error): return .failure(error)
+                }
+                guard let name = params["name"]?.stringValue else { return .failure(.invalidParams("name: required, a string")) }
+                guard let listed = params["permissions"]?.arrayValue, case let permissions = listed.compactMap(\.stringValue),
+                      permissions.count == listed.count else {
+                    return .failure(.invalidParams("permissions: required, an array of strings such as incident.read"))
+                }
                 let result: Result<JSONValue, ResponseError>
                 do {
                     try TokenStore.validate(name: name, permissions: permissions, grantor: grantor)
@@ -131,8 +139,13 @@ struct HTTPAPI: Sendable {
         }
         routes.get("api/v1/events") { request, _ in
             await authorized(request, permission: "plugins.read") { _ in
+                let query = request.uri.queryParameters
+                if let unknown = query.first(where: { $0.key != "format" }) {
+                    return .failure(.invalidParams("\(unknown.key.prefix(40)): unknown; the event catalog takes format"))
+                }
+                guard let format = query["format"], format != "json" else { return .success(try JSONValue(encoding: router.eventCatalog)) }
+                guard format == "markdown" else { return .failure(.invalidParams("format: json or markdown")) }
                 let catalog = router.eventCatalog
-                guard request.uri.queryParameters["format"] == "markdown" else { return .success(try JSONValue(encoding: catalog)) }
                 return .success(["document": .string(EventCatalog.markdown(catalog))])
             }
         }
@@ -301,7 +314,7 @@ struct HTTPAPI: Sendable {
         let result: Result<JSONValue, ResponseError> = if let restarted = await restart(name) {
             .success(["restarted": .string(name), "instances": .int(Int64(restarted))])
         } else {
-            .failure(ResponseError(code: .unavailable, kind: "plugin.disabled", message: "\(name) is not enabled here"))
+            .failure(.processNotEnabled(name))
         }
         await record("plugins.restart", by: principal, target: name, result)
         return result
@@ -542,6 +555,24 @@ struct APIRequestContext: RequestContext, RemoteAddressRequestContext {
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// A path of the coordinator's own with a verb it does not take is 405 with the verbs it does
+/// (`Allow`), as for the processes' REST routes, not "not found".
+struct CoordinatorMethodGuard<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let verb = request.method.rawValue
+        guard verb != "HEAD", request.uri.path.hasPrefix("/api/v1/") else { return try await next(request, context) }
+        let segments = request.uri.path.dropFirst("/api/v1/".count).split(separator: "/", omittingEmptySubsequences: false)
+        let allowed = CoordinatorOperation.all.filter { $0.matches(segments) }.map(\.verb)
+        guard !allowed.isEmpty, !allowed.contains(verb) else { return try await next(request, context) }
+        var response = jsonResponse(.methodNotAllowed, ["error": [
+            "code": .int(Int64(ErrorCode.invalidRequest.rawValue)), "message": .string("\(request.uri.path) takes \(allowed.joined(separator: ", "))"),
+            "data": ["kind": "http.method_not_allowed", "retryable": false],
+        ]])
+        response.headers[.allow] = allowed.joined(separator: ", ")
+        return response
     }
 }
 

@@ -23,8 +23,12 @@ extension HTTPAPI {
             }
         }
         routes.delete("api/v1/session") { request, _ in
-            guard request.headers[.authorization] == nil, let secret = SessionStore.secret(inCookieHeader: request.headers[.cookie]) else {
+            guard request.headers[.authorization] == nil else {
                 return errorResponse(.invalidParams("sign out ends a session: send its cookie, not a token"))
+            }
+            // Without a session cookie this is 401, as for any call without credentials.
+            guard let secret = SessionStore.secret(inCookieHeader: request.headers[.cookie]) else {
+                return await authorized(request, permission: nil) { _ in .success(.null) }
             }
             var response = await authorized(request, permission: nil, action: "session.logout") { principal in
                 try await sessions.close(secret: secret)
@@ -287,7 +291,8 @@ extension HTTPAPI {
     }
 
     /// The body's members, refusing any not in `allowed` by name.
-    private func strictBody(_ request: Request, allowed: Set<String>) async -> Result<[String: JSONValue], ResponseError> {
+    /// A JSON object body with only the `allowed` members, each refusal naming the member.
+    func strictBody(_ request: Request, allowed: Set<String>) async -> Result<[String: JSONValue], ResponseError> {
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: 64 * 1024) } catch { return .failure(Self.bodyTooLarge(64 * 1024)) }
         guard body.readableBytes > 0 else { return .success([:]) }

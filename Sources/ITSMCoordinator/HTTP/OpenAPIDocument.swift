@@ -2,7 +2,8 @@ import ITSMProtocol
 
 /// The OpenAPI 3.1 description of the API as it is now: one `POST /api/v1/rpc/<method>` per
 /// method the enabled plugins declare, and the REST routes they declare, with the params and
-/// result schemas, the permission and the errors each can answer. Built from the router on every
+/// result schemas, the permission and the errors each can answer; and the coordinator's own
+/// routes (`CoordinatorOperation`). Built from the router on every
 /// request, so it follows plugins as they are enabled, disabled and upgraded. Served at
 /// `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
@@ -31,6 +32,11 @@ enum OpenAPIDocument {
                 path[binding.verb.lowercased()] = restOperation(binding, of: route)
                 paths["/api/v1/\(binding.path)"] = .object(path)
             }
+        }
+        for operation in CoordinatorOperation.all {
+            var path = paths["/api/v1/\(operation.path)"]?.objectValue ?? [:]
+            path[operation.verb.lowercased()] = operation.document
+            paths["/api/v1/\(operation.path)"] = .object(path)
         }
         return [
             "openapi": "3.1.0",

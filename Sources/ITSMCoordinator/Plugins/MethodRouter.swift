@@ -519,4 +519,11 @@ extension ResponseError {
                       message: "\(method) belongs to the \(process) process, which is not enabled here; enable it with 'itsm plugins enable \(process)' and apply with 'itsm plugins reload'",
                       retryable: false, details: ["plugin": .string(process)])
     }
+
+    /// Restarting or upgrading a process this coordinator does not run: there is no such
+    /// process here (404), whether it is disabled or was never configured.
+    static func processNotEnabled(_ process: String) -> ResponseError {
+        .business(kind: "plugin.not_found", message: "no process named \(process.prefix(100)) is enabled here; 'itsm plugins' lists them",
+                  details: ["plugin": .string(String(process.prefix(100)))])
+    }
 }

@@ -54,7 +54,7 @@ public struct ProcessVersions: Sendable {
     /// connected to this coordinator, so that its subscriptions are known.
     public func upgrade(_ plugin: String, to version: String?, by actor: String) async throws(ResponseError) -> JSONValue {
         guard router.isEnabled(plugin) else {
-            throw ResponseError(code: .unavailable, kind: "plugin.disabled", message: "\(plugin) is not enabled here")
+            throw .processNotEnabled(plugin)
         }
         let live = router.liveVersions(of: plugin)
         let current = router.activeVersion(of: plugin)
