@@ -133,26 +133,35 @@ let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
                 _ = try await store.ingest([Sample(resource: "db-1", metric: "cpu", at: at.formatted(stamp), value: value)])
             }
         }
-        let calls = Mutex<[(String, JSONValue, String?)]>([])
-        let call: @Sendable (String, JSONValue, String?) async throws(ResponseError) -> JSONValue = { method, params, key in
-            calls.withLock { $0.append((method, params, key)) }
-            #expect(params["title"]?.stringValue?.contains("db-1 cpu") == true)
-            return ["number": "INC-000042"]
-        }
+        let creates = Mutex<[(CreateIncident, String)]>([])
+        let updates = Mutex<[UpdateIncident]>([])
+        let opened = Incident(id: UUID(), number: "INC-000042", type: .incident, title: "", description: "", impact: .medium,
+                              urgency: .medium, priority: Priority(rawValue: 3)!, status: .new, reopenCount: 0, major: false,
+                              escalationLevel: 0, createdBy: "plugin:capacity", createdAt: Date(), updatedAt: Date())
+        let calls = CapacityStore.IncidentCalls(
+            create: { params, key in
+                creates.withLock { $0.append((params, key)) }
+                return opened
+            },
+            update: { params in
+                updates.withLock { $0.append(params) }
+                return opened
+            })
         try await feed([50, 82, 79, 81])  // warning, stays (hysteresis)
-        try await store.openIncidentsForBreaches(call: call)
-        try await store.openIncidentsForBreaches(call: call)
-        #expect(calls.withLock { $0.map(\.0) } == ["incident.create"])
-        let opened = try #require(calls.withLock { $0.first })
-        #expect(opened.1["service"] == "billing" && opened.1["impact"] == "medium" && opened.2?.hasPrefix("capacity-breach-") == true)
+        try await store.openIncidentsForBreaches(calls)
+        try await store.openIncidentsForBreaches(calls)
+        #expect(creates.withLock { $0.count } == 1 && updates.withLock { $0.isEmpty })
+        let created = try #require(creates.withLock { $0.first })
+        #expect(created.0.title.contains("db-1 cpu") && created.0.service == "billing" && created.0.impact == .medium)
+        #expect(created.0.category == "capacity" && created.1.hasPrefix("capacity-breach-"))
         // Warning becomes critical: the same incident is raised, once.
         try await feed([95, 88])
-        try await store.openIncidentsForBreaches(call: call)
-        try await store.openIncidentsForBreaches(call: call)
-        #expect(calls.withLock { $0.map(\.0) } == ["incident.create", "incident.update"])
-        let raised = try #require(calls.withLock { $0.last })
-        #expect(raised.1["number"] == "INC-000042" && raised.1["impact"] == "high" && raised.1["urgency"] == "high")
-        #expect(raised.1["title"]?.stringValue?.hasPrefix("Capacity critical: db-1 cpu at 95") == true)
+        try await store.openIncidentsForBreaches(calls)
+        try await store.openIncidentsForBreaches(calls)
+        #expect(creates.withLock { $0.count } == 1 && updates.withLock { $0.count } == 1)
+        let raised = try #require(updates.withLock { $0.last })
+        #expect(raised.number == "INC-000042" && raised.impact == .high && raised.urgency == .high)
+        #expect(raised.title?.hasPrefix("Capacity critical: db-1 cpu at 95") == true)
         try await feed([60])
         let events = try await pool.query("SELECT type FROM itsm.outbox ORDER BY id").map { try $0.decode(String.self, "type") }
         #expect(events == ["capacity.threshold_breached", "capacity.threshold_breached", "capacity.threshold_cleared"])
@@ -162,9 +171,9 @@ let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
         // Without the incident process, a breach is still recorded, and says why it has no incident.
         try await feed([99])
-        try await store.openIncidentsForBreaches { _, _, _ throws(ResponseError) in
-            throw ResponseError(code: .unavailable, kind: "plugin.disabled", message: "not enabled")
-        }
+        let disabled = ResponseError(code: .unavailable, kind: "plugin.disabled", message: "not enabled")
+        try await store.openIncidentsForBreaches(.init(create: { _, _ throws(ResponseError) in throw disabled },
+                                                       update: { _ throws(ResponseError) in throw disabled }))
         let second = try await pool.query("SELECT incident, note FROM capacity.breach WHERE cleared_at IS NULL").single()
         #expect(try second.decode(String?.self, "incident") == nil && second.decode(String?.self, "note")?.contains("not enabled") == true)
     }

@@ -14,7 +14,7 @@ public enum CapacityPlugin {
         plugin.publishes(CapacityEvents.thresholdCleared)
         plugin.publishes(CapacityEvents.exhaustionForecast)
         // A breach opens or raises an incident as the capacity process itself (granted incident.write).
-        plugin.calls = ["incident.create", "incident.update"]
+        plugin.calls = [IncidentMethods.create.name, IncidentMethods.update.name]
 
         plugin.method("capacity.define", permission: "capacity.write",
                       description: "Define (or redefine) a resource and its metrics: unit, limit, warning and critical thresholds") {
@@ -82,9 +82,9 @@ public enum CapacityPlugin {
             let store = CapacityStore(database: context.database, settings: try CapacitySettings(config: context.config))
             for line in await store.scrape() { context.logger.info("scrape", metadata: ["itsm.result": "\(line)"]) }
             try await store.sampleWorkload()
-            try await store.openIncidentsForBreaches { method, params, key throws(ResponseError) in
-                try await context.call(method, params: params, idempotencyKey: key)
-            }
+            try await store.openIncidentsForBreaches(.init(
+                create: { params, key throws(ResponseError) in try await context.call(IncidentMethods.create, params, idempotencyKey: key) },
+                update: { params throws(ResponseError) in try await context.call(IncidentMethods.update, params) }))
             try await store.prune()
             for line in try await store.announceExhaustion() {
                 context.logger.notice("exhaustion forecast", metadata: ["itsm.metric": "\(line)"])
@@ -104,9 +104,9 @@ public enum CapacityPlugin {
 
     static func openIncidents(_ store: CapacityStore, _ context: MethodContext) async throws {
         // The process's own reaction to a breach, whoever pushed the samples.
-        try await store.openIncidentsForBreaches { method, params, key throws(ResponseError) in
-            try await context.callAsPlugin(method, params: params, idempotencyKey: key)
-        }
+        try await store.openIncidentsForBreaches(.init(
+            create: { params, key throws(ResponseError) in try await context.callAsPlugin(IncidentMethods.create, params, idempotencyKey: key) },
+            update: { params throws(ResponseError) in try await context.callAsPlugin(IncidentMethods.update, params) }))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -83,14 +84,23 @@ extension CapacityStore {
         return changes
     }
 
+    /// The incident process's two methods a breach uses, as coordinator calls (a test gives its own).
+    public struct IncidentCalls: Sendable {
+        public var create: @Sendable (CreateIncident, _ idempotencyKey: String) async throws(ResponseError) -> Incident
+        public var update: @Sendable (UpdateIncident) async throws(ResponseError) -> Incident
+
+        public init(create: @escaping @Sendable (CreateIncident, _ idempotencyKey: String) async throws(ResponseError) -> Incident,
+                    update: @escaping @Sendable (UpdateIncident) async throws(ResponseError) -> Incident) {
+            self.create = create
+            self.update = update
+        }
+    }
+
     /// Opens one incident per open breach that has none, and raises the incident of a breach
-    /// that went from warning to critical, through the incident process (`call` is the
-    /// coordinator call). When that process is disabled the breach is kept, with a note saying so.
-    /// Creates carry an idempotency key per breach, so a retry after a crash finds the incident
-    /// it opened before.
-    public func openIncidentsForBreaches(
-        call: @Sendable (_ method: String, _ params: JSONValue, _ idempotencyKey: String?) async throws(ResponseError) -> JSONValue
-    ) async throws {
+    /// that went from warning to critical, through the incident process. When that process is
+    /// disabled the breach is kept, with a note saying so. Creates carry an idempotency key per
+    /// breach, so a retry after a crash finds the incident it opened before.
+    public func openIncidentsForBreaches(_ incidents: IncidentCalls) async throws {
         let pending = try await database.query("""
             SELECT b.id, b.level, b.value, b.incident, m.name, m.unit, m.capacity_limit, r.name AS resource, r.service, r.ci
             FROM capacity.breach b JOIN capacity.metric m ON m.id = b.metric_id JOIN capacity.resource r ON r.id = m.resource_id
@@ -103,23 +113,23 @@ extension CapacityStore {
             let level = try row.decode(String.self, "level")
             let value = try row.decode(Double.self, "value")
             let unit = try row.decode(String.self, "unit")
-            let severity: JSONValue = level == "critical" ? "high" : "medium"
-            var params: [String: JSONValue] = [
-                "title": .string("Capacity \(level): \(resource) \(metric) at \(Self.format(value)) \(unit)"),
-                "description": .string("\(resource) \(metric) reached \(Self.format(value)) \(unit) against a limit of \(Self.format(try row.decode(Double.self, "capacity_limit"))) \(unit) (\(level) threshold). Raised by the capacity process."),
-                "impact": severity, "urgency": severity,
-            ]
+            let severity: Level = level == "critical" ? .high : .medium
+            let title = "Capacity \(level): \(resource) \(metric) at \(Self.format(value)) \(unit)"
+            let description = "\(resource) \(metric) reached \(Self.format(value)) \(unit) against a limit of \(Self.format(try row.decode(Double.self, "capacity_limit"))) \(unit) (\(level) threshold). Raised by the capacity process."
             do {
                 if let number = try row.decode(String?.self, "incident") {
                     // Warning became critical: the open incident says so and takes the priority.
-                    params["number"] = .string(number)
-                    _ = try await call("incident.update", .object(params), nil)
+                    var update = UpdateIncident(number: number)
+                    (update.title, update.description, update.impact, update.urgency) = (title, description, severity, severity)
+                    _ = try await incidents.update(update)
                 } else {
-                    params["category"] = "capacity"
-                    if let service = try row.decode(String?.self, "service") { params["service"] = .string(service) }
-                    if let ci = try row.decode(String?.self, "ci") { params["configurationItem"] = .string(ci) }
-                    let incident = try await call("incident.create", .object(params), "capacity-breach-\(id)")
-                    try await database.query("UPDATE capacity.breach SET incident = \(incident["number"]?.stringValue) WHERE id = \(id)")
+                    var create = CreateIncident(title: title, impact: severity, urgency: severity)
+                    create.description = description
+                    create.category = "capacity"
+                    create.service = try row.decode(String?.self, "service")
+                    create.configurationItem = try row.decode(String?.self, "ci")
+                    let incident = try await incidents.create(create, "capacity-breach-\(id)")
+                    try await database.query("UPDATE capacity.breach SET incident = \(incident.number) WHERE id = \(id)")
                 }
                 try await database.query("UPDATE capacity.breach SET incident_level = \(level), note = NULL WHERE id = \(id)")
             } catch let error as ResponseError where error.kind == "plugin.disabled" {
