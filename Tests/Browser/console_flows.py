@@ -71,6 +71,19 @@ try:
     Select(agent.find_element(By.ID, "transition-to")).select_by_value("in_progress")
     submit(agent, "transition-submit")
     step("alan: in progress", text(agent, "status") == "in_progress")
+    # The whole floor cannot print: a major incident, escalated to management.
+    agent.find_element(By.ID, "major-reason").send_keys("The whole second floor cannot print")
+    submit(agent, "major-submit")
+    step("alan: declared it a major incident, with why and by whom",
+         "The whole second floor cannot print" in text(agent, "major") and "alan" in text(agent, "major")
+         and absent(agent, "declare-major"))
+    Select(agent.find_element(By.ID, "escalate-kind")).select_by_value("functional")
+    submit(agent, "escalate-submit")
+    step("alan: a functional escalation without a group is refused, naming it", "toGroup" in text(agent, "error"))
+    Select(agent.find_element(By.ID, "escalate-kind")).select_by_value("hierarchical")
+    agent.find_element(By.ID, "escalate-reason").send_keys("Printing is down for 40 people")
+    submit(agent, "escalate-submit")
+    step("alan: escalated to management, level 1", text(agent, "escalation") == "1")
     Select(agent.find_element(By.ID, "transition-to")).select_by_value("resolved")
     submit(agent, "transition-submit")
     step("alan: resolving without a code is refused, naming what is missing",
@@ -80,6 +93,12 @@ try:
     agent.find_element(By.ID, "transition-notes").send_keys("Roller replaced")
     submit(agent, "transition-submit")
     step("alan: resolved", text(agent, "status") == "resolved")
+    agent.find_element(By.ID, "review-summary").send_keys("A worn roller jammed the floor's only printer.")
+    agent.find_element(By.ID, "review-actions").send_keys("Keep a spare roller\nAdd a second printer")
+    submit(agent, "review-submit")
+    step("alan: the post-incident review is recorded with its two actions",
+         "worn roller" in text(agent, "review") and len(agent.find_elements(By.CSS_SELECTOR, "#review li")) == 2
+         and absent(agent, "review-form"))
     agent.get(base + "/console/?queue=breached")
     step("alan: nothing has missed its service level yet", "Nothing here." in agent.page_source)
     agent.get(base + "/console/?queue=mine")

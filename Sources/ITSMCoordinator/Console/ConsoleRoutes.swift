@@ -178,11 +178,18 @@ extension HTTPAPI {
                 let members: [String: [String]] = [
                     "comment": ["body", "visibility"], "assign": ["assignmentGroup", "assignee"],
                     "transition": ["to", "resolutionCode", "resolutionNotes", "holdReason"],
+                    "escalate": ["kind", "toGroup", "reason"], "declare_major": ["reason"],
+                    "link": ["parent", "duplicateOf", "problem", "knownError"], "review": ["summary", "rootCause", "lessonsLearned"],
                 ]
                 guard let names = members[action] else { return Self.page("message", ["title": "404", "message": ConsoleStrings.english["notFound"]!], status: .notFound) }
                 var params: [String: JSONValue] = ["number": .string(number)]
                 // An empty field is one the person left alone.
                 for member in names { if let value = page.form[member], !value.isEmpty { params[member] = .string(value) } }
+                // A review's actions: one per line.
+                if action == "review", let lines = page.form["actions"]?.split(whereSeparator: \.isNewline)
+                    .map({ $0.trimmingCharacters(in: .whitespaces) }).filter({ !$0.isEmpty }), !lines.isEmpty {
+                    params["actions"] = .array(lines.map(JSONValue.string))
+                }
                 let back = "/console/incidents/\(number)"
                 switch await page.call("incident.\(action)", params) {
                 case .success: return Self.redirect(back, notice: ConsoleStrings.english["done"]!)
@@ -328,6 +335,18 @@ extension HTTPAPI {
         if let description = record["description"]?.stringValue, !description.isEmpty { fields["description"] = description }
         fields["createdAt"] = Self.shortDate(record["createdAt"]?.stringValue)
         if let workaround = detail["workaround"]?["workaround"]?.stringValue { fields["workaround"] = workaround }
+        // Only what is set: the template shows a section for any key it is given.
+        for member in ["problem", "knownError", "majorReason", "majorDeclaredBy"] {
+            if let value = record[member]?.stringValue, !value.isEmpty { fields[member] = value }
+        }
+        let escalation = record["escalationLevel"]?.intValue ?? 0
+        if escalation > 0 { fields["escalationLevel"] = escalation }
+        let major = record["major"] == .bool(true)
+        if major { fields["major"] = true }
+        if let review = detail["review"], case .object = review {
+            fields["review"] = ["summary": review["summary"]?.stringValue ?? "", "by": review["reviewedBy"]?.stringValue ?? "",
+                                "actions": (review["actions"]?.arrayValue ?? []).compactMap(\.stringValue)]
+        }
         context["incident"] = fields
         let clocks = (detail["serviceLevels"]?.arrayValue ?? []).map { clock -> [String: Any] in
             ["kind": clock["kind"]?.stringValue ?? "", "state": clock["state"]?.stringValue ?? "",
@@ -349,6 +368,10 @@ extension HTTPAPI {
         context["canConfirm"] = status == "resolved"
         context["canWithdraw"] = ["new", "assigned", "in_progress", "on_hold"].contains(status)
         context["targets"] = ["in_progress", "on_hold", "resolved", "closed", "cancelled"].filter { $0 != status }
+        let open = ["new", "assigned", "in_progress", "on_hold"].contains(status)
+        context["canEscalate"] = open
+        if open && !major { context["canDeclareMajor"] = true }
+        if major && (status == "resolved" || status == "closed") && detail["review"]?.objectValue == nil { context["canReview"] = true }
         Self.addMessages(of: request, to: &context)
         context["live"] = "record=" + Self.percentEncoded(number)
         return Self.page("incident", context)

@@ -143,9 +143,14 @@ enum ConsoleTemplates {
                 <dt>{{t.group}}</dt><dd id="group">{{assignmentGroup}}</dd>
                 <dt>{{t.assignee}}</dt><dd id="assignee">{{assignee}}</dd>
                 <dt>{{t.created}}</dt><dd>{{createdAt}}</dd>
+                {{#escalationLevel}}<dt>{{t.escalationLevel}}</dt><dd id="escalation">{{escalationLevel}}</dd>{{/escalationLevel}}
+                {{#problem}}<dt>{{t.problem}}</dt><dd id="problem">{{problem}}</dd>{{/problem}}
+                {{#knownError}}<dt>{{t.knownError}}</dt><dd>{{knownError}}</dd>{{/knownError}}
               </dl>
+              {{#major}}<p class="notice" id="major"><strong>{{t.majorIncident}}</strong>{{#majorReason}}: {{majorReason}}{{/majorReason}}{{#majorDeclaredBy}} ({{majorDeclaredBy}}){{/majorDeclaredBy}}</p>{{/major}}
               {{#description}}<p class="description">{{description}}</p>{{/description}}
               {{#workaround}}<p class="notice"><strong>{{t.workaround}}:</strong> {{workaround}}</p>{{/workaround}}
+              {{#review}}<div id="review"><h2>{{t.review}}</h2><p>{{summary}}</p>{{#by}}<p class="meta">{{by}}</p>{{/by}}<ul>{{#actions}}<li>{{.}}</li>{{/actions}}</ul></div>{{/review}}
             </section>
             {{/incident}}
             {{#hasClocks}}
@@ -172,6 +177,41 @@ enum ConsoleTemplates {
                 <select id="transition-hold" name="holdReason"><option value=""></option><option>awaiting_caller</option><option>awaiting_supplier</option><option>awaiting_change</option></select>
                 <button type="submit" id="transition-submit">{{t.move}}</button>
               </form>
+              {{#canEscalate}}
+              <form method="post" action="{{base}}/escalate" id="escalate">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="escalate-kind">{{t.escalate}}</label>
+                <select id="escalate-kind" name="kind"><option value="hierarchical">{{t.hierarchical}}</option><option value="functional">{{t.functional}}</option></select>
+                <label for="escalate-group">{{t.toGroup}}</label><input id="escalate-group" name="toGroup">
+                <label for="escalate-reason">{{t.reason}}</label><input id="escalate-reason" name="reason">
+                <button type="submit" id="escalate-submit">{{t.escalate}}</button>
+              </form>
+              {{/canEscalate}}
+              {{#canDeclareMajor}}
+              <form method="post" action="{{base}}/declare_major" id="declare-major">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="major-reason">{{t.majorReason}}</label><input id="major-reason" name="reason" required>
+                <button type="submit" id="major-submit">{{t.declareMajor}}</button>
+              </form>
+              {{/canDeclareMajor}}
+              <form method="post" action="{{base}}/link" id="link">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="link-parent">{{t.parent}}</label><input id="link-parent" name="parent" placeholder="INC-000001">
+                <label for="link-duplicate">{{t.duplicateOf}}</label><input id="link-duplicate" name="duplicateOf" placeholder="INC-000001">
+                <label for="link-problem">{{t.problem}}</label><input id="link-problem" name="problem" placeholder="PRB-000001">
+                <label for="link-known-error">{{t.knownError}}</label><input id="link-known-error" name="knownError" placeholder="KE-000001">
+                <button type="submit" id="link-submit">{{t.link}}</button>
+              </form>
+              {{#canReview}}
+              <form method="post" action="{{base}}/review" id="review-form">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="review-summary">{{t.reviewSummary}}</label><textarea id="review-summary" name="summary" rows="3" required></textarea>
+                <label for="review-cause">{{t.rootCause}}</label><input id="review-cause" name="rootCause">
+                <label for="review-actions">{{t.reviewActions}}</label><textarea id="review-actions" name="actions" rows="3"></textarea>
+                <label for="review-lessons">{{t.lessonsLearned}}</label><input id="review-lessons" name="lessonsLearned">
+                <button type="submit" id="review-submit">{{t.recordReview}}</button>
+              </form>
+              {{/canReview}}
             </section>
             {{/desk}}
             {{#requester}}
