@@ -262,7 +262,7 @@ let package = Package(
         .target(
             name: "NotificationProcess",
             dependencies: [
-                "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol",
+                "IncidentProtocol", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

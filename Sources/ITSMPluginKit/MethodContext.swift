@@ -98,22 +98,61 @@ struct CoordinatorLink: Sendable {
         return try await connection.request(method, params: params, meta: meta == RequestMeta() ? nil : meta)
     }
 
-    /// A typed call: params encoded as the contract says, the answer decoded as it says. An
-    /// answer that does not decode is the callee's bug, reported as an internal error.
+    /// A typed call (`typedCall`).
     func call<Params, Result>(_ method: MethodType<Params, Result>, _ params: Params, idempotencyKey: String? = nil,
                               context: String? = nil) async throws(ResponseError) -> Result {
-        let encoded: JSONValue
-        do { encoded = try JSONValue(encoding: params) } catch {
-            throw ResponseError(code: .internalError, kind: "internal", message: "\(method.name): params cannot be encoded")
+        try await typedCall(method, params) { name, encoded throws(ResponseError) in
+            try await call(name, params: encoded, idempotencyKey: idempotencyKey, context: context)
         }
-        let answer = try await call(method.name, params: encoded, idempotencyKey: idempotencyKey, context: context)
-        do {
-            return try answer.decode(Result.self)
-        } catch let error as DecodingError {
-            throw ResponseError(code: .internalError, kind: "internal",
-                                message: "\(method.name) answered what its contract does not say: \(Plugin.describe(error, root: "result"))")
-        } catch {
-            throw ResponseError(code: .internalError, kind: "internal", message: "\(method.name) answered what its contract does not say")
-        }
+    }
+}
+
+/// A call through the coordinator with the contract's types: params encoded as `method` says,
+/// sent with `send`, the answer decoded as it says. An answer that does not decode is the
+/// callee's bug, reported as an internal error naming the member.
+func typedCall<Params, Result>(_ method: MethodType<Params, Result>, _ params: Params,
+                               send: (String, JSONValue) async throws(ResponseError) -> JSONValue) async throws(ResponseError) -> Result {
+    let encoded: JSONValue
+    do { encoded = try JSONValue(encoding: params) } catch {
+        throw ResponseError(code: .internalError, kind: "internal", message: "\(method.name): params cannot be encoded")
+    }
+    let answer = try await send(method.name, encoded)
+    do {
+        return try answer.decode(Result.self)
+    } catch let error as DecodingError {
+        throw ResponseError(code: .internalError, kind: "internal",
+                            message: "\(method.name) answered what its contract does not say: \(Plugin.describe(error, root: "result"))")
+    } catch {
+        throw ResponseError(code: .internalError, kind: "internal", message: "\(method.name) answered what its contract does not say")
+    }
+}
+
+/// Calls through the coordinator as one principal, chosen where it is made (the plugin itself
+/// for events, jobs and its own reactions), for code that should not care which context it runs
+/// in: typed with a contract's methods, or as JSON for the rest (`people.contacts`).
+public struct CoordinatorCaller: Sendable {
+    public let json: @Sendable (_ method: String, _ params: JSONValue, _ idempotencyKey: String?) async throws(ResponseError) -> JSONValue
+
+    public init(_ json: @escaping @Sendable (_ method: String, _ params: JSONValue, _ idempotencyKey: String?) async throws(ResponseError) -> JSONValue) {
+        self.json = json
+    }
+
+    public func call<Params, Result>(_ method: MethodType<Params, Result>, _ params: Params,
+                                     idempotencyKey: String? = nil) async throws(ResponseError) -> Result {
+        try await typedCall(method, params) { name, encoded throws(ResponseError) in try await json(name, encoded, idempotencyKey) }
+    }
+}
+
+extension MethodContext {
+    /// This context's calls as the plugin itself (`callAsPlugin`).
+    public var asPlugin: CoordinatorCaller {
+        CoordinatorCaller { method, params, key throws(ResponseError) in try await callAsPlugin(method, params: params, idempotencyKey: key) }
+    }
+}
+
+extension JobContext {
+    /// This job's calls, as the plugin itself.
+    public var caller: CoordinatorCaller {
+        CoordinatorCaller { method, params, key throws(ResponseError) in try await call(method, params: params, idempotencyKey: key) }
     }
 }

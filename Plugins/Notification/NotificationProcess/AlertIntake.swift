@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -45,8 +46,8 @@ public struct AlertIntakeResult: Sendable, Hashable, Codable {
 /// a firing group every repeat interval: each step is keyed, so a repeat changes nothing.
 struct AlertIntake {
     let database: PluginDatabase
-    /// A call to the incident process as this process (its grants), with an idempotency key.
-    let call: @Sendable (String, JSONValue, String) async throws(ResponseError) -> JSONValue
+    /// Calls to the incident process as this process (its grants).
+    let incidents: CoordinatorCaller
 
     func receive(_ notification: AlertmanagerNotification) async throws -> AlertIntakeResult {
         guard ["firing", "resolved"].contains(notification.status) else { throw ResponseError.invalidParams("status: firing or resolved") }
@@ -73,14 +74,15 @@ struct AlertIntake {
                     generation += 1
                     let params = incidentParams(notification)
                     let key = "alertmanager:\(group):\(generation):create"
-                    let created: JSONValue
+                    let created: Incident
                     do {
-                        created = try await call("incident.create", params, key)
+                        created = try await incidents.call(IncidentMethods.create, params, idempotencyKey: key)
                     } catch let error as ResponseError where error.code == .invalidParams && error.message.hasPrefix("service:") {
                         // A service label the catalogue does not know must not lose the alert.
-                        created = try await call("incident.create", Self.withoutService(params, because: error.message), key + ":unlisted")
+                        created = try await incidents.call(IncidentMethods.create, Self.withoutService(params, because: error.message),
+                                                           idempotencyKey: key + ":unlisted")
                     }
-                    incident = created["number"]?.stringValue
+                    incident = created.number
                     open = true
                     noted = Set(firing.map(Self.identity))
                     action = "created"
@@ -90,8 +92,8 @@ struct AlertIntake {
                         action = "unchanged"
                     } else {
                         let lines = new.map { "Firing: " + Self.describe($0) }.joined(separator: "\n")
-                        _ = try await call("incident.comment", ["number": .string(incident!), "body": .string(lines), "visibility": "work_note"],
-                                           "alertmanager:\(group):\(generation):note:" + new.map(Self.identity).sorted().joined(separator: ","))
+                        _ = try await incidents.call(IncidentMethods.comment, CommentOnIncident(number: incident, body: lines, visibility: .workNote),
+                                                     idempotencyKey: "alertmanager:\(group):\(generation):note:" + new.map(Self.identity).sorted().joined(separator: ","))
                         noted.formUnion(new.map(Self.identity))
                         action = "updated"
                     }
@@ -99,15 +101,15 @@ struct AlertIntake {
             } else if open, let number = incident {
                 let notes = "Alertmanager reports the alert group resolved:\n"
                     + notification.alerts.map { "Resolved: " + Self.describe($0) }.joined(separator: "\n")
-                let current = try await call("incident.get", ["number": .string(number)], "alertmanager:\(group):\(generation):get")
-                let status = current["incident"]?["status"]?.stringValue ?? current["status"]?.stringValue ?? ""
-                if ["resolved", "closed", "cancelled"].contains(status) {
-                    _ = try await call("incident.comment", ["number": .string(number), "body": .string(notes), "visibility": "work_note"],
-                                       "alertmanager:\(group):\(generation):resolved-note")
+                let current = try await incidents.call(IncidentMethods.get, GetIncident(number: number),
+                                                       idempotencyKey: "alertmanager:\(group):\(generation):get")
+                if !current.incident.status.isOpen {
+                    _ = try await incidents.call(IncidentMethods.comment, CommentOnIncident(number: number, body: notes, visibility: .workNote),
+                                                 idempotencyKey: "alertmanager:\(group):\(generation):resolved-note")
                 } else {
-                    _ = try await call("incident.transition", [
-                        "number": .string(number), "to": "resolved", "resolutionCode": "resolved_by_monitoring", "resolutionNotes": .string(notes),
-                    ], "alertmanager:\(group):\(generation):resolve")
+                    var resolve = TransitionIncident(number: number, to: .resolved)
+                    (resolve.resolutionCode, resolve.resolutionNotes) = ("resolved_by_monitoring", notes)
+                    _ = try await incidents.call(IncidentMethods.transition, resolve, idempotencyKey: "alertmanager:\(group):\(generation):resolve")
                 }
                 open = false
                 action = "resolved"
@@ -126,7 +128,7 @@ struct AlertIntake {
 
     /// The incident for a group: its summary as the title, each alert in the description, the
     /// service and configuration item from the labels, impact and urgency from `severity`.
-    func incidentParams(_ notification: AlertmanagerNotification) -> JSONValue {
+    func incidentParams(_ notification: AlertmanagerNotification) -> CreateIncident {
         let labels = notification.commonLabels ?? notification.alerts.first?.labels ?? [:]
         let annotations = notification.commonAnnotations ?? notification.alerts.first?.annotations ?? [:]
         let name = labels["alertname"] ?? "alert"
@@ -134,27 +136,26 @@ struct AlertIntake {
         var description = (annotations["description"].map { $0 + "\n\n" } ?? "")
             + notification.alerts.map { "\($0.status == "firing" ? "Firing" : "Resolved"): " + Self.describe($0) }.joined(separator: "\n")
         if let url = notification.externalURL { description += "\n\nAlertmanager: \(url)" }
-        let level: String = switch labels["severity"]?.lowercased() {
-        case "critical", "page", "high": "high"
-        case "warning", "major", "medium": "medium"
-        default: "low"
+        let level: Level = switch labels["severity"]?.lowercased() {
+        case "critical", "page", "high": .high
+        case "warning", "major", "medium": .medium
+        default: .low
         }
-        var params: [String: JSONValue] = [
-            "title": .string(String(title.prefix(200))), "description": .string(String(description.prefix(10_000))),
-            "impact": .string(level), "urgency": .string(level), "category": "monitoring",
-        ]
-        if let service = labels["service"] { params["service"] = .string(service) }
-        if let item = labels["ci"] ?? labels["instance"] { params["configurationItem"] = .string(item) }
-        return .object(params)
+        var params = CreateIncident(title: String(title.prefix(200)), impact: level, urgency: level)
+        params.description = String(description.prefix(10_000))
+        params.category = "monitoring"
+        params.service = labels["service"]
+        params.configurationItem = labels["ci"] ?? labels["instance"]
+        return params
     }
 
     /// The params without their service, the refusal said in the description instead.
-    static func withoutService(_ params: JSONValue, because reason: String) -> JSONValue {
-        guard case .object(var members) = params else { return params }
-        let label = members.removeValue(forKey: "service")?.stringValue ?? ""
-        let description = members["description"]?.stringValue ?? ""
-        members["description"] = .string(String(("The alert's service label '\(label)' was not used: \(reason)\n\n" + description).prefix(10_000)))
-        return .object(members)
+    static func withoutService(_ params: CreateIncident, because reason: String) -> CreateIncident {
+        var params = params
+        let label = params.service ?? ""
+        params.service = nil
+        params.description = String(("The alert's service label '\(label)' was not used: \(reason)\n\n" + (params.description ?? "")).prefix(10_000))
+        return params
     }
 
     /// An alert once per start: the same alert firing again later is news.

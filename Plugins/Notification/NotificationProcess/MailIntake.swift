@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -36,7 +37,8 @@ public struct InboundList: Sendable, Hashable, Codable {
 /// and it is flagged seen only after both, so a crash in between repeats nothing.
 struct MailIntake {
     let database: PluginDatabase
-    let call: @Sendable (String, JSONValue, String) async throws(ResponseError) -> JSONValue
+    /// Calls as this process (its grants): the incident process, and `people.contacts`.
+    let coordinator: CoordinatorCaller
 
     /// Reads the unseen messages; returns how many were handled.
     @discardableResult
@@ -72,21 +74,20 @@ struct MailIntake {
         let text = mail.text.isEmpty ? "(no text)" : String(mail.text.prefix(10_000))
         if let number = mail.recordNumber {
             do {
-                _ = try await call("incident.comment", [
-                    "number": .string(number), "body": .string("From \(mail.from) by mail:\n\n" + text), "visibility": "customer",
-                ], "mail:\(id):comment")
+                _ = try await coordinator.call(IncidentMethods.comment,
+                                               CommentOnIncident(number: number, body: "From \(mail.from) by mail:\n\n" + text, visibility: .customer),
+                                               idempotencyKey: "mail:\(id):comment")
                 return ("commented", number)
             } catch where error.kind == "incident.not_found" {
                 // A number that names nothing: a new incident, as if it named none.
             }
         }
         // The sender as the person they are, where an account has their address.
-        let account = try await call("people.contacts", ["emails": [.string(mail.from)]], "")["people"]?.arrayValue?.first?["name"]?.stringValue
-        let created = try await call("incident.create", [
-            "title": .string(String((mail.subject.isEmpty ? "(no subject)" : mail.subject).prefix(200))), "description": .string(text),
-            "caller": .string(account ?? mail.from), "category": "email",
-        ], "mail:\(id)")
-        return ("created", created["number"]?.stringValue)
+        let account = try await coordinator.json("people.contacts", ["emails": [.string(mail.from)]], nil)["people"]?.arrayValue?.first?["name"]?.stringValue
+        var params = CreateIncident(title: String((mail.subject.isEmpty ? "(no subject)" : mail.subject).prefix(200)))
+        (params.description, params.caller, params.category) = (text, account ?? mail.from, "email")
+        let created = try await coordinator.call(IncidentMethods.create, params, idempotencyKey: "mail:\(id)")
+        return ("created", created.number)
     }
 
     func list(_ params: ListInbound) async throws -> InboundList {

@@ -1,4 +1,5 @@
 import Foundation
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMProtocol
 
@@ -38,18 +39,17 @@ public enum NotificationPlugin {
         plugin.method("notification.retry", permission: "notification.write", description: "Send a failed or skipped notification again") {
             (params: DeliveryKey, context) in try await NotificationStore(database: context.database).retry(params, actor: context.actor)
         }
-        plugin.calls = ["incident.create", "incident.comment", "incident.transition", "incident.get", "people.contacts"]
+        plugin.calls = [IncidentMethods.create.name, IncidentMethods.comment.name, IncidentMethods.transition.name,
+                        IncidentMethods.get.name, "people.contacts"]
         plugin.method("notification.alertmanager", permission: "alerts.write",
                       description: "Alertmanager's webhook: one incident per alert group, new alerts noted on it, resolved with the group",
                       routes: [HTTPRoute("POST", "alerts/alertmanager")]) { (params: AlertmanagerNotification, context) in
-            try await AlertIntake(database: context.database) { method, params, key throws(ResponseError) in
-                try await context.callAsPlugin(method, params: params, idempotencyKey: key)
-            }.receive(params)
+            try await AlertIntake(database: context.database, incidents: context.asPlugin).receive(params)
         }
         plugin.method("notification.mail_list", permission: "notification.read", idempotent: true,
                       description: "Mail read from the desk's mailbox, latest first, and what became of each",
                       routes: [HTTPRoute("GET", "inbound-mail")]) { (params: ListInbound, context) in
-            try await MailIntake(database: context.database) { _, _, _ throws(ResponseError) in [:] }.list(params)
+            try await MailIntake(database: context.database, coordinator: context.asPlugin).list(params)
         }
         for type in Rule.eventTypes {
             plugin.subscribe(type) { event, context in
@@ -67,9 +67,8 @@ public enum NotificationPlugin {
             let settings = try NotificationSettings(config: context.config)
             guard let mailbox = settings.mailbox, await MailboxClock.shared.due(every: mailbox.poll) else { return }
             // A scheduled job calls as this process, within its grants.
-            try await MailIntake(database: context.database) { method, params, key throws(ResponseError) in
-                try await context.call(method, params: params, idempotencyKey: key.isEmpty ? nil : key)
-            }.poll(mailbox, ownAddress: settings.smtp?.from, logger: context.logger)
+            try await MailIntake(database: context.database, coordinator: context.caller)
+                .poll(mailbox, ownAddress: settings.smtp?.from, logger: context.logger)
         }
         return plugin
     }
