@@ -4,10 +4,11 @@ against a running coordinator on loopback. Run by ConsoleEndToEndTests:
 
     console_flows.py BASE_URL OTHER_NUMBER [SCREENSHOT_DIR]
 
-with the accounts the test made: rita (requester), alan (agent) and ada (administrator), passwords '<name> has a
-long password'. OTHER_NUMBER is a record someone else reported. Prints one line per step and
+with the accounts the test made: rita (requester), alan (agent), ada (administrator) and audrey
+(auditor), passwords '<name> has a long password'. OTHER_NUMBER is a record someone else reported. Prints one line per step and
 exits 1 at the first one that does not hold. With SCREENSHOT_DIR, saves the main pages there
 as PNG (deploy/local/console-screenshots.sh makes the ones in docs/images)."""
+import json
 import os
 import sys
 import urllib.error
@@ -110,6 +111,20 @@ try:
     screenshot(agent, "queue")
     agent.get(base + "/console/incidents/" + number)
     screenshot(agent, "record")
+
+    # An auditor reads everything and changes nothing: a form posted to the console by hand is
+    # held to the method's permission, as the API holds it.
+    signed = urllib.request.urlopen(urllib.request.Request(
+        base + "/api/v1/session", data=b'{"name": "audrey", "password": "audrey has a long password"}',
+        headers={"Content-Type": "application/json"}))
+    cookie, csrf = signed.headers["Set-Cookie"].split(";")[0], json.load(signed)["csrfToken"]
+    answered = urllib.request.urlopen(urllib.request.Request(
+        base + f"/console/incidents/{number}/assign", data=f"_csrf={csrf}&assignee=audrey".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})).read().decode()
+    agent.get(base + "/console/incidents/" + number)
+    step("audrey (auditor): the console refuses her an assignment, as the API would",
+         "lacks the permission &#39;incident.write&#39;" in answered or "lacks the permission 'incident.write'" in answered)
+    step("audrey (auditor): the record is still alan's", text(agent, "assignee") == "alan")
 
     # Back to the requester: only the customer comment, and she confirms the resolution.
     requester.get(base + "/console/incidents/" + number)

@@ -74,6 +74,15 @@ import Testing
         #expect(planStatus == 200 && String(decoding: plan, as: UTF8.self).contains("| db-1 | disk (GB) |"))
         let written = try await coordinator.cli(["capacity", "plan", "--service", "billing", "--output", coordinator.directory + "/plan"])
         #expect(written.status == .exited(0) && FileManager.default.fileExists(atPath: coordinator.directory + "/plan/db-1-disk.svg"))
+
+        // The same plan in the console, for a process owner, and not for a requester.
+        for (name, role) in [("olga", "process-owner"), ("rita", "requester")] {
+            #expect(try await coordinator.cli(["user", "create", name, "--role", role, "--password-stdin"],
+                                              input: "\(name) has a long password\n").status == .exited(0))
+        }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Browser/capacity_plan.py").standardized.path
+        let browsed = try await Command.run(try ConsoleEndToEndTests.python(), [script, coordinator.baseURL.absoluteString])
+        #expect(browsed.status == .exited(0) && browsed.text.contains("capacity plan: all steps passed"), "\(browsed.text)")
         #expect(await coordinator.stop() == .exited(0))
     }
 

@@ -70,7 +70,7 @@ import Testing
     @Test func aRequesterReportsAnAgentWorksItAndTheRequesterConfirmsInARealBrowser() async throws {
         let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]")
         defer { coordinator.remove() }
-        for (name, role) in [("rita", "requester"), ("alan", "agent"), ("ada", "administrator")] {
+        for (name, role) in [("rita", "requester"), ("alan", "agent"), ("ada", "administrator"), ("audrey", "auditor")] {
             let created = try await coordinator.cli(["user", "create", name, "--role", role, "--password-stdin"],
                                                     input: "\(name) has a long password\n")
             #expect(created.status == .exited(0), "\(created.text)")

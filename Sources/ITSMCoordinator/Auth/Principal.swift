@@ -1,3 +1,5 @@
+import ITSMProtocol
+
 /// Who a request is for and what they may do: a person (signed in, or through a token of
 /// theirs), a service account (a token with no owner), or a plugin acting on its own.
 public struct Principal: Sendable, Hashable {
@@ -83,5 +85,14 @@ public struct Principal: Sendable, Hashable {
             part == "*" || (!part.isEmpty && part.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45 })
         } && parts.filter { $0 == "*" }.count <= 1 && !parts.dropFirst().dropLast().contains("*"))
         return wellFormed ? nil : "permission '\(permission)' must be *, process.*, *.action, or process.action"
+    }
+}
+
+extension Principal {
+    /// The refusal when this principal lacks `permission`, worded alike by the API, the
+    /// console and the evidence pack.
+    public func lacking(_ permission: String) -> ResponseError {
+        ResponseError(code: .permissionDenied, kind: "auth.permission_denied", message: "\(actor) lacks the permission '\(permission)'",
+                      details: ["permission": .string(permission)])
     }
 }

@@ -151,6 +151,7 @@ extension HTTPAPI {
         }
         addRequestRoutes(to: routes)
         addProcessRoutes(to: routes)
+        addCapacityRoutes(to: routes)
         addLiveRoutes(to: routes)
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
@@ -214,16 +215,27 @@ extension HTTPAPI {
                       "canSeePeople": principal.allows("users.read"), "canSeeAudit": principal.allows("audit.read"),
                       "canSeeNotifications": principal.allows("notification.read") && api.router.route(for: "notification.list") != nil,
                       "canSeeRequests": principal.allows("service.read") && api.router.route(for: "request.list") != nil,
-                      "canSeeProcessStates": principal.allows("plugins.read")],
+                      "canSeeProcessStates": principal.allows("plugins.read"),
+                      "canSeeCapacity": principal.allows("capacity.read") && api.router.route(for: "capacity.plan") != nil],
              "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
         }
 
         /// Whether the person works the desk (sees more than their own records).
         var isDesk: Bool { principal.allows("incident.all.read") || principal.allows("incident.group.read") }
 
+        /// Calls a method for the signed-in person, held to the method's permission exactly as the
+        /// API holds them (a refused change is audited alike), so no page can do more than the
+        /// person's roles allow whatever it offers.
         func call(_ method: String, _ params: [String: JSONValue]) async -> Result<JSONValue, ResponseError> {
-            await api.call(method, params: .object(params), meta: RequestMeta(actor: principal.actor, requestId: CurrentRequest.id),
-                           principal: principal)
+            guard let route = api.router.route(for: method) else { return .failure(await api.router.unroutedError(method)) }
+            let permission = route.descriptor.permission
+            guard principal.allows(permission) else {
+                let refusal = principal.lacking(permission)
+                if AuditLog.audits(permission: permission) { await api.record(method, by: principal, target: nil, .failure(refusal)) }
+                return .failure(refusal)
+            }
+            return await api.call(method, params: .object(params), meta: RequestMeta(actor: principal.actor, requestId: CurrentRequest.id),
+                                  principal: principal)
         }
     }
 
@@ -538,7 +550,7 @@ extension HTTPAPI {
     }
 
     static func forbidden(_ page: ConsolePage, _ permission: String) -> Response {
-        Self.page("message", page.common.merging(["title": "403", "message": "\(page.principal.actor) lacks the permission '\(permission)'"]) { $1 },
+        Self.page("message", page.common.merging(["title": "403", "message": page.principal.lacking(permission).message]) { $1 },
                   status: .forbidden)
     }
 
@@ -557,7 +569,8 @@ extension HTTPAPI {
         return Response(status: status, headers: [
             .contentType: "text/html; charset=utf-8",
             // Only our own styles, no scripts from anywhere, never framed (clickjacking).
-            .contentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+            // Images may also be data: URIs (the capacity plan's charts): an SVG shown as an image runs nothing.
+            .contentSecurityPolicy: "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
             .init("X-Content-Type-Options")!: "nosniff",
             .init("Referrer-Policy")!: "same-origin",
             .cacheControl: "no-store",

@@ -3,6 +3,17 @@
 enum ConsoleStrings {
     static let english: [String: String] = [
         "product": "itsm",
+        "capacityPlan": "Capacity plan",
+        "planHorizon": "Forecasts look ahead",
+        "days": "days",
+        "utilization": "Utilization",
+        "peak": "Peak",
+        "trendPerDay": "Trend per day",
+        "headroom": "Headroom",
+        "reachesWarning": "Reaches warning",
+        "reachesCritical": "Reaches critical",
+        "reachesLimit": "Reaches its limit",
+        "chartOf": "Chart of",
         "escalationLevel": "Escalation level",
         "problem": "Problem",
         "knownError": "Known error",

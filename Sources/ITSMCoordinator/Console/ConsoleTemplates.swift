@@ -32,6 +32,7 @@ enum ConsoleTemplates {
                 {{#canSeeAudit}}<a href="/console/audit" id="nav-audit">{{t.auditLog}}</a>{{/canSeeAudit}}
                 {{#canSeeProcessStates}}<a href="/console/admin/processes" id="nav-process-states">{{t.processStates}}</a>{{/canSeeProcessStates}}
                 {{#canSeeRequests}}<a href="/console/requests" id="nav-requests">{{t.requests}}</a>{{/canSeeRequests}}
+                {{#canSeeCapacity}}<a href="/console/capacity" id="nav-capacity">{{t.capacityPlan}}</a>{{/canSeeCapacity}}
                 <a href="/console/processes" id="nav-processes">{{t.processes}}</a>
                 {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
               </nav>
@@ -484,6 +485,36 @@ enum ConsoleTemplates {
             </section>
             {{/canCancel}}
             {{> history}}
+            {{> footer}}
+            """,
+        "capacity": """
+            {{> header}}
+            <h1>{{t.capacityPlan}}</h1>
+            <form method="get" action="/console/capacity" class="filters">
+              <label for="plan-service">{{t.service}}</label><input id="plan-service" name="service" value="{{service}}">
+              <button type="submit" id="plan-filter">{{t.filter}}</button>
+            </form>
+            {{#error}}<p class="error" id="error">{{error}}</p>{{/error}}
+            {{#hasItems}}<p class="meta">{{t.planHorizon}} {{horizon}} {{t.days}}</p>{{/hasItems}}
+            <div id="plan">
+            {{#items}}
+            <section class="card" id="metric-{{id}}">
+              <h2>{{resource}} · {{metric}} <span class="pill {{state}}">{{state}}</span></h2>
+              <dl class="fields">
+                {{#service}}<dt>{{t.service}}</dt><dd>{{service}}</dd>{{/service}}
+                <dt>{{t.utilization}}</dt><dd class="utilization">{{utilization}}</dd>
+                <dt>{{t.peak}}</dt><dd>{{peak}}</dd>
+                <dt>{{t.trendPerDay}}</dt><dd>{{trend}}</dd>
+                <dt>{{t.headroom}}</dt><dd>{{headroom}}</dd>
+                {{#crossings}}<dt>{{label}}</dt><dd>{{at}}</dd>{{/crossings}}
+              </dl>
+              {{#note}}<p class="meta">{{note}}</p>{{/note}}
+              <p class="recommendation">{{recommendation}}</p>
+              {{#chart}}<img class="chart" src="{{chart}}" alt="{{t.chartOf}} {{resource}} {{metric}}">{{/chart}}
+            </section>
+            {{/items}}
+            {{^hasItems}}{{^error}}<p>{{t.nothing}}</p>{{/error}}{{/hasItems}}
+            </div>
             {{> footer}}
             """,
         "processes": """

@@ -83,10 +83,7 @@ extension HTTPAPI {
             call: { [router] method, params throws(ResponseError) in
                 guard let route = router.route(for: method) else { throw await router.unroutedError(method) }
                 let permission = route.descriptor.permission
-                guard permission.hasSuffix(".read"), principal.allows(permission) else {
-                    throw ResponseError(code: .permissionDenied, kind: "auth.permission_denied",
-                                        message: "\(principal.actor) lacks the permission '\(permission)'")
-                }
+                guard permission.hasSuffix(".read"), principal.allows(permission) else { throw principal.lacking(permission) }
                 return try await router.call(method, params: params, meta: RequestMeta(actor: principal.actor, requestId: CurrentRequest.id),
                                              principal: (principal, origin: principal.actor))
             },

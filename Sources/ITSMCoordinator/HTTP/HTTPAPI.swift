@@ -472,9 +472,7 @@ struct HTTPAPI: Sendable {
             return .failure(ResponseError(code: .unauthorized, kind: "auth.invalid_token", message: "the token is not valid"))
         }
         if let permission, !principal.allows(permission) {
-            let refusal = ResponseError(code: .permissionDenied, kind: "auth.permission_denied",
-                                        message: "\(principal.actor) lacks the permission '\(permission)'",
-                                        details: ["permission": .string(permission)])
+            let refusal = principal.lacking(permission)
             if let action, AuditLog.audits(permission: permission) {
                 await record(action, by: principal, target: nil, .failure(refusal))
             }

@@ -71,8 +71,7 @@ extension HTTPAPI {
             return await authorized(request, permission: nil) { principal in
                 // Everyone may read their own account.
                 guard principal.allows("users.read") || (principal.kind == .user && principal.name == name) else {
-                    return .failure(ResponseError(code: .permissionDenied, kind: "auth.permission_denied",
-                                                  message: "\(principal.actor) lacks the permission 'users.read'", details: ["permission": "users.read"]))
+                    return .failure(principal.lacking("users.read"))
                 }
                 guard let account = try await accounts.account(named: name) else {
                     return .failure(AccountError.notFound(name).responseError)
