@@ -57,6 +57,12 @@ import Testing
         let keyed = try await coordinator.call("incident.create", ["title": "Keyed"], headers: ["Idempotency-Key": key])
         #expect(keyed.status == 400 && Self.error(keyed.body).message.contains("Idempotency-Key"), "\(keyed)")
 
+        // What schemathesis once found: an empty KPI name crashed the improvement process, and a
+        // target too large for an integer would have crashed its review pack.
+        let emptyKPI = try await coordinator.call("objective.create", ["title": "Capacity management", "kpi": "", "comparator": "atLeast",
+                                                                       "target": -4.055916848147852e+192, "period": "week", "owner": "olga"])
+        #expect(emptyKPI.status == 400 && Self.error(emptyKPI.body).message.contains("kpi"), "\(emptyKPI)")
+
         // Nothing above cost a restart.
         for (name, plugin) in try await coordinator.plugins() where plugin["state"] as? String != "disabled" {
             #expect(plugin["restarts"] as? Int == 0 && plugin["state"] as? String == "running", "\(name): \(plugin)")

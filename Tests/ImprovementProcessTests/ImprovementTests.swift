@@ -40,6 +40,8 @@ extension ImprovementStore {
         #expect(KPI.named("incident.resolved:P3")?.evaluate(Self.incidentStats, for: Self.november).value == 7)
         #expect(KPI.named("incident.resolution_within_sla_percent:P9") == nil)
         #expect(KPI.named("incident.nonsense") == nil)
+        // Names with nothing before the colon name nothing (an empty one used to crash the process).
+        #expect(KPI.named("") == nil && KPI.named(":") == nil && KPI.named(":P1") == nil)
     }
 
     @Test func nothingMeasuredIsNoValueNotZero() {

@@ -36,10 +36,11 @@ public struct KPI: Sendable, Hashable, Codable {
     /// `incident.resolution_within_sla_percent:P1`.
     public static func named(_ text: String) -> KPI? {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let name = parts.first else { return nil } // "" or ":" names nothing
         let priority = parts.count == 2 ? parts[1] : "*"
         guard priority == "*" || priority.range(of: "^P[1-5]$", options: .regularExpression) != nil else { return nil }
         var kpi: KPI
-        switch parts[0] {
+        switch name {
         case "incident.resolution_within_sla_percent":
             kpi = KPI(method: "incident.stats", value: "byPriority.\(priority).withinTarget", per: "byPriority.\(priority).measured", scale: 100)
         case "incident.resolved":

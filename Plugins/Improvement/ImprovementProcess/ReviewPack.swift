@@ -107,7 +107,8 @@ extension ImprovementStore {
 
     static func format(_ value: Double?) -> String {
         guard let value else { return "n/a" }
-        return value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
+        // Whole numbers without decimals; Int cannot hold the largest doubles (it would trap).
+        return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.2f", value)
     }
 }
 

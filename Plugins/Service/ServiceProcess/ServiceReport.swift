@@ -135,7 +135,8 @@ public struct ServiceReport: Sendable, Hashable, Codable {
     public var html: String { MarkdownPage.html(markdown, title: "Service report: \(customer)") }
 
     static func format(_ value: Double) -> String {
-        value.rounded() == value ? String(Int(value)) : String(format: "%.1f", value)
+        // Int cannot hold the largest doubles (it would trap).
+        value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.1f", value)
     }
 
     static func percent(_ part: Int, of whole: Int) -> Double? {
