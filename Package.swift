@@ -174,9 +174,9 @@ let package = Package(
                 "itsm-capacity",
                 "itsm-notification",
                 "itsm-service",
+                "CapacityProtocol",
                 "IncidentProtocol",
                 "ProblemProcess",
-                "CapacityProcess",
                 "ITSMPluginKit",
                 "ITSMCoordinator",
                 "ITSMPostgres",
@@ -294,10 +294,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(name: "CapacityProtocol", dependencies: ["ITSMProtocol"], path: "Plugins/Capacity/CapacityProtocol", swiftSettings: swiftSettings),
         .target(
             name: "CapacityProcess",
             dependencies: [
-                "IncidentProtocol", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol",
+                "CapacityProtocol", "IncidentProtocol", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Plugins/Capacity/CapacityProcess",

@@ -19,7 +19,7 @@ targets=("$@")
 sources() {
     case "$1" in
         protocol) find Sources/ITSMProtocol -name '*.swift' ;;
-        prometheus) echo Plugins/Capacity/CapacityProcess/PrometheusText.swift Plugins/Capacity/CapacityProcess/Sample.swift ;;
+        prometheus) echo Plugins/Capacity/CapacityProcess/PrometheusText.swift Plugins/Capacity/CapacityProtocol/Sample.swift ;;
         csv) echo Sources/itsm/Support/CSVReader.swift ;;
         lineframer) echo Sources/ITSMTransport/LineFramer.swift ;;
         calendar) find Sources/ITSMCalendar -name '*.swift' ;;

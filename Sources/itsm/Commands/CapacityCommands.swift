@@ -1,5 +1,5 @@
 import ArgumentParser
-import CapacityProcess
+import CapacityProtocol
 import Foundation
 import ITSMProtocol
 
