@@ -18,6 +18,7 @@ cli() { (cd "$work" && "$itsm" "$@" --config itsm.yaml); }
 echo "rita has a long password" | cli user create rita --display-name "Rita Requester" --role requester --password-stdin
 echo "alan has a long password" | cli user create alan --display-name "Alan Agent" --role agent --password-stdin
 echo "ada has a long password" | cli user create ada --display-name "Ada Admin" --role administrator --password-stdin
+echo "audrey has a long password" | cli user create audrey --display-name "Audrey Auditor" --role auditor --password-stdin
 for title in "Mail relay queue growing" "VPN drops every hour" "New starter needs a laptop"; do
     cli call incident.create --params "{\"title\": \"$title\", \"impact\": \"medium\", \"urgency\": \"high\"}" >/dev/null
 done

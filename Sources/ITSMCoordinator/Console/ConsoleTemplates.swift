@@ -148,7 +148,7 @@ enum ConsoleTemplates {
                 {{#problem}}<dt>{{t.problem}}</dt><dd id="problem">{{problem}}</dd>{{/problem}}
                 {{#knownError}}<dt>{{t.knownError}}</dt><dd>{{knownError}}</dd>{{/knownError}}
               </dl>
-              {{#major}}<p class="notice" id="major"><strong>{{t.majorIncident}}</strong>{{#majorReason}}: {{majorReason}}{{/majorReason}}{{#majorDeclaredBy}} ({{majorDeclaredBy}}){{/majorDeclaredBy}}</p>{{/major}}
+              {{#major}}<p class="major" id="major"><strong>{{t.majorIncident}}</strong>{{#majorReason}}: {{majorReason}}{{/majorReason}}{{#majorDeclaredBy}} ({{majorDeclaredBy}}){{/majorDeclaredBy}}</p>{{/major}}
               {{#description}}<p class="description">{{description}}</p>{{/description}}
               {{#workaround}}<p class="notice"><strong>{{t.workaround}}:</strong> {{workaround}}</p>{{/workaround}}
               {{#review}}<div id="review"><h2>{{t.review}}</h2><p>{{summary}}</p>{{#by}}<p class="meta">{{by}}</p>{{/by}}<ul>{{#actions}}<li>{{.}}</li>{{/actions}}</ul></div>{{/review}}
@@ -712,6 +712,7 @@ enum ConsoleTemplates {
         .message { padding: .5rem .75rem; border-radius: 4px; }
         .error { background: #ffebe9; color: var(--bad); }
         .notice { background: #dafbe1; color: var(--good); }
+        .major { background: #ffebe9; color: var(--bad); border-left: 4px solid var(--bad); padding: .5rem .75rem; }
         .fields { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
         .fields dt { color: var(--muted); }
         .comments { list-style: none; padding: 0; }
