@@ -174,11 +174,41 @@ try:
         admin.find_element(By.ID, "group-description").send_keys("WAN and VPN")
         submit(admin, "group-submit")
         step("ada: defined the network group led by alan", "WAN and VPN" in text(admin, "groups"))
+        follow(admin, admin.find_element(By.ID, "nav-roles").click)
+        admin.find_element(By.ID, "role-name").send_keys("change-manager")
+        admin.find_element(By.ID, "role-description").send_keys("Reads and changes incidents")
+        admin.find_element(By.ID, "role-permissions").send_keys("incident.read incident.write")
+        submit(admin, "role-submit")
+        step("ada: defined the change-manager role", "incident.read incident.write" in text(admin, "roles")
+             and absent(admin, "delete-role-administrator"))
+        submit(admin, "delete-role-change-manager")
+        step("ada: removed it again", "change-manager" not in text(admin, "roles"))
+        follow(admin, admin.find_element(By.ID, "nav-tokens").click)
+        admin.find_element(By.ID, "token-name").send_keys("ci-bot")
+        admin.find_element(By.ID, "token-permissions").send_keys("incident.read")
+        submit(admin, "token-submit")
+        secret = text(admin, "secret")
+        step("ada: issued ci-bot; its secret is shown once, and it is listed without it",
+             secret.startswith("itsm_") and "ci-bot" in text(admin, "tokens") and secret not in text(admin, "tokens")
+             and "secret" not in admin.current_url and secret not in admin.current_url)
+
+        def session_with(token):
+            try:
+                return urllib.request.urlopen(urllib.request.Request(
+                    base + "/api/v1/session", headers={"Authorization": "Bearer " + token})).status
+            except urllib.error.HTTPError as error:
+                return error.code
+        step("ci-bot: its token works against the API", session_with(secret) == 200)
+        admin.get(base + "/console/admin/tokens")
+        step("ada: the secret is not shown again", absent(admin, "secret"))
+        submit(admin, "revoke-ci-bot")
+        step("ada: revoked ci-bot; its token no longer works", "ci-bot" not in text(admin, "tokens") and session_with(secret) == 401)
         admin.get(base + "/console/audit")
         log = text(admin, "audit")
         step("ada: the audit log shows the day's work and its chain is intact",
              "The hash chain is intact" in text(admin, "chain") and "incident.assign" in log and "account.create" in log
-             and "group.put" in log and "user:rita" in log)
+             and "group.put" in log and "role.put" in log and "token.issue" in log and "token.revoke" in log and "user:rita" in log
+             and secret not in admin.page_source)
         screenshot(admin, "audit")
     finally:
         admin.quit()

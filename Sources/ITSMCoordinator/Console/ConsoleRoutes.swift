@@ -152,6 +152,7 @@ extension HTTPAPI {
         addRequestRoutes(to: routes)
         addProcessRoutes(to: routes)
         addCapacityRoutes(to: routes)
+        addAdminRoutes(to: routes)
         addLiveRoutes(to: routes)
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
@@ -215,7 +216,7 @@ extension HTTPAPI {
                       "canSeePeople": principal.allows("users.read"), "canSeeAudit": principal.allows("audit.read"),
                       "canSeeNotifications": principal.allows("notification.read") && api.router.route(for: "notification.list") != nil,
                       "canSeeRequests": principal.allows("service.read") && api.router.route(for: "request.list") != nil,
-                      "canSeeProcessStates": principal.allows("plugins.read"),
+                      "canSeeProcessStates": principal.allows("plugins.read"), "canSeeTokens": principal.allows("tokens.read"),
                       "canSeeCapacity": principal.allows("capacity.read") && api.router.route(for: "capacity.plan") != nil],
              "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
         }
@@ -453,7 +454,7 @@ extension HTTPAPI {
     /// Runs a change to accounts or groups for the signed-in administrator, records it in the
     /// audit log, and goes back to `back` with the outcome (by default the account list, the
     /// notice naming `target`).
-    private func consoleAdminChange(_ page: ConsolePage, action: String, target: String, details: [String: JSONValue],
+    func consoleAdminChange(_ page: ConsolePage, action: String, target: String, details: [String: JSONValue],
                                     back: String = "/console/admin/users", notice: String? = nil,
                                     _ change: () async throws(AccountError) -> Void) async -> Response {
         guard page.principal.allows("users.write") else { return Self.forbidden(page, "users.write") }

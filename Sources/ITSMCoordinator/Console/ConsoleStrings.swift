@@ -3,6 +3,17 @@
 enum ConsoleStrings {
     static let english: [String: String] = [
         "product": "itsm",
+        "roleList": "Roles",
+        "tokens": "Tokens",
+        "permissions": "Permissions",
+        "setRole": "Define or replace a role",
+        "spaceSeparated": "separated by spaces",
+        "remove": "Remove",
+        "owner": "Owner",
+        "lastUsed": "Last used",
+        "revoke": "Revoke",
+        "issueToken": "Issue a token",
+        "tokenShownOnce": "this is the token's secret. It is shown this once: copy it now.",
         "capacityPlan": "Capacity plan",
         "planHorizon": "Forecasts look ahead",
         "days": "days",

@@ -28,7 +28,8 @@ enum ConsoleTemplates {
               {{#user}}
               <nav class="sections">
                 <a href="/console/">{{t.queues}}</a>
-                {{#canSeePeople}}<a href="/console/admin/users" id="nav-people">{{t.people}}</a> <a href="/console/admin/groups">{{t.groups}}</a>{{/canSeePeople}}
+                {{#canSeePeople}}<a href="/console/admin/users" id="nav-people">{{t.people}}</a> <a href="/console/admin/groups">{{t.groups}}</a> <a href="/console/admin/roles" id="nav-roles">{{t.roleList}}</a>{{/canSeePeople}}
+                {{#canSeeTokens}}<a href="/console/admin/tokens" id="nav-tokens">{{t.tokens}}</a>{{/canSeeTokens}}
                 {{#canSeeAudit}}<a href="/console/audit" id="nav-audit">{{t.auditLog}}</a>{{/canSeeAudit}}
                 {{#canSeeProcessStates}}<a href="/console/admin/processes" id="nav-process-states">{{t.processStates}}</a>{{/canSeeProcessStates}}
                 {{#canSeeRequests}}<a href="/console/requests" id="nav-requests">{{t.requests}}</a>{{/canSeeRequests}}
@@ -309,6 +310,52 @@ enum ConsoleTemplates {
                 <label for="group-leads">{{t.leads}} ({{t.commaSeparated}})</label><input id="group-leads" name="leads">
                 <label for="group-description">{{t.description}}</label><input id="group-description" name="description">
                 <button type="submit" id="group-submit">{{t.save}}</button>
+              </form>
+            </section>
+            {{/canWrite}}
+            {{> footer}}
+            """,
+        "roles": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.roleList}}</h1>
+              <table id="roles">
+                <thead><tr><th>{{t.name}}</th><th>{{t.description}}</th><th>{{t.permissions}}</th><th></th></tr></thead>
+                <tbody>{{#roles}}<tr><td>{{name}}</td><td>{{description}}</td><td><code>{{permissions}}</code></td><td>{{#removable}}{{#canWrite}}<form method="post" action="/console/admin/roles/{{name}}/delete" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" id="delete-role-{{name}}">{{t.remove}}</button></form>{{/canWrite}}{{/removable}}</td></tr>{{/roles}}</tbody>
+              </table>
+            </section>
+            {{#canWrite}}
+            <section class="card">
+              <h2>{{t.setRole}}</h2>
+              <form method="post" action="/console/admin/roles" id="set-role">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="role-name">{{t.name}}</label><input id="role-name" name="name" required>
+                <label for="role-description">{{t.description}}</label><input id="role-description" name="description">
+                <label for="role-permissions">{{t.permissions}} ({{t.spaceSeparated}})</label><input id="role-permissions" name="permissions" required>
+                <button type="submit" id="role-submit">{{t.save}}</button>
+              </form>
+            </section>
+            {{/canWrite}}
+            {{> footer}}
+            """,
+        "tokens": """
+            {{> header}}
+            {{#issued}}<section class="card"><p class="message notice" id="issued"><strong>{{name}}</strong>: {{t.tokenShownOnce}}</p><pre id="secret">{{secret}}</pre></section>{{/issued}}
+            <section class="card">
+              <h1>{{t.tokens}}</h1>
+              <table id="tokens">
+                <thead><tr><th>{{t.name}}</th><th>{{t.owner}}</th><th>{{t.permissions}}</th><th>{{t.created}}</th><th>{{t.lastUsed}}</th><th></th></tr></thead>
+                <tbody>{{#tokens}}<tr><td>{{name}}</td><td>{{owner}}</td><td><code>{{permissions}}</code></td><td>{{created}}</td><td>{{lastUsed}}</td><td>{{#canWrite}}<form method="post" action="/console/admin/tokens/{{name}}/revoke" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" id="revoke-{{name}}">{{t.revoke}}</button></form>{{/canWrite}}</td></tr>{{/tokens}}</tbody>
+              </table>
+            </section>
+            {{#canWrite}}
+            <section class="card">
+              <h2>{{t.issueToken}}</h2>
+              <form method="post" action="/console/admin/tokens" id="issue-token">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="token-name">{{t.name}}</label><input id="token-name" name="name" required>
+                <label for="token-permissions">{{t.permissions}} ({{t.spaceSeparated}})</label><input id="token-permissions" name="permissions" required>
+                <button type="submit" id="token-submit">{{t.issueToken}}</button>
               </form>
             </section>
             {{/canWrite}}

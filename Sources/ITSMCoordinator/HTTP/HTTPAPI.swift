@@ -64,17 +64,7 @@ struct HTTPAPI: Sendable {
                       permissions.count == listed.count else {
                     return .failure(.invalidParams("permissions: required, an array of strings such as incident.read"))
                 }
-                let result: Result<JSONValue, ResponseError>
-                do {
-                    try TokenStore.validate(name: name, permissions: permissions, grantor: grantor)
-                    let token = try await tokens.issue(name: name, permissions: permissions, grantor: grantor)
-                    logger.notice("token issued", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.actor)"])
-                    result = .success(["name": .string(name), "permissions": .array(permissions.map(JSONValue.string)), "token": .string(token)])
-                } catch let error as TokenError {
-                    result = .failure(Self.responseError(error))
-                }
-                await record("token.issue", by: grantor, target: name, result, details: ["permissions": .array(permissions.map(JSONValue.string))])
-                return result
+                return try await issueToken(name: name, permissions: permissions, by: grantor)
             }
         }
         routes.get("api/v1/tokens") { request, _ in
@@ -83,19 +73,7 @@ struct HTTPAPI: Sendable {
         routes.delete("api/v1/tokens/:name") { request, context in
             await authorized(request, permission: "tokens.write", action: "token.revoke") { grantor in
                 guard let name = Self.pathName(context) else { return .failure(Self.notAName) }
-                let result: Result<JSONValue, ResponseError>
-                do {
-                    if try await tokens.revoke(name: name, grantor: grantor) {
-                        logger.notice("token revoked", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.actor)"])
-                        result = .success(["revoked": .string(name)])
-                    } else {
-                        result = .failure(.business(kind: "token.not_found", message: "no active token named '\(name)'"))
-                    }
-                } catch let error as TokenError {
-                    result = .failure(Self.responseError(error))
-                }
-                await record("token.revoke", by: grantor, target: name, result)
-                return result
+                return try await revokeToken(name: name, by: grantor)
             }
         }
         routes.get("api/v1/plugins") { request, _ in
@@ -309,6 +287,39 @@ struct HTTPAPI: Sendable {
     }
 
     /// Restarts a process's local instances, audited.
+    /// Issues a token with at most `grantor`'s permissions, logged and audited without its
+    /// secret; the answer holds the secret, shown this once. The API and the console both use it.
+    func issueToken(name: String, permissions: [String], by grantor: Principal) async throws -> Result<JSONValue, ResponseError> {
+        let result: Result<JSONValue, ResponseError>
+        do {
+            try TokenStore.validate(name: name, permissions: permissions, grantor: grantor)
+            let token = try await tokens.issue(name: name, permissions: permissions, grantor: grantor)
+            logger.notice("token issued", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.actor)"])
+            result = .success(["name": .string(name), "permissions": .array(permissions.map(JSONValue.string)), "token": .string(token)])
+        } catch let error as TokenError {
+            result = .failure(Self.responseError(error))
+        }
+        await record("token.issue", by: grantor, target: name, result, details: ["permissions": .array(permissions.map(JSONValue.string))])
+        return result
+    }
+
+    /// Revokes the active tokens named `name` that `grantor` may revoke, audited.
+    func revokeToken(name: String, by grantor: Principal) async throws -> Result<JSONValue, ResponseError> {
+        let result: Result<JSONValue, ResponseError>
+        do {
+            if try await tokens.revoke(name: name, grantor: grantor) {
+                logger.notice("token revoked", metadata: ["itsm.token.name": "\(name)", "itsm.token.by": "\(grantor.actor)"])
+                result = .success(["revoked": .string(name)])
+            } else {
+                result = .failure(.business(kind: "token.not_found", message: "no active token named '\(name)'"))
+            }
+        } catch let error as TokenError {
+            result = .failure(Self.responseError(error))
+        }
+        await record("token.revoke", by: grantor, target: name, result)
+        return result
+    }
+
     func restartPlugin(_ name: String, by principal: Principal) async -> Result<JSONValue, ResponseError> {
         logger.notice("plugin restart requested", metadata: ["itsm.plugin": "\(name)", "itsm.actor": "\(principal.actor)"])
         let result: Result<JSONValue, ResponseError> = if let restarted = await restart(name) {
