@@ -97,7 +97,7 @@ extension HTTPAPI {
     }
 
     /// The verbs that make a new record, in the order they are looked for.
-    static let creationVerbs = ["create", "set", "record", "plan", "raise"]
+    static let creationVerbs = ["create", "set", "record", "plan", "raise", "define"]
 
     /// The method that makes a new record of this kind, when there is one the person may call.
     private func creation(_ namespace: String, for page: ConsolePage) -> MethodDescriptor? {
@@ -150,8 +150,9 @@ extension HTTPAPI {
     private func processesPage(_ page: ConsolePage, _ request: Request) -> Response {
         var context = page.common
         context["title"] = ConsoleStrings.english["processes"]!
-        // Every namespace with a list, each under the process that declares it.
-        let namespaces = Set(router.routes.map { String($0.descriptor.name.prefix { $0 != "." }) })
+        // Every kind of record with a list, each under the process that declares it: `change`
+        // from change.list, and `incident.sla` from incident.sla.list.
+        let namespaces = Set(router.routes.map(\.descriptor.name).filter { $0.hasSuffix(".list") }.map { String($0.dropLast(".list".count)) })
         context["processes"] = namespaces.sorted().compactMap { namespace -> [String: Any]? in
             guard let list = method(namespace, "list", for: page), let owner = router.route(for: list.name)?.plugin else { return nil }
             return ["name": namespace, "process": owner, "description": list.description ?? "", "canCreate": creation(namespace, for: page) != nil]
