@@ -168,6 +168,20 @@ try:
         submit(admin, "disable-nina")
         row = [r.text for r in admin.find_elements(By.CSS_SELECTOR, "#accounts tbody tr") if r.text.startswith("nina")]
         step("ada: disabled nina", len(row) == 1 and "disabled" in row[0])
+        admin.find_element(By.ID, "password-account").send_keys("audrey")
+        admin.find_element(By.ID, "password-new").send_keys("audrey has a brand new password")
+        submit(admin, "password-submit")
+
+        def signs_in(name, password):
+            try:
+                return urllib.request.urlopen(urllib.request.Request(
+                    base + "/api/v1/session", data=json.dumps({"name": name, "password": password}).encode(),
+                    headers={"Content-Type": "application/json"})).status == 200
+            except urllib.error.HTTPError:
+                return False
+        step("ada: reset audrey's password; the new one signs her in, the old one no longer",
+             "audrey: Done." in text(admin, "notice") and signs_in("audrey", "audrey has a brand new password")
+             and not signs_in("audrey", "audrey has a long password"))
         admin.get(base + "/console/admin/groups")
         admin.find_element(By.ID, "group-name").send_keys("network")
         admin.find_element(By.ID, "group-leads").send_keys("alan")
@@ -208,7 +222,7 @@ try:
         step("ada: the audit log shows the day's work and its chain is intact",
              "The hash chain is intact" in text(admin, "chain") and "incident.assign" in log and "account.create" in log
              and "group.put" in log and "role.put" in log and "token.issue" in log and "token.revoke" in log and "user:rita" in log
-             and secret not in admin.page_source)
+             and secret not in admin.page_source and "brand new password" not in admin.page_source)
         screenshot(admin, "audit")
     finally:
         admin.quit()

@@ -40,6 +40,18 @@ extension HTTPAPI {
             }
         }
 
+        // A password reset by an administrator, for a person who forgot theirs: audited without it.
+        routes.post("console/admin/users/password") { request, _ in
+            await console(request, form: true) { page in
+                let name = (page.form["name"] ?? "").trimmingCharacters(in: .whitespaces)
+                var changes = AccountStore.Changes()
+                changes.password = page.form["password"] ?? ""
+                return await consoleAdminChange(page, action: "account.update", target: name, details: ["password": "(changed)"]) {
+                    () throws(AccountError) in _ = try await accounts.update(name: name, changes, grantor: page.principal)
+                }
+            }
+        }
+
         routes.get("console/admin/tokens") { request, _ in
             await console(request) { page in try await tokensPage(page, request, issued: nil) }
         }

@@ -3,6 +3,8 @@
 enum ConsoleStrings {
     static let english: [String: String] = [
         "product": "itsm",
+        "setPassword": "Set a password",
+        "newPassword": "New password",
         "roleList": "Roles",
         "tokens": "Tokens",
         "permissions": "Permissions",

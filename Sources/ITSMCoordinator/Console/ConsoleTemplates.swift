@@ -288,6 +288,15 @@ enum ConsoleTemplates {
                 <button type="submit" id="account-submit">{{t.create}}</button>
               </form>
             </section>
+            <section class="card">
+              <h2>{{t.setPassword}}</h2>
+              <form method="post" action="/console/admin/users/password" id="set-password">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="password-account">{{t.name}}</label><input id="password-account" name="name" required>
+                <label for="password-new">{{t.newPassword}}</label><input id="password-new" name="password" type="password" autocomplete="new-password" required>
+                <button type="submit" id="password-submit">{{t.setPassword}}</button>
+              </form>
+            </section>
             {{/canWrite}}
             {{> footer}}
             """,
