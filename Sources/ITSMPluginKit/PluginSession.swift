@@ -32,6 +32,8 @@ final class PluginSession: Sendable {
     /// Method and event handlers running now; `shutdown` waits for them.
     private let handlersRunning = Atomic<Int>(0)
     private let jobs = Mutex<[Task<Void, Never>]>([])
+    /// Requests and events counted for `$/metrics`.
+    private let figures = PluginFigures()
 
     private var currentPhase: Phase { phase.withLock { $0 } }
 
@@ -79,7 +81,31 @@ final class PluginSession: Sendable {
 
     // MARK: - Requests
 
+    /// Answers a request and counts it (`$/metrics`): methods by name, events by type.
     private func handle(_ request: JSONRPCRequest) async throws -> JSONValue {
+        guard request.method != ProtocolMethod.metrics else { return try JSONValue(encoding: figures.result) }
+        let counted = !request.method.hasPrefix("$/") && ![ProtocolMethod.initialize, ProtocolMethod.shutdown].contains(request.method)
+        let eventType = request.method == ProtocolMethod.event ? request.params?["type"]?.stringValue : nil
+        guard counted || eventType != nil else { return try await answer(request) }
+        let started = ContinuousClock.now
+        do {
+            let result = try await answer(request)
+            count(request.method, eventType: eventType, outcome: "ok", since: started)
+            return result
+        } catch {
+            count(request.method, eventType: eventType, outcome: PluginFigures.outcome(of: error), since: started)
+            throw error
+        }
+    }
+
+    private func count(_ method: String, eventType: String?, outcome: String, since started: ContinuousClock.Instant) {
+        if let eventType { return figures.event(eventType, outcome: outcome) }
+        let elapsed = ContinuousClock.now - started
+        figures.request(method, outcome: outcome,
+                        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    private func answer(_ request: JSONRPCRequest) async throws -> JSONValue {
         switch request.method {
         case ProtocolMethod.initialize:
             return try await initialize(request.params)

@@ -15,6 +15,9 @@ public enum ProtocolMethod {
     public static let cancelRequest = "$/cancelRequest"
     /// Coordinator -> plugin request: deliver one event to a subscriber; answer `{}` once handled.
     public static let event = "$/event"
+    /// Coordinator -> plugin request, optional: the plugin's own figures (`MetricsResult`) for
+    /// the coordinator's `/metrics`; a plugin without any answers -32601.
+    public static let metrics = "$/metrics"
     /// Remote plugin -> coordinator request, the first line on a new TCP connection: who is
     /// dialing in and its token. The coordinator answers, then starts with `initialize`.
     public static let attach = "$/attach"

@@ -62,6 +62,10 @@ import Testing
             #expect(try await Self.query(port, #"itsm_rpc_requests_total{method="incident.get",outcome="incident.not_found"}"#) == 1)
             #expect(try await Self.query(port, #"itsm_rpc_duration_seconds_count{method="incident.create"}"#) == 5)
             #expect(try await Self.query(port, #"itsm_plugin_instances{plugin="incident",state="running"}"#) == 1)
+            // The plugin's own figures, asked of it at each scrape ($/metrics) and labelled by the coordinator.
+            #expect(try await Self.query(port, #"itsm_plugin_requests_total{plugin="incident",method="incident.create",outcome="ok"}"#) == 5)
+            #expect(try await Self.query(port, #"itsm_plugin_requests_total{plugin="incident",method="incident.get",outcome="incident.not_found"}"#) == 1)
+            #expect(try await Self.query(port, #"itsm_plugin_request_seconds_total{plugin="incident",method="incident.create"}"#) ?? 0 > 0)
             #expect(try await Self.query(port, #"sum(hb_requests{http_route="/api/v1/rpc/{method}"})"#) ?? 0 >= 6)
             #expect(try await Self.query(port, "process_resident_memory_bytes") ?? 0 > 1_000_000)
             #expect(await coordinator.stop() == .exited(0))
