@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import typing
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as AnswerTimeout
@@ -249,6 +250,7 @@ class _Session:
         self.idle = threading.Condition(self.lock)
         self.pending = {}  # our calls to the coordinator, by id
         self.next_id = 0
+        self.figures = {}  # (family, label value, outcome) -> count or seconds, for $/metrics
 
     def database(self):
         if self._database is None:
@@ -341,6 +343,8 @@ class _Session:
         meta = message.get("meta") if isinstance(message.get("meta"), dict) else {}
         if method == "$/ping":
             return self.send({"jsonrpc": "2.0", "id": request_id, "result": {}})
+        if method == "$/metrics":
+            return self.send({"jsonrpc": "2.0", "id": request_id, "result": self.metrics()})
         if method == "initialize":
             if self.state != "awaiting_initialize":
                 return self.error(request_id, PluginError(-32600, "protocol.already_initialized", "initialize was already received"))
@@ -357,12 +361,49 @@ class _Session:
         if self.state != "ready":
             return self.error(request_id, PluginError(-32002, "protocol.not_initialized", "the handshake has not finished"))
         if method == "$/event":
-            return self.submit(request_id, None, lambda: self.deliver(params if isinstance(params, dict) else {}, meta))
+            event = params if isinstance(params, dict) else {}
+            return self.submit(request_id, None, lambda: self.counted("event", str(event.get("type")), lambda: self.deliver(event, meta)))
         handler = self.plugin.methods.get(method)
         if handler is None:
             return self.error(request_id, PluginError(-32601, "protocol.method_not_found", f"unknown method '{method}'"))
         request = Request(self, request_id, method, meta)
-        self.submit(request_id, request, lambda: self.run_method(handler, request, params))
+        self.submit(request_id, request, lambda: self.counted("method", method, lambda: self.run_method(handler, request, params)))
+
+    # MARK: - Figures ($/metrics)
+
+    def counted(self, family, name, work):
+        """Runs `work`, counting it by name and outcome (`ok` or the error's kind) for $/metrics."""
+        started = time.monotonic()
+        outcome = "ok"
+        try:
+            return work()
+        except PluginError as error:
+            outcome = error.kind
+            raise
+        except Exception:
+            outcome = "error"
+            raise
+        finally:
+            with self.lock:
+                self.figures[(family, name, outcome)] = self.figures.get((family, name, outcome), 0) + 1
+                if family == "method":
+                    self.figures[("seconds", name, "")] = self.figures.get(("seconds", name, ""), 0) + time.monotonic() - started
+
+    def metrics(self):
+        with self.lock:
+            figures = sorted(self.figures.items())
+
+        def samples(family, label):
+            return [{"labels": {label: name, "outcome": outcome}, "value": value}
+                    for (kind, name, outcome), value in figures if kind == family]
+        return {"metrics": [
+            {"name": "itsm_plugin_requests_total", "help": "Requests the plugin answered, by method and outcome", "type": "counter",
+             "samples": samples("method", "method")},
+            {"name": "itsm_plugin_request_seconds_total", "help": "Time spent answering requests, by method", "type": "counter",
+             "samples": [{"labels": {"method": name}, "value": value} for (kind, name, _), value in figures if kind == "seconds"]},
+            {"name": "itsm_plugin_events_total", "help": "Events the plugin handled, by type and outcome", "type": "counter",
+             "samples": samples("event", "type")},
+        ]}
 
     def submit(self, request_id, request, work):
         with self.lock:

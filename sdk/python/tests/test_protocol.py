@@ -137,6 +137,18 @@ class ProtocolTests(unittest.TestCase):
         answer = self.plugin.next()
         self.assertEqual((answer["id"], answer["error"]["data"]["kind"]), ("ask", "incident.not_found"))
 
+    def test_its_figures_count_requests_by_method_and_outcome(self):
+        self.plugin.request("fast", "fixture.sleep", {"seconds": 0})
+        self.assertEqual(self.plugin.next()["id"], "fast")
+        self.plugin.request("bad", "fixture.sleep", {"seconds": "long"})
+        self.assertEqual(self.plugin.next()["id"], "bad")
+        self.plugin.request("figures", "$/metrics")
+        families = {family["name"]: family for family in self.plugin.next()["result"]["metrics"]}
+        counted = {(sample["labels"]["method"], sample["labels"]["outcome"]): sample["value"]
+                   for sample in families["itsm_plugin_requests_total"]["samples"]}
+        self.assertEqual(counted, {("fixture.sleep", "ok"): 1, ("fixture.sleep", "protocol.invalid_params"): 1})
+        self.assertEqual(families["itsm_plugin_requests_total"]["type"], "counter")
+
     def test_params_are_checked_against_the_declared_types(self):
         self.plugin.request("bad", "fixture.sleep", {"seconds": "long"})
         self.assertEqual(self.plugin.next()["error"]["message"], "params.seconds: expected a number")
