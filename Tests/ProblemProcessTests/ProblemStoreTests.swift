@@ -30,6 +30,27 @@ extension ProblemStore {
 }
 
 @Suite struct ProblemLifecycleTests {
+    /// Two changes of one record can share a millisecond (and updated_at is when a change's
+    /// transaction began): the projection keeps the newest by event number, so a retried older
+    /// event arriving last does not win.
+    @Test func theProjectionKeepsTheNewestEventWhenTwoChangesShareTheirTime() async throws {
+        let (store, pool) = try await makeProblemStore("projorder")
+        defer { Task { await pool.close() } }
+        let created = incidentPayload(1, title: "Disk full on db-1", status: "new")
+        var started = created
+        started.status = .inProgress // same updatedAt, to the millisecond
+        func observe(_ incident: Incident, _ sequence: Int64) async throws {
+            _ = try await store.database.withTransaction { tx in try await store.observe(tx, incident: incident, sequence: sequence, detect: false) }
+        }
+        try await observe(started, 8)
+        try await observe(created, 7) // retried after the newer one
+        let status = { try await pool.query("SELECT status FROM problem.incident WHERE id = \(created.id)").single().decode(String.self, "status") }
+        #expect(try await status() == "in_progress")
+        // An incident.get answer (no event number) does not overwrite what events wrote.
+        _ = try await store.database.withTransaction { tx in try await store.observe(tx, incident: created, detect: false) }
+        #expect(try await status() == "in_progress")
+    }
+
     @Test func onlyTheDocumentedMovesAreAllowed() {
         #expect(ProblemStatus.proposed.next == [.new, .closed])
         #expect(ProblemStatus.new.next == [.underInvestigation, .closed])

@@ -73,7 +73,7 @@ public enum CapacityPlugin {
         for type in IncidentEvents.carryingTheRecord {
             plugin.subscribe(type) { event, context in
                 try await CapacityStore(database: context.database, settings: try CapacitySettings(config: context.config))
-                    .observe(context.transaction, incident: try IncidentEvents.record(from: event))
+                    .observe(context.transaction, incident: try IncidentEvents.record(from: event), sequence: event.sequence)
             }
         }
         // Several instances may run this at once: forecasts are announced once per date, and an

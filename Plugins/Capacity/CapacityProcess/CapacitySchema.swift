@@ -100,5 +100,10 @@ public enum CapacitySchema {
             ALTER TABLE capacity.breach ADD COLUMN incident_level text CHECK (incident_level IN ('warning', 'critical'));
             UPDATE capacity.breach SET incident_level = level WHERE incident IS NOT NULL;
             """),
+        // Versions of a record by the number of its event (commit order), not updated_at: two
+        // changes can share a millisecond, or begin in the other order (ProblemSchema 2).
+        Migration(version: 3, name: "workload follows the order of events", sql: """
+            ALTER TABLE capacity.group_workload ADD COLUMN sequence bigint NOT NULL DEFAULT 0;
+            """),
     ]
 }

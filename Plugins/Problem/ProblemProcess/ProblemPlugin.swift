@@ -99,7 +99,7 @@ public enum ProblemPlugin {
             plugin.subscribe(type) { event, context in
                 let store = ProblemStore(database: context.database, settings: try ProblemSettings(config: context.config))
                 let findings = try await store.observe(
-                    context.transaction, incident: try IncidentEvents.record(from: event),
+                    context.transaction, incident: try IncidentEvents.record(from: event), sequence: event.sequence,
                     detect: type == IncidentEvents.created.name || type == IncidentEvents.updated.name)
                 for finding in findings {
                     context.logger.notice("recurring incidents", metadata: [

@@ -125,5 +125,12 @@ public enum ProblemSchema {
                 actions text[] NOT NULL DEFAULT '{}'
             );
             """),
+        // A record's events are numbered in the order its changes committed (the second change
+        // waits for the first's row lock before it writes its event); updated_at is when a
+        // change's transaction began, in milliseconds in the payload, so two changes can share
+        // it, or come in the other order. The projection keeps the newest by event number.
+        Migration(version: 2, name: "the incident projection follows the order of events", sql: """
+            ALTER TABLE problem.incident ADD COLUMN source_sequence bigint NOT NULL DEFAULT 0;
+            """),
     ]
 }

@@ -262,7 +262,7 @@ public struct ProblemStore: Sendable {
             guard problem.status.isActive else {
                 throw ResponseError.business(kind: "problem.closed", message: "\(problem.number) is \(problem.status.rawValue); link to an open problem")
             }
-            let record = try await IncidentProjection.record(tx, incident)
+            let record = try await IncidentProjection.record(tx, incident, sequence: nil)
             try await attach(tx, incidents: [record], to: problem, how: "manual", actor: actor)
             _ = try await declareMajorIfDue(tx, problem, actor: actor)
         }

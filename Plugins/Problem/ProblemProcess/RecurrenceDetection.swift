@@ -19,20 +19,23 @@ enum IncidentProjection {
         var openedAt: Date
     }
 
-    /// Records an incident from an event or an `incident.get` answer; an older version than
-    /// the one held (a redelivered event) changes nothing.
+    /// Records an incident from an event (`sequence`: its number) or an `incident.get` answer
+    /// (nil). An event older than the one the row holds (a redelivery, a retry arriving after
+    /// later ones) changes nothing; an answer only fills a row no event has written yet.
     @discardableResult
-    static func record(_ tx: PluginTransaction, _ incident: Incident) async throws -> Record {
+    static func record(_ tx: PluginTransaction, _ incident: Incident, sequence: Int64?) async throws -> Record {
         try await tx.query("""
             INSERT INTO problem.incident AS i (id, number, title, service, ci, category, priority, status, opened_at, resolved_at,
-                source_updated_at)
+                source_updated_at, source_sequence)
             VALUES (\(incident.id), \(incident.number), \(incident.title), \(incident.service), \(incident.configurationItem),
                     \(incident.category), \(incident.priority.rawValue), \(incident.status.rawValue), \(incident.createdAt),
-                    \(incident.resolvedAt), \(incident.updatedAt))
+                    \(incident.resolvedAt), \(incident.updatedAt), \(sequence ?? 0))
             ON CONFLICT (id) DO UPDATE SET title = excluded.title, service = excluded.service, ci = excluded.ci,
                 category = excluded.category, priority = excluded.priority, status = excluded.status,
-                resolved_at = excluded.resolved_at, source_updated_at = excluded.source_updated_at
-                WHERE i.source_updated_at <= excluded.source_updated_at
+                resolved_at = excluded.resolved_at, source_updated_at = excluded.source_updated_at,
+                source_sequence = excluded.source_sequence
+                WHERE CASE WHEN excluded.source_sequence > 0 THEN i.source_sequence <= excluded.source_sequence
+                           ELSE i.source_sequence = 0 AND i.source_updated_at <= excluded.source_updated_at END
             """)
         guard let record = try await load(tx, id: incident.id) else { throw ResponseError.internalError("the incident just recorded is missing") }
         return record
@@ -55,10 +58,12 @@ enum IncidentProjection {
 /// becomes one proposed problem with its incidents linked; later incidents of the cluster join
 /// that proposal instead of making another.
 extension ProblemStore {
-    /// Takes in an incident from an event: records it and, when `detect`, looks for its
-    /// cluster. Runs in the event's transaction, so a redelivered event changes nothing.
-    public func observe(_ tx: PluginTransaction, incident: Incident, detect shouldDetect: Bool) async throws -> [DetectionResult.Finding] {
-        let record = try await IncidentProjection.record(tx, incident)
+    /// Takes in an incident from an event (`sequence`: the event's number): records it and,
+    /// when `detect`, looks for its cluster. Runs in the event's transaction, so a redelivered
+    /// event changes nothing.
+    public func observe(_ tx: PluginTransaction, incident: Incident, sequence: Int64? = nil,
+                        detect shouldDetect: Bool) async throws -> [DetectionResult.Finding] {
+        let record = try await IncidentProjection.record(tx, incident, sequence: sequence)
         return shouldDetect ? try await detect(tx, incident: record.id, actor: "plugin:problem") : []
     }
 

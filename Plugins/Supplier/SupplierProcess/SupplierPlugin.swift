@@ -77,7 +77,7 @@ public enum SupplierPlugin {
         for type in IncidentEvents.carryingTheRecord {
             plugin.subscribe(type) { event, context in
                 try await SupplierStore(database: context.database, settings: try SupplierSettings(config: context.config))
-                    .observe(context.transaction, incident: try IncidentEvents.record(from: event))
+                    .observe(context.transaction, incident: try IncidentEvents.record(from: event), sequence: event.sequence)
             }
         }
         plugin.every(.seconds(milestoneScanSeconds), name: "contract-milestones") { context in

@@ -153,5 +153,10 @@ public enum SupplierSchema {
             );
             CREATE INDEX action_open ON supplier.action (due_on) WHERE status = 'open';
             """),
+        // Versions of a record by the number of its event (commit order), not updated_at: two
+        // changes can share a millisecond, or begin in the other order (ProblemSchema 2).
+        Migration(version: 2, name: "hand-offs follow the order of events", sql: """
+            ALTER TABLE supplier.incident_seen ADD COLUMN sequence bigint NOT NULL DEFAULT 0;
+            """),
     ]
 }
