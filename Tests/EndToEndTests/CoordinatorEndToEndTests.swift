@@ -88,12 +88,11 @@ import Testing
         defer { Task { await other.stop() } }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("itsm-taken-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let started = ContinuousClock.now
         let serve = try await Command.run(try Binaries.path("itsm"), ["serve", "--data-dir", directory, "--http", "127.0.0.1:\(other.port)"])
         #expect(serve.status == .exited(1))
         #expect(serve.text.contains("http: cannot listen on 127.0.0.1:\(other.port): Address already in use"), "\(serve.text)")
-        // Refused before the embedded database was even created.
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // Refused before the embedded database was even created (judged by what it did, not by
+        // the wall clock, which a loaded machine stretches).
         #expect(!serve.text.contains("PostgreSQL"), "\(serve.text)")
     }
 

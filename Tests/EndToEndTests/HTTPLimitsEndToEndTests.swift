@@ -18,10 +18,10 @@ import Testing
         let port = try #require(coordinator.baseURL.port)
         // 60 connections trickling one byte of a request head every half second: those past the
         // cap are closed at once, the rest when their head is 2 s overdue.
-        let started = ContinuousClock.now
+        // Each head would take over 100 s to send: all 60 closed within the script's 20 s means
+        // the server cut them off (a bound on the wall clock here failed on a loaded machine).
         let slow = try await Command.run("python3", [Self.slowClients, "\(port)", "60", "20"])
-        #expect(slow.status == .exited(0), "\(slow.text)")
-        #expect(ContinuousClock.now - started < .seconds(12), "\(slow.text)")
+        #expect(slow.status == .exited(0) && slow.text.contains("closed 60 of 60"), "\(slow.text)")
         #expect(try await coordinator.request("GET", "readyz").0 == 200)
         #expect(try await coordinator.call("incident.list").status == 200)
         // A kept-alive connection may wait longer than a new one for its next request: past the
