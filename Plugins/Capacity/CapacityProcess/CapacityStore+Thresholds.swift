@@ -140,7 +140,5 @@ extension CapacityStore {
         }
     }
 
-    static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.2f", value)
-    }
+    static func format(_ value: Double) -> String { value.figure(fractionDigits: 2) }
 }

@@ -105,11 +105,7 @@ extension ImprovementStore {
                           processes: processes, previousReview: previous, proposedActions: actions)
     }
 
-    static func format(_ value: Double?) -> String {
-        guard let value else { return "n/a" }
-        // Whole numbers without decimals; Int cannot hold the largest doubles (it would trap).
-        return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.2f", value)
-    }
+    static func format(_ value: Double?) -> String { value?.figure(fractionDigits: 2) ?? "n/a" }
 }
 
 extension ReviewPack {

@@ -134,10 +134,7 @@ public struct ServiceReport: Sendable, Hashable, Codable {
 
     public var html: String { MarkdownPage.html(markdown, title: "Service report: \(customer)") }
 
-    static func format(_ value: Double) -> String {
-        // Int cannot hold the largest doubles (it would trap).
-        value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.1f", value)
-    }
+    static func format(_ value: Double) -> String { value.figure(fractionDigits: 1) }
 
     static func percent(_ part: Int, of whole: Int) -> Double? {
         whole == 0 ? nil : (Double(part) * 1000 / Double(whole)).rounded() / 10

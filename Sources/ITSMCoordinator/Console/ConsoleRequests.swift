@@ -163,7 +163,7 @@ extension HTTPAPI {
         let target = clock["targetMinutes"]?.intValue.map(String.init) ?? ""
         let clockText: String
         if let minutes = clock["businessMinutes"]?.doubleValue ?? clock["businessMinutes"]?.intValue.map(Double.init) {
-            let spent = minutes.rounded() == minutes ? String(Int(minutes)) : String(format: "%.1f", minutes)
+            let spent = minutes.figure(fractionDigits: 1)
             clockText = (clock["met"]?.boolValue == true ? strings["clockMet"]! : strings["clockMissed"]!)
                 .replacingOccurrences(of: "%1", with: spent).replacingOccurrences(of: "%2", with: target)
         } else if let due = clock["dueAt"]?.stringValue {

@@ -229,10 +229,7 @@ extension HTTPAPI {
         /// person's roles allow whatever it offers.
         func call(_ method: String, _ params: [String: JSONValue]) async -> Result<JSONValue, ResponseError> {
             guard let route = api.router.route(for: method) else { return .failure(await api.router.unroutedError(method)) }
-            let permission = route.descriptor.permission
-            guard principal.allows(permission) else {
-                let refusal = principal.lacking(permission)
-                if AuditLog.audits(permission: permission) { await api.record(method, by: principal, target: nil, .failure(refusal)) }
+            if let refusal = await api.refusal(of: principal, permission: route.descriptor.permission, action: method) {
                 return .failure(refusal)
             }
             return await api.call(method, params: .object(params), meta: RequestMeta(actor: principal.actor, requestId: CurrentRequest.id),
@@ -379,9 +376,9 @@ extension HTTPAPI {
         context["desk"] = canWrite && page.isDesk
         context["requester"] = canWrite && !page.isDesk
         context["canConfirm"] = status == "resolved"
-        context["canWithdraw"] = ["new", "assigned", "in_progress", "on_hold"].contains(status)
-        context["targets"] = ["in_progress", "on_hold", "resolved", "closed", "cancelled"].filter { $0 != status }
         let open = ["new", "assigned", "in_progress", "on_hold"].contains(status)
+        context["canWithdraw"] = open
+        context["targets"] = ["in_progress", "on_hold", "resolved", "closed", "cancelled"].filter { $0 != status }
         context["canEscalate"] = open
         if open && !major { context["canDeclareMajor"] = true }
         if major && (status == "resolved" || status == "closed") && detail["review"]?.objectValue == nil { context["canReview"] = true }

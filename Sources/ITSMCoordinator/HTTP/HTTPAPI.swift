@@ -178,10 +178,7 @@ struct HTTPAPI: Sendable {
             return errorResponse(ResponseError(code: .methodNotFound, kind: "http.not_found",
                                                message: "no route \(request.method.rawValue) \(path); GET /api/v1/openapi.json lists them"))
         case .wrongVerb(let allowed):
-            var response = errorResponse(ResponseError(code: .invalidRequest, kind: "http.method_not_allowed",
-                                                       message: "\(path) takes \(allowed.joined(separator: ", "))"), status: .methodNotAllowed)
-            response.headers[.allow] = allowed.joined(separator: ", ")
-            return response
+            return methodNotAllowed("\(path) takes \(allowed.joined(separator: ", "))", allowed: allowed)
         case .unsupportedMediaType(let accepted):
             return errorResponse(ResponseError(code: .invalidRequest, kind: "http.unsupported_media_type",
                                                message: "\(request.method.rawValue) \(path) takes a body of type \(accepted.joined(separator: " or "))"),
@@ -482,14 +479,21 @@ struct HTTPAPI: Sendable {
         guard let principal else {
             return .failure(ResponseError(code: .unauthorized, kind: "auth.invalid_token", message: "the token is not valid"))
         }
-        if let permission, !principal.allows(permission) {
-            let refusal = principal.lacking(permission)
-            if let action, AuditLog.audits(permission: permission) {
-                await record(action, by: principal, target: nil, .failure(refusal))
-            }
+        if let permission, let refusal = await refusal(of: principal, permission: permission, action: action) {
             return .failure(refusal)
         }
         return .success(principal)
+    }
+
+    /// Nil when `principal` holds `permission`; otherwise the refusal, in the audit log when
+    /// `action` is a change the log keeps. The API and the console's pages hold calls to it alike.
+    func refusal(of principal: Principal, permission: String, action: String?) async -> ResponseError? {
+        guard !principal.allows(permission) else { return nil }
+        let refusal = principal.lacking(permission)
+        if let action, AuditLog.audits(permission: permission) {
+            await record(action, by: principal, target: nil, .failure(refusal))
+        }
+        return refusal
     }
 
     /// The HTTP status that fits a protocol error.
@@ -576,12 +580,7 @@ struct CoordinatorMethodGuard<Context: RequestContext>: RouterMiddleware {
         let segments = request.uri.path.dropFirst("/api/v1/".count).split(separator: "/", omittingEmptySubsequences: false)
         let allowed = CoordinatorOperation.all.filter { $0.matches(segments) }.map(\.verb)
         guard !allowed.isEmpty, !allowed.contains(verb) else { return try await next(request, context) }
-        var response = jsonResponse(.methodNotAllowed, ["error": [
-            "code": .int(Int64(ErrorCode.invalidRequest.rawValue)), "message": .string("\(request.uri.path) takes \(allowed.joined(separator: ", "))"),
-            "data": ["kind": "http.method_not_allowed", "retryable": false],
-        ]])
-        response.headers[.allow] = allowed.joined(separator: ", ")
-        return response
+        return methodNotAllowed("\(request.uri.path) takes \(allowed.joined(separator: ", "))", allowed: allowed)
     }
 }
 
@@ -589,12 +588,7 @@ struct CoordinatorMethodGuard<Context: RequestContext>: RouterMiddleware {
 struct RPCMethodGuard<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method != .post, request.uri.path.hasPrefix("/api/v1/rpc/") else { return try await next(request, context) }
-        var response = jsonResponse(.methodNotAllowed, ["error": [
-            "code": .int(Int64(ErrorCode.invalidRequest.rawValue)), "message": "call methods with POST",
-            "data": ["kind": "http.method_not_allowed", "retryable": false],
-        ]])
-        response.headers[.allow] = "POST"
-        return response
+        return methodNotAllowed("call methods with POST", allowed: ["POST"])
     }
 }
 
@@ -610,6 +604,15 @@ struct RESTDispatch<Context: RequestContext>: RouterMiddleware {
         guard !HTTPRoute.reservedSegments.contains(String(first)) else { return try await next(request, context) }
         return await serve(request)
     }
+}
+
+/// 405 naming the verbs the path takes (`Allow`): RPC paths, the coordinator's own routes and
+/// the plugins' REST routes answer it alike.
+func methodNotAllowed(_ message: String, allowed: [String]) -> Response {
+    let error = ResponseError(code: .invalidRequest, kind: "http.method_not_allowed", message: message)
+    var response = jsonResponse(.methodNotAllowed, ["error": (try? JSONValue(encoding: error)) ?? .null])
+    response.headers[.allow] = allowed.joined(separator: ", ")
+    return response
 }
 
 func jsonResponse(_ status: HTTPResponse.Status, _ body: JSONValue) -> Response {

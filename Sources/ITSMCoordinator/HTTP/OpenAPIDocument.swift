@@ -9,6 +9,12 @@ import ITSMProtocol
 enum OpenAPIDocument {
     static func make(routes: [MethodRouter.Route], version: String) -> JSONValue {
         var paths: [String: JSONValue] = [:]
+        /// One verb of a path under /api/v1/, beside the path's other verbs.
+        func add(_ operation: JSONValue, _ verb: String, _ path: String) {
+            var verbs = paths["/api/v1/\(path)"]?.objectValue ?? [:]
+            verbs[verb.lowercased()] = operation
+            paths["/api/v1/\(path)"] = .object(verbs)
+        }
         for route in routes {
             let method = route.descriptor
             let body = (try? JSONValue(encoding: method.params ?? .any)) ?? .object([:])
@@ -27,17 +33,9 @@ enum OpenAPIDocument {
             ]
             if let description = method.description { operation["summary"] = .string(description) }
             paths["/api/v1/rpc/\(method.name)"] = ["post": .object(operation)]
-            for binding in method.routes ?? [] {
-                var path = paths["/api/v1/\(binding.path)"]?.objectValue ?? [:]
-                path[binding.verb.lowercased()] = restOperation(binding, of: route)
-                paths["/api/v1/\(binding.path)"] = .object(path)
-            }
+            for binding in method.routes ?? [] { add(restOperation(binding, of: route), binding.verb, binding.path) }
         }
-        for operation in CoordinatorOperation.all {
-            var path = paths["/api/v1/\(operation.path)"]?.objectValue ?? [:]
-            path[operation.verb.lowercased()] = operation.document
-            paths["/api/v1/\(operation.path)"] = .object(path)
-        }
+        for operation in CoordinatorOperation.all { add(operation.document, operation.verb, operation.path) }
         return [
             "openapi": "3.1.0",
             "info": [
