@@ -86,13 +86,15 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs one statement with its parameters and returns its rows.
     ///
-    /// Cancelling the calling task asks the server to cancel the statement.
+    /// Cancelling the calling task cancels the statement: it is not sent if it has not been
+    /// yet, and otherwise the server is asked to cancel it (`StatementCancellation`).
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
-        try await withTaskCancellationHandler {
-            try await onQueue { try self.queryBlocking(query) }
+        let cancellation = StatementCancellation()
+        return try await withTaskCancellationHandler {
+            try await onQueue { try cancellation.run { try self.queryBlocking(query) } }
         } onCancel: {
-            self.cancelRunningStatement()
+            cancellation.cancel { self.cancelRunningStatement() }
         }
     }
 
@@ -333,6 +335,53 @@ extension PostgresConnection {
                 }
             }
             continuation.finish()
+        }
+    }
+}
+
+/// The cancellation of one statement. A cancel request that reaches the server before the
+/// statement does is lost (a loaded machine can take longer than the caller's patience to send
+/// it), so it is sent again every 100 ms until the statement ends. It is sent only while this
+/// statement runs, under the lock that ends it, so it never reaches the next statement on the
+/// connection; one cancelled before it was sent is not sent at all.
+final class StatementCancellation: Sendable {
+    private struct State {
+        var cancelled = false
+        var running = false
+        var finished = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Runs the statement, unless it was cancelled first.
+    func run<R>(_ statement: () throws -> R) throws -> R {
+        let start = state.withLock { state -> Bool in
+            state.running = !state.cancelled
+            state.finished = state.cancelled
+            return state.running
+        }
+        guard start else {
+            throw PostgresError(code: .server, message: "canceling statement due to user request", sqlState: .queryCanceled)
+        }
+        defer { state.withLock { $0.finished = true } }
+        return try statement()
+    }
+
+    /// Asks for the statement's cancellation with `send` until it ends.
+    func cancel(_ send: @escaping @Sendable () -> Void) {
+        let first = state.withLock { state -> Bool in
+            defer { state.cancelled = true }
+            return !state.cancelled && !state.finished
+        }
+        guard first else { return }
+        Task.detached { [self] in
+            while state.withLock({ state -> Bool in
+                guard !state.finished else { return false }
+                if state.running { send() }
+                return true
+            }) {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
         }
     }
 }
