@@ -175,6 +175,7 @@ let package = Package(
                 "itsm-notification",
                 "itsm-service",
                 "CapacityProtocol",
+                "IncidentProcess",
                 "IncidentProtocol",
                 "ProblemProcess",
                 "ITSMPluginKit",

@@ -67,6 +67,32 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    /// A queue pages by the list's cursor: the next page follows the last record shown.
+    @Test func aQueuePagesForwardByCursorAndBackToTheFirstPage() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2equeuepages")
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins:\n  - incident\n", databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        #expect(try await coordinator.cli(["user", "create", "ada", "--role", "administrator", "--password-stdin"],
+                                          input: "ada has a long password\n").status == .exited(0))
+        for n in 1...30 {
+            #expect(try await coordinator.call("incident.create", ["title": "Queue record \(n)"]).status == 200)
+        }
+        let ada = try #require(try await IdentityEndToEndTests.signIn(coordinator, "ada", "ada has a long password").session)
+        func open(_ path: String) async throws -> String {
+            let (status, body) = try await coordinator.request("GET", String(path.dropFirst()), headers: ["Cookie": ada.cookie])
+            #expect(status == 200, "\(path)")
+            return String(decoding: body, as: UTF8.self)
+        }
+        func titles(_ html: String) -> [String] { html.matches(of: /Queue record (\d+)/).map { String($0.output.1) } }
+        let first = try await open("/console/?queue=all")
+        #expect(first.contains("25 shown of 30") && titles(first).count == 25 && !first.contains(">First page<"), "\(first.suffix(2000))")
+        let next = try #require(first.firstMatch(of: /href="(\/console\/\?queue=all&amp;after=[^"]+)" rel="next"/).map { String($0.output.1) })
+        let second = try await open(next.replacingOccurrences(of: "&amp;", with: "&"))
+        #expect(second.contains("5 shown of 30") && !second.contains(#"rel="next""#) && second.contains(">First page<"), "\(second.suffix(2000))")
+        #expect(Set(titles(first)).isDisjoint(with: titles(second)) && Set(titles(first) + titles(second)).count == 30)
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     @Test func aRequesterReportsAnAgentWorksItAndTheRequesterConfirmsInARealBrowser() async throws {
         let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]")
         defer { coordinator.remove() }

@@ -109,5 +109,72 @@ func makeIncidentDatabase(_ label: String) async throws -> PluginDatabase {
         #expect(try await store.list(ListIncidents(priority: Priority(rawValue: 1))).total == 3)
         #expect(try await store.list(ListIncidents(status: .assigned, assignee: "alice")).total == 3)
     }
+
+    @Test func cursorPagesWalkEveryRecordOnceInEverySortAndOrder() async throws {
+        let database = try await makeIncidentDatabase("listcursor")
+        let store = IncidentStore(database: database)
+        for n in 1...13 {
+            _ = try await store.create(CreateIncident(title: "Incident \(n)", impact: n % 3 == 0 ? .high : .low, urgency: .medium),
+                                       actor: "a", idempotencyKey: nil)
+        }
+        // Ties in every time column: the number must carry the order across a page's edge.
+        try await database.query("UPDATE incident.incident SET updated_at = '2026-05-01T10:00:00.123456Z' WHERE number <= 'INC-000008'")
+        try await database.query("UPDATE incident.incident SET created_at = '2026-04-01T08:00:00Z' WHERE number >= 'INC-000004'")
+        for sort in ListIncidents.Sort.allCases {
+            for order in ListIncidents.Order.allCases {
+                var whole = ListIncidents(limit: 500)
+                (whole.sort, whole.order) = (sort, order)
+                let expected = try await store.list(whole).items.map(\.number)
+                var params = whole
+                params.limit = 4
+                var walked: [String] = []
+                while true {
+                    let page = try await store.list(params)
+                    walked += page.items.map(\.number)
+                    #expect(page.total == 13 && page.totalIsEstimate == nil)
+                    guard let cursor = page.nextCursor else { break }
+                    params.after = cursor
+                }
+                #expect(walked == expected && Set(walked).count == 13, "\(sort) \(order): \(walked)")
+            }
+        }
+        // A cursor is taken back only in the sort and order it came from.
+        let cursor = try #require(try await store.list(ListIncidents(limit: 2)).nextCursor)
+        var otherSort = ListIncidents(limit: 2)
+        (otherSort.sort, otherSort.after) = (.updated, cursor)
+        var withOffset = ListIncidents(limit: 2, offset: 2)
+        withOffset.after = cursor
+        var forged = ListIncidents(limit: 2)
+        forged.after = "not-a-cursor"
+        for params in [otherSort, withOffset, forged] {
+            let refusal = await #expect(throws: ResponseError.self) { try await store.list(params) }
+            #expect(refusal?.code == .invalidParams && refusal?.message.hasPrefix("after:") == true, "\(String(describing: refusal))")
+        }
+        // An agent limited to their groups sees their groups' records and their own.
+        try await database.query("INSERT INTO itsm.account (name, display_name) VALUES ('gus', 'Gus')")
+        try await database.query("INSERT INTO itsm.assignment_group (name) VALUES ('network')")
+        try await database.query("INSERT INTO itsm.group_member (group_name, account) VALUES ('network', 'gus')")
+        try await database.query("UPDATE incident.incident SET assignment_group = 'network' WHERE number IN ('INC-000002', 'INC-000005')")
+        try await database.query("UPDATE incident.incident SET assignee = 'gus' WHERE number = 'INC-000009'")
+        var gus = store
+        gus.viewer = Viewer(name: "gus", reach: .groups)
+        #expect(try await gus.list(ListIncidents()).items.map(\.number).sorted() == ["INC-000002", "INC-000005", "INC-000009"])
+    }
+
+    @Test func aTotalIsCountedUpToTheLimitAndEstimatedBeyondIt() async throws {
+        let database = try await makeIncidentDatabase("listtotal")
+        let store = IncidentStore(database: database)
+        let beyond = IncidentPage.exactTotalLimit + 200
+        try await database.query("""
+            INSERT INTO incident.incident (number, type, title, impact, urgency, priority, status, created_by)
+            SELECT 'INC-' || lpad(n::text, 6, '0'), 'incident', 'Bulk ' || n, 3, 3, 5, CASE WHEN n <= 5 THEN 'new' ELSE 'closed' END, 'test'
+            FROM generate_series(1, \(beyond)) AS n
+            """)
+        try await database.query("ANALYZE incident.incident")
+        let all = try await store.list(ListIncidents(limit: 10))
+        #expect(all.totalIsEstimate == true && all.total > IncidentPage.exactTotalLimit, "\(all.total)")
+        let few = try await store.list(ListIncidents(status: .new, limit: 2))
+        #expect(few.total == 5 && few.totalIsEstimate == nil && few.nextCursor != nil && few.nextOffset == 2)
+    }
 }
 

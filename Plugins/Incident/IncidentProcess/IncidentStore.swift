@@ -138,56 +138,6 @@ public struct IncidentStore: Sendable {
                               children: children, review: review, workaround: try await workaround(for: incident))
     }
 
-    public func list(_ params: ListIncidents) async throws -> IncidentPage {
-        let limit = params.limit ?? 50
-        let offset = params.offset ?? 0
-        guard (1...ListIncidents.maximumLimit).contains(limit) else {
-            throw ResponseError.invalidParams("limit: between 1 and \(ListIncidents.maximumLimit)")
-        }
-        guard offset >= 0 else { throw ResponseError.invalidParams("offset: must not be negative") }
-        var filter: PostgresQuery = " WHERE true"
-        if let viewer { filter.append(viewer.condition()) }
-        if let status = params.status { filter.append(" AND status = \(status.rawValue)") }
-        if let priority = params.priority { filter.append(" AND priority = \(priority.rawValue)") }
-        if let assignee = params.assignee { filter.append(" AND assignee = \(assignee)") }
-        if let group = params.assignmentGroup { filter.append(" AND assignment_group = \(group)") }
-        if let service = params.service { filter.append(" AND service = \(service)") }
-        if let type = params.type { filter.append(" AND type = \(type.rawValue)") }
-        if let category = params.category { filter.append(" AND category = \(category)") }
-        if let item = params.configurationItem { filter.append(" AND ci = \(item)") }
-        if let major = params.major { filter.append(" AND major = \(major)") }
-        try filter.appendPeriods(params.recordPeriods + [
-            PeriodFilter("resolved", column: "resolved_at", from: params.resolvedFrom, to: params.resolvedTo),
-            PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
-        ])
-        if let breached = params.breached {
-            filter.append(PostgresQuery(unsafeSQL: breached ? " AND EXISTS" : " AND NOT EXISTS"))
-            filter.append(" (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = incident.id AND c.breached_at IS NOT NULL)")
-        }
-
-        var count: PostgresQuery = "SELECT count(*) AS total FROM incident.incident"
-        count.append(filter)
-        let total = try await database.query(count).single().decode(Int.self, "total")
-
-        var page: PostgresQuery = "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident"
-        page.append(filter)
-        // Column and direction come from closed enums, never from the caller's text.
-        let column: String
-        switch params.sort ?? .created {
-        case .created: column = "created_at"
-        case .updated: column = "updated_at"
-        case .priority: column = "priority"
-        case .number: column = "number"
-        }
-        let direction = (params.order ?? .desc) == .asc ? "ASC" : "DESC"
-        // Ties go by number, so a page's order is stable and reads naturally.
-        page.append(PostgresQuery(unsafeSQL: " ORDER BY \(column) \(direction), number \(direction)"))
-        page.append(" LIMIT \(limit) OFFSET \(offset)")
-        let items = try await database.query(page).map(Incident.init(row:))
-        let next = offset + items.count
-        return IncidentPage(items: items, total: total, nextOffset: next < total ? next : nil)
-    }
-
     private func find(idempotencyKey: String) async throws -> Incident? {
         try await database.query(
             "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident WHERE idempotency_key = \(idempotencyKey)"
@@ -195,4 +145,3 @@ public struct IncidentStore: Sendable {
     }
 }
 
-extension ListIncidents: RecordPeriods {}

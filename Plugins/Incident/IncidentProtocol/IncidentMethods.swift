@@ -101,7 +101,9 @@ public struct IncidentDetail: Sendable, Hashable, Codable {
     }
 }
 
-/// `incident.list` params: filters, newest first, paged by offset.
+/// `incident.list` params: filters, newest first. Pages follow `after` (the previous page's
+/// `nextCursor`), which costs the same at any depth; `offset` is kept for existing clients and
+/// costs as many rows as it skips.
 public struct ListIncidents: Sendable, Hashable, Codable {
     public var status: IncidentStatus?
     public var priority: Priority?
@@ -129,6 +131,8 @@ public struct ListIncidents: Sendable, Hashable, Codable {
     public var order: Order?
     public var limit: Int?
     public var offset: Int?
+    /// The previous page's `nextCursor`: the page after it, in the same sort and order.
+    public var after: String?
 
     public enum Sort: String, Sendable, Hashable, Codable, CaseIterable {
         case created, updated, priority, number
@@ -156,13 +160,23 @@ public struct ListIncidents: Sendable, Hashable, Codable {
 /// `incident.list` result.
 public struct IncidentPage: Sendable, Hashable, Codable {
     public var items: [Incident]
+    /// The records that match: counted exactly up to `exactTotalLimit`, estimated beyond it.
     public var total: Int
-    /// Pass as `offset` for the next page; absent on the last page.
+    /// True when `total` is PostgreSQL's estimate: more than `exactTotalLimit` records match.
+    public var totalIsEstimate: Bool?
+    /// Pass as `after` for the next page; absent on the last page.
+    public var nextCursor: String?
+    /// Pass as `offset` for the next page (when this page was asked for by offset); absent on the last page.
     public var nextOffset: Int?
 
-    public init(items: [Incident], total: Int, nextOffset: Int? = nil) {
+    /// Counting stops here, so a page costs the same whatever the size of the history.
+    public static let exactTotalLimit = 1_000
+
+    public init(items: [Incident], total: Int, totalIsEstimate: Bool? = nil, nextCursor: String? = nil, nextOffset: Int? = nil) {
         self.items = items
         self.total = total
+        self.totalIsEstimate = totalIsEstimate
+        self.nextCursor = nextCursor
         self.nextOffset = nextOffset
     }
 }

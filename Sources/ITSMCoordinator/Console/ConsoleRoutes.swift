@@ -274,7 +274,7 @@ extension HTTPAPI {
         let query = request.uri.queryParameters
         let strings = ConsoleStrings.english
         let queue = query["queue"].map(String.init) ?? (page.isDesk ? "mine" : "own")
-        let offset = max(0, query["offset"].flatMap { Int($0) } ?? 0)
+        let after = query["after"].map(String.init)
         var queues: [(id: String, label: String, params: [String: JSONValue])] = []
         if page.isDesk {
             queues.append(("mine", strings["queueMine"]!, ["assignee": .string(page.principal.name)]))
@@ -290,7 +290,7 @@ extension HTTPAPI {
         let current = queues.first { $0.id == queue } ?? queues[0]
         var params = current.params
         params["limit"] = 25
-        params["offset"] = .int(Int64(offset))
+        if let after { params["after"] = .string(after) }
         params["sort"] = "updated"
         var context = page.common
         context["title"] = current.label
@@ -308,10 +308,13 @@ extension HTTPAPI {
             }
             context["hasRows"] = !items.isEmpty
             context["total"] = result["total"]?.intValue ?? 0
+            if result["totalIsEstimate"]?.boolValue == true { context["totalIsEstimate"] = true }
             context["shown"] = items.count
+            // Pages follow the list's cursor, which costs the same at any depth; the way back
+            // is the browser's, or the first page.
             let base = "/console/?queue=\(Self.percentEncoded(current.id))"
-            if offset > 0 { context["previous"] = "\(base)&offset=\(max(0, offset - 25))" }
-            if let next = result["nextOffset"]?.intValue { context["next"] = "\(base)&offset=\(next)" }
+            if after != nil { context["firstPageLink"] = base }
+            if let next = result["nextCursor"]?.stringValue { context["next"] = "\(base)&after=\(Self.percentEncoded(next))" }
         case .failure(let error):
             context["error"] = error.message
             context["hasRows"] = false

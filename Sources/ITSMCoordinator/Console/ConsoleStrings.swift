@@ -131,6 +131,8 @@ enum ConsoleStrings {
         "nothing": "Nothing here.",
         "previous": "Previous",
         "next": "Next",
+        "firstPage": "First page",
+        "about": "about",
         "shown": "shown of",
         "serviceLevels": "Service levels",
         "due": "due",

@@ -122,8 +122,8 @@ enum ConsoleTemplates {
                 {{/rows}}
                 </tbody>
               </table>
-              <p class="pages">{{shown}} {{t.shown}} {{total}}
-                {{#previous}}<a href="{{previous}}" rel="prev">{{t.previous}}</a>{{/previous}}
+              <p class="pages">{{shown}} {{t.shown}} {{#totalIsEstimate}}{{t.about}} {{/totalIsEstimate}}{{total}}
+                {{#firstPageLink}}<a href="{{firstPageLink}}">{{t.firstPage}}</a>{{/firstPageLink}}
                 {{#next}}<a href="{{next}}" rel="next">{{t.next}}</a>{{/next}}
               </p>
               {{/hasRows}}

@@ -69,13 +69,15 @@ struct IncidentCommand: AsyncParsableCommand {
         @Option var group: String?
         @Option var service: String?
         @Option(help: "At most this many (1-500).") var limit: Int = 50
-        @Option var offset: Int?
+        @Option(help: "The page after this one: the cursor a previous page printed.") var after: String?
+        @Option(help: "Skip this many records (costs as many rows as it skips; prefer --after).") var offset: Int?
 
         func run() async throws {
             let page = try await connection.call("incident.list", [
                 "status": status.map(JSONValue.string), "priority": priority.map(JSONValue.string),
                 "assignee": assignee.map(JSONValue.string), "assignmentGroup": group.map(JSONValue.string),
                 "service": service.map(JSONValue.string), "limit": .int(Int64(limit)), "offset": offset.map { .int(Int64($0)) },
+                "after": after.map(JSONValue.string),
             ])
             guard !connection.client.json else { return print(compact(page)) }
             var rows = [["NUMBER", "PRI", "STATUS", "ASSIGNEE", "SERVICE", "TITLE"]]
@@ -85,7 +87,8 @@ struct IncidentCommand: AsyncParsableCommand {
             }
             print(table(rows))
             let total = page["total"]?.intValue ?? 0
-            print("\(rows.count - 1) of \(total)" + (page["nextOffset"]?.intValue.map { "; next page: --offset \($0)" } ?? ""))
+            let about = page["totalIsEstimate"]?.boolValue == true ? "about " : ""
+            print("\(rows.count - 1) of \(about)\(total)" + (page["nextCursor"]?.stringValue.map { "; next page: --after \($0)" } ?? ""))
         }
     }
 

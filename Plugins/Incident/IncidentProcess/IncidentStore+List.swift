@@ -1,0 +1,181 @@
+import Foundation
+import IncidentProtocol
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+
+/// `incident.list`: a page costs the same on a history of ten thousand records as on one of
+/// millions. Pages follow a cursor (the last record's sort key), so no page skips rows; the
+/// total is counted only up to `IncidentPage.exactTotalLimit` and estimated beyond; every
+/// filter leads an index (migration 13).
+extension IncidentStore {
+    public func list(_ params: ListIncidents) async throws -> IncidentPage {
+        let limit = params.limit ?? 50
+        guard (1...ListIncidents.maximumLimit).contains(limit) else {
+            throw ResponseError.invalidParams("limit: between 1 and \(ListIncidents.maximumLimit)")
+        }
+        guard params.offset == nil || params.after == nil else {
+            throw ResponseError.invalidParams("after: cannot be combined with offset; pass one or the other")
+        }
+        let offset = params.offset ?? 0
+        guard offset >= 0 else { throw ResponseError.invalidParams("offset: must not be negative") }
+        let sort = params.sort ?? .created
+        let order = params.order ?? .desc
+        let after = try params.after.map { text throws(ResponseError) in
+            guard let cursor = ListCursor(text), cursor.sort == sort, cursor.order == order else {
+                throw ResponseError.invalidParams("after: not a nextCursor of a list in this sort and order")
+            }
+            return cursor
+        }
+
+        let groups = viewer?.reach == .groups ? try await viewer?.groups(in: database) : nil
+        let filter = try condition(of: params, viewerGroups: groups)
+        let (total, estimated) = try await count(filter)
+
+        var page: PostgresQuery = "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident"
+        page.append(filter)
+        if let after { page.append(after.condition()) }
+        // Column and direction come from closed enums, never from the caller's text. Ties go by
+        // number, so a page's order is stable and reads naturally.
+        let direction = order == .asc ? "ASC" : "DESC"
+        page.append(PostgresQuery(unsafeSQL: " ORDER BY \(ListCursor.column(of: sort)) \(direction), number \(direction)"))
+        // One more than asked for says whether a next page exists without counting.
+        page.append(" LIMIT \(limit + 1) OFFSET \(offset)")
+        var items = try await database.query(page).map(Incident.init(row:))
+        let more = items.count > limit
+        if more { items.removeLast() }
+        let cursor = more ? items.last.map { ListCursor(sort: sort, order: order, after: $0).text } : nil
+        let nextOffset = more && params.after == nil ? offset + items.count : nil
+        return IncidentPage(items: items, total: total, totalIsEstimate: estimated ? true : nil, nextCursor: cursor, nextOffset: nextOffset)
+    }
+
+    /// The filters as a `WHERE` clause, with the viewer's reach.
+    private func condition(of params: ListIncidents, viewerGroups: [String]?) throws(ResponseError) -> PostgresQuery {
+        var filter: PostgresQuery = " WHERE true"
+        if let viewer { filter.append(viewer.condition(groups: viewerGroups)) }
+        if let status = params.status { filter.append(" AND status = \(status.rawValue)") }
+        if let priority = params.priority { filter.append(" AND priority = \(priority.rawValue)") }
+        if let assignee = params.assignee { filter.append(" AND assignee = \(assignee)") }
+        if let group = params.assignmentGroup { filter.append(" AND assignment_group = \(group)") }
+        if let service = params.service { filter.append(" AND service = \(service)") }
+        if let type = params.type { filter.append(" AND type = \(type.rawValue)") }
+        if let category = params.category { filter.append(" AND category = \(category)") }
+        if let item = params.configurationItem { filter.append(" AND ci = \(item)") }
+        if let major = params.major { filter.append(" AND major = \(major)") }
+        try filter.appendPeriods(params.recordPeriods + [
+            PeriodFilter("resolved", column: "resolved_at", from: params.resolvedFrom, to: params.resolvedTo),
+            PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
+        ])
+        if let breached = params.breached {
+            filter.append(PostgresQuery(unsafeSQL: breached ? " AND EXISTS" : " AND NOT EXISTS"))
+            filter.append(" (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = incident.id AND c.breached_at IS NOT NULL)")
+        }
+        return filter
+    }
+
+    /// The records matching `filter`: counted up to the limit, and PostgreSQL's estimate beyond
+    /// it (never below the limit, which is known to be passed).
+    private func count(_ filter: PostgresQuery) async throws -> (total: Int, estimated: Bool) {
+        let limit = IncidentPage.exactTotalLimit
+        var counted: PostgresQuery = "SELECT count(*) AS n FROM (SELECT 1 FROM incident.incident"
+        counted.append(filter)
+        counted.append(" LIMIT \(limit + 1)) AS counted")
+        let total = try await database.query(counted).single().decode(Int.self, "n")
+        guard total > limit else { return (total, false) }
+        var explain: PostgresQuery = "EXPLAIN (FORMAT JSON) SELECT 1 FROM incident.incident"
+        explain.append(filter)
+        let plan = try await database.query(explain).single().decode(PostgresJSON.self, "QUERY PLAN")
+        let rows = try JSONDecoder().decode([PlanOutput].self, from: Data(plan.text.utf8)).first?.plan.rows ?? 0
+        return (max(Int(rows), limit + 1), true)
+    }
+
+    private struct PlanOutput: Decodable {
+        struct Plan: Decodable {
+            var rows: Double
+            enum CodingKeys: String, CodingKey { case rows = "Plan Rows" }
+        }
+        var plan: Plan
+        enum CodingKeys: String, CodingKey { case plan = "Plan" }
+    }
+}
+
+extension ListIncidents: RecordPeriods {}
+
+/// Where a page ends: the sort key of its last record, handed out as `nextCursor` and taken
+/// back as `after`. Opaque to clients; it names its sort and order so it is refused in another.
+struct ListCursor: Equatable {
+    var sort: ListIncidents.Sort
+    var order: ListIncidents.Order
+    /// The sort column's value: microseconds since 1970 for times, the priority's number.
+    var value: Int64
+    var number: String
+
+    init(sort: ListIncidents.Sort, order: ListIncidents.Order, value: Int64, number: String) {
+        self.sort = sort
+        self.order = order
+        self.value = value
+        self.number = number
+    }
+
+    init(sort: ListIncidents.Sort, order: ListIncidents.Order, after incident: Incident) {
+        let value: Int64
+        switch sort {
+        case .created: value = Self.micros(incident.createdAt)
+        case .updated: value = Self.micros(incident.updatedAt)
+        case .priority: value = Int64(incident.priority.rawValue)
+        case .number: value = 0
+        }
+        self.init(sort: sort, order: order, value: value, number: incident.number)
+    }
+
+    /// `sort.order.value.number`, base64url: the number is text of the caller's making (an
+    /// import keeps external numbers), so the cursor is not split on it unencoded.
+    var text: String {
+        Data("\(sort.rawValue).\(order.rawValue).\(value).\(number)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    init?(_ text: String) {
+        guard text.count <= 400 else { return nil }
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else { return nil }
+        let parts = decoded.split(separator: ".", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, let sort = ListIncidents.Sort(rawValue: String(parts[0])),
+              let order = ListIncidents.Order(rawValue: String(parts[1])), let value = Int64(parts[2]), !parts[3].isEmpty else { return nil }
+        self.init(sort: sort, order: order, value: value, number: String(parts[3]))
+    }
+
+    static func column(of sort: ListIncidents.Sort) -> String {
+        switch sort {
+        case .created: "created_at"
+        case .updated: "updated_at"
+        case .priority: "priority"
+        case .number: "number"
+        }
+    }
+
+    /// The records after this one in the list's order, as a row comparison an index on
+    /// (column, number) answers.
+    func condition() -> PostgresQuery {
+        let comparison = PostgresQuery(unsafeSQL: order == .asc ? " > " : " < ")
+        var condition: PostgresQuery
+        switch sort {
+        case .created, .updated:
+            condition = PostgresQuery(unsafeSQL: " AND (\(Self.column(of: sort)), number)")
+            condition.append(comparison)
+            condition.append("(\(Date(timeIntervalSince1970: Double(value) / 1_000_000)), \(number))")
+        case .priority:
+            condition = " AND (priority, number)"
+            condition.append(comparison)
+            condition.append("(\(Int(value)), \(number))")
+        case .number:
+            condition = " AND number"
+            condition.append(comparison)
+            condition.append("\(number)")
+        }
+        return condition
+    }
+
+    private static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+}
