@@ -147,10 +147,15 @@ struct EvidencePack {
         var keys: [String] = []
         var items: [JSONValue] = []
         var offset = 0
+        var cursor: String?
         while true {
             var params: [String: JSONValue] = ["createdTo": .string(to.formatted(.iso8601)), "updatedFrom": .string(from.formatted(.iso8601))]
             if takes.contains("limit") { params["limit"] = 500 } // the most every list takes at once
-            if takes.contains("offset") { params["offset"] = .int(Int64(offset)) }
+            if let cursor {
+                params["after"] = .string(cursor)
+            } else if takes.contains("offset") {
+                params["offset"] = .int(Int64(offset))
+            }
             if takes.contains("all") { params["all"] = true }
             let page = try await calls.call(source.list, .object(params))
             let found = page["items"]?.arrayValue ?? []
@@ -160,7 +165,13 @@ struct EvidencePack {
                 items.append(item)
             }
             offset += found.count
-            // A list says there is more by its total, or by `more`.
+            // A list that pages by cursor says there is more by handing one out (its total may
+            // be an estimate); others by their total, or by `more`.
+            if takes.contains("after") {
+                guard !found.isEmpty, let next = page["nextCursor"]?.stringValue else { break }
+                cursor = next
+                continue
+            }
             guard !found.isEmpty, page["more"]?.boolValue == true || page["total"]?.intValue.map({ offset < $0 }) == true else { break }
         }
 
