@@ -132,5 +132,17 @@ public enum ProblemSchema {
         Migration(version: 2, name: "the incident projection follows the order of events", sql: """
             ALTER TABLE problem.incident ADD COLUMN source_sequence bigint NOT NULL DEFAULT 0;
             """),
+        // The text rule looks for titles like the new incident's among those of the window. With
+        // a B-tree on the time and a GIN on the title, PostgreSQL read every incident of the
+        // window and compared titles one by one (it takes the similarity operator for cheap): 44
+        // ms at a week of a million-incident history. One GiST index on both answers the window
+        // and the similarity in the same scan, from trigrams kept in the index: 4 ms. It also
+        // serves every other query by time, so the two it replaces go.
+        Migration(version: 3, name: "recurrence by title: window and similarity in one index", sql: """
+            CREATE EXTENSION IF NOT EXISTS btree_gist;
+            CREATE INDEX incident_opened_title ON problem.incident USING gist (opened_at, title gist_trgm_ops);
+            DROP INDEX problem.incident_opened;
+            DROP INDEX problem.incident_title_trgm;
+            """),
     ]
 }
