@@ -174,6 +174,7 @@ let package = Package(
                 "itsm-capacity",
                 "itsm-notification",
                 "itsm-service",
+                "CapacityProcess",
                 "CapacityProtocol",
                 "IncidentProcess",
                 "IncidentProtocol",

@@ -35,6 +35,11 @@ let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         #expect(result.rejected.map(\.index) == [2, 3] && result.rejected[0].reason.contains("no metric 'nope'"))
         _ = try await store.ingest([Sample(resource: "db-1", metric: "disk", at: "2026-11-20T10:00:00Z", value: 300)]) // a retry
         #expect(try await pool.query("SELECT count(*) AS n FROM capacity.sample").single().decode(Int.self, "n") == 3)
+        // Rollups wait for a reader, then cover every batch at once.
+        #expect(try await pool.query("SELECT count(*) AS n FROM capacity.rollup").single().decode(Int.self, "n") == 0)
+        #expect(try await pool.query("SELECT count(*) AS n FROM capacity.rollup_pending").single().decode(Int.self, "n") == 3)
+        try await store.refreshRollups()
+        #expect(try await pool.query("SELECT count(*) AS n FROM capacity.rollup_pending").single().decode(Int.self, "n") == 0)
         let hour = try await pool.query("""
             SELECT min, avg, max, samples FROM capacity.rollup WHERE granularity = 'hour' AND bucket = '2026-11-20T10:00:00Z'
             """).single()

@@ -105,5 +105,17 @@ public enum CapacitySchema {
         Migration(version: 3, name: "workload follows the order of events", sql: """
             ALTER TABLE capacity.group_workload ADD COLUMN sequence bigint NOT NULL DEFAULT 0;
             """),
+        // Recomputing a batch's rollups at once read every sample of each touched day again: up
+        // to 1,440 a metric for a batch of twenty minutes' worth. A batch now notes the buckets
+        // it touched, and they are recomputed once when read (forecasts, the plan) or by the
+        // maintenance job, however many batches touched them in between.
+        Migration(version: 4, name: "rollups recomputed when read", sql: """
+            CREATE TABLE capacity.rollup_pending (
+                metric_id uuid NOT NULL REFERENCES capacity.metric (id),
+                granularity text NOT NULL CHECK (granularity IN ('hour', 'day')),
+                bucket timestamptz NOT NULL,
+                PRIMARY KEY (metric_id, granularity, bucket)
+            );
+            """),
     ]
 }

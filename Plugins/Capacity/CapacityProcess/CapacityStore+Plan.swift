@@ -61,6 +61,8 @@ extension CapacityStore {
         let id = try row.decode(UUID.self, "id")
         let defined = try Metric(row: row)
         let figure = defined.forecastOn
+        // The plan's peak and chart read the same rollups after this.
+        try await refreshRollups(metric: id)
         let days = try await series(id, granularity: "day", figure: figure)
         let (granularity, points) = days.count >= 14 ? ("day", days) : ("hour", try await series(id, granularity: "hour", figure: figure))
         let lastSampleAt = defined.lastAt

@@ -38,29 +38,48 @@ extension CapacityStore {
         }
     }
 
-    /// Brings each metric touched by the staged samples to its newest value's state.
+    /// Brings each metric touched by the staged samples to its newest value's state. The
+    /// newest sample of a metric is the batch's own newest when it is no older than the one the
+    /// metric holds (the last of duplicates winning, as in the upsert); a batch of older samples
+    /// leaves the state as it is. So no stored sample is read.
     func evaluateThresholds(_ tx: PluginTransaction) async throws -> [String] {
         // Locked in a fixed order, so concurrent batches for the same metrics queue instead of deadlocking.
         try await tx.query("SELECT id FROM capacity.metric WHERE id IN (SELECT metric_id FROM incoming) ORDER BY id FOR UPDATE")
         let latest = try await tx.query("""
             SELECT DISTINCT ON (s.metric_id) s.metric_id, s.at, s.value, m.state, m.warning, m.critical, m.capacity_limit,
                    m.direction, m.name, r.name AS resource, r.service, m.unit
-            FROM capacity.sample s JOIN capacity.metric m ON m.id = s.metric_id JOIN capacity.resource r ON r.id = m.resource_id
-            WHERE s.metric_id IN (SELECT DISTINCT metric_id FROM incoming)
-            ORDER BY s.metric_id, s.at DESC
+            FROM (SELECT *, row_number() OVER () AS n FROM incoming) s JOIN capacity.metric m ON m.id = s.metric_id
+            JOIN capacity.resource r ON r.id = m.resource_id
+            WHERE m.last_at IS NULL OR s.at >= m.last_at
+            ORDER BY s.metric_id, s.at DESC, s.n DESC
             """)
         var changes: [String] = []
+        var newest: (ids: [UUID], values: [String], times: [String], states: [String]) = ([], [], [], [])
+        var changed: [(row: PostgresRow, next: String)] = []
         for row in latest {
-            let id = try row.decode(UUID.self, "metric_id")
             let value = try row.decode(Double.self, "value")
-            let at = try row.decode(Date.self, "at")
             let current = try row.decode(String.self, "state")
             let next = Self.state(for: value, current: current, warning: try row.decode(Double.self, "warning"),
                                   critical: try row.decode(Double.self, "critical"), limit: try row.decode(Double.self, "capacity_limit"),
                                   hysteresisPercent: settings.hysteresisPercent,
                                   direction: ThresholdDirection(rawValue: try row.decode(String.self, "direction")) ?? .above)
-            try await tx.query("UPDATE capacity.metric SET last_value = \(value), last_at = \(at), state = \(next) WHERE id = \(id)")
-            guard next != current else { continue }
+            newest.ids.append(try row.decode(UUID.self, "metric_id"))
+            newest.values.append(String(value))
+            newest.times.append(try row.decode(Date.self, "at").postgresText ?? "")
+            newest.states.append(next)
+            if next != current { changed.append((row, next)) }
+        }
+        // Every touched metric's newest value and state in one statement, not one a metric.
+        try await tx.query("""
+            UPDATE capacity.metric m SET last_value = u.value::float8, last_at = u.at::timestamptz, state = u.state
+            FROM unnest(\(newest.ids), \(newest.values), \(newest.times), \(newest.states)) AS u (id, value, at, state)
+            WHERE m.id = u.id
+            """)
+        for (row, next) in changed {
+            let id = try row.decode(UUID.self, "metric_id")
+            let value = try row.decode(Double.self, "value")
+            let at = try row.decode(Date.self, "at")
+            let current = try row.decode(String.self, "state")
             let resource = try row.decode(String.self, "resource")
             let name = try row.decode(String.self, "name")
             changes.append("\(resource)/\(name): \(current) → \(next)")

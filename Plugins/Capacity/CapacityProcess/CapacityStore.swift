@@ -206,7 +206,6 @@ public struct CapacityStore: Sendable {
         let known = try await metricIDs()
         var rows: [[String?]] = []
         var rejected: [IngestResult.Rejection] = []
-        let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         for (index, sample) in samples.enumerated() {
             guard let id = known["\(sample.resource)\u{0}\(sample.metric)"] else {
                 rejected.append(.init(index: index, reason: "no metric '\(sample.metric)' on resource '\(sample.resource)'"))
@@ -219,7 +218,7 @@ public struct CapacityStore: Sendable {
                 rejected.append(.init(index: index, reason: error.reason))
                 continue
             }
-            rows.append([id.uuidString, at.formatted(stamp), String(sample.value)])
+            rows.append([id.uuidString, at.postgresText, String(sample.value)])
         }
         guard !rows.isEmpty else { return IngestResult(accepted: 0, rejected: rejected, thresholdChanges: []) }
         let changes = try await database.withTransaction { tx in
@@ -234,23 +233,32 @@ public struct CapacityStore: Sendable {
                 ORDER BY metric_id, at, n DESC
                 ON CONFLICT (metric_id, at) DO UPDATE SET value = excluded.value
                 """)
-            try await rollUp(tx, granularity: "hour")
-            try await rollUp(tx, granularity: "day")
+            try await tx.query("""
+                INSERT INTO capacity.rollup_pending (metric_id, granularity, bucket)
+                SELECT DISTINCT metric_id, g.granularity, date_trunc(g.granularity, at)
+                FROM incoming, (VALUES ('hour'), ('day')) AS g (granularity)
+                ON CONFLICT DO NOTHING
+                """)
             return try await evaluateThresholds(tx)
         }
         return IngestResult(accepted: rows.count, rejected: rejected, thresholdChanges: changes)
     }
 
-    /// Recomputes the rollup buckets the staged samples touched, from the raw samples.
-    private func rollUp(_ tx: PluginTransaction, granularity: String) async throws {
-        try await tx.query("""
+    /// Recomputes the rollup buckets batches have touched since (of one metric, or of all),
+    /// from the raw samples, each once. Whoever reads rollups calls this first. Two at once take
+    /// turns on the noted buckets; a batch committing meanwhile notes its buckets again.
+    public func refreshRollups(metric: UUID? = nil) async throws {
+        try await database.query("""
+            WITH due AS (
+                DELETE FROM capacity.rollup_pending WHERE \(metric)::uuid IS NULL OR metric_id = \(metric)
+                RETURNING metric_id, granularity, bucket
+            )
             INSERT INTO capacity.rollup (metric_id, granularity, bucket, min, avg, max, p95, samples)
-            SELECT s.metric_id, \(granularity), date_trunc(\(granularity), s.at), min(s.value), avg(s.value), max(s.value),
+            SELECT d.metric_id, d.granularity, d.bucket, min(s.value), avg(s.value), max(s.value),
                    percentile_cont(0.95) WITHIN GROUP (ORDER BY s.value), count(*)
-            FROM capacity.sample s
-            JOIN (SELECT DISTINCT metric_id, date_trunc(\(granularity), at) AS bucket FROM incoming) touched
-              ON touched.metric_id = s.metric_id AND date_trunc(\(granularity), s.at) = touched.bucket
-            GROUP BY 1, 3
+            FROM due d JOIN capacity.sample s ON s.metric_id = d.metric_id AND s.at >= d.bucket
+                AND s.at < d.bucket + CASE d.granularity WHEN 'hour' THEN interval '1 hour' ELSE interval '1 day' END
+            GROUP BY 1, 2, 3
             ON CONFLICT (metric_id, granularity, bucket) DO UPDATE SET min = excluded.min, avg = excluded.avg, max = excluded.max,
                 p95 = excluded.p95, samples = excluded.samples
             """)
@@ -264,9 +272,11 @@ public struct CapacityStore: Sendable {
         return ids
     }
 
-    /// Raw samples older than the retention go; rollups stay, so storage stays bounded.
+    /// Raw samples older than the retention go; rollups stay (brought up to date first), so
+    /// storage stays bounded.
     @discardableResult
     public func prune() async throws -> Int {
+        try await refreshRollups()
         let cutoff = Date().addingTimeInterval(-Double(settings.rawRetentionDays) * 86_400)
         return try await database.query("DELETE FROM capacity.sample WHERE at < \(cutoff)").affectedRows
     }

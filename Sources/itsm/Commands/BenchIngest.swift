@@ -1,0 +1,128 @@
+import ArgumentParser
+import CapacityProcess
+import CapacityProtocol
+import Foundation
+import ITSMPluginKit
+import ITSMPostgres
+import ITSMProtocol
+import Logging
+
+extension Bench {
+    /// Capacity ingestion beside its floor: COPY of the same rows into a table of the same
+    /// shape, in the same run; then the same ingestion again with a large history stored.
+    struct Ingest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ingest",
+            abstract: "Time capacity ingestion against COPY into a table of the same shape, with an empty and a large history.",
+            discussion: """
+                In a throwaway database: --metrics metrics (five per resource), samples a minute apart, \
+                sent in batches as a scrape would send them (every metric's sample of a minute together). \
+                Times COPY of --samples rows into a copy of the sample table (the floor), the capacity \
+                process's ingestion of as many (validation, upsert, hourly and daily rollups, thresholds), \
+                then loads --stored older samples and times ingestion again. The process's own path, \
+                without HTTP and JSON.
+                """)
+
+        @Option(help: "Samples to ingest in each timed run.") var samples = 1_000_000
+        @Option(help: "Samples stored before the second run.") var stored = 10_000_000
+        @Option(help: "Samples a batch (a request).") var batch = 10_000
+        @Option(help: "Metrics (five per resource).") var metrics = 500
+        @Option(help: "A database to use instead of a throwaway cluster.") var database: String?
+        @Flag(help: "Print the figures as JSON.") var json = false
+
+        func run() async throws {
+            guard samples > 0, stored >= 0, batch > 0, batch <= CapacityStore.maximumBatch, metrics >= 5 else {
+                throw ValidationError("--samples and --batch (up to \(CapacityStore.maximumBatch)) must be positive, --metrics at least 5")
+            }
+            var logger = Logger(label: "itsm.bench")
+            logger.logLevel = .warning
+            try await ThrowawayDatabase.with(url: database, logger: logger) { url in
+                let pool = PostgresPool(conninfo: url, maximumConnections: 2, logger: logger)
+                try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+                try await Migrator(schema: CapacitySchema.name, migrations: CapacitySchema.migrations, logger: logger).migrate(pool)
+                let store = CapacityStore(database: PluginDatabase(pool: pool, source: "capacity"))
+                let names = ["cpu", "memory", "disk", "network", "load"]
+                for resource in 0..<(metrics / 5) {
+                    _ = try await store.define(DefineResource(name: "host-\(resource)", metrics: names.map {
+                        .init(name: $0, unit: "%", limit: 100, warning: 80, critical: 90)
+                    }), actor: "bench")
+                }
+                let perMetric = samples / metrics
+                // The first run ends perMetric minutes ago, the second now; the stored history lies before both.
+                let now = Date()
+                let firstRun = Self.batches(count: samples, batch: batch, metrics: metrics, names: names,
+                                            start: now.addingTimeInterval(-Double(2 * perMetric + 2) * 60))
+                let secondRun = Self.batches(count: samples, batch: batch, metrics: metrics, names: names,
+                                             start: now.addingTimeInterval(-Double(perMetric + 1) * 60))
+                let ids = try await pool.query("""
+                    SELECT m.id, r.name AS resource, m.name FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id
+                    """).reduce(into: [String: String]()) { ids, row in
+                    ids["\(try row.decode(String.self, "resource"))/\(try row.decode(String.self, "name"))"] = try row.decode(UUID.self, "id").uuidString
+                }
+
+                try await pool.query("CREATE TABLE public.bench_copy (LIKE capacity.sample INCLUDING INDEXES)")
+                let floor = try await Self.rate(samples) {
+                    for samples in firstRun {
+                        let rows = samples.map { [ids["\($0.resource)/\($0.metric)"], $0.at, String($0.value)] }
+                        try await pool.withConnection { connection in
+                            _ = try await connection.copyIn(unsafeSQL: "COPY public.bench_copy (metric_id, at, value) FROM STDIN", rows: rows)
+                        }
+                    }
+                }
+                let empty = try await Self.rate(samples) {
+                    for samples in firstRun { _ = try await store.ingest(samples) }
+                }
+                let loadStarted = ContinuousClock.now
+                if stored > 0 {
+                    try await pool.query("""
+                        INSERT INTO capacity.sample (metric_id, at, value)
+                        SELECT m.id, \(now.addingTimeInterval(-Double(2 * perMetric + 3) * 60)) - n * interval '1 minute', (n % 100)::float8
+                        FROM (SELECT id FROM capacity.metric) m, generate_series(1, \(max(1, stored / metrics))) AS n
+                        """)
+                    try await pool.query("VACUUM ANALYZE capacity.sample")
+                }
+                let storedCount = try await pool.query("SELECT count(*) AS n FROM capacity.sample").single().decode(Int.self, "n")
+                if !json { print("stored \(storedCount) samples in \(ContinuousClock.now - loadStarted)") }
+                let large = try await Self.rate(samples) {
+                    for samples in secondRun { _ = try await store.ingest(samples) }
+                }
+                let figures: [(String, Double)] = [
+                    ("COPY into a table of the same shape (floor)", floor),
+                    ("ingest, empty history", empty),
+                    ("ingest, \(storedCount) samples stored", large),
+                ]
+                if json {
+                    print(compact(.object(["copyPerSecond": .double(floor), "ingestEmptyPerSecond": .double(empty),
+                                           "ingestStoredPerSecond": .double(large), "stored": .int(Int64(storedCount))])))
+                } else {
+                    print("\(samples) samples, \(metrics) metrics, batches of \(batch)")
+                    print(table([["", "rows/s", "÷ COPY"]] + figures.map { [$0.0, String(Int($0.1)), (($0.1 / floor)).figure(fractionDigits: 3)] }))
+                }
+                await pool.close()
+            }
+        }
+
+        /// Rows per second of `work`, which handles `count` rows.
+        static func rate(_ count: Int, _ work: () async throws -> Void) async throws -> Double {
+            let started = ContinuousClock.now
+            try await work()
+            return Double(count) / max((ContinuousClock.now - started).inSeconds, 0.000_001)
+        }
+
+        /// `count` samples a minute apart from `start`, each minute every metric's, cut into batches.
+        static func batches(count: Int, batch: Int, metrics: Int, names: [String], start: Date) -> [[Sample]] {
+            let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+            var all: [Sample] = []
+            all.reserveCapacity(count)
+            var minute = 0
+            while all.count < count {
+                let at = start.addingTimeInterval(Double(minute) * 60).formatted(stamp)
+                for metric in 0..<metrics where all.count < count {
+                    all.append(Sample(resource: "host-\(metric / 5)", metric: names[metric % 5], at: at, value: Double((minute * 7 + metric) % 70)))
+                }
+                minute += 1
+            }
+            return stride(from: 0, to: all.count, by: batch).map { Array(all[$0..<min($0 + batch, all.count)]) }
+        }
+    }
+}
