@@ -1,4 +1,5 @@
 import ArgumentParser
+import ITSMPostgres
 
 @main
 enum Main {
@@ -7,10 +8,26 @@ enum Main {
         // `itsm change create …`: a process with no built-in command gets one from its schemas.
         if ProcessCommand.handles(arguments) {
             await ProcessCommand.run(arguments)
-        } else {
-            await ITSM.main()
+            return
+        }
+        do {
+            var command = try ITSM.parseAsRoot(arguments)
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as PostgresError {
+            // The operator's own terminal: the server's message, not only its SQLSTATE.
+            ITSM.exit(withError: DatabaseFailure(description: error.debugDescription))
+        } catch {
+            ITSM.exit(withError: error)
         }
     }
+}
+
+struct DatabaseFailure: Error, CustomStringConvertible {
+    var description: String
 }
 
 struct ITSM: AsyncParsableCommand {

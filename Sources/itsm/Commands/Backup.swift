@@ -32,7 +32,7 @@ struct BackupError: Error, CustomStringConvertible {
 }
 
 /// A PostgreSQL program from the server's installation, connected through the environment.
-private func runPostgresTool(_ name: String, _ arguments: [String], conninfo: String) async throws -> Command.Output {
+func runPostgresTool(_ name: String, _ arguments: [String], conninfo: String) async throws -> Command.Output {
     let program = try PostgresBinaries.locate().directory + "/" + name
     guard FileManager.default.isExecutableFile(atPath: program) else { throw BackupError("\(program) is not installed") }
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }
