@@ -1,7 +1,9 @@
 import Foundation
 import ITSMEndToEndTesting
+import ITSMPostgres
 import ITSMSystem
 import ITSMTesting
+import Logging
 import Testing
 
 /// The `itsm` command line as an operator meets it: failures end promptly, say why, and exit
@@ -22,6 +24,41 @@ import Testing
         let second = try await Command.run(try Binaries.path("itsm"), ["serve", "--config", coordinator.configFile])
         #expect(second.status == .exited(1), "\(second.text)")
         #expect(second.text.contains("error: another itsm serve is already using") && !second.text.contains("USAGE"), "\(second.text)")
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    /// The benchmarks that load their own history run end to end on a small one: each prints
+    /// its figures, and those with a floor print it beside the toolkit's.
+    @Test func theHistoryBenchmarksRunOnASmallHistoryWithTheirFloors() async throws {
+        func json(_ arguments: [String], label: String) async throws -> Any {
+            let database = try await TestPostgres.makeDatabase(label: label)
+            let run = try await Command.run(try Binaries.path("itsm"), ["bench"] + arguments + ["--json", "--database", database.conninfo])
+            #expect(run.status == .exited(0), "\(arguments): \(run.text)")
+            let line = run.text.split(separator: "\n").last.map(String.init) ?? ""
+            return try JSONSerialization.jsonObject(with: Data(line.utf8))
+        }
+        let pages = try #require(try await json(["lists", "--sizes", "300,600", "--samples", "3"], label: "benchlists") as? [[String: Any]])
+        #expect(pages.count == 26 && pages.allSatisfy { ($0["p50Milliseconds"] as? Double ?? 0) > 0 }, "\(pages)")
+        #expect(Set(pages.compactMap { $0["size"] as? Int }) == [300, 600])
+        let ingest = try #require(try await json(["ingest", "--samples", "2000", "--stored", "2000", "--batch", "500", "--metrics", "10"],
+                                                 label: "benchingest") as? [String: Any])
+        #expect((ingest["copyPerSecond"] as? Double ?? 0) > 0 && (ingest["ingestStoredPerSecond"] as? Double ?? 0) > 0
+                && ingest["stored"] as? Int == 4000, "\(ingest)")
+        let detection = try #require(try await json(["detection", "--incidents", "500", "--samples", "3"], label: "benchdetect") as? [String: Any])
+        #expect(detection["requests"] as? Int == 3, "\(detection)")
+
+        // incident.create beside pgbench's floor, on the coordinator's own database.
+        let database = try await TestPostgres.makeDatabase(label: "benchcreate")
+        let coordinator = try await RunningCoordinator.start(databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let create = try await coordinator.cli(["bench", "create", "--clients", "1,2", "--requests", "20", "--json"])
+        let rows = try JSONSerialization.jsonObject(with: Data((create.text.split(separator: "\n").last ?? "").utf8)) as? [[String: Any]]
+        #expect(create.status == .exited(0) && rows?.count == 2, "\(create.text)")
+        #expect(rows?.allSatisfy { ($0["postgresPerSecond"] as? Double ?? 0) > 0 && ($0["ratio"] as? Double ?? 0) > 0 } == true, "\(create.text)")
+        // The floor's scratch schema is gone again.
+        let connection = try await PostgresConnection.connect(to: database.conninfo, logger: Logger(label: "itsm.test"))
+        defer { connection.close() }
+        #expect(try await connection.query("SELECT count(*) AS n FROM pg_namespace WHERE nspname = 'itsm_bench'").single().decode(Int.self, "n") == 0)
         #expect(await coordinator.stop() == .exited(0))
     }
 }

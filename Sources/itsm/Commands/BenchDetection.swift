@@ -29,12 +29,7 @@ extension Bench {
 
         func run() async throws {
             guard incidents > 0, samples > 0 else { throw ValidationError("--incidents and --samples must be positive") }
-            var logger = Logger(label: "itsm.bench")
-            logger.logLevel = .warning
-            try await ThrowawayDatabase.with(url: database, logger: logger) { url in
-                let pool = PostgresPool(conninfo: url, maximumConnections: 2, logger: logger)
-                try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
-                try await Migrator(schema: ProblemSchema.name, migrations: ProblemSchema.migrations, logger: logger).migrate(pool)
+            try await ThrowawayDatabase.withMigratedPool(url: database, schema: ProblemSchema.name, migrations: ProblemSchema.migrations) { pool in
 
                 let loadStarted = ContinuousClock.now
                 try await loadHistory(pool)
@@ -49,7 +44,6 @@ extension Bench {
                     }
                 }
                 timings.print(title: "detection per new incident over \(incidents) incidents", json: json)
-                await pool.close()
             }
         }
 

@@ -34,12 +34,7 @@ extension Bench {
             guard samples > 0, stored >= 0, batch > 0, batch <= CapacityStore.maximumBatch, metrics >= 5 else {
                 throw ValidationError("--samples and --batch (up to \(CapacityStore.maximumBatch)) must be positive, --metrics at least 5")
             }
-            var logger = Logger(label: "itsm.bench")
-            logger.logLevel = .warning
-            try await ThrowawayDatabase.with(url: database, logger: logger) { url in
-                let pool = PostgresPool(conninfo: url, maximumConnections: 2, logger: logger)
-                try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
-                try await Migrator(schema: CapacitySchema.name, migrations: CapacitySchema.migrations, logger: logger).migrate(pool)
+            try await ThrowawayDatabase.withMigratedPool(url: database, schema: CapacitySchema.name, migrations: CapacitySchema.migrations) { pool in
                 let store = CapacityStore(database: PluginDatabase(pool: pool, source: "capacity"))
                 let names = ["cpu", "memory", "disk", "network", "load"]
                 for resource in 0..<(metrics / 5) {
@@ -98,7 +93,6 @@ extension Bench {
                     print("\(samples) samples, \(metrics) metrics, batches of \(batch)")
                     print(table([["", "rows/s", "÷ COPY"]] + figures.map { [$0.0, String(Int($0.1)), (($0.1 / floor)).figure(fractionDigits: 3)] }))
                 }
-                await pool.close()
             }
         }
 

@@ -31,12 +31,7 @@ extension Bench {
             guard !steps.isEmpty, steps.allSatisfy({ $0 > 0 }), steps == steps.sorted(), samples > 0 else {
                 throw ValidationError("--sizes must be growing positive numbers, --samples positive")
             }
-            var logger = Logger(label: "itsm.bench")
-            logger.logLevel = .warning
-            try await ThrowawayDatabase.with(url: database, logger: logger) { url in
-                let pool = PostgresPool(conninfo: url, maximumConnections: 2, logger: logger)
-                try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
-                try await Migrator(schema: IncidentSchema.name, migrations: IncidentSchema.migrations, logger: logger).migrate(pool)
+            try await ThrowawayDatabase.withMigratedPool(url: database, schema: IncidentSchema.name, migrations: IncidentSchema.migrations) { pool in
                 try await pool.query("""
                     INSERT INTO incident.sla_definition (priority, response_minutes, resolution_minutes, calendar)
                     VALUES (3, 60, 480, '{}')
@@ -67,7 +62,6 @@ extension Bench {
                     }
                 }
                 if json { print(compact(.array(results.map(JSONValue.object)))) }
-                await pool.close()
             }
         }
 

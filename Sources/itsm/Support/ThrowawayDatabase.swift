@@ -20,4 +20,24 @@ enum ThrowawayDatabase {
             throw error
         }
     }
+
+    /// For a benchmark: the database (throwaway unless `url` names one) with the core schema
+    /// and one process's migrated, a pool of two on it, and warnings-only logging.
+    static func withMigratedPool(url given: String?, schema: String, migrations: [Migration],
+                                 _ body: (PostgresPool) async throws -> Void) async throws {
+        var logger = Logger(label: "itsm.bench")
+        logger.logLevel = .warning
+        try await with(url: given, logger: logger) { url in
+            let pool = PostgresPool(conninfo: url, maximumConnections: 2, logger: logger)
+            do {
+                try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+                try await Migrator(schema: schema, migrations: migrations, logger: logger).migrate(pool)
+                try await body(pool)
+            } catch {
+                await pool.close()
+                throw error
+            }
+            await pool.close()
+        }
+    }
 }
