@@ -28,6 +28,14 @@ public final class PostgresConnection: @unchecked Sendable {
     /// without another hop there.
     private let usable = Atomic<Bool>(true)
     public let logger: Logger
+    /// The statements this connection has prepared, by parameter types and text (touched only
+    /// on `queue`). Parsing and planning every statement anew was more than half of
+    /// PostgreSQL's time for a create (docs/benchmarks.md); a prepared one is planned again only
+    /// while PostgreSQL finds a plan for its values better than the generic one.
+    private var prepared: [String: String] = [:]
+    private var preparedNames = 0
+    /// Beyond this many, statements run unprepared, so a connection's server memory stays bounded.
+    static let preparedLimit = 100
 
     private init(handle: OpaquePointer, queue: DispatchQueue, logger: Logger) {
         self.handle = handle
@@ -137,7 +145,7 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    private func queryBlocking(_ query: PostgresQuery) throws -> PostgresRows {
+    private func queryBlocking(_ query: PostgresQuery, retry: Bool = true) throws -> PostgresRows {
         try ensureOpen()
         // libpq takes parameters as C strings: a NUL would silently cut the value short there
         // (`alice\0x` would name `alice`), so such a value is refused instead.
@@ -145,12 +153,39 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(code: .encodingFailed, message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot hold")
         }
         let types = query.bindTypes.map(\.rawValue)
+        let key = types.map(String.init).joined(separator: ",") + ";" + query.sql
+        var name = prepared[key]
+        if name == nil, query.reusesPlan, prepared.count < Self.preparedLimit {
+            preparedNames += 1
+            let next = "itsm_\(preparedNames)"
+            let result = types.withUnsafeBufferPointer { types in
+                PQprepare(handle, next, query.sql, Int32(types.count), types.baseAddress)
+            }
+            _ = try consume(result, statement: query.sql)
+            prepared[key] = next
+            name = next
+        }
         let result = CStrings.with(query.binds) { values in
-            types.withUnsafeBufferPointer { types in
+            if let name { return PQexecPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0) }
+            return types.withUnsafeBufferPointer { types in
                 PQexecParams(handle, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
             }
         }
-        return try consume(result, statement: query.sql)
+        do {
+            return try consume(result, statement: query.sql)
+        } catch let error as PostgresError where name != nil && Self.invalidatesPrepared(error) {
+            // The server's copy no longer fits (a table it reads changed shape) or is gone: it
+            // is prepared again, and run again at once unless a transaction it was in failed.
+            prepared[key] = nil
+            guard retry, PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
+            return try queryBlocking(query, retry: false)
+        }
+    }
+
+    /// "cached plan must not change result type" (0A000) and "prepared statement does not
+    /// exist" (26000).
+    private static func invalidatesPrepared(_ error: PostgresError) -> Bool {
+        error.sqlState?.rawValue == "0A000" || error.sqlState?.rawValue == "26000"
     }
 
     private func copyInBlocking(_ statement: String, rows: [[String?]]) throws -> Int {

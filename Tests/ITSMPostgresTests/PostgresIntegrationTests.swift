@@ -26,6 +26,32 @@ let logger = Logger(label: "itsm.test.postgres")
         #expect(try await connection.query("SELECT count(*) AS c FROM t").single().decode(Int.self, "c") == 7)
     }
 
+    @Test func aStatementIsPreparedOnceAndPreparedAgainWhenItsTableChangesShape() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "prepared")
+        let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
+        defer { connection.close() }
+        try await connection.query("CREATE TABLE t (n int)")
+        for n in 1...3 { try await connection.query("INSERT INTO t (n) VALUES (\(n))") }
+        func prepared(_ text: String) async throws -> Int {
+            try await connection.query("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement = \(text)").single().decode(Int.self, "n")
+        }
+        #expect(try await prepared("INSERT INTO t (n) VALUES ($1)") == 1)
+        // Planned for its values each run: never prepared.
+        for n in 1...3 { try await connection.query(PostgresQuery("SELECT n FROM t WHERE n = \(n)").plannedForEachRun()) }
+        #expect(try await prepared("SELECT n FROM t WHERE n = $1") == 0)
+        // A table that changes shape under a prepared statement: it is prepared again and answers.
+        #expect(try await connection.query("SELECT * FROM t ORDER BY n").columns.names == ["n"])
+        try await connection.query("ALTER TABLE t ADD COLUMN label text")
+        #expect(try await connection.query("SELECT * FROM t ORDER BY n").columns.names == ["n", "label"])
+        // Inside a transaction the failure stands (the transaction cannot go on), and the next use works.
+        try await connection.query("BEGIN")
+        try await connection.query("ALTER TABLE t ADD COLUMN extra int")
+        let failed = await #expect(throws: PostgresError.self) { try await connection.query("SELECT * FROM t ORDER BY n") }
+        #expect(failed?.sqlState?.rawValue == "0A000", "\(String(describing: failed))")
+        try await connection.query("ROLLBACK")
+        #expect(try await connection.query("SELECT * FROM t ORDER BY n").count == 3)
+    }
+
     @Test func roundTripsEveryDecodedType() async throws {
         let database = try await TestPostgres.makeDatabase(label: "types")
         let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)

@@ -41,7 +41,8 @@ extension IncidentStore {
         page.append(PostgresQuery(unsafeSQL: " ORDER BY \(ListCursor.column(of: sort)) \(direction), number \(direction)"))
         // One more than asked for says whether a next page exists without counting.
         page.append(" LIMIT \(limit + 1) OFFSET \(offset)")
-        var items = try await database.query(page).map(Incident.init(row:))
+        // Planned for the values each time, as the count: which index wins depends on them.
+        var items = try await database.query(page.plannedForEachRun()).map(Incident.init(row:))
         let more = items.count > limit
         if more { items.removeLast() }
         let cursor = more ? items.last.map { ListCursor(sort: sort, order: order, after: $0).text } : nil
@@ -80,11 +81,11 @@ extension IncidentStore {
         var counted: PostgresQuery = "SELECT count(*) AS n FROM (SELECT 1 FROM incident.incident"
         counted.append(filter)
         counted.append(" LIMIT \(limit + 1)) AS counted")
-        let total = try await database.query(counted).single().decode(Int.self, "n")
+        let total = try await database.query(counted.plannedForEachRun()).single().decode(Int.self, "n")
         guard total > limit else { return (total, false) }
         var explain: PostgresQuery = "EXPLAIN (FORMAT JSON) SELECT 1 FROM incident.incident"
         explain.append(filter)
-        let plan = try await database.query(explain).single().decode(PostgresJSON.self, "QUERY PLAN")
+        let plan = try await database.query(explain.plannedForEachRun()).single().decode(PostgresJSON.self, "QUERY PLAN")
         let rows = try JSONDecoder().decode([PlanOutput].self, from: Data(plan.text.utf8)).first?.plan.rows ?? 0
         return (max(Int(rows), limit + 1), true)
     }
