@@ -1,6 +1,7 @@
 import Foundation
 import ITSMPostgres
 import ITSMProtocol
+import ITSMSystem
 import ITSMTransport
 import Logging
 import Synchronization
@@ -100,9 +101,7 @@ final class PluginSession: Sendable {
 
     private func count(_ method: String, eventType: String?, outcome: String, since started: ContinuousClock.Instant) {
         if let eventType { return figures.event(eventType, outcome: outcome) }
-        let elapsed = ContinuousClock.now - started
-        figures.request(method, outcome: outcome,
-                        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        figures.request(method, outcome: outcome, seconds: (ContinuousClock.now - started).inSeconds)
     }
 
     private func answer(_ request: JSONRPCRequest) async throws -> JSONValue {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import ITSMPostgres
 import ITSMProtocol
+import ITSMSystem
 import Logging
 
 /// Who did what, when, from where, and how it ended: every write through the API and every
@@ -113,7 +114,7 @@ public struct AuditLog: Sendable {
     /// Several coordinators may settle at once; each intent is appended once.
     @discardableResult
     public func settleUnfinished(olderThan age: Duration) async throws -> Int {
-        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        let seconds = age.inSeconds
         let rows = try await pool.query("""
             WITH settled AS (
                 DELETE FROM itsm.audit_intent WHERE started_at < clock_timestamp() - make_interval(secs => \(seconds))

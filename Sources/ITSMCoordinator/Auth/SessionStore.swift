@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import ITSMPostgres
+import ITSMSystem
 
 /// Signed-in people. A session is a random secret in an HTTP-only cookie; only its SHA-256 is
 /// stored. It ends after `idleTimeout` without a request, after `absoluteTimeout` in any case,
@@ -35,7 +36,7 @@ public struct SessionStore: Sendable {
         let secret = TokenStore.randomString(bytes: 32)
         let expiresAt = try await pool.query("""
             INSERT INTO itsm.session (secret_hash, account, client_address, expires_at)
-            VALUES (\(TokenStore.hash(secret)), \(account), \(clientAddress), now() + make_interval(secs => \(Self.seconds(absoluteTimeout))))
+            VALUES (\(TokenStore.hash(secret)), \(account), \(clientAddress), now() + make_interval(secs => \(absoluteTimeout.inSeconds)))
             RETURNING expires_at
             """).first!.decode(Date.self, "expires_at")
         return Opened(secret: secret, csrfToken: Self.csrfToken(for: secret), expiresAt: expiresAt)
@@ -52,7 +53,7 @@ public struct SessionStore: Sendable {
                    itsm.account_permissions(s.account) AS permissions
             FROM itsm.session s JOIN itsm.account a ON a.name = s.account
             WHERE s.secret_hash = \(hash) AND NOT a.disabled AND s.expires_at > now()
-              AND s.last_seen_at > now() - make_interval(secs => \(Self.seconds(idleTimeout)))
+              AND s.last_seen_at > now() - make_interval(secs => \(idleTimeout.inSeconds))
             """).first else { return nil }
         if try row.decode(Bool.self, "stale") {
             try await pool.query("UPDATE itsm.session SET last_seen_at = now() WHERE secret_hash = \(hash)")
@@ -69,7 +70,7 @@ public struct SessionStore: Sendable {
     public func sweep() async throws {
         try await pool.query("""
             DELETE FROM itsm.session WHERE expires_at <= now()
-                OR last_seen_at <= now() - make_interval(secs => \(Self.seconds(idleTimeout)))
+                OR last_seen_at <= now() - make_interval(secs => \(idleTimeout.inSeconds))
             """)
     }
 
@@ -101,10 +102,6 @@ public struct SessionStore: Sendable {
             if trimmed.hasPrefix("\(cookieName)=") { return String(trimmed.dropFirst(cookieName.count + 1)) }
         }
         return nil
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     private static func httpDate(_ date: Date) -> String {

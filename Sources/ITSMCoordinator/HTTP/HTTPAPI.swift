@@ -283,7 +283,6 @@ struct HTTPAPI: Sendable {
         return result
     }
 
-    /// Restarts a process's local instances, audited.
     /// Issues a token with at most `grantor`'s permissions, logged and audited without its
     /// secret; the answer holds the secret, shown this once. The API and the console both use it.
     func issueToken(name: String, permissions: [String], by grantor: Principal) async throws -> Result<JSONValue, ResponseError> {
@@ -317,6 +316,7 @@ struct HTTPAPI: Sendable {
         return result
     }
 
+    /// Restarts a process's local instances, audited.
     func restartPlugin(_ name: String, by principal: Principal) async -> Result<JSONValue, ResponseError> {
         logger.notice("plugin restart requested", metadata: ["itsm.plugin": "\(name)", "itsm.actor": "\(principal.actor)"])
         let result: Result<JSONValue, ResponseError> = if let restarted = await restart(name) {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ITSMPostgres
 import ITSMProtocol
+import ITSMSystem
 
 extension Bench {
     /// `incident.create` through a running coordinator beside PostgreSQL's floor for a durable
@@ -74,10 +75,10 @@ extension Bench {
                     }
                     let ratio = toolkit.throughput / floor.perSecond
                     rows.append([String(count), String(Int(floor.perSecond)), floor.p50.figure(fractionDigits: 2), String(Int(toolkit.throughput)),
-                                 toolkit.percentile(0.5).milliseconds.figure(fractionDigits: 2), ratio.figure(fractionDigits: 2)])
+                                 (toolkit.percentile(0.5).inSeconds * 1_000).figure(fractionDigits: 2), ratio.figure(fractionDigits: 2)])
                     figures.append(["clients": .int(Int64(count)), "postgresPerSecond": .double(floor.perSecond),
                                     "postgresP50Milliseconds": .double(floor.p50), "toolkitPerSecond": .double(toolkit.throughput),
-                                    "toolkitP50Milliseconds": .double(toolkit.percentile(0.5).milliseconds), "ratio": .double(ratio)])
+                                    "toolkitP50Milliseconds": .double((toolkit.percentile(0.5).inSeconds * 1_000)), "ratio": .double(ratio)])
                 }
                 try await connection.query("DROP SCHEMA itsm_bench CASCADE")
             }

@@ -4,7 +4,6 @@ import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
-import Logging
 import ProblemProcess
 import Synchronization
 

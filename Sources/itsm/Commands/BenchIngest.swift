@@ -5,7 +5,7 @@ import Foundation
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
-import Logging
+import ITSMSystem
 
 extension Bench {
     /// Capacity ingestion beside its floor: COPY of the same rows into a table of the same

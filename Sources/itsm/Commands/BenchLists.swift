@@ -5,7 +5,7 @@ import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
-import Logging
+import ITSMSystem
 
 extension Bench {
     /// `incident.list` pages as the console and the API ask for them, timed at each size of a
@@ -54,10 +54,10 @@ extension Bench {
                         let p50 = timings.percentile(0.5), p99 = timings.percentile(0.99)
                         if json {
                             results.append(["size": .int(Int64(size)), "page": .string(shape.name),
-                                            "p50Milliseconds": .double(p50.milliseconds), "p99Milliseconds": .double(p99.milliseconds)])
+                                            "p50Milliseconds": .double(p50.inSeconds * 1_000), "p99Milliseconds": .double(p99.inSeconds * 1_000)])
                         } else {
                             print("  \(shape.name.padding(toLength: 44, withPad: " ", startingAt: 0)) p50 "
-                                  + "\(p50.milliseconds.figure(fractionDigits: 2)) ms  p99 \(p99.milliseconds.figure(fractionDigits: 2)) ms")
+                                  + "\((p50.inSeconds * 1_000).figure(fractionDigits: 2)) ms  p99 \((p99.inSeconds * 1_000).figure(fractionDigits: 2)) ms")
                         }
                     }
                 }
@@ -159,12 +159,5 @@ enum SyntheticIncidents {
         // As autovacuum leaves a table in service: statistics current, pages marked all-visible.
         try await pool.query("VACUUM ANALYZE incident.incident")
         try await pool.query("VACUUM ANALYZE incident.sla_clock")
-    }
-}
-
-extension Duration {
-    var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1_000 + Double(attoseconds) / 1e15
     }
 }
