@@ -45,14 +45,12 @@ extension CapacityStore {
     /// Keeps the open incidents per assignment group from incident events; older versions of an
     /// incident than the newest seen are ignored.
     public func observe(_ tx: PluginTransaction, incident: Incident, sequence: Int64? = nil) async throws {
-        // Newer by its event's number when it came by event (`sequence`), else by its time.
         try await tx.query("""
             INSERT INTO capacity.group_workload AS w (incident_id, assignment_group, open, updated_at, sequence)
             VALUES (\(incident.id), \(incident.assignmentGroup), \(incident.status.isOpen), \(incident.updatedAt), \(sequence ?? 0))
             ON CONFLICT (incident_id) DO UPDATE SET assignment_group = excluded.assignment_group, open = excluded.open,
                 updated_at = excluded.updated_at, sequence = excluded.sequence
-                WHERE CASE WHEN excluded.sequence > 0 THEN w.sequence <= excluded.sequence
-                           ELSE w.sequence = 0 AND w.updated_at <= excluded.updated_at END
+                WHERE \(unsafeSQL: ProjectionVersion.newer(alias: "w", sequence: "sequence", time: "updated_at", sameReplaces: true))
             """)
     }
 

@@ -34,8 +34,8 @@ enum IncidentProjection {
                 category = excluded.category, priority = excluded.priority, status = excluded.status,
                 resolved_at = excluded.resolved_at, source_updated_at = excluded.source_updated_at,
                 source_sequence = excluded.source_sequence
-                WHERE CASE WHEN excluded.source_sequence > 0 THEN i.source_sequence <= excluded.source_sequence
-                           ELSE i.source_sequence = 0 AND i.source_updated_at <= excluded.source_updated_at END
+                WHERE \(unsafeSQL: ProjectionVersion.newer(alias: "i", sequence: "source_sequence", time: "source_updated_at",
+                                                           sameReplaces: true))
             """)
         guard let record = try await load(tx, id: incident.id) else { throw ResponseError.internalError("the incident just recorded is missing") }
         return record

@@ -13,12 +13,10 @@ extension SupplierStore {
     /// ignored, so a late or repeated event changes nothing.
     public func observe(_ tx: PluginTransaction, incident: Incident, sequence: Int64? = nil) async throws {
         let (id, number, updatedAt) = (incident.id, incident.number, incident.updatedAt)
-        // Newer by its event's number when it came by event (`sequence`), else by its time.
         let fresh = try await tx.query("""
             INSERT INTO supplier.incident_seen AS s (incident_id, updated_at, sequence) VALUES (\(id), \(updatedAt), \(sequence ?? 0))
             ON CONFLICT (incident_id) DO UPDATE SET updated_at = excluded.updated_at, sequence = excluded.sequence
-                WHERE CASE WHEN excluded.sequence > 0 THEN s.sequence < excluded.sequence
-                           ELSE s.sequence = 0 AND s.updated_at < excluded.updated_at END
+                WHERE \(unsafeSQL: ProjectionVersion.newer(alias: "s", sequence: "sequence", time: "updated_at", sameReplaces: false))
             RETURNING incident_id
             """)
         guard !fresh.isEmpty else { return }
