@@ -326,7 +326,7 @@ import Testing
     @Test func aChangeUnderWayWhenItsCoordinatorIsKilledIsStillInTheAuditLog() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2eintent")
         let configuration = """
-            requestTimeoutMs: 2000
+            requestTimeoutMs: 6000
             plugins:
               - incident
               - name: fixture
@@ -335,6 +335,9 @@ import Testing
         let first = try await RunningCoordinator.start(configuration: configuration, databaseURL: database.conninfo)
         defer { first.remove() }
         let pool = PostgresPool(conninfo: database.conninfo, logger: Logger(label: "e2e"))
+        // Connected before the change starts, so the kill follows its intent within a poll, well
+        // inside the 6 s request timeout (a timeout would give the change an outcome of its own).
+        _ = try await pool.query("SELECT 1")
         // The change is under way (the plugin takes 30 s to answer) when its coordinator dies.
         let call = Task { _ = try? await first.call("fixture.slow_write", ["name": "half-done"]) }
         let underWay = try await first.waitUntil {
@@ -345,7 +348,7 @@ import Testing
         call.cancel()
 
         // Another coordinator of the same database appends it, its outcome unknown, once no
-        // request could still be running (twice the 2 s request timeout, and 5 s).
+        // request could still be running (twice the 6 s request timeout, and 5 s).
         let second = try await RunningCoordinator.start(configuration: configuration, databaseURL: database.conninfo)
         defer { second.remove() }
         func entries() async throws -> [[String: Any]] {
