@@ -5,9 +5,11 @@ import ITSMTesting
 import Testing
 
 /// Nothing unauthenticated can hold the HTTP API: slow clients are cut off by the head
-/// timeout, and connections past the cap are closed at once.
+/// timeout, clients that never read their last answer by the linger bound, and connections
+/// past the cap are closed at once.
 @Suite struct HTTPLimitsEndToEndTests {
     static let slowClients = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/slow_clients.py").path
+    static let badHeadClients = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/bad_head_clients.py").path
 
     @Test func aSlowlorisIsCutOffAndTheAPIKeepsAnswering() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2eslowloris")
@@ -37,6 +39,24 @@ import Testing
                 print("answer", answer.status, "after", wait, flush=True)
             """, "\(port)"])
         #expect(keptAlive.status == .exited(0) && keptAlive.text.contains("answer 200 after 3"), "\(keptAlive.text)")
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    @Test func clientsThatKeepSendingAfterABadRequestDoNotHoldTheServer() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2ebadhead")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            httpLimits: {maxConnections: 10, idleTimeoutSeconds: 120}
+            """, databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        let port = try #require(coordinator.baseURL.port)
+        // More such clients than places: without a bound on how long a last response may wait
+        // for its client's close, ten of them would hold every place for the idle timeout.
+        let clients = try await Command.run("python3", [Self.badHeadClients, "\(port)", "40"])
+        #expect(clients.status == .exited(0), "\(clients.text)")
+        // Their places come free well before the 120 s idle timeout.
+        #expect(try await coordinator.waitUntil(timeout: .seconds(40)) {
+            try await coordinator.request("GET", "readyz").0 == 200
+        })
         #expect(await coordinator.stop() == .exited(0))
     }
 }

@@ -43,6 +43,10 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let count: HTTPConnectionCount
     private var deadline: Scheduled<Void>?
     private var counted = false
+    /// The response being written ends the connection (`Connection: close`).
+    private var closing = false
+    /// How long a client has to read a last response before its connection is closed.
+    static let lingerAfterLastResponse: Duration = .seconds(5)
 
     init(limits: HTTPLimits, count: HTTPConnectionCount) {
         self.limits = limits
@@ -77,7 +81,16 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { arm(context, limits.idleTimeout) } // waiting for the next request
+        switch unwrapOutboundIn(data) {
+        case .head(let response):
+            closing = response.headerFields[.connection]?.lowercased() == "close"
+        case .end:
+            // After a last response the server stops reading and waits for the client to close.
+            // A client still sending (a malformed head with more behind it) fills the window, so
+            // its close never arrives: the connection would hold its place until the idle timeout.
+            arm(context, closing ? min(limits.idleTimeout, Self.lingerAfterLastResponse) : limits.idleTimeout)
+        case .body: break
+        }
         context.write(data, promise: promise)
     }
 
