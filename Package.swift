@@ -206,7 +206,7 @@ let package = Package(
         ),
         .target(
             name: "IncidentProcess",
-            dependencies: ["IncidentProtocol", "ProblemProtocol", "ServiceProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["IncidentProtocol", "ProblemProtocol", "ServiceProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol", "ITSMSystem"],
             path: "Plugins/Incident/IncidentProcess",
             swiftSettings: swiftSettings
         ),
@@ -264,7 +264,7 @@ let package = Package(
         .target(
             name: "NotificationProcess",
             dependencies: [
-                "IncidentProtocol", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol",
+                "IncidentProtocol", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol", "ITSMSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

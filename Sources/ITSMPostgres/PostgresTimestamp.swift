@@ -12,8 +12,20 @@ enum PostgresTimestamp {
         let days = floorDiv(seconds, 86_400)
         seconds -= days * 86_400
         let (year, month, day) = civil(fromDays: days)
-        return String(format: "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ",
-                      year, month, day, seconds / 3600, (seconds % 3600) / 60, seconds % 60, micros)
+        // Written digit by digit: String(format:) cost more than the rest of a query's parameters.
+        var text: [UInt8] = []
+        text.reserveCapacity(27)
+        func digits(_ value: Int64, _ width: Int) {
+            let magnitude = String(value.magnitude).utf8
+            if value < 0 { text.append(UInt8(ascii: "-")) }
+            text.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, width - magnitude.count)))
+            text.append(contentsOf: magnitude)
+        }
+        digits(year, 4); text.append(UInt8(ascii: "-")); digits(month, 2); text.append(UInt8(ascii: "-")); digits(day, 2)
+        text.append(UInt8(ascii: "T")); digits(seconds / 3600, 2); text.append(UInt8(ascii: ":"))
+        digits((seconds % 3600) / 60, 2); text.append(UInt8(ascii: ":")); digits(seconds % 60, 2)
+        text.append(UInt8(ascii: ".")); digits(micros, 6); text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]]`; `nil` for anything else.

@@ -74,5 +74,7 @@ import Testing
         let back = try #require(PostgresTimestamp.parse(text))
         #expect(abs(back.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.000_001)
         #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: -1.5)) == "1969-12-31T23:59:58.500000Z")
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: 253_402_300_799.5)) == "9999-12-31T23:59:59.500000Z")
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: -62_135_596_800)) == "0001-01-01T00:00:00.000000Z")
     }
 }

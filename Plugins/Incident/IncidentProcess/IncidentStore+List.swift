@@ -3,6 +3,7 @@ import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
+import ITSMSystem
 
 /// `incident.list`: a page costs the same on a history of ten thousand records as on one of
 /// millions. Pages follow a cursor (the last record's sort key), so no page skips rows; the
@@ -132,15 +133,12 @@ struct ListCursor: Equatable {
     /// `sort.order.value.number`, base64url: the number is text of the caller's making (an
     /// import keeps external numbers), so the cursor is not split on it unencoded.
     var text: String {
-        Data("\(sort.rawValue).\(order.rawValue).\(value).\(number)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        ByteText.base64URL(Array("\(sort.rawValue).\(order.rawValue).\(value).\(number)".utf8))
     }
 
     init?(_ text: String) {
         guard text.count <= 400 else { return nil }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else { return nil }
+        guard let bytes = ByteText.bytes(base64URL: text), let decoded = String(validating: bytes, as: UTF8.self) else { return nil }
         let parts = decoded.split(separator: ".", maxSplits: 3, omittingEmptySubsequences: false)
         guard parts.count == 4, let sort = ListIncidents.Sort(rawValue: String(parts[0])),
               let order = ListIncidents.Order(rawValue: String(parts[1])), let value = Int64(parts[2]), !parts[3].isEmpty else { return nil }

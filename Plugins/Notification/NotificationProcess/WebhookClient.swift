@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import ITSMSystem
 import NIOCore
 import NIOHTTP1
 
@@ -82,5 +83,5 @@ public struct DeliveryError: Error, CustomStringConvertible {
 
 extension Sequence where Element == UInt8 {
     /// Lowercase hex: signatures, and the keys derived from a digest.
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
+    var hex: String { ByteText.hex(self) }
 }

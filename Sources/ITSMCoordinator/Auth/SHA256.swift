@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ITSMSystem
 
 /// SHA-256 as lowercase hex, from swift-crypto: API token hashes at rest, the audit log's hash
 /// chain, CSRF tokens and the evidence pack's manifest. Tokens are 256 random bits, so a fast
@@ -9,5 +10,5 @@ extension SHA256 {
 }
 
 extension SHA256Digest {
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
+    var hex: String { ByteText.hex(self) }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import ITSMPostgres
+import ITSMSystem
 import Logging
 
 /// API tokens: created here, stored as SHA-256 hashes only, checked on every HTTP request.
@@ -182,11 +183,7 @@ public struct TokenStore: Sendable {
 
     /// `bytes` from the system's random source, base64url without padding.
     static func randomString(bytes count: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        ByteText.base64URL(ByteText.random(count: count))
     }
 
     /// Creates the file with mode 0600 before writing, so the secret is never readable by others.
