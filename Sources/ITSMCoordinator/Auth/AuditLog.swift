@@ -175,12 +175,18 @@ public struct AuditLog: Sendable {
                 entry["requestId"] = record.requestId.map(JSONValue.string)
                 return .object(entry)
             })
+            // Outcomes of changes need no disk wait of their own: were this commit lost in a crash,
+            // the intents it removes would still be there, durable with their changes, and be
+            // appended as `unknown`. An entry without an intent (a refusal, a sign-in) waits.
+            let durability = intents.count == records.count ? "off" : "on"
             do {
                 try await pool.query("""
-                    WITH ended AS (DELETE FROM itsm.audit_intent WHERE id = ANY(\(intents)))
+                    WITH ended AS (DELETE FROM itsm.audit_intent WHERE id = ANY(\(intents))),
+                         durability AS (SELECT set_config('synchronous_commit', \(durability), true))
                     SELECT itsm.append_audit(e->>'actor', e->>'action', e->>'target', e->>'outcome', e->>'clientAddress',
                                              e->>'requestId', e->'details')
-                    FROM jsonb_array_elements(\(String(decoding: entries.serialized(), as: UTF8.self))::jsonb) WITH ORDINALITY AS b (e, n)
+                    FROM durability, jsonb_array_elements(\(String(decoding: entries.serialized(), as: UTF8.self))::jsonb)
+                         WITH ORDINALITY AS b (e, n)
                     ORDER BY n
                     """)
             } catch {
