@@ -64,7 +64,8 @@ extension IncidentStore {
     /// against that target: a warning or breach mark whose new deadline lies ahead is cleared,
     /// so lists and stats stop counting it and the scan publishes the new deadline's crossing.
     /// A stopped clock keeps its target, calendar and verdict.
-    func refreshClocks(_ tx: PluginTransaction, for incident: Incident, actor: String, now: Date) async throws {
+    /// A record being created (`isNew`) has no clocks or holds yet, so they are not looked for.
+    func refreshClocks(_ tx: PluginTransaction, for incident: Incident, actor: String, now: Date, isNew: Bool = false) async throws {
         guard incident.importedAt == nil else { return }
         let definitions = try await tx.query("""
             SELECT id, response_minutes, resolution_minutes, warning_percent, calendar FROM incident.sla_definition
@@ -75,20 +76,21 @@ extension IncidentStore {
             ORDER BY customer NULLS LAST, service NULLS LAST LIMIT 1
             """)
         guard let definition = definitions.first else {
-            try await tx.query("DELETE FROM incident.sla_clock WHERE incident_id = \(incident.id) AND stopped_at IS NULL")
+            if !isNew { try await tx.query("DELETE FROM incident.sla_clock WHERE incident_id = \(incident.id) AND stopped_at IS NULL") }
             return
         }
         let definitionID = try definition.decode(Int.self, "id")
         let calendarJSON = try definition.decode(PostgresJSON.self, "calendar")
         let calendar = try calendarJSON.decode(CalendarDefinition.self).make()
         let warningPercent = try definition.decode(Int.self, "warning_percent")
-        let (pauses, _) = try await pausingHolds(tx.connection, incident: incident.id)
+        let (pauses, _) = isNew ? ([], false) : try await pausingHolds(tx.connection, incident: incident.id)
         // Locked, so a scanner running now either finished first (and we see its marks) or waits.
         var stored: [ClockKind: StoredClock] = [:]
-        for row in try await tx.query("""
+        let storedRows = isNew ? [] : Array(try await tx.query("""
             SELECT kind, definition_id, target_minutes, calendar, started_at, stopped_at, warning_at, due_at, warned_at, breached_at
             FROM incident.sla_clock WHERE incident_id = \(incident.id) FOR UPDATE
-            """) {
+            """))
+        for row in storedRows {
             guard let kind = ClockKind(rawValue: try row.decode(String.self, "kind")) else { continue }
             stored[kind] = StoredClock(
                 definitionID: try row.decode(Int.self, "definition_id"), targetMinutes: try row.decode(Int.self, "target_minutes"),

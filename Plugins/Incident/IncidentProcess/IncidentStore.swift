@@ -83,7 +83,7 @@ public struct IncidentStore: Sendable {
                     FROM unnest(\(given.map(\.0))::text[], \(given.map(\.1))::text[]) WITH ORDINALITY AS given(field, value, position)
                     ORDER BY position
                     """)
-                try await refreshClocks(tx, for: incident, actor: actor, now: incident.createdAt)
+                try await refreshClocks(tx, for: incident, actor: actor, now: incident.createdAt, isNew: true)
                 incident = try await suggestKnownError(tx, for: incident, actor: actor, now: now)
                 try await tx.publish(IncidentEvents.created, subject: incident.id.uuidString.lowercased(), data: incident)
                 if let reason = majorCriterion(priority) {
