@@ -89,4 +89,15 @@ import Testing
         let never = try! BusinessCalendar(timeZone: "UTC", hours: [:])
         #expect(never.date(addingBusinessSeconds: 60, to: Self.utc("2026-11-23T09:00:00Z")) == nil)
     }
+
+    @Test func aStoredCalendarIsMadeFromItsJSONAndTheSameOneIsReturnedAgain() throws {
+        let stored = #"{"timeZone": "Europe/Berlin", "hours": {"monday": ["09:00-17:00"]}, "holidays": ["2026-12-25"]}"#
+        let calendar = try CalendarDefinition.calendar(storedJSON: stored)
+        #expect(calendar == (try BusinessCalendar(timeZone: "Europe/Berlin", hours: [.monday: ["09:00-17:00"]], holidays: ["2026-12-25"])))
+        #expect(try CalendarDefinition.calendar(storedJSON: stored) == calendar)
+        let other = #"{"timeZone": "UTC", "hours": {"monday": ["09:00-17:00"]}}"#
+        #expect(try CalendarDefinition.calendar(storedJSON: other) != calendar)
+        #expect(throws: (any Error).self) { try CalendarDefinition.calendar(storedJSON: #"{"timeZone": "Nowhere/City", "hours": {}}"#) }
+        #expect(throws: (any Error).self) { try CalendarDefinition.calendar(storedJSON: "not json") }
+    }
 }

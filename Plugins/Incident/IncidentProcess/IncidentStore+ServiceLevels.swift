@@ -81,7 +81,7 @@ extension IncidentStore {
         }
         let definitionID = try definition.decode(Int.self, "id")
         let calendarJSON = try definition.decode(PostgresJSON.self, "calendar")
-        let calendar = try calendarJSON.decode(CalendarDefinition.self).make()
+        let calendar = try CalendarDefinition.calendar(storedJSON: calendarJSON.text)
         let warningPercent = try definition.decode(Int.self, "warning_percent")
         let (pauses, _) = isNew ? ([], false) : try await pausingHolds(tx.connection, incident: incident.id)
         // Locked, so a scanner running now either finished first (and we see its marks) or waits.
@@ -176,7 +176,7 @@ extension IncidentStore {
             return try rows.map { row in
                 let kind = ClockKind(rawValue: try row.decode(String.self, "kind")) ?? .resolution
                 let policy = ClockPolicy(
-                    calendar: try row.decode(PostgresJSON.self, "calendar").decode(CalendarDefinition.self).make(),
+                    calendar: try CalendarDefinition.calendar(storedJSON: row.decode(PostgresJSON.self, "calendar").text),
                     targetMinutes: try row.decode(Int.self, "target_minutes"), warningPercent: try row.decode(Int.self, "warning_percent"))
                 let startedAt = try row.decode(Date.self, "started_at")
                 let stoppedAt = try row.decode(Date?.self, "stopped_at")

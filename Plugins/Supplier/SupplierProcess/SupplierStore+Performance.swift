@@ -79,7 +79,7 @@ extension SupplierStore {
             targetID = try target.decode(Int.self, "id")
             targetMinutes = try target.decode(Int.self, "minutes")
             if try target.decode(Bool.self, "business_hours") {
-                let calendar = try target.decode(PostgresJSON.self, "calendar").decode(CalendarDefinition.self).make()
+                let calendar = try CalendarDefinition.calendar(storedJSON: target.decode(PostgresJSON.self, "calendar").text)
                 minutes = calendar.businessSeconds(from: handedAt, to: resolvedAt) / 60
             }
             met = minutes <= Double(targetMinutes ?? 0)
