@@ -40,6 +40,9 @@ import Testing
         let query: PostgresQuery = "SELECT \(tags)"
         #expect(query.binds == [#"{"a","b c","quote\"d","back\\slash"}"#])
         #expect(PostgresArrayLiteral.parse(query.binds[0]!) == tags)
+        let written = ["Störung \"🖨️\"", "e\u{301}\\"]
+        #expect(PostgresArrayLiteral.format(written) == #"{"Störung \"🖨️\"","é\\"}"#)
+        #expect(PostgresArrayLiteral.parse(PostgresArrayLiteral.format(written)) == written)
         #expect(PostgresArrayLiteral.parse("{}") == [])
         #expect(PostgresArrayLiteral.parse("{1,NULL,3}") == ["1", nil, "3"])
         #expect(PostgresArrayLiteral.parse("{{1}}") == nil)
