@@ -59,6 +59,13 @@ import Testing
         let connection = try await PostgresConnection.connect(to: database.conninfo, logger: Logger(label: "itsm.test"))
         defer { connection.close() }
         #expect(try await connection.query("SELECT count(*) AS n FROM pg_namespace WHERE nspname = 'itsm_bench'").single().decode(Int.self, "n") == 0)
+
+        // The coordinator's memory idle and under twenty clients at once, read from /proc.
+        let memory = try await coordinator.cli(["bench", "memory", "--clients", "20", "--seconds", "2", "--json"])
+        let figures = try JSONSerialization.jsonObject(with: Data((memory.text.split(separator: "\n").last ?? "").utf8)) as? [String: Any]
+        func residentKB(_ key: String) -> Int { (figures?[key] as? [String: Any])?["residentKB"] as? Int ?? 0 }
+        #expect(memory.status == .exited(0) && (figures?["answered"] as? Int ?? 0) > 20 && figures?["refused"] as? Int == 0, "\(memory.text)")
+        #expect(residentKB("idle") > 1_000 && residentKB("highest") > 1_000 && residentKB("after") > 1_000, "\(memory.text)")
         #expect(await coordinator.stop() == .exited(0))
     }
 }
