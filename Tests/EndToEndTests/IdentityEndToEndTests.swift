@@ -74,7 +74,8 @@ import Testing
         var sessions: [String: Session] = [:]
         for name in people.keys {
             let signedIn = try await Self.signIn(coordinator, name, "\(name) has a long password")
-            sessions[name] = try #require(signedIn.session, "\(name): \(signedIn)")
+            let session: IdentityEndToEndTests.Session = try #require(signedIn.session, "\(name): \(signedIn)")
+            sessions[name] = session
             #expect(signedIn.body["roles"] as? [String] == [people[name]!], "\(signedIn.body)")
         }
         let incident = try await coordinator.call("incident.create", ["title": "Seed incident for reading"])
@@ -319,7 +320,7 @@ import Testing
         try await connection.query("DELETE FROM itsm.audit_entry WHERE seq = 2")
         let removed = try await coordinator.cli(["audit", "verify"])
         #expect(removed.status == .exited(1) && removed.text.contains("entry 2 is missing"), "\(removed.text)")
-        await connection.close()
+        connection.close()
         #expect(await coordinator.stop() == .exited(0))
     }
 

@@ -41,7 +41,8 @@ import Testing
 
         var sessions: [String: IdentityEndToEndTests.Session] = [:]
         for name in people.keys {
-            sessions[name] = try #require(try await IdentityEndToEndTests.signIn(coordinator, name, "\(name) has a long password").session)
+            let session: IdentityEndToEndTests.Session = try #require(try await IdentityEndToEndTests.signIn(coordinator, name, "\(name) has a long password").session)
+            sessions[name] = session
         }
         // The requester browses the catalogue and asks; a wrong answer is refused, naming it.
         let catalogue = try await sessions["rita"]!.send("GET", "api/v1/request-items")

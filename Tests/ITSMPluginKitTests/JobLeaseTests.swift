@@ -15,7 +15,7 @@ import Testing
         let firstFence = try #require(try await first.acquire())
         #expect(try await second.acquire() == nil, "two instances held one job")
         #expect(try await first.acquire() == firstFence, "renewing changed the fence")
-        try await database.fenced(by: firstFence).withTransaction { try await $0.query("INSERT INTO public.effect VALUES ('a')") }
+        _ = try await database.fenced(by: firstFence).withTransaction { try await $0.query("INSERT INTO public.effect VALUES ('a')") }
 
         // Host A stalls (a long GC pause, a frozen VM) past its lease; host B takes over with a higher fence.
         try await pool.query("UPDATE itsm.job_lease SET expires_at = now() - interval '1 second'")

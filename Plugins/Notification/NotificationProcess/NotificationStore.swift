@@ -195,7 +195,7 @@ public struct NotificationStore: Sendable {
     /// channel and recipient however often the event is delivered and however many rules name them.
     public func intake(_ tx: PluginTransaction, _ event: EventParams, settings: NotificationSettings,
                        contacts: Recipient.Contacts) async throws {
-        let data = event.data ?? .null
+        let data = event.data
         let rules = try await tx.query("""
             SELECT name FROM notification.rule WHERE event_type = \(event.type) AND enabled ORDER BY id
             """).map { try $0.decode(String.self, "name") }
