@@ -32,9 +32,11 @@ public final class PostgresConnection: @unchecked Sendable {
     /// on `queue`). Parsing and planning every statement anew was more than half of
     /// PostgreSQL's time for a create (docs/benchmarks.md); a prepared one is planned again only
     /// while PostgreSQL finds a plan for its values better than the generic one.
-    private var prepared: [String: String] = [:]
+    private var prepared: [String: (name: String, lastUse: Int)] = [:]
     private var preparedNames = 0
-    /// Beyond this many, statements run unprepared, so a connection's server memory stays bounded.
+    private var uses = 0
+    /// At most this many, so a connection's server memory stays bounded: the one used longest
+    /// ago makes way for a new one.
     static let preparedLimit = 100
 
     private init(handle: OpaquePointer, queue: DispatchQueue, logger: Logger) {
@@ -154,15 +156,17 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         let types = query.bindTypes.map(\.rawValue)
         let key = types.map(String.init).joined(separator: ",") + ";" + query.sql
-        var name = prepared[key]
-        if name == nil, query.reusesPlan, prepared.count < Self.preparedLimit {
+        uses += 1
+        var name = prepared[key]?.name
+        if name != nil { prepared[key]?.lastUse = uses }
+        if name == nil, query.reusesPlan, prepared.count < Self.preparedLimit || deallocateLeastRecentlyUsed() {
             preparedNames += 1
             let next = "itsm_\(preparedNames)"
             let result = types.withUnsafeBufferPointer { types in
                 PQprepare(handle, next, query.sql, Int32(types.count), types.baseAddress)
             }
             _ = try consume(result, statement: query.sql)
-            prepared[key] = next
+            prepared[key] = (next, uses)
             name = next
         }
         let result = CStrings.with(query.binds) { values in
@@ -180,6 +184,17 @@ public final class PostgresConnection: @unchecked Sendable {
             guard retry, PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
             return try queryBlocking(query, retry: false)
         }
+    }
+
+    /// Makes room for a statement to prepare; false when the server refused (a failed
+    /// transaction takes nothing until it ends), and the new statement then runs unprepared.
+    private func deallocateLeastRecentlyUsed() -> Bool {
+        guard let (key, oldest) = prepared.min(by: { $0.value.lastUse < $1.value.lastUse }),
+              let result = PQexec(handle, "DEALLOCATE \(oldest.name)") else { return false }
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else { return false }
+        prepared[key] = nil
+        return true
     }
 
     /// "cached plan must not change result type" (0A000) and "prepared statement does not

@@ -52,6 +52,26 @@ let logger = Logger(label: "itsm.test.postgres")
         #expect(try await connection.query("SELECT * FROM t ORDER BY n").count == 3)
     }
 
+    @Test func theStatementUsedLongestAgoMakesWayWhenAConnectionHasPreparedItsLimit() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "preparedlru")
+        let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
+        defer { connection.close() }
+        func statement(_ index: Int) -> PostgresQuery {
+            "SELECT \(index) AS n WHERE \(unsafeSQL: String(index)) = \(unsafeSQL: String(index))"
+        }
+        // The first is used again every ten; the others once each, 120 of them.
+        for index in 0...120 {
+            if index > 0 { try await connection.query(statement(index)) }
+            if index % 10 == 0 { try await connection.query(statement(0)) }
+        }
+        let names = try await connection.query("SELECT statement FROM pg_prepared_statements").map { try $0.decode(String.self, "statement") }
+        #expect(names.count == 100, "\(names.count)")
+        #expect(names.contains("SELECT $1 AS n WHERE 0 = 0") && names.contains("SELECT $1 AS n WHERE 120 = 120"))
+        #expect(!names.contains("SELECT $1 AS n WHERE 1 = 1"))
+        // One made way for is prepared again when it comes back, and answers.
+        #expect(try await connection.query(statement(1)).single().decode(Int.self, "n") == 1)
+    }
+
     @Test func roundTripsEveryDecodedType() async throws {
         let database = try await TestPostgres.makeDatabase(label: "types")
         let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
