@@ -80,7 +80,7 @@ import Testing
 
         // The records belong to last month; one incident to the month before, one to this month.
         let connection = try await PostgresConnection.connect(to: database.conninfo, logger: Logger(label: "e2e"))
-        defer { Task { connection.close() } }
+        defer { connection.close() }
         let inMonth = from.addingTimeInterval(10 * 86_400)
         for table in ["incident.incident", "problem.problem", "supplier.supplier", "improvement.opportunity", "improvement.nonconformity",
                       "improvement.internal_audit", "improvement.management_review", "service.request"] {
