@@ -186,6 +186,13 @@ private func person(_ name: String, roles: [String] = ["requester"], fulfils: Bo
                                               by: person("lena", roles: ["agent"]))
         #expect(rejected.status == .rejected && rejected.approvals.map(\.state) == [.rejected, .skipped])
         #expect(rejected.tasks.allSatisfy { $0.state == .cancelled } && rejected.clock.met == nil)
+        // A page holds each request as it is read alone, its decisions and tasks its own.
+        let pending = try await store.raise(RaiseRequest(item: "laptop", answers: ["justification": "a spare"], requester: "rita"), by: admin)
+        let page = try await store.list(ListRequests(), by: admin).items
+        #expect(page.map(\.number) == [pending.number, refused.number, late.number])
+        for listed in page {
+            #expect(listed == (try await store.get(RequestKey(number: listed.number), by: admin)), "\(listed.number)")
+        }
         await pool.close()
     }
 

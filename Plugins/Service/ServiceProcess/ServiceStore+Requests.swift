@@ -118,9 +118,7 @@ extension ServiceStore {
         query.append(" ORDER BY r.created_at DESC, r.number DESC LIMIT \(limit + 1) OFFSET \(offset)")
         return try await database.withTransaction { tx in
             let ids = try await tx.query(query).map { try $0.decode(UUID.self, "id") }
-            var items: [ServiceRequest] = []
-            for id in ids.prefix(limit) { items.append(try await request(tx, id: id)) }
-            return RequestList(items: items, more: ids.count > limit)
+            return RequestList(items: try await requests(tx, ids: Array(ids.prefix(limit))), more: ids.count > limit)
         }
     }
 
@@ -437,47 +435,66 @@ extension ServiceStore {
     }
 
     func request(_ tx: PluginTransaction, id: UUID) async throws -> ServiceRequest {
-        let row = try await tx.query("""
-            SELECT number, item, requester, answers, status, approval_level, fulfilment_started_at, due_at, ended_at,
+        guard let request = try await requests(tx, ids: [id]).first else {
+            throw PostgresError(code: .decodingFailed, message: "expected one row, got 0")
+        }
+        return request
+    }
+
+    /// The requests with these ids, in the order given: three statements for any number of
+    /// them (a list's page), not three each.
+    func requests(_ tx: PluginTransaction, ids: [UUID]) async throws -> [ServiceRequest] {
+        guard !ids.isEmpty else { return [] }
+        var decisions: [UUID: [Int: (String, String, String, Date)]] = [:]
+        for row in try await tx.query("""
+            SELECT request_id, level, decision, decided_by, comment, decided_at FROM service.approval WHERE request_id = ANY(\(ids))
+            """) {
+            decisions[try row.decode(UUID.self, "request_id"), default: [:]][try row.decode(Int.self, "level")] =
+                (try row.decode(String.self, "decision"), try row.decode(String.self, "decided_by"),
+                 try row.decode(String.self, "comment"), try row.decode(Date.self, "decided_at"))
+        }
+        var tasks: [UUID: [RequestTask]] = [:]
+        for row in try await tx.query("""
+            SELECT request_id, name, assignment_group, after, status, assignee, ready_at, done_at, done_by, notes
+            FROM service.task WHERE request_id = ANY(\(ids)) ORDER BY request_id, position
+            """) {
+            tasks[try row.decode(UUID.self, "request_id"), default: []].append(RequestTask(
+                name: try row.decode(String.self, "name"), group: try row.decode(String?.self, "assignment_group"),
+                after: try row.decode([String].self, "after"),
+                state: RequestTask.State(rawValue: try row.decode(String.self, "status")) ?? .cancelled,
+                assignee: try row.decode(String?.self, "assignee"), readyAt: try row.decode(Date?.self, "ready_at"),
+                doneAt: try row.decode(Date?.self, "done_at"), doneBy: try row.decode(String?.self, "done_by"),
+                notes: try row.decode(String.self, "notes")))
+        }
+        var found: [UUID: ServiceRequest] = [:]
+        for row in try await tx.query("""
+            SELECT id, number, item, requester, answers, status, approval_level, fulfilment_started_at, due_at, ended_at,
                    business_minutes::float8 AS business_minutes, met, created_by, created_at, updated_at
-            FROM service.request WHERE id = \(id)
-            """).single()
-        let snapshot = try row.decode(PostgresJSON.self, "item").decode(ItemSnapshot.self)
-        let status = RequestStatus(rawValue: try row.decode(String.self, "status")) ?? .cancelled
-        let level = try row.decode(Int.self, "approval_level")
-        let decisions = try await tx.query("""
-            SELECT level, decision, decided_by, comment, decided_at FROM service.approval WHERE request_id = \(id)
-            """).reduce(into: [Int: (String, String, String, Date)]()) { found, row in
-            found[try row.decode(Int.self, "level")] = (try row.decode(String.self, "decision"), try row.decode(String.self, "decided_by"),
-                                                        try row.decode(String.self, "comment"), try row.decode(Date.self, "decided_at"))
-        }
-        let approvals = snapshot.approvals.enumerated().map { index, approver in
-            if let (decision, by, comment, at) = decisions[index] {
-                return ApprovalStep(level: index + 1, approver: approver, state: decision == "approved" ? .approved : .rejected,
-                                    decidedBy: by, comment: comment.isEmpty ? nil : comment, decidedAt: at)
+            FROM service.request WHERE id = ANY(\(ids))
+            """) {
+            let id = try row.decode(UUID.self, "id")
+            let snapshot = try row.decode(PostgresJSON.self, "item").decode(ItemSnapshot.self)
+            let status = RequestStatus(rawValue: try row.decode(String.self, "status")) ?? .cancelled
+            let level = try row.decode(Int.self, "approval_level")
+            let decided = decisions[id] ?? [:]
+            let approvals = snapshot.approvals.enumerated().map { index, approver in
+                if let (decision, by, comment, at) = decided[index] {
+                    return ApprovalStep(level: index + 1, approver: approver, state: decision == "approved" ? .approved : .rejected,
+                                        decidedBy: by, comment: comment.isEmpty ? nil : comment, decidedAt: at)
+                }
+                let state: ApprovalStep.State = status != .awaitingApproval ? .skipped : index == level ? .pending : .waiting
+                return ApprovalStep(level: index + 1, approver: approver, state: state)
             }
-            let state: ApprovalStep.State = status != .awaitingApproval ? .skipped : index == level ? .pending : .waiting
-            return ApprovalStep(level: index + 1, approver: approver, state: state)
+            found[id] = ServiceRequest(
+                number: try row.decode(String.self, "number"), item: snapshot.name, title: snapshot.title, service: snapshot.service,
+                requester: try row.decode(String.self, "requester"), answers: try row.decode(PostgresJSON.self, "answers").decode(JSONValue.self),
+                status: status, approvals: approvals, tasks: tasks[id] ?? [],
+                clock: FulfilmentClock(targetMinutes: snapshot.targetMinutes, agreement: snapshot.agreement, startedAt: try row.decode(Date?.self, "fulfilment_started_at"),
+                                       dueAt: try row.decode(Date?.self, "due_at"), endedAt: status == .fulfilled ? try row.decode(Date?.self, "ended_at") : nil,
+                                       businessMinutes: try row.decode(Double?.self, "business_minutes"), met: try row.decode(Bool?.self, "met")),
+                createdBy: try row.decode(String.self, "created_by"), createdAt: try row.decode(Date.self, "created_at"),
+                updatedAt: try row.decode(Date.self, "updated_at"))
         }
-        let tasks = try await tx.query("""
-            SELECT name, assignment_group, after, status, assignee, ready_at, done_at, done_by, notes
-            FROM service.task WHERE request_id = \(id) ORDER BY position
-            """).map { row in
-            RequestTask(name: try row.decode(String.self, "name"), group: try row.decode(String?.self, "assignment_group"),
-                        after: try row.decode([String].self, "after"),
-                        state: RequestTask.State(rawValue: try row.decode(String.self, "status")) ?? .cancelled,
-                        assignee: try row.decode(String?.self, "assignee"), readyAt: try row.decode(Date?.self, "ready_at"),
-                        doneAt: try row.decode(Date?.self, "done_at"), doneBy: try row.decode(String?.self, "done_by"),
-                        notes: try row.decode(String.self, "notes"))
-        }
-        return ServiceRequest(
-            number: try row.decode(String.self, "number"), item: snapshot.name, title: snapshot.title, service: snapshot.service,
-            requester: try row.decode(String.self, "requester"), answers: try row.decode(PostgresJSON.self, "answers").decode(JSONValue.self),
-            status: status, approvals: approvals, tasks: tasks,
-            clock: FulfilmentClock(targetMinutes: snapshot.targetMinutes, agreement: snapshot.agreement, startedAt: try row.decode(Date?.self, "fulfilment_started_at"),
-                                   dueAt: try row.decode(Date?.self, "due_at"), endedAt: status == .fulfilled ? try row.decode(Date?.self, "ended_at") : nil,
-                                   businessMinutes: try row.decode(Double?.self, "business_minutes"), met: try row.decode(Bool?.self, "met")),
-            createdBy: try row.decode(String.self, "created_by"), createdAt: try row.decode(Date.self, "created_at"),
-            updatedAt: try row.decode(Date.self, "updated_at"))
+        return ids.compactMap { found[$0] }
     }
 }
