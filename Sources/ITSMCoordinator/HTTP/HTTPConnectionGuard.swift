@@ -86,7 +86,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             closing = response.headerFields[.connection]?.lowercased() == "close"
         case .end:
             // After a last response the server stops reading and waits for the client to close.
-            // A client still sending (a malformed head with more behind it) fills the window, so
+            // A client still sending (a head too large, with more behind it) fills the window, so
             // its close never arrives: the connection would hold its place until the idle timeout.
             arm(context, closing ? min(limits.idleTimeout, Self.lingerAfterLastResponse) : limits.idleTimeout)
         case .body: break
