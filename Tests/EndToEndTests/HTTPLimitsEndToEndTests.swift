@@ -11,13 +11,16 @@ import Testing
     static let slowClients = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/slow_clients.py").path
     static let badHeadClients = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/bad_head_clients.py").path
 
+    /// A coordinator with these `httpLimits`, on a database of its own, and its HTTP port.
+    static func coordinator(limits: String, label: String) async throws -> (RunningCoordinator, Int) {
+        let database = try await TestPostgres.makeDatabase(label: label)
+        let coordinator = try await RunningCoordinator.start(configuration: "httpLimits: \(limits)\n", databaseURL: database.conninfo)
+        return (coordinator, try #require(coordinator.baseURL.port))
+    }
+
     @Test func aSlowlorisIsCutOffAndTheAPIKeepsAnswering() async throws {
-        let database = try await TestPostgres.makeDatabase(label: "e2eslowloris")
-        let coordinator = try await RunningCoordinator.start(configuration: """
-            httpLimits: {headTimeoutSeconds: 2, maxConnections: 40}
-            """, databaseURL: database.conninfo)
+        let (coordinator, port) = try await Self.coordinator(limits: "{headTimeoutSeconds: 2, maxConnections: 40}", label: "e2eslowloris")
         defer { coordinator.remove() }
-        let port = try #require(coordinator.baseURL.port)
         // 60 connections trickling one byte of a request head every half second: those past the
         // cap are closed at once, the rest when their head is 2 s overdue.
         // Each head would take over 100 s to send: all 60 closed within the script's 20 s means
@@ -43,12 +46,8 @@ import Testing
     }
 
     @Test func clientsThatKeepSendingAfterABadRequestDoNotHoldTheServer() async throws {
-        let database = try await TestPostgres.makeDatabase(label: "e2ebadhead")
-        let coordinator = try await RunningCoordinator.start(configuration: """
-            httpLimits: {maxConnections: 10, idleTimeoutSeconds: 120}
-            """, databaseURL: database.conninfo)
+        let (coordinator, port) = try await Self.coordinator(limits: "{maxConnections: 10, idleTimeoutSeconds: 120}", label: "e2ebadhead")
         defer { coordinator.remove() }
-        let port = try #require(coordinator.baseURL.port)
         // More such clients than places: without a bound on how long a last response may wait
         // for its client's close, ten of them would hold every place for the idle timeout.
         let clients = try await Command.run("python3", [Self.badHeadClients, "\(port)", "40"])
