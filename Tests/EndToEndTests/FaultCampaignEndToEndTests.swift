@@ -75,16 +75,21 @@ import Testing
         cluster.coordinators["coord"] = first
         cluster.coordinators["coord-b"] = try await startCoordinator("coord-b", adminToken: first.token)
         let token = try await RemotePluginEndToEndTests.issueToken(first, name: "plugin-hosts", permissions: ["attach.*"])
+        // Agents are given one name for both coordinators, as a headless Service gives one name
+        // for its pods: the hosts' /etc/hosts says "coordinators" is coord and coord-b.
         func startAgent(_ host: String) throws -> RunningAgent {
-            try RunningAgent.start(plugins: ["incident", "problem"], coordinator: "\(Self.hosts.address("coord")):7411", token: token,
-                                   databaseURL: databaseURL, name: host, arguments: ["--coordinator", "\(Self.hosts.address("coord-b")):7411"],
-                                   directory: first.directory, wrapper: Self.hosts.on(host))
+            try RunningAgent.start(plugins: ["incident", "problem"], coordinator: "coordinators:7411", token: token,
+                                   databaseURL: databaseURL, name: host, directory: first.directory, wrapper: Self.hosts.on(host))
         }
         for host in Self.pluginHosts { cluster.agents[host] = try startAgent(host) }
         #expect(try await first.waitUntil(timeout: .seconds(90)) {
             for coordinator in cluster.coordinators.values where try await coordinator.request("GET", "readyz").0 != 200 { return false }
             return true
         }, "the cluster did not come up")
+        for agent in cluster.agents.values {
+            let found = agent.log.split(separator: "\n").filter { $0.contains("found a coordinator's address") }
+            #expect(Self.coordinatorHosts.allSatisfy { host in found.contains { $0.contains(Self.hosts.address(host)) } }, "\(agent.log.suffix(2000))")
+        }
 
         let load = IncidentLoad(baseURLs: cluster.coordinators.values.map(\.baseURL), token: first.token)
         let stream = Task { await load.run(workers: 6, keyPrefix: "fault", withChanges: true) }

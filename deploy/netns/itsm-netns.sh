@@ -2,6 +2,8 @@
 # A small cluster of test hosts on one Linux machine, built from network namespaces and veth
 # pairs (no Docker needed): hosts db, coord, coord-b, plugin-a and plugin-b on a private bridge, plus an
 # "operator" link from the machine itself so tests and people can reach the coordinator's API.
+# Each host finds the others by name (its own /etc/hosts, which `ip netns exec` puts in place),
+# and the name "coordinators" has both coordinator hosts' addresses, as a headless Service would.
 #
 #   itsm-netns.sh check               exit 0 if namespaces can be made here, 77 (and why) if not
 #   itsm-netns.sh up                  create the hosts (replacing any left from an earlier run)
@@ -52,6 +54,7 @@ down() {
             ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
             ip netns delete "$ns"
         fi
+        rm -rf "/etc/netns/$ns"
     done
     ip netns list | grep -qw "$switch" && ip netns delete "$switch"
     ip link show "$prefix-ops" >/dev/null 2>&1 && ip link delete "$prefix-ops"
@@ -72,6 +75,16 @@ up() {
         ip -n "$ns" link set eth0 up
         ip -n "$ns" link set lo up
         ip -n "$switch" link set "$port" master br0 up
+    done
+    for host in "${hosts[@]}"; do
+        local ns; ns=$(namespace "$host")
+        mkdir -p "/etc/netns/$ns"
+        {
+            echo "127.0.0.1 localhost"
+            for other in "${hosts[@]}"; do echo "$(address "$other") $other"; done
+            echo "$(address coord) coordinators"
+            echo "$(address coord-b) coordinators"
+        } > "/etc/netns/$ns/hosts"
     done
     # The operator's workstation: this machine itself, at .1.
     ip link add "$prefix-ops" type veth peer name ops-sw netns "$switch"

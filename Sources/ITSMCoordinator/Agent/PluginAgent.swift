@@ -24,6 +24,9 @@ public struct PluginAgent: Sendable {
     public var logger: Logger
     public var initialBackoff: Duration = .milliseconds(250)
     public var maximumBackoff: Duration = .seconds(15)
+    /// How often a coordinator's name is looked up again, so replicas added or removed behind
+    /// one name (a headless Service) are followed.
+    public var rediscovery: Duration = .seconds(30)
 
     public init(configuration: AgentConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -37,17 +40,87 @@ public struct PluginAgent: Sendable {
         guard !token.isEmpty else { throw CoordinatorError("\(configuration.tokenFile) is empty") }
         let builtIns = Coordinator.executableDirectory()
         let tls = try PluginLinkTLS.context(for: configuration.security ?? .plaintext, role: .client)
+        // Every plugin instance links to every coordinator behind every configured name.
+        @Sendable func links(to coordinator: Configuration.HTTPAddress, at address: String) -> [AgentLink] {
+            configuration.plugins.flatMap { spec in
+                (1...spec.instances).map { number in
+                    AgentLink(spec: spec, command: spec.resolvedCommand(builtInDirectory: builtIns),
+                              instance: "\(configuration.name)/\(spec.name)-\(number)", coordinator: coordinator, address: address,
+                              tls: tls, token: token, databaseURL: configuration.databaseURL, maxLineBytes: configuration.maxLineBytes,
+                              logger: logger)
+                }
+            }
+        }
         await withDiscardingTaskGroup { group in
-            for spec in configuration.plugins {
-                for number in 1...spec.instances {
-                    for coordinator in configuration.coordinators {
-                        let link = AgentLink(
-                            spec: spec, command: spec.resolvedCommand(builtInDirectory: builtIns),
-                            instance: "\(configuration.name)/\(spec.name)-\(number)", coordinator: coordinator, tls: tls, token: token,
-                            databaseURL: configuration.databaseURL, maxLineBytes: configuration.maxLineBytes, logger: logger)
-                        group.addTask { await link.run(initialBackoff: initialBackoff, maximumBackoff: maximumBackoff) }
+            for coordinator in configuration.coordinators {
+                group.addTask { await follow(coordinator, links: { links(to: coordinator, at: $0) }) }
+            }
+        }
+    }
+
+    /// Keeps links to each address `coordinator`'s host has, looking it up every `rediscovery`:
+    /// an address that appears gets its links, one that goes away loses them. An address
+    /// given as such is dialled as it is.
+    private func follow(_ coordinator: Configuration.HTTPAddress, links: @escaping @Sendable (String) -> [AgentLink]) async {
+        var running: [String: Task<Void, Never>] = [:]
+        defer { running.values.forEach { $0.cancel() } }
+        let literal = (try? SocketAddress(ipAddress: coordinator.host, port: 0)) != nil
+        while !Task.isCancelled {
+            var addresses: Set<String> = [coordinator.host]
+            if !literal {
+                do {
+                    addresses = try await Self.addresses(of: coordinator.host)
+                } catch {
+                    logger.warning("cannot look up a coordinator's name; keeping its links as they are",
+                                   metadata: ["itsm.coordinator": "\(coordinator)", "itsm.error": "\(error)"])
+                    addresses = Set(running.keys)
+                }
+            }
+            for gone in Set(running.keys).subtracting(addresses) {
+                logger.notice("a coordinator's address went away; its links end", metadata: ["itsm.coordinator": "\(coordinator)", "itsm.address": "\(gone)"])
+                running.removeValue(forKey: gone)?.cancel()
+            }
+            for address in addresses.subtracting(running.keys) {
+                if !literal {
+                    logger.notice("found a coordinator's address", metadata: ["itsm.coordinator": "\(coordinator)", "itsm.address": "\(address)"])
+                }
+                let (initial, maximum) = (initialBackoff, maximumBackoff)
+                let started = links(address)
+                running[address] = Task {
+                    await withDiscardingTaskGroup { group in
+                        for link in started { group.addTask { await link.run(initialBackoff: initial, maximumBackoff: maximum) } }
                     }
                 }
+            }
+            if literal { break }
+            try? await Task.sleep(for: addresses.isEmpty ? min(rediscovery, .seconds(5)) : rediscovery)
+        }
+        // Until the agent stops, the links run on.
+        for task in running.values { await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() } }
+    }
+
+    /// Every address `host` resolves to (A and AAAA records, /etc/hosts), as text.
+    static func addresses(of host: String) async throws -> Set<String> {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                var hints = addrinfo()
+                hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+                var list: UnsafeMutablePointer<addrinfo>?
+                let status = getaddrinfo(host, nil, &hints, &list)
+                guard status == 0 else {
+                    return continuation.resume(throwing: CoordinatorError("\(host): \(String(cString: gai_strerror(status)))"))
+                }
+                defer { freeaddrinfo(list) }
+                var found: Set<String> = []
+                var entry = list
+                while let current = entry {
+                    var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+                    if getnameinfo(current.pointee.ai_addr, current.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
+                        found.insert(String(cString: text))
+                    }
+                    entry = current.pointee.ai_next
+                }
+                continuation.resume(returning: found)
             }
         }
     }
@@ -59,6 +132,8 @@ struct AgentLink: Sendable {
     var command: [String]
     var instance: String
     var coordinator: Configuration.HTTPAddress
+    /// The address dialled: one of those the coordinator's name has; its name is what TLS checks.
+    var address: String
     /// TLS for the link; nil for plain TCP.
     var tls: NIOSSLContext?
     var token: String
@@ -66,12 +141,13 @@ struct AgentLink: Sendable {
     var maxLineBytes: Int
     var logger: Logger
 
-    init(spec: PluginSpec, command: [String], instance: String, coordinator: Configuration.HTTPAddress, tls: NIOSSLContext?,
-         token: String, databaseURL: String?, maxLineBytes: Int, logger: Logger) {
+    init(spec: PluginSpec, command: [String], instance: String, coordinator: Configuration.HTTPAddress, address: String,
+         tls: NIOSSLContext?, token: String, databaseURL: String?, maxLineBytes: Int, logger: Logger) {
         self.spec = spec
         self.command = command
         self.instance = instance
         self.coordinator = coordinator
+        self.address = address
         self.tls = tls
         self.token = token
         self.databaseURL = databaseURL
@@ -80,6 +156,7 @@ struct AgentLink: Sendable {
         logger[metadataKey: "itsm.plugin"] = "\(spec.name)"
         logger[metadataKey: "itsm.instance"] = "\(instance)"
         logger[metadataKey: "itsm.coordinator"] = "\(coordinator)"
+        if address != coordinator.host { logger[metadataKey: "itsm.address"] = "\(address)" }
         self.logger = logger
     }
 
@@ -139,7 +216,8 @@ struct AgentLink: Sendable {
     private func attach() async throws -> (PluginLink, AttachResult) {
         let link: PluginLink
         do {
-            link = try await PluginLink.dial(host: coordinator.host, port: coordinator.port, tls: tls, maxLineBytes: maxLineBytes)
+            link = try await PluginLink.dial(host: address, port: coordinator.port, serverName: coordinator.host, tls: tls,
+                                             maxLineBytes: maxLineBytes)
         } catch {
             throw CoordinatorError("cannot connect to \(coordinator): \(error)")
         }

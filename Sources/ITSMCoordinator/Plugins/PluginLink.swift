@@ -32,7 +32,8 @@ struct PluginLink: Sendable {
     }
 
     /// Dials a coordinator (the agent's side): TCP within 5 s, then TLS when configured.
-    static func dial(host: String, port: Int, tls: NIOSSLContext?, maxLineBytes: Int,
+    /// Connects to `host`; TLS checks the certificate against `serverName` (by default `host`).
+    static func dial(host: String, port: Int, serverName: String? = nil, tls: NIOSSLContext?, maxLineBytes: Int,
                      answerTimeout: Duration = .seconds(10)) async throws -> PluginLink {
         try await ClientBootstrap(group: LineChannels.eventLoopGroup)
             .connectTimeout(.seconds(5))
@@ -42,7 +43,7 @@ struct PluginLink: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try setKeepAliveProbes(channel)
                     if let tls {
-                        try channel.pipeline.syncOperations.addHandler(PluginLinkTLS.clientHandler(context: tls, host: host))
+                        try channel.pipeline.syncOperations.addHandler(PluginLinkTLS.clientHandler(context: tls, host: serverName ?? host))
                     }
                     return try PluginLink(channel: channel, maxLineBytes: maxLineBytes, firstLineTimeout: answerTimeout)
                 }
