@@ -4,7 +4,7 @@ import Foundation
 /// token they attach with, and the database they use.
 ///
 /// ```yaml
-/// coordinators: [coord-a.example.com:7411, coord-b.example.com:7411]
+/// coordinators: [coord-a.example.com:7411, coord-b.example.com:7411]   # or one name with both addresses
 /// tokenFile: /etc/itsm/agent.token        # a token holding attach.<plugin> for each plugin below
 /// database:
 ///   url: postgresql://itsm@db.example.com/itsm
