@@ -41,6 +41,12 @@ public struct Coordinator: Sendable {
         public var http: String
         /// Where remote plugins dial in, when this coordinator listens for them.
         public var remotePlugins: String?
+
+        /// What the coordinator running on `dataDirectory` wrote; nil when none is running there.
+        public static func read(dataDirectory: String) -> RuntimeInfo? {
+            FileManager.default.contents(atPath: runtimeFile(dataDirectory: dataDirectory))
+                .flatMap { try? JSONDecoder().decode(RuntimeInfo.self, from: $0) }
+        }
     }
 
     public func run() async throws {

@@ -89,11 +89,11 @@ public struct AuditLog: Sendable {
         let intent = UUID()
         do {
             try await pool.query("""
-                WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true))
+                WITH \(unsafeSQL: Self.durability(waits: false))
                 INSERT INTO itsm.audit_intent (id, actor, action, target, client_address, request_id, details)
                 SELECT \(intent), \(record.actor), \(record.action), \(record.target), \(record.clientAddress), \(record.requestId),
                        \(String(decoding: details.serialized(), as: UTF8.self))::jsonb
-                FROM relaxed
+                FROM durability
                 """)
         } catch {
             logger.error("a change was refused: it could not be noted in the audit log", metadata: [
@@ -107,6 +107,12 @@ public struct AuditLog: Sendable {
         record.outcome = Record.outcome(of: result)
         await writer.append(record, ending: intent)
         return result
+    }
+
+    /// A `WITH` entry setting whether the statement's commit waits for the disk; the statement
+    /// names `durability` in its `FROM`, so that it runs.
+    private static func durability(waits: Bool) -> String {
+        "durability AS (SELECT set_config('synchronous_commit', '\(waits ? "on" : "off")', true))"
     }
 
     /// Appends, with the outcome `unknown`, the intents noted longer than `age` ago: their
@@ -178,11 +184,10 @@ public struct AuditLog: Sendable {
             // Outcomes of changes need no disk wait of their own: were this commit lost in a crash,
             // the intents it removes would still be there, durable with their changes, and be
             // appended as `unknown`. An entry without an intent (a refusal, a sign-in) waits.
-            let durability = intents.count == records.count ? "off" : "on"
             do {
                 try await pool.query("""
                     WITH ended AS (DELETE FROM itsm.audit_intent WHERE id = ANY(\(intents))),
-                         durability AS (SELECT set_config('synchronous_commit', \(durability), true))
+                         \(unsafeSQL: AuditLog.durability(waits: intents.count != records.count))
                     SELECT itsm.append_audit(e->>'actor', e->>'action', e->>'target', e->>'outcome', e->>'clientAddress',
                                              e->>'requestId', e->'details')
                     FROM durability, jsonb_array_elements(\(String(decoding: entries.serialized(), as: UTF8.self))::jsonb)

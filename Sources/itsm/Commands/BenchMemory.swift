@@ -3,7 +3,6 @@ import AsyncHTTPClient
 import Foundation
 import ITSMCoordinator
 import ITSMProtocol
-import NIOCore
 
 extension Bench {
     /// A running coordinator's memory idle and under many clients at once, read from /proc.
@@ -62,8 +61,7 @@ extension Bench {
             guard clients > 0, seconds > 0 else { throw ValidationError("--clients and --seconds must be positive") }
             let configuration = try global.loadConfiguration()
             let api = try APIClient(options: client, configuration: configuration)
-            guard let data = FileManager.default.contents(atPath: Coordinator.runtimeFile(dataDirectory: configuration.dataDirectory)),
-                  let info = try? JSONDecoder().decode(Coordinator.RuntimeInfo.self, from: data),
+            guard let info = Coordinator.RuntimeInfo.read(dataDirectory: configuration.dataDirectory),
                   let idle = Usage.read(pid: info.pid) else {
                 throw ValidationError("no running coordinator's process on this host: start `itsm serve` with this configuration here")
             }
@@ -73,22 +71,14 @@ extension Bench {
 
             let deadline = ContinuousClock.now + .seconds(seconds)
             async let sampled = Self.highest(pid: info.pid, until: deadline)
-            let url = api.baseURL.appendingPathComponent("api/v1/rpc/incident.list").absoluteString
-            let token = api.token
             let (answered, refused) = await withTaskGroup(of: (Int, Int).self) { group in
                 for _ in 0..<clients {
                     group.addTask {
                         var (answered, refused) = (0, 0)
                         while ContinuousClock.now < deadline {
-                            var request = HTTPClientRequest(url: url)
-                            request.method = .POST
-                            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                            request.headers.add(name: "Content-Type", value: "application/json")
-                            request.body = .bytes(ByteBuffer(string: #"{"limit": 10}"#))
                             do {
-                                let response = try await http.execute(request, timeout: .seconds(60))
-                                _ = try await response.body.collect(upTo: 1 << 20)
-                                if response.status == .ok { answered += 1 } else { refused += 1 }
+                                _ = try await api.send("POST", path: "api/v1/rpc/incident.list", body: ["limit": 10], using: http)
+                                answered += 1
                             } catch {
                                 refused += 1
                             }

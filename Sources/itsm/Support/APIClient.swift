@@ -27,9 +27,7 @@ struct APIClient {
     init(options: ClientOptions, configuration: Configuration) throws {
         let environment = ProcessInfo.processInfo.environment
         var base = options.url ?? environment["ITSM_URL"]
-        if base == nil,
-           let data = FileManager.default.contents(atPath: Coordinator.runtimeFile(dataDirectory: configuration.dataDirectory)),
-           let info = try? JSONDecoder().decode(Coordinator.RuntimeInfo.self, from: data) {
+        if base == nil, let info = Coordinator.RuntimeInfo.read(dataDirectory: configuration.dataDirectory) {
             base = "http://\(info.http)"
         }
         let address = base ?? "http://\(configuration.http)"
@@ -47,9 +45,10 @@ struct APIClient {
 
     /// Sends a request; returns the decoded JSON body on success, throws `ResponseError` otherwise.
     /// AsyncHTTPClient waits on the event loop: URLSession on Linux polled in a loop and spent
-    /// a core while the coordinator worked.
+    /// a core while the coordinator worked. `client`: one with a larger connection pool, for
+    /// many requests at once.
     func send(_ method: String, path: String, query: [URLQueryItem] = [], body: JSONValue? = nil,
-              headers: [String: String] = [:]) async throws -> JSONValue {
+              headers: [String: String] = [:], using client: HTTPClient = .shared) async throws -> JSONValue {
         var url = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)
         if !query.isEmpty { url?.queryItems = query }
         var request = HTTPClientRequest(url: url?.url?.absoluteString ?? baseURL.appendingPathComponent(path).absoluteString)
@@ -63,7 +62,7 @@ struct APIClient {
         let status: Int
         let data: ByteBuffer
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let response = try await client.execute(request, timeout: .seconds(60))
             status = Int(response.status.code)
             data = try await response.body.collect(upTo: Self.maximumResponseBytes)
         } catch {
