@@ -153,6 +153,22 @@ public final class RunningCoordinator: Sendable {
         return false
     }
 
+    /// Polls until `poll` says done, for as long as the work left keeps shrinking: it fails only
+    /// after `stall` with no change in `left`. For a backlog (events still to deliver), whose
+    /// time depends on its size and the machine's load, not on a fixed deadline.
+    public func waitUntilDone(stall: Duration = .seconds(60), _ poll: () async throws -> (done: Bool, left: Int)) async throws -> Bool {
+        var left: Int?
+        var lastChange = ContinuousClock.now
+        while ContinuousClock.now - lastChange < stall {
+            if let answer = try? await poll() {
+                if answer.done { return true }
+                if answer.left != left { (left, lastChange) = (answer.left, .now) }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
     /// Sends `signal` (SIGTERM by default) and waits for the process to end.
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(60)) async -> TerminationStatus? {
         process.signal(signal)

@@ -201,15 +201,17 @@ import Testing
         #expect(try events.decode(Int.self, "started") == records.values.filter { $0.statusRows == 2 }.count)
 
         // Every event reaches the problem process, and its projection matches the records.
-        // (A delivery a killed coordinator had claimed waits out its 60 s lease.)
+        // (A delivery a killed coordinator had claimed waits out its 60 s lease: a pause that long
+        // is no stall.)
         var lastCounts = ""
-        let projected = try await first.waitUntil(timeout: .seconds(180)) {
+        let projected = try await first.waitUntilDone(stall: .seconds(90)) {
             let row = try await pool.query("""
                 SELECT (SELECT count(*) FROM itsm.delivery WHERE delivered_at IS NULL) AS pending,
                        (SELECT count(*) FROM incident.incident i JOIN problem.incident p USING (id) WHERE p.status = i.status) AS matching
                 """).single()
             lastCounts = "pending \(try row.decode(Int.self, "pending")), matching \(try row.decode(Int.self, "matching")) of \(records.count)"
-            return try row.decode(Int.self, "pending") == 0 && row.decode(Int.self, "matching") == records.count
+            let (pending, matching) = (try row.decode(Int.self, "pending"), try row.decode(Int.self, "matching"))
+            return (pending == 0 && matching == records.count, pending + records.count - matching)
         }
         #expect(projected, "the problem process's projection did not converge: \(lastCounts)")
 

@@ -95,12 +95,32 @@ import Testing
         #expect(outcome.acknowledged.allSatisfy { byKey[$0.key] == $0.value }, "an acknowledged create is missing")
         let events = try await pool.query("SELECT count(*) AS n FROM itsm.outbox WHERE type = 'incident.created'").single()
         #expect(try events.decode(Int.self, "n") == byKey.count)
-        let delivered = try await coordinator.waitUntil(timeout: .seconds(120)) {
-            try await pool.query("SELECT count(*) AS n FROM problem.incident").single().decode(Int.self, "n") == byKey.count
+        let backlogAtStop = byKey.count - (try await pool.query("SELECT count(*) AS n FROM problem.incident").single().decode(Int.self, "n"))
+        let deliveryStarted = ContinuousClock.now
+        let delivered = try await coordinator.waitUntilDone {
+            let received = try await pool.query("SELECT count(*) AS n FROM problem.incident").single().decode(Int.self, "n")
+            return (received == byKey.count, byKey.count - received)
         }
-        #expect(delivered, "the problem process did not receive every incident.created event")
+        if !delivered {
+            // What the relay knows of the events still waiting, and what the coordinator said about them.
+            let waiting = try await pool.query("""
+                SELECT outbox_id, attempts, extract(epoch FROM next_attempt_at - now())::int AS due_in, coalesce(last_error, '') AS last_error
+                FROM itsm.delivery WHERE subscriber = 'problem' AND delivered_at IS NULL ORDER BY outbox_id LIMIT 5
+                """).map { row in
+                "#\(try row.decode(Int64.self, "outbox_id")) attempts \(try row.decode(Int.self, "attempts")) due in \(try row.decode(Int.self, "due_in")) s: \(try row.decode(String.self, "last_error"))"
+            }
+            let received = try await pool.query("SELECT count(*) AS n FROM problem.incident").single().decode(Int.self, "n")
+            let relayLines = coordinator.log.split(separator: "\n").filter { $0.contains("event delivery") || $0.contains("claim events") }.suffix(5)
+            Issue.record("""
+                the problem process received \(received) of \(byKey.count) incident.created events; waiting: \(waiting)
+                coordinator: \(relayLines.joined(separator: "\n"))
+                agent plugin-a: \(agentA.log.suffix(1500))
+                agent plugin-b: \(agentB.log.suffix(1500))
+                """)
+        }
         await pool.close()
-        print("multi-host: \(outcome.acknowledged.count) creates acknowledged, \(outcome.retried) retried, 0 lost, 0 doubled")
+        print("multi-host: \(outcome.acknowledged.count) creates acknowledged, \(outcome.retried) retried, 0 lost, 0 doubled; "
+              + "\(backlogAtStop) events still to deliver at the end, delivered in \(ContinuousClock.now - deliveryStarted)")
 
         _ = await agentA.stop()
         _ = await agentB.stop()
