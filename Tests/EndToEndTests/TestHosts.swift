@@ -3,7 +3,7 @@ import ITSMSystem
 import Testing
 
 /// Test hosts made of network namespaces by deploy/netns/itsm-netns.sh: a private bridge with
-/// hosts db, coord, coord-b, plugin-a and plugin-b, named `<prefix>-<host>` at `<subnet>.N`.
+/// hosts db, db-b, coord, coord-b, plugin-a and plugin-b, named `<prefix>-<host>` at `<subnet>.N`.
 /// Each suite uses a prefix and subnet of its own, so suites run side by side.
 struct TestHosts: Sendable {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -24,7 +24,7 @@ struct TestHosts: Sendable {
     func on(_ host: String) -> [String] { ["/usr/sbin/ip", "netns", "exec", "\(prefix)-\(host)"] }
 
     func address(_ host: String) -> String {
-        let number = ["db": 10, "coord": 20, "coord-b": 21, "plugin-a": 31, "plugin-b": 32][host] ?? 0
+        let number = ["db": 10, "db-b": 11, "coord": 20, "coord-b": 21, "plugin-a": 31, "plugin-b": 32][host] ?? 0
         return "\(subnet).\(number)"
     }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A small cluster of test hosts on one Linux machine, built from network namespaces and veth
-# pairs (no Docker needed): hosts db, coord, coord-b, plugin-a and plugin-b on a private bridge, plus an
+# pairs (no Docker needed): hosts db, db-b, coord, coord-b, plugin-a and plugin-b on a private bridge, plus an
 # "operator" link from the machine itself so tests and people can reach the coordinator's API.
 # Each host finds the others by name (its own /etc/hosts, which `ip netns exec` puts in place),
 # and the name "coordinators" has both coordinator hosts' addresses, as a headless Service would.
@@ -15,6 +15,9 @@
 #   itsm-netns.sh restore HOST        plug it back in
 #   itsm-netns.sh postgres DIR        start a throwaway PostgreSQL on host db; prints its conninfo
 #   itsm-netns.sh pgstart DIR         start that PostgreSQL again (after its postmaster was killed)
+#   itsm-netns.sh replica DIR RDIR    a synchronous streaming replica of DIR's PostgreSQL on host db-b;
+#                                     prints a conninfo naming both hosts (target_session_attrs=read-write)
+#   itsm-netns.sh promote RDIR        promote that replica to primary
 #
 # Needs root (network namespaces) and iproute2. Names start with $ITSM_NETNS_PREFIX (default
 # itsm) and addresses with $ITSM_NETNS_SUBNET (default 10.77.0), so two runs can coexist.
@@ -22,12 +25,12 @@ set -euo pipefail
 
 prefix=${ITSM_NETNS_PREFIX:-itsm}
 subnet=${ITSM_NETNS_SUBNET:-10.77.0}
-hosts=(db coord coord-b plugin-a plugin-b)
+hosts=(db db-b coord coord-b plugin-a plugin-b)
 switch="$prefix-switch"
 
 host_number() {
     case "$1" in
-        db) echo 10 ;; coord) echo 20 ;; coord-b) echo 21 ;; plugin-a) echo 31 ;; plugin-b) echo 32 ;;
+        db) echo 10 ;; db-b) echo 11 ;; coord) echo 20 ;; coord-b) echo 21 ;; plugin-a) echo 31 ;; plugin-b) echo 32 ;;
         *) echo "unknown host '$1' (hosts: ${hosts[*]})" >&2; exit 2 ;;
     esac
 }
@@ -97,11 +100,11 @@ up() {
 # what docs/operations.md asks of production too: a plugin host that vanishes mid-transaction must
 # not hold its row locks for the kernel's two-hour default.
 postgres_start() {
-    local dir=$1
+    local dir=$1 host=${2:-db}
     local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-    ip netns exec "$(namespace db)" setpriv --reuid=postgres --regid=postgres --init-groups -- "$bin/pg_ctl" -D "$dir/data" \
+    ip netns exec "$(namespace "$host")" setpriv --reuid=postgres --regid=postgres --init-groups -- "$bin/pg_ctl" -D "$dir/data" \
         -l "$dir/postgres.log" -w \
-        -o "-c listen_addresses=$(address db) -c unix_socket_directories=$dir -c fsync=off -c max_connections=200 \
+        -o "-c listen_addresses=$(address "$host") -c unix_socket_directories=$dir -c fsync=off -c max_connections=200 \
             -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 \
             -c idle_in_transaction_session_timeout=10s" start >/dev/null
 }
@@ -119,10 +122,49 @@ postgres_up() {
     chown postgres "$dir/.pw"
     "${run[@]}" "$bin/initdb" -D "$dir/data" -U itsm --pwfile="$dir/.pw" -A scram-sha-256 --no-sync >"$dir/initdb.log" 2>&1
     rm -f "$dir/.pw"
+    # Kept for a replica's connection to this primary (libpq's password file format).
+    echo "*:*:*:itsm:$password" > "$dir/pgpass"
+    chown postgres "$dir/pgpass"
+    chmod 600 "$dir/pgpass"
     echo "host all all $subnet.0/24 scram-sha-256" >> "$dir/data/pg_hba.conf"
+    echo "host replication itsm $subnet.0/24 scram-sha-256" >> "$dir/data/pg_hba.conf"
     postgres_start "$dir"
     PGPASSWORD=$password "${run[@]}" "$bin/psql" -h "$dir" -U itsm -d postgres -qc "CREATE DATABASE itsm" >/dev/null
     echo "host=$(address db) port=5432 user=itsm password=$password dbname=itsm connect_timeout=5"
+}
+
+# A streaming replica of the primary in $1 on host db-b, made synchronous: a commit the primary
+# acknowledges is on the replica too, so promoting it loses nothing acknowledged. The replica's
+# copy of the configuration names no synchronous standby, so once promoted it commits alone.
+replica_up() {
+    local primary=$1 dir=$2
+    local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    local run=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+    local psql=(env PGPASSFILE="$primary/pgpass" "${run[@]}" "$bin/psql" -h "$primary" -U itsm -d postgres -qAt)
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    chown postgres:postgres "$dir"
+    chmod 700 "$dir"
+    ip netns exec "$(namespace db-b)" env PGPASSFILE="$primary/pgpass" "${run[@]}" "$bin/pg_basebackup" \
+        -h "$(address db)" -U itsm -D "$dir/data" -X stream --checkpoint=fast --no-sync >"$dir/basebackup.log" 2>&1
+    "${run[@]}" touch "$dir/data/standby.signal"
+    echo "primary_conninfo = 'host=$(address db) port=5432 user=itsm passfile=$primary/pgpass application_name=replica'" \
+        >> "$dir/data/postgresql.auto.conf"
+    postgres_start "$dir" db-b
+    "${psql[@]}" -c "ALTER SYSTEM SET synchronous_standby_names = 'replica'" -c "SELECT pg_reload_conf()" >/dev/null
+    for _ in $(seq 100); do
+        [[ $("${psql[@]}" -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'replica'") == sync ]] && break
+        sleep 0.1
+    done
+    [[ $("${psql[@]}" -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'replica'") == sync ]] \
+        || { echo "the replica did not become a synchronous standby" >&2; exit 1; }
+    local password; password=$(cut -d: -f5 "$primary/pgpass")
+    echo "host=$(address db),$(address db-b) port=5432,5432 user=itsm password=$password dbname=itsm connect_timeout=5 target_session_attrs=read-write"
+}
+
+promote() {
+    local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    ip netns exec "$(namespace db-b)" setpriv --reuid=postgres --regid=postgres --init-groups -- "$bin/pg_ctl" -D "$1/data" -w promote >/dev/null
 }
 
 command=${1:-}
@@ -138,5 +180,7 @@ case "$command" in
     restore) ip -n "$switch" link set "$(port_name "$1")" up ;;
     postgres) postgres_up "$1" ;;
     pgstart) postgres_start "$1" ;;
-    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+    replica) replica_up "$1" "$2" ;;
+    promote) promote "$1" ;;
+    *) sed -n '2,21p' "$0" >&2; exit 2 ;;
 esac
