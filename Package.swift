@@ -340,6 +340,7 @@ let package = Package(
             dependencies: [
                 "ITSMCoordinator", "ITSMTesting", "ITSMPostgres", "ITSMProtocol", "ITSMTransport",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -164,6 +164,49 @@ import Testing
         #expect(await second.stop() == .exited(0))
     }
 
+    /// A plugin host opens no port, so its liveness probe reads the agent's status file: alive
+    /// while the agent keeps it fresh, whether or not a coordinator is there; stuck once it stops.
+    @Test func anAgentsStatusFileTellsAProbeWhetherItIsAliveAndWhatIsAttached() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2eprobe")
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            remotePlugins:
+              listen: 127.0.0.1:0
+              plaintext: true
+            plugins:
+              - name: incident
+                remote: true
+            """, databaseURL: database.conninfo, allowNotReady: true)
+        defer { coordinator.remove() }
+        let token = try await Self.issueToken(coordinator, name: "plugin-hosts", permissions: ["attach.incident"])
+        let statusFile = coordinator.directory + "/agent-status.json"
+        var said = ""
+        /// Runs the probe; true when it exits 0 and its output contains `text`.
+        func probe(maxAge: Int = 30, alive: Bool = true, saying text: String? = nil) async throws -> Bool {
+            let output = try await Command.run(try Binaries.path("itsm"), ["agent", "--probe", "--status-file", statusFile,
+                                                                         "--max-age", "\(maxAge)"])
+            said = output.text
+            return (output.status == .exited(0)) == alive && text.map(said.contains) != false
+        }
+        #expect(try await probe(alive: false, saying: "no status file"), "\(said)")
+
+        let agent = try RunningAgent.start(plugins: ["incident"], coordinator: try #require(coordinator.remotePluginAddress), token: token,
+                                           databaseURL: database.conninfo, name: "probed", arguments: ["--status-file", statusFile],
+                                           directory: coordinator.directory)
+        #expect(try await coordinator.waitUntil { try await probe(saying: "1 of 1 links attached") }, "\(said)")
+
+        // The coordinator goes away: the agent is still alive, with nothing attached.
+        #expect(await coordinator.stop() == .exited(0))
+        #expect(try await coordinator.waitUntil { try await probe(saying: "0 of 1 links attached") }, "\(said)")
+
+        // The agent stops working (SIGSTOP): its status goes stale and the probe fails, saying so.
+        agent.process.signal(SIGSTOP)
+        #expect(try await coordinator.waitUntil { try await probe(maxAge: 6, alive: false, saying: "it is stuck") }, "\(said)")
+        agent.process.signal(SIGCONT)
+        #expect(try await coordinator.waitUntil { try await probe(maxAge: 6) }, "\(said)")
+        _ = await agent.stop()
+        #expect(try await probe(alive: false, saying: "no status file"), "the agent leaves no status behind when it stops: \(said)")
+    }
+
     static func issueToken(_ coordinator: RunningCoordinator, name: String, permissions: [String]) async throws -> String {
         let body = try JSONSerialization.data(withJSONObject: ["name": name, "permissions": permissions])
         let (status, data) = try await coordinator.request("POST", "api/v1/tokens", body: body, token: coordinator.token)

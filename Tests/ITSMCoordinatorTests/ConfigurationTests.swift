@@ -91,6 +91,19 @@ import Testing
             """)
         #expect(agent.coordinators.map(\.description) == ["coord-a:7411", "coord-b:7411"])
         #expect(agent.plugins.map(\.instances) == [2, 1] && agent.databaseURL == "postgresql://itsm@db/itsm" && agent.name == "host-b")
+        #expect(agent.coordinatorLookup == .seconds(30) && agent.statusFile == nil)
+        let tuned = try AgentConfiguration.parse(yaml: """
+            coordinators: itsm-coordinator:7411
+            tokenFile: t
+            plaintext: true
+            coordinatorLookupSeconds: 5
+            statusFile: /run/itsm/agent.json
+            plugins: [incident]
+            """)
+        #expect(tuned.coordinatorLookup == .seconds(5) && tuned.statusFile == "/run/itsm/agent.json")
+        #expect(throws: CoordinatorError.self) {
+            try AgentConfiguration.parse(yaml: "coordinators: c:1\ntokenFile: t\nplaintext: true\ncoordinatorLookupSeconds: 0\nplugins: [incident]")
+        }
         #expect(throws: CoordinatorError.self) { try AgentConfiguration.parse(yaml: "tokenFile: t\nplugins: [incident]") }
         #expect(throws: CoordinatorError.self) { try AgentConfiguration.parse(yaml: "coordinators: c:1\nplugins: [incident]") }
         #expect(throws: CoordinatorError.self) { try AgentConfiguration.parse(yaml: "coordinators: c:1\ntokenFile: t\nplugns: []") }

@@ -9,6 +9,8 @@ import Foundation
 /// database:
 ///   url: postgresql://itsm@db.example.com/itsm
 /// name: plugin-host-b                     # default: the host name
+/// coordinatorLookupSeconds: 30            # how often each coordinator name is looked up again
+/// statusFile: /run/itsm/agent.json         # for a liveness probe: itsm agent --probe --status-file …
 /// tls:
 ///   ca: /etc/itsm/tls/ca.pem                # the deployment's CA (itsm tls init)
 ///   certificate: /etc/itsm/tls/host-b.pem   # for mutual TLS, when the coordinators ask for it
@@ -33,6 +35,11 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var maxLineBytes = 1 << 20
     /// `tls: {ca, certificate, key}` or `plaintext: true`; nil until set (then `validate` says so).
     public var security: PluginLinkSecurity?
+    /// How often each coordinator's name is looked up again, so coordinators added or removed
+    /// behind one name (a headless Service) are followed.
+    public var coordinatorLookup: Duration = .seconds(30)
+    /// Where the agent keeps its status for a liveness probe (`AgentStatus`); none when nil.
+    public var statusFile: String?
 
     public init() {}
 
@@ -50,7 +57,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     }
 
     static func parseIncomplete(yaml: String) throws -> AgentConfiguration {
-        let root = try Configuration.mapping(yaml: yaml, known: ["coordinators", "tokenFile", "database", "name", "plugins", "maxLineBytes", "tls", "plaintext"]) ?? [:]
+        let root = try Configuration.mapping(yaml: yaml, known: ["coordinators", "tokenFile", "database", "name", "plugins", "maxLineBytes", "tls", "plaintext",
+                                                                   "coordinatorLookupSeconds", "statusFile"]) ?? [:]
         var configuration = AgentConfiguration()
         let coordinators: [Any] = (root["coordinators"] as? [Any]) ?? (root["coordinators"].map { [$0] } ?? [])
         configuration.coordinators = try coordinators.map { try Configuration.HTTPAddress(parsing: try Configuration.string($0, "coordinators")) }
@@ -62,6 +70,10 @@ public struct AgentConfiguration: Sendable, Hashable {
             configuration.databaseURL = try Configuration.string(url, "database.url")
         }
         if let name = root["name"] { configuration.name = try Configuration.string(name, "name") }
+        if let seconds = root["coordinatorLookupSeconds"] {
+            configuration.coordinatorLookup = .seconds(try Configuration.int(seconds, "coordinatorLookupSeconds", min: 1))
+        }
+        if let statusFile = root["statusFile"] { configuration.statusFile = try Configuration.string(statusFile, "statusFile") }
         if let maxLine = root["maxLineBytes"] { configuration.maxLineBytes = try Configuration.int(maxLine, "maxLineBytes", min: 1024) }
         if root["tls"] != nil || root["plaintext"] != nil {
             configuration.security = try PluginLinkSecurity.parse(tls: root["tls"], plaintext: root["plaintext"], section: "", role: .client)

@@ -24,9 +24,6 @@ public struct PluginAgent: Sendable {
     public var logger: Logger
     public var initialBackoff: Duration = .milliseconds(250)
     public var maximumBackoff: Duration = .seconds(15)
-    /// How often a coordinator's name is looked up again, so replicas added or removed behind
-    /// one name (a headless Service) are followed.
-    public var rediscovery: Duration = .seconds(30)
 
     public init(configuration: AgentConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -40,6 +37,7 @@ public struct PluginAgent: Sendable {
         guard !token.isEmpty else { throw CoordinatorError("\(configuration.tokenFile) is empty") }
         let builtIns = Coordinator.executableDirectory()
         let tls = try PluginLinkTLS.context(for: configuration.security ?? .plaintext, role: .client)
+        let counter = AgentStatus.Counter()
         // Every plugin instance links to every coordinator behind every configured name.
         @Sendable func links(to coordinator: Configuration.HTTPAddress, at address: String) -> [AgentLink] {
             configuration.plugins.flatMap { spec in
@@ -47,18 +45,21 @@ public struct PluginAgent: Sendable {
                     AgentLink(spec: spec, command: spec.resolvedCommand(builtInDirectory: builtIns),
                               instance: "\(configuration.name)/\(spec.name)-\(number)", coordinator: coordinator, address: address,
                               tls: tls, token: token, databaseURL: configuration.databaseURL, maxLineBytes: configuration.maxLineBytes,
-                              logger: logger)
+                              counter: counter, logger: logger)
                 }
             }
         }
         await withDiscardingTaskGroup { group in
+            if let statusFile = configuration.statusFile {
+                group.addTask { await AgentStatus.keepWriting(counter, to: statusFile) }
+            }
             for coordinator in configuration.coordinators {
                 group.addTask { await follow(coordinator, links: { links(to: coordinator, at: $0) }) }
             }
         }
     }
 
-    /// Keeps links to each address `coordinator`'s host has, looking it up every `rediscovery`:
+    /// Keeps links to each address `coordinator`'s host has, looking it up every `coordinatorLookup`:
     /// an address that appears gets its links, one that goes away loses them. An address
     /// given as such is dialled as it is.
     private func follow(_ coordinator: Configuration.HTTPAddress, links: @escaping @Sendable (String) -> [AgentLink]) async {
@@ -93,7 +94,8 @@ public struct PluginAgent: Sendable {
                 }
             }
             if literal { break }
-            try? await Task.sleep(for: addresses.isEmpty ? min(rediscovery, .seconds(5)) : rediscovery)
+            let lookup = configuration.coordinatorLookup
+            try? await Task.sleep(for: addresses.isEmpty ? min(lookup, .seconds(5)) : lookup)
         }
         // Until the agent stops, the links run on.
         for task in running.values { await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() } }
@@ -116,7 +118,7 @@ public struct PluginAgent: Sendable {
                 while let current = entry {
                     var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
                     if getnameinfo(current.pointee.ai_addr, current.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
-                        found.insert(String(cString: text))
+                        found.insert(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
                     }
                     entry = current.pointee.ai_next
                 }
@@ -139,10 +141,11 @@ struct AgentLink: Sendable {
     var token: String
     var databaseURL: String?
     var maxLineBytes: Int
+    var counter: AgentStatus.Counter
     var logger: Logger
 
     init(spec: PluginSpec, command: [String], instance: String, coordinator: Configuration.HTTPAddress, address: String,
-         tls: NIOSSLContext?, token: String, databaseURL: String?, maxLineBytes: Int, logger: Logger) {
+         tls: NIOSSLContext?, token: String, databaseURL: String?, maxLineBytes: Int, counter: AgentStatus.Counter, logger: Logger) {
         self.spec = spec
         self.command = command
         self.instance = instance
@@ -152,6 +155,7 @@ struct AgentLink: Sendable {
         self.token = token
         self.databaseURL = databaseURL
         self.maxLineBytes = maxLineBytes
+        self.counter = counter
         var logger = logger
         logger[metadataKey: "itsm.plugin"] = "\(spec.name)"
         logger[metadataKey: "itsm.instance"] = "\(instance)"
@@ -161,6 +165,8 @@ struct AgentLink: Sendable {
     }
 
     func run(initialBackoff: Duration, maximumBackoff: Duration) async {
+        counter.linkStarted()
+        defer { counter.linkEnded() }
         var backoff = initialBackoff
         while !Task.isCancelled {
             let started = ContinuousClock.now
@@ -196,6 +202,8 @@ struct AgentLink: Sendable {
             return "cannot start \(command.joined(separator: " ")): \(error)"
         }
         logger.notice("attached; plugin started", metadata: ["itsm.pid": "\(process.pid)"])
+        counter.attached()
+        defer { counter.detached() }
         let plugin: LineChannel
         do {
             plugin = try await LineChannels.pipes(input: process.standardOutput!, output: process.standardInput!,

@@ -15,6 +15,9 @@ struct Agent: AsyncParsableCommand {
 
               itsm agent incident problem --coordinator 10.0.0.5:7411 --token-file /etc/itsm/agent.token \\
                 --tls-ca /etc/itsm/tls/ca.pem --database-url postgresql://itsm@10.0.0.9/itsm
+
+            With --status-file, the agent keeps its status in that file; 'itsm agent --probe \
+            --status-file FILE' exits 0 while the agent keeps it fresh (a liveness probe).
             """)
 
     @Option(name: .long, help: "The agent's configuration file.")
@@ -47,6 +50,18 @@ struct Agent: AsyncParsableCommand {
     @Flag(name: .long, help: "Plain TCP to the coordinators: the token crosses the network in clear. Only on a network you trust completely.")
     var plaintext = false
 
+    @Option(name: .long, help: "How often each coordinator's name is looked up again, in seconds (default 30).")
+    var coordinatorLookupSeconds: Int?
+
+    @Option(name: .long, help: "Where the agent keeps its status for a liveness probe (see --probe).")
+    var statusFile: String?
+
+    @Flag(name: .long, help: "Check a running agent instead: exit 0 if it wrote --status-file within --max-age.")
+    var probe = false
+
+    @Option(name: .long, help: "With --probe: the oldest status accepted, in seconds.")
+    var maxAge: Int = 30
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
@@ -56,6 +71,22 @@ struct Agent: AsyncParsableCommand {
     func run() async throws {
         var configuration = AgentConfiguration()
         if let config { configuration = try AgentConfiguration.load(path: config) }
+        if let statusFile { configuration.statusFile = statusFile }
+        if probe {
+            guard let statusFile = configuration.statusFile else { throw ValidationError("--probe needs --status-file (or statusFile in --config)") }
+            switch AgentStatus.check(path: statusFile, maximumAge: .seconds(maxAge)) {
+            case .success(let status):
+                print("alive (pid \(status.pid)): \(status.attached) of \(status.links) links attached")
+                return
+            case .failure(let error):
+                print(error)
+                throw ExitCode(1)
+            }
+        }
+        if let coordinatorLookupSeconds {
+            guard coordinatorLookupSeconds >= 1 else { throw ValidationError("--coordinator-lookup-seconds must be at least 1") }
+            configuration.coordinatorLookup = .seconds(coordinatorLookupSeconds)
+        }
         configuration.coordinators += try coordinator.map { try Configuration.HTTPAddress(parsing: $0) }
         if let tokenFile { configuration.tokenFile = tokenFile }
         if let databaseURL { configuration.databaseURL = databaseURL }
