@@ -19,6 +19,64 @@ import Testing
         try await Self.hosts.withHosts { databaseURL, _ in try await runScenario(databaseURL: databaseURL) }
     }
 
+    /// The agent is given one name for the coordinators, and follows what that name stands for
+    /// while it runs: a coordinator added behind the name gets links, one removed loses them.
+    /// (The plugin host's /etc/hosts stands in for DNS; it is rewritten in place, as `ip netns
+    /// exec` mounted that very file.)
+    @Test func anAgentFollowsTheCoordinatorsBehindOneName() async throws {
+        try await Self.hosts.withHosts { databaseURL, _ in
+            let hostsFile = "/etc/netns/\(Self.hosts.prefix)-plugin-a/hosts"
+            let original = try String(contentsOfFile: hostsFile, encoding: .utf8)
+            func nameStandsFor(_ hosts: [String]) async throws {
+                let lines = original.split(separator: "\n").filter { !$0.hasSuffix(" coordinators") }
+                    + hosts.map { "\(Self.hosts.address($0)) coordinators" }
+                let text = lines.joined(separator: "\n") + "\n"
+                let written = try await Command.run("/bin/sh", ["-c", "cat > \"$1\"", "sh", hostsFile], input: text)
+                try #require(written.status == .exited(0), "\(written.text)")
+            }
+            try await nameStandsFor(["coord"])
+
+            func startCoordinator(_ host: String, adminToken: String?) async throws -> RunningCoordinator {
+                try await RunningCoordinator.start(configuration: """
+                    heartbeatMs: 500
+                    remotePlugins:
+                      listen: \(Self.hosts.address(host)):7411
+                      plaintext: true
+                    plugins:
+                      - name: incident
+                        remote: true
+                    """, databaseURL: databaseURL, allowNotReady: true, adminToken: adminToken,
+                    http: "\(Self.hosts.address(host)):8080", wrapper: Self.hosts.on(host))
+            }
+            let first = try await startCoordinator("coord", adminToken: nil)
+            defer { first.remove() }
+            let second = try await startCoordinator("coord-b", adminToken: first.token)
+            defer { second.remove() }
+            let token = try await RemotePluginEndToEndTests.issueToken(first, name: "plugin-hosts", permissions: ["attach.*"])
+            let agent = try RunningAgent.start(plugins: ["incident"], coordinator: "coordinators:7411", token: token, databaseURL: databaseURL,
+                                               name: "plugin-a", arguments: ["--coordinator-lookup-seconds", "1"],
+                                               directory: first.directory, wrapper: Self.hosts.on("plugin-a"))
+            func serves(_ coordinator: RunningCoordinator) async throws -> Bool {
+                try await coordinator.pluginInstances().contains { $0["name"] as? String == "incident" && $0["state"] as? String == "running" }
+            }
+            #expect(try await first.waitUntil(timeout: .seconds(60)) { try await serves(first) }, "\(agent.log.suffix(2000))")
+            #expect(try await !serves(second))
+
+            try await nameStandsFor(["coord", "coord-b"])
+            #expect(try await second.waitUntil { try await serves(second) }, "a coordinator added behind the name got no link: \(agent.log.suffix(2000))")
+            #expect(try await serves(first))
+
+            try await nameStandsFor(["coord-b"])
+            #expect(try await first.waitUntil { try await !serves(first) }, "a coordinator removed from the name kept its link: \(agent.log.suffix(2000))")
+            #expect(agent.log.contains("a coordinator's address went away"))
+            #expect(try await serves(second))
+
+            _ = await agent.stop()
+            _ = await second.stop()
+            _ = await first.stop()
+        }
+    }
+
     func runScenario(databaseURL: String) async throws {
         // Host coord: the coordinator, API and plugin listener on its own address; TLS on the
         // plugin link, with a client certificate per plugin host (mutual TLS).
