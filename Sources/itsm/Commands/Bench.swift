@@ -13,7 +13,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed: the plugin protocol's round trip, or whole requests through a running coordinator.",
         subcommands: [ProtocolRoundTrip.self, RPC.self, Page.self, SampleCSV.self, Detection.self, Lists.self, Ingest.self, Create.self,
-                      Memory.self])
+                      Memory.self, Events.self])
 
     /// Writes a synthetic ServiceNow-style export, to measure `itsm incident import` with.
     struct SampleCSV: ParsableCommand {
