@@ -201,6 +201,12 @@ extension ProblemStore {
             text = try await store.observeCreated(incidentPayload(10 + n, title: title))
         }
         #expect(text.first?.rule == "text" && text.first?.incidents.count == 3)
+        let proposal = try #require(text.first?.problem)
+
+        // The next one like them joins that proposal; one unlike them joins nothing.
+        let joined = try await store.observeCreated(incidentPayload(13, title: "Outlook crashes when opening the shared calendar"))
+        #expect(joined.first?.action == "linked" && joined.first?.problem == proposal && joined.first?.rule == "text")
+        #expect(try await store.observeCreated(incidentPayload(14, title: "Printer on floor 3 is out of toner")).isEmpty)
     }
 }
 

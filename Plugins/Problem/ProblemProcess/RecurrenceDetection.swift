@@ -113,9 +113,9 @@ extension ProblemStore {
     }
 
     /// The active problem this rule already proposed for `incident`'s cluster within the window,
-    /// or else the cluster's unlinked incidents. The problem is looked for first: in an outage,
-    /// hundreds of incidents join one proposal, and reading the whole cluster for each new one
-    /// made every delivery slower than the one before.
+    /// or else the cluster's unlinked incidents. The problem is looked for first, without reading
+    /// the cluster: in an outage, thousands of incidents join one proposal, and reading every
+    /// member for each new one made every event slower to take in than the one before.
     private func members(_ tx: PluginTransaction, of incident: IncidentProjection.Record, rule: ProblemSettings.Rule,
                          since: Date) async throws -> Cluster? {
         var condition: PostgresQuery
@@ -144,16 +144,22 @@ extension ProblemStore {
                 WHERE detection_key = \(key) AND status NOT IN ('resolved', 'closed') FOR UPDATE
                 """).first.map(Problem.init(row:))
         } else {
-            // A text cluster has no key: its problem is the one an earlier member was linked to by this rule.
+            // A text cluster has no key: its problem is an active one of this rule with a member
+            // like this incident, the oldest if several. Active problems are few; each is probed
+            // (LATERAL … LIMIT 1) only until one member matches, which in an outage is the first.
             var linked: PostgresQuery = """
-                SELECT p.id FROM problem.incident i
-                JOIN problem.link l ON l.incident_id = i.id
-                JOIN problem.problem p ON p.id = l.problem_id AND p.status NOT IN ('resolved', 'closed') AND p.detection_rule = \(rule.rawValue)
-                WHERE
+                SELECT p.id FROM problem.problem p
+                CROSS JOIN LATERAL (
+                    SELECT 1 FROM problem.link l JOIN problem.incident i ON i.id = l.incident_id
+                    WHERE l.problem_id = p.id AND
                 """
             linked.append(" ")
             linked.append(window)
-            linked.append(" ORDER BY i.opened_at, i.number LIMIT 1")
+            linked.append("""
+                 LIMIT 1) AS member
+                WHERE p.status NOT IN ('resolved', 'closed') AND p.detection_rule = \(rule.rawValue)
+                ORDER BY p.created_at, p.number LIMIT 1
+                """)
             if let problem = try await tx.query(linked).first?.decode(UUID.self, "id") {
                 active = try await tx.query("SELECT \(unsafeSQL: Problem.columns) FROM problem.problem WHERE id = \(problem) FOR UPDATE")
                     .first.map(Problem.init(row:))

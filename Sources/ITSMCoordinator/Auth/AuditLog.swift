@@ -89,7 +89,7 @@ public struct AuditLog: Sendable {
         let intent = UUID()
         do {
             try await pool.query("""
-                WITH \(unsafeSQL: Self.durability(waits: false))
+                WITH \(unsafeSQL: CommitDurability.cte(waitsForDisk: false))
                 INSERT INTO itsm.audit_intent (id, actor, action, target, client_address, request_id, details)
                 SELECT \(intent), \(record.actor), \(record.action), \(record.target), \(record.clientAddress), \(record.requestId),
                        \(String(decoding: details.serialized(), as: UTF8.self))::jsonb
@@ -109,11 +109,6 @@ public struct AuditLog: Sendable {
         return result
     }
 
-    /// A `WITH` entry setting whether the statement's commit waits for the disk; the statement
-    /// names `durability` in its `FROM`, so that it runs.
-    private static func durability(waits: Bool) -> String {
-        "durability AS (SELECT set_config('synchronous_commit', '\(waits ? "on" : "off")', true))"
-    }
 
     /// Appends, with the outcome `unknown`, the intents noted longer than `age` ago: their
     /// coordinator stopped before it knew how the change ended (no request lives that long).
@@ -187,7 +182,7 @@ public struct AuditLog: Sendable {
             do {
                 try await pool.query("""
                     WITH ended AS (DELETE FROM itsm.audit_intent WHERE id = ANY(\(intents))),
-                         \(unsafeSQL: AuditLog.durability(waits: intents.count != records.count))
+                         \(unsafeSQL: CommitDurability.cte(waitsForDisk: intents.count != records.count))
                     SELECT itsm.append_audit(e->>'actor', e->>'action', e->>'target', e->>'outcome', e->>'clientAddress',
                                              e->>'requestId', e->'details')
                     FROM durability, jsonb_array_elements(\(String(decoding: entries.serialized(), as: UTF8.self))::jsonb)

@@ -109,7 +109,11 @@ public actor EventRelay {
             await withTaskGroup(of: Void.self) { group in
                 for (subscriber, deliveries) in bySubscriber {
                     group.addTask {
-                        for delivery in deliveries { await self.deliver(delivery, to: subscriber) }
+                        var delivered: [Int64] = []
+                        for delivery in deliveries where await self.deliver(delivery, to: subscriber) {
+                            delivered.append(delivery.outboxID)
+                        }
+                        await self.markDelivered(delivered, to: subscriber)
                     }
                 }
             }
@@ -189,7 +193,26 @@ public actor EventRelay {
         return min(ceiling, .seconds(pow(2, Double(min(max(attempts, 0), 20)))))
     }
 
-    private func deliver(_ delivery: Claimed, to subscriber: String) async {
+    /// Records deliveries the subscriber acknowledged, in one statement whose commit does not
+    /// wait for the disk. Were it lost (a crash, the database away), the events would be sent
+    /// again after their lease and the subscriber, having each in its inbox, would skip them.
+    private func markDelivered(_ outboxIDs: [Int64], to subscriber: String) async {
+        guard !outboxIDs.isEmpty else { return }
+        do {
+            try await pool.query("""
+                WITH \(unsafeSQL: CommitDurability.cte(waitsForDisk: false))
+                UPDATE itsm.delivery SET delivered_at = now(), last_error = NULL FROM durability
+                WHERE subscriber = \(subscriber) AND outbox_id = ANY(\(outboxIDs.map(Int.init)))
+                """)
+        } catch {
+            logger.warning("cannot record deliveries; they will be sent again and skipped by the subscriber", metadata: [
+                "itsm.subscriber": "\(subscriber)", "itsm.events": "\(outboxIDs.count)", "itsm.error": "\(error)",
+            ])
+        }
+    }
+
+    /// Sends one event; true when the subscriber acknowledged it, otherwise its retry is set.
+    private func deliver(_ delivery: Claimed, to subscriber: String) async -> Bool {
         #if DEBUG
         // Debug builds (every test run) hold publishers to the payloads they declared.
         let event = delivery.event
@@ -205,10 +228,7 @@ public actor EventRelay {
             _ = try await router.call(plugin: subscriber, ProtocolMethod.event, params: try JSONValue(encoding: delivery.event),
                                       meta: delivery.event.requestId.map { RequestMeta(requestId: $0) },
                                       timeout: settings.deliveryTimeout, canResend: true)
-            try await pool.query("""
-                UPDATE itsm.delivery SET delivered_at = now(), last_error = NULL
-                WHERE outbox_id = \(delivery.outboxID) AND subscriber = \(subscriber)
-                """)
+            return true
         } catch {
             let delay = Self.retryDelay(after: error, attempts: delivery.attempts, settings: settings).inSeconds
             logger.warning("event delivery failed; will retry", metadata: [
@@ -219,6 +239,7 @@ public actor EventRelay {
                 UPDATE itsm.delivery SET next_attempt_at = now() + make_interval(secs => \(delay)), last_error = \(String(describing: error))
                 WHERE outbox_id = \(delivery.outboxID) AND subscriber = \(subscriber)
                 """)
+            return false
         }
     }
 }
