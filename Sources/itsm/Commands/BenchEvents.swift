@@ -80,24 +80,26 @@ extension Bench {
                 }
                 let atEnd = try await waiting()
                 let createsEnded = clock.now - began
-                var left = atEnd.waiting
-                while left > 0 {
+                // Taking events in makes more (a link to a problem changes the incident, which says so).
+                var now = atEnd
+                while now.waiting > 0 {
                     guard clock.now - began < .seconds(timeout) else {
-                        throw ValidationError("\(left) events still not taken in after \(timeout) s")
+                        throw ValidationError("\(now.waiting) events still not taken in after \(timeout) s")
                     }
                     try await Task.sleep(for: .milliseconds(50))
-                    left = try await waiting().waiting
+                    now = try await waiting()
                 }
                 let allIn = clock.now - began
-                let rate = Double(atEnd.events) / allIn.inSeconds
+                let rate = Double(now.events) / allIn.inSeconds
                 let figures: JSONValue = [
                     "postgresPerSecond": .double(floor.perSecond.rounded()), "createsPerSecond": .double(creates.throughput.rounded()),
-                    "events": .int(Int64(atEnd.events)), "takenInDuringCreates": .int(Int64(atEnd.events - atEnd.waiting)),
+                    "events": .int(Int64(now.events)), "takenInDuringCreates": .int(Int64(atEnd.events - atEnd.waiting)),
                     "createsSeconds": .double(createsEnded.inSeconds), "allTakenInSeconds": .double(allIn.inSeconds),
                     "eventsPerSecond": .double(rate.rounded()), "ratio": .double(rate / floor.perSecond),
                 ]
                 if client.json { return print(compact(figures)) }
-                print("\(atEnd.events) incident.created events to the problem process, from creates with \(clients) clients")
+                print("\(now.events) events to the problem process, from \(requests + max(1, requests / 10)) creates with \(clients) clients "
+                      + "(incident.created, and incident.updated as each joins a problem)")
                 print(table([
                     ["", "events /s", "detail"],
                     ["PostgreSQL, one subscriber (pgbench)", String(Int(floor.perSecond)), "p50 \(floor.p50.figure(fractionDigits: 2)) ms"],
