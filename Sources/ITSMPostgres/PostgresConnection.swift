@@ -125,6 +125,17 @@ public final class PostgresConnection: @unchecked Sendable {
     /// False once the connection is closed or libpq saw it break in the last call.
     public var isUsable: Bool { usable.load(ordering: .acquiring) }
 
+    /// Whether an idle connection still looks open: nothing should arrive on it between
+    /// statements, so a hang-up, an error or anything to read (a server that shut down, or
+    /// terminated this session, says so before it closes) means it is gone. Without asking,
+    /// libpq finds out only when the next statement fails, and that caller gets the error.
+    /// Call only while no statement runs on it (a pool's idle connection).
+    var looksOpenWhileIdle: Bool {
+        guard isUsable else { return false }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) == 0
+    }
+
     /// Closes the connection; later calls fail with `connectionClosed`.
     public func close() {
         usable.store(false, ordering: .releasing)

@@ -73,7 +73,14 @@ public actor PostgresPool {
 
     private func acquire() async throws -> PostgresConnection {
         if isClosed { throw PostgresError(code: .poolClosed, message: "the pool was closed") }
-        if let connection = idle.popLast() { return connection }
+        while let connection = idle.popLast() {
+            if connection.looksOpenWhileIdle { return connection }
+            // Gone while idle (a restart, a failover, a terminated session): replaced now
+            // rather than failing the caller's statement.
+            connection.close()
+            openCount -= 1
+            logger.debug("dropping a database connection the server closed while it was idle")
+        }
         if openCount < maximumConnections {
             return try await open()
         }

@@ -196,6 +196,27 @@ let logger = Logger(label: "itsm.test.postgres")
         await #expect(throws: PostgresError.self) { try await pool.query("SELECT 1") }
     }
 
+    /// A server restart or failover ends every idle session; the next caller must get a fresh
+    /// connection, not the error of the dead one.
+    @Test func aConnectionTheServerEndedWhileIdleIsReplacedBeforeUse() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "poolended")
+        let pool = PostgresPool(conninfo: database.conninfo, maximumConnections: 2, logger: logger)
+        let first = try await pool.query("SELECT pg_backend_pid() AS pid").single().decode(Int.self, "pid")
+        let other = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
+        defer { other.close() }
+        #expect(try await other.query("SELECT pg_terminate_backend(\(first)::int) AS ended").single().decode(Bool.self, "ended"))
+        // Once the session has ended, the pool must not hand out its connection.
+        var ended = false
+        for _ in 0..<250 where !ended {
+            ended = try await other.query("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = \(first)").single().decode(Int.self, "n") == 0
+            if !ended { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(ended)
+        let second = try await pool.query("SELECT pg_backend_pid() AS pid").single().decode(Int.self, "pid")
+        #expect(second != first)
+        await pool.close()
+    }
+
     @Test func cancellingTheTaskCancelsTheStatement() async throws {
         let database = try await TestPostgres.makeDatabase(label: "cancel")
         let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
