@@ -88,6 +88,29 @@ extension ProblemStore {
         await #expect(throws: ResponseError.self) { try await store.create(CreateProblem(title: "x", impact: 4), actor: "x") }
     }
 
+    @Test func pagesFollowACursorNewestFirstAndCountTheWhole() async throws {
+        let (store, pool) = try await makeProblemStore("prbpages")
+        var created: [String] = []
+        for n in 1...7 { created.append(try await store.create(CreateProblem(title: "Problem \(n)", services: ["it"]), actor: "a").number) }
+        var paged: [String] = []
+        var after: String?
+        repeat {
+            let page = try await store.list(ListProblems(limit: 3, after: after))
+            #expect(page.total == 7 && page.totalIsEstimate == nil)
+            paged += page.items.map(\.number)
+            after = page.nextCursor
+        } while after != nil && paged.count < 20
+        #expect(paged == created.reversed())
+        #expect(try await store.list(ListProblems(limit: 3, offset: 3)).items.map(\.number) == Array(created.reversed()[3..<6]))
+        await #expect(throws: ResponseError.invalidParams("after: not a nextCursor of this list")) {
+            try await store.list(ListProblems(after: "bm90IGEgY3Vyc29y"))
+        }
+        await #expect(throws: ResponseError.invalidParams("after: cannot be combined with offset; pass one or the other")) {
+            try await store.list(ListProblems(offset: 3, after: after ?? "x"))
+        }
+        await pool.close()
+    }
+
     @Test func invalidMovesAreRefusedAndEachStepNeedsItsEvidence() async throws {
         let (store, _) = try await makeProblemStore("prbmoves")
         let number = try await store.create(CreateProblem(title: "VPN drops"), actor: "a").number

@@ -193,6 +193,19 @@ private func person(_ name: String, roles: [String] = ["requester"], fulfils: Bo
         for listed in page {
             #expect(listed == (try await store.get(RequestKey(number: listed.number), by: admin)), "\(listed.number)")
         }
+        // Page by page through the cursor, the same order, each once (two share a creation time).
+        var paged: [String] = []
+        var after: String?
+        repeat {
+            let next = try await store.list(ListRequests(limit: 1, after: after), by: admin)
+            paged += next.items.map(\.number)
+            #expect(next.more == (next.nextCursor != nil))
+            after = next.nextCursor
+        } while after != nil && paged.count < 10
+        #expect(paged == page.map(\.number))
+        await #expect(throws: ResponseError.invalidParams("after: not a nextCursor of this list")) {
+            try await store.list(ListRequests(after: "not-a-cursor"), by: admin)
+        }
         await pool.close()
     }
 

@@ -31,7 +31,8 @@ extension IncidentStore {
 
         let groups = viewer?.reach == .groups ? try await viewer?.groups(in: database) : nil
         let filter = try condition(of: params, viewerGroups: groups)
-        let (total, estimated) = try await count(filter)
+        let (total, estimated) = try await CappedCount.count(database, from: "incident.incident", where: filter,
+                                                             limit: IncidentPage.exactTotalLimit)
 
         var page: PostgresQuery = "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident"
         page.append(filter)
@@ -73,31 +74,6 @@ extension IncidentStore {
             filter.append(" (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = incident.id AND c.breached_at IS NOT NULL)")
         }
         return filter
-    }
-
-    /// The records matching `filter`: counted up to the limit, and PostgreSQL's estimate beyond
-    /// it (never below the limit, which is known to be passed).
-    private func count(_ filter: PostgresQuery) async throws -> (total: Int, estimated: Bool) {
-        let limit = IncidentPage.exactTotalLimit
-        var counted: PostgresQuery = "SELECT count(*) AS n FROM (SELECT 1 FROM incident.incident"
-        counted.append(filter)
-        counted.append(" LIMIT \(limit + 1)) AS counted")
-        let total = try await database.query(counted.plannedForEachRun()).single().decode(Int.self, "n")
-        guard total > limit else { return (total, false) }
-        var explain: PostgresQuery = "EXPLAIN (FORMAT JSON) SELECT 1 FROM incident.incident"
-        explain.append(filter)
-        let plan = try await database.query(explain.plannedForEachRun()).single().decode(PostgresJSON.self, "QUERY PLAN")
-        let rows = try JSONDecoder().decode([PlanOutput].self, from: Data(plan.text.utf8)).first?.plan.rows ?? 0
-        return (max(Int(rows), limit + 1), true)
-    }
-
-    private struct PlanOutput: Decodable {
-        struct Plan: Decodable {
-            var rows: Double
-            enum CodingKeys: String, CodingKey { case rows = "Plan Rows" }
-        }
-        var plan: Plan
-        enum CodingKeys: String, CodingKey { case plan = "Plan" }
     }
 }
 

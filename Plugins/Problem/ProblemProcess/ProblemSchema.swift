@@ -144,5 +144,11 @@ public enum ProblemSchema {
             DROP INDEX problem.incident_opened;
             DROP INDEX problem.incident_title_trgm;
             """),
+        Migration(version: 4, name: "problem lists by cursor", sql: """
+            -- problem.list pages newest first by (created_at, number), with or without a status.
+            CREATE INDEX problem_newest ON problem.problem (created_at, number);
+            CREATE INDEX problem_list_status ON problem.problem (status, created_at, number);
+            DROP INDEX problem.problem_status;
+            """),
     ]
 }

@@ -98,31 +98,38 @@ public struct ProblemStore: Sendable {
         }
     }
 
+    /// Newest first. Pages follow `nextCursor` at the cost of the first whatever their depth;
+    /// `offset` still works for short lists. The total is counted up to a thousand.
     public func list(_ params: ListProblems) async throws -> ProblemList {
         let limit = params.limit ?? 50
         let offset = params.offset ?? 0
         guard (1...500).contains(limit) else { throw ResponseError.invalidParams("limit: 1 to 500") }
         guard offset >= 0 else { throw ResponseError.invalidParams("offset: 0 or more") }
+        guard params.offset == nil || params.after == nil else {
+            throw ResponseError.invalidParams("after: cannot be combined with offset; pass one or the other")
+        }
+        let after = try NewestFirstCursor.parse(params.after)
         let status = params.status?.rawValue
         var filter: PostgresQuery = """
-            WHERE (\(status)::text IS NULL OR status = \(status)) AND (\(params.owner)::text IS NULL OR owner = \(params.owner))
+             WHERE (\(status)::text IS NULL OR status = \(status)) AND (\(params.owner)::text IS NULL OR owner = \(params.owner))
               AND (\(params.major)::boolean IS NULL OR major = \(params.major))
             """
         try filter.appendPeriods(params.recordPeriods + [
             PeriodFilter("resolved", column: "resolved_at", from: params.resolvedFrom, to: params.resolvedTo),
             PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
         ])
-        var select: PostgresQuery = "SELECT \(unsafeSQL: Problem.columns), count(*) OVER () AS total FROM problem.problem "
+        let (total, estimated) = try await CappedCount.count(database, from: "problem.problem", where: filter,
+                                                             limit: ProblemList.exactTotalLimit)
+        var select: PostgresQuery = "SELECT \(unsafeSQL: Problem.columns) FROM problem.problem"
         select.append(filter)
-        select.append(" ORDER BY created_at DESC, number DESC LIMIT \(limit) OFFSET \(offset)")
-        let rows = try await database.query(select)
-        var total = try rows.first?.decode(Int.self, "total") ?? 0
-        if rows.isEmpty && offset > 0 {
-            var count: PostgresQuery = "SELECT count(*) AS n FROM problem.problem "
-            count.append(filter)
-            total = try await database.query(count).single().decode(Int.self, "n")
-        }
-        return ProblemList(items: try rows.map(Problem.init(row:)), total: total)
+        if let after { select.append(after.condition()) }
+        // One more than asked for says whether a next page exists.
+        select.append(" ORDER BY created_at DESC, number DESC LIMIT \(limit + 1) OFFSET \(offset)")
+        var items = try await database.query(select.plannedForEachRun()).map(Problem.init(row:))
+        let more = items.count > limit
+        if more { items.removeLast() }
+        let cursor = more ? items.last.map { NewestFirstCursor(createdAt: $0.createdAt, number: $0.number).text } : nil
+        return ProblemList(items: items, total: total, totalIsEstimate: estimated ? true : nil, nextCursor: cursor)
     }
 
     // MARK: - Changes

@@ -126,22 +126,35 @@ public struct ListProblems: Sendable, Hashable, Codable {
     public var closedTo: Date?
     public var limit: Int?
     public var offset: Int?
-    public init(status: ProblemStatus? = nil, owner: String? = nil, major: Bool? = nil, limit: Int? = nil, offset: Int? = nil) {
+    /// A `nextCursor` from the page before: the page after it, however deep (instead of `offset`).
+    public var after: String?
+    public init(status: ProblemStatus? = nil, owner: String? = nil, major: Bool? = nil, limit: Int? = nil, offset: Int? = nil,
+                after: String? = nil) {
         self.status = status
         self.owner = owner
         self.major = major
         self.limit = limit
         self.offset = offset
+        self.after = after
     }
 }
 
 public struct ProblemList: Sendable, Hashable, Codable {
     public var items: [Problem]
+    /// The problems that match: counted exactly up to `exactTotalLimit`, estimated beyond it.
     public var total: Int
+    /// True when `total` is PostgreSQL's estimate.
+    public var totalIsEstimate: Bool?
+    /// Pass as `after` for the next page; absent on the last.
+    public var nextCursor: String?
 
-    public init(items: [Problem], total: Int) {
+    public static let exactTotalLimit = 1_000
+
+    public init(items: [Problem], total: Int, totalIsEstimate: Bool? = nil, nextCursor: String? = nil) {
         self.items = items
         self.total = total
+        self.totalIsEstimate = totalIsEstimate
+        self.nextCursor = nextCursor
     }
 }
 

@@ -136,9 +136,11 @@ public struct ListRequests: Sendable, Hashable, Codable, RecordPeriods {
     public var updatedTo: Date?
     public var limit: Int?
     public var offset: Int?
+    /// A `nextCursor` from the page before: the page after it, however deep (instead of `offset`).
+    public var after: String?
 
     public init(status: RequestStatus? = nil, requester: String? = nil, item: String? = nil, awaitingMyApproval: Bool? = nil,
-                myTasks: Bool? = nil, limit: Int? = nil, offset: Int? = nil) {
+                myTasks: Bool? = nil, limit: Int? = nil, offset: Int? = nil, after: String? = nil) {
         self.status = status
         self.requester = requester
         self.item = item
@@ -146,6 +148,7 @@ public struct ListRequests: Sendable, Hashable, Codable, RecordPeriods {
         self.myTasks = myTasks
         self.limit = limit
         self.offset = offset
+        self.after = after
     }
 }
 
@@ -153,6 +156,8 @@ public struct RequestList: Sendable, Hashable, Codable {
     public var items: [ServiceRequest]
     /// Whether more match after this page.
     public var more: Bool
+    /// Pass as `after` for the next page; absent on the last.
+    public var nextCursor: String?
 }
 
 /// `request.decide` params: the decision of the level the request waits on.

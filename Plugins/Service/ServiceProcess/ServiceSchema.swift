@@ -198,5 +198,9 @@ public enum ServiceSchema {
                 names text[] NOT NULL
             );
             """),
+        Migration(version: 5, name: "request lists by cursor", sql: """
+            -- request.list pages newest first by (created_at, number).
+            CREATE INDEX request_newest ON service.request (created_at, number);
+            """),
     ]
 }

@@ -93,9 +93,13 @@ extension ServiceStore {
         guard (1...500).contains(limit) else { throw ResponseError.invalidParams("limit: 1 to 500") }
         let offset = params.offset ?? 0
         guard offset >= 0 else { throw ResponseError.invalidParams("offset: 0 or more") }
+        guard params.offset == nil || params.after == nil else {
+            throw ResponseError.invalidParams("after: cannot be combined with offset; pass one or the other")
+        }
+        let after = try NewestFirstCursor.parse(params.after)
         let status = params.status?.rawValue
         var query: PostgresQuery = """
-            SELECT r.id FROM service.request r
+            SELECT r.id, r.created_at, r.number FROM service.request r
             WHERE (\(status)::text IS NULL OR r.status = \(status)) AND (\(params.requester)::text IS NULL OR r.requester = \(params.requester))
               AND (\(params.item)::text IS NULL OR r.item->>'name' = \(params.item))
             """
@@ -115,10 +119,17 @@ extension ServiceStore {
         var periods = params.recordPeriods
         for index in periods.indices { periods[index].column = "r." + periods[index].column }
         try query.appendPeriods(periods)
+        if let after { query.append(after.condition(createdAt: "r.created_at", number: "r.number")) }
         query.append(" ORDER BY r.created_at DESC, r.number DESC LIMIT \(limit + 1) OFFSET \(offset)")
         return try await database.withTransaction { tx in
-            let ids = try await tx.query(query).map { try $0.decode(UUID.self, "id") }
-            return RequestList(items: try await requests(tx, ids: Array(ids.prefix(limit))), more: ids.count > limit)
+            let rows = try await tx.query(query)
+            let more = rows.count > limit
+            let page = Array(rows.prefix(limit))
+            let cursor = try more ? page.last.map { row in
+                NewestFirstCursor(createdAt: try row.decode(Date.self, "created_at"), number: try row.decode(String.self, "number")).text
+            } : nil
+            return RequestList(items: try await requests(tx, ids: try page.map { try $0.decode(UUID.self, "id") }), more: more,
+                               nextCursor: cursor)
         }
     }
 

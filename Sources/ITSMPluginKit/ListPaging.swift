@@ -1,0 +1,76 @@
+import Foundation
+import ITSMPostgres
+import ITSMProtocol
+import ITSMSystem
+
+/// Where a page of a list newest first (`created_at DESC, number DESC`) ends, handed out as
+/// `nextCursor` and taken back as `after`. The next page starts after that record by index,
+/// so it costs the same however deep it is, and a record created meanwhile shifts nothing.
+public struct NewestFirstCursor: Sendable, Equatable {
+    /// Microseconds since 1970: what PostgreSQL keeps of a timestamp.
+    public var createdAt: Int64
+    public var number: String
+
+    public init(createdAt: Date, number: String) {
+        self.createdAt = Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded())
+        self.number = number
+    }
+
+    /// A cursor this type handed out; nil for anything else.
+    public init?(_ text: String) {
+        guard text.count <= 400, let bytes = ByteText.bytes(base64URL: text),
+              let decoded = String(validating: bytes, as: UTF8.self) else { return nil }
+        let parts = decoded.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let micros = Int64(parts[0]), !parts[1].isEmpty else { return nil }
+        createdAt = micros
+        number = String(parts[1])
+    }
+
+    /// `created.number`, base64url: a number may be text of the caller's making.
+    public var text: String { ByteText.base64URL(Array("\(createdAt).\(number)".utf8)) }
+
+    /// The cursor in `after`, refused by name when it is not one.
+    public static func parse(_ after: String?) throws(ResponseError) -> NewestFirstCursor? {
+        guard let after else { return nil }
+        guard let cursor = NewestFirstCursor(after) else {
+            throw ResponseError.invalidParams("after: not a nextCursor of this list")
+        }
+        return cursor
+    }
+
+    /// ` AND (created_at, number) < (…)`, with the columns as the statement names them
+    /// (e.g. `r.created_at`); an index on (created_at, number) answers it.
+    public func condition(createdAt column: String = "created_at", number numberColumn: String = "number") -> PostgresQuery {
+        var condition = PostgresQuery(unsafeSQL: " AND (\(column), \(numberColumn)) < ")
+        condition.append("(\(Date(timeIntervalSince1970: Double(createdAt) / 1_000_000)), \(number))")
+        return condition
+    }
+}
+
+/// How many records a list's filter matches, without counting a million of them: exactly up
+/// to `limit`, PostgreSQL's estimate beyond it (never below the limit, which is known to be
+/// passed).
+public enum CappedCount {
+    public static func count(_ database: PluginDatabase, from table: String, where filter: PostgresQuery,
+                             limit: Int = 1_000) async throws -> (total: Int, estimated: Bool) {
+        var counted = PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM (SELECT 1 FROM \(table)")
+        counted.append(filter)
+        counted.append(" LIMIT \(limit + 1)) AS counted")
+        let total = try await database.query(counted.plannedForEachRun()).single().decode(Int.self, "n")
+        guard total > limit else { return (total, false) }
+        var explain = PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM \(table)")
+        explain.append(filter)
+        let plan = try await database.query(explain.plannedForEachRun()).single().decode(PostgresJSON.self, "QUERY PLAN")
+        let rows = try JSONDecoder().decode([PlanOutput].self, from: Data(plan.text.utf8)).first?.plan.rows ?? 0
+        return (max(Int(rows), limit + 1), true)
+    }
+
+    private struct PlanOutput: Decodable {
+        struct Plan: Decodable {
+            var rows: Double
+            enum CodingKeys: String, CodingKey { case rows = "Plan Rows" }
+        }
+        var plan: Plan
+        enum CodingKeys: String, CodingKey { case plan = "Plan" }
+    }
+}
