@@ -85,6 +85,15 @@ public final class RunningCoordinator: Sendable {
         throw TestHarnessError("itsm serve was not ready within \(readyTimeout) (\(lastProblem)); log:\n\(Self.read(logFile))")
     }
 
+    /// A configuration whose `plugins` all run on plugin hosts (`itsm agent`) that dial the
+    /// coordinator in plain TCP at `listen` (port 0: any free one).
+    public static func remotePluginsOnly(_ plugins: [String], listen: String = "127.0.0.1:0", heartbeatMs: Int? = nil) -> String {
+        var yaml = heartbeatMs.map { "heartbeatMs: \($0)\n" } ?? ""
+        yaml += "remotePlugins:\n  listen: \(listen)\n  plaintext: true\nplugins:\n"
+        for plugin in plugins { yaml += "  - name: \(plugin)\n    remote: true\n" }
+        return yaml
+    }
+
     /// A configuration that runs every built-in process.
     public static let everyBuiltInProcess = """
         plugins:

@@ -58,17 +58,10 @@ import Testing
         }
 
         func startCoordinator(_ host: String, adminToken: String?) async throws -> RunningCoordinator {
-            try await RunningCoordinator.start(configuration: """
-                heartbeatMs: 500
-                remotePlugins:
-                  listen: \(Self.hosts.address(host)):7411
-                  plaintext: true
-                plugins:
-                  - name: incident
-                    remote: true
-                  - name: problem
-                    remote: true
-                """, databaseURL: databaseURL, allowNotReady: true, adminToken: adminToken,
+            try await RunningCoordinator.start(
+                configuration: RunningCoordinator.remotePluginsOnly(["incident", "problem"], listen: "\(Self.hosts.address(host)):7411",
+                                                                    heartbeatMs: 500),
+                databaseURL: databaseURL, allowNotReady: true, adminToken: adminToken,
                 http: "\(Self.hosts.address(host)):8080", wrapper: Self.hosts.on(host))
         }
         let first = try await startCoordinator("coord", adminToken: nil)

@@ -380,14 +380,8 @@ import Testing
 
     @Test func aHostWhoseManifestIsRefusedIsToldWhy() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2erefused")
-        let coordinator = try await RunningCoordinator.start(configuration: """
-            remotePlugins:
-              listen: 127.0.0.1:0
-              plaintext: true
-            plugins:
-              - name: fixture
-                remote: true
-            """, databaseURL: database.conninfo, allowNotReady: true)
+        let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.remotePluginsOnly(["fixture"]),
+                                                             databaseURL: database.conninfo, allowNotReady: true)
         defer { coordinator.remove() }
         let token = try await RemotePluginEndToEndTests.issueToken(coordinator, name: "hosts", permissions: ["attach.fixture"])
         // `*` alone is not a pattern of calls: the manifest is invalid.

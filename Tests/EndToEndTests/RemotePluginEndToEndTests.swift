@@ -10,14 +10,8 @@ import Testing
 @Suite(.serialized) struct RemotePluginEndToEndTests {
     @Test func losingOneOfTwoRemoteIncidentInstancesLosesNoAcknowledgedCreate() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2eremote")
-        let coordinator = try await RunningCoordinator.start(configuration: """
-            remotePlugins:
-              listen: 127.0.0.1:0
-              plaintext: true
-            plugins:
-              - name: incident
-                remote: true
-            """, databaseURL: database.conninfo, allowNotReady: true)
+        let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.remotePluginsOnly(["incident"]),
+                                                             databaseURL: database.conninfo, allowNotReady: true)
         defer { coordinator.remove() }
         let address = try #require(coordinator.remotePluginAddress)
 
@@ -93,16 +87,7 @@ import Testing
 
     @Test func twoCoordinatorsServeTheSameDataAndDeliverEachEventOnce() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2etwocoord")
-        let configuration = """
-            remotePlugins:
-              listen: 127.0.0.1:0
-              plaintext: true
-            plugins:
-              - name: incident
-                remote: true
-              - name: problem
-                remote: true
-            """
+        let configuration = RunningCoordinator.remotePluginsOnly(["incident", "problem"])
         let first = try await RunningCoordinator.start(configuration: configuration, databaseURL: database.conninfo, allowNotReady: true)
         defer { first.remove() }
         let second = try await RunningCoordinator.start(configuration: configuration, databaseURL: database.conninfo, allowNotReady: true)
@@ -168,14 +153,8 @@ import Testing
     /// while the agent keeps it fresh, whether or not a coordinator is there; stuck once it stops.
     @Test func anAgentsStatusFileTellsAProbeWhetherItIsAliveAndWhatIsAttached() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2eprobe")
-        let coordinator = try await RunningCoordinator.start(configuration: """
-            remotePlugins:
-              listen: 127.0.0.1:0
-              plaintext: true
-            plugins:
-              - name: incident
-                remote: true
-            """, databaseURL: database.conninfo, allowNotReady: true)
+        let coordinator = try await RunningCoordinator.start(configuration: RunningCoordinator.remotePluginsOnly(["incident"]),
+                                                             databaseURL: database.conninfo, allowNotReady: true)
         defer { coordinator.remove() }
         let token = try await Self.issueToken(coordinator, name: "plugin-hosts", permissions: ["attach.incident"])
         let statusFile = coordinator.directory + "/agent-status.json"
