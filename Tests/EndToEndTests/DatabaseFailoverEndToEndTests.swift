@@ -39,7 +39,8 @@ import Testing
         // The failover. Between the promotion and the old primary's end, commits sent to it wait
         // for a standby that no longer follows it: none of them is acknowledged.
         #expect(try await Self.hosts.run("promote", replicaDirectory).status == .exited(0))
-        #expect(try await Self.hosts.run("kill", "db").status == .exited(0))
+        let killed = try await Self.hosts.run("kill", "db")
+        #expect(killed.status == .exited(0), "\(killed.text)")
         let atFailover = load.acknowledgedSoFar
         let resumed = try await coordinator.waitUntil(timeout: .seconds(60)) { load.acknowledgedSoFar >= atFailover + 200 }
         #expect(resumed, "no creates acknowledged on the new primary: \(coordinator.log.suffix(3000))")

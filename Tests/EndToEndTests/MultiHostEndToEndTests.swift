@@ -113,7 +113,8 @@ import Testing
         #expect(try await coordinator.waitUntil { load.acknowledgedSoFar >= 100 })
 
         // Host plugin-a dies: every process on it, at once.
-        #expect(try await Self.hosts.run("kill", "plugin-a").status == .exited(0))
+        let killed = try await Self.hosts.run("kill", "plugin-a")
+        #expect(killed.status == .exited(0), "\(killed.text)")
         _ = await agentA.process.wait()
         try await serviceResumes(after: load.acknowledgedSoFar, "plugin-a died")
         agentA = try startAgent("plugin-a")

@@ -167,6 +167,20 @@ promote() {
     ip netns exec "$(namespace db-b)" setpriv --reuid=postgres --regid=postgres --init-groups -- "$bin/pg_ctl" -D "$1/data" -w promote >/dev/null
 }
 
+# Every process on the host, SIGKILLed until none is left. One may exit between the listing and
+# the kill (a backend ending its session): that is no failure, a process still there is.
+kill_host() {
+    local ns; ns=$(namespace "$1")
+    for _ in $(seq 50); do
+        local pids; pids=$(ip netns pids "$ns")
+        [[ -z $pids ]] && return 0
+        kill -9 $pids 2>/dev/null || true
+        sleep 0.1
+    done
+    echo "processes left on $1: $(ip netns pids "$ns" | tr '\n' ' ')" >&2
+    return 1
+}
+
 command=${1:-}
 shift || true
 case "$command" in
@@ -175,7 +189,7 @@ case "$command" in
     down) down ;;
     addr) address "$1" ;;
     exec) host=$1; shift; exec ip netns exec "$(namespace "$host")" "$@" ;;
-    kill) ip netns pids "$(namespace "$1")" | xargs -r kill -9 ;;
+    kill) kill_host "$1" ;;
     cut) ip -n "$switch" link set "$(port_name "$1")" down ;;
     restore) ip -n "$switch" link set "$(port_name "$1")" up ;;
     postgres) postgres_up "$1" ;;
