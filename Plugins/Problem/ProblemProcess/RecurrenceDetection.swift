@@ -148,7 +148,7 @@ extension ProblemStore {
             // like this incident, the oldest if several. Active problems are few; each is probed
             // (LATERAL … LIMIT 1) only until one member matches, which in an outage is the first.
             var linked: PostgresQuery = """
-                SELECT p.id FROM problem.problem p
+                SELECT \(unsafeSQL: Problem.columns) FROM problem.problem p
                 CROSS JOIN LATERAL (
                     SELECT 1 FROM problem.link l JOIN problem.incident i ON i.id = l.incident_id
                     WHERE l.problem_id = p.id AND
@@ -158,14 +158,9 @@ extension ProblemStore {
             linked.append("""
                  LIMIT 1) AS member
                 WHERE p.status NOT IN ('resolved', 'closed') AND p.detection_rule = \(rule.rawValue)
-                ORDER BY p.created_at, p.number LIMIT 1
+                ORDER BY p.created_at, p.number LIMIT 1 FOR UPDATE OF p
                 """)
-            if let problem = try await tx.query(linked).first?.decode(UUID.self, "id") {
-                active = try await tx.query("SELECT \(unsafeSQL: Problem.columns) FROM problem.problem WHERE id = \(problem) FOR UPDATE")
-                    .first.map(Problem.init(row:))
-            } else {
-                active = nil
-            }
+            active = try await tx.query(linked).first.map(Problem.init(row:))
         }
         if let active { return Cluster(key: key, unlinked: [], activeProblem: active) }
 
