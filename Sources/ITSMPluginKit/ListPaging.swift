@@ -3,6 +3,16 @@ import ITSMPostgres
 import ITSMProtocol
 import ITSMSystem
 
+/// What every list that pages by cursor checks of its params.
+public enum ListPaging {
+    /// A list's `after`, or its `offset`, never both: a page is found one way.
+    public static func checkOnlyOne(offset: Int?, after: String?) throws(ResponseError) {
+        guard offset == nil || after == nil else {
+            throw ResponseError.invalidParams("after: cannot be combined with offset; pass one or the other")
+        }
+    }
+}
+
 /// Where a page of a list newest first (`created_at DESC, number DESC`) ends, handed out as
 /// `nextCursor` and taken back as `after`. The next page starts after that record by index,
 /// so it costs the same however deep it is, and a record created meanwhile shifts nothing.
@@ -29,8 +39,9 @@ public struct NewestFirstCursor: Sendable, Equatable {
     /// `created.number`, base64url: a number may be text of the caller's making.
     public var text: String { ByteText.base64URL(Array("\(createdAt).\(number)".utf8)) }
 
-    /// The cursor in `after`, refused by name when it is not one.
-    public static func parse(_ after: String?) throws(ResponseError) -> NewestFirstCursor? {
+    /// The cursor in `after` (checked against `offset`), refused by name when it is not one.
+    public static func parse(_ after: String?, offset: Int?) throws(ResponseError) -> NewestFirstCursor? {
+        try ListPaging.checkOnlyOne(offset: offset, after: after)
         guard let after else { return nil }
         guard let cursor = NewestFirstCursor(after) else {
             throw ResponseError.invalidParams("after: not a nextCursor of this list")

@@ -15,9 +15,7 @@ extension IncidentStore {
         guard (1...ListIncidents.maximumLimit).contains(limit) else {
             throw ResponseError.invalidParams("limit: between 1 and \(ListIncidents.maximumLimit)")
         }
-        guard params.offset == nil || params.after == nil else {
-            throw ResponseError.invalidParams("after: cannot be combined with offset; pass one or the other")
-        }
+        try ListPaging.checkOnlyOne(offset: params.offset, after: params.after)
         let offset = params.offset ?? 0
         guard offset >= 0 else { throw ResponseError.invalidParams("offset: must not be negative") }
         let sort = params.sort ?? .created

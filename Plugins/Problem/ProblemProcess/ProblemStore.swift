@@ -105,10 +105,7 @@ public struct ProblemStore: Sendable {
         let offset = params.offset ?? 0
         guard (1...500).contains(limit) else { throw ResponseError.invalidParams("limit: 1 to 500") }
         guard offset >= 0 else { throw ResponseError.invalidParams("offset: 0 or more") }
-        guard params.offset == nil || params.after == nil else {
-            throw ResponseError.invalidParams("after: cannot be combined with offset; pass one or the other")
-        }
-        let after = try NewestFirstCursor.parse(params.after)
+        let after = try NewestFirstCursor.parse(params.after, offset: params.offset)
         let status = params.status?.rawValue
         var filter: PostgresQuery = """
              WHERE (\(status)::text IS NULL OR status = \(status)) AND (\(params.owner)::text IS NULL OR owner = \(params.owner))

@@ -93,10 +93,7 @@ extension ServiceStore {
         guard (1...500).contains(limit) else { throw ResponseError.invalidParams("limit: 1 to 500") }
         let offset = params.offset ?? 0
         guard offset >= 0 else { throw ResponseError.invalidParams("offset: 0 or more") }
-        guard params.offset == nil || params.after == nil else {
-            throw ResponseError.invalidParams("after: cannot be combined with offset; pass one or the other")
-        }
-        let after = try NewestFirstCursor.parse(params.after)
+        let after = try NewestFirstCursor.parse(params.after, offset: params.offset)
         let status = params.status?.rawValue
         var query: PostgresQuery = """
             SELECT r.id, r.created_at, r.number FROM service.request r

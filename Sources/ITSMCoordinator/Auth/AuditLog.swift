@@ -109,7 +109,6 @@ public struct AuditLog: Sendable {
         return result
     }
 
-
     /// Appends, with the outcome `unknown`, the intents noted longer than `age` ago: their
     /// coordinator stopped before it knew how the change ended (no request lives that long).
     /// Several coordinators may settle at once; each intent is appended once.
