@@ -96,13 +96,17 @@ up() {
     ip -n "$switch" link set ops-sw master br0 up
 }
 
+# PostgreSQL's programs (the newest installed), run as its own user: they refuse root.
+postgres_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1; }
+as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+
 # Throwaway test data only: fsync off for speed. The keepalive and idle-in-transaction limits are
 # what docs/operations.md asks of production too: a plugin host that vanishes mid-transaction must
 # not hold its row locks for the kernel's two-hour default.
 postgres_start() {
     local dir=$1 host=${2:-db}
-    local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-    ip netns exec "$(namespace "$host")" setpriv --reuid=postgres --regid=postgres --init-groups -- "$bin/pg_ctl" -D "$dir/data" \
+    local bin; bin=$(postgres_bin)
+    ip netns exec "$(namespace "$host")" "${as_postgres[@]}" "$bin/pg_ctl" -D "$dir/data" \
         -l "$dir/postgres.log" -w \
         -o "-c listen_addresses=$(address "$host") -c unix_socket_directories=$dir -c fsync=off -c max_connections=200 \
             -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 \
@@ -111,8 +115,7 @@ postgres_start() {
 
 postgres_up() {
     local dir=$1
-    local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-    local run=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+    local bin; bin=$(postgres_bin)
     rm -rf "$dir"
     mkdir -p "$dir"
     chown postgres:postgres "$dir"
@@ -120,7 +123,7 @@ postgres_up() {
     local password; password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
     echo "$password" > "$dir/.pw"
     chown postgres "$dir/.pw"
-    "${run[@]}" "$bin/initdb" -D "$dir/data" -U itsm --pwfile="$dir/.pw" -A scram-sha-256 --no-sync >"$dir/initdb.log" 2>&1
+    "${as_postgres[@]}" "$bin/initdb" -D "$dir/data" -U itsm --pwfile="$dir/.pw" -A scram-sha-256 --no-sync >"$dir/initdb.log" 2>&1
     rm -f "$dir/.pw"
     # Kept for a replica's connection to this primary (libpq's password file format).
     echo "*:*:*:itsm:$password" > "$dir/pgpass"
@@ -129,7 +132,7 @@ postgres_up() {
     echo "host all all $subnet.0/24 scram-sha-256" >> "$dir/data/pg_hba.conf"
     echo "host replication itsm $subnet.0/24 scram-sha-256" >> "$dir/data/pg_hba.conf"
     postgres_start "$dir"
-    PGPASSWORD=$password "${run[@]}" "$bin/psql" -h "$dir" -U itsm -d postgres -qc "CREATE DATABASE itsm" >/dev/null
+    PGPASSWORD=$password "${as_postgres[@]}" "$bin/psql" -h "$dir" -U itsm -d postgres -qc "CREATE DATABASE itsm" >/dev/null
     echo "host=$(address db) port=5432 user=itsm password=$password dbname=itsm connect_timeout=5"
 }
 
@@ -138,33 +141,33 @@ postgres_up() {
 # copy of the configuration names no synchronous standby, so once promoted it commits alone.
 replica_up() {
     local primary=$1 dir=$2
-    local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-    local run=(setpriv --reuid=postgres --regid=postgres --init-groups --)
-    local psql=(env PGPASSFILE="$primary/pgpass" "${run[@]}" "$bin/psql" -h "$primary" -U itsm -d postgres -qAt)
+    local bin; bin=$(postgres_bin)
+    local psql=(env PGPASSFILE="$primary/pgpass" "${as_postgres[@]}" "$bin/psql" -h "$primary" -U itsm -d postgres -qAt)
     rm -rf "$dir"
     mkdir -p "$dir"
     chown postgres:postgres "$dir"
     chmod 700 "$dir"
-    ip netns exec "$(namespace db-b)" env PGPASSFILE="$primary/pgpass" "${run[@]}" "$bin/pg_basebackup" \
+    ip netns exec "$(namespace db-b)" env PGPASSFILE="$primary/pgpass" "${as_postgres[@]}" "$bin/pg_basebackup" \
         -h "$(address db)" -U itsm -D "$dir/data" -X stream --checkpoint=fast --no-sync >"$dir/basebackup.log" 2>&1
-    "${run[@]}" touch "$dir/data/standby.signal"
+    "${as_postgres[@]}" touch "$dir/data/standby.signal"
     echo "primary_conninfo = 'host=$(address db) port=5432 user=itsm passfile=$primary/pgpass application_name=replica'" \
         >> "$dir/data/postgresql.auto.conf"
     postgres_start "$dir" db-b
     "${psql[@]}" -c "ALTER SYSTEM SET synchronous_standby_names = 'replica'" -c "SELECT pg_reload_conf()" >/dev/null
+    local state=""
     for _ in $(seq 100); do
-        [[ $("${psql[@]}" -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'replica'") == sync ]] && break
+        state=$("${psql[@]}" -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'replica'")
+        [[ $state == sync ]] && break
         sleep 0.1
     done
-    [[ $("${psql[@]}" -c "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'replica'") == sync ]] \
-        || { echo "the replica did not become a synchronous standby" >&2; exit 1; }
+    [[ $state == sync ]] || { echo "the replica did not become a synchronous standby (${state:-not streaming})" >&2; exit 1; }
     local password; password=$(cut -d: -f5 "$primary/pgpass")
     echo "host=$(address db),$(address db-b) port=5432,5432 user=itsm password=$password dbname=itsm connect_timeout=5 target_session_attrs=read-write"
 }
 
 promote() {
-    local bin; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-    ip netns exec "$(namespace db-b)" setpriv --reuid=postgres --regid=postgres --init-groups -- "$bin/pg_ctl" -D "$1/data" -w promote >/dev/null
+    local bin; bin=$(postgres_bin)
+    ip netns exec "$(namespace db-b)" "${as_postgres[@]}" "$bin/pg_ctl" -D "$1/data" -w promote >/dev/null
 }
 
 # Every process on the host, SIGKILLed until none is left. One may exit between the listing and
