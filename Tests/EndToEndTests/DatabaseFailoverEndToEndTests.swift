@@ -56,20 +56,7 @@ import Testing
         #expect(try server.decode(Bool.self, "standby") == false)
 
         // No acknowledged create lost, none doubled, one event each, every event delivered.
-        let stored = try await pool.query("SELECT idempotency_key, number FROM incident.incident WHERE idempotency_key LIKE 'token:admin/failover-%'")
-        var byKey: [String: String] = [:]
-        for row in stored {
-            byKey[String(try row.decode(String.self, "idempotency_key").dropFirst("token:admin/".count))] = try row.decode(String.self, "number")
-        }
-        #expect(stored.count == byKey.count, "a create was stored twice")
-        #expect(outcome.acknowledged.allSatisfy { byKey[$0.key] == $0.value }, "an acknowledged create is missing")
-        let events = try await pool.query("SELECT count(*) AS n FROM itsm.outbox WHERE type = 'incident.created'").single()
-        #expect(try events.decode(Int.self, "n") == byKey.count)
-        let delivered = try await coordinator.waitUntilDone {
-            let received = try await pool.query("SELECT count(*) AS n FROM problem.incident").single().decode(Int.self, "n")
-            return (received == byKey.count, byKey.count - received)
-        }
-        #expect(delivered, "the problem process did not receive every incident.created event")
+        try await StoredCreates.check(outcome, keyPrefix: "failover", pool: pool, coordinator: coordinator)
         await pool.close()
 
         // Followed, not restarted: every plugin instance is the one started first.

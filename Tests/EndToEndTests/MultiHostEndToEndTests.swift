@@ -137,40 +137,9 @@ import Testing
 
         // No acknowledged create lost, none doubled, one event each, and every event reached the problem process.
         let pool = PostgresPool(conninfo: databaseURL, logger: Logger(label: "e2e"))
-        let stored = try await pool.query("SELECT idempotency_key, number FROM incident.incident WHERE idempotency_key LIKE 'token:admin/multihost-%'")
-        var byKey: [String: String] = [:]
-        // Keys are stored scoped to who sent them: token:admin/<key>.
-        for row in stored {
-            byKey[String(try row.decode(String.self, "idempotency_key").dropFirst("token:admin/".count))] = try row.decode(String.self, "number")
-        }
-        #expect(stored.count == byKey.count)
-        #expect(byKey.count >= outcome.acknowledged.count)
-        #expect(outcome.acknowledged.allSatisfy { byKey[$0.key] == $0.value }, "an acknowledged create is missing")
-        let events = try await pool.query("SELECT count(*) AS n FROM itsm.outbox WHERE type = 'incident.created'").single()
-        #expect(try events.decode(Int.self, "n") == byKey.count)
-        let backlogAtStop = byKey.count - (try await pool.query("SELECT count(*) AS n FROM problem.incident").single().decode(Int.self, "n"))
         let deliveryStarted = ContinuousClock.now
-        let delivered = try await coordinator.waitUntilDone {
-            let received = try await pool.query("SELECT count(*) AS n FROM problem.incident").single().decode(Int.self, "n")
-            return (received == byKey.count, byKey.count - received)
-        }
-        if !delivered {
-            // What the relay knows of the events still waiting, and what the coordinator said about them.
-            let waiting = try await pool.query("""
-                SELECT outbox_id, attempts, extract(epoch FROM next_attempt_at - now())::int AS due_in, coalesce(last_error, '') AS last_error
-                FROM itsm.delivery WHERE subscriber = 'problem' AND delivered_at IS NULL ORDER BY outbox_id LIMIT 5
-                """).map { row in
-                "#\(try row.decode(Int64.self, "outbox_id")) attempts \(try row.decode(Int.self, "attempts")) due in \(try row.decode(Int.self, "due_in")) s: \(try row.decode(String.self, "last_error"))"
-            }
-            let received = try await pool.query("SELECT count(*) AS n FROM problem.incident").single().decode(Int.self, "n")
-            let relayLines = coordinator.log.split(separator: "\n").filter { $0.contains("event delivery") || $0.contains("claim events") }.suffix(5)
-            Issue.record("""
-                the problem process received \(received) of \(byKey.count) incident.created events; waiting: \(waiting)
-                coordinator: \(relayLines.joined(separator: "\n"))
-                agent plugin-a: \(agentA.log.suffix(1500))
-                agent plugin-b: \(agentB.log.suffix(1500))
-                """)
-        }
+        let backlogAtStop = try await StoredCreates.check(outcome, keyPrefix: "multihost", pool: pool, coordinator: coordinator,
+                                                               context: "agent plugin-a: \(agentA.log.suffix(1500))\nagent plugin-b: \(agentB.log.suffix(1500))")
         await pool.close()
         print("multi-host: \(outcome.acknowledged.count) creates acknowledged, \(outcome.retried) retried, 0 lost, 0 doubled; "
               + "\(backlogAtStop) events still to deliver at the end, delivered in \(ContinuousClock.now - deliveryStarted)")
