@@ -57,6 +57,17 @@ public final class IncidentLoad: Sendable {
 
     public var acknowledgedSoFar: Int { outcome.withLock { $0.acknowledged.count } }
 
+    /// Waits until `count` creates more than `after` are acknowledged. It fails only when none is
+    /// acknowledged for `stall`: what is asked is whether service resumed, not how fast a loaded
+    /// machine serves.
+    public func acknowledges(_ count: Int, after: Int, on coordinator: RunningCoordinator,
+                             stall: Duration = .seconds(30)) async throws -> Bool {
+        try await coordinator.waitUntilDone(stall: stall) {
+            let left = after + count - self.acknowledgedSoFar
+            return (left <= 0, left)
+        }
+    }
+
     /// Creates and changes acknowledged so far.
     public var writesSoFar: Int { outcome.withLock { $0.acknowledged.count + $0.changes.count } }
 

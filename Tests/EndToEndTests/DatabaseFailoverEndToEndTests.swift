@@ -42,7 +42,7 @@ import Testing
         let killed = try await Self.hosts.run("kill", "db")
         #expect(killed.status == .exited(0), "\(killed.text)")
         let atFailover = load.acknowledgedSoFar
-        let resumed = try await coordinator.waitUntil(timeout: .seconds(60)) { load.acknowledgedSoFar >= atFailover + 200 }
+        let resumed = try await load.acknowledges(200, after: atFailover, on: coordinator, stall: .seconds(60))
         #expect(resumed, "no creates acknowledged on the new primary: \(coordinator.log.suffix(3000))")
 
         load.stop()

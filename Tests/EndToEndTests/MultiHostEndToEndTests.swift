@@ -107,8 +107,7 @@ import Testing
         let load = IncidentLoad(baseURL: coordinator.baseURL, token: coordinator.token)
         let stream = Task { await load.run(workers: 8, keyPrefix: "multihost") }
         func serviceResumes(after count: Int, _ what: String) async throws {
-            #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { load.acknowledgedSoFar >= count + 100 },
-                    "no creates acknowledged after \(what)")
+            #expect(try await load.acknowledges(100, after: count, on: coordinator, stall: .seconds(60)), "no creates acknowledged after \(what)")
         }
         #expect(try await coordinator.waitUntil { load.acknowledgedSoFar >= 100 })
 
