@@ -145,6 +145,26 @@ public final class RunningCoordinator: Sendable {
         return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
     }
 
+    /// Each instance's restart count, by `name/instance`: taken once the coordinator is ready, so
+    /// a test can tell a restart its own input caused from one a loaded machine caused at start.
+    public func restartCounts() async throws -> [String: Int] {
+        Dictionary(try await pluginInstances().map { ("\($0["name"] ?? "?")/\($0["instance"] ?? "?")", $0["restarts"] as? Int ?? 0) },
+                   uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The instances that restarted since `baseline` (from `restartCounts()`) or are not running
+    /// now, each with its state and why it last stopped; empty when none did.
+    public func instancesDisturbed(since baseline: [String: Int]) async throws -> [String] {
+        try await pluginInstances().compactMap { instance in
+            let key = "\(instance["name"] ?? "?")/\(instance["instance"] ?? "?")"
+            let state = instance["state"] as? String ?? "?"
+            guard state != "disabled" else { return nil }
+            let restarts = instance["restarts"] as? Int ?? 0
+            guard restarts != baseline[key] || state != "running" else { return nil }
+            return "\(key): \(state), restarts \(baseline[key] ?? 0) → \(restarts), last error: \(instance["lastError"] ?? "none")"
+        }
+    }
+
     /// Where remote plugins dial in, when `remotePlugins.listen` is configured (port 0 resolved).
     public var remotePluginAddress: String? {
         guard let data = FileManager.default.contents(atPath: dataDirectory + "/coordinator.json"),
@@ -160,6 +180,23 @@ public final class RunningCoordinator: Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         return false
+    }
+
+    /// How long a plugin may take to start (its migrations, a busy database): as long as the
+    /// coordinator's own readiness may take. On a loaded machine 30 s was not always enough.
+    public static let startTimeout: Duration = .seconds(90)
+
+    /// Waits until plugin `name` is running; if it is not within `timeout`, throws with its
+    /// last state and the end of the log, so a failure says why.
+    public func waitUntilRunning(_ name: String, timeout: Duration = startTimeout) async throws {
+        var last: [String: Any]?
+        let running = try await waitUntil(timeout: timeout) {
+            last = try await plugins()[name]
+            return last?["state"] as? String == "running"
+        }
+        if !running {
+            throw TestHarnessError("plugin \(name) was not running within \(timeout): \(last.map { "\($0)" } ?? "not listed"); log:\n\(log.suffix(4000))")
+        }
     }
 
     /// Polls until `poll` says done, for as long as the work left keeps shrinking: it fails only

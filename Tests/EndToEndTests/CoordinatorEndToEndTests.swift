@@ -102,11 +102,13 @@ import Testing
         defer { coordinator.remove() }
         #expect(try await coordinator.call("incident.create", ["title": "before the crash"]).status == 200)
 
-        let pid = try #require(try await coordinator.plugins()["incident"]?["pid"] as? Int)
+        let before = try #require(try await coordinator.plugins()["incident"])
+        let pid = try #require(before["pid"] as? Int)
+        let restarts = try #require(before["restarts"] as? Int)
         kill(pid_t(pid), SIGKILL)
         let restarted = try await coordinator.waitUntil {
             let status = try await coordinator.plugins()["incident"]
-            return status?["state"] as? String == "running" && status?["restarts"] as? Int == 1
+            return status?["state"] as? String == "running" && status?["restarts"] as? Int == restarts + 1
                 && status?["pid"] as? Int != pid
         }
         #expect(restarted)

@@ -53,7 +53,7 @@ import Testing
             func serves(_ coordinator: RunningCoordinator) async throws -> Bool {
                 try await coordinator.pluginInstances().contains { $0["name"] as? String == "incident" && $0["state"] as? String == "running" }
             }
-            #expect(try await first.waitUntil(timeout: .seconds(60)) { try await serves(first) }, "\(agent.log.suffix(2000))")
+            #expect(try await first.waitUntil(timeout: RunningCoordinator.startTimeout) { try await serves(first) }, "\(agent.log.suffix(2000))")
             #expect(try await !serves(second))
 
             try await nameStandsFor(["coord", "coord-b"])

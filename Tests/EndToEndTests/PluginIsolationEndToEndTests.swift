@@ -194,7 +194,7 @@ import Testing
         let address = try #require(coordinator.remotePluginAddress)
         let port = try #require(address.split(separator: ":").last.flatMap { Int($0) })
         // The API's own process is up first (problem waits for a host and is never ready here).
-        #expect(try await coordinator.waitUntil { try await coordinator.plugins()["incident"]?["state"] as? String == "running" })
+        try await coordinator.waitUntilRunning("incident")
         for _ in 0..<10 { _ = try await coordinator.call("incident.list") }
         let threadsBefore = try #require(coordinator.threadCount)
         // 200 peers that connect and never attach, held for 20 s.
@@ -239,7 +239,7 @@ import Testing
                 remote: true
             """, databaseURL: database.conninfo, allowNotReady: true)
         defer { coordinator.remove() }
-        #expect(try await coordinator.waitUntil { try await coordinator.plugins()["incident"]?["state"] as? String == "running" })
+        try await coordinator.waitUntilRunning("incident")
         for _ in 0..<10 { _ = try await coordinator.call("incident.list") }
         let threadsBefore = try #require(coordinator.threadCount)
 
@@ -409,7 +409,7 @@ import Testing
             """, databaseURL: database.conninfo, allowNotReady: true)
         defer { coordinator.remove() }
         let builtIns = ["incident", "problem", "capacity", "supplier", "improvement"]
-        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) {
+        #expect(try await coordinator.waitUntil(timeout: RunningCoordinator.startTimeout) {
             let plugins = try await coordinator.plugins()
             return builtIns.allSatisfy { plugins[$0]?["state"] as? String == "running" }
         })

@@ -33,7 +33,7 @@ import Testing
         let trustedWire = try await RecordingRelay.start(to: "127.0.0.1", port: target)
         let trusted = try agent("host-a", through: trustedWire, certificates.agentArguments(host: "host-a"))
         defer { Task { _ = await trusted.stop() } }
-        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) {
+        #expect(try await coordinator.waitUntil(timeout: RunningCoordinator.startTimeout) {
             try await RemotePluginEndToEndTests.runningInstances(coordinator) == 1
         }, "\(trusted.log)")
         let created = try await coordinator.call("incident.create", ["title": "Printer on fire", "impact": "low", "urgency": "low"])

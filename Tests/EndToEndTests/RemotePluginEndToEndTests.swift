@@ -32,7 +32,7 @@ import Testing
         let hostB = try RunningAgent.start(plugins: ["incident"], coordinator: address, token: token,
                                            databaseURL: database.conninfo, name: "host-b", directory: coordinator.directory)
         defer { Task { _ = await hostB.stop() } }
-        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await Self.runningInstances(coordinator) == 2 },
+        #expect(try await coordinator.waitUntil(timeout: RunningCoordinator.startTimeout) { try await Self.runningInstances(coordinator) == 2 },
                 "\(hostA.log)\n\(hostB.log)")
         #expect(try await coordinator.request("GET", "readyz").0 == 200)
 
@@ -76,7 +76,7 @@ import Testing
         // The host comes back: a new session, and both instances serve again.
         let hostAAgain = try RunningAgent.start(plugins: ["incident"], coordinator: address, token: token,
                                                 databaseURL: database.conninfo, name: "host-a", directory: coordinator.directory)
-        #expect(try await coordinator.waitUntil(timeout: .seconds(60)) { try await Self.runningInstances(coordinator) == 2 })
+        #expect(try await coordinator.waitUntil(timeout: RunningCoordinator.startTimeout) { try await Self.runningInstances(coordinator) == 2 })
         let restarts = try await hostAInstance("restarts") as? Int
         #expect(restarts == 1) // it connected once before
         #expect(try await coordinator.call("incident.list").status == 200)

@@ -38,7 +38,7 @@ import Testing
         #expect((broken?["lastError"] as? String)?.contains("exit code 1") == true)
         #expect(coordinator.log.contains("cannot open config"))
         // The broken process does not take the others down; readiness says what is wrong.
-        #expect(try await coordinator.waitUntil { try await coordinator.plugins()["incident"]?["state"] as? String == "running" })
+        try await coordinator.waitUntilRunning("incident")
         #expect(try await coordinator.call("incident.create", ["title": "still working"]).status == 200)
         // Until its configuration exists it keeps cycling: failed for the cool-down, then four
         // more restarts, then failed again. The checks below wait for a failed phase rather than
@@ -56,7 +56,7 @@ import Testing
 
         // Fixed: after the cool-down it is tried again, and runs, with no command and no coordinator restart.
         #expect(FileManager.default.createFile(atPath: configured, contents: Data()))
-        #expect(try await coordinator.waitUntil { try await coordinator.plugins()["broken"]?["state"] as? String == "running" })
+        try await coordinator.waitUntilRunning("broken")
         #expect(coordinator.log.contains("trying again in 8.0 seconds"))
         let pid = try await coordinator.plugins()["broken"]?["pid"] as? Int
 

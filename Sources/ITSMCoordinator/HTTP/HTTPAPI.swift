@@ -333,7 +333,7 @@ struct HTTPAPI: Sendable {
         var status = await instance.snapshot
         if status.state == .running, let version = status.version, let active = router.activeVersion(of: instance.pluginName), version != active {
             status.state = .standby
-            status.lastError = status.lastError ?? "version \(active) is active; switch with 'itsm plugins upgrade \(instance.pluginName) \(version)'"
+            status.lastError = "version \(active) is active; switch with 'itsm plugins upgrade \(instance.pluginName) \(version)'"
         }
         return status
     }

@@ -47,6 +47,10 @@ public actor PluginSupervisor: PluginInstance {
     private var isStopping = false
     /// The wait before the next restart, cut short by `stop()`.
     private var backoffWait: Task<Void, Never>?
+    /// Why the current run is ending (a failed handshake, missed heartbeats), when we know better
+    /// than its exit status. `status.lastError` keeps the previous run's reason until this one ends,
+    /// so an operator sees why a running plugin restarted.
+    private var stopReason: String?
 
     public init(spec: PluginSpec, instance: String = "local-1", settings: Settings, logger: Logger, hooks: PluginHooks) {
         self.spec = spec
@@ -126,6 +130,7 @@ public actor PluginSupervisor: PluginInstance {
     /// Spawns, handshakes, serves until the process exits; returns why it ended.
     private func runOnce() async -> String {
         status.state = .starting
+        stopReason = nil
         let command = spec.resolvedCommand(builtInDirectory: settings.builtInDirectory)
         var environment = ProcessInfo.processInfo.environment
         environment.merge(spec.environment) { $1 }
@@ -178,7 +183,7 @@ public actor PluginSupervisor: PluginInstance {
             group.cancelAll()
             await group.waitForAll()
             current = nil
-            let reason = status.lastError.map { "\($0) (\(exit))" } ?? "exited with \(exit)"
+            let reason = stopReason.map { "\($0) (\(exit))" } ?? "exited with \(exit)"
             status.lastError = reason
             return reason
         }
@@ -193,7 +198,6 @@ public actor PluginSupervisor: PluginInstance {
             status.version = manifest.plugin.version
             status.methods = manifest.methods.map(\.name)
             status.subscribes = manifest.subscribes
-            status.lastError = nil
             await hooks.onReady(self, manifest)
             ready.withLock { $0 = connection }
             // Reported running only once it serves: routes registered, connection ready.
@@ -202,13 +206,13 @@ public actor PluginSupervisor: PluginInstance {
                 "itsm.version": "\(manifest.plugin.version)", "itsm.methods": "\(manifest.methods.count)",
             ])
         } catch {
-            status.lastError = "handshake failed: \(error)"
+            stopReason = "handshake failed: \(error)"
             logger.error("plugin handshake failed", metadata: ["itsm.error": "\(error)"])
             process.signal(SIGKILL)
             return
         }
         if let reason = await handshake.watchHeartbeats(on: connection) {
-            status.lastError = reason
+            stopReason = reason
             logger.error("plugin stopped answering heartbeats; killing it")
             ready.withLock { $0 = nil }
             process.signal(SIGKILL)
