@@ -177,8 +177,11 @@ let package = Package(
                 "CapacityProcess",
                 "CapacityProtocol",
                 "IncidentProcess",
+                "ImprovementProtocol",
                 "IncidentProtocol",
                 "ProblemProcess",
+                "ProblemProtocol",
+                "SupplierProtocol",
                 "ITSMPluginKit",
                 "ITSMCoordinator",
                 "ITSMPostgres",
@@ -231,9 +234,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(name: "SupplierProtocol", dependencies: ["ITSMCalendar", "ITSMProtocol"], path: "Plugins/Supplier/SupplierProtocol",
+                swiftSettings: swiftSettings),
         .target(
             name: "SupplierProcess",
-            dependencies: ["IncidentProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["SupplierProtocol", "IncidentProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
             path: "Plugins/Supplier/SupplierProcess",
             swiftSettings: swiftSettings
         ),
@@ -261,10 +266,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(name: "NotificationProtocol", dependencies: ["ITSMProtocol"], path: "Plugins/Notification/NotificationProtocol", swiftSettings: swiftSettings),
         .target(
             name: "NotificationProcess",
             dependencies: [
-                "IncidentProtocol", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol", "ITSMSystem",
+                "NotificationProtocol", "CapacityProtocol", "ImprovementProtocol", "IncidentProtocol", "ProblemProtocol", "ServiceProtocol", "SupplierProtocol",
+                "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol", "ITSMSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -283,9 +290,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(name: "ImprovementProtocol", dependencies: ["ITSMProtocol"], path: "Plugins/Improvement/ImprovementProtocol",
+                swiftSettings: swiftSettings),
         .target(
             name: "ImprovementProcess",
-            dependencies: ["ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["ImprovementProtocol", "CapacityProtocol", "IncidentProtocol", "ProblemProtocol", "SupplierProtocol", "ITSMPluginKit", "ITSMPostgres", "ITSMProtocol"],
             path: "Plugins/Improvement/ImprovementProcess",
             swiftSettings: swiftSettings
         ),
@@ -363,7 +372,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SupplierProcessTests",
-            dependencies: ["SupplierProcess", "IncidentProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["SupplierProcess", "SupplierProtocol", "IncidentProtocol", "ITSMCalendar", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -378,7 +387,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ImprovementProcessTests",
-            dependencies: ["ImprovementProcess", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
+            dependencies: ["ImprovementProcess", "ImprovementProtocol", "CapacityProtocol", "IncidentProtocol", "ProblemProtocol", "SupplierProtocol", "ITSMPluginKit", "ITSMTesting", "ITSMPostgres", "ITSMProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

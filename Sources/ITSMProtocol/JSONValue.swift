@@ -121,7 +121,7 @@ public enum JSONCoding {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(iso8601))
+            try container.encode(string(from: date))
         }
         return encoder
     }
@@ -139,6 +139,9 @@ public enum JSONCoding {
         }
         return decoder
     }
+
+    /// A time as the toolkit writes it: ISO 8601 in UTC with milliseconds.
+    public static func string(from date: Date) -> String { date.formatted(iso8601) }
 
     /// An ISO 8601 time as the toolkit writes it (with milliseconds) or without fractions, in
     /// the years 0001 to 9999. `nil` for anything else, and for a day the calendar does not

@@ -1,9 +1,14 @@
+import CapacityProtocol
 import Foundation
+import ImprovementProtocol
 import ImprovementProcess
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
 import ITSMTesting
+import ProblemProtocol
+import SupplierProtocol
 import Testing
 
 func makeImprovementStore(_ label: String, settings: ImprovementSettings = ImprovementSettings()) async throws -> (ImprovementStore, PostgresPool) {
@@ -89,52 +94,81 @@ extension ImprovementStore {
     }
 }
 
+/// An event as its publisher sends it: the payload typed by the publisher's contract.
+func published<Payload>(_ type: EventType<Payload>, _ payload: Payload, id: UUID = UUID()) throws -> EventParams {
+    event(type.name, source: String(type.name.prefix { $0 != "." }), try JSONValue(encoding: payload), id: id)
+}
+
+func incidentRecord(_ number: String, title: String = "", service: String? = nil) -> Incident {
+    Incident(id: UUID(), number: number, type: .incident, title: title, description: "", service: service, impact: .high,
+             urgency: .high, priority: Priority(rawValue: 2)!, status: .inProgress, reopenCount: 0, major: false, escalationLevel: 0, createdBy: "a",
+             createdAt: Date(), updatedAt: Date())
+}
+
 @Suite struct IntakeTests {
     @Test func slaBreachesAreAggregatedPerServiceAndMonthOnceOverTheThreshold() async throws {
         let (store, pool) = try await makeImprovementStore("impsla")
-        func breach(_ n: Int, service: String = "email", id: UUID = UUID()) -> EventParams {
-            event("incident.sla_breached", source: "incident",
-                  ["incident": ["number": .string("INC-00000\(n)"), "service": .string(service)], "clock": "resolution"], id: id)
+        func breach(_ n: Int, service: String = "email", id: UUID = UUID()) throws -> EventParams {
+            try published(IncidentEvents.slaBreached,
+                          ServiceLevelCrossing(incident: incidentRecord("INC-00000\(n)", service: service), clock: .resolution, targetMinutes: 480),
+                          id: id)
         }
-        for n in 1...4 { try await store.intake(breach(n)) }
+        for n in 1...4 { try await store.intake(try breach(n)) }
         #expect(try await store.list(ListOpportunities()).items.isEmpty) // under the threshold of 5
         let fifth = UUID()
-        try await store.intake(breach(5, id: fifth))
-        try await store.intake(breach(6))
-        try await store.intake(breach(5, id: fifth)) // the same event again
-        try await store.intake(breach(7, service: "vpn"))
+        try await store.intake(try breach(5, id: fifth))
+        try await store.intake(try breach(6))
+        try await store.intake(try breach(5, id: fifth)) // the same event again
+        try await store.intake(try breach(7, service: "vpn"))
         let items = try await store.list(ListOpportunities()).items
         #expect(items.count == 1)
         let detail = try await store.get(OpportunityKey(number: items[0].number))
         #expect(detail.opportunity.title == "SLA breaches on email in 2026-11" && detail.opportunity.source == .event)
         #expect(detail.opportunity.status == .proposed && detail.opportunity.services == ["email"])
         #expect(detail.sources.count == 6 && detail.sources.allSatisfy { $0.process == "incident" })
+        #expect(detail.sources.map(\.summary).contains("INC-000005 breached its resolution target"))
         let proposed = try await pool.query("SELECT count(*) AS n FROM itsm.outbox WHERE type = 'improvement.proposed'").single()
         #expect(try proposed.decode(Int.self, "n") == 1)
     }
 
     @Test func eachOtherSourceMakesOneOpportunityLinkedToItsEvents() async throws {
         let (store, _) = try await makeImprovementStore("impsources")
-        let missed = event("supplier.target_missed", source: "supplier", [
-            "supplier": "SUP-000001", "name": "Acme Networks", "incident": "INC-000003", "priority": "P2", "contract": "ACME-1",
-            "targetMinutes": 480, "actualMinutes": 1020,
-        ])
+        let missed = try published(SupplierEvents.targetMissed, SupplierTargetMissed(
+            supplier: "SUP-000001", name: "Acme Networks", incident: "INC-000003", priority: "P2", contract: "ACME-1",
+            targetMinutes: 480, actualMinutes: 1020))
         try await store.intake(missed)
         try await store.intake(missed)
-        try await store.intake(event("supplier.target_missed", source: "supplier", ["supplier": "SUP-000001", "name": "Acme Networks",
-                                                                                     "incident": "INC-000009"]))
-        try await store.intake(event("capacity.exhaustion_forecast", source: "capacity",
-                                     ["resource": "db-cluster-1", "metric": "disk", "exhaustionDate": "2027-02-01"]))
-        try await store.intake(event("problem.major_declared", source: "problem",
-                                     ["problem": ["number": "PRB-000004", "title": "Storage firmware bug"], "reason": "priority P1"]))
-        try await store.intake(event("incident.major_declared", source: "incident", ["incident": ["number": "INC-000042", "title": "Site down"]]))
+        try await store.intake(try published(SupplierEvents.targetMissed, SupplierTargetMissed(
+            supplier: "SUP-000001", name: "Acme Networks", incident: "INC-000009", contract: "ACME-1", targetMinutes: 240, actualMinutes: 300)))
+        try await store.intake(try published(CapacityEvents.exhaustionForecast, ExhaustionForecast(
+            resource: "db-cluster-1", metric: "disk", unit: "GB", limit: 500, exhaustionDate: "2027-02-01", model: "linear",
+            follows: "growth")))
+        let problem = Problem(id: UUID(), number: "PRB-000004", title: "Storage firmware bug", description: "", services: ["storage"],
+                              configurationItems: [], impact: 1, urgency: 1, priority: "P1", status: .underInvestigation, major: true,
+                              rootCause: RootCause(), createdBy: "a", createdAt: Date(), updatedAt: Date())
+        try await store.intake(try published(ProblemEvents.majorDeclared, ProblemMajorDeclared(problem: problem, reason: "priority P1")))
+        try await store.intake(try published(IncidentEvents.majorDeclared,
+                                             IncidentChange(incident: incidentRecord("INC-000042", title: "Site down"), actor: "a", changes: [])))
         let items = try await store.list(ListOpportunities()).items
         #expect(items.count == 4)
         let supplier = try #require(items.first { $0.title.contains("Acme Networks") })
-        #expect(try await store.get(OpportunityKey(number: supplier.number)).sources.map(\.reference) == ["INC-000003", "INC-000009"])
+        let sources = try await store.get(OpportunityKey(number: supplier.number)).sources
+        #expect(sources.map(\.reference) == ["INC-000003", "INC-000009"])
+        #expect(sources.first?.summary == "Acme Networks missed the P2 resolution target on INC-000003 (1020.0 of 480 minutes)")
         #expect(items.contains { $0.title == "db-cluster-1 disk forecast to run out" })
-        #expect(items.contains { $0.title == "Prevent recurrence of major problem PRB-000004" })
+        let major = try #require(items.first { $0.title == "Prevent recurrence of major problem PRB-000004" })
+        #expect(major.services == ["storage"])
         #expect(items.contains { $0.title == "Lessons from major incident INC-000042" })
+    }
+
+    @Test func aPayloadThatIsNotWhatItsPublisherDeclaresIsRefusedNamingTheMember() async throws {
+        let (store, _) = try await makeImprovementStore("impbadpayload")
+        // Before the contract was typed, this was taken in as "an incident" of "unknown" supplier.
+        let partial = event(SupplierEvents.targetMissed.name, source: "supplier", ["supplier": "SUP-000001", "name": "Acme Networks"])
+        let error = await #expect(throws: DecodingError.self) { try await store.intake(partial) }
+        guard case .keyNotFound(let key, _)? = error else { Issue.record("not a missing member: \(String(describing: error))"); return }
+        #expect(key.stringValue == "incident")
+        #expect(try await store.list(ListOpportunities()).items.isEmpty)
     }
 }
 

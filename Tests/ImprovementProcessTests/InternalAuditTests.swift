@@ -1,4 +1,5 @@
 import Foundation
+import ImprovementProtocol
 import ImprovementProcess
 import ITSMPluginKit
 import ITSMPostgres

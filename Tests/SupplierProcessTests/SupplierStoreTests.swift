@@ -5,6 +5,7 @@ import ITSMPostgres
 import ITSMProtocol
 import ITSMTesting
 import SupplierProcess
+import SupplierProtocol
 import Testing
 
 func makeSupplierStore(_ label: String, settings: SupplierSettings = SupplierSettings()) async throws -> (SupplierStore, PostgresPool) {

@@ -1,3 +1,4 @@
+import CapacityProtocol
 import Foundation
 import IncidentProtocol
 import ITSMPluginKit
@@ -16,58 +17,57 @@ public enum CapacityPlugin {
         // A breach opens or raises an incident as the capacity process itself (granted incident.write).
         plugin.calls = [IncidentMethods.create.name, IncidentMethods.update.name]
 
-        plugin.method("capacity.define", permission: "capacity.write",
+        plugin.method(CapacityMethods.define, permission: "capacity.write",
                       description: "Define (or redefine) a resource and its metrics: unit, limit, warning and critical thresholds") {
-            (params: DefineResource, context) in try await store(context).define(params, actor: context.actor)
+            params, context in try await store(context).define(params, actor: context.actor)
         }
-        plugin.method("capacity.metrics", permission: "capacity.read", idempotent: true,
+        plugin.method(CapacityMethods.metrics, permission: "capacity.read", idempotent: true,
                       description: "Every metric with its state and newest value, optionally for one service") {
-            (params: ServiceFilter, context) in try await store(context).metrics(service: params.service)
+            params, context in try await store(context).metrics(service: params.service)
         }
-        plugin.method("capacity.ingest", permission: "capacity.write", idempotent: true,
+        plugin.method(CapacityMethods.ingest, permission: "capacity.write", idempotent: true,
                       description: "Samples in bulk: [{resource, metric, at, value}]; bad rows are reported, good ones kept",
                       routes: [HTTPRoute("POST", "capacity/samples")]) {
-            (params: IngestSamples, context) in
+            params, context in
             let store = try store(context)
             let result = try await store.ingest(params.samples)
             try await openIncidents(store, context)
             return result
         }
-        plugin.method("capacity.ingest_prometheus", permission: "capacity.write", idempotent: true,
+        plugin.method(CapacityMethods.ingestPrometheus, permission: "capacity.write", idempotent: true,
                       description: "A Prometheus text exposition body for one resource",
                       routes: [HTTPRoute("POST", "capacity/samples", bodyType: "text/plain", bodyParam: "body")]) {
-            (params: PrometheusBody, context) in
+            params, context in
             let store = try store(context)
             let result = try await store.ingestPrometheus(resource: params.resource, body: params.body)
             try await openIncidents(store, context)
             return result
         }
-        plugin.method("capacity.forecast", permission: "capacity.read", idempotent: true,
+        plugin.method(CapacityMethods.forecast, permission: "capacity.read", idempotent: true,
                       description: "A metric's forecast: model, and when it reaches warning, critical and its limit") {
-            (params: MetricKey, context) in try await store(context).forecast(resource: params.resource, metric: params.metric)
+            params, context in try await store(context).forecast(resource: params.resource, metric: params.metric)
         }
-        plugin.method("capacity.plan", permission: "capacity.read", idempotent: true,
+        plugin.method(CapacityMethods.plan, permission: "capacity.read", idempotent: true,
                       description: "The capacity plan for a service (or all): utilization, peak, trend, exhaustion, headroom, actions, charts",
                       routes: [HTTPRoute("GET", "capacity/plan", defaults: ["format": "json"], documents: ["markdown": "text/markdown; charset=utf-8"])]) {
-            (params: PlanParams, context) -> JSONValue in
+            params, context in
             let plan = try await store(context).plan(service: params.service)
-            switch params.format ?? "json" {
-            case "json": return try JSONValue(encoding: plan)
-            case "markdown":
+            switch params.format ?? .json {
+            case .json: return try JSONValue(encoding: plan)
+            case .markdown:
                 // The charts come along, so a report can be written from one answer.
                 let charts = Dictionary(plan.items.map { ("\($0.metric.resource)/\($0.metric.name)", JSONValue.string($0.chart)) }) { $1 }
                 return ["format": "markdown", "document": .string(plan.markdown), "charts": .object(charts)]
-            default: throw ResponseError.invalidParams("format: json or markdown")
             }
         }
-        plugin.method("capacity.stats", permission: "capacity.read", idempotent: true,
-                      description: "Metrics by state and exhaustion forecasts within the horizon") { (_: Empty, context) -> JSONValue in
+        plugin.method(CapacityMethods.stats, permission: "capacity.read", idempotent: true,
+                      description: "Metrics by state and exhaustion forecasts within the horizon") { _, context in
             let store = try store(context)
             let metrics = try await store.metrics()
-            let states = Dictionary(grouping: metrics, by: \.state).mapValues { JSONValue.int(Int64($0.count)) }
+            let states = Dictionary(grouping: metrics, by: \.state).mapValues(\.count)
             let forecasts = try await store.database.query("SELECT count(*) AS n FROM capacity.forecast_notice WHERE expected >= current_date")
                 .single().decode(Int.self, "n")
-            return ["metrics": .int(Int64(metrics.count)), "byState": .object(states), "exhaustionForecasts": .int(Int64(forecasts))]
+            return CapacityStats(metrics: metrics.count, byState: states, exhaustionForecasts: forecasts)
         }
 
         for type in IncidentEvents.carryingTheRecord {
@@ -108,26 +108,4 @@ public enum CapacityPlugin {
             create: { params, key throws(ResponseError) in try await context.callAsPlugin(IncidentMethods.create, params, idempotencyKey: key) },
             update: { params throws(ResponseError) in try await context.callAsPlugin(IncidentMethods.update, params) }))
     }
-}
-
-public struct Empty: Sendable, Codable {}
-
-public struct ServiceFilter: Sendable, Codable {
-    public var service: String?
-}
-
-public struct MetricKey: Sendable, Codable {
-    public var resource: String
-    public var metric: String
-}
-
-public struct PrometheusBody: Sendable, Codable {
-    public var resource: String
-    public var body: String
-}
-
-public struct PlanParams: Sendable, Codable {
-    public var service: String?
-    /// json (default) or markdown.
-    public var format: String?
 }

@@ -1,31 +1,8 @@
+import CapacityProtocol
 import Foundation
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
-
-/// A metric's forecast: the model chosen and when it reaches warning, critical and its limit.
-public struct MetricForecast: Sendable, Encodable {
-    public var resource: String
-    public var metric: String
-    public var unit: String
-    /// `hour` or `day`: the rollups it was fitted on.
-    public var granularity: String
-    /// Which figure of each rollup: `max` (the peaks), `min`, `p95` or `avg`.
-    public var series: ForecastSeries
-    public var direction: ThresholdDirection
-    /// The newest sample; with no sample for `staleAfterHours` the metric is stale, and its
-    /// forecast describes the past: it is shown but never announced.
-    public var lastSampleAt: Date?
-    public var stale: Bool
-    /// What the forecast follows, in words: `daily max`, `hourly avg`.
-    public var follows: String { "\(granularity == "day" ? "daily" : "hourly") \(series.rawValue)" }
-    public var forecast: Forecast?
-    public var warning: Forecast.Crossing?
-    public var critical: Forecast.Crossing?
-    public var limit: Forecast.Crossing?
-    /// Why there is no forecast (too little data).
-    public var note: String?
-}
 
 /// One metric in the capacity plan.
 public struct PlanItem: Sendable, Encodable {
@@ -52,6 +29,11 @@ extension CapacityStore {
     /// Fits a metric on its daily rollups, or hourly ones while there are fewer than 14 days,
     /// taking the figure of each its thresholds are about (the daily peak, unless set).
     public func forecast(resource: String, metric: String, now: Date = Date()) async throws -> MetricForecast {
+        try await fitted(resource: resource, metric: metric, now: now).forecast
+    }
+
+    /// The forecast, and the model fitted for it (nil with too little data) for the plan's trend and chart.
+    func fitted(resource: String, metric: String, now: Date = Date()) async throws -> (forecast: MetricForecast, model: Forecast?) {
         guard let row = try await database.query("""
             SELECT m.id, \(unsafeSQL: Metric.columns) FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id
             WHERE r.name = \(resource) AND m.name = \(metric)
@@ -73,18 +55,18 @@ extension CapacityStore {
         guard let first = points.first,
               let forecast = Forecaster.fit(values: points.map(\.1), start: first.0, step: step, season: granularity == "day" ? 7 : 24) else {
             result.note = "not enough data to forecast: \(points.count) \(granularity)ly points, 4 or more needed"
-            return result
+            return (result, nil)
         }
         if stale {
             result.note = "no sample since \(lastSampleAt?.formatted(.iso8601) ?? "-"): the forecast describes the past"
         }
         let horizon = Int(Double(settings.horizonDays) * 86_400 / step)
         let falling = defined.direction == .below
-        result.forecast = forecast
+        result.forecast = forecast.fit
         result.warning = forecast.crossing(of: defined.warning, within: horizon, falling: falling)
         result.critical = forecast.crossing(of: defined.critical, within: horizon, falling: falling)
         result.limit = forecast.crossing(of: defined.limit, within: horizon, falling: falling)
-        return result
+        return (result, forecast)
     }
 
     /// One rollup figure in time order, regularly spaced: a missing bucket takes the previous value.
@@ -145,7 +127,7 @@ extension CapacityStore {
     public func plan(service: String?) async throws -> CapacityPlan {
         var items: [PlanItem] = []
         for metric in try await metrics(service: service) {
-            let forecast = try await forecast(resource: metric.resource, metric: metric.name)
+            let (forecast, model) = try await fitted(resource: metric.resource, metric: metric.name)
             // The peak is the highest day for a rising metric, the lowest for a falling one.
             let below = metric.direction == .below
             let peak = try await database.query("""
@@ -154,12 +136,12 @@ extension CapacityStore {
                 WHERE res.name = \(metric.resource) AND m.name = \(metric.name) AND r.granularity = 'day'
                   AND r.bucket >= now() - interval '30 days'
                 """).single().decode(Double?.self, below ? "lowest" : "highest")
-            let perDay = forecast.forecast.map { $0.trendPerStep * 86_400 / $0.step }
+            let perDay = model.map { $0.trendPerStep * 86_400 / $0.step }
             items.append(PlanItem(
                 metric: metric,
                 utilizationPercent: below ? nil : metric.lastValue.map { (($0 / metric.limit) * 1000).rounded() / 10 }, peak: peak,
                 trendPerDay: perDay.map { ($0 * 100).rounded() / 100 }, headroom: peak.map { abs(metric.limit - $0) }, forecast: forecast,
-                recommendation: recommendation(metric, forecast), chart: try await chart(metric, forecast)))
+                recommendation: recommendation(metric, forecast), chart: try await chart(metric, forecast, model)))
         }
         return CapacityPlan(service: service, generatedAt: Date(), horizonDays: settings.horizonDays, items: items)
     }
@@ -183,14 +165,14 @@ extension CapacityStore {
     }
 
     /// The last 60 rollups of the forecast's figure, the forecast for the next 60, and the thresholds.
-    func chart(_ metric: Metric, _ forecast: MetricForecast) async throws -> String {
+    func chart(_ metric: Metric, _ forecast: MetricForecast, _ model: Forecast?) async throws -> String {
         let history = try await database.query("""
             SELECT r.bucket, r.\(unsafeSQL: forecast.series.rawValue) AS value FROM capacity.rollup r
             JOIN capacity.metric m ON m.id = r.metric_id JOIN capacity.resource res ON res.id = m.resource_id
             WHERE res.name = \(metric.resource) AND m.name = \(metric.name) AND r.granularity = \(forecast.granularity)
             ORDER BY r.bucket DESC LIMIT 60
             """).map { (try $0.decode(Date.self, "bucket"), try $0.decode(Double.self, "value")) }.reversed()
-        let ahead: [(Date, Double)] = forecast.forecast.map { model in
+        let ahead: [(Date, Double)] = model.map { model in
             (1...60).map { h in (model.start.addingTimeInterval(Double(model.points - 1 + h) * model.step), model.value(ahead: h)) }
         } ?? []
         let points = Array(history) + ahead

@@ -1,3 +1,4 @@
+import CapacityProtocol
 import Foundation
 import IncidentProtocol
 import ITSMPluginKit

@@ -3,127 +3,28 @@ import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
 
-/// Which way a metric runs out: `above` (usage rising to its limit: disk used, CPU) or `below`
-/// (what is left falling to its limit: free disk, free memory).
-public enum ThresholdDirection: String, Sendable, Hashable, Codable, CaseIterable {
-    case above
-    case below
-
+extension ThresholdDirection {
     /// The daily figure forecasts follow when none is set: the peaks the thresholds are about.
     var defaultForecastOn: ForecastSeries { self == .above ? .max : .min }
 }
 
-/// The rollup figure a metric's forecast is fitted on.
-public enum ForecastSeries: String, Sendable, Hashable, Codable, CaseIterable {
-    case avg, max, min, p95
-}
-
-public struct Metric: Sendable, Hashable, Codable {
-    public var resource: String
-    public var name: String
-    public var unit: String
-    public var limit: Double
-    public var warning: Double
-    public var critical: Double
-    public var direction: ThresholdDirection
-    /// The rollup figure forecasts follow.
-    public var forecastOn: ForecastSeries
-    public var owner: String?
-    public var state: String
-    public var lastValue: Double?
-    public var lastAt: Date?
-    public var service: String?
-
+extension Metric {
     static let columns = """
         r.name AS resource, m.name, m.unit, m.capacity_limit, m.warning, m.critical, m.direction, m.forecast_on, m.owner, m.state,
         m.last_value, m.last_at, r.service
         """
 
     init(row: PostgresRow) throws {
-        resource = try row.decode(String.self, "resource")
-        name = try row.decode(String.self, "name")
-        unit = try row.decode(String.self, "unit")
-        limit = try row.decode(Double.self, "capacity_limit")
-        warning = try row.decode(Double.self, "warning")
-        critical = try row.decode(Double.self, "critical")
-        direction = ThresholdDirection(rawValue: try row.decode(String.self, "direction")) ?? .above
-        forecastOn = try row.decode(String?.self, "forecast_on").flatMap(ForecastSeries.init(rawValue:)) ?? direction.defaultForecastOn
-        owner = try row.decode(String?.self, "owner")
-        state = try row.decode(String.self, "state")
-        lastValue = try row.decode(Double?.self, "last_value")
-        lastAt = try row.decode(Date?.self, "last_at")
-        service = try row.decode(String?.self, "service")
+        let direction = ThresholdDirection(rawValue: try row.decode(String.self, "direction")) ?? .above
+        self.init(resource: try row.decode(String.self, "resource"), name: try row.decode(String.self, "name"),
+                  unit: try row.decode(String.self, "unit"), limit: try row.decode(Double.self, "capacity_limit"),
+                  warning: try row.decode(Double.self, "warning"), critical: try row.decode(Double.self, "critical"),
+                  direction: direction,
+                  forecastOn: try row.decode(String?.self, "forecast_on").flatMap(ForecastSeries.init(rawValue:)) ?? direction.defaultForecastOn,
+                  owner: try row.decode(String?.self, "owner"), state: try row.decode(String.self, "state"),
+                  lastValue: try row.decode(Double?.self, "last_value"), lastAt: try row.decode(Date?.self, "last_at"),
+                  service: try row.decode(String?.self, "service"))
     }
-}
-
-public struct DefineResource: Sendable, Hashable, Codable {
-    public struct MetricDefinition: Sendable, Hashable, Codable {
-        public var name: String
-        public var unit: String
-        public var limit: Double
-        public var warning: Double
-        public var critical: Double
-        /// `above` (default) or `below`.
-        public var direction: ThresholdDirection?
-        /// `avg`, `max`, `min` or `p95` of each day (or hour); default `max` above, `min` below.
-        public var forecastOn: ForecastSeries?
-        public var owner: String?
-        public init(name: String, unit: String, limit: Double, warning: Double, critical: Double,
-                    direction: ThresholdDirection? = nil, forecastOn: ForecastSeries? = nil, owner: String? = nil) {
-            self.name = name
-            self.unit = unit
-            self.limit = limit
-            self.warning = warning
-            self.critical = critical
-            self.direction = direction
-            self.forecastOn = forecastOn
-            self.owner = owner
-        }
-    }
-
-    public var name: String
-    /// technical (default) or human (a service desk group: name it as the assignment group).
-    public var kind: String?
-    public var service: String?
-    public var configurationItem: String?
-    public var owner: String?
-    public var metrics: [MetricDefinition]
-    public init(name: String, kind: String? = nil, service: String? = nil, configurationItem: String? = nil, owner: String? = nil,
-                metrics: [MetricDefinition]) {
-        self.name = name
-        self.kind = kind
-        self.service = service
-        self.configurationItem = configurationItem
-        self.owner = owner
-        self.metrics = metrics
-    }
-}
-
-public struct IngestSamples: Sendable, Hashable, Codable {
-    public var samples: [Sample]
-    public init(samples: [Sample]) { self.samples = samples }
-}
-
-public struct IngestResult: Sendable, Hashable, Codable {
-    public struct Rejection: Sendable, Hashable, Codable {
-        /// The sample's position in the batch, from 0.
-        public var index: Int?
-        /// The line of a Prometheus body, from 1.
-        public var line: Int?
-        public var reason: String
-        public init(index: Int?, line: Int? = nil, reason: String) {
-            self.index = index
-            self.line = line
-            self.reason = reason
-        }
-    }
-
-    public var accepted: Int
-    public var rejected: [Rejection]
-    /// Threshold changes this batch caused, e.g. `db-1/disk: ok → critical`.
-    public var thresholdChanges: [String]
-    /// Prometheus series no defined metric selects.
-    public var skippedSeries: Int?
 }
 
 /// Resources, metrics and their samples. Bulk ingestion goes through COPY into a staging table,

@@ -5,19 +5,9 @@ import Foundation
 /// of the points and scored on the rest (mean absolute error); the better one is refitted on
 /// everything. The forecast says when the metric is expected to reach a level, with an
 /// interval: the earliest date its upper 95 % bound reaches it, and the latest its lower one does.
-public struct Forecast: Sendable, Encodable {
-    public enum Model: String, Sendable, Hashable, Codable, CaseIterable {
-        case linear
-        case holtWinters = "holt_winters"
-    }
-
-    /// When a level is expected to be reached, and the interval around it.
-    public struct Crossing: Sendable, Hashable, Codable {
-        public var level: Double
-        public var expected: Date?
-        public var earliest: Date?
-        public var latest: Date?
-    }
+public struct Forecast: Sendable {
+    public typealias Model = ForecastFit.Model
+    public typealias Crossing = ForecastCrossing
 
     public var model: Model
     public var holdoutError: Double
@@ -30,7 +20,11 @@ public struct Forecast: Sendable, Encodable {
     var linear: (slope: Double, intercept: Double, meanIndex: Double, spread: Double)?
     var holtWinters: HoltWinters?
 
-    enum CodingKeys: CodingKey { case model, holdoutError, alternativeHoldoutError, start, step, points, residualDeviation }
+    /// What the answer says of the fit; the fitted state stays here.
+    public var fit: ForecastFit {
+        ForecastFit(model: model, holdoutError: holdoutError, alternativeHoldoutError: alternativeHoldoutError, start: start, step: step,
+                    points: points, residualDeviation: residualDeviation)
+    }
 
     /// The expected value `h` steps after the last point.
     public func value(ahead h: Int) -> Double {

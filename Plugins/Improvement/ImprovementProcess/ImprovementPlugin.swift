@@ -1,4 +1,5 @@
 import Foundation
+import ImprovementProtocol
 import ITSMPluginKit
 import ITSMProtocol
 
@@ -16,30 +17,30 @@ public enum ImprovementPlugin {
         plugin.publishes(ImprovementEvents.statusChanged)
         plugin.publishes(ImprovementEvents.nonconformityRaised)
 
-        plugin.method("improvement.create", permission: "improvement.write",
+        plugin.method(ImprovementMethods.create, permission: "improvement.write",
                       description: "Propose an improvement: title, description, source, services, evaluation, owner, target date",
                       routes: [HTTPRoute("POST", "improvements")]) {
             (params: CreateOpportunity, context) in try await store(context).create(params, actor: context.actor)
         }
-        plugin.method("improvement.get", permission: "improvement.read", idempotent: true,
+        plugin.method(ImprovementMethods.get, permission: "improvement.read", idempotent: true,
                       description: "An opportunity with the events it came from and its history",
                       routes: [HTTPRoute("GET", "improvements/{number}")]) {
             (params: OpportunityKey, context) in try await store(context).get(params)
         }
-        plugin.method("improvement.list", permission: "improvement.read", idempotent: true,
+        plugin.method(ImprovementMethods.list, permission: "improvement.read", idempotent: true,
                       description: "Opportunities, highest score first, by status or owner",
                       routes: [HTTPRoute("GET", "improvements")]) {
             (params: ListOpportunities, context) in try await store(context).list(params)
         }
-        plugin.method("improvement.update", permission: "improvement.write",
+        plugin.method(ImprovementMethods.update, permission: "improvement.write",
                       description: "Change fields, the evaluation (benefit, cost, risk, alignment), expected or measured benefit") {
             (params: UpdateOpportunity, context) in try await store(context).update(params, actor: context.actor)
         }
-        plugin.method("improvement.transition", permission: "improvement.write",
+        plugin.method(ImprovementMethods.transition, permission: "improvement.write",
                       description: "proposed, approved, rejected, in_progress, implemented, benefits_verified, closed") {
             (params: TransitionOpportunity, context) in try await store(context).transition(params, actor: context.actor)
         }
-        plugin.method("improvement.review_pack", permission: "improvement.read", idempotent: true,
+        plugin.method(ImprovementMethods.reviewPack, permission: "improvement.read", idempotent: true,
                       description: "The management review pack for a period, as JSON, Markdown or HTML",
                       routes: [HTTPRoute("GET", "review-pack", defaults: ["format": "html"],
                                          documents: ["markdown": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"])]) {
@@ -52,102 +53,100 @@ public enum ImprovementPlugin {
             default: throw ResponseError.invalidParams("format: json, markdown or html")
             }
         }
-        plugin.method("improvement.stats", permission: "improvement.read", idempotent: true,
-                      description: "Opportunities by status, open nonconformities, objectives") { (_: Empty, context) -> JSONValue in
+        plugin.method(ImprovementMethods.stats, permission: "improvement.read", idempotent: true,
+                      description: "Opportunities by status, open nonconformities, objectives") { (_: NoParams, context) in
             let store = try store(context)
             let open = try await store.list(ListOpportunities(limit: 500)).items
-            return [
-                "byStatus": .object(Dictionary(grouping: open, by: \.status.rawValue).mapValues { .int(Int64($0.count)) }),
-                "openNonconformities": .int(Int64(try await store.listNonconformities(ListNonconformities()).items.count)),
-                "objectives": .int(Int64(try await store.objectives().items.count)),
-            ]
+            return ImprovementStats(byStatus: Dictionary(grouping: open, by: \.status.rawValue).mapValues(\.count),
+                                    openNonconformities: try await store.listNonconformities(ListNonconformities()).items.count,
+                                    objectives: try await store.objectives().items.count)
         }
-        plugin.method("nonconformity.create", permission: "improvement.write",
+        plugin.method(ImprovementMethods.createNonconformity, permission: "improvement.write",
                       description: "Record a nonconformity: the requirement not met, severity, when found") {
             (params: CreateNonconformity, context) in try await store(context).createNonconformity(params, actor: context.actor)
         }
-        plugin.method("nonconformity.get", permission: "improvement.read", idempotent: true, description: "A nonconformity with its actions") {
+        plugin.method(ImprovementMethods.nonconformity, permission: "improvement.read", idempotent: true, description: "A nonconformity with its actions") {
             (params: NonconformityKey, context) in try await store(context).nonconformity(params)
         }
-        plugin.method("nonconformity.list", permission: "improvement.read", idempotent: true, description: "Nonconformities; open only by default",
+        plugin.method(ImprovementMethods.listNonconformities, permission: "improvement.read", idempotent: true, description: "Nonconformities; open only by default",
                                                                                               routes: [HTTPRoute("GET", "nonconformities")]) {
             (params: ListNonconformities, context) in try await store(context).listNonconformities(params)
         }
-        plugin.method("nonconformity.correct", permission: "improvement.write", description: "Record the correction and root cause") {
+        plugin.method(ImprovementMethods.recordCorrection, permission: "improvement.write", description: "Record the correction and root cause") {
             (params: RecordCorrection, context) in try await store(context).recordCorrection(params, actor: context.actor)
         }
-        plugin.method("nonconformity.add_action", permission: "improvement.write", description: "Add a corrective action with owner and due date") {
+        plugin.method(ImprovementMethods.addCorrectiveAction, permission: "improvement.write", description: "Add a corrective action with owner and due date") {
             (params: AddCorrectiveAction, context) in try await store(context).addCorrectiveAction(params, actor: context.actor)
         }
-        plugin.method("nonconformity.complete_action", permission: "improvement.write", description: "Mark a corrective action done") {
+        plugin.method(ImprovementMethods.completeCorrectiveAction, permission: "improvement.write", description: "Mark a corrective action done") {
             (params: CompleteCorrectiveAction, context) in try await store(context).completeCorrectiveAction(params, actor: context.actor)
         }
-        plugin.method("nonconformity.verify", permission: "improvement.write",
+        plugin.method(ImprovementMethods.verifyEffectiveness, permission: "improvement.write",
                       description: "Record whether the corrective actions were effective; closes it when they were") {
             (params: VerifyEffectiveness, context) in try await store(context).verifyEffectiveness(params, actor: context.actor)
         }
-        plugin.method("objective.create", permission: "improvement.write",
+        plugin.method(ImprovementMethods.createObjective, permission: "improvement.write",
                       description: "A service management objective: KPI, comparator, target, period") {
             (params: CreateObjective, context) in try await store(context).createObjective(params, actor: context.actor)
         }
-        plugin.method("objective.list", permission: "improvement.read", idempotent: true, description: "Active objectives") {
-            (_: Empty, context) in try await store(context).objectives()
+        plugin.method(ImprovementMethods.objectives, permission: "improvement.read", idempotent: true, description: "Active objectives") {
+            (_: NoParams, context) in try await store(context).objectives()
         }
-        plugin.method("objective.measure", permission: "improvement.read", idempotent: true,
+        plugin.method(ImprovementMethods.measureObjective, permission: "improvement.read", idempotent: true,
                       description: "Measure an objective's KPI for the period containing 'at' (default now), from the other processes") {
             (params: MeasureObjective, context) in try await store(context).measure(params, source: statsSource(context))
         }
-        plugin.method("internal_audit.plan", permission: "improvement.write",
+        plugin.method(ImprovementMethods.planInternalAudit, permission: "improvement.write",
                       description: "Plan an internal audit of some clauses and processes; its checklist is generated from the clause map",
                       routes: [HTTPRoute("POST", "internal-audits")]) {
             (params: PlanInternalAudit, context) in try await store(context).planInternalAudit(params, actor: context.actor)
         }
-        plugin.method("internal_audit.get", permission: "improvement.read", idempotent: true,
+        plugin.method(ImprovementMethods.internalAudit, permission: "improvement.read", idempotent: true,
                       description: "An internal audit with its checklist, findings and history",
                       routes: [HTTPRoute("GET", "internal-audits/{number}")]) {
             (params: InternalAuditKey, context) in try await store(context).internalAudit(params)
         }
-        plugin.method("internal_audit.list", permission: "improvement.read", idempotent: true,
+        plugin.method(ImprovementMethods.listInternalAudits, permission: "improvement.read", idempotent: true,
                       description: "Internal audits by status and period, in the order planned",
                       routes: [HTTPRoute("GET", "internal-audits")]) {
             (params: ListInternalAudits, context) in try await store(context).listInternalAudits(params)
         }
-        plugin.method("internal_audit.programme", permission: "improvement.read", idempotent: true,
+        plugin.method(ImprovementMethods.auditProgramme, permission: "improvement.read", idempotent: true,
                       description: "The audit programme of a year: each clause with the audits covering it, and the clauses none covers",
                       routes: [HTTPRoute("GET", "audit-programme")]) {
             (params: AuditProgrammeParams, context) in try await store(context).auditProgramme(params)
         }
-        plugin.method("internal_audit.check", permission: "improvement.write",
+        plugin.method(ImprovementMethods.recordAuditCheck, permission: "improvement.write",
                       description: "Record a checklist item's result: conforms, nonconformity, observation or not_applicable") {
             (params: RecordAuditCheck, context) in try await store(context).recordAuditCheck(params, actor: context.actor)
         }
-        plugin.method("internal_audit.find", permission: "improvement.write",
+        plugin.method(ImprovementMethods.recordAuditFinding, permission: "improvement.write",
                       description: "Record a finding; a nonconformity or an opportunity is raised in the same step") {
             (params: RecordAuditFinding, context) in try await store(context).recordAuditFinding(params, actor: context.actor)
         }
-        plugin.method("internal_audit.complete", permission: "improvement.write",
+        plugin.method(ImprovementMethods.completeInternalAudit, permission: "improvement.write",
                       description: "Complete an audit whose every checklist item is checked, with its conclusion") {
             (params: CloseInternalAudit, context) in try await store(context).closeInternalAudit(params, cancel: false, actor: context.actor)
         }
-        plugin.method("internal_audit.cancel", permission: "improvement.write", description: "Cancel an audit not completed, saying why") {
+        plugin.method(ImprovementMethods.cancelInternalAudit, permission: "improvement.write", description: "Cancel an audit not completed, saying why") {
             (params: CloseInternalAudit, context) in try await store(context).closeInternalAudit(params, cancel: true, actor: context.actor)
         }
-        plugin.method("management_review.record", permission: "improvement.write",
+        plugin.method(ImprovementMethods.recordManagementReview, permission: "improvement.write",
                       description: "Record a management review: date, chair, attendees, decisions, actions; the pack for its period is kept as presented",
                       routes: [HTTPRoute("POST", "management-reviews")]) {
             (params: RecordManagementReview, context) in
             try await store(context).recordManagementReview(params, actor: context.actor, source: statsSource(context))
         }
-        plugin.method("management_review.get", permission: "improvement.read", idempotent: true,
+        plugin.method(ImprovementMethods.managementReview, permission: "improvement.read", idempotent: true,
                       description: "A management review with its actions and history; the pack as presented with pack: true",
                       routes: [HTTPRoute("GET", "management-reviews/{number}")]) {
             (params: ManagementReviewKey, context) in try await store(context).managementReview(params)
         }
-        plugin.method("management_review.list", permission: "improvement.read", idempotent: true,
+        plugin.method(ImprovementMethods.listManagementReviews, permission: "improvement.read", idempotent: true,
                       description: "Management reviews, latest first, by period", routes: [HTTPRoute("GET", "management-reviews")]) {
             (params: ListManagementReviews, context) in try await store(context).listManagementReviews(params)
         }
-        plugin.method("management_review.complete_action", permission: "improvement.write",
+        plugin.method(ImprovementMethods.completeReviewAction, permission: "improvement.write",
                       description: "Mark a review action done with its outcome") {
             (params: CompleteReviewAction, context) in try await store(context).completeReviewAction(params, actor: context.actor)
         }
@@ -168,27 +167,5 @@ public enum ImprovementPlugin {
     /// Figures come from the other processes through the coordinator, never from their tables.
     static func statsSource(_ context: MethodContext) -> ImprovementStore.StatsSource {
         { method, params throws(ResponseError) in try await context.call(method, params: params) }
-    }
-}
-
-public struct Empty: Sendable, Codable {}
-
-public struct ListNonconformities: Sendable, Codable, RecordPeriods {
-    /// Closed ones too (implied by a `closed` period).
-    public var all: Bool?
-    /// Periods, each `[from, to)`: when nonconformities were raised, last changed, closed.
-    public var createdFrom: Date?
-    public var createdTo: Date?
-    public var updatedFrom: Date?
-    public var updatedTo: Date?
-    public var closedFrom: Date?
-    public var closedTo: Date?
-
-    public init(all: Bool? = nil, createdFrom: Date? = nil, createdTo: Date? = nil, closedFrom: Date? = nil, closedTo: Date? = nil) {
-        self.all = all
-        self.createdFrom = createdFrom
-        self.createdTo = createdTo
-        self.closedFrom = closedFrom
-        self.closedTo = closedTo
     }
 }

@@ -1,64 +1,8 @@
 import Foundation
+import ImprovementProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
-
-/// A service management objective: a KPI, a target and a period (ISO/IEC 20000-1 6.2, 9.1).
-public struct Objective: Sendable, Hashable, Codable {
-    public var number: String
-    public var title: String
-    public var kpi: KPI
-    /// `>=` or `<=`.
-    public var comparator: String
-    public var target: Double
-    public var period: Period
-    public var owner: String?
-    public var active: Bool
-}
-
-/// One period's measurement. When the process that holds the figures is disabled or down,
-/// `available` is false and `note` says so: no zero stands in for missing data.
-public struct Measurement: Sendable, Hashable, Codable {
-    public var objective: String
-    public var from: Date
-    public var to: Date
-    public var value: Double?
-    public var available: Bool
-    public var met: Bool?
-    public var note: String?
-}
-
-public struct CreateObjective: Sendable, Hashable, Codable {
-    public var title: String
-    /// A catalogue name (`incident.resolution_within_sla_percent:P1`) or a spec `{method, value, per?, scale?}`.
-    public var kpi: JSONValue
-    public var comparator: String
-    public var target: Double
-    public var period: Period
-    public var owner: String?
-    public init(title: String, kpi: JSONValue, comparator: String, target: Double, period: Period, owner: String? = nil) {
-        self.title = title
-        self.kpi = kpi
-        self.comparator = comparator
-        self.target = target
-        self.period = period
-        self.owner = owner
-    }
-}
-
-public struct MeasureObjective: Sendable, Hashable, Codable {
-    public var number: String
-    /// Any moment in the period to measure; default: now (the current period so far).
-    public var at: Date?
-    public init(number: String, at: Date? = nil) {
-        self.number = number
-        self.at = at
-    }
-}
-
-public struct ObjectiveList: Sendable, Hashable, Codable {
-    public var items: [Objective]
-}
 
 extension ImprovementStore {
     /// Asks another process for its figures, through the coordinator.
@@ -102,7 +46,7 @@ extension ImprovementStore {
     }
 
     /// Measures an objective's KPI over the period containing `at`, and records it.
-    public func measure(_ params: MeasureObjective, source: StatsSource) async throws -> Measurement {
+    public func measure(_ params: MeasureObjective, source: StatsSource) async throws -> ImprovementProtocol.Measurement {
         let objective = try await database.withTransaction { tx in try await loadObjective(tx, params.number) }
         let interval = objective.period.interval(containing: params.at ?? Date())
         let measurement = await measure(objective, over: interval, source: source)
@@ -116,8 +60,8 @@ extension ImprovementStore {
         return measurement
     }
 
-    func measure(_ objective: Objective, over interval: DateInterval, source: StatsSource) async -> Measurement {
-        var measurement = Measurement(objective: objective.number, from: interval.start, to: interval.end, value: nil, available: false,
+    func measure(_ objective: Objective, over interval: DateInterval, source: StatsSource) async -> ImprovementProtocol.Measurement {
+        var measurement = ImprovementProtocol.Measurement(objective: objective.number, from: interval.start, to: interval.end, value: nil, available: false,
                                       met: nil, note: nil)
         let params: JSONValue = [
             "from": .string(interval.start.formatted(Self.timestamp)), "to": .string(interval.end.formatted(Self.timestamp)),

@@ -1,4 +1,5 @@
 import Foundation
+import ImprovementProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
@@ -157,7 +158,7 @@ public struct ImprovementStore: Sendable {
     /// Turns another process's event into a proposed opportunity, or adds it to the one already
     /// raised for the same cluster. Runs in the event's transaction: once per event.
     public func intake(_ tx: PluginTransaction, _ event: EventParams) async throws {
-        guard let item = IntakeRule.item(for: event, settings: settings) else { return }
+        guard let item = try IntakeRule.item(for: event, settings: settings) else { return }
         let stored = try await tx.query("""
             INSERT INTO improvement.source (intake_key, event_id, event_type, process, reference, summary, occurred_at)
             VALUES (\(item.key), \(UUID(uuidString: event.id)), \(event.type), \(event.source), \(item.reference), \(item.summary),

@@ -1,13 +1,19 @@
+import CapacityProtocol
 import Foundation
+import ImprovementProtocol
+import IncidentProtocol
 import ITSMProtocol
+import ProblemProtocol
+import SupplierProtocol
 
 /// How each event type from another process becomes an opportunity: the cluster it belongs
-/// to, how many events of the cluster make it worth one, and how the opportunity reads.
+/// to, how many events of the cluster make it worth one, and how the opportunity reads. Each
+/// payload is read as its publisher's contract declares it.
 struct IntakeRule {
     /// The event types the process listens to.
     static let eventTypes = [
-        "incident.sla_breached", "incident.major_declared", "problem.major_declared", "supplier.target_missed",
-        "capacity.exhaustion_forecast",
+        IncidentEvents.slaBreached.name, IncidentEvents.majorDeclared.name, ProblemEvents.majorDeclared.name,
+        SupplierEvents.targetMissed.name, CapacityEvents.exhaustionForecast.name,
     ]
 
     struct Item {
@@ -21,64 +27,61 @@ struct IntakeRule {
         var description: (Int) -> String
     }
 
-    static func item(for event: EventParams, settings: ImprovementSettings) -> Item? {
-        let data = event.data
+    /// The item an event makes; nil for a type the process does not take in. A payload that is
+    /// not what its publisher declares is refused (-32602), naming the member.
+    static func item(for event: EventParams, settings: ImprovementSettings) throws -> Item? {
         let month = String((event.occurredAt).prefix(7)) // YYYY-MM
         switch event.type {
-        case "incident.sla_breached":
+        case IncidentEvents.slaBreached.name:
             // Aggregated: one opportunity per service and month once breaches pass the threshold.
-            let incident = data["incident"] ?? data
-            let service = incident["service"]?.stringValue ?? "no service"
-            let number = incident["number"]?.stringValue
+            let breach = try IncidentEvents.slaBreached.decode(event.data)
+            let service = breach.incident.service ?? "no service"
+            let number = breach.incident.number
             return Item(
                 key: "sla_breaches:\(service):\(month)", threshold: settings.slaBreachThreshold,
-                title: "SLA breaches on \(service) in \(month)", services: service == "no service" ? [] : [service], reference: number,
-                summary: "\(number ?? "an incident") breached its \(data["clock"]?.stringValue ?? "resolution") target",
+                title: "SLA breaches on \(service) in \(month)", services: breach.incident.service.map { [$0] } ?? [], reference: number,
+                summary: "\(number) breached its \(breach.clock.rawValue) target",
                 evaluation: Evaluation(benefit: 4, cost: 3, risk: 2, alignment: 4),
                 description: { count in
                     "\(count) incidents on \(service) breached their service level targets in \(month) (threshold \(settings.slaBreachThreshold)). "
                         + "Look for the common cause: staffing, skills, a recurring fault, or a target that no longer fits."
                 })
-        case "incident.major_declared":
-            let incident = data["incident"] ?? data
-            guard let number = incident["number"]?.stringValue else { return nil }
-            let title = incident["title"]?.stringValue ?? ""
+        case IncidentEvents.majorDeclared.name:
+            let incident = try IncidentEvents.majorDeclared.decode(event.data).incident
+            let number = incident.number
             return Item(
                 key: "major_incident:\(number)", threshold: 1, title: "Lessons from major incident \(number)",
-                services: incident["service"]?.stringValue.map { [$0] } ?? [], reference: number,
-                summary: "\(number) declared a major incident: \(title)", evaluation: Evaluation(benefit: 4, cost: 3, risk: 3, alignment: 4),
-                description: { _ in "Major incident \(number) (\(title)). Review what allowed it and how the response went; agree improvements." })
-        case "problem.major_declared":
-            let problem = data["problem"] ?? data
-            guard let number = problem["number"]?.stringValue else { return nil }
-            let title = problem["title"]?.stringValue ?? ""
+                services: incident.service.map { [$0] } ?? [], reference: number,
+                summary: "\(number) declared a major incident: \(incident.title)", evaluation: Evaluation(benefit: 4, cost: 3, risk: 3, alignment: 4),
+                description: { _ in "Major incident \(number) (\(incident.title)). Review what allowed it and how the response went; agree improvements." })
+        case ProblemEvents.majorDeclared.name:
+            let declared = try ProblemEvents.majorDeclared.decode(event.data)
+            let problem = declared.problem
             return Item(
-                key: "major_problem:\(number)", threshold: 1, title: "Prevent recurrence of major problem \(number)",
-                services: problem["services"]?.arrayValue?.compactMap(\.stringValue) ?? [], reference: number,
-                summary: "\(number) became a major problem (\(data["reason"]?.stringValue ?? "criteria met")): \(title)",
+                key: "major_problem:\(problem.number)", threshold: 1, title: "Prevent recurrence of major problem \(problem.number)",
+                services: problem.services, reference: problem.number,
+                summary: "\(problem.number) became a major problem (\(declared.reason)): \(problem.title)",
                 evaluation: Evaluation(benefit: 5, cost: 3, risk: 3, alignment: 4),
-                description: { _ in "Major problem \(number): \(title). Make sure the fix and its lessons reach the services it touched." })
-        case "supplier.target_missed":
-            let supplier = data["supplier"]?.stringValue ?? "unknown"
-            let name = data["name"]?.stringValue ?? supplier
-            let incident = data["incident"]?.stringValue
+                description: { _ in "Major problem \(problem.number): \(problem.title). Make sure the fix and its lessons reach the services it touched." })
+        case SupplierEvents.targetMissed.name:
+            let missed = try SupplierEvents.targetMissed.decode(event.data)
+            let priority = missed.priority.map { "\($0) " } ?? ""
             return Item(
-                key: "supplier_targets:\(supplier):\(month)", threshold: 1, title: "\(name) missing contract targets in \(month)",
-                services: [], reference: incident,
-                summary: "\(name) missed the \(data["priority"]?.stringValue ?? "") resolution target on \(incident ?? "an incident") "
-                    + "(\(data["actualMinutes"].map { "\($0.doubleValue ?? 0)" } ?? "?") of \(data["targetMinutes"]?.intValue ?? 0) minutes)",
+                key: "supplier_targets:\(missed.supplier):\(month)", threshold: 1, title: "\(missed.name) missing contract targets in \(month)",
+                services: [], reference: missed.incident,
+                summary: "\(missed.name) missed the \(priority)resolution target on \(missed.incident) "
+                    + "(\(missed.actualMinutes) of \(missed.targetMinutes) minutes)",
                 evaluation: Evaluation(benefit: 3, cost: 2, risk: 2, alignment: 3),
                 description: { count in
-                    "\(name) (\(supplier)) missed \(count == 1 ? "a target" : "targets") of contract \(data["contract"]?.stringValue ?? "") in \(month). "
+                    "\(missed.name) (\(missed.supplier)) missed \(count == 1 ? "a target" : "targets") of contract \(missed.contract) in \(month). "
                         + "Raise it at the next supplier review; consider the contract's targets and the supplier's capacity."
                 })
-        case "capacity.exhaustion_forecast":
-            let resource = data["resource"]?.stringValue ?? data["service"]?.stringValue ?? "a resource"
-            let metric = data["metric"]?.stringValue ?? "capacity"
-            let when = data["exhaustionDate"]?.stringValue ?? data["date"]?.stringValue ?? "soon"
+        case CapacityEvents.exhaustionForecast.name:
+            let forecast = try CapacityEvents.exhaustionForecast.decode(event.data)
+            let (resource, metric, when) = (forecast.resource, forecast.metric, forecast.exhaustionDate)
             return Item(
                 key: "capacity:\(resource):\(metric)", threshold: 1, title: "\(resource) \(metric) forecast to run out",
-                services: data["service"]?.stringValue.map { [$0] } ?? [], reference: resource,
+                services: forecast.service.map { [$0] } ?? [], reference: resource,
                 summary: "\(resource) \(metric) is forecast to reach its limit on \(when)",
                 evaluation: Evaluation(benefit: 4, cost: 3, risk: 2, alignment: 4),
                 description: { _ in "The capacity process forecasts \(resource) \(metric) will be exhausted around \(when). Plan the capacity before then." })

@@ -1,53 +1,8 @@
 import Foundation
+import ImprovementProtocol
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
-
-/// The management review pack for a period (ISO/IEC 20000-1 9.3): objectives against
-/// actuals with their trend, the improvement register by status, nonconformities, each
-/// process's figures, and the actions proposed. JSON for tools, Markdown and HTML for people.
-public struct ReviewPack: Sendable, Hashable, Codable {
-    public struct ObjectiveResult: Sendable, Hashable, Codable {
-        public var objective: Objective
-        public var actual: Measurement
-        public var previous: Measurement
-        /// `better`, `worse`, `same`, or nil when either period has no value.
-        public var trend: String?
-    }
-
-    public struct ProcessFigures: Sendable, Hashable, Codable {
-        public var process: String
-        public var available: Bool
-        public var note: String?
-        public var figures: JSONValue?
-    }
-
-    public var from: Date
-    public var to: Date
-    public var generatedAt: Date
-    public var objectives: [ObjectiveResult]
-    public var improvementsByStatus: [String: Int]
-    public var openImprovements: [Opportunity]
-    public var nonconformitiesOpen: [Nonconformity]
-    public var nonconformitiesClosedInPeriod: Int
-    public var processes: [ProcessFigures]
-    /// The review of an earlier period, with its actions as they stand now.
-    public var previousReview: ManagementReview?
-    /// What the review is asked to decide: proposals to approve, objectives missed, overdue actions.
-    public var proposedActions: [String]
-}
-
-public struct ReviewPackParams: Sendable, Hashable, Codable {
-    public var from: Date?
-    public var to: Date?
-    /// json (default), markdown or html.
-    public var format: String?
-    public init(from: Date? = nil, to: Date? = nil, format: String? = nil) {
-        self.from = from
-        self.to = to
-        self.format = format
-    }
-}
 
 extension ImprovementStore {
     public func reviewPack(_ params: ReviewPackParams, source: StatsSource) async throws -> ReviewPack {

@@ -22,71 +22,71 @@ public enum ProblemPlugin {
         plugin.publishes(ProblemEvents.incidentLinked)
         plugin.publishes(ProblemEvents.incidentUnlinked)
 
-        plugin.method("problem.create", permission: "problem.write",
+        plugin.method(ProblemMethods.create, permission: "problem.write",
                       description: "Record a problem: title, description, services, configurationItems, category, impact, urgency, owner",
                       routes: [HTTPRoute("POST", "problems")]) {
             (params: CreateProblem, context) in
             try await store(context).create(params, actor: context.actor)
         }
-        plugin.method("problem.get", permission: "problem.read", idempotent: true,
+        plugin.method(ProblemMethods.get, permission: "problem.read", idempotent: true,
                       description: "A problem with its incidents, business impact, known error, review, recurrence and history",
                       routes: [HTTPRoute("GET", "problems/{number}")]) {
             (params: GetProblem, context) in
             try await store(context).get(params)
         }
-        plugin.method("problem.list", permission: "problem.read", idempotent: true,
+        plugin.method(ProblemMethods.list, permission: "problem.read", idempotent: true,
                       description: "Problems, newest first, by status, owner or major",
                       routes: [HTTPRoute("GET", "problems")]) { (params: ListProblems, context) in
             try await store(context).list(params)
         }
-        plugin.method("problem.update", permission: "problem.write",
+        plugin.method(ProblemMethods.update, permission: "problem.write",
                       description: "Change fields; fix names the change that fixes it",
                       routes: [HTTPRoute("PATCH", "problems/{number}")]) { (params: UpdateProblem, context) in
             try await store(context).update(params, actor: context.actor)
         }
-        plugin.method("problem.transition", permission: "problem.write",
+        plugin.method(ProblemMethods.transition, permission: "problem.write",
                       description: "Move along proposed, new, under_investigation, known_error, resolved, closed") {
             (params: TransitionProblem, context) in
             try await store(context).transition(params, actor: context.actor)
         }
-        plugin.method("problem.rca", permission: "problem.write",
+        plugin.method(ProblemMethods.recordRootCause, permission: "problem.write",
                       description: "Record the root cause analysis: method, findings, category") { (params: RecordRootCause, context) in
             try await store(context).recordRootCause(params, actor: context.actor)
         }
-        plugin.method("problem.link", permission: "problem.write",
+        plugin.method(ProblemMethods.link, permission: "problem.write",
                       description: "Link an incident (checked with the incident process)") { (params: LinkProblemIncident, context) in
             try await store(context).link(params, actor: context.actor) { number throws(ResponseError) in
                 try await context.call(IncidentMethods.get, GetIncident(number: number)).incident
             }
         }
-        plugin.method("problem.unlink", permission: "problem.write",
+        plugin.method(ProblemMethods.unlink, permission: "problem.write",
                       description: "Unlink an incident") { (params: LinkProblemIncident, context) in
             try await store(context).unlink(params, actor: context.actor)
         }
-        plugin.method("problem.review", permission: "problem.write",
+        plugin.method(ProblemMethods.review, permission: "problem.write",
                       description: "Record the review a major problem needs before it closes") { (params: ReviewProblem, context) in
             try await store(context).review(params, actor: context.actor)
         }
-        plugin.method("problem.detect", permission: "problem.write",
+        plugin.method(ProblemMethods.detect, permission: "problem.write",
                       description: "Look for recurring incidents within the detection window now") { (_: NoParams, context) in
             try await store(context).detectRecent(actor: context.actor)
         }
-        plugin.method("problem.stats", permission: "problem.read", idempotent: true,
+        plugin.method(ProblemMethods.stats, permission: "problem.read", idempotent: true,
                       description: "Figures for a period: created, proposed, resolved, known errors, open by status") {
             (params: ProblemStatsParams, context) in
             try await store(context).stats(params)
         }
-        plugin.method("knownerror.publish", permission: "problem.write",
+        plugin.method(ProblemMethods.publishKnownError, permission: "problem.write",
                       description: "Publish a problem's known error: symptoms, root cause, workaround") {
             (params: PublishKnownError, context) in
             try await store(context).publishKnownError(params, actor: context.actor)
         }
-        plugin.method("knownerror.get", permission: "problem.read", idempotent: true,
+        plugin.method(ProblemMethods.knownError, permission: "problem.read", idempotent: true,
                       description: "One known error by number",
                       routes: [HTTPRoute("GET", "knownerrors/{number}")]) { (params: KnownErrorKey, context) in
             try await store(context).knownError(number: params.number)
         }
-        plugin.method("knownerror.search", permission: "problem.read", idempotent: true,
+        plugin.method(ProblemMethods.searchKnownErrors, permission: "problem.read", idempotent: true,
                       description: "Known errors matching a description of symptoms, most relevant first",
                       routes: [HTTPRoute("GET", "knownerrors", queryAliases: ["q": "text"])]) {
             (params: SearchKnownErrors, context) in
@@ -114,10 +114,4 @@ public enum ProblemPlugin {
     static func store(_ context: MethodContext) throws -> ProblemStore {
         ProblemStore(database: context.database, settings: try ProblemSettings(config: context.config))
     }
-}
-
-
-/// A known error by number, e.g. `KE-000001`.
-public struct KnownErrorKey: Sendable, Hashable, Codable {
-    public var number: String
 }

@@ -122,10 +122,8 @@ public struct ProblemStore: Sendable {
         if let after { select.append(after.condition()) }
         // One more than asked for says whether a next page exists.
         select.append(" ORDER BY created_at DESC, number DESC LIMIT \(limit + 1) OFFSET \(offset)")
-        var items = try await database.query(select.plannedForEachRun()).map(Problem.init(row:))
-        let more = items.count > limit
-        if more { items.removeLast() }
-        let cursor = more ? items.last.map { NewestFirstCursor(createdAt: $0.createdAt, number: $0.number).text } : nil
+        let rows = try await database.query(select.plannedForEachRun()).map(Problem.init(row:))
+        let (items, cursor) = ListPaging.page(rows, limit: limit) { NewestFirstCursor(createdAt: $0.createdAt, number: $0.number).text }
         return ProblemList(items: items, total: total, totalIsEstimate: estimated ? true : nil, nextCursor: cursor)
     }
 

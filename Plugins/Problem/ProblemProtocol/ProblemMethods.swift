@@ -1,6 +1,25 @@
 import Foundation
 import ITSMProtocol
 
+/// The problem process's methods with their params and results: problems, their analysis and
+/// links, recurrence detection, and known errors.
+public enum ProblemMethods {
+    public static let create = MethodType<CreateProblem, Problem>("problem.create")
+    public static let get = MethodType<GetProblem, ProblemDetail>("problem.get")
+    public static let list = MethodType<ListProblems, ProblemList>("problem.list")
+    public static let update = MethodType<UpdateProblem, Problem>("problem.update")
+    public static let transition = MethodType<TransitionProblem, Problem>("problem.transition")
+    public static let recordRootCause = MethodType<RecordRootCause, Problem>("problem.rca")
+    public static let link = MethodType<LinkProblemIncident, ProblemDetail>("problem.link")
+    public static let unlink = MethodType<LinkProblemIncident, ProblemDetail>("problem.unlink")
+    public static let review = MethodType<ReviewProblem, ProblemReview>("problem.review")
+    public static let detect = MethodType<NoParams, DetectionResult>("problem.detect")
+    public static let stats = MethodType<ProblemStatsParams, ProblemStats>("problem.stats")
+    public static let publishKnownError = MethodType<PublishKnownError, KnownError>("knownerror.publish")
+    public static let knownError = MethodType<KnownErrorKey, KnownError>("knownerror.get")
+    public static let searchKnownErrors = MethodType<SearchKnownErrors, KnownErrorList>("knownerror.search")
+}
+
 /// `problem.create` params.
 public struct CreateProblem: Sendable, Hashable, Codable {
     public var title: String
@@ -304,5 +323,14 @@ public struct ProblemStats: Sendable, Hashable, Codable {
         self.openByStatus = openByStatus
         self.majorOpen = majorOpen
         self.meanHoursToResolve = meanHoursToResolve
+    }
+}
+
+/// A known error by number, e.g. `KE-000001`.
+public struct KnownErrorKey: Sendable, Hashable, Codable {
+    public var number: String
+
+    public init(number: String) {
+        self.number = number
     }
 }

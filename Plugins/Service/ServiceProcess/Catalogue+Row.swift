@@ -1,5 +1,6 @@
 import Foundation
 import ITSMCalendar
+import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
 
@@ -42,3 +43,25 @@ extension Agreement {
             updatedAt: try row.decode(Date.self, "updated_at"))
     }
 }
+
+extension RequestItem {
+    static let columns = """
+        i.name, s.name AS service, i.title, i.description, i.form, i.approvals, i.tasks, i.target_minutes, i.calendar, i.active,
+        i.created_at, i.updated_at
+        """
+
+    init(row: PostgresRow) throws {
+        self.init(
+            name: try row.decode(String.self, "name"), service: try row.decode(String.self, "service"),
+            title: try row.decode(String.self, "title"), description: try row.decode(String.self, "description"),
+            form: try row.decode(PostgresJSON.self, "form").decode(JSONValue.self),
+            approvals: try row.decode(PostgresJSON.self, "approvals").decode([Approver].self),
+            tasks: try row.decode(PostgresJSON.self, "tasks").decode([TaskTemplate].self),
+            targetMinutes: try row.decode(Int.self, "target_minutes"),
+            calendar: try row.decode(PostgresJSON.self, "calendar").decode(CalendarDefinition.self),
+            active: try row.decode(Bool.self, "active"), createdAt: try row.decode(Date.self, "created_at"),
+            updatedAt: try row.decode(Date.self, "updated_at"))
+    }
+}
+
+extension ListRequests: RecordPeriods {}

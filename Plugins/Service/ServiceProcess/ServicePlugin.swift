@@ -38,91 +38,91 @@ public enum ServicePlugin {
         plugin.permission(Caller.approveAny, "Decide any approval level (never one's own request)")
         plugin.permission(reportRead, "Read service reports and service reviews of every customer", grantedTo: ["process-owner", "group-lead"])
 
-        plugin.method("service.set", permission: "service.write",
+        plugin.method(ServiceMethods.setService, permission: "service.write",
                       description: "Add a service to the catalogue, or change its description, owner, status, customers or configuration items",
                       routes: [HTTPRoute("POST", "services")]) {
             (params: SetService, context) in try await store(context).setService(params, actor: context.actor)
         }
-        plugin.method("service.get", permission: "service.read", idempotent: true,
+        plugin.method(ServiceMethods.service, permission: "service.read", idempotent: true,
                       description: "A service with its request items",
                       routes: [HTTPRoute("GET", "services/{name}")]) {
             (params: ServiceKey, context) in try await store(context).service(params)
         }
-        plugin.method("service.list", permission: "service.read", idempotent: true, description: "The service catalogue by name",
+        plugin.method(ServiceMethods.services, permission: "service.read", idempotent: true, description: "The service catalogue by name",
                       routes: [HTTPRoute("GET", "services")]) {
             (params: ListServices, context) in try await store(context).services(params)
         }
-        plugin.method("request_item.set", permission: "service.write",
+        plugin.method(ServiceMethods.setItem, permission: "service.write",
                       description: "Define a request item: its form, approval levels, fulfilment tasks and target",
                       routes: [HTTPRoute("POST", "request-items")]) {
             (params: SetRequestItem, context) in try await store(context).setItem(params, actor: context.actor)
         }
-        plugin.method("request_item.get", permission: "service.read", idempotent: true, description: "A request item with its form",
+        plugin.method(ServiceMethods.item, permission: "service.read", idempotent: true, description: "A request item with its form",
                       routes: [HTTPRoute("GET", "request-items/{name}")]) {
             (params: RequestItemKey, context) in try await store(context).item(params)
         }
-        plugin.method("request_item.list", permission: "service.read", idempotent: true,
+        plugin.method(ServiceMethods.items, permission: "service.read", idempotent: true,
                       description: "The request catalogue: items on offer, by service",
                       routes: [HTTPRoute("GET", "request-items")]) {
             (params: ListRequestItems, context) in try await store(context).items(params)
         }
-        plugin.method("request.raise", permission: "service.request",
+        plugin.method(ServiceMethods.raise, permission: "service.request",
                       description: "Ask for a catalogue item, with the answers its form asks for",
                       routes: [HTTPRoute("POST", "requests")]) {
             (params: RaiseRequest, context) in try await store(context).raise(params, by: Caller(context))
         }
-        plugin.method("request.get", permission: "service.read", idempotent: true,
+        plugin.method(ServiceMethods.request, permission: "service.read", idempotent: true,
                       description: "A request: its answers, each approval level, each task and its fulfilment clock",
                       routes: [HTTPRoute("GET", "requests/{number}")]) {
             (params: RequestKey, context) in try await store(context).get(params, by: Caller(context))
         }
-        plugin.method("request.list", permission: "service.read", idempotent: true,
+        plugin.method(ServiceMethods.requests, permission: "service.read", idempotent: true,
                       description: "Requests the caller sees, newest first; those awaiting their approval, or with tasks for them",
                       routes: [HTTPRoute("GET", "requests")]) {
             (params: ListRequests, context) in try await store(context).list(params, by: Caller(context))
         }
-        plugin.method("request.decide", permission: "service.request",
+        plugin.method(ServiceMethods.decide, permission: "service.request",
                       description: "Approve or reject the level a request waits on, as someone that level names") {
             (params: DecideRequest, context) in try await store(context).decide(params, by: Caller(context))
         }
-        plugin.method("request.complete_task", permission: Caller.fulfil,
+        plugin.method(ServiceMethods.completeTask, permission: Caller.fulfil,
                       description: "Mark a ready fulfilment task done; the request is fulfilled when its last task is") {
             (params: CompleteTask, context) in try await store(context).completeTask(params, by: Caller(context))
         }
-        plugin.method("request.assign_task", permission: Caller.fulfil, description: "Give a fulfilment task to a member of its group") {
+        plugin.method(ServiceMethods.assignTask, permission: Caller.fulfil, description: "Give a fulfilment task to a member of its group") {
             (params: AssignTask, context) in try await store(context).assignTask(params, by: Caller(context))
         }
-        plugin.method("request.cancel", permission: "service.request", description: "Withdraw an open request, saying why") {
+        plugin.method(ServiceMethods.cancel, permission: "service.request", description: "Withdraw an open request, saying why") {
             (params: CancelRequest, context) in try await store(context).cancel(params, by: Caller(context))
         }
 
-        plugin.method("customer.set", permission: "service.write",
+        plugin.method(ServiceMethods.setCustomer, permission: "service.write",
                       description: "Record a customer (an organisation), or change its description, status or contacts (accounts)",
                       routes: [HTTPRoute("POST", "customers")]) {
             (params: SetCustomer, context) in try await store(context).setCustomer(params, actor: context.actor)
         }
-        plugin.method("customer.get", permission: "service.read", idempotent: true,
+        plugin.method(ServiceMethods.customer, permission: "service.read", idempotent: true,
                       description: "A customer with its agreements and service reviews", routes: [HTTPRoute("GET", "customers/{name}")]) {
             (params: CustomerKey, context) in try await store(context).customer(params)
         }
-        plugin.method("customer.list", permission: "service.read", idempotent: true, description: "Customers by name",
+        plugin.method(ServiceMethods.customers, permission: "service.read", idempotent: true, description: "Customers by name",
                       routes: [HTTPRoute("GET", "customers")]) {
             (params: ListCustomers, context) in try await store(context).customers(params)
         }
-        plugin.method("agreement.set", permission: "service.write",
+        plugin.method(ServiceMethods.setAgreement, permission: "service.write",
                       description: "Make or change a service level agreement: customer, service, period, targets per priority, hours",
                       routes: [HTTPRoute("POST", "agreements")]) {
             (params: SetAgreement, context) in try await store(context).setAgreement(params, actor: context.actor)
         }
-        plugin.method("agreement.get", permission: "service.read", idempotent: true, description: "An agreement",
+        plugin.method(ServiceMethods.agreement, permission: "service.read", idempotent: true, description: "An agreement",
                       routes: [HTTPRoute("GET", "agreements/{reference}")]) {
             (params: AgreementKey, context) in try await store(context).agreement(params)
         }
-        plugin.method("agreement.list", permission: "service.read", idempotent: true, description: "Agreements by customer and service",
+        plugin.method(ServiceMethods.agreements, permission: "service.read", idempotent: true, description: "Agreements by customer and service",
                       routes: [HTTPRoute("GET", "agreements")]) {
             (params: ListAgreements, context) in try await store(context).agreements(params)
         }
-        plugin.method("service.report", permission: reportRead, idempotent: true,
+        plugin.method(ServiceMethods.report, permission: reportRead, idempotent: true,
                       description: "A customer's service report for a period: agreed against achieved, breaches, requests, trend; JSON, Markdown or HTML",
                       routes: [HTTPRoute("GET", "service-reports/{customer}", defaults: ["format": "html"],
                                          documents: ["markdown": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"])]) {
@@ -138,21 +138,21 @@ public enum ServicePlugin {
             default: throw ResponseError.invalidParams("format: json, markdown or html")
             }
         }
-        plugin.method("service_review.record", permission: "service.write",
+        plugin.method(ServiceMethods.recordReview, permission: "service.write",
                       description: "Record a service review with a customer: date, attendees, findings, actions with owner and due date",
                       routes: [HTTPRoute("POST", "service-reviews")]) {
             (params: RecordServiceReview, context) in try await store(context).recordReview(params, actor: context.actor)
         }
-        plugin.method("service_review.get", permission: reportRead, idempotent: true, description: "A service review with its actions",
+        plugin.method(ServiceMethods.review, permission: reportRead, idempotent: true, description: "A service review with its actions",
                       routes: [HTTPRoute("GET", "service-reviews/{number}")]) {
             (params: ServiceReviewKey, context) in try await store(context).review(params)
         }
-        plugin.method("service_review.list", permission: reportRead, idempotent: true,
+        plugin.method(ServiceMethods.reviews, permission: reportRead, idempotent: true,
                       description: "Service reviews, newest first; those with actions still open",
                       routes: [HTTPRoute("GET", "service-reviews")]) {
             (params: ListServiceReviews, context) in try await store(context).reviews(params)
         }
-        plugin.method("service_review.complete_action", permission: "service.write", description: "Record an action's outcome: it is done") {
+        plugin.method(ServiceMethods.completeReviewAction, permission: "service.write", description: "Record an action's outcome: it is done") {
             (params: CompleteReviewAction, context) in try await store(context).completeReviewAction(params, actor: context.actor)
         }
         // Once: the service names incident records used before the catalogue join it. Tried

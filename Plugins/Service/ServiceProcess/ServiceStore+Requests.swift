@@ -119,13 +119,10 @@ extension ServiceStore {
         if let after { query.append(after.condition(createdAt: "r.created_at", number: "r.number")) }
         query.append(" ORDER BY r.created_at DESC, r.number DESC LIMIT \(limit + 1) OFFSET \(offset)")
         return try await database.withTransaction { tx in
-            let rows = try await tx.query(query)
-            let more = rows.count > limit
-            let page = Array(rows.prefix(limit))
-            let cursor = try more ? page.last.map { row in
+            let (page, cursor) = try ListPaging.page(try await tx.query(query), limit: limit) { row in
                 NewestFirstCursor(createdAt: try row.decode(Date.self, "created_at"), number: try row.decode(String.self, "number")).text
-            } : nil
-            return RequestList(items: try await requests(tx, ids: try page.map { try $0.decode(UUID.self, "id") }), more: more,
+            }
+            return RequestList(items: try await requests(tx, ids: try page.map { try $0.decode(UUID.self, "id") }), more: cursor != nil,
                                nextCursor: cursor)
         }
     }

@@ -3,6 +3,7 @@ import IncidentProtocol
 import ITSMCalendar
 import ITSMPluginKit
 import ITSMProtocol
+import SupplierProtocol
 
 /// The supplier management process: its methods, events and schema.
 public enum SupplierPlugin {
@@ -18,32 +19,32 @@ public enum SupplierPlugin {
         plugin.publishes(SupplierEvents.contractExpiring)
         plugin.publishes(SupplierEvents.contractExpired)
         plugin.publishes(SupplierEvents.targetMissed)
-        plugin.method("supplier.create", permission: "supplier.write",
+        plugin.method(SupplierMethods.create, permission: "supplier.write",
                       description: "Record a supplier: name, kind (external, internal, customer), contacts, services, owner",
                       routes: [HTTPRoute("POST", "suppliers")]) {
             (params: CreateSupplier, context) in try await store(context).create(params, actor: context.actor)
         }
-        plugin.method("supplier.get", permission: "supplier.read", idempotent: true,
+        plugin.method(SupplierMethods.get, permission: "supplier.read", idempotent: true,
                       description: "A supplier with its contracts and targets, reviews, disputes and actions",
                       routes: [HTTPRoute("GET", "suppliers/{supplier}")]) {
             (params: SupplierKey, context) in try await store(context).get(params)
         }
-        plugin.method("supplier.list", permission: "supplier.read", idempotent: true, description: "Suppliers by name",
+        plugin.method(SupplierMethods.list, permission: "supplier.read", idempotent: true, description: "Suppliers by name",
                                                                                       routes: [HTTPRoute("GET", "suppliers")]) {
             (params: ListSuppliers, context) in try await store(context).list(params)
         }
-        plugin.method("supplier.update", permission: "supplier.write", description: "Change a supplier's fields or status") {
+        plugin.method(SupplierMethods.update, permission: "supplier.write", description: "Change a supplier's fields or status") {
             (params: UpdateSupplier, context) in try await store(context).update(params, actor: context.actor)
         }
-        plugin.method("supplier.add_contract", permission: "supplier.write",
+        plugin.method(SupplierMethods.addContract, permission: "supplier.write",
                       description: "Add a contract with its dates, notice period, value and documented targets") {
             (params: AddContract, context) in try await store(context).addContract(params, actor: context.actor)
         }
-        plugin.method("supplier.update_contract", permission: "supplier.write",
+        plugin.method(SupplierMethods.updateContract, permission: "supplier.write",
                       description: "Renew, re-price or terminate a contract") {
             (params: UpdateContract, context) in try await store(context).updateContract(params, actor: context.actor)
         }
-        plugin.method("supplier.scorecard", permission: "supplier.read", idempotent: true,
+        plugin.method(SupplierMethods.scorecard, permission: "supplier.read", idempotent: true,
                       description: "Per supplier for a period: volume, % within target, mean and p90 times, breaches",
                       routes: [HTTPRoute("GET", "suppliers/{supplier}/scorecard")]) {
             (params: ScorecardParams, context) in
@@ -53,23 +54,23 @@ public enum SupplierPlugin {
             return ScorecardReport(from: params.from ?? to.addingTimeInterval(-30 * 24 * 3600), to: to, incidentData: availability,
                                    note: note, scorecards: cards)
         }
-        plugin.method("supplier.record_review", permission: "supplier.write",
+        plugin.method(SupplierMethods.recordReview, permission: "supplier.write",
                       description: "Record a supplier review meeting: date, attendees, findings, actions") {
             (params: RecordReview, context) in try await store(context).recordReview(params, actor: context.actor)
         }
-        plugin.method("supplier.open_dispute", permission: "supplier.write", description: "Record a dispute with a supplier") {
+        plugin.method(SupplierMethods.openDispute, permission: "supplier.write", description: "Record a dispute with a supplier") {
             (params: OpenDispute, context) in try await store(context).openDispute(params, actor: context.actor)
         }
-        plugin.method("supplier.resolve_dispute", permission: "supplier.write", description: "Record how a dispute was settled") {
+        plugin.method(SupplierMethods.resolveDispute, permission: "supplier.write", description: "Record how a dispute was settled") {
             (params: ResolveDispute, context) in try await store(context).resolveDispute(params, actor: context.actor)
         }
-        plugin.method("supplier.add_action", permission: "supplier.write", description: "An agreed action with owner and due date") {
+        plugin.method(SupplierMethods.addAction, permission: "supplier.write", description: "An agreed action with owner and due date") {
             (params: AddAction, context) in try await store(context).addAction(params, actor: context.actor)
         }
-        plugin.method("supplier.complete_action", permission: "supplier.write", description: "Mark an action done") {
+        plugin.method(SupplierMethods.completeAction, permission: "supplier.write", description: "Mark an action done") {
             (params: ActionKey, context) in try await store(context).completeAction(params, actor: context.actor)
         }
-        plugin.method("supplier.stats", permission: "supplier.read", idempotent: true,
+        plugin.method(SupplierMethods.stats, permission: "supplier.read", idempotent: true,
                       description: "Figures for a period: hand-offs, % within target, misses, contracts ending, disputes, overdue actions") {
             (params: SupplierStatsParams, context) in try await store(context).stats(params)
         }
@@ -100,7 +101,7 @@ public enum SupplierPlugin {
     /// says why instead of showing zeros.
     static func incidentDataAvailability(_ context: MethodContext) async -> (String, String?) {
         do {
-            _ = try await context.callAsPlugin("incident.list", params: ["limit": 1])
+            _ = try await context.callAsPlugin(IncidentMethods.list, ListIncidents(limit: 1))
             return ("available", nil)
         } catch {
             if error.kind == "plugin.disabled" {

@@ -2,6 +2,7 @@ import Foundation
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
+import SupplierProtocol
 
 /// Contract milestones, announced ahead of time and exactly once: the notice deadline
 /// (`supplier.contract_expiring`, `expiryWarningDays` before it) and the end of the contract

@@ -4,6 +4,7 @@ import ITSMCalendar
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
+import SupplierProtocol
 
 /// Performance measured, not typed in: an incident whose `supplier` names one of ours is handed
 /// to it; when it is resolved the time the supplier had it, in the contract's business hours,

@@ -3,6 +3,7 @@ import ITSMCalendar
 import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
+import SupplierProtocol
 
 /// Suppliers, contracts, reviews, disputes and actions. Every change writes its history row and
 /// its event in the same transaction.
@@ -107,12 +108,12 @@ public struct SupplierStore: Sendable {
                         status: try row.decode(String.self, "status"), resolution: try row.decode(String?.self, "resolution"),
                         raisedBy: try row.decode(String.self, "raised_by"), raisedAt: try row.decode(Date.self, "raised_at"))
             }
-            var history: [HistoryEntry]?
+            var history: [SupplierHistoryEntry]?
             if params.history == true {
                 history = try await tx.query("""
                     SELECT at, actor, record, field, old_value, new_value FROM supplier.history WHERE supplier_id = \(supplier.id) ORDER BY id
                     """).map { row in
-                    HistoryEntry(at: try row.decode(Date.self, "at"), actor: try row.decode(String.self, "actor"),
+                    SupplierHistoryEntry(at: try row.decode(Date.self, "at"), actor: try row.decode(String.self, "actor"),
                                  record: try row.decode(String.self, "record"), field: try row.decode(String.self, "field"),
                                  oldValue: try row.decode(String?.self, "old_value"), newValue: try row.decode(String?.self, "new_value"))
                 }

@@ -1,4 +1,4 @@
-import ITSMPluginKit
+import ITSMProtocol
 
 /// The events the service process publishes, each with its payload (docs/events.md).
 public enum ServiceEvents {
@@ -32,6 +32,15 @@ public struct ApprovalRequested: Sendable, Hashable, Codable {
     public var requester: String
     public var level: Int
     public var approver: Approver
+
+    public init(number: String, item: String, title: String, requester: String, level: Int, approver: Approver) {
+        self.number = number
+        self.item = item
+        self.title = title
+        self.requester = requester
+        self.level = level
+        self.approver = approver
+    }
 }
 
 public struct TaskReady: Sendable, Hashable, Codable {
@@ -41,4 +50,13 @@ public struct TaskReady: Sendable, Hashable, Codable {
     public var requester: String
     public var task: String
     public var group: String?
+
+    public init(number: String, item: String, title: String, requester: String, task: String, group: String? = nil) {
+        self.number = number
+        self.item = item
+        self.title = title
+        self.requester = requester
+        self.task = task
+        self.group = group
+    }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import ITSMCalendar
-import ITSMPostgres
 import ITSMProtocol
 
 public enum SupplierKind: String, Sendable, Hashable, Codable, CaseIterable {
@@ -40,20 +39,19 @@ public struct Supplier: Sendable, Hashable, Codable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    static let columns = "id, number, name, kind, contacts, services, cis, owner, status, created_at, updated_at"
-
-    init(row: PostgresRow) throws {
-        id = try row.decode(UUID.self, "id")
-        number = try row.decode(String.self, "number")
-        name = try row.decode(String.self, "name")
-        kind = SupplierKind(rawValue: try row.decode(String.self, "kind")) ?? .external
-        contacts = try row.decode(PostgresJSON.self, "contacts").decode([Contact].self)
-        services = try row.decode([String].self, "services")
-        configurationItems = try row.decode([String].self, "cis")
-        owner = try row.decode(String?.self, "owner")
-        status = SupplierStatus(rawValue: try row.decode(String.self, "status")) ?? .active
-        createdAt = try row.decode(Date.self, "created_at")
-        updatedAt = try row.decode(Date.self, "updated_at")
+    public init(id: UUID, number: String, name: String, kind: SupplierKind, contacts: [Contact], services: [String],
+                configurationItems: [String], owner: String? = nil, status: SupplierStatus, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.number = number
+        self.name = name
+        self.kind = kind
+        self.contacts = contacts
+        self.services = services
+        self.configurationItems = configurationItems
+        self.owner = owner
+        self.status = status
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
     }
 }
 
@@ -110,27 +108,23 @@ public struct Contract: Sendable, Hashable, Codable {
     public var status: String
     public var targets: [Target]
 
-    static let columns = """
-        c.id, s.number AS supplier, c.reference, c.scope, c.starts_on::text AS starts_on, c.ends_on::text AS ends_on, c.notice_days,
-        (c.ends_on - c.notice_days)::text AS notice_deadline, c.renewal, c.value::float8 AS value, c.currency, c.documents,
-        c.calendar, c.status
-        """
-
-    init(row: PostgresRow, targets: [Target]) throws {
-        id = try row.decode(UUID.self, "id")
-        supplier = try row.decode(String.self, "supplier")
-        reference = try row.decode(String.self, "reference")
-        scope = try row.decode(String.self, "scope")
-        startsOn = try row.decode(String.self, "starts_on")
-        endsOn = try row.decode(String.self, "ends_on")
-        noticeDays = try row.decode(Int.self, "notice_days")
-        noticeDeadline = try row.decode(String.self, "notice_deadline")
-        renewal = Renewal(rawValue: try row.decode(String.self, "renewal")) ?? .manual
-        value = try row.decode(Double?.self, "value")
-        currency = try row.decode(String?.self, "currency")
-        documents = try row.decode([String].self, "documents")
-        calendar = try row.decode(PostgresJSON.self, "calendar").decode(CalendarDefinition.self)
-        status = try row.decode(String.self, "status")
+    public init(id: UUID, supplier: String, reference: String, scope: String, startsOn: String, endsOn: String, noticeDays: Int,
+                noticeDeadline: String, renewal: Renewal, value: Double? = nil, currency: String? = nil, documents: [String],
+                calendar: CalendarDefinition, status: String, targets: [Target]) {
+        self.id = id
+        self.supplier = supplier
+        self.reference = reference
+        self.scope = scope
+        self.startsOn = startsOn
+        self.endsOn = endsOn
+        self.noticeDays = noticeDays
+        self.noticeDeadline = noticeDeadline
+        self.renewal = renewal
+        self.value = value
+        self.currency = currency
+        self.documents = documents
+        self.calendar = calendar
+        self.status = status
         self.targets = targets
     }
 }
@@ -141,6 +135,14 @@ public struct SupplierReview: Sendable, Hashable, Codable {
     public var attendees: [String]
     public var findings: String
     public var recordedBy: String
+
+    public init(id: Int, heldOn: String, attendees: [String], findings: String, recordedBy: String) {
+        self.id = id
+        self.heldOn = heldOn
+        self.attendees = attendees
+        self.findings = findings
+        self.recordedBy = recordedBy
+    }
 }
 
 public struct Dispute: Sendable, Hashable, Codable {
@@ -154,6 +156,20 @@ public struct Dispute: Sendable, Hashable, Codable {
     public var resolution: String?
     public var raisedBy: String
     public var raisedAt: Date
+
+    public init(id: Int, contract: String? = nil, subject: String, description: String, amount: Double? = nil,
+                currency: String? = nil, status: String, resolution: String? = nil, raisedBy: String, raisedAt: Date) {
+        self.id = id
+        self.contract = contract
+        self.subject = subject
+        self.description = description
+        self.amount = amount
+        self.currency = currency
+        self.status = status
+        self.resolution = resolution
+        self.raisedBy = raisedBy
+        self.raisedAt = raisedAt
+    }
 }
 
 public struct SupplierAction: Sendable, Hashable, Codable {
@@ -165,6 +181,18 @@ public struct SupplierAction: Sendable, Hashable, Codable {
     public var overdue: Bool
     public var review: Int?
     public var dispute: Int?
+
+    public init(id: Int, description: String, owner: String, dueOn: String, status: String, overdue: Bool, review: Int? = nil,
+                dispute: Int? = nil) {
+        self.id = id
+        self.description = description
+        self.owner = owner
+        self.dueOn = dueOn
+        self.status = status
+        self.overdue = overdue
+        self.review = review
+        self.dispute = dispute
+    }
 }
 
 /// A supplier's performance in a period, measured from the incidents handed to it.
@@ -182,4 +210,18 @@ public struct Scorecard: Sendable, Hashable, Codable {
     public var p90BusinessHours: Double?
     /// Still with the supplier at the end of the period.
     public var open: Int
+
+    public init(supplier: String, name: String, volume: Int, scored: Int, withinTarget: Int, withinTargetPercent: Double? = nil,
+                breaches: Int, meanBusinessHours: Double? = nil, p90BusinessHours: Double? = nil, open: Int) {
+        self.supplier = supplier
+        self.name = name
+        self.volume = volume
+        self.scored = scored
+        self.withinTarget = withinTarget
+        self.withinTargetPercent = withinTargetPercent
+        self.breaches = breaches
+        self.meanBusinessHours = meanBusinessHours
+        self.p90BusinessHours = p90BusinessHours
+        self.open = open
+    }
 }

@@ -1,6 +1,4 @@
 import Foundation
-import ITSMPluginKit
-import ITSMPostgres
 import ITSMProtocol
 
 /// Where an opportunity is in its life (ISO/IEC 20000-1 10.2).
@@ -55,7 +53,8 @@ public struct Evaluation: Sendable, Hashable, Codable {
 
     public var priority: String { score >= 70 ? "high" : score >= 45 ? "medium" : "low" }
 
-    func validate() throws {
+    /// Throws `invalidParams` naming the score that is not 1 to 5.
+    public func validate() throws {
         for (name, value) in [("benefit", benefit), ("cost", cost), ("risk", risk), ("alignment", alignment)] where !(1...5).contains(value) {
             throw ResponseError.invalidParams("\(name): 1 to 5")
         }
@@ -81,30 +80,27 @@ public struct Opportunity: Sendable, Hashable, Codable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    static let columns = """
-        id, number, title, description, source, services, benefit, cost, risk, alignment, score, priority, owner, status,
-        target_date::text AS target_date, expected_benefit, measured_benefit, created_by, created_at, updated_at
-        """
-
-    init(row: PostgresRow) throws {
-        id = try row.decode(UUID.self, "id")
-        number = try row.decode(String.self, "number")
-        title = try row.decode(String.self, "title")
-        description = try row.decode(String.self, "description")
-        source = OpportunitySource(rawValue: try row.decode(String.self, "source")) ?? .manual
-        services = try row.decode([String].self, "services")
-        evaluation = Evaluation(benefit: try row.decode(Int.self, "benefit"), cost: try row.decode(Int.self, "cost"),
-                                risk: try row.decode(Int.self, "risk"), alignment: try row.decode(Int.self, "alignment"))
-        score = try row.decode(Int.self, "score")
-        priority = try row.decode(String.self, "priority")
-        owner = try row.decode(String?.self, "owner")
-        status = OpportunityStatus(rawValue: try row.decode(String.self, "status")) ?? .proposed
-        targetDate = try row.decode(String?.self, "target_date")
-        expectedBenefit = try row.decode(String.self, "expected_benefit")
-        measuredBenefit = try row.decode(String?.self, "measured_benefit")
-        createdBy = try row.decode(String.self, "created_by")
-        createdAt = try row.decode(Date.self, "created_at")
-        updatedAt = try row.decode(Date.self, "updated_at")
+    public init(id: UUID, number: String, title: String, description: String, source: OpportunitySource, services: [String],
+                evaluation: Evaluation, score: Int, priority: String, owner: String? = nil, status: OpportunityStatus,
+                targetDate: String? = nil, expectedBenefit: String, measuredBenefit: String? = nil, createdBy: String,
+                createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.number = number
+        self.title = title
+        self.description = description
+        self.source = source
+        self.services = services
+        self.evaluation = evaluation
+        self.score = score
+        self.priority = priority
+        self.owner = owner
+        self.status = status
+        self.targetDate = targetDate
+        self.expectedBenefit = expectedBenefit
+        self.measuredBenefit = measuredBenefit
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
     }
 }
 
@@ -117,6 +113,15 @@ public struct OpportunitySourceEvent: Sendable, Hashable, Codable {
     public var reference: String?
     public var summary: String
     public var occurredAt: Date
+
+    public init(eventId: UUID, eventType: String, process: String, reference: String? = nil, summary: String, occurredAt: Date) {
+        self.eventId = eventId
+        self.eventType = eventType
+        self.process = process
+        self.reference = reference
+        self.summary = summary
+        self.occurredAt = occurredAt
+    }
 }
 
 // MARK: - Params
@@ -205,12 +210,22 @@ public struct ListOpportunities: Sendable, Hashable, Codable {
 
 public struct OpportunityList: Sendable, Hashable, Codable {
     public var items: [Opportunity]
+
+    public init(items: [Opportunity]) {
+        self.items = items
+    }
 }
 
 public struct OpportunityDetail: Sendable, Hashable, Codable {
     public var opportunity: Opportunity
     public var sources: [OpportunitySourceEvent]
     public var history: [HistoryEntry]
+
+    public init(opportunity: Opportunity, sources: [OpportunitySourceEvent], history: [HistoryEntry]) {
+        self.opportunity = opportunity
+        self.sources = sources
+        self.history = history
+    }
 }
 
 /// An action someone agreed to take by a date: a corrective action on a nonconformity, or an
@@ -226,13 +241,14 @@ public struct AgreedAction: Sendable, Hashable, Codable {
     public var overdue: Bool
     public var outcome: String?
 
-    init(row: PostgresRow) throws {
-        id = try row.decode(Int.self, "id")
-        description = try row.decode(String.self, "description")
-        owner = try row.decode(String.self, "owner")
-        dueOn = try row.decode(String.self, "due_on")
-        status = try row.decode(String.self, "status")
-        overdue = try row.decode(Bool.self, "overdue")
-        outcome = try row.decode(String?.self, "outcome")
+    public init(id: Int, description: String, owner: String, dueOn: String, status: String, overdue: Bool, outcome: String? = nil) {
+        self.id = id
+        self.description = description
+        self.owner = owner
+        self.dueOn = dueOn
+        self.status = status
+        self.overdue = overdue
+        self.outcome = outcome
     }
+
 }

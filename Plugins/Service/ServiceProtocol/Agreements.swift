@@ -1,7 +1,5 @@
 import Foundation
 import ITSMCalendar
-import ITSMPluginKit
-import ITSMPostgres
 import ITSMProtocol
 
 /// A review of the service with a customer: who came, what was found, the actions agreed,
@@ -17,6 +15,20 @@ public struct ServiceReview: Sendable, Hashable, Codable {
     public var actions: [ReviewAction]
     public var recordedBy: String
     public var recordedAt: Date
+
+    public init(number: String, customer: String, heldOn: String, periodFrom: Date? = nil, periodTo: Date? = nil,
+                attendees: [String], findings: String, actions: [ReviewAction], recordedBy: String, recordedAt: Date) {
+        self.number = number
+        self.customer = customer
+        self.heldOn = heldOn
+        self.periodFrom = periodFrom
+        self.periodTo = periodTo
+        self.attendees = attendees
+        self.findings = findings
+        self.actions = actions
+        self.recordedBy = recordedBy
+        self.recordedAt = recordedAt
+    }
 }
 
 public struct ReviewAction: Sendable, Hashable, Codable {
@@ -30,6 +42,19 @@ public struct ReviewAction: Sendable, Hashable, Codable {
     public var doneAt: Date?
     public var doneBy: String?
     public var outcome: String?
+
+    public init(action: Int, description: String, owner: String, dueOn: String, done: Bool, overdue: Bool, doneAt: Date? = nil,
+                doneBy: String? = nil, outcome: String? = nil) {
+        self.action = action
+        self.description = description
+        self.owner = owner
+        self.dueOn = dueOn
+        self.done = done
+        self.overdue = overdue
+        self.doneAt = doneAt
+        self.doneBy = doneBy
+        self.outcome = outcome
+    }
 }
 
 // MARK: - Params
@@ -63,6 +88,13 @@ public struct CustomerDetail: Sendable, Hashable, Codable {
     public var agreements: [Agreement]
     public var reviews: [ServiceReview]
     public var history: [HistoryEntry]?
+
+    public init(customer: Customer, agreements: [Agreement], reviews: [ServiceReview], history: [HistoryEntry]? = nil) {
+        self.customer = customer
+        self.agreements = agreements
+        self.reviews = reviews
+        self.history = history
+    }
 }
 
 public struct ListCustomers: Sendable, Hashable, Codable {
@@ -72,6 +104,10 @@ public struct ListCustomers: Sendable, Hashable, Codable {
 
 public struct CustomerList: Sendable, Hashable, Codable {
     public var items: [Customer]
+
+    public init(items: [Customer]) {
+        self.items = items
+    }
 }
 
 /// `agreement.set` params: creates the agreement, or replaces its terms.
@@ -117,6 +153,10 @@ public struct ListAgreements: Sendable, Hashable, Codable {
 
 public struct AgreementList: Sendable, Hashable, Codable {
     public var items: [Agreement]
+
+    public init(items: [Agreement]) {
+        self.items = items
+    }
 }
 
 public struct RecordServiceReview: Sendable, Hashable, Codable {
@@ -171,4 +211,8 @@ public struct ListServiceReviews: Sendable, Hashable, Codable {
 
 public struct ServiceReviewList: Sendable, Hashable, Codable {
     public var items: [ServiceReview]
+
+    public init(items: [ServiceReview]) {
+        self.items = items
+    }
 }

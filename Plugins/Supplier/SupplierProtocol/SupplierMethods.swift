@@ -1,6 +1,24 @@
 import Foundation
-import ITSMPluginKit
 import ITSMCalendar
+import ITSMProtocol
+
+/// The supplier process's methods with their params and results: what it serves, and what the
+/// command line and other processes send and read.
+public enum SupplierMethods {
+    public static let create = MethodType<CreateSupplier, Supplier>("supplier.create")
+    public static let get = MethodType<SupplierKey, SupplierDetail>("supplier.get")
+    public static let list = MethodType<ListSuppliers, SupplierList>("supplier.list")
+    public static let update = MethodType<UpdateSupplier, Supplier>("supplier.update")
+    public static let addContract = MethodType<AddContract, Contract>("supplier.add_contract")
+    public static let updateContract = MethodType<UpdateContract, Contract>("supplier.update_contract")
+    public static let scorecard = MethodType<ScorecardParams, ScorecardReport>("supplier.scorecard")
+    public static let recordReview = MethodType<RecordReview, SupplierDetail>("supplier.record_review")
+    public static let openDispute = MethodType<OpenDispute, Dispute>("supplier.open_dispute")
+    public static let resolveDispute = MethodType<ResolveDispute, Dispute>("supplier.resolve_dispute")
+    public static let addAction = MethodType<AddAction, SupplierAction>("supplier.add_action")
+    public static let completeAction = MethodType<ActionKey, SupplierAction>("supplier.complete_action")
+    public static let stats = MethodType<SupplierStatsParams, SupplierStats>("supplier.stats")
+}
 
 /// `supplier.create` params.
 public struct CreateSupplier: Sendable, Hashable, Codable {
@@ -128,20 +146,45 @@ public struct SupplierDetail: Sendable, Hashable, Codable {
     public var reviews: [SupplierReview]
     public var disputes: [Dispute]
     public var actions: [SupplierAction]
-    public var history: [HistoryEntry]?
+    public var history: [SupplierHistoryEntry]?
+
+    public init(supplier: Supplier, contracts: [Contract], reviews: [SupplierReview], disputes: [Dispute],
+                actions: [SupplierAction], history: [SupplierHistoryEntry]? = nil) {
+        self.supplier = supplier
+        self.contracts = contracts
+        self.reviews = reviews
+        self.disputes = disputes
+        self.actions = actions
+        self.history = history
+    }
 }
 
-public struct HistoryEntry: Sendable, Hashable, Codable {
+/// One change to a supplier or to one of its contracts: `record` says which (the supplier's
+/// number or the contract's reference).
+public struct SupplierHistoryEntry: Sendable, Hashable, Codable {
     public var at: Date
     public var actor: String
     public var record: String
     public var field: String
     public var oldValue: String?
     public var newValue: String?
+
+    public init(at: Date, actor: String, record: String, field: String, oldValue: String? = nil, newValue: String? = nil) {
+        self.at = at
+        self.actor = actor
+        self.record = record
+        self.field = field
+        self.oldValue = oldValue
+        self.newValue = newValue
+    }
 }
 
 public struct SupplierList: Sendable, Hashable, Codable {
     public var items: [Supplier]
+
+    public init(items: [Supplier]) {
+        self.items = items
+    }
 }
 
 /// `supplier.scorecard` params.
@@ -163,6 +206,14 @@ public struct ScorecardReport: Sendable, Hashable, Codable {
     public var incidentData: String
     public var note: String?
     public var scorecards: [Scorecard]
+
+    public init(from: Date, to: Date, incidentData: String, note: String? = nil, scorecards: [Scorecard]) {
+        self.from = from
+        self.to = to
+        self.incidentData = incidentData
+        self.note = note
+        self.scorecards = scorecards
+    }
 }
 
 public struct RecordReview: Sendable, Hashable, Codable {
@@ -215,6 +266,14 @@ public struct AddAction: Sendable, Hashable, Codable {
     public var owner: String
     public var dueOn: String
     public var dispute: Int?
+
+    public init(supplier: String, description: String, owner: String, dueOn: String, dispute: Int? = nil) {
+        self.supplier = supplier
+        self.description = description
+        self.owner = owner
+        self.dueOn = dueOn
+        self.dispute = dispute
+    }
 }
 
 public struct ActionKey: Sendable, Hashable, Codable {
@@ -225,6 +284,11 @@ public struct ActionKey: Sendable, Hashable, Codable {
 public struct SupplierStatsParams: Sendable, Hashable, Codable {
     public var from: Date?
     public var to: Date?
+
+    public init(from: Date? = nil, to: Date? = nil) {
+        self.from = from
+        self.to = to
+    }
 }
 
 /// Figures for the improvement process and management reviews.
@@ -238,4 +302,17 @@ public struct SupplierStats: Sendable, Hashable, Codable {
     public var contractsEndingWithin90Days: Int
     public var openDisputes: Int
     public var overdueActions: Int
+
+    public init(from: Date, to: Date, activeSuppliers: Int, handoffsResolved: Int, withinTargetPercent: Double? = nil,
+                targetsMissed: Int, contractsEndingWithin90Days: Int, openDisputes: Int, overdueActions: Int) {
+        self.from = from
+        self.to = to
+        self.activeSuppliers = activeSuppliers
+        self.handoffsResolved = handoffsResolved
+        self.withinTargetPercent = withinTargetPercent
+        self.targetsMissed = targetsMissed
+        self.contractsEndingWithin90Days = contractsEndingWithin90Days
+        self.openDisputes = openDisputes
+        self.overdueActions = overdueActions
+    }
 }

@@ -1,4 +1,4 @@
-import ITSMPluginKit
+import ITSMProtocol
 
 /// The events the supplier process publishes, each with its payload (docs/events.md).
 public enum SupplierEvents {
@@ -25,6 +25,15 @@ public struct ContractMilestone: Sendable, Hashable, Codable {
     public var endsOn: String
     public var noticeDeadline: String
     public var daysToNoticeDeadline: Int
+
+    public init(contract: String, supplier: String, name: String, endsOn: String, noticeDeadline: String, daysToNoticeDeadline: Int) {
+        self.contract = contract
+        self.supplier = supplier
+        self.name = name
+        self.endsOn = endsOn
+        self.noticeDeadline = noticeDeadline
+        self.daysToNoticeDeadline = daysToNoticeDeadline
+    }
 }
 
 public struct SupplierTargetMissed: Sendable, Hashable, Codable {
@@ -36,4 +45,15 @@ public struct SupplierTargetMissed: Sendable, Hashable, Codable {
     public var contract: String
     public var targetMinutes: Int
     public var actualMinutes: Double
+
+    public init(supplier: String, name: String, incident: String, priority: String? = nil, contract: String, targetMinutes: Int,
+                actualMinutes: Double) {
+        self.supplier = supplier
+        self.name = name
+        self.incident = incident
+        self.priority = priority
+        self.contract = contract
+        self.targetMinutes = targetMinutes
+        self.actualMinutes = actualMinutes
+    }
 }

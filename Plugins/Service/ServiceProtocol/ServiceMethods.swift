@@ -1,7 +1,35 @@
 import Foundation
 import ITSMCalendar
-import ITSMPluginKit
 import ITSMProtocol
+
+/// The service process's methods with their params and results: the service and request
+/// catalogues, requests, customers, agreements, reports and service reviews.
+public enum ServiceMethods {
+    public static let setService = MethodType<SetService, Service>("service.set")
+    public static let service = MethodType<ServiceKey, ServiceDetail>("service.get")
+    public static let services = MethodType<ListServices, ServiceList>("service.list")
+    public static let setItem = MethodType<SetRequestItem, RequestItem>("request_item.set")
+    public static let item = MethodType<RequestItemKey, RequestItem>("request_item.get")
+    public static let items = MethodType<ListRequestItems, RequestItemList>("request_item.list")
+    public static let raise = MethodType<RaiseRequest, ServiceRequest>("request.raise")
+    public static let request = MethodType<RequestKey, ServiceRequest>("request.get")
+    public static let requests = MethodType<ListRequests, RequestList>("request.list")
+    public static let decide = MethodType<DecideRequest, ServiceRequest>("request.decide")
+    public static let completeTask = MethodType<CompleteTask, ServiceRequest>("request.complete_task")
+    public static let assignTask = MethodType<AssignTask, ServiceRequest>("request.assign_task")
+    public static let cancel = MethodType<CancelRequest, ServiceRequest>("request.cancel")
+    public static let setCustomer = MethodType<SetCustomer, Customer>("customer.set")
+    public static let customer = MethodType<CustomerKey, CustomerDetail>("customer.get")
+    public static let customers = MethodType<ListCustomers, CustomerList>("customer.list")
+    public static let setAgreement = MethodType<SetAgreement, Agreement>("agreement.set")
+    public static let agreement = MethodType<AgreementKey, Agreement>("agreement.get")
+    public static let agreements = MethodType<ListAgreements, AgreementList>("agreement.list")
+    public static let report = MethodType<ServiceReportParams, JSONValue>("service.report")
+    public static let recordReview = MethodType<RecordServiceReview, ServiceReview>("service_review.record")
+    public static let review = MethodType<ServiceReviewKey, ServiceReview>("service_review.get")
+    public static let reviews = MethodType<ListServiceReviews, ServiceReviewList>("service_review.list")
+    public static let completeReviewAction = MethodType<CompleteReviewAction, ServiceReview>("service_review.complete_action")
+}
 
 /// `service.set` params: creates the service, or changes the fields given.
 public struct SetService: Sendable, Hashable, Codable {
@@ -36,6 +64,12 @@ public struct ServiceDetail: Sendable, Hashable, Codable {
     public var service: Service
     public var items: [RequestItem]
     public var history: [HistoryEntry]?
+
+    public init(service: Service, items: [RequestItem], history: [HistoryEntry]? = nil) {
+        self.service = service
+        self.items = items
+        self.history = history
+    }
 }
 
 public struct ListServices: Sendable, Hashable, Codable {
@@ -45,6 +79,10 @@ public struct ListServices: Sendable, Hashable, Codable {
 
 public struct ServiceList: Sendable, Hashable, Codable {
     public var items: [Service]
+
+    public init(items: [Service]) {
+        self.items = items
+    }
 }
 
 /// `request_item.set` params: creates the item, or replaces its definition. Requests already
@@ -97,6 +135,10 @@ public struct ListRequestItems: Sendable, Hashable, Codable {
 
 public struct RequestItemList: Sendable, Hashable, Codable {
     public var items: [RequestItem]
+
+    public init(items: [RequestItem]) {
+        self.items = items
+    }
 }
 
 /// `request.raise` params.
@@ -122,7 +164,7 @@ public struct RequestKey: Sendable, Hashable, Codable {
     }
 }
 
-public struct ListRequests: Sendable, Hashable, Codable, RecordPeriods {
+public struct ListRequests: Sendable, Hashable, Codable {
     public var status: RequestStatus?
     public var requester: String?
     public var item: String?
@@ -158,6 +200,12 @@ public struct RequestList: Sendable, Hashable, Codable {
     public var more: Bool
     /// Pass as `after` for the next page; absent on the last.
     public var nextCursor: String?
+
+    public init(items: [ServiceRequest], more: Bool, nextCursor: String? = nil) {
+        self.items = items
+        self.more = more
+        self.nextCursor = nextCursor
+    }
 }
 
 /// `request.decide` params: the decision of the level the request waits on.

@@ -1,4 +1,4 @@
-import ITSMPluginKit
+import ITSMProtocol
 
 /// The events the continual improvement process publishes, each with its payload (docs/events.md).
 public enum ImprovementEvents {
@@ -14,4 +14,10 @@ public struct OpportunityStatusChange: Sendable, Hashable, Codable {
     public var opportunity: Opportunity
     public var from: OpportunityStatus
     public var to: OpportunityStatus
+
+    public init(opportunity: Opportunity, from: OpportunityStatus, to: OpportunityStatus) {
+        self.opportunity = opportunity
+        self.from = from
+        self.to = to
+    }
 }

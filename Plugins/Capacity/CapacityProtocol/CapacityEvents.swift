@@ -1,5 +1,5 @@
 import Foundation
-import ITSMPluginKit
+import ITSMProtocol
 
 /// The events the capacity process publishes, each with its payload (docs/events.md).
 public enum CapacityEvents {
@@ -23,6 +23,19 @@ public struct ThresholdChange: Sendable, Hashable, Codable {
     /// When the sample that changed it was taken.
     public var at: Date
     public var limit: Double
+
+    public init(resource: String, metric: String, service: String? = nil, value: Double, unit: String, from: String, to: String,
+                at: Date, limit: Double) {
+        self.resource = resource
+        self.metric = metric
+        self.service = service
+        self.value = value
+        self.unit = unit
+        self.from = from
+        self.to = to
+        self.at = at
+        self.limit = limit
+    }
 }
 
 public struct ExhaustionForecast: Sendable, Hashable, Codable {
@@ -37,4 +50,18 @@ public struct ExhaustionForecast: Sendable, Hashable, Codable {
     public var latest: Date?
     public var model: String
     public var follows: String
+
+    public init(resource: String, metric: String, service: String? = nil, unit: String, limit: Double, exhaustionDate: String,
+                earliest: Date? = nil, latest: Date? = nil, model: String, follows: String) {
+        self.resource = resource
+        self.metric = metric
+        self.service = service
+        self.unit = unit
+        self.limit = limit
+        self.exhaustionDate = exhaustionDate
+        self.earliest = earliest
+        self.latest = latest
+        self.model = model
+        self.follows = follows
+    }
 }
