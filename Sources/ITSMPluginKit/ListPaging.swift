@@ -11,6 +11,16 @@ public enum ListPaging {
             throw ResponseError.invalidParams("after: cannot be combined with offset; pass one or the other")
         }
     }
+
+    /// A page read with one row more than `limit`, which says whether a next page exists: the
+    /// rows to answer, and the next page's cursor, made from the last row answered, when there is one.
+    public static func page<Rows: Collection>(_ rows: Rows, limit: Int, cursor: (Rows.Element) throws -> String) rethrows
+        -> (rows: [Rows.Element], nextCursor: String?)
+    {
+        let page = Array(rows.prefix(limit))
+        guard rows.count > limit else { return (page, nil) }
+        return (page, try page.last.map(cursor))
+    }
 }
 
 /// Where a page of a list newest first (`created_at DESC, number DESC`) ends, handed out as
@@ -53,9 +63,19 @@ public struct NewestFirstCursor: Sendable, Equatable {
     /// (e.g. `r.created_at`); an index on (created_at, number) answers it.
     public func condition(createdAt column: String = "created_at", number numberColumn: String = "number") -> PostgresQuery {
         var condition = PostgresQuery(unsafeSQL: " AND (\(column), \(numberColumn)) < ")
-        condition.append("(\(Date(timeIntervalSince1970: Double(createdAt) / 1_000_000)), \(number))")
+        condition.append("(\(createdAtDate), \(number))")
         return condition
     }
+
+    /// The same for a list whose ties are broken by a UUID `id` (the cursor's number holds it).
+    public func condition(createdAt column: String = "created_at", id idColumn: String) throws(ResponseError) -> PostgresQuery {
+        guard let id = UUID(uuidString: number) else { throw ResponseError.invalidParams("after: not a nextCursor of this list") }
+        var condition = PostgresQuery(unsafeSQL: " AND (\(column), \(idColumn)) < ")
+        condition.append("(\(createdAtDate), \(id))")
+        return condition
+    }
+
+    private var createdAtDate: Date { Date(timeIntervalSince1970: Double(createdAt) / 1_000_000) }
 }
 
 /// How many records a list's filter matches, without counting a million of them: exactly up

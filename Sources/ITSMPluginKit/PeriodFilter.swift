@@ -29,9 +29,13 @@ public protocol RecordPeriods {
 
 extension RecordPeriods {
     /// The created and updated periods, on the `created_at` and `updated_at` columns.
-    public var recordPeriods: [PeriodFilter] {
-        [PeriodFilter("created", column: "created_at", from: createdFrom, to: createdTo),
-         PeriodFilter("updated", column: "updated_at", from: updatedFrom, to: updatedTo)]
+    public var recordPeriods: [PeriodFilter] { recordPeriods(qualifiedBy: nil) }
+
+    /// The same, the columns qualified by a table's alias (`d.created_at`) for a query that joins.
+    public func recordPeriods(qualifiedBy alias: String?) -> [PeriodFilter] {
+        let prefix = alias.map { "\($0)." } ?? ""
+        return [PeriodFilter("created", column: prefix + "created_at", from: createdFrom, to: createdTo),
+                PeriodFilter("updated", column: prefix + "updated_at", from: updatedFrom, to: updatedTo)]
     }
 }
 

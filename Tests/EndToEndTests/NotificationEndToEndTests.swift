@@ -225,6 +225,20 @@ import Testing
             return items.contains { $0["event"] as? String == "incident.resolved" }
                 && !items.contains { ["pending", "sending"].contains($0["status"] as? String) }
         }, "\(items)")
+        // Page by page, by cursor: the same notifications in the same order, none twice, none missed.
+        var paged: [String] = []
+        var after: String?
+        repeat {
+            var params: [String: Any] = ["subject": number, "limit": 2]
+            if let after { params["after"] = after }
+            let page = try await coordinator.call("notification.list", params).body
+            paged += (page["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            after = page["nextCursor"] as? String
+        } while after != nil && paged.count <= items.count
+        #expect(items.count > 2 && paged == items.compactMap { $0["id"] as? String }, "\(paged)")
+        let notACursor = try await coordinator.call("notification.list", ["after": "bm90LWEtY3Vyc29y"])
+        #expect(notACursor.status == 400 && "\(notACursor.body)".contains("after: not a nextCursor"), "\(notACursor)")
+
         let webhooks = items.filter { $0["channel"] as? String == "webhook" }
         let ops = try #require(webhooks.first { $0["recipient"] as? String == "ops" })
         #expect(webhooks.count == 2 && ops["status"] as? String == "sent" && ops["attempts"] as? Int == 2, "\(webhooks)")

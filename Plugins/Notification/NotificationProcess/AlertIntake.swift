@@ -5,40 +5,6 @@ import ITSMPluginKit
 import ITSMPostgres
 import ITSMProtocol
 
-/// What Prometheus Alertmanager posts to a webhook receiver (payload version 4).
-public struct AlertmanagerNotification: Sendable, Hashable, Codable {
-    public struct Alert: Sendable, Hashable, Codable {
-        /// firing or resolved.
-        public var status: String
-        public var labels: [String: String]
-        public var annotations: [String: String]?
-        public var startsAt: String?
-        public var endsAt: String?
-        public var generatorURL: String?
-        /// Alertmanager's identity of the alert: its labels, hashed.
-        public var fingerprint: String?
-    }
-
-    public var version: String?
-    /// Stable for an alert group: the key its incident is found by.
-    public var groupKey: String
-    public var truncatedAlerts: Int?
-    /// firing while any alert of the group fires; resolved once all have.
-    public var status: String
-    public var receiver: String?
-    public var groupLabels: [String: String]?
-    public var commonLabels: [String: String]?
-    public var commonAnnotations: [String: String]?
-    public var externalURL: String?
-    public var alerts: [Alert]
-}
-
-public struct AlertIntakeResult: Sendable, Hashable, Codable {
-    /// The incident the group is recorded on.
-    public var incident: String?
-    /// created, updated (new alerts noted), resolved, unchanged, or ignored (a resolution for a group with no open incident).
-    public var action: String
-}
 
 /// Turns Alertmanager's notifications into incidents: one per alert group while it fires,
 /// found again by the group's key; alerts that start firing are noted on it; when the whole

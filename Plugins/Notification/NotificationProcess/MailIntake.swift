@@ -6,31 +6,6 @@ import ITSMPostgres
 import ITSMProtocol
 import Logging
 
-/// A message read from the desk's mailbox and what became of it.
-public struct InboundRecord: Sendable, Hashable, Codable {
-    public var messageId: String
-    public var sender: String
-    public var subject: String
-    /// created (an incident), commented (a customer comment on the record it names), ignored.
-    public var action: String
-    public var record: String?
-    /// Why it was ignored: an auto-reply, a bounce, our own mail.
-    public var reason: String?
-    public var receivedAt: Date
-}
-
-public struct ListInbound: Sendable, Hashable, Codable {
-    public var action: String?
-    public var limit: Int?
-    public init(action: String? = nil, limit: Int? = nil) {
-        self.action = action
-        self.limit = limit
-    }
-}
-
-public struct InboundList: Sendable, Hashable, Codable {
-    public var items: [InboundRecord]
-}
 
 /// Turns new mail into incidents, and replies naming a record into customer comments on it.
 /// Each message is handled once: its Message-ID keys the incident call and the record of it,

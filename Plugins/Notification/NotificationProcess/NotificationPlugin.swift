@@ -12,43 +12,43 @@ public enum NotificationPlugin {
 
     public static func make() -> Plugin {
         var plugin = Plugin(name: "notification", version: version, schema: NotificationSchema.name, migrations: NotificationSchema.migrations)
-        plugin.method("notification.rule_set", permission: "notification.write",
+        plugin.method(NotificationMethods.setRule, permission: "notification.write",
                       description: "Create a rule, or replace the one of that name: event, filters, recipients, enabled",
-                      routes: [HTTPRoute("PUT", "notification-rules/{name}")]) { (params: SetRule, context) in
+                      routes: [HTTPRoute("PUT", "notification-rules/{name}")]) { params, context in
             try await NotificationStore(database: context.database)
                 .setRule(params, settings: try NotificationSettings(config: context.config), actor: context.actor)
         }
-        plugin.method("notification.rule_get", permission: "notification.read", idempotent: true, description: "A rule with its history",
-                      routes: [HTTPRoute("GET", "notification-rules/{name}")]) { (params: RuleKey, context) in
+        plugin.method(NotificationMethods.rule, permission: "notification.read", idempotent: true, description: "A rule with its history",
+                      routes: [HTTPRoute("GET", "notification-rules/{name}")]) { params, context in
             try await NotificationStore(database: context.database).rule(params)
         }
-        plugin.method("notification.rule_list", permission: "notification.read", idempotent: true, description: "Every rule, by event",
-                      routes: [HTTPRoute("GET", "notification-rules")]) { (_: NoParams, context) in
+        plugin.method(NotificationMethods.rules, permission: "notification.read", idempotent: true, description: "Every rule, by event",
+                      routes: [HTTPRoute("GET", "notification-rules")]) { _, context in
             try await NotificationStore(database: context.database).rules()
         }
-        plugin.method("notification.list", permission: "notification.read", idempotent: true,
+        plugin.method(NotificationMethods.list, permission: "notification.read", idempotent: true,
                       description: "Notifications, latest first: by status, recipient, record, event and period",
-                      routes: [HTTPRoute("GET", "notifications")]) { (params: ListDeliveries, context) in
+                      routes: [HTTPRoute("GET", "notifications")]) { params, context in
             try await NotificationStore(database: context.database).deliveries(params)
         }
-        plugin.method("notification.get", permission: "notification.read", idempotent: true,
+        plugin.method(NotificationMethods.get, permission: "notification.read", idempotent: true,
                       description: "One notification: to whom, what, when, its attempts and last error",
-                      routes: [HTTPRoute("GET", "notifications/{id}")]) { (params: DeliveryKey, context) in
+                      routes: [HTTPRoute("GET", "notifications/{id}")]) { params, context in
             try await NotificationStore(database: context.database).delivery(params)
         }
-        plugin.method("notification.retry", permission: "notification.write", description: "Send a failed or skipped notification again") {
-            (params: DeliveryKey, context) in try await NotificationStore(database: context.database).retry(params, actor: context.actor)
+        plugin.method(NotificationMethods.retry, permission: "notification.write", description: "Send a failed or skipped notification again") {
+            params, context in try await NotificationStore(database: context.database).retry(params, actor: context.actor)
         }
         plugin.calls = [IncidentMethods.create.name, IncidentMethods.comment.name, IncidentMethods.transition.name,
                         IncidentMethods.get.name, "people.contacts"]
-        plugin.method("notification.alertmanager", permission: "alerts.write",
+        plugin.method(NotificationMethods.alertmanager, permission: "alerts.write",
                       description: "Alertmanager's webhook: one incident per alert group, new alerts noted on it, resolved with the group",
-                      routes: [HTTPRoute("POST", "alerts/alertmanager")]) { (params: AlertmanagerNotification, context) in
+                      routes: [HTTPRoute("POST", "alerts/alertmanager")]) { params, context in
             try await AlertIntake(database: context.database, incidents: context.asPlugin).receive(params)
         }
-        plugin.method("notification.mail_list", permission: "notification.read", idempotent: true,
+        plugin.method(NotificationMethods.mailList, permission: "notification.read", idempotent: true,
                       description: "Mail read from the desk's mailbox, latest first, and what became of each",
-                      routes: [HTTPRoute("GET", "inbound-mail")]) { (params: ListInbound, context) in
+                      routes: [HTTPRoute("GET", "inbound-mail")]) { params, context in
             try await MailIntake(database: context.database, coordinator: context.asPlugin).list(params)
         }
         for type in Rule.eventTypes {

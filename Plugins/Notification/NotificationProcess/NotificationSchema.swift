@@ -116,5 +116,11 @@ public enum NotificationSchema {
                 ('requester-on-rejection', 'request.rejected', '[{"kind": "requester"}]', true, 'itsm')
             ON CONFLICT (name) DO NOTHING;
             """),
+        Migration(version: 5, name: "notification lists by cursor", sql: """
+            -- Newest first with the id breaking ties (one event's notifications share a time):
+            -- a page starts where the last ended, by index, however deep.
+            CREATE INDEX delivery_created_id ON notification.delivery (created_at DESC, id DESC);
+            DROP INDEX notification.delivery_created;
+            """),
     ]
 }

@@ -4,81 +4,24 @@ import ITSMPostgres
 import ITSMProtocol
 import Logging
 
-/// A notification as recorded: to whom, what, when, how it went.
-public struct Delivery: Sendable, Hashable, Codable {
-    public var id: UUID
-    public var event: String
-    public var eventId: UUID
-    /// The record it is about (`INC-000042`), when the event names one.
-    public var subject: String?
-    public var rule: String
-    public var channel: String
-    public var recipient: String
-    public var content: RenderedNotification
-    /// pending, sending, sent, failed (given up after the attempts the configuration allows, or
-    /// refused for good), skipped (no way to reach the recipient).
-    public var status: String
-    public var attempts: Int
-    public var nextAttemptAt: Date?
-    public var lastError: String?
-    public var createdAt: Date
-    public var sentAt: Date?
-}
+extension Delivery {
+    /// What `init(row:)` reads, from `notification.delivery d` joined to its rule `r`.
+    static let columns = """
+        d.id, d.event_type, d.event_id, d.subject, r.name AS rule, d.channel, d.recipient, d.content::text AS content, d.status,
+        d.attempts, CASE WHEN d.status IN ('pending', 'sending') THEN d.next_attempt_at END AS next_attempt_at,
+        d.last_error, d.created_at, d.sent_at
+        """
 
-public struct ListDeliveries: Sendable, Hashable, Codable, RecordPeriods {
-    public var status: String?
-    public var recipient: String?
-    /// The record they are about, e.g. INC-000042.
-    public var subject: String?
-    public var event: String?
-    public var limit: Int?
-    public var offset: Int?
-    public var createdFrom: Date?
-    public var createdTo: Date?
-    public var updatedFrom: Date?
-    public var updatedTo: Date?
-    public init(status: String? = nil, recipient: String? = nil, subject: String? = nil) {
-        self.status = status
-        self.recipient = recipient
-        self.subject = subject
+    init(row: PostgresRow) throws {
+        self.init(id: try row.decode(UUID.self, "id"), event: try row.decode(String.self, "event_type"),
+                  eventId: try row.decode(UUID.self, "event_id"), subject: try row.decode(String?.self, "subject"),
+                  rule: try row.decode(String.self, "rule"), channel: try row.decode(String.self, "channel"),
+                  recipient: try row.decode(String.self, "recipient"),
+                  content: try JSONCoding.decoder.decode(RenderedNotification.self, from: Data(try row.decode(String.self, "content").utf8)),
+                  status: try row.decode(String.self, "status"), attempts: try row.decode(Int.self, "attempts"),
+                  nextAttemptAt: try row.decode(Date?.self, "next_attempt_at"), lastError: try row.decode(String?.self, "last_error"),
+                  createdAt: try row.decode(Date.self, "created_at"), sentAt: try row.decode(Date?.self, "sent_at"))
     }
-}
-
-public struct DeliveryList: Sendable, Hashable, Codable {
-    public var items: [Delivery]
-    public var total: Int
-}
-
-public struct DeliveryKey: Sendable, Hashable, Codable {
-    public var id: UUID
-    public init(id: UUID) { self.id = id }
-}
-
-public struct SetRule: Sendable, Hashable, Codable {
-    public var name: String
-    public var event: String
-    public var filters: RuleFilters?
-    public var recipients: [Recipient]
-    public var template: RuleTemplate?
-    public var enabled: Bool?
-    public init(name: String, event: String, filters: RuleFilters? = nil, recipients: [Recipient], template: RuleTemplate? = nil,
-                enabled: Bool? = nil) {
-        self.name = name
-        self.event = event
-        self.filters = filters
-        self.recipients = recipients
-        self.template = template
-        self.enabled = enabled
-    }
-}
-
-public struct RuleKey: Sendable, Hashable, Codable {
-    public var name: String
-    public init(name: String) { self.name = name }
-}
-
-public struct RuleList: Sendable, Hashable, Codable {
-    public var items: [Rule]
 }
 
 public struct NotificationStore: Sendable {
@@ -314,21 +257,11 @@ public struct NotificationStore: Sendable {
 
     public func delivery(_ key: DeliveryKey) async throws -> Delivery {
         guard let row = try await database.query("""
-            SELECT d.id, d.event_type, d.event_id, d.subject, r.name AS rule, d.channel, d.recipient, d.content::text AS content, d.status,
-                   d.attempts, CASE WHEN d.status IN ('pending', 'sending') THEN d.next_attempt_at END AS next_attempt_at,
-                   d.last_error, d.created_at, d.sent_at
-            FROM notification.delivery d JOIN notification.rule r ON r.id = d.rule_id WHERE d.id = \(key.id)
+            SELECT \(unsafeSQL: Delivery.columns) FROM notification.delivery d JOIN notification.rule r ON r.id = d.rule_id WHERE d.id = \(key.id)
             """).first else {
             throw ResponseError.business(kind: "notification.not_found", message: "no notification \(key.id.uuidString.lowercased())")
         }
-        return Delivery(id: try row.decode(UUID.self, "id"), event: try row.decode(String.self, "event_type"),
-                        eventId: try row.decode(UUID.self, "event_id"), subject: try row.decode(String?.self, "subject"),
-                        rule: try row.decode(String.self, "rule"), channel: try row.decode(String.self, "channel"),
-                        recipient: try row.decode(String.self, "recipient"),
-                        content: try JSONCoding.decoder.decode(RenderedNotification.self, from: Data(try row.decode(String.self, "content").utf8)),
-                        status: try row.decode(String.self, "status"), attempts: try row.decode(Int.self, "attempts"),
-                        nextAttemptAt: try row.decode(Date?.self, "next_attempt_at"), lastError: try row.decode(String?.self, "last_error"),
-                        createdAt: try row.decode(Date.self, "created_at"), sentAt: try row.decode(Date?.self, "sent_at"))
+        return try Delivery(row: row)
     }
 
     public func deliveries(_ params: ListDeliveries) async throws -> DeliveryList {
@@ -338,22 +271,24 @@ public struct NotificationStore: Sendable {
         let limit = params.limit ?? 50
         guard (1...500).contains(limit) else { throw ResponseError.invalidParams("limit: 1 to 500") }
         guard (params.offset ?? 0) >= 0 else { throw ResponseError.invalidParams("offset: 0 or more") }
+        let after = try NewestFirstCursor.parse(params.after, offset: params.offset)
         var filter: PostgresQuery = """
-            FROM notification.delivery WHERE (\(params.status)::text IS NULL OR status = \(params.status))
-              AND (\(params.recipient)::text IS NULL OR recipient = \(params.recipient))
-              AND (\(params.subject)::text IS NULL OR subject = \(params.subject))
-              AND (\(params.event)::text IS NULL OR event_type = \(params.event))
+             WHERE (\(params.status)::text IS NULL OR d.status = \(params.status))
+              AND (\(params.recipient)::text IS NULL OR d.recipient = \(params.recipient))
+              AND (\(params.subject)::text IS NULL OR d.subject = \(params.subject))
+              AND (\(params.event)::text IS NULL OR d.event_type = \(params.event))
             """
-        try filter.appendPeriods(params.recordPeriods)
-        var count: PostgresQuery = "SELECT count(*) AS n "
-        count.append(filter)
-        var page: PostgresQuery = "SELECT id "
-        page.append(filter)
-        page.append(" ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(params.offset ?? 0)")
-        let total = try await database.query(count).single().decode(Int.self, "n")
-        var items: [Delivery] = []
-        for row in try await database.query(page) { items.append(try await delivery(DeliveryKey(id: try row.decode(UUID.self, "id")))) }
-        return DeliveryList(items: items, total: total)
+        try filter.appendPeriods(params.recordPeriods(qualifiedBy: "d"))
+        let (total, estimated) = try await CappedCount.count(database, from: "notification.delivery d", where: filter,
+                                                             limit: DeliveryList.exactTotalLimit)
+        var select = PostgresQuery(unsafeSQL: "SELECT \(Delivery.columns) FROM notification.delivery d JOIN notification.rule r ON r.id = d.rule_id")
+        select.append(filter)
+        if let after { select.append(try after.condition(createdAt: "d.created_at", id: "d.id")) }
+        // One more than asked for says whether a next page exists.
+        select.append(" ORDER BY d.created_at DESC, d.id DESC LIMIT \(limit + 1) OFFSET \(params.offset ?? 0)")
+        let rows = try await database.query(select.plannedForEachRun()).map(Delivery.init(row:))
+        let (items, cursor) = ListPaging.page(rows, limit: limit) { NewestFirstCursor(createdAt: $0.createdAt, number: $0.id.uuidString).text }
+        return DeliveryList(items: items, total: total, totalIsEstimate: estimated ? true : nil, nextCursor: cursor)
     }
 
     /// Sends a failed or skipped notification again, now, with a fresh count of attempts.

@@ -1,30 +1,24 @@
+import CapacityProtocol
 import Foundation
+import ImprovementProtocol
+import IncidentProtocol
 import ITSMPluginKit
 import ITSMProtocol
 import Mustache
+import ProblemProtocol
+import ServiceProtocol
+import SupplierProtocol
 
-/// A notification rule: an event type, filters on the record it is about, and who hears of it.
-public struct Rule: Sendable, Hashable, Codable {
-    public var id: Int
-    public var name: String
-    public var event: String
-    public var filters: RuleFilters
-    public var recipients: [Recipient]
-    /// The rule's own wording; the event's default when absent.
-    public var template: RuleTemplate?
-    public var enabled: Bool
-    /// One of the defaults the process starts with; it can be changed or disabled, not removed.
-    public var builtin: Bool
-    public var history: [HistoryEntry]?
-
+extension Rule {
     /// The events rules can name: those the process subscribes to.
     public static let eventTypes = [
-        "incident.created", "incident.assigned", "incident.escalated", "incident.major_declared", "incident.resolved",
-        "incident.reopened", "incident.closed", "incident.sla_warning", "incident.sla_breached",
-        "problem.known_error_published", "problem.major_declared",
-        "supplier.contract_expiring", "supplier.contract_expired", "supplier.target_missed",
-        "capacity.threshold_breached", "capacity.exhaustion_forecast", "nonconformity.raised",
-        "request.approval_requested", "request.approval_reminder", "request.task_ready", "request.fulfilled", "request.rejected",
+        IncidentEvents.created.name, IncidentEvents.assigned.name, IncidentEvents.escalated.name, IncidentEvents.majorDeclared.name,
+        IncidentEvents.resolved.name, IncidentEvents.reopened.name, IncidentEvents.closed.name, IncidentEvents.slaWarning.name,
+        IncidentEvents.slaBreached.name, ProblemEvents.knownErrorPublished.name, ProblemEvents.majorDeclared.name,
+        SupplierEvents.contractExpiring.name, SupplierEvents.contractExpired.name, SupplierEvents.targetMissed.name,
+        CapacityEvents.thresholdBreached.name, CapacityEvents.exhaustionForecast.name, ImprovementEvents.nonconformityRaised.name,
+        ServiceEvents.approvalRequested.name, ServiceEvents.approvalReminder.name, ServiceEvents.taskReady.name,
+        ServiceEvents.fulfilled.name, ServiceEvents.rejected.name,
     ]
 
     /// Whether the event's record passes every filter the rule sets.
@@ -52,64 +46,7 @@ public struct Rule: Sendable, Hashable, Codable {
     }
 }
 
-/// A rule's own wording, in swift-mustache: `{{record.number}}`, `{{record.title}}`, any member
-/// of the record (`{{record.priority}}`, `{{record.assignee}}`), and for SLA events `{{clock}}`
-/// and `{{dueAt}}`. The text is plain; the mail's HTML part is the same text, escaped.
-public struct RuleTemplate: Sendable, Hashable, Codable {
-    public var subject: String?
-    public var text: String?
-    public init(subject: String? = nil, text: String? = nil) {
-        self.subject = subject
-        self.text = text
-    }
-}
-
-/// Each filter set narrows the rule; one not set lets everything through.
-public struct RuleFilters: Sendable, Hashable, Codable {
-    public var priority: [String]?
-    public var service: [String]?
-    public var assignmentGroup: [String]?
-    /// Only major incidents (true) or only the others (false).
-    public var major: Bool?
-    /// For SLA events: response or resolution.
-    public var clock: [String]?
-    /// incident or request.
-    public var type: [String]?
-    /// The supplier an incident names, or the supplier a supplier event is about (by name or number).
-    public var supplier: [String]?
-
-    public init(priority: [String]? = nil, service: [String]? = nil, assignmentGroup: [String]? = nil, major: Bool? = nil,
-                clock: [String]? = nil, type: [String]? = nil, supplier: [String]? = nil) {
-        self.priority = priority
-        self.service = service
-        self.assignmentGroup = assignmentGroup
-        self.major = major
-        self.clock = clock
-        self.type = type
-        self.supplier = supplier
-    }
-}
-
-/// Who hears of it: the record's assignee, caller or requester, the approvers of the level a
-/// request waits on (a person, a group's members or a role's holders), the members (or leads)
-/// of a group (the record's assignment group, or a task's group, when none is named), the
-/// holders of a role, all mailed at their account's address; a fixed address; or a webhook
-/// named in the configuration.
-public struct Recipient: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
-        case assignee, caller, requester, approver, group, groupLeads, role, address, webhook
-    }
-
-    public var kind: Kind
-    /// The group, role, address or webhook; none for assignee and caller (and, for a group,
-    /// the record's assignment group).
-    public var value: String?
-
-    public init(kind: Kind, value: String? = nil) {
-        self.kind = kind
-        self.value = value
-    }
-
+extension Recipient {
     /// Where a notification goes: a channel, an address or webhook, and why it cannot be
     /// reached when it cannot.
     struct Target: Hashable {
@@ -140,14 +77,16 @@ public struct Recipient: Sendable, Hashable, Codable {
             let found = try await contacts(["names": [.string(person)]])
             return mail(found.isEmpty ? [(person, nil)] : found)
         case .approver:
-            guard let approver = data["approver"], let name = approver["name"]?.stringValue, !name.isEmpty else { return [] }
-            switch approver["kind"]?.stringValue {
-            case "user":
+            // Approval events carry the level's approver as the service contract declares it
+            // (`ApprovalRequested`), a manager level already named as the person.
+            guard let approver = try? data["approver"]?.decode(Approver.self), let name = approver.name, !name.isEmpty else { return [] }
+            switch approver.kind {
+            case .user:
                 let found = try await contacts(["names": [.string(name)]])
                 return mail(found.isEmpty ? [(name, nil)] : found)
-            case "group": return mail(try await contacts(["groups": [.string(name)]]))
-            case "role": return mail(try await contacts(["roles": [.string(name)]]))
-            default: return []
+            case .group: return mail(try await contacts(["groups": [.string(name)]]))
+            case .role: return mail(try await contacts(["roles": [.string(name)]]))
+            case .manager: return []
             }
         case .group, .groupLeads:
             guard let group = value ?? record["assignmentGroup"]?.stringValue ?? record["group"]?.stringValue, !group.isEmpty else { return [] }
@@ -163,14 +102,7 @@ public struct Recipient: Sendable, Hashable, Codable {
     }
 }
 
-/// What a notification says, rendered with swift-mustache from the event: a subject, plain
-/// text, and HTML for mail. The default wording per event type is below; the text part is
-/// rendered as text, the HTML part escapes what it shows.
-public struct RenderedNotification: Sendable, Hashable, Codable {
-    public var subject: String
-    public var text: String
-    public var html: String
-
+extension RenderedNotification {
     struct Wording {
         var subject: String
         var text: String

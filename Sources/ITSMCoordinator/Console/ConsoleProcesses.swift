@@ -171,8 +171,11 @@ extension HTTPAPI {
         var params: [String: JSONValue] = [:]
         let pageSize = 25
         if properties["limit"] != nil { params["limit"] = .int(Int64(pageSize)) }
+        // By cursor when the list takes one (the same cost at any depth), else by offset.
+        let byCursor = properties["after"] != nil
+        let after = byCursor ? query["after"].map(String.init).flatMap { $0.isEmpty ? nil : $0 } : nil
         let offset = max(0, query["offset"].flatMap { Int($0) } ?? 0)
-        if properties["offset"] != nil, offset > 0 { params["offset"] = .int(Int64(offset)) }
+        if let after { params["after"] = .string(after) } else if !byCursor, properties["offset"] != nil, offset > 0 { params["offset"] = .int(Int64(offset)) }
         // A filter for each member that takes one of a few values.
         var filters: [[String: Any]] = []
         for (name, schema) in properties.sorted(by: { $0.key < $1.key }) {
@@ -201,9 +204,16 @@ extension HTTPAPI {
                         "first": columns.first.flatMap { item[$0]?.plainText } ?? "",
                         "cells": columns.dropFirst().map { item[$0]?.plainText ?? "" }]
             }
-            if properties["offset"] != nil {
-                if offset > 0 { context["previous"] = "?offset=\(max(0, offset - pageSize))" }
-                if items.count == pageSize { context["next"] = "?offset=\(offset + pageSize)" }
+            // Page links keep the filters chosen.
+            let filtered = params.compactMap { name, value in
+                properties[name]?.enum != nil ? value.stringValue.map { "\(name)=\(Self.percentEncoded($0))&" } : nil
+            }.sorted().joined()
+            if byCursor {
+                if after != nil { context["first"] = "?\(filtered)" }
+                if let next = result["nextCursor"]?.stringValue { context["next"] = "?\(filtered)after=\(Self.percentEncoded(next))" }
+            } else if properties["offset"] != nil {
+                if offset > 0 { context["previous"] = "?\(filtered)offset=\(max(0, offset - pageSize))" }
+                if items.count == pageSize { context["next"] = "?\(filtered)offset=\(offset + pageSize)" }
             }
         }
         Self.addMessages(of: request, to: &context)
