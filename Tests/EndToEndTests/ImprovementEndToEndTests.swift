@@ -107,6 +107,9 @@ import Testing
         defer { coordinator.remove() }
         let created = try await coordinator.cli(["improvement", "create", "--title", "Publish a service catalogue", "--source", "audit"])
         #expect(created.status == .exited(0) && created.text.hasPrefix("OFI-000001"), "\(created.text)")
+        let listed = try await coordinator.cli(["improvement", "list"])
+        #expect(listed.text.contains("OFI-000001") && listed.text.contains("audit") && listed.text.contains("Publish a service catalogue"),
+                "\(listed.text)")
         let nc = try await coordinator.cli(["nonconformity", "create", "--title", "No capacity plan", "--requirement",
                                             "ISO/IEC 20000-1:2018 8.4.3", "--severity", "major"])
         #expect(nc.status == .exited(0) && nc.text.contains("NC-000001"), "\(nc.text)")

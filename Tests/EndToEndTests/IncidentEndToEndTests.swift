@@ -33,9 +33,20 @@ import Testing
         #expect(refused.text.contains("allowed from on_hold: in_progress, resolved, cancelled"))
         #expect(try await cli(["incident", "transition", "INC-000001", "in_progress"]).status == .exited(0))
         #expect(try await cli(["incident", "comment", "INC-000001", "Queue drained after restart"]).status == .exited(0))
+        // A verb with no hand-written command is the process's method, read from its schema.
+        let major = try await cli(["incident", "declare-major", "--number", "INC-000001", "--reason", "All outbound mail delayed"])
+        #expect(major.status == .exited(0), "\(major.text)")
+        let unknownVerb = try await cli(["incident", "escalate-to-mars", "INC-000001"])
+        #expect(unknownVerb.status == .exited(64) && unknownVerb.text.contains("incident has no 'escalate-to-mars'")
+                && unknownVerb.text.contains("declare-major"), "\(unknownVerb.text)")
         #expect(try await cli(["incident", "resolve", "INC-000001", "--code", "fixed", "--notes", "restarted the relay"]).status == .exited(0))
         let listed = try await cli(["incident", "list", "--status", "resolved"])
         #expect(listed.text.contains("INC-000001") && listed.text.contains("1 of 1"))
+        // Options are read as the incident contract types them, in its words, before any call.
+        let wrongPriority = try await cli(["incident", "list", "--priority", "P9"])
+        #expect(wrongPriority.status != .exited(0) && wrongPriority.text.contains("--priority: 'P9' is not one of P1...P5"), "\(wrongPriority.text)")
+        let wrongStatus = try await cli(["incident", "list", "--status", "done"])
+        #expect(wrongStatus.text.contains("--status: 'done' is not one of new, assigned, in_progress"), "\(wrongStatus.text)")
 
         // REST: PATCH, then GET with the whole story.
         let (patched, _) = try await coordinator.request("PATCH", "api/v1/incidents/INC-000001", body: body(["category": "email"]),

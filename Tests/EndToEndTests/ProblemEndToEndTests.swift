@@ -93,6 +93,15 @@ import Testing
         #expect(PluginManagementEndToEndTests.kind(body) == "plugin.disabled")
         let shown = try await coordinator.cli(["problem", "show", number])
         #expect(shown.status == .exited(0) && shown.text.contains("Nightly backup overruns"), "\(shown.text)")
+        // Listed through the problem contract, a page at a time, and a status it does not declare refused by name.
+        _ = try await coordinator.call("problem.create", ["title": "Printer queue stalls", "impact": 3])
+        let first = try await coordinator.cli(["problem", "list", "--limit", "1"])
+        #expect(first.text.contains("PRB-000002") && !first.text.contains("PRB-000001") && first.text.contains("1 of 2"), "\(first.text)")
+        let cursor = try #require(first.text.components(separatedBy: "--after ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        let second = try await coordinator.cli(["problem", "list", "--limit", "1", "--after", cursor])
+        #expect(second.text.contains("PRB-000001") && second.text.contains("Nightly backup overruns"), "\(second.text)")
+        let wrong = try await coordinator.cli(["problem", "list", "--status", "open"])
+        #expect(wrong.status != .exited(0) && wrong.text.contains("--status: 'open' is not one of proposed, new"), "\(wrong.text)")
         #expect(await coordinator.stop() == .exited(0))
     }
 }

@@ -20,6 +20,13 @@ import Testing
         let created = try await coordinator.cli(["supplier", "create", "--name", "Acme Networks", "--owner", "vendor-manager",
                                                  "--contact", "Sam Lee,sam@acme.example,+44 20 7946 0000"])
         #expect(created.status == .exited(0) && created.text.hasPrefix("SUP-000001"), "\(created.text)")
+        // The command line builds its params from the supplier contract: a kind it does not declare never leaves.
+        let wrongKind = try await coordinator.cli(["supplier", "create", "--name", "Other", "--kind", "vendor"])
+        #expect(wrongKind.status != .exited(0) && wrongKind.text.contains("--kind: 'vendor' is not one of external, internal, customer"),
+                "\(wrongKind.text)")
+        let listed = try await coordinator.cli(["supplier", "list"])
+        #expect(listed.text.contains("SUP-000001") && listed.text.contains("external") && listed.text.contains("vendor-manager")
+                && !listed.text.contains("Other"), "\(listed.text)")
         let contract = try await coordinator.cli(["supplier", "add-contract", "Acme Networks", "--reference", "ACME-2026-01",
                                                   "--starts", "2026-01-01", "--ends", "2028-12-31", "--notice-days", "90",
                                                   "--value", "120000", "--currency", "EUR", "--target", "resolution:P2:480"])

@@ -1,29 +1,7 @@
 import Foundation
 import ITSMProtocol
 
-/// How CSV columns become record fields, and how values are read.
-public struct ImportOptions: Sendable, Hashable, Codable {
-    /// Our field → the CSV column holding it. Unset fields use `defaultColumns`.
-    public var mapping: [String: String]?
-    /// `servicenow` (1 = high … 3 = low; numeric states 1, 2, 3, 6, 7, 8) or `glpi`
-    /// (1 = very low … 5 = very high; numeric statuses 1–6).
-    public var scale: Scale?
-    /// The time zone of dates without an offset (default UTC).
-    public var timeZone: String?
-    /// Import the good rows and report the bad ones, instead of importing nothing.
-    public var skipInvalid: Bool?
-
-    public enum Scale: String, Sendable, Hashable, Codable, CaseIterable {
-        case servicenow, glpi
-    }
-
-    public init(mapping: [String: String]? = nil, scale: Scale? = nil, timeZone: String? = nil, skipInvalid: Bool? = nil) {
-        self.mapping = mapping
-        self.scale = scale
-        self.timeZone = timeZone
-        self.skipInvalid = skipInvalid
-    }
-
+extension ImportOptions {
     /// Column names ServiceNow and GLPI exports use, tried in order, case-insensitively.
     public static let defaultColumns: [String: [String]] = [
         "title": ["short_description", "title", "name", "subject"],
@@ -247,13 +225,6 @@ struct ImportReader {
     }
 }
 
-/// A row that was not imported, and why.
-public struct ImportRejection: Sendable, Hashable, Codable {
-    /// The row's number in the file, counting the header as row 1.
-    public var row: Int
-    public var reason: String
-}
-
 /// A rejection reason in words (a `Result` failure).
 public struct ImportReason: Error, Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral,
     ExpressibleByStringInterpolation {
@@ -261,51 +232,4 @@ public struct ImportReason: Error, Sendable, Hashable, CustomStringConvertible, 
     public var description: String { text }
     public init(stringLiteral value: String) { text = value }
     public init(stringInterpolation: DefaultStringInterpolation) { text = String(stringInterpolation: stringInterpolation) }
-}
-
-/// `incident.import.begin` params.
-public struct BeginImport: Sendable, Hashable, Codable {
-    /// The CSV header.
-    public var columns: [String]
-    public var options: ImportOptions?
-
-    public init(columns: [String], options: ImportOptions? = nil) {
-        self.columns = columns
-        self.options = options
-    }
-}
-
-/// `incident.import.rows` params: the next rows, in file order.
-public struct StageImportRows: Sendable, Hashable, Codable {
-    public var importId: UUID
-    /// Row number of the first row here in the file (the header is row 1).
-    public var firstRow: Int
-    public var rows: [[String]]
-
-    public init(importId: UUID, firstRow: Int, rows: [[String]]) {
-        self.importId = importId
-        self.firstRow = firstRow
-        self.rows = rows
-    }
-}
-
-/// `incident.import.commit` params.
-public struct CommitImport: Sendable, Hashable, Codable {
-    public var importId: UUID
-    public init(importId: UUID) { self.importId = importId }
-}
-
-/// What an import did.
-public struct ImportReport: Sendable, Hashable, Codable {
-    public var importId: UUID
-    /// `committed`, or `rejected` (nothing imported because of bad rows).
-    public var status: String
-    public var staged: Int
-    public var imported: Int
-    /// The first 1,000 rejected rows, with reasons.
-    public var rejected: [ImportRejection]
-    public var rejectedCount: Int
-    /// The numbers given to the first and last imported records.
-    public var firstNumber: String?
-    public var lastNumber: String?
 }

@@ -42,11 +42,9 @@ extension IncidentStore {
         // One more than asked for says whether a next page exists without counting.
         page.append(" LIMIT \(limit + 1) OFFSET \(offset)")
         // Planned for the values each time, as the count: which index wins depends on them.
-        var items = try await database.query(page.plannedForEachRun()).map(Incident.init(row:))
-        let more = items.count > limit
-        if more { items.removeLast() }
-        let cursor = more ? items.last.map { ListCursor(sort: sort, order: order, after: $0).text } : nil
-        let nextOffset = more && params.after == nil ? offset + items.count : nil
+        let rows = try await database.query(page.plannedForEachRun()).map(Incident.init(row:))
+        let (items, cursor) = ListPaging.page(rows, limit: limit) { ListCursor(sort: sort, order: order, after: $0).text }
+        let nextOffset = cursor != nil && params.after == nil ? offset + items.count : nil
         return IncidentPage(items: items, total: total, totalIsEstimate: estimated ? true : nil, nextCursor: cursor, nextOffset: nextOffset)
     }
 

@@ -25,29 +25,24 @@ struct CapacityCommand: AsyncParsableCommand {
             """) var metric: [String] = []
 
         func run() async throws {
-            let metrics: [JSONValue] = try metric.map(Self.metric(from:))
-
-            let defined = try await connection.call("capacity.define", [
-                "name": .string(name), "kind": kind.map(JSONValue.string), "service": service.map(JSONValue.string),
-                "configurationItem": ci.map(JSONValue.string), "owner": owner.map(JSONValue.string), "metrics": .array(metrics),
-            ])
-            connection.client.json ? print(compact(defined)) : print("\(name): \(defined.arrayValue?.count ?? 0) metrics")
+            let params = DefineResource(name: name, kind: kind, service: service, configurationItem: ci, owner: owner,
+                                        metrics: try metric.map(Self.metric(from:)))
+            connection.show(try await connection.call(CapacityMethods.define, params)) { "\(name): \($0.count) metrics" }
         }
 
         /// Reads a `--metric` from the right, so a name may hold colons (Prometheus names do).
-        static func metric(from text: String) throws -> JSONValue {
+        static func metric(from text: String) throws -> DefineResource.MetricDefinition {
             var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            var metric: [String: JSONValue] = [:]
-            if let last = parts.last, ["max", "min", "p95", "avg"].contains(last) { metric["forecastOn"] = .string(parts.removeLast()) }
-            if let last = parts.last, ["above", "below"].contains(last) { metric["direction"] = .string(parts.removeLast()) }
+            let forecastOn = parts.last.flatMap(ForecastSeries.init(rawValue:))
+            if forecastOn != nil { parts.removeLast() }
+            let direction = parts.last.flatMap(ThresholdDirection.init(rawValue:))
+            if direction != nil { parts.removeLast() }
             guard parts.count >= 5, let limit = Double(parts[parts.count - 3]), let warning = Double(parts[parts.count - 2]),
                   let critical = Double(parts[parts.count - 1]) else {
                 throw ValidationError("--metric \(text): give NAME:UNIT:LIMIT:WARNING:CRITICAL[:above|below[:max|min|p95|avg]]")
             }
-            metric["name"] = .string(parts[..<(parts.count - 4)].joined(separator: ":"))
-            metric["unit"] = .string(parts[parts.count - 4])
-            (metric["limit"], metric["warning"], metric["critical"]) = (.double(limit), .double(warning), .double(critical))
-            return .object(metric)
+            return .init(name: parts[..<(parts.count - 4)].joined(separator: ":"), unit: parts[parts.count - 4],
+                         limit: limit, warning: warning, critical: critical, direction: direction, forecastOn: forecastOn)
         }
     }
 
@@ -57,14 +52,12 @@ struct CapacityCommand: AsyncParsableCommand {
         @Option var service: String?
 
         func run() async throws {
-            let list = try await connection.call("capacity.metrics", ["service": service.map(JSONValue.string)])
-            guard !connection.client.json else { return print(compact(list)) }
-            var rows = [["RESOURCE", "METRIC", "STATE", "NOW", "LIMIT", "UNIT"]]
-            for item in list.arrayValue ?? [] {
-                rows.append([item["resource"]?.stringValue ?? "", item["name"]?.stringValue ?? "", item["state"]?.stringValue ?? "",
-                             item["lastValue"].map(compact) ?? "-", item["limit"].map(compact) ?? "", item["unit"]?.stringValue ?? ""])
+            connection.show(try await connection.call(CapacityMethods.metrics, ServiceFilter(service: service))) { metrics in
+                table([["RESOURCE", "METRIC", "STATE", "NOW", "LIMIT", "UNIT"]] + metrics.map { metric in
+                    [metric.resource, metric.name, metric.state, metric.lastValue.map(decimal) ?? "-",
+                     decimal(metric.limit), metric.unit]
+                })
             }
-            print(table(rows))
         }
     }
 
@@ -90,12 +83,10 @@ struct CapacityCommand: AsyncParsableCommand {
                 throw ValidationError("\(file): the first row must name the columns resource, metric, at, value")
             }
             let indexes = columns.map { $0! }
-            let known = Set(try await connection.call("capacity.metrics", [:]).arrayValue?.compactMap { metric in
-                metric["resource"]?.stringValue.flatMap { resource in metric["name"]?.stringValue.map { "\(resource)\u{0}\($0)" } }
-            } ?? [])
+            let known = Set(try await connection.call(CapacityMethods.metrics, ServiceFilter()).value.map { "\($0.resource)\u{0}\($0.name)" })
             // Checked as the capacity process checks them, so a file is all in or all out.
             let now = Date()
-            var samples: [(line: Int, sample: JSONValue)] = []
+            var samples: [(line: Int, sample: Sample)] = []
             var invalid: [String] = []
             for (offset, record) in records.dropFirst().enumerated() {
                 let line = offset + 2
@@ -112,14 +103,14 @@ struct CapacityCommand: AsyncParsableCommand {
                     invalid.append("line \(line): value: '\(record[indexes[3]].prefix(40))' is not a number")
                     continue
                 }
+                let sample = Sample(resource: resource, metric: metric, at: at, value: value)
                 do {
-                    _ = try Sample(resource: resource, metric: metric, at: at, value: value)
-                        .checkedTime(now: now, futureSkew: Sample.defaultFutureSkew)
+                    _ = try sample.checkedTime(now: now, futureSkew: Sample.defaultFutureSkew)
                 } catch {
                     invalid.append("line \(line): \(error.reason)")
                     continue
                 }
-                samples.append((line, ["resource": .string(resource), "metric": .string(metric), "at": .string(at), "value": .double(value)]))
+                samples.append((line, sample))
             }
             if !invalid.isEmpty {
                 for line in invalid.prefix(20) { print("  \(line)") }
@@ -135,12 +126,12 @@ struct CapacityCommand: AsyncParsableCommand {
             let progress = ProgressBar(total: samples.count, label: "samples")
             let started = ContinuousClock.now
             var done = 0
-            for batch in Self.batches(samples.map(\.sample), maximumBytes: batchBytes) {
-                let result = try await connection.call("capacity.ingest", ["samples": .array(Array(samples[batch].map(\.sample)))])
-                accepted += Int(result["accepted"]?.intValue ?? 0)
-                for rejection in result["rejected"]?.arrayValue ?? [] {
-                    let index = batch.lowerBound + Int(rejection["index"]?.intValue ?? 0)
-                    rejected.append("line \(index < samples.count ? samples[index].line : 0): \(rejection["reason"]?.stringValue ?? "")")
+            for batch in try Self.batches(samples.map(\.sample), maximumBytes: batchBytes) {
+                let result = try await connection.call(CapacityMethods.ingest, IngestSamples(samples: samples[batch].map(\.sample))).value
+                accepted += result.accepted
+                for rejection in result.rejected {
+                    let index = batch.lowerBound + (rejection.index ?? 0)
+                    rejected.append("line \(index < samples.count ? samples[index].line : 0): \(rejection.reason)")
                 }
                 done = batch.upperBound
                 progress.update(done)
@@ -153,12 +144,13 @@ struct CapacityCommand: AsyncParsableCommand {
 
         /// Consecutive ranges of `samples` whose JSON stays under `maximumBytes` (and the
         /// process's sample limit), so each fits in one request however long the names are.
-        static func batches(_ samples: [JSONValue], maximumBytes: Int, maximumCount: Int = 20_000) -> [Range<Int>] {
+        static func batches(_ samples: [Sample], maximumBytes: Int, maximumCount: Int = 20_000) throws -> [Range<Int>] {
+            let encoder = JSONEncoder()
             var ranges: [Range<Int>] = []
             var start = 0
             var bytes = 0
             for (index, sample) in samples.enumerated() {
-                let size = sample.serialized().count + 1
+                let size = try encoder.encode(sample).count + 1
                 if index > start, bytes + size > maximumBytes || index - start == maximumCount {
                     ranges.append(start..<index)
                     (start, bytes) = (index, 0)
@@ -180,8 +172,9 @@ struct CapacityCommand: AsyncParsableCommand {
         func run() async throws {
             let body = file == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
                 : try String(contentsOfFile: file, encoding: .utf8)
-            let result = try await connection.call("capacity.ingest_prometheus", ["resource": .string(resource), "body": .string(body)])
-            connection.client.json ? print(compact(result)) : print("\(result["accepted"].map(compact) ?? "0") samples accepted")
+            connection.show(try await connection.call(CapacityMethods.ingestPrometheus, PrometheusBody(resource: resource, body: body))) {
+                "\($0.accepted) samples accepted"
+            }
         }
     }
 
@@ -192,15 +185,16 @@ struct CapacityCommand: AsyncParsableCommand {
         @Argument var metric: String
 
         func run() async throws {
-            let result = try await connection.call("capacity.forecast", ["resource": .string(resource), "metric": .string(metric)])
-            guard !connection.client.json else { return print(compact(result)) }
-            if let note = result["note"]?.stringValue { return print(note) }
-            print("model \(result["forecast"]?["model"]?.stringValue ?? "?") on \(result["granularity"]?.stringValue ?? "")ly rollups")
-            for level in ["warning", "critical", "limit"] {
-                let crossing = result[level]
-                print("  \(level.padding(toLength: 9, withPad: " ", startingAt: 0)) "
-                      + (crossing?["expected"]?.stringValue.map { "expected \($0) (between \(crossing?["earliest"]?.stringValue ?? "?") and \(crossing?["latest"]?.stringValue ?? "beyond the horizon"))" }
-                         ?? "not within the horizon"))
+            connection.show(try await connection.call(CapacityMethods.forecast, MetricKey(resource: resource, metric: metric))) { forecast in
+                if let note = forecast.note, forecast.forecast == nil { return note }
+                let time = { (date: Date?) in date.map(JSONCoding.string(from:)) }
+                let levels = [("warning", forecast.warning), ("critical", forecast.critical), ("limit", forecast.limit)].map { level, crossing in
+                    "  \(level.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+                        + (time(crossing?.expected).map { "expected \($0) (between \(time(crossing?.earliest) ?? "?") and \(time(crossing?.latest) ?? "beyond the horizon"))" }
+                           ?? "not within the horizon")
+                }
+                return (["model \(forecast.forecast?.model.rawValue ?? "?") on the \(forecast.follows) rollups"] + (forecast.note.map { [$0] } ?? []) + levels)
+                    .joined(separator: "\n")
             }
         }
     }
@@ -213,7 +207,7 @@ struct CapacityCommand: AsyncParsableCommand {
         @Option(help: "A directory to write plan.md and the charts into.") var output: String?
 
         func run() async throws {
-            let plan = try await connection.call("capacity.plan", ["service": service.map(JSONValue.string), "format": "markdown"])
+            let plan = try await connection.call(CapacityMethods.plan, PlanParams(service: service, format: .markdown)).value
             guard let output else { return print(plan["document"]?.stringValue ?? compact(plan)) }
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             var document = plan["document"]?.stringValue ?? ""

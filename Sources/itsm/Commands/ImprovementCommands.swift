@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImprovementProtocol
 import ITSMProtocol
 
 /// `itsm improvement ...`: the improvement register and the management review pack.
@@ -21,12 +22,9 @@ struct ImprovementCommand: AsyncParsableCommand {
         @Option var expectedBenefit: String?
 
         func run() async throws {
-            let item = try await connection.call("improvement.create", [
-                "title": .string(title), "description": description.map(JSONValue.string), "source": .string(source),
-                "services": .array(service.map(JSONValue.string)), "owner": owner.map(JSONValue.string),
-                "targetDate": targetDate.map(JSONValue.string), "expectedBenefit": expectedBenefit.map(JSONValue.string),
-            ])
-            connection.client.json ? print(compact(item)) : print("\(item["number"]?.stringValue ?? "")  score \(item["score"].map(compact) ?? "")  \(title)")
+            let params = CreateOpportunity(title: title, description: description, source: try choice(OpportunitySource.self, source, "--source"),
+                                           services: service, owner: owner, targetDate: targetDate, expectedBenefit: expectedBenefit)
+            connection.show(try await connection.call(ImprovementMethods.create, params)) { "\($0.number)  score \($0.score)  \($0.title)" }
         }
     }
 
@@ -37,15 +35,12 @@ struct ImprovementCommand: AsyncParsableCommand {
         @Option var owner: String?
 
         func run() async throws {
-            let list = try await connection.call("improvement.list", ["status": status.map(JSONValue.string), "owner": owner.map(JSONValue.string)])
-            guard !connection.client.json else { return print(compact(list)) }
-            var rows = [["NUMBER", "SCORE", "PRIORITY", "STATUS", "SOURCE", "OWNER", "TITLE"]]
-            for item in list["items"]?.arrayValue ?? [] {
-                rows.append([item["number"]?.stringValue ?? "", item["score"].map(compact) ?? "", item["priority"]?.stringValue ?? "",
-                             item["status"]?.stringValue ?? "", item["source"]?.stringValue ?? "", item["owner"]?.stringValue ?? "-",
-                             item["title"]?.stringValue ?? ""])
+            let params = ListOpportunities(status: try status.map { try choice(OpportunityStatus.self, $0, "--status") }, owner: owner)
+            connection.show(try await connection.call(ImprovementMethods.list, params)) { list in
+                table([["NUMBER", "SCORE", "PRIORITY", "STATUS", "SOURCE", "OWNER", "TITLE"]] + list.items.map { item in
+                    [item.number, "\(item.score)", item.priority, item.status.rawValue, item.source.rawValue, item.owner ?? "-", item.title]
+                })
             }
-            print(table(rows))
         }
     }
 
@@ -55,20 +50,14 @@ struct ImprovementCommand: AsyncParsableCommand {
         @Argument var number: String
 
         func run() async throws {
-            let detail = try await connection.call("improvement.get", ["number": .string(number)])
-            guard !connection.client.json, let item = detail["opportunity"] else { return print(compact(detail)) }
-            print("\(item["number"]?.stringValue ?? "")  \(item["status"]?.stringValue ?? "")  score \(item["score"].map(compact) ?? "") (\(item["priority"]?.stringValue ?? ""))")
-            print(item["title"]?.stringValue ?? "")
-            if let text = item["description"]?.stringValue, !text.isEmpty { print("  \(text)") }
-            let sources = detail["sources"]?.arrayValue ?? []
-            if !sources.isEmpty {
-                print("\nSources")
-                for source in sources { print("  \(source["occurredAt"]?.stringValue ?? "")  \(source["eventType"]?.stringValue ?? "")  \(source["summary"]?.stringValue ?? "")") }
-            }
-            print("\nHistory")
-            for entry in detail["history"]?.arrayValue ?? [] {
-                print("  \(entry["at"]?.stringValue ?? "")  \(entry["actor"]?.stringValue ?? "")  \(entry["field"]?.stringValue ?? ""): "
-                      + "\(entry["oldValue"]?.stringValue ?? "-") → \(entry["newValue"]?.stringValue ?? "-")")
+            connection.show(try await connection.call(ImprovementMethods.get, OpportunityKey(number: number))) { detail in
+                let item = detail.opportunity
+                var lines = ["\(item.number)  \(item.status.rawValue)  score \(item.score) (\(item.priority))", item.title]
+                if !item.description.isEmpty { lines.append("  \(item.description)") }
+                if !detail.sources.isEmpty {
+                    lines += ["", "Sources"] + detail.sources.map { "  \(JSONCoding.string(from: $0.occurredAt))  \($0.eventType)  \($0.summary)" }
+                }
+                return (lines + ["", "History"] + detail.history.map(historyLine)).joined(separator: "\n")
             }
         }
     }
@@ -87,16 +76,11 @@ struct ImprovementCommand: AsyncParsableCommand {
         @Option var measuredBenefit: String?
 
         func run() async throws {
-            var params: [String: JSONValue?] = [
-                "number": .string(number), "owner": owner.map(JSONValue.string), "targetDate": targetDate.map(JSONValue.string),
-                "expectedBenefit": expectedBenefit.map(JSONValue.string), "measuredBenefit": measuredBenefit.map(JSONValue.string),
-            ]
-            if benefit != nil || cost != nil || risk != nil || alignment != nil {
-                params["evaluation"] = ["benefit": .int(Int64(benefit ?? 3)), "cost": .int(Int64(cost ?? 3)), "risk": .int(Int64(risk ?? 3)),
-                                        "alignment": .int(Int64(alignment ?? 3))]
-            }
-            let item = try await connection.call("improvement.update", params)
-            connection.client.json ? print(compact(item)) : print("\(number): score \(item["score"].map(compact) ?? "") (\(item["priority"]?.stringValue ?? ""))")
+            let scored = benefit != nil || cost != nil || risk != nil || alignment != nil
+            let params = UpdateOpportunity(
+                number: number, evaluation: scored ? Evaluation(benefit: benefit ?? 3, cost: cost ?? 3, risk: risk ?? 3, alignment: alignment ?? 3) : nil,
+                owner: owner, targetDate: targetDate, expectedBenefit: expectedBenefit, measuredBenefit: measuredBenefit)
+            connection.show(try await connection.call(ImprovementMethods.update, params)) { "\(number): score \($0.score) (\($0.priority))" }
         }
     }
 
@@ -108,8 +92,8 @@ struct ImprovementCommand: AsyncParsableCommand {
         @Option var note: String?
 
         func run() async throws {
-            let item = try await connection.call("improvement.transition", ["number": .string(number), "to": .string(to), "note": note.map(JSONValue.string)])
-            connection.client.json ? print(compact(item)) : print("\(number): \(item["status"]?.stringValue ?? "")")
+            let params = TransitionOpportunity(number: number, to: try choice(OpportunityStatus.self, to, "to"), note: note)
+            connection.show(try await connection.call(ImprovementMethods.transition, params)) { "\(number): \($0.status.rawValue)" }
         }
     }
 
@@ -124,9 +108,8 @@ struct ImprovementCommand: AsyncParsableCommand {
         @Option(help: "Write it to this file instead of standard output.") var output: String?
 
         func run() async throws {
-            let result = try await connection.call("improvement.review_pack", [
-                "from": from.map(JSONValue.string), "to": to.map(JSONValue.string), "format": .string(format),
-            ])
+            let params = ReviewPackParams(from: try instant(from, "--from"), to: try instant(to, "--to"), format: format)
+            let result = try await connection.call(ImprovementMethods.reviewPack, params).value
             let text = result["document"]?.stringValue ?? compact(result)
             if let output {
                 try text.write(toFile: output, atomically: true, encoding: .utf8)
@@ -156,10 +139,9 @@ struct NonconformityCommand: AsyncParsableCommand {
         @Option var owner: String?
 
         func run() async throws {
-            connection.showRecord(try await connection.call("nonconformity.create", [
-                "title": .string(title), "requirement": .string(requirement), "description": description.map(JSONValue.string),
-                "source": source.map(JSONValue.string), "severity": severity.map(JSONValue.string), "owner": owner.map(JSONValue.string),
-            ]))
+            let params = CreateNonconformity(title: title, requirement: requirement, description: description, source: source,
+                                             severity: severity, owner: owner)
+            connection.showRecord(try await connection.call(ImprovementMethods.createNonconformity, params))
         }
     }
 
@@ -169,21 +151,18 @@ struct NonconformityCommand: AsyncParsableCommand {
         @Flag var all = false
 
         func run() async throws {
-            let list = try await connection.call("nonconformity.list", ["all": .bool(all)])
-            guard !connection.client.json else { return print(compact(list)) }
-            var rows = [["NUMBER", "SEVERITY", "STATUS", "REQUIREMENT", "TITLE"]]
-            for item in list["items"]?.arrayValue ?? [] {
-                rows.append([item["number"]?.stringValue ?? "", item["severity"]?.stringValue ?? "", item["status"]?.stringValue ?? "",
-                             item["requirement"]?.stringValue ?? "", item["title"]?.stringValue ?? ""])
+            connection.show(try await connection.call(ImprovementMethods.listNonconformities, ListNonconformities(all: all))) { list in
+                table([["NUMBER", "SEVERITY", "STATUS", "REQUIREMENT", "TITLE"]] + list.items.map { item in
+                    [item.number, item.severity, item.status, item.requirement, item.title]
+                })
             }
-            print(table(rows))
         }
     }
 
     struct Show: AsyncParsableCommand {
         @OptionGroup var connection: APIConnection
         @Argument var number: String
-        func run() async throws { print(compact(try await connection.call("nonconformity.get", ["number": .string(number)]))) }
+        func run() async throws { connection.showRecord(try await connection.call(ImprovementMethods.nonconformity, NonconformityKey(number: number))) }
     }
 
     struct Correct: AsyncParsableCommand {
@@ -193,9 +172,8 @@ struct NonconformityCommand: AsyncParsableCommand {
         @Option var correction: String
         @Option var rootCause: String?
         func run() async throws {
-            connection.showRecord(try await connection.call("nonconformity.correct", [
-                "number": .string(number), "correction": .string(correction), "rootCause": rootCause.map(JSONValue.string),
-            ]))
+            let params = RecordCorrection(number: number, correction: correction, rootCause: rootCause)
+            connection.showRecord(try await connection.call(ImprovementMethods.recordCorrection, params))
         }
     }
 
@@ -207,9 +185,8 @@ struct NonconformityCommand: AsyncParsableCommand {
         @Option var owner: String
         @Option(help: "YYYY-MM-DD.") var due: String
         func run() async throws {
-            connection.showRecord(try await connection.call("nonconformity.add_action", [
-                "number": .string(number), "description": .string(description), "owner": .string(owner), "dueOn": .string(due),
-            ]))
+            let params = AddCorrectiveAction(number: number, description: description, owner: owner, dueOn: due)
+            connection.showRecord(try await connection.call(ImprovementMethods.addCorrectiveAction, params))
         }
     }
 
@@ -217,7 +194,9 @@ struct NonconformityCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Mark a corrective action done (by its id).")
         @OptionGroup var connection: APIConnection
         @Argument var id: Int
-        func run() async throws { connection.showRecord(try await connection.call("nonconformity.complete_action", ["id": .int(Int64(id))])) }
+        func run() async throws {
+            connection.showRecord(try await connection.call(ImprovementMethods.completeCorrectiveAction, CompleteCorrectiveAction(id: id)))
+        }
     }
 
     struct Verify: AsyncParsableCommand {
@@ -227,9 +206,8 @@ struct NonconformityCommand: AsyncParsableCommand {
         @Option(help: "yes or no.") var effective: String
         @Option var notes: String
         func run() async throws {
-            connection.showRecord(try await connection.call("nonconformity.verify", [
-                "number": .string(number), "effective": .bool(effective == "yes" || effective == "true"), "notes": .string(notes),
-            ]))
+            let params = VerifyEffectiveness(number: number, effective: effective == "yes" || effective == "true", notes: notes)
+            connection.showRecord(try await connection.call(ImprovementMethods.verifyEffectiveness, params))
         }
     }
 }
@@ -254,16 +232,15 @@ struct ObjectiveCommand: AsyncParsableCommand {
 
         func run() async throws {
             let spec = kpi.hasPrefix("{") ? try JSONValue.parse(kpi.utf8) : .string(kpi)
-            connection.showRecord(try await connection.call("objective.create", [
-                "title": .string(title), "kpi": spec, "comparator": .string(comparator), "target": .double(target),
-                "period": .string(period), "owner": owner.map(JSONValue.string),
-            ]))
+            let params = CreateObjective(title: title, kpi: spec, comparator: comparator, target: target,
+                                         period: try choice(Period.self, period, "--period"), owner: owner)
+            connection.showRecord(try await connection.call(ImprovementMethods.createObjective, params))
         }
     }
 
     struct List: AsyncParsableCommand {
         @OptionGroup var connection: APIConnection
-        func run() async throws { print(compact(try await connection.call("objective.list", [:]))) }
+        func run() async throws { connection.showRecord(try await connection.call(ImprovementMethods.objectives, NoParams())) }
     }
 
     struct Measure: AsyncParsableCommand {
@@ -272,17 +249,18 @@ struct ObjectiveCommand: AsyncParsableCommand {
         @Argument var number: String
         @Option var at: String?
         func run() async throws {
-            let result = try await connection.call("objective.measure", ["number": .string(number), "at": at.map(JSONValue.string)])
-            guard !connection.client.json else { return print(compact(result)) }
-            if result["available"]?.boolValue == true, let value = result["value"], value != .null {
-                print("\(number): \(compact(value)) — \(result["met"]?.boolValue == true ? "met" : "not met")")
-            } else {
-                print("\(number): no value — \(result["note"]?.stringValue ?? "no data")")
+            connection.show(try await connection.call(ImprovementMethods.measureObjective, MeasureObjective(number: number, at: try instant(at, "--at")))) {
+                if $0.available, let value = $0.value {
+                    "\(number): \(decimal(value)) — \($0.met == true ? "met" : "not met")"
+                } else {
+                    "\(number): no value — \($0.note ?? "no data")"
+                }
             }
         }
     }
 }
 
 extension APIConnection {
-    func showRecord(_ record: JSONValue) { print(compact(record)) }
+    /// Prints a record as the API answered it, with or without `--json`.
+    func showRecord<Result>(_ answer: (value: Result, json: JSONValue)) { print(compact(answer.json)) }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ITSMCoordinator
+import IncidentProtocol
 import ITSMProtocol
 
 /// `itsm incident ...`: the service desk's everyday commands, over the HTTP API.
@@ -11,24 +12,23 @@ struct IncidentCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Show.self, Update.self, Search.self, Assign.self, Transition.self, Resolve.self, Comment.self,
                       Escalate.self, Stats.self, Import.self])
 
-    static func key(_ text: String) -> [String: JSONValue?] {
-        UUID(uuidString: text) != nil ? ["id": .string(text)] : ["number": .string(text)]
+    /// A record named on the command line: its id (a UUID) or its number (`INC-000001`).
+    static func key(_ text: String) -> (id: UUID?, number: String?) {
+        UUID(uuidString: text).map { ($0, nil) } ?? (nil, text)
     }
 
-    static func describe(_ record: JSONValue) -> String {
-        func field(_ name: String) -> String { record[name]?.stringValue ?? "-" }
-        var lines = [
-            "\(field("number"))  \(field("priority"))  \(field("status"))\(record["holdReason"]?.stringValue.map { " (\($0))" } ?? "")",
-            field("title"),
+    static func describe(_ record: Incident) -> String {
+        var lines = ["\(record.number)  \(record.priority)  \(record.status.rawValue)\(record.holdReason.map { " (\($0.rawValue))" } ?? "")", record.title]
+        let details: [(String, String?)] = [
+            ("Type", record.type.rawValue), ("Caller", record.caller), ("Service", record.service),
+            ("Configuration item", record.configurationItem), ("Category", record.category), ("Impact", record.impact.description),
+            ("Urgency", record.urgency.description), ("Group", record.assignmentGroup), ("Assignee", record.assignee),
+            ("Supplier", record.supplier), ("Resolution", record.resolutionCode), ("Resolution notes", record.resolutionNotes),
+            ("Problem", record.problem), ("Known error", record.knownError), ("Created", JSONCoding.string(from: record.createdAt)),
+            ("Resolved", record.resolvedAt.map(JSONCoding.string(from:))), ("Closed", record.closedAt.map(JSONCoding.string(from:))),
         ]
-        let details: [(String, String)] = [
-            ("Type", "type"), ("Caller", "caller"), ("Service", "service"), ("Configuration item", "configurationItem"),
-            ("Category", "category"), ("Impact", "impact"), ("Urgency", "urgency"), ("Group", "assignmentGroup"),
-            ("Assignee", "assignee"), ("Supplier", "supplier"), ("Resolution", "resolutionCode"),
-            ("Resolution notes", "resolutionNotes"), ("Problem", "problem"), ("Known error", "knownError"), ("Created", "createdAt"), ("Resolved", "resolvedAt"), ("Closed", "closedAt"),
-        ]
-        for (label, name) in details where record[name] != nil && record[name] != .null {
-            lines.append("  \(label.padding(toLength: 19, withPad: " ", startingAt: 0)) \(field(name))")
+        for case let (label, value?) in details {
+            lines.append("  \(label.padding(toLength: 19, withPad: " ", startingAt: 0)) \(value)")
         }
         return lines.joined(separator: "\n")
     }
@@ -49,14 +49,17 @@ struct IncidentCommand: AsyncParsableCommand {
         @Option(help: "Assignee.") var assignee: String?
 
         func run() async throws {
-            let record = try await connection.call("incident.create", [
-                "title": .string(title), "description": description.map(JSONValue.string), "type": type.map(JSONValue.string),
-                "impact": impact.map(JSONValue.string), "urgency": urgency.map(JSONValue.string),
-                "service": service.map(JSONValue.string), "configurationItem": ci.map(JSONValue.string),
-                "category": category.map(JSONValue.string), "caller": caller.map(JSONValue.string),
-                "assignmentGroup": group.map(JSONValue.string), "assignee": assignee.map(JSONValue.string),
-            ])
-            connection.show(record)
+            var params = CreateIncident(title: title, type: try type.map { try choice(RecordType.self, $0, "--type") },
+                                        impact: try impact.map { try decoded(Level.self, $0, "--impact") },
+                                        urgency: try urgency.map { try decoded(Level.self, $0, "--urgency") })
+            params.description = description
+            params.service = service
+            params.configurationItem = ci
+            params.category = category
+            params.caller = caller
+            params.assignmentGroup = group
+            params.assignee = assignee
+            connection.show(try await connection.call(IncidentMethods.create, params), IncidentCommand.describe)
         }
     }
 
@@ -73,22 +76,17 @@ struct IncidentCommand: AsyncParsableCommand {
         @Option(help: "Skip this many records (costs as many rows as it skips; prefer --after).") var offset: Int?
 
         func run() async throws {
-            let page = try await connection.call("incident.list", [
-                "status": status.map(JSONValue.string), "priority": priority.map(JSONValue.string),
-                "assignee": assignee.map(JSONValue.string), "assignmentGroup": group.map(JSONValue.string),
-                "service": service.map(JSONValue.string), "limit": .int(Int64(limit)), "offset": offset.map { .int(Int64($0)) },
-                "after": after.map(JSONValue.string),
-            ])
-            guard !connection.client.json else { return print(compact(page)) }
-            var rows = [["NUMBER", "PRI", "STATUS", "ASSIGNEE", "SERVICE", "TITLE"]]
-            for item in page["items"]?.arrayValue ?? [] {
-                rows.append([item["number"]?.stringValue ?? "", item["priority"]?.stringValue ?? "", item["status"]?.stringValue ?? "",
-                             item["assignee"]?.stringValue ?? "-", item["service"]?.stringValue ?? "-", item["title"]?.stringValue ?? ""])
+            var params = ListIncidents(status: try status.map { try choice(IncidentStatus.self, $0, "--status") },
+                                       priority: try priority.map { try decoded(Priority.self, $0, "--priority") },
+                                       assignee: assignee, assignmentGroup: group, service: service, limit: limit, offset: offset)
+            params.after = after
+            connection.show(try await connection.call(IncidentMethods.list, params)) { page in
+                let rows = page.items.map { item in
+                    [item.number, item.priority.description, item.status.rawValue, item.assignee ?? "-", item.service ?? "-", item.title]
+                }
+                return pageTable(["NUMBER", "PRI", "STATUS", "ASSIGNEE", "SERVICE", "TITLE"], rows, total: page.total,
+                                 estimated: page.totalIsEstimate, nextCursor: page.nextCursor)
             }
-            print(table(rows))
-            let total = page["total"]?.intValue ?? 0
-            let about = page["totalIsEstimate"]?.boolValue == true ? "about " : ""
-            print("\(rows.count - 1) of \(about)\(total)" + (page["nextCursor"]?.stringValue.map { "; next page: --after \($0)" } ?? ""))
         }
     }
 
@@ -98,37 +96,27 @@ struct IncidentCommand: AsyncParsableCommand {
         @Argument(help: "The number (INC-000001) or id.") var record: String
 
         func run() async throws {
-            var params = IncidentCommand.key(record)
-            params["history"] = .bool(true)
-            params["comments"] = .bool(true)
-            let detail = try await connection.call("incident.get", params)
-            guard !connection.client.json, let incident = detail["incident"] else { return print(compact(detail)) }
-            print(IncidentCommand.describe(incident))
-            if let workaround = detail["workaround"], workaround != .null {
-                print("\nWorkaround (\(workaround["knownError"]?.stringValue ?? ""), \(workaround["problem"]?.stringValue ?? ""))")
-                print("  \(workaround["workaround"]?.stringValue ?? "")")
-            }
-            let clocks = detail["serviceLevels"]?.arrayValue ?? []
-            if !clocks.isEmpty {
-                print("\nService levels")
-                for clock in clocks {
-                    let when = clock["stoppedAt"]?.stringValue.map { "stopped \($0)" }
-                        ?? clock["dueAt"]?.stringValue.map { "due \($0)" } ?? "paused, no due time"
-                    print("  \(clock["kind"]?.stringValue ?? "")  \(clock["state"]?.stringValue ?? "")  \(when)  "
-                          + "elapsed \(clock["elapsedMinutes"].map(compact) ?? "0") of \(clock["targetMinutes"].map(compact) ?? "?") min")
+            let (id, number) = IncidentCommand.key(record)
+            let params = GetIncident(id: id, number: number, history: true, comments: true)
+            connection.show(try await connection.call(IncidentMethods.get, params)) { detail in
+                var lines = [IncidentCommand.describe(detail.incident)]
+                if let workaround = detail.workaround {
+                    lines += ["", "Workaround (\(workaround.knownError), \(workaround.problem))", "  \(workaround.workaround)"]
                 }
-            }
-            let comments = detail["comments"]?.arrayValue ?? []
-            if !comments.isEmpty {
-                print("\nComments")
-                for comment in comments {
-                    print("  \(comment["at"]?.stringValue ?? "")  \(comment["author"]?.stringValue ?? "")  [\(comment["visibility"]?.stringValue ?? "")]  \(comment["body"]?.stringValue ?? "")")
+                if !detail.serviceLevels.isEmpty {
+                    lines += ["", "Service levels"] + detail.serviceLevels.map { clock in
+                        let when = clock.stoppedAt.map { "stopped \(JSONCoding.string(from: $0))" }
+                            ?? clock.dueAt.map { "due \(JSONCoding.string(from: $0))" } ?? "paused, no due time"
+                        return "  \(clock.kind.rawValue)  \(clock.state.rawValue)  \(when)  "
+                            + "elapsed \(decimal(clock.elapsedMinutes)) of \(clock.targetMinutes) min"
+                    }
                 }
-            }
-            print("\nHistory")
-            for entry in detail["history"]?.arrayValue ?? [] {
-                let change = "\(entry["oldValue"]?.stringValue ?? "-") → \(entry["newValue"]?.stringValue ?? "-")"
-                print("  \(entry["at"]?.stringValue ?? "")  \(entry["actor"]?.stringValue ?? "")  \(entry["field"]?.stringValue ?? ""): \(change)")
+                if let comments = detail.comments, !comments.isEmpty {
+                    lines += ["", "Comments"] + comments.map { comment in
+                        "  \(JSONCoding.string(from: comment.at))  \(comment.author)  [\(comment.visibility.rawValue)]  \(comment.body)"
+                    }
+                }
+                return (lines + ["", "History"] + (detail.history ?? []).map(historyLine)).joined(separator: "\n")
             }
         }
     }
@@ -149,13 +137,18 @@ struct IncidentCommand: AsyncParsableCommand {
         @Option(help: "The supplier working on it, by name or number.") var supplier: String?
 
         func run() async throws {
-            var params = IncidentCommand.key(record)
-            let fields: [(String, String?)] = [
-                ("title", title), ("description", description), ("impact", impact), ("urgency", urgency), ("service", service),
-                ("configurationItem", ci), ("category", category), ("caller", caller), ("supplier", supplier),
-            ]
-            for (name, value) in fields { params[name] = value.map(JSONValue.string) }
-            connection.show(try await connection.call("incident.update", params))
+            let (id, number) = IncidentCommand.key(record)
+            var params = UpdateIncident(id: id, number: number)
+            params.title = title
+            params.description = description
+            params.impact = try impact.map { try decoded(Level.self, $0, "--impact") }
+            params.urgency = try urgency.map { try decoded(Level.self, $0, "--urgency") }
+            params.service = service
+            params.configurationItem = ci
+            params.category = category
+            params.caller = caller
+            params.supplier = supplier
+            connection.show(try await connection.call(IncidentMethods.update, params), IncidentCommand.describe)
         }
     }
 
@@ -167,10 +160,9 @@ struct IncidentCommand: AsyncParsableCommand {
         @Option var assignee: String?
 
         func run() async throws {
-            var params = IncidentCommand.key(record)
-            params["assignmentGroup"] = group.map(JSONValue.string)
-            params["assignee"] = assignee.map(JSONValue.string)
-            connection.show(try await connection.call("incident.assign", params))
+            let (id, number) = IncidentCommand.key(record)
+            let params = AssignIncident(id: id, number: number, assignmentGroup: group, assignee: assignee)
+            connection.show(try await connection.call(IncidentMethods.assign, params), IncidentCommand.describe)
         }
     }
 
@@ -183,10 +175,10 @@ struct IncidentCommand: AsyncParsableCommand {
         @Option(help: "For on_hold: awaiting_caller, awaiting_supplier or awaiting_change.") var reason: String?
 
         func run() async throws {
-            var params = IncidentCommand.key(record)
-            params["to"] = .string(to)
-            params["holdReason"] = reason.map(JSONValue.string)
-            connection.show(try await connection.call("incident.transition", params))
+            let (id, number) = IncidentCommand.key(record)
+            let params = TransitionIncident(id: id, number: number, to: try choice(IncidentStatus.self, to, "to"),
+                                            holdReason: try reason.map { try choice(HoldReason.self, $0, "--reason") })
+            connection.show(try await connection.call(IncidentMethods.transition, params), IncidentCommand.describe)
         }
     }
 
@@ -198,11 +190,9 @@ struct IncidentCommand: AsyncParsableCommand {
         @Option(help: "What was done.") var notes: String
 
         func run() async throws {
-            var params = IncidentCommand.key(record)
-            params["to"] = "resolved"
-            params["resolutionCode"] = .string(code)
-            params["resolutionNotes"] = .string(notes)
-            connection.show(try await connection.call("incident.transition", params))
+            let (id, number) = IncidentCommand.key(record)
+            let params = TransitionIncident(id: id, number: number, to: .resolved, resolutionCode: code, resolutionNotes: notes)
+            connection.show(try await connection.call(IncidentMethods.transition, params), IncidentCommand.describe)
         }
     }
 
@@ -214,11 +204,9 @@ struct IncidentCommand: AsyncParsableCommand {
         @Flag(help: "Visible to the caller.") var customer = false
 
         func run() async throws {
-            var params = IncidentCommand.key(record)
-            params["body"] = .string(body)
-            params["visibility"] = .string(customer ? "customer" : "work_note")
-            let comment = try await connection.call("incident.comment", params)
-            print(connection.client.json ? compact(comment) : "comment added")
+            let (id, number) = IncidentCommand.key(record)
+            let params = CommentOnIncident(id: id, number: number, body: body, visibility: customer ? .customer : .workNote)
+            connection.show(try await connection.call(IncidentMethods.comment, params)) { _ in "comment added" }
         }
     }
 
@@ -232,18 +220,14 @@ struct IncidentCommand: AsyncParsableCommand {
         @Option var limit: Int = 20
 
         func run() async throws {
-            let hits = try await connection.call("incident.search", [
-                "query": .string(query), "open": .bool(open), "limit": .int(Int64(limit)),
-            ])
-            guard !connection.client.json else { return print(compact(hits)) }
-            var rows = [["NUMBER", "PRI", "STATUS", "RANK", "MATCH"]]
-            for hit in hits.arrayValue ?? [] {
-                let snippet = (hit["snippet"]?.stringValue ?? "").replacingOccurrences(of: "<b>", with: "*")
-                    .replacingOccurrences(of: "</b>", with: "*").replacingOccurrences(of: "\n", with: " ")
-                rows.append([hit["incident"]?["number"]?.stringValue ?? "", hit["incident"]?["priority"]?.stringValue ?? "",
-                             hit["incident"]?["status"]?.stringValue ?? "", hit["rank"].map(compact) ?? "", snippet])
+            connection.show(try await connection.call(IncidentMethods.search, SearchIncidents(query: query, open: open, limit: limit))) { hits in
+                guard !hits.isEmpty else { return "no matches" }
+                return table([["NUMBER", "PRI", "STATUS", "RANK", "MATCH"]] + hits.map { hit in
+                    let snippet = hit.snippet.replacingOccurrences(of: "<b>", with: "*").replacingOccurrences(of: "</b>", with: "*")
+                        .replacingOccurrences(of: "\n", with: " ")
+                    return [hit.incident.number, hit.incident.priority.description, hit.incident.status.rawValue, decimal(hit.rank), snippet]
+                })
             }
-            print(rows.count == 1 ? "no matches" : table(rows))
         }
     }
 
@@ -261,11 +245,9 @@ struct IncidentCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            var params = IncidentCommand.key(record)
-            params["kind"] = .string(hierarchical ? "hierarchical" : "functional")
-            params["toGroup"] = toGroup.map(JSONValue.string)
-            params["reason"] = reason.map(JSONValue.string)
-            connection.show(try await connection.call("incident.escalate", params))
+            let (id, number) = IncidentCommand.key(record)
+            let params = EscalateIncident(id: id, number: number, kind: hierarchical ? .hierarchical : .functional, toGroup: toGroup, reason: reason)
+            connection.show(try await connection.call(IncidentMethods.escalate, params), IncidentCommand.describe)
         }
     }
 
@@ -276,30 +258,21 @@ struct IncidentCommand: AsyncParsableCommand {
         @Option(help: "End of the period, ISO 8601 (default: now).") var to: String?
 
         func run() async throws {
-            let stats = try await connection.call("incident.stats", ["from": from.map(JSONValue.string), "to": to.map(JSONValue.string)])
-            guard !connection.client.json else { return print(compact(stats)) }
-            func count(_ value: JSONValue?) -> String { value?.intValue.map(String.init) ?? "0" }
-            print("Period \(stats["from"]?.stringValue ?? "") to \(stats["to"]?.stringValue ?? "")")
-            print("Created \(count(stats["createdInPeriod"])), resolved \(count(stats["resolvedInPeriod"])); "
-                  + "open now with a breached service level: \(count(stats["openBreached"]))\n")
-            var rows = [["PRIORITY", "OPEN", "RESOLVED", "MTTR (min)", "WITHIN SLA"]]
-            for priority in ["P1", "P2", "P3", "P4", "P5"] {
-                let figures = stats["byPriority"]?[priority]
-                let measured = figures?["measured"]?.intValue ?? 0
-                let within = figures?["withinTarget"]?.intValue ?? 0
-                rows.append([priority, count(stats["openByPriority"]?[priority]), count(figures?["resolved"]),
-                             figures?["meanMinutesToResolve"].map(compact) ?? "-",
-                             measured == 0 ? "-" : "\(within)/\(measured) (\(within * 100 / measured) %)"])
-            }
-            print(table(rows))
-        }
-    }
-}
+            let params = IncidentStatsParams(from: try instant(from, "--from"), to: try instant(to, "--to"))
+            connection.show(try await connection.call(IncidentMethods.stats, params)) { stats in
+                let rows = ["P1", "P2", "P3", "P4", "P5"].map { priority in
+                    let figures = stats.byPriority[priority]
+                    let (measured, within) = (figures?.measured ?? 0, figures?.withinTarget ?? 0)
+                    return [priority, "\(stats.openByPriority[priority] ?? 0)", "\(figures?.resolved ?? 0)",
+                            figures?.meanMinutesToResolve.map(decimal) ?? "-",
+                            measured == 0 ? "-" : "\(within)/\(measured) (\(within * 100 / measured) %)"]
+                }
+                return """
+                    Period \(JSONCoding.string(from: stats.from)) to \(JSONCoding.string(from: stats.to))
+                    Created \(stats.createdInPeriod), resolved \(stats.resolvedInPeriod); open now with a breached service level: \(stats.openBreached)
 
-extension APIConnection {
-    /// Prints a record for people (or JSON for scripts).
-    func show(_ record: JSONValue) {
-        guard !client.json else { return print(compact(record)) }
-        print(IncidentCommand.describe(record))
+                    """ + table([["PRIORITY", "OPEN", "RESOLVED", "MTTR (min)", "WITHIN SLA"]] + rows)
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IncidentProtocol
 import ITSMProtocol
 import ITSMSystem
 
@@ -32,20 +33,17 @@ extension IncidentCommand {
                 throw ValidationError("\(file): \(error)")
             }
             guard let header = records.first, records.count > 1 else { throw ValidationError("\(file) has no rows after its header") }
-            var options: [String: JSONValue] = ["skipInvalid": .bool(skipInvalid)]
+            var options = ImportOptions(scale: try scale.map { try choice(ImportOptions.Scale.self, $0, "--scale") }, timeZone: timeZone,
+                                        skipInvalid: skipInvalid)
             if let mapping {
-                guard let value = try? JSONValue.parse(mapping.utf8), value.objectValue != nil else {
-                    throw ValidationError("--mapping must be a JSON object")
+                guard let fields = try? JSONDecoder().decode([String: String].self, from: Data(mapping.utf8)) else {
+                    throw ValidationError("--mapping must be a JSON object of our field names to CSV column names")
                 }
-                options["mapping"] = value
+                options.mapping = fields
             }
-            options["scale"] = scale.map(JSONValue.string)
-            options["timeZone"] = timeZone.map(JSONValue.string)
 
             let started = ContinuousClock.now
-            let begun = try await connection.call("incident.import.begin", ["columns": .array(header.map(JSONValue.string)),
-                                                                             "options": .object(options)])
-            guard let importID = begun["importId"]?.stringValue else { throw ValidationError("the coordinator did not start an import") }
+            let importID = try await connection.call(IncidentMethods.beginImport, BeginImport(columns: header, options: options)).value.importId
             let rows = Array(records.dropFirst())
             let progress = ProgressBar(total: rows.count, label: "staging")
             var next = 0
@@ -57,31 +55,26 @@ extension IncidentCommand {
                     bytes += rows[end].reduce(16) { $0 + $1.utf8.count + 4 }
                     end += 1
                 }
-                let batch = rows[next..<end].map { JSONValue.array($0.map(JSONValue.string)) }
-                _ = try await connection.call("incident.import.rows", [
-                    "importId": .string(importID), "firstRow": .int(Int64(next + 2)), "rows": .array(batch),
-                ])
+                _ = try await connection.call(IncidentMethods.stageImportRows,
+                                              StageImportRows(importId: importID, firstRow: next + 2, rows: Array(rows[next..<end])))
                 next = end
                 progress.update(next)
             }
             progress.finish()
             FileHandle.standardError.write(Data("validating and importing \(rows.count) rows...\n".utf8))
-            let report = try await connection.call("incident.import.commit", ["importId": .string(importID)])
-            let elapsed = ContinuousClock.now - started
-            let seconds = elapsed.inSeconds
-            if connection.client.json { return print(compact(report)) }
+            let answer = try await connection.call(IncidentMethods.commitImport, CommitImport(importId: importID))
+            let seconds = (ContinuousClock.now - started).inSeconds
+            if connection.client.json { return print(compact(answer.json)) }
 
-            let imported = report["imported"]?.intValue ?? 0
-            let rejectedCount = report["rejectedCount"]?.intValue ?? 0
-            for rejection in (report["rejected"]?.arrayValue ?? []).prefix(20) {
-                print("row \(rejection["row"]?.intValue ?? 0): \(rejection["reason"]?.stringValue ?? "")")
-            }
+            let report = answer.value
+            let (imported, rejectedCount) = (report.imported, report.rejectedCount)
+            for rejection in report.rejected.prefix(20) { print("row \(rejection.row): \(rejection.reason)") }
             if rejectedCount > 20 { print("... and \(rejectedCount - 20) more rejected rows (--json lists the first 1000)") }
-            if report["status"]?.stringValue == "rejected" {
+            if report.status == "rejected" {
                 print("nothing imported: \(rejectedCount) of \(rows.count) rows are invalid; fix them, or pass --skip-invalid")
                 throw ExitStatus.refused
             }
-            let range = [report["firstNumber"]?.stringValue, report["lastNumber"]?.stringValue].compactMap { $0 }.joined(separator: " … ")
+            let range = [report.firstNumber, report.lastNumber].compactMap { $0 }.joined(separator: " … ")
             print("imported \(imported) records\(range.isEmpty ? "" : " (\(range))")"
                   + (rejectedCount > 0 ? ", skipped \(rejectedCount) invalid rows" : "")
                   + String(format: " in %.1f s: %.0f rows/s", seconds, Double(rows.count) / max(seconds, 0.001)))

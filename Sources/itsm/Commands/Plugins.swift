@@ -154,3 +154,10 @@ func table(_ rows: [[String]]) -> String {
         }.joined(separator: "  ")
     }.joined(separator: "\n")
 }
+
+/// A page of a list that pages by cursor: the table, then how many of how many (`about` when the
+/// total is an estimate) and the option that gives the next page.
+func pageTable(_ header: [String], _ rows: [[String]], total: Int, estimated: Bool?, nextCursor: String?) -> String {
+    table([header] + rows) + "\n\(rows.count) of \(estimated == true ? "about " : "")\(total)"
+        + (nextCursor.map { "; next page: --after \($0)" } ?? "")
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ITSMProtocol
+import ProblemProtocol
 
 /// `itsm problem ...`: problem management over the HTTP API.
 struct ProblemCommand: AsyncParsableCommand {
@@ -10,20 +11,14 @@ struct ProblemCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Show.self, Update.self, Transition.self, RootCause.self, Link.self, Unlink.self,
                       Review.self, Detect.self, Stats.self])
 
-    static func describe(_ problem: JSONValue) -> String {
-        func field(_ name: String) -> String { problem[name]?.stringValue ?? "-" }
-        func list(_ name: String) -> String? {
-            let names = problem[name]?.arrayValue?.compactMap(\.stringValue) ?? []
-            return names.isEmpty ? nil : names.joined(separator: ", ")
-        }
-        var lines = ["\(field("number"))  \(field("priority"))  \(field("status"))\(problem["major"]?.boolValue == true ? "  MAJOR" : "")",
-                     field("title")]
+    static func describe(_ problem: Problem) -> String {
+        func list(_ names: [String]) -> String? { names.isEmpty ? nil : names.joined(separator: ", ") }
+        var lines = ["\(problem.number)  \(problem.priority)  \(problem.status.rawValue)\(problem.major ? "  MAJOR" : "")", problem.title]
         let details: [(String, String?)] = [
-            ("Services", list("services")), ("Configuration items", list("configurationItems")), ("Category", problem["category"]?.stringValue),
-            ("Owner", problem["owner"]?.stringValue), ("Root cause method", problem["rootCause"]?["method"]?.stringValue),
-            ("Root cause", problem["rootCause"]?["findings"]?.stringValue), ("Fix", problem["fix"]?.stringValue),
-            ("Resolution", problem["resolution"]?.stringValue), ("Found by", problem["detectionRule"]?.stringValue),
-            ("Created", problem["createdAt"]?.stringValue), ("Resolved", problem["resolvedAt"]?.stringValue),
+            ("Services", list(problem.services)), ("Configuration items", list(problem.configurationItems)), ("Category", problem.category),
+            ("Owner", problem.owner), ("Root cause method", problem.rootCause.method), ("Root cause", problem.rootCause.findings),
+            ("Fix", problem.fix), ("Resolution", problem.resolution), ("Found by", problem.detectionRule),
+            ("Created", JSONCoding.string(from: problem.createdAt)), ("Resolved", problem.resolvedAt.map(JSONCoding.string(from:))),
         ]
         for case let (label, value?) in details {
             lines.append("  \(label.padding(toLength: 20, withPad: " ", startingAt: 0)) \(value)")
@@ -44,13 +39,9 @@ struct ProblemCommand: AsyncParsableCommand {
         @Option var owner: String?
 
         func run() async throws {
-            let problem = try await connection.call("problem.create", [
-                "title": .string(title), "description": description.map(JSONValue.string),
-                "services": .array(service.map(JSONValue.string)), "configurationItems": .array(ci.map(JSONValue.string)),
-                "category": category.map(JSONValue.string), "impact": impact.map { .int(Int64($0)) },
-                "urgency": urgency.map { .int(Int64($0)) }, "owner": owner.map(JSONValue.string),
-            ])
-            connection.client.json ? print(compact(problem)) : print(ProblemCommand.describe(problem))
+            let params = CreateProblem(title: title, description: description, services: service, configurationItems: ci, category: category,
+                                       impact: impact, urgency: urgency, owner: owner)
+            connection.show(try await connection.call(ProblemMethods.create, params), ProblemCommand.describe)
         }
     }
 
@@ -60,23 +51,21 @@ struct ProblemCommand: AsyncParsableCommand {
         @Option(help: "proposed, new, under_investigation, known_error, resolved or closed.") var status: String?
         @Option var owner: String?
         @Flag(help: "Only major problems.") var major = false
-        @Option var limit: Int = 50
-        @Option var offset: Int?
+        @Option(help: "At most this many (1-500).") var limit: Int = 50
+        @Option(help: "The page after this one: the cursor a previous page printed.") var after: String?
+        @Option(help: "Skip this many problems (costs as many rows as it skips; prefer --after).") var offset: Int?
 
         func run() async throws {
-            let page = try await connection.call("problem.list", [
-                "status": status.map(JSONValue.string), "owner": owner.map(JSONValue.string), "major": major ? .bool(true) : nil,
-                "limit": .int(Int64(limit)), "offset": offset.map { .int(Int64($0)) },
-            ])
-            guard !connection.client.json else { return print(compact(page)) }
-            var rows = [["NUMBER", "PRI", "STATUS", "MAJOR", "OWNER", "TITLE"]]
-            for item in page["items"]?.arrayValue ?? [] {
-                rows.append([item["number"]?.stringValue ?? "", item["priority"]?.stringValue ?? "", item["status"]?.stringValue ?? "",
-                             item["major"]?.boolValue == true ? "yes" : "-", item["owner"]?.stringValue ?? "-",
-                             item["title"]?.stringValue ?? ""])
+            var params = ListProblems(status: try status.map { try choice(ProblemStatus.self, $0, "--status") }, owner: owner,
+                                      major: major ? true : nil, limit: limit, offset: offset)
+            params.after = after
+            connection.show(try await connection.call(ProblemMethods.list, params)) { page in
+                let rows = page.items.map { item in
+                    [item.number, item.priority, item.status.rawValue, item.major ? "yes" : "-", item.owner ?? "-", item.title]
+                }
+                return pageTable(["NUMBER", "PRI", "STATUS", "MAJOR", "OWNER", "TITLE"], rows, total: page.total,
+                                 estimated: page.totalIsEstimate, nextCursor: page.nextCursor)
             }
-            print(table(rows))
-            print("\(rows.count - 1) of \(page["total"]?.intValue ?? 0)")
         }
     }
 
@@ -86,34 +75,23 @@ struct ProblemCommand: AsyncParsableCommand {
         @Argument(help: "The number, e.g. PRB-000001.") var number: String
 
         func run() async throws {
-            let detail = try await connection.call("problem.get", ["number": .string(number), "history": .bool(true)])
-            guard !connection.client.json, let problem = detail["problem"] else { return print(compact(detail)) }
-            print(ProblemCommand.describe(problem))
-            if let impact = detail["impact"] {
-                print("\nBusiness impact: \(impact["incidents"].map(compact) ?? "0") incidents (\(impact["open"].map(compact) ?? "0") open), "
-                      + "\(impact["downtimeHours"].map(compact) ?? "0") hours of disruption, by priority \(impact["byPriority"].map(compact) ?? "{}")")
-            }
-            let incidents = detail["incidents"]?.arrayValue ?? []
-            if !incidents.isEmpty {
-                var rows = [["INCIDENT", "PRI", "STATUS", "HOW", "TITLE"]]
-                for incident in incidents {
-                    rows.append([incident["number"]?.stringValue ?? "", incident["priority"]?.stringValue ?? "-",
-                                 incident["status"]?.stringValue ?? "", incident["how"]?.stringValue ?? "", incident["title"]?.stringValue ?? ""])
+            connection.show(try await connection.call(ProblemMethods.get, GetProblem(number: number, history: true))) { detail in
+                let impact = detail.impact
+                var lines = [ProblemCommand.describe(detail.problem), "",
+                             "Business impact: \(impact.incidents) incidents (\(impact.open) open), \(decimal(impact.downtimeHours)) hours of disruption, "
+                             + "by priority " + impact.byPriority.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")]
+                if !detail.incidents.isEmpty {
+                    lines += ["", table([["INCIDENT", "PRI", "STATUS", "HOW", "TITLE"]] + detail.incidents.map { incident in
+                        [incident.number, incident.priority ?? "-", incident.status, incident.how, incident.title]
+                    })]
                 }
-                print("\n" + table(rows))
-            }
-            if let knownError = detail["knownError"], knownError != .null {
-                print("\nKnown error \(knownError["number"]?.stringValue ?? "")\n  Symptoms:   \(knownError["symptoms"]?.stringValue ?? "")"
-                      + "\n  Workaround: \(knownError["workaround"]?.stringValue ?? "")")
-            }
-            if let recurrence = detail["recurrence"], recurrence != .null {
-                let since = recurrence["incidents"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                print("\nAfter the fix: " + (since.isEmpty ? "no recurrence" : "recurred: \(since.joined(separator: ", "))"))
-            }
-            print("\nHistory")
-            for entry in detail["history"]?.arrayValue ?? [] {
-                let change = "\(entry["oldValue"]?.stringValue ?? "-") → \(entry["newValue"]?.stringValue ?? "-")"
-                print("  \(entry["at"]?.stringValue ?? "")  \(entry["actor"]?.stringValue ?? "")  \(entry["field"]?.stringValue ?? ""): \(change)")
+                if let knownError = detail.knownError {
+                    lines += ["", "Known error \(knownError.number)", "  Symptoms:   \(knownError.symptoms)", "  Workaround: \(knownError.workaround)"]
+                }
+                if let recurrence = detail.recurrence {
+                    lines += ["", "After the fix: " + (recurrence.incidents.isEmpty ? "no recurrence" : "recurred: \(recurrence.incidents.joined(separator: ", "))")]
+                }
+                return (lines + ["", "History"] + (detail.history ?? []).map(historyLine)).joined(separator: "\n")
             }
         }
     }
@@ -131,11 +109,9 @@ struct ProblemCommand: AsyncParsableCommand {
         @Option var urgency: Int?
 
         func run() async throws {
-            connection.showProblem(try await connection.call("problem.update", [
-                "number": .string(number), "title": title.map(JSONValue.string), "description": description.map(JSONValue.string),
-                "category": category.map(JSONValue.string), "owner": owner.map(JSONValue.string), "fix": fix.map(JSONValue.string),
-                "impact": impact.map { .int(Int64($0)) }, "urgency": urgency.map { .int(Int64($0)) },
-            ]))
+            let params = UpdateProblem(number: number, title: title, description: description, category: category, impact: impact,
+                                       urgency: urgency, owner: owner, fix: fix)
+            connection.show(try await connection.call(ProblemMethods.update, params), ProblemCommand.describe)
         }
     }
 
@@ -147,9 +123,8 @@ struct ProblemCommand: AsyncParsableCommand {
         @Option(help: "Why (required to close a problem that was not resolved).") var note: String?
 
         func run() async throws {
-            connection.showProblem(try await connection.call("problem.transition", [
-                "number": .string(number), "to": .string(to), "note": note.map(JSONValue.string),
-            ]))
+            let params = TransitionProblem(number: number, to: try choice(ProblemStatus.self, to, "to"), note: note)
+            connection.show(try await connection.call(ProblemMethods.transition, params), ProblemCommand.describe)
         }
     }
 
@@ -162,10 +137,8 @@ struct ProblemCommand: AsyncParsableCommand {
         @Option(help: "software, hardware, process, people, supplier, capacity, ...") var category: String?
 
         func run() async throws {
-            connection.showProblem(try await connection.call("problem.rca", [
-                "number": .string(number), "method": .string(method), "findings": .string(findings),
-                "category": category.map(JSONValue.string),
-            ]))
+            let params = RecordRootCause(number: number, method: method, findings: findings, category: category)
+            connection.show(try await connection.call(ProblemMethods.recordRootCause, params), ProblemCommand.describe)
         }
     }
 
@@ -176,9 +149,9 @@ struct ProblemCommand: AsyncParsableCommand {
         @Argument(help: "The incident, e.g. INC-000042.") var incident: String
 
         func run() async throws {
-            let detail = try await connection.call("problem.link", ["number": .string(number), "incident": .string(incident)])
-            guard !connection.client.json else { return print(compact(detail)) }
-            print("\(incident) linked to \(number); \(detail["impact"]?["incidents"].map(compact) ?? "?") incidents linked")
+            connection.show(try await connection.call(ProblemMethods.link, LinkProblemIncident(number: number, incident: incident))) {
+                "\(incident) linked to \(number); \($0.impact.incidents) incidents linked"
+            }
         }
     }
 
@@ -189,8 +162,9 @@ struct ProblemCommand: AsyncParsableCommand {
         @Argument var incident: String
 
         func run() async throws {
-            let detail = try await connection.call("problem.unlink", ["number": .string(number), "incident": .string(incident)])
-            connection.client.json ? print(compact(detail)) : print("\(incident) unlinked from \(number)")
+            connection.show(try await connection.call(ProblemMethods.unlink, LinkProblemIncident(number: number, incident: incident))) { _ in
+                "\(incident) unlinked from \(number)"
+            }
         }
     }
 
@@ -203,11 +177,8 @@ struct ProblemCommand: AsyncParsableCommand {
         @Option(help: "An agreed action (repeat for several).") var action: [String] = []
 
         func run() async throws {
-            let review = try await connection.call("problem.review", [
-                "number": .string(number), "summary": .string(summary), "lessons": lessons.map(JSONValue.string),
-                "actions": .array(action.map(JSONValue.string)),
-            ])
-            connection.client.json ? print(compact(review)) : print("review of \(number) recorded")
+            let params = ReviewProblem(number: number, summary: summary, lessons: lessons, actions: action)
+            connection.show(try await connection.call(ProblemMethods.review, params)) { _ in "review of \(number) recorded" }
         }
     }
 
@@ -216,13 +187,10 @@ struct ProblemCommand: AsyncParsableCommand {
         @OptionGroup var connection: APIConnection
 
         func run() async throws {
-            let result = try await connection.call("problem.detect", [:])
-            guard !connection.client.json else { return print(compact(result)) }
-            let findings = result["findings"]?.arrayValue ?? []
-            if findings.isEmpty { print("no new recurring incidents") }
-            for finding in findings {
-                print("\(finding["problem"]?.stringValue ?? "")  \(finding["action"]?.stringValue ?? "")  by \(finding["rule"]?.stringValue ?? "")  "
-                      + (finding["incidents"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? ""))
+            connection.show(try await connection.call(ProblemMethods.detect, NoParams())) { result in
+                result.findings.isEmpty ? "no new recurring incidents" : result.findings.map { finding in
+                    "\(finding.problem)  \(finding.action)  by \(finding.rule)  \(finding.incidents.joined(separator: ", "))"
+                }.joined(separator: "\n")
             }
         }
     }
@@ -234,7 +202,8 @@ struct ProblemCommand: AsyncParsableCommand {
         @Option(help: "ISO 8601 end.") var to: String?
 
         func run() async throws {
-            print(compact(try await connection.call("problem.stats", ["from": from.map(JSONValue.string), "to": to.map(JSONValue.string)])))
+            let params = ProblemStatsParams(from: try instant(from, "--from"), to: try instant(to, "--to"))
+            print(compact(try await connection.call(ProblemMethods.stats, params).json))
         }
     }
 }
@@ -253,14 +222,11 @@ struct KnownErrorCommand: AsyncParsableCommand {
         @Option var limit: Int = 10
 
         func run() async throws {
-            let result = try await connection.call("knownerror.search", ["text": .string(text.joined(separator: " ")), "limit": .int(Int64(limit))])
-            guard !connection.client.json else { return print(compact(result)) }
-            let items = result["items"]?.arrayValue ?? []
-            if items.isEmpty { print("no known error matches") }
-            for item in items {
-                print("\(item["number"]?.stringValue ?? "")  \(item["problem"]?.stringValue ?? "")  score \(item["score"].map(compact) ?? "-")  "
-                      + (item["title"]?.stringValue ?? ""))
-                print("  Workaround: \(item["workaround"]?.stringValue ?? "")")
+            let params = SearchKnownErrors(text: text.joined(separator: " "), limit: limit)
+            connection.show(try await connection.call(ProblemMethods.searchKnownErrors, params)) { result in
+                result.items.isEmpty ? "no known error matches" : result.items.map { item in
+                    "\(item.number)  \(item.problem)  score \(item.score.map(decimal) ?? "-")  \(item.title)\n  Workaround: \(item.workaround)"
+                }.joined(separator: "\n")
             }
         }
     }
@@ -271,14 +237,14 @@ struct KnownErrorCommand: AsyncParsableCommand {
         @Argument(help: "e.g. KE-000001.") var number: String
 
         func run() async throws {
-            let item = try await connection.call("knownerror.get", ["number": .string(number)])
-            guard !connection.client.json else { return print(compact(item)) }
-            print("""
-                \(item["number"]?.stringValue ?? "")  (\(item["problem"]?.stringValue ?? ""))  \(item["title"]?.stringValue ?? "")
-                  Symptoms:   \(item["symptoms"]?.stringValue ?? "")
-                  Root cause: \(item["rootCause"]?.stringValue ?? "")
-                  Workaround: \(item["workaround"]?.stringValue ?? "")
-                """)
+            connection.show(try await connection.call(ProblemMethods.knownError, KnownErrorKey(number: number))) { item in
+                """
+                \(item.number)  (\(item.problem))  \(item.title)
+                  Symptoms:   \(item.symptoms)
+                  Root cause: \(item.rootCause)
+                  Workaround: \(item.workaround)
+                """
+            }
         }
     }
 
@@ -292,17 +258,8 @@ struct KnownErrorCommand: AsyncParsableCommand {
         @Option(help: "Default: the problem's root cause findings.") var rootCause: String?
 
         func run() async throws {
-            let item = try await connection.call("knownerror.publish", [
-                "problem": .string(problem), "symptoms": .string(symptoms), "workaround": .string(workaround),
-                "title": title.map(JSONValue.string), "rootCause": rootCause.map(JSONValue.string),
-            ])
-            connection.client.json ? print(compact(item)) : print("\(item["number"]?.stringValue ?? "") published for \(problem)")
+            let params = PublishKnownError(problem: problem, symptoms: symptoms, workaround: workaround, title: title, rootCause: rootCause)
+            connection.show(try await connection.call(ProblemMethods.publishKnownError, params)) { "\($0.number) published for \(problem)" }
         }
-    }
-}
-
-extension APIConnection {
-    func showProblem(_ problem: JSONValue) {
-        client.json ? print(compact(problem)) : print(ProblemCommand.describe(problem))
     }
 }

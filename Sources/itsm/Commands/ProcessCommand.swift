@@ -20,11 +20,18 @@ struct ProcessCommand: AsyncParsableCommand {
     /// `--help`, renamed before parsing so the usage comes from the schemas.
     @Flag(name: .customLong("show-usage")) var showUsage = false
 
-    /// Whether `itsm <first>` names no built-in command, so a process of that name is meant.
+    /// Whether `itsm <first>` names no built-in command, so a process of that name is meant; or
+    /// names a process's own commands without the verb that follows (`itsm incident
+    /// declare-major`), which its schemas then provide.
     static func handles(_ arguments: [String]) -> Bool {
-        guard let first = arguments.first, !first.hasPrefix("-") else { return false }
-        let commands = ITSM.configuration.subcommands.map { $0._commandName } + ["help"]
-        return !commands.contains(first) && first.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 45 || $0 == 95 }
+        guard let first = arguments.first, !first.hasPrefix("-"), first != "help" else { return false }
+        if let command = ITSM.configuration.subcommands.first(where: { $0._commandName == first }) {
+            guard command is any ProcessCommands.Type, let verb = arguments.dropFirst().first, !verb.hasPrefix("-"), verb != "help" else {
+                return false
+            }
+            return !command.configuration.subcommands.contains { $0._commandName == verb }
+        }
+        return first.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 45 || $0 == 95 }
     }
 
     static func run(_ arguments: [String]) async {
@@ -190,3 +197,17 @@ struct ProcessCommand: AsyncParsableCommand {
         return members.keys.sorted().map { key in "\(key): \(members[key]!.plainText ?? compact(members[key]!))" }.joined(separator: "\n")
     }
 }
+
+/// A built-in process's hand-written commands (`itsm incident …`): those that print for people
+/// or make several calls. A verb they lack is one of the process's methods, called through
+/// `ProcessCommand`, so a method added to a built-in process needs no command here either.
+protocol ProcessCommands: AsyncParsableCommand {}
+
+extension IncidentCommand: ProcessCommands {}
+extension ProblemCommand: ProcessCommands {}
+extension KnownErrorCommand: ProcessCommands {}
+extension SupplierCommand: ProcessCommands {}
+extension ImprovementCommand: ProcessCommands {}
+extension NonconformityCommand: ProcessCommands {}
+extension ObjectiveCommand: ProcessCommands {}
+extension CapacityCommand: ProcessCommands {}

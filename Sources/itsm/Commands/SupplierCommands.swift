@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ITSMProtocol
+import SupplierProtocol
 
 /// `itsm supplier ...`: supplier management over the HTTP API.
 struct SupplierCommand: AsyncParsableCommand {
@@ -19,18 +20,14 @@ struct SupplierCommand: AsyncParsableCommand {
         @Option(help: "A contact as NAME[,EMAIL[,PHONE]] (repeat for several).") var contact: [String] = []
 
         func run() async throws {
-            let contacts: [JSONValue] = contact.map { text in
+            let contacts = contact.map { text in
                 let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-                var members: [String: JSONValue] = ["name": .string(parts[0])]
-                if parts.count > 1, !parts[1].isEmpty { members["email"] = .string(parts[1]) }
-                if parts.count > 2, !parts[2].isEmpty { members["phone"] = .string(parts[2]) }
-                return .object(members)
+                func part(_ index: Int) -> String? { parts.count > index && !parts[index].isEmpty ? parts[index] : nil }
+                return Contact(name: parts[0], email: part(1), phone: part(2))
             }
-            let supplier = try await connection.call("supplier.create", [
-                "name": .string(name), "kind": .string(kind), "owner": owner.map(JSONValue.string),
-                "services": .array(service.map(JSONValue.string)), "contacts": .array(contacts),
-            ])
-            connection.client.json ? print(compact(supplier)) : print("\(supplier["number"]?.stringValue ?? "")  \(name)")
+            let params = CreateSupplier(name: name, kind: try choice(SupplierKind.self, kind, "--kind"), contacts: contacts, services: service,
+                                        owner: owner)
+            connection.show(try await connection.call(SupplierMethods.create, params)) { "\($0.number)  \($0.name)" }
         }
     }
 
@@ -40,14 +37,12 @@ struct SupplierCommand: AsyncParsableCommand {
         @Option(help: "active, on_hold or inactive.") var status: String?
 
         func run() async throws {
-            let list = try await connection.call("supplier.list", ["status": status.map(JSONValue.string)])
-            guard !connection.client.json else { return print(compact(list)) }
-            var rows = [["NUMBER", "KIND", "STATUS", "OWNER", "NAME"]]
-            for item in list["items"]?.arrayValue ?? [] {
-                rows.append([item["number"]?.stringValue ?? "", item["kind"]?.stringValue ?? "", item["status"]?.stringValue ?? "",
-                             item["owner"]?.stringValue ?? "-", item["name"]?.stringValue ?? ""])
+            let params = ListSuppliers(status: try status.map { try choice(SupplierStatus.self, $0, "--status") })
+            connection.show(try await connection.call(SupplierMethods.list, params)) { list in
+                table([["NUMBER", "KIND", "STATUS", "OWNER", "NAME"]] + list.items.map { item in
+                    [item.number, item.kind.rawValue, item.status.rawValue, item.owner ?? "-", item.name]
+                })
             }
-            print(table(rows))
         }
     }
 
@@ -57,7 +52,7 @@ struct SupplierCommand: AsyncParsableCommand {
         @Argument(help: "Number (SUP-000001) or name.") var supplier: String
 
         func run() async throws {
-            print(compact(try await connection.call("supplier.get", ["supplier": .string(supplier), "history": .bool(true)])))
+            print(compact(try await connection.call(SupplierMethods.get, SupplierKey(supplier: supplier, history: true)).json))
         }
     }
 
@@ -79,21 +74,20 @@ struct SupplierCommand: AsyncParsableCommand {
         @Option(help: "response|resolution:P1..P5|any:MINUTES (repeat for several).") var target: [String] = []
 
         func run() async throws {
-            let targets: [JSONValue] = try target.map { text in
+            let targets = try target.map { text in
                 let parts = text.split(separator: ":").map(String.init)
                 guard parts.count == 3, let minutes = Int(parts[2]) else {
                     throw ValidationError("--target \(text): give KIND:PRIORITY:MINUTES, e.g. resolution:P2:480")
                 }
-                return ["kind": .string(parts[0]), "priority": parts[1] == "any" ? nil : .string(parts[1]), "minutes": .int(Int64(minutes))]
+                return Target(kind: try choice(TargetKind.self, parts[0], "--target \(text)"), priority: parts[1] == "any" ? nil : parts[1],
+                              minutes: minutes)
             }
-            let contract = try await connection.call("supplier.add_contract", [
-                "supplier": .string(supplier), "reference": .string(reference), "startsOn": .string(starts), "endsOn": .string(ends),
-                "noticeDays": noticeDays.map { .int(Int64($0)) }, "renewal": renewal.map(JSONValue.string), "value": value.map(JSONValue.double),
-                "currency": currency.map(JSONValue.string), "scope": scope.map(JSONValue.string),
-                "documents": .array(document.map(JSONValue.string)), "targets": .array(targets),
-            ])
-            connection.client.json ? print(compact(contract))
-                : print("\(reference): \(starts) to \(ends), notice deadline \(contract["noticeDeadline"]?.stringValue ?? "")")
+            let params = SupplierProtocol.AddContract(supplier: supplier, reference: reference, scope: scope, startsOn: starts, endsOn: ends,
+                                     noticeDays: noticeDays, renewal: try renewal.map { try choice(Renewal.self, $0, "--renewal") },
+                                     value: value, currency: currency, documents: document, targets: targets)
+            connection.show(try await connection.call(SupplierMethods.addContract, params)) { contract in
+                "\(contract.reference): \(contract.startsOn) to \(contract.endsOn), notice deadline \(contract.noticeDeadline)"
+            }
         }
     }
 
@@ -105,19 +99,16 @@ struct SupplierCommand: AsyncParsableCommand {
         @Option(help: "ISO 8601 end (default: now).") var to: String?
 
         func run() async throws {
-            let report = try await connection.call("supplier.scorecard", [
-                "supplier": supplier.map(JSONValue.string), "from": from.map(JSONValue.string), "to": to.map(JSONValue.string),
-            ])
-            guard !connection.client.json else { return print(compact(report)) }
-            if let note = report["note"]?.stringValue { print("note: \(note)\n") }
-            var rows = [["SUPPLIER", "NAME", "VOLUME", "WITHIN", "%", "BREACHES", "MEAN H", "P90 H", "OPEN"]]
-            for card in report["scorecards"]?.arrayValue ?? [] {
-                func cell(_ name: String) -> String { card[name].map { $0 == .null ? "-" : compact($0) } ?? "-" }
-                rows.append([card["supplier"]?.stringValue ?? "", card["name"]?.stringValue ?? "", cell("volume"),
-                             "\(cell("withinTarget"))/\(cell("scored"))", cell("withinTargetPercent"), cell("breaches"),
-                             cell("meanBusinessHours"), cell("p90BusinessHours"), cell("open")])
+            let params = ScorecardParams(supplier: supplier, from: try instant(from, "--from"), to: try instant(to, "--to"))
+            connection.show(try await connection.call(SupplierMethods.scorecard, params)) { report in
+                func cell(_ value: (some CustomStringConvertible)?) -> String { value.map(\.description) ?? "-" }
+                let rows = report.scorecards.map { card in
+                    [card.supplier, card.name, cell(card.volume), "\(card.withinTarget)/\(card.scored)", cell(card.withinTargetPercent),
+                     cell(card.breaches), cell(card.meanBusinessHours), cell(card.p90BusinessHours), cell(card.open)]
+                }
+                return (report.note.map { "note: \($0)\n\n" } ?? "")
+                    + table([["SUPPLIER", "NAME", "VOLUME", "WITHIN", "%", "BREACHES", "MEAN H", "P90 H", "OPEN"]] + rows)
             }
-            print(table(rows))
         }
     }
 
@@ -131,16 +122,13 @@ struct SupplierCommand: AsyncParsableCommand {
         @Option(help: "An action as OWNER,YYYY-MM-DD,DESCRIPTION (repeat).") var action: [String] = []
 
         func run() async throws {
-            let actions: [JSONValue] = try action.map { text in
+            let actions = try action.map { text in
                 let parts = text.split(separator: ",", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard parts.count == 3 else { throw ValidationError("--action \(text): give OWNER,YYYY-MM-DD,DESCRIPTION") }
-                return ["owner": .string(parts[0]), "dueOn": .string(parts[1]), "description": .string(parts[2])]
+                return ActionToTake(description: parts[2], owner: parts[0], dueOn: parts[1])
             }
-            let detail = try await connection.call("supplier.record_review", [
-                "supplier": .string(supplier), "heldOn": .string(heldOn), "attendees": .array(attendee.map(JSONValue.string)),
-                "findings": .string(findings), "actions": .array(actions),
-            ])
-            connection.client.json ? print(compact(detail)) : print("review recorded for \(supplier)")
+            let params = RecordReview(supplier: supplier, heldOn: heldOn, attendees: attendee, findings: findings, actions: actions)
+            connection.show(try await connection.call(SupplierMethods.recordReview, params)) { "review recorded for \($0.supplier.name)" }
         }
     }
 
@@ -156,17 +144,16 @@ struct SupplierCommand: AsyncParsableCommand {
         @Option var resolution: String?
 
         func run() async throws {
-            let result: JSONValue
+            let answer: (value: SupplierProtocol.Dispute, json: JSONValue)
             if let resolve {
-                result = try await connection.call("supplier.resolve_dispute", ["id": .int(Int64(resolve)), "resolution": resolution.map(JSONValue.string)])
+                guard let resolution else { throw ValidationError("--resolve needs --resolution: how it was settled") }
+                answer = try await connection.call(SupplierMethods.resolveDispute, ResolveDispute(id: resolve, resolution: resolution))
             } else {
                 guard let supplier, let subject else { throw ValidationError("give the supplier and --subject, or --resolve ID --resolution TEXT") }
-                result = try await connection.call("supplier.open_dispute", [
-                    "supplier": .string(supplier), "subject": .string(subject), "contract": contract.map(JSONValue.string),
-                    "amount": amount.map(JSONValue.double), "currency": currency.map(JSONValue.string),
-                ])
+                answer = try await connection.call(SupplierMethods.openDispute, OpenDispute(supplier: supplier, contract: contract, subject: subject,
+                                                                                            amount: amount, currency: currency))
             }
-            connection.client.json ? print(compact(result)) : print("dispute \(result["id"].map(compact) ?? "") \(result["status"]?.stringValue ?? "")")
+            connection.show(answer) { "dispute \($0.id) \($0.status)" }
         }
     }
 
@@ -180,18 +167,17 @@ struct SupplierCommand: AsyncParsableCommand {
         @Option(help: "The action that is done.") var done: Int?
 
         func run() async throws {
-            let result: JSONValue
+            let answer: (value: SupplierAction, json: JSONValue)
             if let done {
-                result = try await connection.call("supplier.complete_action", ["id": .int(Int64(done))])
+                answer = try await connection.call(SupplierMethods.completeAction, ActionKey(id: done))
             } else {
                 guard let supplier, let description, let owner, let due else {
                     throw ValidationError("give the supplier, --description, --owner and --due, or --done ID")
                 }
-                result = try await connection.call("supplier.add_action", [
-                    "supplier": .string(supplier), "description": .string(description), "owner": .string(owner), "dueOn": .string(due),
-                ])
+                answer = try await connection.call(SupplierMethods.addAction, AddAction(supplier: supplier, description: description, owner: owner,
+                                                                                        dueOn: due))
             }
-            connection.client.json ? print(compact(result)) : print("action \(result["id"].map(compact) ?? "") \(result["status"]?.stringValue ?? "")")
+            connection.show(answer) { "action \($0.id) \($0.status)" }
         }
     }
 
@@ -202,7 +188,8 @@ struct SupplierCommand: AsyncParsableCommand {
         @Option var to: String?
 
         func run() async throws {
-            print(compact(try await connection.call("supplier.stats", ["from": from.map(JSONValue.string), "to": to.map(JSONValue.string)])))
+            let params = SupplierStatsParams(from: try instant(from, "--from"), to: try instant(to, "--to"))
+            print(compact(try await connection.call(SupplierMethods.stats, params).json))
         }
     }
 }
