@@ -35,6 +35,10 @@ def sign_in(driver, base, name):
     step(f"{name}: signed in", driver.find_element(By.ID, "user").text == name)
 
 
+def sign_out(driver):
+    follow(driver, driver.find_element(By.XPATH, "//form[@action='/console/logout']//button").click)
+
+
 def replaced(page):
     """A wait condition: the document `page` (its html element) is gone. Chrome answers a
     question about a node of a document being replaced either as stale or as 'does not belong

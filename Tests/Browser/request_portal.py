@@ -15,7 +15,7 @@ import urllib.request
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from console_helpers import absent, browser, follow, sign_in, step, submit, text
+from console_helpers import absent, browser, follow, sign_in, sign_out, step, submit, text
 
 base = sys.argv[1].rstrip("/")
 assert base.startswith("http://127."), "loopback only"
@@ -31,10 +31,6 @@ def api_as(name, method, params):
     return urllib.request.urlopen(urllib.request.Request(
         base + "/api/v1/rpc/" + method, data=json.dumps(params).encode(),
         headers={"Content-Type": "application/json", "Cookie": cookie, "X-CSRF-Token": csrf})).status
-
-
-def sign_out(driver):
-    follow(driver, driver.find_element(By.XPATH, "//form[@action='/console/logout']//button").click)
 
 
 driver = browser()

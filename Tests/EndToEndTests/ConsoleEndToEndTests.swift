@@ -93,6 +93,36 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    /// A drawn list pages by cursor when its method takes one, and its page links keep the filter.
+    @Test func aDrawnListPagesByCursorKeepingItsFilter() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "e2edrawnpages")
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins:\n  - incident\n  - problem\n", databaseURL: database.conninfo)
+        defer { coordinator.remove() }
+        #expect(try await coordinator.cli(["user", "create", "ada", "--role", "administrator", "--password-stdin"],
+                                          input: "ada has a long password\n").status == .exited(0))
+        for n in 1...30 {
+            #expect(try await coordinator.call("problem.create", ["title": "Paged problem \(n)"]).status == 200)
+        }
+        let closed = try await coordinator.call("problem.create", ["title": "Paged problem filtered out"])
+        let number = try #require(closed.body["number"] as? String)
+        #expect(try await coordinator.call("problem.transition", ["number": number, "to": "closed", "note": "a duplicate"]).status == 200)
+        let ada = try #require(try await IdentityEndToEndTests.signIn(coordinator, "ada", "ada has a long password").session)
+        func open(_ path: String) async throws -> String {
+            let (status, body) = try await coordinator.request("GET", String(path.dropFirst()), headers: ["Cookie": ada.cookie])
+            #expect(status == 200, "\(path)")
+            return String(decoding: body, as: UTF8.self)
+        }
+        func titles(_ html: String) -> [String] { html.matches(of: /Paged problem (\d+)/).map { String($0.output.1) } }
+        let first = try await open("/console/p/problem?status=new")
+        #expect(titles(first).count == 25 && !first.contains(#"id="first-page""#), "\(first.suffix(2000))")
+        let next = try #require(first.firstMatch(of: /href="(\?status=new&amp;after=[^"]+)" id="next-page"/).map { String($0.output.1) })
+        let second = try await open("/console/p/problem" + next.replacingOccurrences(of: "&amp;", with: "&"))
+        #expect(titles(second).count == 5 && !second.contains(#"id="next-page""#) && second.contains(#"href="?status=new&amp;" id="first-page""#),
+                "\(second.suffix(2000))")
+        #expect(Set(titles(first) + titles(second)).count == 30 && !second.contains("filtered out"))
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     @Test func aRequesterReportsAnAgentWorksItAndTheRequesterConfirmsInARealBrowser() async throws {
         let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]")
         defer { coordinator.remove() }
@@ -120,6 +150,34 @@ import Testing
         #expect(bench.status == .exited(0) && bench.text.contains("/console/ as rita ("), "\(bench.text)")
         let refused = try await coordinator.cli(["bench", "page", "/console/", "--name", "rita"], input: "not her password\n")
         #expect(refused.status != .exited(0) && refused.text.contains("could not sign in as rita: HTTP 401"), "\(refused.text)")
+        #expect(await coordinator.stop() == .exited(0))
+    }
+    /// Service levels set in a real browser reach the incident process as `incident.sla.define`
+    /// would from the API, and a refused one says which field.
+    @Test func anAdministratorSetsServiceLevelsInARealBrowser() async throws {
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]")
+        defer { coordinator.remove() }
+        for (name, role) in [("ada", "administrator"), ("alan", "agent")] {
+            let created = try await coordinator.cli(["user", "create", name, "--role", role, "--password-stdin"],
+                                                    input: "\(name) has a long password\n")
+            #expect(created.status == .exited(0), "\(created.text)")
+        }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Browser/service_levels.py").standardized.path
+        let run = try await Command.run(try Self.python(), [script, coordinator.baseURL.absoluteString])
+        print(run.text)
+        #expect(run.status == .exited(0) && run.text.contains("service levels: all steps passed"), "\(run.text)")
+
+        // The process holds what the page set, and measures a new record by it.
+        let (listed, body) = try await coordinator.request("POST", "api/v1/rpc/incident.sla.list", body: Data("{}".utf8), token: coordinator.token)
+        let defined = (try? JSONSerialization.jsonObject(with: body) as? [[String: Any]]) ?? []
+        let definitions = defined.map { "\($0["service"] as? String ?? "*") \($0["priority"] as? String ?? "") \($0["resolutionMinutes"] as? Int ?? 0)" }
+        #expect(listed == 200 && definitions.sorted() == ["* P2 270", "email P2 120"], "\(defined)")
+        let record = try await coordinator.call("incident.create", ["title": "Mail down", "impact": "high", "urgency": "medium", "service": "email"])
+        #expect(record.body["priority"] as? String == "P2", "\(record.body)")
+        let detail = try await coordinator.call("incident.get", ["number": record.body["number"] as? String ?? ""])
+        let targets = (detail.body["serviceLevels"] as? [[String: Any]] ?? []).compactMap { $0["targetMinutes"] as? Int }
+        #expect(targets.sorted() == [15, 120], "\(detail.body)")
         #expect(await coordinator.stop() == .exited(0))
     }
 }

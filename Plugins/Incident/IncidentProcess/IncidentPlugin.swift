@@ -125,23 +125,26 @@ public enum IncidentPlugin {
             try deskOnly(context, "incident.stats")
             return try await store(context).stats(params)
         }
-        plugin.method("incident.import.begin", permission: "incident.import",
-                      description: "Start a CSV import: the header and how to map it") { (params: BeginImport, context) in
+        plugin.method(IncidentMethods.beginImport, permission: "incident.import",
+                      description: "Start a CSV import: the header and how to map it") { params, context in
             try await store(context).beginImport(params, actor: context.actor)
         }
-        plugin.method("incident.import.rows", permission: "incident.import",
-                      description: "Stage the next rows of an import") { (params: StageImportRows, context) in
+        plugin.method(IncidentMethods.stageImportRows, permission: "incident.import",
+                      description: "Stage the next rows of an import") { params, context in
             try await store(context).stageImportRows(params, actor: context.actor)
         }
-        plugin.method("incident.import.commit", permission: "incident.import",
+        plugin.method(IncidentMethods.commitImport, permission: "incident.import",
                       description: "Import every staged row at once, or none if one is invalid (unless skipInvalid)") {
-            (params: CommitImport, context) in
+            params, context in
             try await store(context).commitImport(params, actor: context.actor)
         }
-        plugin.method("incident.sla.define", permission: "incident.admin",
-                      description: "Create or replace the service level for a service (or all) and a priority") {
-            (params: ServiceLevelDefinition, context) in
+        plugin.method(IncidentMethods.defineServiceLevel, permission: "incident.admin",
+                      description: "Create or replace the service level for a service (or all) and a priority") { params, context in
             try await store(context).defineServiceLevel(params, actor: context.actor)
+        }
+        plugin.method(IncidentMethods.priorityMatrix, permission: "incident.read", idempotent: true,
+                      description: "The priority each impact and urgency gives (config.priorityMatrix)") { (_: NoParams, context) in
+            try IncidentSettings(config: context.config).matrix.cells
         }
         plugin.method(IncidentMethods.serviceLevels, permission: "incident.read", idempotent: true,
                       description: "The service level definitions") { (_: NoParams, context) in

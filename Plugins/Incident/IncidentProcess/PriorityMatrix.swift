@@ -30,4 +30,11 @@ public struct PriorityMatrix: Sendable, Hashable {
     public func priority(impact: Level, urgency: Level) -> Priority {
         rows[impact.rawValue - 1][urgency.rawValue - 1]
     }
+
+    /// Every cell, impact then urgency, high first: what `incident.priority_matrix` answers.
+    public var cells: [PriorityCell] {
+        Level.allCases.flatMap { impact in
+            Level.allCases.map { urgency in PriorityCell(impact: impact, urgency: urgency, priority: priority(impact: impact, urgency: urgency)) }
+        }
+    }
 }

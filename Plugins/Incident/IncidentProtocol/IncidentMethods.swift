@@ -18,8 +18,13 @@ public enum IncidentMethods {
     public static let search = MethodType<SearchIncidents, [SearchHit]>("incident.search")
     public static let stats = MethodType<IncidentStatsParams, IncidentStats>("incident.stats")
     public static let serviceLevels = MethodType<NoParams, [ServiceLevelDefinition]>("incident.sla.list")
+    public static let defineServiceLevel = MethodType<ServiceLevelDefinition, ServiceLevelDefinition>("incident.sla.define")
+    public static let priorityMatrix = MethodType<NoParams, [PriorityCell]>("incident.priority_matrix")
     public static let serviceNames = MethodType<NoParams, [ServiceName]>("incident.service_names")
     public static let customerFigures = MethodType<CustomerFiguresParams, CustomerFigures>("incident.customer_figures")
+    public static let beginImport = MethodType<BeginImport, ImportReport>("incident.import.begin")
+    public static let stageImportRows = MethodType<StageImportRows, ImportReport>("incident.import.rows")
+    public static let commitImport = MethodType<CommitImport, ImportReport>("incident.import.commit")
 }
 
 /// `incident.create` params.

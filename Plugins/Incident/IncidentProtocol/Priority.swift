@@ -64,3 +64,16 @@ extension Level: JSONSchemaProviding {
 extension Priority: JSONSchemaProviding {
     public static var jsonSchema: JSONSchema { .string(oneOf: (1...5).map { "P\($0)" }) }
 }
+
+/// One cell of the priority matrix: the priority a record of this impact and urgency gets.
+public struct PriorityCell: Sendable, Hashable, Codable {
+    public var impact: Level
+    public var urgency: Level
+    public var priority: Priority
+
+    public init(impact: Level, urgency: Level, priority: Priority) {
+        self.impact = impact
+        self.urgency = urgency
+        self.priority = priority
+    }
+}

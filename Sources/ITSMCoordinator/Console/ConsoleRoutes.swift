@@ -153,6 +153,7 @@ extension HTTPAPI {
         addProcessRoutes(to: routes)
         addCapacityRoutes(to: routes)
         addAdminRoutes(to: routes)
+        addServiceLevelRoutes(to: routes)
         addLiveRoutes(to: routes)
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
@@ -217,7 +218,8 @@ extension HTTPAPI {
                       "canSeeNotifications": principal.allows("notification.read") && api.router.route(for: "notification.list") != nil,
                       "canSeeRequests": principal.allows("service.read") && api.router.route(for: "request.list") != nil,
                       "canSeeProcessStates": principal.allows("plugins.read"), "canSeeTokens": principal.allows("tokens.read"),
-                      "canSeeCapacity": principal.allows("capacity.read") && api.router.route(for: "capacity.plan") != nil],
+                      "canSeeCapacity": principal.allows("capacity.read") && api.router.route(for: "capacity.plan") != nil,
+                      "canSeeServiceLevels": principal.allows("incident.admin") && api.router.route(for: "incident.sla.define") != nil],
              "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
         }
 

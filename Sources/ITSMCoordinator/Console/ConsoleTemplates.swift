@@ -36,6 +36,7 @@ enum ConsoleTemplates {
                 {{#canSeeCapacity}}<a href="/console/capacity" id="nav-capacity">{{t.capacityPlan}}</a>{{/canSeeCapacity}}
                 <a href="/console/processes" id="nav-processes">{{t.processes}}</a>
                 {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
+                {{#canSeeServiceLevels}}<a href="/console/admin/service-levels" id="nav-service-levels">{{t.serviceLevels}}</a>{{/canSeeServiceLevels}}
               </nav>
               <form method="get" action="/console/search" class="inline search" role="search">
                 <label for="search-query" class="hidden">{{t.search}}</label>
@@ -370,6 +371,51 @@ enum ConsoleTemplates {
             {{/canWrite}}
             {{> footer}}
             """,
+        "service-levels": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.serviceLevels}}</h1>
+              <p>{{t.serviceLevelsIntro}}</p>
+              <table id="service-levels">
+                <thead><tr><th>{{t.service}}</th><th>{{t.priority}}</th><th>{{t.responseTarget}}</th><th>{{t.resolutionTarget}}</th><th>{{t.warningAt}}</th><th>{{t.timeZone}}</th><th>{{t.businessHours}}</th><th>{{t.holidays}}</th></tr></thead>
+                <tbody>{{#definitions}}<tr><td>{{service}}</td><td>{{priority}}</td><td>{{response}}</td><td>{{resolution}}</td><td>{{warning}}</td><td>{{timeZone}}</td><td>{{hours}}</td><td>{{holidays}}</td></tr>{{/definitions}}</tbody>
+              </table>
+              {{^definitions}}<p id="no-service-levels">{{t.noServiceLevels}}</p>{{/definitions}}
+            </section>
+            {{#canWrite}}
+            <section class="card">
+              <h2>{{t.setServiceLevel}}</h2>
+              <form method="post" action="/console/admin/service-levels" id="set-service-level">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="sla-service">{{t.service}} ({{t.emptyForEveryService}})</label><input id="sla-service" name="service" list="sla-services">
+                <datalist id="sla-services">{{#services}}<option value="{{.}}">{{/services}}</datalist>
+                <label for="sla-priority">{{t.priority}}</label>
+                <select id="sla-priority" name="priority">{{#priorities}}<option value="{{.}}">{{.}}</option>{{/priorities}}</select>
+                <label for="sla-response">{{t.responseTarget}} ({{t.minutes}})</label><input id="sla-response" name="responseMinutes" inputmode="numeric" required>
+                <label for="sla-resolution">{{t.resolutionTarget}} ({{t.minutes}})</label><input id="sla-resolution" name="resolutionMinutes" inputmode="numeric" required>
+                <label for="sla-warning">{{t.warningAt}} (%)</label><input id="sla-warning" name="warningPercent" inputmode="numeric" placeholder="75">
+                <label for="sla-time-zone">{{t.timeZone}}</label><input id="sla-time-zone" name="timeZone" value="UTC" placeholder="Europe/Berlin">
+                <fieldset>
+                  <legend>{{t.businessHours}} ({{t.hoursHelp}})</legend>
+                  {{#days}}<label for="sla-{{day}}">{{label}}</label><input id="sla-{{day}}" name="{{day}}" placeholder="08:00-18:00">{{/days}}
+                </fieldset>
+                <label for="sla-holidays">{{t.holidays}} (YYYY-MM-DD, {{t.commaSeparated}})</label><input id="sla-holidays" name="holidays">
+                <button type="submit" id="sla-submit">{{t.save}}</button>
+              </form>
+            </section>
+            {{/canWrite}}
+            {{#hasMatrix}}
+            <section class="card">
+              <h2>{{t.priorityMatrix}}</h2>
+              <p>{{t.priorityMatrixHelp}}</p>
+              <table id="priority-matrix">
+                <thead><tr><th>{{t.impact}} ↓ {{t.urgency}} →</th><th>high</th><th>medium</th><th>low</th></tr></thead>
+                <tbody>{{#matrix}}<tr><th scope="row">{{impact}}</th>{{#priorities}}<td class="priority">{{.}}</td>{{/priorities}}</tr>{{/matrix}}</tbody>
+              </table>
+            </section>
+            {{/hasMatrix}}
+            {{> footer}}
+            """,
         "notifications": """
             {{> header}}
             <section class="card">
@@ -622,7 +668,7 @@ enum ConsoleTemplates {
                 <tbody>{{#rows}}<tr><td>{{#linked}}<a href="/console/p/{{process}}/records/{{key}}">{{first}}</a>{{/linked}}{{^linked}}{{first}}{{/linked}}</td>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/rows}}
                 {{^rows}}<tr><td>{{t.nothing}}</td></tr>{{/rows}}</tbody>
               </table>
-              <p class="pages">{{#previous}}<a href="{{previous}}">{{t.previous}}</a>{{/previous}} {{#next}}<a href="{{next}}">{{t.next}}</a>{{/next}}</p>
+              <p class="pages">{{#first}}<a href="{{first}}" id="first-page">{{t.firstPage}}</a>{{/first}}{{#previous}}<a href="{{previous}}">{{t.previous}}</a>{{/previous}} {{#next}}<a href="{{next}}" id="next-page" rel="next">{{t.next}}</a>{{/next}}</p>
             </section>
             {{> footer}}
             """,

@@ -1,0 +1,115 @@
+import Foundation
+import Hummingbird
+import ITSMProtocol
+
+/// Service levels for the process owner: each priority's response and resolution targets with
+/// the business hours they count in, a form to set one (`incident.sla.define`, refused by the
+/// process naming the field), and the priority matrix that decides which target a record gets.
+extension HTTPAPI {
+    static let weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+    func addServiceLevelRoutes(to routes: Router<APIRequestContext>) {
+        routes.get("console/admin/service-levels") { request, _ in
+            await console(request) { page in await serviceLevelsPage(page, request) }
+        }
+        routes.post("console/admin/service-levels") { request, _ in
+            await console(request, form: true) { page in
+                let back = "/console/admin/service-levels"
+                switch await page.call("incident.sla.define", Self.serviceLevel(from: page.form)) {
+                case .success(let defined):
+                    let scope = defined["service"]?.stringValue ?? ConsoleStrings.english["everyService"]!
+                    return Self.redirect(back, notice: "\(defined["priority"]?.stringValue ?? "") · \(scope): \(ConsoleStrings.english["done"]!)")
+                case .failure(let error):
+                    return Self.redirect(back, error: error.message)
+                }
+            }
+        }
+    }
+
+    private func serviceLevelsPage(_ page: ConsolePage, _ request: Request) async -> Response {
+        var context = page.common
+        context["title"] = ConsoleStrings.english["serviceLevels"]!
+        context["canWrite"] = page.principal.allows("incident.admin")
+        switch await page.call("incident.sla.list", [:]) {
+        case .success(let definitions):
+            context["definitions"] = (definitions.arrayValue ?? []).map(Self.serviceLevelRow)
+        case .failure(let error):
+            context["error"] = error.message
+        }
+        if case .success(let cells) = await page.call("incident.priority_matrix", [:]) {
+            context["matrix"] = Self.matrixRows(cells.arrayValue ?? [])
+            context["hasMatrix"] = true
+        }
+        if case .success(let names) = await page.call("incident.service_names", [:]) {
+            context["services"] = (names.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        }
+        context["priorities"] = (1...5).map { "P\($0)" }
+        context["days"] = Self.weekdays.map { ["day": $0, "label": $0.prefix(1).uppercased() + $0.dropFirst()] }
+        Self.addMessages(of: request, to: &context)
+        return Self.page("service-levels", context)
+    }
+
+    /// A definition as a table row: targets in hours and minutes, each open day's hours.
+    static func serviceLevelRow(_ definition: JSONValue) -> [String: Any] {
+        let calendar = definition["calendar"] ?? .object([:])
+        let hours = calendar["hours"]
+        let days = weekdays.compactMap { day -> String? in
+            guard let spans = hours?[day]?.arrayValue?.compactMap(\.stringValue), !spans.isEmpty else { return nil }
+            return "\(day.prefix(3).capitalized) \(spans.joined(separator: ", "))"
+        }
+        let holidays = calendar["holidays"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        return [
+            "service": definition["service"]?.stringValue ?? ConsoleStrings.english["everyService"]!,
+            "priority": definition["priority"]?.stringValue ?? "",
+            "response": duration(minutes: definition["responseMinutes"]?.intValue),
+            "resolution": duration(minutes: definition["resolutionMinutes"]?.intValue),
+            "warning": "\(definition["warningPercent"]?.intValue ?? 75) %",
+            "timeZone": calendar["timeZone"]?.stringValue ?? "",
+            "hours": days.isEmpty ? "—" : days.joined(separator: " · "),
+            "holidays": holidays.joined(separator: ", "),
+        ]
+    }
+
+    /// `90` as "1 h 30 min": targets are set in minutes and read in hours.
+    static func duration(minutes: Int64?) -> String {
+        guard let minutes else { return "—" }
+        let (hours, rest) = minutes.quotientAndRemainder(dividingBy: 60)
+        return [hours > 0 ? "\(hours) h" : nil, rest > 0 || hours == 0 ? "\(rest) min" : nil].compactMap { $0 }.joined(separator: " ")
+    }
+
+    /// The matrix as rows of impact, each with the priority for urgency high, medium, low.
+    static func matrixRows(_ cells: [JSONValue]) -> [[String: Any]] {
+        ["high", "medium", "low"].map { impact in
+            let row = cells.filter { $0["impact"]?.stringValue == impact }
+            let priorities = ["high", "medium", "low"].map { urgency in
+                row.first { $0["urgency"]?.stringValue == urgency }?["priority"]?.stringValue ?? "—"
+            }
+            return ["impact": impact, "priorities": priorities]
+        }
+    }
+
+    /// `incident.sla.define`'s params from the form: empty fields left out so the process names
+    /// what is missing, hours per day as "08:00-12:00, 13:00-17:00" (empty: closed that day).
+    static func serviceLevel(from form: [String: String]) -> [String: JSONValue] {
+        func text(_ name: String) -> String? {
+            form[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func list(_ name: String) -> [JSONValue] {
+            (text(name) ?? "").split(whereSeparator: { $0 == "," || $0.isWhitespace }).map { .string(String($0)) }
+        }
+        // A number as typed: what is not a whole number goes on as text, refused by the schema with its name.
+        func number(_ name: String) -> JSONValue? { text(name).map { Int64($0).map(JSONValue.int) ?? .string($0) } }
+        var params: [String: JSONValue] = [:]
+        params["service"] = text("service").map(JSONValue.string)
+        params["priority"] = text("priority").map(JSONValue.string)
+        params["responseMinutes"] = number("responseMinutes")
+        params["resolutionMinutes"] = number("resolutionMinutes")
+        params["warningPercent"] = number("warningPercent")
+        var hours: [String: JSONValue] = [:]
+        for day in weekdays where !list(day).isEmpty { hours[day] = .array(list(day)) }
+        var calendar: [String: JSONValue] = ["timeZone": .string(text("timeZone") ?? "UTC"), "hours": .object(hours)]
+        if !list("holidays").isEmpty { calendar["holidays"] = .array(list("holidays")) }
+        params["calendar"] = .object(calendar)
+        return params
+    }
+}
