@@ -1,3 +1,5 @@
+import ITSMProtocol
+
 /// A report written in the small Markdown subset the processes use (`# ` and `## ` headings,
 /// `- ` lists, `|` tables, `**bold**`), as a standalone printable HTML page. Every text is
 /// escaped, so a record's title cannot inject markup.
@@ -45,9 +47,7 @@ public enum MarkdownPage {
     }
 
     static func inline(_ text: String) -> String {
-        var escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-            .replacingOccurrences(of: "\\|", with: "|")
+        var escaped = HTMLText.escaped(text).replacingOccurrences(of: "\\|", with: "|")
         while let open = escaped.range(of: "**"), let close = escaped.range(of: "**", range: open.upperBound..<escaped.endIndex) {
             escaped.replaceSubrange(close, with: "</strong>")
             escaped.replaceSubrange(open, with: "<strong>")

@@ -186,7 +186,7 @@ import Testing
         #expect(partial.status == .exited(0), "\(partial.text)")
         let partialIndex = try String(contentsOfFile: folder + "-desk/index.html", encoding: .utf8)
         #expect(partialIndex.contains("3 incidents</a>") && partialIndex.contains("problems: not included")
-                && partialIndex.contains("lacks the permission 'problem.read'") && partialIndex.contains("Audit log: not included"),
+                && partialIndex.contains("lacks the permission &#39;problem.read&#39;") && partialIndex.contains("Audit log: not included"),
                 "\(partialIndex)")
         let reader = try await issue(coordinator, ["incident.read"])
         let (forbidden, _) = try await coordinator.request("GET", "api/v1/evidence?from=\(day(from))&to=\(day(to))", token: reader)

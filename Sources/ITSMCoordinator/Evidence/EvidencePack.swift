@@ -113,7 +113,7 @@ struct EvidencePack {
             do {
                 sections.append(Section(clauses: records.clauses, html: try await write(records, source: source, into: &files)))
             } catch let error as ResponseError {
-                sections.append(Section(clauses: records.clauses, html: "\(records.name): not included (\(Self.escape(error.message)))"))
+                sections.append(Section(clauses: records.clauses, html: "\(records.name): not included (\(HTMLText.escaped(error.message)))"))
             }
         }
         for document in Self.documents where wanted(document.clauses) {
@@ -125,7 +125,7 @@ struct EvidencePack {
                 try await files.file(document.file, Array(text.utf8))
                 sections.append(Section(clauses: document.clauses, html: "<a href=\"\(document.file)\">\(document.title)</a>"))
             } catch let error as ResponseError {
-                sections.append(Section(clauses: document.clauses, html: "\(document.title): not included (\(Self.escape(error.message)))"))
+                sections.append(Section(clauses: document.clauses, html: "\(document.title): not included (\(HTMLText.escaped(error.message)))"))
             }
         }
         if wanted(["9.2"]) { sections.append(try await writeProgrammes(source: source, into: &files)) }
@@ -197,7 +197,7 @@ struct EvidencePack {
             let title = record["title"] ?? record["name"] ?? items[index]["title"] ?? items[index]["name"]
             let status = record["status"] ?? record["state"] ?? items[index]["status"] ?? items[index]["state"]
             let pack = packs.last?.file.hasPrefix("\(key)-") == true ? " <a href=\"\(key)-pack.html\">pack as presented</a>" : ""
-            rows.append("<tr><td>\(Self.escape(key))</td><td>\(Self.escape(Self.cell(title)))</td><td>\(Self.escape(Self.cell(status)))</td>"
+            rows.append("<tr><td>\(HTMLText.escaped(key))</td><td>\(HTMLText.escaped(Self.cell(title)))</td><td>\(HTMLText.escaped(Self.cell(status)))</td>"
                         + "<td>\(history.count)</td><td>\(pack)</td></tr>")
         }
         try await files.write(Array("\n]\n".utf8))
@@ -233,7 +233,7 @@ struct EvidencePack {
                 links.append("<a href=\"audit-programme-\(year).json\">Audit programme \(year)</a>"
                              + (gaps.isEmpty ? ": every clause is covered" : ": no audit covers \(gaps.joined(separator: ", "))"))
             } catch let error as ResponseError {
-                links.append("Audit programme \(year): not included (\(Self.escape(error.message)))")
+                links.append("Audit programme \(year): not included (\(HTMLText.escaped(error.message)))")
             }
         }
         return Section(clauses: ["9.2"], html: links.joined(separator: "<br>"))
@@ -246,7 +246,7 @@ struct EvidencePack {
         do {
             listed = try await source.call("customer.list", [:])
         } catch {
-            return Section(clauses: ["8.3.3"], html: "Service reports: not included (\(Self.escape(error.message)))")
+            return Section(clauses: ["8.3.3"], html: "Service reports: not included (\(HTMLText.escaped(error.message)))")
         }
         let customers = (listed["items"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
         var links: [String] = []
@@ -258,9 +258,9 @@ struct EvidencePack {
                 params["format"] = "html"
                 let report = try await source.call("service.report", .object(params))
                 try await files.file(file, Array((report["document"]?.stringValue ?? "").utf8))
-                links.append("<a href=\"\(file)\">Service report: \(Self.escape(customer))</a>")
+                links.append("<a href=\"\(file)\">Service report: \(HTMLText.escaped(customer))</a>")
             } catch let error as ResponseError {
-                links.append("Service report for \(Self.escape(customer)): not included (\(Self.escape(error.message)))")
+                links.append("Service report for \(HTMLText.escaped(customer)): not included (\(HTMLText.escaped(error.message)))")
             }
         }
         return Section(clauses: ["8.3.3"], html: links.isEmpty ? "No customers are recorded." : links.joined(separator: "<br>"))
@@ -277,10 +277,10 @@ struct EvidencePack {
                 let result = try await source.call(method, .object(takesPeriod ? period : [:]))
                 figures[process] = result
                 let scalars = (result.objectValue ?? [:]).filter { $0.value.plainText != nil && $0.key != "from" && $0.key != "to" }
-                let shown = scalars.keys.sorted().map { "\(Self.escape($0)) \(Self.escape(Self.cell(scalars[$0])))" }.joined(separator: ", ")
+                let shown = scalars.keys.sorted().map { "\(HTMLText.escaped($0)) \(HTMLText.escaped(Self.cell(scalars[$0])))" }.joined(separator: ", ")
                 rows.append("<tr><td>\(process)</td><td>\(takesPeriod ? "the period" : "now")</td><td>\(shown)</td></tr>")
             } catch {
-                rows.append("<tr><td>\(process)</td><td></td><td>not included (\(Self.escape(error.message)))</td></tr>")
+                rows.append("<tr><td>\(process)</td><td></td><td>not included (\(HTMLText.escaped(error.message)))</td></tr>")
             }
         }
         try await files.file("figures.json", JSONValue.object(figures).serialized())
@@ -317,7 +317,7 @@ struct EvidencePack {
         try await files.end()
         try await files.file("audit-log.csv", Array(Self.csv(rows).utf8))
         let chain = try await audit.verify()
-        let state = chain.broken.map { "<strong>the chain is broken at entry \($0.seq)</strong>: \(Self.escape($0.reason))" }
+        let state = chain.broken.map { "<strong>the chain is broken at entry \($0.seq)</strong>: \(HTMLText.escaped($0.reason))" }
             ?? "the chain of all \(chain.entries) entries holds (head \(chain.head ?? "none"))"
         return Section(clauses: ["7.5"], html: "Audit log of the period: \(count) entries, <a href=\"audit-log.csv\">CSV</a>, "
                                                + "<a href=\"audit-log.json\">JSON</a>; \(state)")
@@ -348,11 +348,11 @@ struct EvidencePack {
     private func page(title: String, body: String) -> String {
         """
         <!doctype html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(title))</title>
+        <html lang="en"><head><meta charset="utf-8"><title>\(HTMLText.escaped(title))</title>
         <style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;line-height:1.4}
         table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}th{background:#f3f3f3}</style>
         </head><body>
-        <h1>\(Self.escape(title))</h1>
+        <h1>\(HTMLText.escaped(title))</h1>
         \(body)
         </body></html>
 
@@ -375,11 +375,6 @@ struct EvidencePack {
                 return "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             }.joined(separator: ",")
         }.joined(separator: "\r\n") + "\r\n"
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
 
