@@ -64,6 +64,15 @@ import Testing
             }
         }
         #expect(records >= 6, "\(records) record pages opened")
+
+        // The dashboards: a card for every built-in process's figures, drawn from their shape.
+        let (dashboard, figures) = try await open("/console/dashboard?days=7")
+        #expect(dashboard == 200 && !figures.contains("message error") && figures.contains(#"id="period-7" aria-current="page""#), "\(figures)")
+        for process in ["capacity", "improvement", "incident", "problem", "supplier"] {
+            #expect(figures.contains(#"id="stats-\#(process)""#), "\(process) has no card")
+        }
+        #expect(figures.contains(#"<span class="tile-value">1</span> <span class="tile-label">Created in period</span>"#)
+                && figures.contains("<title>Open by priority</title>"), "\(figures)")
         #expect(await coordinator.stop() == .exited(0))
     }
 
@@ -178,6 +187,32 @@ import Testing
         let detail = try await coordinator.call("incident.get", ["number": record.body["number"] as? String ?? ""])
         let targets = (detail.body["serviceLevels"] as? [[String: Any]] ?? []).compactMap { $0["targetMinutes"] as? Int }
         #expect(targets.sorted() == [15, 120], "\(detail.body)")
+        #expect(await coordinator.stop() == .exited(0))
+    }
+    /// An agent edits a record's details where they are shown and through the form; each change
+    /// goes through incident.update as the agent, and only what the agent changed is sent.
+    @Test func anAgentEditsARecordsDetailsInPlaceInARealBrowser() async throws {
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]")
+        defer { coordinator.remove() }
+        let created = try await coordinator.cli(["user", "create", "alan", "--role", "agent", "--password-stdin"],
+                                                input: "alan has a long password\n")
+        #expect(created.status == .exited(0), "\(created.text)")
+        let record = try await coordinator.call("incident.create", ["title": "Mail relay slow", "category": "hardware"])
+        let number = try #require(record.body["number"] as? String)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Browser/inline_edit.py").standardized.path
+        let run = try await Command.run(try Self.python(), [script, coordinator.baseURL.absoluteString, number, coordinator.token])
+        print(run.text)
+        #expect(run.status == .exited(0) && run.text.contains("inline edit: all steps passed"), "\(run.text)")
+
+        // Each change is alan's, in the history; a field he did not touch has no entry of his.
+        let detail = try await coordinator.call("incident.get", ["number": number, "history": true])
+        let incident = detail.body["incident"] as? [String: Any] ?? [:]
+        #expect(incident["priority"] as? String == "P2" && incident["configurationItem"] as? String == "MX-01"
+                && (incident["service"] as? String) == nil && incident["subcategory"] as? String == "relay", "\(incident)")
+        let history = (detail.body["history"] as? [[String: Any]] ?? []).filter { $0["actor"] as? String == "user:alan" }
+        let fields = Set(history.compactMap { $0["field"] as? String })
+        #expect(fields == ["category", "impact", "priority", "service", "subcategory"], "\(history)")
         #expect(await coordinator.stop() == .exited(0))
     }
 }

@@ -50,4 +50,38 @@ import Testing
         let response = HTTPAPI.redirect("/console/incidents/INC-1", error: "resolutionCode: required & more")
         #expect(response.headers[.location] == "/console/incidents/INC-1?error=resolutionCode%3A%20required%20%26%20more")
     }
+    @Test func aStatsResultIsDrawnFromItsShape() {
+        let figures: JSONValue = .object([
+            "from": "2026-11-01T00:00:00Z", "openBreached": 2, "meanHoursToResolve": .double(3.5), "items": .array([1, 2, 3]),
+            "openByPriority": .object(["P2": 3, "P1": 1]),
+            "byPriority": .object(["P1": .object(["resolved": 4, "meanMinutesToResolve": .null])]),
+        ])
+        let card = HTTPAPI.dashboardCard(figures, periodic: true)
+        #expect(card["tiles"] as? [[String: String]] == [["label": "Items", "value": "3"], ["label": "Mean hours to resolve", "value": "3.5"],
+                                                         ["label": "Open breached", "value": "2"]])
+        let charts = card["charts"] as? [[String: String]] ?? []
+        #expect(charts.map { $0["title"] } == ["Open by priority"])
+        let svg = charts.first?["svg"] ?? ""
+        #expect(svg.contains("<title>Open by priority</title>") && svg.range(of: ">P1<")!.lowerBound < svg.range(of: ">P2<")!.lowerBound)
+        let tables = card["tables"] as? [[String: Any]] ?? []
+        #expect(tables.first?["columns"] as? [String] == ["Mean minutes to resolve", "Resolved"])
+        #expect((tables.first?["rows"] as? [[String: Any]])?.first?["cells"] as? [String] == ["—", "4"])
+    }
+
+    @Test func aChartsLabelsCannotAddMarkup() {
+        let svg = HTTPAPI.barChart(title: "by \"kind\"", bars: [(label: "<script>", value: 2), (label: "none", value: 0)])
+        #expect(!svg.contains("<script>") && svg.contains("&lt;script&gt;") && svg.contains(#"aria-label="by &quot;kind&quot;""#))
+        #expect(svg.contains(#"width="220""#) && svg.contains(#"width="0""#))
+    }
+
+    @Test func aServiceLevelFormBecomesTheDefinitionsParams() {
+        let params = HTTPAPI.serviceLevel(from: [
+            "service": " ", "priority": "P2", "responseMinutes": "30", "resolutionMinutes": "soon", "warningPercent": "",
+            "monday": "08:00-12:00, 13:00-17:00", "tuesday": "", "holidays": "2026-12-25 2026-12-26",
+        ])
+        #expect(params == ["priority": "P2", "responseMinutes": 30, "resolutionMinutes": "soon", "calendar": [
+            "timeZone": "UTC", "hours": ["monday": ["08:00-12:00", "13:00-17:00"]], "holidays": ["2026-12-25", "2026-12-26"],
+        ]])
+        #expect(HTTPAPI.duration(minutes: 270) == "4 h 30 min" && HTTPAPI.duration(minutes: 120) == "2 h" && HTTPAPI.duration(minutes: 0) == "0 min")
+    }
 }

@@ -154,6 +154,7 @@ extension HTTPAPI {
         addCapacityRoutes(to: routes)
         addAdminRoutes(to: routes)
         addServiceLevelRoutes(to: routes)
+        addDashboardRoutes(to: routes)
         addLiveRoutes(to: routes)
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
@@ -183,11 +184,20 @@ extension HTTPAPI {
                     "transition": ["to", "resolutionCode", "resolutionNotes", "holdReason"],
                     "escalate": ["kind", "toGroup", "reason"], "declare_major": ["reason"],
                     "link": ["parent", "duplicateOf", "problem", "knownError"], "review": ["summary", "rootCause", "lessonsLearned"],
+                    "update": ["title", "impact", "urgency"] + Self.clearableIncidentFields,
                 ]
                 guard let names = members[action] else { return Self.page("message", ["title": "404", "message": ConsoleStrings.english["notFound"]!], status: .notFound) }
                 var params: [String: JSONValue] = ["number": .string(number)]
                 // An empty field is one the person left alone.
                 for member in names { if let value = page.form[member], !value.isEmpty { params[member] = .string(value) } }
+                // Editing the details: only what the person changed from what the page showed
+                // (`was-<member>`), so a change someone else made meanwhile stays; emptied, cleared.
+                if action == "update" {
+                    params = ["number": .string(number)]
+                    for member in names {
+                        if let value = page.form[member], value != page.form["was-" + member] { params[member] = .string(value) }
+                    }
+                }
                 // A review's actions: one per line.
                 if action == "review", let lines = page.form["actions"]?.split(whereSeparator: \.isNewline)
                     .map({ $0.trimmingCharacters(in: .whitespaces) }).filter({ !$0.isEmpty }), !lines.isEmpty {
@@ -219,7 +229,8 @@ extension HTTPAPI {
                       "canSeeRequests": principal.allows("service.read") && api.router.route(for: "request.list") != nil,
                       "canSeeProcessStates": principal.allows("plugins.read"), "canSeeTokens": principal.allows("tokens.read"),
                       "canSeeCapacity": principal.allows("capacity.read") && api.router.route(for: "capacity.plan") != nil,
-                      "canSeeServiceLevels": principal.allows("incident.admin") && api.router.route(for: "incident.sla.define") != nil],
+                      "canSeeServiceLevels": principal.allows("incident.admin") && api.router.route(for: "incident.sla.define") != nil,
+                      "canSeeDashboards": !api.statsMethods(for: principal).isEmpty],
              "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
         }
 
@@ -344,7 +355,8 @@ extension HTTPAPI {
         context["title"] = "\(record["number"]?.stringValue ?? number) \(record["title"]?.stringValue ?? "")"
         context["base"] = "/console/incidents/\(record["number"]?.stringValue ?? number)"
         var fields: [String: Any] = [:]
-        for member in ["number", "title", "status", "priority", "caller", "service", "assignmentGroup", "assignee"] {
+        for member in ["number", "title", "status", "priority", "caller", "service", "configurationItem", "category", "subcategory",
+                       "impact", "urgency", "assignmentGroup", "assignee"] {
             fields[member] = record[member]?.stringValue ?? ""
         }
         if let description = record["description"]?.stringValue, !description.isEmpty { fields["description"] = description }
@@ -376,6 +388,7 @@ extension HTTPAPI {
                     "label": visibility == "work_note" ? strings["workNote"]! : strings["customerComment"]!]
         }
         Self.addHistory(detail["history"], to: &context)
+        context["edit"] = Self.editableFields(of: record)
         let canWrite = page.principal.allows("incident.write")
         context["canComment"] = canWrite
         context["desk"] = canWrite && page.isDesk
@@ -390,6 +403,21 @@ extension HTTPAPI {
         Self.addMessages(of: request, to: &context)
         context["live"] = "record=" + Self.percentEncoded(number)
         return Self.page("incident", context)
+    }
+
+    /// The details a desk edits with `incident.update` where an empty value clears them.
+    static let clearableIncidentFields = ["description", "service", "configurationItem", "category", "subcategory"]
+
+    /// The record's editable details as the edit form shows them: each text as it is, impact
+    /// and urgency as choices with the current one chosen.
+    static func editableFields(of record: JSONValue) -> [String: Any] {
+        var fields: [String: Any] = [:]
+        for member in ["title"] + clearableIncidentFields { fields[member] = record[member]?.stringValue ?? "" }
+        for member in ["impact", "urgency"] {
+            let current = record[member]?.stringValue
+            fields[member] = ["high", "medium", "low"].map { ["value": $0, "selected": $0 == current] }
+        }
+        return fields
     }
 
     /// Full-text search over the records the person may see, the matched words marked.
@@ -420,17 +448,7 @@ extension HTTPAPI {
     /// A search snippet as HTML: everything escaped, then the search's own highlight markers
     /// (`<b>`, `</b>`) made `<mark>`, so a record's text cannot add markup.
     static func markedSnippet(_ snippet: String) -> String {
-        var escaped = ""
-        for character in snippet {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
+        let escaped = HTMLText.escaped(snippet)
         return escaped.replacingOccurrences(of: "&lt;b&gt;", with: "<mark>").replacingOccurrences(of: "&lt;/b&gt;", with: "</mark>")
     }
 

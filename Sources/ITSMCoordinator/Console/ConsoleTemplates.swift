@@ -36,6 +36,7 @@ enum ConsoleTemplates {
                 {{#canSeeCapacity}}<a href="/console/capacity" id="nav-capacity">{{t.capacityPlan}}</a>{{/canSeeCapacity}}
                 <a href="/console/processes" id="nav-processes">{{t.processes}}</a>
                 {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
+                {{#canSeeDashboards}}<a href="/console/dashboard" id="nav-dashboards">{{t.dashboards}}</a>{{/canSeeDashboards}}
                 {{#canSeeServiceLevels}}<a href="/console/admin/service-levels" id="nav-service-levels">{{t.serviceLevels}}</a>{{/canSeeServiceLevels}}
               </nav>
               <form method="get" action="/console/search" class="inline search" role="search">
@@ -137,12 +138,17 @@ enum ConsoleTemplates {
             <p><a href="/console/">{{t.back}}</a></p>
             {{#incident}}
             <section class="card">
-              <h1><span id="number">{{number}}</span> {{title}}</h1>
+              <h1><span id="number">{{number}}</span> <span id="title" data-edit="edit-title">{{title}}</span></h1>
               <dl class="fields">
                 <dt>{{t.status}}</dt><dd id="status">{{status}}</dd>
-                <dt>{{t.priority}}</dt><dd><span class="pill {{priority}}">{{priority}}</span></dd>
+                <dt>{{t.priority}}</dt><dd id="priority"><span class="pill {{priority}}">{{priority}}</span></dd>
+                <dt>{{t.impact}}</dt><dd id="impact" data-edit="edit-impact">{{impact}}</dd>
+                <dt>{{t.urgency}}</dt><dd id="urgency" data-edit="edit-urgency">{{urgency}}</dd>
                 <dt>{{t.caller}}</dt><dd>{{caller}}</dd>
-                <dt>{{t.service}}</dt><dd>{{service}}</dd>
+                <dt>{{t.service}}</dt><dd id="service" data-edit="edit-service">{{service}}</dd>
+                <dt>{{t.configurationItem}}</dt><dd id="configuration-item" data-edit="edit-configuration-item">{{configurationItem}}</dd>
+                <dt>{{t.category}}</dt><dd id="category" data-edit="edit-category">{{category}}</dd>
+                <dt>{{t.subcategory}}</dt><dd id="subcategory" data-edit="edit-subcategory">{{subcategory}}</dd>
                 <dt>{{t.group}}</dt><dd id="group">{{assignmentGroup}}</dd>
                 <dt>{{t.assignee}}</dt><dd id="assignee">{{assignee}}</dd>
                 <dt>{{t.created}}</dt><dd>{{createdAt}}</dd>
@@ -151,7 +157,7 @@ enum ConsoleTemplates {
                 {{#knownError}}<dt>{{t.knownError}}</dt><dd>{{knownError}}</dd>{{/knownError}}
               </dl>
               {{#major}}<p class="major" id="major"><strong>{{t.majorIncident}}</strong>{{#majorReason}}: {{majorReason}}{{/majorReason}}{{#majorDeclaredBy}} ({{majorDeclaredBy}}){{/majorDeclaredBy}}</p>{{/major}}
-              {{#description}}<p class="description">{{description}}</p>{{/description}}
+              {{#description}}<p class="description" id="description" data-edit="edit-description">{{description}}</p>{{/description}}
               {{#workaround}}<p class="notice"><strong>{{t.workaround}}:</strong> {{workaround}}</p>{{/workaround}}
               {{#review}}<div id="review"><h2>{{t.review}}</h2><p>{{summary}}</p>{{#by}}<p class="meta">{{by}}</p>{{/by}}<ul>{{#actions}}<li>{{.}}</li>{{/actions}}</ul></div>{{/review}}
             </section>
@@ -163,6 +169,28 @@ enum ConsoleTemplates {
             </section>
             {{/hasClocks}}
             {{#desk}}
+            <section class="card">
+              <details id="edit-details">
+                <summary>{{t.editDetails}}</summary>
+                {{#edit}}
+                <form method="post" action="{{base}}/update" id="edit">
+                  <input type="hidden" name="_csrf" value="{{csrf}}">
+                  <p class="help">{{t.editHelp}}</p>
+                  <label for="edit-title">{{t.title}}</label><input id="edit-title" name="title" value="{{title}}" required><input type="hidden" name="was-title" value="{{title}}">
+                  <label for="edit-impact">{{t.impact}}</label>
+                  <select id="edit-impact" name="impact">{{#impact}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{value}}</option>{{/impact}}</select>{{#impact}}{{#selected}}<input type="hidden" name="was-impact" value="{{value}}">{{/selected}}{{/impact}}
+                  <label for="edit-urgency">{{t.urgency}}</label>
+                  <select id="edit-urgency" name="urgency">{{#urgency}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{value}}</option>{{/urgency}}</select>{{#urgency}}{{#selected}}<input type="hidden" name="was-urgency" value="{{value}}">{{/selected}}{{/urgency}}
+                  <label for="edit-service">{{t.service}}</label><input id="edit-service" name="service" value="{{service}}"><input type="hidden" name="was-service" value="{{service}}">
+                  <label for="edit-configuration-item">{{t.configurationItem}}</label><input id="edit-configuration-item" name="configurationItem" value="{{configurationItem}}"><input type="hidden" name="was-configurationItem" value="{{configurationItem}}">
+                  <label for="edit-category">{{t.category}}</label><input id="edit-category" name="category" value="{{category}}"><input type="hidden" name="was-category" value="{{category}}">
+                  <label for="edit-subcategory">{{t.subcategory}}</label><input id="edit-subcategory" name="subcategory" value="{{subcategory}}"><input type="hidden" name="was-subcategory" value="{{subcategory}}">
+                  <label for="edit-description">{{t.description}}</label><textarea id="edit-description" name="description" rows="4">{{description}}</textarea><input type="hidden" name="was-description" value="{{description}}">
+                  <button type="submit" id="edit-submit">{{t.saveChanges}}</button>
+                </form>
+                {{/edit}}
+              </details>
+            </section>
             <section class="card actions">
               <form method="post" action="{{base}}/assign" id="assign">
                 <input type="hidden" name="_csrf" value="{{csrf}}">
@@ -369,6 +397,30 @@ enum ConsoleTemplates {
               </form>
             </section>
             {{/canWrite}}
+            {{> footer}}
+            """,
+        "dashboard": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.dashboards}}</h1>
+              <p>{{t.dashboardsIntro}}</p>
+              <nav class="tabs" aria-label="{{t.period}}">{{#periods}}<a href="?days={{days}}" id="period-{{days}}" {{#chosen}}aria-current="page" class="current"{{/chosen}}>{{days}} {{t.days}}</a> {{/periods}}</nav>
+            </section>
+            {{#cards}}
+            <section class="card" id="stats-{{process}}">
+              <h2>{{process}}</h2>
+              <p class="help">{{description}}{{#periodic}} · {{t.lastDays}} {{days}} {{t.days}}{{/periodic}}</p>
+              {{#error}}<p class="message error">{{error}}</p>{{/error}}
+              <ul class="tiles">{{#tiles}}<li><span class="tile-value">{{value}}</span> <span class="tile-label">{{label}}</span></li>{{/tiles}}</ul>
+              <div class="charts">{{#charts}}<figure><figcaption>{{title}}</figcaption>{{{svg}}}</figure>{{/charts}}</div>
+              {{#tables}}
+              <h3>{{title}}</h3>
+              <table><thead><tr><th></th>{{#columns}}<th>{{.}}</th>{{/columns}}</tr></thead>
+              <tbody>{{#rows}}<tr><th scope="row">{{key}}</th>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/rows}}</tbody></table>
+              {{/tables}}
+            </section>
+            {{/cards}}
+            {{^cards}}<section class="card"><p id="no-stats">{{t.noStats}}</p></section>{{/cards}}
             {{> footer}}
             """,
         "service-levels": """
@@ -734,7 +786,8 @@ enum ConsoleTemplates {
 
     /// Hand-written, small, readable with no build step: contrast AA, visible focus.
     /// The console's only script: live updates (what the page shows changed since it opened,
-    /// `data-live`) and keyboard shortcuts. Everything works without it.
+    /// `data-live`), editing a detail in place (`data-edit`) and keyboard shortcuts. Everything
+    /// works without it.
     static let script = """
         (function () {
           var notice = document.getElementById("live-notice");
@@ -742,6 +795,49 @@ enum ConsoleTemplates {
             var source = new EventSource("/console/live?" + notice.getAttribute("data-live"));
             source.addEventListener("changed", function () { notice.hidden = false; });
           }
+          // Inline edits: a detail marked data-edit (with its field in the page's edit form)
+          // becomes that field when clicked or entered; Enter or a new choice saves it through
+          // the form, as a person would by hand; Escape puts it back unchanged.
+          Array.prototype.forEach.call(document.querySelectorAll("[data-edit]"), function (shown) {
+            var field = document.getElementById(shown.getAttribute("data-edit"));
+            if (!field || !field.form) return;
+            shown.classList.add("editable");
+            shown.tabIndex = 0;
+            shown.title = "Click to edit";
+            function open() {
+              if (shown.querySelector("input, select, textarea")) return;
+              var original = shown.innerHTML;
+              var editor = field.cloneNode(true);
+              editor.removeAttribute("id");
+              editor.removeAttribute("name");
+              editor.setAttribute("aria-label", field.labels && field.labels[0] ? field.labels[0].textContent : field.name);
+              editor.className = "inline-editor";
+              shown.innerHTML = "";
+              shown.appendChild(editor);
+              editor.focus();
+              function save() {
+                field.value = editor.value;
+                field.form.submit();
+              }
+              editor.addEventListener("keydown", function (event) {
+                if (event.key === "Escape") {
+                  event.stopPropagation();
+                  shown.innerHTML = original;
+                  shown.focus();
+                } else if (event.key === "Enter" && editor.tagName !== "TEXTAREA") {
+                  event.preventDefault();
+                  save();
+                } else if (event.key === "Enter" && event.ctrlKey) {
+                  save();
+                }
+              });
+              if (editor.tagName === "SELECT") editor.addEventListener("change", save);
+            }
+            shown.addEventListener("click", open);
+            shown.addEventListener("keydown", function (event) {
+              if (event.key === "Enter" && event.target === shown) { event.preventDefault(); open(); }
+            });
+          });
           // Keys: / search, c comment, g then q queues, r requests, p processes, ? this list.
           var pending = null;
           var places = { q: "/console/", r: "/console/requests", p: "/console/processes" };
@@ -789,6 +885,20 @@ enum ConsoleTemplates {
         button { margin-top: .75rem; background: var(--accent); color: #fff; border-color: var(--accent); cursor: pointer; }
         :focus-visible { outline: 3px solid #f0b429; outline-offset: 1px; }
         .inline { display: inline; }
+        .tiles { display: flex; flex-wrap: wrap; gap: .75rem; list-style: none; padding: 0; }
+        .tiles li { border: 1px solid var(--line); border-radius: 6px; padding: .5rem .75rem; min-width: 9rem; }
+        .tile-value { display: block; font-size: 1.6rem; font-weight: 700; }
+        .tile-label { color: var(--muted); }
+        .charts { display: flex; flex-wrap: wrap; gap: 1.5rem; }
+        .charts figure { margin: 0; }
+        .charts figcaption { font-weight: 600; }
+        .chart { max-width: 100%; height: auto; }
+        .chart .bar { fill: var(--accent); }
+        .chart-label, .chart-value { font: 12px system-ui, sans-serif; fill: var(--ink); }
+        .tabs a.current { font-weight: 700; text-decoration: none; }
+        .editable { cursor: text; border-bottom: 1px dashed var(--line); }
+        .editable:hover { background: #eef4fb; }
+        .inline-editor { width: auto; min-width: 12rem; }
         .search input { width: 16rem; }
         .sections a { margin-right: .75rem; }
         .check { font-weight: normal; }

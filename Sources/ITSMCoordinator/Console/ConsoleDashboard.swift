@@ -1,0 +1,126 @@
+import Foundation
+import Hummingbird
+import ITSMProtocol
+
+/// Dashboards for process owners: every `<process>.stats` the person may call, built-in or
+/// custom, for the last 7, 30 or 90 days where the method takes a period. Figures are drawn
+/// from the result's shape, not from a page per process: a number is a tile, counts by a key
+/// (`openByPriority`) a bar chart drawn here as SVG, figures by a key (`byPriority`) a table.
+extension HTTPAPI {
+    static let dashboardPeriods = [7, 30, 90]
+
+    func addDashboardRoutes(to routes: Router<APIRequestContext>) {
+        routes.get("console/dashboard") { request, _ in
+            await console(request) { page in await dashboardPage(page, request) }
+        }
+    }
+
+    /// The stats methods the person may call and that need nothing but a period.
+    func statsMethods(for principal: Principal) -> [MethodDescriptor] {
+        router.routes.map(\.descriptor)
+            .filter { $0.name.hasSuffix(".stats") && principal.allows($0.permission) }
+            .filter { Set($0.params?.required ?? []).isSubset(of: ["from", "to"]) }
+            .sorted { $0.name < $1.name }
+    }
+
+    private func dashboardPage(_ page: ConsolePage, _ request: Request) async -> Response {
+        let strings = ConsoleStrings.english
+        let days = request.uri.queryParameters["days"].flatMap { Int($0) }.flatMap { Self.dashboardPeriods.contains($0) ? $0 : nil } ?? 30
+        let now = Date()
+        let from = now.addingTimeInterval(-Double(days) * 86_400)
+        var context = page.common
+        context["title"] = strings["dashboards"]!
+        context["periods"] = Self.dashboardPeriods.map { ["days": $0, "chosen": $0 == days] }
+        var cards: [[String: Any]] = []
+        for method in statsMethods(for: page.principal) {
+            let properties = method.params?.properties ?? [:]
+            var params: [String: JSONValue] = [:]
+            if properties["from"] != nil, properties["to"] != nil {
+                params = ["from": .string(from.formatted(.iso8601)), "to": .string(now.formatted(.iso8601))]
+            }
+            var card: [String: Any] = ["process": String(method.name.dropLast(".stats".count)), "description": method.description ?? ""]
+            switch await page.call(method.name, params) {
+            case .failure(let error) where error.code == .permissionDenied:
+                continue   // e.g. the desk's figures, to a requester
+            case .failure(let error):
+                card["error"] = error.message
+            case .success(let figures):
+                card.merge(Self.dashboardCard(figures, periodic: !params.isEmpty)) { $1 }
+            }
+            cards.append(card)
+        }
+        context["cards"] = cards
+        context["days"] = days
+        return Self.page("dashboard", context)
+    }
+
+    /// A stats result as tiles, charts and tables, in the order its members are named.
+    static func dashboardCard(_ figures: JSONValue, periodic: Bool) -> [String: Any] {
+        var tiles: [[String: String]] = []
+        var charts: [[String: String]] = []
+        var tables: [[String: Any]] = []
+        for (name, value) in (figures.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let label = humanized(name)
+            switch value {
+            case .int, .double:
+                tiles.append(["label": label, "value": figure(value)])
+            case .object(let members) where !members.isEmpty && members.values.allSatisfy(isNumber):
+                let bars = members.sorted { $0.key < $1.key }.map { (label: $0.key, value: $0.value.doubleValue ?? 0) }
+                charts.append(["title": label, "svg": barChart(title: label, bars: bars)])
+            case .object(let members) where !members.isEmpty && members.values.allSatisfy({ $0.objectValue != nil }):
+                let columns = Array(Set(members.values.flatMap { ($0.objectValue ?? [:]).keys })).sorted()
+                tables.append(["title": label, "columns": columns.map(humanized),
+                               "rows": members.sorted { $0.key < $1.key }.map { key, row in
+                                   ["key": key, "cells": columns.map { row[$0].map(figure) ?? "—" }]
+                               }])
+            case .array(let items):
+                tiles.append(["label": label, "value": items.count.formatted()])
+            default:
+                continue   // the period's bounds, said once above the cards
+            }
+        }
+        return ["tiles": tiles, "charts": charts, "tables": tables, "periodic": periodic]
+    }
+
+    /// `openByPriority` as "Open by priority".
+    static func humanized(_ name: String) -> String {
+        var words = ""
+        for character in name {
+            if character.isUppercase, !words.isEmpty { words += " " + character.lowercased() } else { words.append(character) }
+        }
+        return words.prefix(1).uppercased() + words.dropFirst()
+    }
+
+    static func isNumber(_ value: JSONValue) -> Bool {
+        switch value { case .int, .double: true; default: false }
+    }
+
+    static func figure(_ value: JSONValue) -> String {
+        switch value {
+        case .int(let number): number.formatted()
+        case .double(let number): number.formatted(.number.precision(.fractionLength(0...1)))
+        case .null: "—"
+        default: value.stringValue ?? "—"
+        }
+    }
+
+    /// Horizontal bars, one per key, scaled to the largest, with their values: drawn here from
+    /// numbers and escaped labels, so nothing from a plugin is markup in the page.
+    static func barChart(title: String, bars: [(label: String, value: Double)]) -> String {
+        let (labelWidth, barSpace, valueWidth, rowHeight) = (120.0, 220.0, 60.0, 24.0)
+        let largest = max(bars.map(\.value).max() ?? 0, 1)
+        let height = Double(bars.count) * rowHeight
+        var svg = """
+            <svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 \(Int(labelWidth + barSpace + valueWidth)) \(Int(height))" \
+            width="\(Int(labelWidth + barSpace + valueWidth))" height="\(Int(height))" role="img" aria-label="\(HTMLText.escaped(title))"><title>\(HTMLText.escaped(title))</title>
+            """
+        for (index, bar) in bars.enumerated() {
+            let y = Double(index) * rowHeight
+            let width = max(bar.value / largest * barSpace, bar.value > 0 ? 2 : 0)
+            svg += "<text x=\"\(Int(labelWidth - 6))\" y=\"\(Int(y + 16))\" text-anchor=\"end\" class=\"chart-label\">\(HTMLText.escaped(bar.label))</text>"
+            svg += "<rect x=\"\(Int(labelWidth))\" y=\"\(Int(y + 4))\" width=\"\(width.formatted(.number.precision(.fractionLength(0...1)).grouping(.never)))\" height=\"16\" class=\"bar\"/>"
+            svg += "<text x=\"\(Int(labelWidth + width + 4))\" y=\"\(Int(y + 16))\" class=\"chart-value\">\(figure(.double(bar.value)))</text>"
+        }
+        return svg + "</svg>"
+    }
+}
