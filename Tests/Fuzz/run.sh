@@ -24,7 +24,7 @@ sources() {
         lineframer) echo Sources/ITSMTransport/LineFramer.swift ;;
         calendar) find Sources/ITSMCalendar -name '*.swift' ;;
         import) echo Plugins/Incident/IncidentProcess/{IncidentImport,Lifecycle,PriorityMatrix}.swift \
-                    Plugins/Incident/IncidentProtocol/{Incident,IncidentStatus,Priority}.swift ;;
+                    Plugins/Incident/IncidentProtocol/{Incident,IncidentStatus,Priority,ImportParams}.swift ;;
         *) echo "unknown fuzz target $1" >&2; exit 2 ;;
     esac
 }
