@@ -98,6 +98,27 @@ import Testing
         let pack = try await coordinator.request("GET", "api/v1/review-pack?format=html", token: coordinator.token)
         let html = String(decoding: pack.1, as: UTF8.self)
         #expect(pack.0 == 200 && html.contains("<h1>Management review") && html.contains("OBJ-0001") && html.contains(sla), "\(html.prefix(400))")
+
+        // Its trend, measured as asked: this month's 25 last, and too long a trend refused by name.
+        let trend = try await coordinator.call("objective.trend", ["number": "OBJ-0001", "periods": 2])
+        let values = (trend.body["measurements"] as? [[String: Any]] ?? []).map { $0["value"] as? Double }
+        #expect(trend.status == 200 && values.count == 2 && values.last == 25, "\(trend.body)")
+        let tooLong = try await coordinator.call("objective.trend", ["number": "OBJ-0001", "periods": 25])
+        #expect(tooLong.status == 400 && "\(tooLong.body)".contains("periods: 1 to 24"), "\(tooLong.body)")
+
+        // The process owner's page: the objective, its six periods charted against the target, and the pack.
+        #expect(try await coordinator.cli(["user", "create", "olga", "--role", "administrator", "--password-stdin"],
+                                          input: "olga has a long password\n").status == .exited(0))
+        let olga = try #require(try await IdentityEndToEndTests.signIn(coordinator, "olga", "olga has a long password").session)
+        let (shown, page) = try await coordinator.request("GET", "console/objectives", headers: ["Cookie": olga.cookie])
+        let objectives = String(decoding: page, as: UTF8.self)
+        #expect(shown == 200 && objectives.contains(#"id="objective-OBJ-0001""#) && objectives.contains("<title>OBJ-0001: P3 resolved within SLA</title>")
+                && objectives.contains(#"class="column missed""#) && objectives.matches(of: /<tr><td>\d{4}-\d{2}-01<\/td>/).count == 6,
+                "\(objectives)")
+        let link = try #require(objectives.firstMatch(of: /href="\/(api\/v1\/review-pack[^"]+)" id="review-pack-90"/)?.output.1)
+        let (packed, document) = try await coordinator.request("GET", String(link).replacingOccurrences(of: "&amp;", with: "&"),
+                                                              headers: ["Cookie": olga.cookie])
+        #expect(packed == 200 && String(decoding: document, as: UTF8.self).contains("<h1>Management review"), "\(link)")
         #expect(await coordinator.stop() == .exited(0))
     }
 

@@ -84,4 +84,13 @@ import Testing
         ]])
         #expect(HTTPAPI.duration(minutes: 270) == "4 h 30 min" && HTTPAPI.duration(minutes: 120) == "2 h" && HTTPAPI.duration(minutes: 0) == "0 min")
     }
+    @Test func aTrendChartsColumnsSayMetOrMissedAgainstTheTarget() {
+        let svg = HTTPAPI.trendChart(title: "OBJ-0001: <P1>", points: [
+            (label: "2026-10-01", value: 80, met: false), (label: "2026-11-01", value: nil, met: nil), (label: "2026-12-01", value: 100, met: true),
+        ], target: 95)
+        #expect(svg.contains("<title>OBJ-0001: &lt;P1&gt;</title>") && svg.contains(#"class="column missed""#) && svg.contains(#"class="column met""#))
+        #expect(svg.contains(">n/a</text>") && svg.contains(#"class="target""#) && svg.components(separatedBy: "<rect ").count == 3)
+        // The tallest column is the plot's full height; the target line sits 95 % of the way up.
+        #expect(svg.contains(#"y="16" width="40" height="140""#) && svg.contains(#"y1="23" y2="23""#), "\(svg)")
+    }
 }

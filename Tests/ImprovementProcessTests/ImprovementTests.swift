@@ -244,6 +244,20 @@ func incidentRecord(_ number: String, title: String = "", service: String? = nil
         let missing = try await store.measure(MeasureObjective(number: "OBJ-0002"), source: source)
         #expect(!missing.available && missing.value == nil && missing.note == "the problem process is not enabled, so this KPI cannot be measured")
 
+        // A trend: the last periods oldest first, each asked of the process for its own bounds.
+        let asked = Asked()
+        let counted: ImprovementStore.StatsSource = { method, params throws(ResponseError) in
+            await asked.add(params["from"]?.stringValue ?? "")
+            return try await source(method, params)
+        }
+        let november = try #require(ISO8601DateFormatter().date(from: "2026-11-20T10:00:00Z"))
+        let trend = try await store.trend(ObjectiveTrendParams(number: "OBJ-0001", periods: 3), source: counted, now: november)
+        #expect(trend.objective.number == "OBJ-0001" && trend.measurements.map(\.value) == [50, 50, 50])
+        #expect(await asked.froms == ["2026-09-01T00:00:00.000Z", "2026-10-01T00:00:00.000Z", "2026-11-01T00:00:00.000Z"])
+        await #expect(throws: ResponseError.invalidParams("periods: 1 to 24")) {
+            try await store.trend(ObjectiveTrendParams(number: "OBJ-0001", periods: 25), source: source)
+        }
+
         _ = try await store.create(CreateOpportunity(title: "Automate major incident comms"), actor: "a")
         let pack = try await store.reviewPack(ReviewPackParams(), source: source)
         #expect(pack.objectives.count == 2 && pack.proposedActions.contains { $0.contains("OBJ-0001 missed") })
@@ -253,4 +267,10 @@ func incidentRecord(_ number: String, title: String = "", service: String? = nil
         #expect(markdown.contains("n/a: the problem process is not enabled"))
         #expect(pack.html.contains("<table>") && pack.html.contains("<h2>Proposed actions</h2>"))
     }
+}
+
+/// What a stats source was asked, in order.
+actor Asked {
+    var froms: [String] = []
+    func add(_ from: String) { froms.append(from) }
 }

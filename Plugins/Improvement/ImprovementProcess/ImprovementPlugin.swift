@@ -96,6 +96,10 @@ public enum ImprovementPlugin {
                       description: "Measure an objective's KPI for the period containing 'at' (default now), from the other processes") {
             (params: MeasureObjective, context) in try await store(context).measure(params, source: statsSource(context))
         }
+        plugin.method(ImprovementMethods.objectiveTrend, permission: "improvement.read", idempotent: true,
+                      description: "An objective's KPI in each of its last periods (default 6), oldest first, measured as asked and not recorded") {
+            params, context in try await store(context).trend(params, source: statsSource(context))
+        }
         plugin.method(ImprovementMethods.planInternalAudit, permission: "improvement.write",
                       description: "Plan an internal audit of some clauses and processes; its checklist is generated from the clause map",
                       routes: [HTTPRoute("POST", "internal-audits")]) {

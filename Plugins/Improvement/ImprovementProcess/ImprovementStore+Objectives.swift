@@ -60,6 +60,17 @@ extension ImprovementStore {
         return measurement
     }
 
+    /// The objective's KPI in each of its last `periods` periods up to the one containing `now`.
+    public func trend(_ params: ObjectiveTrendParams, source: StatsSource, now: Date = Date()) async throws -> ObjectiveTrend {
+        try params.validate()
+        let objective = try await database.withTransaction { tx in try await loadObjective(tx, params.number) }
+        var intervals = [objective.period.interval(containing: now)]
+        while intervals.count < params.count { intervals.append(objective.period.previous(before: intervals.last!.start)) }
+        var measurements: [ImprovementProtocol.Measurement] = []
+        for interval in intervals.reversed() { measurements.append(await measure(objective, over: interval, source: source)) }
+        return ObjectiveTrend(objective: objective, measurements: measurements)
+    }
+
     func measure(_ objective: Objective, over interval: DateInterval, source: StatsSource) async -> ImprovementProtocol.Measurement {
         var measurement = ImprovementProtocol.Measurement(objective: objective.number, from: interval.start, to: interval.end, value: nil, available: false,
                                       met: nil, note: nil)

@@ -21,6 +21,7 @@ public enum ImprovementMethods {
     public static let createObjective = MethodType<CreateObjective, Objective>("objective.create")
     public static let objectives = MethodType<NoParams, ObjectiveList>("objective.list")
     public static let measureObjective = MethodType<MeasureObjective, Measurement>("objective.measure")
+    public static let objectiveTrend = MethodType<ObjectiveTrendParams, ObjectiveTrend>("objective.trend")
     public static let planInternalAudit = MethodType<PlanInternalAudit, InternalAudit>("internal_audit.plan")
     public static let internalAudit = MethodType<InternalAuditKey, InternalAudit>("internal_audit.get")
     public static let listInternalAudits = MethodType<ListInternalAudits, InternalAuditList>("internal_audit.list")

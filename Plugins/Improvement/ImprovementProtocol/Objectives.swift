@@ -84,3 +84,33 @@ public struct ObjectiveList: Sendable, Hashable, Codable {
         self.items = items
     }
 }
+
+/// `objective.trend` params: how many periods back from the current one.
+public struct ObjectiveTrendParams: Sendable, Hashable, Codable {
+    public var number: String
+    /// 1 to 24; default 6.
+    public var periods: Int?
+
+    public init(number: String, periods: Int? = nil) {
+        self.number = number
+        self.periods = periods
+    }
+
+    public var count: Int { periods ?? 6 }
+
+    public func validate() throws {
+        guard (1...24).contains(count) else { throw ResponseError.invalidParams("periods: 1 to 24") }
+    }
+}
+
+/// An objective with its KPI measured in each of its last periods, oldest first, the current
+/// one (so far) last. Measured as asked, not recorded: reading a trend changes nothing.
+public struct ObjectiveTrend: Sendable, Hashable, Codable {
+    public var objective: Objective
+    public var measurements: [Measurement]
+
+    public init(objective: Objective, measurements: [Measurement]) {
+        self.objective = objective
+        self.measurements = measurements
+    }
+}

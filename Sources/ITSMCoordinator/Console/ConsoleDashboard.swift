@@ -103,24 +103,4 @@ extension HTTPAPI {
         default: value.stringValue ?? "—"
         }
     }
-
-    /// Horizontal bars, one per key, scaled to the largest, with their values: drawn here from
-    /// numbers and escaped labels, so nothing from a plugin is markup in the page.
-    static func barChart(title: String, bars: [(label: String, value: Double)]) -> String {
-        let (labelWidth, barSpace, valueWidth, rowHeight) = (120.0, 220.0, 60.0, 24.0)
-        let largest = max(bars.map(\.value).max() ?? 0, 1)
-        let height = Double(bars.count) * rowHeight
-        var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 \(Int(labelWidth + barSpace + valueWidth)) \(Int(height))" \
-            width="\(Int(labelWidth + barSpace + valueWidth))" height="\(Int(height))" role="img" aria-label="\(HTMLText.escaped(title))"><title>\(HTMLText.escaped(title))</title>
-            """
-        for (index, bar) in bars.enumerated() {
-            let y = Double(index) * rowHeight
-            let width = max(bar.value / largest * barSpace, bar.value > 0 ? 2 : 0)
-            svg += "<text x=\"\(Int(labelWidth - 6))\" y=\"\(Int(y + 16))\" text-anchor=\"end\" class=\"chart-label\">\(HTMLText.escaped(bar.label))</text>"
-            svg += "<rect x=\"\(Int(labelWidth))\" y=\"\(Int(y + 4))\" width=\"\(width.formatted(.number.precision(.fractionLength(0...1)).grouping(.never)))\" height=\"16\" class=\"bar\"/>"
-            svg += "<text x=\"\(Int(labelWidth + width + 4))\" y=\"\(Int(y + 16))\" class=\"chart-value\">\(figure(.double(bar.value)))</text>"
-        }
-        return svg + "</svg>"
-    }
 }

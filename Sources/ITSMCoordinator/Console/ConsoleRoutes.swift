@@ -155,6 +155,7 @@ extension HTTPAPI {
         addAdminRoutes(to: routes)
         addServiceLevelRoutes(to: routes)
         addDashboardRoutes(to: routes)
+        addObjectiveRoutes(to: routes)
         addLiveRoutes(to: routes)
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
@@ -230,7 +231,8 @@ extension HTTPAPI {
                       "canSeeProcessStates": principal.allows("plugins.read"), "canSeeTokens": principal.allows("tokens.read"),
                       "canSeeCapacity": principal.allows("capacity.read") && api.router.route(for: "capacity.plan") != nil,
                       "canSeeServiceLevels": principal.allows("incident.admin") && api.router.route(for: "incident.sla.define") != nil,
-                      "canSeeDashboards": !api.statsMethods(for: principal).isEmpty],
+                      "canSeeDashboards": !api.statsMethods(for: principal).isEmpty,
+                      "canSeeObjectives": principal.allows("improvement.read") && api.router.route(for: "objective.trend") != nil],
              "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
         }
 

@@ -37,6 +37,7 @@ enum ConsoleTemplates {
                 <a href="/console/processes" id="nav-processes">{{t.processes}}</a>
                 {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
                 {{#canSeeDashboards}}<a href="/console/dashboard" id="nav-dashboards">{{t.dashboards}}</a>{{/canSeeDashboards}}
+                {{#canSeeObjectives}}<a href="/console/objectives" id="nav-objectives">{{t.objectives}}</a>{{/canSeeObjectives}}
                 {{#canSeeServiceLevels}}<a href="/console/admin/service-levels" id="nav-service-levels">{{t.serviceLevels}}</a>{{/canSeeServiceLevels}}
               </nav>
               <form method="get" action="/console/search" class="inline search" role="search">
@@ -421,6 +422,28 @@ enum ConsoleTemplates {
             </section>
             {{/cards}}
             {{^cards}}<section class="card"><p id="no-stats">{{t.noStats}}</p></section>{{/cards}}
+            {{> footer}}
+            """,
+        "objectives": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.objectives}}</h1>
+              <p>{{t.objectivesIntro}}</p>
+              <p>{{t.reviewPack}}: {{#packs}}<a href="{{href}}" id="review-pack-{{days}}">{{t.lastDays}} {{days}} {{t.days}}</a> {{/packs}}</p>
+            </section>
+            {{#objectives}}
+            <section class="card objective" id="objective-{{number}}">
+              <h2>{{number}} {{title}} <span class="state-{{latest}}">{{latest}}</span></h2>
+              <p class="help">{{kpi}} · {{t.objectiveTarget}} {{target}} · {{t.perPeriod}} {{period}} · {{t.owner}} {{owner}}</p>
+              {{#error}}<p class="message error">{{error}}</p>{{/error}}
+              {{{chart}}}
+              <table class="periods">
+                <thead><tr><th>{{t.periodFrom}}</th><th>{{t.value}}</th><th>{{t.state}}</th><th>{{t.note}}</th></tr></thead>
+                <tbody>{{#periods}}<tr><td>{{from}}</td><td>{{value}}</td><td class="state-{{state}}">{{state}}</td><td>{{note}}</td></tr>{{/periods}}</tbody>
+              </table>
+            </section>
+            {{/objectives}}
+            {{^objectives}}<section class="card"><p id="no-objectives">{{t.noObjectives}}</p></section>{{/objectives}}
             {{> footer}}
             """,
         "service-levels": """
@@ -896,6 +919,12 @@ enum ConsoleTemplates {
         .chart .bar { fill: var(--accent); }
         .chart-label, .chart-value { font: 12px system-ui, sans-serif; fill: var(--ink); }
         .tabs a.current { font-weight: 700; text-decoration: none; }
+        .chart .column.met { fill: var(--good); }
+        .chart .column.missed { fill: var(--bad); }
+        .chart .column.unjudged { fill: var(--muted); }
+        .chart .target { stroke: var(--ink); stroke-width: 1.5; stroke-dasharray: 4 3; }
+        .state-met { color: var(--good); font-weight: 600; }
+        .state-missed { color: var(--bad); font-weight: 600; }
         .editable { cursor: text; border-bottom: 1px dashed var(--line); }
         .editable:hover { background: #eef4fb; }
         .inline-editor { width: auto; min-width: 12rem; }

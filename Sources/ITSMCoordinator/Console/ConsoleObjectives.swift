@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+import ITSMProtocol
+
+/// Objectives for the process owner preparing a management review: each active objective with
+/// its target and its KPI over the last six periods (`objective.trend`), met or missed, and the
+/// review pack for the last 30 or 90 days (the API's `GET /api/v1/review-pack`, as a page).
+extension HTTPAPI {
+    func addObjectiveRoutes(to routes: Router<APIRequestContext>) {
+        routes.get("console/objectives") { request, _ in
+            await console(request) { page in await objectivesPage(page) }
+        }
+    }
+
+    private func objectivesPage(_ page: ConsolePage) async -> Response {
+        let strings = ConsoleStrings.english
+        var context = page.common
+        context["title"] = strings["objectives"]!
+        let now = Date()
+        context["packs"] = [30, 90].map { days in
+            ["days": days, "href": "/api/v1/review-pack?format=html&from=\(JSONCoding.string(from: now.addingTimeInterval(-Double(days) * 86_400)))"
+                + "&to=\(JSONCoding.string(from: now))"]
+        }
+        switch await page.call("objective.list", [:]) {
+        case .failure(let error):
+            context["error"] = error.message
+        case .success(let list):
+            var objectives: [[String: Any]] = []
+            for objective in list["items"]?.arrayValue ?? [] {
+                guard let number = objective["number"]?.stringValue else { continue }
+                var shown = Self.objectiveRow(objective)
+                switch await page.call("objective.trend", ["number": .string(number)]) {
+                case .success(let trend):
+                    shown.merge(Self.trendFigures(trend, objective: objective)) { $1 }
+                case .failure(let error):
+                    shown["error"] = error.message
+                }
+                objectives.append(shown)
+            }
+            context["objectives"] = objectives
+        }
+        return Self.page("objectives", context)
+    }
+
+    /// What an objective is: its KPI, its target and the period it is judged over.
+    static func objectiveRow(_ objective: JSONValue) -> [String: Any] {
+        let kpi = objective["kpi"] ?? .object([:])
+        let comparator = objective["comparator"]?.stringValue == "<=" ? "≤" : "≥"
+        return [
+            "number": objective["number"]?.stringValue ?? "", "title": objective["title"]?.stringValue ?? "",
+            "kpi": [kpi["method"]?.stringValue, kpi["value"]?.stringValue].compactMap { $0 }.joined(separator: " · "),
+            "target": "\(comparator) \(figure(objective["target"] ?? .null))", "period": objective["period"]?.stringValue ?? "",
+            "owner": objective["owner"]?.stringValue ?? "—",
+        ]
+    }
+
+    /// The trend's chart and its periods as rows: from, value, met or missed, or why there is none.
+    static func trendFigures(_ trend: JSONValue, objective: JSONValue) -> [String: Any] {
+        let measurements = trend["measurements"]?.arrayValue ?? []
+        let points = measurements.map { measurement in
+            (label: String((measurement["from"]?.stringValue ?? "").prefix(10)), value: measurement["value"]?.doubleValue,
+             met: measurement["met"]?.boolValue)
+        }
+        let title = "\(objective["number"]?.stringValue ?? ""): \(objective["title"]?.stringValue ?? "")"
+        let rows = zip(points, measurements).map { point, measurement -> [String: Any] in
+            let state = point.met.map { $0 ? "met" : "missed" } ?? "n/a"
+            return ["from": point.label, "value": point.value.map { figure(.double($0)) } ?? "—", "state": state,
+                    "note": measurement["note"]?.stringValue ?? ""]
+        }
+        return ["chart": trendChart(title: title, points: points, target: objective["target"]?.doubleValue ?? 0), "periods": rows,
+                "latest": rows.last?["state"] as? String ?? "n/a"]
+    }
+}
