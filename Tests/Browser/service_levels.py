@@ -44,7 +44,7 @@ try:
     listed = rows(driver)
     step("a service level set in the console is listed with its targets and hours",
          len(listed) == 1 and "P2" in listed[0] and "30 min" in listed[0] and "4 h 30 min" in listed[0]
-         and "Mon 08:00-12:00, 13:00-18:00" in listed[0] and "Sat" not in listed[0] and "2026-12-25" in listed[0]
+         and "Mon–Fri 08:00-12:00, 13:00-18:00" in listed[0] and "Sat" not in listed[0] and "2026-12-25" in listed[0]
          and "Europe/Berlin" in listed[0])
 
     Select(driver.find_element(By.ID, "sla-priority")).select_by_value("P2")

@@ -82,6 +82,8 @@ import Testing
         #expect(params == ["priority": "P2", "responseMinutes": 30, "resolutionMinutes": "soon", "calendar": [
             "timeZone": "UTC", "hours": ["monday": ["08:00-12:00", "13:00-17:00"]], "holidays": ["2026-12-25", "2026-12-26"],
         ]])
+        #expect(HTTPAPI.businessHours([["08:00-18:00"], ["08:00-18:00"], ["08:00-18:00"], [], ["08:00-12:00", "13:00-18:00"], ["09:00-12:00"], []])
+                == ["Mon–Wed 08:00-18:00", "Fri 08:00-12:00, 13:00-18:00", "Sat 09:00-12:00"])
         #expect(HTTPAPI.duration(minutes: 270) == "4 h 30 min" && HTTPAPI.duration(minutes: 120) == "2 h" && HTTPAPI.duration(minutes: 0) == "0 min")
     }
     @Test func aTrendChartsColumnsSayMetOrMissedAgainstTheTarget() {
@@ -91,6 +93,9 @@ import Testing
         #expect(svg.contains("<title>OBJ-0001: &lt;P1&gt;</title>") && svg.contains(#"class="column missed""#) && svg.contains(#"class="column met""#))
         #expect(svg.contains(">n/a</text>") && svg.contains(#"class="target""#) && svg.components(separatedBy: "<rect ").count == 3)
         // The tallest column is the plot's full height; the target line sits 95 % of the way up.
-        #expect(svg.contains(#"y="16" width="40" height="140""#) && svg.contains(#"y1="23" y2="23""#), "\(svg)")
+        #expect(svg.contains(#"y="16" width="48" height="140""#) && svg.contains(#"y1="23" y2="23""#) && svg.contains(">target 95</text>"), "\(svg)")
+        #expect(HTTPAPI.periodLabel("2026-10-01T00:00:00.000Z", period: "quarter") == "2026 Q4"
+                && HTTPAPI.periodLabel("2026-11-01T00:00:00.000Z", period: "month") == "2026-11"
+                && HTTPAPI.periodLabel("2026-11-23T00:00:00.000Z", period: "week") == "11-23")
     }
 }

@@ -33,8 +33,8 @@ extension HTTPAPI {
     /// target as a line across: a column that met it is drawn `met`, one that missed it
     /// `missed`, and a period with no figure is a gap labelled "n/a".
     static func trendChart(title: String, points: [(label: String, value: Double?, met: Bool?)], target: Double) -> String {
-        let (columnWidth, plotHeight, top, bottom, left) = (56.0, 140.0, 16.0, 34.0, 8.0)
-        let width = left * 2 + Double(points.count) * columnWidth
+        let (columnWidth, plotHeight, top, bottom, left, right) = (64.0, 140.0, 16.0, 34.0, 8.0, 72.0)
+        let width = left + right + Double(points.count) * columnWidth
         let largest = max(points.compactMap(\.value).max() ?? 0, target, 1)
         func y(_ value: Double) -> Double { top + plotHeight - value / largest * plotHeight }
         var svg = """
@@ -54,7 +54,8 @@ extension HTTPAPI {
             }
             svg += "<text x=\"\(middle)\" y=\"\(coordinate(top + plotHeight + 16))\" text-anchor=\"middle\" class=\"chart-label\">\(HTMLText.escaped(point.label))</text>"
         }
-        svg += "<line x1=\"\(coordinate(left))\" x2=\"\(coordinate(width - left))\" y1=\"\(coordinate(y(target)))\" y2=\"\(coordinate(y(target)))\" class=\"target\"/>"
+        svg += "<line x1=\"\(coordinate(left))\" x2=\"\(coordinate(width - right))\" y1=\"\(coordinate(y(target)))\" y2=\"\(coordinate(y(target)))\" class=\"target\"/>"
+        svg += "<text x=\"\(coordinate(width - right + 4))\" y=\"\(coordinate(y(target) + 4))\" class=\"chart-label\">target \(figure(.double(target)))</text>"
         return svg + "</svg>"
     }
 }

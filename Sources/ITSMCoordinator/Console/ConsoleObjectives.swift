@@ -54,17 +54,31 @@ extension HTTPAPI {
         ]
     }
 
+    /// A period's short name under its column, from when it starts: `2026-11` for a month,
+    /// `2026 Q4`, `2026`, or the Monday a week starts on (`11-23`).
+    static func periodLabel(_ from: String, period: String) -> String {
+        let day = Array(from.prefix(10))
+        guard day.count == 10, let month = Int(String(day[5...6])) else { return String(from.prefix(10)) }
+        switch period {
+        case "month": return String(day[0...6])
+        case "quarter": return "\(String(day[0...3])) Q\((month - 1) / 3 + 1)"
+        case "year": return String(day[0...3])
+        default: return String(day[5...9])
+        }
+    }
+
     /// The trend's chart and its periods as rows: from, value, met or missed, or why there is none.
     static func trendFigures(_ trend: JSONValue, objective: JSONValue) -> [String: Any] {
         let measurements = trend["measurements"]?.arrayValue ?? []
+        let period = objective["period"]?.stringValue ?? ""
         let points = measurements.map { measurement in
-            (label: String((measurement["from"]?.stringValue ?? "").prefix(10)), value: measurement["value"]?.doubleValue,
+            (label: periodLabel(measurement["from"]?.stringValue ?? "", period: period), value: measurement["value"]?.doubleValue,
              met: measurement["met"]?.boolValue)
         }
         let title = "\(objective["number"]?.stringValue ?? ""): \(objective["title"]?.stringValue ?? "")"
         let rows = zip(points, measurements).map { point, measurement -> [String: Any] in
             let state = point.met.map { $0 ? "met" : "missed" } ?? "n/a"
-            return ["from": point.label, "value": point.value.map { figure(.double($0)) } ?? "—", "state": state,
+            return ["from": String((measurement["from"]?.stringValue ?? "").prefix(10)), "value": point.value.map { figure(.double($0)) } ?? "—", "state": state,
                     "note": measurement["note"]?.stringValue ?? ""]
         }
         return ["chart": trendChart(title: title, points: points, target: objective["target"]?.doubleValue ?? 0), "periods": rows,

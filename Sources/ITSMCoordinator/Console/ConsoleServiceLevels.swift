@@ -53,10 +53,7 @@ extension HTTPAPI {
     static func serviceLevelRow(_ definition: JSONValue) -> [String: Any] {
         let calendar = definition["calendar"] ?? .object([:])
         let hours = calendar["hours"]
-        let days = weekdays.compactMap { day -> String? in
-            guard let spans = hours?[day]?.arrayValue?.compactMap(\.stringValue), !spans.isEmpty else { return nil }
-            return "\(day.prefix(3).capitalized) \(spans.joined(separator: ", "))"
-        }
+        let days = businessHours(weekdays.map { hours?[$0]?.arrayValue?.compactMap(\.stringValue) ?? [] })
         let holidays = calendar["holidays"]?.arrayValue?.compactMap(\.stringValue) ?? []
         return [
             "service": definition["service"]?.stringValue ?? ConsoleStrings.english["everyService"]!,
@@ -68,6 +65,19 @@ extension HTTPAPI {
             "hours": days.isEmpty ? "—" : days.joined(separator: " · "),
             "holidays": holidays.joined(separator: ", "),
         ]
+    }
+
+    /// Each week's open days with their hours, Monday first, a run of days with the same hours
+    /// said once: `["Mon–Fri 08:00-18:00", "Sat 09:00-12:00"]`.
+    static func businessHours(_ week: [[String]]) -> [String] {
+        var runs: [(first: Int, last: Int, spans: [String])] = []
+        for (day, spans) in week.enumerated() where !spans.isEmpty {
+            if let run = runs.last, run.last == day - 1, run.spans == spans { runs[runs.count - 1].last = day } else { runs.append((day, day, spans)) }
+        }
+        func name(_ day: Int) -> String { weekdays[day].prefix(3).capitalized }
+        return runs.map { run in
+            (run.first == run.last ? name(run.first) : "\(name(run.first))–\(name(run.last))") + " " + run.spans.joined(separator: ", ")
+        }
     }
 
     /// `90` as "1 h 30 min": targets are set in minutes and read in hours.
