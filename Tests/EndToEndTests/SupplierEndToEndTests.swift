@@ -65,6 +65,20 @@ import Testing
         #expect(try missed.map { try $0.decode(String.self, "incident") } == [numbers[2]])
         let shown = try await coordinator.cli(["supplier", "scorecard"])
         #expect(shown.text.contains("2/3") && shown.text.contains("66.67"), "\(shown.text)")
+
+        // The supplier manager's page: the scorecard charted, and the contract that needs notice within 30 days.
+        let day = Date.ISO8601FormatStyle().year().month().day()
+        #expect(try await coordinator.call("supplier.add_contract", [
+            "supplier": "Acme Networks", "reference": "ACME-SUPPORT", "startsOn": "2026-01-01",
+            "endsOn": Date().addingTimeInterval(60 * 86_400).formatted(day), "noticeDays": 30,
+        ]).status == 200)
+        #expect(try await coordinator.cli(["user", "create", "sue", "--role", "administrator", "--password-stdin"],
+                                          input: "sue has a long password\n").status == .exited(0))
+        let sue = try #require(try await IdentityEndToEndTests.signIn(coordinator, "sue", "sue has a long password").session)
+        let (opened, body) = try await coordinator.request("GET", "console/suppliers", headers: ["Cookie": sue.cookie])
+        let page = String(decoding: body, as: UTF8.self)
+        #expect(opened == 200 && page.contains("<title>Within target</title>") && page.contains("<td>66.7 %</td>")
+                && page.contains("<td>ACME-SUPPORT</td>") && page.contains("in 30 days") && !page.contains("ACME-2026-01"), "\(page)")
         #expect(await coordinator.stop() == .exited(0))
     }
 

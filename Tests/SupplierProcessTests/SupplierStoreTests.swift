@@ -102,6 +102,13 @@ extension SupplierStore {
         let announced = try await first + second
         #expect(announced == ["supplier.contract_expiring CC-9"])
         #expect(try await store.announceMilestones(today: today).isEmpty) // a restart: nothing again
+        // What is due, soonest first: within 30 days only CC-9's deadline; within two years CC-10's too.
+        #expect(try await store.milestones(MilestonesParams(withinDays: 30), today: today).items.map(\.contract) == ["CC-9"])
+        let ahead = try await store.milestones(MilestonesParams(withinDays: 730), today: today).items
+        #expect(ahead.map(\.contract) == ["CC-9", "CC-10"] && ahead.first?.daysToNoticeDeadline == 29 && ahead.first?.noticeDeadline == "2026-12-22")
+        await #expect(throws: ResponseError.invalidParams("withinDays: 1 to 3650")) {
+            try await store.milestones(MilestonesParams(withinDays: 0), today: today)
+        }
 
         // Renewed: the new deadline is announced when its time comes; after the end, the expiry.
         _ = try await store.updateContract(UpdateContract(reference: "CC-9", endsOn: "2028-02-20"), actor: "a")

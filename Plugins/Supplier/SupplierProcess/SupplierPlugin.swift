@@ -54,6 +54,10 @@ public enum SupplierPlugin {
             return ScorecardReport(from: params.from ?? to.addingTimeInterval(-30 * 24 * 3600), to: to, incidentData: availability,
                                    note: note, scorecards: cards)
         }
+        plugin.method(SupplierMethods.milestones, permission: "supplier.read", idempotent: true,
+                      description: "Active contracts whose notice deadline is within the days asked (default 180) or passed while they run, soonest first") {
+            (params: MilestonesParams, context) in try await store(context).milestones(params)
+        }
         plugin.method(SupplierMethods.recordReview, permission: "supplier.write",
                       description: "Record a supplier review meeting: date, attendees, findings, actions") {
             (params: RecordReview, context) in try await store(context).recordReview(params, actor: context.actor)

@@ -18,6 +18,7 @@ public enum SupplierMethods {
     public static let addAction = MethodType<AddAction, SupplierAction>("supplier.add_action")
     public static let completeAction = MethodType<ActionKey, SupplierAction>("supplier.complete_action")
     public static let stats = MethodType<SupplierStatsParams, SupplierStats>("supplier.stats")
+    public static let milestones = MethodType<MilestonesParams, ContractMilestones>("supplier.milestones")
 }
 
 /// `supplier.create` params.
@@ -314,5 +315,31 @@ public struct SupplierStats: Sendable, Hashable, Codable {
         self.contractsEndingWithin90Days = contractsEndingWithin90Days
         self.openDisputes = openDisputes
         self.overdueActions = overdueActions
+    }
+}
+
+/// `supplier.milestones` params: how far ahead to look.
+public struct MilestonesParams: Sendable, Hashable, Codable {
+    /// 1 to 3650; default 180.
+    public var withinDays: Int?
+
+    public init(withinDays: Int? = nil) {
+        self.withinDays = withinDays
+    }
+
+    public var days: Int { withinDays ?? 180 }
+
+    public func validate() throws {
+        guard (1...3650).contains(days) else { throw ResponseError.invalidParams("withinDays: 1 to 3650") }
+    }
+}
+
+/// Active contracts whose notice deadline falls within the days asked (or has passed while they
+/// still run), soonest deadline first: what must be decided, renewed or ended, and by when.
+public struct ContractMilestones: Sendable, Hashable, Codable {
+    public var items: [ContractMilestone]
+
+    public init(items: [ContractMilestone]) {
+        self.items = items
     }
 }

@@ -156,6 +156,7 @@ extension HTTPAPI {
         addServiceLevelRoutes(to: routes)
         addDashboardRoutes(to: routes)
         addObjectiveRoutes(to: routes)
+        addSupplierRoutes(to: routes)
         addLiveRoutes(to: routes)
         routes.get("console/incidents/:number") { request, context in
             let number = context.parameters.get("number") ?? ""
@@ -232,7 +233,8 @@ extension HTTPAPI {
                       "canSeeCapacity": principal.allows("capacity.read") && api.router.route(for: "capacity.plan") != nil,
                       "canSeeServiceLevels": principal.allows("incident.admin") && api.router.route(for: "incident.sla.define") != nil,
                       "canSeeDashboards": !api.statsMethods(for: principal).isEmpty,
-                      "canSeeObjectives": principal.allows("improvement.read") && api.router.route(for: "objective.trend") != nil],
+                      "canSeeObjectives": principal.allows("improvement.read") && api.router.route(for: "objective.trend") != nil,
+                      "canSeeSuppliers": principal.allows("supplier.read") && api.router.route(for: "supplier.milestones") != nil],
              "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
         }
 

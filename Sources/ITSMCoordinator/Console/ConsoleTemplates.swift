@@ -38,6 +38,7 @@ enum ConsoleTemplates {
                 {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
                 {{#canSeeDashboards}}<a href="/console/dashboard" id="nav-dashboards">{{t.dashboards}}</a>{{/canSeeDashboards}}
                 {{#canSeeObjectives}}<a href="/console/objectives" id="nav-objectives">{{t.objectives}}</a>{{/canSeeObjectives}}
+                {{#canSeeSuppliers}}<a href="/console/suppliers" id="nav-suppliers">{{t.suppliers}}</a>{{/canSeeSuppliers}}
                 {{#canSeeServiceLevels}}<a href="/console/admin/service-levels" id="nav-service-levels">{{t.serviceLevels}}</a>{{/canSeeServiceLevels}}
               </nav>
               <form method="get" action="/console/search" class="inline search" role="search">
@@ -444,6 +445,32 @@ enum ConsoleTemplates {
             </section>
             {{/objectives}}
             {{^objectives}}<section class="card"><p id="no-objectives">{{t.noObjectives}}</p></section>{{/objectives}}
+            {{> footer}}
+            """,
+        "suppliers": """
+            {{> header}}
+            <section class="card">
+              <h1>{{t.suppliers}}</h1>
+              <p>{{t.suppliersIntro}}</p>
+              <nav class="tabs" aria-label="{{t.period}}">{{#periods}}<a href="?days={{days}}" id="period-{{days}}" {{#chosen}}aria-current="page" class="current"{{/chosen}}>{{days}} {{t.days}}</a> {{/periods}}</nav>
+            </section>
+            <section class="card">
+              <h2>{{t.scorecards}} · {{t.lastDays}} {{days}} {{t.days}}</h2>
+              {{#dataNote}}<p class="message error" id="data-note">{{dataNote}}</p>{{/dataNote}}
+              {{#chart}}<figure><figcaption>{{t.withinTargetShare}}</figcaption>{{{chart}}}</figure>{{/chart}}
+              <table id="scorecards">
+                <thead><tr><th>{{t.supplier}}</th><th>{{t.handoffsResolved}}</th><th>{{t.scored}}</th><th>{{t.withinTargetShare}}</th><th>{{t.breaches}}</th><th>{{t.meanHours}}</th><th>{{t.p90Hours}}</th><th>{{t.stillOpen}}</th></tr></thead>
+                <tbody>{{#scorecards}}<tr><td><a href="/console/p/supplier/records/{{supplier}}">{{supplier}}</a> {{name}}</td><td>{{volume}}</td><td>{{scored}}</td><td>{{withinTarget}}</td><td>{{breaches}}</td><td>{{mean}}</td><td>{{p90}}</td><td>{{open}}</td></tr>{{/scorecards}}</tbody>
+              </table>
+            </section>
+            <section class="card">
+              <h2>{{t.contractMilestones}}</h2>
+              <table id="milestones">
+                <thead><tr><th>{{t.noticeDeadline}}</th><th></th><th>{{t.contract}}</th><th>{{t.supplier}}</th><th>{{t.endsOn}}</th></tr></thead>
+                <tbody>{{#milestones}}<tr><td>{{noticeDeadline}}</td><td class="{{#passed}}state-missed{{/passed}}">{{#passed}}{{t.passed}} {{days}} {{t.daysAgo}}{{/passed}}{{^passed}}{{t.inDays}} {{days}} {{t.days}}{{/passed}}</td><td>{{contract}}</td><td><a href="/console/p/supplier/records/{{supplier}}">{{supplier}}</a> {{name}}</td><td>{{endsOn}}</td></tr>{{/milestones}}</tbody>
+              </table>
+              {{^milestones}}<p id="no-milestones">{{t.noMilestones}}</p>{{/milestones}}
+            </section>
             {{> footer}}
             """,
         "service-levels": """
