@@ -53,7 +53,7 @@ extension HTTPAPI {
             "scorecards": cards.map { card -> [String: Any] in
                 ["supplier": card["supplier"]?.stringValue ?? "", "name": card["name"]?.stringValue ?? "",
                  "volume": figure(card["volume"] ?? .null), "scored": figure(card["scored"] ?? .null),
-                 "withinTarget": card["withinTargetPercent"].map { figure($0) + " %" } ?? "—",
+                 "withinTarget": card["withinTargetPercent"]?.doubleValue.map { figure(.double($0)) + " %" } ?? "—",
                  "breaches": figure(card["breaches"] ?? .null), "mean": figure(card["meanBusinessHours"] ?? .null),
                  "p90": figure(card["p90BusinessHours"] ?? .null), "open": figure(card["open"] ?? .null)]
             },
