@@ -78,6 +78,18 @@ import Testing
         // a and b were resolved straight from new, after 30 and 90 minutes: both missed the
         // 15-minute response target (and b the resolution target), so they are breached too.
         #expect(try await store.list(ListIncidents(breached: true)).items.map(\.title) == ["c", "b", "a"])
+        // The desk's queues: open and nobody on it (c, new), open (e and c), and the others.
+        var unassigned = ListIncidents(sort: .created, order: .asc)
+        (unassigned.open, unassigned.unassigned) = (true, true)
+        #expect(try await store.list(unassigned).items.map(\.title) == ["c"])
+        var open = ListIncidents(sort: .created, order: .asc)
+        open.open = true
+        #expect(try await store.list(open).items.map(\.title) == ["e", "c"])
+        open.open = false
+        #expect(try await store.list(open).items.map(\.title) == ["a", "b", "d"])
+        var assigned = ListIncidents(sort: .created, order: .asc)
+        assigned.unassigned = false
+        #expect(try await store.list(assigned).items.map(\.title) == ["e"])
         var byPriority = ListIncidents(sort: .priority, order: .asc)
         byPriority.resolvedFrom = t0
         #expect(try await store.list(byPriority).items.map(\.title) == ["a", "b", "d"])

@@ -218,6 +218,9 @@ import Testing
         var breachedOnly = ListIncidents()
         breachedOnly.breached = true
         #expect(try await store.list(breachedOnly).total == 1)
+        var atRisk = ListIncidents()
+        atRisk.atRisk = true
+        #expect(try await store.list(atRisk).total == 0) // breached is past at risk
 
         // Lowered to P2 (480 minutes) an hour and ten minutes in: no longer breached, in lists and stats.
         var lower = UpdateIncident(id: record.id)
@@ -234,7 +237,9 @@ import Testing
         // The new target's warning and breach are published when they come.
         #expect(try await store.scanServiceLevels(now: t0 + 300 * m) == 0)
         #expect(try await store.scanServiceLevels(now: t0 + 361 * m) == 1)
+        #expect(try await store.list(atRisk).items.map(\.id) == [record.id]) // warned, running, not breached
         #expect(try await store.scanServiceLevels(now: t0 + 481 * m) == 1)
+        #expect(try await store.list(atRisk).total == 0)
         let breaches = try await breachEvents(database).filter { $0["clock"] == "resolution" }
         #expect(breaches.map { $0["targetMinutes"] } == [60, 480])
         #expect(try await store.list(breachedOnly).total == 1)

@@ -295,5 +295,13 @@ public enum IncidentSchema {
             -- that this one served, and every index is written on every create.
             DROP INDEX incident.incident_created_at;
             """),
+        Migration(version: 15, name: "the desk's queues: open, unassigned, at risk", sql: """
+            -- The queues sort by the last change; the status list is IncidentStatus.isOpen's.
+            CREATE INDEX incident_list_open ON incident.incident (updated_at, number)
+                WHERE status IN ('new', 'assigned', 'in_progress', 'on_hold');
+            CREATE INDEX incident_list_unassigned ON incident.incident (updated_at, number) WHERE assignee IS NULL;
+            CREATE INDEX sla_clock_at_risk ON incident.sla_clock (incident_id)
+                WHERE warned_at IS NOT NULL AND breached_at IS NULL AND stopped_at IS NULL;
+            """),
     ]
 }

@@ -69,8 +69,25 @@ extension IncidentStore {
             filter.append(PostgresQuery(unsafeSQL: breached ? " AND EXISTS" : " AND NOT EXISTS"))
             filter.append(" (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = incident.id AND c.breached_at IS NOT NULL)")
         }
+        if let atRisk = params.atRisk {
+            filter.append(PostgresQuery(unsafeSQL: atRisk ? " AND EXISTS" : " AND NOT EXISTS"))
+            filter.append("""
+                 (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = incident.id
+                  AND c.warned_at IS NOT NULL AND c.breached_at IS NULL AND c.stopped_at IS NULL)
+                """)
+        }
+        // Spelled as the partial indexes of migration 15 spell them, so the planner can use them.
+        if let open = params.open {
+            filter.append(PostgresQuery(unsafeSQL: open ? " AND status IN \(Self.openStatuses)" : " AND status NOT IN \(Self.openStatuses)"))
+        }
+        if let unassigned = params.unassigned { filter.append(PostgresQuery(unsafeSQL: unassigned ? " AND assignee IS NULL" : " AND assignee IS NOT NULL")) }
         return filter
     }
+}
+
+extension IncidentStore {
+    /// The open statuses as an SQL list, from the lifecycle's own definition.
+    static let openStatuses = "(" + IncidentStatus.allCases.filter(\.isOpen).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
 }
 
 extension ListIncidents: RecordPeriods {}

@@ -121,6 +121,13 @@ public struct ListIncidents: Sendable, Hashable, Codable {
     public var major: Bool?
     /// Only records with (true) or without (false) a breached service level.
     public var breached: Bool?
+    /// Only records with (true) or without (false) a service level at risk: its warning raised,
+    /// its clock running, not breached.
+    public var atRisk: Bool?
+    /// Only open records (new, assigned, in progress, on hold) or, false, only the others.
+    public var open: Bool?
+    /// Only records nobody is assigned to (true), or only those someone is (false).
+    public var unassigned: Bool?
     /// Periods, each `[from, to)`: when records were created, last changed, resolved, closed.
     public var createdFrom: Date?
     public var createdTo: Date?

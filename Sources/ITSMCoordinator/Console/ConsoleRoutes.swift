@@ -285,7 +285,8 @@ extension HTTPAPI {
 
     // MARK: - Pages
 
-    /// The queues: for the desk, assigned to me, new, each of my groups and all; for a
+    /// The queues: for the desk, assigned to me, new, open with nobody on it, at risk (a
+    /// service level's warning raised), breached, each of my groups and all; for a
     /// requester, their own records (the incident process shows them no others).
     private func home(_ page: ConsolePage, _ request: Request) async -> Response {
         let query = request.uri.queryParameters
@@ -296,6 +297,8 @@ extension HTTPAPI {
         if page.isDesk {
             queues.append(("mine", strings["queueMine"]!, ["assignee": .string(page.principal.name)]))
             queues.append(("new", strings["queueNew"]!, ["status": "new"]))
+            queues.append(("unassigned", strings["queueUnassigned"]!, ["open": true, "unassigned": true]))
+            queues.append(("at-risk", strings["queueAtRisk"]!, ["atRisk": true]))
             queues.append(("breached", strings["queueBreached"]!, ["breached": true]))
             for group in (try? await accounts.groupNames(of: page.principal.name)) ?? [] {
                 queues.append(("group:\(group)", "\(strings["queueGroup"]!) \(group)", ["assignmentGroup": .string(group)]))

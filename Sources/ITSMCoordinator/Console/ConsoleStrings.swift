@@ -245,6 +245,8 @@ enum ConsoleStrings {
         "endsOn": "Ends on",
         "passed": "passed",
         "daysAgo": "days ago",
+        "queueUnassigned": "Unassigned",
+        "queueAtRisk": "At risk",
         "inDays": "in",
         "noMilestones": "No contract needs notice in the next 180 days.",
         "serviceLevelsIntro": "The targets each incident is measured against, by priority, for every service or one; an agreement's own targets take precedence for its customer.",
