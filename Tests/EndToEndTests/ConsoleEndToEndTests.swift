@@ -95,10 +95,23 @@ import Testing
         func titles(_ html: String) -> [String] { html.matches(of: /Queue record (\d+)/).map { String($0.output.1) } }
         let first = try await open("/console/?queue=all")
         #expect(first.contains("25 shown of 30") && titles(first).count == 25 && !first.contains(">First page<"), "\(first.suffix(2000))")
-        let next = try #require(first.firstMatch(of: /href="(\/console\/\?queue=all&amp;after=[^"]+)" rel="next"/).map { String($0.output.1) })
+        let next = try #require(first.firstMatch(of: /href="(\/console\/\?queue=all&amp;sort=updated&amp;after=[^"]+)" rel="next"/)
+            .map { String($0.output.1) })
         let second = try await open(next.replacingOccurrences(of: "&amp;", with: "&"))
         #expect(second.contains("5 shown of 30") && !second.contains(#"rel="next""#) && second.contains(">First page<"), "\(second.suffix(2000))")
         #expect(Set(titles(first)).isDisjoint(with: titles(second)) && Set(titles(first) + titles(second)).count == 30)
+
+        // Narrowed to a priority, and the most urgent first; a value the list does not take is ignored.
+        for n in 31...32 {
+            #expect(try await coordinator.call("incident.create", ["title": "Queue record \(n)", "impact": "high", "urgency": "high"]).status == 200)
+        }
+        let urgent = try await open("/console/?queue=all&priority=P1")
+        #expect(urgent.contains("2 shown of 2") && Set(titles(urgent)) == ["31", "32"] && urgent.contains(#"<option value="P1" selected>"#),
+                "\(urgent.suffix(2000))")
+        let byUrgency = try await open("/console/?queue=all&sort=priority")
+        #expect(titles(byUrgency).prefix(2).sorted() == ["31", "32"] && byUrgency.contains("25 shown of 32"), "\(byUrgency.suffix(2000))")
+        let ignored = try await open("/console/?queue=all&sort=bogus&priority=P9")
+        #expect(ignored.contains("25 shown of 32"), "\(ignored.suffix(2000))")
         #expect(await coordinator.stop() == .exited(0))
     }
 

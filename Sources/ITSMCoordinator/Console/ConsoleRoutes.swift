@@ -311,8 +311,17 @@ extension HTTPAPI {
         var params = current.params
         params["limit"] = 25
         if let after { params["after"] = .string(after) }
-        params["sort"] = "updated"
+        // Narrowed by priority and sorted as asked, within the queue; only values the list takes.
+        let sort = query["sort"].map(String.init).flatMap { Self.queueSorts.contains($0) ? $0 : nil } ?? "updated"
+        let priority = query["priority"].map(String.init).flatMap { Self.priorities.contains($0) ? $0 : nil }
+        params["sort"] = .string(sort)
+        // Most urgent first is P1 first, and the longest waiting among equals.
+        params["order"] = sort == "priority" ? "asc" : "desc"
+        if let priority { params["priority"] = .string(priority) }
         var context = page.common
+        context["queueId"] = current.id
+        context["sorts"] = Self.queueSorts.map { ["value": $0, "label": strings["sort" + $0.prefix(1).uppercased() + $0.dropFirst()] ?? $0, "selected": $0 == sort] }
+        context["priorityChoices"] = Self.priorities.map { ["value": $0, "selected": $0 == priority] }
         context["title"] = current.label
         context["queueTitle"] = current.label
         context["canReport"] = page.principal.allows("incident.write")
@@ -332,7 +341,7 @@ extension HTTPAPI {
             context["shown"] = items.count
             // Pages follow the list's cursor, which costs the same at any depth; the way back
             // is the browser's, or the first page.
-            let base = "/console/?queue=\(Self.percentEncoded(current.id))"
+            let base = "/console/?queue=\(Self.percentEncoded(current.id))&sort=\(sort)" + (priority.map { "&priority=\($0)" } ?? "")
             if after != nil { context["firstPageLink"] = base }
             if let next = result["nextCursor"]?.stringValue { context["next"] = "\(base)&after=\(Self.percentEncoded(next))" }
         case .failure(let error):
@@ -343,6 +352,10 @@ extension HTTPAPI {
         if page.isDesk { context["live"] = "queue=1" }
         return Self.page("home", context)
     }
+
+    /// How a queue may be ordered: by last change (the default), newest, or most urgent first.
+    static let queueSorts = ["updated", "created", "priority"]
+    static let priorities = (1...5).map { "P\($0)" }
 
     /// One record: its fields, clocks, comments and history, and the forms of what the person may do.
     private func incident(_ number: String, _ page: ConsolePage, _ request: Request) async -> Response {

@@ -117,6 +117,14 @@ enum ConsoleTemplates {
               <nav class="tabs" aria-label="{{t.queues}}">
                 {{#queues}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a>{{/queues}}
               </nav>
+              <form method="get" action="/console/" class="row" id="queue-filter">
+                <input type="hidden" name="queue" value="{{queueId}}">
+                <span><label for="queue-priority">{{t.priority}}</label>
+                <select id="queue-priority" name="priority"><option value="">{{t.anyPriority}}</option>{{#priorityChoices}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{value}}</option>{{/priorityChoices}}</select></span>
+                <span><label for="queue-sort">{{t.sortBy}}</label>
+                <select id="queue-sort" name="sort">{{#sorts}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/sorts}}</select></span>
+                <span><button type="submit" id="queue-filter-submit">{{t.filter}}</button></span>
+              </form>
               {{#hasRows}}
               <table id="queue">
                 <thead><tr><th>{{t.number}}</th><th>{{t.title}}</th><th>{{t.priority}}</th><th>{{t.status}}</th><th>{{t.group}}</th><th>{{t.assignee}}</th><th>{{t.updated}}</th></tr></thead>
