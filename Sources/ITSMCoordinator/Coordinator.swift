@@ -156,6 +156,7 @@ public struct Coordinator: Sendable {
                                     absoluteTimeout: configuration.sessionAbsoluteTimeout)
         var api = HTTPAPI(router: router, tokens: tokens, accounts: accounts, sessions: sessions, audit: audit, pool: pool, reload: reload.callAsFunction,
                           restart: { name in await fleet.restart(plugin: name) },
+                          switchProcess: reload.switchProcess(_:enabled:),
                           upgrade: versions.upgrade(_:to:by:),
                           maxBodyBytes: configuration.httpLimits.maximumBodyBytes, logger: logger)
         api.metrics = metrics
@@ -233,6 +234,25 @@ struct Reloader: Sendable {
             ("eventRetentionDays", next.eventRetention != running.eventRetention),
         ].filter(\.1).map(\.0)
         return changes
+    }
+}
+
+extension Reloader {
+    /// Enables or disables a process in the configuration file (as `itsm plugins enable` does:
+    /// only its line changes), then applies the file.
+    func switchProcess(_ name: String, enabled: Bool) async throws(ResponseError) -> PluginFleet.Changes {
+        guard let file else {
+            throw ResponseError(code: .invalidParams, kind: "config.none",
+                                message: "this coordinator runs without a configuration file: list the process under plugins: and restart it")
+        }
+        do {
+            _ = try ConfigurationEditor.setEnabled(enabled, plugin: name, file: file)
+        } catch let error as CoordinatorError {
+            throw ResponseError(code: .invalidParams, kind: "config.invalid", message: "name: \(error.description)")
+        } catch {
+            throw ResponseError(code: .unavailable, kind: "config.unwritable", message: "\(file) could not be written: \(error)")
+        }
+        return try await self()
     }
 }
 

@@ -68,6 +68,40 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
 
+    /// The same switch through the API and the console: the file's line changes, the process
+    /// starts or stops at once, each switch is audited, and a name that is no process is refused.
+    @Test func anOperatorSwitchesAProcessThroughTheAPIAndTheConsole() async throws {
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins:\n  - incident\n")
+        defer { coordinator.remove() }
+        let (enabled, answer) = try await coordinator.request("POST", "api/v1/plugins/problem/enable", token: coordinator.token)
+        let changes = (try? JSONSerialization.jsonObject(with: answer) as? [String: Any]) ?? [:]
+        #expect(enabled == 200 && changes["started"] as? [String] == ["problem"], "\(changes)")
+        #expect(try await coordinator.waitUntil { try await coordinator.call("problem.list").status == 200 })
+        #expect(try String(contentsOfFile: coordinator.configFile, encoding: .utf8).contains("- problem"))
+        let (unknown, refusal) = try await coordinator.request("POST", "api/v1/plugins/nonsense/enable", token: coordinator.token)
+        #expect(unknown == 400 && String(decoding: refusal, as: UTF8.self).contains("'nonsense' is not a built-in process"),
+                "\(String(decoding: refusal, as: UTF8.self))")
+
+        #expect(try await coordinator.cli(["user", "create", "ola", "--role", "administrator", "--password-stdin"],
+                                          input: "ola has a long password\n").status == .exited(0))
+        let ola = try #require(try await IdentityEndToEndTests.signIn(coordinator, "ola", "ola has a long password").session)
+        let form = Data("_csrf=\(ola.csrf)".utf8)
+        let headers = ["Cookie": ola.cookie, "Content-Type": "application/x-www-form-urlencoded"]
+        // The form's answer is the page it redirects to, saying so, with the way back.
+        let (posted, page) = try await coordinator.request("POST", "console/admin/processes/problem/disable", body: form, headers: headers)
+        let shown = String(decoding: page, as: UTF8.self)
+        #expect(posted == 200 && shown.contains("problem: Done.") && shown.contains(#"id="enable-problem""#), "\(shown.suffix(3000))")
+        #expect(Self.kind(try await coordinator.call("problem.list").body) == "plugin.disabled")
+        #expect(try String(contentsOfFile: coordinator.configFile, encoding: .utf8).contains("{name: problem, enabled: false}"))
+
+        let audit = try await coordinator.cli(["audit", "list", "--json"])
+        let actions = ((try? JSONSerialization.jsonObject(with: Data(audit.text.utf8))) as? [[String: Any]] ?? [])
+            .map { "\($0["action"] as? String ?? "") \($0["target"] as? String ?? "") \($0["outcome"] as? String ?? "")" }
+        #expect(actions.contains("plugins.enable problem ok") && actions.contains("plugins.disable problem ok")
+                && actions.contains { $0.hasPrefix("plugins.enable nonsense") }, "\(actions)")
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
     static func kind(_ body: [String: Any]) -> String? {
         ((body["error"] as? [String: Any])?["data"] as? [String: Any])?["kind"] as? String
     }

@@ -35,6 +35,18 @@ extension HTTPAPI {
                 }
             }
         }
+        for (verb, enabled) in [("enable", true), ("disable", false)] {
+            routes.post("console/admin/processes/:name/\(verb)") { request, context in
+                let name = context.parameters.get("name") ?? ""
+                return await console(request, form: true) { page in
+                    guard page.principal.allows("plugins.write") else { return Self.forbidden(page, "plugins.write") }
+                    switch await switchPlugin(name, enabled: enabled, by: page.principal) {
+                    case .success: return Self.redirect("/console/admin/processes", notice: "\(name): \(ConsoleStrings.english["done"]!)")
+                    case .failure(let error): return Self.redirect("/console/admin/processes", error: error.message)
+                    }
+                }
+            }
+        }
         routes.get("console/p/:process") { request, context in
             let process = context.parameters.get("process") ?? ""
             return await console(request) { page in await processList(process, page, request) }
@@ -141,7 +153,8 @@ extension HTTPAPI {
         context["instances"] = await pluginStatuses().map { status -> [String: Any] in
             ["name": status.name, "instance": status.instance ?? "", "state": status.state.rawValue, "pid": status.pid.map(String.init) ?? "",
              "restarts": status.restarts, "version": status.version ?? "", "lastError": status.lastError ?? "",
-             "canRestart": canWrite && status.state != .disabled && status.remoteAddress == nil]
+             "canRestart": canWrite && status.state != .disabled && status.remoteAddress == nil,
+             "canEnable": canWrite && status.state == .disabled, "canDisable": canWrite && status.state != .disabled]
         }
         Self.addMessages(of: request, to: &context)
         return Self.page("process-states", context)

@@ -252,6 +252,7 @@ enum ConsoleStrings {
         "sortUpdated": "last change",
         "sortCreated": "newest",
         "sortPriority": "most urgent",
+        "switchHelp": "Enable and Disable change only that process's line in this coordinator's itsm.yaml and apply it at once; a disabled process's data stays in the database.",
         "inDays": "in",
         "noMilestones": "No contract needs notice in the next 180 days.",
         "serviceLevelsIntro": "The targets each incident is measured against, by priority, for every service or one; an agreement's own targets take precedence for its customer.",

@@ -748,11 +748,14 @@ enum ConsoleTemplates {
               <table id="instances">
                 <thead><tr><th>{{t.process}}</th><th>{{t.instance}}</th><th>{{t.state}}</th><th>PID</th><th>{{t.restarts}}</th><th>{{t.version}}</th><th>{{t.lastError}}</th><th></th></tr></thead>
                 <tbody>{{#instances}}<tr><td>{{name}}</td><td>{{instance}}</td><td class="status-{{state}}">{{state}}</td><td>{{pid}}</td><td>{{restarts}}</td><td>{{version}}</td><td>{{lastError}}</td>
-                <td>{{#canRestart}}<form method="post" action="/console/admin/processes/{{name}}/restart" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" id="restart-{{name}}">{{t.restart}}</button></form>{{/canRestart}}</td></tr>{{/instances}}</tbody>
+                <td>{{#canRestart}}<form method="post" action="/console/admin/processes/{{name}}/restart" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" id="restart-{{name}}">{{t.restart}}</button></form>{{/canRestart}}
+                {{#canDisable}}<form method="post" action="/console/admin/processes/{{name}}/disable" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" id="disable-{{name}}">{{t.disable}}</button></form>{{/canDisable}}
+                {{#canEnable}}<form method="post" action="/console/admin/processes/{{name}}/enable" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" id="enable-{{name}}">{{t.enable}}</button></form>{{/canEnable}}</td></tr>{{/instances}}</tbody>
               </table>
               {{#canWrite}}
               <form method="post" action="/console/admin/processes/reload" id="reload">
                 <input type="hidden" name="_csrf" value="{{csrf}}">
+                <p class="help">{{t.switchHelp}}</p>
                 <p class="help">{{t.reloadHelp}}</p>
                 <button type="submit" id="reload-submit">{{t.reloadConfiguration}}</button>
               </form>

@@ -22,6 +22,8 @@ struct HTTPAPI: Sendable {
     let reload: @Sendable () async throws(ResponseError) -> PluginFleet.Changes
     /// Restarts a plugin's local instances; nil when it is not enabled.
     let restart: @Sendable (String) async -> Int?
+    /// Enables (true) or disables a process in the configuration file, then applies it.
+    let switchProcess: @Sendable (String, Bool) async throws(ResponseError) -> PluginFleet.Changes
     /// Switches a plugin to another version (nil: the one other version connected), for an actor.
     let upgrade: @Sendable (String, String?, String) async throws(ResponseError) -> JSONValue
     let maxBodyBytes: Int
@@ -86,6 +88,14 @@ struct HTTPAPI: Sendable {
             await authorized(request, permission: "plugins.write", action: "plugins.restart") { principal in
                 guard let name = Self.pathName(context) else { return .failure(Self.notAName) }
                 return await restartPlugin(name, by: principal)
+            }
+        }
+        for (verb, enabled) in [("enable", true), ("disable", false)] {
+            routes.post("api/v1/plugins/:name/\(verb)") { request, context in
+                await authorized(request, permission: "plugins.write", action: "plugins.\(verb)") { principal in
+                    guard let name = Self.pathName(context) else { return .failure(Self.notAName) }
+                    return await switchPlugin(name, enabled: enabled, by: principal)
+                }
             }
         }
         routes.post("api/v1/plugins/:name/upgrade") { request, context in
@@ -325,6 +335,21 @@ struct HTTPAPI: Sendable {
             .failure(.processNotEnabled(name))
         }
         await record("plugins.restart", by: principal, target: name, result)
+        return result
+    }
+
+    /// Enables or disables a process in itsm.yaml and applies it, audited.
+    func switchPlugin(_ name: String, enabled: Bool, by principal: Principal) async -> Result<JSONValue, ResponseError> {
+        let action = enabled ? "plugins.enable" : "plugins.disable"
+        logger.notice("process \(enabled ? "enable" : "disable") requested", metadata: ["itsm.plugin": "\(name)", "itsm.actor": "\(principal.actor)"])
+        let result: Result<JSONValue, ResponseError>
+        do {
+            let changes = try await switchProcess(name, enabled)
+            result = (try? JSONValue(encoding: changes)).map { .success($0) } ?? .failure(.internalError("the changes could not be encoded"))
+        } catch {
+            result = .failure(error)
+        }
+        await record(action, by: principal, target: name, result, details: (try? result.get()) ?? .object([:]))
         return result
     }
 
