@@ -245,6 +245,10 @@ extension Reloader {
             throw ResponseError(code: .invalidParams, kind: "config.none",
                                 message: "this coordinator runs without a configuration file: list the process under plugins: and restart it")
         }
+        let listed = FileManager.default.fileExists(atPath: file) ? (try? Configuration.load(path: file))?.plugins.map(\.name) ?? [] : []
+        guard PluginSpec.builtInNames.contains(name) || listed.contains(name) else {
+            throw ResponseError.invalidParams("name: '\(name.prefix(100))' is neither a built-in process (\(PluginSpec.builtInNames.sorted().joined(separator: ", "))) nor listed in \(file)")
+        }
         do {
             _ = try ConfigurationEditor.setEnabled(enabled, plugin: name, file: file)
         } catch let error as CoordinatorError {

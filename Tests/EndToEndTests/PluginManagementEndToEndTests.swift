@@ -79,8 +79,10 @@ import Testing
         #expect(try await coordinator.waitUntil { try await coordinator.call("problem.list").status == 200 })
         #expect(try String(contentsOfFile: coordinator.configFile, encoding: .utf8).contains("- problem"))
         let (unknown, refusal) = try await coordinator.request("POST", "api/v1/plugins/nonsense/enable", token: coordinator.token)
-        #expect(unknown == 400 && String(decoding: refusal, as: UTF8.self).contains("'nonsense' is not a built-in process"),
+        #expect(unknown == 400 && String(decoding: refusal, as: UTF8.self).contains("name: 'nonsense' is neither a built-in process"),
                 "\(String(decoding: refusal, as: UTF8.self))")
+        let (unknownOff, _) = try await coordinator.request("POST", "api/v1/plugins/nonsense/disable", token: coordinator.token)
+        #expect(unknownOff == 400)
 
         #expect(try await coordinator.cli(["user", "create", "ola", "--role", "administrator", "--password-stdin"],
                                           input: "ola has a long password\n").status == .exited(0))
