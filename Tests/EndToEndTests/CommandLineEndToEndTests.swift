@@ -64,7 +64,8 @@ import Testing
         let memory = try await coordinator.cli(["bench", "memory", "--clients", "20", "--seconds", "2", "--json"])
         let figures = try JSONSerialization.jsonObject(with: Data((memory.text.split(separator: "\n").last ?? "").utf8)) as? [String: Any]
         func residentKB(_ key: String) -> Int { (figures?[key] as? [String: Any])?["residentKB"] as? Int ?? 0 }
-        #expect(memory.status == .exited(0) && (figures?["answered"] as? Int ?? 0) > 20 && figures?["refused"] as? Int == 0, "\(memory.text)")
+        // Each client sends until the time is up, so each is answered at least once however slow the machine.
+        #expect(memory.status == .exited(0) && (figures?["answered"] as? Int ?? 0) >= 20 && figures?["refused"] as? Int == 0, "\(memory.text)")
         #expect(residentKB("idle") > 1_000 && residentKB("highest") > 1_000 && residentKB("after") > 1_000, "\(memory.text)")
         #expect(await coordinator.stop() == .exited(0))
     }
