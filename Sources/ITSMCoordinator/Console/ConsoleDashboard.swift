@@ -17,17 +17,32 @@ extension HTTPAPI {
 
     /// The stats methods the person may call and that need nothing but a period.
     func statsMethods(for principal: Principal) -> [MethodDescriptor] {
-        router.routes.map(\.descriptor)
-            .filter { $0.name.hasSuffix(".stats") && principal.allows($0.permission) }
-            .filter { Set($0.params?.required ?? []).isSubset(of: ["from", "to"]) }
-            .sorted { $0.name < $1.name }
+        router.routes.map(\.descriptor).filter { Self.isDashboardStats($0, for: principal) }.sorted { $0.name < $1.name }
+    }
+
+    /// Whether the dashboards have a card for the person: asked on every page, so it stops at the first.
+    func hasStatsMethods(for principal: Principal) -> Bool {
+        router.routes.contains { Self.isDashboardStats($0.descriptor, for: principal) }
+    }
+
+    private static func isDashboardStats(_ method: MethodDescriptor, for principal: Principal) -> Bool {
+        method.name.hasSuffix(".stats") && principal.allows(method.permission) && Set(method.params?.required ?? []).isSubset(of: ["from", "to"])
+    }
+
+    /// The period a page shows: `?days=` when it is one of `choices`, else `fallback`; and the
+    /// `from` and `to` params of the days up to `now`.
+    static func chosenDays(_ request: Request, among choices: [Int], fallback: Int) -> Int {
+        request.uri.queryParameters["days"].flatMap { Int($0) }.flatMap { choices.contains($0) ? $0 : nil } ?? fallback
+    }
+
+    static func lastDays(_ days: Int, until now: Date) -> (from: String, to: String) {
+        (JSONCoding.string(from: now.addingTimeInterval(-Double(days) * 86_400)), JSONCoding.string(from: now))
     }
 
     private func dashboardPage(_ page: ConsolePage, _ request: Request) async -> Response {
         let strings = ConsoleStrings.english
-        let days = request.uri.queryParameters["days"].flatMap { Int($0) }.flatMap { Self.dashboardPeriods.contains($0) ? $0 : nil } ?? 30
-        let now = Date()
-        let from = now.addingTimeInterval(-Double(days) * 86_400)
+        let days = Self.chosenDays(request, among: Self.dashboardPeriods, fallback: 30)
+        let period = Self.lastDays(days, until: Date())
         var context = page.common
         context["title"] = strings["dashboards"]!
         context["periods"] = Self.dashboardPeriods.map { ["days": $0, "chosen": $0 == days] }
@@ -36,7 +51,7 @@ extension HTTPAPI {
             let properties = method.params?.properties ?? [:]
             var params: [String: JSONValue] = [:]
             if properties["from"] != nil, properties["to"] != nil {
-                params = ["from": .string(from.formatted(.iso8601)), "to": .string(now.formatted(.iso8601))]
+                params = ["from": .string(period.from), "to": .string(period.to)]
             }
             var card: [String: Any] = ["process": String(method.name.dropLast(".stats".count)), "description": method.description ?? ""]
             switch await page.call(method.name, params) {

@@ -18,8 +18,8 @@ extension HTTPAPI {
         context["title"] = strings["objectives"]!
         let now = Date()
         context["packs"] = [30, 90].map { days in
-            ["days": days, "href": "/api/v1/review-pack?format=html&from=\(JSONCoding.string(from: now.addingTimeInterval(-Double(days) * 86_400)))"
-                + "&to=\(JSONCoding.string(from: now))"]
+            let (from, to) = Self.lastDays(days, until: now)
+            return ["days": days, "href": "/api/v1/review-pack?format=html&from=\(from)&to=\(to)"]
         }
         switch await page.call("objective.list", [:]) {
         case .failure(let error):

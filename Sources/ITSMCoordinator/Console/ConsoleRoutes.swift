@@ -232,7 +232,7 @@ extension HTTPAPI {
                       "canSeeProcessStates": principal.allows("plugins.read"), "canSeeTokens": principal.allows("tokens.read"),
                       "canSeeCapacity": principal.allows("capacity.read") && api.router.route(for: "capacity.plan") != nil,
                       "canSeeServiceLevels": principal.allows("incident.admin") && api.router.route(for: "incident.sla.define") != nil,
-                      "canSeeDashboards": !api.statsMethods(for: principal).isEmpty,
+                      "canSeeDashboards": api.hasStatsMethods(for: principal),
                       "canSeeObjectives": principal.allows("improvement.read") && api.router.route(for: "objective.trend") != nil,
                       "canSeeSuppliers": principal.allows("supplier.read") && api.router.route(for: "supplier.milestones") != nil],
              "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]

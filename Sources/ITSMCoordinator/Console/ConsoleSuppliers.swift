@@ -15,16 +15,13 @@ extension HTTPAPI {
     }
 
     private func suppliersPage(_ page: ConsolePage, _ request: Request) async -> Response {
-        let days = request.uri.queryParameters["days"].flatMap { Int($0) }.flatMap { Self.scorecardPeriods.contains($0) ? $0 : nil } ?? 90
-        let now = Date()
+        let days = Self.chosenDays(request, among: Self.scorecardPeriods, fallback: 90)
+        let (from, to) = Self.lastDays(days, until: Date())
         var context = page.common
         context["title"] = ConsoleStrings.english["suppliers"]!
         context["days"] = days
         context["periods"] = Self.scorecardPeriods.map { ["days": $0, "chosen": $0 == days] }
-        let period: [String: JSONValue] = [
-            "from": .string(JSONCoding.string(from: now.addingTimeInterval(-Double(days) * 86_400))), "to": .string(JSONCoding.string(from: now)),
-        ]
-        switch await page.call("supplier.scorecard", period) {
+        switch await page.call("supplier.scorecard", ["from": .string(from), "to": .string(to)]) {
         case .failure(let error):
             context["error"] = error.message
         case .success(let report):
