@@ -355,6 +355,7 @@ extension HTTPAPI {
 
     /// How a queue may be ordered: by last change (the default), newest, or most urgent first.
     static let queueSorts = ["updated", "created", "priority"]
+    /// The priorities a form or filter offers, P1 first.
     static let priorities = (1...5).map { "P\($0)" }
 
     /// One record: its fields, clocks, comments and history, and the forms of what the person may do.

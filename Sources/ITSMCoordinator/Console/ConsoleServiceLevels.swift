@@ -43,7 +43,7 @@ extension HTTPAPI {
         if case .success(let names) = await page.call("incident.service_names", [:]) {
             context["services"] = (names.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
         }
-        context["priorities"] = (1...5).map { "P\($0)" }
+        context["priorities"] = Self.priorities
         context["days"] = Self.weekdays.map { ["day": $0, "label": $0.prefix(1).uppercased() + $0.dropFirst()] }
         Self.addMessages(of: request, to: &context)
         return Self.page("service-levels", context)
