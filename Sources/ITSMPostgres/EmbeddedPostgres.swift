@@ -21,7 +21,16 @@ public struct EmbeddedPostgres: Sendable {
     /// Durable keeps every PostgreSQL safety on; throwaway trades crash safety for speed.
     public enum Durability: Sendable {
         case durable
+        /// No fsync: what was committed survives any process being killed (the WAL reaches the
+        /// operating system at commit) but not a machine crash or power loss. For end-to-end
+        /// tests and demonstrations, where dozens of clusters start at once on one disk.
+        case unsynced
         case throwaway
+
+        /// `ITSM_EMBEDDED_FSYNC=off` asks for `.unsynced`; anything else is durable.
+        public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Durability {
+            environment["ITSM_EMBEDDED_FSYNC"] == "off" ? .unsynced : .durable
+        }
     }
 
     public enum Status: Sendable, Equatable {
@@ -203,7 +212,7 @@ public struct EmbeddedPostgres: Sendable {
             "-D", dataDirectory, "-U", user, "--auth=trust", "--encoding=UTF8", "--no-locale",
             "--no-instructions",
         ]
-        if durability == .throwaway { arguments.append("--no-sync") }
+        if durability != .durable { arguments.append("--no-sync") }
         logger.info("creating embedded PostgreSQL cluster", metadata: ["itsm.postgres.dir": "\(directory)"])
         let output = try await runner.run(binaries.initdb, arguments)
         guard output.status.isSuccess else {
@@ -228,6 +237,8 @@ public struct EmbeddedPostgres: Sendable {
             // A test run's cluster serves every test at once: dozens of coordinators, each with its
             // plugins' pools, reached 200 connections in a full run and were refused beyond.
             settings += ["max_connections = 600", "fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+        } else if durability == .unsynced {
+            settings += ["max_connections = 200", "fsync = off", "full_page_writes = off"]
         } else {
             settings += ["max_connections = 200"]
         }

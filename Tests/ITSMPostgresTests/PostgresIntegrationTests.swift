@@ -283,4 +283,24 @@ let logger = Logger(label: "itsm.test.postgres")
         // The same path maps to the same place next time.
         #expect(try EmbeddedPostgres(directory: privateDirectory + "/.itsm/postgres", logger: logger).directory == cluster.directory)
     }
+
+    /// What `ITSM_EMBEDDED_FSYNC=off` asks for: no fsync, yet commits still write their WAL
+    /// before they answer, so a killed process loses nothing committed.
+    @Test func anUnsyncedClusterSkipsFsyncButStillCommitsSynchronously() async throws {
+        #expect(EmbeddedPostgres.Durability.fromEnvironment(["ITSM_EMBEDDED_FSYNC": "off"]) == .unsynced)
+        #expect(EmbeddedPostgres.Durability.fromEnvironment(["ITSM_EMBEDDED_FSYNC": "no"]) == .durable)
+        #expect(EmbeddedPostgres.Durability.fromEnvironment([:]) == .durable)
+
+        let directory = "/tmp/itsm-unsynced-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cluster = try EmbeddedPostgres(directory: directory + "/postgres", durability: .unsynced, logger: logger)
+        try await cluster.start()
+        let connection = try await PostgresConnection.connect(to: cluster.conninfo(), logger: logger)
+        #expect(try await connection.query("SELECT current_setting('fsync') AS value").single().decode(String.self, "value") == "off")
+        #expect(try await connection.query("SELECT current_setting('synchronous_commit') AS value").single().decode(String.self, "value") == "on")
+        connection.close()
+        try await cluster.stop(immediate: true)
+    }
 }

@@ -18,7 +18,7 @@ struct DatabaseSetup {
     }
 
     static func embeddedCluster(_ configuration: Configuration, logger: Logger) throws -> EmbeddedPostgres {
-        try EmbeddedPostgres(directory: configuration.dataDirectory + "/postgres", logger: logger)
+        try EmbeddedPostgres(directory: configuration.dataDirectory + "/postgres", durability: .fromEnvironment(), logger: logger)
     }
 
     /// Runs `body` on the database; an embedded cluster this call started is stopped again
