@@ -1,4 +1,5 @@
 import Foundation
+import ITSMProtocol
 import Yams
 
 /// Switches a process on or off in `itsm.yaml` by editing only the lines that say so, keeping
@@ -85,6 +86,94 @@ public enum ConfigurationEditor {
             throw CoordinatorError("\(path): \(error.description)")
         }
         guard edit.changed else { return false }
+        try write(edit, to: path)
+        return true
+    }
+
+    /// The file's text with `key` of `plugin`'s `config:` set to `value`, written as YAML in flow
+    /// style on one line (`[[1, 2, 3], [2, 3, 4], [3, 4, 5]]`). The entry's other settings and
+    /// the file's comments and layout stay; a value written over several lines becomes one line.
+    public static func setConfig(_ key: String, to value: JSONValue, plugin name: String, in text: String) throws -> Edit {
+        let current = try Configuration.parse(yaml: text)
+        guard let spec = current.plugins.first(where: { $0.name == name }) else {
+            throw CoordinatorError("'\(name)' is not listed under plugins:; enable it first")
+        }
+        if spec.config?[key] == value { return Edit(text: text, changed: false) }
+        let written = flowYAML(value)
+        var lines = text.components(separatedBy: "\n")
+        guard let sequence = try compose(yaml: text)?.mapping?.first(where: { $0.key.string == "plugins" })?.value.sequence,
+              let entry = sequence.first(where: { $0.string == name || $0.mapping?["name"]?.string == name }), let mark = entry.mark else {
+            throw CoordinatorError("could not find the entry for '\(name)' under plugins:; change it by hand")
+        }
+        if entry.scalar != nil {
+            // `- incident` becomes a mapping with its config.
+            try replace(in: &lines, at: mark, tokenOf: entry, with: "{name: \(name), config: {\(key): \(written)}}")
+        } else if let mapping = entry.mapping, let nameKey = mapping.first(where: { $0.key.string == "name" })?.key,
+                  let nameMark = nameKey.mark, !inFlow(at: nameMark, lines) {
+            let siblingIndentation = String(repeating: " ", count: nameMark.column - 1)
+            if let config = mapping.first(where: { $0.key.string == "config" }) {
+                guard let settings = config.value.mapping, let first = settings.first?.key.mark else {
+                    throw CoordinatorError("config: of '\(name)' is empty or not a mapping; change it by hand")
+                }
+                let indentation = String(repeating: " ", count: first.column - 1)
+                let old = settings.first(where: { $0.key.string == key })
+                if inFlow(at: first, lines) {
+                    // `config: {approvers: [cab]}`: a new setting goes first; one that is there is left to a person.
+                    guard old == nil else { throw CoordinatorError("config: of '\(name)' is written as {…}; change \(key) there by hand") }
+                    insert("\(key): \(written), ", in: &lines, at: first)
+                } else if let old, let keyMark = old.key.mark {
+                    // The key's line holds the new value; the lines its old value spanned go.
+                    lines[keyMark.line - 1] = "\(indentation)\(key): \(written)"
+                    let following = settings.compactMap(\.key.mark?.line).filter { $0 > keyMark.line }.min() ?? Int.max
+                    let end = min(following - 1, lastLine(after: keyMark.line, keyColumn: keyMark.column, in: lines))
+                    if end > keyMark.line { lines.removeSubrange(keyMark.line..<end) }
+                } else {
+                    lines.insert("\(indentation)\(key): \(written)", at: first.line - 1)
+                }
+            } else {
+                lines.insert("\(siblingIndentation)config: {\(key): \(written)}", at: nameMark.line)
+            }
+        } else {
+            throw CoordinatorError("the entry for '\(name)' is written in flow style ({name: …}); write it one setting per line to let itsm edit it")
+        }
+        let edited = lines.joined(separator: "\n")
+        guard try Configuration.parse(yaml: edited).plugins.first(where: { $0.name == name })?.config?[key] == value else {
+            throw CoordinatorError("could not set config.\(key) of '\(name)'; change it by hand")
+        }
+        return Edit(text: edited, changed: true)
+    }
+
+    /// The last line of the value of the key at `keyLine`, when no sibling follows it: the lines
+    /// after it indented deeper than the key (or `-` items at its indentation), blank ones within.
+    private static func lastLine(after keyLine: Int, keyColumn: Int, in lines: [String]) -> Int {
+        var last = keyLine
+        var number = keyLine + 1
+        while number <= lines.count {
+            let text = lines[number - 1]
+            let indentation = text.prefix { $0 == " " }.count
+            let blank = text.allSatisfy { $0 == " " }
+            let item = indentation == keyColumn - 1 && text.dropFirst(indentation).hasPrefix("-")
+            guard blank || indentation >= keyColumn || item else { break }
+            if !blank { last = number }
+            number += 1
+        }
+        return last
+    }
+
+    /// Whether the node written at `mark` is inside `{…}` or `[…]`: what comes before it on its
+    /// line is an opening bracket or a comma.
+    private static func inFlow(at mark: Mark, _ lines: [String]) -> Bool {
+        let before = lines[mark.line - 1].unicodeScalars.prefix(mark.column - 1).reversed().first { $0 != " " }
+        return before == "{" || before == "[" || before == ","
+    }
+
+    /// A JSON value as YAML flow text on one line (JSON is YAML).
+    private static func flowYAML(_ value: JSONValue) -> String {
+        String(decoding: value.serialized(), as: UTF8.self).replacingOccurrences(of: ",", with: ", ")
+    }
+
+    /// Applies an edit to a file and replaces it atomically, keeping its permissions.
+    public static func write(_ edit: Edit, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         do {
             try edit.text.write(toFile: temporary, atomically: false, encoding: .utf8)
@@ -96,7 +185,6 @@ public enum ConfigurationEditor {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }
-        return true
     }
 
     /// The edited text, if it loads and says what was asked.

@@ -156,7 +156,7 @@ public struct Coordinator: Sendable {
                                     absoluteTimeout: configuration.sessionAbsoluteTimeout)
         var api = HTTPAPI(router: router, tokens: tokens, accounts: accounts, sessions: sessions, audit: audit, pool: pool, reload: reload.callAsFunction,
                           restart: { name in await fleet.restart(plugin: name) },
-                          switchProcess: reload.switchProcess(_:enabled:),
+                          changeConfiguration: reload.change(_:),
                           upgrade: versions.upgrade(_:to:by:),
                           maxBodyBytes: configuration.httpLimits.maximumBodyBytes, logger: logger)
         api.metrics = metrics
@@ -237,22 +237,41 @@ struct Reloader: Sendable {
     }
 }
 
+/// A change the coordinator makes to its configuration file on someone's behalf: only the line
+/// or setting it names changes, then the file is applied.
+public enum ConfigurationChange: Sendable {
+    /// A process switched on or off, as `itsm plugins enable|disable` does.
+    case enabled(plugin: String, Bool)
+    /// One setting of a process's `config:` (the incident process's priority matrix, say).
+    case setting(plugin: String, key: String, value: JSONValue)
+}
+
 extension Reloader {
-    /// Enables or disables a process in the configuration file (as `itsm plugins enable` does:
-    /// only its line changes), then applies the file.
-    func switchProcess(_ name: String, enabled: Bool) async throws(ResponseError) -> PluginFleet.Changes {
+    /// Makes `change` in the configuration file, then applies the file.
+    func change(_ change: ConfigurationChange) async throws(ResponseError) -> PluginFleet.Changes {
         guard let file else {
             throw ResponseError(code: .invalidParams, kind: "config.none",
-                                message: "this coordinator runs without a configuration file: list the process under plugins: and restart it")
+                                message: "this coordinator runs without a configuration file: change the setting there and restart it")
         }
-        let listed = FileManager.default.fileExists(atPath: file) ? (try? Configuration.load(path: file))?.plugins.map(\.name) ?? [] : []
-        guard PluginSpec.builtInNames.contains(name) || listed.contains(name) else {
-            throw ResponseError.invalidParams("name: '\(name.prefix(100))' is neither a built-in process (\(PluginSpec.builtInNames.sorted().joined(separator: ", "))) nor listed in \(file)")
-        }
+        let field: String
         do {
-            _ = try ConfigurationEditor.setEnabled(enabled, plugin: name, file: file)
+            switch change {
+            case .enabled(let name, let enabled):
+                field = "name"
+                let listed = FileManager.default.fileExists(atPath: file) ? (try? Configuration.load(path: file))?.plugins.map(\.name) ?? [] : []
+                guard PluginSpec.builtInNames.contains(name) || listed.contains(name) else {
+                    throw ResponseError.invalidParams("name: '\(name.prefix(100))' is neither a built-in process (\(PluginSpec.builtInNames.sorted().joined(separator: ", "))) nor listed in \(file)")
+                }
+                _ = try ConfigurationEditor.setEnabled(enabled, plugin: name, file: file)
+            case .setting(let name, let key, let value):
+                field = "config.\(key)"
+                let edit = try ConfigurationEditor.setConfig(key, to: value, plugin: name, in: try String(contentsOfFile: file, encoding: .utf8))
+                if edit.changed { try ConfigurationEditor.write(edit, to: file) }
+            }
+        } catch let error as ResponseError {
+            throw error
         } catch let error as CoordinatorError {
-            throw ResponseError(code: .invalidParams, kind: "config.invalid", message: "name: \(error.description)")
+            throw ResponseError(code: .invalidParams, kind: "config.invalid", message: "\(field): \(error.description)")
         } catch {
             throw ResponseError(code: .unavailable, kind: "config.unwritable", message: "\(file) could not be written: \(error)")
         }

@@ -11,7 +11,7 @@ import sys
 
 from selenium.webdriver.common.by import By
 
-from console_helpers import absent, browser, follow, sign_in, step, submit, text
+from console_helpers import absent, browser, go_to, sign_in, step, submit, text
 
 base = sys.argv[1].rstrip("/")
 assert base.startswith("http://127."), "loopback only"
@@ -19,7 +19,7 @@ assert base.startswith("http://127."), "loopback only"
 driver = browser()
 try:
     sign_in(driver, base, "olga")
-    follow(driver, driver.find_element(By.ID, "nav-capacity").click)
+    go_to(driver, "nav-capacity")
     step("olga: the capacity plan lists both metrics of db-1",
          driver.find_elements(By.ID, "metric-db-1-disk") and driver.find_elements(By.ID, "metric-db-1-cpu"))
     disk = text(driver, "metric-db-1-disk")

@@ -17,7 +17,7 @@ import urllib.request
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from console_helpers import absent, browser, follow, step, submit, text
+from console_helpers import absent, browser, follow, go_to, step, submit, text
 from console_helpers import sign_in as sign_in_at
 
 base, other = sys.argv[1].rstrip("/"), sys.argv[2]
@@ -164,8 +164,7 @@ try:
     admin = browser()
     try:
         sign_in(admin, "ada")
-        submit_link = admin.find_element(By.ID, "nav-people")
-        follow(admin, submit_link.click)
+        go_to(admin, "nav-people")
         admin.find_element(By.ID, "account-name").send_keys("nina")
         admin.find_element(By.ID, "account-display").send_keys("Nina New")
         admin.find_element(By.CSS_SELECTOR, "input[name=role][value=agent]").click()
@@ -195,7 +194,7 @@ try:
         admin.find_element(By.ID, "group-description").send_keys("WAN and VPN")
         submit(admin, "group-submit")
         step("ada: defined the network group led by alan", "WAN and VPN" in text(admin, "groups"))
-        follow(admin, admin.find_element(By.ID, "nav-roles").click)
+        go_to(admin, "nav-roles")
         admin.find_element(By.ID, "role-name").send_keys("change-manager")
         admin.find_element(By.ID, "role-description").send_keys("Reads and changes incidents")
         admin.find_element(By.ID, "role-permissions").send_keys("incident.read incident.write")
@@ -204,7 +203,7 @@ try:
              and absent(admin, "delete-role-administrator"))
         submit(admin, "delete-role-change-manager")
         step("ada: removed it again", "change-manager" not in text(admin, "roles"))
-        follow(admin, admin.find_element(By.ID, "nav-tokens").click)
+        go_to(admin, "nav-tokens")
         admin.find_element(By.ID, "token-name").send_keys("ci-bot")
         admin.find_element(By.ID, "token-permissions").send_keys("incident.read")
         submit(admin, "token-submit")

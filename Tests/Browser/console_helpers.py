@@ -60,6 +60,15 @@ def follow(driver, action):
     WebDriverWait(driver, 15).until(replaced(page))
 
 
+def go_to(driver, link_id):
+    """Opens a page from the header bar: a link in a closed menu is shown by opening the menu,
+    as a person would."""
+    link = driver.find_element(By.ID, link_id)
+    if not link.is_displayed():
+        link.find_element(By.XPATH, "ancestor::details/summary").click()
+    follow(driver, link.click)
+
+
 def submit(driver, element_id):
     follow(driver, driver.find_element(By.ID, element_id).click)
 

@@ -11,14 +11,14 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from console_helpers import browser, follow, sign_in, step
+from console_helpers import browser, follow, go_to, sign_in, step
 
 base = sys.argv[1].rstrip("/")
 assert base.startswith("http://127."), "loopback only"
 driver = browser()
 try:
     sign_in(driver, base, "ada")
-    follow(driver, driver.find_element(By.ID, "nav-notifications").click)
+    go_to(driver, "nav-notifications")
     rules = {row.find_elements(By.TAG_NAME, "td")[0].text: row.text for row in driver.find_elements(By.CSS_SELECTOR, "#rules tbody tr")}
     step("the rules are listed, the defaults among them", "caller-on-resolution" in rules and "active" in rules["caller-on-resolution"])
     follow(driver, driver.find_element(By.ID, "rule-caller-on-resolution").click)

@@ -11,7 +11,7 @@ import sys
 
 from selenium.webdriver.common.by import By
 
-from console_helpers import browser, follow, sign_in, step
+from console_helpers import browser, go_to, sign_in, step
 
 base, shots = sys.argv[1].rstrip("/"), sys.argv[2]
 assert base.startswith("http://127."), "loopback only"
@@ -19,7 +19,7 @@ driver = browser()
 try:
     sign_in(driver, base, "ada")
     for nav, name in [("nav-dashboards", "dashboards"), ("nav-objectives", "objectives"), ("nav-service-levels", "service-levels")]:
-        follow(driver, driver.find_element(By.ID, nav).click)
+        go_to(driver, nav)
         step(f"{name} opens", "message error" not in driver.page_source)
         driver.save_screenshot(os.path.join(shots, f"console-{name}.png"))
 finally:

@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from console_helpers import browser, follow, sign_in, step, submit, text
+from console_helpers import browser, follow, go_to, sign_in, step, submit, text
 
 base = sys.argv[1].rstrip("/")
 assert base.startswith("http://127."), "loopback only"
@@ -59,7 +59,7 @@ try:
     step("a member the schema requires is required in the form",
          driver.find_element(By.ID, "field-title").get_attribute("required") is not None)
     # What runs: the operator sees each process's state and restarts one.
-    follow(driver, driver.find_element(By.ID, "nav-process-states").click)
+    go_to(driver, "nav-process-states")
     rows = {row.find_elements(By.TAG_NAME, "td")[0].text: row.text for row in driver.find_elements(By.CSS_SELECTOR, "#instances tbody tr")}
     step("each process is listed with its state", "running" in rows.get("change", "") and "running" in rows.get("incident", ""))
     submit(driver, "restart-change")

@@ -15,7 +15,7 @@ import urllib.request
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from console_helpers import absent, browser, follow, sign_in, sign_out, step, submit, text
+from console_helpers import absent, browser, follow, go_to, sign_in, sign_out, step, submit, text
 
 base = sys.argv[1].rstrip("/")
 assert base.startswith("http://127."), "loopback only"
@@ -37,7 +37,7 @@ driver = browser()
 try:
     # Rita asks for a laptop from the catalogue; the form is drawn from the item's schema.
     sign_in(driver, base, "rita")
-    follow(driver, driver.find_element(By.ID, "nav-requests").click)
+    go_to(driver, "nav-requests")
     follow(driver, driver.find_element(By.ID, "item-laptop").click)
     model = Select(driver.find_element(By.ID, "field-model"))
     step("the form offers the item's options, its default chosen", [o.text for o in model.options] == ["standard", "developer"]
@@ -62,7 +62,7 @@ try:
 
     # Lena, a team lead, finds it awaiting her and approves it.
     sign_in(driver, base, "lena")
-    follow(driver, driver.find_element(By.ID, "nav-requests").click)
+    go_to(driver, "nav-requests")
     waiting = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "#awaiting tbody tr")]
     step("it is listed as awaiting her approval, at its second level", any(number in row for row in waiting))
     follow(driver, driver.find_element(By.LINK_TEXT, number).click)
@@ -78,7 +78,7 @@ try:
     step("another group's task is refused, saying whose it is", "carried out by procurement" in text(driver, "error"))
     sign_out(driver)
     sign_in(driver, base, "piet")
-    follow(driver, driver.find_element(By.ID, "nav-requests").click)
+    go_to(driver, "nav-requests")
     step("the task is among his group's", any(number in row.text for row in driver.find_elements(By.CSS_SELECTOR, "#tasks tbody tr")))
     follow(driver, driver.find_element(By.LINK_TEXT, number).click)
     driver.find_element(By.ID, "notes-1").send_keys("PO 4711")

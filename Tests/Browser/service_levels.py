@@ -4,14 +4,14 @@ and Selenium). Run by ConsoleEndToEndTests:
 
     service_levels.py BASE_URL
 
-with the administrator ada and the agent alan (passwords '<name> has a long password') and no
-service level defined yet. Prints one line per step and exits 1 at the first one that does not hold."""
+with the administrator ada and the agent alan (passwords '<name> has a long password'), no
+service level defined yet and the default priority matrix. Prints one line per step and exits 1 at the first one that does not hold."""
 import sys
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from console_helpers import absent, browser, follow, sign_in, sign_out, step, submit
+from console_helpers import absent, browser, go_to, sign_in, sign_out, step, submit
 
 base = sys.argv[1].rstrip("/")
 assert base.startswith("http://127."), "loopback only"
@@ -28,14 +28,23 @@ def fill(driver, fields):
         field.send_keys(value)
 
 
+def chosen_matrix(driver):
+    """The matrix as the administrator's form shows it: rows of impact, the priority chosen for each urgency."""
+    return [[Select(cell).first_selected_option.get_attribute("value") for cell in row.find_elements(By.TAG_NAME, "select")]
+            for row in driver.find_elements(By.CSS_SELECTOR, "#priority-matrix tbody tr")]
+
+
+def shown_matrix(driver):
+    return [[cell.text for cell in row.find_elements(By.CSS_SELECTOR, "th, td")]
+            for row in driver.find_elements(By.CSS_SELECTOR, "#priority-matrix tbody tr")]
+
+
 driver = browser()
 try:
     sign_in(driver, base, "ada")
-    follow(driver, driver.find_element(By.ID, "nav-service-levels").click)
+    go_to(driver, "nav-service-levels")
     step("with none defined the page says records get no clocks", not absent(driver, "no-service-levels"))
-    matrix = [[cell.text for cell in row.find_elements(By.CSS_SELECTOR, "th, td")]
-              for row in driver.find_elements(By.CSS_SELECTOR, "#priority-matrix tbody tr")]
-    step("the priority matrix is the default one", matrix == [["high", "P1", "P2", "P3"], ["medium", "P2", "P3", "P4"], ["low", "P3", "P4", "P5"]])
+    step("the priority matrix is the default one", chosen_matrix(driver) == [["P1", "P2", "P3"], ["P2", "P3", "P4"], ["P3", "P4", "P5"]])
 
     Select(driver.find_element(By.ID, "sla-priority")).select_by_value("P2")
     fill(driver, {"sla-response": "30", "sla-resolution": "270", "sla-time-zone": "Europe/Berlin", "sla-holidays": "2026-12-25, 2026-12-26"})
@@ -65,11 +74,21 @@ try:
     step("one service's own target is listed beside the one for every service",
          len(rows(driver)) == 2 and any(r.startswith("email P2") and "2 h" in r for r in rows(driver)))
 
+    # Medium impact with high urgency becomes P1, as for a desk whose VIP services cannot wait.
+    Select(driver.find_element(By.ID, "matrix-medium-high")).select_by_value("P1")
+    submit(driver, "matrix-submit")
+    step("a changed priority matrix is saved and the incident process runs with it",
+         "runs with it" in driver.find_element(By.ID, "notice").text
+         and chosen_matrix(driver) == [["P1", "P2", "P3"], ["P1", "P3", "P4"], ["P3", "P4", "P5"]])
+
     sign_out(driver)
     sign_in(driver, base, "alan")
     step("an agent is not offered the page", absent(driver, "nav-service-levels"))
     driver.get(base + "/console/admin/service-levels")
     step("an agent who opens it reads the targets but gets no form", len(rows(driver)) == 2 and absent(driver, "set-service-level"))
+    step("an agent reads the matrix as it is now, with no form to change it",
+         shown_matrix(driver) == [["high", "P1", "P2", "P3"], ["medium", "P1", "P3", "P4"], ["low", "P3", "P4", "P5"]]
+         and absent(driver, "matrix-form"))
     print("service levels: all steps passed", flush=True)
 finally:
     driver.quit()

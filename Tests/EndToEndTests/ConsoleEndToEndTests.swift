@@ -175,7 +175,8 @@ import Testing
         #expect(await coordinator.stop() == .exited(0))
     }
     /// Service levels set in a real browser reach the incident process as `incident.sla.define`
-    /// would from the API, and a refused one says which field.
+    /// would from the API, and a refused one says which field; a priority matrix changed there
+    /// is written to itsm.yaml and prioritises the next record.
     @Test func anAdministratorSetsServiceLevelsInARealBrowser() async throws {
         let coordinator = try await RunningCoordinator.start(configuration: "plugins: [incident]")
         defer { coordinator.remove() }
@@ -200,6 +201,14 @@ import Testing
         let detail = try await coordinator.call("incident.get", ["number": record.body["number"] as? String ?? ""])
         let targets = (detail.body["serviceLevels"] as? [[String: Any]] ?? []).compactMap { $0["targetMinutes"] as? Int }
         #expect(targets.sorted() == [15, 120], "\(detail.body)")
+
+        // The matrix the page saved is in itsm.yaml, applied, and audited.
+        let urgent = try await coordinator.call("incident.create", ["title": "VIP printer", "impact": "medium", "urgency": "high"])
+        #expect(urgent.body["priority"] as? String == "P1", "\(urgent.body)")
+        let yaml = try String(contentsOfFile: coordinator.configFile, encoding: .utf8)
+        #expect(yaml.contains("{name: incident, config: {priorityMatrix: [[1, 2, 3], [1, 3, 4], [3, 4, 5]]}}"), "\(yaml)")
+        let audit = try await coordinator.cli(["audit", "list", "--action", "plugins.configure"])
+        #expect(audit.text.contains("plugins.configure") && audit.text.contains("user:ada") && audit.text.contains("incident"), "\(audit.text)")
         #expect(await coordinator.stop() == .exited(0))
     }
     /// An agent edits a record's details where they are shown and through the form; each change

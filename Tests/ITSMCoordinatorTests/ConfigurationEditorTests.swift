@@ -1,4 +1,5 @@
 import ITSMCoordinator
+import ITSMProtocol
 import Testing
 
 struct ConfigurationEditorTests {
@@ -70,5 +71,54 @@ struct ConfigurationEditorTests {
             try ConfigurationEditor.setEnabled(true, plugin: "problem", in: "plugins: []\n")
         }
         #expect(throws: CoordinatorError.self) { try ConfigurationEditor.setEnabled(true, plugin: "problem", in: "plugins: [incident\n") }
+    }
+
+    static let matrix: JSONValue = [[1, 1, 2], [2, 3, 4], [3, 4, 5]]
+
+    @Test func aListedBuiltInGetsItsFirstSettingAndTheRestOfTheFileStays() throws {
+        let edit = try ConfigurationEditor.setConfig("priorityMatrix", to: Self.matrix, plugin: "incident", in: Self.file)
+        #expect(edit.changed)
+        #expect(edit.text == Self.file.replacingOccurrences(
+            of: "- incident   #", with: "- {name: incident, config: {priorityMatrix: [[1, 1, 2], [2, 3, 4], [3, 4, 5]]}}   #"))
+        #expect(try Configuration.parse(yaml: edit.text).plugins.first?.config?["priorityMatrix"] == Self.matrix)
+        #expect(try ConfigurationEditor.setConfig("priorityMatrix", to: Self.matrix, plugin: "incident", in: edit.text).changed == false)
+    }
+
+    @Test func aSettingIsAddedBesideTheOthersAndAValueOverSeveralLinesBecomesOne() throws {
+        let added = try ConfigurationEditor.setConfig("window", to: 7, plugin: "change", in: Self.file)
+        #expect(try Configuration.parse(yaml: added.text).plugins.last?.config == ["approvers": ["cab"], "window": 7])
+
+        let file = """
+            plugins:
+              - name: incident
+                config:
+                  majorPriority: 1
+                  priorityMatrix:   # rows: impact
+                    - [1, 2, 3]
+                    - [2, 3, 4]
+
+                    - [3, 4, 5]
+                  lifecycle: {reopenDays: 5}
+              - name: problem
+                enabled: true
+            heartbeatMs: 5000
+            """
+        let edit = try ConfigurationEditor.setConfig("priorityMatrix", to: Self.matrix, plugin: "incident", in: file)
+        #expect(edit.text.contains("      majorPriority: 1\n      priorityMatrix: [[1, 1, 2], [2, 3, 4], [3, 4, 5]]\n      lifecycle: {reopenDays: 5}\n"))
+        let configuration = try Configuration.parse(yaml: edit.text)
+        #expect(configuration.plugins.first?.config?["priorityMatrix"] == Self.matrix)
+        #expect(configuration.plugins.first?.config?["majorPriority"] == 1)
+        #expect(configuration.heartbeat == .milliseconds(5000))
+
+        let noConfig = try ConfigurationEditor.setConfig("priorityMatrix", to: Self.matrix, plugin: "problem", in: file)
+        #expect(noConfig.text.contains("  - name: problem\n    config: {priorityMatrix: [[1, 1, 2], [2, 3, 4], [3, 4, 5]]}\n    enabled: true"))
+    }
+
+    @Test func aProcessThatIsNotListedIsRefusedAndAFlowStyleListIsEditedInPlace() throws {
+        #expect(throws: CoordinatorError.self) { try ConfigurationEditor.setConfig("x", to: 1, plugin: "supplier", in: Self.file) }
+        let flow = try ConfigurationEditor.setConfig("majorPriority", to: 2, plugin: "incident", in: "plugins: [incident, problem]\n")
+        #expect(flow.text == "plugins: [{name: incident, config: {majorPriority: 2}}, problem]\n")
+        // A setting already written inside {…} is left to a person rather than rewritten.
+        #expect(throws: CoordinatorError.self) { try ConfigurationEditor.setConfig("approvers", to: ["x"], plugin: "change", in: Self.file) }
     }
 }

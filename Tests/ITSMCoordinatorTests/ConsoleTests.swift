@@ -9,6 +9,27 @@ import Testing
                 == "&lt;script&gt;x()&lt;/script&gt; printer <mark>jams</mark> &amp; &quot;paper&quot; it&#39;s")
     }
 
+    @Test func aFormSentWithGetReadsAPlusAsASpaceAndAnEncodedPlusAsAPlus() {
+        let fields = HTTPAPI.formDecoded("q=printer+jams&notice=P1%2B+done&empty=&tag=a&tag=b%0Ac%00")
+        #expect(fields["q"] == ["printer jams"])
+        #expect(fields["notice"] == ["P1+ done"])
+        #expect(fields["empty"] == [""])
+        #expect(fields["tag"] == ["a", "b\nc"])
+    }
+
+    @Test func theMatrixFormReadsNineChoicesAndNamesAMissingOrOddOne() throws {
+        var form: [String: String] = [:]
+        for (i, impact) in HTTPAPI.levels.enumerated() {
+            for (j, urgency) in HTTPAPI.levels.enumerated() { form["\(impact)-\(urgency)"] = "P\(i + j + 1)" }
+        }
+        #expect(try HTTPAPI.matrix(from: form).get() == [[1, 2, 3], [2, 3, 4], [3, 4, 5]])
+        form["medium-high"] = "P6"
+        #expect(throws: ResponseError.self) { try HTTPAPI.matrix(from: form).get() }
+        if case .failure(let error) = HTTPAPI.matrix(from: form) { #expect(error.message.hasPrefix("priorityMatrix.medium-high:")) }
+        form["medium-high"] = nil
+        if case .failure(let error) = HTTPAPI.matrix(from: form) { #expect(error.message.hasPrefix("priorityMatrix.medium-high:")) }
+    }
+
     @Test func everyPageRendersWithItsWordsEscaped() {
         let html = ConsoleTemplates.library.render(["title": "<b>bold</b>", "message": "a & b", "t": ConsoleStrings.english],
                                                    withTemplate: "message") ?? ""

@@ -32,7 +32,7 @@ extension HTTPAPI {
     /// The period a page shows: `?days=` when it is one of `choices`, else `fallback`; and the
     /// `from` and `to` params of the days up to `now`.
     static func chosenDays(_ request: Request, among choices: [Int], fallback: Int) -> Int {
-        request.uri.queryParameters["days"].flatMap { Int($0) }.flatMap { choices.contains($0) ? $0 : nil } ?? fallback
+        Self.query(request)["days"].flatMap { Int($0) }.flatMap { choices.contains($0) ? $0 : nil } ?? fallback
     }
 
     static func lastDays(_ days: Int, until now: Date) -> (from: String, to: String) {

@@ -24,9 +24,9 @@ extension HTTPAPI {
         }
         routes.get("console/live") { request, _ in
             await console(request) { page in
-                let query = request.uri.queryParameters
+                let query = Self.query(request)
                 let filter: LiveFilter
-                if let record = query["record"].map(String.init), (1...64).contains(record.count) {
+                if let record = query["record"], (1...64).contains(record.count) {
                     // Seen through the record's own process, as the person: someone else's record is as absent as a missing one.
                     let method = record.hasPrefix("REQ-") ? "request.get" : "incident.get"
                     guard case .success = await page.call(method, ["number": .string(record)]) else {

@@ -179,21 +179,21 @@ extension HTTPAPI {
         guard let list = method(process, "list", for: page) else {
             return Self.page("message", page.common.merging(["title": "404", "message": strings["notFound"]!]) { $1 }, status: .notFound)
         }
-        let query = request.uri.queryParameters
+        let query = Self.query(request)
         let properties = list.params?.properties ?? [:]
         var params: [String: JSONValue] = [:]
         let pageSize = 25
         if properties["limit"] != nil { params["limit"] = .int(Int64(pageSize)) }
         // By cursor when the list takes one (the same cost at any depth), else by offset.
         let byCursor = properties["after"] != nil
-        let after = byCursor ? query["after"].map(String.init).flatMap { $0.isEmpty ? nil : $0 } : nil
+        let after = byCursor ? query["after"].flatMap { $0.isEmpty ? nil : $0 } : nil
         let offset = max(0, query["offset"].flatMap { Int($0) } ?? 0)
         if let after { params["after"] = .string(after) } else if !byCursor, properties["offset"] != nil, offset > 0 { params["offset"] = .int(Int64(offset)) }
         // A filter for each member that takes one of a few values.
         var filters: [[String: Any]] = []
         for (name, schema) in properties.sorted(by: { $0.key < $1.key }) {
             guard let values = schema.enum else { continue }
-            let chosen = query[name[...]].map(String.init).flatMap { values.contains($0) ? $0 : nil }
+            let chosen = query[name].flatMap { values.contains($0) ? $0 : nil }
             if let chosen { params[name] = .string(chosen) }
             filters.append(["name": name, "choices": values.map { ["value": $0, "selected": $0 == chosen] }])
         }

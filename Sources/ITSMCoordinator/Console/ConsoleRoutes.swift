@@ -225,17 +225,26 @@ extension HTTPAPI {
 
         /// What every page shows: the person, the sections they may open, the form token, and the strings.
         var common: [String: Any] {
-            ["user": ["name": principal.name, "roles": principal.roles.joined(separator: ", "),
-                      "canSeePeople": principal.allows("users.read"), "canSeeAudit": principal.allows("audit.read"),
-                      "canSeeNotifications": principal.allows("notification.read") && api.router.route(for: "notification.list") != nil,
-                      "canSeeRequests": principal.allows("service.read") && api.router.route(for: "request.list") != nil,
-                      "canSeeProcessStates": principal.allows("plugins.read"), "canSeeTokens": principal.allows("tokens.read"),
-                      "canSeeCapacity": principal.allows("capacity.read") && api.router.route(for: "capacity.plan") != nil,
-                      "canSeeServiceLevels": principal.allows("incident.admin") && api.router.route(for: "incident.sla.define") != nil,
-                      "canSeeDashboards": api.hasStatsMethods(for: principal),
-                      "canSeeObjectives": principal.allows("improvement.read") && api.router.route(for: "objective.trend") != nil,
-                      "canSeeSuppliers": principal.allows("supplier.read") && api.router.route(for: "supplier.milestones") != nil],
-             "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
+            let management = [
+                "canSeeDashboards": api.hasStatsMethods(for: principal),
+                "canSeeCapacity": principal.allows("capacity.read") && api.router.route(for: "capacity.plan") != nil,
+                "canSeeObjectives": principal.allows("improvement.read") && api.router.route(for: "objective.trend") != nil,
+                "canSeeSuppliers": principal.allows("supplier.read") && api.router.route(for: "supplier.milestones") != nil,
+            ]
+            let administration = [
+                "canSeePeople": principal.allows("users.read"), "canSeeAudit": principal.allows("audit.read"),
+                "canSeeTokens": principal.allows("tokens.read"), "canSeeProcessStates": principal.allows("plugins.read"),
+                "canSeeServiceLevels": principal.allows("incident.admin") && api.router.route(for: "incident.sla.define") != nil,
+                "canSeeNotifications": principal.allows("notification.read") && api.router.route(for: "notification.list") != nil,
+            ]
+            // A menu shows only when it holds a page the person may open.
+            var user: [String: Any] = management.merging(administration) { first, _ in first }
+            user["canSeeManagement"] = management.values.contains(true)
+            user["canSeeAdministration"] = administration.values.contains(true)
+            user["canSeeRequests"] = principal.allows("service.read") && api.router.route(for: "request.list") != nil
+            user["name"] = principal.name
+            user["roles"] = principal.roles.joined(separator: ", ")
+            return ["user": user, "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
         }
 
         /// Whether the person works the desk (sees more than their own records).
@@ -289,10 +298,10 @@ extension HTTPAPI {
     /// service level's warning raised), breached, each of my groups and all; for a
     /// requester, their own records (the incident process shows them no others).
     private func home(_ page: ConsolePage, _ request: Request) async -> Response {
-        let query = request.uri.queryParameters
+        let query = Self.query(request)
         let strings = ConsoleStrings.english
-        let queue = query["queue"].map(String.init) ?? (page.isDesk ? "mine" : "own")
-        let after = query["after"].map(String.init)
+        let queue = query["queue"] ?? (page.isDesk ? "mine" : "own")
+        let after = query["after"]
         var queues: [(id: String, label: String, params: [String: JSONValue])] = []
         if page.isDesk {
             queues.append(("mine", strings["queueMine"]!, ["assignee": .string(page.principal.name)]))
@@ -312,8 +321,8 @@ extension HTTPAPI {
         params["limit"] = 25
         if let after { params["after"] = .string(after) }
         // Narrowed by priority and sorted as asked, within the queue; only values the list takes.
-        let sort = query["sort"].map(String.init).flatMap { Self.queueSorts.contains($0) ? $0 : nil } ?? "updated"
-        let priority = query["priority"].map(String.init).flatMap { Self.priorities.contains($0) ? $0 : nil }
+        let sort = query["sort"].flatMap { Self.queueSorts.contains($0) ? $0 : nil } ?? "updated"
+        let priority = query["priority"].flatMap { Self.priorities.contains($0) ? $0 : nil }
         params["sort"] = .string(sort)
         // Most urgent first is P1 first, and the longest waiting among equals.
         params["order"] = sort == "priority" ? "asc" : "desc"
@@ -443,7 +452,7 @@ extension HTTPAPI {
 
     /// Full-text search over the records the person may see, the matched words marked.
     private func search(_ page: ConsolePage, _ request: Request) async -> Response {
-        let query = request.uri.queryParameters["q"].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+        let query = Self.query(request)["q"]?.trimmingCharacters(in: .whitespaces) ?? ""
         guard !query.isEmpty else { return Self.redirect("/console/") }
         var context = page.common
         context["title"] = "\(ConsoleStrings.english["searchResults"]!) \(query)"
@@ -558,9 +567,9 @@ extension HTTPAPI {
     /// The audit log, newest last, filtered by period, actor and action, with the chain's state.
     private func auditPage(_ page: ConsolePage, _ request: Request) async throws -> Response {
         guard page.principal.allows("audit.read") else { return Self.forbidden(page, "audit.read") }
-        let query = request.uri.queryParameters
+        let query = Self.query(request)
         let text = { (name: String) -> String? in
-            query[Substring(name)].map(String.init).flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+            query[name].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
         }
         var context = page.common
         context["title"] = ConsoleStrings.english["auditLog"]!
@@ -600,8 +609,8 @@ extension HTTPAPI {
 
     /// The message a redirect after a form carries (`?notice=` or `?error=`), if any.
     static func addMessages(of request: Request, to context: inout [String: Any]) {
-        if let notice = request.uri.queryParameters["notice"] { context["notice"] = String(notice) }
-        if let error = request.uri.queryParameters["error"] { context["error"] = String(error) }
+        if let notice = Self.query(request)["notice"] { context["notice"] = String(notice) }
+        if let error = Self.query(request)["error"] { context["error"] = String(error) }
     }
 
     static func page(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
@@ -634,6 +643,17 @@ extension HTTPAPI {
     static func form(_ request: Request) async -> [String: [String]] {
         guard let body = try? await request.body.collect(upTo: 64 * 1024),
               let text = body.getString(at: body.readerIndex, length: body.readableBytes) else { return [:] }
+        return formDecoded(text)
+    }
+
+    /// The query of a page's address as a form sent with GET writes it (a space as `+`), the
+    /// first value of each field.
+    static func query(_ request: Request) -> [String: String] {
+        formDecoded(request.uri.query ?? "").compactMapValues(\.first)
+    }
+
+    /// `application/x-www-form-urlencoded` text: every value of each field.
+    static func formDecoded(_ text: String) -> [String: [String]] {
         var fields: [String: [String]] = [:]
         for pair in text.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

@@ -4,7 +4,9 @@ import ITSMProtocol
 
 /// Service levels for the process owner: each priority's response and resolution targets with
 /// the business hours they count in, a form to set one (`incident.sla.define`, refused by the
-/// process naming the field), and the priority matrix that decides which target a record gets.
+/// process naming the field), and the priority matrix that decides which target a record gets:
+/// an administrator changes it in itsm.yaml from here (`config.priorityMatrix` of the incident
+/// process, which restarts with it).
 extension HTTPAPI {
     static let weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -24,12 +26,62 @@ extension HTTPAPI {
                 }
             }
         }
+        routes.post("console/admin/service-levels/matrix") { request, _ in
+            await console(request, form: true) { page in
+                let back = "/console/admin/service-levels"
+                guard page.principal.allows("plugins.write") else { return Self.forbidden(page, "plugins.write") }
+                let rows: [[Int]]
+                switch Self.matrix(from: page.form) {
+                case .success(let read): rows = read
+                case .failure(let error): return Self.redirect(back, error: error.message)
+                }
+                let matrix = JSONValue.array(rows.map { .array($0.map { .int(Int64($0)) }) })
+                if case .failure(let error) = await configurePlugin("incident", key: "priorityMatrix", value: matrix, by: page.principal) {
+                    return Self.redirect(back, error: error.message)
+                }
+                // The incident process restarts with the new matrix: the page shows it once it answers with it.
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ContinuousClock.now < deadline {
+                    if case .success(let cells) = await page.call("incident.priority_matrix", [:]), Self.matrixNumbers(cells.arrayValue ?? []) == rows {
+                        return Self.redirect(back, notice: ConsoleStrings.english["matrixSaved"]!)
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                return Self.redirect(back, notice: ConsoleStrings.english["matrixSavedRestarting"]!)
+            }
+        }
+    }
+
+    static let levels = ["high", "medium", "low"]
+
+    /// The matrix form's nine choices (`impact-urgency`, each P1 to P5) as rows of impact high
+    /// to low, each of urgency high to low, as itsm.yaml writes it; a missing or odd one named.
+    static func matrix(from form: [String: String]) -> Result<[[Int]], ResponseError> {
+        var rows: [[Int]] = []
+        for impact in levels {
+            var row: [Int] = []
+            for urgency in levels {
+                let field = "\(impact)-\(urgency)"
+                guard let text = form[field], text.count == 2, text.first == "P", let value = Int(text.dropFirst()), (1...5).contains(value) else {
+                    return .failure(.invalidParams("priorityMatrix.\(field): choose one of P1 to P5"))
+                }
+                row.append(value)
+            }
+            rows.append(row)
+        }
+        return .success(rows)
+    }
+
+    /// `incident.priority_matrix`'s cells as rows of numbers, the same shape as `matrix(from:)`.
+    static func matrixNumbers(_ cells: [JSONValue]) -> [[Int]] {
+        matrixRows(cells).map { ($0["priorities"] as? [String] ?? []).map { Int($0.dropFirst()) ?? 0 } }
     }
 
     private func serviceLevelsPage(_ page: ConsolePage, _ request: Request) async -> Response {
         var context = page.common
         context["title"] = ConsoleStrings.english["serviceLevels"]!
         context["canWrite"] = page.principal.allows("incident.admin")
+        context["canSetMatrix"] = page.principal.allows("plugins.write")
         switch await page.call("incident.sla.list", [:]) {
         case .success(let definitions):
             context["definitions"] = (definitions.arrayValue ?? []).map(Self.serviceLevelRow)
@@ -89,12 +141,16 @@ extension HTTPAPI {
 
     /// The matrix as rows of impact, each with the priority for urgency high, medium, low.
     static func matrixRows(_ cells: [JSONValue]) -> [[String: Any]] {
-        ["high", "medium", "low"].map { impact in
+        levels.map { impact in
             let row = cells.filter { $0["impact"]?.stringValue == impact }
-            let priorities = ["high", "medium", "low"].map { urgency in
+            let priorities = levels.map { urgency in
                 row.first { $0["urgency"]?.stringValue == urgency }?["priority"]?.stringValue ?? "—"
             }
-            return ["impact": impact, "priorities": priorities]
+            // For the form: each cell a choice of the five priorities, the current one selected.
+            let choices = zip(levels, priorities).map { urgency, current in
+                ["field": "\(impact)-\(urgency)", "options": Self.priorities.map { ["value": $0, "selected": $0 == current] }] as [String: Any]
+            }
+            return ["impact": impact, "priorities": priorities, "choices": choices]
         }
     }
 

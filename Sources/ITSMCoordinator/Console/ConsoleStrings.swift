@@ -113,6 +113,9 @@ enum ConsoleStrings {
         "low": "Low",
         "report": "Report",
         "queues": "Queues",
+        "sections": "Sections",
+        "management": "Management",
+        "administration": "Administration",
         "queueMine": "Assigned to me",
         "queueNew": "New",
         "queueBreached": "Breached",
@@ -269,6 +272,9 @@ enum ConsoleStrings {
         "minutes": "minutes",
         "hoursHelp": "per day, e.g. 08:00-12:00, 13:00-17:00; empty when closed",
         "priorityMatrix": "Priority matrix",
-        "priorityMatrixHelp": "The priority a record gets from its impact and urgency; set in itsm.yaml (config.priorityMatrix of the incident process).",
+        "priorityMatrixHelp": "The priority a record gets from its impact and urgency, kept in itsm.yaml (config.priorityMatrix of the incident process).",
+        "matrixRestarts": "Saving writes it to this coordinator's itsm.yaml and restarts the incident process with it; records keep the priority they have until their impact or urgency changes.",
+        "matrixSaved": "Priority matrix saved; the incident process runs with it.",
+        "matrixSavedRestarting": "Priority matrix saved; the incident process is still restarting with it.",
     ]
 }

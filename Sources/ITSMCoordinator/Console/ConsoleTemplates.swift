@@ -26,20 +26,32 @@ enum ConsoleTemplates {
             <header class="bar">
               <a class="brand" href="/console/">{{t.product}}</a>
               {{#user}}
-              <nav class="sections">
+              <nav class="sections" aria-label="{{t.sections}}">
                 <a href="/console/">{{t.queues}}</a>
-                {{#canSeePeople}}<a href="/console/admin/users" id="nav-people">{{t.people}}</a> <a href="/console/admin/groups">{{t.groups}}</a> <a href="/console/admin/roles" id="nav-roles">{{t.roleList}}</a>{{/canSeePeople}}
-                {{#canSeeTokens}}<a href="/console/admin/tokens" id="nav-tokens">{{t.tokens}}</a>{{/canSeeTokens}}
-                {{#canSeeAudit}}<a href="/console/audit" id="nav-audit">{{t.auditLog}}</a>{{/canSeeAudit}}
-                {{#canSeeProcessStates}}<a href="/console/admin/processes" id="nav-process-states">{{t.processStates}}</a>{{/canSeeProcessStates}}
                 {{#canSeeRequests}}<a href="/console/requests" id="nav-requests">{{t.requests}}</a>{{/canSeeRequests}}
-                {{#canSeeCapacity}}<a href="/console/capacity" id="nav-capacity">{{t.capacityPlan}}</a>{{/canSeeCapacity}}
                 <a href="/console/processes" id="nav-processes">{{t.processes}}</a>
-                {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
-                {{#canSeeDashboards}}<a href="/console/dashboard" id="nav-dashboards">{{t.dashboards}}</a>{{/canSeeDashboards}}
-                {{#canSeeObjectives}}<a href="/console/objectives" id="nav-objectives">{{t.objectives}}</a>{{/canSeeObjectives}}
-                {{#canSeeSuppliers}}<a href="/console/suppliers" id="nav-suppliers">{{t.suppliers}}</a>{{/canSeeSuppliers}}
-                {{#canSeeServiceLevels}}<a href="/console/admin/service-levels" id="nav-service-levels">{{t.serviceLevels}}</a>{{/canSeeServiceLevels}}
+                {{#canSeeManagement}}
+                <details class="menu" id="menu-management"><summary>{{t.management}}</summary>
+                  <div class="menu-items">
+                  {{#canSeeDashboards}}<a href="/console/dashboard" id="nav-dashboards">{{t.dashboards}}</a>{{/canSeeDashboards}}
+                  {{#canSeeCapacity}}<a href="/console/capacity" id="nav-capacity">{{t.capacityPlan}}</a>{{/canSeeCapacity}}
+                  {{#canSeeObjectives}}<a href="/console/objectives" id="nav-objectives">{{t.objectives}}</a>{{/canSeeObjectives}}
+                  {{#canSeeSuppliers}}<a href="/console/suppliers" id="nav-suppliers">{{t.suppliers}}</a>{{/canSeeSuppliers}}
+                  </div>
+                </details>
+                {{/canSeeManagement}}
+                {{#canSeeAdministration}}
+                <details class="menu" id="menu-administration"><summary>{{t.administration}}</summary>
+                  <div class="menu-items">
+                  {{#canSeePeople}}<a href="/console/admin/users" id="nav-people">{{t.people}}</a> <a href="/console/admin/groups">{{t.groups}}</a> <a href="/console/admin/roles" id="nav-roles">{{t.roleList}}</a>{{/canSeePeople}}
+                  {{#canSeeTokens}}<a href="/console/admin/tokens" id="nav-tokens">{{t.tokens}}</a>{{/canSeeTokens}}
+                  {{#canSeeAudit}}<a href="/console/audit" id="nav-audit">{{t.auditLog}}</a>{{/canSeeAudit}}
+                  {{#canSeeProcessStates}}<a href="/console/admin/processes" id="nav-process-states">{{t.processStates}}</a>{{/canSeeProcessStates}}
+                  {{#canSeeServiceLevels}}<a href="/console/admin/service-levels" id="nav-service-levels">{{t.serviceLevels}}</a>{{/canSeeServiceLevels}}
+                  {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
+                  </div>
+                </details>
+                {{/canSeeAdministration}}
               </nav>
               <form method="get" action="/console/search" class="inline search" role="search">
                 <label for="search-query" class="hidden">{{t.search}}</label>
@@ -518,10 +530,23 @@ enum ConsoleTemplates {
             <section class="card">
               <h2>{{t.priorityMatrix}}</h2>
               <p>{{t.priorityMatrixHelp}}</p>
+              {{^canSetMatrix}}
               <table id="priority-matrix">
                 <thead><tr><th>{{t.impact}} ↓ {{t.urgency}} →</th><th>high</th><th>medium</th><th>low</th></tr></thead>
                 <tbody>{{#matrix}}<tr><th scope="row">{{impact}}</th>{{#priorities}}<td class="priority">{{.}}</td>{{/priorities}}</tr>{{/matrix}}</tbody>
               </table>
+              {{/canSetMatrix}}
+              {{#canSetMatrix}}
+              <form method="post" action="/console/admin/service-levels/matrix" id="matrix-form">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <table id="priority-matrix">
+                  <thead><tr><th>{{t.impact}} ↓ {{t.urgency}} →</th><th>high</th><th>medium</th><th>low</th></tr></thead>
+                  <tbody>{{#matrix}}<tr><th scope="row">{{impact}}</th>{{#choices}}<td class="priority"><label for="matrix-{{field}}" class="hidden">{{t.impact}} / {{t.urgency}} {{field}}</label><select id="matrix-{{field}}" name="{{field}}">{{#options}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{value}}</option>{{/options}}</select></td>{{/choices}}</tr>{{/matrix}}</tbody>
+                </table>
+                <p class="help">{{t.matrixRestarts}}</p>
+                <button type="submit" id="matrix-submit">{{t.save}}</button>
+              </form>
+              {{/canSetMatrix}}
             </section>
             {{/hasMatrix}}
             {{> footer}}
@@ -851,6 +876,17 @@ enum ConsoleTemplates {
     /// works without it.
     static let script = """
         (function () {
+          // The header's menus: one open at a time, closed by a click elsewhere or Escape.
+          var menus = document.querySelectorAll("details.menu");
+          document.addEventListener("click", function (event) {
+            Array.prototype.forEach.call(menus, function (menu) {
+              if (!menu.contains(event.target)) menu.open = false;
+            });
+          });
+          document.addEventListener("keydown", function (event) {
+            if (event.key !== "Escape") return;
+            Array.prototype.forEach.call(menus, function (menu) { menu.open = false; });
+          });
           var notice = document.getElementById("live-notice");
           if (notice && window.EventSource) {
             var source = new EventSource("/console/live?" + notice.getAttribute("data-live"));
@@ -967,7 +1003,12 @@ enum ConsoleTemplates {
         .editable:hover { background: #eef4fb; }
         .inline-editor { width: auto; min-width: 12rem; }
         .search input { width: 16rem; }
-        .sections a { margin-right: .75rem; }
+        .sections { display: flex; gap: .75rem; align-items: center; }
+        .menu { position: relative; }
+        .menu summary { cursor: pointer; color: var(--accent); }
+        .menu-items { position: absolute; z-index: 10; top: 1.6rem; left: 0; min-width: 12rem; display: flex; flex-direction: column;
+                      gap: .35rem; padding: .5rem .75rem; background: #fff; border: 1px solid var(--line); border-radius: 4px;
+                      box-shadow: 0 2px 8px rgba(0,0,0,.15); }
         .check { font-weight: normal; }
         .check input { width: auto; }
         fieldset { border: 1px solid var(--line); border-radius: 4px; margin-top: .75rem; }

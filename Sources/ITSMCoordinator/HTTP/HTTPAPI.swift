@@ -22,8 +22,8 @@ struct HTTPAPI: Sendable {
     let reload: @Sendable () async throws(ResponseError) -> PluginFleet.Changes
     /// Restarts a plugin's local instances; nil when it is not enabled.
     let restart: @Sendable (String) async -> Int?
-    /// Enables (true) or disables a process in the configuration file, then applies it.
-    let switchProcess: @Sendable (String, Bool) async throws(ResponseError) -> PluginFleet.Changes
+    /// Changes one line or setting of the configuration file, then applies it.
+    let changeConfiguration: @Sendable (ConfigurationChange) async throws(ResponseError) -> PluginFleet.Changes
     /// Switches a plugin to another version (nil: the one other version connected), for an actor.
     let upgrade: @Sendable (String, String?, String) async throws(ResponseError) -> JSONValue
     let maxBodyBytes: Int
@@ -340,16 +340,29 @@ struct HTTPAPI: Sendable {
 
     /// Enables or disables a process in itsm.yaml and applies it, audited.
     func switchPlugin(_ name: String, enabled: Bool, by principal: Principal) async -> Result<JSONValue, ResponseError> {
-        let action = enabled ? "plugins.enable" : "plugins.disable"
-        logger.notice("process \(enabled ? "enable" : "disable") requested", metadata: ["itsm.plugin": "\(name)", "itsm.actor": "\(principal.actor)"])
+        await changeConfiguration(.enabled(plugin: name, enabled), action: enabled ? "plugins.enable" : "plugins.disable", target: name, by: principal)
+    }
+
+    /// Sets one setting of a process's `config:` in itsm.yaml and applies it (the process
+    /// restarts with it), audited as `plugins.configure` with the key and value.
+    func configurePlugin(_ name: String, key: String, value: JSONValue, by principal: Principal) async -> Result<JSONValue, ResponseError> {
+        await changeConfiguration(.setting(plugin: name, key: key, value: value), action: "plugins.configure", target: name, by: principal,
+                                  details: ["key": .string(key), "value": value])
+    }
+
+    private func changeConfiguration(_ change: ConfigurationChange, action: String, target: String, by principal: Principal,
+                                     details: [String: JSONValue] = [:]) async -> Result<JSONValue, ResponseError> {
+        logger.notice("configuration change requested", metadata: ["itsm.action": "\(action)", "itsm.plugin": "\(target)", "itsm.actor": "\(principal.actor)"])
         let result: Result<JSONValue, ResponseError>
         do {
-            let changes = try await switchProcess(name, enabled)
+            let changes = try await changeConfiguration(change)
             result = (try? JSONValue(encoding: changes)).map { .success($0) } ?? .failure(.internalError("the changes could not be encoded"))
         } catch {
             result = .failure(error)
         }
-        await record(action, by: principal, target: name, result, details: (try? result.get()) ?? .object([:]))
+        var recorded = details
+        if case .success(let changes) = result { recorded["changes"] = changes }
+        await record(action, by: principal, target: target, result, details: .object(recorded))
         return result
     }
 
