@@ -100,6 +100,10 @@ extension Bench {
                 Shape(name: "queue: new", params: queue { $0.status = .new }),
                 Shape(name: "queue: a group's", params: queue { $0.assignmentGroup = "group-3" }),
                 Shape(name: "queue: breached", params: breached),
+                Shape(name: "queue: unassigned", params: queue { $0.open = true; $0.unassigned = true }),
+                Shape(name: "queue: at risk", params: queue { $0.atRisk = true }),
+                Shape(name: "queue: all, most urgent first", params: queue { $0.sort = .priority; $0.order = .asc }),
+                Shape(name: "queue: all, P2 only", params: queue { $0.priority = Priority(rawValue: 2) }),
                 Shape(name: "a requester's own", params: queue { _ in }, viewer: Viewer(name: "user-123", reach: .own)),
                 Shape(name: "an agent limited to their groups", params: queue { _ in }, viewer: Viewer(name: "agent-7", reach: .groups)),
                 Shape(name: "filter: priority P1", params: ListIncidents(priority: Priority(rawValue: 1), limit: 50)),
@@ -114,7 +118,8 @@ extension Bench {
 /// Synthetic incidents, generated inside PostgreSQL (one statement per step): a record every
 /// 90 seconds from 2024 on, every status spread over the whole history (so the "new" queue is
 /// as large as it can get), 200 agents in 20 groups, 200 services, 20,000 configuration items,
-/// 50,000 requesters, one record in twenty with a breached resolution target.
+/// 50,000 requesters, one record in twenty with a breached resolution target and one in twenty
+/// with a warned one.
 enum SyntheticIncidents {
     static let start = Date(timeIntervalSince1970: 1_704_067_200) // 2024-01-01
 
@@ -155,6 +160,17 @@ enum SyntheticIncidents {
             FROM incident.incident
             WHERE number >= \("INC-B" + String(format: "%09d", first)) AND number <= \("INC-B" + String(format: "%09d", last))
               AND substr(number, 6)::bigint % 20 = 0
+            """)
+        // One record in twenty more has a resolution clock past its warning and not yet breached:
+        // the open ones among them are the "at risk" queue.
+        try await pool.query("""
+            INSERT INTO incident.sla_clock (incident_id, kind, definition_id, target_minutes, warning_percent, started_at, stopped_at,
+                warned_at, met, calendar)
+            SELECT id, 'resolution', (SELECT min(id) FROM incident.sla_definition), 480, 75, created_at, resolved_at,
+                   created_at + interval '6 hours', NULL, '{}'
+            FROM incident.incident
+            WHERE number >= \("INC-B" + String(format: "%09d", first)) AND number <= \("INC-B" + String(format: "%09d", last))
+              AND substr(number, 6)::bigint % 20 = 10
             """)
         // As autovacuum leaves a table in service: statistics current, pages marked all-visible.
         try await pool.query("VACUUM ANALYZE incident.incident")
