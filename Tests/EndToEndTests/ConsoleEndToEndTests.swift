@@ -65,6 +65,20 @@ import Testing
         }
         #expect(records >= 6, "\(records) record pages opened")
 
+        // An incident linked to a problem opens the problem's page from its own.
+        let linked = try await coordinator.call("problem.link", ["number": "PRB-000001", "incident": "INC-000001"])
+        #expect(linked.status == 200, "\(linked.body)")
+        // The incident process learns of the link from the problem process's event: asked until it has.
+        let problemLink = #"<dd id="problem"><a href="/console/p/problem/records/PRB-000001">PRB-000001</a></dd>"#
+        var incidentPage = ""
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            incidentPage = try await open("/console/incidents/INC-000001").1
+            if incidentPage.contains(problemLink) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(incidentPage.contains(problemLink), "\(incidentPage)")
+
         // The dashboards: a card for every built-in process's figures, drawn from their shape.
         let (dashboard, figures) = try await open("/console/dashboard?days=7")
         #expect(dashboard == 200 && !figures.contains("message error") && figures.contains(#"id="period-7" aria-current="page""#), "\(figures)")

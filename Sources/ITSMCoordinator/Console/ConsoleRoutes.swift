@@ -396,6 +396,12 @@ extension HTTPAPI {
         for member in ["problem", "knownError", "majorReason", "majorDeclaredBy"] {
             if let value = record[member]?.stringValue, !value.isEmpty { fields[member] = value }
         }
+        // The problem and the known error open on their own pages when the person may read them there.
+        for (member, namespace) in [("problem", "problem"), ("knownError", "knownerror")] {
+            guard let number = fields[member] as? String, let get = router.route(for: "\(namespace).get")?.descriptor,
+                  page.principal.allows(get.permission) else { continue }
+            fields[member + "Link"] = "/console/p/\(namespace)/records/" + Self.percentEncoded(number)
+        }
         let escalation = record["escalationLevel"]?.intValue ?? 0
         if escalation > 0 { fields["escalationLevel"] = escalation }
         let major = record["major"] == .bool(true)

@@ -175,8 +175,8 @@ enum ConsoleTemplates {
                 <dt>{{t.assignee}}</dt><dd id="assignee">{{assignee}}</dd>
                 <dt>{{t.created}}</dt><dd>{{createdAt}}</dd>
                 {{#escalationLevel}}<dt>{{t.escalationLevel}}</dt><dd id="escalation">{{escalationLevel}}</dd>{{/escalationLevel}}
-                {{#problem}}<dt>{{t.problem}}</dt><dd id="problem">{{problem}}</dd>{{/problem}}
-                {{#knownError}}<dt>{{t.knownError}}</dt><dd>{{knownError}}</dd>{{/knownError}}
+                {{#problem}}<dt>{{t.problem}}</dt><dd id="problem">{{#problemLink}}<a href="{{problemLink}}">{{problem}}</a>{{/problemLink}}{{^problemLink}}{{problem}}{{/problemLink}}</dd>{{/problem}}
+                {{#knownError}}<dt>{{t.knownError}}</dt><dd id="known-error">{{#knownErrorLink}}<a href="{{knownErrorLink}}">{{knownError}}</a>{{/knownErrorLink}}{{^knownErrorLink}}{{knownError}}{{/knownErrorLink}}</dd>{{/knownError}}
               </dl>
               {{#major}}<p class="major" id="major"><strong>{{t.majorIncident}}</strong>{{#majorReason}}: {{majorReason}}{{/majorReason}}{{#majorDeclaredBy}} ({{majorDeclaredBy}}){{/majorDeclaredBy}}</p>{{/major}}
               {{#description}}<p class="description" id="description" data-edit="edit-description">{{description}}</p>{{/description}}
