@@ -30,6 +30,14 @@ import Testing
         if case .failure(let error) = HTTPAPI.matrix(from: form) { #expect(error.message.hasPrefix("priorityMatrix.medium-high:")) }
     }
 
+    @Test func aDrawnRecordShowsAGroupOfPlainValuesByItsMembersNames() {
+        let record: [String: JSONValue] = ["title": "Relay crashes", "rootCause": ["method": "5-whys", "findings": "Log rotation"],
+                                           "services": ["mail", "web"], "links": [["number": "INC-1"]]]
+        #expect(HTTPAPI.scalarFields(record, groups: true).map { "\($0["name"]!)=\($0["value"]!)" }
+                == ["rootCause.findings=Log rotation", "rootCause.method=5-whys", "services=mail, web", "title=Relay crashes"])
+        #expect(HTTPAPI.scalarFields(record).map { $0["name"]! } == ["services", "title"])
+    }
+
     @Test func everyPageRendersWithItsWordsEscaped() {
         let html = ConsoleTemplates.library.render(["title": "<b>bold</b>", "message": "a & b", "t": ConsoleStrings.english],
                                                    withTemplate: "message") ?? ""

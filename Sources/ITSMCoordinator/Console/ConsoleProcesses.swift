@@ -338,11 +338,16 @@ extension HTTPAPI {
                 return ["verb": verb, "label": verb.replacingOccurrences(of: "_", with: " "), "description": action.description ?? "",
                         "fields": Self.formFields(params).map { field in field.merging(["id": "\(verb)-\(field["name"] ?? "")"]) { $1 } }]
             }
-            // A record nested in the answer (`{supplier: {…}, contracts: […]}`), and its lists.
-            context["sections"] = members.sorted { $0.key < $1.key }.compactMap { name, value -> [String: Any]? in
+            // A record nested in the answer (`{supplier: {…}, contracts: […]}`) first, then what
+            // else the answer holds about it, its lists last.
+            let order = { (name: String, value: JSONValue) -> Int in
+                name == process || value[member]?.stringValue == key ? 0 : value.objectValue != nil ? 1 : 2
+            }
+            let ordered = members.sorted { (order($0.key, $0.value), $0.key) < (order($1.key, $1.value), $1.key) }
+            context["sections"] = ordered.compactMap { name, value -> [String: Any]? in
                 switch value {
                 case .object(let inner):
-                    return ["title": name, "fields": Self.scalarFields(inner), "isRecord": true]
+                    return ["title": name, "fields": Self.scalarFields(inner, groups: true), "isRecord": true]
                 case .array(let items) where items.first?.objectValue != nil:
                     let columns = JSONValue.tableColumns(of: items)
                     return ["title": name, "columns": columns, "isTable": true,
@@ -356,14 +361,17 @@ extension HTTPAPI {
         return Self.page("process-record", context)
     }
 
-    /// A record's plain members as label and value, in name order; lists of text joined.
-    static func scalarFields(_ members: [String: JSONValue]) -> [[String: String]] {
-        members.sorted { $0.key < $1.key }.compactMap { name, value in
-            if let text = value.plainText { return text.isEmpty ? nil : ["name": name, "value": text] }
+    /// A record's plain members as label and value, in name order; lists of text joined; with
+    /// `groups`, a member that groups plain values (`rootCause: {method, findings}`) as
+    /// `rootCause.method`… (at the top of an answer such a member is a section of its own).
+    static func scalarFields(_ members: [String: JSONValue], groups: Bool = false, prefix: String = "") -> [[String: String]] {
+        members.sorted { $0.key < $1.key }.flatMap { name, value -> [[String: String]] in
+            if let text = value.plainText { return text.isEmpty ? [] : [["name": prefix + name, "value": text]] }
             if let list = value.arrayValue, !list.isEmpty, list.allSatisfy({ $0.stringValue != nil }) {
-                return ["name": name, "value": list.compactMap(\.stringValue).joined(separator: ", ")]
+                return [["name": prefix + name, "value": list.compactMap(\.stringValue).joined(separator: ", ")]]
             }
-            return nil
+            if groups, prefix.isEmpty, let inner = value.objectValue { return scalarFields(inner, prefix: name + ".") }
+            return []
         }
     }
 }

@@ -837,6 +837,14 @@ enum ConsoleTemplates {
               <h1 id="record-key">{{key}}</h1>
               <dl class="fields" id="record">{{#fields}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/fields}}</dl>
             </section>
+            {{#sections}}
+            <section class="card">
+              <h2>{{title}}</h2>
+              {{#isRecord}}<dl class="fields">{{#fields}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/fields}}</dl>{{/isRecord}}
+              {{#isTable}}<table><thead><tr>{{#columns}}<th>{{.}}</th>{{/columns}}</tr></thead>
+              <tbody>{{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/rows}}</tbody></table>{{/isTable}}
+            </section>
+            {{/sections}}
             {{#actions}}
             <section class="card actions">
               <form method="post" action="/console/p/{{process}}/records/{{path}}/{{verb}}" id="action-{{verb}}">
@@ -853,14 +861,6 @@ enum ConsoleTemplates {
               </form>
             </section>
             {{/actions}}
-            {{#sections}}
-            <section class="card">
-              <h2>{{title}}</h2>
-              {{#isRecord}}<dl class="fields">{{#fields}}<dt>{{name}}</dt><dd>{{value}}</dd>{{/fields}}</dl>{{/isRecord}}
-              {{#isTable}}<table><thead><tr>{{#columns}}<th>{{.}}</th>{{/columns}}</tr></thead>
-              <tbody>{{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/rows}}</tbody></table>{{/isTable}}
-            </section>
-            {{/sections}}
             {{> footer}}
             """,
         "message": """
