@@ -79,6 +79,15 @@ import Testing
         }
         #expect(incidentPage.contains(problemLink), "\(incidentPage)")
 
+        // Searching for the symptoms finds the known error with its workaround, ahead of records.
+        let published = try await coordinator.call("knownerror.publish", [
+            "problem": "PRB-000001", "symptoms": "Outgoing mail stays in the queue after midnight",
+            "workaround": "Restart the relay with systemctl restart postfix", "rootCause": "Log rotation fills /var"])
+        #expect(published.status == 200, "\(published.body)")
+        let (searched, results) = try await open("/console/search?q=mail+queue+after+midnight")
+        #expect(searched == 200 && results.contains(#"id="known-errors""#) && results.contains(#"href="/console/p/knownerror/records/KE-000001""#)
+                && results.contains("Restart the relay with systemctl restart postfix") && results.contains("“mail queue after midnight”"), "\(results)")
+
         // The dashboards: a card for every built-in process's figures, drawn from their shape.
         let (dashboard, figures) = try await open("/console/dashboard?days=7")
         #expect(dashboard == 200 && !figures.contains("message error") && figures.contains(#"id="period-7" aria-current="page""#), "\(figures)")

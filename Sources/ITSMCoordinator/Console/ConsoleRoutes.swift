@@ -456,7 +456,8 @@ extension HTTPAPI {
         return fields
     }
 
-    /// Full-text search over the records the person may see, the matched words marked.
+    /// Full-text search over the records the person may see, the matched words marked, and the
+    /// known errors whose symptoms match, when the person may read them.
     private func search(_ page: ConsolePage, _ request: Request) async -> Response {
         let query = Self.query(request)["q"]?.trimmingCharacters(in: .whitespaces) ?? ""
         guard !query.isEmpty else { return Self.redirect("/console/") }
@@ -477,6 +478,20 @@ extension HTTPAPI {
         case .failure(let error):
             context["error"] = error.message
             context["hasHits"] = false
+        }
+        // The known errors whose symptoms match, with their workaround: what the desk applies first.
+        if let known = router.route(for: "knownerror.search")?.descriptor, page.principal.allows(known.permission),
+           case .success(let found) = await page.call(known.name, ["text": .string(query), "limit": 5]) {
+            let canOpen = router.route(for: "knownerror.get").map { page.principal.allows($0.descriptor.permission) } ?? false
+            let knownErrors = (found["items"]?.arrayValue ?? []).map { item -> [String: Any] in
+                let number = item["number"]?.stringValue ?? ""
+                var shown: [String: Any] = ["number": number, "title": item["title"]?.stringValue ?? "",
+                                            "problem": item["problem"]?.stringValue ?? "", "workaround": item["workaround"]?.stringValue ?? ""]
+                if canOpen { shown["href"] = "/console/p/knownerror/records/" + Self.percentEncoded(number) }
+                return shown
+            }
+            context["knownErrors"] = knownErrors
+            context["hasKnownErrors"] = !knownErrors.isEmpty
         }
         return Self.page("search", context)
     }

@@ -30,6 +30,8 @@ enum ConsoleStrings {
         "escalationLevel": "Escalation level",
         "problem": "Problem",
         "knownError": "Known error",
+        "knownErrors": "Known errors",
+        "records": "Records",
         "majorIncident": "Major incident",
         "review": "Post-incident review",
         "escalate": "Escalate",

@@ -301,6 +301,13 @@ enum ConsoleTemplates {
             {{> header}}
             <section class="card">
               <h1>{{t.searchResults}} “{{query}}”</h1>
+              {{#hasKnownErrors}}
+              <h2>{{t.knownErrors}}</h2>
+              <ol class="hits" id="known-errors">
+              {{#knownErrors}}<li>{{#href}}<a href="{{href}}">{{number}}</a>{{/href}}{{^href}}{{number}}{{/href}} {{title}} <span class="meta">{{problem}}</span><p><strong>{{t.workaround}}:</strong> {{workaround}}</p></li>{{/knownErrors}}
+              </ol>
+              <h2>{{t.records}}</h2>
+              {{/hasKnownErrors}}
               {{#hasHits}}
               <ol class="hits" id="hits">
               {{#hits}}<li><a href="{{href}}">{{number}}</a> {{title}} <span class="meta">{{status}} · {{priority}}</span><p>{{{snippet}}}</p></li>{{/hits}}
