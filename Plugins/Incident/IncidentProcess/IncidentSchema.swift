@@ -299,7 +299,10 @@ public enum IncidentSchema {
             -- The queues sort by the last change; the status list is IncidentStatus.isOpen's.
             CREATE INDEX incident_list_open ON incident.incident (updated_at, number)
                 WHERE status IN ('new', 'assigned', 'in_progress', 'on_hold');
-            CREATE INDEX incident_list_unassigned ON incident.incident (updated_at, number) WHERE assignee IS NULL;
+            -- The unassigned queue is open records nobody has: both in the predicate, so its page and
+            -- its capped count read the index alone.
+            CREATE INDEX incident_list_unassigned ON incident.incident (updated_at, number)
+                WHERE assignee IS NULL AND status IN ('new', 'assigned', 'in_progress', 'on_hold');
             CREATE INDEX sla_clock_at_risk ON incident.sla_clock (incident_id)
                 WHERE warned_at IS NOT NULL AND breached_at IS NULL AND stopped_at IS NULL;
             """),
