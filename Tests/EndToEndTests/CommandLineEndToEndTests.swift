@@ -38,8 +38,11 @@ import Testing
             return try JSONSerialization.jsonObject(with: Data(line.utf8))
         }
         let pages = try #require(try await json(["lists", "--sizes", "300,600", "--samples", "3"], label: "benchlists") as? [[String: Any]])
-        #expect(pages.count == 26 && pages.allSatisfy { ($0["p50Milliseconds"] as? Double ?? 0) > 0 }, "\(pages)")
+        #expect(pages.count == 34 && pages.allSatisfy { ($0["p50Milliseconds"] as? Double ?? 0) > 0 }, "\(pages)")
         #expect(Set(pages.compactMap { $0["size"] as? Int }) == [300, 600])
+        // Each of the desk's queues is timed at each size.
+        let shapes = Set(pages.compactMap { $0["page"] as? String })
+        #expect(shapes.isSuperset(of: ["queue: unassigned", "queue: at risk", "queue: all, most urgent first", "queue: breached"]), "\(shapes)")
         let ingest = try #require(try await json(["ingest", "--samples", "2000", "--stored", "2000", "--batch", "500", "--metrics", "10"],
                                                  label: "benchingest") as? [String: Any])
         #expect((ingest["copyPerSecond"] as? Double ?? 0) > 0 && (ingest["ingestStoredPerSecond"] as? Double ?? 0) > 0
