@@ -152,25 +152,17 @@ enum SyntheticIncidents {
                               ELSE 'cancelled' END AS status
                   FROM generate_series(\(first), \(last)) AS n) AS generated
             """)
+        // One record in twenty has a breached resolution clock, one in twenty more one past its
+        // warning and not yet breached: the open ones among those are the "at risk" queue.
         try await pool.query("""
             INSERT INTO incident.sla_clock (incident_id, kind, definition_id, target_minutes, warning_percent, started_at, stopped_at,
-                breached_at, met, calendar)
+                warned_at, breached_at, met, calendar)
             SELECT id, 'resolution', (SELECT min(id) FROM incident.sla_definition), 480, 75, created_at, resolved_at,
-                   created_at + interval '8 hours', false, '{}'
-            FROM incident.incident
-            WHERE number >= \("INC-B" + String(format: "%09d", first)) AND number <= \("INC-B" + String(format: "%09d", last))
-              AND substr(number, 6)::bigint % 20 = 0
-            """)
-        // One record in twenty more has a resolution clock past its warning and not yet breached:
-        // the open ones among them are the "at risk" queue.
-        try await pool.query("""
-            INSERT INTO incident.sla_clock (incident_id, kind, definition_id, target_minutes, warning_percent, started_at, stopped_at,
-                warned_at, met, calendar)
-            SELECT id, 'resolution', (SELECT min(id) FROM incident.sla_definition), 480, 75, created_at, resolved_at,
-                   created_at + interval '6 hours', NULL, '{}'
-            FROM incident.incident
-            WHERE number >= \("INC-B" + String(format: "%09d", first)) AND number <= \("INC-B" + String(format: "%09d", last))
-              AND substr(number, 6)::bigint % 20 = 10
+                   created_at + interval '6 hours', CASE WHEN breached THEN created_at + interval '8 hours' END,
+                   CASE WHEN breached THEN false END, '{}'
+            FROM (SELECT id, created_at, resolved_at, substr(number, 6)::bigint % 20 = 0 AS breached FROM incident.incident
+                  WHERE number >= \("INC-B" + String(format: "%09d", first)) AND number <= \("INC-B" + String(format: "%09d", last))
+                    AND substr(number, 6)::bigint % 20 IN (0, 10)) AS chosen
             """)
         // As autovacuum leaves a table in service: statistics current, pages marked all-visible.
         try await pool.query("VACUUM ANALYZE incident.incident")
