@@ -34,8 +34,11 @@ import Testing
         let record: [String: JSONValue] = ["title": "Relay crashes", "rootCause": ["method": "5-whys", "findings": "Log rotation"],
                                            "services": ["mail", "web"], "links": [["number": "INC-1"]]]
         #expect(HTTPAPI.scalarFields(record, groups: true).map { "\($0["name"]!)=\($0["value"]!)" }
-                == ["rootCause.findings=Log rotation", "rootCause.method=5-whys", "services=mail, web", "title=Relay crashes"])
-        #expect(HTTPAPI.scalarFields(record).map { $0["name"]! } == ["services", "title"])
+                == ["Root cause: findings=Log rotation", "Root cause: method=5-whys", "Services=mail, web", "Title=Relay crashes"])
+        #expect(HTTPAPI.scalarFields(record).map { $0["name"]! } == ["Services", "Title"])
+        #expect(HTTPAPI.label("configurationItems") == "Configuration items" && HTTPAPI.label("p50") == "P50")
+        #expect(HTTPAPI.shown("2026-12-02T13:32:58.586Z") == "2026-12-02 13:32" && HTTPAPI.shown("2026-12-02") == "2026-12-02"
+                && HTTPAPI.shown("PRB-000001") == "PRB-000001")
     }
 
     @Test func everyPageRendersWithItsWordsEscaped() {

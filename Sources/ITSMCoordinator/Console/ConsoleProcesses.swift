@@ -210,12 +210,12 @@ extension HTTPAPI {
             let items = result["items"]?.arrayValue ?? result.arrayValue ?? []
             let columns = JSONValue.tableColumns(of: items)
             let linked = method(process, "get", for: page) != nil
-            context["columns"] = columns
+            context["columns"] = columns.map(Self.label)
             context["rows"] = items.map { item -> [String: Any] in
                 let key = Self.recordKey(item)
                 return ["key": key.map(Self.percentEncoded) ?? "", "linked": linked && key != nil,
                         "first": columns.first.flatMap { item[$0]?.plainText } ?? "",
-                        "cells": columns.dropFirst().map { item[$0]?.plainText ?? "" }]
+                        "cells": columns.dropFirst().map { Self.shown(item[$0]?.plainText ?? "") }]
             }
             // Page links keep the filters chosen.
             let filtered = params.compactMap { name, value in
@@ -347,11 +347,11 @@ extension HTTPAPI {
             context["sections"] = ordered.compactMap { name, value -> [String: Any]? in
                 switch value {
                 case .object(let inner):
-                    return ["title": name, "fields": Self.scalarFields(inner, groups: true), "isRecord": true]
+                    return ["title": Self.label(name), "fields": Self.scalarFields(inner, groups: true), "isRecord": true]
                 case .array(let items) where items.first?.objectValue != nil:
                     let columns = JSONValue.tableColumns(of: items)
-                    return ["title": name, "columns": columns, "isTable": true,
-                            "rows": items.map { item in ["cells": columns.map { item[$0]?.plainText ?? "" }] }]
+                    return ["title": Self.label(name), "columns": columns.map(Self.label), "isTable": true,
+                            "rows": items.map { item in ["cells": columns.map { Self.shown(item[$0]?.plainText ?? "") }] }]
                 default:
                     return nil
                 }
@@ -366,12 +366,28 @@ extension HTTPAPI {
     /// `rootCause.method`… (at the top of an answer such a member is a section of its own).
     static func scalarFields(_ members: [String: JSONValue], groups: Bool = false, prefix: String = "") -> [[String: String]] {
         members.sorted { $0.key < $1.key }.flatMap { name, value -> [[String: String]] in
-            if let text = value.plainText { return text.isEmpty ? [] : [["name": prefix + name, "value": text]] }
+            if let text = value.plainText { return text.isEmpty ? [] : [["name": label(prefix + name), "value": shown(text)]] }
             if let list = value.arrayValue, !list.isEmpty, list.allSatisfy({ $0.stringValue != nil }) {
-                return [["name": prefix + name, "value": list.compactMap(\.stringValue).joined(separator: ", ")]]
+                return [["name": label(prefix + name), "value": list.compactMap(\.stringValue).joined(separator: ", ")]]
             }
             if groups, prefix.isEmpty, let inner = value.objectValue { return scalarFields(inner, prefix: name + ".") }
             return []
         }
+    }
+
+    /// A member's name as a label: `configurationItems` as "Configuration items",
+    /// `rootCause.method` as "Root cause: method".
+    static func label(_ member: String) -> String {
+        let words = member.split(separator: ".").map { part in
+            part.reduce(into: "") { text, character in
+                text += character.isUppercase ? " " + character.lowercased() : String(character)
+            }
+        }.joined(separator: ": ")
+        return words.prefix(1).uppercased() + words.dropFirst()
+    }
+
+    /// A value as a person reads it: a time to the minute (UTC), the rest as it is.
+    static func shown(_ text: String) -> String {
+        text.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})/) != nil ? shortDate(text) : text
     }
 }
