@@ -167,9 +167,16 @@ public enum ConfigurationEditor {
         return before == "{" || before == "[" || before == ","
     }
 
-    /// A JSON value as YAML flow text on one line (JSON is YAML).
+    /// A JSON value as YAML flow text on one line, spaced as people write it (JSON is YAML).
     private static func flowYAML(_ value: JSONValue) -> String {
-        String(decoding: value.serialized(), as: UTF8.self).replacingOccurrences(of: ",", with: ", ")
+        switch value {
+        case .array(let items):
+            "[" + items.map(flowYAML).joined(separator: ", ") + "]"
+        case .object(let members):
+            "{" + members.sorted { $0.key < $1.key }.map { flowYAML(.string($0.key)) + ": " + flowYAML($0.value) }.joined(separator: ", ") + "}"
+        default:
+            String(decoding: value.serialized(), as: UTF8.self)
+        }
     }
 
     /// Applies an edit to a file and replaces it atomically, keeping its permissions.

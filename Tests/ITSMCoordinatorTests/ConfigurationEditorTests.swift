@@ -87,6 +87,10 @@ struct ConfigurationEditorTests {
     @Test func aSettingIsAddedBesideTheOthersAndAValueOverSeveralLinesBecomesOne() throws {
         let added = try ConfigurationEditor.setConfig("window", to: 7, plugin: "change", in: Self.file)
         #expect(try Configuration.parse(yaml: added.text).plugins.last?.config == ["approvers": ["cab"], "window": 7])
+        let text: JSONValue = ["subject": "Mail, web: down", "to": ["desk@example.com"]]
+        let written = try ConfigurationEditor.setConfig("notice", to: text, plugin: "change", in: Self.file)
+        #expect(written.text.contains(#"config: {notice: {"subject": "Mail, web: down", "to": ["desk@example.com"]}, approvers: [cab]}"#), "\(written.text)")
+        #expect(try Configuration.parse(yaml: written.text).plugins.last?.config?["notice"] == text)
 
         let file = """
             plugins:
