@@ -6,7 +6,7 @@ Run by ConsoleEndToEndTests:
     inline_edit.py BASE_URL NUMBER TOKEN
 
 with the agent alan (password 'alan has a long password'), NUMBER an incident of impact and
-urgency medium, category 'hardware', no service, and TOKEN one that may change it meanwhile. Prints one line per step and exits 1 at the
+urgency medium, category 'hardware', no service, with a P3 service level running round the clock, and TOKEN one that may change it meanwhile. Prints one line per step and exits 1 at the
 first one that does not hold."""
 import json
 import sys
@@ -34,6 +34,10 @@ try:
     driver.get(f"{base}/console/incidents/{number}")
     step("the record shows its details, priority from impact and urgency",
          text(driver, "category") == "hardware" and text(driver, "impact") == "medium" and text(driver, "priority") == "P3")
+    countdowns = [clock.text for clock in driver.find_elements(By.CSS_SELECTOR, "time[data-countdown]")]
+    step("its running service level clocks count down to their due times",
+         len(countdowns) == 2 and any(" h " in c and c.endswith(" left)") for c in countdowns)
+         and any(c.endswith(" min left)") for c in countdowns))
 
     field = editor(driver, "category")
     step("a clicked detail becomes its field, holding the value", field.get_attribute("value") == "hardware")

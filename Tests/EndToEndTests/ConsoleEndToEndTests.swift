@@ -242,6 +242,12 @@ import Testing
         let created = try await coordinator.cli(["user", "create", "alan", "--role", "agent", "--password-stdin"],
                                                 input: "alan has a long password\n")
         #expect(created.status == .exited(0), "\(created.text)")
+        // Round the clock, so the record's clocks run and count down whatever the hour.
+        let allWeek = Dictionary(uniqueKeysWithValues: ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+            .map { ($0, ["00:00-24:00"]) })
+        let defined = try await coordinator.call("incident.sla.define", ["priority": "P3", "responseMinutes": 60, "resolutionMinutes": 480,
+                                                                           "calendar": ["timeZone": "UTC", "hours": allWeek]])
+        #expect(defined.status == 200, "\(defined.body)")
         let record = try await coordinator.call("incident.create", ["title": "Mail relay slow", "category": "hardware"])
         let number = try #require(record.body["number"] as? String)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

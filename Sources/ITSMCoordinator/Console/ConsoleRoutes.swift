@@ -412,8 +412,10 @@ extension HTTPAPI {
         }
         context["incident"] = fields
         let clocks = (detail["serviceLevels"]?.arrayValue ?? []).map { clock -> [String: Any] in
-            ["kind": clock["kind"]?.stringValue ?? "", "state": clock["state"]?.stringValue ?? "",
-             "due": clock["stoppedAt"]?.stringValue == nil ? Self.shortDate(clock["dueAt"]?.stringValue) : ""]
+            // A running clock's due time, exact for the script that counts down to it.
+            let due = clock["stoppedAt"]?.stringValue == nil ? clock["dueAt"]?.stringValue : nil
+            return ["kind": clock["kind"]?.stringValue ?? "", "state": clock["state"]?.stringValue ?? "",
+                    "due": Self.shortDate(due), "dueAt": due ?? ""]
         }
         context["clocks"] = clocks
         context["hasClocks"] = !clocks.isEmpty

@@ -141,6 +141,8 @@ enum ConsoleStrings {
         "shown": "shown of",
         "serviceLevels": "Service levels",
         "due": "due",
+        "timeLeft": "left",
+        "overdueBy": "overdue by",
         "comments": "Comments",
         "workNote": "Work note",
         "customerComment": "Customer comment",

@@ -187,7 +187,7 @@ enum ConsoleTemplates {
             {{#hasClocks}}
             <section class="card">
               <h2>{{t.serviceLevels}}</h2>
-              <ul class="clocks">{{#clocks}}<li class="{{state}}">{{kind}}: {{state}}{{#due}}, {{t.due}} {{due}}{{/due}}</li>{{/clocks}}</ul>
+              <ul class="clocks">{{#clocks}}<li class="{{state}}">{{kind}}: {{state}}{{#due}}, {{t.due}} <time datetime="{{dueAt}}" data-countdown data-left="{{t.timeLeft}}" data-overdue="{{t.overdueBy}}">{{due}}</time>{{/due}}</li>{{/clocks}}</ul>
             </section>
             {{/hasClocks}}
             {{#desk}}
@@ -894,6 +894,24 @@ enum ConsoleTemplates {
             if (event.key !== "Escape") return;
             Array.prototype.forEach.call(menus, function (menu) { menu.open = false; });
           });
+          // Service level clocks count down: the due time, then how long is left or how long ago it passed.
+          var clocks = document.querySelectorAll("time[data-countdown]");
+          function span(ms) {
+            var minutes = Math.floor(Math.abs(ms) / 60000), hours = Math.floor(minutes / 60), days = Math.floor(hours / 24);
+            if (days > 0) return days + " d " + (hours % 24) + " h";
+            if (hours > 0) return hours + " h " + (minutes % 60) + " min";
+            return minutes + " min";
+          }
+          function countDown() {
+            Array.prototype.forEach.call(clocks, function (clock) {
+              if (!clock.dataset.shown) clock.dataset.shown = clock.textContent;
+              var left = Date.parse(clock.getAttribute("datetime")) - Date.now();
+              if (isNaN(left)) return;
+              clock.textContent = clock.dataset.shown + " (" + (left >= 0 ? span(left) + " " + clock.dataset.left : clock.dataset.overdue + " " + span(left)) + ")";
+              clock.parentNode.classList.toggle("overdue", left < 0);
+            });
+          }
+          if (clocks.length) { countDown(); setInterval(countDown, 30000); }
           var notice = document.getElementById("live-notice");
           if (notice && window.EventSource) {
             var source = new EventSource("/console/live?" + notice.getAttribute("data-live"));
@@ -1047,7 +1065,7 @@ enum ConsoleTemplates {
         .comments li.work_note { border-color: #bf8700; }
         .meta { color: var(--muted); font-size: .9em; }
         .actions form { margin-bottom: 1rem; }
-        .clocks .breached { color: var(--bad); font-weight: 600; }
+        .clocks .breached, .clocks .overdue { color: var(--bad); font-weight: 600; }
         @media (max-width: 40rem) { .row { flex-direction: column; } th:nth-child(n+5), td:nth-child(n+5) { display: none; } }
         """
 }
