@@ -35,7 +35,7 @@ import Testing
 
         let load = IncidentLoad(baseURL: coordinator.baseURL, token: coordinator.token)
         let stream = Task { await load.run(workers: 8, keyPrefix: "failover") }
-        #expect(try await coordinator.waitUntil { load.acknowledgedSoFar >= 100 })
+        #expect(try await load.acknowledges(100, after: 0, on: coordinator), "creates stalled at \(load.acknowledgedSoFar) before the fault")
 
         // The failover. Between the promotion and the old primary's end, commits sent to it wait
         // for a standby that no longer follows it: none of them is acknowledged.

@@ -39,7 +39,7 @@ import Testing
         // A stream of creates; host A dies in the middle of it.
         let load = IncidentLoad(baseURL: coordinator.baseURL, token: coordinator.token)
         let stream = Task { await load.run(workers: 6, keyPrefix: "remote") }
-        #expect(try await coordinator.waitUntil { load.acknowledgedSoFar >= 100 })
+        #expect(try await load.acknowledges(100, after: 0, on: coordinator), "creates stalled at \(load.acknowledgedSoFar) before the fault")
         await hostA.killHost()
         let afterKill = load.acknowledgedSoFar
         #expect(try await load.acknowledges(200, after: afterKill, on: coordinator), "service did not resume")
