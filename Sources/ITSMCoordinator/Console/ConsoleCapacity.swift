@@ -13,7 +13,7 @@ extension HTTPAPI {
 
     private func capacityPlanPage(_ page: ConsolePage, _ request: Request) async -> Response {
         let strings = ConsoleStrings.english
-        let service = Self.query(request)["service"].map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+        let service = Self.query(request)["service"]?.trimmingCharacters(in: .whitespaces) ?? ""
         var context = page.common
         context["title"] = strings["capacityPlan"]!
         if !service.isEmpty { context["service"] = service }

@@ -225,26 +225,36 @@ extension HTTPAPI {
 
         /// What every page shows: the person, the sections they may open, the form token, and the strings.
         var common: [String: Any] {
-            let management = [
-                "canSeeDashboards": api.hasStatsMethods(for: principal),
-                "canSeeCapacity": principal.allows("capacity.read") && api.router.route(for: "capacity.plan") != nil,
-                "canSeeObjectives": principal.allows("improvement.read") && api.router.route(for: "objective.trend") != nil,
-                "canSeeSuppliers": principal.allows("supplier.read") && api.router.route(for: "supplier.milestones") != nil,
+            let user: [String: Any] = [
+                "name": principal.name, "roles": principal.roles.joined(separator: ", "), "menus": menus,
+                "canSeeRequests": principal.allows("service.read") && api.router.route(for: "request.list") != nil,
             ]
-            let administration = [
-                "canSeePeople": principal.allows("users.read"), "canSeeAudit": principal.allows("audit.read"),
-                "canSeeTokens": principal.allows("tokens.read"), "canSeeProcessStates": principal.allows("plugins.read"),
-                "canSeeServiceLevels": principal.allows("incident.admin") && api.router.route(for: "incident.sla.define") != nil,
-                "canSeeNotifications": principal.allows("notification.read") && api.router.route(for: "notification.list") != nil,
-            ]
-            // A menu shows only when it holds a page the person may open.
-            var user: [String: Any] = management.merging(administration) { first, _ in first }
-            user["canSeeManagement"] = management.values.contains(true)
-            user["canSeeAdministration"] = administration.values.contains(true)
-            user["canSeeRequests"] = principal.allows("service.read") && api.router.route(for: "request.list") != nil
-            user["name"] = principal.name
-            user["roles"] = principal.roles.joined(separator: ", ")
             return ["user": user, "csrf": SessionStore.csrfToken(for: secret), "t": ConsoleStrings.english]
+        }
+
+        /// The bar's menus: each link only for whoever may open its page, a menu only with a link.
+        var menus: [[String: Any]] {
+            let routed = { (method: String) in api.router.route(for: method) != nil }
+            let management: [(id: String, href: String, word: String, shown: Bool)] = [
+                ("dashboards", "/console/dashboard", "dashboards", api.hasStatsMethods(for: principal)),
+                ("capacity", "/console/capacity", "capacityPlan", principal.allows("capacity.read") && routed("capacity.plan")),
+                ("objectives", "/console/objectives", "objectives", principal.allows("improvement.read") && routed("objective.trend")),
+                ("suppliers", "/console/suppliers", "suppliers", principal.allows("supplier.read") && routed("supplier.milestones")),
+            ]
+            let administration: [(id: String, href: String, word: String, shown: Bool)] = [
+                ("people", "/console/admin/users", "people", principal.allows("users.read")),
+                ("groups", "/console/admin/groups", "groups", principal.allows("users.read")),
+                ("roles", "/console/admin/roles", "roleList", principal.allows("users.read")),
+                ("tokens", "/console/admin/tokens", "tokens", principal.allows("tokens.read")),
+                ("audit", "/console/audit", "auditLog", principal.allows("audit.read")),
+                ("process-states", "/console/admin/processes", "processStates", principal.allows("plugins.read")),
+                ("service-levels", "/console/admin/service-levels", "serviceLevels", principal.allows("incident.admin") && routed("incident.sla.define")),
+                ("notifications", "/console/notifications", "notifications", principal.allows("notification.read") && routed("notification.list")),
+            ]
+            return [("management", management), ("administration", administration)].compactMap { id, links -> [String: Any]? in
+                let shown = links.filter(\.shown).map { ["id": $0.id, "href": $0.href, "label": ConsoleStrings.english[$0.word]!] }
+                return shown.isEmpty ? nil : ["id": id, "label": ConsoleStrings.english[id]!, "links": shown]
+            }
         }
 
         /// Whether the person works the desk (sees more than their own records).
@@ -487,10 +497,10 @@ extension HTTPAPI {
             let canOpen = router.route(for: "knownerror.get").map { page.principal.allows($0.descriptor.permission) } ?? false
             let knownErrors = (found["items"]?.arrayValue ?? []).map { item -> [String: Any] in
                 let number = item["number"]?.stringValue ?? ""
-                var shown: [String: Any] = ["number": number, "title": item["title"]?.stringValue ?? "",
+                var entry: [String: Any] = ["number": number, "title": item["title"]?.stringValue ?? "",
                                             "problem": item["problem"]?.stringValue ?? "", "workaround": item["workaround"]?.stringValue ?? ""]
-                if canOpen { shown["href"] = "/console/p/knownerror/records/" + Self.percentEncoded(number) }
-                return shown
+                if canOpen { entry["href"] = "/console/p/knownerror/records/" + Self.percentEncoded(number) }
+                return entry
             }
             context["knownErrors"] = knownErrors
             context["hasKnownErrors"] = !knownErrors.isEmpty
@@ -632,8 +642,9 @@ extension HTTPAPI {
 
     /// The message a redirect after a form carries (`?notice=` or `?error=`), if any.
     static func addMessages(of request: Request, to context: inout [String: Any]) {
-        if let notice = Self.query(request)["notice"] { context["notice"] = String(notice) }
-        if let error = Self.query(request)["error"] { context["error"] = String(error) }
+        let query = Self.query(request)
+        if let notice = query["notice"] { context["notice"] = notice }
+        if let error = query["error"] { context["error"] = error }
     }
 
     static func page(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok) -> Response {

@@ -30,28 +30,11 @@ enum ConsoleTemplates {
                 <a href="/console/">{{t.queues}}</a>
                 {{#canSeeRequests}}<a href="/console/requests" id="nav-requests">{{t.requests}}</a>{{/canSeeRequests}}
                 <a href="/console/processes" id="nav-processes">{{t.processes}}</a>
-                {{#canSeeManagement}}
-                <details class="menu" id="menu-management"><summary>{{t.management}}</summary>
-                  <div class="menu-items">
-                  {{#canSeeDashboards}}<a href="/console/dashboard" id="nav-dashboards">{{t.dashboards}}</a>{{/canSeeDashboards}}
-                  {{#canSeeCapacity}}<a href="/console/capacity" id="nav-capacity">{{t.capacityPlan}}</a>{{/canSeeCapacity}}
-                  {{#canSeeObjectives}}<a href="/console/objectives" id="nav-objectives">{{t.objectives}}</a>{{/canSeeObjectives}}
-                  {{#canSeeSuppliers}}<a href="/console/suppliers" id="nav-suppliers">{{t.suppliers}}</a>{{/canSeeSuppliers}}
-                  </div>
+                {{#menus}}
+                <details class="menu" id="menu-{{id}}"><summary>{{label}}</summary>
+                  <div class="menu-items">{{#links}}<a href="{{href}}" id="nav-{{id}}">{{label}}</a>{{/links}}</div>
                 </details>
-                {{/canSeeManagement}}
-                {{#canSeeAdministration}}
-                <details class="menu" id="menu-administration"><summary>{{t.administration}}</summary>
-                  <div class="menu-items">
-                  {{#canSeePeople}}<a href="/console/admin/users" id="nav-people">{{t.people}}</a> <a href="/console/admin/groups">{{t.groups}}</a> <a href="/console/admin/roles" id="nav-roles">{{t.roleList}}</a>{{/canSeePeople}}
-                  {{#canSeeTokens}}<a href="/console/admin/tokens" id="nav-tokens">{{t.tokens}}</a>{{/canSeeTokens}}
-                  {{#canSeeAudit}}<a href="/console/audit" id="nav-audit">{{t.auditLog}}</a>{{/canSeeAudit}}
-                  {{#canSeeProcessStates}}<a href="/console/admin/processes" id="nav-process-states">{{t.processStates}}</a>{{/canSeeProcessStates}}
-                  {{#canSeeServiceLevels}}<a href="/console/admin/service-levels" id="nav-service-levels">{{t.serviceLevels}}</a>{{/canSeeServiceLevels}}
-                  {{#canSeeNotifications}}<a href="/console/notifications" id="nav-notifications">{{t.notifications}}</a>{{/canSeeNotifications}}
-                  </div>
-                </details>
-                {{/canSeeAdministration}}
+                {{/menus}}
               </nav>
               <form method="get" action="/console/search" class="inline search" role="search">
                 <label for="search-query" class="hidden">{{t.search}}</label>
