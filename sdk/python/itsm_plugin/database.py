@@ -51,6 +51,15 @@ def _is_transient(error):
     return isinstance(error, psycopg.OperationalError) and (not state or state.startswith(("08", "57P", "53")))
 
 
+# What a server says when it cannot take a connection yet; any other FATAL (a wrong password, a
+# missing database) will not pass by waiting. A failure without FATAL is the network's.
+_PASSING_FAILURES = ("too many clients", "connection slots", "starting up", "shutting down", "in recovery")
+
+
+def _may_pass(connection_failure):
+    return "FATAL" not in connection_failure or any(words in connection_failure for words in _PASSING_FAILURES)
+
+
 def refusal(error):
     """A database failure as callers see it (docs/protocol.md, section 4): retryable when the
     database is unreachable; a value it refuses as invalid params naming the column; a duplicate
@@ -213,12 +222,9 @@ class Database:
         versions = [migration.version for migration in ordered]
         if len(set(versions)) != len(versions) or any(version < 1 for version in versions):
             raise MigrationError(f"versions of {schema} must be positive and unique")
-        try:
-            connection = psycopg.connect(self.url, autocommit=True, connect_timeout=10, application_name=self.application_name)
-        except psycopg.Error as error:
-            raise MigrationError(f"cannot reach the database to migrate {schema}: {error.sqlstate or 'no connection'}") from None
+        deadline = time.monotonic() + lock_timeout
+        connection = self._connect_for_migration(schema, deadline)
         with connection:
-            deadline = time.monotonic() + lock_timeout
             while not connection.execute("SELECT pg_try_advisory_lock(%s, %s)", MIGRATION_LOCK).fetchone()[0]:
                 if time.monotonic() > deadline:
                     raise MigrationError(f"another process held the migration lock for over {lock_timeout:.0f} s; is a migration stuck?")
@@ -227,6 +233,21 @@ class Database:
                 return self._migrate_locked(connection, schema, ordered)
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s, %s)", MIGRATION_LOCK)
+
+    def _connect_for_migration(self, schema, deadline):
+        """A connection for the migrator, tried again until `deadline` while the server cannot
+        take it yet (starting, failing over, out of connection slots, slow to answer under load):
+        a plugin that starts beside a busy database waits for it instead of failing its start."""
+        while True:
+            try:
+                return psycopg.connect(self.url, autocommit=True, connect_timeout=10, application_name=self.application_name)
+            except psycopg.Error as error:
+                # libpq's own words for a failed connection name the server and the reason,
+                # never data or the password.
+                reason = " ".join(line.strip() for line in str(error).splitlines() if line.strip()) or "no connection"
+                if not _may_pass(reason) or time.monotonic() > deadline:
+                    raise MigrationError(f"cannot reach the database to migrate {schema}: {reason}") from None
+                time.sleep(0.5)
 
     def _migrate_locked(self, connection, schema, migrations):
         connection.execute("""

@@ -7,6 +7,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 import unittest
 import uuid
 
@@ -169,6 +170,16 @@ class MigrationTests(unittest.TestCase):
             database.migrate(schema, [first, edited])
         with self.assertRaisesRegex(MigrationError, "at version 2 but this plugin knows only up to 1"):
             database.migrate(schema, [first])
+
+    def test_a_database_that_refuses_for_good_is_named_at_once_and_one_not_up_yet_is_waited_for(self):
+        started = time.monotonic()
+        with self.assertRaisesRegex(MigrationError, 'database "itsm_no_such_database" does not exist'):
+            Database(DATABASE + " dbname=itsm_no_such_database", "sdk").migrate("sdk", [], lock_timeout=30)
+        self.assertLess(time.monotonic() - started, 30, "a missing database was waited for as if it could appear")
+        started = time.monotonic()
+        with self.assertRaisesRegex(MigrationError, "Is the server running"):
+            Database("host=/nonexistent-itsm-socket-dir port=5432 dbname=itsm", "sdk").migrate("sdk", [], lock_timeout=1.5)
+        self.assertGreaterEqual(time.monotonic() - started, 1.5, "an unreachable server was given up on before the deadline")
 
 
 if __name__ == "__main__":
