@@ -146,6 +146,7 @@ import Testing
         let types = try await database.query("SELECT type FROM itsm.outbox WHERE type LIKE 'incident.sla_%' ORDER BY id")
             .map { try $0.decode(String.self, "type") }
         #expect(types == ["incident.sla_warning", "incident.sla_breached"])
+        #expect(try await store.list(ListIncidents(breached: true)).items.map(\.id) == [record.id])
         // The scanner finds nothing more to say, and reopening and resolving again adds nothing.
         #expect(try await store.scanServiceLevels(now: t0 + 600 * m) == 0)
         _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "a", now: t0 + 550 * m)
@@ -154,6 +155,44 @@ import Testing
         #expect(try await database.query("SELECT count(*) AS n FROM itsm.outbox WHERE type LIKE 'incident.sla_%'")
             .single().decode(Int.self, "n") == 2)
         #expect(try await clock(store, record.id, .resolution, at: t0 + 600 * m).state == .breached)
+    }
+
+    @Test func aRecordLeavesTheAtRiskQueueWhenResolvedOrWhenNoTargetGovernsItAnyMore() async throws {
+        let database = try await makeIncidentDatabase("slastanding")
+        let store = IncidentStore(database: database)
+        _ = try await store.defineServiceLevel(p2())
+        let t0 = Self.t0, m = Self.minute
+        let resolved = try await createP2(store, at: t0)
+        let lowered = try await createP2(store, at: t0)
+        for record in [resolved, lowered] {
+            _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "a", now: t0 + 10 * m)
+        }
+        var atRisk = ListIncidents(sort: .created, order: .asc)
+        atRisk.atRisk = true
+        #expect(try await store.list(atRisk).total == 0)
+        #expect(try await store.scanServiceLevels(now: t0 + 361 * m) == 2) // both resolution clocks warned
+        #expect(try await store.list(atRisk).items.map(\.id) == [resolved.id, lowered.id])
+        var notAtRisk = ListIncidents()
+        notAtRisk.atRisk = false
+        #expect(try await store.list(notAtRisk).total == 0)
+
+        _ = try await store.transition(TransitionIncident(id: resolved.id, to: .resolved, resolutionCode: "fixed", resolutionNotes: "n"),
+                                       actor: "a", now: t0 + 400 * m)
+        // P3 has no target here: the running clock goes, and with it the record's risk.
+        var lower = UpdateIncident(id: lowered.id)
+        (lower.impact, lower.urgency) = (.medium, .medium)
+        _ = try await store.update(lower, actor: "desk", now: t0 + 400 * m)
+        #expect(try await store.list(atRisk).total == 0)
+        #expect(try await store.list(notAtRisk).total == 2)
+        #expect(try await store.list(ListIncidents(breached: true)).total == 0)
+        // Nothing the trigger keeps disagrees with the clocks.
+        let disagreeing = try await database.query("""
+            SELECT count(*) AS n FROM incident.incident i
+            WHERE sla_at_risk <> EXISTS (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = i.id
+                                         AND c.warned_at IS NOT NULL AND c.breached_at IS NULL AND c.stopped_at IS NULL)
+               OR sla_breached <> EXISTS (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = i.id AND c.breached_at IS NOT NULL)
+            """).single().decode(Int.self, "n")
+        #expect(disagreeing == 0)
     }
 
     // MARK: - Clocks follow their definition

@@ -295,7 +295,7 @@ public enum IncidentSchema {
             -- that this one served, and every index is written on every create.
             DROP INDEX incident.incident_created_at;
             """),
-        Migration(version: 15, name: "the desk's queues: open, unassigned, at risk", sql: """
+        Migration(version: 15, name: "the desk's queues: open, unassigned, at risk, breached", sql: """
             -- The queues sort by the last change; the status list is IncidentStatus.isOpen's.
             CREATE INDEX incident_list_open ON incident.incident (updated_at, number)
                 WHERE status IN ('new', 'assigned', 'in_progress', 'on_hold');
@@ -303,8 +303,46 @@ public enum IncidentSchema {
             -- its capped count read the index alone.
             CREATE INDEX incident_list_unassigned ON incident.incident (updated_at, number)
                 WHERE assignee IS NULL AND status IN ('new', 'assigned', 'in_progress', 'on_hold');
-            CREATE INDEX sla_clock_at_risk ON incident.sla_clock (incident_id)
-                WHERE warned_at IS NOT NULL AND breached_at IS NULL AND stopped_at IS NULL;
+            -- Whether a record is at risk (a running clock warned, not breached) or breached (a
+            -- clock breached, running or not) is kept on the record by a trigger on its clocks, so
+            -- those queues are a range of a small partial index rather than a join of every such
+            -- clock to its record: flat at any size of history. The trigger fires only when a
+            -- clock's standing changes (a new clock has none), and its transaction already holds the
+            -- record's lock (a change locks the record before its clocks; so does the scan).
+            ALTER TABLE incident.incident ADD COLUMN sla_at_risk boolean NOT NULL DEFAULT false,
+                                          ADD COLUMN sla_breached boolean NOT NULL DEFAULT false;
+            CREATE FUNCTION incident.keep_sla_standing() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                subject uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.incident_id ELSE NEW.incident_id END;
+            BEGIN
+                UPDATE incident.incident i SET sla_at_risk = s.at_risk, sla_breached = s.breached
+                FROM (SELECT coalesce(bool_or(warned_at IS NOT NULL AND breached_at IS NULL AND stopped_at IS NULL), false) AS at_risk,
+                             coalesce(bool_or(breached_at IS NOT NULL), false) AS breached
+                      FROM incident.sla_clock WHERE incident_id = subject) s
+                WHERE i.id = subject AND (i.sla_at_risk, i.sla_breached) IS DISTINCT FROM (s.at_risk, s.breached);
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER sla_standing_of_a_new_clock AFTER INSERT ON incident.sla_clock FOR EACH ROW
+                WHEN (NEW.warned_at IS NOT NULL OR NEW.breached_at IS NOT NULL)
+                EXECUTE FUNCTION incident.keep_sla_standing();
+            CREATE TRIGGER sla_standing_of_a_changed_clock AFTER UPDATE ON incident.sla_clock FOR EACH ROW
+                WHEN ((OLD.warned_at IS NOT NULL AND OLD.breached_at IS NULL AND OLD.stopped_at IS NULL)
+                          IS DISTINCT FROM (NEW.warned_at IS NOT NULL AND NEW.breached_at IS NULL AND NEW.stopped_at IS NULL)
+                      OR (OLD.breached_at IS NULL) <> (NEW.breached_at IS NULL))
+                EXECUTE FUNCTION incident.keep_sla_standing();
+            CREATE TRIGGER sla_standing_of_a_removed_clock AFTER DELETE ON incident.sla_clock FOR EACH ROW
+                WHEN (OLD.warned_at IS NOT NULL OR OLD.breached_at IS NOT NULL)
+                EXECUTE FUNCTION incident.keep_sla_standing();
+            UPDATE incident.incident i SET sla_at_risk = true
+            WHERE EXISTS (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = i.id
+                          AND c.warned_at IS NOT NULL AND c.breached_at IS NULL AND c.stopped_at IS NULL);
+            UPDATE incident.incident i SET sla_breached = true
+            WHERE EXISTS (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = i.id AND c.breached_at IS NOT NULL);
+            -- The queues' order (last change) and the API's (creation), for each.
+            CREATE INDEX incident_list_at_risk_updated ON incident.incident (updated_at, number) WHERE sla_at_risk;
+            CREATE INDEX incident_list_at_risk ON incident.incident (created_at, number) WHERE sla_at_risk;
+            CREATE INDEX incident_list_breached_updated ON incident.incident (updated_at, number) WHERE sla_breached;
+            CREATE INDEX incident_list_breached ON incident.incident (created_at, number) WHERE sla_breached;
             """),
     ]
 }

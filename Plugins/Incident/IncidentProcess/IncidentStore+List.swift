@@ -65,18 +65,10 @@ extension IncidentStore {
             PeriodFilter("resolved", column: "resolved_at", from: params.resolvedFrom, to: params.resolvedTo),
             PeriodFilter("closed", column: "closed_at", from: params.closedFrom, to: params.closedTo),
         ])
-        if let breached = params.breached {
-            filter.append(PostgresQuery(unsafeSQL: breached ? " AND EXISTS" : " AND NOT EXISTS"))
-            filter.append(" (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = incident.id AND c.breached_at IS NOT NULL)")
-        }
-        if let atRisk = params.atRisk {
-            filter.append(PostgresQuery(unsafeSQL: atRisk ? " AND EXISTS" : " AND NOT EXISTS"))
-            filter.append("""
-                 (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = incident.id
-                  AND c.warned_at IS NOT NULL AND c.breached_at IS NULL AND c.stopped_at IS NULL)
-                """)
-        }
-        // Spelled as the partial indexes of migration 15 spell them, so the planner can use them.
+        // Spelled as the partial indexes of migration 15 spell them, so the planner can use them;
+        // its trigger keeps both flags as the clocks stand.
+        if let breached = params.breached { filter.append(PostgresQuery(unsafeSQL: breached ? " AND sla_breached" : " AND NOT sla_breached")) }
+        if let atRisk = params.atRisk { filter.append(PostgresQuery(unsafeSQL: atRisk ? " AND sla_at_risk" : " AND NOT sla_at_risk")) }
         if let open = params.open {
             filter.append(PostgresQuery(unsafeSQL: open ? " AND status IN \(Self.openStatuses)" : " AND status NOT IN \(Self.openStatuses)"))
         }

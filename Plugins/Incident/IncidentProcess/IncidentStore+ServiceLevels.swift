@@ -210,6 +210,11 @@ extension IncidentStore {
                 let incidentID = try candidate.decode(UUID.self, "incident_id")
                 let kind = try candidate.decode(String.self, "kind")
                 let emitted = try await database.withTransaction { tx -> Bool in
+                    // The record first, then its clock, in the order a change locks them: marking
+                    // the clock updates the record's standing (migration 15's trigger), and an
+                    // escalation changes the record.
+                    let incident = try Incident(row: try await tx.query(
+                        "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident WHERE id = \(incidentID) FOR UPDATE").single())
                     let claimed = try await tx.query("""
                         UPDATE incident.sla_clock SET \(unsafeSQL: mark) = \(now)
                         WHERE incident_id = \(incidentID) AND kind = \(kind) AND stopped_at IS NULL
@@ -217,8 +222,6 @@ extension IncidentStore {
                         RETURNING target_minutes, due_at
                         """)
                     guard let clock = claimed.first else { return false }
-                    let incident = try Incident(row: try await tx.query(
-                        "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident WHERE id = \(incidentID)").single())
                     try await tx.publish(event, subject: incidentID.uuidString.lowercased(), data: ServiceLevelCrossing(
                         incident: incident, clock: ClockKind(rawValue: kind) ?? .resolution,
                         targetMinutes: try clock.decode(Int.self, "target_minutes"), dueAt: try clock.decode(Date?.self, "due_at")))
