@@ -338,10 +338,12 @@ public enum IncidentSchema {
                           AND c.warned_at IS NOT NULL AND c.breached_at IS NULL AND c.stopped_at IS NULL);
             UPDATE incident.incident i SET sla_breached = true
             WHERE EXISTS (SELECT 1 FROM incident.sla_clock c WHERE c.incident_id = i.id AND c.breached_at IS NOT NULL);
-            -- The queues' order (last change) and the API's (creation), for each.
+            -- The queues' order (last change) and the API's (creation). The desk's breached queue
+            -- is the open records among them: most breached records are long closed.
             CREATE INDEX incident_list_at_risk_updated ON incident.incident (updated_at, number) WHERE sla_at_risk;
             CREATE INDEX incident_list_at_risk ON incident.incident (created_at, number) WHERE sla_at_risk;
-            CREATE INDEX incident_list_breached_updated ON incident.incident (updated_at, number) WHERE sla_breached;
+            CREATE INDEX incident_list_breached_open ON incident.incident (updated_at, number)
+                WHERE sla_breached AND status IN ('new', 'assigned', 'in_progress', 'on_hold');
             CREATE INDEX incident_list_breached ON incident.incident (created_at, number) WHERE sla_breached;
             """),
     ]

@@ -305,8 +305,9 @@ extension HTTPAPI {
     // MARK: - Pages
 
     /// The queues: for the desk, assigned to me, new, open with nobody on it, at risk (a
-    /// service level's warning raised), breached, each of my groups and all; for a
-    /// requester, their own records (the incident process shows them no others).
+    /// service level's warning raised), breached (open and past a service level), each of my
+    /// groups and all; for a requester, their own records (the incident process shows them no
+    /// others).
     private func home(_ page: ConsolePage, _ request: Request) async -> Response {
         let query = Self.query(request)
         let strings = ConsoleStrings.english
@@ -318,7 +319,7 @@ extension HTTPAPI {
             queues.append(("new", strings["queueNew"]!, ["status": "new"]))
             queues.append(("unassigned", strings["queueUnassigned"]!, ["open": true, "unassigned": true]))
             queues.append(("at-risk", strings["queueAtRisk"]!, ["atRisk": true]))
-            queues.append(("breached", strings["queueBreached"]!, ["breached": true]))
+            queues.append(("breached", strings["queueBreached"]!, ["breached": true, "open": true]))
             for group in (try? await accounts.groupNames(of: page.principal.name)) ?? [] {
                 queues.append(("group:\(group)", "\(strings["queueGroup"]!) \(group)", ["assignmentGroup": .string(group)]))
             }

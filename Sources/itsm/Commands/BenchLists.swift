@@ -90,7 +90,7 @@ extension Bench {
             week.createdTo = SyntheticIncidents.created(size - 1_000)
             var ci = ListIncidents(limit: 50)
             ci.configurationItem = "CI-4711"
-            var breached = queue { $0.breached = true }
+            var breached = queue { $0.breached = true; $0.open = true }
             breached.limit = 25
             return [
                 Shape(name: "all, first page", params: ListIncidents(limit: 50)),
