@@ -76,8 +76,16 @@ import Testing
         try await database.withTransaction { tx in
             try await store.learn(Self.customer(contacts: []), in: tx)
         }
-        #expect(try await target(store, try await create(store, caller: "rita", at: "2026-05-07T10:00:00Z"), .resolution) == 480)
+        let afterwards = try await create(store, caller: "rita", at: "2026-05-07T10:00:00Z")
+        #expect(try await target(store, afterwards, .resolution) == 480)
         #expect(try await target(store, ritas, .resolution) == 60)
+
+        // The record says whose it is, and the desk lists a customer's records.
+        #expect(ritas.customer == "Acme" && bobs.customer == nil && afterwards.customer == nil)
+        var acme = ListIncidents()
+        acme.customer = "Acme"
+        let listed = Set(try await store.list(acme).items.map(\.id)) // rita's four records but the last
+        #expect(listed.count == 3 && listed.isSuperset(of: [ritas.id, late.id]) && !listed.contains(afterwards.id))
     }
 
     /// The figures a service report takes, against a hand count.

@@ -6,7 +6,7 @@ import ITSMPostgres
 extension Incident {
     /// The columns `init(row:)` reads, in SQL.
     static let columns = """
-        id, number, type, title, description, caller, service, ci, category, subcategory, impact, urgency,
+        id, number, type, title, description, caller, customer, service, ci, category, subcategory, impact, urgency,
         priority, status, hold_reason, assignment_group, assignee, supplier, resolution_code, resolution_notes,
         resolved_at, closed_at, reopen_count, major, major_declared_by, major_declared_at, major_reason, escalation_level,
         parent_id, duplicate_of, problem_ref, known_error_ref, external_ref, imported_at, created_by, created_at, updated_at
@@ -55,6 +55,7 @@ extension Incident {
             importedAt: try row.decode(Date?.self, "imported_at"),
             createdBy: try row.decode(String.self, "created_by"),
             createdAt: try row.decode(Date.self, "created_at"),
-            updatedAt: try row.decode(Date.self, "updated_at"))
+            updatedAt: try row.decode(Date.self, "updated_at"),
+            customer: try row.decode(String?.self, "customer"))
     }
 }

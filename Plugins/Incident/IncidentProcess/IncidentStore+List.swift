@@ -57,6 +57,7 @@ extension IncidentStore {
         if let assignee = params.assignee { filter.append(" AND assignee = \(assignee)") }
         if let group = params.assignmentGroup { filter.append(" AND assignment_group = \(group)") }
         if let service = params.service { filter.append(" AND service = \(service)") }
+        if let customer = params.customer { filter.append(" AND customer = \(customer)") }
         if let type = params.type { filter.append(" AND type = \(type.rawValue)") }
         if let category = params.category { filter.append(" AND category = \(category)") }
         if let item = params.configurationItem { filter.append(" AND ci = \(item)") }

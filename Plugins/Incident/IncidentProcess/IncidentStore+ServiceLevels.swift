@@ -71,8 +71,7 @@ extension IncidentStore {
             SELECT id, response_minutes, resolution_minutes, warning_percent, calendar FROM incident.sla_definition
             WHERE priority = \(incident.priority.rawValue) AND (service = \(incident.service) OR service IS NULL) AND active
               AND (customer IS NULL
-                   OR (customer = (SELECT customer FROM incident.incident WHERE id = \(incident.id))
-                       AND (\(now) AT TIME ZONE 'UTC')::date BETWEEN valid_from AND valid_to))
+                   OR (customer = \(incident.customer) AND (\(now) AT TIME ZONE 'UTC')::date BETWEEN valid_from AND valid_to))
             ORDER BY customer NULLS LAST, service NULLS LAST LIMIT 1
             """)
         guard let definition = definitions.first else {

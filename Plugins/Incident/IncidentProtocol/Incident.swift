@@ -23,6 +23,9 @@ public struct Incident: Sendable, Hashable, Codable {
     public var title: String
     public var description: String
     public var caller: String?
+    /// The customer the caller speaks for (from the service process's customers), as it was
+    /// when the caller was set; what the record's agreement and customer reports follow.
+    public var customer: String?
     public var service: String?
     public var configurationItem: String?
     public var category: String?
@@ -69,13 +72,15 @@ public struct Incident: Sendable, Hashable, Codable {
                 resolutionNotes: String? = nil, resolvedAt: Date? = nil, closedAt: Date? = nil, reopenCount: Int, major: Bool,
                 majorDeclaredBy: String? = nil, majorDeclaredAt: Date? = nil, majorReason: String? = nil, escalationLevel: Int,
                 parentId: UUID? = nil, duplicateOf: UUID? = nil, problem: String? = nil, knownError: String? = nil,
-                externalRef: String? = nil, importedAt: Date? = nil, createdBy: String, createdAt: Date, updatedAt: Date) {
+                externalRef: String? = nil, importedAt: Date? = nil, createdBy: String, createdAt: Date, updatedAt: Date,
+                customer: String? = nil) {
         self.id = id
         self.number = number
         self.type = type
         self.title = title
         self.description = description
         self.caller = caller
+        self.customer = customer
         self.service = service
         self.configurationItem = configurationItem
         self.category = category

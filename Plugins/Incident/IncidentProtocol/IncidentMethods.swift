@@ -114,6 +114,8 @@ public struct ListIncidents: Sendable, Hashable, Codable {
     public var priority: Priority?
     public var assignee: String?
     public var assignmentGroup: String?
+    /// Only the records of this customer (`Incident.customer`).
+    public var customer: String?
     public var service: String?
     public var type: RecordType?
     public var category: String?

@@ -404,7 +404,7 @@ extension HTTPAPI {
         fields["createdAt"] = Self.shortDate(record["createdAt"]?.stringValue)
         if let workaround = detail["workaround"]?["workaround"]?.stringValue { fields["workaround"] = workaround }
         // Only what is set: the template shows a section for any key it is given.
-        for member in ["problem", "knownError", "majorReason", "majorDeclaredBy"] {
+        for member in ["customer", "problem", "knownError", "majorReason", "majorDeclaredBy"] {
             if let value = record[member]?.stringValue, !value.isEmpty { fields[member] = value }
         }
         // The problem and the known error open on their own pages when the person may read them there.

@@ -130,6 +130,7 @@ enum ConsoleStrings {
         "group": "Group",
         "assignee": "Assignee",
         "caller": "Caller",
+        "customer": "Customer",
         "service": "Service",
         "updated": "Updated",
         "created": "Created",

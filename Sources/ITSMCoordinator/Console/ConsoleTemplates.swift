@@ -150,6 +150,7 @@ enum ConsoleTemplates {
                 <dt>{{t.impact}}</dt><dd id="impact" data-edit="edit-impact">{{impact}}</dd>
                 <dt>{{t.urgency}}</dt><dd id="urgency" data-edit="edit-urgency">{{urgency}}</dd>
                 <dt>{{t.caller}}</dt><dd>{{caller}}</dd>
+                {{#customer}}<dt>{{t.customer}}</dt><dd id="customer">{{customer}}</dd>{{/customer}}
                 <dt>{{t.service}}</dt><dd id="service" data-edit="edit-service">{{service}}</dd>
                 <dt>{{t.configurationItem}}</dt><dd id="configuration-item" data-edit="edit-configuration-item">{{configurationItem}}</dd>
                 <dt>{{t.category}}</dt><dd id="category" data-edit="edit-category">{{category}}</dd>

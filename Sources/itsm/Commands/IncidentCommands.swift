@@ -20,7 +20,7 @@ struct IncidentCommand: AsyncParsableCommand {
     static func describe(_ record: Incident) -> String {
         var lines = ["\(record.number)  \(record.priority)  \(record.status.rawValue)\(record.holdReason.map { " (\($0.rawValue))" } ?? "")", record.title]
         let details: [(String, String?)] = [
-            ("Type", record.type.rawValue), ("Caller", record.caller), ("Service", record.service),
+            ("Type", record.type.rawValue), ("Caller", record.caller), ("Customer", record.customer), ("Service", record.service),
             ("Configuration item", record.configurationItem), ("Category", record.category), ("Impact", record.impact.description),
             ("Urgency", record.urgency.description), ("Group", record.assignmentGroup), ("Assignee", record.assignee),
             ("Supplier", record.supplier), ("Resolution", record.resolutionCode), ("Resolution notes", record.resolutionNotes),
@@ -71,6 +71,7 @@ struct IncidentCommand: AsyncParsableCommand {
         @Option var assignee: String?
         @Option var group: String?
         @Option var service: String?
+        @Option(help: "Only this customer's records.") var customer: String?
         @Option(help: "At most this many (1-500).") var limit: Int = 50
         @Option(help: "The page after this one: the cursor a previous page printed.") var after: String?
         @Option(help: "Skip this many records (costs as many rows as it skips; prefer --after).") var offset: Int?
@@ -80,6 +81,7 @@ struct IncidentCommand: AsyncParsableCommand {
                                        priority: try priority.map { try decoded(Priority.self, $0, "--priority") },
                                        assignee: assignee, assignmentGroup: group, service: service, limit: limit, offset: offset)
             params.after = after
+            params.customer = customer
             connection.show(try await connection.call(IncidentMethods.list, params)) { page in
                 let rows = page.items.map { item in
                     [item.number, item.priority.description, item.status.rawValue, item.assignee ?? "-", item.service ?? "-", item.title]
