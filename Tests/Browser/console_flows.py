@@ -223,6 +223,7 @@ try:
         step("ada: the secret is not shown again", absent(admin, "secret"))
         submit(admin, "revoke-ci-bot")
         step("ada: revoked ci-bot; its token no longer works", "ci-bot" not in text(admin, "tokens") and session_with(secret) == 401)
+        step("ada: ci-bot stays listed among the revoked tokens, with when", "ci-bot" in text(admin, "revoked-tokens"))
         admin.get(base + "/console/audit")
         log = text(admin, "audit")
         step("ada: the audit log shows the day's work and its chain is intact",

@@ -87,13 +87,20 @@ extension HTTPAPI {
         var context = page.common
         context["title"] = ConsoleStrings.english["tokens"]!
         context["canWrite"] = page.principal.allows("tokens.write")
-        context["tokens"] = try await tokens.list().filter { $0.revokedAt == nil }.map { token in
+        // Revoked tokens stay listed apart, with when: who could act when is an auditor's question.
+        let all = try await tokens.list()
+        let row = { (token: TokenStore.TokenInfo) -> [String: Any] in
             var row: [String: Any] = ["name": token.name, "permissions": token.permissions.joined(separator: " "),
                                       "created": Self.shortDate(token.createdAt.formatted(.iso8601)),
                                       "lastUsed": token.lastUsedAt.map { Self.shortDate($0.formatted(.iso8601)) } ?? "—"]
             if let owner = token.owner { row["owner"] = owner }
+            if let revoked = token.revokedAt { row["revoked"] = Self.shortDate(revoked.formatted(.iso8601)) }
             return row
         }
+        context["tokens"] = all.filter { $0.revokedAt == nil }.map { row($0) }
+        let revoked = all.filter { $0.revokedAt != nil }.sorted { $0.revokedAt! > $1.revokedAt! }.map { row($0) }
+        context["revokedTokens"] = revoked
+        context["anyRevoked"] = !revoked.isEmpty
         if let issued { context["issued"] = ["name": issued.name, "secret": issued.secret] }
         Self.addMessages(of: request, to: &context)
         return Self.page("tokens", context)

@@ -14,6 +14,8 @@ enum ConsoleStrings {
         "owner": "Owner",
         "lastUsed": "Last used",
         "revoke": "Revoke",
+        "revokedTokens": "Revoked tokens",
+        "revokedAt": "Revoked",
         "issueToken": "Issue a token",
         "tokenShownOnce": "this is the token's secret. It is shown this once: copy it now.",
         "capacityPlan": "Capacity plan",

@@ -399,6 +399,15 @@ enum ConsoleTemplates {
                 <tbody>{{#tokens}}<tr><td>{{name}}</td><td>{{owner}}</td><td><code>{{permissions}}</code></td><td>{{created}}</td><td>{{lastUsed}}</td><td>{{#canWrite}}<form method="post" action="/console/admin/tokens/{{name}}/revoke" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" id="revoke-{{name}}">{{t.revoke}}</button></form>{{/canWrite}}</td></tr>{{/tokens}}</tbody>
               </table>
             </section>
+            {{#anyRevoked}}
+            <section class="card">
+              <h2>{{t.revokedTokens}}</h2>
+              <table id="revoked-tokens">
+                <thead><tr><th>{{t.name}}</th><th>{{t.owner}}</th><th>{{t.permissions}}</th><th>{{t.created}}</th><th>{{t.lastUsed}}</th><th>{{t.revokedAt}}</th></tr></thead>
+                <tbody>{{#revokedTokens}}<tr><td>{{name}}</td><td>{{owner}}</td><td><code>{{permissions}}</code></td><td>{{created}}</td><td>{{lastUsed}}</td><td>{{revoked}}</td></tr>{{/revokedTokens}}</tbody>
+              </table>
+            </section>
+            {{/anyRevoked}}
             {{#canWrite}}
             <section class="card">
               <h2>{{t.issueToken}}</h2>
