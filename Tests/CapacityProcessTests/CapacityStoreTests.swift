@@ -49,6 +49,32 @@ let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         #expect(try await store.metrics().first { $0.name == "disk" }?.lastValue == 320)
     }
 
+    /// A new batch goes straight in with COPY; one holding a sample stored already is taken
+    /// whole by the upsert instead, so nothing of it is lost or doubled.
+    @Test func aBatchWithAStoredSampleReplacesItAndKeepsTheNewOnes() async throws {
+        let (store, pool) = try await makeCapacityStore("capresend")
+        _ = try await store.ingest([Sample(resource: "db-1", metric: "disk", at: "2026-11-20T09:00:00Z", value: 290),
+                                    Sample(resource: "db-1", metric: "cpu", at: "2026-11-20T09:00:00Z", value: 50)])
+        let result = try await store.ingest([
+            Sample(resource: "db-1", metric: "cpu", at: "2026-11-20T09:30:00Z", value: 95),
+            Sample(resource: "db-1", metric: "disk", at: "2026-11-20T09:00:00.000000Z", value: 295), // stored: replaced
+            Sample(resource: "db-1", metric: "disk", at: "2026-11-20T11:00:00Z", value: 330),
+        ])
+        #expect(result.accepted == 3 && result.rejected.isEmpty)
+        let stored = try await pool.query("""
+            SELECT m.name, s.at, s.value FROM capacity.sample s JOIN capacity.metric m ON m.id = s.metric_id ORDER BY m.name, s.at
+            """).map { "\(try $0.decode(String.self, "name")) \(try $0.decode(Date.self, "at").formatted(.iso8601)) \(try $0.decode(Double.self, "value"))" }
+        #expect(stored == ["cpu 2026-11-20T09:00:00Z 50.0", "cpu 2026-11-20T09:30:00Z 95.0",
+                           "disk 2026-11-20T09:00:00Z 295.0", "disk 2026-11-20T11:00:00Z 330.0"])
+        // The batch's newest samples set each metric's value and state: cpu crossed its critical line.
+        let metrics = try await store.metrics()
+        #expect(metrics.first { $0.name == "disk" }?.lastValue == 330 && metrics.first { $0.name == "cpu" }?.lastValue == 95)
+        #expect(result.thresholdChanges == ["db-1/cpu: ok → critical"])
+        // Its buckets wait for the rollups: two hours of disk, one of cpu, a day each.
+        let pending = try await pool.query("SELECT count(*) AS n FROM capacity.rollup_pending").single().decode(Int.self, "n")
+        #expect(pending == 3 + 2)
+    }
+
     @Test func rawSamplesArePrunedAndRollupsKept() async throws {
         var settings = CapacitySettings()
         settings.rawRetentionDays = 7

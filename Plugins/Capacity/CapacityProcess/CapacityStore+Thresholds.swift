@@ -39,20 +39,21 @@ extension CapacityStore {
         }
     }
 
-    /// Brings each metric touched by the staged samples to its newest value's state. The
+    /// Brings each metric the batch touched to its newest value's state. The
     /// newest sample of a metric is the batch's own newest when it is no older than the one the
     /// metric holds (the last of duplicates winning, as in the upsert); a batch of older samples
     /// leaves the state as it is. So no stored sample is read.
-    func evaluateThresholds(_ tx: PluginTransaction) async throws -> [String] {
+    func evaluateThresholds(_ tx: PluginTransaction, newest batch: (metrics: [UUID], times: [String], values: [String])) async throws -> [String] {
         // Locked in a fixed order, so concurrent batches for the same metrics queue instead of deadlocking.
-        try await tx.query("SELECT id FROM capacity.metric WHERE id IN (SELECT metric_id FROM incoming) ORDER BY id FOR UPDATE")
+        try await tx.query("SELECT id FROM capacity.metric WHERE id = ANY(\(batch.metrics)) ORDER BY id FOR UPDATE")
         let latest = try await tx.query("""
-            SELECT DISTINCT ON (s.metric_id) s.metric_id, s.at, s.value, m.state, m.warning, m.critical, m.capacity_limit,
+            SELECT s.metric_id, s.at, s.value, m.state, m.warning, m.critical, m.capacity_limit,
                    m.direction, m.name, r.name AS resource, r.service, m.unit
-            FROM (SELECT *, row_number() OVER () AS n FROM incoming) s JOIN capacity.metric m ON m.id = s.metric_id
+            FROM (SELECT metric_id, at::timestamptz AS at, value::float8 AS value
+                  FROM unnest(\(batch.metrics), \(batch.times), \(batch.values)) AS u (metric_id, at, value)) s
+            JOIN capacity.metric m ON m.id = s.metric_id
             JOIN capacity.resource r ON r.id = m.resource_id
             WHERE m.last_at IS NULL OR s.at >= m.last_at
-            ORDER BY s.metric_id, s.at DESC, s.n DESC
             """)
         var changes: [String] = []
         var newest: (ids: [UUID], values: [String], times: [String], states: [String]) = ([], [], [], [])

@@ -105,44 +105,61 @@ public struct CapacityStore: Sendable {
             throw ResponseError.invalidParams("samples: at most \(Self.maximumBatch) a batch, got \(samples.count)")
         }
         let known = try await metricIDs()
-        var rows: [[String?]] = []
+        var batch = IncomingBatch()
         var rejected: [IngestResult.Rejection] = []
         for (index, sample) in samples.enumerated() {
             guard let id = known["\(sample.resource)\u{0}\(sample.metric)"] else {
                 rejected.append(.init(index: index, reason: "no metric '\(sample.metric)' on resource '\(sample.resource)'"))
                 continue
             }
-            let at: Date
             do {
-                at = try sample.checkedTime(now: now, futureSkew: settings.futureSkewSeconds)
+                batch.add(metric: id, at: try sample.checkedTime(now: now, futureSkew: settings.futureSkewSeconds), value: sample.value)
             } catch {
                 rejected.append(.init(index: index, reason: error.reason))
-                continue
             }
-            rows.append([id.uuidString, at.postgresText, String(sample.value)])
         }
-        guard !rows.isEmpty else { return IngestResult(accepted: 0, rejected: rejected, thresholdChanges: []) }
+        guard !batch.rows.isEmpty else { return IngestResult(accepted: 0, rejected: rejected, thresholdChanges: []) }
         let changes = try await database.withTransaction { tx in
-            try await tx.query("""
-                CREATE TEMP TABLE incoming (metric_id uuid, at timestamptz, value double precision) ON COMMIT DROP
-                """)
-            try await tx.connection.copyIn(unsafeSQL: "COPY incoming (metric_id, at, value) FROM STDIN", rows: rows)
-            // The last of duplicates within the batch wins, as a later batch would.
-            try await tx.query("""
-                INSERT INTO capacity.sample (metric_id, at, value)
-                SELECT DISTINCT ON (metric_id, at) metric_id, at, value FROM (SELECT *, row_number() OVER () AS n FROM incoming) i
-                ORDER BY metric_id, at, n DESC
-                ON CONFLICT (metric_id, at) DO UPDATE SET value = excluded.value
-                """)
+            let copied = batch.repeatsASample ? false : try await copyStraightIn(tx, batch)
+            if !copied { try await upsert(tx, batch) }
+            let buckets = batch.buckets
             try await tx.query("""
                 INSERT INTO capacity.rollup_pending (metric_id, granularity, bucket)
-                SELECT DISTINCT metric_id, g.granularity, date_trunc(g.granularity, at)
-                FROM incoming, (VALUES ('hour'), ('day')) AS g (granularity)
+                SELECT metric_id, granularity, bucket::timestamptz
+                FROM unnest(\(buckets.metrics), \(buckets.granularities), \(buckets.starts)) AS b (metric_id, granularity, bucket)
                 ON CONFLICT DO NOTHING
                 """)
-            return try await evaluateThresholds(tx)
+            return try await evaluateThresholds(tx, newest: batch.newest)
         }
-        return IngestResult(accepted: rows.count, rejected: rejected, thresholdChanges: changes)
+        return IngestResult(accepted: batch.rows.count, rejected: rejected, thresholdChanges: changes)
+    }
+
+    /// New samples, the usual case, go straight into the sample table with COPY. A sample
+    /// stored already (a batch sent again, a late duplicate) makes COPY fail on the primary key:
+    /// then nothing of it stays and the batch takes the upsert. False in that case.
+    private func copyStraightIn(_ tx: PluginTransaction, _ batch: IncomingBatch) async throws -> Bool {
+        try await tx.query("SAVEPOINT straight_in")
+        do {
+            try await tx.connection.copyIn(unsafeSQL: "COPY capacity.sample (metric_id, at, value) FROM STDIN", rows: batch.rows)
+        } catch let error as PostgresError where error.sqlState == .uniqueViolation {
+            try await tx.query("ROLLBACK TO SAVEPOINT straight_in")
+            return false
+        }
+        try await tx.query("RELEASE SAVEPOINT straight_in")
+        return true
+    }
+
+    /// Samples some of which may be stored already: staged, then inserted or, for a time a metric
+    /// has a sample at, replaced; the last of duplicates within the batch wins, as a later batch would.
+    private func upsert(_ tx: PluginTransaction, _ batch: IncomingBatch) async throws {
+        try await tx.query("CREATE TEMP TABLE incoming (metric_id uuid, at timestamptz, value double precision) ON COMMIT DROP")
+        try await tx.connection.copyIn(unsafeSQL: "COPY incoming (metric_id, at, value) FROM STDIN", rows: batch.rows)
+        try await tx.query("""
+            INSERT INTO capacity.sample (metric_id, at, value)
+            SELECT DISTINCT ON (metric_id, at) metric_id, at, value FROM (SELECT *, row_number() OVER () AS n FROM incoming) i
+            ORDER BY metric_id, at, n DESC
+            ON CONFLICT (metric_id, at) DO UPDATE SET value = excluded.value
+            """)
     }
 
     /// Recomputes the rollup buckets batches have touched since (of one metric, or of all),
