@@ -236,6 +236,11 @@ public final class PostgresConnection: @unchecked Sendable {
             for (index, value) in row.enumerated() {
                 if index > 0 { buffer.append(UInt8(ascii: "\t")) }
                 guard let value else { buffer.append(contentsOf: Array("\\N".utf8)); continue }
+                // Most values need no escaping and go in as one copy.
+                guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else {
+                    buffer.append(contentsOf: value.utf8)
+                    continue
+                }
                 for byte in value.utf8 {
                     switch byte {
                     case UInt8(ascii: "\\"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])

@@ -12,6 +12,7 @@ struct IncomingBatch {
     private var times: Set<SampleKey> = []
     private var newestByMetric: [UUID: (key: Int64, at: Date, value: Double)] = [:]
     private var touched: Set<Bucket> = []
+    private var metricTexts: [UUID: String] = [:]
 
     private struct SampleKey: Hashable {
         var metric: UUID
@@ -26,7 +27,10 @@ struct IncomingBatch {
     }
 
     mutating func add(metric: UUID, at: Date, value: Double) {
-        rows.append([metric.uuidString, at.postgresText, String(value)])
+        // A UUID's text is written through printf: once per metric, not once per sample.
+        let metricText = metricTexts[metric] ?? metric.uuidString
+        metricTexts[metric] = metricText
+        rows.append([metricText, at.postgresText, String(value)])
         let micros = Int64((at.timeIntervalSince1970 * 1_000_000).rounded())
         if !times.insert(SampleKey(metric: metric, micros: micros)).inserted { repeatsASample = true }
         // The newest wins, and among samples of the same time the last, as in the upsert.
