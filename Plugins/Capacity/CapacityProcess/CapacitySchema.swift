@@ -117,5 +117,12 @@ public enum CapacitySchema {
                 PRIMARY KEY (metric_id, granularity, bucket)
             );
             """),
+        // The foreign key checked every sample against its metric, one lookup a row: it made
+        // copying a batch in take twice as long as COPY alone (85 against 45 ms for 10,000).
+        // Ingestion names only metrics it read, locks them before copying, and metrics are
+        // never deleted, so the key guarded nothing the process does not.
+        Migration(version: 5, name: "samples without a per-row foreign key check", sql: """
+            ALTER TABLE capacity.sample DROP CONSTRAINT sample_metric_id_fkey;
+            """),
     ]
 }

@@ -42,10 +42,8 @@ extension CapacityStore {
     /// Brings each metric the batch touched to its newest value's state. The
     /// newest sample of a metric is the batch's own newest when it is no older than the one the
     /// metric holds (the last of duplicates winning, as in the upsert); a batch of older samples
-    /// leaves the state as it is. So no stored sample is read.
+    /// leaves the state as it is. So no stored sample is read. The caller holds the metrics' locks.
     func evaluateThresholds(_ tx: PluginTransaction, newest batch: (metrics: [UUID], times: [String], values: [String])) async throws -> [String] {
-        // Locked in a fixed order, so concurrent batches for the same metrics queue instead of deadlocking.
-        try await tx.query("SELECT id FROM capacity.metric WHERE id = ANY(\(batch.metrics)) ORDER BY id FOR UPDATE")
         let latest = try await tx.query("""
             SELECT s.metric_id, s.at, s.value, m.state, m.warning, m.critical, m.capacity_limit,
                    m.direction, m.name, r.name AS resource, r.service, m.unit

@@ -120,6 +120,14 @@ public struct CapacityStore: Sendable {
         }
         guard !batch.rows.isEmpty else { return IngestResult(accepted: 0, rejected: rejected, thresholdChanges: []) }
         let changes = try await database.withTransaction { tx in
+            // Locked in a fixed order, so concurrent batches for the same metrics queue instead
+            // of deadlocking; and every metric named is there (the samples have no foreign key).
+            let metrics = batch.metrics
+            let locked = try await tx.query("SELECT id FROM capacity.metric WHERE id = ANY(\(metrics)) ORDER BY id FOR UPDATE")
+            guard locked.count == metrics.count else {
+                throw ResponseError.unavailable("a metric of this batch went away while it was ingested; send it again",
+                                                kind: "capacity.metric_changed")
+            }
             let copied = batch.repeatsASample ? false : try await copyStraightIn(tx, batch)
             if !copied { try await upsert(tx, batch) }
             let buckets = batch.buckets

@@ -43,6 +43,9 @@ struct IncomingBatch {
         touched.insert(Bucket(metric: metric, granularity: "day", start: seconds - seconds % 86_400))
     }
 
+    /// The metrics the samples name.
+    var metrics: [UUID] { Array(newestByMetric.keys) }
+
     /// Each metric's newest sample, as arrays for `unnest`.
     var newest: (metrics: [UUID], times: [String], values: [String]) {
         var arrays: (metrics: [UUID], times: [String], values: [String]) = ([], [], [])
