@@ -129,7 +129,8 @@ enum SyntheticIncidents {
         guard first <= last else { return }
         try await pool.query("""
             INSERT INTO incident.incident (number, type, title, description, caller, service, ci, category, impact, urgency, priority,
-                status, assignment_group, assignee, resolved_at, closed_at, major, created_by, created_at, updated_at)
+                status, assignment_group, assignee, resolved_at, closed_at, major, created_by, created_at, updated_at,
+                sla_breached, sla_at_risk)
             SELECT 'INC-B' || lpad(n::text, 9, '0'),
                    CASE WHEN n % 10 = 0 THEN 'request' ELSE 'incident' END,
                    (ARRAY['Cannot log in to', 'Slow response from', 'Error 500 on', 'Timeout connecting to', 'Disk full on'])
@@ -143,7 +144,10 @@ enum SyntheticIncidents {
                    CASE WHEN status = 'closed' THEN created + interval '4 days' END,
                    n % 5000 = 0,
                    CASE WHEN n % 3 = 0 THEN 'user:user-' || (n * 101 % 50000) ELSE 'api' END,
-                   created, created + (n * 7919 % 86400) * interval '1 second'
+                   created, created + (n * 7919 % 86400) * interval '1 second',
+                   -- The standing the clocks below give, so their trigger finds nothing to change
+                   -- (a million updates of the record, each writing every index, at ten million).
+                   n % 20 = 0, n % 20 = 10 AND status NOT IN ('resolved', 'closed')
             FROM (SELECT n, timestamptz '2024-01-01 00:00:00+00' + n * interval '90 seconds' AS created,
                          1 + n % 3 AS impact, 1 + (n / 3) % 3 AS urgency,
                          CASE WHEN n * 31 % 100 < 3 THEN 'new' WHEN n * 31 % 100 < 6 THEN 'assigned'
