@@ -15,6 +15,14 @@ import Testing
                                warningPercent: 75, calendar: calendar)
     }
 
+    /// A store on a database of its own, with `p2()` defined.
+    func storeWithP2(_ label: String) async throws -> (PluginDatabase, IncidentStore) {
+        let database = try await makeIncidentDatabase(label)
+        let store = IncidentStore(database: database)
+        _ = try await store.defineServiceLevel(p2())
+        return (database, store)
+    }
+
     func createP2(_ store: IncidentStore, service: String = "email", at time: Date) async throws -> Incident {
         var params = CreateIncident(title: "Mail delayed", impact: .high, urgency: .medium)
         params.service = service
@@ -26,9 +34,7 @@ import Testing
     }
 
     @Test func clocksStartStopPauseAndFallDue() async throws {
-        let database = try await makeIncidentDatabase("sla")
-        let store = IncidentStore(database: database)
-        _ = try await store.defineServiceLevel(p2())
+        let (database, store) = try await storeWithP2("sla")
         let t0 = Self.t0, m = Self.minute
         let record = try await createP2(store, at: t0)
 
@@ -134,9 +140,7 @@ import Testing
     }
 
     @Test func resolvedPastDueBeforeTheScanStillPublishesTheBreachOnce() async throws {
-        let database = try await makeIncidentDatabase("slastop")
-        let store = IncidentStore(database: database)
-        _ = try await store.defineServiceLevel(p2())
+        let (database, store) = try await storeWithP2("slastop")
         let t0 = Self.t0, m = Self.minute
         let record = try await createP2(store, at: t0)
         _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "a", now: t0 + 10 * m)
@@ -158,9 +162,7 @@ import Testing
     }
 
     @Test func aRecordLeavesTheAtRiskQueueWhenResolvedOrWhenNoTargetGovernsItAnyMore() async throws {
-        let database = try await makeIncidentDatabase("slastanding")
-        let store = IncidentStore(database: database)
-        _ = try await store.defineServiceLevel(p2())
+        let (database, store) = try await storeWithP2("slastanding")
         let t0 = Self.t0, m = Self.minute
         let resolved = try await createP2(store, at: t0)
         let lowered = try await createP2(store, at: t0)
@@ -203,9 +205,7 @@ import Testing
     }
 
     @Test func replacingADefinitionMovesOpenClocksAtOnceWithHistory() async throws {
-        let database = try await makeIncidentDatabase("slaredefine")
-        let store = IncidentStore(database: database)
-        _ = try await store.defineServiceLevel(p2())
+        let (_, store) = try await storeWithP2("slaredefine")
         let t0 = Self.t0, m = Self.minute
         let record = try await createP2(store, at: t0)
         // Work started at 20 minutes: the response clock stopped, met against 30.
@@ -285,9 +285,7 @@ import Testing
     }
 
     @Test func aPausedClockShowsNoDeadlinesAndStoppingAtTheDueMomentIsMet() async throws {
-        let database = try await makeIncidentDatabase("slaboundary")
-        let store = IncidentStore(database: database)
-        _ = try await store.defineServiceLevel(p2())
+        let (database, store) = try await storeWithP2("slaboundary")
         let t0 = Self.t0, m = Self.minute
         let record = try await createP2(store, at: t0)
         _ = try await store.transition(TransitionIncident(id: record.id, to: .inProgress), actor: "a", now: t0 + 5 * m)
