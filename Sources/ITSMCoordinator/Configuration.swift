@@ -51,6 +51,8 @@ public struct Configuration: Sendable, Hashable {
     public var maxLineBytes = 1 << 20
     /// Timeouts, connection cap and body size of the HTTP API (`httpLimits`).
     public var httpLimits = HTTPLimits()
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`trustedProxies`).
+    public var trustedProxies = TrustedProxies()
     /// How long delivered events are kept (`eventRetentionDays`).
     public var eventRetention: Duration = .seconds(30 * 24 * 3600)
     /// Where people with directory accounts sign in (`directory`); nil: local accounts only.
@@ -101,8 +103,14 @@ public struct Configuration: Sendable, Hashable {
         var configuration = Configuration()
         guard let root = try mapping(yaml: yaml, known: [
             "dataDir", "http", "database", "plugins", "heartbeatMs", "requestTimeoutMs", "maxLineBytes",
-            "eventRetentionDays", "remotePlugins", "httpLimits", "failedCooldownSeconds", "directory", "sessions",
+            "eventRetentionDays", "remotePlugins", "httpLimits", "failedCooldownSeconds", "directory", "sessions", "trustedProxies",
         ]) else { return configuration }
+        if let proxies = root["trustedProxies"] {
+            guard let list = proxies as? [Any], let entries = list.map({ $0 as? String }) as? [String] else {
+                throw CoordinatorError("trustedProxies: a list of addresses or CIDR ranges, such as [127.0.0.1, 10.0.0.0/8]")
+            }
+            configuration.trustedProxies = try TrustedProxies(entries)
+        }
         if let directory = root["directory"] { configuration.directory = try DirectorySettings(yaml: directory) }
         if let sessions = root["sessions"] {
             guard let sessions = sessions as? [String: Any], Set(sessions.keys).isSubset(of: ["idleMinutes", "absoluteHours"]) else {

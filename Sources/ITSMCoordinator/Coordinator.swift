@@ -160,6 +160,7 @@ public struct Coordinator: Sendable {
                           upgrade: versions.upgrade(_:to:by:),
                           maxBodyBytes: configuration.httpLimits.maximumBodyBytes, logger: logger)
         api.metrics = metrics
+        api.trustedProxies = configuration.trustedProxies
         let runtimeFile = Self.runtimeFile(dataDirectory: configuration.dataDirectory)
         let remoteAddress = remotePort.map { "\(configuration.remotePluginAddress!.host):\($0)" }
         let limits = configuration.httpLimits

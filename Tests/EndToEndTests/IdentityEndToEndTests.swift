@@ -24,9 +24,11 @@ import Testing
         }
     }
 
-    static func signIn(_ coordinator: RunningCoordinator, _ name: String, _ password: String) async throws -> (status: Int, session: Session?, body: [String: Any]) {
+    static func signIn(_ coordinator: RunningCoordinator, _ name: String, _ password: String,
+                       headers: [String: String] = [:]) async throws -> (status: Int, session: Session?, body: [String: Any]) {
         let body = try JSONSerialization.data(withJSONObject: ["name": name, "password": password])
-        let answer = try await HTTPExchange.exchange("POST", coordinator.baseURL.appendingPathComponent("api/v1/session"), body: body)
+        let answer = try await HTTPExchange.exchange("POST", coordinator.baseURL.appendingPathComponent("api/v1/session"), body: body,
+                                                     headers: headers)
         let json = (try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any]) ?? [:]
         guard answer.status == 200, let cookie = answer.headers["set-cookie"]?.split(separator: ";").first, let csrf = json["csrfToken"] as? String else {
             return (answer.status, nil, json)
@@ -247,8 +249,9 @@ import Testing
         // Locked: even the right password is not checked.
         let locked = try await Self.signIn(coordinator, "bob", "bob has a long password")
         #expect(locked.status == 429 && locked.body.description.contains("auth.locked"), "\(locked)")
-        // An unknown name gets the answer a wrong password gets.
-        #expect(try await Self.signIn(coordinator, "nobody", "whatever it may be").status == 401)
+        // An unknown name gets the answer a wrong password gets. (Its X-Forwarded-For is the
+        // client's own writing, with no proxy trusted: the audit entry names the connection's peer.)
+        #expect(try await Self.signIn(coordinator, "nobody", "whatever it may be", headers: ["X-Forwarded-For": "203.0.113.7"]).status == 401)
         // An administrator's reset unlocks it.
         let reset = try await coordinator.cli(["user", "reset-password", "bob"], input: "bob has a new long password\n")
         #expect(reset.status == .exited(0), "\(reset.text)")
@@ -265,6 +268,24 @@ import Testing
             "auth.login_failed", "ok", "auth.login_failed",
         ], "\(entries)")
         #expect(entries.allSatisfy { $0["clientAddress"] as? String == "127.0.0.1" })
+        #expect(await coordinator.stop() == .exited(0))
+    }
+
+    /// Behind a reverse proxy on this host, the audit log and the session name the client the
+    /// proxy heard from, not the proxy.
+    @Test func behindATrustedProxyTheAuditLogNamesTheClientItHeardFrom() async throws {
+        let coordinator = try await RunningCoordinator.start(configuration: """
+            plugins: [incident]
+            trustedProxies: [127.0.0.1]
+            """)
+        defer { coordinator.remove() }
+        let created = try await coordinator.call("incident.create", ["title": "Through the proxy"],
+                                                 headers: ["X-Forwarded-For": "203.0.113.7"])
+        #expect(created.status == 200, "\(created.body)")
+        #expect(try await coordinator.call("incident.create", ["title": "Past the proxy"]).status == 200)
+        let listed = try await coordinator.cli(["audit", "list", "--action", "incident.create", "--json"])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(listed.text.utf8)) as? [[String: Any]], "\(listed.text)")
+        #expect(entries.map { $0["clientAddress"] as? String ?? "" } == ["203.0.113.7", "127.0.0.1"], "\(entries)")
         #expect(await coordinator.stop() == .exited(0))
     }
 

@@ -27,13 +27,15 @@ struct HTTPAPI: Sendable {
     /// Switches a plugin to another version (nil: the one other version connected), for an actor.
     let upgrade: @Sendable (String, String?, String) async throws(ResponseError) -> JSONValue
     let maxBodyBytes: Int
+    /// Whose `X-Forwarded-For` names the client.
+    var trustedProxies = TrustedProxies()
     /// Served at `/metrics`; nil: not served.
     var metrics: CoordinatorMetrics? = nil
     let logger: Logger
 
     func makeRouter() -> Router<APIRequestContext> {
         let routes = Router(context: APIRequestContext.self)
-        routes.add(middleware: RequestIDMiddleware(logger: logger))
+        routes.add(middleware: RequestIDMiddleware(trustedProxies: trustedProxies, logger: logger))
         routes.add(middleware: RPCMethodGuard())
         routes.add(middleware: CoordinatorMethodGuard())
         // Paths under /api/v1/ other than the coordinator's own are the REST routes the running
@@ -557,13 +559,16 @@ struct HTTPAPI: Sendable {
 /// Gives every request an id, carried to the plugins and the calls they make (`meta.requestId`)
 /// and returned as `X-Request-Id`: the trace id of a W3C `traceparent`, else the client's own
 /// `X-Request-Id` when it is short and plain, else a new one. Refused requests are logged with it.
+/// The client's address is the connection's peer, or the one a trusted proxy forwarded for.
 struct RequestIDMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {
     static var header: String { "X-Request-Id" }
+    let trustedProxies: TrustedProxies
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let id = Self.id(for: request)
-        let client = context.remoteAddress.flatMap { $0.ipAddress ?? $0.pathname }
+        let peer = context.remoteAddress.flatMap { $0.ipAddress ?? $0.pathname }
+        let client = trustedProxies.client(peer: peer, forwardedFor: request.headers[values: .init("X-Forwarded-For")!])
         var response = try await CurrentRequest.$id.withValue(id) {
             try await CurrentRequest.$clientAddress.withValue(client) { try await next(request, context) }
         }
