@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// The reverse proxies whose `X-Forwarded-For` the coordinator believes (`trustedProxies` in
 /// itsm.yaml): addresses or CIDR ranges. Behind a proxy every connection comes from the proxy,
@@ -69,7 +65,7 @@ public struct TrustedProxies: Sendable, Hashable {
 
     /// The address of an `X-Forwarded-For` entry: trimmed, without brackets or a port.
     static func address(inEntry entry: String) -> String? {
-        var text = entry.trimmingSpaces
+        var text = entry.trimmingCharacters(in: .whitespaces)
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             text = String(text[text.index(after: text.startIndex)..<close])
         } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
@@ -89,11 +85,5 @@ public struct TrustedProxies: Sendable, Hashable {
         let bytes = withUnsafeBytes(of: &v6) { Array($0) }
         let mappedPrefix: [UInt8] = Array(repeating: 0, count: 10) + [0xFF, 0xFF]
         return Array(bytes.prefix(12)) == mappedPrefix ? Array(bytes.suffix(4)) : bytes
-    }
-}
-
-private extension String {
-    var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }
