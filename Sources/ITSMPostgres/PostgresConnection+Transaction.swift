@@ -1,5 +1,6 @@
 extension PostgresConnection {
-    /// Runs `body` inside `BEGIN` ... `COMMIT`; any error thrown rolls the transaction back.
+    /// Runs `body` inside `BEGIN` ... `COMMIT`, on the connection's thread; any error thrown
+    /// rolls the transaction back.
     ///
     /// ```swift
     /// try await connection.withTransaction { tx in
@@ -8,6 +9,12 @@ extension PostgresConnection {
     /// }
     /// ```
     public func withTransaction<Result>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await withAffinity { try await transaction(body) }
+    }
+
+    private func transaction<Result>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await query("BEGIN")

@@ -7,8 +7,8 @@ import Synchronization
 
 /// One connection to PostgreSQL through libpq.
 ///
-/// libpq calls block, so every call on the connection runs on the connection's own serial
-/// dispatch queue, never on Swift's cooperative thread pool. The connection owns its `PGconn`
+/// libpq calls block, so every call on the connection runs on the connection's own thread
+/// (`ConnectionThread`), never on Swift's cooperative thread pool. The connection owns its `PGconn`
 /// and finishes it exactly once (`close()` or deinit); every `PGresult` is copied into Swift
 /// values and cleared before a call returns or throws.
 ///
@@ -18,18 +18,19 @@ import Synchronization
 /// let rows = try await connection.query("SELECT number FROM incident.incident WHERE id = \(id)")
 /// ```
 public final class PostgresConnection: @unchecked Sendable {
-    // `handle` and `isClosed` are touched only on `queue`; `cancelHandle` only under `cancelLock`.
+    // `handle` and `isClosed` are touched only on `thread`; `cancelHandle` only under `cancelLock`.
     private let handle: OpaquePointer
-    private let queue: DispatchQueue
+    /// Where libpq is called, and where a borrower's code runs (see `ConnectionThread`).
+    let thread: ConnectionThread
     private var isClosed = false
     private var cancelHandle: OpaquePointer?
     private let cancelLock = NSLock()
-    /// libpq's status after the last call, recorded on the queue so the pool can read it
+    /// libpq's status after the last call, recorded on the thread so the pool can read it
     /// without another hop there.
     private let usable = Atomic<Bool>(true)
     public let logger: Logger
     /// The statements this connection has prepared, by parameter types and text (touched only
-    /// on `queue`). Parsing and planning every statement anew was more than half of
+    /// on `thread`). Parsing and planning every statement anew was more than half of
     /// PostgreSQL's time for a create (docs/benchmarks.md); a prepared one is planned again only
     /// while PostgreSQL finds a plan for its values better than the generic one.
     private var prepared: [String: (name: String, lastUse: Int)] = [:]
@@ -39,9 +40,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// ago makes way for a new one.
     static let preparedLimit = 100
 
-    private init(handle: OpaquePointer, queue: DispatchQueue, logger: Logger) {
+    private init(handle: OpaquePointer, thread: ConnectionThread, logger: Logger) {
         self.handle = handle
-        self.queue = queue
+        self.thread = thread
         self.logger = logger
         self.cancelHandle = PQgetCancel(handle)
     }
@@ -51,6 +52,7 @@ public final class PostgresConnection: @unchecked Sendable {
             PQfinish(handle)
         }
         if let cancelHandle { PQfreeCancel(cancelHandle) }
+        thread.stop()
     }
 
     /// Opens a connection. `conninfo` is a `postgresql://` URL or a `key=value` string.
@@ -59,18 +61,23 @@ public final class PostgresConnection: @unchecked Sendable {
         applicationName: String = "itsm",
         logger: Logger
     ) async throws -> PostgresConnection {
-        let queue = DispatchQueue(label: "itsm.postgres.connection")
+        let thread = ConnectionThread(name: "itsm.postgres")
         return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
+            thread.async {
                 continuation.resume(with: Result {
-                    try openBlocking(conninfo: conninfo, applicationName: applicationName, queue: queue, logger: logger)
+                    do {
+                        return try openBlocking(conninfo: conninfo, applicationName: applicationName, thread: thread, logger: logger)
+                    } catch {
+                        thread.stop()
+                        throw error
+                    }
                 })
             }
         }
     }
 
     private static func openBlocking(
-        conninfo: String, applicationName: String, queue: DispatchQueue, logger: Logger
+        conninfo: String, applicationName: String, thread: ConnectionThread, logger: Logger
     ) throws -> PostgresConnection {
         // Defaults first: with expand_dbname, values from the caller's conninfo override them.
         let keywords = ["connect_timeout", "application_name", "dbname", nil]
@@ -87,7 +94,7 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(code: .connectionFailed, message: message)
         }
         clibpq_silence_notices(connection)
-        let opened = PostgresConnection(handle: connection, queue: queue, logger: logger)
+        let opened = PostgresConnection(handle: connection, thread: thread, logger: logger)
         // Fixed session settings make the text format of timestamps predictable.
         _ = try opened.executeScriptBlocking(
             "SET client_encoding TO 'UTF8'; SET TIME ZONE 'UTC'; SET DateStyle TO ISO, YMD")
@@ -102,7 +109,7 @@ public final class PostgresConnection: @unchecked Sendable {
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
         let cancellation = StatementCancellation()
         return try await withTaskCancellationHandler {
-            try await onQueue { try cancellation.run { try self.queryBlocking(query) } }
+            try await onThread { try cancellation.run { try self.queryBlocking(query) } }
         } onCancel: {
             cancellation.cancel { self.cancelRunningStatement() }
         }
@@ -110,7 +117,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs a script of one or more statements with no parameters (e.g. a migration).
     public func executeScript(unsafeSQL script: String) async throws {
-        try await onQueue { _ = try self.executeScriptBlocking(script) }
+        try await onThread { _ = try self.executeScriptBlocking(script) }
     }
 
     /// Bulk-loads `rows` with `COPY ... FROM STDIN` (text format) through libpq's copy API:
@@ -119,7 +126,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// number of rows copied.
     @discardableResult
     public func copyIn(unsafeSQL copyStatement: String, rows: [[String?]]) async throws -> Int {
-        try await onQueue { try self.copyInBlocking(copyStatement, rows: rows) }
+        try await onThread { try self.copyInBlocking(copyStatement, rows: rows) }
     }
 
     /// False once the connection is closed or libpq saw it break in the last call.
@@ -139,7 +146,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Closes the connection; later calls fail with `connectionClosed`.
     public func close() {
         usable.store(false, ordering: .releasing)
-        queue.async {
+        thread.async {
             guard !self.isClosed else { return }
             self.isClosed = true
             self.cancelLock.withLock {
@@ -150,11 +157,22 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    // MARK: - On the connection's queue
+    /// Runs `body` with this connection's thread as its task executor: its statements are then
+    /// plain calls rather than two thread switches each. For whoever has the connection to
+    /// itself (a pool's borrower, a transaction).
+    public func withAffinity<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> Result
+    ) async throws -> Result {
+        try await withTaskExecutorPreference(thread, isolation: isolation, operation: body)
+    }
 
-    private func onQueue<R: Sendable>(_ work: @escaping @Sendable () throws -> R) async throws -> R {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try work() }) }
+    // MARK: - On the connection's thread
+
+    private func onThread<R: Sendable>(_ work: @escaping @Sendable () throws -> R) async throws -> R {
+        if thread.isCurrent { return try work() }
+        return try await withCheckedThrowingContinuation { continuation in
+            thread.async { continuation.resume(with: Result { try work() }) }
         }
     }
 
@@ -373,13 +391,14 @@ enum CStrings {
 }
 
 extension PostgresConnection {
-    /// Waits for notifications until stopped or disconnected. Runs on the listener's thread,
-    /// which has the connection to itself once `LISTEN` is done.
-    func receiveNotificationsBlocking(
+    /// Waits for notifications on the connection's thread until stopped or disconnected, then
+    /// closes the connection. The listener has the connection to itself once `LISTEN` is done.
+    func receiveNotifications(
         until stopFlag: StopFlag,
         into continuation: AsyncThrowingStream<PostgresNotification, any Error>.Continuation
     ) {
-        queue.sync {
+        thread.async { [self] in
+            defer { close() }
             let socket = PQsocket(handle)
             while !stopFlag.isStopped {
                 var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)

@@ -40,12 +40,7 @@ public final class PostgresListener: Sendable {
         }
         let stopFlag = StopFlag()
         let (stream, continuation) = AsyncThrowingStream<PostgresNotification, any Error>.makeStream()
-        let thread = Thread {
-            connection.receiveNotificationsBlocking(until: stopFlag, into: continuation)
-            connection.close()
-        }
-        thread.name = "itsm-postgres-listener"
-        thread.start()
+        connection.receiveNotifications(until: stopFlag, into: continuation)
         continuation.onTermination = { _ in stopFlag.stop() }
         return PostgresListener(notifications: stream, stopFlag: stopFlag)
     }

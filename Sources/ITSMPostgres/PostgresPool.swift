@@ -28,13 +28,14 @@ public actor PostgresPool {
         self.logger = logger
     }
 
-    /// Lends a connection to `body` for its duration.
+    /// Lends a connection to `body` for its duration; `body` runs on the connection's thread
+    /// (`PostgresConnection.withAffinity`).
     public nonisolated func withConnection<Result>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let connection = try await acquire()
         do {
-            let result = try await body(connection)
+            let result = try await connection.withAffinity { try await body(connection) }
             await release(connection)
             return result
         } catch {
