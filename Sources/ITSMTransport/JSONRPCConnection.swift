@@ -113,6 +113,13 @@ public final class JSONRPCConnection: Sendable {
     /// every request still waiting for an answer with a retryable `unavailable` error and
     /// cancels the incoming requests still running. The channel is closed when it returns.
     public func run(onRequest: @escaping RequestHandler, onNotification: @escaping NotificationHandler) async {
+        await withTaskExecutorPreference(EventLoopTaskExecutor(channel.channel.eventLoop)) {
+            await read(onRequest: onRequest, onNotification: onNotification)
+        }
+        shutDown(reason: "the connection to \(configuration.peerName) closed")
+    }
+
+    private func read(onRequest: @escaping RequestHandler, onNotification: @escaping NotificationHandler) async {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 // Closed before it ran (`close()`): the output is already `.closed`.
@@ -138,7 +145,6 @@ public final class JSONRPCConnection: Sendable {
         } catch {
             logger.debug("reading from peer ended", metadata: ["itsm.error": "\(error)"])
         }
-        shutDown(reason: "the connection to \(configuration.peerName) closed")
     }
 
     /// Sends a request and waits for its response, at most `timeout` (default: the
