@@ -81,16 +81,43 @@ public struct NewestFirstCursor: Sendable, Equatable {
 /// How many records a list's filter matches, without counting a million of them: exactly up
 /// to `limit`, PostgreSQL's estimate beyond it (never below the limit, which is known to be
 /// passed).
+///
+/// With `anyOf`, the records are those matching `filter` and at least one of these conditions
+/// (what a person may see: theirs, their groups'). Each is then counted on its own, up to the
+/// limit, and the union taken by `id`: one condition's index walk stops at the limit, where
+/// their `OR` made PostgreSQL gather every entry of all of them first (a group's half a million
+/// records at ten million, docs/benchmarks.md). Should any reach the limit, so does the union.
 public enum CappedCount {
     public static func count(_ database: PluginDatabase, from table: String, where filter: PostgresQuery,
+                             anyOf sources: [PostgresQuery] = [],
                              limit: Int = 1_000) async throws -> (total: Int, estimated: Bool) {
-        var counted = PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM (SELECT 1 FROM \(table)")
-        counted.append(filter)
-        counted.append(" LIMIT \(limit + 1)) AS counted")
+        var counted = PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM (")
+        if sources.isEmpty {
+            counted.append(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(table)"))
+            counted.append(filter)
+            counted.append(" LIMIT \(limit + 1)")
+        } else {
+            for (index, source) in sources.enumerated() {
+                counted.append(PostgresQuery(unsafeSQL: index == 0 ? "(SELECT id FROM \(table)" : " UNION (SELECT id FROM \(table)"))
+                counted.append(filter)
+                counted.append(" AND ")
+                counted.append(source)
+                counted.append(" LIMIT \(limit + 1))")
+            }
+        }
+        counted.append(") AS counted")
         let total = try await database.query(counted.plannedForEachRun()).single().decode(Int.self, "n")
         guard total > limit else { return (total, false) }
         var explain = PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM \(table)")
         explain.append(filter)
+        if !sources.isEmpty {
+            explain.append(" AND (")
+            for (index, source) in sources.enumerated() {
+                if index > 0 { explain.append(" OR ") }
+                explain.append(source)
+            }
+            explain.append(")")
+        }
         let plan = try await database.query(explain.plannedForEachRun()).single().decode(PostgresJSON.self, "QUERY PLAN")
         let rows = try JSONDecoder().decode([PlanOutput].self, from: Data(plan.text.utf8)).first?.plan.rows ?? 0
         return (max(Int(rows), limit + 1), true)

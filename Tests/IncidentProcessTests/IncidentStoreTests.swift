@@ -156,9 +156,13 @@ func makeIncidentDatabase(_ label: String) async throws -> PluginDatabase {
         try await database.query("INSERT INTO itsm.group_member (group_name, account) VALUES ('network', 'gus')")
         try await database.query("UPDATE incident.incident SET assignment_group = 'network' WHERE number IN ('INC-000002', 'INC-000005')")
         try await database.query("UPDATE incident.incident SET assignee = 'gus' WHERE number = 'INC-000009'")
+        // In sight twice over (his group's, and he called it in), counted once.
+        try await database.query("UPDATE incident.incident SET caller = 'gus' WHERE number = 'INC-000005'")
         var gus = store
         gus.viewer = Viewer(name: "gus", reach: .groups)
-        #expect(try await gus.list(ListIncidents()).items.map(\.number).sorted() == ["INC-000002", "INC-000005", "INC-000009"])
+        let seen = try await gus.list(ListIncidents())
+        #expect(seen.items.map(\.number).sorted() == ["INC-000002", "INC-000005", "INC-000009"])
+        #expect(seen.total == 3 && seen.totalIsEstimate == nil, "\(seen.total)")
     }
 
     @Test func aTotalIsCountedUpToTheLimitAndEstimatedBeyondIt() async throws {
@@ -175,6 +179,20 @@ func makeIncidentDatabase(_ label: String) async throws -> PluginDatabase {
         #expect(all.totalIsEstimate == true && all.total > IncidentPage.exactTotalLimit, "\(all.total)")
         let few = try await store.list(ListIncidents(status: .new, limit: 2))
         #expect(few.total == 5 && few.totalIsEstimate == nil && few.nextCursor != nil && few.nextOffset == 2)
+        // A person's total is counted source by source: a group past the limit makes it an
+        // estimate, and a requester's handful stays exact.
+        try await database.query("INSERT INTO itsm.account (name, display_name) VALUES ('gus', 'Gus')")
+        try await database.query("INSERT INTO itsm.assignment_group (name) VALUES ('network')")
+        try await database.query("INSERT INTO itsm.group_member (group_name, account) VALUES ('network', 'gus')")
+        try await database.query("UPDATE incident.incident SET assignment_group = 'network', caller = CASE WHEN number <= 'INC-000007' THEN 'rita' END")
+        var gus = store
+        gus.viewer = Viewer(name: "gus", reach: .groups)
+        let groups = try await gus.list(ListIncidents(limit: 10))
+        #expect(groups.totalIsEstimate == true && groups.total > IncidentPage.exactTotalLimit, "\(groups.total)")
+        var rita = store
+        rita.viewer = Viewer(name: "rita", reach: .own)
+        let own = try await rita.list(ListIncidents(limit: 10))
+        #expect(own.total == 7 && own.totalIsEstimate == nil && own.items.count == 7, "\(own.total)")
     }
 }
 

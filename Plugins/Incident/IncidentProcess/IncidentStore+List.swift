@@ -28,12 +28,14 @@ extension IncidentStore {
         }
 
         let groups = viewer?.reach == .groups ? try await viewer?.groups(in: database) : nil
-        let filter = try condition(of: params, viewerGroups: groups)
+        let filter = try condition(of: params)
         let (total, estimated) = try await CappedCount.count(database, from: "incident.incident", where: filter,
+                                                             anyOf: viewer?.sources(groups: groups) ?? [],
                                                              limit: IncidentPage.exactTotalLimit)
 
         var page: PostgresQuery = "SELECT \(unsafeSQL: Incident.columns) FROM incident.incident"
         page.append(filter)
+        if let viewer { page.append(viewer.condition(groups: groups)) }
         if let after { page.append(after.condition()) }
         // Column and direction come from closed enums, never from the caller's text. Ties go by
         // number, so a page's order is stable and reads naturally.
@@ -48,10 +50,9 @@ extension IncidentStore {
         return IncidentPage(items: items, total: total, totalIsEstimate: estimated ? true : nil, nextCursor: cursor, nextOffset: nextOffset)
     }
 
-    /// The filters as a `WHERE` clause, with the viewer's reach.
-    private func condition(of params: ListIncidents, viewerGroups: [String]?) throws(ResponseError) -> PostgresQuery {
+    /// The filters as a `WHERE` clause, without the viewer's reach.
+    private func condition(of params: ListIncidents) throws(ResponseError) -> PostgresQuery {
         var filter: PostgresQuery = " WHERE true"
-        if let viewer { filter.append(viewer.condition(groups: viewerGroups)) }
         if let status = params.status { filter.append(" AND status = \(status.rawValue)") }
         if let priority = params.priority { filter.append(" AND priority = \(priority.rawValue)") }
         if let assignee = params.assignee { filter.append(" AND assignee = \(assignee)") }

@@ -52,25 +52,32 @@ public struct Viewer: Sendable, Hashable {
     /// as values: PostgreSQL then knows how many records match and can combine the indexes of
     /// each column, where a subquery leaves it guessing (a list's count scanned the table).
     func condition(alias: String? = nil, groups: [String]? = nil) -> PostgresQuery {
-        let column = { (name: String) in PostgresQuery(unsafeSQL: alias.map { "\($0).\(name)" } ?? name) }
         var condition: PostgresQuery = " AND ("
-        condition.append(column("caller"))
-        condition.append(" = \(name) OR ")
-        condition.append(column("created_by"))
-        condition.append(" = \(actor)")
-        if reach == .groups {
-            condition.append(" OR ")
-            condition.append(column("assignee"))
-            condition.append(" = \(name) OR ")
-            condition.append(column("assignment_group"))
-            if let groups {
-                condition.append(" = ANY (\(groups))")
-            } else {
-                condition.append(" IN (SELECT group_name FROM itsm.group_member WHERE account = \(name))")
-            }
+        for (index, source) in sources(alias: alias, groups: groups).enumerated() {
+            if index > 0 { condition.append(" OR ") }
+            condition.append(source)
         }
         condition.append(")")
         return condition
+    }
+
+    /// Each way a record comes into this viewer's sight (they called it in, reported it, are
+    /// its assignee, or it is their group's), as a condition of its own: the records they see
+    /// are those meeting any. A list counts them source by source (`IncidentStore.list`).
+    func sources(alias: String? = nil, groups: [String]? = nil) -> [PostgresQuery] {
+        let column = { (name: String) in PostgresQuery(unsafeSQL: alias.map { "\($0).\(name)" } ?? name) }
+        var caller = column("caller"), reporter = column("created_by")
+        caller.append(" = \(name)")
+        reporter.append(" = \(actor)")
+        guard reach == .groups else { return [caller, reporter] }
+        var assignee = column("assignee"), group = column("assignment_group")
+        assignee.append(" = \(name)")
+        if let groups {
+            group.append(" = ANY (\(groups))")
+        } else {
+            group.append(" IN (SELECT group_name FROM itsm.group_member WHERE account = \(name))")
+        }
+        return [caller, reporter, assignee, group]
     }
 
     /// The assignment groups this viewer belongs to.
