@@ -91,7 +91,7 @@ public final class PostgresConnection: @unchecked Sendable {
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = errorMessage(of: connection)
             PQfinish(connection)
-            throw PostgresError(code: .connectionFailed, message: message)
+            throw PostgresError(code: .connectionFailed, message: message, sqlState: refusalState(message))
         }
         clibpq_silence_notices(connection)
         let opened = PostgresConnection(handle: connection, thread: thread, logger: logger)
@@ -99,6 +99,21 @@ public final class PostgresConnection: @unchecked Sendable {
         _ = try opened.executeScriptBlocking(
             "SET client_encoding TO 'UTF8'; SET TIME ZONE 'UTC'; SET DateStyle TO ISO, YMD")
         return opened
+    }
+
+    /// The SQLSTATE of a server's refusal to start a session, which libpq gives only as text:
+    /// out of connection slots, its own or a role's or database's limit (53300), or not accepting
+    /// connections yet (57P03).
+    static func refusalState(_ message: String) -> SQLState? {
+        if message.contains("too many clients") || message.contains("too many connections")
+            || message.contains("connection slots are reserved") {
+            return .tooManyConnections
+        }
+        if message.contains("the database system is starting up") || message.contains("not yet accepting connections")
+            || message.contains("the database system is in recovery mode") {
+            return .cannotConnectNow
+        }
+        return nil
     }
 
     /// Runs one statement with its parameters and returns its rows.

@@ -59,6 +59,12 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
         return sqlState.isTransient
     }
 
+    /// True when the server refused a new session for now: all its connection slots were taken,
+    /// or it was still starting. Such a refusal usually passes within moments.
+    public var isServerBusy: Bool {
+        code == .connectionFailed && (sqlState == .tooManyConnections || sqlState == .cannotConnectNow)
+    }
+
     public var description: String {
         switch code {
         case .server:
@@ -101,6 +107,7 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let adminShutdown = SQLState(rawValue: "57P01")
     public static let crashShutdown = SQLState(rawValue: "57P02")
     public static let cannotConnectNow = SQLState(rawValue: "57P03")
+    public static let tooManyConnections = SQLState(rawValue: "53300")
 
     /// The two-character class, e.g. "23" for integrity constraint violations.
     public var errorClass: Substring { rawValue.prefix(2) }

@@ -92,10 +92,26 @@ public actor PostgresPool {
         return try await open()
     }
 
+    /// How long opening a connection waits for a server that is out of connection slots or still
+    /// starting, trying again with growing pauses, before the caller gets the refusal.
+    static let serverBusyWait = Duration.seconds(10)
+
     private func open() async throws -> PostgresConnection {
         openCount += 1
+        let deadline = ContinuousClock.now + Self.serverBusyWait
+        var pause = Duration.milliseconds(20)
         do {
-            return try await PostgresConnection.connect(to: conninfo, applicationName: applicationName, logger: logger)
+            while true {
+                do {
+                    return try await PostgresConnection.connect(to: conninfo, applicationName: applicationName, logger: logger)
+                } catch let error as PostgresError where error.isServerBusy && ContinuousClock.now + pause < deadline {
+                    logger.debug("the database refused a new connection for now; trying again", metadata: [
+                        "itsm.postgres.sqlstate": "\(error.sqlState?.rawValue ?? "")",
+                    ])
+                    try await Task.sleep(for: pause)
+                    pause = min(pause * 2, .milliseconds(500))
+                }
+            }
         } catch {
             openCount -= 1
             wakeWaiterForFreeSlot()

@@ -27,9 +27,7 @@ public enum TestPostgres {
         let server = try await SharedServer.instance.server()
         let safeLabel = label.lowercased().filter { $0.isLetter || $0.isNumber }.prefix(20)
         let name = "itsm_\(safeLabel)_\(UUID().uuidString.prefix(8).lowercased())"
-        let admin = try await PostgresConnection.connect(to: server.adminConninfo, logger: logger)
-        defer { admin.close() }
-        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(PostgresListener.quoteIdentifier(name))"))
+        try await server.admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(PostgresListener.quoteIdentifier(name))"))
         return Database(name: name, conninfo: server.conninfo(name))
     }
 
@@ -55,6 +53,8 @@ public enum TestPostgres {
 /// The connection details of the server tests use.
 struct TestServer: Sendable {
     var adminConninfo: String
+    /// Creates the tests' databases; a pool, so that a burst of tests waits for a free slot.
+    var admin: PostgresPool
     var cluster: EmbeddedPostgres?
     var conninfo: @Sendable (String) -> String
 }
@@ -73,7 +73,7 @@ actor SharedServer {
 
     private static func start() async throws -> TestServer {
         if let url = ProcessInfo.processInfo.environment["ITSM_TEST_DATABASE_URL"], !url.isEmpty {
-            return TestServer(adminConninfo: url, cluster: nil) { name in
+            return TestServer(adminConninfo: url, admin: PostgresPool(conninfo: url, logger: TestPostgres.logger), cluster: nil) { name in
                 // In a keyword string a later dbname overrides an earlier one.
                 url.contains("://") ? Self.replacingDatabase(in: url, with: name) : "\(url) dbname=\(name)"
             }
@@ -83,7 +83,9 @@ actor SharedServer {
         let cluster = try EmbeddedPostgres(directory: directory, durability: .throwaway, logger: TestPostgres.logger)
         try await cluster.start()
         ThrowawayClusterCleanup.register(cluster)
-        return TestServer(adminConninfo: cluster.conninfo(database: "postgres"), cluster: cluster) { name in
+        let adminConninfo = cluster.conninfo(database: "postgres")
+        return TestServer(adminConninfo: adminConninfo, admin: PostgresPool(conninfo: adminConninfo, logger: TestPostgres.logger),
+                          cluster: cluster) { name in
             cluster.conninfo(database: name)
         }
     }

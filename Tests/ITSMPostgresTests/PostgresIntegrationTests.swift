@@ -217,6 +217,41 @@ let logger = Logger(label: "itsm.test.postgres")
         await pool.close()
     }
 
+    /// A server out of connection slots refuses a new session for a moment (a burst, a restart):
+    /// the pool waits for a slot instead of failing its caller at once.
+    @Test func aPoolWaitsForAServerOutOfConnectionSlots() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "slots")
+        let admin = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
+        defer { admin.close() }
+        // A role allowed one session stands in for a full server: the refusal is the same (53300).
+        let role = "slots_\(UUID().uuidString.prefix(8).lowercased())"
+        try await admin.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(role) LOGIN CONNECTION LIMIT 1"))
+        let asRole = database.conninfo + " user=\(role)"
+        let holder = try await PostgresConnection.connect(to: asRole, logger: logger)
+
+        let refusal = await #expect(throws: PostgresError.self) { _ = try await PostgresConnection.connect(to: asRole, logger: logger) }
+        #expect(refusal?.sqlState == .tooManyConnections && refusal?.isServerBusy == true && refusal?.isTransient == true)
+
+        let pool = PostgresPool(conninfo: asRole, logger: logger)
+        let answer = Task { try await pool.query("SELECT 1 AS one").single().decode(Int.self, "one") }
+        // The pool is still trying while the slot is taken; once it is free, the query runs.
+        try await Task.sleep(for: .milliseconds(300))
+        holder.close()
+        #expect(try await answer.value == 1)
+        await pool.close()
+    }
+
+    @Test func refusalsThatPassAreToldFromOnesThatDoNot() {
+        #expect(PostgresConnection.refusalState("connection to server on socket \"/run/.s.PGSQL.5432\" failed: FATAL:  sorry, too many clients already")
+            == .tooManyConnections)
+        #expect(PostgresConnection.refusalState("FATAL:  remaining connection slots are reserved for non-replication superuser connections")
+            == .tooManyConnections)
+        #expect(PostgresConnection.refusalState("FATAL:  the database system is starting up") == .cannotConnectNow)
+        #expect(PostgresConnection.refusalState("FATAL:  the database system is not yet accepting connections") == .cannotConnectNow)
+        #expect(PostgresConnection.refusalState("FATAL:  password authentication failed for user \"itsm\"") == nil)
+        #expect(PostgresConnection.refusalState("FATAL:  database \"nope\" does not exist") == nil)
+    }
+
     @Test func cancellingTheTaskCancelsTheStatement() async throws {
         let database = try await TestPostgres.makeDatabase(label: "cancel")
         let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
