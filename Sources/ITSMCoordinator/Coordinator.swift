@@ -191,6 +191,7 @@ public struct Coordinator: Sendable {
             logger: logger))
         defer { try? FileManager.default.removeItem(atPath: runtimeFile) }
         try await group.run()
+        await audit.settled()
         logger.info("coordinator stopped")
         #if DEBUG
         if SchemaViolations.total > 0 {

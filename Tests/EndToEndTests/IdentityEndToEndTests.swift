@@ -386,7 +386,8 @@ import Testing
         // Changes that end normally, here the plugin's and the one it makes for its caller, leave
         // no intent behind, and the chain holds.
         #expect(try await second.call("fixture.create_for_caller", ["title": "whole"]).status == 200)
-        #expect(try await pool.query("SELECT 1 FROM itsm.audit_intent").isEmpty)
+        // Their outcomes are appended just after the answer, which does not wait for them.
+        #expect(try await second.waitUntil { try await pool.query("SELECT 1 FROM itsm.audit_intent").isEmpty })
         let made = try await second.cli(["audit", "list", "--action", "incident.create", "--json"])
         #expect(made.text.contains("plugin:fixture for token:admin"), "\(made.text)")
         let verified = try await second.cli(["audit", "verify"])

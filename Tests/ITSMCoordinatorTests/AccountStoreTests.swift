@@ -134,6 +134,27 @@ import Testing
         await pool.close()
     }
 
+    /// A change's answer does not wait for its outcome to be appended, yet whoever reads the log
+    /// through the same coordinator afterwards finds it there.
+    @Test func outcomesAnsweredBeforeTheyAreWrittenAreInTheLogWhenItIsRead() async throws {
+        let (_, pool) = try await Self.makeStore("auditlater")
+        let audit = AuditLog(pool: pool, logger: logger)
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<50 {
+                group.addTask {
+                    _ = await audit.recording(actor: "token:load", action: "incident.create", params: ["title": .string("T\(index)")],
+                                              clientAddress: nil, requestId: nil) { .success(["number": .string("INC-\(index)")]) }
+                }
+            }
+        }
+        let entries = try await audit.entries(limit: 100)
+        #expect(entries.count == 50 && entries.allSatisfy { $0.outcome == "ok" })
+        #expect(Set(entries.compactMap(\.target)).count == 50)
+        #expect(try await pool.query("SELECT 1 FROM itsm.audit_intent").isEmpty)
+        #expect(try await audit.verify().broken == nil)
+        await pool.close()
+    }
+
     @Test func concurrentAppendsCommitTogetherAndStillFormOneChain() async throws {
         let (_, pool) = try await Self.makeStore("auditbatch")
         let audit = AuditLog(pool: pool, logger: logger)

@@ -105,8 +105,16 @@ public struct AuditLog: Sendable {
         let result = await change()
         record.target = Record.target(params: params, result: try? result.get())
         record.outcome = Record.outcome(of: result)
-        await writer.append(record, ending: intent)
+        // The caller gets its answer without waiting for this append: the intent, committed before
+        // the change, already stands for it, and reads of the log wait for it (`settled`).
+        await writer.enqueue(record, ending: intent)
         return result
+    }
+
+    /// Returns once every entry handed to this log so far has been written (or its write
+    /// failed): what this coordinator answered is then in what it reads back.
+    public func settled() async {
+        await writer.settled()
     }
 
     /// Appends, with the outcome `unknown`, the intents noted longer than `age` ago: their
@@ -136,8 +144,12 @@ public struct AuditLog: Sendable {
     private actor Writer {
         let pool: PostgresPool
         let logger: Logger
-        private var pending: [(record: Record, intent: UUID?, done: CheckedContinuation<Void, Never>)] = []
+        private var pending: [(record: Record, intent: UUID?, done: CheckedContinuation<Void, Never>?)] = []
         private var writing = false
+        /// Records handed over and records written (or failed), for `settled`.
+        private var queued = 0
+        private var written = 0
+        private var settledWaiters: [(target: Int, waiter: CheckedContinuation<Void, Never>)] = []
 
         init(pool: PostgresPool, logger: Logger) {
             self.pool = pool
@@ -145,12 +157,27 @@ public struct AuditLog: Sendable {
         }
 
         func append(_ record: Record, ending intent: UUID?) async {
-            await withCheckedContinuation { done in
-                pending.append((record, intent, done))
-                guard !writing else { return }
-                writing = true
-                Task { await self.drain() }
-            }
+            await withCheckedContinuation { done in add(record, ending: intent, done: done) }
+        }
+
+        /// Queues `record` without waiting for it to be written.
+        func enqueue(_ record: Record, ending intent: UUID?) {
+            add(record, ending: intent, done: nil)
+        }
+
+        /// Waits for what was queued before the call, not for what keeps coming after it.
+        func settled() async {
+            let target = queued
+            guard written < target else { return }
+            await withCheckedContinuation { settledWaiters.append((target, $0)) }
+        }
+
+        private func add(_ record: Record, ending intent: UUID?, done: CheckedContinuation<Void, Never>?) {
+            pending.append((record, intent, done))
+            queued += 1
+            guard !writing else { return }
+            writing = true
+            Task { await self.drain() }
         }
 
         private func drain() async {
@@ -158,7 +185,11 @@ public struct AuditLog: Sendable {
                 let batch = pending
                 pending = []
                 await write(batch.map(\.record), ending: batch.compactMap(\.intent))
-                batch.forEach { $0.done.resume() }
+                batch.forEach { $0.done?.resume() }
+                written += batch.count
+                let reached = settledWaiters.filter { $0.target <= written }
+                settledWaiters.removeAll { $0.target <= written }
+                reached.forEach { $0.waiter.resume() }
             }
             writing = false
         }
@@ -200,7 +231,8 @@ public struct AuditLog: Sendable {
     /// Entries in order, filtered; `after` pages (the last `seq` seen).
     public func entries(from: Date? = nil, to: Date? = nil, actor: String? = nil, action: String? = nil,
                         after: Int64 = 0, limit: Int = 100) async throws -> [Entry] {
-        try await pool.query("""
+        await settled()
+        return try await pool.query("""
             SELECT seq, at, actor, action, target, outcome, client_address, request_id, details::text AS details, hash
             FROM itsm.audit_entry
             WHERE seq > \(after) AND (\(from)::timestamptz IS NULL OR at >= \(from)) AND (\(to)::timestamptz IS NULL OR at < \(to))
@@ -232,6 +264,7 @@ public struct AuditLog: Sendable {
 
     /// Walks the whole log in order, recomputing every hash.
     public func verify() async throws -> Verification {
+        await settled()
         var previous = String(repeating: "0", count: 64)
         var expectedSeq: Int64 = 1
         var count: Int64 = 0
