@@ -83,30 +83,53 @@ public struct NewestFirstCursor: Sendable, Equatable {
 /// passed).
 ///
 /// With `anyOf`, the records are those matching `filter` and at least one of these conditions
-/// (what a person may see: theirs, their groups'). Each is then counted on its own, up to the
-/// limit, and the union taken by `id`: one condition's index walk stops at the limit, where
-/// their `OR` made PostgreSQL gather every entry of all of them first (a group's half a million
-/// records at ten million, docs/benchmarks.md). Should any reach the limit, so does the union.
+/// (what a person may see: theirs, their groups'). Each is first counted on its own, up to the
+/// limit, which an index answers without reading the table. Should one pass the limit, so do
+/// they all together; otherwise the few records found are told apart by `id`. Their `OR` made
+/// PostgreSQL gather every index entry of all of them first (a group's 50,000 records at a
+/// million), and a union by `id` read a table page per record (docs/benchmarks.md).
 public enum CappedCount {
     public static func count(_ database: PluginDatabase, from table: String, where filter: PostgresQuery,
                              anyOf sources: [PostgresQuery] = [],
                              limit: Int = 1_000) async throws -> (total: Int, estimated: Bool) {
-        var counted = PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM (")
+        func capped(_ source: PostgresQuery?, selecting column: String) -> PostgresQuery {
+            var query = PostgresQuery(unsafeSQL: "SELECT \(column) FROM \(table)")
+            query.append(filter)
+            if let source {
+                query.append(" AND ")
+                query.append(source)
+            }
+            query.append(" LIMIT \(limit + 1)")
+            return query
+        }
+        let total: Int
         if sources.isEmpty {
-            counted.append(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(table)"))
-            counted.append(filter)
-            counted.append(" LIMIT \(limit + 1)")
+            var counted = PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM (")
+            counted.append(capped(nil, selecting: "1"))
+            counted.append(") AS counted")
+            total = try await database.query(counted.plannedForEachRun()).single().decode(Int.self, "n")
         } else {
+            var each = PostgresQuery(unsafeSQL: "SELECT ")
             for (index, source) in sources.enumerated() {
-                counted.append(PostgresQuery(unsafeSQL: index == 0 ? "(SELECT id FROM \(table)" : " UNION (SELECT id FROM \(table)"))
-                counted.append(filter)
-                counted.append(" AND ")
-                counted.append(source)
-                counted.append(" LIMIT \(limit + 1))")
+                each.append(PostgresQuery(unsafeSQL: index == 0 ? "(SELECT count(*) FROM (" : ", (SELECT count(*) FROM ("))
+                each.append(capped(source, selecting: "1"))
+                each.append(PostgresQuery(unsafeSQL: ") AS counted) AS n\(index)"))
+            }
+            let row = try await database.query(each.plannedForEachRun()).single()
+            let counts = try sources.indices.map { try row.decode(Int.self, "n\($0)") }
+            if counts.contains(where: { $0 > limit }) || sources.count == 1 || counts.filter({ $0 > 0 }).count < 2 {
+                total = counts.max() ?? 0
+            } else {
+                var union = PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM (")
+                for (index, source) in sources.enumerated() {
+                    union.append(PostgresQuery(unsafeSQL: index == 0 ? "(" : " UNION ("))
+                    union.append(capped(source, selecting: "id"))
+                    union.append(")")
+                }
+                union.append(") AS counted")
+                total = try await database.query(union.plannedForEachRun()).single().decode(Int.self, "n")
             }
         }
-        counted.append(") AS counted")
-        let total = try await database.query(counted.plannedForEachRun()).single().decode(Int.self, "n")
         guard total > limit else { return (total, false) }
         var explain = PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM \(table)")
         explain.append(filter)

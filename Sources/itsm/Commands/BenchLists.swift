@@ -36,6 +36,10 @@ extension Bench {
                     INSERT INTO incident.sla_definition (priority, response_minutes, resolution_minutes, calendar)
                     VALUES (3, 60, 480, '{}')
                     """)
+                // The agent limited to their groups is in one, as agents are: a twentieth of the records.
+                try await pool.query("INSERT INTO itsm.account (name, display_name) VALUES ('agent-7', 'Agent 7')")
+                try await pool.query("INSERT INTO itsm.assignment_group (name) VALUES ('group-3')")
+                try await pool.query("INSERT INTO itsm.group_member (group_name, account) VALUES ('group-3', 'agent-7')")
                 var loaded = 0
                 var results: [[String: JSONValue]] = []
                 for size in steps {
