@@ -151,9 +151,7 @@ func makeIncidentDatabase(_ label: String) async throws -> PluginDatabase {
             #expect(refusal?.code == .invalidParams && refusal?.message.hasPrefix("after:") == true, "\(String(describing: refusal))")
         }
         // An agent limited to their groups sees their groups' records and their own.
-        try await database.query("INSERT INTO itsm.account (name, display_name) VALUES ('gus', 'Gus')")
-        try await database.query("INSERT INTO itsm.assignment_group (name) VALUES ('network')")
-        try await database.query("INSERT INTO itsm.group_member (group_name, account) VALUES ('network', 'gus')")
+        try await makeMember(database, account: "gus", of: "network")
         try await database.query("UPDATE incident.incident SET assignment_group = 'network' WHERE number IN ('INC-000002', 'INC-000005')")
         try await database.query("UPDATE incident.incident SET assignee = 'gus' WHERE number = 'INC-000009'")
         // In sight twice over (his group's, and he called it in), counted once.
@@ -181,9 +179,7 @@ func makeIncidentDatabase(_ label: String) async throws -> PluginDatabase {
         #expect(few.total == 5 && few.totalIsEstimate == nil && few.nextCursor != nil && few.nextOffset == 2)
         // A person's total is counted source by source: a group past the limit makes it an
         // estimate, and a requester's handful stays exact.
-        try await database.query("INSERT INTO itsm.account (name, display_name) VALUES ('gus', 'Gus')")
-        try await database.query("INSERT INTO itsm.assignment_group (name) VALUES ('network')")
-        try await database.query("INSERT INTO itsm.group_member (group_name, account) VALUES ('network', 'gus')")
+        try await makeMember(database, account: "gus", of: "network")
         try await database.query("UPDATE incident.incident SET assignment_group = 'network', caller = CASE WHEN number <= 'INC-000007' THEN 'rita' END")
         var gus = store
         gus.viewer = Viewer(name: "gus", reach: .groups)
@@ -196,3 +192,9 @@ func makeIncidentDatabase(_ label: String) async throws -> PluginDatabase {
     }
 }
 
+/// A person, a group and the person in it.
+private func makeMember(_ database: PluginDatabase, account: String, of group: String) async throws {
+    try await database.query("INSERT INTO itsm.account (name, display_name) VALUES (\(account), \(account))")
+    try await database.query("INSERT INTO itsm.assignment_group (name) VALUES (\(group))")
+    try await database.query("INSERT INTO itsm.group_member (group_name, account) VALUES (\(group), \(account))")
+}
