@@ -70,7 +70,7 @@ extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
 
 extension Array: PostgresEncodable where Element: PostgresArrayElement {
     public static var postgresType: PostgresDataType { Element.postgresArrayType }
-    public var postgresText: String? { PostgresArrayLiteral.format(map(\.postgresText)) }
+    public var postgresText: String? { PostgresArrayLiteral.format(map { $0.postgresText }) }
 }
 
 /// An element type that can travel inside a PostgreSQL array.
