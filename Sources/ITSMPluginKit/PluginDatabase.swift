@@ -74,7 +74,9 @@ public struct PluginTransaction: Sendable {
     /// the transaction commits. Returns the event's id.
     @discardableResult
     public func publish(_ type: String, subject: String? = nil, data: some Encodable) async throws -> UUID {
-        let payload = try PostgresJSON(text: String(decoding: JSONCoding.encoder.encode(data), as: UTF8.self))
+        // Straight to a JSON tree and written once: Foundation's JSONEncoder took 7% of the incident
+        // process's time during creates.
+        let payload = PostgresJSON(text: String(decoding: try JSONValue(encoding: data).serialized(), as: UTF8.self))
         let row = try await connection.query("""
             INSERT INTO itsm.outbox (type, source, subject, payload, request_id)
             VALUES (\(type), \(source), \(subject), \(payload), \(requestId))
