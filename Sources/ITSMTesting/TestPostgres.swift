@@ -52,7 +52,6 @@ public enum TestPostgres {
 
 /// The connection details of the server tests use.
 struct TestServer: Sendable {
-    var adminConninfo: String
     /// Creates the tests' databases; a pool, so that a burst of tests waits for a free slot.
     var admin: PostgresPool
     var cluster: EmbeddedPostgres?
@@ -73,7 +72,7 @@ actor SharedServer {
 
     private static func start() async throws -> TestServer {
         if let url = ProcessInfo.processInfo.environment["ITSM_TEST_DATABASE_URL"], !url.isEmpty {
-            return TestServer(adminConninfo: url, admin: PostgresPool(conninfo: url, logger: TestPostgres.logger), cluster: nil) { name in
+            return TestServer(admin: PostgresPool(conninfo: url, logger: TestPostgres.logger), cluster: nil) { name in
                 // In a keyword string a later dbname overrides an earlier one.
                 url.contains("://") ? Self.replacingDatabase(in: url, with: name) : "\(url) dbname=\(name)"
             }
@@ -83,8 +82,7 @@ actor SharedServer {
         let cluster = try EmbeddedPostgres(directory: directory, durability: .throwaway, logger: TestPostgres.logger)
         try await cluster.start()
         ThrowawayClusterCleanup.register(cluster)
-        let adminConninfo = cluster.conninfo(database: "postgres")
-        return TestServer(adminConninfo: adminConninfo, admin: PostgresPool(conninfo: adminConninfo, logger: TestPostgres.logger),
+        return TestServer(admin: PostgresPool(conninfo: cluster.conninfo(database: "postgres"), logger: TestPostgres.logger),
                           cluster: cluster) { name in
             cluster.conninfo(database: name)
         }
