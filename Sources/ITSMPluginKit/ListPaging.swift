@@ -102,33 +102,28 @@ public enum CappedCount {
             query.append(" LIMIT \(limit + 1)")
             return query
         }
+        // Without sources, the filter alone is the one thing counted.
+        let conditions: [PostgresQuery?] = sources.isEmpty ? [nil] : sources
+        var each = PostgresQuery(unsafeSQL: "SELECT ")
+        for (index, condition) in conditions.enumerated() {
+            each.append(PostgresQuery(unsafeSQL: index == 0 ? "(SELECT count(*) FROM (" : ", (SELECT count(*) FROM ("))
+            each.append(capped(condition, selecting: "1"))
+            each.append(PostgresQuery(unsafeSQL: ") AS counted) AS n\(index)"))
+        }
+        let row = try await database.query(each.plannedForEachRun()).single()
+        let counts = try conditions.indices.map { try row.decode(Int.self, "n\($0)") }
         let total: Int
-        if sources.isEmpty {
-            var counted = PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM (")
-            counted.append(capped(nil, selecting: "1"))
-            counted.append(") AS counted")
-            total = try await database.query(counted.plannedForEachRun()).single().decode(Int.self, "n")
+        if counts.contains(where: { $0 > limit }) || counts.filter({ $0 > 0 }).count < 2 {
+            total = counts.max() ?? 0
         } else {
-            var each = PostgresQuery(unsafeSQL: "SELECT ")
+            var union = PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM (")
             for (index, source) in sources.enumerated() {
-                each.append(PostgresQuery(unsafeSQL: index == 0 ? "(SELECT count(*) FROM (" : ", (SELECT count(*) FROM ("))
-                each.append(capped(source, selecting: "1"))
-                each.append(PostgresQuery(unsafeSQL: ") AS counted) AS n\(index)"))
+                union.append(PostgresQuery(unsafeSQL: index == 0 ? "(" : " UNION ("))
+                union.append(capped(source, selecting: "id"))
+                union.append(")")
             }
-            let row = try await database.query(each.plannedForEachRun()).single()
-            let counts = try sources.indices.map { try row.decode(Int.self, "n\($0)") }
-            if counts.contains(where: { $0 > limit }) || sources.count == 1 || counts.filter({ $0 > 0 }).count < 2 {
-                total = counts.max() ?? 0
-            } else {
-                var union = PostgresQuery(unsafeSQL: "SELECT count(*) AS n FROM (")
-                for (index, source) in sources.enumerated() {
-                    union.append(PostgresQuery(unsafeSQL: index == 0 ? "(" : " UNION ("))
-                    union.append(capped(source, selecting: "id"))
-                    union.append(")")
-                }
-                union.append(") AS counted")
-                total = try await database.query(union.plannedForEachRun()).single().decode(Int.self, "n")
-            }
+            union.append(") AS counted")
+            total = try await database.query(union.plannedForEachRun()).single().decode(Int.self, "n")
         }
         guard total > limit else { return (total, false) }
         var explain = PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM \(table)")
