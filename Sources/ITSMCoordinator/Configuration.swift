@@ -15,6 +15,7 @@ import Yams
 ///     certificate: /etc/itsm/tls/coordinator.pem
 ///     key: /etc/itsm/tls/coordinator.key
 ///     clientCA: /etc/itsm/tls/ca.pem             # optional: plugin hosts must present a certificate (mutual TLS)
+///   attachTimeoutSeconds: 10                     # a connection that has not attached by then is closed
 /// directory:                                     # people sign in with their directory password
 ///   url: ldaps://ldap.example.com
 ///   bindDN: cn=itsm,ou=services,dc=example,dc=com
@@ -42,6 +43,9 @@ public struct Configuration: Sendable, Hashable {
     public var remotePluginTokenFile: String?
     /// `remotePlugins.tls` or `remotePlugins.plaintext: true`: required with `listen`.
     public var remotePluginSecurity: PluginLinkSecurity = .plaintext
+    /// `remotePlugins.attachTimeoutSeconds`: how long a connection may take to send `$/attach`
+    /// (the TLS handshake included) before it is closed.
+    public var remotePluginAttachTimeout: Duration = .seconds(10)
     /// Every listed process, enabled or not; `enabled: false` keeps an entry's settings for later.
     public var plugins: [PluginSpec] = [PluginSpec(name: "incident")]
     public var heartbeat: Duration = .seconds(5)
@@ -129,11 +133,14 @@ public struct Configuration: Sendable, Hashable {
         }
         if let remote = root["remotePlugins"] {
             guard let remote = remote as? [String: Any], let listen = remote["listen"],
-                  Set(remote.keys).isSubset(of: ["listen", "tokenFile", "tls", "plaintext"]) else {
-                throw CoordinatorError("remotePlugins: must be a mapping with listen: HOST:PORT, tls (or plaintext: true) and optionally tokenFile")
+                  Set(remote.keys).isSubset(of: ["listen", "tokenFile", "tls", "plaintext", "attachTimeoutSeconds"]) else {
+                throw CoordinatorError("remotePlugins: must be a mapping with listen: HOST:PORT, tls (or plaintext: true) and optionally tokenFile, attachTimeoutSeconds")
             }
             configuration.remotePluginAddress = try HTTPAddress(parsing: try string(listen, "remotePlugins.listen"))
             if let file = remote["tokenFile"] { configuration.remotePluginTokenFile = try string(file, "remotePlugins.tokenFile") }
+            if let timeout = remote["attachTimeoutSeconds"] {
+                configuration.remotePluginAttachTimeout = .seconds(try int(timeout, "remotePlugins.attachTimeoutSeconds", min: 1))
+            }
             configuration.remotePluginSecurity = try PluginLinkSecurity.parse(
                 tls: remote["tls"], plaintext: remote["plaintext"], section: "remotePlugins.", role: .server)
         }

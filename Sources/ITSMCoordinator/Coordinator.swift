@@ -134,7 +134,8 @@ public struct Coordinator: Sendable {
             let server: NIOAsyncChannel<PluginLink, Never>
             do {
                 server = try await RemotePluginListener.bind(address, security: configuration.remotePluginSecurity,
-                                                             maxLineBytes: configuration.maxLineBytes)
+                                                             maxLineBytes: configuration.maxLineBytes,
+                                                             attachTimeout: configuration.remotePluginAttachTimeout)
             } catch {
                 throw CoordinatorError("cannot listen for remote plugins on \(address): \(error)")
             }

@@ -60,6 +60,7 @@ import Testing
               listen: 0.0.0.0:7411
               plaintext: true
               tokenFile: /etc/itsm/plugin-hosts.token
+              attachTimeoutSeconds: 30
             plugins:
               - name: incident
                 instances: 3
@@ -70,11 +71,16 @@ import Testing
             """)
         #expect(configuration.remotePluginAddress?.description == "0.0.0.0:7411")
         #expect(configuration.remotePluginTokenFile == "/etc/itsm/plugin-hosts.token")
+        #expect(configuration.remotePluginAttachTimeout == .seconds(30))
+        #expect(Configuration().remotePluginAttachTimeout == .seconds(10))
         #expect(configuration.plugins.map(\.localInstances) == [3, 0, 0])
         // A remote custom plugin needs no command here: its host runs it.
         #expect(configuration.plugins[2].command == nil)
         #expect(throws: CoordinatorError.self) { try Configuration.parse(yaml: "plugins: [{name: incident, instances: 0}]") }
         #expect(throws: CoordinatorError.self) { try Configuration.parse(yaml: "remotePlugins: {port: 7411}") }
+        #expect(throws: CoordinatorError.self) {
+            try Configuration.parse(yaml: "remotePlugins: {listen: 0.0.0.0:7411, plaintext: true, attachTimeoutSeconds: 0}")
+        }
         #expect(throws: CoordinatorError.self) { try Configuration.parse(yaml: "plugins: [{name: change}]") }
     }
 

@@ -38,7 +38,7 @@ struct RemotePluginListener: Sendable {
     /// Binds `address`; each accepted connection gets TLS (when configured), the line framing
     /// and a deadline for its first line.
     static func bind(_ address: Configuration.HTTPAddress, security: PluginLinkSecurity, maxLineBytes: Int,
-                     attachTimeout: Duration = .seconds(10)) async throws -> NIOAsyncChannel<PluginLink, Never> {
+                     attachTimeout: Duration) async throws -> NIOAsyncChannel<PluginLink, Never> {
         let tls = try PluginLinkTLS.context(for: security, role: .server)
         return try await ServerBootstrap(group: LineChannels.eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
