@@ -262,7 +262,7 @@ let logger = Logger(label: "itsm.test.postgres")
         task.cancel()
         let error = await #expect(throws: PostgresError.self) { try await task.value }
         #expect(error?.sqlState == .queryCanceled)
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(20)) // the statement itself would take 30 s
         #expect(try await connection.query("SELECT 1 AS one").single().decode(Int.self, "one") == 1)
     }
 

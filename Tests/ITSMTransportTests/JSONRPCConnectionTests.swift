@@ -110,7 +110,7 @@ actor Inbox {
         }
         #expect(error?.code == .requestTimedOut)
         #expect(error?.isRetryable == true)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(20)) // far from 30 s, and from never, on a loaded machine
         var iterator = cancelled.stream.makeAsyncIterator()
         #expect(await iterator.next() == true)
 
@@ -181,7 +181,7 @@ actor Inbox {
         }
         let started = ContinuousClock.now
         #expect(await cancelled.value?.code == .requestCancelled)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(20)) // far from 30 s, and from never, on a loaded machine
         _ = try await peers.left.request("sent.after")
         #expect(await handled.notifications.map(\.method) == ["sent.after"])
         peers.left.close()
