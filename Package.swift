@@ -82,7 +82,7 @@ let package = Package(
 
         // MARK: Protocol and transport
 
-        .target(name: "ITSMProtocol", swiftSettings: swiftSettings),
+        .target(name: "ITSMProtocol", dependencies: ["ITSMSystem"], swiftSettings: swiftSettings),
         .target(
             name: "ITSMTransport",
             dependencies: [
@@ -326,7 +326,7 @@ let package = Package(
 
         .testTarget(
             name: "ITSMProtocolTests",
-            dependencies: ["ITSMProtocol"],
+            dependencies: ["ITSMProtocol", "ITSMSystem"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -147,6 +147,7 @@ public enum JSONCoding {
     /// the years 0001 to 9999. `nil` for anything else, and for a day the calendar does not
     /// have (`2026-02-30`), which the system parser would roll over into March.
     public static func date(from text: String) -> Date? {
+        if let date = RFC3339.date(text) { return date }
         guard let date = (try? iso8601.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)),
               date >= earliestDate, date < endOfDates, dayExists(in: text), timeExists(in: text) else { return nil }
         return date

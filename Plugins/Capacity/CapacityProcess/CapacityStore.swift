@@ -108,7 +108,7 @@ public struct CapacityStore: Sendable {
         var batch = IncomingBatch()
         var rejected: [IngestResult.Rejection] = []
         for (index, sample) in samples.enumerated() {
-            guard let id = known["\(sample.resource)\u{0}\(sample.metric)"] else {
+            guard let id = known[MetricName(resource: sample.resource, metric: sample.metric)] else {
                 rejected.append(.init(index: index, reason: "no metric '\(sample.metric)' on resource '\(sample.resource)'"))
                 continue
             }
@@ -190,10 +190,16 @@ public struct CapacityStore: Sendable {
             """)
     }
 
-    func metricIDs() async throws -> [String: UUID] {
-        var ids: [String: UUID] = [:]
+    /// A metric as samples name it.
+    struct MetricName: Hashable {
+        var resource: String
+        var metric: String
+    }
+
+    func metricIDs() async throws -> [MetricName: UUID] {
+        var ids: [MetricName: UUID] = [:]
         for row in try await database.query("SELECT r.name AS resource, m.name, m.id FROM capacity.metric m JOIN capacity.resource r ON r.id = m.resource_id") {
-            ids["\(try row.decode(String.self, "resource"))\u{0}\(try row.decode(String.self, "name"))"] = try row.decode(UUID.self, "id")
+            ids[MetricName(resource: try row.decode(String.self, "resource"), metric: try row.decode(String.self, "name"))] = try row.decode(UUID.self, "id")
         }
         return ids
     }
