@@ -67,9 +67,11 @@ extension Bench {
                     }
                 }
                 let floor = try await copyRate(firstRun)
+                var cpu = Self.processCPU()
                 let empty = try await Self.rate(samples) {
                     for samples in firstRun { _ = try await store.ingest(samples) }
                 }
+                let emptyCPU = (Self.processCPU() - cpu) * 1_000_000 / Double(samples) // µs a sample, i.e. ms a thousand
                 let loadStarted = ContinuousClock.now
                 // The same history goes into the floor's table, whose COPY is timed again beside it.
                 if stored > 0 {
@@ -85,23 +87,30 @@ extension Bench {
                 let storedCount = try await pool.query("SELECT count(*) AS n FROM capacity.sample").single().decode(Int.self, "n")
                 if !json { print("stored \(storedCount) samples in \(ContinuousClock.now - loadStarted)") }
                 let storedFloor = try await copyRate(secondRun)
+                cpu = Self.processCPU()
                 let large = try await Self.rate(samples) {
                     for samples in secondRun { _ = try await store.ingest(samples) }
                 }
-                // Each ingestion beside the COPY into a table holding as much.
-                let figures: [(String, Double, floor: Double)] = [
-                    ("COPY into a table of the same shape, empty (floor)", floor, floor),
-                    ("ingest, empty history", empty, floor),
-                    ("COPY into a table of the same shape holding \(storedCount) (floor)", storedFloor, storedFloor),
-                    ("ingest, \(storedCount) samples stored", large, storedFloor),
+                let largeCPU = (Self.processCPU() - cpu) * 1_000_000 / Double(samples)
+                // Each ingestion beside the COPY into a table holding as much, with this process's
+                // own CPU time (the capacity process's part; the rest is PostgreSQL's).
+                let figures: [(String, Double, floor: Double, cpu: Double?)] = [
+                    ("COPY into a table of the same shape, empty (floor)", floor, floor, nil),
+                    ("ingest, empty history", empty, floor, emptyCPU),
+                    ("COPY into a table of the same shape holding \(storedCount) (floor)", storedFloor, storedFloor, nil),
+                    ("ingest, \(storedCount) samples stored", large, storedFloor, largeCPU),
                 ]
                 if json {
                     print(compact(.object(["copyPerSecond": .double(floor), "ingestEmptyPerSecond": .double(empty),
                                            "copyStoredPerSecond": .double(storedFloor), "ingestStoredPerSecond": .double(large),
+                                           "ingestEmptyCPUMicrosPerSample": .double(emptyCPU),
+                                           "ingestStoredCPUMicrosPerSample": .double(largeCPU),
                                            "stored": .int(Int64(storedCount))])))
                 } else {
                     print("\(samples) samples, \(metrics) metrics, batches of \(batch)")
-                    print(table([["", "rows/s", "÷ COPY"]] + figures.map { [$0.0, String(Int($0.1)), ($0.1 / $0.floor).figure(fractionDigits: 3)] }))
+                    print(table([["", "rows/s", "÷ COPY", "own CPU ms / 1,000"]] + figures.map {
+                        [$0.0, String(Int($0.1)), ($0.1 / $0.floor).figure(fractionDigits: 3), $0.cpu.map { $0.figure(fractionDigits: 2) } ?? ""]
+                    }))
                 }
             }
         }
@@ -111,6 +120,13 @@ extension Bench {
             let started = ContinuousClock.now
             try await work()
             return Double(count) / max((ContinuousClock.now - started).inSeconds, 0.000_001)
+        }
+
+        /// This process's CPU time so far, user and system, in seconds.
+        static func processCPU() -> Double {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
         }
 
         /// `count` samples a minute apart from `start`, each minute every metric's, cut into batches.
