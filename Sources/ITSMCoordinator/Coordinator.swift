@@ -413,8 +413,9 @@ extension Coordinator {
             do {
                 return try await work()
             } catch let error as PostgresError where error.isTransient && ContinuousClock.now + backoff < deadline {
+                // The operator's log: the server's or libpq's words, which say what to fix.
                 logger.warning("the database is not reachable yet; trying again", metadata: [
-                    "itsm.error": "\(error)", "itsm.retry.in": "\(backoff)",
+                    "itsm.error": "\(String(reflecting: error))", "itsm.retry.in": "\(backoff)",
                 ])
                 try await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
