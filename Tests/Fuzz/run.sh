@@ -33,15 +33,22 @@ failed=0
 for target in "${targets[@]}"; do
     out=".build/fuzz/$target"
     mkdir -p "$out/corpus"
-    # A target whose sources import ITSMProtocol gets it as a module of its own, built first.
     imports=()
-    if [ "$target" = calendar ] || [ "$target" = import ]; then
+    if [ "$target" = protocol ] || [ "$target" = calendar ] || [ "$target" = import ]; then
         mkdir -p "$out/modules"
+        # ITSMProtocol's one dependency, the part of ITSMSystem it uses (the rest needs C modules).
+        swiftc -sanitize=fuzzer,address -parse-as-library -module-name ITSMSystem -O -g -wmo -c \
+            -emit-module -emit-module-path "$out/modules/ITSMSystem.swiftmodule" \
+            Sources/ITSMSystem/CivilDays.swift -o "$out/system.o" 2> "$out/build.log" || { cat "$out/build.log" >&2; exit 1; }
+        imports=(-I "$out/modules" "$out/system.o")
+    fi
+    # A target whose sources import ITSMProtocol gets it as a module of its own, built first.
+    if [ "$target" = calendar ] || [ "$target" = import ]; then
         # shellcheck disable=SC2046
-        swiftc -sanitize=fuzzer,address -parse-as-library -module-name ITSMProtocol -O -g -wmo -c \
+        swiftc -sanitize=fuzzer,address -parse-as-library -module-name ITSMProtocol -O -g -wmo -c "${imports[@]:0:2}" \
             -emit-module -emit-module-path "$out/modules/ITSMProtocol.swiftmodule" \
             $(sources protocol) -o "$out/protocol.o" 2> "$out/build.log" || { cat "$out/build.log" >&2; exit 1; }
-        imports=(-I "$out/modules" "$out/protocol.o")
+        imports+=("$out/protocol.o")
     fi
     # shellcheck disable=SC2046
     swiftc -sanitize=fuzzer,address -parse-as-library -module-name "Fuzz_$target" -O -g "${imports[@]}" \
