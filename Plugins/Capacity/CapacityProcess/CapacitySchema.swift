@@ -124,5 +124,69 @@ public enum CapacitySchema {
         Migration(version: 5, name: "samples without a per-row foreign key check", sql: """
             ALTER TABLE capacity.sample DROP CONSTRAINT sample_metric_id_fkey;
             """),
+        // Raw samples pile up by the minute and retention threw them out row by row: a month
+        // of them is a partition now, and retention drops the months wholly past it. Partitions
+        // are made as samples need them (`ensure_sample_months`, before a batch's transaction);
+        // the samples stored so far are moved into theirs.
+        Migration(version: 6, name: "samples partitioned by month", sql: """
+            ALTER TABLE capacity.sample RENAME TO sample_unpartitioned;
+            ALTER INDEX capacity.sample_pkey RENAME TO sample_unpartitioned_pkey;
+            ALTER INDEX capacity.sample_at RENAME TO sample_unpartitioned_at;
+            CREATE TABLE capacity.sample (
+                metric_id uuid NOT NULL,
+                at timestamptz NOT NULL,
+                value double precision NOT NULL,
+                PRIMARY KEY (metric_id, at)
+            ) PARTITION BY RANGE (at);
+            CREATE INDEX sample_at ON capacity.sample (at);
+
+            -- Makes the month partitions (capacity.sample_YYYY_MM, months in UTC) that `times`
+            -- fall in and that do not exist yet. Two callers at once: one makes it, the other
+            -- finds it made.
+            CREATE FUNCTION capacity.ensure_sample_months(times timestamptz[]) RETURNS void LANGUAGE plpgsql AS $$
+            DECLARE
+                month timestamp;
+                partition text;
+            BEGIN
+                FOR month IN SELECT DISTINCT date_trunc('month', t AT TIME ZONE 'UTC') FROM unnest(times) AS t LOOP
+                    partition := 'sample_' || to_char(month, 'YYYY_MM');
+                    CONTINUE WHEN to_regclass('capacity.' || partition) IS NOT NULL;
+                    BEGIN
+                        EXECUTE format('CREATE TABLE capacity.%I PARTITION OF capacity.sample FOR VALUES FROM (%L) TO (%L)',
+                                       partition, month AT TIME ZONE 'UTC', (month + interval '1 month') AT TIME ZONE 'UTC');
+                    EXCEPTION WHEN duplicate_table OR unique_violation THEN
+                        NULL;
+                    END;
+                END LOOP;
+            END
+            $$;
+
+            -- Removes the samples before `cutoff`: months wholly before it are dropped, the month
+            -- it falls in is deleted from. Returns how many samples went.
+            CREATE FUNCTION capacity.prune_samples(cutoff timestamptz) RETURNS bigint LANGUAGE plpgsql AS $$
+            DECLARE
+                month regclass;
+                counted bigint;
+                removed bigint := 0;
+            BEGIN
+                FOR month IN
+                    SELECT c.oid::regclass FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                    WHERE i.inhparent = 'capacity.sample'::regclass
+                      AND (to_date(right(c.relname, 7), 'YYYY_MM') + interval '1 month') AT TIME ZONE 'UTC' <= cutoff
+                LOOP
+                    EXECUTE format('SELECT count(*) FROM %s', month) INTO counted;
+                    EXECUTE format('DROP TABLE %s', month);
+                    removed := removed + counted;
+                END LOOP;
+                DELETE FROM capacity.sample WHERE at < cutoff;
+                GET DIAGNOSTICS counted = ROW_COUNT;
+                RETURN removed + counted;
+            END
+            $$;
+
+            SELECT capacity.ensure_sample_months(ARRAY(SELECT DISTINCT date_trunc('month', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' FROM capacity.sample_unpartitioned));
+            INSERT INTO capacity.sample (metric_id, at, value) SELECT metric_id, at, value FROM capacity.sample_unpartitioned;
+            DROP TABLE capacity.sample_unpartitioned;
+            """),
     ]
 }

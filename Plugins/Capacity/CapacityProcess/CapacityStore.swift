@@ -119,6 +119,9 @@ public struct CapacityStore: Sendable {
             }
         }
         guard !batch.rows.isEmpty else { return IngestResult(accepted: 0, rejected: rejected, thresholdChanges: []) }
+        // The month partitions the samples need, made in a statement of their own: making one
+        // locks the whole sample table, which must not last a batch's transaction.
+        try await database.query("SELECT capacity.ensure_sample_months(\(batch.dayStarts)::timestamptz[])")
         let changes = try await database.withTransaction { tx in
             // Locked in a fixed order, so concurrent batches for the same metrics queue instead
             // of deadlocking; and every metric named is there (the samples have no foreign key).
@@ -210,6 +213,6 @@ public struct CapacityStore: Sendable {
     public func prune() async throws -> Int {
         try await refreshRollups()
         let cutoff = Date().addingTimeInterval(-Double(settings.rawRetentionDays) * 86_400)
-        return try await database.query("DELETE FROM capacity.sample WHERE at < \(cutoff)").affectedRows
+        return try await database.query("SELECT capacity.prune_samples(\(cutoff)) AS removed").single().decode(Int.self, "removed")
     }
 }

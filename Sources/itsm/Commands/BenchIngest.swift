@@ -75,10 +75,16 @@ extension Bench {
                 let loadStarted = ContinuousClock.now
                 // The same history goes into the floor's table, whose COPY is timed again beside it.
                 if stored > 0 {
+                    let newestStored = now.addingTimeInterval(-Double(2 * perMetric + 3) * 60)
+                    let oldestStored = newestStored.addingTimeInterval(-Double(max(1, stored / metrics)) * 60)
+                    try await pool.query("""
+                        SELECT capacity.ensure_sample_months(ARRAY(SELECT generate_series(\(oldestStored), \(newestStored), interval '1 day'))
+                                                             || \(newestStored)::timestamptz)
+                        """)
                     for table in ["capacity.sample", "public.bench_copy"] {
                         try await pool.query("""
                             INSERT INTO \(unsafeSQL: table) (metric_id, at, value)
-                            SELECT m.id, \(now.addingTimeInterval(-Double(2 * perMetric + 3) * 60)) - n * interval '1 minute', (n % 100)::float8
+                            SELECT m.id, \(newestStored) - n * interval '1 minute', (n % 100)::float8
                             FROM (SELECT id FROM capacity.metric) m, generate_series(1, \(max(1, stored / metrics))) AS n
                             """)
                         try await pool.query("VACUUM ANALYZE \(unsafeSQL: table)")
