@@ -1,4 +1,5 @@
 import Foundation
+import ITSMSystem
 
 /// Any JSON value. Used for params, results and event payloads whose shape the transport does
 /// not know; typed code converts with `init(encoding:)` and `decode(_:)`.
@@ -169,9 +170,7 @@ public enum JSONCoding {
             }
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), (1...12).contains(month) else { return false }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let length = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        return (1...length).contains(day)
+        return (1...CivilDays.inMonth(Int64(month), of: Int64(year))).contains(Int64(day))
     }
 
     /// Whether the `THH:MM[:SS]` after the date is a time of day (the system parser reads

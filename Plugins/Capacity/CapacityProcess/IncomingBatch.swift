@@ -16,8 +16,6 @@ struct IncomingBatch {
     private var named: [Named] = []
     private var times: Set<SampleKey> = []
     private var touched: Set<Bucket> = []
-    /// The days (UTC) the samples fall in, for the partitions they need.
-    private var days: Set<Int64> = []
 
     /// A metric the batch names, by its number.
     private struct Named {
@@ -66,7 +64,6 @@ struct IncomingBatch {
         }
         if named[metric].lastDay != day {
             touched.insert(Bucket(metric: metric, daily: true, start: day))
-            days.insert(day)
             named[metric].lastDay = day
         }
     }
@@ -79,8 +76,10 @@ struct IncomingBatch {
         (named.map(\.id), named.map { $0.newest.at.postgresText ?? "" }, named.map { String($0.newest.value) })
     }
 
-    /// A time on each day the samples fall in.
-    var dayStarts: [String] { days.map { Date(timeIntervalSince1970: Double($0)).postgresText ?? "" } }
+    /// A time on each day (UTC) the samples fall in, for the partitions they need.
+    var dayStarts: [String] {
+        Set(touched.lazy.filter(\.daily).map(\.start)).map { Date(timeIntervalSince1970: Double($0)).postgresText ?? "" }
+    }
 
     /// The hourly and daily buckets the samples fall in, as arrays for `unnest`.
     var buckets: (metrics: [UUID], granularities: [String], starts: [String]) {

@@ -57,21 +57,19 @@ extension Bench {
 
                 try await pool.query("CREATE TABLE public.bench_copy (LIKE capacity.sample INCLUDING INDEXES)")
                 func copyRate(_ run: [[Sample]]) async throws -> Double {
-                    try await Self.rate(samples) {
+                    try await Self.measure(samples) {
                         for samples in run {
                             let rows = samples.map { [ids["\($0.resource)/\($0.metric)"], $0.at, String($0.value)] }
                             try await pool.withConnection { connection in
                                 _ = try await connection.copyIn(unsafeSQL: "COPY public.bench_copy (metric_id, at, value) FROM STDIN", rows: rows)
                             }
                         }
-                    }
+                    }.rate
                 }
                 let floor = try await copyRate(firstRun)
-                var cpu = Self.processCPU()
-                let empty = try await Self.rate(samples) {
+                let (empty, emptyCPU) = try await Self.measure(samples) {
                     for samples in firstRun { _ = try await store.ingest(samples) }
                 }
-                let emptyCPU = (Self.processCPU() - cpu) * 1_000_000 / Double(samples) // µs a sample, i.e. ms a thousand
                 let loadStarted = ContinuousClock.now
                 // The same history goes into the floor's table, whose COPY is timed again beside it.
                 if stored > 0 {
@@ -93,11 +91,9 @@ extension Bench {
                 let storedCount = try await pool.query("SELECT count(*) AS n FROM capacity.sample").single().decode(Int.self, "n")
                 if !json { print("stored \(storedCount) samples in \(ContinuousClock.now - loadStarted)") }
                 let storedFloor = try await copyRate(secondRun)
-                cpu = Self.processCPU()
-                let large = try await Self.rate(samples) {
+                let (large, largeCPU) = try await Self.measure(samples) {
                     for samples in secondRun { _ = try await store.ingest(samples) }
                 }
-                let largeCPU = (Self.processCPU() - cpu) * 1_000_000 / Double(samples)
                 // Each ingestion beside the COPY into a table holding as much, with this process's
                 // own CPU time (the capacity process's part; the rest is PostgreSQL's).
                 let figures: [(String, Double, floor: Double, cpu: Double?)] = [
@@ -121,18 +117,19 @@ extension Bench {
             }
         }
 
-        /// Rows per second of `work`, which handles `count` rows.
-        static func rate(_ count: Int, _ work: () async throws -> Void) async throws -> Double {
+        /// Rows per second of `work`, which handles `count` rows, and this process's CPU time
+        /// (user and system) a row in µs, which is ms a thousand.
+        static func measure(_ count: Int, _ work: () async throws -> Void) async throws -> (rate: Double, cpuMicrosPerRow: Double) {
+            func processCPU() -> Double {
+                var usage = rusage()
+                getrusage(RUSAGE_SELF.rawValue, &usage)
+                return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
+            }
+            let cpu = processCPU()
             let started = ContinuousClock.now
             try await work()
-            return Double(count) / max((ContinuousClock.now - started).inSeconds, 0.000_001)
-        }
-
-        /// This process's CPU time so far, user and system, in seconds.
-        static func processCPU() -> Double {
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
+            let elapsed = max((ContinuousClock.now - started).inSeconds, 0.000_001)
+            return (Double(count) / elapsed, (processCPU() - cpu) * 1_000_000 / Double(count))
         }
 
         /// `count` samples a minute apart from `start`, each minute every metric's, cut into batches.
