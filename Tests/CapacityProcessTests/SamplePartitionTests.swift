@@ -75,6 +75,39 @@ import Testing
         #expect(try await Self.partitions(pool).contains(oldest))
     }
 
+    @Test func batchesFromBeforeTheRetentionLandWhileRetentionRunsAndKeepTheirRollups() async throws {
+        let (store, pool) = try await makeCapacityStore("cappartpruning")
+        // Sixty days back: past the 30-day retention, so every prune drops the month these
+        // samples need, while batches keep making it again.
+        let start = Date().addingTimeInterval(-60 * 86_400)
+        let hour = Date(timeIntervalSince1970: (start.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
+        let rounds = 40
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for round in 0..<rounds {
+                    let at = hour.addingTimeInterval(Double(round) * 3600)
+                    let result = try await store.ingest((0..<10).map {
+                        Sample(resource: "db-1", metric: "disk", at: at.addingTimeInterval(Double($0) * 60).formatted(stamp), value: Double(round))
+                    })
+                    #expect(result.accepted == 10 && result.rejected.isEmpty, "round \(round): \(result.rejected)")
+                }
+            }
+            group.addTask {
+                for _ in 0..<rounds { try await store.prune() }
+            }
+            try await group.waitForAll()
+        }
+        try await store.prune()
+        // Every batch's hour has its rollup, from all ten samples, though the samples are gone.
+        let hours = try await pool.query("""
+            SELECT r.samples, r.max FROM capacity.rollup r JOIN capacity.metric m ON m.id = r.metric_id
+            WHERE m.name = 'disk' AND r.granularity = 'hour' ORDER BY r.bucket
+            """).map { (try $0.decode(Int.self, "samples"), try $0.decode(Double.self, "max")) }
+        #expect(hours.map(\.0) == Array(repeating: 10, count: rounds))
+        #expect(hours.map(\.1) == (0..<rounds).map(Double.init))
+        #expect(try await Self.count(pool, "capacity.sample") == 0)
+    }
+
     @Test func samplesStoredBeforePartitioningAreMovedIntoTheirMonths() async throws {
         let logger = Logger(label: "test")
         let pool = try await TestPostgres.makeMigratedPool(label: "cappartmigrate", schema: CapacitySchema.name,

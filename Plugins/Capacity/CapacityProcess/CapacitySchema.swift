@@ -188,5 +188,45 @@ public enum CapacitySchema {
             INSERT INTO capacity.sample (metric_id, at, value) SELECT metric_id, at, value FROM capacity.sample_unpartitioned;
             DROP TABLE capacity.sample_unpartitioned;
             """),
+        // A batch of samples older than the retention could find its month dropped between
+        // making it and copying into it, or commit between retention's last rollup and its
+        // drop and vanish from the rollups. Batches and retention now take turns on the sample
+        // table's own lock: a batch holds it in ROW EXCLUSIVE mode from the start of its
+        // transaction and checks there that its months are still there (made again if not),
+        // retention holds it in SHARE mode while it brings the rollups up to date and drops.
+        // Retention leaves an empty month be: it holds nothing, and it may be one a batch has
+        // just made and is about to fill, so a batch makes its month at most twice.
+        Migration(version: 7, name: "batches and retention take turns on the sample months", sql: """
+            CREATE FUNCTION capacity.hold_sample_months(times timestamptz[]) RETURNS boolean LANGUAGE plpgsql AS $$
+            BEGIN
+                -- Taking the lock also brings this session's view of the partitions up to date.
+                LOCK TABLE ONLY capacity.sample IN ROW EXCLUSIVE MODE;
+                RETURN NOT EXISTS (
+                    SELECT FROM unnest(times) AS t
+                    WHERE to_regclass('capacity.sample_' || to_char(t AT TIME ZONE 'UTC', 'YYYY_MM')) IS NULL);
+            END
+            $$;
+            CREATE OR REPLACE FUNCTION capacity.prune_samples(cutoff timestamptz) RETURNS bigint LANGUAGE plpgsql AS $$
+            DECLARE
+                month regclass;
+                counted bigint;
+                removed bigint := 0;
+            BEGIN
+                FOR month IN
+                    SELECT c.oid::regclass FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                    WHERE i.inhparent = 'capacity.sample'::regclass
+                      AND (to_date(right(c.relname, 7), 'YYYY_MM') + interval '1 month') AT TIME ZONE 'UTC' <= cutoff
+                LOOP
+                    EXECUTE format('SELECT count(*) FROM %s', month) INTO counted;
+                    CONTINUE WHEN counted = 0;
+                    EXECUTE format('DROP TABLE %s', month);
+                    removed := removed + counted;
+                END LOOP;
+                DELETE FROM capacity.sample WHERE at < cutoff;
+                GET DIAGNOSTICS counted = ROW_COUNT;
+                RETURN removed + counted;
+            END
+            $$;
+            """),
     ]
 }

@@ -119,14 +119,35 @@ public struct CapacityStore: Sendable {
             }
         }
         guard !batch.rows.isEmpty else { return IngestResult(accepted: 0, rejected: rejected, thresholdChanges: []) }
+        // Retention may drop a month between this batch making it and holding it (samples
+        // older than the retention, imported while it runs): then it is made again.
+        var changes: [String]?
+        for _ in 1...3 where changes == nil {
+            changes = try await store(batch)
+        }
+        guard let changes else {
+            throw ResponseError.unavailable("retention kept dropping the months of this batch's samples; send it again",
+                                            kind: "capacity.months_dropped")
+        }
+        return IngestResult(accepted: batch.rows.count, rejected: rejected, thresholdChanges: changes)
+    }
+
+    /// Stores a batch in one transaction: its samples, the rollup buckets they touch, the
+    /// thresholds they cross. Nil, storing nothing, if a month it needs was dropped meanwhile.
+    private func store(_ batch: IncomingBatch) async throws -> [String]? {
         // The month partitions the samples need, made in a statement of their own: making one
         // locks the whole sample table, which must not last a batch's transaction.
         try await database.query("SELECT capacity.ensure_sample_months(\(batch.dayStarts)::timestamptz[])")
-        let changes = try await database.withTransaction { tx in
+        return try await database.withTransaction { tx in
+            // From here retention waits for this batch to commit.
+            let held = try await tx.query("SELECT capacity.hold_sample_months(\(batch.dayStarts)::timestamptz[]) AS held")
+            guard try held.single().decode(Bool.self, "held") else { return nil }
             // Locked in a fixed order, so concurrent batches for the same metrics queue instead
             // of deadlocking; and every metric named is there (the samples have no foreign key).
+            // Not FOR UPDATE: a rollup written meanwhile checks its metric's key, and would wait
+            // for this batch while this batch waits for its bucket.
             let metrics = batch.metrics
-            let locked = try await tx.query("SELECT id FROM capacity.metric WHERE id = ANY(\(metrics)) ORDER BY id FOR UPDATE")
+            let locked = try await tx.query("SELECT id FROM capacity.metric WHERE id = ANY(\(metrics)) ORDER BY id FOR NO KEY UPDATE")
             guard locked.count == metrics.count else {
                 throw ResponseError.unavailable("a metric of this batch went away while it was ingested; send it again",
                                                 kind: "capacity.metric_changed")
@@ -142,7 +163,6 @@ public struct CapacityStore: Sendable {
                 """)
             return try await evaluateThresholds(tx, newest: batch.newest)
         }
-        return IngestResult(accepted: batch.rows.count, rejected: rejected, thresholdChanges: changes)
     }
 
     /// New samples, the usual case, go straight into the sample table with COPY. A sample
@@ -177,7 +197,11 @@ public struct CapacityStore: Sendable {
     /// from the raw samples, each once. Whoever reads rollups calls this first. Two at once take
     /// turns on the noted buckets; a batch committing meanwhile notes its buckets again.
     public func refreshRollups(metric: UUID? = nil) async throws {
-        try await database.query("""
+        try await database.query(Self.refreshingRollups(metric: metric))
+    }
+
+    private static func refreshingRollups(metric: UUID? = nil) -> PostgresQuery {
+        """
             WITH due AS (
                 DELETE FROM capacity.rollup_pending WHERE \(metric)::uuid IS NULL OR metric_id = \(metric)
                 RETURNING metric_id, granularity, bucket
@@ -190,7 +214,7 @@ public struct CapacityStore: Sendable {
             GROUP BY 1, 2, 3
             ON CONFLICT (metric_id, granularity, bucket) DO UPDATE SET min = excluded.min, avg = excluded.avg, max = excluded.max,
                 p95 = excluded.p95, samples = excluded.samples
-            """)
+            """
     }
 
     /// A metric as samples name it.
@@ -211,8 +235,14 @@ public struct CapacityStore: Sendable {
     /// storage stays bounded.
     @discardableResult
     public func prune() async throws -> Int {
-        try await refreshRollups()
+        try await refreshRollups() // the bulk of it, while batches go on
         let cutoff = Date().addingTimeInterval(-Double(settings.rawRetentionDays) * 86_400)
-        return try await database.query("SELECT capacity.prune_samples(\(cutoff)) AS removed").single().decode(Int.self, "removed")
+        return try await database.withTransaction { tx in
+            // No batch commits between the last rollups and the drop (a batch holds the table
+            // in ROW EXCLUSIVE mode): its samples would be gone before they were rolled up.
+            try await tx.query("LOCK TABLE ONLY capacity.sample IN SHARE MODE")
+            try await tx.query(Self.refreshingRollups())
+            return try await tx.query("SELECT capacity.prune_samples(\(cutoff)) AS removed").single().decode(Int.self, "removed")
+        }
     }
 }
