@@ -6,6 +6,7 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -18,15 +19,19 @@ from itsm_plugin.database import Database
 
 DATABASE = os.environ.get("ITSM_TEST_DATABASE_URL")
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "fixture_plugin.py")
-ANSWER_WAIT = 20  # seconds; far more than any answer here needs, far less than a 30 s sleep
+# Seconds. Far more than any answer here needs on a busy machine (CI once took over 20), far
+# less than the slow statements the cancellation tests stop.
+ANSWER_WAIT = 60
+SLOW = 300
 
 
 class RunningPlugin:
     """The fixture plugin as the coordinator sees it: lines in, lines out."""
 
     def __init__(self):
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen([sys.executable, FIXTURE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, env=dict(os.environ, ITSM_DATABASE_URL=DATABASE))
+                                        stderr=self.log, env=dict(os.environ, ITSM_DATABASE_URL=DATABASE))
         self.messages = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -39,7 +44,12 @@ class RunningPlugin:
         self.process.stdin.flush()
 
     def next(self):
-        return self.messages.get(timeout=ANSWER_WAIT)
+        try:
+            return self.messages.get(timeout=ANSWER_WAIT)
+        except queue.Empty:
+            self.log.seek(0)
+            raise AssertionError(f"no message from the plugin in {ANSWER_WAIT} s; its log:\n"
+                                 + self.log.read()[-4000:].decode(errors="replace")) from None
 
     def request(self, request_id, method, params=None, meta=None):
         message = {"id": request_id, "method": method, "params": params or {}}
@@ -59,6 +69,7 @@ class RunningPlugin:
         self.process.wait()
         self.process.stdin.close()
         self.process.stdout.close()
+        self.log.close()
 
 
 @unittest.skipUnless(DATABASE, "ITSM_TEST_DATABASE_URL is not set (swift test sets it)")
@@ -83,7 +94,7 @@ class ProtocolTests(unittest.TestCase):
         self.assertEqual(self.plugin.next()["id"], "slow")
 
     def test_a_cancelled_request_stops_its_statement_and_answers_cancelled(self):
-        self.plugin.request("slow", "fixture.sleep", {"seconds": 30})
+        self.plugin.request("slow", "fixture.sleep", {"seconds": SLOW})
         self.plugin.request("ping", "$/ping")  # answered once the request is under way
         self.assertEqual(self.plugin.next()["id"], "ping")
         self.plugin.send({"method": "$/cancelRequest", "params": {"id": "slow"}})
@@ -91,9 +102,9 @@ class ProtocolTests(unittest.TestCase):
         self.assertEqual((answer["id"], answer["error"]["code"]), ("slow", -32800), answer)
 
     def test_a_request_beyond_the_announced_limit_is_refused_at_once(self):
-        self.plugin.request("a", "fixture.sleep", {"seconds": 30})
-        self.plugin.request("b", "fixture.sleep", {"seconds": 30})
-        self.plugin.request("c", "fixture.sleep", {"seconds": 30})
+        self.plugin.request("a", "fixture.sleep", {"seconds": SLOW})
+        self.plugin.request("b", "fixture.sleep", {"seconds": SLOW})
+        self.plugin.request("c", "fixture.sleep", {"seconds": SLOW})
         answer = self.plugin.next()
         self.assertEqual((answer["id"], answer["error"]["data"]["kind"], answer["error"]["data"]["retryable"]), ("c", "peer.busy", True))
         for request_id in ("a", "b"):
