@@ -276,6 +276,13 @@ private struct Parser {
     }
 
     mutating func number() throws(JSONValue.ParseError) -> JSONValue {
+        let (start, isInteger) = try numberExtent()
+        return try numberValue(from: start, isInteger: isInteger)
+    }
+
+    /// Reads past a number's text, checking its grammar: where it starts, and whether it
+    /// has neither fraction nor exponent.
+    mutating func numberExtent() throws(JSONValue.ParseError) -> (start: Int, isInteger: Bool) {
         let start = index
         var isInteger = true
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
@@ -298,11 +305,151 @@ private struct Parser {
             guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else { throw failure("bad number") }
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
         }
+        return (start, isInteger)
+    }
+
+    /// The number whose text runs from `start` to here.
+    func numberValue(from start: Int, isInteger: Bool) throws(JSONValue.ParseError) -> JSONValue {
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .int(integer) }
         guard let double = Double(text) else { throw failure("bad number") }
         // 1e400 would become infinity, which JSON cannot write back: out of range, not a value.
         guard double.isFinite else { throw failure("number out of range") }
         return .double(double)
+    }
+
+    // MARK: - Checking without building
+
+    /// Reads past one value exactly as `value(depth:)` would read it, building nothing. True
+    /// when it holds bytes beyond ASCII, whose UTF-8 the caller then checks: `string()` would
+    /// have replaced a malformed sequence, a value passed on as it came cannot.
+    mutating func skipValue(depth: Int) throws(JSONValue.ParseError) -> Bool {
+        guard depth < JSONValue.maximumDepth else { throw failure("nested deeper than \(JSONValue.maximumDepth) levels") }
+        guard index < bytes.count else { throw failure("unexpected end") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): return try skipMembers(depth: depth, closing: UInt8(ascii: "}"), named: true)
+        case UInt8(ascii: "["): return try skipMembers(depth: depth, closing: UInt8(ascii: "]"), named: false)
+        case UInt8(ascii: "\""): return try skipString()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let (start, isInteger) = try numberExtent()
+            // Only a fraction, an exponent or more digits than Int64 holds can be out of range.
+            if !isInteger || index - start > 18 { _ = try numberValue(from: start, isInteger: isInteger) }
+        default: throw failure("unexpected character")
+        }
+        return false
+    }
+
+    /// An object's members (`named`) or an array's elements, past the closing bracket.
+    private mutating func skipMembers(depth: Int, closing: UInt8, named: Bool) throws(JSONValue.ParseError) -> Bool {
+        index += 1
+        var beyondASCII = false
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == closing {
+            index += 1
+            return false
+        }
+        while true {
+            skipWhitespace()
+            if named {
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw failure("expected a member name") }
+                beyondASCII = try skipString() || beyondASCII
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected ':'") }
+                index += 1
+                skipWhitespace()
+            }
+            beyondASCII = try skipValue(depth: depth + 1) || beyondASCII
+            skipWhitespace()
+            guard index < bytes.count else { throw failure("unexpected end") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == closing { index += 1; return beyondASCII }
+            throw failure(named ? "expected ',' or '}'" : "expected ',' or ']'")
+        }
+    }
+
+    /// Past a string; one with escapes is read by `string()`, which checks them.
+    private mutating func skipString() throws(JSONValue.ParseError) -> Bool {
+        let opening = index
+        index += 1
+        var beyondASCII = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return beyondASCII
+            }
+            if byte == UInt8(ascii: "\\") {
+                index = opening
+                _ = try string()
+                return true
+            }
+            if byte < 0x20 { throw failure("control character in a string") }
+            if byte >= 0x80 { beyondASCII = true }
+            index += 1
+        }
+        throw failure("unterminated string")
+    }
+}
+
+extension RawJSON {
+    /// The id and result of a response line `{"jsonrpc":"2.0","id":…,"result":…}` (members in
+    /// any order, no others, the id a string or an integer), the result checked as
+    /// `JSONValue.parse` checks it and kept as it came. Nil for any other line, which the
+    /// caller then decodes in full (and refuses, if it must).
+    public static func response(line: [UInt8]) -> (id: RequestID, result: RawJSON)? {
+        line.withUnsafeBufferPointer { buffer -> (id: RequestID, result: RawJSON)? in
+            var parser = Parser(bytes: buffer)
+            var version = false
+            var id: RequestID?
+            var result: Range<Int>?
+            var beyondASCII = false
+            do {
+                parser.skipWhitespace()
+                guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "{") else { return nil }
+                parser.index += 1
+                while true {
+                    parser.skipWhitespace()
+                    guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "\"") else { return nil }
+                    let name = try parser.string()
+                    parser.skipWhitespace()
+                    guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: ":") else { return nil }
+                    parser.index += 1
+                    parser.skipWhitespace()
+                    switch name {
+                    case "jsonrpc" where !version:
+                        guard case .string("2.0") = try parser.value(depth: 1) else { return nil }
+                        version = true
+                    case "id" where id == nil:
+                        switch try parser.value(depth: 1) {
+                        case .int(let number): id = .number(number)
+                        case .string(let text): id = .string(text)
+                        default: return nil
+                        }
+                    case "result" where result == nil:
+                        let start = parser.index
+                        beyondASCII = try parser.skipValue(depth: 1)
+                        result = start..<parser.index
+                    default:
+                        return nil
+                    }
+                    parser.skipWhitespace()
+                    guard parser.index < buffer.count else { return nil }
+                    if buffer[parser.index] == UInt8(ascii: ",") { parser.index += 1; continue }
+                    guard buffer[parser.index] == UInt8(ascii: "}") else { return nil }
+                    parser.index += 1
+                    break
+                }
+                parser.skipWhitespace()
+            } catch {
+                return nil
+            }
+            guard parser.index == buffer.count, version, let id, let result else { return nil }
+            let bytes = UnsafeBufferPointer(rebasing: buffer[result])
+            if beyondASCII, String(validating: bytes, as: UTF8.self) == nil { return nil }
+            return (id, RawJSON(checked: Array(bytes)))
+        }
     }
 }

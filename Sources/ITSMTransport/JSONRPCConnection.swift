@@ -58,8 +58,8 @@ public final class JSONRPCConnection: Sendable {
     /// A request sent and not answered: its caller's continuation once it waits, or the answer
     /// if that came first (a fast peer can answer before the write call returns).
     private struct Pending {
-        var continuation: CheckedContinuation<Result<JSONValue, ResponseError>, Never>?
-        var result: Result<JSONValue, ResponseError>?
+        var continuation: CheckedContinuation<Result<RawJSON, ResponseError>, Never>?
+        var result: Result<RawJSON, ResponseError>?
         var deadline: ContinuousClock.Instant
         var method: String
         var timeout: Duration
@@ -152,6 +152,18 @@ public final class JSONRPCConnection: Sendable {
     /// `unavailable` (connection closed), `requestCancelled` (the calling task was cancelled).
     public func request(_ method: String, params: JSONValue? = nil, meta: RequestMeta? = nil,
                         timeout: Duration? = nil) async throws(ResponseError) -> JSONValue {
+        let result = try await requestRaw(method, params: params, meta: meta, timeout: timeout)
+        do {
+            return try result.parsed()
+        } catch {
+            throw .internalError("the answer of \(configuration.peerName) to \(method) could not be read: \(error)")
+        }
+    }
+
+    /// As `request`, the result kept as the bytes it came in (checked, not built into a tree):
+    /// for a caller that passes it on.
+    public func requestRaw(_ method: String, params: JSONValue? = nil, meta: RequestMeta? = nil,
+                           timeout: Duration? = nil) async throws(ResponseError) -> RawJSON {
         let id = state.withLock { state -> RequestID in
             state.nextID += 1
             return .number(state.nextID)
@@ -174,7 +186,7 @@ public final class JSONRPCConnection: Sendable {
         let takesSlot = method != ProtocolMethod.ping
         if takesSlot { try await slots.acquire(until: deadline, method: method, peerName: peerName) }
         defer { if takesSlot { slots.release() } }
-        let result: Result<JSONValue, ResponseError> = await withTaskCancellationHandler {
+        let result: Result<RawJSON, ResponseError> = await withTaskCancellationHandler {
             // The deadline is enforced by `expireOverdueRequests`, one timer per connection:
             // a timer per request cost more than the round trip it guarded.
             let (registered, arm) = state.withLock { state -> (Bool, Bool) in
@@ -193,8 +205,8 @@ public final class JSONRPCConnection: Sendable {
             if let failure = await write(LineChannels.line(line)) {
                 complete(id, with: .failure(.unavailable("could not send to \(peerName): \(failure)")))
             }
-            return await withCheckedContinuation { (continuation: CheckedContinuation<Result<JSONValue, ResponseError>, Never>) in
-                let early = state.withLock { state -> Result<JSONValue, ResponseError>? in
+            return await withCheckedContinuation { (continuation: CheckedContinuation<Result<RawJSON, ResponseError>, Never>) in
+                let early = state.withLock { state -> Result<RawJSON, ResponseError>? in
                     if let result = state.pending[id]?.result {
                         state.pending[id] = nil
                         return result
@@ -244,6 +256,14 @@ public final class JSONRPCConnection: Sendable {
 
     private func dispatch(_ bytes: [UInt8], onRequest: @escaping RequestHandler,
                           onNotification: @escaping NotificationHandler) async {
+        // Most lines are answers with a result: that result is checked and kept as it came,
+        // for whoever passes it on; every other line is decoded in full.
+        if let (id, result) = RawJSON.response(line: bytes) {
+            if !complete(id, with: .success(result)) {
+                logger.debug("ignored a response nobody waits for", metadata: ["itsm.request.id": "\(id)"])
+            }
+            return
+        }
         let message: Message
         do {
             message = try Message.decode(bytes)
@@ -254,7 +274,7 @@ public final class JSONRPCConnection: Sendable {
         }
         switch message {
         case .response(let response):
-            guard let id = response.id, complete(id, with: response.result) else {
+            guard let id = response.id, complete(id, with: response.result.map(RawJSON.init)) else {
                 logger.debug("ignored a response nobody waits for", metadata: ["itsm.request.id": "\(response.id?.description ?? "null")"])
                 return
             }
@@ -427,8 +447,8 @@ public final class JSONRPCConnection: Sendable {
     /// Answers the request waiting for `id` (or keeps the answer until it waits); false if
     /// none is registered (answered, timed out, unknown).
     @discardableResult
-    private func complete(_ id: RequestID, with result: Result<JSONValue, ResponseError>) -> Bool {
-        let continuation = state.withLock { state -> CheckedContinuation<Result<JSONValue, ResponseError>, Never>?? in
+    private func complete(_ id: RequestID, with result: Result<RawJSON, ResponseError>) -> Bool {
+        let continuation = state.withLock { state -> CheckedContinuation<Result<RawJSON, ResponseError>, Never>?? in
             guard let pending = state.pending[id], pending.result == nil else { return nil }
             guard let continuation = pending.continuation else {
                 state.pending[id]?.result = result

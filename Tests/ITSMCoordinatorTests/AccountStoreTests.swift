@@ -143,7 +143,7 @@ import Testing
             for index in 0..<50 {
                 group.addTask {
                     _ = await audit.recording(actor: "token:load", action: "incident.create", params: ["title": .string("T\(index)")],
-                                              clientAddress: nil, requestId: nil) { .success(["number": .string("INC-\(index)")]) }
+                                              clientAddress: nil, requestId: nil) { .success(JSONValue.object(["number": .string("INC-\(index)")])) }
                 }
             }
         }

@@ -76,9 +76,9 @@ public struct AuditLog: Sendable {
     /// write-ahead log past it, so the intent is durable whenever the change is. An intent left
     /// behind is appended with the outcome `unknown` by `settleUnfinished`.
     /// When the intent cannot be noted, the change is not made.
-    public func recording(actor: String, action: String, params: JSONValue?, clientAddress: String?, requestId: String?,
+    public func recording<Answer: JSONDocument>(actor: String, action: String, params: JSONValue?, clientAddress: String?, requestId: String?,
                           details extra: [String: JSONValue] = [:],
-                          _ change: () async -> Result<JSONValue, ResponseError>) async -> Result<JSONValue, ResponseError> {
+                          _ change: () async -> Result<Answer, ResponseError>) async -> Result<Answer, ResponseError> {
         var details = Record.details(params: params)
         if case .object(var members) = details {
             members.merge(extra) { $1 }
@@ -103,7 +103,7 @@ public struct AuditLog: Sendable {
                                           message: "the change was not made: the audit log cannot be written", retryable: true))
         }
         let result = await change()
-        record.target = Record.target(params: params, result: try? result.get())
+        record.target = Record.target(params: params, result: try? result.get().tree)
         record.outcome = Record.outcome(of: result)
         // The caller gets its answer without waiting for this append: the intent, committed before
         // the change, already stands for it, and reads of the log wait for it (`settled`).
@@ -324,7 +324,7 @@ extension AuditLog.Record {
     }
 
     /// `ok`, or the kind of the error that refused it.
-    static func outcome(of result: Result<JSONValue, ResponseError>) -> String {
+    static func outcome(of result: Result<some Any, ResponseError>) -> String {
         switch result {
         case .success: "ok"
         case .failure(let error): error.kind ?? "error \(error.code.rawValue)"

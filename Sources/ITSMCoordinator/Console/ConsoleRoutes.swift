@@ -269,7 +269,7 @@ extension HTTPAPI {
                 return .failure(refusal)
             }
             return await api.call(method, params: .object(params), meta: RequestMeta(actor: principal.actor, requestId: CurrentRequest.id),
-                                  principal: principal)
+                                  principal: principal).map(\.tree)
         }
     }
 

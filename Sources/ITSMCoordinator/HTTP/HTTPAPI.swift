@@ -159,7 +159,7 @@ struct HTTPAPI: Sendable {
             // routes it from here (a plugin registering meanwhile got it with no params, unchecked).
             return await authorized(request, permission: nil) { _ in .failure(await router.unroutedError(method)) }
         }
-        return await authorized(request, permission: route.descriptor.permission, action: method) { principal in
+        return await authorizedPassingOn(request, permission: route.descriptor.permission, action: method) { principal in
             let params: JSONValue
             switch await bodyParams(request) {
             case .success(let found): params = found
@@ -227,10 +227,10 @@ struct HTTPAPI: Sendable {
         switch await call(method, params: params, meta: meta(of: request, principal: principal), principal: principal) {
         case .success(let result):
             if let format = params["format"]?.stringValue, let contentType = match.binding.documents?[format],
-               let text = result["document"]?.stringValue {
+               let text = result.tree["document"]?.stringValue {
                 return Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
             }
-            return jsonResponse(.ok, result)
+            return jsonResponse(.ok, bytes: result.bytes)
         case .failure(let error):
             return errorResponse(error)
         }
@@ -380,10 +380,10 @@ struct HTTPAPI: Sendable {
 
     /// Calls `method` for `principal`; a method that changes something goes to the audit log
     /// with its outcome.
-    func call(_ method: String, params: JSONValue?, meta: RequestMeta, principal: Principal) async -> Result<JSONValue, ResponseError> {
-        let change = { () async -> Result<JSONValue, ResponseError> in
+    func call(_ method: String, params: JSONValue?, meta: RequestMeta, principal: Principal) async -> Result<RawJSON, ResponseError> {
+        let change = { () async -> Result<RawJSON, ResponseError> in
             do throws(ResponseError) {
-                return .success(try await router.call(method, params: params, meta: meta, principal: (principal, origin: principal.actor)))
+                return .success(try await router.callRaw(method, params: params, meta: meta, principal: (principal, origin: principal.actor)))
             } catch {
                 return .failure(error)
             }
@@ -448,6 +448,21 @@ struct HTTPAPI: Sendable {
         _ request: Request, permission: String?, action: String? = nil,
         _ body: (Principal) async throws -> Result<JSONValue, ResponseError>
     ) async -> Response {
+        await answering(request, permission: permission, action: action, body)
+    }
+
+    /// As `authorized`, for an answer passed on as a process sent it.
+    func authorizedPassingOn(
+        _ request: Request, permission: String?, action: String? = nil,
+        _ body: (Principal) async throws -> Result<RawJSON, ResponseError>
+    ) async -> Response {
+        await answering(request, permission: permission, action: action, body)
+    }
+
+    private func answering<Answer: JSONDocument>(
+        _ request: Request, permission: String?, action: String?,
+        _ body: (Principal) async throws -> Result<Answer, ResponseError>
+    ) async -> Response {
         let principal: Principal
         switch await authenticate(request, permission: permission, action: action) {
         case .success(let found): principal = found
@@ -455,7 +470,7 @@ struct HTTPAPI: Sendable {
         }
         do {
             switch try await body(principal) {
-            case .success(let result): return jsonResponse(.ok, result)
+            case .success(let result): return jsonResponse(.ok, bytes: result.jsonBytes)
             case .failure(let error): return errorResponse(error)
             }
         } catch {
@@ -659,8 +674,13 @@ func methodNotAllowed(_ message: String, allowed: [String]) -> Response {
 }
 
 func jsonResponse(_ status: HTTPResponse.Status, _ body: JSONValue) -> Response {
+    jsonResponse(status, bytes: body.serialized())
+}
+
+/// A JSON answer from its text.
+func jsonResponse(_ status: HTTPResponse.Status, bytes: [UInt8]) -> Response {
     var buffer = ByteBuffer()
-    buffer.writeBytes(body.serialized())
+    buffer.writeBytes(bytes)
     buffer.writeString("\n")
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
 }

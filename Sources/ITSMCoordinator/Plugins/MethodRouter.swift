@@ -330,6 +330,13 @@ public final class MethodRouter: Sendable {
     /// it, and calls it makes while handling the request run for them.
     public func call(_ method: String, params: JSONValue?, meta: RequestMeta?, principal: (Principal, origin: String)? = nil,
                      timeout: Duration? = nil) async throws(ResponseError) -> JSONValue {
+        try Self.tree(of: await callRaw(method, params: params, meta: meta, principal: principal, timeout: timeout), method)
+    }
+
+    /// As `call`, the result kept as the bytes the process sent (checked, not built into a
+    /// tree): for a caller that passes it on, such as the HTTP API.
+    public func callRaw(_ method: String, params: JSONValue?, meta: RequestMeta?, principal: (Principal, origin: String)? = nil,
+                        timeout: Duration? = nil) async throws(ResponseError) -> RawJSON {
         switch target(of: method) {
         case .route(let route):
             try Self.checkInput(params: params, meta: meta)
@@ -358,7 +365,7 @@ public final class MethodRouter: Sendable {
                 let result = try await call(plugin: route.plugin, method, params: params, meta: meta, timeout: timeout, canResend: canResend)
                 #if DEBUG
                 // Debug builds (every test run) hold each process to the result it declared.
-                if let schema = route.descriptor.result, let problem = schema.problem(with: result, at: "result") {
+                if let schema = route.descriptor.result, let problem = schema.problem(with: try Self.tree(of: result, method), at: "result") {
                     Self.record(method, outcome: "result.breaks_schema", since: started)
                     throw .internalError("\(route.plugin) answered \(method) with a result that breaks its declared schema: \(problem)")
                 }
@@ -418,6 +425,15 @@ public final class MethodRouter: Sendable {
         }
     }
 
+    /// A result as a tree; checked bytes always parse, so a failure is the coordinator's own.
+    private static func tree(of result: RawJSON, _ method: String) throws(ResponseError) -> JSONValue {
+        do {
+            return try result.parsed()
+        } catch {
+            throw .internalError("the result of \(method) could not be read: \(error)")
+        }
+    }
+
     /// Counts a routed call and its duration (swift-metrics; `/metrics` shows them).
     private static func record(_ method: String, outcome: String, since started: ContinuousClock.Instant) {
         Counter(label: "itsm_rpc_requests_total", dimensions: [("method", method), ("outcome", outcome)]).increment()
@@ -449,15 +465,15 @@ public final class MethodRouter: Sendable {
     /// Sends a request to the least loaded ready instance of `plugin`. With `canResend`, a
     /// request whose instance went away before answering is sent to the next instance.
     public func call(plugin: String, _ method: String, params: JSONValue?, meta: RequestMeta?, timeout: Duration? = nil,
-                     canResend: Bool = false) async throws(ResponseError) -> JSONValue {
+                     canResend: Bool = false) async throws(ResponseError) -> RawJSON {
         var tried: Set<ObjectIdentifier> = []
         while true {
             guard let (instance, connection) = pickInstance(of: plugin, for: method, excluding: tried) else {
                 throw await unavailable(plugin, detail: nil)
             }
-            let result: Result<JSONValue, ResponseError>
+            let result: Result<RawJSON, ResponseError>
             do throws(ResponseError) {
-                result = .success(try await connection.request(method, params: params, meta: meta, timeout: timeout))
+                result = .success(try await connection.requestRaw(method, params: params, meta: meta, timeout: timeout))
             } catch {
                 result = .failure(error)
             }

@@ -1,8 +1,9 @@
 import Foundation
 
 /// Protocol lines and HTTP bodies: the JSON parser, message decoding, dates and the input
-/// checks must never trap, what parses serializes back to the same value, and a time read by
-/// the fast reader is the one Foundation reads.
+/// checks must never trap, what parses serializes back to the same value, a result passed on
+/// as it came is the one the decoder reads, and a time read by the fast reader is the one
+/// Foundation reads.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzProtocol(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let bytes = Array(UnsafeRawBufferPointer(start: start, count: count))
@@ -11,7 +12,14 @@ public func fuzzProtocol(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         precondition(again == value, "a parsed document does not survive serialize and parse")
         _ = value.inputProblem()
     }
-    _ = try? Message.decode(bytes)
+    let decoded = try? Message.decode(bytes)
+    // A result passed on as it came is one the full decoder reads, to the same value.
+    if let (id, result) = RawJSON.response(line: bytes) {
+        guard case .response(let response)? = decoded, response.id == id, case .success(let value) = response.result else {
+            preconditionFailure("RawJSON read a response the decoder does not")
+        }
+        precondition((try? result.parsed()) == value, "RawJSON's result differs from the decoder's")
+    }
     let text = String(decoding: bytes, as: UTF8.self)
     if let date = JSONCoding.date(from: text) {
         precondition(date >= JSONCoding.earliestDate && date < JSONCoding.endOfDates, "a date out of range was accepted")
