@@ -19,7 +19,7 @@ import Logging
 /// plugin's migrations, and exits on `exit` or end of input. `itsm-<name> migrate` applies
 /// the migrations and exits; `itsm-<name> manifest` prints the manifest.
 public struct Plugin: Sendable {
-    public typealias MethodHandler = @Sendable (JSONValue?, MethodContext) async throws -> JSONValue
+    public typealias MethodHandler = @Sendable (JSONValue?, MethodContext) async throws -> RawJSON
     public typealias EventHandler = @Sendable (EventParams, EventContext) async throws -> Void
 
     public let name: String
@@ -77,7 +77,8 @@ public struct Plugin: Sendable {
                                           result: SchemaInference.resultSchema(of: Result.self), routes: routes.isEmpty ? nil : routes)
         methods[name] = (descriptor, { params, context in
             let decoded = try Self.decodeParams(Params.self, from: params)
-            return try JSONValue(encoding: try await handler(decoded, context))
+            // Written once, straight to the line's text.
+            return try RawJSON(encoding: try await handler(decoded, context))
         })
         methodOrder.append(name)
     }

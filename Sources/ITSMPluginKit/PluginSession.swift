@@ -47,7 +47,7 @@ final class PluginSession: Sendable {
     func run() async {
         logger.info("plugin started", metadata: ["itsm.version": "\(plugin.version)"])
         await connection.run(
-            onRequest: { [self] request in try await handle(request) },
+            onRawRequest: { [self] request in try await handle(request) },
             onNotification: { [self] notification in await handle(notification) })
         jobs.withLock { $0.forEach { $0.cancel() } }
         logger.info("plugin stopping: input closed")
@@ -83,8 +83,8 @@ final class PluginSession: Sendable {
     // MARK: - Requests
 
     /// Answers a request and counts it (`$/metrics`): methods by name, events by type.
-    private func handle(_ request: JSONRPCRequest) async throws -> JSONValue {
-        guard request.method != ProtocolMethod.metrics else { return try JSONValue(encoding: figures.result) }
+    private func handle(_ request: JSONRPCRequest) async throws -> RawJSON {
+        guard request.method != ProtocolMethod.metrics else { return try RawJSON(encoding: figures.result) }
         let counted = !request.method.hasPrefix("$/") && ![ProtocolMethod.initialize, ProtocolMethod.shutdown].contains(request.method)
         let eventType = request.method == ProtocolMethod.event ? request.params?["type"]?.stringValue : nil
         guard counted || eventType != nil else { return try await answer(request) }
@@ -104,10 +104,10 @@ final class PluginSession: Sendable {
         figures.request(method, outcome: outcome, seconds: (ContinuousClock.now - started).inSeconds)
     }
 
-    private func answer(_ request: JSONRPCRequest) async throws -> JSONValue {
+    private func answer(_ request: JSONRPCRequest) async throws -> RawJSON {
         switch request.method {
         case ProtocolMethod.initialize:
-            return try await initialize(request.params)
+            return RawJSON(try await initialize(request.params))
         case ProtocolMethod.shutdown:
             phase.withLock { $0 = .shuttingDown }
             jobs.withLock { $0.forEach { $0.cancel() } }
@@ -115,7 +115,7 @@ final class PluginSession: Sendable {
             while handlersRunning.load(ordering: .acquiring) > 0 {
                 try? await Task.sleep(for: .milliseconds(10))
             }
-            return .object([:])
+            return RawJSON(.object([:]))
         default:
             break
         }
@@ -136,7 +136,7 @@ final class PluginSession: Sendable {
         }
         do {
             if request.method == ProtocolMethod.event {
-                return try await deliver(request.params, runtime: runtime)
+                return RawJSON(try await deliver(request.params, runtime: runtime))
             }
             guard let handler = plugin.handler(for: request.method) else {
                 throw ResponseError.methodNotFound(request.method)

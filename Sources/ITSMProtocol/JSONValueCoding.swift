@@ -226,7 +226,7 @@ final class JSONValueEncoder: Encoder {
     }
 
     /// The types JSONEncoder writes as scalars, written the same way.
-    private static func scalar(_ value: some Encodable, codingPath: [any CodingKey]) throws -> JSONValue? {
+    static func scalar(_ value: some Encodable, codingPath: [any CodingKey]) throws -> JSONValue? {
         switch value {
         case let date as Date: return .string(date.formatted(JSONCoding.iso8601))
         case let url as URL: return .string(url.absoluteString)

@@ -185,6 +185,20 @@ public enum Message: Sendable, Hashable {
     }
 }
 
+extension Message {
+    /// A successful response's line around a result that is JSON text already, with its
+    /// terminating newline: `{"id":…,"jsonrpc":"2.0","result":…}`, as `encodedLine` writes it.
+    public static func responseLine(id: RequestID?, result: RawJSON) -> Data {
+        var bytes = Array(#"{"id":"#.utf8)
+        bytes.reserveCapacity(result.bytes.count + 48)
+        (id?.json ?? .null).write(into: &bytes)
+        bytes += Array(#","jsonrpc":"2.0","result":"#.utf8)
+        bytes += result.bytes
+        bytes += [UInt8(ascii: "}"), UInt8(ascii: "\n")]
+        return Data(bytes)
+    }
+}
+
 extension RequestID {
     var json: JSONValue {
         switch self {

@@ -47,6 +47,8 @@ public final class JSONRPCConnection: Sendable {
     /// `CancellationError` answers `requestCancelled`; any other error answers a generic
     /// internal error and is logged here.
     public typealias RequestHandler = @Sendable (JSONRPCRequest) async throws -> JSONValue
+    /// A handler whose results are JSON text already (`RawJSON(encoding:)`), put on the line as they are.
+    public typealias RawRequestHandler = @Sendable (JSONRPCRequest) async throws -> RawJSON
     public typealias NotificationHandler = @Sendable (JSONRPCNotification) async -> Void
 
     public let configuration: Configuration
@@ -113,13 +115,18 @@ public final class JSONRPCConnection: Sendable {
     /// every request still waiting for an answer with a retryable `unavailable` error and
     /// cancels the incoming requests still running. The channel is closed when it returns.
     public func run(onRequest: @escaping RequestHandler, onNotification: @escaping NotificationHandler) async {
+        await run(onRawRequest: { RawJSON(try await onRequest($0)) }, onNotification: onNotification)
+    }
+
+    /// As `run`, with a handler whose results are JSON text already.
+    public func run(onRawRequest onRequest: @escaping RawRequestHandler, onNotification: @escaping NotificationHandler) async {
         await withTaskExecutorPreference(EventLoopTaskExecutor(channel.channel.eventLoop)) {
             await read(onRequest: onRequest, onNotification: onNotification)
         }
         shutDown(reason: "the connection to \(configuration.peerName) closed")
     }
 
-    private func read(onRequest: @escaping RequestHandler, onNotification: @escaping NotificationHandler) async {
+    private func read(onRequest: @escaping RawRequestHandler, onNotification: @escaping NotificationHandler) async {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 // Closed before it ran (`close()`): the output is already `.closed`.
@@ -254,7 +261,7 @@ public final class JSONRPCConnection: Sendable {
 
     // MARK: - Incoming messages
 
-    private func dispatch(_ bytes: [UInt8], onRequest: @escaping RequestHandler,
+    private func dispatch(_ bytes: [UInt8], onRequest: @escaping RawRequestHandler,
                           onNotification: @escaping NotificationHandler) async {
         // Most lines are answers with a result: that result is checked and kept as it came,
         // for whoever passes it on; every other line is decoded in full.
@@ -290,7 +297,7 @@ public final class JSONRPCConnection: Sendable {
         }
     }
 
-    private func startHandling(_ request: JSONRPCRequest, onRequest: @escaping RequestHandler) {
+    private func startHandling(_ request: JSONRPCRequest, onRequest: @escaping RawRequestHandler) {
         let logger = self.logger
         let limit = configuration.maxConcurrentRequests
         let accepted = state.withLock { state -> Bool in
@@ -298,7 +305,7 @@ public final class JSONRPCConnection: Sendable {
             guard state.inFlight.count < limit else { return false }
             // Created under the lock, so the task's own removal always comes after this insert.
             state.inFlight[request.id] = Task { [weak self] in
-                let result: Result<JSONValue, ResponseError>
+                let result: Result<RawJSON, ResponseError>
                 do {
                     result = .success(try await onRequest(request))
                 } catch let error as ResponseError {
@@ -416,16 +423,18 @@ public final class JSONRPCConnection: Sendable {
     /// Sends an answer from the reading loop without waiting: the loop must keep reading (the
     /// peer may be waiting for its own output to drain before it reads ours).
     private func reply(to id: RequestID?, with result: Result<JSONValue, ResponseError>) {
-        channel.channel.writeAndFlush(LineChannels.line(encodedResponse(id: id, result: result)), promise: nil)
+        channel.channel.writeAndFlush(LineChannels.line(encodedResponse(id: id, result: result.map(RawJSON.init))), promise: nil)
     }
 
-    private func encodedResponse(id: RequestID?, result: Result<JSONValue, ResponseError>) -> Data {
-        var response = JSONRPCResponse(id: id, result: result)
+    private func encodedResponse(id: RequestID?, result: Result<RawJSON, ResponseError>) -> Data {
+        var response = JSONRPCResponse(id: id, result: .success(.null))
         var line: Data
-        do {
-            line = try Message.response(response).encodedLine()
-        } catch {
-            response.result = .failure(.internalError("the result could not be encoded"))
+        switch result {
+        case .success(let raw):
+            // The result's text goes in as it is; the envelope around it as `encodedLine` writes it.
+            line = Message.responseLine(id: id, result: raw)
+        case .failure(let error):
+            response.result = .failure(error)
             line = (try? Message.response(response).encodedLine()) ?? Data()
         }
         if line.count > configuration.maxLineBytes + 1 {

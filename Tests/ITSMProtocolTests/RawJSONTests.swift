@@ -32,6 +32,13 @@ import Testing
         #expect(String(decoding: try #require(response(line)).result.bytes, as: UTF8.self) == #"{"z":1,  "a":[2.50]}"#)
     }
 
+    @Test func aResultsLineIsWrittenAsTheEncoderWritesIt() throws {
+        for (id, result) in [(RequestID.number(7), JSONValue.object(["b": [1, "x"], "a": nil])), (.string("c-1"), .string("é\n")), (nil, .array([]))] {
+            let expected = try Message.response(JSONRPCResponse(id: id, result: .success(result))).encodedLine()
+            #expect(Message.responseLine(id: id, result: RawJSON(result)) == expected)
+        }
+    }
+
     @Test func everyOtherLineIsLeftToTheDecoder() {
         let lines = [
             #"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}"#,   // an error
