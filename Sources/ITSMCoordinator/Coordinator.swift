@@ -80,12 +80,12 @@ public struct Coordinator: Sendable {
                 guard !request.method.hasPrefix("$/") else { throw ResponseError.methodNotFound(request.method) }
                 if request.method == PeopleContacts.method {
                     let (_, principal) = try PluginCallAuthorization.authorize(request, from: instance, router: router)
-                    return try await PeopleContacts.answer(request.params, principal: principal.0, accounts: accounts, logger: logger)
+                    return RawJSON(try await PeopleContacts.answer(request.params, principal: principal.0, accounts: accounts, logger: logger))
                 }
-                let change = { () async -> Result<JSONValue, ResponseError> in
+                let change = { () async -> Result<RawJSON, ResponseError> in
                     do throws(ResponseError) {
                         let (meta, principal) = try PluginCallAuthorization.authorize(request, from: instance, router: router)
-                        return .success(try await router.call(request.method, params: request.params, meta: meta, principal: principal))
+                        return .success(try await router.callRaw(request.method, params: request.params, meta: meta, principal: principal))
                     } catch {
                         return .failure(error)
                     }

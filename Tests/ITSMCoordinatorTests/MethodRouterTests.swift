@@ -12,7 +12,7 @@ import Testing
 @Suite struct MethodRouterTests {
     func supervisor(_ name: String) -> PluginSupervisor {
         PluginSupervisor(spec: PluginSpec(name: name, command: ["/bin/true"]), settings: .init(databaseURL: ""),
-                         logger: Logger(label: "test"), hooks: PluginHooks(onPluginRequest: { _, _ in .null }, onReady: { _, _ in }))
+                         logger: Logger(label: "test"), hooks: PluginHooks(onPluginRequest: { _, _ in RawJSON(.null) }, onReady: { _, _ in }))
     }
 
     /// Records `manifest` for each instance and makes its version the active one.

@@ -17,11 +17,11 @@ public protocol PluginInstance: AnyObject, Sendable {
 /// What the coordinator does for every plugin instance, local or remote.
 public struct PluginHooks: Sendable {
     /// Handles a request an instance sends (a call to another plugin's method).
-    public var onPluginRequest: @Sendable (any PluginInstance, JSONRPCRequest) async throws -> JSONValue
+    public var onPluginRequest: @Sendable (any PluginInstance, JSONRPCRequest) async throws -> RawJSON
     /// Told when an instance's handshake completes, with its manifest, before it gets requests.
     public var onReady: @Sendable (any PluginInstance, InitializeResult) async -> Void
 
-    public init(onPluginRequest: @escaping @Sendable (any PluginInstance, JSONRPCRequest) async throws -> JSONValue,
+    public init(onPluginRequest: @escaping @Sendable (any PluginInstance, JSONRPCRequest) async throws -> RawJSON,
                 onReady: @escaping @Sendable (any PluginInstance, InitializeResult) async -> Void) {
         self.onPluginRequest = onPluginRequest
         self.onReady = onReady

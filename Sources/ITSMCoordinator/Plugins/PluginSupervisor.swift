@@ -169,7 +169,7 @@ public actor PluginSupervisor: PluginInstance {
             group.addTask { await Self.forwardLogs(from: process.standardError!, maxLineBytes: maxLineBytes, logger: logger) }
             group.addTask {
                 await connection.run(
-                    onRequest: { request in try await onPluginRequest(self, request) },
+                    onRawRequest: { request in try await onPluginRequest(self, request) },
                     onNotification: { notification in
                         logger.debug("notification from plugin", metadata: ["itsm.method": "\(notification.method)"])
                     })

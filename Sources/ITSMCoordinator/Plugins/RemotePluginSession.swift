@@ -42,7 +42,7 @@ final class RemotePluginSession: PluginInstance {
         let connection = self.connection
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                await connection.run(onRequest: { request in try await hooks.onPluginRequest(self, request) },
+                await connection.run(onRawRequest: { request in try await hooks.onPluginRequest(self, request) },
                                      onNotification: { _ in })
             }
             group.addTask { await self.handshakeAndWatch(handshake: handshake, hooks: hooks) }
