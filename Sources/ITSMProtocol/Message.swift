@@ -162,25 +162,29 @@ public enum Message: Sendable, Hashable {
 
     /// The message as one compact line of JSON, with its terminating newline.
     public func encodedLine() throws -> Data {
-        var object: [String: JSONValue] = ["jsonrpc": "2.0"]
+        // The members in sorted order, as `serialized()` writes an object, without building one.
+        let members: [(name: String, value: JSONValue?)]
         switch self {
         case .request(let request):
-            object["id"] = request.id.json
-            object["method"] = .string(request.method)
-            object["params"] = request.params
-            object["meta"] = request.meta?.json
+            members = [("id", request.id.json), ("jsonrpc", "2.0"), ("meta", request.meta?.json), ("method", .string(request.method)),
+                       ("params", request.params)]
         case .notification(let notification):
-            object["method"] = .string(notification.method)
-            object["params"] = notification.params
+            members = [("jsonrpc", "2.0"), ("method", .string(notification.method)), ("params", notification.params)]
         case .response(let response):
-            object["id"] = response.id?.json ?? .null
             switch response.result {
-            case .success(let value): object["result"] = value
-            case .failure(let error): object["error"] = error.json
+            case .success(let value): members = [("id", response.id?.json ?? .null), ("jsonrpc", "2.0"), ("result", value)]
+            case .failure(let error): members = [("error", error.json), ("id", response.id?.json ?? .null), ("jsonrpc", "2.0")]
             }
         }
-        var bytes = JSONValue.object(object).serialized()
-        bytes.append(UInt8(ascii: "\n"))
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        for (name, value) in members {
+            guard let value else { continue }
+            if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(name, into: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            value.write(into: &bytes)
+        }
+        bytes += [UInt8(ascii: "}"), UInt8(ascii: "\n")]
         return Data(bytes)
     }
 }

@@ -74,6 +74,11 @@ import Testing
         let parseError = Message.response(JSONRPCResponse(id: nil, result: .failure(ResponseError(code: .parseError, message: "bad"))))
         #expect(String(decoding: try parseError.encodedLine(), as: UTF8.self)
             == #"{"error":{"code":-32700,"message":"bad"},"id":null,"jsonrpc":"2.0"}"# + "\n")
+        let withMeta = Message.request(JSONRPCRequest(id: .string("r"), method: "a.b", params: [:], meta: RequestMeta(actor: "token:x")))
+        #expect(String(decoding: try withMeta.encodedLine(), as: UTF8.self)
+            == #"{"id":"r","jsonrpc":"2.0","meta":{"actor":"token:x"},"method":"a.b","params":{}}"# + "\n")
+        let notification = Message.notification(JSONRPCNotification(method: "exit", params: nil))
+        #expect(String(decoding: try notification.encodedLine(), as: UTF8.self) == #"{"jsonrpc":"2.0","method":"exit"}"# + "\n")
     }
 
     @Test func jsonValueConvertsTypedValues() throws {
