@@ -102,6 +102,7 @@ public struct EmbeddedPostgres: Sendable {
             ])
         }
         try await initializeIfNeeded()
+        try recordRequestedDirectory()
         if case .running = try await status() {
             logger.info("embedded PostgreSQL already running", metadata: ["itsm.postgres.dir": "\(directory)"])
             try await createDatabaseIfNeeded(database)
@@ -269,7 +270,47 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     /// Where clusters go whose requested directory the server's user cannot reach.
-    static let reachableRoot = "/var/lib/itsm/clusters"
+    public static let reachableRoot = "/var/lib/itsm/clusters"
+
+    /// The file in a moved cluster that names the directory it was asked for, written on every
+    /// start (so clusters made before it existed get it once they start again).
+    static let requestedDirectoryFile = "requested-directory"
+
+    private func recordRequestedDirectory() throws {
+        guard let requestedDirectory else { return }
+        try requestedDirectory.write(toFile: directory + "/" + Self.requestedDirectoryFile, atomically: true, encoding: .utf8)
+    }
+
+    /// A cluster kept in `/var/lib/itsm/clusters` for a directory the server's user cannot reach.
+    public struct MovedCluster: Sendable, Equatable {
+        public var directory: String
+        /// The directory it was asked for; nil for a cluster that has not started since this
+        /// was recorded.
+        public var requestedDirectory: String?
+        /// Whether what asked for it is gone: the directory that would hold the requested one
+        /// (a data directory, a benchmark's temporary one) no longer exists. Its data is
+        /// nobody's, and stays until removed (`itsm db orphans --remove`).
+        public var isOrphan: Bool {
+            guard let requestedDirectory else { return false }
+            return !FileManager.default.fileExists(atPath: URL(fileURLWithPath: requestedDirectory).deletingLastPathComponent().path)
+        }
+    }
+
+    /// Every cluster kept in `/var/lib/itsm/clusters`, oldest directory name first.
+    public static func movedClusters(root: String = reachableRoot) -> [MovedCluster] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
+        return names.map { name in
+            let directory = root + "/" + name
+            let requested = try? String(contentsOfFile: directory + "/" + requestedDirectoryFile, encoding: .utf8)
+            return MovedCluster(directory: directory, requestedDirectory: requested?.trimmed)
+        }
+    }
+
+    /// Stops a moved cluster if it runs and deletes it with its data.
+    public static func remove(_ cluster: MovedCluster, logger: Logger) async throws {
+        try await EmbeddedPostgres(directory: cluster.directory, durability: .throwaway, logger: logger).stop(immediate: true)
+        try FileManager.default.removeItem(atPath: cluster.directory)
+    }
 
     /// Whether `user` can pass through every existing directory above `path` (owner, group or
     /// other execute bit; supplementary groups are not counted, so a doubtful case moves).

@@ -319,6 +319,33 @@ let logger = Logger(label: "itsm.test.postgres")
         #expect(try EmbeddedPostgres(directory: privateDirectory + "/.itsm/postgres", logger: logger).directory == cluster.directory)
     }
 
+    /// A moved cluster names the directory it is for; once that directory's parent is gone
+    /// (the data directory deleted), it is an orphan, and removing it stops it first.
+    @Test(.enabled(if: geteuid() == 0 && getpwnam("postgres") != nil, "needs root and the postgres OS user"))
+    func aMovedClusterWhoseDirectoryIsGoneIsAnOrphanAndCanBeRemoved() async throws {
+        let privateDirectory = "/tmp/itsm-orphan-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: privateDirectory + "/.itsm", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: privateDirectory) }
+        let requested = privateDirectory + "/.itsm/postgres"
+        let cluster = try EmbeddedPostgres(directory: requested, durability: .throwaway, logger: logger)
+        defer { try? FileManager.default.removeItem(atPath: cluster.directory) }
+        try await cluster.start()
+        func listed() -> EmbeddedPostgres.MovedCluster? { EmbeddedPostgres.movedClusters().first { $0.directory == cluster.directory } }
+        #expect(listed()?.requestedDirectory == requested)
+        #expect(listed()?.isOrphan == false)
+
+        // The data directory goes while its cluster still runs.
+        try FileManager.default.removeItem(atPath: privateDirectory)
+        let orphan = try #require(listed())
+        #expect(orphan.isOrphan)
+        try await EmbeddedPostgres.remove(orphan, logger: logger)
+        #expect(!FileManager.default.fileExists(atPath: cluster.directory))
+        #expect(listed() == nil)
+        // Its server stopped: the socket no longer takes connections.
+        await #expect(throws: PostgresError.self) { try await PostgresConnection.connect(to: cluster.conninfo(), logger: logger) }
+    }
+
     /// What `ITSM_EMBEDDED_FSYNC=off` asks for: no fsync, yet commits still write their WAL
     /// before they answer, so a killed process loses nothing committed.
     @Test func anUnsyncedClusterSkipsFsyncButStillCommitsSynchronously() async throws {

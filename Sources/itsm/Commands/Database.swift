@@ -7,7 +7,7 @@ struct Database: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
         abstract: "Manage the embedded PostgreSQL cluster.",
-        subcommands: [Start.self, Stop.self, Status.self, Psql.self])
+        subcommands: [Start.self, Stop.self, Status.self, Psql.self, Orphans.self])
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create (first time) and start the embedded cluster.")
@@ -49,6 +49,47 @@ struct Database: AsyncParsableCommand {
             case .stopped: print("stopped: \(cluster.directory)")
             case .running(let pid): print("running, pid \(pid): \(cluster.conninfo())")
             }
+        }
+    }
+
+    struct Orphans: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List embedded clusters whose data directory is gone, and remove them with --remove.",
+            discussion: """
+                When the postgres user cannot reach a data directory (one under root's home, or a \
+                temporary one), its cluster lives in /var/lib/itsm/clusters instead. Deleting the data \
+                directory leaves that cluster behind: it is listed here as an orphan. A cluster that \
+                has not started since its directory was recorded is listed as unknown and never removed.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Stop and delete the orphans listed.") var remove = false
+
+        func run() async throws {
+            let clusters = EmbeddedPostgres.movedClusters()
+            let orphans = clusters.filter(\.isOrphan)
+            for cluster in clusters {
+                let size = directorySize(cluster.directory)
+                let owner = cluster.requestedDirectory.map { "for \($0)" } ?? "for an unknown directory (not started since it was recorded)"
+                let state = cluster.isOrphan ? "orphan " : cluster.requestedDirectory == nil ? "unknown" : "in use "
+                print("\(state) \(cluster.directory)  \(size)  \(owner)")
+            }
+            guard remove else {
+                print("\(orphans.count) of \(clusters.count) clusters are orphans\(orphans.isEmpty ? "" : "; remove them with --remove")")
+                return
+            }
+            for cluster in orphans {
+                try await EmbeddedPostgres.remove(cluster, logger: global.makeLogger())
+                print("removed \(cluster.directory)")
+            }
+            print("\(orphans.count) removed, \(clusters.count - orphans.count) kept")
+        }
+
+        private func directorySize(_ path: String) -> String {
+            var bytes = 0
+            for case let file as String in FileManager.default.enumerator(atPath: path) ?? FileManager.DirectoryEnumerator() {
+                bytes += ((try? FileManager.default.attributesOfItem(atPath: path + "/" + file))?[.size] as? Int) ?? 0
+            }
+            return ByteCountFormatter.string(fromByteCount: Int64(bytes), countStyle: .file)
         }
     }
 
