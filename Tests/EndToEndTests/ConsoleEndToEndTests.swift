@@ -102,7 +102,7 @@ import Testing
     /// A queue pages by the list's cursor: the next page follows the last record shown.
     @Test func aQueuePagesForwardByCursorAndBackToTheFirstPage() async throws {
         let database = try await TestPostgres.makeDatabase(label: "e2equeuepages")
-        let coordinator = try await RunningCoordinator.start(configuration: "plugins:\n  - incident\n", databaseURL: database.conninfo)
+        let coordinator = try await RunningCoordinator.start(configuration: "plugins:\n  - incident\n  - service\n", databaseURL: database.conninfo)
         defer { coordinator.remove() }
         #expect(try await coordinator.cli(["user", "create", "ada", "--role", "administrator", "--password-stdin"],
                                           input: "ada has a long password\n").status == .exited(0))
@@ -135,6 +135,23 @@ import Testing
         #expect(titles(byUrgency).prefix(2).sorted() == ["31", "32"] && byUrgency.contains("25 shown of 32"), "\(byUrgency.suffix(2000))")
         let ignored = try await open("/console/?queue=all&sort=bogus&priority=P9")
         #expect(ignored.contains("25 shown of 32"), "\(ignored.suffix(2000))")
+
+        // Narrowed to a customer: the records of the people who speak for it. The incident
+        // process learns a customer's contacts from the service process's event.
+        #expect(try await coordinator.call("customer.set", ["name": "Acme", "contacts": ["ada"]]).status == 200)
+        var acme: [String] = []
+        #expect(try await coordinator.waitUntil {
+            let created = try await coordinator.call("incident.create", ["title": "For a customer", "caller": "ada"]).body
+            if created["customer"] as? String == "Acme", let number = created["number"] as? String { acme.append(number) }
+            return !acme.isEmpty
+        })
+        let again = try await coordinator.call("incident.create", ["title": "For a customer", "caller": "ada"]).body
+        acme.append(try #require(again["number"] as? String))
+        let forAcme = try await open("/console/?queue=all&customer=Acme")
+        #expect(forAcme.contains("2 shown of 2") && acme.allSatisfy(forAcme.contains) && forAcme.contains(#"id="queue-customer" name="customer" value="Acme""#)
+                && forAcme.contains(#"<option value="Acme">"#), "\(forAcme.suffix(2500))")
+        let nobody = try await open("/console/?queue=all&customer=Globex")
+        #expect(!nobody.contains(#"id="queue""#) && !acme.contains(where: nobody.contains), "\(nobody.suffix(2000))")
         #expect(await coordinator.stop() == .exited(0))
     }
 

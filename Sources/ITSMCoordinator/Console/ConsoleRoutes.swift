@@ -334,14 +334,25 @@ extension HTTPAPI {
         // Narrowed by priority and sorted as asked, within the queue; only values the list takes.
         let sort = query["sort"].flatMap { Self.queueSorts.contains($0) ? $0 : nil } ?? "updated"
         let priority = query["priority"].flatMap { Self.priorities.contains($0) ? $0 : nil }
+        // And to one customer, where customers are kept (the service process): a name, not
+        // checked against the list, so a customer removed since still finds its records.
+        let customers = router.route(for: "customer.list") != nil
+        let customer = query["customer"].flatMap { customers && Self.isName($0) ? $0 : nil }
         params["sort"] = .string(sort)
         // Most urgent first is P1 first, and the longest waiting among equals.
         params["order"] = sort == "priority" ? "asc" : "desc"
         if let priority { params["priority"] = .string(priority) }
+        if let customer { params["customer"] = .string(customer) }
         var context = page.common
         context["queueId"] = current.id
         context["sorts"] = Self.queueSorts.map { ["value": $0, "label": strings["sort" + $0.prefix(1).uppercased() + $0.dropFirst()] ?? $0, "selected": $0 == sort] }
         context["priorityChoices"] = Self.priorities.map { ["value": $0, "selected": $0 == priority] }
+        if customers {
+            context["customerFilter"] = ["value": customer ?? ""]
+            if case .success(let known) = await page.call("customer.list", ["status": "active"]) {
+                context["customerChoices"] = (known["items"]?.arrayValue ?? []).prefix(500).compactMap { $0["name"]?.stringValue }
+            }
+        }
         context["title"] = current.label
         context["queueTitle"] = current.label
         context["canReport"] = page.principal.allows("incident.write")
@@ -362,6 +373,7 @@ extension HTTPAPI {
             // Pages follow the list's cursor, which costs the same at any depth; the way back
             // is the browser's, or the first page.
             let base = "/console/?queue=\(Self.percentEncoded(current.id))&sort=\(sort)" + (priority.map { "&priority=\($0)" } ?? "")
+                + (customer.map { "&customer=\(Self.percentEncoded($0))" } ?? "")
             if after != nil { context["firstPageLink"] = base }
             if let next = result["nextCursor"]?.stringValue { context["next"] = "\(base)&after=\(Self.percentEncoded(next))" }
         case .failure(let error):
@@ -377,6 +389,11 @@ extension HTTPAPI {
     static let queueSorts = ["updated", "created", "priority"]
     /// The priorities a form or filter offers, P1 first.
     static let priorities = (1...5).map { "P\($0)" }
+
+    /// Text a filter may pass on as a name: 1 to 200 bytes, no control characters.
+    static func isName(_ text: String) -> Bool {
+        (1...200).contains(text.utf8.count) && !text.utf8.contains { $0 < 0x20 || $0 == 0x7F }
+    }
 
     /// One record: its fields, clocks, comments and history, and the forms of what the person may do.
     private func incident(_ number: String, _ page: ConsolePage, _ request: Request) async -> Response {

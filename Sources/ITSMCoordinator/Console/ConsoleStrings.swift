@@ -258,6 +258,7 @@ enum ConsoleStrings {
         "queueUnassigned": "Unassigned",
         "queueAtRisk": "At risk",
         "anyPriority": "any",
+        "anyCustomer": "any",
         "sortBy": "Sort by",
         "sortUpdated": "last change",
         "sortCreated": "newest",

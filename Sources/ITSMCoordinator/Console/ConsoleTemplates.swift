@@ -116,6 +116,8 @@ enum ConsoleTemplates {
                 <input type="hidden" name="queue" value="{{queueId}}">
                 <span><label for="queue-priority">{{t.priority}}</label>
                 <select id="queue-priority" name="priority"><option value="">{{t.anyPriority}}</option>{{#priorityChoices}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{value}}</option>{{/priorityChoices}}</select></span>
+                {{#customerFilter}}<span><label for="queue-customer">{{t.customer}}</label>
+                <input id="queue-customer" name="customer" value="{{value}}" list="queue-customers" placeholder="{{t.anyCustomer}}"><datalist id="queue-customers">{{#customerChoices}}<option value="{{.}}">{{/customerChoices}}</datalist></span>{{/customerFilter}}
                 <span><label for="queue-sort">{{t.sortBy}}</label>
                 <select id="queue-sort" name="sort">{{#sorts}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/sorts}}</select></span>
                 <span><button type="submit" id="queue-filter-submit">{{t.filter}}</button></span>
