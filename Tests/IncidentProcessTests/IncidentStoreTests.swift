@@ -16,6 +16,15 @@ func makeIncidentDatabase(_ label: String) async throws -> PluginDatabase {
 }
 
 @Suite struct IncidentStoreTests {
+    /// Made by the database (`incident.next_number`), for creates and imports alike.
+    @Test func numbersArePaddedNotTruncated() async throws {
+        let database = try await makeIncidentDatabase("numbers")
+        let store = IncidentStore(database: database)
+        try await database.pool.query("SELECT setval('incident.request_number_seq', 41), setval('incident.incident_number_seq', 1234566)")
+        #expect(try await store.create(CreateIncident(title: "Access", type: .request), actor: "a", idempotencyKey: nil).number == "REQ-000042")
+        #expect(try await store.create(CreateIncident(title: "Outage"), actor: "a", idempotencyKey: nil).number == "INC-1234567")
+    }
+
     @Test func createNumbersPrioritizesRecordsHistoryAndPublishes() async throws {
         let database = try await makeIncidentDatabase("create")
         let store = IncidentStore(database: database)

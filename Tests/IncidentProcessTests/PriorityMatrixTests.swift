@@ -18,10 +18,4 @@ import Testing
         #expect(PriorityMatrix(rows: [[1, 2], [3, 4]]) == nil)
         #expect(PriorityMatrix(rows: [[1, 2, 3], [2, 3, 4], [3, 4, 6]]) == nil)
     }
-
-    @Test func numbersArePaddedNotTruncated() {
-        #expect(RecordType.formatNumber(.incident, 1) == "INC-000001")
-        #expect(RecordType.formatNumber(.request, 42) == "REQ-000042")
-        #expect(RecordType.formatNumber(.incident, 1_234_567) == "INC-1234567")
-    }
 }

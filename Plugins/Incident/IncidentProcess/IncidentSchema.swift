@@ -346,5 +346,16 @@ public enum IncidentSchema {
                 WHERE sla_breached AND status IN ('new', 'assigned', 'in_progress', 'on_hold');
             CREATE INDEX incident_list_breached ON incident.incident (created_at, number) WHERE sla_breached;
             """),
+        // A record's number is made where it is stored, so a create is one statement with its
+        // history: the same text for created and imported records, `INC-000001`, `REQ-000042`,
+        // wider past a million.
+        Migration(version: 16, name: "record numbers made by the database", sql: """
+            CREATE FUNCTION incident.next_number(record_type text) RETURNS text LANGUAGE sql AS $$
+                SELECT (CASE record_type WHEN 'request' THEN 'REQ-' ELSE 'INC-' END)
+                       || (CASE WHEN n < 1000000 THEN lpad(n::text, 6, '0') ELSE n::text END)
+                FROM (SELECT nextval(CASE record_type WHEN 'request' THEN 'incident.request_number_seq'
+                                                      ELSE 'incident.incident_number_seq' END::regclass) AS n) s
+            $$;
+            """),
     ]
 }

@@ -85,8 +85,7 @@ extension IncidentStore {
                         INSERT INTO incident.incident (number, type, title, description, caller, service, ci, category, subcategory,
                             impact, urgency, priority, status, assignment_group, assignee, created_at, updated_at, resolved_at,
                             closed_at, resolution_code, resolution_notes, external_ref, imported_at, created_by)
-                        SELECT (CASE r.type WHEN 'request' THEN 'REQ-' ELSE 'INC-' END)
-                                   || (CASE WHEN s.n < 1000000 THEN lpad(s.n::text, 6, '0') ELSE s.n::text END),
+                        SELECT incident.next_number(r.type),
                                r.type, r.title, r.description, r.caller, r.service, r.ci, r.category, r.subcategory,
                                r.impact, r.urgency, r.priority, r.status, r.assignment_group, r.assignee, r.created_at,
                                \(now), r.resolved_at, r.closed_at, r.resolution_code, r.resolution_notes, r.external_ref, \(now), \(actor)
@@ -95,8 +94,6 @@ extension IncidentStore {
                                  priority int, status text, assignment_group text, assignee text, created_at timestamptz,
                                  resolved_at timestamptz, closed_at timestamptz, resolution_code text, resolution_notes text,
                                  external_ref text)
-                        CROSS JOIN LATERAL (SELECT nextval(CASE r.type WHEN 'request' THEN 'incident.request_number_seq'
-                                                           ELSE 'incident.incident_number_seq' END::regclass) AS n) s
                         RETURNING id, number, created_at, external_ref
                     ), history AS (
                         INSERT INTO incident.history (incident_id, at, actor, field, old_value, new_value)

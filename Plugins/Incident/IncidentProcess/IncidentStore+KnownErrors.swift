@@ -41,12 +41,13 @@ extension IncidentStore {
 
     /// At creation: the best matching known error, if any, recorded on the new incident.
     func suggestKnownError(_ tx: PluginTransaction, for incident: Incident, actor: String, now: Date) async throws -> Incident {
-        try await tx.query("SELECT set_config('pg_trgm.word_similarity_threshold', \(String(knownErrorSimilarity)), true)")
+        // `word_similarity` compared here, not `<%` with its threshold set first: no index
+        // serves this side, and the setting cost a round trip on every create.
         guard let match = try await tx.query("""
             SELECT number FROM incident.known_error k
             WHERE (\(incident.configurationItem)::text IS NOT NULL AND \(incident.configurationItem) = ANY(k.cis))
                OR (k.category IS NOT NULL AND \(incident.service) = ANY(k.services) AND k.category = \(incident.category))
-               OR \(incident.title) <% (k.title || ' ' || k.symptoms)
+               OR word_similarity(\(incident.title), k.title || ' ' || k.symptoms) >= \(knownErrorSimilarity)
             ORDER BY (\(incident.configurationItem) = ANY(k.cis)) IS TRUE DESC,
                      (k.category = \(incident.category) AND \(incident.service) = ANY(k.services)) IS TRUE DESC,
                      word_similarity(\(incident.title), k.title || ' ' || k.symptoms) DESC, k.published_at DESC

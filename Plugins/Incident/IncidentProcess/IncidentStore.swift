@@ -52,37 +52,37 @@ public struct IncidentStore: Sendable {
         let status: IncidentStatus = params.assignee != nil || params.assignmentGroup != nil ? .assigned : .new
         do {
             return try await database.withTransaction { tx in
-                let sequence = type == .incident ? "incident.incident_number_seq" : "incident.request_number_seq"
-                let next = try await tx.query("SELECT nextval(\(sequence)::regclass) AS n").single().decode(Int.self, "n")
-                let number = RecordType.formatNumber(type, next)
-                let row = try await tx.query("""
-                    INSERT INTO incident.incident (number, type, title, description, caller, service, ci, category,
-                        subcategory, impact, urgency, priority, status, assignment_group, assignee, idempotency_key, created_by,
-                        created_at, updated_at)
-                    VALUES (\(number), \(type.rawValue), \(title), \(params.description ?? ""), \(params.caller),
-                        \(params.service), \(params.configurationItem), \(params.category), \(params.subcategory),
-                        \(impact.rawValue), \(urgency.rawValue), \(priority.rawValue), \(status.rawValue), \(params.assignmentGroup),
-                        \(params.assignee), \(idempotencyKey), \(actor), \(now), \(now))
-                    RETURNING \(unsafeSQL: Incident.columns)
-                    """).single()
-                var incident = try Incident(row: row)
-                try await Self.checkAssignment(tx, incident)
-                try await Self.checkService(tx, incident.service)
+                // The initial fields become the history's first rows in the same statement: a
+                // round trip each (the number, the record, its history) cost more than the rows.
                 let initial: [(String, String?)] = [
-                    ("number", number), ("type", type.rawValue), ("title", title), ("status", status.rawValue),
+                    ("number", ""), ("type", type.rawValue), ("title", title), ("status", status.rawValue),
                     ("impact", impact.description), ("urgency", urgency.description), ("priority", priority.description),
                     ("caller", params.caller), ("service", params.service), ("configurationItem", params.configurationItem),
                     ("category", params.category), ("subcategory", params.subcategory),
                     ("assignmentGroup", params.assignmentGroup), ("assignee", params.assignee),
                 ]
-                // One statement for all the initial fields: a round trip each cost more than the rows.
                 let given = initial.compactMap { field, value in value.map { (field, $0) } }
-                try await tx.query("""
-                    INSERT INTO incident.history (incident_id, at, actor, field, old_value, new_value)
-                    SELECT \(incident.id), \(now), \(actor), field, NULL, value
-                    FROM unnest(\(given.map(\.0))::text[], \(given.map(\.1))::text[]) WITH ORDINALITY AS given(field, value, position)
-                    ORDER BY position
-                    """)
+                let row = try await tx.query("""
+                    WITH created AS (
+                        INSERT INTO incident.incident (number, type, title, description, caller, service, ci, category,
+                            subcategory, impact, urgency, priority, status, assignment_group, assignee, idempotency_key, created_by,
+                            created_at, updated_at)
+                        VALUES (incident.next_number(\(type.rawValue)), \(type.rawValue), \(title), \(params.description ?? ""), \(params.caller),
+                            \(params.service), \(params.configurationItem), \(params.category), \(params.subcategory),
+                            \(impact.rawValue), \(urgency.rawValue), \(priority.rawValue), \(status.rawValue), \(params.assignmentGroup),
+                            \(params.assignee), \(idempotencyKey), \(actor), \(now), \(now))
+                        RETURNING \(unsafeSQL: Incident.columns)
+                    ), history AS (
+                        INSERT INTO incident.history (incident_id, at, actor, field, old_value, new_value)
+                        SELECT created.id, \(now), \(actor), field, NULL, CASE field WHEN 'number' THEN created.number ELSE value END
+                        FROM created, unnest(\(given.map(\.0))::text[], \(given.map(\.1))::text[]) WITH ORDINALITY AS given(field, value, position)
+                        ORDER BY position
+                    )
+                    SELECT * FROM created
+                    """).single()
+                var incident = try Incident(row: row)
+                try await Self.checkAssignment(tx, incident)
+                try await Self.checkService(tx, incident.service)
                 try await refreshClocks(tx, for: incident, actor: actor, now: incident.createdAt, isNew: true)
                 incident = try await suggestKnownError(tx, for: incident, actor: actor, now: now)
                 try await tx.publish(IncidentEvents.created, subject: incident.id.uuidString.lowercased(), data: incident)

@@ -5,14 +5,6 @@ import ITSMProtocol
 public enum RecordType: String, Sendable, Hashable, Codable, CaseIterable {
     case incident
     case request
-
-    /// Record numbers: `INC-000001`, `REQ-000001`.
-    public var numberPrefix: String { self == .incident ? "INC" : "REQ" }
-
-    public static func formatNumber(_ type: RecordType, _ value: Int) -> String {
-        let digits = String(value)
-        return "\(type.numberPrefix)-\(String(repeating: "0", count: max(0, 6 - digits.count)))\(digits)"
-    }
 }
 
 /// An incident or service request as callers see it.
