@@ -77,8 +77,9 @@ struct Database: AsyncParsableCommand {
                 print("\(orphans.count) of \(clusters.count) clusters are orphans\(orphans.isEmpty ? "" : "; remove them with --remove")")
                 return
             }
+            let logger = global.makeLogger()
             for cluster in orphans {
-                try await EmbeddedPostgres.remove(cluster, logger: global.makeLogger())
+                try await EmbeddedPostgres.remove(cluster, logger: logger)
                 print("removed \(cluster.directory)")
             }
             print("\(orphans.count) removed, \(clusters.count - orphans.count) kept")

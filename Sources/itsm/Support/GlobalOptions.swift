@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import ITSMCoordinator
 import Logging
 
@@ -36,16 +37,23 @@ struct GlobalOptions: ParsableArguments {
         Self.bootstrapLogging(level: logLevel, label: label)
     }
 
-    /// Logs to stderr at `level` (or `ITSM_LOG_LEVEL`, else info).
+    /// Logs to stderr at `level` (or `ITSM_LOG_LEVEL`, else info). The logging system is set up
+    /// once a process (swift-log traps on a second time); later calls only make a logger.
     static func bootstrapLogging(level logLevel: String?, label: String) -> Logger {
         let level = (logLevel ?? ProcessInfo.processInfo.environment["ITSM_LOG_LEVEL"]).flatMap(Logger.Level.init(rawValue:)) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        loggingStarted.withLock { started in
+            guard !started else { return }
+            started = true
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         return Logger(label: label)
     }
+
+    private static let loggingStarted = Mutex(false)
 }
 
 /// Exit codes that mean something to scripts.
