@@ -13,7 +13,8 @@ final class JSONStreamEncoder {
     /// The open containers, innermost last.
     private var open: [Frame] = []
     private var nextID = 0
-    /// Set by the calls that cannot throw (making a container); thrown at the end.
+    /// Set whenever something is out of order, and checked when each value ends: a value that
+    /// swallowed the error (`try?`) does not get its text written as if nothing happened.
     fileprivate var outOfOrder = false
 
     private struct Frame {
@@ -57,7 +58,7 @@ final class JSONStreamEncoder {
     /// Before container `id` gets a member: closes the containers made inside it that are
     /// done (a nested one is done once its parent writes on), writes the comma.
     fileprivate func nextMember(of id: Int) throws {
-        guard let index = open.lastIndex(where: { $0.id == id }) else { throw OutOfOrder() }
+        guard let index = open.lastIndex(where: { $0.id == id }) else { throw fail(OutOfOrder()) }
         close(above: index + 1)
         if open[index].count > 0 { out.append(UInt8(ascii: ",")) }
         open[index].count += 1
@@ -130,7 +131,7 @@ private final class Slot: Encoder {
 
     /// A scalar as this value; a second one, or one after a container, is out of order.
     func set(_ value: JSONValue) throws {
-        guard !wrote else { throw JSONStreamEncoder.OutOfOrder() }
+        guard !wrote else { throw stream.fail(JSONStreamEncoder.OutOfOrder()) }
         wrote = true
         stream.write(scalar: value)
     }

@@ -70,6 +70,15 @@ import Testing
         #expect(try RawJSON(encoding: Late()).parsed() == ["inner": ["value": 2], "after": 1])
         #expect(try RawJSON(encoding: Derived()).parsed() == ["own": 2, "super": ["base": 1]])
         #expect(try RawJSON(encoding: Twice()).parsed() == JSONValue(encoding: Twice()))
+        // The same, with the refusal swallowed by the value itself.
+        struct TwiceQuietly: Encodable {
+            func encode(to encoder: any Encoder) throws {
+                var single = encoder.singleValueContainer()
+                try single.encode(1)
+                try? single.encode(2)
+            }
+        }
+        #expect(try RawJSON(encoding: [TwiceQuietly()]).parsed() == JSONValue(encoding: [TwiceQuietly()]))
     }
 
     @Test func refusesNumbersJSONCannotHoldAsTheTreeDoes() {
