@@ -172,7 +172,7 @@ public enum Message: Sendable, Hashable {
             members = [("jsonrpc", "2.0"), ("method", .string(notification.method)), ("params", notification.params)]
         case .response(let response):
             switch response.result {
-            case .success(let value): members = [("id", response.id?.json ?? .null), ("jsonrpc", "2.0"), ("result", value)]
+            case .success(let value): return Message.responseLine(id: response.id, result: RawJSON(value))
             case .failure(let error): members = [("error", error.json), ("id", response.id?.json ?? .null), ("jsonrpc", "2.0")]
             }
         }

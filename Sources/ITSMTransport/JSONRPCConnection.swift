@@ -159,12 +159,7 @@ public final class JSONRPCConnection: Sendable {
     /// `unavailable` (connection closed), `requestCancelled` (the calling task was cancelled).
     public func request(_ method: String, params: JSONValue? = nil, meta: RequestMeta? = nil,
                         timeout: Duration? = nil) async throws(ResponseError) -> JSONValue {
-        let result = try await requestRaw(method, params: params, meta: meta, timeout: timeout)
-        do {
-            return try result.parsed()
-        } catch {
-            throw .internalError("the answer of \(configuration.peerName) to \(method) could not be read: \(error)")
-        }
+        try await requestRaw(method, params: params, meta: meta, timeout: timeout).tree
     }
 
     /// As `request`, the result kept as the bytes it came in (checked, not built into a tree):

@@ -137,10 +137,11 @@ public struct CapacityStore: Sendable {
     private func store(_ batch: IncomingBatch) async throws -> [String]? {
         // The month partitions the samples need, made in a statement of their own: making one
         // locks the whole sample table, which must not last a batch's transaction.
-        try await database.query("SELECT capacity.ensure_sample_months(\(batch.dayStarts)::timestamptz[])")
+        let days = batch.dayStarts
+        try await database.query("SELECT capacity.ensure_sample_months(\(days)::timestamptz[])")
         return try await database.withTransaction { tx in
             // From here retention waits for this batch to commit.
-            let held = try await tx.query("SELECT capacity.hold_sample_months(\(batch.dayStarts)::timestamptz[]) AS held")
+            let held = try await tx.query("SELECT capacity.hold_sample_months(\(days)::timestamptz[]) AS held")
             guard try held.single().decode(Bool.self, "held") else { return nil }
             // Locked in a fixed order, so concurrent batches for the same metrics queue instead
             // of deadlocking; and every metric named is there (the samples have no foreign key).

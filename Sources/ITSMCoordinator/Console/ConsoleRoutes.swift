@@ -390,11 +390,6 @@ extension HTTPAPI {
     /// The priorities a form or filter offers, P1 first.
     static let priorities = (1...5).map { "P\($0)" }
 
-    /// Text a filter may pass on as a name: 1 to 200 bytes, no control characters.
-    static func isName(_ text: String) -> Bool {
-        (1...200).contains(text.utf8.count) && !text.utf8.contains { $0 < 0x20 || $0 == 0x7F }
-    }
-
     /// One record: its fields, clocks, comments and history, and the forms of what the person may do.
     private func incident(_ number: String, _ page: ConsolePage, _ request: Request) async -> Response {
         let strings = ConsoleStrings.english

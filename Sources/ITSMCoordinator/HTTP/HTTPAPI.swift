@@ -239,9 +239,13 @@ struct HTTPAPI: Sendable {
     /// The `{name}` in the path: nil when it cannot name anything (empty, too long, or with
     /// control characters such as NUL, which would cut it short on its way to the database).
     static func pathName(_ context: APIRequestContext) -> String? {
-        guard let name = context.parameters.get("name"), (1...200).contains(name.utf8.count),
-              !name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return nil }
+        guard let name = context.parameters.get("name"), isName(name) else { return nil }
         return name
+    }
+
+    /// Text that can name something: 1 to 200 bytes, no control characters.
+    static func isName(_ text: String) -> Bool {
+        (1...200).contains(text.utf8.count) && !text.utf8.contains { $0 < 0x20 || $0 == 0x7F }
     }
 
     static let notAName = ResponseError(code: .methodNotFound, kind: "http.not_found", message: "the path does not hold a name")

@@ -330,7 +330,7 @@ public final class MethodRouter: Sendable {
     /// it, and calls it makes while handling the request run for them.
     public func call(_ method: String, params: JSONValue?, meta: RequestMeta?, principal: (Principal, origin: String)? = nil,
                      timeout: Duration? = nil) async throws(ResponseError) -> JSONValue {
-        try Self.tree(of: await callRaw(method, params: params, meta: meta, principal: principal, timeout: timeout), method)
+        try await callRaw(method, params: params, meta: meta, principal: principal, timeout: timeout).tree
     }
 
     /// As `call`, the result kept as the bytes the process sent (checked, not built into a
@@ -365,7 +365,7 @@ public final class MethodRouter: Sendable {
                 let result = try await call(plugin: route.plugin, method, params: params, meta: meta, timeout: timeout, canResend: canResend)
                 #if DEBUG
                 // Debug builds (every test run) hold each process to the result it declared.
-                if let schema = route.descriptor.result, let problem = schema.problem(with: try Self.tree(of: result, method), at: "result") {
+                if let schema = route.descriptor.result, let problem = schema.problem(with: result.tree, at: "result") {
                     Self.record(method, outcome: "result.breaks_schema", since: started)
                     throw .internalError("\(route.plugin) answered \(method) with a result that breaks its declared schema: \(problem)")
                 }
@@ -422,15 +422,6 @@ public final class MethodRouter: Sendable {
             return ResponseError.processDisabled(process, method: method)
         case .none:
             return ResponseError.methodNotFound(method)
-        }
-    }
-
-    /// A result as a tree; checked bytes always parse, so a failure is the coordinator's own.
-    private static func tree(of result: RawJSON, _ method: String) throws(ResponseError) -> JSONValue {
-        do {
-            return try result.parsed()
-        } catch {
-            throw .internalError("the result of \(method) could not be read: \(error)")
         }
     }
 
