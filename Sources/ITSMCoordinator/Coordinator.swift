@@ -55,7 +55,8 @@ public struct Coordinator: Sendable {
         try await Self.waitForDatabase(logger: self.logger) { [logger = self.logger] in
             try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
         }
-        let tokens = TokenStore(pool: pool, logger: logger)
+        let principals = PrincipalCache()
+        let tokens = TokenStore(pool: pool, logger: logger, cache: principals)
         try await tokens.ensureAdminToken(file: Self.adminTokenFile(dataDirectory: configuration.dataDirectory))
 
         var settings = PluginSupervisor.Settings(databaseURL: databaseURL)
@@ -184,6 +185,7 @@ public struct Coordinator: Sendable {
             services: [
                 .init(service: PluginsService(fleet: fleet, reload: reload)),
                 .init(service: RelayService(relay: relay)),
+                .init(service: PrincipalCacheService(cache: principals, conninfo: databaseURL, logger: logger)),
                 .init(service: VersionsService(versions: versions)),
                 .init(service: SessionSweepService(sessions: sessions, logger: logger)),
                 .init(service: AuditSettlementService(audit: audit, requestTimeout: configuration.requestTimeout, logger: logger)),
@@ -335,6 +337,19 @@ struct RelayService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await relay.run()
+        }
+    }
+}
+
+/// Keeps the token cache's listener until graceful shutdown.
+struct PrincipalCacheService: Service {
+    let cache: PrincipalCache
+    let conninfo: String
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await cache.follow(conninfo: conninfo, logger: logger)
         }
     }
 }

@@ -8,6 +8,8 @@ public enum CoreSchema {
     public static let name = "itsm"
     /// The channel the outbox trigger notifies.
     public static let outboxChannel = "itsm_outbox"
+    /// Notified when what a token authorizes may have changed (`PrincipalCache`).
+    public static let authorizationChannel = "itsm_authorization"
 
     public static let migrations: [Migration] = [
         Migration(version: 1, name: "outbox, deliveries, inbox, tokens", sql: """
@@ -300,6 +302,26 @@ public enum CoreSchema {
             -- The id of the request whose change published the event (or of the event whose
             -- handling did): a request can be followed through every process it reached.
             ALTER TABLE itsm.outbox ADD COLUMN request_id text;
+            """),
+        Migration(version: 12, name: "a notice when what a token may do changes", sql: """
+            -- Coordinators keep the principals of tokens they have checked, and forget them all
+            -- when this notice comes: a token revoked or changed, an account disabled, a role's
+            -- permissions or a person's roles changed. Refreshing a token's last use is no notice,
+            -- nor a statement that changes no row (row triggers; one notice a transaction).
+            CREATE FUNCTION itsm.notify_authorization_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('\(authorizationChannel)', TG_TABLE_NAME);
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER api_token_authorization_changed
+                AFTER UPDATE OF token_hash, permissions, revoked_at, owner OR DELETE ON itsm.api_token
+                FOR EACH ROW EXECUTE FUNCTION itsm.notify_authorization_changed();
+            CREATE TRIGGER account_authorization_changed AFTER UPDATE OF disabled OR DELETE ON itsm.account
+                FOR EACH ROW EXECUTE FUNCTION itsm.notify_authorization_changed();
+            CREATE TRIGGER role_authorization_changed AFTER UPDATE OF permissions OR DELETE ON itsm.role
+                FOR EACH ROW EXECUTE FUNCTION itsm.notify_authorization_changed();
+            CREATE TRIGGER account_role_authorization_changed AFTER INSERT OR UPDATE OR DELETE ON itsm.account_role
+                FOR EACH ROW EXECUTE FUNCTION itsm.notify_authorization_changed();
             """),
     ]
 }

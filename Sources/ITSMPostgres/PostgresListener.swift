@@ -45,6 +45,36 @@ public final class PostgresListener: Sendable {
         return PostgresListener(notifications: stream, stopFlag: stopFlag)
     }
 
+    /// Listens on `channels` until the task is cancelled, connecting again after a loss with
+    /// backoff (0.5 s, doubling to 10 s). `connected` runs once each `LISTEN` is in place, `lost`
+    /// when a connection drops: notifications sent in between are missed, so whoever relies on
+    /// them must treat the gap as "anything may have changed".
+    public static func follow(_ channels: [String], conninfo: String, logger: Logger,
+                              connected: @Sendable () -> Void = {}, lost: @Sendable (any Error) -> Void = { _ in },
+                              received: @Sendable (PostgresNotification) -> Void) async {
+        var delay: Duration = .milliseconds(500)
+        while !Task.isCancelled {
+            do {
+                let listener = try await listen(to: channels, conninfo: conninfo, logger: logger)
+                delay = .milliseconds(500)
+                connected()
+                await withTaskCancellationHandler {
+                    do {
+                        for try await notification in listener.notifications { received(notification) }
+                    } catch {
+                        lost(error)
+                    }
+                } onCancel: {
+                    listener.stop()
+                }
+            } catch {
+                logger.debug("cannot listen yet", metadata: ["itsm.channels": "\(channels)", "itsm.error": "\(error)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(10))
+        }
+    }
+
     /// Stops receiving and closes the connection.
     public func stop() { stopFlag.stop() }
 

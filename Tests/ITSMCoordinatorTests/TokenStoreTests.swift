@@ -35,6 +35,86 @@ let logger = Logger(label: "itsm.test.coordinator")
         await pool.close()
     }
 
+    /// A checked token is answered from the cache until the database says what it may do
+    /// changed: revoked, its owner disabled or given other roles. The cache's own age limit is
+    /// an hour here, so only the notices can make these waits end.
+    @Test func aCheckedTokenIsKeptUntilTheDatabaseSaysWhatItMayDoChanged() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "token-cache")
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+        let cache = PrincipalCache(maximumAge: .seconds(3600))
+        let store = TokenStore(pool: pool, logger: logger, cache: cache)
+        let accounts = AccountStore(pool: pool, directory: nil, logger: logger)
+        let admin = Principal(name: "admin", permissions: ["*"])
+
+        // Not listening yet: nothing is kept.
+        let service = try await store.issue(name: "integration", permissions: ["incident.read"], grantor: admin)
+        #expect(try await store.authenticate(service)?.name == "integration")
+        #expect(cache.entry(for: TokenStore.hash(service)) == nil)
+
+        let following = Task { await cache.follow(conninfo: database.conninfo, logger: logger) }
+        defer { following.cancel() }
+        try await Self.until("the listener is up") { cache.generationForRead() != nil }
+
+        var changes = AccountStore.Changes()
+        changes.roles = ["agent"]
+        _ = try await accounts.create(name: "dana", changes, grantor: admin)
+        let dana = try #require(try await accounts.principal("dana"))
+        let token = try await store.issue(name: "dana-cli", permissions: ["incident.*"], grantor: dana)
+        #expect(try await store.authenticate(token)?.allows("incident.write") == true)
+        // Kept once the notice of dana's new roles has come and gone.
+        try await Self.until("the token is kept") {
+            _ = try await store.authenticate(token)
+            return cache.entry(for: TokenStore.hash(token)) != nil
+        }
+
+        // A change the database does not announce (triggers off) is not seen: the answer comes from the cache.
+        try await pool.withTransaction { tx in
+            try await tx.query("SET LOCAL session_replication_role = replica")
+            try await tx.query("UPDATE itsm.api_token SET permissions = '{incident.read}' WHERE name = 'dana-cli'")
+        }
+        #expect(try await store.authenticate(token)?.allows("incident.write") == true)
+
+        // Announced changes are.
+        changes = AccountStore.Changes()
+        changes.roles = ["auditor"]
+        _ = try await accounts.update(name: "dana", changes, grantor: admin)
+        try await Self.until("the owner's new roles apply") {
+            try await store.authenticate(token).map { !$0.allows("incident.write") && $0.allows("incident.read") } == true
+        }
+        changes = AccountStore.Changes()
+        changes.disabled = true
+        _ = try await accounts.update(name: "dana", changes, grantor: admin)
+        try await Self.until("the disabled owner's token is refused") { try await store.authenticate(token) == nil }
+
+        #expect(try await store.authenticate(service)?.name == "integration")
+        #expect(cache.entry(for: TokenStore.hash(service)) != nil)
+        #expect(try await store.revoke(name: "integration", grantor: admin))
+        try await Self.until("the revoked token is refused") { try await store.authenticate(service) == nil }
+
+        // A read that began before a notice is not kept: it may hold what the notice replaced.
+        let generation = try #require(cache.generationForRead())
+        cache.forgetAll()
+        cache.keep(admin, for: "read-before-the-notice", readAt: generation)
+        #expect(cache.entry(for: "read-before-the-notice") == nil)
+
+        following.cancel()
+        try await Self.until("the cache stops trusting itself without its listener") { cache.generationForRead() == nil }
+        await pool.close()
+    }
+
+    /// Polls `condition` until it holds, for at most 20 seconds.
+    static func until(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("not within 20 s: \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     @Test func adminTokenIsIssuedOnceStoredHashedAndRotatedWhenLost() async throws {
         let database = try await TestPostgres.makeDatabase(label: "tokens")
         let pool = PostgresPool(conninfo: database.conninfo, logger: logger)

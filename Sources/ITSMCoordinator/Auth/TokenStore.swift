@@ -8,10 +8,13 @@ import Logging
 public struct TokenStore: Sendable {
     let pool: PostgresPool
     let logger: Logger
+    /// Principals of tokens checked lately (the coordinator's); without one every check reads.
+    let cache: PrincipalCache?
 
-    public init(pool: PostgresPool, logger: Logger) {
+    public init(pool: PostgresPool, logger: Logger, cache: PrincipalCache? = nil) {
         self.pool = pool
         self.logger = logger
+        self.cache = cache
     }
 
     /// Makes sure `file` holds a working admin token: reuses it when its hash is on record,
@@ -145,11 +148,19 @@ public struct TokenStore: Sendable {
 
     /// The principal a bearer token belongs to, or nil for an unknown or revoked token.
     ///
-    /// A read, so checking a token costs no commit; `last_used_at` is refreshed at most once a
-    /// minute per token, which is precise enough to find unused tokens.
+    /// A read, so checking a token costs no commit, and with a cache not even that while the
+    /// token and its owner stay as they are; `last_used_at` is refreshed at most once a minute
+    /// per token, which is precise enough to find unused tokens.
     public func authenticate(_ token: String) async throws -> Principal? {
         guard token.hasPrefix("itsm_"), token.count < 200 else { return nil }
         let hash = Self.hash(token)
+        if let cache, let entry = cache.entry(for: hash) {
+            if cache.claimLastUseWrite(for: hash, olderThan: Self.lastUseInterval) {
+                try await pool.query("UPDATE itsm.api_token SET last_used_at = now() WHERE token_hash = \(hash)")
+            }
+            return entry.principal
+        }
+        let generation = cache?.generationForRead()
         let rows = try await pool.query("""
             SELECT name, permissions, owner, last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale
             FROM itsm.api_token WHERE token_hash = \(hash) AND revoked_at IS NULL
@@ -171,8 +182,12 @@ public struct TokenStore: Sendable {
         if try row.decode(Bool.self, "stale") {
             try await pool.query("UPDATE itsm.api_token SET last_used_at = now() WHERE token_hash = \(hash)")
         }
+        if let generation { cache?.keep(principal, for: hash, readAt: generation) }
         return principal
     }
+
+    /// How often a token's `last_used_at` is written while it is in use.
+    static let lastUseInterval: Duration = .seconds(60)
 
     static func hash(_ token: String) -> String { SHA256.hex(Array(token.utf8)) }
 

@@ -67,28 +67,14 @@ public actor EventRelay {
         }
     }
 
-    /// Keeps a LISTEN connection open, reconnecting with backoff, and turns notifications into wake-ups.
+    /// Keeps a LISTEN connection open and turns notifications into wake-ups.
     private nonisolated func listen(wake: AsyncStream<Void>.Continuation) async {
-        var delay: Duration = .milliseconds(500)
-        while !Task.isCancelled {
-            do {
-                let listener = try await PostgresListener.listen(to: [CoreSchema.outboxChannel], conninfo: pool.conninfo, logger: logger)
-                delay = .milliseconds(500)
-                await withTaskCancellationHandler {
-                    do {
-                        for try await _ in listener.notifications { wake.yield() }
-                    } catch {
-                        logger.warning("lost the outbox listener; polling until it reconnects", metadata: ["itsm.error": "\(error)"])
-                    }
-                } onCancel: {
-                    listener.stop()
-                }
-            } catch {
-                logger.debug("cannot listen for outbox notifications yet", metadata: ["itsm.error": "\(error)"])
-            }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(10))
-        }
+        await PostgresListener.follow([CoreSchema.outboxChannel], conninfo: pool.conninfo, logger: logger,
+                                      lost: { [logger] error in
+                                          logger.warning("lost the outbox listener; polling until it reconnects",
+                                                         metadata: ["itsm.error": "\(error)"])
+                                      },
+                                      received: { _ in wake.yield() })
     }
 
     /// Claims and delivers due events until none are left for the plugins that are up.
