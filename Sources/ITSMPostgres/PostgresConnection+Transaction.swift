@@ -1,6 +1,6 @@
 extension PostgresConnection {
     /// Runs `body` inside `BEGIN` ... `COMMIT`, on the connection's thread; any error thrown
-    /// rolls the transaction back.
+    /// rolls the transaction back. `BEGIN` travels with the first statement (one round trip).
     ///
     /// ```swift
     /// try await connection.withTransaction { tx in
@@ -17,16 +17,16 @@ extension PostgresConnection {
     private func transaction<Result>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await query("BEGIN")
+        try await beginTransaction()
         let result: Result
         do {
             result = try await body(self)
         } catch {
             // A broken connection cannot roll back; the server aborts the transaction anyway.
-            _ = try? await query("ROLLBACK")
+            _ = try? await endTransaction(committing: false)
             throw error
         }
-        try await query("COMMIT")
+        try await endTransaction(committing: true)
         return result
     }
 }

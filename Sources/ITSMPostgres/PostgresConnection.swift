@@ -34,6 +34,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// PostgreSQL's time for a create (docs/benchmarks.md); a prepared one is planned again only
     /// while PostgreSQL finds a plan for its values better than the generic one.
     private var prepared: [String: (name: String, lastUse: Int)] = [:]
+    /// A transaction has begun here and `BEGIN` is not sent yet: it goes with the transaction's
+    /// first statement, one round trip for both (touched only on `thread`).
+    private var beginPending = false
     private var preparedNames = 0
     private var uses = 0
     /// At most this many, so a connection's server memory stays bounded: the one used longest
@@ -182,6 +185,24 @@ public final class PostgresConnection: @unchecked Sendable {
         try await withTaskExecutorPreference(thread, isolation: isolation, operation: body)
     }
 
+    /// Starts a transaction; its `BEGIN` goes with its first statement.
+    func beginTransaction() async throws {
+        try await onThread {
+            try self.ensureOpen()
+            self.beginPending = true
+        }
+    }
+
+    /// Commits or rolls back; a transaction that ran no statement had nothing sent, and ends here.
+    func endTransaction(committing: Bool) async throws {
+        let started = try await onThread { () -> Bool in
+            defer { self.beginPending = false }
+            return !self.beginPending
+        }
+        guard started else { return }
+        try await query(committing ? "COMMIT" : "ROLLBACK")
+    }
+
     // MARK: - On the connection's thread
 
     private func onThread<R: Sendable>(_ work: @escaping @Sendable () throws -> R) async throws -> R {
@@ -202,25 +223,30 @@ public final class PostgresConnection: @unchecked Sendable {
         let key = types.map(String.init).joined(separator: ",") + ";" + query.sql
         uses += 1
         var name = prepared[key]?.name
+        var preparing: String?
         if name != nil { prepared[key]?.lastUse = uses }
         if name == nil, query.reusesPlan, prepared.count < Self.preparedLimit || deallocateLeastRecentlyUsed() {
             preparedNames += 1
-            let next = "itsm_\(preparedNames)"
-            let result = types.withUnsafeBufferPointer { types in
-                PQprepare(handle, next, query.sql, Int32(types.count), types.baseAddress)
-            }
-            _ = try consume(result, statement: query.sql)
-            prepared[key] = (next, uses)
-            name = next
+            preparing = "itsm_\(preparedNames)"
+            name = preparing
         }
-        let result = CStrings.with(query.binds) { values in
-            if let name { return PQexecPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0) }
-            return types.withUnsafeBufferPointer { types in
-                PQexecParams(handle, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
-            }
-        }
+        let begin = beginPending
+        beginPending = false
         do {
-            return try consume(result, statement: query.sql)
+            let rows: PostgresRows
+            if begin || preparing != nil {
+                rows = try pipelined(query, types: types, begin: begin, preparing: preparing, name: name)
+            } else {
+                let result = CStrings.with(query.binds) { values in
+                    if let name { return PQexecPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0) }
+                    return types.withUnsafeBufferPointer { types in
+                        PQexecParams(handle, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
+                    }
+                }
+                rows = try consume(result, statement: query.sql)
+            }
+            if let preparing { prepared[key] = (preparing, uses) }
+            return rows
         } catch let error as PostgresError where name != nil && Self.invalidatesPrepared(error) {
             // The server's copy no longer fits (a table it reads changed shape) or is gone: it
             // is prepared again, and run again at once unless a transaction it was in failed.
@@ -228,6 +254,73 @@ public final class PostgresConnection: @unchecked Sendable {
             guard retry, PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
             return try queryBlocking(query, retry: false)
         }
+    }
+
+    /// Sends what one statement needs in one round trip (libpq's pipeline mode): the pending
+    /// `BEGIN`, the statement's preparation, the statement. The first failure is thrown; what
+    /// followed it did not run (the server skips the rest of a pipeline after an error).
+    private func pipelined(_ query: PostgresQuery, types: [UInt32], begin: Bool, preparing: String?, name: String?) throws -> PostgresRows {
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
+        }
+        defer { _ = PQexitPipelineMode(handle) }
+        var sent: [String] = []
+        var queued = true
+        if begin {
+            queued = queued && PQsendQueryParams(handle, "BEGIN", 0, nil, nil, nil, nil, 0) == 1
+            sent.append("BEGIN")
+        }
+        if let preparing {
+            queued = queued && types.withUnsafeBufferPointer { types in
+                PQsendPrepare(handle, preparing, query.sql, Int32(types.count), types.baseAddress)
+            } == 1
+            sent.append(query.sql)
+        }
+        queued = queued && CStrings.with(query.binds) { values in
+            if let name { return PQsendQueryPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0) }
+            return types.withUnsafeBufferPointer { types in
+                PQsendQueryParams(handle, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
+            }
+        } == 1
+        sent.append(query.sql)
+        guard queued, PQpipelineSync(handle) == 1 else {
+            throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
+        }
+        // Each command's results end with a null result; the sync point's own result closes the pipeline.
+        var rows: PostgresRows?
+        var firstError: (any Error)?
+        for statement in sent {
+            guard let result = PQgetResult(handle) else {
+                throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
+            }
+            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                PQclear(result)
+            } else {
+                do {
+                    rows = try consume(result, statement: statement)
+                } catch {
+                    firstError = firstError ?? error
+                }
+            }
+            while let extra = PQgetResult(handle) { PQclear(extra) }
+        }
+        guard let sync = PQgetResult(handle) else {
+            throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
+        }
+        let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+        PQclear(sync)
+        if let firstError { throw firstError }
+        guard synced, let rows else {
+            throw PostgresError(code: .connectionClosed, message: "the pipeline ended early: \(Self.errorMessage(of: handle))")
+        }
+        return rows
+    }
+
+    /// Sends a pending `BEGIN` on its own, for what cannot carry it (a script, COPY).
+    private func sendPendingBegin() throws {
+        guard beginPending else { return }
+        beginPending = false
+        _ = try consume(PQexec(handle, "BEGIN"), statement: "BEGIN")
     }
 
     /// Makes room for a statement to prepare; false when the server refused (a failed
@@ -249,6 +342,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private func copyInBlocking(_ statement: String, rows: [[String?]]) throws -> Int {
         try ensureOpen()
+        try sendPendingBegin()
         guard let started = PQexec(handle, statement) else {
             throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
         }
@@ -305,6 +399,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private func executeScriptBlocking(_ script: String) throws -> PostgresRows {
         try ensureOpen()
+        try sendPendingBegin()
         return try consume(PQexec(handle, script), statement: script)
     }
 

@@ -176,6 +176,59 @@ let logger = Logger(label: "itsm.test.postgres")
         await pool.close()
     }
 
+    /// `BEGIN` is not sent on its own: it goes with the transaction's first statement, and
+    /// whatever that statement is, the transaction behaves as if it had gone first.
+    @Test func aTransactionsBeginTravelsWithItsFirstStatement() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "txbegin")
+        let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
+        defer { connection.close() }
+        try await connection.query("CREATE TABLE ledger (n int)")
+        func inTransaction() async throws -> Bool {
+            try await connection.query("SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS open").single().decode(Bool.self, "open")
+        }
+        // One transaction: the statements share its id, whether their text is new to the connection or not.
+        for _ in 1...2 {
+            let ids = try await connection.withTransaction { tx in
+                [try await tx.query("SELECT pg_current_xact_id()::text AS id").single().decode(String.self, "id"),
+                 try await tx.query("SELECT pg_current_xact_id()::text AS id, 2 AS second").single().decode(String.self, "id")]
+            }
+            #expect(ids[0] == ids[1])
+        }
+        // A first statement that fails (in its preparation, or when it runs) fails the transaction, which is rolled back.
+        let syntax = await #expect(throws: PostgresError.self) {
+            try await connection.withTransaction { tx in try await tx.query("SELEC 1") }
+        }
+        #expect(syntax?.sqlState?.rawValue == "42601")
+        for _ in 1...2 {
+            let division = await #expect(throws: PostgresError.self) {
+                try await connection.withTransaction { tx in try await tx.query("INSERT INTO ledger SELECT 1 / \(0)") }
+            }
+            #expect(division?.sqlState?.rawValue == "22012")
+        }
+        #expect(try await inTransaction() == false)
+        // Nothing run: nothing sent, and the connection is free for the next.
+        #expect(try await connection.withTransaction { _ in 42 } == 42)
+        #expect(try await inTransaction() == false)
+        // A script or a COPY first: BEGIN goes ahead of it, so a rollback takes it back.
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await connection.withTransaction { tx in
+                try await tx.executeScript(unsafeSQL: "INSERT INTO ledger VALUES (1); INSERT INTO ledger VALUES (2)")
+                throw Boom()
+            }
+        }
+        await #expect(throws: Boom.self) {
+            try await connection.withTransaction { tx in
+                _ = try await tx.copyIn(unsafeSQL: "COPY ledger (n) FROM STDIN", rows: [["3"]])
+                throw Boom()
+            }
+        }
+        try await connection.withTransaction { tx in
+            try await tx.query("INSERT INTO ledger VALUES (\(4))")
+        }
+        #expect(try await connection.query("SELECT n FROM ledger").map { try $0.decode(Int.self, "n") } == [4])
+    }
+
     @Test func poolServesMoreCallersThanConnections() async throws {
         let database = try await TestPostgres.makeDatabase(label: "pool")
         let pool = PostgresPool(conninfo: database.conninfo, maximumConnections: 3, logger: logger)
