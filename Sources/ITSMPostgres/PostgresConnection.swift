@@ -34,9 +34,13 @@ public final class PostgresConnection: @unchecked Sendable {
     /// PostgreSQL's time for a create (docs/benchmarks.md); a prepared one is planned again only
     /// while PostgreSQL finds a plan for its values better than the generic one.
     private var prepared: [String: (name: String, lastUse: Int)] = [:]
+    /// Between `beginTransaction` and `endTransaction` (touched only on `thread`, like the two below).
+    private var inTransaction = false
     /// A transaction has begun here and `BEGIN` is not sent yet: it goes with the transaction's
-    /// first statement, one round trip for both (touched only on `thread`).
+    /// first statement, one round trip for both.
     private var beginPending = false
+    /// Statements whose answer nobody reads, held to go with `COMMIT` (`queryAtCommit`).
+    private var atCommit: [PostgresQuery] = []
     private var preparedNames = 0
     private var uses = 0
     /// At most this many, so a connection's server memory stays bounded: the one used longest
@@ -189,18 +193,27 @@ public final class PostgresConnection: @unchecked Sendable {
     func beginTransaction() async throws {
         try await onThread {
             try self.ensureOpen()
+            self.inTransaction = true
             self.beginPending = true
+            self.atCommit = []
         }
     }
 
-    /// Commits or rolls back; a transaction that ran no statement had nothing sent, and ends here.
+    /// Commits (with the statements held for it) or rolls back. A transaction that sent nothing
+    /// ends here without a round trip.
     func endTransaction(committing: Bool) async throws {
-        let started = try await onThread { () -> Bool in
-            defer { self.beginPending = false }
-            return !self.beginPending
+        try await onThread { try self.endTransactionBlocking(committing: committing) }
+    }
+
+    /// In a transaction, runs `query` when it commits, in the same round trip as `COMMIT`, and
+    /// not at all if it rolls back; outside one, runs it now. For a statement whose answer is
+    /// not needed and whose failure may as well be the commit's (the outbox row of an event):
+    /// such a failure fails the commit, and the transaction rolls back.
+    public func queryAtCommit(_ query: PostgresQuery) async throws {
+        try await onThread {
+            guard self.inTransaction else { return _ = try self.queryBlocking(query) }
+            self.atCommit.append(query)
         }
-        guard started else { return }
-        try await query(committing ? "COMMIT" : "ROLLBACK")
     }
 
     // MARK: - On the connection's thread
@@ -214,6 +227,41 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private func queryBlocking(_ query: PostgresQuery, retry: Bool = true) throws -> PostgresRows {
         try ensureOpen()
+        let statement = try steps(for: query)
+        var steps = statement.steps
+        if beginPending {
+            beginPending = false
+            steps.insert(.plain("BEGIN"), at: 0)
+        }
+        do {
+            return try run(steps)
+        } catch let error as PostgresError where statement.name != nil && Self.invalidatesPrepared(error) {
+            // The server's copy no longer fits (a table it reads changed shape) or is gone: it
+            // is prepared again, and run again at once unless a transaction it was in failed.
+            prepared[statement.key] = nil
+            guard retry, PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
+            return try queryBlocking(query, retry: false)
+        }
+    }
+
+    /// One thing sent to the server: a statement without parameters (`BEGIN`, `COMMIT`), a
+    /// statement's preparation, or a statement's run (by its prepared name if it has one).
+    private enum Step {
+        case plain(String)
+        case prepare(name: String, key: String, sql: String, types: [UInt32])
+        case run(PostgresQuery, name: String?, types: [UInt32])
+
+        var text: String {
+            switch self {
+            case .plain(let sql): sql
+            case .prepare(_, _, let sql, _): sql
+            case .run(let query, _, _): query.sql
+            }
+        }
+    }
+
+    /// The steps that run `query`: preparing it first when it is new to the connection.
+    private func steps(for query: PostgresQuery) throws -> (steps: [Step], key: String, name: String?) {
         // libpq takes parameters as C strings: a NUL would silently cut the value short there
         // (`alice\0x` would name `alice`), so such a value is refused instead.
         if let index = query.binds.firstIndex(where: { $0?.utf8.contains(0) == true }) {
@@ -222,84 +270,71 @@ public final class PostgresConnection: @unchecked Sendable {
         let types = query.bindTypes.map(\.rawValue)
         let key = types.map(String.init).joined(separator: ",") + ";" + query.sql
         uses += 1
-        var name = prepared[key]?.name
-        var preparing: String?
-        if name != nil { prepared[key]?.lastUse = uses }
-        if name == nil, query.reusesPlan, prepared.count < Self.preparedLimit || deallocateLeastRecentlyUsed() {
-            preparedNames += 1
-            preparing = "itsm_\(preparedNames)"
-            name = preparing
+        if prepared[key] != nil {
+            prepared[key]?.lastUse = uses
+            return ([.run(query, name: prepared[key]?.name, types: types)], key, prepared[key]?.name)
         }
-        let begin = beginPending
-        beginPending = false
-        do {
-            let rows: PostgresRows
-            if begin || preparing != nil {
-                rows = try pipelined(query, types: types, begin: begin, preparing: preparing, name: name)
-            } else {
-                let result = CStrings.with(query.binds) { values in
-                    if let name { return PQexecPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0) }
-                    return types.withUnsafeBufferPointer { types in
-                        PQexecParams(handle, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
-                    }
-                }
-                rows = try consume(result, statement: query.sql)
-            }
-            if let preparing { prepared[key] = (preparing, uses) }
-            return rows
-        } catch let error as PostgresError where name != nil && Self.invalidatesPrepared(error) {
-            // The server's copy no longer fits (a table it reads changed shape) or is gone: it
-            // is prepared again, and run again at once unless a transaction it was in failed.
-            prepared[key] = nil
-            guard retry, PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
-            return try queryBlocking(query, retry: false)
+        guard query.reusesPlan, prepared.count < Self.preparedLimit || deallocateLeastRecentlyUsed() else {
+            return ([.run(query, name: nil, types: types)], key, nil)
         }
+        preparedNames += 1
+        let name = "itsm_\(preparedNames)"
+        return ([.prepare(name: name, key: key, sql: query.sql, types: types), .run(query, name: name, types: types)], key, name)
     }
 
-    /// Sends what one statement needs in one round trip (libpq's pipeline mode): the pending
-    /// `BEGIN`, the statement's preparation, the statement. The first failure is thrown; what
-    /// followed it did not run (the server skips the rest of a pipeline after an error).
-    private func pipelined(_ query: PostgresQuery, types: [UInt32], begin: Bool, preparing: String?, name: String?) throws -> PostgresRows {
+    /// Sends `steps` and returns the last one's rows. One step goes as one call; several go in
+    /// one round trip (libpq's pipeline mode). The first failure is thrown; the server skips
+    /// what followed it. A preparation that succeeded is remembered whatever came after it.
+    private func run(_ steps: [Step]) throws -> PostgresRows {
+        if steps.count == 1, case .run(let query, let name, let types) = steps[0] {
+            let result = CStrings.with(query.binds) { values in
+                if let name { return PQexecPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0) }
+                return types.withUnsafeBufferPointer { types in
+                    PQexecParams(handle, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
+                }
+            }
+            return try consume(result, statement: query.sql)
+        }
         guard PQenterPipelineMode(handle) == 1 else {
             throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
         }
         defer { _ = PQexitPipelineMode(handle) }
-        var sent: [String] = []
         var queued = true
-        if begin {
-            queued = queued && PQsendQueryParams(handle, "BEGIN", 0, nil, nil, nil, nil, 0) == 1
-            sent.append("BEGIN")
-        }
-        if let preparing {
-            queued = queued && types.withUnsafeBufferPointer { types in
-                PQsendPrepare(handle, preparing, query.sql, Int32(types.count), types.baseAddress)
-            } == 1
-            sent.append(query.sql)
-        }
-        queued = queued && CStrings.with(query.binds) { values in
-            if let name { return PQsendQueryPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0) }
-            return types.withUnsafeBufferPointer { types in
-                PQsendQueryParams(handle, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
+        for step in steps where queued {
+            switch step {
+            case .plain(let sql):
+                queued = PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) == 1
+            case .prepare(let name, _, let sql, let types):
+                queued = types.withUnsafeBufferPointer { PQsendPrepare(handle, name, sql, Int32($0.count), $0.baseAddress) } == 1
+            case .run(let query, let name, let types):
+                queued = CStrings.with(query.binds) { values in
+                    if let name { return PQsendQueryPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0) }
+                    return types.withUnsafeBufferPointer { types in
+                        PQsendQueryParams(handle, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
+                    }
+                } == 1
             }
-        } == 1
-        sent.append(query.sql)
+        }
         guard queued, PQpipelineSync(handle) == 1 else {
             throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
         }
-        // Each command's results end with a null result; the sync point's own result closes the pipeline.
+        // Each step's results end with a null result; the sync point's own result closes the pipeline.
         var rows: PostgresRows?
         var firstError: (any Error)?
-        for statement in sent {
+        for step in steps {
             guard let result = PQgetResult(handle) else {
                 throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
             }
             if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                 PQclear(result)
+                rows = nil
             } else {
                 do {
-                    rows = try consume(result, statement: statement)
+                    rows = try consume(result, statement: step.text)
+                    if case .prepare(let name, let key, _, _) = step { prepared[key] = (name, uses) }
                 } catch {
                     firstError = firstError ?? error
+                    rows = nil
                 }
             }
             while let extra = PQgetResult(handle) { PQclear(extra) }
@@ -314,6 +349,34 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(code: .connectionClosed, message: "the pipeline ended early: \(Self.errorMessage(of: handle))")
         }
         return rows
+    }
+
+    private func endTransactionBlocking(committing: Bool) throws {
+        let held = committing ? atCommit : []
+        let begun = !beginPending
+        defer {
+            inTransaction = false
+            beginPending = false
+            atCommit = []
+        }
+        guard begun || !held.isEmpty else { return }
+        try ensureOpen()
+        var steps: [Step] = begun ? [] : [.plain("BEGIN")]
+        var keys: [String] = []
+        do {
+            for query in held {
+                let statement = try self.steps(for: query)
+                steps += statement.steps
+                keys.append(statement.key)
+            }
+            steps.append(.plain(committing ? "COMMIT" : "ROLLBACK"))
+            _ = try run(steps)
+        } catch {
+            // A held statement that failed left the transaction open and aborted.
+            if PQtransactionStatus(handle) != PQTRANS_IDLE { _ = try? consume(PQexec(handle, "ROLLBACK"), statement: "ROLLBACK") }
+            if let error = error as? PostgresError, Self.invalidatesPrepared(error) { keys.forEach { prepared[$0] = nil } }
+            throw error
+        }
     }
 
     /// Sends a pending `BEGIN` on its own, for what cannot carry it (a script, COPY).

@@ -229,6 +229,49 @@ let logger = Logger(label: "itsm.test.postgres")
         #expect(try await connection.query("SELECT n FROM ledger").map { try $0.decode(Int.self, "n") } == [4])
     }
 
+    /// Statements held for the commit run with it, in order, or not at all; one that fails
+    /// fails the commit and takes the transaction back.
+    @Test func statementsHeldForTheCommitRunWithItOrNotAtAll() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "txatcommit")
+        let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
+        defer { connection.close() }
+        try await connection.query("CREATE TABLE ledger (n int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
+        func values() async throws -> [Int] {
+            try await connection.query("SELECT n FROM ledger ORDER BY at").map { try $0.decode(Int.self, "n") }
+        }
+        let seenInside = try await connection.withTransaction { tx in
+            try await tx.query("INSERT INTO ledger (n) VALUES (\(1))")
+            try await tx.queryAtCommit("INSERT INTO ledger (n) VALUES (\(3))")
+            try await tx.queryAtCommit("INSERT INTO ledger (n) VALUES (\(2))")
+            return try await tx.query("SELECT count(*) AS n FROM ledger").single().decode(Int.self, "n")
+        }
+        #expect(seenInside == 1)
+        #expect(try await values() == [1, 3, 2])
+        // Only held statements: BEGIN, they and COMMIT together.
+        try await connection.withTransaction { tx in try await tx.queryAtCommit("INSERT INTO ledger (n) VALUES (\(4))") }
+        #expect(try await values() == [1, 3, 2, 4])
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await connection.withTransaction { tx in
+                try await tx.queryAtCommit("INSERT INTO ledger (n) VALUES (\(5))")
+                throw Boom()
+            }
+        }
+        let duplicate = await #expect(throws: PostgresError.self) {
+            try await connection.withTransaction { tx in
+                try await tx.query("INSERT INTO ledger (n) VALUES (\(6))")
+                try await tx.queryAtCommit("INSERT INTO ledger (n) VALUES (\(1))")
+                try await tx.queryAtCommit("INSERT INTO ledger (n) VALUES (\(7))")
+            }
+        }
+        #expect(duplicate?.sqlState == .uniqueViolation)
+        #expect(try await values() == [1, 3, 2, 4])
+        #expect(try await connection.query("SELECT pg_current_xact_id_if_assigned() IS NULL AS idle").single().decode(Bool.self, "idle"))
+        // Outside a transaction it runs at once.
+        try await connection.queryAtCommit("INSERT INTO ledger (n) VALUES (\(8))")
+        #expect(try await values() == [1, 3, 2, 4, 8])
+    }
+
     @Test func poolServesMoreCallersThanConnections() async throws {
         let database = try await TestPostgres.makeDatabase(label: "pool")
         let pool = PostgresPool(conninfo: database.conninfo, maximumConnections: 3, logger: logger)
