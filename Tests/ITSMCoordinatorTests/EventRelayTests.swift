@@ -6,6 +6,22 @@ import ITSMTesting
 import Testing
 
 @Suite struct EventRelayTests {
+    /// The relay is woken for events with a delivery to make, not for those nobody takes.
+    @Test func onlyAnEventSomeoneSubscribesToWakesTheRelay() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "wake")
+        let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
+        try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
+        try await pool.query("INSERT INTO itsm.subscription (subscriber, event_type) VALUES ('problem', 'incident.created')")
+        let listener = try await PostgresListener.listen(to: [CoreSchema.outboxChannel], conninfo: database.conninfo, logger: logger)
+        defer { listener.stop() }
+        try await pool.query("INSERT INTO itsm.outbox (type, source) VALUES ('incident.updated', 'incident')")
+        try await pool.query("INSERT INTO itsm.outbox (type, source) VALUES ('incident.created', 'incident')")
+        var notifications = listener.notifications.makeAsyncIterator()
+        // Notices arrive in commit order: the first is the subscribed event's.
+        #expect(try await notifications.next()?.payload == "incident.created")
+        await pool.close()
+    }
+
     @Test func pruningKeepsWhatIsNotDeliveredAndRemovesWhatIsOld() async throws {
         let database = try await TestPostgres.makeDatabase(label: "prune")
         let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
