@@ -70,6 +70,11 @@ public struct PluginTransaction: Sendable {
         try await connection.query(query)
     }
 
+    /// Statements that do not need each other's answers, in one round trip (`PostgresConnection.queries`).
+    public func queries(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
+        try await connection.queries(queries)
+    }
+
     /// Writes an event to `itsm.outbox`; the coordinator delivers it to subscribers after
     /// the transaction commits. Returns the event's id.
     ///

@@ -137,6 +137,19 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs `queries` in one round trip and returns their rows in order: for statements that
+    /// do not need each other's answers. The first failure is thrown and the ones after it did
+    /// not run; outside a transaction they succeed or fail together.
+    public func queries(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
+        guard !queries.isEmpty else { return [] }
+        let cancellation = StatementCancellation()
+        return try await withTaskCancellationHandler {
+            try await onThread { try cancellation.run { try self.queriesBlocking(queries) } }
+        } onCancel: {
+            cancellation.cancel { self.cancelRunningStatement() }
+        }
+    }
+
     /// Runs a script of one or more statements with no parameters (e.g. a migration).
     public func executeScript(unsafeSQL script: String) async throws {
         try await onThread { _ = try self.executeScriptBlocking(script) }
@@ -225,22 +238,35 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    private func queryBlocking(_ query: PostgresQuery, retry: Bool = true) throws -> PostgresRows {
+    private func queryBlocking(_ query: PostgresQuery) throws -> PostgresRows {
+        try queriesBlocking([query])[0]
+    }
+
+    /// Runs `queries` in one round trip (with a pending `BEGIN` ahead of them).
+    private func queriesBlocking(_ queries: [PostgresQuery], retry: Bool = true) throws -> [PostgresRows] {
         try ensureOpen()
-        let statement = try steps(for: query)
-        var steps = statement.steps
+        var steps: [Step] = []
+        var keys: [String] = []
+        var anyPrepared = false
+        for query in queries {
+            let statement = try self.steps(for: query)
+            steps += statement.steps
+            keys.append(statement.key)
+            anyPrepared = anyPrepared || statement.name != nil
+        }
         if beginPending {
             beginPending = false
             steps.insert(.plain("BEGIN"), at: 0)
         }
         do {
             return try run(steps)
-        } catch let error as PostgresError where statement.name != nil && Self.invalidatesPrepared(error) {
+        } catch let error as PostgresError where anyPrepared && Self.invalidatesPrepared(error) {
             // The server's copy no longer fits (a table it reads changed shape) or is gone: it
-            // is prepared again, and run again at once unless a transaction it was in failed.
-            prepared[statement.key] = nil
+            // is prepared again, and run again at once unless a transaction it was in failed
+            // (outside one, the statements of a round trip succeed or fail together).
+            keys.forEach { prepared[$0] = nil }
             guard retry, PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
-            return try queryBlocking(query, retry: false)
+            return try queriesBlocking(queries, retry: false)
         }
     }
 
@@ -282,10 +308,11 @@ public final class PostgresConnection: @unchecked Sendable {
         return ([.prepare(name: name, key: key, sql: query.sql, types: types), .run(query, name: name, types: types)], key, name)
     }
 
-    /// Sends `steps` and returns the last one's rows. One step goes as one call; several go in
-    /// one round trip (libpq's pipeline mode). The first failure is thrown; the server skips
-    /// what followed it. A preparation that succeeded is remembered whatever came after it.
-    private func run(_ steps: [Step]) throws -> PostgresRows {
+    /// Sends `steps` and returns the rows of each statement run. One step goes as one call;
+    /// several go in one round trip (libpq's pipeline mode). The first failure is thrown; the
+    /// server skips what followed it. A preparation that succeeded is remembered whatever came
+    /// after it.
+    private func run(_ steps: [Step]) throws -> [PostgresRows] {
         if steps.count == 1, case .run(let query, let name, let types) = steps[0] {
             let result = CStrings.with(query.binds) { values in
                 if let name { return PQexecPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0) }
@@ -293,7 +320,7 @@ public final class PostgresConnection: @unchecked Sendable {
                     PQexecParams(handle, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
                 }
             }
-            return try consume(result, statement: query.sql)
+            return [try consume(result, statement: query.sql)]
         }
         guard PQenterPipelineMode(handle) == 1 else {
             throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
@@ -319,7 +346,7 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
         }
         // Each step's results end with a null result; the sync point's own result closes the pipeline.
-        var rows: PostgresRows?
+        var answers: [PostgresRows] = []
         var firstError: (any Error)?
         for step in steps {
             guard let result = PQgetResult(handle) else {
@@ -327,14 +354,16 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                 PQclear(result)
-                rows = nil
             } else {
                 do {
-                    rows = try consume(result, statement: step.text)
-                    if case .prepare(let name, let key, _, _) = step { prepared[key] = (name, uses) }
+                    let rows = try consume(result, statement: step.text)
+                    switch step {
+                    case .prepare(let name, let key, _, _): prepared[key] = (name, uses)
+                    case .run: answers.append(rows)
+                    case .plain: break
+                    }
                 } catch {
                     firstError = firstError ?? error
-                    rows = nil
                 }
             }
             while let extra = PQgetResult(handle) { PQclear(extra) }
@@ -345,10 +374,10 @@ public final class PostgresConnection: @unchecked Sendable {
         let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
         PQclear(sync)
         if let firstError { throw firstError }
-        guard synced, let rows else {
+        guard synced else {
             throw PostgresError(code: .connectionClosed, message: "the pipeline ended early: \(Self.errorMessage(of: handle))")
         }
-        return rows
+        return answers
     }
 
     private func endTransactionBlocking(committing: Bool) throws {

@@ -272,6 +272,29 @@ let logger = Logger(label: "itsm.test.postgres")
         #expect(try await values() == [1, 3, 2, 4, 8])
     }
 
+    @Test func statementsSentTogetherAnswerInOrderAndFailTogether() async throws {
+        let database = try await TestPostgres.makeDatabase(label: "together")
+        let connection = try await PostgresConnection.connect(to: database.conninfo, logger: logger)
+        defer { connection.close() }
+        try await connection.query("CREATE TABLE ledger (n int PRIMARY KEY)")
+        let answers = try await connection.queries([
+            "INSERT INTO ledger (n) VALUES (\(1)) RETURNING n", "SELECT count(*) AS n FROM ledger", "SELECT \("x") AS label",
+        ])
+        #expect(try answers.map { try $0.single().decode(String.self, $0.columns.names[0]) } == ["1", "1", "x"])
+        // Outside a transaction the statements of one round trip stand or fall together.
+        let duplicate = await #expect(throws: PostgresError.self) {
+            try await connection.queries(["INSERT INTO ledger (n) VALUES (\(2))", "INSERT INTO ledger (n) VALUES (\(1))"])
+        }
+        #expect(duplicate?.sqlState == .uniqueViolation)
+        // In one, after its BEGIN.
+        let inside = try await connection.withTransaction { tx in
+            try await tx.queries(["INSERT INTO ledger (n) VALUES (\(3))", "SELECT pg_current_xact_id()::text AS id"]).count
+        }
+        #expect(inside == 2)
+        #expect(try await connection.query("SELECT n FROM ledger ORDER BY n").map { try $0.decode(Int.self, "n") } == [1, 3])
+        #expect(try await connection.queries([]).isEmpty)
+    }
+
     @Test func poolServesMoreCallersThanConnections() async throws {
         let database = try await TestPostgres.makeDatabase(label: "pool")
         let pool = PostgresPool(conninfo: database.conninfo, maximumConnections: 3, logger: logger)

@@ -39,20 +39,26 @@ extension IncidentStore {
         }
     }
 
-    /// At creation: the best matching known error, if any, recorded on the new incident.
-    func suggestKnownError(_ tx: PluginTransaction, for incident: Incident, actor: String, now: Date) async throws -> Incident {
+    /// The known error that best matches `incident`, if any (`suggestKnownError`).
+    func knownErrorMatch(for incident: Incident) -> PostgresQuery {
         // `word_similarity` compared here, not `<%` with its threshold set first: no index
         // serves this side, and the setting cost a round trip on every create.
-        guard let match = try await tx.query("""
-            SELECT number FROM incident.known_error k
-            WHERE (\(incident.configurationItem)::text IS NOT NULL AND \(incident.configurationItem) = ANY(k.cis))
-               OR (k.category IS NOT NULL AND \(incident.service) = ANY(k.services) AND k.category = \(incident.category))
-               OR word_similarity(\(incident.title), k.title || ' ' || k.symptoms) >= \(knownErrorSimilarity)
-            ORDER BY (\(incident.configurationItem) = ANY(k.cis)) IS TRUE DESC,
-                     (k.category = \(incident.category) AND \(incident.service) = ANY(k.services)) IS TRUE DESC,
-                     word_similarity(\(incident.title), k.title || ' ' || k.symptoms) DESC, k.published_at DESC
-            LIMIT 1
-            """).first?.decode(String.self, "number") else { return incident }
+        """
+        SELECT number FROM incident.known_error k
+        WHERE (\(incident.configurationItem)::text IS NOT NULL AND \(incident.configurationItem) = ANY(k.cis))
+           OR (k.category IS NOT NULL AND \(incident.service) = ANY(k.services) AND k.category = \(incident.category))
+           OR word_similarity(\(incident.title), k.title || ' ' || k.symptoms) >= \(knownErrorSimilarity)
+        ORDER BY (\(incident.configurationItem) = ANY(k.cis)) IS TRUE DESC,
+                 (k.category = \(incident.category) AND \(incident.service) = ANY(k.services)) IS TRUE DESC,
+                 word_similarity(\(incident.title), k.title || ' ' || k.symptoms) DESC, k.published_at DESC
+        LIMIT 1
+        """
+    }
+
+    /// At creation: the best matching known error `matches` found (`knownErrorMatch`), if any,
+    /// recorded on the new incident.
+    func suggestKnownError(_ tx: PluginTransaction, for incident: Incident, actor: String, now: Date, matches: PostgresRows) async throws -> Incident {
+        guard let match = try matches.first?.decode(String.self, "number") else { return incident }
         let row = try await tx.query("""
             UPDATE incident.incident SET known_error_ref = \(match) WHERE id = \(incident.id) RETURNING \(unsafeSQL: Incident.columns)
             """).single()

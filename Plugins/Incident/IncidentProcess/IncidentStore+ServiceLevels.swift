@@ -53,6 +53,18 @@ extension IncidentStore {
         }
     }
 
+    /// The SLA definition that applies to `incident` at `now`: its customer's agreement first,
+    /// then its service's, then the general one for its priority (`refreshClocks`).
+    static func applicableDefinition(for incident: Incident, now: Date) -> PostgresQuery {
+        """
+        SELECT id, response_minutes, resolution_minutes, warning_percent, calendar FROM incident.sla_definition
+        WHERE priority = \(incident.priority.rawValue) AND (service = \(incident.service) OR service IS NULL) AND active
+          AND (customer IS NULL
+               OR (customer = \(incident.customer) AND (\(now) AT TIME ZONE 'UTC')::date BETWEEN valid_from AND valid_to))
+        ORDER BY customer NULLS LAST, service NULLS LAST LIMIT 1
+        """
+    }
+
     /// Recomputes a record's clocks from its current state: the definition for its service and
     /// priority, when it first responded, its pausing holds, whether it is resolved. Called in
     /// the transaction of every change (and of every definition change), so the stored
@@ -65,16 +77,13 @@ extension IncidentStore {
     /// so lists and stats stop counting it and the scan publishes the new deadline's crossing.
     /// A stopped clock keeps its target, calendar and verdict.
     /// A record being created (`isNew`) has no clocks or holds yet, so they are not looked for.
-    func refreshClocks(_ tx: PluginTransaction, for incident: Incident, actor: String, now: Date, isNew: Bool = false) async throws {
+    /// `definitions`: what `applicableDefinition` found, when the caller asked already.
+    func refreshClocks(_ tx: PluginTransaction, for incident: Incident, actor: String, now: Date, isNew: Bool = false,
+                       definitions found: PostgresRows? = nil) async throws {
         guard incident.importedAt == nil else { return }
-        let definitions = try await tx.query("""
-            SELECT id, response_minutes, resolution_minutes, warning_percent, calendar FROM incident.sla_definition
-            WHERE priority = \(incident.priority.rawValue) AND (service = \(incident.service) OR service IS NULL) AND active
-              AND (customer IS NULL
-                   OR (customer = \(incident.customer) AND (\(now) AT TIME ZONE 'UTC')::date BETWEEN valid_from AND valid_to))
-            ORDER BY customer NULLS LAST, service NULLS LAST LIMIT 1
-            """)
-        guard let definition = definitions.first else {
+        var definitions = found
+        if definitions == nil { definitions = try await tx.query(Self.applicableDefinition(for: incident, now: now)) }
+        guard let definition = definitions?.first else {
             if !isNew { try await tx.query("DELETE FROM incident.sla_clock WHERE incident_id = \(incident.id) AND stopped_at IS NULL") }
             return
         }

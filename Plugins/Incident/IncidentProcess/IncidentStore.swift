@@ -83,8 +83,11 @@ public struct IncidentStore: Sendable {
                 var incident = try Incident(row: row)
                 try await Self.checkAssignment(tx, incident)
                 try await Self.checkService(tx, incident.service)
-                try await refreshClocks(tx, for: incident, actor: actor, now: incident.createdAt, isNew: true)
-                incident = try await suggestKnownError(tx, for: incident, actor: actor, now: now)
+                // The SLA that applies and a known error that matches: one round trip for both.
+                let found = try await tx.queries([Self.applicableDefinition(for: incident, now: incident.createdAt),
+                                                  knownErrorMatch(for: incident)])
+                try await refreshClocks(tx, for: incident, actor: actor, now: incident.createdAt, isNew: true, definitions: found[0])
+                incident = try await suggestKnownError(tx, for: incident, actor: actor, now: now, matches: found[1])
                 try await tx.publish(IncidentEvents.created, subject: incident.id.uuidString.lowercased(), data: incident)
                 if let reason = majorCriterion(priority) {
                     return try await apply(tx, id: incident.id, number: nil, actor: actor, now: now) { current in
