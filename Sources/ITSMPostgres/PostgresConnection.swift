@@ -325,7 +325,9 @@ public final class PostgresConnection: @unchecked Sendable {
         guard PQenterPipelineMode(handle) == 1 else {
             throw PostgresError(code: .connectionClosed, message: Self.errorMessage(of: handle))
         }
-        defer { _ = PQexitPipelineMode(handle) }
+        // Left with results unread (a send that failed, a connection lost midway), libpq stays
+        // in pipeline mode, where no plain call works: the pool must not lend it again.
+        defer { if PQexitPipelineMode(handle) != 1 { usable.store(false, ordering: .releasing) } }
         var queued = true
         for step in steps where queued {
             switch step {
