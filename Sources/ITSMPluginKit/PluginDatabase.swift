@@ -43,6 +43,13 @@ public struct PluginDatabase: Sendable {
         }
     }
 
+    /// Statements that do not need each other's answers, in one round trip
+    /// (`PostgresConnection.queries`); in a scheduled job, in a transaction that checks the lease.
+    public func queries(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
+        guard fence != nil else { return try await pool.withConnection { try await $0.queries(queries) } }
+        return try await withTransaction { try await $0.queries(queries) }
+    }
+
     /// One statement outside an explicit transaction (reads, mostly); in a scheduled job, in
     /// a transaction of its own that checks the lease.
     @discardableResult

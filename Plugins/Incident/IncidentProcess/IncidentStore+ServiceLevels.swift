@@ -172,16 +172,27 @@ extension IncidentStore {
         "\(targetMinutes) min, " + (dueAt.map { "due \($0.formatted(.iso8601))" } ?? "paused")
     }
 
+    /// The stored clocks `condition` picks (`WHERE incident_id ...`), for `clocks(_:of:)`.
+    static func clockRows(_ condition: PostgresQuery) -> PostgresQuery {
+        var query: PostgresQuery = """
+            SELECT kind, target_minutes, warning_percent, calendar, started_at, stopped_at, warning_at, due_at
+            FROM incident.sla_clock
+            """
+        query.append(condition)
+        query.append(" ORDER BY kind DESC")
+        return query
+    }
+
     /// A record's clocks as they stand at `now`.
     public func clocks(of incident: UUID, now: Date = Date()) async throws -> [ServiceLevelClock] {
-        try await database.pool.withConnection { connection in
-            let rows = try await connection.query("""
-                SELECT kind, target_minutes, warning_percent, calendar, started_at, stopped_at, warning_at, due_at
-                FROM incident.sla_clock WHERE incident_id = \(incident) ORDER BY kind DESC
-                """)
-            guard !rows.isEmpty else { return [] }
-            let (pauses, pausedNow) = try await pausingHolds(connection, incident: incident)
-            return try rows.map { row in
+        try await clocks(database.query(Self.clockRows(" WHERE incident_id = \(incident)")), of: incident, now: now)
+    }
+
+    /// A record's clocks as they stand at `now`, from its stored rows (`clockRows`).
+    func clocks(_ rows: PostgresRows, of incident: UUID, now: Date = Date()) async throws -> [ServiceLevelClock] {
+        guard !rows.isEmpty else { return [] }
+        let (pauses, pausedNow) = try await database.pool.withConnection { try await pausingHolds($0, incident: incident) }
+        return try rows.map { row in
                 let kind = ClockKind(rawValue: try row.decode(String.self, "kind")) ?? .resolution
                 let policy = ClockPolicy(
                     calendar: try CalendarDefinition.calendar(storedJSON: row.decode(PostgresJSON.self, "calendar").text),
@@ -197,7 +208,6 @@ extension IncidentStore {
                     warningAt: running ? try row.decode(Date?.self, "warning_at") : nil,
                     dueAt: running ? try row.decode(Date?.self, "due_at") : nil,
                     elapsedMinutes: standing.elapsedMinutes, state: standing.state)
-            }
         }
     }
 
