@@ -154,6 +154,13 @@ public final class JSONRPCConnection: Sendable {
         }
     }
 
+    /// Runs `body` with this connection's event loop as its task executor: its requests are then
+    /// written, and their answers resumed, on the thread that reads them, without waking
+    /// another. For short work that calls this connection in a loop.
+    public func withAffinity<R: Sendable>(_ body: () async throws -> R) async rethrows -> R {
+        try await withTaskExecutorPreference(EventLoopTaskExecutor(channel.channel.eventLoop), operation: body)
+    }
+
     /// Sends a request and waits for its response, at most `timeout` (default: the
     /// configuration's). All failures are `ResponseError`s: the peer's own, or `requestTimedOut`,
     /// `unavailable` (connection closed), `requestCancelled` (the calling task was cancelled).

@@ -67,6 +67,45 @@ actor Inbox {
         await rightRun.value
     }
 
+    /// Callers on the connection's own event loop, more of them than the peer takes at once,
+    /// and requests the peer answers late: every answer still reaches its caller, and a
+    /// request past its deadline still times out.
+    @Test(.timeLimit(.minutes(1))) func callersOnTheConnectionsEventLoopGetTheirAnswers() async throws {
+        let peers = try await Peers.make(timeout: .milliseconds(500), rightLimit: 4)
+        let echo: JSONRPCConnection.RequestHandler = { request in
+            if request.method == "slow.call" { try await Task.sleep(for: .seconds(5)) }
+            if request.method == "late.call" { try await Task.sleep(for: .milliseconds(20)) }
+            return request.params ?? .null
+        }
+        let leftRun = Task { await peers.left.run(onRequest: echo, onNotification: { _ in }) }
+        let rightRun = Task { await peers.right.run(onRequest: echo, onNotification: { _ in }) }
+        peers.left.setPeerConcurrencyLimit(4)
+        let matched = try await peers.left.withAffinity {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for caller in 0..<16 {
+                    group.addTask {
+                        for n in 0..<50 {
+                            let method = n % 10 == 0 ? "late.call" : "x.y"
+                            let answer = try await peers.left.request(method, params: ["caller": .int(Int64(caller)), "n": .int(Int64(n))])
+                            guard answer == ["caller": .int(Int64(caller)), "n": .int(Int64(n))] else { return false }
+                        }
+                        return true
+                    }
+                }
+                return try await group.reduce(true) { $0 && $1 }
+            }
+        }
+        #expect(matched)
+        let late = await peers.left.withAffinity {
+            await #expect(throws: ResponseError.self) { try await peers.left.request("slow.call") }
+        }
+        #expect(late?.code == .requestTimedOut)
+        peers.left.close()
+        peers.right.close()
+        await leftRun.value
+        await rightRun.value
+    }
+
     @Test func businessErrorsArriveIntact() async throws {
         let peers = try await Peers.make()
         let failing: JSONRPCConnection.RequestHandler = { _ in

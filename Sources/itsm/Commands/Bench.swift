@@ -60,7 +60,9 @@ struct Bench: AsyncParsableCommand {
             discussion: """
                 The raw pipe is the floor: the same request line written to cat and read back with
                 blocking calls on one thread, no parsing. The protocol's p50 divided by the floor's
-                says what the transport and JSON cost.
+                says what the transport and JSON cost. The protocol is measured twice: with the
+                callers on Swift's thread pool, as the coordinator's are, and with them on the
+                connection's event loop, which shows what the thread switches cost.
                 """)
 
         @Option(help: "The plugin to start (default: the built-in incident plugin).")
@@ -94,17 +96,24 @@ struct Bench: AsyncParsableCommand {
                 child.signal(SIGKILL)
                 reader.cancel()
             }
-            let timings = try await Measurement.run(requests: requests, concurrency: concurrency) {
-                _ = try await connection.request(ProtocolMethod.ping)
+            let ping: @Sendable () async throws -> Void = { _ = try await connection.request(ProtocolMethod.ping) }
+            // As the coordinator's callers do: from Swift's thread pool, a thread switch each way.
+            let timings = try await Measurement.run(requests: requests, concurrency: concurrency, ping)
+            // A caller that stays on the connection's event loop switches threads not at all.
+            let onTheLoop = try await connection.withAffinity {
+                try await Measurement.run(requests: requests, concurrency: concurrency, ping)
             }
             let ratio = timings.percentile(0.5).inSeconds / max(floor.percentile(0.5).inSeconds, 1e-9)
             if json {
-                print(compact(["rawPipe": floor.figures, "protocol": timings.figures, "p50Ratio": .double((ratio * 10).rounded() / 10)]))
+                print(compact(["rawPipe": floor.figures, "protocol": timings.figures, "protocolOnTheLoop": onTheLoop.figures,
+                               "p50Ratio": .double((ratio * 10).rounded() / 10)]))
                 return
             }
             floor.print(title: "raw pipe round trip (the same line echoed by cat, blocking calls, one in flight)", json: false)
             print("")
             timings.print(title: "protocol round trip (\(ProtocolMethod.ping) to \(command[0]), \(concurrency) in flight)", json: false)
+            print("")
+            onTheLoop.print(title: "the same, the callers on the connection's event loop", json: false)
             print("")
             print("protocol p50 / raw pipe p50: \(String(format: "%.1f", ratio))×")
         }
