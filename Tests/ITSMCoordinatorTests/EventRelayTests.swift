@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct EventRelayTests {
     /// The relay is woken for events with a delivery to make, not for those nobody takes.
-    @Test func onlyAnEventSomeoneSubscribesToWakesTheRelay() async throws {
+    @Test(.timeLimit(.minutes(1))) func onlyAnEventSomeoneSubscribesToWakesTheRelay() async throws {
         let database = try await TestPostgres.makeDatabase(label: "wake")
         let pool = PostgresPool(conninfo: database.conninfo, logger: logger)
         try await Migrator(schema: CoreSchema.name, migrations: CoreSchema.migrations, logger: logger).migrate(pool)
