@@ -129,17 +129,12 @@ public final class PostgresConnection: @unchecked Sendable {
     /// yet, and otherwise the server is asked to cancel it (`StatementCancellation`).
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
-        let cancellation = StatementCancellation()
-        return try await withTaskCancellationHandler {
-            try await onThread { try cancellation.run { try self.queryBlocking(query) } }
-        } onCancel: {
-            cancellation.cancel { self.cancelRunningStatement() }
-        }
+        try await queries([query])[0]
     }
 
     /// Runs `queries` in one round trip and returns their rows in order: for statements that
     /// do not need each other's answers. The first failure is thrown and the ones after it did
-    /// not run; outside a transaction they succeed or fail together.
+    /// not run; outside a transaction they succeed or fail together. Cancelled as `query` is.
     public func queries(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
         guard !queries.isEmpty else { return [] }
         let cancellation = StatementCancellation()
@@ -224,7 +219,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// such a failure fails the commit, and the transaction rolls back.
     public func queryAtCommit(_ query: PostgresQuery) async throws {
         try await onThread {
-            guard self.inTransaction else { return _ = try self.queryBlocking(query) }
+            guard self.inTransaction else { return _ = try self.queriesBlocking([query]) }
             self.atCommit.append(query)
         }
     }
@@ -238,29 +233,15 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    private func queryBlocking(_ query: PostgresQuery) throws -> PostgresRows {
-        try queriesBlocking([query])[0]
-    }
-
     /// Runs `queries` in one round trip (with a pending `BEGIN` ahead of them).
     private func queriesBlocking(_ queries: [PostgresQuery], retry: Bool = true) throws -> [PostgresRows] {
         try ensureOpen()
-        var steps: [Step] = []
-        var keys: [String] = []
-        var anyPrepared = false
-        for query in queries {
-            let statement = try self.steps(for: query)
-            steps += statement.steps
-            keys.append(statement.key)
-            anyPrepared = anyPrepared || statement.name != nil
-        }
-        if beginPending {
-            beginPending = false
-            steps.insert(.plain("BEGIN"), at: 0)
-        }
+        let (statements, keys) = try steps(for: queries)
+        let steps = beginPending ? [.plain("BEGIN")] + statements : statements
+        beginPending = false
         do {
             return try run(steps)
-        } catch let error as PostgresError where anyPrepared && Self.invalidatesPrepared(error) {
+        } catch let error as PostgresError where !keys.isEmpty && Self.invalidatesPrepared(error) {
             // The server's copy no longer fits (a table it reads changed shape) or is gone: it
             // is prepared again, and run again at once unless a transaction it was in failed
             // (outside one, the statements of a round trip succeed or fail together).
@@ -286,26 +267,34 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// The steps that run `query`: preparing it first when it is new to the connection.
-    private func steps(for query: PostgresQuery) throws -> (steps: [Step], key: String, name: String?) {
-        // libpq takes parameters as C strings: a NUL would silently cut the value short there
-        // (`alice\0x` would name `alice`), so such a value is refused instead.
-        if let index = query.binds.firstIndex(where: { $0?.utf8.contains(0) == true }) {
-            throw PostgresError(code: .encodingFailed, message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot hold")
+    /// The steps that run `queries`, each prepared first when it is new to the connection, and
+    /// the keys (`prepared`) of those that run as prepared statements.
+    private func steps(for queries: [PostgresQuery]) throws -> (steps: [Step], keys: [String]) {
+        var steps: [Step] = []
+        var keys: [String] = []
+        for query in queries {
+            // libpq takes parameters as C strings: a NUL would silently cut the value short there
+            // (`alice\0x` would name `alice`), so such a value is refused instead.
+            if let index = query.binds.firstIndex(where: { $0?.utf8.contains(0) == true }) {
+                throw PostgresError(code: .encodingFailed, message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot hold")
+            }
+            let types = query.bindTypes.map(\.rawValue)
+            let key = types.map(String.init).joined(separator: ",") + ";" + query.sql
+            uses += 1
+            if let name = prepared[key]?.name {
+                prepared[key]?.lastUse = uses
+                steps.append(.run(query, name: name, types: types))
+                keys.append(key)
+            } else if query.reusesPlan, prepared.count < Self.preparedLimit || deallocateLeastRecentlyUsed() {
+                preparedNames += 1
+                let name = "itsm_\(preparedNames)"
+                steps += [.prepare(name: name, key: key, sql: query.sql, types: types), .run(query, name: name, types: types)]
+                keys.append(key)
+            } else {
+                steps.append(.run(query, name: nil, types: types))
+            }
         }
-        let types = query.bindTypes.map(\.rawValue)
-        let key = types.map(String.init).joined(separator: ",") + ";" + query.sql
-        uses += 1
-        if prepared[key] != nil {
-            prepared[key]?.lastUse = uses
-            return ([.run(query, name: prepared[key]?.name, types: types)], key, prepared[key]?.name)
-        }
-        guard query.reusesPlan, prepared.count < Self.preparedLimit || deallocateLeastRecentlyUsed() else {
-            return ([.run(query, name: nil, types: types)], key, nil)
-        }
-        preparedNames += 1
-        let name = "itsm_\(preparedNames)"
-        return ([.prepare(name: name, key: key, sql: query.sql, types: types), .run(query, name: name, types: types)], key, name)
+        return (steps, keys)
     }
 
     /// Sends `steps` and returns the rows of each statement run. One step goes as one call;
@@ -392,16 +381,11 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         guard begun || !held.isEmpty else { return }
         try ensureOpen()
-        var steps: [Step] = begun ? [] : [.plain("BEGIN")]
         var keys: [String] = []
         do {
-            for query in held {
-                let statement = try self.steps(for: query)
-                steps += statement.steps
-                keys.append(statement.key)
-            }
-            steps.append(.plain(committing ? "COMMIT" : "ROLLBACK"))
-            _ = try run(steps)
+            let statements: [Step]
+            (statements, keys) = try steps(for: held)
+            _ = try run((begun ? [] : [.plain("BEGIN")]) + statements + [.plain(committing ? "COMMIT" : "ROLLBACK")])
         } catch {
             // A held statement that failed left the transaction open and aborted.
             if PQtransactionStatus(handle) != PQTRANS_IDLE { _ = try? consume(PQexec(handle, "ROLLBACK"), statement: "ROLLBACK") }
