@@ -50,7 +50,7 @@ let logger = Logger(label: "itsm.test.coordinator")
         // Not listening yet: nothing is kept.
         let service = try await store.issue(name: "integration", permissions: ["incident.read"], grantor: admin)
         #expect(try await store.authenticate(service)?.name == "integration")
-        #expect(cache.entry(for: TokenStore.hash(service)) == nil)
+        #expect(cache.principal(for: TokenStore.hash(service)) == nil)
 
         let following = Task { await cache.follow(conninfo: database.conninfo, logger: logger) }
         defer { following.cancel() }
@@ -65,7 +65,7 @@ let logger = Logger(label: "itsm.test.coordinator")
         // Kept once the notice of dana's new roles has come and gone.
         try await Self.until("the token is kept") {
             _ = try await store.authenticate(token)
-            return cache.entry(for: TokenStore.hash(token)) != nil
+            return cache.principal(for: TokenStore.hash(token)) != nil
         }
 
         // A change the database does not announce (triggers off) is not seen: the answer comes from the cache.
@@ -88,7 +88,7 @@ let logger = Logger(label: "itsm.test.coordinator")
         try await Self.until("the disabled owner's token is refused") { try await store.authenticate(token) == nil }
 
         #expect(try await store.authenticate(service)?.name == "integration")
-        #expect(cache.entry(for: TokenStore.hash(service)) != nil)
+        #expect(cache.principal(for: TokenStore.hash(service)) != nil)
         #expect(try await store.revoke(name: "integration", grantor: admin))
         try await Self.until("the revoked token is refused") { try await store.authenticate(service) == nil }
 
@@ -96,7 +96,7 @@ let logger = Logger(label: "itsm.test.coordinator")
         let generation = try #require(cache.generationForRead())
         cache.forgetAll()
         cache.keep(admin, for: "read-before-the-notice", readAt: generation)
-        #expect(cache.entry(for: "read-before-the-notice") == nil)
+        #expect(cache.principal(for: "read-before-the-notice") == nil)
 
         following.cancel()
         try await Self.until("the cache stops trusting itself without its listener") { cache.generationForRead() == nil }

@@ -81,9 +81,8 @@ extension IncidentStore {
     func refreshClocks(_ tx: PluginTransaction, for incident: Incident, actor: String, now: Date, isNew: Bool = false,
                        definitions found: PostgresRows? = nil) async throws {
         guard incident.importedAt == nil else { return }
-        var definitions = found
-        if definitions == nil { definitions = try await tx.query(Self.applicableDefinition(for: incident, now: now)) }
-        guard let definition = definitions?.first else {
+        let definitions = if let found { found } else { try await tx.query(Self.applicableDefinition(for: incident, now: now)) }
+        guard let definition = definitions.first else {
             if !isNew { try await tx.query("DELETE FROM incident.sla_clock WHERE incident_id = \(incident.id) AND stopped_at IS NULL") }
             return
         }
@@ -193,21 +192,21 @@ extension IncidentStore {
         guard !rows.isEmpty else { return [] }
         let (pauses, pausedNow) = try await database.pool.withConnection { try await pausingHolds($0, incident: incident) }
         return try rows.map { row in
-                let kind = ClockKind(rawValue: try row.decode(String.self, "kind")) ?? .resolution
-                let policy = ClockPolicy(
-                    calendar: try CalendarDefinition.calendar(storedJSON: row.decode(PostgresJSON.self, "calendar").text),
-                    targetMinutes: try row.decode(Int.self, "target_minutes"), warningPercent: try row.decode(Int.self, "warning_percent"))
-                let startedAt = try row.decode(Date.self, "started_at")
-                let stoppedAt = try row.decode(Date?.self, "stopped_at")
-                let standing = policy.standing(startedAt: startedAt, stoppedAt: stoppedAt, pauses: kind == .resolution ? pauses : [],
-                                               pausedNow: kind == .resolution && pausedNow, now: now)
-                // Deadlines mean nothing while the clock stands still.
-                let running = stoppedAt == nil && standing.state != .paused
-                return ServiceLevelClock(
-                    kind: kind, targetMinutes: policy.targetMinutes, startedAt: startedAt, stoppedAt: stoppedAt,
-                    warningAt: running ? try row.decode(Date?.self, "warning_at") : nil,
-                    dueAt: running ? try row.decode(Date?.self, "due_at") : nil,
-                    elapsedMinutes: standing.elapsedMinutes, state: standing.state)
+            let kind = ClockKind(rawValue: try row.decode(String.self, "kind")) ?? .resolution
+            let policy = ClockPolicy(
+                calendar: try CalendarDefinition.calendar(storedJSON: row.decode(PostgresJSON.self, "calendar").text),
+                targetMinutes: try row.decode(Int.self, "target_minutes"), warningPercent: try row.decode(Int.self, "warning_percent"))
+            let startedAt = try row.decode(Date.self, "started_at")
+            let stoppedAt = try row.decode(Date?.self, "stopped_at")
+            let standing = policy.standing(startedAt: startedAt, stoppedAt: stoppedAt, pauses: kind == .resolution ? pauses : [],
+                                           pausedNow: kind == .resolution && pausedNow, now: now)
+            // Deadlines mean nothing while the clock stands still.
+            let running = stoppedAt == nil && standing.state != .paused
+            return ServiceLevelClock(
+                kind: kind, targetMinutes: policy.targetMinutes, startedAt: startedAt, stoppedAt: stoppedAt,
+                warningAt: running ? try row.decode(Date?.self, "warning_at") : nil,
+                dueAt: running ? try row.decode(Date?.self, "due_at") : nil,
+                elapsedMinutes: standing.elapsedMinutes, state: standing.state)
         }
     }
 

@@ -13,16 +13,16 @@ import Synchronization
 /// (connecting, lost) nothing is cached and every request reads its token as before.
 public final class PrincipalCache: Sendable {
     /// What a cached token stands for, and when its last use was last written.
-    struct Entry {
+    private struct Entry {
         var principal: Principal
-        var generation: UInt64
         var cachedAt: ContinuousClock.Instant
         var lastUseRecordedAt: ContinuousClock.Instant
     }
 
     private struct State {
         var listening = false
-        /// Moves on at every notice and every change of `listening`; entries of older ones are void.
+        /// Moves on at every notice and every change of `listening`, which also empty `entries`:
+        /// a read that began at an older one is not kept.
         var generation: UInt64 = 0
         var entries: [String: Entry] = [:]
     }
@@ -51,12 +51,11 @@ public final class PrincipalCache: Sendable {
         setListening(false)
     }
 
-    /// The entry for `tokenHash`, if it may be trusted.
-    func entry(for tokenHash: String, now: ContinuousClock.Instant = .now) -> Entry? {
+    /// The principal kept for `tokenHash`, if it may be trusted.
+    func principal(for tokenHash: String, now: ContinuousClock.Instant = .now) -> Principal? {
         state.withLock { state in
-            guard state.listening, let entry = state.entries[tokenHash], entry.generation == state.generation,
-                  now - entry.cachedAt < maximumAge else { return nil }
-            return entry
+            guard state.listening, let entry = state.entries[tokenHash], now - entry.cachedAt < maximumAge else { return nil }
+            return entry.principal
         }
     }
 
@@ -70,7 +69,7 @@ public final class PrincipalCache: Sendable {
         state.withLock { state in
             guard state.listening, state.generation == generation else { return }
             if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
-            state.entries[tokenHash] = Entry(principal: principal, generation: generation, cachedAt: now, lastUseRecordedAt: now)
+            state.entries[tokenHash] = Entry(principal: principal, cachedAt: now, lastUseRecordedAt: now)
         }
     }
 

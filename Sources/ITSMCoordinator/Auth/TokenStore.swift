@@ -154,11 +154,9 @@ public struct TokenStore: Sendable {
     public func authenticate(_ token: String) async throws -> Principal? {
         guard token.hasPrefix("itsm_"), token.count < 200 else { return nil }
         let hash = Self.hash(token)
-        if let cache, let entry = cache.entry(for: hash) {
-            if cache.claimLastUseWrite(for: hash, olderThan: Self.lastUseInterval) {
-                try await pool.query("UPDATE itsm.api_token SET last_used_at = now() WHERE token_hash = \(hash)")
-            }
-            return entry.principal
+        if let cache, let principal = cache.principal(for: hash) {
+            if cache.claimLastUseWrite(for: hash, olderThan: Self.lastUseInterval) { try await recordUse(of: hash) }
+            return principal
         }
         let generation = cache?.generationForRead()
         let rows = try await pool.query("""
@@ -179,11 +177,13 @@ public struct TokenStore: Sendable {
             principal = Principal(name: owner, kind: .user, permissions: permissions, ceiling: try person.decode([String].self, "ceiling"),
                                   roles: try person.decode([String].self, "roles"), token: name)
         }
-        if try row.decode(Bool.self, "stale") {
-            try await pool.query("UPDATE itsm.api_token SET last_used_at = now() WHERE token_hash = \(hash)")
-        }
+        if try row.decode(Bool.self, "stale") { try await recordUse(of: hash) }
         if let generation { cache?.keep(principal, for: hash, readAt: generation) }
         return principal
+    }
+
+    private func recordUse(of tokenHash: String) async throws {
+        try await pool.query("UPDATE itsm.api_token SET last_used_at = now() WHERE token_hash = \(tokenHash)")
     }
 
     /// How often a token's `last_used_at` is written while it is in use.
