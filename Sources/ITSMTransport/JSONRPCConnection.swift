@@ -57,11 +57,15 @@ public final class JSONRPCConnection: Sendable {
     private let state = Mutex(State())
     private let slots = RequestSlots()
 
-    /// A request sent and not answered: its caller's continuation once it waits, or the answer
-    /// if that came first (a fast peer can answer before the write call returns).
+    /// A request sent and not answered: its caller's continuation once its line is handed over
+    /// and it waits, or the answer if that came first (a fast peer can answer before the write
+    /// call returns).
     private struct Pending {
         var continuation: CheckedContinuation<Result<RawJSON, ResponseError>, Never>?
         var result: Result<RawJSON, ResponseError>?
+        /// Given up on (deadline, cancellation) while its caller was still handing the line over:
+        /// the caller sends the peer's cancel once the line is out, so the cancel cannot overtake it.
+        var owesCancel = false
         var deadline: ContinuousClock.Instant
         var method: String
         var timeout: Duration
@@ -211,24 +215,31 @@ public final class JSONRPCConnection: Sendable {
                 state.withLock { _ = $0.pending.removeValue(forKey: id) }
                 return .failure(ResponseError(code: .requestCancelled, kind: "request.cancelled", message: "\(method) was cancelled"))
             }
+            // Given up on before it was written (a starved machine): not sent at all.
+            let givenUp = state.withLock { state -> Result<RawJSON, ResponseError>? in
+                guard let result = state.pending[id]?.result else { return nil }
+                state.pending[id] = nil
+                return result
+            }
+            if let givenUp { return givenUp }
             if let failure = await write(LineChannels.line(line)) {
                 complete(id, with: .failure(.unavailable("could not send to \(peerName): \(failure)")))
             }
             return await withCheckedContinuation { (continuation: CheckedContinuation<Result<RawJSON, ResponseError>, Never>) in
-                let early = state.withLock { state -> Result<RawJSON, ResponseError>? in
-                    if let result = state.pending[id]?.result {
+                let (early, owesCancel) = state.withLock { state -> (Result<RawJSON, ResponseError>?, Bool) in
+                    guard let pending = state.pending[id] else { return (.failure(.unavailable("\(peerName) is not connected")), false) }
+                    if let result = pending.result {
                         state.pending[id] = nil
-                        return result
+                        return (result, pending.owesCancel)
                     }
-                    if state.pending[id] == nil { return .failure(.unavailable("\(peerName) is not connected")) }
                     state.pending[id]?.continuation = continuation
-                    return nil
+                    return (nil, false)
                 }
+                if owesCancel { sendCancel(id) }
                 if let early { continuation.resume(returning: early) }
             }
         } onCancel: {
-            let cancelled = ResponseError(code: .requestCancelled, kind: "request.cancelled", message: "\(method) was cancelled")
-            if complete(id, with: .failure(cancelled)) { sendCancel(id) }
+            abandon(id, with: ResponseError(code: .requestCancelled, kind: "request.cancelled", message: "\(method) was cancelled"))
         }
         return try result.get()
     }
@@ -357,31 +368,42 @@ public final class JSONRPCConnection: Sendable {
     /// the peer to stop working on them. Stops once no request waits for an answer.
     private func expireOverdueRequests(_ sweep: RepeatedTask) {
         let now = ContinuousClock.now
-        let (overdue, idle) = state.withLock { state -> ([(RequestID, Pending)], Bool) in
-            let overdue = state.pending.filter { $0.value.deadline <= now && $0.value.result == nil }
-            for (id, _) in overdue { state.pending[id] = nil }
+        let overdue = state.withLock { state -> [(RequestID, Pending)] in
+            state.pending.filter { $0.value.deadline <= now && $0.value.result == nil }.map { ($0.key, $0.value) }
+        }
+        for (id, pending) in overdue {
+            abandon(id, with: ResponseError(code: .requestTimedOut, kind: "peer.timeout",
+                                            message: "\(configuration.peerName) did not answer \(pending.method) within \(pending.timeout)",
+                                            retryable: true))
+        }
+        let idle = state.withLock { state -> Bool in
             // Answers kept for a caller still writing need no deadline any more.
-            let idle = state.pending.values.allSatisfy { $0.result != nil }
-            if idle {
-                state.sweepArmed = false
-                if state.sweep === sweep { state.sweep = nil }
-            }
-            return (overdue.map { ($0.key, $0.value) }, idle)
+            guard state.pending.values.allSatisfy({ $0.result != nil }) else { return false }
+            state.sweepArmed = false
+            if state.sweep === sweep { state.sweep = nil }
+            return true
         }
         if idle { sweep.cancel() }
-        for (id, pending) in overdue {
-            let timedOut = ResponseError(code: .requestTimedOut, kind: "peer.timeout",
-                                         message: "\(configuration.peerName) did not answer \(pending.method) within \(pending.timeout)",
-                                         retryable: true)
-            if let continuation = pending.continuation {
-                continuation.resume(returning: .failure(timedOut))
-            } else {
-                // The caller is still writing: it finds the answer waiting.
-                state.withLock { $0.pending[id] = Pending(result: .failure(timedOut), deadline: pending.deadline,
-                                                           method: pending.method, timeout: pending.timeout) }
+    }
+
+    /// Fails a request still waiting (its deadline passed, its caller was cancelled) and tells the
+    /// peer to stop working on it. A peer ignores a cancel for an id it has not read yet and then
+    /// runs the request to its end, so the cancel goes out only after the request's line: now if
+    /// the caller waits (its line was handed over), else by the caller once its write returns.
+    private func abandon(_ id: RequestID, with error: ResponseError) {
+        let waiting = state.withLock { state -> CheckedContinuation<Result<RawJSON, ResponseError>, Never>? in
+            guard let pending = state.pending[id], pending.result == nil else { return nil }
+            guard let continuation = pending.continuation else {
+                state.pending[id]?.result = .failure(error)
+                state.pending[id]?.owesCancel = true
+                return nil
             }
-            sendCancel(id)
+            state.pending[id] = nil
+            return continuation
         }
+        guard let continuation = waiting else { return }
+        sendCancel(id)
+        continuation.resume(returning: .failure(error))
     }
 
     // MARK: - Outgoing plumbing
@@ -448,11 +470,15 @@ public final class JSONRPCConnection: Sendable {
         return line
     }
 
+    /// Sends `$/cancelRequest` for a request whose line was handed to the writer. The writer
+    /// passes a line to the event loop as a queued task when called from another thread, so the
+    /// cancel is queued behind it too, even from the loop itself (the deadline sweep).
     private func sendCancel(_ id: RequestID) {
         guard let params = try? JSONValue(encoding: CancelRequestParams(id: id)),
               let line = try? Message.notification(JSONRPCNotification(method: ProtocolMethod.cancelRequest, params: params)).encodedLine()
         else { return }
-        channel.channel.writeAndFlush(LineChannels.line(line), promise: nil)
+        let channel = channel.channel
+        channel.eventLoop.execute { channel.writeAndFlush(LineChannels.line(line), promise: nil) }
     }
 
     /// Answers the request waiting for `id` (or keeps the answer until it waits); false if

@@ -165,6 +165,55 @@ actor Inbox {
         for run in runs { await run.value }
     }
 
+    /// A cancel must not overtake its request on the wire: a peer ignores a cancel for an id it
+    /// has not read and then runs the request to its end. Here the request still waits to be
+    /// written (the peer is not reading, the pipe and the channel's buffer are full) when its
+    /// deadline passes; once the peer reads, it must see the request, then its cancel.
+    @Test(.timeLimit(.minutes(1))) func aCancelFollowsItsRequestEvenWhenTheRequestWaitedToBeWritten() async throws {
+        let peers = try await Peers.make()
+        let outcome = AsyncStream<String>.makeStream()
+        let slow: JSONRPCConnection.RequestHandler = { _ in
+            do {
+                try await Task.sleep(for: .seconds(15))
+            } catch {
+                outcome.continuation.yield("cancelled")
+                throw error
+            }
+            outcome.continuation.yield("ran to its end")
+            return .null
+        }
+        let leftRun = Task { await peers.left.run(onRequest: slow, onNotification: { _ in }) }
+        // Fill the pipe into right, which is not reading yet, with whole lines: a write of at most
+        // PIPE_BUF bytes to a pipe is all or nothing.
+        let flags = fcntl(peers.rawIntoRight, F_GETFL)
+        #expect(fcntl(peers.rawIntoRight, F_SETFL, flags | O_NONBLOCK) == 0)
+        let head = Array(#"{"jsonrpc":"2.0","method":"test.filler","params":[""#.utf8), tail = Array(#""]}"#.utf8) + [10]
+        let filler = head + Array(repeating: UInt8(ascii: "x"), count: Int(PIPE_BUF) - head.count - tail.count) + tail
+        var fillers = 0
+        while filler.withUnsafeBytes({ write(peers.rawIntoRight, $0.baseAddress, $0.count) }) == filler.count { fillers += 1 }
+        #expect(errno == EAGAIN && fillers > 0)
+        // Right starts reading long after the request's deadline.
+        let rightRun = Task {
+            try? await Task.sleep(for: .seconds(1))
+            await peers.right.run(onRequest: slow, onNotification: { _ in })
+        }
+        let error = await peers.left.withAffinity {
+            // On the loop, a line over the channel's high water mark stays buffered and makes the
+            // writer unwritable at once: the request after it waits in the writer.
+            try? await peers.left.notify("test.bulk", params: .string(String(repeating: "y", count: 200_000)))
+            return await #expect(throws: ResponseError.self) {
+                try await peers.left.request("slow.op", timeout: .milliseconds(200))
+            }
+        }
+        #expect(error?.code == .requestTimedOut)
+        var outcomes = outcome.stream.makeAsyncIterator()
+        #expect(await outcomes.next() == "cancelled")
+        peers.left.close()
+        peers.right.close()
+        await leftRun.value
+        await rightRun.value
+    }
+
     @Test func garbageAndOversizedLinesGetErrorsAndTheConnectionSurvives() async throws {
         let peers = try await Peers.make(maxLineBytes: 64)
         let handler: JSONRPCConnection.RequestHandler = { _ in "ok" }
