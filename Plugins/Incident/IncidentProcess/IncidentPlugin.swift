@@ -195,6 +195,9 @@ public enum IncidentPlugin {
         plugin.every(.seconds(3600), name: "applied-request-prune") { context in
             try await IncidentSettings(config: context.config).store(context.database).pruneAppliedRequests()
         }
+        plugin.every(.seconds(3600), name: "history-months") { context in
+            try await IncidentSettings(config: context.config).store(context.database).ensureHistoryMonths()
+        }
         return plugin
     }
 

@@ -219,6 +219,14 @@ extension IncidentStore {
             """).affectedRows
     }
 
+    /// Makes history's month partitions through a month from `now` (hourly), so a write finds
+    /// its month made and nothing waits in the default partition.
+    public func ensureHistoryMonths(now: Date = Date()) async throws {
+        _ = try await database.query("SELECT incident.ensure_history_months(\(now.addingTimeInterval(Self.historyMonthsAhead)))")
+    }
+
+    static let historyMonthsAhead: TimeInterval = 32 * 86_400
+
     static let keyReused = ResponseError.business(kind: "request.key_reused",
                                                   message: "Idempotency-Key: already used for another request; use a new key for each change")
 
