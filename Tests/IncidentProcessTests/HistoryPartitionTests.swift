@@ -101,6 +101,11 @@ import Testing
         #expect(try await Self.count(database, "incident.history_default") == 0)
         #expect(try await Self.count(database, "incident.\(Self.partition(of: ahead))") == waiting)
         #expect(try await Self.fields(store, record.number) == fields)
+        // A change months after the record was made is in its history: only months before it are left out.
+        var change = UpdateIncident(number: record.number)
+        change.title = "From further in the future"
+        _ = try await store.update(change, actor: "a", now: ahead.addingTimeInterval(70 * 86_400))
+        #expect(try await Self.fields(store, record.number) == fields + ["title"])
         // The months follow each other from the old table's end, none missing, none twice.
         let months = partitions.compactMap { name -> Int? in
             let parts = name.split(separator: "_")

@@ -226,6 +226,8 @@ extension IncidentStore {
     }
 
     static let historyMonthsAhead: TimeInterval = 32 * 86_400
+    /// How far before its record's creation a history row is still looked for.
+    static let historyClockMargin: TimeInterval = 31 * 86_400
 
     static let keyReused = ResponseError.business(kind: "request.key_reused",
                                                   message: "Idempotency-Key: already used for another request; use a new key for each change")

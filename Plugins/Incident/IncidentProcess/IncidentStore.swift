@@ -135,9 +135,11 @@ public struct IncidentStore: Sendable {
             return IncidentDetail(incident: incident, history: nil, comments: comments, serviceLevels: serviceLevels,
                                   children: children, review: review, workaround: try await workaround(for: incident))
         }
+        // History is partitioned by month: the bound leaves out the months before the record
+        // was made (a month's margin for a writer's clock behind the one that made it).
         let history = try await database.query("""
             SELECT at, actor, field, old_value, new_value FROM incident.history
-            WHERE incident_id = \(incident.id) ORDER BY id
+            WHERE incident_id = \(incident.id) AND at >= \(incident.createdAt.addingTimeInterval(-Self.historyClockMargin)) ORDER BY id
             """).map { row in
             HistoryEntry(at: try row.decode(Date.self, "at"), actor: try row.decode(String.self, "actor"),
                          field: try row.decode(String.self, "field"), oldValue: try row.decode(String?.self, "old_value"),
