@@ -189,6 +189,7 @@ public struct Coordinator: Sendable {
                 .init(service: VersionsService(versions: versions)),
                 .init(service: SessionSweepService(sessions: sessions, logger: logger)),
                 .init(service: AuditSettlementService(audit: audit, requestTimeout: configuration.requestTimeout, logger: logger)),
+                .init(service: AuditMonthsService(audit: audit, logger: logger)),
             ] + services + [.init(service: application)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
@@ -366,6 +367,23 @@ struct SessionSweepService: Service {
                     logger.warning("could not remove ended sessions", metadata: ["itsm.error": "\(String(reflecting: error))"])
                 }
                 try? await Task.sleep(for: .seconds(600))
+            }
+        }
+    }
+}
+
+/// Makes the audit log's months ahead, at start and then hourly.
+struct AuditMonthsService: Service {
+    let audit: AuditLog
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await audit.ensureMonths() } catch {
+                    logger.warning("could not make the audit log's next months", metadata: ["itsm.error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: .seconds(3600))
             }
         }
     }

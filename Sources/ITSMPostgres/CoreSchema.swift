@@ -336,5 +336,175 @@ public enum CoreSchema {
                 RETURN NEW;
             END $$;
             """),
+        // Tables that grow without bound are kept a month a partition (UTC): each month has its
+        // own small indexes, and months that no longer change can be archived whole.
+        // `ensure_month_partitions` is the one way months are made, for the audit log here and
+        // for any process's table (incident history).
+        Migration(version: 14, name: "month partitions; the audit log partitioned by month", sql: """
+            -- No entry is appended while the log changes shape (appends take this lock until commit).
+            SELECT pg_advisory_xact_lock(7461626, 1);
+
+            -- Where the months made so far end (UTC): the latest upper bound among the partitions.
+            CREATE FUNCTION itsm.month_partitions_end(parent regclass) RETURNS timestamp LANGUAGE sql STABLE AS $$
+                SELECT max(substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \\(''([^'']+)''\\)')::timestamptz) AT TIME ZONE 'UTC'
+                FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = parent
+            $$;
+
+            -- Makes the month partitions <table>_YYYY_MM of a table partitioned by range on a
+            -- timestamptz, from where its months end through the month `through` falls in, holding
+            -- the table's lock (writers wait a moment, once a month) so two callers cannot make the
+            -- same month. Rows written ahead of their month wait in <table>_default and move into
+            -- the month made for them. The table's own TRUNCATE triggers are given to each month:
+            -- a statement trigger on a partitioned table does not fire when one partition is truncated.
+            CREATE FUNCTION itsm.ensure_month_partitions(parent regclass, through timestamptz) RETURNS void LANGUAGE plpgsql AS $$
+            DECLARE
+                schema_name text;
+                table_name text;
+                key text;
+                fallback text;
+                month timestamp;
+                next timestamp;
+                partition text;
+                waiting boolean;
+                guard record;
+            BEGIN
+                IF itsm.month_partitions_end(parent) > through AT TIME ZONE 'UTC' THEN
+                    RETURN;
+                END IF;
+                EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', parent);
+                SELECT n.nspname, c.relname, a.attname INTO schema_name, table_name, key
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                JOIN pg_partitioned_table p ON p.partrelid = c.oid
+                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0]
+                WHERE c.oid = parent;
+                fallback := format('%I.%I', schema_name, table_name || '_default');
+                month := itsm.month_partitions_end(parent);
+                WHILE month <= through AT TIME ZONE 'UTC' LOOP
+                    next := month + interval '1 month';
+                    partition := format('%I.%I', schema_name, table_name || '_' || to_char(month, 'YYYY_MM'));
+                    EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I >= $1 AND %I < $2)', fallback, key, key)
+                        INTO waiting USING month AT TIME ZONE 'UTC', next AT TIME ZONE 'UTC';
+                    IF waiting THEN
+                        -- A month cannot be made while the default partition holds rows of it:
+                        -- they move while the default partition is detached.
+                        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', parent, fallback);
+                        EXECUTE format('CREATE TABLE %s PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
+                                       partition, parent, month AT TIME ZONE 'UTC', next AT TIME ZONE 'UTC');
+                        EXECUTE format('INSERT INTO %s SELECT * FROM %s WHERE %I >= $1 AND %I < $2', partition, fallback, key, key)
+                            USING month AT TIME ZONE 'UTC', next AT TIME ZONE 'UTC';
+                        EXECUTE format('DELETE FROM %s WHERE %I >= $1 AND %I < $2', fallback, key, key)
+                            USING month AT TIME ZONE 'UTC', next AT TIME ZONE 'UTC';
+                        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s DEFAULT', parent, fallback);
+                    ELSE
+                        EXECUTE format('CREATE TABLE %s PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
+                                       partition, parent, month AT TIME ZONE 'UTC', next AT TIME ZONE 'UTC');
+                    END IF;
+                    FOR guard IN SELECT t.tgname, t.tgfoid::regproc AS function FROM pg_trigger t
+                                 WHERE t.tgrelid = parent AND NOT t.tgisinternal AND t.tgtype & 32 <> 0 LOOP
+                        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+                                       guard.tgname, partition, guard.function);
+                    END LOOP;
+                    month := next;
+                END LOOP;
+            END
+            $$;
+
+            -- Turns `parent`, a table written so far, into the partition for everything before
+            -- the next month of a new table partitioned by month on `key` (the caller makes that
+            -- table as `parent` was, under `parent`'s name, after renaming `parent`): one scan
+            -- validates the bound, then the old table's indexes and keys are taken over where the
+            -- new table's match them. Adds the default partition and the next month.
+            CREATE FUNCTION itsm.attach_as_months_before(parent regclass, old regclass, key text) RETURNS void LANGUAGE plpgsql AS $$
+            DECLARE
+                boundary timestamptz;
+                fallback text;
+                guard record;
+            BEGIN
+                EXECUTE format('SELECT (date_trunc(''month'', greatest(now(), max(%I)) AT TIME ZONE ''UTC'') + interval ''1 month'') AT TIME ZONE ''UTC'' FROM %s',
+                               key, old) INTO boundary;
+                EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I < %L)',
+                               old, (SELECT relname FROM pg_class WHERE oid = old) || '_bound', key, boundary);
+                EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (MINVALUE) TO (%L)', parent, old, boundary);
+                SELECT format('%I.%I', n.nspname, c.relname || '_default') INTO fallback
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
+                EXECUTE format('CREATE TABLE %s PARTITION OF %s DEFAULT', fallback, parent);
+                FOR guard IN SELECT t.tgname, t.tgfoid::regproc AS function FROM pg_trigger t
+                             WHERE t.tgrelid = parent AND NOT t.tgisinternal AND t.tgtype & 32 <> 0 LOOP
+                    EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+                                   guard.tgname, fallback, guard.function);
+                END LOOP;
+                PERFORM itsm.ensure_month_partitions(parent, now() + interval '1 month');
+            END
+            $$;
+
+            -- The chain's last entry, kept beside it: with the log in month partitions, finding
+            -- the last entry by its number would ask every month's index on every append.
+            CREATE TABLE itsm.audit_head (
+                single boolean PRIMARY KEY DEFAULT true CHECK (single),
+                seq bigint NOT NULL,
+                hash text NOT NULL
+            );
+            INSERT INTO itsm.audit_head (seq, hash)
+            SELECT coalesce(max(seq), 0), coalesce((SELECT hash FROM itsm.audit_entry ORDER BY seq DESC LIMIT 1), repeat('0', 64))
+            FROM itsm.audit_entry;
+            CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON itsm.audit_head
+                FOR EACH STATEMENT EXECUTE FUNCTION itsm.refuse_audit_change();
+
+            CREATE OR REPLACE FUNCTION itsm.append_audit(p_actor text, p_action text, p_target text, p_outcome text,
+                                                         p_client_address text, p_request_id text, p_details jsonb)
+            RETURNS bigint LANGUAGE plpgsql AS $$
+            DECLARE
+                last_seq bigint;
+                last_hash text;
+                entry_at timestamptz := clock_timestamp();
+                entry_text text;
+                entry_hash text;
+            BEGIN
+                PERFORM pg_advisory_xact_lock(7461626, 1);
+                SELECT seq, hash INTO last_seq, last_hash FROM itsm.audit_head;
+                last_seq := last_seq + 1;
+                entry_text := last_hash || E'\\n' || last_seq || E'\\n'
+                    || ((extract(epoch FROM entry_at) * 1000000)::bigint) || E'\\n'
+                    || itsm.audit_field(p_actor) || E'\\n' || itsm.audit_field(p_action) || E'\\n'
+                    || itsm.audit_field(p_target) || E'\\n' || itsm.audit_field(p_outcome) || E'\\n'
+                    || itsm.audit_field(p_client_address) || E'\\n' || itsm.audit_field(p_request_id) || E'\\n'
+                    || itsm.audit_field(coalesce(p_details, '{}')::text);
+                entry_hash := encode(sha256(convert_to(entry_text, 'UTF8')), 'hex');
+                INSERT INTO itsm.audit_entry (seq, at, actor, action, target, outcome, client_address, request_id,
+                                              details, previous_hash, hash)
+                VALUES (last_seq, entry_at, p_actor, p_action, p_target, p_outcome, p_client_address, p_request_id,
+                        coalesce(p_details, '{}'), last_hash, entry_hash);
+                UPDATE itsm.audit_head SET seq = last_seq, hash = entry_hash;
+                RETURN last_seq;
+            END $$;
+
+            ALTER TABLE itsm.audit_entry RENAME TO audit_entry_before_partitioning;
+            ALTER INDEX itsm.audit_entry_pkey RENAME TO audit_entry_before_partitioning_pkey;
+            ALTER INDEX itsm.audit_entry_at RENAME TO audit_entry_before_partitioning_at;
+            DROP TRIGGER audit_entry_append_only ON itsm.audit_entry_before_partitioning;
+            CREATE TABLE itsm.audit_entry (
+                seq bigint NOT NULL,
+                at timestamptz NOT NULL,
+                actor text NOT NULL,
+                action text NOT NULL,
+                target text,
+                outcome text NOT NULL,
+                client_address text,
+                request_id text,
+                details jsonb NOT NULL DEFAULT '{}',
+                previous_hash text NOT NULL,
+                hash text NOT NULL
+            ) PARTITION BY RANGE (at);
+            -- Numbers are unique by the head and the lock appends take; a unique index would
+            -- have to include the month.
+            CREATE INDEX audit_entry_seq ON itsm.audit_entry (seq);
+            CREATE INDEX audit_entry_at ON itsm.audit_entry (at);
+            CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON itsm.audit_entry
+                FOR EACH ROW EXECUTE FUNCTION itsm.refuse_audit_change();
+            CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON itsm.audit_entry
+                FOR EACH STATEMENT EXECUTE FUNCTION itsm.refuse_audit_change();
+            SELECT itsm.attach_as_months_before('itsm.audit_entry', 'itsm.audit_entry_before_partitioning', 'at');
+            """),
     ]
 }

@@ -358,12 +358,12 @@ public enum IncidentSchema {
             $$;
             """),
         // History is evidence and is never deleted, so it grows without bound: a month of it is a
-        // partition now (UTC), each with its own small index, and old months can be moved to
-        // cheaper storage or archived whole. What was written before stays where it is, as the
-        // partition for everything before the next month (no row is copied); months after it are
-        // made ahead of time (`ensure_history_months`, by the migration and an hourly job).
-        // A row for a month not made yet (a clock far ahead) lands in the default partition and
-        // moves into its month when that is made: a history write is never refused.
+        // partition now (UTC, `itsm.ensure_month_partitions`), each with its own small index, and
+        // old months can be moved to cheaper storage or archived whole. What was written before
+        // stays where it is, as the partition for everything before the next month (no row is
+        // copied); months after it are made ahead of time by an hourly job. A row for a month not
+        // made yet (a clock far ahead) lands in the default partition and moves into its month
+        // when that is made: a history write is never refused.
         Migration(version: 17, name: "history partitioned by month", sql: """
             ALTER TABLE incident.history RENAME TO history_before_partitioning;
             ALTER INDEX incident.history_pkey RENAME TO history_before_partitioning_pkey;
@@ -379,69 +379,16 @@ public enum IncidentSchema {
                 new_value text
             ) PARTITION BY RANGE (at);
             ALTER SEQUENCE incident.history_id_seq OWNED BY incident.history.id;
+            -- The old table's index and foreign key are taken over as these, not built again.
             CREATE INDEX history_by_incident ON incident.history (incident_id, id);
             CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON incident.history
                 FOR EACH ROW EXECUTE FUNCTION incident.history_is_append_only();
-            -- The constraint is checked by one scan here; attaching then trusts it, and the
-            -- existing index and foreign key are taken over, not built again.
-            DO $$
-            DECLARE
-                boundary timestamptz;
-            BEGIN
-                SELECT (date_trunc('month', greatest(now(), max(at)) AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC'
-                    INTO boundary FROM incident.history_before_partitioning;
-                EXECUTE format('ALTER TABLE incident.history_before_partitioning ADD CONSTRAINT history_before_partitioning_at CHECK (at < %L)',
-                               boundary);
-                EXECUTE format('ALTER TABLE incident.history ATTACH PARTITION incident.history_before_partitioning FOR VALUES FROM (MINVALUE) TO (%L)',
-                               boundary);
-            END $$;
-            CREATE TABLE incident.history_default PARTITION OF incident.history DEFAULT;
-
-            -- Where the months made so far end (UTC): partitions follow each other from the first.
-            CREATE FUNCTION incident.history_months_end() RETURNS timestamp LANGUAGE sql STABLE AS $$
-                SELECT max(substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \\(''([^'']+)''\\)')::timestamptz) AT TIME ZONE 'UTC'
-                FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                WHERE i.inhparent = 'incident.history'::regclass
-            $$;
-
-            -- Makes the month partitions (incident.history_YYYY_MM) from where they end through
-            -- the month `through` falls in, holding the table's lock (writers wait a moment, once
-            -- a month) so two callers cannot make the same month. Rows that waited in the default
-            -- partition move into the month made for them.
-            CREATE FUNCTION incident.ensure_history_months(through timestamptz) RETURNS void LANGUAGE plpgsql AS $$
-            DECLARE
-                month timestamp;
-                next timestamp;
-                partition text;
-            BEGIN
-                IF incident.history_months_end() > through AT TIME ZONE 'UTC' THEN
-                    RETURN;
-                END IF;
-                LOCK TABLE incident.history IN ACCESS EXCLUSIVE MODE;
-                month := incident.history_months_end();
-                WHILE month <= through AT TIME ZONE 'UTC' LOOP
-                    next := month + interval '1 month';
-                    partition := 'history_' || to_char(month, 'YYYY_MM');
-                    IF EXISTS (SELECT FROM incident.history_default
-                               WHERE at >= month AT TIME ZONE 'UTC' AND at < next AT TIME ZONE 'UTC') THEN
-                        -- A month cannot be made while the default partition holds rows of it:
-                        -- they move while the default partition is detached.
-                        ALTER TABLE incident.history DETACH PARTITION incident.history_default;
-                        EXECUTE format('CREATE TABLE incident.%I PARTITION OF incident.history FOR VALUES FROM (%L) TO (%L)',
-                                       partition, month AT TIME ZONE 'UTC', next AT TIME ZONE 'UTC');
-                        EXECUTE format('INSERT INTO incident.%I SELECT * FROM incident.history_default WHERE at >= %L AND at < %L',
-                                       partition, month AT TIME ZONE 'UTC', next AT TIME ZONE 'UTC');
-                        DELETE FROM incident.history_default WHERE at >= month AT TIME ZONE 'UTC' AND at < next AT TIME ZONE 'UTC';
-                        ALTER TABLE incident.history ATTACH PARTITION incident.history_default DEFAULT;
-                    ELSE
-                        EXECUTE format('CREATE TABLE incident.%I PARTITION OF incident.history FOR VALUES FROM (%L) TO (%L)',
-                                       partition, month AT TIME ZONE 'UTC', next AT TIME ZONE 'UTC');
-                    END IF;
-                    month := next;
-                END LOOP;
-            END
-            $$;
-            SELECT incident.ensure_history_months(now() + interval '1 month');
+            -- TRUNCATE skips row triggers: it is refused too, on the table and on every month.
+            CREATE TRIGGER history_no_truncate BEFORE TRUNCATE ON incident.history
+                FOR EACH STATEMENT EXECUTE FUNCTION incident.history_is_append_only();
+            CREATE TRIGGER history_no_truncate BEFORE TRUNCATE ON incident.history_before_partitioning
+                FOR EACH STATEMENT EXECUTE FUNCTION incident.history_is_append_only();
+            SELECT itsm.attach_as_months_before('incident.history', 'incident.history_before_partitioning', 'at');
             """),
     ]
 }

@@ -222,7 +222,7 @@ extension IncidentStore {
     /// Makes history's month partitions through a month from `now` (hourly), so a write finds
     /// its month made and nothing waits in the default partition.
     public func ensureHistoryMonths(now: Date = Date()) async throws {
-        _ = try await database.query("SELECT incident.ensure_history_months(\(now.addingTimeInterval(Self.historyMonthsAhead)))")
+        _ = try await database.query("SELECT itsm.ensure_month_partitions('incident.history', \(now.addingTimeInterval(Self.historyMonthsAhead)))")
     }
 
     static let historyMonthsAhead: TimeInterval = 32 * 86_400

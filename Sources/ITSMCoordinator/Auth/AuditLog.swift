@@ -117,6 +117,12 @@ public struct AuditLog: Sendable {
         await writer.settled()
     }
 
+    /// Makes the log's month partitions through a month from `now`, so an append finds its
+    /// month made (`itsm.ensure_month_partitions`); every coordinator does it hourly.
+    public func ensureMonths(now: Date = Date()) async throws {
+        _ = try await pool.query("SELECT itsm.ensure_month_partitions('itsm.audit_entry', \(now.addingTimeInterval(32 * 86_400)))")
+    }
+
     /// Appends, with the outcome `unknown`, the intents noted longer than `age` ago: their
     /// coordinator stopped before it knew how the change ended (no request lives that long).
     /// Several coordinators may settle at once; each intent is appended once.
