@@ -483,19 +483,7 @@ public enum CoreSchema {
             ALTER INDEX itsm.audit_entry_pkey RENAME TO audit_entry_before_partitioning_pkey;
             ALTER INDEX itsm.audit_entry_at RENAME TO audit_entry_before_partitioning_at;
             DROP TRIGGER audit_entry_append_only ON itsm.audit_entry_before_partitioning;
-            CREATE TABLE itsm.audit_entry (
-                seq bigint NOT NULL,
-                at timestamptz NOT NULL,
-                actor text NOT NULL,
-                action text NOT NULL,
-                target text,
-                outcome text NOT NULL,
-                client_address text,
-                request_id text,
-                details jsonb NOT NULL DEFAULT '{}',
-                previous_hash text NOT NULL,
-                hash text NOT NULL
-            ) PARTITION BY RANGE (at);
+            CREATE TABLE itsm.audit_entry (LIKE itsm.audit_entry_before_partitioning INCLUDING DEFAULTS) PARTITION BY RANGE (at);
             -- Numbers are unique by the head and the lock appends take; a unique index would
             -- have to include the month.
             CREATE INDEX audit_entry_seq ON itsm.audit_entry (seq);

@@ -64,6 +64,13 @@ import Testing
         // Not a row copied: everything is in the table it was written to, now a partition.
         #expect(try await Self.count(database, "ONLY incident.history_before_partitioning") == rowsBefore)
         #expect(try await Self.fields(store, old.number) == oldFields)
+        // Its index and foreign key became the partitioned table's own: none built a second time.
+        let kept = try await database.query("""
+            SELECT (SELECT count(*) FROM pg_index WHERE indrelid = 'incident.history_before_partitioning'::regclass) AS indexes,
+                   (SELECT count(*) FROM pg_constraint WHERE conrelid = 'incident.history_before_partitioning'::regclass AND contype = 'f') AS keys,
+                   (SELECT count(*) FROM pg_constraint WHERE conrelid = 'incident.history'::regclass AND contype = 'f') AS parent_keys
+            """).single()
+        #expect(try kept.decode(Int.self, "indexes") == 2 && kept.decode(Int.self, "keys") == 1 && kept.decode(Int.self, "parent_keys") == 1)
         #expect(try await !Self.fields(store, recent.number).isEmpty)
 
         // New history goes on where the old table left off: ids keep counting, this month's rows

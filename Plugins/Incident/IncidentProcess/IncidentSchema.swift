@@ -369,17 +369,10 @@ public enum IncidentSchema {
             ALTER INDEX incident.history_pkey RENAME TO history_before_partitioning_pkey;
             ALTER INDEX incident.history_by_incident RENAME TO history_before_partitioning_by_incident;
             DROP TRIGGER history_append_only ON incident.history_before_partitioning;
-            CREATE TABLE incident.history (
-                id bigint NOT NULL DEFAULT nextval('incident.history_id_seq'),
-                incident_id uuid NOT NULL REFERENCES incident.incident (id),
-                at timestamptz NOT NULL DEFAULT now(),
-                actor text NOT NULL,
-                field text NOT NULL,
-                old_value text,
-                new_value text
-            ) PARTITION BY RANGE (at);
+            CREATE TABLE incident.history (LIKE incident.history_before_partitioning INCLUDING DEFAULTS) PARTITION BY RANGE (at);
             ALTER SEQUENCE incident.history_id_seq OWNED BY incident.history.id;
             -- The old table's index and foreign key are taken over as these, not built again.
+            ALTER TABLE incident.history ADD FOREIGN KEY (incident_id) REFERENCES incident.incident (id);
             CREATE INDEX history_by_incident ON incident.history (incident_id, id);
             CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON incident.history
                 FOR EACH ROW EXECUTE FUNCTION incident.history_is_append_only();
