@@ -354,9 +354,12 @@ public enum CoreSchema {
             -- Makes the month partitions <table>_YYYY_MM of a table partitioned by range on a
             -- timestamptz, from where its months end through the month `through` falls in, holding
             -- the table's lock (writers wait a moment, once a month) so two callers cannot make the
-            -- same month. Rows written ahead of their month wait in <table>_default and move into
-            -- the month made for them. The table's own TRUNCATE triggers are given to each month:
-            -- a statement trigger on a partitioned table does not fire when one partition is truncated.
+            -- same month. The lock is waited for 100 ms at most: writers queue behind a waiting lock,
+            -- so waiting on a long transaction (an import, an export) would stall every write; the
+            -- caller tries again later (lock_not_available), with a month to spare. Rows written
+            -- ahead of their month wait in <table>_default and move into the month made for them.
+            -- The table's own TRUNCATE triggers are given to each month: a statement trigger on a
+            -- partitioned table does not fire when one partition is truncated.
             CREATE FUNCTION itsm.ensure_month_partitions(parent regclass, through timestamptz) RETURNS void LANGUAGE plpgsql AS $$
             DECLARE
                 schema_name text;
@@ -368,11 +371,14 @@ public enum CoreSchema {
                 partition text;
                 waiting boolean;
                 guard record;
+                patience text := current_setting('lock_timeout');
             BEGIN
                 IF itsm.month_partitions_end(parent) > through AT TIME ZONE 'UTC' THEN
                     RETURN;
                 END IF;
+                PERFORM set_config('lock_timeout', '100ms', true);
                 EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', parent);
+                PERFORM set_config('lock_timeout', patience, true);
                 SELECT n.nspname, c.relname, a.attname INTO schema_name, table_name, key
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 JOIN pg_partitioned_table p ON p.partrelid = c.oid

@@ -136,4 +136,22 @@ import Testing
         try await store.ensureHistoryMonths(now: Date())
         #expect(try await Self.partitions(database) == partitions)
     }
+    /// Making a month waits 100 ms at most for the table's lock: behind a long transaction it
+    /// gives up, to try again at the next hour, instead of queueing every history write behind
+    /// its wait. (Waiting here would never end: the transaction holding the table waits for it.)
+    @Test(.timeLimit(.minutes(1))) func makingAMonthDoesNotQueueWritesBehindALongTransaction() async throws {
+        let database = try await makeIncidentDatabase("histpartbusy")
+        let store = IncidentStore(database: database)
+        _ = try await store.create(CreateIncident(title: "Before the export"), actor: "a", idempotencyKey: nil)
+        let ahead = Date().addingTimeInterval(100 * 86_400)
+        try await database.pool.withTransaction { export in
+            _ = try await export.query("SELECT count(*) FROM incident.history")
+            let refused = await #expect(throws: PostgresError.self) { try await store.ensureHistoryMonths(now: ahead) }
+            #expect(refused?.sqlState?.rawValue == "55P03", "\(String(describing: refused))")
+            // Writes go on meanwhile.
+            _ = try await store.create(CreateIncident(title: "During the export"), actor: "a", idempotencyKey: nil)
+        }
+        try await store.ensureHistoryMonths(now: ahead)
+        #expect(try await Self.partitions(database).contains(Self.partition(of: ahead)))
+    }
 }
