@@ -377,7 +377,16 @@ public enum CoreSchema {
                     RETURN;
                 END IF;
                 PERFORM set_config('lock_timeout', '100ms', true);
-                EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', parent);
+                BEGIN
+                    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', parent);
+                EXCEPTION WHEN lock_not_available THEN
+                    PERFORM set_config('lock_timeout', patience, true);
+                    -- Another caller (a coordinator starting beside this one) may have just made them.
+                    IF itsm.month_partitions_end(parent) > through AT TIME ZONE 'UTC' THEN
+                        RETURN;
+                    END IF;
+                    RAISE;
+                END;
                 PERFORM set_config('lock_timeout', patience, true);
                 SELECT n.nspname, c.relname, a.attname INTO schema_name, table_name, key
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
