@@ -351,6 +351,20 @@ public enum CoreSchema {
                 WHERE i.inhparent = parent
             $$;
 
+            -- Gives `partition` the TRUNCATE triggers of the table it belongs to: a statement
+            -- trigger on a partitioned table does not fire when one partition is truncated.
+            CREATE FUNCTION itsm.guard_against_truncate(parent regclass, partition regclass) RETURNS void LANGUAGE plpgsql AS $$
+            DECLARE
+                guard record;
+            BEGIN
+                FOR guard IN SELECT t.tgname, t.tgfoid::regproc AS function FROM pg_trigger t
+                             WHERE t.tgrelid = parent AND NOT t.tgisinternal AND t.tgtype & 32 <> 0 LOOP
+                    EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+                                   guard.tgname, partition, guard.function);
+                END LOOP;
+            END
+            $$;
+
             -- Makes the month partitions <table>_YYYY_MM of a table partitioned by range on a
             -- timestamptz, from where its months end through the month `through` falls in, holding
             -- the table's lock (writers wait a moment, once a month) so two callers cannot make the
@@ -358,8 +372,7 @@ public enum CoreSchema {
             -- so waiting on a long transaction (an import, an export) would stall every write; the
             -- caller tries again later (lock_not_available), with a month to spare. Rows written
             -- ahead of their month wait in <table>_default and move into the month made for them.
-            -- The table's own TRUNCATE triggers are given to each month: a statement trigger on a
-            -- partitioned table does not fire when one partition is truncated.
+            -- Each month gets the table's TRUNCATE triggers.
             CREATE FUNCTION itsm.ensure_month_partitions(parent regclass, through timestamptz) RETURNS void LANGUAGE plpgsql AS $$
             DECLARE
                 schema_name text;
@@ -370,7 +383,6 @@ public enum CoreSchema {
                 next timestamp;
                 partition text;
                 waiting boolean;
-                guard record;
                 patience text := current_setting('lock_timeout');
             BEGIN
                 IF itsm.month_partitions_end(parent) > through AT TIME ZONE 'UTC' THEN
@@ -415,11 +427,7 @@ public enum CoreSchema {
                         EXECUTE format('CREATE TABLE %s PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
                                        partition, parent, month AT TIME ZONE 'UTC', next AT TIME ZONE 'UTC');
                     END IF;
-                    FOR guard IN SELECT t.tgname, t.tgfoid::regproc AS function FROM pg_trigger t
-                                 WHERE t.tgrelid = parent AND NOT t.tgisinternal AND t.tgtype & 32 <> 0 LOOP
-                        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
-                                       guard.tgname, partition, guard.function);
-                    END LOOP;
+                    PERFORM itsm.guard_against_truncate(parent, partition::regclass);
                     month := next;
                 END LOOP;
             END
@@ -434,7 +442,6 @@ public enum CoreSchema {
             DECLARE
                 boundary timestamptz;
                 fallback text;
-                guard record;
             BEGIN
                 EXECUTE format('SELECT (date_trunc(''month'', greatest(now(), max(%I)) AT TIME ZONE ''UTC'') + interval ''1 month'') AT TIME ZONE ''UTC'' FROM %s',
                                key, old) INTO boundary;
@@ -444,11 +451,7 @@ public enum CoreSchema {
                 SELECT format('%I.%I', n.nspname, c.relname || '_default') INTO fallback
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
                 EXECUTE format('CREATE TABLE %s PARTITION OF %s DEFAULT', fallback, parent);
-                FOR guard IN SELECT t.tgname, t.tgfoid::regproc AS function FROM pg_trigger t
-                             WHERE t.tgrelid = parent AND NOT t.tgisinternal AND t.tgtype & 32 <> 0 LOOP
-                    EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
-                                   guard.tgname, fallback, guard.function);
-                END LOOP;
+                PERFORM itsm.guard_against_truncate(parent, fallback::regclass);
                 PERFORM itsm.ensure_month_partitions(parent, now() + interval '1 month');
             END
             $$;
